@@ -1,0 +1,1 @@
+"""Batch analytics on call records: features, detectors and evaluation."""

@@ -1,0 +1,1 @@
+"""HTTP screening API, health and metrics."""

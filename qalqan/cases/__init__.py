@@ -1,0 +1,1 @@
+"""The case store of the anti-call-center: alerts, cases, episodes, actions, audit log."""

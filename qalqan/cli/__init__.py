@@ -1,0 +1,1 @@
+"""The ``qalqan`` command: a thin adapter over the library."""

@@ -1,0 +1,87 @@
+"""One exception tree for the whole of Qalqan.
+
+    QalqanError
+     ├── DataSetError            a data set cannot be read at all (exit code 2)
+     │    ├── MissingTableError       a required table has no file
+     │    ├── UnreadableFileError     a file cannot be opened, decoded or parsed
+     │    └── MissingColumnError      a table lacks a column the contract requires
+     ├── RowError                one row breaks the contract (collected, not raised, by the reader)
+     ├── ConfigError             a setting or a scenario file is wrong
+     └── NumberError             a phone number cannot be normalised to E.164
+
+Errors carry their context (table, file, line) and print as one line an
+operator can act on. The CLI turns them into messages and exit codes; nothing
+below the CLI prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "ConfigError",
+    "DataSetError",
+    "MissingColumnError",
+    "MissingTableError",
+    "NumberError",
+    "QalqanError",
+    "RowError",
+    "UnreadableFileError",
+]
+
+
+class QalqanError(Exception):
+    """Base of every error Qalqan raises on purpose."""
+
+
+class DataSetError(QalqanError):
+    """The data set as a whole cannot be read."""
+
+
+class MissingTableError(DataSetError):
+    def __init__(self, table: str, directory: Path) -> None:
+        super().__init__(
+            f"{directory}: required table '{table}' is missing "
+            f"(expected {table}.csv, {table}.csv.gz or {table}.parquet)"
+        )
+        self.table = table
+        self.directory = directory
+
+
+class UnreadableFileError(DataSetError):
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: cannot be read: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class MissingColumnError(DataSetError):
+    def __init__(self, path: Path, table: str, columns: list[str]) -> None:
+        names = ", ".join(columns)
+        plural = "s" if len(columns) > 1 else ""
+        super().__init__(f"{path}: table '{table}' lacks required column{plural} {names}")
+        self.path = path
+        self.table = table
+        self.columns = columns
+
+
+@dataclass(frozen=True, slots=True)
+class RowError(QalqanError):
+    """One rejected row: where it is and why, in words an operator understands."""
+
+    table: str
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.table}: {self.reason}"
+
+
+class ConfigError(QalqanError):
+    """A setting, scenario or rules file is wrong; the message says where."""
+
+
+class NumberError(QalqanError, ValueError):
+    """A phone number cannot be read as a number of the numbering plan."""

@@ -1,0 +1,1 @@
+"""A seeded synthetic operator: subscribers, look-alikes and fraud, with ground truth."""
