@@ -93,10 +93,11 @@ class NumberInfo:
 
 
 def _region_by_prefix(parsed: phonenumbers.PhoneNumber) -> str | None:
-    if parsed.country_code == 7:
+    code = parsed.country_code or 0
+    if code == 7:
         # +7 is shared: Kazakhstan holds the 6xx and 7xx ranges, Russia the rest.
         return "KZ" if str(parsed.national_number)[:1] in ("6", "7") else "RU"
-    region: str | None = phonenumbers.region_code_for_country_code(parsed.country_code)
+    region: str | None = phonenumbers.region_code_for_country_code(code)
     return None if region in (None, "ZZ", "001") else region
 
 
@@ -111,10 +112,10 @@ def describe(number: str) -> NumberInfo:
         return NumberInfo(number=number, country_code=0, region=None, valid=False, kind="unknown")
     valid = phonenumbers.is_valid_number(parsed)
     region = phonenumbers.region_code_for_number(parsed) if valid else None
-    if region is None:
+    if region in (None, "ZZ", "001"):
         # An unallocated number still belongs to a country by its prefix.
         region = _region_by_prefix(parsed)
     kind = _TYPE_NAMES.get(phonenumbers.number_type(parsed), "unknown") if valid else "unknown"
     return NumberInfo(
-        number=number, country_code=parsed.country_code, region=region, valid=valid, kind=kind
+        number=number, country_code=parsed.country_code or 0, region=region, valid=valid, kind=kind
     )

@@ -132,10 +132,16 @@ CDRS = Table(
         Column(name="b_number", kind=Kind.E164, doc="called party"),
         Column(name="ingress", kind=Kind.INGRESS, doc="CLASS or CLASS:ROUTE"),
         Column(
-            name="a_imsi", kind=Kind.TEXT, nullable=True, doc="IMSI of the originator" + _MOBILE_ONLY
+            name="a_imsi",
+            kind=Kind.TEXT,
+            nullable=True,
+            doc="IMSI of the originator" + _MOBILE_ONLY,
         ),
         Column(
-            name="a_imei", kind=Kind.TEXT, nullable=True, doc="IMEI of the originator" + _MOBILE_ONLY
+            name="a_imei",
+            kind=Kind.TEXT,
+            nullable=True,
+            doc="IMEI of the originator" + _MOBILE_ONLY,
         ),
         Column(
             name="a_cell",
@@ -264,7 +270,9 @@ REPORTS = Table(
         ),
         Column(name="channel", kind=Kind.ENUM, values=_values(ReportChannel), doc="how contacted"),
         Column(name="category", kind=Kind.ENUM, values=_values(ReportCategory), doc="scam type"),
-        Column(name="text", kind=Kind.TEXT, nullable=True, doc="the complaint in the citizen's words"),
+        Column(
+            name="text", kind=Kind.TEXT, nullable=True, doc="the complaint in the citizen's words"
+        ),
     ),
 )
 
@@ -338,7 +346,9 @@ CAMPAIGNS = Table(
         Column(name="campaign_id", kind=Kind.TEXT, unique=True, doc=""),
         Column(name="n_calls", kind=Kind.INT, minimum=0, doc=""),
         Column(name="n_victims", kind=Kind.INT, minimum=0, doc=""),
-        Column(name="utc_offset_h", kind=Kind.FLOAT, minimum=-12, maximum=14, nullable=True, doc=""),
+        Column(
+            name="utc_offset_h", kind=Kind.FLOAT, minimum=-12, maximum=14, nullable=True, doc=""
+        ),
         Column(name="farm_ids", kind=Kind.TEXT, nullable=True, doc="';'-separated"),
         Column(name="routes", kind=Kind.TEXT, nullable=True, doc="';'-separated"),
     ),
@@ -350,9 +360,7 @@ DECISIONS = Table(
     output=True,
     columns=(
         Column(name="record_id", kind=Kind.TEXT, doc=""),
-        Column(
-            name="action", kind=Kind.ENUM, values=("allow", "warn", "divert", "block"), doc=""
-        ),
+        Column(name="action", kind=Kind.ENUM, values=("allow", "warn", "divert", "block"), doc=""),
         Column(name="score", kind=Kind.FLOAT, minimum=0, maximum=1, doc=""),
         Column(name="reasons", kind=Kind.TEXT, nullable=True, doc=""),
         Column(name="latency_us", kind=Kind.FLOAT, minimum=0, doc=""),

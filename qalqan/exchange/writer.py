@@ -14,7 +14,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Literal
+from typing import BinaryIO, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -73,7 +73,7 @@ class TableWriter:
         self.schema = schema if schema is not None else canonical_schema(table)
         self.path = Path(directory) / f"{table.name}.{fmt}"
         self.rows = 0
-        self._raw: IO[bytes] | None = None
+        self._raw: BinaryIO | gzip.GzipFile | None = None
         self._csv: pcsv.CSVWriter | None = None
         self._parquet: pq.ParquetWriter | None = None
 
@@ -86,7 +86,7 @@ class TableWriter:
             self._raw = (
                 gzip.GzipFile(self.path, "wb", compresslevel=6, mtime=0)
                 if self.fmt == "csv.gz"
-                else open(self.path, "wb")  # noqa: SIM115 - closed in __exit__
+                else open(self.path, "wb")
             )
             header = ",".join(self.schema.names) + "\n"
             self._raw.write(header.encode())

@@ -1,0 +1,67 @@
+"""What every ``qalqan`` command shares: consoles, progress bars, and errors as one clear line."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from qalqan.errors import QalqanError
+
+__all__ = ["EXIT_BAD_DATA", "EXIT_UNREADABLE", "console", "err_console", "guarded", "progress_bar"]
+
+EXIT_BAD_DATA = 1
+"""Some rows were rejected (and quarantined); the rest was used."""
+EXIT_UNREADABLE = 2
+"""The input cannot be used at all, or the command was called wrongly."""
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def guarded(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn Qalqan's own errors into one red line on stderr and exit code 2, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except QalqanError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+            raise typer.Exit(EXIT_UNREADABLE) from None
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            err_console.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", soft_wrap=True)
+            raise typer.Exit(EXIT_UNREADABLE) from None
+
+    return wrapper
+
+
+def progress_bar(*, transient: bool = False, quiet: bool = False) -> Progress:
+    """A Rich progress bar for long work; silent when ``quiet`` or when output is not a terminal."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=transient,
+        disable=quiet,
+    )

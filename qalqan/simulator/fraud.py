@@ -1,0 +1,786 @@
+"""Fraud: call centers abroad, SIM boxes and SIM farms at home, Wangiri, victims and their money.
+
+A call center works its own office hours in its own time zone and reaches
+victims three ways: over international carriers and VoIP trunks presenting a
+spoofed caller ID (random domestic numbers, real people's numbers, numbers of
+banks and the police, sequential or unallocated numbers), and through SIM
+farms inside the country that place ordinary-looking local calls. Farms come
+in three kinds:
+
+- ``bypass``: a classic interconnect-bypass SIM box terminating foreign
+  traffic as local calls around the clock, one IMEI a channel;
+- ``rotating``: a scam farm using each SIM about twice before replacing it,
+  SIMs bought in activation batches or registered to a few straw owners;
+- ``evasive``: a farm that gives every SIM a fresh IMEI, moves between
+  places, and fakes calls and SMS between its own SIMs to look human.
+
+Victims who are drawn in get called again; some pay to mule accounts, and
+the money moves on through SIM top-ups and e-wallets into crypto; some
+complain. Everything is labelled in the ground truth.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from qalqan.simulator.events import ANSWERED, FAILED, NO_ANSWER, SMS, Events, Truth
+from qalqan.simulator.geography import CITIES, HOME_PREFIXES, OTHER_OPERATORS
+from qalqan.simulator.ids import luhn_append, unique_serials
+from qalqan.simulator.look_alikes import STATE_NUMBERS
+from qalqan.simulator.population import PHONE_TACS, SimKind, foreign_numbers, kz_mobile, make_iccids
+from qalqan.simulator.world import DAY, World, hourly_profile
+
+__all__ = ["CallCenter", "Farm", "FraudPlan", "fraud_traffic", "label_farms", "setup_fraud"]
+
+I64 = npt.NDArray[np.int64]
+
+CATEGORIES = ("bank_security", "police", "investment", "egov", "operator", "relative")
+OFFSETS = (2.0, 3.0, 4.0, 7.0, 8.0, 1.0)
+CENTER_COUNTRIES = {1.0: "PL", 2.0: "UA", 3.0: "TR", 4.0: "GE", 7.0: "KH", 8.0: "CN"}
+WANGIRI_RANGES = (
+    (222, 45000000, 8),
+    (371, 25000000, 8),
+    (882, 1600000000, 10),
+    (225, 700000000, 10),
+)
+REPORT_TEXT = {
+    "bank_security": "Позвонили якобы из службы безопасности банка, просили перевести деньги на безопасный счёт",
+    "police": "Звонил «следователь», сказал что на меня оформляют кредит, велел перевести сбережения",
+    "investment": "Предложили инвестиции с доходом 30% в месяц, после перевода перестали отвечать",
+    "egov": "Сказали что истекает ЭЦП на eGov, попросили продиктовать код из SMS",
+    "operator": "Представились оператором связи, сказали что номер заблокируют, просили код из SMS",
+    "relative": "Позвонили будто бы от сына, сказали что он попал в ДТП и нужны деньги",
+}
+
+
+@dataclass(slots=True)
+class Farm:
+    farm_id: str
+    kind: str
+    channels: int
+    sims: I64
+    """Subscriber indexes of the farm's SIM stock, in the order they are used."""
+    imeis: I64
+    """One IMEI per channel (bypass, rotating) or per SIM (evasive)."""
+    sites: list[int]
+    center: int | None
+    next_sim: int = 0
+    active: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Stock position of the SIM in each channel (-1: empty)."""
+    left: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Calls each channel's SIM still makes before it is thrown away."""
+    used: set[int] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class CallCenter:
+    ident: str
+    offset_h: float
+    hours: tuple[int, int]
+    category: str
+    agents: int
+    routes: list[tuple[str, float]]
+    """(ingress or ``farm:<id>``, weight)."""
+    cli_patterns: dict[str, float]
+    mules: list[str]
+    wallets: list[str]
+    crypto: list[str]
+    sequence_prefix: int
+    sequence_next: int = 0
+    hooked: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """victim subscriber -> (day hooked, follow-up calls left)."""
+    cli_counter: int = 0
+
+
+@dataclass(slots=True)
+class FraudPlan:
+    centers: list[CallCenter]
+    farms: list[Farm]
+    wangiri: list[tuple[int, int, int]]
+    """(calling code, range start, digits) of each Wangiri operation."""
+
+
+def _account(rng: np.random.Generator, kind: str) -> str:
+    if kind == "bank":
+        return "bank:KZ" + "".join(str(d) for d in rng.integers(0, 10, size=18))
+    if kind == "ewallet":
+        return "ewallet:" + "".join(str(d) for d in rng.integers(0, 10, size=10))
+    alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+    return "crypto:T" + "".join(alphabet[i] for i in rng.integers(0, len(alphabet), size=33))
+
+
+def victim_account(world: World, sub: int) -> str:
+    """A subscriber's bank account, stable for the subscriber."""
+    digest = hashlib.blake2b(f"{world.scenario.seed}:{sub}".encode(), digest_size=8).digest()
+    return "bank:KZ" + str(int.from_bytes(digest, "big")).zfill(18)[:18]
+
+
+def _farm_sims(
+    world: World,
+    rng: np.random.Generator,
+    farm: str,
+    count: int,
+    *,
+    site: int,
+    style: str,
+    first_use_day: int,
+) -> I64:
+    """The SIM stock of a farm: activation batches with consecutive serials, or straw owners."""
+    pop = world.pop
+    if style == "batch":
+        batch = 300
+        n_batches = (count + batch - 1) // batch
+        imsi_base = np.repeat(unique_serials(rng, n_batches, 0, 10**10 - batch), batch)[:count]
+        offset = np.tile(np.arange(batch), n_batches)[:count]
+        serial = imsi_base + offset
+        activated = np.repeat(first_use_day - rng.integers(3, 30, size=n_batches), batch)[:count]
+        owner = np.repeat(rng.integers(940_000_000, 950_000_000, size=n_batches), batch)[:count]
+        iccid_base = np.repeat(rng.integers(0, 10**11 - batch, size=n_batches), batch)[:count]
+        iccid = make_iccids(iccid_base + offset)
+    else:  # bought from dealers, each registered to one of a few straw owners or to strangers
+        serial = unique_serials(rng, count, 0, 10**10)
+        activated = first_use_day - rng.integers(2, 120, size=count)
+        owners = rng.integers(950_000_000, 960_000_000, size=6 if style == "straw" else count)
+        owner = rng.choice(owners, size=count)
+        iccid = make_iccids(rng.integers(0, 10**11, size=count))
+    imsi = np.int64(40177) * 10_000_000_000 + serial
+    prefix = rng.choice(np.array(HOME_PREFIXES, dtype=np.int64), size=count * 2)
+    numbers = np.unique(kz_mobile(prefix, rng.integers(1_000_000, 10_000_000, size=count * 2)))
+    numbers = np.setdiff1d(numbers, pop.msisdn)
+    numbers = rng.permutation(numbers)[:count]
+    subs = pop.add_sims(
+        imsi=imsi, msisdn=numbers, iccid=iccid, activated_day=activated,
+        plan=np.zeros(count), birth_year=rng.integers(1960, 2004, size=count),
+        city=np.full(count, pop.site_city[site]), owner=owner,
+        kind=np.full(count, int(SimKind.FARM)), home_site=np.full(count, site),
+        work_site=np.full(count, site), imei=np.zeros(count), new_imei=np.zeros(count),
+        new_imei_day=np.full(count, 1 << 30), voice_rate=np.zeros(count), sms_rate=np.zeros(count),
+    )  # fmt: skip
+    return subs
+
+
+def setup_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
+    s = world.scenario.fraud
+    pop = world.pop
+    days = world.scenario.days
+    start_day = int(pop.activated_day.max()) + 1
+    big = [i for i, c in enumerate(CITIES) if c.population_k >= 300]
+
+    centers: list[CallCenter] = []
+    offsets = list(rng.permutation(np.array(OFFSETS)))
+    for i in range(s.call_centers):
+        offset = float(offsets[i % len(offsets)])
+        begin = int(rng.integers(8, 11))
+        patterns = {
+            "random_domestic": float(rng.uniform(0.5, 3)),
+            "real_subscriber": float(rng.uniform(0, 2)),
+            "registry": float(rng.uniform(0, 2)) if i % 2 == 0 else 0.2,
+            "sequential": float(rng.uniform(0, 1.5)),
+            "unallocated": float(rng.uniform(0, 1)),
+            "foreign": float(rng.uniform(0, 0.4)),
+            "withheld": float(rng.uniform(0, 0.3)),
+        }
+        carriers = rng.choice(
+            ["wholesaleX", "wholesaleY", "carrierC", "carrierD", "wholesaleZ"],
+            size=2,
+            replace=False,
+        )
+        routes = [(f"international:{carriers[0]}", 1.0), (f"international:{carriers[1]}", 0.5)]
+        if i % 2 == 1:
+            routes.append((f"voip:sip{i}", 0.8))
+        centers.append(
+            CallCenter(
+                ident=f"cc-{i + 1}", offset_h=offset, hours=(begin, begin + 9),
+                category=CATEGORIES[i % len(CATEGORIES)], agents=int(rng.integers(8, 31)),
+                routes=routes, cli_patterns=patterns,
+                mules=[_account(rng, "bank") for _ in range(int(rng.integers(3, 8)))],
+                wallets=[_account(rng, "ewallet") for _ in range(int(rng.integers(2, 4)))],
+                crypto=[_account(rng, "crypto") for _ in range(int(rng.integers(1, 3)))],
+                sequence_prefix=int(rng.choice(np.array(HOME_PREFIXES))),
+                sequence_next=int(rng.integers(1_000_000, 9_000_000)),
+            )
+        )  # fmt: skip
+
+    farms: list[Farm] = []
+    kinds = (
+        ["bypass"] * s.bypass_boxes
+        + ["rotating"] * s.rotating_farms
+        + ["evasive"] * s.evasive_farms
+    )
+    scam_farms = [k for k in kinds if k != "bypass"]
+    # Which center each scam farm works for, known before the stock is bought.
+    farm_center = [i % max(s.call_centers, 1) for i in range(len(scam_farms))] if centers else []
+    total_agents = sum(c.agents for c in centers) or 1
+    scam_index = 0
+    for f, kind in enumerate(kinds):
+        farm_id = f"farm-{f + 1}"
+        city = int(rng.choice(big))
+        base = int(rng.choice(pop.city_sites[city]))
+        if kind == "evasive":
+            # Moves among the sites nearest its first hide-out.
+            sites_here = pop.city_sites[city]
+            d = np.hypot(
+                pop.site_lat[sites_here] - pop.site_lat[base],
+                pop.site_lon[sites_here] - pop.site_lon[base],
+            )
+            sites = [int(x) for x in sites_here[np.argsort(d)[:3]]]
+        else:
+            sites = [base]
+        channels = int(rng.choice([16, 32])) if kind == "bypass" else int(rng.choice([8, 16]))
+        center: int | None = None
+        if kind == "bypass" or not centers:
+            stock = channels * (days // 4 + 2)
+            style = "batch"
+        else:
+            center = farm_center[scam_index]
+            scam_index += 1
+            owner = centers[center]
+            share = owner.agents / total_agents
+            per_day = max(
+                150.0 * share * len(centers),
+                world.scenario.subscribers * s.attempts_per_subscriber_day * share,
+            )
+            sharing = 1 + sum(1 for c in farm_center if c == center)
+            route_share = 1.6 / (sum(w for _, w in owner.routes) + 1.6 * (sharing - 1))
+            expected = per_day * days * route_share * 1.3
+            per_sim = s.rotating_calls_per_sim if kind == "rotating" else 5.0
+            stock = int(expected / max(per_sim, 0.5)) + channels * 2
+            style = ("batch", "straw")[scam_index % 2] if kind == "rotating" else "dealer"
+        sims = _farm_sims(
+            world, rng, farm_id, stock, site=sites[0], style=style, first_use_day=start_day
+        )
+        if kind == "evasive":
+            imeis = luhn_append(
+                rng.choice(PHONE_TACS, size=stock) * 1_000_000 + rng.integers(0, 10**6, size=stock),
+                14,
+            )
+        else:
+            tac = rng.choice(PHONE_TACS)
+            imeis = luhn_append(tac * 1_000_000 + rng.integers(0, 10**6, size=channels), 14)
+        farm = Farm(
+            farm_id=farm_id, kind=kind, channels=channels, sims=sims, imeis=imeis, sites=sites,
+            center=center, active=np.full(channels, -1, dtype=np.int64), left=np.zeros(channels, dtype=np.int64),
+        )  # fmt: skip
+        farms.append(farm)
+        if center is not None and centers:
+            centers[center].routes.append((f"farm:{farm_id}", 1.6))
+        world.farms.append(
+            {
+                "farm_id": farm_id, "kind": kind, "center": "" if center is None else centers[center].ident,
+                "channels": channels, "sites": sites,
+                "lat": float(pop.site_lat[sites[0]]), "lon": float(pop.site_lon[sites[0]]),
+            }
+        )  # fmt: skip
+
+    for c in centers:
+        world.campaigns.append(
+            {
+                "campaign": c.ident, "utc_offset_h": c.offset_h, "category": c.category,
+                "hours_local": f"{c.hours[0]:02d}:00-{c.hours[1]:02d}:00", "agents": c.agents,
+                "routes": ";".join(r for r, _ in c.routes if not r.startswith("farm:")),
+                "farms": ";".join(r[5:] for r, _ in c.routes if r.startswith("farm:")),
+            }
+        )  # fmt: skip
+        for account in c.mules + c.wallets + c.crypto:
+            world.labels.append(("account", account, "mule", c.ident))
+    wangiri = [
+        WANGIRI_RANGES[i % len(WANGIRI_RANGES)]
+        for i in range(2 if s.wangiri_bursts_per_day > 0 else 0)
+    ]
+    for i in range(len(wangiri)):
+        world.campaigns.append(
+            {"campaign": f"wangiri-{i + 1}", "utc_offset_h": "", "category": "wangiri"}
+        )
+    world.grow_roaming_arrays()
+    return FraudPlan(centers=centers, farms=farms, wangiri=wangiri)
+
+
+# --- daily traffic -------------------------------------------------------------------------
+
+
+def label_farms(world: World, plan: FraudPlan) -> None:
+    """Ground truth of the farms: every SIM of their stock and every IMEI that carried a call.
+
+    SIMs bought but never used are labelled too (they are the farm's), yet only
+    those that called can be found in call records.
+    """
+    pop = world.pop
+    for farm in plan.farms:
+        for sub in farm.sims:
+            world.labels.append(("sim", str(pop.imsi[sub]), "simbox", farm.farm_id))
+        if farm.kind == "evasive":
+            imeis = {int(farm.imeis[i]) for i in sorted(farm.used)}
+        else:
+            imeis = {int(x) for x in farm.imeis}
+        for imei in sorted(imeis):
+            world.labels.append(("device", str(imei), "simbox", farm.farm_id))
+
+
+def fraud_traffic(world: World, plan: FraudPlan, rng: np.random.Generator, day: int) -> Events:
+    parts: list[Events] = []
+    for center in plan.centers:
+        parts.append(_center_day(world, plan, center, rng, day))
+    for farm in plan.farms:
+        if farm.kind == "bypass":
+            parts.append(_bypass_day(world, farm, rng, day))
+    parts.append(_wangiri_day(world, plan, rng, day))
+    return Events.concat(parts)
+
+
+def _targets(
+    world: World, center: CallCenter, rng: np.random.Generator, count: int, onnet_only: bool
+) -> I64:
+    """Numbers a call center dials: bought lead lists (elderly first) and sequential blocks."""
+    pop = world.pop
+    s = world.scenario.fraud
+    people = np.flatnonzero(pop.kind <= SimKind.TAXI_COURIER)
+    weight = np.where(
+        pop.birth_year[people] <= world.scenario.start.year - 65, s.elderly_target_weight, 1.0
+    )
+    leads = pop.msisdn[rng.choice(people, size=count, p=weight / weight.sum())]
+    if not onnet_only:
+        offnet = rng.random(count) < 0.5
+        leads[offnet] = rng.choice(pop.offnet_number, size=int(offnet.sum()))
+    sequential = rng.random(count) < 0.25
+    k = int(sequential.sum())
+    lines = center.sequence_next + np.arange(k)
+    center.sequence_next += k
+    leads[sequential] = kz_mobile(center.sequence_prefix, lines % 10_000_000)
+    return leads
+
+
+def _caller_ids(world: World, center: CallCenter, rng: np.random.Generator, count: int) -> I64:
+    pop = world.pop
+    names = list(center.cli_patterns)
+    weights = np.array([center.cli_patterns[n] for n in names])
+    pick = rng.choice(len(names), size=count, p=weights / weights.sum())
+    out = np.zeros(count, dtype=np.int64)
+    all_prefixes = np.array(HOME_PREFIXES + tuple(p for ps in OTHER_OPERATORS.values() for p in ps))
+    for i, name in enumerate(names):
+        m = pick == i
+        k = int(m.sum())
+        if k == 0:
+            continue
+        if name == "random_domestic":
+            out[m] = kz_mobile(
+                rng.choice(all_prefixes, size=k), rng.integers(1_000_000, 10_000_000, size=k)
+            )
+        elif name == "real_subscriber":
+            mine = rng.random(k) < 0.5
+            out[m] = np.where(
+                mine,
+                pop.msisdn[rng.integers(0, world.scenario.subscribers, size=k)],
+                rng.choice(pop.offnet_number, size=k),
+            )
+        elif name == "registry":
+            wanted = [num for num, _, cat in STATE_NUMBERS if cat == center.category]
+            protected = wanted or [int(x) for x in world.registry.inbound_only()]
+            out[m] = rng.choice(np.array(protected, dtype=np.int64), size=k)
+        elif name == "sequential":
+            base = kz_mobile(701, np.int64(5_550_000))
+            out[m] = base + (center.cli_counter + np.arange(k)) % 10_000
+            center.cli_counter += k
+        elif name == "unallocated":
+            out[m] = kz_mobile(
+                rng.choice(np.array([799, 790, 730]), size=k), rng.integers(10**6, 10**7, size=k)
+            )
+        elif name == "foreign":
+            country = CENTER_COUNTRIES.get(center.offset_h, "UA")
+            out[m] = foreign_numbers(rng, country, k)
+        # withheld: 0
+    return out
+
+
+def _center_day(
+    world: World, plan: FraudPlan, center: CallCenter, rng: np.random.Generator, day: int
+) -> Events:
+    s = world.scenario.fraud
+    pop = world.pop
+    if world.is_weekend(day, center.offset_h) and (world.scenario.start.weekday() + day) % 7 == 6:
+        return Events.empty()  # the office is closed on Sundays
+    group = world.group(center.ident)
+    share = center.agents / sum(c.agents for c in plan.centers)
+    total = max(
+        150.0 * share * len(plan.centers),
+        world.scenario.subscribers * s.attempts_per_subscriber_day * share,
+    )
+    count = int(rng.poisson(total))
+    profile = hourly_profile(center.hours, center.offset_h, lunch=13)
+    t = world.sample_times(rng, day, profile, count)
+
+    # Follow-ups: victims drawn in earlier are called again, whatever the route.
+    follow: list[int] = []
+    for victim, (hooked_day, left) in list(center.hooked.items()):
+        if day > hooked_day and left > 0:
+            n = int(rng.integers(1, 3))
+            follow += [victim] * n
+            center.hooked[victim] = (hooked_day, left - n)
+    follow_t = world.sample_times(rng, day, profile, len(follow))
+
+    names = [r for r, _ in center.routes]
+    weights = np.array([w for _, w in center.routes])
+    route = rng.choice(len(names), size=count + len(follow), p=weights / weights.sum())
+    targets = np.concatenate(
+        [
+            _targets(world, center, rng, count, onnet_only=False),
+            pop.msisdn[np.array(follow, dtype=np.int64)],
+        ]
+    )
+    times = np.concatenate([t, follow_t])
+    is_follow = np.concatenate([np.zeros(count, bool), np.ones(len(follow), bool)])
+    parts: list[Events] = []
+    for r, name in enumerate(names):
+        m = route == r
+        if not m.any():
+            continue
+        if name.startswith("farm:"):
+            farm = next(f for f in plan.farms if f.farm_id == name[5:])
+            parts.append(
+                _farm_calls(world, farm, rng, day, times[m], targets[m], is_follow[m], group)
+            )
+        else:
+            # A spoofed call from abroad reaches only this operator's own subscribers.
+            onnet = pop.subscriber_of(targets[m]) >= 0
+            unassigned = _unassigned(world, targets[m])
+            keep = onnet | unassigned
+            tt, tg, fw = times[m][keep], targets[m][keep], is_follow[m][keep]
+            parts.append(_spoofed_calls(world, center, rng, day, tt, tg, fw, name, group))
+    events = Events.concat(parts)
+    _hook_and_pay(world, center, rng, day, events)
+    return events
+
+
+def _unassigned(world: World, numbers: I64) -> npt.NDArray[np.bool_]:
+    """Numbers in this operator's ranges that no SIM holds (sequential dialling hits them)."""
+    prefix = (numbers // 10_000_000) % 1000
+    return np.isin(prefix, np.array(HOME_PREFIXES)) & (world.pop.subscriber_of(numbers) < 0)
+
+
+def _voice_outcome(
+    world: World, rng: np.random.Generator, numbers: I64, follow: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int32]]:
+    s = world.scenario.fraud
+    count = numbers.size
+    result, duration = world.outcome(rng, count, s.answered_share, 25.0, 0.9)
+    # A few answered calls draw the victim into a long conversation.
+    drawn_in = (result == ANSWERED) & (rng.random(count) < s.hooked_share)
+    duration[drawn_in] = (
+        rng.lognormal(np.log(900), 0.5, size=int(drawn_in.sum())).astype(np.int32) + 240
+    )
+    # Follow-ups are answered: the victim is waiting for "the bank" to call back.
+    result[follow] = ANSWERED
+    duration[follow] = rng.lognormal(np.log(600), 0.6, size=int(follow.sum())).astype(np.int32) + 30
+    dead = _unassigned(world, numbers)
+    result[dead] = FAILED
+    duration[dead] = 0
+    return result, duration
+
+
+def _spoofed_calls(
+    world: World, center: CallCenter, rng: np.random.Generator, day: int,
+    t: I64, targets: I64, follow: npt.NDArray[np.bool_], route: str, group: int,
+) -> Events:  # fmt: skip
+    count = t.size
+    if count == 0:
+        return Events.empty()
+    result, duration = _voice_outcome(world, rng, targets, follow)
+    cli = _caller_ids(world, center, rng, count)
+    country = world.codes.code("countries", CENTER_COUNTRIES.get(center.offset_h, "UA"))
+    transit = ("TR", "AE", "GB", "NL")
+    orig = np.where(
+        rng.random(count) < 0.4, country,
+        rng.choice([world.codes.code("countries", c) for c in transit], size=count),
+    )  # fmt: skip
+    ingress = world.codes.code("ingress", route)
+    attest = 2 if route.startswith("voip:") else -1
+    return Events.make(
+        count, t=t, dur=duration, result=result, a_num=cli, ingress=ingress,
+        orig=orig if route.startswith("international:") else -1, attest=attest,
+        truth=Truth.FRAUD, group=group, **world.to_numbers(rng, targets, t, day),
+    )  # fmt: skip
+
+
+def _next_sim(farm: Farm, channel: int, rng: np.random.Generator, per_sim: float) -> None:
+    if farm.next_sim >= farm.sims.size:
+        farm.next_sim = 0  # the stock is exhausted: old SIMs are put back in
+    farm.active[channel] = farm.next_sim
+    farm.left[channel] = max(1, int(rng.poisson(per_sim)))
+    farm.next_sim += 1
+
+
+def _farm_calls(
+    world: World, farm: Farm, rng: np.random.Generator, day: int,
+    t: I64, targets: I64, follow: npt.NDArray[np.bool_], group: int,
+) -> Events:  # fmt: skip
+    """A scam farm places the call center's calls through its channels, changing SIMs as it goes."""
+    pop = world.pop
+    order = np.argsort(t, kind="stable")
+    t, targets, follow = t[order], targets[order], follow[order]
+    count = t.size
+    if count == 0:
+        return Events.empty()
+    result, duration = _voice_outcome(world, rng, targets, follow)
+    per_sim = world.scenario.fraud.rotating_calls_per_sim if farm.kind == "rotating" else 5.0
+    sims = np.empty(count, dtype=np.int64)
+    imeis = np.empty(count, dtype=np.int64)
+    channel_free = np.zeros(farm.channels, dtype=np.int64)
+    for i in range(count):
+        ch = int(np.argmin(channel_free))
+        t[i] = max(t[i], channel_free[ch])
+        channel_free[ch] = t[i] + duration[i] + 15
+        if farm.active[ch] < 0 or farm.left[ch] <= 0:
+            _next_sim(farm, ch, rng, per_sim)
+        stock = int(farm.active[ch])
+        farm.left[ch] -= 1
+        sims[i] = farm.sims[stock]
+        imeis[i] = farm.imeis[stock] if farm.kind == "evasive" else farm.imeis[ch]
+        farm.used.add(stock)
+    site = _farm_site(farm, day)
+    cells = (site * 3 + rng.choice(3, size=count, p=[0.7, 0.2, 0.1])).astype(np.int32)
+    events = Events.make(
+        count, t=t, dur=duration, result=result, a_num=pop.msisdn[sims], a_imsi=pop.imsi[sims],
+        a_imei=imeis, a_cell=cells, truth=Truth.FRAUD, group=group,
+        **world.to_numbers(rng, targets, t, day),
+    )  # fmt: skip
+    if farm.kind != "evasive":
+        return events
+    return Events.concat([events, _fake_life(world, farm, rng, day, sims, imeis, t, site, group)])
+
+
+def _farm_site(farm: Farm, day: int) -> int:
+    """Evasive farms move every two days among their hide-outs."""
+    return farm.sites[(day // 2) % len(farm.sites)]
+
+
+def _fake_life(
+    world: World, farm: Farm, rng: np.random.Generator, day: int,
+    sims: I64, imeis: I64, t: I64, site: int, group: int,
+) -> Events:  # fmt: skip
+    """Calls and SMS between the farm's own SIMs, so that each SIM seems to have a life."""
+    pop = world.pop
+    unique, first = np.unique(sims, return_index=True)
+    if unique.size < 2:
+        return Events.empty()
+    imei_of = dict(zip(sims.tolist(), imeis.tolist(), strict=True))
+    parts = []
+    for kind in ("voice", "sms"):
+        per = rng.integers(1, 3, size=unique.size)
+        callee = np.repeat(unique, per)
+        caller = rng.choice(unique, size=callee.size)
+        same = caller == callee
+        caller[same] = unique[(np.searchsorted(unique, caller[same]) + 1) % unique.size]
+        when = np.repeat(t[first], per) + rng.integers(-3 * 3600, 3 * 3600, size=callee.size)
+        if kind == "voice":
+            result, duration = world.outcome(rng, callee.size, 0.9, 40.0, 0.5)
+            event = 0
+        else:
+            result, duration = (
+                np.full(callee.size, ANSWERED, np.int8),
+                np.zeros(callee.size, np.int32),
+            )
+            event = SMS
+        parts.append(
+            Events.make(
+                callee.size, t=when, dur=duration, result=result, event=event,
+                a_num=pop.msisdn[caller], a_imsi=pop.imsi[caller],
+                a_imei=np.array([imei_of[int(c)] for c in caller], dtype=np.int64),
+                a_cell=(site * 3 + rng.integers(0, 3, size=callee.size)).astype(np.int32),
+                b_num=pop.msisdn[callee], b_imsi=pop.imsi[callee],
+                b_cell=(site * 3 + rng.integers(0, 3, size=callee.size)).astype(np.int32),
+                truth=Truth.FRAUD, group=group,
+            )
+        )  # fmt: skip
+    return Events.concat(parts)
+
+
+def _bypass_day(world: World, farm: Farm, rng: np.random.Generator, day: int) -> Events:
+    """Foreign calls terminated as local ones, around the clock, one SIM a channel for days."""
+    pop = world.pop
+    if day % 4 == 0:  # the operator blocks the SIMs now and then; the owner puts in new ones
+        for ch in range(farm.channels):
+            _next_sim(farm, ch, rng, 1e9)
+    # A box on a big network runs flat out; on a small one it has fewer people to reach.
+    load = min(1.0, max(0.2, world.scenario.subscribers / 100_000))
+    per_channel = (rng.integers(60, 120, size=farm.channels) * load).astype(np.int64)
+    parts = []
+    profile = world.ordinary_minutes(day)
+    for ch in range(farm.channels):
+        count = int(per_channel[ch])
+        t = world.sample_times(rng, day, profile, count)
+        result, duration = world.outcome(rng, count, 0.7, 150.0, 0.8)
+        order = np.argsort(t)
+        t, result, duration = t[order], result[order], duration[order]
+        for i in range(1, count):
+            t[i] = max(t[i], t[i - 1] + duration[i - 1] + 10)
+        stock = int(farm.active[ch])
+        farm.used.add(stock)
+        sim = farm.sims[stock]
+        people = rng.random(count) < 0.6
+        callee = np.where(
+            people, pop.msisdn[rng.integers(0, world.scenario.subscribers, size=count)],
+            rng.choice(pop.offnet_number, size=count),
+        )  # fmt: skip
+        parts.append(
+            Events.make(
+                count, t=t, dur=duration, result=result, a_num=pop.msisdn[sim], a_imsi=pop.imsi[sim],
+                a_imei=farm.imeis[ch], a_cell=farm.sites[0] * 3 + (ch % 3),
+                truth=Truth.FRAUD, group=world.group(f"bypass-{farm.farm_id}"),
+                **world.to_numbers(rng, callee, t, day),
+            )
+        )  # fmt: skip
+    return Events.concat(parts)
+
+
+def _wangiri_day(world: World, plan: FraudPlan, rng: np.random.Generator, day: int) -> Events:
+    """One-ring bursts from foreign ranges, and the few who call back and pay for it."""
+    pop = world.pop
+    parts = []
+    for burst in range(int(rng.poisson(world.scenario.fraud.wangiri_bursts_per_day))):
+        op = int(rng.integers(0, len(plan.wangiri)))
+        code, start, digits = plan.wangiri[op]
+        callers = code * 10**digits + start + rng.integers(0, 50, size=int(rng.integers(3, 12)))
+        size = int(rng.integers(200, 1200))
+        victims = rng.choice(
+            world.scenario.subscribers, size=min(size, world.scenario.subscribers), replace=False
+        )
+        begin = world.day_start(day) + int(rng.integers(0, DAY - 3600))
+        t = np.sort(begin + rng.integers(0, int(rng.integers(900, 2700)), size=victims.size))
+        route = world.codes.code("ingress", "international:wholesaleZ")
+        group = world.group(f"wangiri-{op + 1}")
+        a = rng.choice(callers, size=victims.size)
+        parts.append(
+            Events.make(
+                victims.size, t=t, dur=0, result=NO_ANSWER, a_num=a, ingress=route,
+                orig=world.country_of_number(a), truth=Truth.FRAUD, group=group,
+                **world.to_numbers(rng, pop.msisdn[victims], t, day),
+            )
+        )  # fmt: skip
+        back = rng.random(victims.size) < 0.03
+        if back.any():
+            tb = t[back] + rng.integers(60, 6 * 3600, size=int(back.sum()))
+            subs = victims[back].astype(np.int64)
+            result, duration = world.outcome(rng, subs.size, 0.9, 60.0, 0.5)
+            parts.append(
+                Events.make(
+                    subs.size, t=tb, dur=duration, result=result, b_num=a[back],
+                    truth=Truth.LEGIT, group=world.group("wangiri_callback"),
+                    **world.from_subscriber(rng, subs, tb, day),
+                )
+            )  # fmt: skip
+        del burst
+    return Events.concat(parts)
+
+
+def _hook_and_pay(
+    world: World, center: CallCenter, rng: np.random.Generator, day: int, events: Events
+) -> None:
+    """Long answered calls draw victims in; some of them pay, and some complain."""
+    s = world.scenario.fraud
+    pop = world.pop
+    long_calls = np.flatnonzero((events["result"] == ANSWERED) & (events["dur"] >= 240))
+    for i in long_calls:
+        victim = int(pop.subscriber_of(np.array([events["b_num"][i]]))[0])
+        if victim < 0:
+            continue
+        if victim not in center.hooked:
+            center.hooked[victim] = (day, int(rng.integers(2, 6)))
+            continue
+        hooked_day, left = center.hooked[victim]
+        if left > 0 or day == hooked_day:
+            continue
+        center.hooked[victim] = (hooked_day, -1)  # done with this victim
+        t = int(events["t"][i]) + int(events["dur"][i]) + int(rng.integers(600, 7200))
+        cli = int(events["a_num"][i])
+        if rng.random() < s.paid_share:
+            _money_trail(world, center, rng, victim, t)
+            if rng.random() < s.report_share:
+                _report(world, center, rng, victim, cli, t + int(rng.integers(3600, 2 * DAY)))
+        elif rng.random() < 0.1:
+            _report(world, center, rng, victim, cli, t + int(rng.integers(600, DAY)))
+
+
+def _money_trail(
+    world: World, center: CallCenter, rng: np.random.Generator, victim: int, t: int
+) -> None:
+    amount = float(np.round(rng.lognormal(np.log(400_000), 0.9), -3))
+    mule = str(rng.choice(center.mules))
+    pid = f"p{len(world.payments) + 1:08d}"
+    world.payments.append(
+        (pid, t, victim_account(world, victim), mule, amount, "KZT", "bank_transfer")
+    )
+    t += int(rng.integers(600, 3 * 3600))
+    topups = amount * 0.2
+    for _ in range(int(rng.integers(2, 5))):
+        number = world.pop.msisdn[rng.integers(0, world.pop.size)]
+        part = float(np.round(topups / 3, -2))
+        world.payments.append(
+            (
+                f"p{len(world.payments) + 1:08d}",
+                t,
+                mule,
+                f"msisdn:+{number}",
+                part,
+                "KZT",
+                "sim_topup",
+            )
+        )
+        world.labels.append(("account", f"msisdn:+{number}", "mule", center.ident))
+        t += int(rng.integers(60, 1800))
+    wallet = str(rng.choice(center.wallets))
+    world.payments.append(
+        (
+            f"p{len(world.payments) + 1:08d}",
+            t,
+            mule,
+            wallet,
+            float(np.round(amount * 0.7, -2)),
+            "KZT",
+            "ewallet",
+        )
+    )
+    t += int(rng.integers(600, 6 * 3600))
+    crypto = str(rng.choice(center.crypto))
+    world.payments.append(
+        (
+            f"p{len(world.payments) + 1:08d}",
+            t,
+            wallet,
+            crypto,
+            float(np.round(amount * 0.7 / 480, 2)),
+            "USD",
+            "crypto",
+        )
+    )
+    world.payments.append(
+        (
+            f"p{len(world.payments) + 1:08d}",
+            t + 3600,
+            mule,
+            "bank:CASHDESK",
+            float(np.round(amount * 0.1, -2)),
+            "KZT",
+            "cash_out",
+        )
+    )
+
+
+def _report(
+    world: World, center: CallCenter, rng: np.random.Generator, victim: int, cli: int, t: int
+) -> None:
+    rid = f"rep{len(world.reports) + 1:07d}"
+    channel = "call" if rng.random() < 0.85 else "messenger"
+    world.reports.append(
+        (
+            rid,
+            t,
+            int(world.pop.msisdn[victim]),
+            cli if channel == "call" else 0,
+            channel,
+            center.category,
+            REPORT_TEXT[center.category],
+        )
+    )

@@ -1,0 +1,392 @@
+"""Legitimate behaviour that looks like fraud to a naive detector.
+
+Roaming subscribers calling home over international routes with their domestic
+numbers; other operators' roamers doing the same; taxi drivers and couriers
+calling strangers all day; corporate sales lines; businesses' legal GSM
+gateways with long-lived corporate SIMs; M2M alarm panels; households moving
+SIMs between phones; banks calling customers from registered numbers over
+their own trunks. Each is labelled ``legit`` with its kind as the group, so an
+evaluation can count false flags per trap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from qalqan.simulator.events import ANSWERED, SMS, Events, Truth
+from qalqan.simulator.geography import CITIES
+from qalqan.simulator.ids import luhn_append, unique_serials
+from qalqan.simulator.population import (
+    GATEWAY_TAC,
+    M2M_TAC,
+    SimKind,
+    kz_mobile,
+    make_iccids,
+    make_imeis,
+)
+from qalqan.simulator.world import DAY, World, hourly_profile
+
+__all__ = ["BANK_NAMES", "look_alike_traffic", "setup_look_alikes"]
+
+I64 = npt.NDArray[np.int64]
+
+BANK_NAMES = (
+    "Dala Bank",
+    "Qazyna Bank",
+    "Saryarka Bank",
+    "Tulpar Bank",
+    "Shanyraq Bank",
+    "Aral Bank",
+)
+
+#: Numbers of bodies that never call out; fraudsters love to present them.
+STATE_NUMBERS = (
+    (77272544000, "Almaty city police", "police"),
+    (77172715500, "Astana city police", "police"),
+    (77172557700, "eGov contact center", "egov"),
+    (77272707000, "National Bank, hotline", "bank_security"),
+    (77007000000, "Operator customer service", "operator"),
+)
+
+
+def _new_sims(
+    world: World,
+    rng: np.random.Generator,
+    count: int,
+    *,
+    kind: SimKind,
+    plan: int,
+    site: npt.NDArray[np.int32],
+    owner: I64,
+    activated_day: I64,
+    imei: I64,
+    birth_year: int = 0,
+) -> I64:
+    pop = world.pop
+    serials = unique_serials(rng, count, 0, 10_000_000_000)
+    serials = serials[~np.isin(np.int64(40177) * 10_000_000_000 + serials, pop.imsi)]
+    while serials.size < count:
+        serials = np.unique(np.concatenate([serials, rng.integers(0, 10**10, size=count)]))[:count]
+    lines = rng.integers(1_000_000, 10_000_000, size=count * 2)
+    numbers = np.setdiff1d(kz_mobile(707, lines), pop.msisdn)[:count]
+    rng.shuffle(numbers)
+    city = world.pop.site_city[site]
+    return pop.add_sims(
+        imsi=np.int64(40177) * 10_000_000_000 + serials[:count],
+        msisdn=numbers,
+        iccid=make_iccids(rng.integers(0, 10**11, size=count)),
+        activated_day=activated_day,
+        plan=np.full(count, plan),
+        birth_year=np.full(count, birth_year),
+        city=city,
+        owner=owner,
+        kind=np.full(count, int(kind)),
+        home_site=site,
+        work_site=site,
+        imei=imei,
+        new_imei=imei,
+        new_imei_day=np.full(count, 1 << 30),
+        voice_rate=np.zeros(count),
+        sms_rate=np.zeros(count),
+    )
+
+
+def setup_look_alikes(world: World, rng: np.random.Generator) -> None:
+    pop = world.pop
+    s = world.scenario.look_alikes
+    n = world.scenario.subscribers
+    start_day = int(pop.activated_day.max()) + 1
+    ordinary = np.flatnonzero(pop.kind == SimKind.ORDINARY)
+    young = ordinary[pop.birth_year[ordinary] > world.scenario.start.year - 60]
+
+    taxi = rng.choice(young, size=max(1, int(n * s.taxi_courier_share)), replace=False)
+    pop.kind[taxi] = SimKind.TAXI_COURIER
+    for sub in taxi:
+        world.labels.append(("sim", str(pop.imsi[sub]), "legit", "taxi_courier"))
+
+    # Households: the second SIM lives in the first one's phone on alternate days.
+    free = np.flatnonzero(pop.kind == SimKind.ORDINARY)
+    pairs = rng.choice(free, size=2 * max(1, int(n * s.shared_handset_share / 2)), replace=False)
+    order = np.argsort(pairs[1::2])
+    world.shared_first, world.shared_second = pairs[0::2][order], pairs[1::2][order]
+    pop.home_site[world.shared_second] = pop.home_site[world.shared_first]
+    for a, b in zip(world.shared_first, world.shared_second, strict=True):
+        world.labels.append(("sim", str(pop.imsi[b]), "legit", "shared_handset"))
+        world.labels.append(("device", str(pop.imei[a]), "legit", "shared_handset"))
+
+    big_cities = np.array([i for i, c in enumerate(CITIES) if c.population_k >= 500])
+    # Corporate sales offices.
+    world.sales_lines = []
+    for office in range(max(1, round(n * s.sales_offices_per_100k / 100_000))):
+        city = int(rng.choice(big_cities))
+        site = np.int32(rng.choice(pop.city_sites[city]))
+        lines = int(rng.integers(5, 21))
+        owner = np.full(lines, 900_000_000 + office, dtype=np.int64)
+        activated = start_day - rng.integers(200, 2200, size=lines)
+        subs = _new_sims(
+            world, rng, lines, kind=SimKind.SALES_LINE, plan=2, site=np.full(lines, site),
+            owner=owner, activated_day=activated, imei=make_imeis(rng, lines),
+        )  # fmt: skip
+        world.sales_lines.append(subs)
+        for sub in subs:
+            world.labels.append(("sim", str(pop.imsi[sub]), "legit", "corporate_sales"))
+
+    # Legal GSM gateways: one IMEI a port, SIMs that stay for years, one place.
+    world.gateways = []
+    for gw in range(max(1, round(n * s.gsm_gateways_per_100k / 100_000))):
+        city = int(rng.choice(big_cities))
+        site = np.int32(rng.choice(pop.city_sites[city]))
+        ports = int(rng.choice([4, 8, 16]))
+        base = int(rng.integers(0, 1_000_000 - ports))
+        imeis = luhn_append(GATEWAY_TAC * 1_000_000 + base + np.arange(ports, dtype=np.int64), 14)
+        owner = np.full(ports, 910_000_000 + gw, dtype=np.int64)
+        activated = np.full(ports, start_day - int(rng.integers(400, 1800)))
+        subs = _new_sims(
+            world, rng, ports, kind=SimKind.GSM_GATEWAY, plan=2, site=np.full(ports, site),
+            owner=owner, activated_day=activated, imei=imeis,
+        )  # fmt: skip
+        staff = np.concatenate(
+            [pop.msisdn[rng.choice(np.flatnonzero(pop.city == city), size=60)],
+             pop.offnet_number[rng.choice(np.flatnonzero(pop.offnet_city == city), size=40)]]
+        )  # fmt: skip
+        world.gateways.append((subs, staff))
+        for sub, imei in zip(subs, imeis, strict=True):
+            world.labels.append(("sim", str(pop.imsi[sub]), "legit", "gsm_gateway"))
+            world.labels.append(("device", str(imei), "legit", "gsm_gateway"))
+
+    # M2M alarm panels and meters reporting to a monitoring centre.
+    m2m_count = max(1, int(n * s.m2m_share))
+    homes = pop.home_site[rng.choice(ordinary, size=m2m_count)]
+    world.m2m = _new_sims(
+        world, rng, m2m_count, kind=SimKind.M2M, plan=3, site=homes.astype(np.int32),
+        owner=rng.integers(920_000_000, 930_000_000, size=m2m_count),
+        activated_day=start_day - rng.integers(30, 2000, size=m2m_count),
+        imei=make_imeis(rng, m2m_count, np.array([M2M_TAC], dtype=np.int64)),
+    )  # fmt: skip
+    world.m2m_centre = 77273501111
+    for sub in world.m2m:
+        world.labels.append(("sim", str(pop.imsi[sub]), "legit", "m2m"))
+
+    # Registry: banks' hotlines never call out; their outbound lines use their own trunks.
+    for i, bank in enumerate(BANK_NAMES[: s.banks]):
+        hotline = 77273000000 + (i + 1) * 100000
+        outbound = 77273500000 + (i + 1) * 1000
+        trunk = "bank" + bank.split()[0].lower()
+        world.registry.rows.append((hotline, f"{bank}, hotline", "inbound_only"))
+        world.registry.rows.append((outbound, f"{bank}, customer calls", f"route:voip:{trunk}"))
+        world.registry.bank_outbound.append((outbound, bank, f"voip:{trunk}"))
+    for number, owner_name, _ in STATE_NUMBERS:
+        world.registry.rows.append((number, owner_name, "inbound_only"))
+    world.grow_roaming_arrays()
+
+
+def _sequential(t: I64, duration: npt.NDArray[np.int32], gap: int = 20) -> I64:
+    """Push start times so that one line carries one call at a time."""
+    out = np.sort(t)
+    for i in range(1, out.size):
+        free = out[i - 1] + duration[i - 1] + gap
+        out[i] = max(out[i], free)
+    return out
+
+
+def look_alike_traffic(world: World, rng: np.random.Generator, day: int) -> Events:
+    pop = world.pop
+    s = world.scenario.look_alikes
+    parts: list[Events] = []
+    weekend = world.is_weekend(day)
+
+    # Roamers calling home: domestic caller IDs arriving over international carriers.
+    day0, day1 = world.day_start(day), world.day_start(day + 1)
+    on_trip = (world.trip_start < day1) & (world.trip_end > day0)
+    for trip in np.flatnonzero(on_trip):
+        sub = world.trip_sub[trip]
+        lo, hi = max(day0, world.trip_start[trip]), min(day1, world.trip_end[trip])
+        count = rng.poisson(s.roamer_calls_home_per_day * (hi - lo) / DAY)
+        if count == 0:
+            continue
+        begin = pop.contact_start[sub]
+        contacts = pop.contact_sub[begin : pop.contact_start[sub + 1]]
+        contacts = contacts[contacts >= 0]  # calls to other networks do not cross ours
+        if contacts.size == 0:
+            continue
+        callee = rng.choice(contacts, size=count)
+        t = rng.integers(lo, hi, size=count)
+        result, duration = world.outcome(rng, count, 0.75, 120.0)
+        country = world.codes.code("countries", world.trip_country[trip])
+        parts.append(
+            Events.make(
+                count, t=t, dur=duration, result=result, a_num=pop.msisdn[sub],
+                ingress=world.carrier(rng, count), orig=country, truth=Truth.LEGIT,
+                group=world.group("roamer_home"),
+                **world.to_numbers(rng, pop.msisdn[callee], t, day),
+            )
+        )  # fmt: skip
+
+    # Other operators' subscribers abroad calling people here (their roaming is not ours to see).
+    count = rng.poisson(world.scenario.subscribers * s.other_operator_roamer_calls_per_day)
+    if count:
+        callee = rng.integers(0, world.scenario.subscribers, size=count)
+        begin = pop.contact_start[callee]
+        k = pop.contact_start[callee + 1] - begin
+        number = pop.contact_number[begin + (rng.random(count) * k).astype(np.int64)]
+        offnet = (pop.subscriber_of(number) < 0) & (world.country_of_number(number) < 0)
+        callee, number = callee[offnet], number[offnet]
+        t = world.sample_times(rng, day, world.ordinary_minutes(day), callee.size)
+        result, duration = world.outcome(rng, callee.size, 0.75, 120.0)
+        countries = [world.codes.code("countries", c) for c in ("TR", "AE", "RU", "TH")]
+        parts.append(
+            Events.make(
+                callee.size, t=t, dur=duration, result=result, a_num=number,
+                ingress=world.carrier(rng, callee.size), orig=rng.choice(countries, size=callee.size),
+                truth=Truth.LEGIT, group=world.group("roamer_other_operator"),
+                **world.to_numbers(rng, pop.msisdn[callee], t, day),
+            )
+        )  # fmt: skip
+
+    # Taxi drivers and couriers: many strangers a day, short calls, all over the city.
+    taxi = np.flatnonzero(pop.kind == SimKind.TAXI_COURIER).astype(np.int64)
+    counts = rng.integers(20, 50, size=taxi.size)
+    driver = np.repeat(taxi, counts)
+    t = world.sample_times(rng, day, hourly_profile((8, 23), 5), driver.size)
+    here = ~world.abroad(driver, t)
+    driver, t = driver[here], t[here]
+    strangers = _strangers(world, rng, pop.city[driver])
+    result, duration = world.outcome(rng, driver.size, 0.85, 30.0, 0.8)
+    sites = pop.random_site_in_city(rng, pop.city[driver])
+    parts.append(
+        Events.make(
+            driver.size, t=t, dur=duration, result=result,
+            **world.from_subscriber(rng, driver, t, day, sites),
+            **world.to_numbers(rng, strangers, t, day),
+        )
+    )  # fmt: skip
+    # ... and customers calling them back.
+    back = rng.random(driver.size) < 0.4
+    tb = t[back] + rng.integers(60, 1800, size=int(back.sum()))
+    parts.append(_calls_in(world, rng, day, strangers[back], driver[back], tb, 0.9, 25.0))
+
+    if not weekend:
+        # Corporate sales lines: business hours, many distinct numbers, some call back.
+        for lines in world.sales_lines:
+            counts = rng.integers(40, 80, size=lines.size)
+            line = np.repeat(lines, counts)
+            t = world.sample_times(rng, day, hourly_profile((9, 18), 5, lunch=13), line.size)
+            callee = _strangers(world, rng, pop.city[line])
+            result, duration = world.outcome(rng, line.size, 0.5, 90.0)
+            parts.append(
+                Events.make(
+                    line.size, t=t, dur=duration, result=result,
+                    **world.from_subscriber(rng, line, t, day, pop.home_site[line]),
+                    **world.to_numbers(rng, callee, t, day),
+                )
+            )  # fmt: skip
+            back = (result == ANSWERED) & (rng.random(line.size) < 0.08)
+            tb = t[back] + rng.integers(600, 7200, size=int(back.sum()))
+            parts.append(_calls_in(world, rng, day, callee[back], line[back], tb, 0.8, 120.0))
+        # GSM gateways: a company's PBX calling its own staff and clients, one call per port at a time.
+        for ports, staff in world.gateways:
+            for port in ports:
+                count = int(rng.integers(15, 40))
+                t = world.sample_times(rng, day, hourly_profile((8, 19), 5), count)
+                result, duration = world.outcome(rng, count, 0.8, 120.0)
+                t = _sequential(t, duration)
+                callee = rng.choice(staff, size=count)
+                sub = np.full(count, port)
+                parts.append(
+                    Events.make(
+                        count, t=t, dur=duration, result=result,
+                        **world.from_subscriber(rng, sub, t, day, pop.home_site[sub]),
+                        **world.to_numbers(rng, callee, t, day),
+                    )
+                )  # fmt: skip
+                back = rng.random(count) < 0.3
+                tb = t[back] + rng.integers(300, 7200, size=int(back.sum()))
+                parts.append(_calls_in(world, rng, day, callee[back], sub[back], tb, 0.8, 90.0))
+
+    # M2M panels: periodic reports by SMS, a rare alarm call, never called.
+    m2m = world.m2m
+    per = rng.integers(1, 4, size=m2m.size)
+    panel = np.repeat(m2m, per)
+    t = world.day_start(day) + rng.integers(0, DAY, size=panel.size)
+    parts.append(
+        Events.make(
+            panel.size, t=t, event=SMS, result=ANSWERED,
+            **world.from_subscriber(rng, panel, t, day, pop.home_site[panel]),
+            **world.to_numbers(rng, np.full(panel.size, world.m2m_centre), t, day),
+        )
+    )  # fmt: skip
+    alarm = m2m[rng.random(m2m.size) < 0.05]
+    if alarm.size:
+        t = world.day_start(day) + rng.integers(0, DAY, size=alarm.size)
+        result, duration = world.outcome(rng, alarm.size, 0.95, 15.0, 0.3)
+        parts.append(
+            Events.make(
+                alarm.size, t=t, dur=duration, result=result,
+                **world.from_subscriber(rng, alarm, t, day, pop.home_site[alarm]),
+                **world.to_numbers(rng, np.full(alarm.size, world.m2m_centre), t, day),
+            )
+        )  # fmt: skip
+
+    # Banks calling their customers over their own trunks, from registered numbers.
+    if not weekend and world.registry.bank_outbound:
+        count = rng.poisson(world.scenario.subscribers * s.bank_calls_per_subscriber_day)
+        bank = rng.integers(0, len(world.registry.bank_outbound), size=count)
+        customer = pop.msisdn[rng.integers(0, world.scenario.subscribers, size=count)]
+        t = world.sample_times(rng, day, hourly_profile((9, 20), 5), count)
+        result, duration = world.outcome(rng, count, 0.7, 80.0, 0.6)
+        numbers = np.array([b[0] for b in world.registry.bank_outbound], dtype=np.int64)
+        routes = np.array(
+            [world.codes.code("ingress", b[2]) for b in world.registry.bank_outbound],
+            dtype=np.int16,
+        )
+        parts.append(
+            Events.make(
+                count, t=t, dur=duration, result=result, a_num=numbers[bank], ingress=routes[bank],
+                attest=0, truth=Truth.LEGIT, group=world.group("bank_outbound"),
+                **world.to_numbers(rng, customer, t, day),
+            )
+        )  # fmt: skip
+    return Events.concat(parts)
+
+
+def _strangers(world: World, rng: np.random.Generator, cities: npt.NDArray[np.int32]) -> I64:
+    """Random people of the same cities: half on this network, half on others."""
+    pop = world.pop
+    out = np.empty(cities.size, dtype=np.int64)
+    onnet = rng.random(cities.size) < 0.5
+    people = np.flatnonzero(pop.kind == SimKind.ORDINARY)
+    out[onnet] = pop.msisdn[rng.choice(people, size=int(onnet.sum()))]
+    out[~onnet] = rng.choice(pop.offnet_number, size=int((~onnet).sum()))
+    return out
+
+
+def _calls_in(
+    world: World,
+    rng: np.random.Generator,
+    day: int,
+    callers: I64,
+    subs: I64,
+    t: I64,
+    answered: float,
+    median_s: float,
+) -> Events:
+    """Calls from ``callers`` (any network) to the operator's SIMs ``subs``."""
+    pop = world.pop
+    if callers.size == 0:
+        return Events.empty()
+    caller_sub = pop.subscriber_of(callers)
+    onnet = caller_sub >= 0
+    result, duration = world.outcome(rng, callers.size, answered, median_s)
+    events = Events.make(
+        callers.size, t=t, dur=duration, result=result, a_num=callers,
+        ingress=world.national_route(callers),
+        **world.to_numbers(rng, pop.msisdn[subs], t, day),
+    )  # fmt: skip
+    if onnet.any():
+        idx = np.flatnonzero(onnet)
+        mobile = world.from_subscriber(rng, caller_sub[idx], t[idx], day)
+        for name, values in mobile.items():
+            events.cols[name][idx] = values
+        events.cols["ingress"][idx] = world.codes.code("ingress", "mobile")
+    return events

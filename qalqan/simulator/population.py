@@ -1,0 +1,313 @@
+"""Who lives in the simulated country: cells, subscribers, contacts and the numbers around them.
+
+Everything is held as numpy columns indexed by subscriber (one row per SIM of
+the simulated operator), so a population of millions is built in seconds.
+Special SIMs (sales lines, GSM gateways, M2M, farms) are added by the
+scenario modules through :meth:`Population.add_sims`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from enum import IntEnum
+
+import numpy as np
+import numpy.typing as npt
+
+from qalqan.simulator.config import Scenario
+from qalqan.simulator.geography import (
+    CITIES,
+    FOREIGN_MOBILE,
+    HOME_PREFIXES,
+    OTHER_OPERATORS,
+)
+from qalqan.simulator.ids import luhn_append, unique_serials
+
+__all__ = ["Population", "SimKind", "build_population", "foreign_numbers", "kz_mobile"]
+
+I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
+F64 = npt.NDArray[np.float64]
+
+EPOCH_DAY = np.datetime64("1970-01-01", "D")
+
+#: Handset type allocation codes (8 digits): common phones, a GSM-gateway module, an M2M module.
+PHONE_TACS = np.array(
+    [35332510, 35875908, 35391110, 86769604, 86216005, 35467011, 86492703, 35290611, 86801205],
+    dtype=np.int64,
+)
+GATEWAY_TAC = 86247903
+M2M_TAC = 35617206
+
+
+class SimKind(IntEnum):
+    ORDINARY = 0
+    TAXI_COURIER = 1
+    SALES_LINE = 2
+    GSM_GATEWAY = 3
+    M2M = 4
+    FARM = 5
+
+
+def kz_mobile(prefix: I64 | int, line: I64 | np.int64 | int) -> I64:
+    """``+7 PPP LLLLLLL`` as the int64 digits 7PPPLLLLLLL."""
+    return np.int64(7_000_0000000) + np.asarray(prefix, dtype=np.int64) * 10_000_000 + line
+
+
+def foreign_numbers(rng: np.random.Generator, country: str, count: int) -> I64:
+    code, prefixes, digits = FOREIGN_MOBILE[country]
+    prefix = rng.choice(np.array(prefixes, dtype=np.int64), size=count)
+    prefix_digits = len(str(prefixes[0]))
+    rest = digits - prefix_digits
+    line = rng.integers(10 ** (rest - 1), 10**rest, size=count, dtype=np.int64)
+    return (np.int64(code) * 10**digits + prefix * 10**rest + line).astype(np.int64)
+
+
+@dataclass(slots=True)
+class Population:
+    """Cells, the operator's SIMs and everybody they talk to."""
+
+    # sites and cells: cell index = site * 3 + sector
+    site_lat: F64
+    site_lon: F64
+    site_city: I32
+    city_sites: list[I32]
+    # the operator's SIMs
+    imsi: I64
+    msisdn: I64
+    iccid: I64
+    activated_day: I64
+    """Activation date as days since 1970-01-01."""
+    plan: npt.NDArray[np.int8]
+    """0 prepaid, 1 postpaid, 2 corporate, 3 m2m."""
+    birth_year: I32
+    """0 when unknown."""
+    city: I32
+    owner: I64
+    kind: npt.NDArray[np.int8]
+    home_site: I32
+    work_site: I32
+    imei: I64
+    new_imei: I64
+    new_imei_day: I32
+    """Simulation day from which the SIM sits in ``new_imei`` (a new handset); large = never."""
+    voice_rate: F64
+    sms_rate: F64
+    # contacts, CSR by subscriber: numbers and, when on-net, the subscriber index
+    contact_start: I64
+    contact_number: I64
+    contact_sub: I64
+    # other domestic operators' subscribers, by city
+    offnet_number: I64
+    offnet_city: I32
+    groups: dict[str, int] = field(default_factory=dict)
+    _sorted_msisdn: I64 | None = None
+    _sorted_index: I64 | None = None
+
+    @property
+    def size(self) -> int:
+        return int(self.imsi.size)
+
+    @property
+    def n_sites(self) -> int:
+        return int(self.site_lat.size)
+
+    def add_sims(self, **columns: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+        """Append SIMs (all subscriber columns given); returns their subscriber indexes."""
+        start = self.size
+        count = len(columns["imsi"])
+        for name in _SIM_COLUMNS:
+            old = getattr(self, name)
+            setattr(self, name, np.concatenate([old, np.asarray(columns[name], dtype=old.dtype)]))
+        self.contact_start = np.concatenate(
+            [self.contact_start, np.full(count, self.contact_start[-1], dtype=np.int64)]
+        )
+        self._sorted_msisdn = None
+        return np.arange(start, start + count, dtype=np.int64)
+
+    def subscriber_of(self, numbers: I64) -> I64:
+        """Index of the operator's SIM holding each number, or -1."""
+        if self._sorted_msisdn is None:
+            order = np.argsort(self.msisdn, kind="stable")
+            self._sorted_msisdn = self.msisdn[order]
+            self._sorted_index = order.astype(np.int64)
+        assert self._sorted_index is not None
+        pos = np.searchsorted(self._sorted_msisdn, numbers)
+        pos = np.minimum(pos, self._sorted_msisdn.size - 1)
+        found = self._sorted_msisdn[pos] == numbers
+        return np.where(found, self._sorted_index[pos], -1)
+
+    def random_site_in_city(self, rng: np.random.Generator, cities: I32) -> I32:
+        out = np.empty(cities.size, dtype=np.int32)
+        for c in np.unique(cities):
+            mask = cities == c
+            out[mask] = rng.choice(self.city_sites[int(c)], size=int(mask.sum()))
+        return out
+
+    def imei_on(self, subs: I64, day: int) -> I64:
+        return np.where(self.new_imei_day[subs] <= day, self.new_imei[subs], self.imei[subs])
+
+
+_SIM_COLUMNS = (
+    "imsi", "msisdn", "iccid", "activated_day", "plan", "birth_year", "city", "owner", "kind",
+    "home_site", "work_site", "imei", "new_imei", "new_imei_day", "voice_rate", "sms_rate",
+)  # fmt: skip
+
+
+def make_imeis(rng: np.random.Generator, count: int, tacs: I64 | None = None) -> I64:
+    tac = rng.choice(PHONE_TACS if tacs is None else tacs, size=count)
+    serial = (
+        unique_serials(rng, count, 0, 1_000_000)
+        if count < 500_000
+        else rng.integers(0, 1_000_000, size=count, dtype=np.int64)
+    )
+    return luhn_append(tac * 1_000_000 + serial, 14)
+
+
+def make_iccids(serials: I64) -> I64:
+    """ICCID 89 997 77 + 11-digit serial + Luhn: 19 digits."""
+    return luhn_append(np.int64(8999777) * 10**11 + serials, 18)
+
+
+def build_population(scenario: Scenario, rng: np.random.Generator) -> Population:
+    n = scenario.subscribers
+    s = scenario.ordinary
+    weights = np.array([c.population_k for c in CITIES], dtype=np.float64)
+    weights /= weights.sum()
+
+    # Sites: at least 4 a city, about one per 350 subscribers, scattered around the centre.
+    n_sites = max(len(CITIES) * 4, n // 350)
+    site_city = np.sort(rng.choice(len(CITIES), size=n_sites, p=weights)).astype(np.int32)
+    for c in range(len(CITIES)):  # every city has sites
+        if not (site_city == c).any():
+            site_city[rng.integers(n_sites)] = c
+    site_city.sort()
+    spread_km = 2.0 + 4.0 * np.sqrt(np.array([c.population_k for c in CITIES]) / 2200.0)
+    lat0 = np.array([c.lat for c in CITIES])[site_city]
+    lon0 = np.array([c.lon for c in CITIES])[site_city]
+    radius = rng.normal(0, 1, size=(n_sites, 2)) * spread_km[site_city, None]
+    site_lat = lat0 + radius[:, 0] / 111.0
+    site_lon = lon0 + radius[:, 1] / (111.0 * np.cos(np.radians(lat0)))
+    city_sites = [np.flatnonzero(site_city == c).astype(np.int32) for c in range(len(CITIES))]
+
+    # Subscribers.
+    city = rng.choice(len(CITIES), size=n, p=weights).astype(np.int32)
+    serials = unique_serials(rng, n, 0, 10_000_000_000)
+    imsi = np.int64(40177) * 10_000_000_000 + serials
+    prefix = rng.choice(np.array(HOME_PREFIXES, dtype=np.int64), size=n)
+    ported = rng.random(n) < s.ported_share
+    other = np.array([p for ps in OTHER_OPERATORS.values() for p in ps], dtype=np.int64)
+    prefix = np.where(ported, rng.choice(other, size=n), prefix)
+    lines = unique_serials(rng, n, 1_000_000, 10_000_000)
+    msisdn = kz_mobile(prefix, lines)
+    iccid = make_iccids(unique_serials(rng, n, 0, 10**11))
+    start_day = int((np.datetime64(scenario.start, "D") - EPOCH_DAY).astype(np.int64))
+    activated = (
+        start_day - np.minimum(rng.exponential(3 * 365, size=n), 15 * 365).astype(np.int64) - 1
+    )
+    year = scenario.start.year
+    elderly = rng.random(n) < s.elderly_share
+    age = np.where(elderly, rng.integers(65, 92, size=n), rng.integers(16, 65, size=n))
+    birth_year = (year - age).astype(np.int32)
+    plan = rng.choice(3, size=n, p=[0.72, 0.25, 0.03]).astype(np.int8)
+    owner = unique_serials(rng, n, 10**8, 10**9)
+    # Some people hold a second SIM in their own name.
+    second = np.flatnonzero(rng.random(n) < 0.06)
+    if second.size:
+        owner[second] = owner[rng.integers(0, n, size=second.size)]
+    home_site = np.empty(n, dtype=np.int32)
+    work_site = np.empty(n, dtype=np.int32)
+    for c in range(len(CITIES)):
+        idx = np.flatnonzero(city == c)
+        home_site[idx] = rng.choice(city_sites[c], size=idx.size)
+        work_site[idx] = rng.choice(city_sites[c], size=idx.size)
+    works_elsewhere = rng.random(n) < 0.7
+    work_site = np.where(works_elsewhere & ~elderly, work_site, home_site)
+    imei = make_imeis(rng, n)
+    changes = rng.random(n) < s.handset_change_share
+    new_imei = np.where(changes, make_imeis(rng, n), imei)
+    new_imei_day = np.where(changes, rng.integers(0, max(scenario.days, 1), size=n), 1 << 30)
+    sigma = 0.7
+    voice_rate = s.voice_calls_per_day * rng.lognormal(-sigma * sigma / 2, sigma, size=n)
+    voice_rate = np.where(elderly, voice_rate * 0.6, voice_rate)
+    sms_rate = s.sms_per_day * rng.lognormal(-0.5, 1.0, size=n)
+
+    # Other operators' subscribers living in the same cities: about 0.8 per own subscriber.
+    n_off = max(1000, int(n * 0.8))
+    offnet_city = rng.choice(len(CITIES), size=n_off, p=weights).astype(np.int32)
+    other_prefix = rng.choice(other, size=n_off)
+    offnet = kz_mobile(other_prefix, rng.integers(1_000_000, 10_000_000, size=n_off))
+    offnet = np.setdiff1d(offnet, msisdn)  # a number belongs to one SIM only
+    offnet_city = rng.choice(len(CITIES), size=offnet.size, p=weights).astype(np.int32)
+
+    # Contact lists: mostly in the same city, on-net and off-net, a few abroad.
+    k = 3 + rng.geometric(1.0 / max(s.contacts_mean - 2, 1), size=n).astype(np.int64)
+    k = np.minimum(k, 120)
+    contact_start = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(k, out=contact_start[1:])
+    total = int(contact_start[-1])
+    owner_of = np.repeat(np.arange(n, dtype=np.int64), k)
+    kind_draw = rng.random(total)
+    foreign = kind_draw < s.foreign_contact_share
+    onnet = (~foreign) & (kind_draw < s.foreign_contact_share + s.onnet_contact_share)
+    same_city = rng.random(total) < 0.85
+    contact_city = np.where(
+        same_city, city[owner_of], rng.choice(len(CITIES), size=total, p=weights)
+    )
+    contact_sub = np.full(total, -1, dtype=np.int64)
+    contact_number = np.zeros(total, dtype=np.int64)
+    order_by_city = np.argsort(city, kind="stable")
+    city_start = np.searchsorted(city[order_by_city], np.arange(len(CITIES) + 1))
+    off_order = np.argsort(offnet_city, kind="stable")
+    off_start = np.searchsorted(offnet_city[off_order], np.arange(len(CITIES) + 1))
+    cc = contact_city.astype(np.int64)
+    lo, hi = city_start[cc], city_start[cc + 1]
+    pick = order_by_city[np.minimum(lo + (rng.random(total) * (hi - lo)).astype(np.int64), n - 1)]
+    contact_sub = np.where(onnet, pick, -1)
+    olo, ohi = off_start[cc], off_start[cc + 1]
+    opick = off_order[
+        np.minimum(olo + (rng.random(total) * (ohi - olo)).astype(np.int64), offnet.size - 1)
+    ]
+    contact_number = np.where(onnet, msisdn[np.maximum(pick, 0)], offnet[opick])
+    if foreign.any():
+        countries = list(FOREIGN_MOBILE)
+        share = np.array([6, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0.2, 0.5])
+        chosen = rng.choice(len(countries), size=int(foreign.sum()), p=share / share.sum())
+        numbers = np.empty(chosen.size, dtype=np.int64)
+        for ci, country in enumerate(countries):
+            m = chosen == ci
+            if m.any():
+                numbers[m] = foreign_numbers(rng, country, int(m.sum()))
+        contact_number[foreign] = numbers
+    self_call = contact_sub == owner_of
+    contact_sub[self_call] = -1
+    contact_number[self_call] = offnet[opick[self_call]]
+
+    return Population(
+        site_lat=site_lat,
+        site_lon=site_lon,
+        site_city=site_city,
+        city_sites=city_sites,
+        imsi=imsi,
+        msisdn=msisdn,
+        iccid=iccid,
+        activated_day=activated.astype(np.int64),
+        plan=plan,
+        birth_year=birth_year,
+        city=city,
+        owner=owner.astype(np.int64),
+        kind=np.zeros(n, dtype=np.int8),
+        home_site=home_site,
+        work_site=work_site,
+        imei=imei,
+        new_imei=new_imei,
+        new_imei_day=new_imei_day.astype(np.int32),
+        voice_rate=voice_rate,
+        sms_rate=sms_rate,
+        contact_start=contact_start,
+        contact_number=contact_number,
+        contact_sub=contact_sub,
+        offnet_number=offnet,
+        offnet_city=offnet_city,
+    )
