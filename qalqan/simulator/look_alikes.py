@@ -296,7 +296,7 @@ def look_alike_traffic(world: World, rng: np.random.Generator, day: int) -> Even
                 parts.append(
                     Events.make(
                         count, t=t, dur=duration, result=result,
-                        **world.from_subscriber(rng, sub, t, day, pop.home_site[sub]),
+                        **world.from_subscriber(rng, sub, t, day, pop.home_site[sub], static=True),
                         **world.to_numbers(rng, callee, t, day),
                     )
                 )  # fmt: skip
@@ -312,7 +312,7 @@ def look_alike_traffic(world: World, rng: np.random.Generator, day: int) -> Even
     parts.append(
         Events.make(
             panel.size, t=t, event=SMS, result=ANSWERED,
-            **world.from_subscriber(rng, panel, t, day, pop.home_site[panel]),
+            **world.from_subscriber(rng, panel, t, day, pop.home_site[panel], static=True),
             **world.to_numbers(rng, np.full(panel.size, world.m2m_centre), t, day),
         )
     )  # fmt: skip
@@ -323,7 +323,7 @@ def look_alike_traffic(world: World, rng: np.random.Generator, day: int) -> Even
         parts.append(
             Events.make(
                 alarm.size, t=t, dur=duration, result=result,
-                **world.from_subscriber(rng, alarm, t, day, pop.home_site[alarm]),
+                **world.from_subscriber(rng, alarm, t, day, pop.home_site[alarm], static=True),
                 **world.to_numbers(rng, np.full(alarm.size, world.m2m_centre), t, day),
             )
         )  # fmt: skip

@@ -204,11 +204,11 @@ def simulate(
                 early = special.take(due)
                 early.cols["t"] = np.maximum(early["t"], start)  # a few decoys start before the day
                 special = special.take(~due)
-                sink.write(Events.concat([now, early]))
+                sink.write(world.drop_calls_from_abroad(Events.concat([now, early])))
                 if progress is not None:
                     progress(sink.next_id - 1, max(expected, sink.next_id - 1))
             pending = special
-        sink.write(pending)
+        sink.write(world.drop_calls_from_abroad(pending))
         summary.fraud_calls = sink.fraud_calls
         label_farms(world, plan)
         summary.rows["cdrs"] = cdrs.rows

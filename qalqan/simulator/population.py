@@ -9,8 +9,8 @@ scenario modules through :meth:`Population.add_sims`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -162,6 +162,8 @@ class World:
         t: I64,
         day: int,
         sites: npt.NDArray[np.int32] | None = None,
+        *,
+        static: bool = False,
     ) -> dict[str, npt.NDArray[Any]]:
         """The originating side of calls made by the operator's own subscribers over its radio."""
         pop = self.pop
@@ -178,8 +180,17 @@ class World:
             "a_num": pop.msisdn[subs],
             "a_imsi": pop.imsi[subs],
             "a_imei": imei,
-            "a_cell": self.cell_of(rng, site),
+            "a_cell": self.fixed_cell(rng, subs, site) if static else self.cell_of(rng, site),
         }
+
+    def fixed_cell(
+        self, rng: np.random.Generator, subs: I64, sites: npt.NDArray[np.int32]
+    ) -> npt.NDArray[np.int32]:
+        """A device that never moves stays on its best cell, with a rare reselection."""
+        sector = np.where(
+            rng.random(subs.size) < 0.03, rng.integers(0, 3, size=subs.size), subs % 3
+        )
+        return (sites * 3 + sector).astype(np.int32)
 
     def to_numbers(
         self, rng: np.random.Generator, numbers: I64, t: I64, day: int
@@ -244,6 +255,25 @@ class World:
 
     def group(self, name: str) -> int:
         return self.codes.code("groups", name)
+
+    def drop_calls_from_abroad(self, events: Events) -> Events:
+        """Remove attempts over the home radio network by SIMs registered abroad at that moment.
+
+        Scenario modules pick callers without always knowing who travels; this keeps
+        the data set consistent with ``roaming`` whatever they pick.
+        """
+        mobile = np.flatnonzero(events["ingress"] == 0)
+        if mobile.size == 0:
+            return events
+        subs = self.pop.subscriber_of(events["a_num"][mobile])
+        known = subs >= 0
+        away = np.zeros(mobile.size, dtype=bool)
+        away[known] = self.abroad(subs[known], events["t"][mobile][known])
+        if not away.any():
+            return events
+        keep = np.ones(len(events), dtype=bool)
+        keep[mobile[away]] = False
+        return events.take(keep)
 
     # --- roaming ----------------------------------------------------------------------
     def plan_roaming(self, rng: np.random.Generator) -> None:
