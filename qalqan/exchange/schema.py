@@ -1,6 +1,6 @@
 """The exchange format v1 as data: every table, its columns and their rules.
 
-This module is the machine-readable twin of ``docs/exchange-v1.md`` (the
+This module is the machine-readable twin of ``docs/exchange-format.md`` (the
 public contract). The reader, the validator, the writer and the simulator all
 take their column names, types and allowed values from here, so the code and
 the contract cannot drift apart. No I/O.

@@ -41,6 +41,19 @@ I64 = npt.NDArray[np.int64]
 CATEGORIES = ("bank_security", "police", "investment", "egov", "operator", "relative")
 OFFSETS = (2.0, 3.0, 4.0, 7.0, 8.0, 1.0)
 CENTER_COUNTRIES = {1.0: "PL", 2.0: "UA", 3.0: "TR", 4.0: "GE", 7.0: "KH", 8.0: "CN"}
+ALL_PREFIXES = np.array(HOME_PREFIXES + tuple(p for ps in OTHER_OPERATORS.values() for p in ps))
+WHOLESALE_CARRIERS = np.array(
+    [
+        "wholesale1",
+        "wholesale2",
+        "wholesale3",
+        "wholesale4",
+        "wholesale5",
+        "wholesale6",
+        "carrierC",
+        "carrierD",
+    ]
+)
 WANGIRI_RANGES = (
     (222, 45000000, 8),
     (371, 25000000, 8),
@@ -90,6 +103,10 @@ class CallCenter:
     wallets: list[str]
     crypto: list[str]
     sequence_prefix: int
+    cli_prefixes: tuple[int, ...]
+    """Ranges the center's dialer draws random domestic caller IDs from."""
+    cli_base: int
+    """First number of the center's sequential caller IDs."""
     sequence_next: int = 0
     hooked: dict[int, tuple[int, int]] = field(default_factory=dict)
     """victim subscriber -> (day hooked, follow-up calls left)."""
@@ -184,11 +201,9 @@ def setup_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
             "foreign": float(rng.uniform(0, 0.4)),
             "withheld": float(rng.uniform(0, 0.3)),
         }
-        carriers = rng.choice(
-            ["wholesaleX", "wholesaleY", "carrierC", "carrierD", "wholesaleZ"],
-            size=2,
-            replace=False,
-        )
+        # Centers rent capacity from wholesale carriers; some share one, and some use the
+        # same carriers as ordinary traffic.
+        carriers = rng.choice(WHOLESALE_CARRIERS, size=2, replace=False)
         routes = [(f"international:{carriers[0]}", 1.0), (f"international:{carriers[1]}", 0.5)]
         if i % 2 == 1:
             routes.append((f"voip:sip{i}", 0.8))
@@ -201,6 +216,8 @@ def setup_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
                 wallets=[_account(rng, "ewallet") for _ in range(int(rng.integers(2, 4)))],
                 crypto=[_account(rng, "crypto") for _ in range(int(rng.integers(1, 3)))],
                 sequence_prefix=int(rng.choice(np.array(HOME_PREFIXES))),
+                cli_prefixes=tuple(int(p) for p in rng.choice(ALL_PREFIXES, size=3, replace=False)),
+                cli_base=int(kz_mobile(int(rng.choice(ALL_PREFIXES)), np.int64(rng.integers(1, 999) * 10_000))),
                 sequence_next=int(rng.integers(1_000_000, 9_000_000)),
             )
         )  # fmt: skip
@@ -222,12 +239,11 @@ def setup_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
         base = int(rng.choice(pop.city_sites[city]))
         if kind == "evasive":
             # Moves among the sites nearest its first hide-out.
-            sites_here = pop.city_sites[city]
             d = np.hypot(
-                pop.site_lat[sites_here] - pop.site_lat[base],
-                pop.site_lon[sites_here] - pop.site_lon[base],
+                pop.site_lat - pop.site_lat[base],
+                (pop.site_lon - pop.site_lon[base]) * np.cos(np.radians(pop.site_lat[base])),
             )
-            sites = [int(x) for x in sites_here[np.argsort(d)[:3]]]
+            sites = [int(x) for x in np.argsort(d, kind="stable")[:3]]
         else:
             sites = [base]
         channels = int(rng.choice([16, 32])) if kind == "bypass" else int(rng.choice([8, 16]))
@@ -359,7 +375,6 @@ def _caller_ids(world: World, center: CallCenter, rng: np.random.Generator, coun
     weights = np.array([center.cli_patterns[n] for n in names])
     pick = rng.choice(len(names), size=count, p=weights / weights.sum())
     out = np.zeros(count, dtype=np.int64)
-    all_prefixes = np.array(HOME_PREFIXES + tuple(p for ps in OTHER_OPERATORS.values() for p in ps))
     for i, name in enumerate(names):
         m = pick == i
         k = int(m.sum())
@@ -367,7 +382,8 @@ def _caller_ids(world: World, center: CallCenter, rng: np.random.Generator, coun
             continue
         if name == "random_domestic":
             out[m] = kz_mobile(
-                rng.choice(all_prefixes, size=k), rng.integers(1_000_000, 10_000_000, size=k)
+                rng.choice(np.array(center.cli_prefixes), size=k),
+                rng.integers(1_000_000, 10_000_000, size=k),
             )
         elif name == "real_subscriber":
             mine = rng.random(k) < 0.5
@@ -381,8 +397,7 @@ def _caller_ids(world: World, center: CallCenter, rng: np.random.Generator, coun
             protected = wanted or [int(x) for x in world.registry.inbound_only()]
             out[m] = rng.choice(np.array(protected, dtype=np.int64), size=k)
         elif name == "sequential":
-            base = kz_mobile(701, np.int64(5_550_000))
-            out[m] = base + (center.cli_counter + np.arange(k)) % 10_000
+            out[m] = center.cli_base + (center.cli_counter + np.arange(k)) % 10_000
             center.cli_counter += k
         elif name == "unallocated":
             out[m] = kz_mobile(
@@ -649,7 +664,7 @@ def _wangiri_day(world: World, plan: FraudPlan, rng: np.random.Generator, day: i
         )
         begin = world.day_start(day) + int(rng.integers(0, DAY - 3600))
         t = np.sort(begin + rng.integers(0, int(rng.integers(900, 2700)), size=victims.size))
-        route = world.codes.code("ingress", "international:wholesaleZ")
+        route = world.codes.code("ingress", "international:wholesale6")
         group = world.group(f"wangiri-{op + 1}")
         a = rng.choice(callers, size=victims.size)
         parts.append(
