@@ -40,9 +40,10 @@ class DataSetError(QalqanError):
 
 
 class MissingTableError(DataSetError):
-    def __init__(self, table: str, directory: Path) -> None:
+    def __init__(self, table: str, directory: Path, *, required: bool = True) -> None:
+        what = "required table" if required else "table"
         super().__init__(
-            f"{directory}: required table '{table}' is missing "
+            f"{directory}: {what} '{table}' is missing "
             f"(expected {table}.csv, {table}.csv.gz or {table}.parquet)"
         )
         self.table = table

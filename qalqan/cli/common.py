@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -20,12 +21,22 @@ from rich.progress import (
 
 from qalqan.errors import QalqanError
 
-__all__ = ["EXIT_BAD_DATA", "EXIT_UNREADABLE", "console", "err_console", "guarded", "progress_bar"]
+__all__ = [
+    "EXIT_BAD_DATA",
+    "EXIT_INTERNAL",
+    "EXIT_UNREADABLE",
+    "console",
+    "err_console",
+    "guarded",
+    "progress_bar",
+]
 
 EXIT_BAD_DATA = 1
 """Some rows were rejected (and quarantined); the rest was used."""
 EXIT_UNREADABLE = 2
 """The input cannot be used at all, or the command was called wrongly."""
+EXIT_INTERNAL = 3
+"""A fault in Qalqan itself: the message says so; QALQAN_DEBUG=1 shows the traceback."""
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -48,6 +59,17 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
             where = f"{exc.filename}: " if exc.filename else ""
             err_console.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", soft_wrap=True)
             raise typer.Exit(EXIT_UNREADABLE) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get("QALQAN_DEBUG"):
+                raise
+            err_console.print(
+                f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+                "(a fault in Qalqan; run with QALQAN_DEBUG=1 for the traceback and report it)",
+                soft_wrap=True,
+            )
+            raise typer.Exit(EXIT_INTERNAL) from None
 
     return wrapper
 

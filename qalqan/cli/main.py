@@ -5,7 +5,10 @@ from __future__ import annotations
 import typer
 
 from qalqan import __version__
+from qalqan.cli.analyze import analyze_command, evaluate_command, train_command
+from qalqan.cli.demo import demo_command
 from qalqan.cli.simulate import simulate_command
+from qalqan.cli.validate import validate_command
 
 app = typer.Typer(
     name="qalqan",
@@ -16,6 +19,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("simulate")(simulate_command)
+app.command("validate")(validate_command)
+app.command("analyze")(analyze_command)
+app.command("evaluate")(evaluate_command)
+app.command("train")(train_command)
+app.command("demo")(demo_command)
 
 
 @app.callback(invoke_without_command=True)

@@ -147,7 +147,7 @@ def setup_look_alikes(world: World, rng: np.random.Generator) -> None:
             owner=owner, activated_day=activated, imei=imeis,
         )  # fmt: skip
         staff = np.concatenate(
-            [pop.msisdn[rng.choice(np.flatnonzero(pop.city == city), size=60)],
+            [pop.msisdn[rng.choice(np.flatnonzero((pop.city == city) & (pop.kind == SimKind.ORDINARY)), size=60)],
              pop.offnet_number[rng.choice(np.flatnonzero(pop.offnet_city == city), size=40)]]
         )  # fmt: skip
         world.gateways.append((subs, staff))

@@ -176,13 +176,12 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> Population
     weights = np.array([c.population_k for c in CITIES], dtype=np.float64)
     weights /= weights.sum()
 
-    # Sites: at least 4 a city, about one per 350 subscribers, scattered around the centre.
+    # Sites: about one per 350 subscribers, scattered around the city centre.
     n_sites = max(len(CITIES) * 4, n // 350)
-    site_city = np.sort(rng.choice(len(CITIES), size=n_sites, p=weights)).astype(np.int32)
-    for c in range(len(CITIES)):  # every city has sites
-        if not (site_city == c).any():
-            site_city[rng.integers(n_sites)] = c
-    site_city.sort()
+    # Every city gets sites in proportion to its people, at least two.
+    per_city = np.maximum(2, np.round(weights * n_sites)).astype(np.int64)
+    site_city = np.repeat(np.arange(len(CITIES)), per_city).astype(np.int32)
+    n_sites = int(site_city.size)
     spread_km = 2.0 + 4.0 * np.sqrt(np.array([c.population_k for c in CITIES]) / 2200.0)
     lat0 = np.array([c.lat for c in CITIES])[site_city]
     lon0 = np.array([c.lon for c in CITIES])[site_city]

@@ -1,0 +1,166 @@
+"""Judge the calls that entered from outside, and the calls of SIMs judged to be SIM boxes.
+
+Rules come first where they are clearer than any model, each with the reason an
+operator reads:
+
+- ``spoofed_cli.registry_inbound_only`` — a protected number that never calls out;
+- ``spoofed_cli.registry_wrong_route`` — a protected number outside its registered route;
+- ``spoofed_cli.own_subscriber_not_roaming`` — one of our subscribers' numbers arriving
+  from abroad while the subscriber is at home (a roaming subscriber is *not* flagged);
+- ``spoofed_cli.domestic_from_abroad`` — a domestic number arriving from abroad, not
+  ours (so its roaming cannot be checked) and with no history with the callee;
+- ``spoofed_cli.unallocated`` — a number in no allocated range;
+- ``wangiri.burst`` — many one-ring unanswered calls from one number range in an hour.
+
+Calls that no rule settles are scored by a model trained on simulated traffic,
+from what surrounds them: the route's and the callee's share of rule-flagged
+calls at that time, the caller's history, the time of day.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+__all__ = ["CALL_FEATURES", "CALL_RULES", "call_features"]
+
+#: (rule id, verdict, SQL condition over ``inbound``, reason template as SQL)
+CALL_RULES: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "spoofed_cli.registry_inbound_only",
+        "spoofed",
+        "coalesce(registry_inbound_only, false)",
+        "'presents ' || a_number || ' (' || registry_owner || '), a number that never calls out'",
+    ),
+    (
+        "spoofed_cli.registry_wrong_route",
+        "spoofed",
+        "coalesce(registry_wrong_route, false)",
+        "'presents ' || a_number || ' (' || registry_owner || ') but arrived over ' || ingress || ', not its registered route'",
+    ),
+    (
+        "spoofed_cli.own_subscriber_not_roaming",
+        "spoofed",
+        "ingress_class IN ('international', 'voip') AND cli_own_imsi IS NOT NULL AND roaming_country IS NULL",
+        "'presents our subscriber ' || a_number || ' from abroad, but that SIM was at home (not roaming)'",
+    ),
+    (
+        "spoofed_cli.domestic_from_abroad",
+        "spoofed",
+        "ingress_class IN ('international', 'voip') AND cli_domestic AND cli_own_imsi IS NULL"
+        " AND pair_history <= 0 AND NOT coalesce(registry_verified_route, false)",
+        "'domestic number ' || a_number || ' arrived over ' || ingress || ' and never had contact with ' || b_number",
+    ),
+    (
+        "spoofed_cli.unallocated",
+        "spoofed",
+        "a_number IS NOT NULL AND NOT cli_valid AND NOT coalesce(range_calls_hour >= 20 AND range_unanswered_hour >= 0.9, false)",
+        "'presents ' || a_number || ', which lies in no allocated number range'",
+    ),
+    (
+        "wangiri.burst",
+        "fraud",
+        "range_calls_hour >= 20 AND range_unanswered_hour >= 0.9 AND range_callees_hour >= 20",
+        "'one-ring burst: ' || range_calls_hour || ' unanswered calls to ' || range_callees_hour"
+        " || ' people from ' || cli_range || 'xx within the hour'",
+    ),
+)
+
+CALL_FEATURES: tuple[str, ...] = (
+    "cli_withheld",
+    "cli_domestic",
+    "cli_foreign",
+    "cli_valid",
+    "cli_own",
+    "cli_roaming",
+    "registry_verified_route",
+    "pair_history",
+    "cli_home_calls",
+    "cli_calls",
+    "cli_callees",
+    "cli_answer_rate",
+    "range_calls_hour",
+    "range_unanswered_hour",
+    "route_flag_share",
+    "route_hour_flag_share",
+    "callee_flagged_calls",
+    "callee_elderly",
+    "local_hour",
+    "answered",
+    "duration_s",
+    "ingress_international",
+    "ingress_voip",
+    "ingress_national",
+)
+
+
+def call_features(con: duckdb.DuckDBPyConnection) -> None:
+    """Create TEMP TABLE ``call_facts``: ``inbound`` plus the first rule that fired and model inputs."""
+    cases = " ".join(f"WHEN {cond} THEN '{rule}'" for rule, _, cond, _ in CALL_RULES)
+    verdicts = " ".join(f"WHEN {cond} THEN '{verdict}'" for _, verdict, cond, _ in CALL_RULES)
+    details = " ".join(f"WHEN {cond} THEN {say}" for _, _, cond, say in CALL_RULES)
+    year = con.execute("SELECT coalesce(year(max(start_time)), 2000) FROM cdrs").fetchall()[0][0]
+    elderly_year = int(year) - 65
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE call_ruled AS
+        SELECT i.*,
+               CASE {cases} END AS rule,
+               CASE {verdicts} END AS rule_verdict,
+               CASE {details} END AS rule_detail
+        FROM inbound i
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE call_facts AS
+        WITH route_share AS (
+            SELECT ingress, avg(CASE WHEN rule IS NULL THEN 0.0 ELSE 1.0 END) AS route_flag_share
+            FROM call_ruled GROUP BY 1
+        ),
+        route_hour AS (
+            SELECT ingress, hour(t) AS h,
+                   avg(CASE WHEN rule IS NULL THEN 0.0 ELSE 1.0 END) AS route_hour_flag_share
+            FROM call_ruled GROUP BY 1, 2
+        ),
+        flagged AS (SELECT b_number, t FROM call_ruled WHERE rule IS NOT NULL),
+        callee_flags AS (
+            SELECT c.record_id, count(f.t) AS callee_flagged_calls
+            FROM call_ruled c JOIN flagged f
+              ON f.b_number = c.b_number AND f.t BETWEEN c.t - INTERVAL 3 DAY AND c.t + INTERVAL 3 DAY
+             AND f.t <> c.t
+            GROUP BY 1
+        )
+        SELECT c.*,
+               CAST(cli_withheld AS INT) AS cli_withheld_f,
+               CAST(cli_domestic AS INT) AS cli_domestic_f,
+               CAST(NOT cli_domestic AND NOT cli_withheld AS INT) AS cli_foreign,
+               CAST(cli_valid AS INT) AS cli_valid_f,
+               CAST(cli_own_imsi IS NOT NULL AS INT) AS cli_own,
+               CAST(roaming_country IS NOT NULL AS INT) AS cli_roaming,
+               CAST(coalesce(registry_verified_route, false) AS INT) AS registry_verified_route_f,
+               rs.route_flag_share, rh.route_hour_flag_share,
+               coalesce(cf.callee_flagged_calls, 0) AS callee_flagged_calls,
+               CAST(coalesce(s.birth_year <= {elderly_year}, false) AS INT) AS callee_elderly,
+               CAST(result = 'answered' AS INT) AS answered,
+               dur AS duration_s,
+               CAST(ingress_class = 'international' AS INT) AS ingress_international,
+               CAST(ingress_class = 'voip' AS INT) AS ingress_voip,
+               CAST(ingress_class = 'national' AS INT) AS ingress_national
+        FROM call_ruled c
+        LEFT JOIN route_share rs USING (ingress)
+        LEFT JOIN route_hour rh ON rh.ingress = c.ingress AND rh.h = hour(c.t)
+        LEFT JOIN callee_flags cf USING (record_id)
+        LEFT JOIN subscribers s ON s.msisdn = c.b_number
+        """
+    )
+
+
+def model_matrix_sql() -> str:
+    """SELECT list giving CALL_FEATURES from ``call_facts`` in order."""
+    renamed = {
+        "cli_withheld": "cli_withheld_f",
+        "cli_domestic": "cli_domestic_f",
+        "cli_valid": "cli_valid_f",
+        "registry_verified_route": "registry_verified_route_f",
+    }
+    return ", ".join(f"CAST({renamed.get(f, f)} AS DOUBLE) AS {f}" for f in CALL_FEATURES)

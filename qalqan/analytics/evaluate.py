@@ -1,0 +1,216 @@
+"""Score an analysis against ground truth: the figures an operator would ask for.
+
+- SIM boxes: precision and recall over SIMs that made calls, recall per farm kind
+  (``bypass``, ``rotating``, ``evasive`` when the truth names kinds);
+- farms: for each true farm, the detected farm with the highest Jaccard overlap of
+  SIMs, and how far its estimated place is from the nearest of the true sites;
+- calls: fraud-call precision and recall (``fraud`` and ``spoofed`` both count as
+  flagged), and false flags on legitimate calls from abroad, per look-alike kind;
+- campaigns: adjusted Rand index over flagged fraud calls, and for each call
+  center whether the campaign holding most of its calls has the right UTC offset.
+
+Truth comes as exchange-v1 ``labels.csv``, optionally with ``farms.csv`` and
+``campaigns.csv`` as the simulator writes them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pcsv
+
+__all__ = ["Evaluation", "evaluate"]
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    table = pcsv.read_csv(
+        path, convert_options=pcsv.ConvertOptions(strings_can_be_null=True, column_types={})
+    )
+    table = table.cast(pa.schema([pa.field(n, pa.string()) for n in table.column_names]))
+    rows: list[dict[str, Any]] = table.to_pylist()
+    return rows
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return a / b if b else None
+
+
+def adjusted_rand_index(truth: list[str], found: list[str]) -> float:
+    """Adjusted Rand index of two labelings (Hubert and Arabie)."""
+    n = len(truth)
+    if n < 2:
+        return 1.0
+    pairs = Counter(zip(truth, found, strict=True))
+    a = Counter(truth)
+    b = Counter(found)
+
+    def comb(x: int) -> float:
+        return x * (x - 1) / 2
+
+    index = sum(comb(v) for v in pairs.values())
+    sum_a = sum(comb(v) for v in a.values())
+    sum_b = sum(comb(v) for v in b.values())
+    expected = sum_a * sum_b / comb(n)
+    maximum = (sum_a + sum_b) / 2
+    return 1.0 if maximum == expected else (index - expected) / (maximum - expected)
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 6371.0 * 2 * math.asin(math.sqrt(h))
+
+
+@dataclass(slots=True)
+class Evaluation:
+    sim: dict[str, Any] = field(default_factory=dict)
+    farms: list[dict[str, Any]] = field(default_factory=list)
+    calls: dict[str, Any] = field(default_factory=dict)
+    campaigns: dict[str, Any] = field(default_factory=dict)
+
+
+def evaluate(out_dir: Path, truth_dir: Path) -> Evaluation:
+    labels = _read(truth_dir / "labels.csv")
+    truth: dict[tuple[str, str], tuple[str, str]] = {
+        (r["kind"], r["id"]): (r["label"] or "", r["group"] or "") for r in labels
+    }
+    farm_truth = {r["farm_id"]: r for r in _read(truth_dir / "farms.csv")}
+    center_truth = {r["campaign"]: r for r in _read(truth_dir / "campaigns.csv")}
+    result = Evaluation()
+
+    # --- SIMs ---------------------------------------------------------------------------
+    sims = _read(out_dir / "sims.csv")
+    tp = fp = fn = 0
+    per_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    false_by_group: Counter[str] = Counter()
+    for row in sims:
+        label, group = truth.get(("sim", row["imsi"]), ("legit", ""))
+        flagged = row["verdict"] == "simbox"
+        if label == "simbox":
+            kind = (farm_truth.get(group) or {}).get("kind") or "farm"
+            per_kind[kind][1] += 1
+            if flagged:
+                tp += 1
+                per_kind[kind][0] += 1
+            else:
+                fn += 1
+        elif flagged:
+            fp += 1
+            false_by_group[group or "ordinary"] += 1
+    result.sim = {
+        "sims_seen": len(sims),
+        "simbox_sims": tp + fn,
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "false_simbox": dict(false_by_group),
+        "recall_by_kind": {k: _ratio(v[0], v[1]) for k, v in sorted(per_kind.items())},
+    }
+
+    # --- farms --------------------------------------------------------------------------
+    found_farms = _read(out_dir / "farms.csv")
+    members: dict[str, set[str]] = defaultdict(set)
+    for row in sims:
+        if row.get("farm_id"):
+            members[row["farm_id"]].add(row["imsi"])
+    seen = {r["imsi"] for r in sims}
+    true_members: dict[str, set[str]] = defaultdict(set)
+    for (kind, ident), (label, group) in truth.items():
+        if kind == "sim" and label == "simbox" and ident in seen:
+            true_members[group].add(ident)
+    located = {r["farm_id"]: r for r in found_farms}
+    for farm, true in sorted(true_members.items()):
+        best, best_j = None, 0.0
+        for fid, got in members.items():
+            j = len(true & got) / len(true | got)
+            if j > best_j:
+                best, best_j = fid, j
+        entry: dict[str, Any] = {
+            "farm": farm,
+            "kind": (farm_truth.get(farm) or {}).get("kind", ""),
+            "sims": len(true),
+            "found_as": best,
+            "jaccard": round(best_j, 3),
+            "km": None,
+        }
+        place = farm_truth.get(farm)
+        if best and place and located.get(best, {}).get("lat"):
+            lat, lon = float(located[best]["lat"]), float(located[best]["lon"])
+            sites = zip(place["site_lats"].split(";"), place["site_lons"].split(";"), strict=True)
+            entry["km"] = round(min(_km(lat, lon, float(a), float(b)) for a, b in sites), 3)
+        result.farms.append(entry)
+
+    # --- calls --------------------------------------------------------------------------
+    calls = _read(out_dir / "calls.csv")
+    judged = {r["record_id"]: r for r in calls}
+    fraud_ids = [i for (k, i), (lab, _) in truth.items() if k == "call" and lab == "fraud"]
+    flagged_ids = {i for i, r in judged.items() if r["verdict"] in ("fraud", "spoofed")}
+    tp = sum(1 for i in fraud_ids if i in flagged_ids)
+    fp_ids = [i for i in flagged_ids if truth.get(("call", i), ("legit", ""))[0] != "fraud"]
+    legit_outside = [
+        r
+        for r in calls
+        if truth.get(("call", r["record_id"]), ("legit", ""))[0] != "fraud"
+        and r.get("ingress", "mobile") != "mobile"
+    ]
+    legit_groups: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for i, r in judged.items():
+        label, group = truth.get(("call", i), ("legit", ""))
+        if label == "legit" and group:
+            legit_groups[group][1] += 1
+            legit_groups[group][0] += r["verdict"] != "clear"
+    result.calls = {
+        "fraud_calls": len(fraud_ids),
+        "precision": _ratio(tp, len(flagged_ids)),
+        "recall": _ratio(tp, len(fraud_ids)),
+        "false_flags": len(fp_ids),
+        "false_flag_rate_by_kind": {g: _ratio(v[0], v[1]) for g, v in sorted(legit_groups.items())},
+        "legit_judged": len(legit_outside),
+    }
+    international = [
+        g for g in legit_groups if g in ("roamer_home", "roamer_other_operator", "relative_abroad")
+    ]
+    flagged_intl = sum(legit_groups[g][0] for g in international)
+    total_intl = sum(legit_groups[g][1] for g in international)
+    result.calls["false_flag_rate_international"] = _ratio(flagged_intl, total_intl)
+
+    # --- campaigns ----------------------------------------------------------------------
+    pairs = [
+        (truth[("call", i)][1], judged[i].get("campaign_id") or "none")
+        for i in fraud_ids
+        if i in flagged_ids
+    ]
+    result.campaigns["ari"] = (
+        adjusted_rand_index([p[0] for p in pairs], [p[1] for p in pairs]) if pairs else None
+    )
+    found_campaigns = {r["campaign_id"]: r for r in _read(out_dir / "campaigns.csv")}
+    offsets: dict[str, dict[str, Any]] = {}
+    by_center: dict[str, Counter[str]] = defaultdict(Counter)
+    for t, f in pairs:
+        by_center[t][f] += 1
+    for center, row in sorted(center_truth.items()):
+        if not row.get("utc_offset_h"):
+            continue
+        if center not in by_center:
+            offsets[center] = {"true": float(row["utc_offset_h"]), "found": None, "right": False}
+            continue
+        campaign = by_center[center].most_common(1)[0][0]
+        found = (found_campaigns.get(campaign) or {}).get("utc_offset_h")
+        value = float(found) if found not in (None, "") else None
+        offsets[center] = {
+            "true": float(row["utc_offset_h"]),
+            "found": value,
+            "campaign": campaign,
+            "right": value is not None and abs(value - float(row["utc_offset_h"])) < 0.5,
+        }
+    result.campaigns["utc_offsets"] = offsets
+    result.campaigns["offsets_right"] = sum(1 for v in offsets.values() if v["right"])
+    result.campaigns["call_centers"] = len(offsets)
+    return result

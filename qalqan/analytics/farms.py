@@ -1,0 +1,334 @@
+"""SIM farms: the SIM–SIM evidence graph, its communities, and where the equipment stands.
+
+A farm that uses each SIM about twice and then replaces it is invisible SIM
+by SIM: two calls say little. Together its SIMs give themselves away. The
+graph joins two suspect SIMs when
+
+- they were seen in the same handset (IMEI) — the box's channel;
+- they were activated the same day with neighbouring IMSIs, or registered to
+  the same owner — bought together;
+- they called or texted each other — a farm faking its SIMs' lives;
+- they worked from the same site on the same day, one going silent as the
+  other starts — the same box, changing SIMs;
+- they called the same victims.
+
+Each edge has a weight by how telling it is; communities of the weighted
+graph (Louvain, seeded) are scored as a whole, and their members inherit the
+verdict. A farm's place is the site that carried most of its calls, with the
+other sites it used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import networkx as nx
+import pyarrow as pa
+
+__all__ = ["EDGE_WEIGHTS", "Farm", "find_farms"]
+
+#: How much one kind of evidence says that two SIMs belong to one box.
+EDGE_WEIGHTS: dict[str, float] = {
+    "shared_imei": 3.0,
+    "activation_batch": 2.0,
+    "same_owner": 2.0,
+    "sim_to_sim": 2.0,
+    "same_site_day": 0.5,
+    "shared_victims": 0.5,
+}
+
+
+@dataclass(slots=True)
+class Farm:
+    farm_id: str
+    imsis: list[str]
+    imeis: list[str]
+    lat: float | None
+    lon: float | None
+    sites: list[str]
+    cells: list[str]
+    first_seen: object
+    last_seen: object
+    score: float
+    evidence: dict[str, int] = field(default_factory=dict)
+    """Edges of each kind inside the farm."""
+
+    def reasons(self) -> str:
+        said = {
+            "shared_imei": "SIMs shared handsets",
+            "activation_batch": "SIMs from the same activation batch",
+            "same_owner": "SIMs registered to the same owner",
+            "sim_to_sim": "SIMs called or texted each other",
+            "same_site_day": "SIMs worked from the same site on the same days",
+            "shared_victims": "SIMs called the same people",
+        }
+        parts = [
+            f"{said[k]} ({n} pairs)"
+            for k, n in sorted(self.evidence.items(), key=lambda x: -x[1])
+            if n
+        ]
+        return "; ".join(parts)
+
+
+def _edges(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """Pairs (a < b) of candidate SIMs with the kind of evidence that links them."""
+    return con.sql(
+        """
+        WITH cand AS (SELECT imsi FROM candidates),
+        m AS (SELECT mo.* FROM mo JOIN cand USING (imsi)),
+        imei_pairs AS (
+            SELECT DISTINCT x.imsi AS a, y.imsi AS b, 'shared_imei' AS kind
+            FROM (SELECT DISTINCT imsi, imei FROM m WHERE imei IS NOT NULL) x
+            JOIN (SELECT DISTINCT imsi, imei FROM m WHERE imei IS NOT NULL) y
+              ON x.imei = y.imei AND x.imsi < y.imsi
+        ),
+        subs AS (
+            SELECT s.imsi, s.activated, s.imsi_n, s.owner_id, s.owner_sims
+            FROM sim_subscriber s JOIN cand USING (imsi)
+        ),
+        batch_pairs AS (
+            SELECT x.imsi AS a, y.imsi AS b, 'activation_batch' AS kind
+            FROM subs x JOIN subs y ON x.activated = y.activated AND x.imsi < y.imsi
+             AND abs(x.imsi_n - y.imsi_n) <= 1000
+        ),
+        owner_pairs AS (
+            SELECT x.imsi AS a, y.imsi AS b, 'same_owner' AS kind
+            FROM subs x JOIN subs y ON x.owner_id = y.owner_id AND x.imsi < y.imsi
+            WHERE x.owner_sims >= 3
+        ),
+        contact_pairs AS (
+            SELECT DISTINCT least(m.imsi, m.b_imsi) AS a, greatest(m.imsi, m.b_imsi) AS b, 'sim_to_sim' AS kind
+            FROM m JOIN cand c ON c.imsi = m.b_imsi WHERE m.b_imsi <> m.imsi
+        ),
+        site_days AS (
+            SELECT DISTINCT imsi, site, CAST(t AS DATE) AS d FROM m
+        ),
+        site_pairs AS (
+            SELECT DISTINCT x.imsi AS a, y.imsi AS b, 'same_site_day' AS kind
+            FROM site_days x JOIN site_days y ON x.site = y.site AND x.d = y.d AND x.imsi < y.imsi
+        ),
+        victims AS (SELECT DISTINCT imsi, b_number FROM m WHERE event = 'voice'),
+        victim_pairs AS (
+            SELECT x.imsi AS a, y.imsi AS b, 'shared_victims' AS kind
+            FROM victims x JOIN victims y ON x.b_number = y.b_number AND x.imsi < y.imsi
+            GROUP BY 1, 2 HAVING count(*) >= 1
+        )
+        SELECT * FROM imei_pairs UNION ALL SELECT * FROM batch_pairs
+        UNION ALL SELECT * FROM owner_pairs UNION ALL SELECT * FROM contact_pairs
+        UNION ALL SELECT * FROM site_pairs UNION ALL SELECT * FROM victim_pairs
+        """
+    ).to_arrow_table()
+
+
+def find_farms(
+    con: duckdb.DuckDBPyConnection,
+    scores: dict[str, float],
+    *,
+    candidate_score: float = 0.2,
+    farm_score: float = 0.5,
+    seed: int = 7,
+) -> tuple[list[Farm], dict[str, str]]:
+    """Communities of suspect SIMs that behave as one piece of equipment.
+
+    ``scores`` are the SIMs' own scores. Returns the farms (largest first) and the
+    farm of every SIM in one.
+    """
+    candidates = sorted(imsi for imsi, s in scores.items() if s >= candidate_score)
+    con.register("_cand", pa.table({"imsi": pa.array(candidates, pa.string())}))
+    con.execute("CREATE OR REPLACE TEMP TABLE candidates AS SELECT * FROM _cand")
+    con.unregister("_cand")
+    edges = _edges(con).to_pylist()
+
+    graph = nx.Graph()
+    graph.add_nodes_from(candidates)
+    kinds: dict[tuple[str, str], set[str]] = {}
+    for e in edges:
+        key = (e["a"], e["b"])
+        kinds.setdefault(key, set()).add(e["kind"])
+    for (a, b), found in kinds.items():
+        graph.add_edge(a, b, weight=sum(EDGE_WEIGHTS[k] for k in found))
+
+    communities = _communities(graph, kinds, seed=seed)
+    farms: list[Farm] = []
+    for members in communities:
+        imsis = sorted(members)
+        if len(imsis) < 2:
+            continue
+        strength = sum(scores[i] for i in imsis) / len(imsis)
+        if strength < farm_score:
+            continue
+        evidence: dict[str, int] = {}
+        member_set = set(imsis)
+        for (a, b), found in kinds.items():
+            if a in member_set and b in member_set:
+                for k in found:
+                    evidence[k] = evidence.get(k, 0) + 1
+        farms.append(_describe(con, imsis, strength, evidence))
+    _expand(con, farms, scores)
+    farms = [_describe(con, f.imsis, f.score, f.evidence) for f in farms]
+    farms.sort(key=lambda f: (-len(f.imsis), f.imsis[0]))
+    membership: dict[str, str] = {}
+    for n, farm in enumerate(farms, start=1):
+        farm.farm_id = f"F{n:04d}"
+        for imsi in farm.imsis:
+            membership[imsi] = farm.farm_id
+    return farms, membership
+
+
+STRONG = frozenset({"shared_imei", "activation_batch", "same_owner", "sim_to_sim"})
+
+
+def _communities(
+    graph: nx.Graph, kinds: dict[tuple[str, str], set[str]], *, seed: int
+) -> list[set[str]]:
+    """Pieces of equipment: SIMs tied by hard evidence, then strays placed by where they stood.
+
+    SIMs tied by a shared handset, an activation batch, an owner or calls between
+    them are one piece; a piece of one or two SIMs joins the piece it shared most
+    site-days with. Weak evidence alone (the same site, the same victims) never
+    joins two well-formed pieces: two farms can stand in one building.
+    """
+    strong = nx.Graph()
+    strong.add_nodes_from(graph.nodes)
+    strong.add_edges_from(pair for pair, found in kinds.items() if found & STRONG)
+    pieces = [set(c) for c in nx.connected_components(strong)]
+    big = [p for p in pieces if len(p) >= 3]
+    owner = {node: i for i, p in enumerate(big) for node in p}
+    for piece in pieces:
+        if len(piece) >= 3:
+            continue
+        ties: dict[int, float] = {}
+        for node in piece:
+            for other, data in graph[node].items():
+                if other in owner:
+                    ties[owner[other]] = ties.get(owner[other], 0.0) + float(data["weight"])
+        if ties:
+            best = max(sorted(ties), key=lambda i: ties[i])
+            big[best] |= piece
+            for node in piece:
+                owner[node] = best
+        else:
+            big.append(set(piece))
+    del seed
+    return big
+
+
+def _expand(con: duckdb.DuckDBPyConnection, farms: list[Farm], scores: dict[str, float]) -> None:
+    """Score the community, then its members: pull in SIMs that the farm vouches for.
+
+    A SIM whose own behaviour says little (two calls, a fake incoming call) still
+    belongs to a farm when it shared a handset with the farm's SIMs, or exchanged
+    calls or SMS with two or more of them while standing at the farm's site that
+    day, or came from the same activation batch or owner as three of them.
+    """
+    if not farms:
+        return
+    rows = [(imsi, n) for n, f in enumerate(farms) for imsi in f.imsis]
+    con.register(
+        "_members",
+        pa.table(
+            {"imsi": [r[0] for r in rows], "farm": pa.array([r[1] for r in rows], pa.int64())}
+        ),
+    )
+    try:
+        found = con.execute(
+            """
+            WITH members AS (SELECT * FROM _members),
+            member_imei AS (SELECT DISTINCT m.farm, mo.imei FROM mo JOIN members m USING (imsi) WHERE mo.imei IS NOT NULL),
+            member_site_day AS (SELECT DISTINCT m.farm, mo.site, CAST(mo.t AS DATE) AS d FROM mo JOIN members m USING (imsi)),
+            outsiders AS (SELECT DISTINCT imsi FROM mo WHERE imsi NOT IN (SELECT imsi FROM members)),
+            by_imei AS (
+                SELECT DISTINCT mo.imsi, mi.farm FROM mo JOIN member_imei mi USING (imei)
+                WHERE mo.imsi IN (SELECT imsi FROM outsiders)
+            ),
+            contacts AS (
+                SELECT mo.imsi AS outsider, m.farm, m.imsi AS member, 'out' AS way
+                FROM mo JOIN members m ON m.imsi = mo.b_imsi
+                UNION
+                SELECT mo.b_imsi AS outsider, m.farm, m.imsi AS member, 'in' AS way
+                FROM mo JOIN members m ON m.imsi = mo.imsi WHERE mo.b_imsi IS NOT NULL
+            ),
+            at_site AS (
+                SELECT DISTINCT mo.imsi, sd.farm FROM mo JOIN member_site_day sd
+                  ON sd.site = mo.site AND sd.d = CAST(mo.t AS DATE)
+            ),
+            young AS (SELECT imsi FROM sim_age WHERE age_days IS NULL OR age_days <= 180),
+            by_contact AS (
+                -- both ways: the farm's SIMs call each other; its victims do not call it
+                SELECT c.outsider AS imsi, c.farm FROM contacts c
+                JOIN at_site a ON a.imsi = c.outsider AND a.farm = c.farm
+                WHERE c.outsider IN (SELECT imsi FROM outsiders) AND c.outsider IN (SELECT imsi FROM young)
+                GROUP BY 1, 2
+                HAVING count(DISTINCT c.member) >= 2 AND count(DISTINCT c.way) = 2
+            ),
+            subs AS (SELECT imsi, activated, imsi_n, owner_id FROM sim_subscriber),
+            member_subs AS (SELECT s.*, m.farm FROM subs s JOIN members m USING (imsi)),
+            by_batch AS (
+                SELECT o.imsi, ms.farm FROM subs o JOIN member_subs ms
+                  ON (o.activated = ms.activated AND abs(o.imsi_n - ms.imsi_n) <= 1000)
+                  OR (o.owner_id IS NOT NULL AND o.owner_id = ms.owner_id)
+                WHERE o.imsi IN (SELECT imsi FROM outsiders)
+                GROUP BY 1, 2 HAVING count(DISTINCT ms.imsi) >= 3
+            )
+            SELECT imsi, min(farm), 'shared_imei' FROM by_imei GROUP BY 1
+            UNION ALL SELECT imsi, min(farm), 'sim_to_sim' FROM by_contact GROUP BY 1
+            UNION ALL SELECT imsi, min(farm), 'activation_batch' FROM by_batch GROUP BY 1
+            """
+        ).fetchall()
+    finally:
+        con.unregister("_members")
+    added: dict[str, int] = {}
+    for imsi, farm, kind in found:
+        if imsi in added:
+            continue
+        if kind == "activation_batch" and scores.get(imsi, 0.0) < 0.05:
+            continue
+        added[imsi] = farm
+        farms[farm].imsis.append(imsi)
+        farms[farm].evidence[kind] = farms[farm].evidence.get(kind, 0) + 1
+    for farm in farms:
+        farm.imsis = sorted(set(farm.imsis))
+
+
+def _describe(
+    con: duckdb.DuckDBPyConnection, imsis: list[str], score: float, evidence: dict[str, int]
+) -> Farm:
+    con.register("_members", pa.table({"imsi": pa.array(imsis, pa.string())}))
+    try:
+        imeis = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT imei FROM mo JOIN _members USING (imsi) WHERE imei IS NOT NULL ORDER BY 1"
+            ).fetchall()
+        ]
+        sites = con.execute(
+            """SELECT m.site, count(*) AS n, avg(k.lat) AS lat, avg(k.lon) AS lon
+               FROM mo m JOIN _members USING (imsi) LEFT JOIN cells k ON k.site_id = m.site
+               GROUP BY m.site ORDER BY n DESC, m.site"""
+        ).fetchall()
+        cells = [
+            r[0]
+            for r in con.execute(
+                "SELECT cell FROM mo JOIN _members USING (imsi) GROUP BY cell ORDER BY count(*) DESC, cell"
+            ).fetchall()
+        ]
+        first, last = con.execute(
+            "SELECT min(t), max(t) FROM mo JOIN _members USING (imsi)"
+        ).fetchall()[0]
+    finally:
+        con.unregister("_members")
+    main = sites[0] if sites else (None, 0, None, None)
+    return Farm(
+        farm_id="",
+        imsis=imsis,
+        imeis=imeis,
+        lat=main[2],
+        lon=main[3],
+        sites=[s[0] for s in sites if s[0] is not None],
+        cells=[c for c in cells if c is not None],
+        first_seen=first,
+        last_seen=last,
+        score=score,
+        evidence=evidence,
+    )

@@ -1,0 +1,94 @@
+"""Facts about every call that entered from outside: who it claims to be and what backs the claim.
+
+For each call over ``international``, ``voip`` or ``national`` ingress:
+
+- the caller ID's numbering-plan facts (domestic, foreign, unallocated, withheld);
+- whether it is one of the operator's own subscribers, and whether that
+  subscriber was registered abroad at that moment (``roaming``);
+- whether the number is protected in ``registry`` and the call broke its policy;
+- the history between caller and callee (calls either way, any ingress) and
+  whether the number lives at home (calls from it over national interconnect
+  or the radio network);
+- how the number range behaved around that moment (one-ring bursts);
+- the route's share of calls whose caller ID could not be genuine.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+__all__ = ["inbound_call_facts"]
+
+
+def inbound_call_facts(con: duckdb.DuckDBPyConnection, *, local_offset_h: int) -> None:
+    """Create TEMP TABLE ``inbound`` with one row per call from outside and its facts.
+
+    Needs TEMP TABLE ``numbers`` from :func:`qalqan.analytics.numbering.number_facts`
+    and ``pairs`` (calls per caller/callee pair).
+    """
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE inbound AS
+        WITH calls AS (
+            SELECT c.record_id, c.start_time AS t, c.duration_s AS dur, c.event, c.result,
+                   c.a_number, c.b_number, c.ingress,
+                   split_part(c.ingress, ':', 1) AS ingress_class,
+                   c.b_imsi,
+                   (hour(c.start_time) + {int(local_offset_h)} + 24) % 24 AS local_hour,
+                   -- number range: the caller ID without its last two digits
+                   CASE WHEN c.a_number IS NOT NULL THEN left(c.a_number, length(c.a_number) - 2) END AS cli_range
+            FROM cdrs c
+            WHERE split_part(c.ingress, ':', 1) IN ('international', 'voip', 'national')
+        ),
+        own AS (SELECT msisdn, imsi FROM subscribers),
+        abroad AS (
+            SELECT c.record_id, any_value(r.country) AS roaming_country
+            FROM calls c JOIN own o ON o.msisdn = c.a_number
+            JOIN roaming r ON r.imsi = o.imsi AND c.t BETWEEN r.start_time AND r.end_time
+            GROUP BY c.record_id
+        ),
+        reg AS (SELECT number, any_value(owner) AS owner, list(policy) AS policies FROM registry GROUP BY number),
+        home_life AS (
+            SELECT a_number, count(*) AS n FROM cdrs
+            WHERE split_part(ingress, ':', 1) IN ('national', 'mobile', 'fixed') AND a_number IS NOT NULL
+            GROUP BY 1
+        ),
+        cli_stats AS (
+            SELECT a_number, count(*) AS cli_calls, count(DISTINCT b_number) AS cli_callees,
+                   avg(CASE WHEN result = 'answered' THEN 1.0 ELSE 0.0 END) AS cli_answer_rate
+            FROM calls WHERE a_number IS NOT NULL GROUP BY 1
+        ),
+        bursts AS (
+            SELECT cli_range, date_trunc('hour', t) AS h, count(*) AS n,
+                   count(DISTINCT b_number) AS callees,
+                   avg(CASE WHEN dur = 0 AND result <> 'answered' THEN 1.0 ELSE 0.0 END) AS unanswered
+            FROM calls WHERE cli_range IS NOT NULL GROUP BY 1, 2
+        )
+        SELECT c.*,
+               n.region AS cli_region, coalesce(n.valid, false) AS cli_valid,
+               coalesce(n.domestic, false) AS cli_domestic,
+               c.a_number IS NULL AS cli_withheld,
+               o.imsi AS cli_own_imsi,
+               a.roaming_country,
+               reg.owner AS registry_owner,
+               list_contains(reg.policies, 'inbound_only') AS registry_inbound_only,
+               reg.policies IS NOT NULL
+                   AND NOT list_contains(reg.policies, 'inbound_only')
+                   AND NOT list_contains(reg.policies, 'route:' || c.ingress) AS registry_wrong_route,
+               coalesce(p1.n, 0) + coalesce(p2.n, 0) - 1 AS pair_history,
+               coalesce(hl.n, 0) AS cli_home_calls,
+               reg.policies IS NOT NULL AND list_contains(reg.policies, 'route:' || c.ingress) AS registry_verified_route,
+               cs.cli_calls, cs.cli_callees, cs.cli_answer_rate,
+               b.n AS range_calls_hour, b.callees AS range_callees_hour, b.unanswered AS range_unanswered_hour
+        FROM calls c
+        LEFT JOIN numbers n ON n.number = c.a_number
+        LEFT JOIN own o ON o.msisdn = c.a_number
+        LEFT JOIN abroad a USING (record_id)
+        LEFT JOIN reg ON reg.number = c.a_number
+        LEFT JOIN pairs p1 ON p1.a_number = c.a_number AND p1.b_number = c.b_number
+        LEFT JOIN pairs p2 ON p2.a_number = c.b_number AND p2.b_number = c.a_number
+        LEFT JOIN home_life hl ON hl.a_number = c.a_number
+        LEFT JOIN cli_stats cs ON cs.a_number = c.a_number
+        LEFT JOIN bursts b ON b.cli_range = c.cli_range AND b.h = date_trunc('hour', c.t)
+        """
+    )

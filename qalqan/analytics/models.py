@@ -1,0 +1,193 @@
+"""The models Qalqan ships: trained by the project from its own simulator, never downloaded.
+
+Two gradient-boosting classifiers (scikit-learn): one scores SIMs from their
+behaviour (:data:`~qalqan.analytics.features.FEATURES`), one scores calls from
+outside that no rule settles (:data:`~qalqan.analytics.calls.CALL_FEATURES`).
+
+They are trained on first use from a fixed recipe of simulated operators
+(several seeds and scenario mixes, none of them the ones used to evaluate) and
+cached in ``$QALQAN_MODEL_DIR`` or ``~/.cache/qalqan/models``, under a name
+that changes with Qalqan's and scikit-learn's versions. ``qalqan train``
+retrains them on demand; the same recipe gives the same models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import sklearn
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from qalqan import __version__
+from qalqan.analytics.calls import CALL_FEATURES
+from qalqan.analytics.features import FEATURES
+from qalqan.simulator.config import FraudSettings, Scenario
+
+__all__ = ["TRAINING_RECIPE", "Models", "default_model_path", "load_models", "train_models"]
+
+#: Simulated operators the models learn from: different seeds and mixes of farms and call
+#: centers from those any evaluation uses (evaluations use seeds below 1000).
+TRAINING_RECIPE: tuple[Scenario, ...] = (
+    Scenario(subscribers=4000, days=5, seed=1001),
+    Scenario(
+        subscribers=5000,
+        days=4,
+        seed=1002,
+        fraud=FraudSettings(
+            call_centers=4,
+            rotating_farms=2,
+            evasive_farms=0,
+            bypass_boxes=1,
+            rotating_calls_per_sim=1.5,
+        ),
+    ),
+    Scenario(
+        subscribers=3000,
+        days=6,
+        seed=1003,
+        fraud=FraudSettings(
+            call_centers=2,
+            rotating_farms=0,
+            evasive_farms=2,
+            bypass_boxes=0,
+            wangiri_bursts_per_day=1.0,
+        ),
+    ),
+    Scenario(
+        subscribers=6000,
+        days=3,
+        seed=1004,
+        fraud=FraudSettings(
+            call_centers=5,
+            rotating_farms=1,
+            evasive_farms=1,
+            bypass_boxes=2,
+            attempts_per_subscriber_day=0.02,
+        ),
+    ),
+)
+
+RECIPE_VERSION = "1"
+
+
+@dataclass(slots=True)
+class Models:
+    sim: Any
+    call: Any
+    sim_features: tuple[str, ...] = FEATURES
+    call_features: tuple[str, ...] = CALL_FEATURES
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def score_sims(self, table: pa.Table) -> np.ndarray:
+        return _proba(self.sim, table, self.sim_features)
+
+    def score_calls(self, table: pa.Table) -> np.ndarray:
+        return _proba(self.call, table, self.call_features)
+
+
+def _matrix(table: pa.Table, names: tuple[str, ...]) -> np.ndarray:
+    if table.num_rows == 0:
+        return np.zeros((0, len(names)))
+    cols = [
+        np.asarray(table.column(n).to_numpy(zero_copy_only=False), dtype=np.float64) for n in names
+    ]
+    return np.column_stack(cols)
+
+
+def _proba(model: Any, table: pa.Table, names: tuple[str, ...]) -> np.ndarray:
+    x = _matrix(table, names)
+    if x.shape[0] == 0:
+        return np.zeros(0)
+    if model is None:
+        return np.zeros(x.shape[0])
+    return np.asarray(model.predict_proba(x)[:, 1])
+
+
+def _fingerprint() -> str:
+    """Changes whenever anything that shapes the models changes: versions, recipe, the code itself."""
+    digest = hashlib.sha256()
+    digest.update(f"{__version__}|{sklearn.__version__}|{RECIPE_VERSION}".encode())
+    digest.update("|".join(repr(s.as_dict()) for s in TRAINING_RECIPE).encode())
+    package = Path(__file__).resolve().parents[1]
+    for folder in ("simulator", "analytics", "exchange"):
+        for source in sorted((package / folder).glob("*.py")):
+            digest.update(source.name.encode())
+            digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def default_model_path() -> Path:
+    base = os.environ.get("QALQAN_MODEL_DIR")
+    folder = Path(base) if base else Path.home() / ".cache" / "qalqan" / "models"
+    return folder / f"qalqan-models-{_fingerprint()}.pkl"
+
+
+def _classifier(seed: int) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(
+        max_iter=300, learning_rate=0.05, max_leaf_nodes=31, l2_regularization=1.0,
+        class_weight="balanced", random_state=seed,
+    )  # fmt: skip
+
+
+Step = Callable[[str], None]
+
+
+def train_models(
+    *,
+    recipe: tuple[Scenario, ...] = TRAINING_RECIPE,
+    work_dir: Path | None = None,
+    step: Step | None = None,
+) -> Models:
+    """Simulate the recipe's operators, extract features, and fit both models."""
+    from qalqan.analytics.training import training_frames
+
+    with tempfile.TemporaryDirectory(prefix="qalqan-train-") as tmp:
+        folder = work_dir or Path(tmp)
+        sims_x, sims_y, calls_x, calls_y = training_frames(recipe, folder, step=step)
+    sim = _classifier(0).fit(sims_x, sims_y)
+    call = _classifier(1).fit(calls_x, calls_y) if calls_y.sum() and (calls_y == 0).sum() else None
+    meta = {
+        "qalqan": __version__,
+        "sklearn": sklearn.__version__,
+        "recipe": [s.as_dict() for s in recipe],
+        "sims": len(sims_y),
+        "simbox_sims": int(sims_y.sum()),
+        "calls": len(calls_y),
+        "fraud_calls": int(calls_y.sum()),
+    }
+    return Models(sim=sim, call=call, meta=meta)
+
+
+def load_models(
+    *, path: Path | None = None, train: bool = True, step: Step | None = None
+) -> Models:
+    """The cached models; trained and cached first when missing (and ``train`` is true)."""
+    target = path or default_model_path()
+    if target.exists():
+        with target.open("rb") as f:
+            models = pickle.load(f)
+        if isinstance(models, Models):
+            return models
+    if not train:
+        raise FileNotFoundError(target)
+    models = train_models(step=step)
+    save_models(models, target)
+    return models
+
+
+def save_models(models: Models, target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    with tmp.open("wb") as f:
+        pickle.dump(replace(models), f)
+    tmp.replace(target)
+    return target

@@ -1,0 +1,156 @@
+"""Write an analysis as exchange-v1 output tables, with the extras analysts want.
+
+``sims.csv``, ``farms.csv``, ``calls.csv`` and ``campaigns.csv`` carry the
+contract's columns first and helpful extras after (sites and cells of a farm,
+the hourly activity of a campaign); ``sim_features.parquet`` keeps every SIM's
+features; ``summary.html`` shows the findings at a glance.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pyarrow as pa
+
+from qalqan.analytics.pipeline import AnalysisResult
+from qalqan.exchange.schema import CALLS, CAMPAIGNS, FARMS, SIMS
+from qalqan.exchange.types import TIME_TYPE, canonical_schema
+from qalqan.exchange.writer import TableWriter
+
+__all__ = ["write_result"]
+
+
+def _write(out_dir: Path, table_def: object, data: pa.Table) -> None:
+    from qalqan.exchange.schema import Table
+
+    assert isinstance(table_def, Table)
+    schema = canonical_schema(table_def, data.schema)
+    data = data.select(schema.names).cast(schema)
+    with TableWriter(out_dir, table_def, schema=schema) as writer:
+        writer.write(data)
+
+
+def write_result(
+    result: AnalysisResult, out_dir: Path, sim_features: pa.Table | None = None
+) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _write(out_dir, SIMS, result.sims)
+    farms = pa.Table.from_pylist(
+        [
+            {
+                "farm_id": f.farm_id,
+                "n_sims": len(f.imsis),
+                "imeis": ";".join(f.imeis),
+                "lat": None if f.lat is None else round(float(f.lat), 6),
+                "lon": None if f.lon is None else round(float(f.lon), 6),
+                "first_seen": f.first_seen,
+                "last_seen": f.last_seen,
+                "sites": ";".join(f.sites),
+                "cells": ";".join(f.cells[:20]),
+                "score": round(f.score, 4),
+                "reasons": f.reasons(),
+            }
+            for f in result.farms
+        ],
+        schema=pa.schema(
+            [("farm_id", pa.string()), ("n_sims", pa.int64()), ("imeis", pa.string()),
+             ("lat", pa.float64()), ("lon", pa.float64()), ("first_seen", TIME_TYPE),
+             ("last_seen", TIME_TYPE), ("sites", pa.string()), ("cells", pa.string()),
+             ("score", pa.float64()), ("reasons", pa.string())]
+        ),
+    )  # fmt: skip
+    _write(out_dir, FARMS, farms)
+    calls = result.calls
+    if "start_time" in calls.column_names:
+        calls = calls.set_column(
+            calls.column_names.index("start_time"),
+            "start_time",
+            calls.column("start_time").cast(TIME_TYPE),
+        )
+    _write(out_dir, CALLS, calls)
+    campaigns = pa.Table.from_pylist(
+        [
+            {
+                "campaign_id": c.campaign_id,
+                "n_calls": c.n_calls,
+                "n_victims": c.n_victims,
+                "utc_offset_h": c.utc_offset_h,
+                "farm_ids": ";".join(c.farm_ids),
+                "routes": ";".join(c.routes),
+                "kind": c.kind,
+                "peak_lines": c.peak_lines,
+                "first_seen": c.first_seen,
+                "last_seen": c.last_seen,
+                "calls_by_utc_hour": ";".join(str(h) for h in c.hourly),
+            }
+            for c in result.campaigns
+        ],
+        schema=pa.schema(
+            [("campaign_id", pa.string()), ("n_calls", pa.int64()), ("n_victims", pa.int64()),
+             ("utc_offset_h", pa.float64()), ("farm_ids", pa.string()), ("routes", pa.string()),
+             ("kind", pa.string()), ("peak_lines", pa.int64()), ("first_seen", TIME_TYPE),
+             ("last_seen", TIME_TYPE), ("calls_by_utc_hour", pa.string())]
+        ),
+    )  # fmt: skip
+    _write(out_dir, CAMPAIGNS, campaigns)
+    if sim_features is not None:
+        import pyarrow.parquet as pq
+
+        pq.write_table(sim_features, out_dir / "sim_features.parquet", compression="zstd")
+    (out_dir / "summary.html").write_text(_summary_html(result), encoding="utf-8")
+
+
+def _bars(values: list[int], width: int = 360, height: int = 60) -> str:
+    top = max(values) or 1
+    step = width / len(values)
+    bars = "".join(
+        f'<rect x="{i * step:.1f}" y="{height - v / top * height:.1f}" width="{step * 0.8:.1f}" '
+        f'height="{v / top * height:.1f}" fill="#b3261e"><title>{i:02d}:00 UTC: {v} calls</title></rect>'
+        for i, v in enumerate(values)
+    )
+    return f'<svg width="{width}" height="{height + 14}" role="img">{bars}<text x="0" y="{height + 12}" font-size="10">00 UTC</text><text x="{width - 40}" y="{height + 12}" font-size="10">23 UTC</text></svg>'
+
+
+def _summary_html(result: AnalysisResult) -> str:
+    verdicts: dict[str, int] = {}
+    for v in result.sims.column("verdict").to_pylist():
+        verdicts[v] = verdicts.get(v, 0) + 1
+    call_verdicts: dict[str, int] = {}
+    for v in result.calls.column("verdict").to_pylist():
+        call_verdicts[v] = call_verdicts.get(v, 0) + 1
+    esc = html.escape
+    farms = "".join(
+        f"<tr><td>{esc(f.farm_id)}</td><td>{len(f.imsis)}</td><td>{len(f.imeis)}</td>"
+        f"<td>{'' if f.lat is None else f'{f.lat:.5f}, {f.lon:.5f}'}</td><td>{esc(', '.join(f.sites[:4]))}</td>"
+        f"<td>{esc(str(f.first_seen))[:16]} – {esc(str(f.last_seen))[:16]}</td><td>{esc(f.reasons())}</td></tr>"
+        for f in result.farms
+    )
+    campaigns = "".join(
+        f"<tr><td>{esc(c.campaign_id)}</td><td>{esc(c.kind)}</td><td>{c.n_calls}</td><td>{c.n_victims}</td>"
+        f"<td>{'' if c.utc_offset_h is None else f'UTC{c.utc_offset_h:+.0f}'}</td><td>{c.peak_lines}</td>"
+        f"<td>{esc(', '.join(c.farm_ids))}</td><td>{esc(', '.join(c.routes))}</td><td>{_bars(c.hourly)}</td></tr>"
+        for c in result.campaigns
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Qalqan analysis</title>
+<style>
+body {{ font: 15px/1.45 system-ui, sans-serif; margin: 2rem; color: #1c1b1f; }}
+table {{ border-collapse: collapse; margin: 1rem 0 2rem; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: .35rem .6rem; text-align: left; vertical-align: top; }}
+th {{ background: #f3f0f4; }}
+.figures span {{ display: inline-block; margin-right: 2rem; font-size: 1.3rem; }}
+</style></head><body>
+<h1>Qalqan analysis</h1>
+<p>Network local time: UTC{result.local_offset_h:+d}; home country {esc(result.home_region)}.</p>
+<div class="figures">
+<span>{verdicts.get("simbox", 0)} SIM-box SIMs</span><span>{verdicts.get("suspect", 0)} suspect SIMs</span>
+<span>{len(result.farms)} farms</span><span>{call_verdicts.get("spoofed", 0)} spoofed calls</span>
+<span>{call_verdicts.get("fraud", 0)} fraud calls</span><span>{len(result.campaigns)} campaigns</span>
+</div>
+<h2>SIM boxes and farms</h2>
+<table><tr><th>farm</th><th>SIMs</th><th>IMEIs</th><th>estimated place</th><th>sites</th><th>active</th><th>evidence</th></tr>{farms}</table>
+<h2>Campaigns</h2>
+<table><tr><th>campaign</th><th>kind</th><th>calls</th><th>victims</th><th>works at</th><th>peak lines</th><th>farms</th><th>routes</th><th>calls by hour (UTC)</th></tr>{campaigns}</table>
+</body></html>
+"""

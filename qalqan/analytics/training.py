@@ -1,0 +1,102 @@
+"""Training data for the shipped models: simulated operators with their ground truth."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pcsv
+
+from qalqan.analytics.calls import CALL_FEATURES
+from qalqan.analytics.features import FEATURES
+from qalqan.analytics.pipeline import Analysis
+from qalqan.analytics.staging import stage
+from qalqan.analytics.store import AnalysisStore
+from qalqan.simulator.config import Scenario
+from qalqan.simulator.operator import simulate
+
+__all__ = ["labelled_frames", "training_frames"]
+
+
+def _labels(truth_dir: Path) -> dict[tuple[str, str], str]:
+    table = pcsv.read_csv(
+        truth_dir / "labels.csv",
+        convert_options=pcsv.ConvertOptions(
+            column_types={c: pa.string() for c in ("kind", "id", "label", "group")}
+        ),
+    )
+    return {
+        (k, i): lab
+        for k, i, lab in zip(
+            table.column("kind").to_pylist(),
+            table.column("id").to_pylist(),
+            table.column("label").to_pylist(),
+            strict=True,
+        )
+    }
+
+
+def labelled_frames(
+    analysis: Analysis, truth_dir: Path
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(SIM features, SIM is simbox, residual call features, call is fraud) of one data set."""
+    labels = _labels(truth_dir)
+    sims = analysis.sim_table
+    sim_x = (
+        np.column_stack(
+            [
+                np.asarray(sims.column(f).to_numpy(zero_copy_only=False), dtype=np.float64)
+                for f in FEATURES
+            ]
+        )
+        if sims.num_rows
+        else np.zeros((0, len(FEATURES)))
+    )
+    sim_y = np.array(
+        [labels.get(("sim", i)) == "simbox" for i in sims.column("imsi").to_pylist()],
+        dtype=np.int64,
+    )
+    calls = analysis.residual_calls()
+    call_x = (
+        np.column_stack(
+            [
+                np.asarray(calls.column(f).to_numpy(zero_copy_only=False), dtype=np.float64)
+                for f in CALL_FEATURES
+            ]
+        )
+        if calls.num_rows
+        else np.zeros((0, len(CALL_FEATURES)))
+    )
+    call_y = np.array(
+        [labels.get(("call", i)) == "fraud" for i in calls.column("record_id").to_pylist()],
+        dtype=np.int64,
+    )
+    return sim_x, sim_y, call_x, call_y
+
+
+def training_frames(
+    recipe: tuple[Scenario, ...], work_dir: Path, *, step: Callable[[str], None] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    parts = []
+    for n, scenario in enumerate(recipe, start=1):
+        if step is not None:
+            step(f"simulating training operator {n} of {len(recipe)} (seed {scenario.seed})")
+        data = work_dir / f"train-{n}"
+        simulate(data, scenario)
+        staged = work_dir / f"train-{n}-staged"
+        stage(data, staged, quarantine_dir=work_dir / f"train-{n}-quarantine")
+        store = AnalysisStore.open(staged)
+        try:
+            analysis = Analysis(store)
+            analysis.prepare()
+            parts.append(labelled_frames(analysis, data / "truth"))
+        finally:
+            store.close()
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+        np.concatenate([p[3] for p in parts]),
+    )

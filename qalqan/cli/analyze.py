@@ -1,0 +1,257 @@
+"""``qalqan analyze``, ``qalqan evaluate`` and ``qalqan train``: the batch analytics from the command line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from qalqan.cli.common import console, err_console, guarded, progress_bar
+
+if TYPE_CHECKING:
+    from qalqan.analytics.pipeline import AnalysisResult
+    from qalqan.exchange.report import ValidationReport
+
+__all__ = ["analyze_command", "evaluate_command", "print_findings", "run_analysis", "train_command"]
+
+
+def run_analysis(
+    data_dir: Path,
+    out: Path,
+    *,
+    quarantine: Path,
+    work_dir: Path | None = None,
+    memory_limit: str = "16GB",
+    quiet: bool = False,
+) -> tuple[ValidationReport, AnalysisResult]:
+    """Stage, analyse and write; the progress bar tells which step is running."""
+    from qalqan.analytics.models import load_models
+    from qalqan.analytics.output import write_result
+    from qalqan.analytics.pipeline import Analysis
+    from qalqan.analytics.staging import stage
+    from qalqan.analytics.store import AnalysisStore
+
+    scratch = Path(tempfile.mkdtemp(prefix="qalqan-", dir=work_dir))
+    try:
+        with progress_bar(quiet=quiet, transient=True) as bar:
+            task = bar.add_task("validating and staging", total=None)
+
+            def advance(table: str, rows: int, done: int, total: int) -> None:
+                bar.update(
+                    task, description=f"validating {table}", completed=done, total=total or None
+                )
+
+            report = stage(
+                data_dir, scratch / "staged", quarantine_dir=quarantine, progress=advance
+            )
+            bar.update(task, description="loading models (trained on first use)", total=None)
+            models = load_models(step=lambda s: bar.update(task, description=s))
+            store = AnalysisStore.open(
+                scratch / "staged", memory_limit=memory_limit, spill_dir=scratch / "spill"
+            )
+            try:
+                analysis = Analysis(store, models)
+                bar.update(task, description="computing features")
+                analysis.prepare()
+                bar.update(task, description="judging SIMs, farms, calls and campaigns")
+                result = analysis.run()
+                write_result(result, out, analysis.sim_table)
+            finally:
+                store.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return report, result
+
+
+@guarded
+def analyze_command(
+    data_dir: Annotated[Path, typer.Argument(help="The operator's data set (exchange-v1 tables).")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Folder for sims.csv, farms.csv, calls.csv, campaigns.csv."
+        ),
+    ],
+    quarantine: Annotated[
+        Path | None, typer.Option(help="Where rejected rows go (default OUT/quarantine).")
+    ] = None,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Scratch space for staged tables and spills (default: a temporary folder)."
+        ),
+    ] = None,
+    memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit, e.g. 16GB.")] = "16GB",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Find SIM boxes and farms, judge calls from outside, and group fraud calls into campaigns.
+
+    Rows that break the contract are quarantined and reported; the rest is analysed.
+    """
+    started = time.perf_counter()
+    quarantine = quarantine or out / "quarantine"
+    report, result = run_analysis(
+        data_dir,
+        out,
+        quarantine=quarantine,
+        work_dir=work_dir,
+        memory_limit=memory_limit,
+        quiet=quiet,
+    )
+    print_findings(data_dir, report, result, quarantine)
+    console.print(
+        f"Written to {out} in {time.perf_counter() - started:.1f} s (summary: {out / 'summary.html'})"
+    )
+
+
+def print_findings(
+    data_dir: Path, report: ValidationReport, result: AnalysisResult, quarantine: Path
+) -> None:
+    """The findings as an operator reads them: counts, then the biggest farms and campaigns."""
+    rejected = report.rows_rejected
+    if rejected:
+        err_console.print(
+            f"[yellow]{rejected:,} rows broke the contract and were left out; see {quarantine}[/]"
+        )
+    verdicts: dict[str, int] = {}
+    for v in result.sims.column("verdict").to_pylist():
+        verdicts[v] = verdicts.get(v, 0) + 1
+    calls: dict[str, int] = {}
+    for v in result.calls.column("verdict").to_pylist():
+        calls[v] = calls.get(v, 0) + 1
+    table = Table(title=f"Analysis of {data_dir}", title_justify="left", min_width=60)
+    table.add_column("finding")
+    table.add_column("count", justify="right")
+    table.add_row("call records read", f"{report.rows_read:,}")
+    table.add_row("SIMs judged SIM boxes", f"{verdicts.get('simbox', 0):,}")
+    table.add_row("SIMs suspect", f"{verdicts.get('suspect', 0):,}")
+    table.add_row("SIM farms", f"{len(result.farms):,}")
+    table.add_row("calls with spoofed caller ID", f"{calls.get('spoofed', 0):,}")
+    table.add_row("other fraud calls", f"{calls.get('fraud', 0):,}")
+    table.add_row("campaigns", f"{len(result.campaigns):,}")
+    console.print(table)
+    for farm in result.farms[:5]:
+        place = (
+            "" if farm.lat is None else f" at {farm.lat:.5f}, {farm.lon:.5f} (site {farm.sites[0]})"
+        )
+        console.print(
+            f"  farm {farm.farm_id}: {len(farm.imsis)} SIMs, {len(farm.imeis)} IMEIs{place}"
+        )
+    for c in result.campaigns[:6]:
+        offset = "" if c.utc_offset_h is None else f", works at UTC{c.utc_offset_h:+.0f}"
+        console.print(
+            f"  campaign {c.campaign_id} ({c.kind}): {c.n_calls:,} calls to {c.n_victims:,} people{offset}"
+        )
+
+
+@guarded
+def evaluate_command(
+    out_dir: Annotated[Path, typer.Argument(help="Output folder of `qalqan analyze`.")],
+    truth: Annotated[
+        Path,
+        typer.Option(
+            "--truth", "-t", help="Folder with labels.csv (and farms.csv, campaigns.csv)."
+        ),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Score an analysis against ground truth."""
+    from qalqan.analytics.evaluate import evaluate
+
+    if not (truth / "labels.csv").exists():
+        from qalqan.errors import UnreadableFileError
+
+        raise UnreadableFileError(truth / "labels.csv", "there is no such file")
+    result = evaluate(out_dir, truth)
+    if as_json:
+        console.print_json(
+            json.dumps(
+                {
+                    "sim": result.sim,
+                    "farms": result.farms,
+                    "calls": result.calls,
+                    "campaigns": result.campaigns,
+                }
+            )
+        )
+        return
+
+    def pct(x: float | None) -> str:
+        return "–" if x is None else f"{100 * x:.2f} %"
+
+    t = Table(title="SIM boxes", title_justify="left")
+    t.add_column("measure")
+    t.add_column("value", justify="right")
+    t.add_row("precision", pct(result.sim["precision"]))
+    t.add_row("recall", pct(result.sim["recall"]))
+    for kind, r in result.sim["recall_by_kind"].items():
+        t.add_row(f"recall, {kind} farms", pct(r))
+    console.print(t)
+    f = Table(title="Farms", title_justify="left")
+    for col in ("true farm", "kind", "SIMs", "found as", "Jaccard", "km from site"):
+        f.add_column(col)
+    for row in result.farms:
+        f.add_row(
+            row["farm"],
+            row["kind"],
+            str(row["sims"]),
+            str(row["found_as"] or "–"),
+            f"{row['jaccard']:.3f}",
+            "–" if row["km"] is None else f"{row['km']:.2f}",
+        )
+    console.print(f)
+    c = Table(title="Calls", title_justify="left")
+    c.add_column("measure")
+    c.add_column("value", justify="right")
+    c.add_row("fraud-call precision", pct(result.calls["precision"]))
+    c.add_row("fraud-call recall", pct(result.calls["recall"]))
+    c.add_row(
+        "false flags, legitimate calls from abroad",
+        pct(result.calls["false_flag_rate_international"]),
+    )
+    for kind, r in result.calls["false_flag_rate_by_kind"].items():
+        c.add_row(f"  flagged among {kind}", pct(r))
+    console.print(c)
+    k = Table(title="Campaigns", title_justify="left")
+    k.add_column("call center")
+    k.add_column("true UTC offset", justify="right")
+    k.add_column("estimated", justify="right")
+    k.add_column("campaign")
+    for center, o in result.campaigns["utc_offsets"].items():
+        k.add_row(
+            center,
+            f"{o['true']:+.0f}",
+            "–" if o["found"] is None else f"{o['found']:+.0f}",
+            str(o.get("campaign", "–")),
+        )
+    console.print(k)
+    ari = result.campaigns["ari"]
+    console.print(
+        f"adjusted Rand index of campaigns: {'–' if ari is None else f'{ari:.3f}'}; "
+        f"UTC offsets right for {result.campaigns['offsets_right']} of {result.campaigns['call_centers']} call centers"
+    )
+
+
+@guarded
+def train_command(
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the models (default: the cache Qalqan loads from)."),
+    ] = None,
+) -> None:
+    """Train the shipped models from the simulator (reproducible: same recipe, same models)."""
+    from qalqan.analytics.models import default_model_path, save_models, train_models
+
+    with progress_bar() as bar:
+        task = bar.add_task("training", total=None)
+        models = train_models(step=lambda s: bar.update(task, description=s))
+    path = save_models(models, out or default_model_path())
+    console.print(
+        f"models trained on {models.meta['sims']:,} SIMs and {models.meta['calls']:,} calls; written to {path}"
+    )

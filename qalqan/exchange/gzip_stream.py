@@ -1,0 +1,169 @@
+"""Read a gzip file as far as it goes: keep everything before a cut or a corrupt block.
+
+Operators move CDR exports around as ``cdrs.csv.gz``, and a copy interrupted
+half-way leaves a truncated file. Python's :mod:`gzip` raises ``EOFError`` at
+the cut and whatever it had decompressed in that read is lost with it, so one
+missing kilobyte at the end could cost a whole 100-million-row export.
+
+:class:`SalvagingGzipReader` instead hands on every byte it can decompress,
+notes what went wrong in :attr:`~SalvagingGzipReader.problem` and then reports
+end of file. The CSV reader behind it sees a file that simply ends early: the
+rows before the cut load, and the partial last row is rejected like any other
+broken row. Multi-member files (``cat a.gz b.gz``) and zero padding after the
+last member are read as :mod:`gzip` reads them.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from typing import BinaryIO, Literal
+
+__all__ = ["SalvagingGzipReader"]
+
+_GZIP = 31  # zlib window bits meaning "expect a gzip header and trailer"
+
+
+def _incomplete_utf8_tail(data: bytes) -> int:
+    """How many bytes at the end of ``data`` start a UTF-8 character that is not finished yet.
+
+    They are held back until the next piece arrives. If the stream breaks off
+    instead, they are dropped: half a character is noise, and Arrow's CSV reader
+    cannot even report a broken row that is not valid UTF-8.
+    """
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte < 0x80:
+            return 0  # ASCII: everything before it is complete
+        if byte >= 0xC0:  # the lead byte of a multi-byte character
+            needed = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return back if back < needed else 0
+    return 0
+
+
+class SalvagingGzipReader(io.RawIOBase):
+    """A readable binary stream of the decompressed content of a gzip file, damaged or not."""
+
+    def __init__(self, raw: BinaryIO, *, read_size: int = 1 << 16) -> None:
+        super().__init__()
+        self._raw = raw
+        self._read_size = read_size
+        self._inflater: zlib._Decompress | None = None  # None between members
+        self._pending = b""  # compressed bytes not yet given to the inflater
+        self._held = b""  # an unfinished UTF-8 character at the end of the output so far
+        self._out = b""
+        self._out_pos = 0
+        self._finished = False
+        self.problem: str | None = None
+        """Why the content ends before the file does, in words for the operator; None if intact."""
+        self.lines_complete = 0
+        """Newlines handed on so far: the number of complete lines of the content."""
+        self.ends_mid_line = False
+        """The content handed on so far ends inside a line (a cut row, when it breaks off)."""
+        self.bytes_in = 0
+        """Compressed bytes read from the file so far (for progress bars)."""
+        self.bytes_out = 0
+        """Content bytes handed on so far."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        while self._out_pos >= len(self._out):
+            if self._finished:
+                return 0
+            self._out = self._next_piece()
+            self._out_pos = 0
+        view = memoryview(buffer).cast("B")
+        n = min(len(view), len(self._out) - self._out_pos)
+        view[:n] = self._out[self._out_pos : self._out_pos + n]
+        self._out_pos += n
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+    def _next_piece(self) -> bytes:
+        """Decompress the next piece of content (possibly empty); set ``_finished`` at the end."""
+        if not self._pending:
+            self._pending = self._raw.read(self._read_size)
+            self.bytes_in += len(self._pending)
+            if not self._pending:
+                return self._end_of_file()
+        if self._inflater is None:
+            self._pending = self._pending.lstrip(b"\0")  # padding after the last member
+            if not self._pending:
+                return b""
+            self._inflater = zlib.decompressobj(wbits=_GZIP)
+        data, self._pending = self._pending, b""
+        before = self._inflater.copy()  # zlib loses a call's whole output when it fails
+        try:
+            out = self._inflater.decompress(data)
+        except zlib.error as exc:
+            self._inflater = before
+            return self._salvage(data, exc)
+        if self._inflater.eof:  # end of one member; another may follow
+            self._pending = self._inflater.unused_data
+            self._inflater = None
+        return self._hand_on(out)
+
+    def _salvage(self, data: bytes, exc: zlib.error) -> bytes:
+        """Re-feed ``data`` in halving pieces to keep everything before the corrupt byte."""
+        assert self._inflater is not None
+        good: list[bytes] = []
+        pos = 0
+        step = max(1, len(data) // 2)
+        while pos < len(data):
+            snapshot = self._inflater.copy()
+            try:
+                good.append(self._inflater.decompress(data[pos : pos + step]))
+            except zlib.error:
+                self._inflater = snapshot
+                if step == 1:
+                    break
+                step //= 2
+                continue
+            pos += step
+            if self._inflater.eof:  # the damage lies in a later member: go on from there
+                self._pending = self._inflater.unused_data + data[pos:]
+                self._inflater = None
+                return self._hand_on(b"".join(good))
+        else:
+            return self._hand_on(b"".join(good))  # (not expected: the pieces all went through)
+        out = self._hand_on(b"".join(good), end="broken")
+        self.problem = (
+            f"corrupt gzip data: nothing after line {self.lines_complete} can be read ({exc})"
+        )
+        self._finished = True
+        return out
+
+    def _end_of_file(self) -> bytes:
+        self._finished = True
+        if self._inflater is None:
+            return self._hand_on(b"", end="clean")
+        out = self._hand_on(self._inflater.flush(), end="broken")
+        self.problem = f"gzip stream ends early: file is truncated after line {self.lines_complete}"
+        return out
+
+    def _hand_on(self, out: bytes, *, end: Literal["clean", "broken"] | None = None) -> bytes:
+        """Prepend the held-back bytes, hold back a new unfinished character, count newlines.
+
+        ``end`` says the content ends here: cleanly (hand on everything, a bad
+        character is then the CSV reader's to reject) or broken off (drop half a
+        character).
+        """
+        out = self._held + out
+        self._held = b""
+        keep = 0 if end == "clean" else _incomplete_utf8_tail(out)
+        if keep:
+            out, held = out[:-keep], out[-keep:]
+            if end is None:
+                self._held = held
+            else:
+                self.ends_mid_line = True
+        if out:
+            self.ends_mid_line = out[-1] != 0x0A or (keep > 0 and end is not None)
+            self.lines_complete += out.count(b"\n")
+            self.bytes_out += len(out)
+        return out

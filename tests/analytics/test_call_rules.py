@@ -1,0 +1,155 @@
+"""Each rule that judges a call from outside, on a handful of calls written for it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from qalqan.analytics.pipeline import Analysis
+
+CELLS = [{"cell_id": "C1", "site_id": "S1", "lat": 43.2, "lon": 76.9, "region": "Almaty"}]
+SUBSCRIBERS = [
+    {
+        "imsi": "401770000000001",
+        "msisdn": "+77071111111",
+        "activated": "2020-01-01",
+        "plan": "prepaid",
+        "birth_year": 1950,
+    },
+    {
+        "imsi": "401770000000002",
+        "msisdn": "+77072222222",
+        "activated": "2020-01-01",
+        "plan": "prepaid",
+        "birth_year": 1990,
+    },
+    {
+        "imsi": "401770000000003",
+        "msisdn": "+77073333333",
+        "activated": "2020-01-01",
+        "plan": "prepaid",
+        "birth_year": 1985,
+    },
+]
+ROAMING = [
+    {
+        "imsi": "401770000000002",
+        "start_time": "2026-03-01T00:00:00Z",
+        "end_time": "2026-03-09T00:00:00Z",
+        "country": "TR",
+    }
+]
+REGISTRY = [
+    {"number": "+77272544000", "owner": "Almaty city police", "policy": "inbound_only"},
+    {
+        "number": "+77273501000",
+        "owner": "Dala Bank, customer calls",
+        "policy": "route:voip:bankdala",
+    },
+]
+
+
+def call(
+    rid: str, a: str, b: str, ingress: str, t: str = "2026-03-03T09:00:00Z", **extra: object
+) -> dict[str, object]:
+    row: dict[str, object] = {
+        "record_id": rid, "start_time": t, "duration_s": 30, "event": "voice", "result": "answered",
+        "a_number": a, "b_number": b, "ingress": ingress,
+    }  # fmt: skip
+    row.update(extra)
+    return row
+
+
+def judged(analysis: Analysis) -> dict[str, tuple[str | None, str | None]]:
+    rows = analysis.con.execute("SELECT record_id, rule, rule_detail FROM call_facts").fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def tables(*cdrs: dict[str, object]) -> dict[str, list[dict[str, object]]]:
+    return {
+        "cells": CELLS,
+        "subscribers": SUBSCRIBERS,
+        "roaming": ROAMING,
+        "registry": REGISTRY,
+        "cdrs": list(cdrs),
+    }
+
+
+def test_own_subscriber_from_abroad_is_spoofed_unless_roaming(
+    prepared: Callable[..., Analysis],
+) -> None:
+    found = judged(
+        prepared(
+            tables(
+                call("home", "+77071111111", "+77073333333", "international:carrierA"),
+                call("roaming", "+77072222222", "+77073333333", "international:carrierA"),
+            )
+        )
+    )
+    assert found["home"][0] == "spoofed_cli.own_subscriber_not_roaming"
+    assert "+77071111111" in str(found["home"][1]) and "not roaming" in str(found["home"][1])
+    assert found["roaming"][0] is None
+
+
+def test_protected_numbers(prepared: Callable[..., Analysis]) -> None:
+    found = judged(
+        prepared(
+            tables(
+                call("police", "+77272544000", "+77071111111", "international:carrierB"),
+                call("bank-own-trunk", "+77273501000", "+77071111111", "voip:bankdala"),
+                call("bank-elsewhere", "+77273501000", "+77071111111", "voip:sip7"),
+            )
+        )
+    )
+    assert found["police"] == (
+        "spoofed_cli.registry_inbound_only",
+        "presents +77272544000 (Almaty city police), a number that never calls out",
+    )
+    assert found["bank-own-trunk"][0] is None
+    assert found["bank-elsewhere"][0] == "spoofed_cli.registry_wrong_route"
+
+
+def test_domestic_number_from_abroad_needs_history(prepared: Callable[..., Analysis]) -> None:
+    found = judged(
+        prepared(
+            tables(
+                call(
+                    "known",
+                    "+77011234567",
+                    "+77071111111",
+                    "international:carrierA",
+                    "2026-03-03T10:00:00Z",
+                ),
+                call(
+                    "earlier",
+                    "+77071111111",
+                    "+77011234567",
+                    "mobile",
+                    "2026-03-02T10:00:00Z",
+                    a_imsi="401770000000001",
+                    a_imei="356938035643809",
+                    a_cell="C1",
+                ),
+                call("stranger", "+77019999999", "+77071111111", "international:carrierA"),
+                call("foreign", "+996555123456", "+77071111111", "international:carrierA"),
+            )
+        )
+    )
+    assert found["known"][0] is None
+    assert found["stranger"][0] == "spoofed_cli.domestic_from_abroad"
+    assert found["foreign"][0] is None
+
+
+def test_unallocated_number(prepared: Callable[..., Analysis]) -> None:
+    found = judged(prepared(tables(call("x", "+77991234567", "+77071111111", "national:opB"))))
+    assert found["x"][0] == "spoofed_cli.unallocated"
+
+
+def test_wangiri_burst(prepared: Callable[..., Analysis]) -> None:
+    burst = [
+        call(f"w{i}", f"+2224500{i % 10:04d}", f"+7707{1000000 + i:07d}", "international:wholesale6",
+             f"2026-03-03T02:{i // 10:02d}:{i % 60:02d}Z", duration_s=0, result="no_answer")
+        for i in range(40)
+    ]  # fmt: skip
+    found = judged(prepared(tables(*burst)))
+    assert {r for r, _ in found.values()} == {"wangiri.burst"}
+    assert "40 unanswered calls to 40 people" in str(found["w0"][1])
