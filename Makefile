@@ -34,7 +34,8 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/exchange_throughput.py --rows 10000000
+	$(BIN)/python benchmarks/exchange_throughput.py --rows 10000000 --keep bench-data
+	$(BIN)/python benchmarks/analyze_throughput.py --data bench-data
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -53,8 +53,9 @@ def _validate(data: str, queue: mp.Queue) -> None:  # type: ignore[type-arg]
 
 
 def _run(target: object, *args: object) -> tuple[object, ...]:
-    queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-    process = mp.get_context("spawn").Process(target=target, args=(*args, queue))
+    context = mp.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=target, args=(*args, queue))
     process.start()
     result = queue.get()
     process.join()

@@ -5,7 +5,8 @@ VoIP trunks, SIM farms at home) with changing caller IDs, but it leaves
 traces that tie its calls together:
 
 - *sources*: every call comes from a source — a farm, a Wangiri number range,
-  or a route from abroad;
+  or a route from abroad, split by office day when several centers share it
+  (:func:`split_office_days`);
 - *shared victims beyond chance*: a drawn-in victim is called again, often over
   another route; two sources that share far more victims than chance allows
   (given how many people each called) belong to one center;
@@ -13,7 +14,8 @@ traces that tie its calls together:
 - *working hours*: a call center keeps its own office hours; its hourly
   activity gives its UTC offset (:func:`estimate_utc_offset`).
 
-Sources joined by that evidence form a campaign. For each campaign: its calls,
+Communities of sources joined by that evidence form campaigns; a campaign that
+still follows two office days is split by the hour. For each campaign: its calls,
 distinct victims, estimated UTC offset of its working day, peak concurrent
 lines, farms and routes.
 """
@@ -53,10 +55,29 @@ class Campaign:
     kind: str = "call_center"
 
 
-def estimate_utc_offset(hourly_utc: list[int] | np.ndarray) -> float | None:
-    """The UTC offset that best fits an office day (9–18 with a lunch hour at 13) to the activity.
+def _office_templates() -> tuple[list[tuple[int, int]], np.ndarray]:
+    """Every office day as a distribution over UTC hours: (offset, start) and the 24 weights."""
+    keys, rows = [], []
+    for offset in range(-11, 15):
+        for start in (8, 9, 10):
+            template = np.zeros(24)
+            for local in range(start, start + 9):
+                if local != LUNCH:
+                    template[(local - offset) % 24] = 1.0
+            template /= template.sum()
+            keys.append((offset, start))
+            rows.append(template * 0.97 + 0.03 / 24)
+    return keys, np.array(rows)
 
-    Returns None when the activity is spread round the clock (no working day to fit).
+
+TEMPLATE_KEYS, TEMPLATES = _office_templates()
+
+
+def estimate_utc_offset(hourly_utc: list[int] | np.ndarray) -> float | None:
+    """The UTC offset that best fits an office day (8, 9 or 10 for nine hours, lunch at 13) to the activity.
+
+    Returns None when the activity is spread round the clock (no working day to fit)
+    or too thin to say.
     """
     counts = np.asarray(hourly_utc, dtype=np.float64)
     total = counts.sum()
@@ -66,18 +87,52 @@ def estimate_utc_offset(hourly_utc: list[int] | np.ndarray) -> float | None:
     # round-the-clock traffic has no office day
     if (share > 0.005).sum() > 16:
         return None
-    best, best_fit = None, -np.inf
-    for offset in range(-11, 15):
-        for start in (8, 9, 10):
-            template = np.zeros(24)
-            for local in range(start, start + 9):
-                if local != LUNCH:
-                    template[(local - offset) % 24] = 1.0
-            template /= template.sum()
-            fit = float(np.dot(share, np.log(template * 0.97 + 0.03 / 24)))
-            if fit > best_fit:
-                best, best_fit = offset, fit
-    return float(best) if best is not None else None
+    fit = np.log(TEMPLATES) @ share
+    return float(TEMPLATE_KEYS[int(np.argmax(fit))][0])
+
+
+def split_office_days(
+    hours: np.ndarray, *, min_share: float = 0.08, min_calls: int = 20
+) -> np.ndarray:
+    """Which office day each call of a shared route came from, by its UTC hour.
+
+    A carrier rented by two call centers in different time zones carries two office
+    days. The route's hourly activity is fitted as a mixture of office-day templates
+    (EM over the templates' weights); near-identical templates pool their weight, and
+    those keeping at least ``min_share`` of the calls (and ``min_calls`` calls) are the
+    centers; each call goes to the likeliest. Returns one label a
+    call (0 when the route is one office day).
+    """
+    hours = np.asarray(hours, dtype=np.int64)
+    if hours.size < 60:
+        return np.zeros(hours.size, dtype=np.int64)
+    counts = np.bincount(hours, minlength=24).astype(np.float64)
+    weights = np.full(len(TEMPLATES), 1.0 / len(TEMPLATES))
+    for _ in range(200):
+        joint = weights[:, None] * TEMPLATES  # template x hour
+        posterior = joint / joint.sum(axis=0, keepdims=True)
+        weights = (posterior * counts).sum(axis=1) / counts.sum()
+    # Near-identical office days (an hour's shift of start and offset) share one center's mass.
+    reps: list[int] = []
+    mass: list[float] = []
+    for j in np.argsort(-weights, kind="stable"):
+        close = [
+            k for k, r in enumerate(reps) if 0.5 * np.abs(TEMPLATES[j] - TEMPLATES[r]).sum() < 0.35
+        ]
+        if close:
+            mass[close[0]] += float(weights[j])
+        else:
+            reps.append(int(j))
+            mass.append(float(weights[j]))
+    total = float(counts.sum())
+    kept = np.array(
+        [r for r, m in zip(reps, mass, strict=True) if m >= min_share and m * total >= min_calls],
+        dtype=np.int64,
+    )
+    if kept.size <= 1:
+        return np.zeros(hours.size, dtype=np.int64)
+    joint = weights[kept, None] * TEMPLATES[kept]
+    return np.asarray(np.argmax(joint[:, hours], axis=0), dtype=np.int64)
 
 
 def _sources(con: duckdb.DuckDBPyConnection) -> None:
@@ -94,6 +149,75 @@ def _sources(con: duckdb.DuckDBPyConnection) -> None:
         FROM _calls c WHERE c.verdict IN ('fraud', 'spoofed')
         """
     )
+
+
+def _split_shared_routes(con: duckdb.DuckDBPyConnection) -> None:
+    """Give each office day on a shared route a source of its own (``route:X#1``, ``route:X#2``)."""
+    rows = con.execute(
+        "SELECT record_id, source, hour(t) FROM fraud_calls WHERE starts_with(source, 'route:') ORDER BY source, record_id"
+    ).fetchall()
+    by_source: dict[str, list[tuple[str, int]]] = {}
+    for record_id, source, hour in rows:
+        by_source.setdefault(source, []).append((record_id, hour))
+    ids: list[str] = []
+    names: list[str] = []
+    for source, calls in by_source.items():
+        labels = split_office_days(np.array([h for _, h in calls]))
+        if labels.max(initial=0) == 0:
+            continue
+        ids += [r for r, _ in calls]
+        names += [f"{source}#{int(k) + 1}" for k in labels]
+    if not ids:
+        return
+    con.register("_split", pa.table({"record_id": ids, "new_source": names}))
+    try:
+        con.execute(
+            "UPDATE fraud_calls SET source = s.new_source FROM _split s WHERE fraud_calls.record_id = s.record_id"
+        )
+    finally:
+        con.unregister("_split")
+
+
+def _split_mixed_campaigns(con: duckdb.DuckDBPyConnection, *, next_group: int) -> None:
+    """A campaign whose calls follow two office days is two call centers: split it by the hour.
+
+    Campaigns with a source busy round the clock (a bypass box) or made of Wangiri
+    ranges have no office day and are left whole.
+    """
+    rows = con.execute(
+        """
+        WITH busy AS (SELECT source FROM fraud_calls GROUP BY source HAVING count(DISTINCT hour(t)) >= 18),
+        whole AS (
+            SELECT DISTINCT group_no FROM fraud_calls
+            WHERE source IN (SELECT source FROM busy) OR starts_with(source, 'range:')
+        )
+        SELECT group_no, record_id, hour(t) FROM fraud_calls
+        WHERE NOT internal AND group_no NOT IN (SELECT group_no FROM whole)
+        ORDER BY group_no, record_id
+        """
+    ).fetchall()
+    by_group: dict[int, list[tuple[str, int]]] = {}
+    for group_no, record_id, hour in rows:
+        by_group.setdefault(int(group_no), []).append((record_id, int(hour)))
+    ids: list[str] = []
+    new: list[int] = []
+    for calls in by_group.values():
+        labels = split_office_days(np.array([h for _, h in calls]))
+        if labels.max(initial=0) == 0:
+            continue
+        numbers = {k: next_group + i for i, k in enumerate(sorted(set(labels.tolist())))}
+        next_group += len(numbers)
+        ids += [r for r, _ in calls]
+        new += [numbers[int(k)] for k in labels]
+    if not ids:
+        return
+    con.register("_regroup", pa.table({"record_id": ids, "group_no": pa.array(new, pa.int64())}))
+    try:
+        con.execute(
+            "UPDATE fraud_calls SET group_no = r.group_no FROM _regroup r WHERE fraud_calls.record_id = r.record_id"
+        )
+    finally:
+        con.unregister("_regroup")
 
 
 def _links(con: duckdb.DuckDBPyConnection, population: int) -> list[tuple[str, str, float]]:
@@ -151,6 +275,7 @@ def group_campaigns(
     )
     try:
         _sources(con)
+        _split_shared_routes(con)
         population = int(
             con.execute("SELECT greatest(count(*), 1) FROM subscribers").fetchall()[0][0]
         )
@@ -171,16 +296,21 @@ def group_campaigns(
             "_assign",
             pa.table({"source": list(assignment), "group_no": list(assignment.values())}),
         )
+        con.execute("ALTER TABLE fraud_calls ADD COLUMN group_no BIGINT")
+        con.execute(
+            "UPDATE fraud_calls SET group_no = a.group_no FROM _assign a WHERE fraud_calls.source = a.source"
+        )
+        _split_mixed_campaigns(con, next_group=len(groups))
         stats = con.sql(
             """
-            SELECT a.group_no, count(*) AS n_calls,
+            SELECT f.group_no, count(*) AS n_calls,
                    count(DISTINCT f.b_number) FILTER (WHERE NOT f.internal) AS n_victims,
                    list(DISTINCT f.farm_id) FILTER (WHERE f.farm_id IS NOT NULL) AS farms,
                    list(DISTINCT f.ingress) AS routes, list(DISTINCT f.source) AS sources,
                    min(f.t) AS first_seen, max(f.t) AS last_seen,
                    list(hour(f.t)) FILTER (WHERE NOT f.internal) AS hours
-            FROM fraud_calls f JOIN _assign a USING (source)
-            GROUP BY 1 ORDER BY n_calls DESC, a.group_no
+            FROM fraud_calls f
+            GROUP BY 1 ORDER BY n_calls DESC, f.group_no
             """
         ).fetchall()
         campaigns: list[Campaign] = []
@@ -224,7 +354,7 @@ def group_campaigns(
             con.execute(
                 """
                 WITH c AS (SELECT f.record_id, f.t, co.campaign_id FROM fraud_calls f
-                           JOIN _assign a USING (source) JOIN _campaign_of co USING (group_no)),
+                           JOIN _campaign_of co USING (group_no)),
                      ends AS (SELECT c.campaign_id, c.t AS ts, 1 AS d FROM c
                               UNION ALL SELECT c.campaign_id, c.t + to_seconds(coalesce(k.duration_s, 0) + 20), -1
                               FROM c JOIN cdrs k USING (record_id)),
@@ -241,7 +371,6 @@ def group_campaigns(
             SELECT c.record_id, c.verdict, co.campaign_id, c.reasons, c.ingress, c.t AS start_time
             FROM _calls c
             LEFT JOIN fraud_calls f USING (record_id)
-            LEFT JOIN _assign a USING (source)
             LEFT JOIN _campaign_of co USING (group_no)
             ORDER BY c.t, c.record_id
             """

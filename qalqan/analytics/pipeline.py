@@ -35,6 +35,9 @@ __all__ = ["SIMBOX_SCORE", "SUSPECT_SCORE", "Analysis", "AnalysisResult"]
 SIMBOX_SCORE = 0.5
 SUSPECT_SCORE = 0.2
 CALL_FRAUD_SCORE = 0.9
+"""A call no rule settles is fraud when the call model is this sure *and* something corroborates
+it: the callee is being worked (other flagged calls within three days) or the caller hid its
+number. A first call from a foreign number to a new person is too often a relative abroad."""
 
 
 @dataclass(slots=True)
@@ -155,9 +158,9 @@ class Analysis:
                 WITH outside AS (
                     SELECT f.record_id, f.t, f.ingress, f.a_number, f.b_number,
                            CASE WHEN f.rule IS NOT NULL THEN f.rule_verdict
-                                WHEN s.p >= {CALL_FRAUD_SCORE} THEN 'fraud' ELSE 'clear' END AS verdict,
+                                WHEN s.p >= {CALL_FRAUD_SCORE} AND (f.callee_flagged_calls >= 1 OR f.cli_withheld) THEN 'fraud' ELSE 'clear' END AS verdict,
                            CASE WHEN f.rule IS NOT NULL THEN f.rule || ': ' || f.rule_detail
-                                WHEN s.p >= {CALL_FRAUD_SCORE} THEN
+                                WHEN s.p >= {CALL_FRAUD_SCORE} AND (f.callee_flagged_calls >= 1 OR f.cli_withheld) THEN
                                     'fraud_call.model (' || round(s.p, 2) || '): '
                                     || CASE WHEN f.pair_history <= 0 THEN 'first contact between caller and callee; ' ELSE '' END
                                     || round(100 * f.route_hour_flag_share) || '% of calls over ' || f.ingress

@@ -124,13 +124,16 @@ def _summary(report: ValidationReport, quarantine: Path) -> str:
 @guarded
 def validate_command(
     data_dir: Annotated[
-        Path, typer.Argument(help="Folder of the data set: one CSV, CSV.gz or Parquet per table.")
+        Path,
+        typer.Argument(
+            metavar="DATA_DIR", help="Folder of the data set: one CSV, CSV.gz or Parquet per table."
+        ),
     ],
     quarantine: Annotated[
         Path | None,
         typer.Option(
             "--quarantine",
-            help="Folder for rejected rows, one CSV per table [default: DATA_DIR/quarantine].",
+            help="Folder for rejected rows, one CSV per table (default: DATA_DIR/quarantine).",
         ),
     ] = None,
     chunk_rows: Annotated[

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from qalqan.domain.numbers import E164_PATTERN
 from qalqan.exchange.schema import INGRESS_CLASSES, Column, Kind
 from qalqan.exchange.types import TIME_TYPE, arrow_type
+from qalqan.exchange.writer import to_csv_text_columns
 
 __all__ = [
     "ROW_RULES",
@@ -77,12 +78,12 @@ def _mask(array: pa.Array | pa.ChunkedArray) -> Mask:
 
 
 def display(values: pa.Array) -> pa.Array:
-    """Values as an operator would write them: times as ISO 8601 ``Z``, the rest as text."""
-    if pa.types.is_timestamp(values.type):
-        seconds = pc.cast(values, pa.timestamp("s", tz="UTC"), safe=False)
-        return pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%SZ")
+    """Values as an operator would write them: times as in CSV (ISO 8601 ``Z``), all as text."""
     if pa.types.is_string(values.type):
         return values
+    if pa.types.is_timestamp(values.type):
+        batch = pa.RecordBatch.from_arrays([values], names=["time"])
+        return to_csv_text_columns(batch).column(0)
     return pc.cast(values, pa.string())
 
 

@@ -44,7 +44,7 @@ def _incomplete_utf8_tail(data: bytes) -> int:
 class SalvagingGzipReader(io.RawIOBase):
     """A readable binary stream of the decompressed content of a gzip file, damaged or not."""
 
-    def __init__(self, raw: BinaryIO, *, read_size: int = 1 << 16) -> None:
+    def __init__(self, raw: BinaryIO, *, read_size: int = 1 << 18) -> None:
         super().__init__()
         self._raw = raw
         self._read_size = read_size
@@ -69,16 +69,26 @@ class SalvagingGzipReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
-        while self._out_pos >= len(self._out):
-            if self._finished:
-                return 0
-            self._out = self._next_piece()
-            self._out_pos = 0
+        """Fill ``buffer`` whole unless the content ends first.
+
+        Short reads would be correct too, but every read is a call from Arrow's
+        parsing thread into Python, and each call must win the GIL back from
+        the thread checking rows; few large reads keep both threads busy.
+        """
         view = memoryview(buffer).cast("B")
-        n = min(len(view), len(self._out) - self._out_pos)
-        view[:n] = self._out[self._out_pos : self._out_pos + n]
-        self._out_pos += n
-        return n
+        filled = 0
+        while filled < len(view):
+            if self._out_pos >= len(self._out):
+                if self._finished:
+                    break
+                self._out = self._next_piece()
+                self._out_pos = 0
+                continue
+            n = min(len(view) - filled, len(self._out) - self._out_pos)
+            view[filled : filled + n] = self._out[self._out_pos : self._out_pos + n]
+            self._out_pos += n
+            filled += n
+        return filled
 
     def close(self) -> None:
         self._raw.close()

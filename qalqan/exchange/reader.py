@@ -100,7 +100,7 @@ REFERENCED: Final[frozenset[tuple[str, str]]] = frozenset(
 """Every (table, column) that some column of the contract must be found in."""
 
 
-def _tables_of(name: str) -> Table:
+def _table_named(name: str) -> Table:
     try:
         return TABLES[name]
     except KeyError:
@@ -203,10 +203,10 @@ class TableReader:
 
     def __init__(
         self,
-        path: Path,
+        path: Path | str,
         table: Table,
         *,
-        quarantine: Path | None = None,
+        quarantine: Path | str | None = None,
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
         keys: Keys | None = None,
         unavailable: Mapping[str, str] | None = None,
@@ -246,7 +246,7 @@ class TableReader:
         # Arrow's kernels let go of the GIL: checking columns side by side uses every core.
         self._workers = ThreadPoolExecutor(WORKERS, "qalqan-check") if WORKERS > 1 else None
         self._quarantine = (
-            QuarantineFile(quarantine, table.name, names) if quarantine is not None else None
+            QuarantineFile(Path(quarantine), table.name, names) if quarantine is not None else None
         )
         self.schema = canonical_schema(table, self._extra_schema())
         self._batches = self._generate()
@@ -291,6 +291,18 @@ class TableReader:
     def close(self) -> None:
         """Stop reading (the report then stays incomplete) and close the quarantine file."""
         self._batches.close()
+        self._release()
+
+    def _release(self) -> None:
+        """Let go of the file, the quarantine, the worker threads and DuckDB (idempotent)."""
+        if self._quarantine is not None:
+            self._quarantine.close()
+        if self._hasher is not None:
+            self._hasher.close()
+            self._hasher = None
+        if self._workers is not None:
+            self._workers.shutdown()
+            self._workers = None
 
     def __enter__(self) -> TableReader:
         return self
@@ -324,14 +336,8 @@ class TableReader:
                     yield accepted.slice(start, self._chunk_rows)
             self._finish()
         finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
-            if self._quarantine is not None:
-                self._quarantine.close()
-            if self._hasher is not None:
-                self._hasher.close()
-            if self._workers is not None:
-                self._workers.shutdown()
+            chunks.close()
+            self._release()
 
     def _reserve_ids(self) -> None:
         """Size the tables of seen ids for the whole file at once, rather than regrow them."""
@@ -350,7 +356,9 @@ class TableReader:
         report.complete = True
         if self._on_complete is not None:
             found = {
-                name: pc.unique(pa.chunked_array(parts, pa.string()).combine_chunks())
+                name: pc.unique(
+                    pa.chunked_array(parts, self.schema.field(name).type).combine_chunks()
+                )
                 for name, parts in self._keys_found.items()
             }
             self._on_complete(found)
@@ -488,8 +496,7 @@ class TableReader:
             keep = accepted & present
             seen.add(hashes[name][keep], lines[keep])
         for name, parts in self._keys_found.items():
-            kept = values[name].filter(pa.array(accepted))
-            parts.append(pc.unique(pc.cast(kept, pa.string())))
+            parts.append(pc.unique(values[name].filter(pa.array(accepted))))
 
     def _reject(
         self,
@@ -573,10 +580,10 @@ class TableReader:
 
 
 def read_file(
-    path: Path,
+    path: Path | str,
     table: Table | str,
     *,
-    quarantine: Path | None = None,
+    quarantine: Path | str | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: Progress | None = None,
 ) -> TableReader:
@@ -584,7 +591,7 @@ def read_file(
 
     References to other tables cannot be checked there and are noted as skipped.
     """
-    spec = table if isinstance(table, Table) else _tables_of(table)
+    spec = table if isinstance(table, Table) else _table_named(table)
     return TableReader(
         Path(path), spec, quarantine=quarantine, chunk_rows=chunk_rows, progress=progress
     )
@@ -621,14 +628,14 @@ class DataSet:
         return cls(directory, paths)
 
     def has(self, name: str) -> bool:
-        _tables_of(name)
+        _table_named(name)
         return name in self.paths
 
     def read(
         self,
         name: str,
         *,
-        quarantine: Path | None = None,
+        quarantine: Path | str | None = None,
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
         progress: Progress | None = None,
         report: TableReport | None = None,
@@ -640,7 +647,7 @@ class DataSet:
         table), and other :class:`~qalqan.errors.DataSetError` s when the file
         cannot be read.
         """
-        table = _tables_of(name)
+        table = _table_named(name)
         path = self.paths.get(name)
         if path is None:
             raise MissingTableError(name, self.directory, required=table.required)
@@ -657,16 +664,16 @@ class DataSet:
             on_complete=lambda found: self._store_keys(name, found),
         )
 
-    def read_all(self, name: str, *, quarantine: Path | None = None) -> pa.Table:
+    def read_all(self, name: str, *, quarantine: Path | str | None = None) -> pa.Table:
         """A whole table in memory (cells, subscribers, registry); empty when absent."""
         if name not in self.paths:
-            return canonical_schema(_tables_of(name)).empty_table()
+            return canonical_schema(_table_named(name)).empty_table()
         return self.read(name, quarantine=quarantine).read_all()
 
     def validate(
         self,
         *,
-        quarantine_dir: Path | None = None,
+        quarantine_dir: Path | str | None = None,
         progress: Progress | None = None,
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
     ) -> ValidationReport:

@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -118,7 +118,7 @@ class TableFile(Protocol):
     """Damage found while reading (filled as the chunks are read)."""
     blank_lines: int
 
-    def chunks(self) -> Iterator[RawChunk]: ...
+    def chunks(self) -> Generator[RawChunk]: ...
 
     def expected_rows(self) -> int:
         """Rows the whole file probably holds (to size the lookups of ids up front)."""
@@ -172,7 +172,7 @@ def _read_ahead(produce: Callable[[], Generator[_T]], *, depth: int = 2) -> Iter
             if kind == "error":
                 assert isinstance(payload, BaseException)
                 raise payload
-            yield payload  # type: ignore[misc]  # an item of produce(), typed _T
+            yield cast(_T, payload)
     finally:
         stop.set()
         thread.join()
@@ -215,12 +215,18 @@ def _split_fields(text: str) -> list[str]:
     return fields
 
 
+def _bounds(column: pa.Array) -> npt.NDArray[np.int32]:
+    """Where each value of a binary column starts and ends in its data buffer (no copy)."""
+    offsets = column.buffers()[1]
+    return np.frombuffer(offsets, dtype=np.int32, count=len(column) + 1, offset=column.offset * 4)
+
+
 def _has_line_breaks(column: pa.Array) -> bool:
     """Whether any value of a binary column holds a CR or LF, looked up straight in its buffer."""
-    _, offsets, data = column.buffers()
+    data = column.buffers()[2]
     if data is None or len(column) == 0:
         return False
-    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(column) + 1, offset=column.offset * 4)
+    bounds = _bounds(column)
     start, end = int(bounds[0]), int(bounds[-1])
     values = np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
     return bool(np.any((values == 0x0A) | (values == 0x0D)))
@@ -241,9 +247,7 @@ def _line_breaks(text: str) -> int:
 
 
 def _value_lengths(column: pa.Array) -> npt.NDArray[np.int32]:
-    offsets = column.buffers()[1]
-    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(column) + 1, offset=column.offset * 4)
-    return np.diff(bounds)
+    return np.diff(_bounds(column))
 
 
 @dataclass(slots=True)
@@ -285,9 +289,9 @@ class _LineCounter:
         valid_records = self.next_record + index + np.searchsorted(valid_before[:k], index, "right")
         span = n + k
         breaks = np.zeros(span, dtype=np.int64)
-        broken_values = [column for column in batch.columns if _has_line_breaks(column)]
-        if broken_values:
-            per_row = sum(_line_breaks_in(column) for column in broken_values)
+        multiline = [column for column in batch.columns if _has_line_breaks(column)]
+        if multiline:
+            per_row = sum(_line_breaks_in(column) for column in multiline)
             breaks[valid_records - self.next_record] = per_row
         for row, record in zip(self.pending[:k], records[:k], strict=True):
             breaks[record - self.next_record] = _line_breaks(row.text)
@@ -403,31 +407,34 @@ class CsvFile:
                 raise UnreadableFileError(
                     self.path, "the header row could not be read consistently"
                 )
-            # Arrow's small blocks are gathered into chunks of about chunk_rows rows.
-            gathered: list[pa.RecordBatch] = []
-            rows = 0
-            previous: tuple[pa.RecordBatch, int] | None = None
-            for batch in reader:
-                gathered.append(batch)
-                rows += batch.num_rows
-                if rows < self._chunk_rows:
-                    continue
-                if previous is not None:
-                    yield *previous, take_found(), False
-                previous = pa.concat_batches(gathered), self._bytes_in()
-                gathered, rows = [], 0
-            if gathered or previous is None:
-                if previous is not None:
-                    yield *previous, take_found(), False
-                empty = pa.RecordBatch.from_pylist([], schema=reader.schema)
-                previous = (pa.concat_batches(gathered) if gathered else empty), 0
+            # One chunk is held back, so that the last can be told from the rest.
+            chunks = self._gather(reader)
+            previous = next(chunks, None)
+            if previous is None:
+                previous = pa.RecordBatch.from_pylist([], schema=reader.schema), 0
+            for current in chunks:
+                yield *previous, take_found(), False
+                previous = current
             yield previous[0], self._bytes_in(), take_found(), True
+
+    def _gather(self, reader: pcsv.CSVStreamingReader) -> Generator[tuple[pa.RecordBatch, int]]:
+        """Arrow's small blocks gathered into chunks of about ``chunk_rows`` rows."""
+        gathered: list[pa.RecordBatch] = []
+        rows = 0
+        for batch in reader:
+            gathered.append(batch)
+            rows += batch.num_rows
+            if rows >= self._chunk_rows:
+                yield pa.concat_batches(gathered), self._bytes_in()
+                gathered, rows = [], 0
+        if gathered:
+            yield pa.concat_batches(gathered), self._bytes_in()
 
     def expected_rows(self) -> int:
         """Judged by the lines in the first mebibyte (a gzip file's size by its compression)."""
         return self._expected_rows
 
-    def chunks(self) -> Iterator[RawChunk]:
+    def chunks(self) -> Generator[RawChunk]:
         counter = _LineCounter(self._header_breaks)
         last_line = 1
         try:
@@ -519,7 +526,7 @@ class ParquetFile:
         rows: int = self._file.metadata.num_rows
         return rows
 
-    def chunks(self) -> Iterator[RawChunk]:
+    def chunks(self) -> Generator[RawChunk]:
         total = max(self._file.metadata.num_rows, 1)
         done = 0
         try:
