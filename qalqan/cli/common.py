@@ -18,6 +18,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from typer.exceptions import TyperException
 
 from qalqan.errors import QalqanError
 
@@ -59,8 +60,8 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
             where = f"{exc.filename}: " if exc.filename else ""
             err_console.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", soft_wrap=True)
             raise typer.Exit(EXIT_UNREADABLE) from None
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
-            raise
+        except (typer.Exit, typer.Abort, TyperException, KeyboardInterrupt):
+            raise  # the command line's own answers: usage errors, exit codes
         except Exception as exc:
             if os.environ.get("QALQAN_DEBUG"):
                 raise
