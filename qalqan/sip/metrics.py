@@ -1,0 +1,140 @@
+"""What the SIP redirect server counts, as a plain object.
+
+No metrics library is imported here: the counters are ints and dicts that the
+server updates in its own thread, and :meth:`SipMetrics.snapshot` turns them
+into a flat dict that a ``/metrics`` endpoint (Prometheus text or JSON) can
+render without knowing SIP. Latency histograms use fixed upper bounds in
+milliseconds, Prometheus style (cumulative when exported, per-bucket here).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+__all__ = ["LATENCY_BOUNDS_MS", "LatencyHistogram", "SipMetrics", "TransactionCounters"]
+
+#: Upper bounds of the latency buckets, in milliseconds; a last bucket catches the rest.
+LATENCY_BOUNDS_MS: tuple[float, ...] = (
+    0.25,
+    0.5,
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    20.0,
+    50.0,
+    100.0,
+    250.0,
+    1000.0,
+)
+
+
+@dataclass(slots=True)
+class LatencyHistogram:
+    """Counts of observations per latency bucket, with their sum."""
+
+    bounds_ms: tuple[float, ...] = LATENCY_BOUNDS_MS
+    counts: list[int] = field(default_factory=list)
+    total: int = 0
+    sum_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.counts:
+            self.counts = [0] * (len(self.bounds_ms) + 1)
+
+    def observe(self, seconds: float) -> None:
+        ms = seconds * 1000.0
+        self.total += 1
+        self.sum_ms += ms
+        for index, bound in enumerate(self.bounds_ms):
+            if ms <= bound:
+                self.counts[index] += 1
+                return
+        self.counts[-1] += 1
+
+    def quantile_bound_ms(self, q: float) -> float:
+        """Upper bound of the bucket holding quantile ``q`` (inf past the last bound)."""
+        if self.total == 0:
+            return 0.0
+        wanted = q * self.total
+        seen = 0
+        for index, count in enumerate(self.counts):
+            seen += count
+            if seen >= wanted:
+                return self.bounds_ms[index] if index < len(self.bounds_ms) else float("inf")
+        return float("inf")
+
+    def snapshot(self) -> dict[str, object]:
+        cumulative: dict[str, int] = {}
+        running = 0
+        for bound, count in zip((*self.bounds_ms, float("inf")), self.counts, strict=True):
+            running += count
+            cumulative["+Inf" if bound == float("inf") else f"{bound:g}"] = running
+        return {"buckets_le_ms": cumulative, "count": self.total, "sum_ms": round(self.sum_ms, 3)}
+
+
+@dataclass(slots=True)
+class TransactionCounters:
+    """What the transaction layer saw besides new requests."""
+
+    retransmissions: int = 0
+    """Requests that matched a transaction already under way (answered from the cache)."""
+    acks_absorbed: int = 0
+    stray_acks: int = 0
+    """ACKs matching no transaction (for example for a 2xx, which this server never sends)."""
+    response_retransmissions: int = 0
+    """Final responses sent again by Timer G (UDP) because no ACK came."""
+    ack_timeouts: int = 0
+    """INVITE transactions that Timer H ended without an ACK."""
+    cancelled: int = 0
+    evicted: int = 0
+    """Transactions forgotten early because the table was full."""
+
+
+@dataclass(slots=True)
+class SipMetrics:
+    """Counters of one SIP redirect server."""
+
+    requests_by_method: Counter[str] = field(default_factory=Counter)
+    responses_by_status: Counter[int] = field(default_factory=Counter)
+    decisions_by_action: Counter[str] = field(default_factory=Counter)
+    fail_open_by_cause: Counter[str] = field(default_factory=Counter)
+    """Calls answered with the default action unscreened: error, deadline, overload, expired."""
+    parse_errors: int = 0
+    malformed_dropped: int = 0
+    """Malformed messages that could not even be answered with 400 (no Via, garbage)."""
+    responses_ignored: int = 0
+    """SIP responses received; a redirect server sends no requests, so none are expected."""
+    shed: int = 0
+    """Requests answered at once, unscreened, because the queue was full."""
+    send_failures: int = 0
+    transactions: TransactionCounters = field(default_factory=TransactionCounters)
+    response_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    """From the INVITE's arrival to its answer leaving, queueing included."""
+    screening_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    """Time spent inside ``decide``."""
+
+    def snapshot(self) -> dict[str, object]:
+        """A JSON-ready copy of every counter."""
+        t = self.transactions
+        return {
+            "requests_by_method": dict(self.requests_by_method),
+            "responses_by_status": {str(k): v for k, v in self.responses_by_status.items()},
+            "decisions_by_action": dict(self.decisions_by_action),
+            "fail_open_by_cause": dict(self.fail_open_by_cause),
+            "parse_errors": self.parse_errors,
+            "malformed_dropped": self.malformed_dropped,
+            "responses_ignored": self.responses_ignored,
+            "shed": self.shed,
+            "send_failures": self.send_failures,
+            "retransmissions": t.retransmissions,
+            "acks_absorbed": t.acks_absorbed,
+            "stray_acks": t.stray_acks,
+            "response_retransmissions": t.response_retransmissions,
+            "ack_timeouts": t.ack_timeouts,
+            "cancelled": t.cancelled,
+            "transactions_evicted": t.evicted,
+            "response_latency": self.response_latency.snapshot(),
+            "screening_latency": self.screening_latency.snapshot(),
+        }

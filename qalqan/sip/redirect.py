@@ -1,0 +1,582 @@
+"""The screening node's SIP face without sockets: an INVITE in, a redirect out.
+
+The operator's SBC or softswitch sends each inbound INVITE here and follows the
+answer: ``302 Moved Temporarily`` to the dialled number (``allow``), to the
+warning announcement (``warn``) or to the anti-call-center (``divert``), or
+``603 Decline`` / ``608 Rejected`` (``block``). Every answer carries the
+decision as headers: ``X-Qalqan-Action``, ``X-Qalqan-Score``,
+``X-Qalqan-Reasons`` (and ``X-Qalqan-Latency-Us``), so the switch's logs and
+CDRs say why a call went where it went.
+
+Two halves:
+
+- Pure mappings, usable on their own: :func:`call_attempt` turns an INVITE into
+  the :class:`~qalqan.domain.model.CallAttempt` the screening engine judges
+  (caller from ``P-Asserted-Identity`` else ``From``; callee from the
+  Request-URI; ingress from RFC 4904 ``tgrp``/``trunk-context`` or the sending
+  SBC's address; the RFC 8224 ``Identity`` header), and
+  :func:`decision_response` turns a :class:`~qalqan.domain.model.Decision` into
+  the SIP answer.
+- :class:`RedirectService`, the whole server minus sockets: bytes and the time
+  in, :class:`~qalqan.sip.transaction.Send` actions out. It runs ``decide``
+  under the configured deadline and fails open — an exception, a missed
+  deadline or a full queue answers the configured default action, with a
+  reason saying so, rather than leaving a subscriber's call hanging. Tests and
+  tools can run it in-process; :mod:`qalqan.sip.server` only moves its bytes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from qalqan.domain.model import Action, CallAttempt, Decision, Ingress, Reason
+from qalqan.domain.numbers import normalise
+from qalqan.errors import NumberError
+from qalqan.sip.config import SipConfig
+from qalqan.sip.message import (
+    Headers,
+    Request,
+    Response,
+    SipParseError,
+    Uri,
+    build_response,
+    parse_address,
+    parse_message,
+    parse_uri,
+    parse_via,
+    reason_phrase,
+)
+from qalqan.sip.metrics import SipMetrics
+from qalqan.sip.transaction import Peer, Send, ServerTransactions
+
+__all__ = [
+    "Decide",
+    "IngressMap",
+    "RedirectService",
+    "call_attempt",
+    "caller_number",
+    "decision_response",
+    "dialled_number",
+    "header_safe",
+    "malformed_response",
+    "telephone_number",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The screening engine as the SIP face sees it: a call attempt in, a decision out.
+Decide = Callable[[CallAttempt], Decision]
+
+_VISUAL_SEPARATORS = str.maketrans("", "", "-.() ")
+_SUPPORTED_SCHEMES = ("sip", "sips", "tel")
+
+
+# --- INVITE → CallAttempt -----------------------------------------------------------------
+
+
+def telephone_number(uri: Uri, *, region: str) -> str | None:
+    """The E.164 number a URI names, or None when it names no telephone number.
+
+    ``tel:`` URIs always name one; ``sip:``/``sips:`` URIs do when marked
+    ``user=phone`` or when their user part is a number (``+``, digits, visual
+    separators). User-part parameters (``;npdi``, ``;tgrp=``) are not part of it.
+    """
+    if uri.scheme == "tel":
+        raw = uri.user or ""
+    elif uri.is_sip and uri.user is not None:
+        raw = (uri.user_unescaped or "").split(";", 1)[0]
+        digits = raw.translate(_VISUAL_SEPARATORS)
+        plain = digits[1:] if digits.startswith("+") else digits
+        if not (plain.isdigit() and plain.isascii()):
+            return None
+    else:
+        return None
+    try:
+        return normalise(raw, region=region)
+    except NumberError:
+        return None
+
+
+def dialled_number(request: Request, *, region: str) -> str | None:
+    """The called party's E.164 number, from the Request-URI."""
+    return telephone_number(request.uri, region=region)
+
+
+def caller_number(request: Request, *, region: str) -> str | None:
+    """The caller's E.164 number: the network-asserted identity if any, else From.
+
+    ``P-Asserted-Identity`` is what the operator's own network vouches for
+    (RFC 3325); ``From`` is whatever the caller wrote. Of several asserted
+    identities (a sip: and a tel: one, say) the first naming a number wins.
+    None when no number is presented (anonymous, or not a telephone number).
+    """
+    for value in request.headers.get_all("P-Asserted-Identity"):
+        try:
+            address = parse_address(value)
+        except SipParseError:
+            continue
+        if address.uri is not None:
+            number = telephone_number(address.uri, region=region)
+            if number is not None:
+                return number
+    if request.from_.uri is None:
+        return None
+    return telephone_number(request.from_.uri, region=region)
+
+
+@dataclass(frozen=True, slots=True)
+class IngressMap:
+    """How a call's ingress is told: trunk groups first, then the sending SBC's address."""
+
+    trunk_groups: dict[str, Ingress]
+    exact_sources: dict[str, Ingress]
+    source_networks: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, Ingress], ...]
+    default: Ingress
+
+    @classmethod
+    def from_config(cls, config: SipConfig) -> IngressMap:
+        exact: dict[str, Ingress] = {}
+        networks: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, Ingress]] = []
+        for source, text in config.source_ingress.items():
+            network = ipaddress.ip_network(source, strict=False)
+            if network.num_addresses == 1:
+                exact[str(network.network_address)] = Ingress.parse(text)
+            else:
+                networks.append((network, Ingress.parse(text)))
+        networks.sort(key=lambda item: item[0].prefixlen, reverse=True)
+        return cls(
+            trunk_groups={k: Ingress.parse(v) for k, v in config.trunk_groups.items()},
+            exact_sources=exact,
+            source_networks=tuple(networks),
+            default=Ingress.parse(config.default_ingress),
+        )
+
+    def by_source(self, host: str) -> Ingress | None:
+        found = self.exact_sources.get(host)
+        if found is not None or not self.source_networks:
+            return found
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return None
+        for network, ingress in self.source_networks:
+            if address in network:
+                return ingress
+        return None
+
+    def of(self, request: Request, source_host: str) -> Ingress:
+        """The ingress of a call: its RFC 4904 trunk group, else its source, else the default.
+
+        The originating trunk group is looked for in the Contact (where RFC 4904
+        puts it), then in the Request-URI; a trunk group not in the map still names
+        the route, with the class the source address (or the default) gives.
+        """
+        by_source = self.by_source(source_host)
+        for group, context in _trunk_groups(request):
+            mapped = self.trunk_groups.get(f"{group}@{context}") if context else None
+            mapped = mapped or self.trunk_groups.get(group)
+            if mapped is not None:
+                return mapped
+            kind = (by_source or self.default).kind
+            return Ingress(kind=kind, route=group)
+        return by_source or self.default
+
+
+def _trunk_groups(request: Request) -> Iterable[tuple[str, str]]:
+    uris: list[Uri] = []
+    for value in request.headers.get_all("Contact"):
+        try:
+            address = parse_address(value)
+        except SipParseError:
+            continue
+        if address.uri is not None:
+            uris.append(address.uri)
+    uris.append(request.uri)
+    for uri in uris:
+        try:
+            params = uri.user_params + uri.params
+        except SipParseError:
+            params = uri.params
+        group: str | None = None
+        context: str | None = None
+        for name, param_value in params:
+            lowered = name.lower()
+            if lowered == "tgrp" and param_value:
+                group = param_value
+            elif lowered == "trunk-context" and param_value:
+                context = param_value
+        if group:
+            yield group, context or ""
+
+
+def call_attempt(
+    request: Request,
+    *,
+    source_host: str,
+    config: SipConfig,
+    ingress: IngressMap | None = None,
+    at: datetime | None = None,
+) -> CallAttempt | None:
+    """The call attempt an INVITE describes, or None when it dials no telephone number."""
+    callee = dialled_number(request, region=config.region)
+    if callee is None:
+        return None
+    ingress_map = ingress or IngressMap.from_config(config)
+    return CallAttempt(
+        time=at or datetime.now(UTC),
+        caller=caller_number(request, region=config.region),
+        callee=callee,
+        ingress=ingress_map.of(request, source_host),
+        identity=request.headers.get("Identity") or None,
+        record_id=request.call_id,
+    )
+
+
+# --- Decision → response ------------------------------------------------------------------
+
+
+def header_safe(text: str, *, limit: int) -> str:
+    """Text fit for one header value: no control characters, at most ``limit`` characters."""
+    clean = text if text.isprintable() else "".join(c if c.isprintable() else " " for c in text)
+    clean = clean.strip()
+    if len(clean) > limit:
+        clean = clean[: limit - 1].rstrip() + "…"
+    return clean
+
+
+def _contact(template: str, *, number: str, request: Request) -> str:
+    user = request.uri.user or ""
+    uri = template.format(number=number, user=user, host=request.uri.hostport)
+    return f"<{uri}>"
+
+
+def _redirect_to(uri_text: str, *, number: str, param: str) -> str:
+    uri = parse_uri(uri_text).with_params((param, number))
+    return f"<{uri}>"
+
+
+def decision_response(
+    request: Request,
+    decision: Decision,
+    *,
+    config: SipConfig,
+    to_tag: str,
+    callee: str | None = None,
+) -> Response:
+    """The SIP answer that carries out ``decision`` for the INVITE ``request``.
+
+    ``callee`` is the dialled number in E.164; when the Request-URI named no
+    number (the call could not be screened), an ``allow`` redirects to the
+    Request-URI itself.
+    """
+    reasons = header_safe(decision.reasons_text(), limit=config.reasons_max_chars)
+    extra: list[tuple[str, str]] = []
+    action = decision.action
+    if action is Action.BLOCK:
+        status = config.block_status
+    else:
+        status = 302
+        if callee is None:
+            contact = f"<{request.uri}>"
+        elif action is Action.ALLOW:
+            contact = _contact(config.allow_contact, number=callee, request=request)
+        elif action is Action.WARN:
+            contact = _redirect_to(config.warning_uri, number=callee, param=config.target_param)
+        else:
+            contact = _redirect_to(config.divert_uri, number=callee, param=config.target_param)
+        extra.append(("Contact", contact))
+    extra += [
+        ("X-Qalqan-Action", action.value),
+        ("X-Qalqan-Score", f"{decision.score:.3f}"),
+        ("X-Qalqan-Reasons", reasons),
+        ("X-Qalqan-Latency-Us", str(round(decision.latency_us))),
+    ]
+    if config.server_name:
+        extra.append(("Server", config.server_name))
+    return build_response(request, status, to_tag=to_tag, extra=extra)
+
+
+_ANSWER_HEADERS = ("Via", "From", "To", "Call-ID", "CSeq")
+
+
+def malformed_response(error: SipParseError, *, server_name: str = "") -> Response | None:
+    """A response to a request that could not be parsed, or None when it cannot be answered.
+
+    Answerable means: a request (never an ACK, never a response) whose ``Via``,
+    ``From``, ``To``, ``Call-ID`` and ``CSeq`` were readable enough to copy, so the
+    switch can match the answer to what it sent. The reason goes into the
+    reason phrase and a ``Warning: 399`` header (RFC 3261 §20.43).
+    """
+    headers = error.headers
+    if headers is None or error.method in (None, "ACK"):
+        return None
+    if any(name not in headers for name in _ANSWER_HEADERS):
+        return None
+    try:
+        parse_via(headers.get_all("Via")[0])
+    except SipParseError:
+        return None
+    fields = [(name, value) for name, value in headers if name in _ANSWER_HEADERS]
+    to_value = headers.get("To") or ""
+    if ";tag=" not in to_value.replace(" ", "").lower():
+        fields = [(n, f"{v};tag=malformed" if n == "To" else v) for n, v in fields]
+    detail = header_safe(error.reason, limit=120).replace('"', "'")
+    fields.append(("Warning", f'399 qalqan "{detail}"'))
+    if server_name:
+        fields.append(("Server", server_name))
+    status = error.status if error.status in (400, 505, 513) else 400
+    phrase = header_safe(f"{reason_phrase(status)} ({detail})", limit=160)
+    try:
+        return Response(status=status, reason=phrase, headers=Headers(fields))
+    except SipParseError:
+        return None
+
+
+# --- the service --------------------------------------------------------------------------
+
+
+class RedirectService:
+    """The SIP redirect server minus its sockets.
+
+    >>> from qalqan.domain.model import Action, Decision
+    >>> service = RedirectService(
+    ...     config=SipConfig(udp_port=0, tcp_port=None),
+    ...     decide=lambda attempt: Decision(action=Action.ALLOW, score=0.0),
+    ... )
+    >>> peer = Peer("udp", "192.0.2.1", 5060)
+    >>> invite = (
+    ...     b"INVITE tel:+77011234567 SIP/2.0\\r\\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\\r\\n"
+    ...     b"From: <tel:+77010000001>;tag=a\\r\\nTo: <tel:+77011234567>\\r\\nCall-ID: c1\\r\\n"
+    ...     b"CSeq: 1 INVITE\\r\\nContent-Length: 0\\r\\n\\r\\n"
+    ... )
+    >>> [send] = service.handle_datagram(invite, peer=peer, now=0.0)
+    >>> send.data.split(b"\\r\\n")[0]
+    b'SIP/2.0 302 Moved Temporarily'
+    """
+
+    def __init__(
+        self,
+        *,
+        config: SipConfig,
+        decide: Decide,
+        metrics: SipMetrics | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        tag_secret: bytes | None = None,
+    ) -> None:
+        self.config = config
+        self.decide = decide
+        self.metrics = metrics if metrics is not None else SipMetrics()
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.ingress = IngressMap.from_config(config)
+        self.transactions = ServerTransactions(
+            timers=config.timers,
+            server_name=config.server_name,
+            max_transactions=config.max_transactions,
+            tag_secret=tag_secret,
+            counters=self.metrics.transactions,
+        )
+        self._deadline_s = config.deadline_ms / 1000.0
+
+    # --- input ---------------------------------------------------------------------------
+
+    def handle_datagram(
+        self,
+        data: bytes,
+        *,
+        peer: Peer,
+        now: float,
+        arrived: float | None = None,
+        shed: bool = False,
+    ) -> list[Send]:
+        """Handle one UDP datagram. ``shed`` answers INVITEs unscreened (over capacity)."""
+        try:
+            message = parse_message(data, max_size=self.config.max_message_size)
+        except SipParseError as error:
+            return self.handle_malformed(error, peer=peer)
+        return self.handle_message(message, peer=peer, now=now, arrived=arrived, shed=shed)
+
+    def handle_malformed(self, error: SipParseError, *, peer: Peer) -> list[Send]:
+        """Answer 400 (505, 513) when the bad request can be answered; otherwise drop it."""
+        self.metrics.parse_errors += 1
+        response = malformed_response(error, server_name=self.config.server_name)
+        if response is None:
+            self.metrics.malformed_dropped += 1
+            return []
+        self.metrics.responses_by_status[response.status] += 1
+        return [Send(peer, response.to_bytes())]
+
+    def handle_message(
+        self,
+        message: Request | Response,
+        *,
+        peer: Peer,
+        now: float,
+        arrived: float | None = None,
+        shed: bool = False,
+    ) -> list[Send]:
+        """Handle one parsed message; returns what to send."""
+        if isinstance(message, Response):
+            self.metrics.responses_ignored += 1
+            return []
+        request = _stamp_received(message, peer)
+        self.metrics.requests_by_method[request.method] += 1
+        received = self.transactions.receive(request, peer=peer, now=now)
+        sends = list(received.sends)
+        transaction = received.invite
+        if transaction is not None:
+            response = self._answer_invite(
+                request, peer=peer, arrived=now if arrived is None else arrived, shed=shed
+            )
+            sends += self.transactions.respond(transaction, response, now=now)
+            self.metrics.response_latency.observe(
+                max(0.0, self.clock() - (now if arrived is None else arrived))
+            )
+        for send in sends:
+            status = _status_of(send.data)
+            if status:
+                self.metrics.responses_by_status[status] += 1
+        return sends
+
+    def tick(self, now: float) -> list[Send]:
+        """Run the transaction timers due at ``now``."""
+        return self.transactions.tick(now)
+
+    def next_deadline(self) -> float | None:
+        return self.transactions.next_deadline()
+
+    # --- answering an INVITE -------------------------------------------------------------
+
+    def _answer_invite(
+        self, request: Request, *, peer: Peer, arrived: float, shed: bool
+    ) -> Response:
+        config = self.config
+        tag = self.transactions.to_tag(request)
+        common = self.transactions.common_headers()
+        if request.to.tag is not None:
+            return build_response(request, 481, to_tag=tag, extra=common)
+        if request.uri.scheme not in _SUPPORTED_SCHEMES:
+            return build_response(request, 416, to_tag=tag, extra=common)
+        required = request.headers.get_all("Require")
+        if required:
+            unsupported = ("Unsupported", ", ".join(required))
+            return build_response(request, 420, to_tag=tag, extra=[unsupported, *common])
+        if shed and config.overload_status is not None:
+            self.metrics.shed += 1
+            self.metrics.fail_open_by_cause["overload"] += 1
+            return build_response(
+                request,
+                config.overload_status,
+                to_tag=tag,
+                extra=[("Retry-After", "1"), *common],
+            )
+        attempt = call_attempt(
+            request,
+            source_host=peer.host,
+            config=config,
+            ingress=self.ingress,
+            at=self.wall_clock(),
+        )
+        if attempt is None:
+            decision = Decision(
+                action=Action.ALLOW,
+                score=0.0,
+                reasons=(
+                    Reason(
+                        rule="sip.unscreened",
+                        weight=0.0,
+                        detail="the Request-URI names no telephone number; passed on unscreened",
+                    ),
+                ),
+            )
+            self.metrics.decisions_by_action[decision.action.value] += 1
+            return decision_response(request, decision, config=config, to_tag=tag)
+        decision = self._screen(attempt, arrived=arrived, shed=shed)
+        self.metrics.decisions_by_action[decision.action.value] += 1
+        return decision_response(
+            request, decision, config=config, to_tag=tag, callee=attempt.callee
+        )
+
+    def _screen(self, attempt: CallAttempt, *, arrived: float, shed: bool) -> Decision:
+        """Run ``decide`` under the deadline; fail open to the default action."""
+        if shed:
+            self.metrics.shed += 1
+            return self._fail_open("overload", "the screening node was over capacity", attempt)
+        started = self.clock()
+        waited = started - arrived
+        if waited > self._deadline_s:
+            return self._fail_open(
+                "expired", f"waited {waited * 1000:.0f} ms in the queue, past the deadline", attempt
+            )
+        try:
+            decision = self.decide(attempt)
+            if not isinstance(decision, Decision):
+                raise TypeError(f"decide returned {type(decision).__name__}, not a Decision")
+        except Exception as error:
+            logger.warning("screening failed for call %s: %r", attempt.record_id, error)
+            return self._fail_open(
+                "error", f"screening failed ({type(error).__name__})", attempt, started=started
+            )
+        elapsed = self.clock() - started
+        self.metrics.screening_latency.observe(elapsed)
+        if waited + elapsed > self._deadline_s:
+            return self._fail_open(
+                "deadline",
+                f"screening took {elapsed * 1000:.0f} ms, past the {self.config.deadline_ms:g} ms deadline",
+                attempt,
+                started=started,
+            )
+        if decision.latency_us:
+            return decision
+        return Decision(
+            action=decision.action,
+            score=decision.score,
+            reasons=decision.reasons,
+            latency_us=elapsed * 1e6,
+            record_id=decision.record_id,
+        )
+
+    def _fail_open(
+        self, cause: str, detail: str, attempt: CallAttempt, *, started: float | None = None
+    ) -> Decision:
+        self.metrics.fail_open_by_cause[cause] += 1
+        action = self.config.default_action
+        elapsed = 0.0 if started is None else self.clock() - started
+        return Decision(
+            action=action,
+            score=0.0,
+            reasons=(
+                Reason(
+                    rule=f"sip.fail_open.{cause}",
+                    weight=0.0,
+                    detail=f"{detail}; answered the default action '{action.value}' unscreened",
+                ),
+            ),
+            latency_us=elapsed * 1e6,
+            record_id=attempt.record_id,
+        )
+
+
+def _stamp_received(request: Request, peer: Peer) -> Request:
+    """RFC 3261 §18.2.1 and RFC 3581: note in the top Via where the request really came from."""
+    top = request.via[0]
+    wants_rport = top.param("rport") == ""
+    if top.host.strip("[]").lower() == peer.host.lower() and not wants_rport:
+        return request
+    stamped = top.with_params(("received", peer.host))
+    if wants_rport:
+        stamped = stamped.with_params(("rport", str(peer.port)))
+    headers = request.headers.replacing_first("Via", str(stamped))
+    return Request(method=request.method, uri=request.uri, headers=headers, body=request.body)
+
+
+def _status_of(data: bytes) -> int:
+    if data[:8] == b"SIP/2.0 " and data[8:11].isdigit():
+        return int(data[8:11])
+    return 0
