@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from queue import Empty
 
 ROWS_PER_SUBSCRIBER_DAY = 5.4
 DAYS = 7
@@ -72,7 +73,15 @@ def _run(target: object, *args: object) -> tuple[object, ...]:
     queue = context.Queue()
     process = context.Process(target=target, args=(*args, queue))
     process.start()
-    result = queue.get()
+    while True:
+        try:
+            result = queue.get(timeout=1.0)
+            break
+        except Empty:
+            if not process.is_alive():
+                raise SystemExit(
+                    f"the measured step failed (exit code {process.exitcode}); see above"
+                ) from None
     process.join()
     return tuple(result)
 

@@ -218,6 +218,14 @@ def _split_mixed_campaigns(con: duckdb.DuckDBPyConnection, *, next_group: int) -
         )
     finally:
         con.unregister("_regroup")
+    # A farm's calls between its own SIMs go where the farm's calls to victims went.
+    con.execute(
+        """
+        UPDATE fraud_calls SET group_no = m.g
+        FROM (SELECT source, mode(group_no) AS g FROM fraud_calls WHERE NOT internal GROUP BY source) m
+        WHERE fraud_calls.internal AND fraud_calls.source = m.source
+        """
+    )
 
 
 def _links(con: duckdb.DuckDBPyConnection, population: int) -> list[tuple[str, str, float]]:
@@ -326,7 +334,7 @@ def group_campaigns(
             last,
             hours,
         ) in enumerate(stats, 1):
-            hourly = np.bincount(np.asarray(hours, dtype=np.int64), minlength=24).tolist()
+            hourly = np.bincount(np.asarray(hours or [], dtype=np.int64), minlength=24).tolist()
             cid = f"C{n:04d}"
             number_of[group_no] = cid
             wangiri = all(s.startswith("range:") for s in srcs)

@@ -18,7 +18,13 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-__all__ = ["FEATURES", "YOUNG_SIM_DAYS", "estimate_local_offset", "sim_features"]
+__all__ = [
+    "FEATURES",
+    "FEATURE_DESCRIPTIONS",
+    "YOUNG_SIM_DAYS",
+    "estimate_local_offset",
+    "sim_features",
+]
 
 #: A SIM used within this many days of its activation is "young".
 YOUNG_SIM_DAYS = 60
@@ -57,6 +63,42 @@ FEATURES: tuple[str, ...] = (
     "young_contact_share",
     "elderly_callee_share",
 )
+
+
+#: The features in plain words, for the model's explanations.
+FEATURE_DESCRIPTIONS: dict[str, str] = {
+    "voice_out": "voice calls made",
+    "sms_out": "SMS sent",
+    "voice_in": "voice calls received",
+    "sms_in": "SMS received",
+    "out_in_ratio": "calls and SMS made per one received",
+    "distinct_callees": "different numbers called",
+    "calls_per_callee": "calls per number called",
+    "repeat_callee_share": "share of numbers called more than once",
+    "callback_share": "share of called numbers that ever called back",
+    "answer_rate": "share of its calls answered",
+    "failed_share": "share of its calls to unassigned numbers",
+    "talk_median_s": "median talk time, seconds",
+    "short_answered_share": "share of answered calls shorter than 30 s",
+    "active_days": "days with calls",
+    "lifespan_h": "hours from first to last call",
+    "calls_per_active_hour": "calls per active hour",
+    "night_share": "share of calls at night (0-6 local)",
+    "distinct_cells": "different cells used",
+    "distinct_sites": "different sites used",
+    "main_site_share": "share of calls from its main site",
+    "distinct_imeis": "different handsets (IMEIs) used",
+    "imei_max_sims": "most SIMs seen in one of its handsets",
+    "imei_max_sims_per_day": "most SIMs seen in one of its handsets in one day",
+    "age_days": "days from activation to first call",
+    "owner_sims": "SIMs registered to the same owner",
+    "batch_sims": "SIMs activated the same day with neighbouring IMSIs",
+    "plan_corporate": "corporate plan",
+    "plan_m2m": "M2M plan",
+    "site_young_sims_per_day": "young SIMs calling from the same site on one day",
+    "young_contact_share": "share of contacts that are young SIMs",
+    "elderly_callee_share": "share of called people over 65",
+}
 
 
 def estimate_local_offset(con: duckdb.DuckDBPyConnection) -> int:

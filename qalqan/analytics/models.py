@@ -1,6 +1,7 @@
 """The models Qalqan ships: trained by the project from its own simulator, never downloaded.
 
-Two gradient-boosting classifiers (scikit-learn): one scores SIMs from their
+Two :class:`~qalqan.analytics.number_scoring.NumberFraudScorer` s (gradient
+boosting, scikit-learn, the same scorer Qalqan uses on real per-number data): one scores SIMs from their
 behaviour (:data:`~qalqan.analytics.features.FEATURES`), one scores calls from
 outside that no rule settles (:data:`~qalqan.analytics.calls.CALL_FEATURES`).
 
@@ -25,11 +26,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import sklearn
-from sklearn.ensemble import HistGradientBoostingClassifier
 
 from qalqan import __version__
 from qalqan.analytics.calls import CALL_FEATURES
-from qalqan.analytics.features import FEATURES
+from qalqan.analytics.features import FEATURE_DESCRIPTIONS, FEATURES
+from qalqan.analytics.number_scoring import FeatureContribution, FeatureTable, NumberFraudScorer
 from qalqan.simulator.config import FraudSettings, Scenario
 
 __all__ = ["TRAINING_RECIPE", "Models", "default_model_path", "load_models", "train_models"]
@@ -78,6 +79,12 @@ TRAINING_RECIPE: tuple[Scenario, ...] = (
 
 RECIPE_VERSION = "1"
 
+#: Modules that play no part in training: changing them does not retrain the models.
+NOT_IN_TRAINING = frozenset(
+    {"campaigns.py", "farms.py", "evaluate.py", "output.py", "sim_reasons.py", "sichuan.py",
+     "cross_validation.py", "similarity_graph.py"}
+)  # fmt: skip
+
 
 @dataclass(slots=True)
 class Models:
@@ -88,28 +95,40 @@ class Models:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def score_sims(self, table: pa.Table) -> np.ndarray:
-        return _proba(self.sim, table, self.sim_features)
+        return _score(self.sim, table, self.sim_features)
 
     def score_calls(self, table: pa.Table) -> np.ndarray:
-        return _proba(self.call, table, self.call_features)
+        return _score(self.call, table, self.call_features)
+
+    def explain_sims(
+        self, table: pa.Table, rows: list[int], *, top: int = 3
+    ) -> dict[int, list[FeatureContribution]]:
+        """For each of ``rows``, the behaviour features that moved its score most, in plain words."""
+        if not rows:
+            return {}
+        features = feature_table(table, self.sim_features)
+        found = self.sim.explain_rows(features, rows, top=top)
+        return dict(zip(rows, found, strict=True))
 
 
-def _matrix(table: pa.Table, names: tuple[str, ...]) -> np.ndarray:
+def feature_table(table: pa.Table, names: tuple[str, ...]) -> FeatureTable:
+    """The model's inputs from an Arrow table: the named columns as floats, missing as NaN."""
     if table.num_rows == 0:
-        return np.zeros((0, len(names)))
-    cols = [
-        np.asarray(table.column(n).to_numpy(zero_copy_only=False), dtype=np.float64) for n in names
-    ]
-    return np.column_stack(cols)
+        return FeatureTable(columns=names, values=np.zeros((0, len(names))))
+    return FeatureTable.from_columns(
+        {
+            n: np.asarray(table.column(n).to_numpy(zero_copy_only=False), dtype=np.float64)
+            for n in names
+        }
+    )
 
 
-def _proba(model: Any, table: pa.Table, names: tuple[str, ...]) -> np.ndarray:
-    x = _matrix(table, names)
-    if x.shape[0] == 0:
+def _score(model: Any, table: pa.Table, names: tuple[str, ...]) -> np.ndarray:
+    if table.num_rows == 0:
         return np.zeros(0)
     if model is None:
-        return np.zeros(x.shape[0])
-    return np.asarray(model.predict_proba(x)[:, 1])
+        return np.zeros(table.num_rows)
+    return np.asarray(model.score(feature_table(table, names)))
 
 
 def _fingerprint() -> str:
@@ -120,6 +139,8 @@ def _fingerprint() -> str:
     package = Path(__file__).resolve().parents[1]
     for folder in ("simulator", "analytics", "exchange"):
         for source in sorted((package / folder).glob("*.py")):
+            if source.name in NOT_IN_TRAINING:
+                continue
             digest.update(source.name.encode())
             digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
@@ -131,10 +152,10 @@ def default_model_path() -> Path:
     return folder / f"qalqan-models-{_fingerprint()}.pkl"
 
 
-def _classifier(seed: int) -> HistGradientBoostingClassifier:
-    return HistGradientBoostingClassifier(
-        max_iter=300, learning_rate=0.05, max_leaf_nodes=31, l2_regularization=1.0,
-        class_weight="balanced", random_state=seed,
+def _scorer(seed: int, descriptions: dict[str, str] | None = None) -> NumberFraudScorer:
+    return NumberFraudScorer(
+        seed=seed, max_iter=300, learning_rate=0.05, max_leaf_nodes=31, l2_regularization=1.0,
+        balance_classes=True, threads=2, descriptions=descriptions, background_rows=12,
     )  # fmt: skip
 
 
@@ -153,8 +174,14 @@ def train_models(
     with tempfile.TemporaryDirectory(prefix="qalqan-train-") as tmp:
         folder = work_dir or Path(tmp)
         sims_x, sims_y, calls_x, calls_y = training_frames(recipe, folder, step=step)
-    sim = _classifier(0).fit(sims_x, sims_y)
-    call = _classifier(1).fit(calls_x, calls_y) if calls_y.sum() and (calls_y == 0).sum() else None
+    sim = _scorer(0, FEATURE_DESCRIPTIONS).fit(
+        FeatureTable(columns=FEATURES, values=sims_x), sims_y
+    )
+    call = (
+        _scorer(1).fit(FeatureTable(columns=CALL_FEATURES, values=calls_x), calls_y)
+        if calls_y.sum() and (calls_y == 0).sum()
+        else None
+    )
     meta = {
         "qalqan": __version__,
         "sklearn": sklearn.__version__,

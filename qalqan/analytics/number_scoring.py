@@ -254,28 +254,41 @@ class NumberFraudScorer:
         replaced by values of ordinary training numbers. Positive contributions
         pushed the number towards fraud.
         """
-        values = self._aligned(features)
         if not -len(features) <= row < len(features):
             raise IndexError(f"row {row} is outside a table of {len(features)} rows")
-        x = values[row]
+        return self.explain_rows(features, [row], top=top)[0]
+
+    def explain_rows(
+        self, features: FeatureTable, rows: Sequence[int], *, top: int = 5
+    ) -> list[list[FeatureContribution]]:
+        """:meth:`explain` for many rows at once: one model pass for all of them."""
+        values = self._aligned(features)
+        if not rows:
+            return []
         background = self._background
-        k, m = x.shape[0], background.shape[0]
-        probes = np.repeat(x[None, :], k * m, axis=0)
+        k, m = values.shape[1], background.shape[0]
+        x = values[np.asarray(rows, dtype=np.int64)]
+        probes = np.repeat(x, k * m, axis=0).reshape(len(rows), k * m, k)
         for j in range(k):
-            probes[j * m : (j + 1) * m, j] = background[:, j]
-        own = float(self._raw(x[None, :])[0])
-        typical = self._raw(probes).reshape(k, m).mean(axis=1)
-        contribution = own - typical
-        order = np.argsort(-np.abs(contribution), kind="stable")[: max(top, 0)]
-        return [
-            FeatureContribution(
-                feature=self._columns[j],
-                value=float(x[j]),
-                contribution=float(contribution[j]),
-                detail=self._describe(j, float(x[j]), float(contribution[j])),
+            probes[:, j * m : (j + 1) * m, j] = background[None, :, j]
+        own = self._raw(x)
+        typical = self._raw(probes.reshape(-1, k)).reshape(len(rows), k, m).mean(axis=2)
+        explained = []
+        for i in range(len(rows)):
+            contribution = own[i] - typical[i]
+            order = np.argsort(-np.abs(contribution), kind="stable")[: max(top, 0)]
+            explained.append(
+                [
+                    FeatureContribution(
+                        feature=self._columns[j],
+                        value=float(x[i, j]),
+                        contribution=float(contribution[j]),
+                        detail=self._describe(j, float(x[i, j]), float(contribution[j])),
+                    )
+                    for j in order
+                ]
             )
-            for j in order
-        ]
+        return explained
 
     def permutation_importance(
         self, features: FeatureTable, labels: npt.ArrayLike, *, repeats: int = 3, seed: int = 0

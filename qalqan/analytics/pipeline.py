@@ -34,6 +34,8 @@ __all__ = ["SIMBOX_SCORE", "SUSPECT_SCORE", "Analysis", "AnalysisResult"]
 
 SIMBOX_SCORE = 0.5
 SUSPECT_SCORE = 0.2
+MAX_EXPLAINED_SIMS = 2000
+"""The model's own drivers are worked out for this many flagged SIMs; rules explain all of them."""
 CALL_FRAUD_SCORE = 0.9
 """A call no rule settles is fraud when the call model is this sure *and* something corroborates
 it: the callee is being worked (other flagged calls within three days) or the caller hid its
@@ -94,7 +96,17 @@ class Analysis:
         )
         farm_size = {f.farm_id: len(f.imsis) for f in farms}
         out_rows = []
-        for row in rows:
+        flagged = [
+            i
+            for i, row in enumerate(rows)
+            if farm_of.get(row["imsi"]) or scores[row["imsi"]] >= SUSPECT_SCORE
+        ]
+        explanations = (
+            self.models.explain_sims(table, flagged[:MAX_EXPLAINED_SIMS])
+            if self.models is not None
+            else {}
+        )
+        for index, row in enumerate(rows):
             imsi = row["imsi"]
             score = scores[imsi]
             farm = farm_of.get(imsi, "")
@@ -114,7 +126,11 @@ class Analysis:
                     reasons.insert(
                         0, f"simfarm.member: one of {farm_size[farm]} SIMs of farm {farm}"
                     )
-                reasons.append(f"model: behaviour score {scores[imsi]:.2f}")
+                drivers = "; ".join(c.detail for c in explanations.get(index, []))
+                reasons.append(
+                    f"model: behaviour score {scores[imsi]:.2f}"
+                    + (f" ({drivers})" if drivers else "")
+                )
             out_rows.append(
                 {
                     "imsi": imsi,
