@@ -53,6 +53,7 @@ class Campaign:
     hourly: list[int] = field(default_factory=list)
     """Calls per UTC hour of day."""
     kind: str = "call_center"
+    """``call_center`` (an office day), ``bypass`` (a SIM box round the clock), ``wangiri``."""
 
 
 def _office_templates() -> tuple[list[tuple[int, int]], np.ndarray]:
@@ -338,6 +339,8 @@ def group_campaigns(
             cid = f"C{n:04d}"
             number_of[group_no] = cid
             wangiri = all(s.startswith("range:") for s in srcs)
+            total = max(sum(hourly), 1)
+            round_the_clock = sum(1 for h in hourly if h / total > 0.005) > 16
             campaigns.append(
                 Campaign(
                     campaign_id=cid,
@@ -351,7 +354,13 @@ def group_campaigns(
                     first_seen=first,
                     last_seen=last,
                     hourly=hourly,
-                    kind="wangiri" if wangiri else "call_center",
+                    kind="wangiri"
+                    if wangiri
+                    else "bypass"
+                    if round_the_clock and farm_ids
+                    else "round_the_clock"
+                    if round_the_clock
+                    else "call_center",
                 )
             )
         con.register(
