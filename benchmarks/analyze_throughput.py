@@ -17,7 +17,8 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from queue import Empty
+
+from _child import run_in_child
 
 ROWS_PER_SUBSCRIBER_DAY = 5.4
 DAYS = 7
@@ -68,24 +69,6 @@ def _simulate(out: str, subscribers: int, queue: mp.Queue) -> None:  # type: ign
     queue.put((summary.rows["cdrs"],))
 
 
-def _run(target: object, *args: object) -> tuple[object, ...]:
-    context = mp.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=target, args=(*args, queue))
-    process.start()
-    while True:
-        try:
-            result = queue.get(timeout=1.0)
-            break
-        except Empty:
-            if not process.is_alive():
-                raise SystemExit(
-                    f"the measured step failed (exit code {process.exitcode}); see above"
-                ) from None
-    process.join()
-    return tuple(result)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, help="an existing data set")
@@ -102,7 +85,7 @@ def main() -> None:
     if data is None:
         made = data = Path(tempfile.mkdtemp(prefix="qalqan-bench-data-"))
         subscribers = max(1000, int(args.rows / (ROWS_PER_SUBSCRIBER_DAY * DAYS)))
-        (rows,) = _run(_simulate, str(data), subscribers)
+        (rows,) = run_in_child(_simulate, str(data), subscribers)
         print(
             f"simulated {rows:,} call records ({subscribers:,} subscribers x {DAYS} days, Parquet)"
         )
@@ -113,7 +96,9 @@ def main() -> None:
 
         load_models()
         started = time.perf_counter()
-        rows, steps, peak, farms, campaigns = _run(_analyze, str(data), str(out), args.memory_limit)
+        rows, steps, peak, farms, campaigns = run_in_child(
+            _analyze, str(data), str(out), args.memory_limit
+        )
         total = time.perf_counter() - started
         for step, seconds in steps.items():  # type: ignore[attr-defined]
             print(f"  {step:<32} {seconds:8.1f} s")

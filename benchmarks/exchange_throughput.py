@@ -17,7 +17,8 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from queue import Empty
+
+from _child import run_in_child
 
 #: Call records per subscriber per day with the default scenario (measured).
 ROWS_PER_SUBSCRIBER_DAY = 5.4
@@ -53,24 +54,6 @@ def _validate(data: str, queue: mp.Queue) -> None:  # type: ignore[type-arg]
     )
 
 
-def _run(target: object, *args: object) -> tuple[object, ...]:
-    context = mp.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=target, args=(*args, queue))
-    process.start()
-    while True:
-        try:
-            result = queue.get(timeout=1.0)
-            break
-        except Empty:
-            if not process.is_alive():
-                raise SystemExit(
-                    f"the measured step failed (exit code {process.exitcode}); see above"
-                ) from None
-    process.join()
-    return tuple(result)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -85,7 +68,7 @@ def main() -> None:
     subscribers = max(1000, int(args.rows / (ROWS_PER_SUBSCRIBER_DAY * DAYS)))
     folder = args.keep or Path(tempfile.mkdtemp(prefix="qalqan-bench-"))
     try:
-        rows, seconds, peak = _run(_simulate, str(folder), subscribers, args.format)
+        rows, seconds, peak = run_in_child(_simulate, str(folder), subscribers, args.format)
         size = sum(p.stat().st_size for p in folder.glob("*.*")) / 2**20
         print(
             f"simulator: {subscribers:,} subscribers x {DAYS} days -> {rows:,} call records ({args.format}, {size:,.0f} MiB)"
@@ -93,7 +76,7 @@ def main() -> None:
         print(
             f"simulator: {seconds:.1f} s, {rows / seconds * 60 / 1e6:.1f} M rows/minute, peak memory {peak:,.0f} MiB"
         )
-        total, cdrs, rejected, seconds, peak = _run(_validate, str(folder))
+        total, cdrs, rejected, seconds, peak = run_in_child(_validate, str(folder))
         print(
             f"validator: {total:,} rows in all tables ({cdrs:,} call records), {rejected:,} rejected"
         )

@@ -11,6 +11,7 @@ import pyarrow.csv as pcsv
 
 from qalqan.analytics.calls import CALL_FEATURES
 from qalqan.analytics.features import FEATURES
+from qalqan.analytics.models import feature_table
 from qalqan.analytics.pipeline import Analysis
 from qalqan.analytics.staging import stage
 from qalqan.analytics.store import AnalysisStore
@@ -44,31 +45,13 @@ def labelled_frames(
     """(SIM features, SIM is simbox, residual call features, call is fraud) of one data set."""
     labels = _labels(truth_dir)
     sims = analysis.sim_table
-    sim_x = (
-        np.column_stack(
-            [
-                np.asarray(sims.column(f).to_numpy(zero_copy_only=False), dtype=np.float64)
-                for f in FEATURES
-            ]
-        )
-        if sims.num_rows
-        else np.zeros((0, len(FEATURES)))
-    )
+    sim_x = feature_table(sims, FEATURES).values
     sim_y = np.array(
         [labels.get(("sim", i)) == "simbox" for i in sims.column("imsi").to_pylist()],
         dtype=np.int64,
     )
     calls = analysis.residual_calls()
-    call_x = (
-        np.column_stack(
-            [
-                np.asarray(calls.column(f).to_numpy(zero_copy_only=False), dtype=np.float64)
-                for f in CALL_FEATURES
-            ]
-        )
-        if calls.num_rows
-        else np.zeros((0, len(CALL_FEATURES)))
-    )
+    call_x = feature_table(calls, CALL_FEATURES).values
     call_y = np.array(
         [labels.get(("call", i)) == "fraud" for i in calls.column("record_id").to_pylist()],
         dtype=np.int64,
