@@ -12,7 +12,9 @@ traces that tie its calls together:
   (given how many people each called) belong to one center;
 - *reused caller IDs*: the same spoofed number on two sources;
 - *working hours*: a call center keeps its own office hours; its hourly
-  activity gives its UTC offset (:func:`estimate_utc_offset`).
+  activity gives its UTC offset (:func:`estimate_utc_offset`);
+- *complaints*: citizens' reports naming its numbers, or made by its victims
+  right after its calls, tell its script (bank security, police, ...).
 
 Communities of sources joined by that evidence form campaigns; a campaign that
 still follows two office days is split by the hour. For each campaign: its calls,
@@ -52,6 +54,8 @@ class Campaign:
     last_seen: object
     hourly: list[int] = field(default_factory=list)
     """Calls per UTC hour of day."""
+    report_categories: dict[str, int] = field(default_factory=dict)
+    """Complaints linked to the campaign, by scam category (the call center's script)."""
     kind: str = "call_center"
     """``call_center`` (an office day), ``bypass`` (a SIM box round the clock), ``wangiri``."""
 
@@ -381,8 +385,33 @@ def group_campaigns(
                 """
             ).fetchall()
         )
+        office = {c.campaign_id for c in campaigns if c.kind == "call_center"}
+        reported: dict[str, dict[str, int]] = {}
+        for campaign_id, category, by_victim in con.execute(
+            """
+            WITH c AS (SELECT f.a_number, f.b_number, f.t, co.campaign_id FROM fraud_calls f
+                       JOIN _campaign_of co USING (group_no)),
+            linked AS (
+                -- a complaint names a number the campaign called from, or comes from one of its
+                -- victims within three days of its call
+                SELECT r.report_id, c.campaign_id, any_value(r.category) AS category,
+                       NOT bool_or(r.reported_number IS NOT NULL AND r.reported_number = c.a_number) AS by_victim
+                FROM reports r JOIN c
+                  ON (r.reported_number IS NOT NULL AND r.reported_number = c.a_number)
+                  OR (r.reporter = c.b_number AND r.time BETWEEN c.t AND c.t + INTERVAL 3 DAY)
+                GROUP BY 1, 2
+            )
+            SELECT campaign_id, category, by_victim FROM linked ORDER BY report_id, campaign_id
+            """
+        ).fetchall():
+            # A bypass box calls everybody: its callees' complaints are about someone else.
+            if by_victim and campaign_id not in office:
+                continue
+            counts = reported.setdefault(campaign_id, {})
+            counts[category] = counts.get(category, 0) + 1
         for c in campaigns:
             c.peak_lines = int(peaks.get(c.campaign_id, 0))
+            c.report_categories = reported.get(c.campaign_id, {})
         out = con.sql(
             """
             SELECT c.record_id, c.verdict, co.campaign_id, c.reasons, c.ingress, c.t AS start_time

@@ -62,6 +62,27 @@ def adjusted_rand_index(truth: list[str], found: list[str]) -> float:
     return 1.0 if maximum == expected else (index - expected) / (maximum - expected)
 
 
+def _money(
+    out_dir: Path, truth_dir: Path, truth: dict[tuple[str, str], tuple[str, str]]
+) -> dict[str, Any]:
+    """Mule accounts found against those that moved money in the data set (next to the truth folder)."""
+    found = {r["account"] for r in _read(out_dir / "accounts.csv")}
+    payments = _read(truth_dir.parent / "payments.csv")
+    active = {r["payer"] for r in payments} | {r["payee"] for r in payments}
+    mules = {
+        i for (k, i), (lab, _) in truth.items() if k == "account" and lab == "mule" and i in active
+    }
+    if not mules and not found:
+        return {}
+    hit = len(found & mules)
+    return {
+        "mules": len(mules),
+        "found": len(found),
+        "precision": _ratio(hit, len(found)),
+        "recall": _ratio(hit, len(mules)),
+    }
+
+
 def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
@@ -75,6 +96,7 @@ class Evaluation:
     farms: list[dict[str, Any]] = field(default_factory=list)
     calls: dict[str, Any] = field(default_factory=dict)
     campaigns: dict[str, Any] = field(default_factory=dict)
+    money: dict[str, Any] = field(default_factory=dict)
 
 
 def evaluate(out_dir: Path, truth_dir: Path) -> Evaluation:
@@ -211,6 +233,7 @@ def evaluate(out_dir: Path, truth_dir: Path) -> Evaluation:
             "right": value is not None and abs(value - float(row["utc_offset_h"])) < 0.5,
         }
     result.campaigns["utc_offsets"] = offsets
+    result.money = _money(out_dir, truth_dir, truth)
     result.campaigns["offsets_right"] = sum(1 for v in offsets.values() if v["right"])
     result.campaigns["call_centers"] = len(offsets)
     return result

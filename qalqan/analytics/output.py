@@ -14,11 +14,26 @@ from pathlib import Path
 import pyarrow as pa
 
 from qalqan.analytics.pipeline import AnalysisResult
-from qalqan.exchange.schema import CALLS, CAMPAIGNS, FARMS, SIMS
+from qalqan.exchange.schema import CALLS, CAMPAIGNS, FARMS, SIMS, Column, Kind, Table
 from qalqan.exchange.types import TIME_TYPE, canonical_schema
 from qalqan.exchange.writer import TableWriter
 
-__all__ = ["write_result"]
+__all__ = ["ACCOUNTS", "write_result"]
+
+#: ``accounts.csv``: the money trail (an extra output; not part of exchange-v1's required set).
+ACCOUNTS = Table(
+    name="accounts",
+    doc="Accounts on a mule's trail: collectors, the SIM balances and e-wallets they fed, crypto.",
+    output=True,
+    columns=(
+        Column(name="account", kind=Kind.ACCOUNT, unique=True, doc=""),
+        Column(name="role", kind=Kind.TEXT, doc="collector, sim_balance, ewallet or crypto"),
+        Column(name="verdict", kind=Kind.TEXT, doc="mule"),
+        Column(name="amount_in", kind=Kind.FLOAT, nullable=True, doc=""),
+        Column(name="payers", kind=Kind.INT, nullable=True, doc=""),
+        Column(name="reasons", kind=Kind.TEXT, nullable=True, doc=""),
+    ),
+)
 
 
 def _write(out_dir: Path, table_def: object, data: pa.Table) -> None:
@@ -83,6 +98,8 @@ def write_result(
                 "first_seen": c.first_seen,
                 "last_seen": c.last_seen,
                 "calls_by_utc_hour": ";".join(str(h) for h in c.hourly),
+                "reports": sum(c.report_categories.values()),
+                "report_categories": ";".join(f"{k}:{v}" for k, v in c.report_categories.items()),
             }
             for c in result.campaigns
         ],
@@ -90,10 +107,14 @@ def write_result(
             [("campaign_id", pa.string()), ("n_calls", pa.int64()), ("n_victims", pa.int64()),
              ("utc_offset_h", pa.float64()), ("farm_ids", pa.string()), ("routes", pa.string()),
              ("kind", pa.string()), ("peak_lines", pa.int64()), ("first_seen", TIME_TYPE),
-             ("last_seen", TIME_TYPE), ("calls_by_utc_hour", pa.string())]
+             ("last_seen", TIME_TYPE), ("calls_by_utc_hour", pa.string()), ("reports", pa.int64()),
+             ("report_categories", pa.string())]
         ),
     )  # fmt: skip
     _write(out_dir, CAMPAIGNS, campaigns)
+    if result.accounts is not None:
+        with TableWriter(out_dir, ACCOUNTS, schema=result.accounts.schema) as writer:
+            writer.write(result.accounts)
     if sim_features is not None:
         import pyarrow.parquet as pq
 

@@ -22,6 +22,7 @@ from qalqan.analytics.calls import CALL_RULES, call_features, model_matrix_sql
 from qalqan.analytics.farms import Farm, find_farms
 from qalqan.analytics.features import estimate_local_offset, sim_features
 from qalqan.analytics.inbound import inbound_call_facts
+from qalqan.analytics.money import money_trail
 from qalqan.analytics.numbering import home_region, number_facts
 from qalqan.analytics.sim_reasons import SIM_RULES, sim_reasons
 from qalqan.analytics.store import AnalysisStore
@@ -50,6 +51,8 @@ class AnalysisResult:
     campaigns: list[Campaign]
     local_offset_h: int
     home_region: str
+    accounts: pa.Table | None = None
+    """The money trail (``qalqan.analytics.money``)."""
     stats: dict[str, Any] = field(default_factory=dict)
 
 
@@ -209,7 +212,9 @@ class Analysis:
         sims, farms = self.judge_sims()
         calls = self.judge_calls(sims)
         calls, campaigns = group_campaigns(self.con, calls, farms)
+        accounts = money_trail(self.con)
         return AnalysisResult(
+            accounts=accounts,
             sims=sims,
             farms=farms,
             calls=calls,

@@ -177,6 +177,7 @@ def evaluate_command(
                     "farms": result.farms,
                     "calls": result.calls,
                     "campaigns": result.campaigns,
+                    "money": result.money,
                 }
             )
         )
@@ -231,6 +232,11 @@ def evaluate_command(
             str(o.get("campaign", "–")),
         )
     console.print(k)
+    if result.money:
+        console.print(
+            f"mule accounts: precision {pct(result.money['precision'])}, recall {pct(result.money['recall'])} "
+            f"({result.money['mules']} accounts moved stolen money)"
+        )
     ari = result.campaigns["ari"]
     console.print(
         f"adjusted Rand index of campaigns: {'–' if ari is None else f'{ari:.3f}'}; "
