@@ -98,3 +98,9 @@ def test_every_flagged_sim_and_call_says_why(analysed: Path) -> None:
     assert flagged and all(s["reasons"] for s in flagged)
     calls = pcsv.read_csv(analysed / "out" / "calls.csv").to_pylist()
     assert all(c["reasons"] for c in calls if c["verdict"] != "clear")
+
+
+def test_the_money_trail_finds_the_mules(scored: Evaluation) -> None:
+    assert scored.money["mules"] > 0
+    assert scored.money["precision"] >= 0.95
+    assert scored.money["recall"] >= 0.9
