@@ -40,7 +40,8 @@ CALL_RULES: tuple[tuple[str, str, str, str], ...] = (
     (
         "spoofed_cli.own_subscriber_not_roaming",
         "spoofed",
-        "ingress_class IN ('international', 'voip') AND cli_own_imsi IS NOT NULL AND roaming_country IS NULL",
+        "ingress_class IN ('international', 'voip') AND cli_own_imsi IS NOT NULL AND roaming_country IS NULL"
+        " AND roaming_known",
         "'presents our subscriber ' || a_number || ' from abroad, but that SIM was at home (not roaming)'",
     ),
     (

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 import networkx as nx
+import numpy as np
 import pyarrow as pa
 
 __all__ = ["EDGE_WEIGHTS", "Farm", "find_farms"]
@@ -149,7 +150,7 @@ def find_farms(
     for (a, b), found in kinds.items():
         graph.add_edge(a, b, weight=sum(EDGE_WEIGHTS[k] for k in found))
 
-    communities = _communities(graph, kinds, seed=seed)
+    communities = _merge_channels(con, _communities(graph, kinds, seed=seed))
     farms: list[Farm] = []
     for members in communities:
         imsis = sorted(members)
@@ -212,6 +213,68 @@ def _communities(
             big.append(set(piece))
     del seed
     return big
+
+
+def _merge_channels(con: duckdb.DuckDBPyConnection, pieces: list[set[str]]) -> list[set[str]]:
+    """Channels of one box: pieces that worked the same site-days the same way are one farm.
+
+    Without activation batches or owners to tie them, each channel of a box (one
+    IMEI and the SIMs that passed through it) is a piece of its own. Channels of one
+    box stand at the same sites on the same days, use their SIMs alike (calls per
+    SIM) and keep the same hours; two different farms in one building differ in at
+    least one of those.
+    """
+    sized = [p for p in pieces if len(p) >= 3]
+    if len(sized) < 2:
+        return pieces
+    members = sorted(set().union(*sized))
+    con.register("_piece_members", pa.table({"imsi": pa.array(members, pa.string())}))
+    try:
+        rows = con.execute(
+            """
+            SELECT imsi, list(DISTINCT site || '@' || CAST(CAST(t AS DATE) AS VARCHAR)), count(*),
+                   list(hour(t))
+            FROM mo JOIN _piece_members USING (imsi) GROUP BY imsi
+            """
+        ).fetchall()
+    finally:
+        con.unregister("_piece_members")
+    per_sim = {imsi: (set(days), int(n), hours) for imsi, days, n, hours in rows}
+    stats = []
+    for piece in sized:
+        days: set[str] = set()
+        hourly = np.zeros(24)
+        calls = []
+        for imsi in piece:
+            if imsi not in per_sim:
+                continue
+            d, n, hours = per_sim[imsi]
+            days |= d
+            calls.append(n)
+            hourly += np.bincount(np.asarray(hours, dtype=np.int64), minlength=24)
+        norm = float(np.linalg.norm(hourly)) or 1.0
+        stats.append((days, float(np.median(calls)) if calls else 0.0, hourly / norm))
+    parent = list(range(len(sized)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(sized)):
+        for j in range(i + 1, len(sized)):
+            (di, ci, hi), (dj, cj, hj) = stats[i], stats[j]
+            if not di or not dj:
+                continue
+            overlap = len(di & dj) / min(len(di), len(dj))
+            alike = max(ci, cj) <= 3 * max(min(ci, cj), 1.0)
+            if overlap >= 0.6 and alike and float(hi @ hj) >= 0.8:
+                parent[root(i)] = root(j)
+    merged: dict[int, set[str]] = {}
+    for i, piece in enumerate(sized):
+        merged.setdefault(root(i), set()).update(piece)
+    return list(merged.values()) + [p for p in pieces if len(p) < 3]
 
 
 def _expand(con: duckdb.DuckDBPyConnection, farms: list[Farm], scores: dict[str, float]) -> None:

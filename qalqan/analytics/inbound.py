@@ -20,8 +20,13 @@ import duckdb
 __all__ = ["inbound_call_facts"]
 
 
-def inbound_call_facts(con: duckdb.DuckDBPyConnection, *, local_offset_h: int) -> None:
+def inbound_call_facts(
+    con: duckdb.DuckDBPyConnection, *, local_offset_h: int, roaming_known: bool = True
+) -> None:
     """Create TEMP TABLE ``inbound`` with one row per call from outside and its facts.
+
+    ``roaming_known`` says whether the data set has a ``roaming`` table: without it
+    nobody can tell a roaming subscriber from a spoofed number, and none is flagged.
 
     Needs TEMP TABLE ``numbers`` from :func:`qalqan.analytics.numbering.number_facts`
     and ``pairs`` (calls per caller/callee pair).
@@ -40,7 +45,15 @@ def inbound_call_facts(con: duckdb.DuckDBPyConnection, *, local_offset_h: int) -
             FROM cdrs c
             WHERE split_part(c.ingress, ':', 1) IN ('international', 'voip', 'national')
         ),
-        own AS (SELECT msisdn, imsi FROM subscribers),
+        -- our subscribers: the register, and every number seen calling over our radio
+        own AS (
+            SELECT msisdn, any_value(imsi) AS imsi FROM (
+                SELECT msisdn, imsi FROM subscribers
+                UNION ALL
+                SELECT DISTINCT a_number, a_imsi FROM cdrs
+                WHERE ingress = 'mobile' AND a_number IS NOT NULL AND a_imsi IS NOT NULL
+            ) GROUP BY msisdn
+        ),
         abroad AS (
             SELECT c.record_id, any_value(r.country) AS roaming_country
             FROM calls c JOIN own o ON o.msisdn = c.a_number
@@ -69,6 +82,7 @@ def inbound_call_facts(con: duckdb.DuckDBPyConnection, *, local_offset_h: int) -
                coalesce(n.domestic, false) AS cli_domestic,
                c.a_number IS NULL AS cli_withheld,
                o.imsi AS cli_own_imsi,
+               {bool(roaming_known)} AS roaming_known,
                a.roaming_country,
                reg.owner AS registry_owner,
                list_contains(reg.policies, 'inbound_only') AS registry_inbound_only,

@@ -74,7 +74,9 @@ class Analysis:
         self.sim_table = sim_features(self.con, local_offset_h=self.local_offset_h)
         self.home = home_region(self.con)
         number_facts(self.con, "numbers", self.home)
-        inbound_call_facts(self.con, local_offset_h=self.local_offset_h)
+        inbound_call_facts(
+            self.con, local_offset_h=self.local_offset_h, roaming_known=self.store.has("roaming")
+        )
         call_features(self.con)
 
     def residual_calls(self) -> pa.Table:

@@ -59,6 +59,31 @@ def labelled_frames(
     return sim_x, sim_y, call_x, call_y
 
 
+#: What the SIM features look like when a data set has no ``subscribers`` table.
+WITHOUT_SUBSCRIBERS: dict[str, float] = {
+    "age_days": np.nan,
+    "owner_sims": np.nan,
+    "batch_sims": np.nan,
+    "site_young_sims_per_day": np.nan,
+    "plan_corporate": 0.0,
+    "plan_m2m": 0.0,
+    "young_contact_share": 0.0,
+    "elderly_callee_share": 0.0,
+}
+
+
+def without_subscribers(sim_x: np.ndarray) -> np.ndarray:
+    """The same SIMs as an operator that handed over no ``subscribers`` table would show them.
+
+    Training on both teaches the model to judge from behaviour alone when the
+    register is missing, instead of reading a missing value as a signal.
+    """
+    copy = np.array(sim_x, dtype=np.float64, copy=True)
+    for name, value in WITHOUT_SUBSCRIBERS.items():
+        copy[:, FEATURES.index(name)] = value
+    return copy
+
+
 def training_frames(
     recipe: tuple[Scenario, ...], work_dir: Path, *, step: Callable[[str], None] | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -78,8 +103,8 @@ def training_frames(
         finally:
             store.close()
     return (
-        np.concatenate([p[0] for p in parts]),
-        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[0] for p in parts] + [without_subscribers(p[0]) for p in parts]),
+        np.concatenate([p[1] for p in parts] + [p[1] for p in parts]),
         np.concatenate([p[2] for p in parts]),
         np.concatenate([p[3] for p in parts]),
     )
