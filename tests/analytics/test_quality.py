@@ -104,3 +104,20 @@ def test_the_money_trail_finds_the_mules(scored: Evaluation) -> None:
     assert scored.money["mules"] > 0
     assert scored.money["precision"] >= 0.95
     assert scored.money["recall"] >= 0.9
+
+
+def test_a_data_set_of_call_records_alone_still_shows_its_sim_boxes(tmp_path: Path) -> None:
+    """Exchange-v1 requires only ``cdrs``: with no register, cells or roaming, behaviour must do."""
+    simulate(tmp_path / "data", Scenario(subscribers=3000, days=4, seed=606))
+    for name in ("cells", "subscribers", "roaming", "registry", "payments", "reports"):
+        (tmp_path / "data" / f"{name}.csv").unlink()
+    result = CliRunner().invoke(
+        app, ["analyze", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    scored = evaluate(tmp_path / "out", tmp_path / "data" / "truth")
+    assert scored.sim["precision"] >= 0.95
+    assert scored.sim["recall"] >= 0.9
+    # without a roaming table nobody can be called a roamer who lies: no own subscriber is flagged
+    calls = (tmp_path / "out" / "calls.csv").read_text(encoding="utf-8")
+    assert "own_subscriber_not_roaming" not in calls
