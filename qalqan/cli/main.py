@@ -7,6 +7,8 @@ import typer
 from qalqan import __version__
 from qalqan.cli.analyze import analyze_command, evaluate_command, train_command
 from qalqan.cli.demo import demo_command
+from qalqan.cli.screening import replay_command, rules_app
+from qalqan.cli.serve import serve_command, serve_http_command
 from qalqan.cli.simulate import simulate_command
 from qalqan.cli.validate import validate_command
 
@@ -24,6 +26,10 @@ app.command("analyze")(analyze_command)
 app.command("evaluate")(evaluate_command)
 app.command("train")(train_command)
 app.command("demo")(demo_command)
+app.command("replay")(replay_command)
+app.add_typer(rules_app, name="rules")
+app.command("serve")(serve_command)
+app.command("serve-http")(serve_http_command)
 
 
 @app.callback(invoke_without_command=True)
@@ -37,3 +43,7 @@ def _root(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,509 @@
+"""The HTTP screening API: one object, run in-process or served over ASGI.
+
+:class:`ScreeningApi` wraps an injected ``decide`` (a call attempt in, a
+decision out: the screening engine, or anything shaped like it) and answers:
+
+- ``POST /v1/screen``: one call attempt → one decision;
+- ``POST /v1/screen/batch``: a JSON array of attempts → ``{"results": [...]}``,
+  a decision or an error (in the one error shape) for each, in order;
+- ``GET /healthz``: alive and the engine loaded (200), or 503 ``not_ready``;
+- ``GET /metrics``: Prometheus text (:mod:`qalqan.api.metrics`).
+
+Why no web framework: the hot path is one small JSON body in, one out, and
+a framework's routing, middleware and request objects would cost more than
+the engine itself. The router here is a dict; the ASGI adapter reads the body
+(bounded), calls the same synchronous :meth:`ScreeningApi.handle` that tests
+and ``--get``-style callers use in-process, and writes the response. Every
+refusal, from a bad field to an unknown path or a fault, leaves as the one
+JSON error shape of :mod:`qalqan.api.errors`.
+
+``decide`` runs synchronously on the event loop: the engine is meant to be
+an in-memory, microsecond affair, and its time is measured. As on the SIP
+face, an engine that raises or answers past ``deadline_ms`` is replaced by
+the configured default action with a reason saying so (``fail_open``), or,
+with ``fail_open`` off, answered with 422 (the engine refused the attempt
+with a Qalqan error) or 500.
+
+The engine may be given ready (``decide=``) or as a factory (``engine=``),
+built at ASGI startup in a worker thread, so that ``/healthz`` answers
+``not_ready`` while rules load; in-process, the first request builds it.
+
+    >>> from qalqan.domain.model import Action, Decision
+    >>> api = ScreeningApi(lambda attempt: Decision(action=Action.ALLOW, score=0.0))
+    >>> response = api.handle("POST", "/v1/screen", body=b'{"callee": "87071234567", "ingress": "mobile"}',
+    ...                       headers={"content-type": "application/json"})
+    >>> response.status, response.json()["action"]
+    (200, 'allow')
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from qalqan import __version__
+from qalqan.api.config import ApiSettings
+from qalqan.api.errors import (
+    ApiError,
+    BadRequestError,
+    InternalError,
+    MethodNotAllowedError,
+    NotFoundError,
+    NotReadyError,
+    PayloadTooLargeError,
+    UnauthorizedError,
+    UnscreenableError,
+    UnsupportedMediaTypeError,
+)
+from qalqan.api.metrics import ApiMetrics
+from qalqan.api.schema import decision_json, parse_attempt, parse_json
+from qalqan.domain.model import CallAttempt, Decision, Reason
+from qalqan.errors import QalqanError
+
+__all__ = ["Decide", "Response", "ScreeningApi"]
+
+logger = logging.getLogger(__name__)
+
+#: The screening engine as the HTTP face sees it: a call attempt in, a decision out.
+Decide = Callable[[CallAttempt], Decision]
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+_JSON = b"application/json"
+_PROMETHEUS = b"text/plain; version=0.0.4; charset=utf-8"
+_SERVER_HEADER = (b"x-qalqan-version", __version__.encode())
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """An HTTP response as the API builds it, before any server sees it."""
+
+    status: int
+    body: bytes
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+    content_type: bytes = _JSON
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def header_list(self) -> list[tuple[bytes, bytes]]:
+        return [
+            (b"content-type", self.content_type),
+            (b"content-length", str(len(self.body)).encode()),
+            _SERVER_HEADER,
+            *self.headers,
+        ]
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _error_response(error: ApiError) -> Response:
+    return Response(error.status, _dumps(error.body()), tuple(error.headers()))
+
+
+@dataclass(frozen=True, slots=True)
+class _Endpoint:
+    route: str
+    methods: tuple[str, ...]
+    needs_body: bool
+    protected: bool
+
+
+_ENDPOINTS = {
+    "/v1/screen": _Endpoint("/v1/screen", ("POST",), needs_body=True, protected=True),
+    "/v1/screen/batch": _Endpoint("/v1/screen/batch", ("POST",), needs_body=True, protected=True),
+    "/healthz": _Endpoint("/healthz", ("GET", "HEAD"), needs_body=False, protected=False),
+    "/metrics": _Endpoint("/metrics", ("GET", "HEAD"), needs_body=False, protected=False),
+}
+_ENDPOINT_LIST = ", ".join(f"{e.methods[0]} {path}" for path, e in _ENDPOINTS.items())
+
+
+class ScreeningApi:
+    """The HTTP screening API around a ``decide`` function; also an ASGI application.
+
+    Give ``decide`` (ready) or ``engine`` (a factory returning ``decide``, built
+    once, lazily). ``clock`` measures durations; ``wall_clock`` dates attempts
+    that carry no ``time``.
+    """
+
+    def __init__(
+        self,
+        decide: Decide | None = None,
+        *,
+        engine: Callable[[], Decide] | None = None,
+        settings: ApiSettings | None = None,
+        metrics: ApiMetrics | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if (decide is None) == (engine is None):
+            raise TypeError("give exactly one of decide= or engine=")
+        self.settings = settings or ApiSettings()
+        self.metrics = metrics or ApiMetrics()
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self._decide = decide
+        self._engine_factory = engine
+        self._engine_problem: str | None = None
+        self._loading = False
+        self._started = clock()
+        self._deadline_s = self.settings.deadline_ms / 1000.0
+        self.metrics.gauge(
+            "qalqan_http_engine_ready",
+            "1 when the screening engine is loaded and answering.",
+            lambda: 1.0 if self.ready else 0.0,
+        )
+        self.metrics.gauge(
+            "qalqan_http_uptime_seconds",
+            "Seconds since the API started.",
+            lambda: self.clock() - self._started,
+        )
+
+    # --- the engine ----------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """True once ``decide`` is there to call."""
+        return self._decide is not None
+
+    def load_engine(self) -> bool:
+        """Build the engine from its factory now (once); False when that failed."""
+        if self._decide is not None:
+            return True
+        if self._engine_factory is None or self._loading:
+            return False
+        self._loading = True
+        return self._build_engine()
+
+    def _build_engine(self) -> bool:
+        factory = self._engine_factory
+        try:
+            if factory is None:
+                raise RuntimeError("no engine factory was given")
+            self._decide = factory()
+            self._engine_problem = None
+        except Exception as error:
+            self._engine_problem = f"{type(error).__name__}: {error}"
+            logger.error("the screening engine failed to load: %s", self._engine_problem)
+        finally:
+            self._loading = False
+        return self._decide is not None
+
+    def _engine(self) -> Decide:
+        if self._decide is None and not self._loading and self._engine_problem is None:
+            self.load_engine()
+        if self._decide is not None:
+            return self._decide
+        raise NotReadyError(self._not_ready_message())
+
+    def _not_ready_message(self) -> str:
+        if self._engine_problem is not None:
+            return f"the screening engine failed to load ({self._engine_problem})"
+        return "the screening engine is loading"
+
+    # --- screening -----------------------------------------------------------------------
+
+    def screen(self, payload: Any) -> dict[str, Any]:
+        """Judge one call attempt given as parsed JSON; raises :class:`ApiError`."""
+        decide = self._engine()
+        attempt = parse_attempt(payload, region=self.settings.region, arrived=self.wall_clock())
+        decision = self._judge(decide, attempt)
+        return decision_json(decision, record_id=attempt.record_id)
+
+    def screen_batch(self, payload: Any) -> dict[str, Any]:
+        """Judge a JSON array of call attempts; each result is a decision or an error."""
+        decide = self._engine()
+        if not isinstance(payload, list):
+            raise BadRequestError(
+                "a batch must be a JSON array of call attempts", code="invalid_body"
+            )
+        if len(payload) > self.settings.max_batch:
+            raise PayloadTooLargeError(
+                f"a batch holds at most {self.settings.max_batch} call attempts, not {len(payload)}",
+                code="batch_too_large",
+            )
+        arrived = self.wall_clock()
+        results: list[dict[str, Any]] = []
+        errors = 0
+        for item in payload:
+            try:
+                attempt = parse_attempt(item, region=self.settings.region, arrived=arrived)
+                decision = self._judge(decide, attempt)
+                results.append(decision_json(decision, record_id=attempt.record_id))
+            except ApiError as error:
+                errors += 1
+                self._count_error(error)
+                results.append(error.body())
+        return {"results": results, "count": len(results), "errors": errors}
+
+    def _judge(self, decide: Decide, attempt: CallAttempt) -> Decision:
+        """Run the engine, timed, under the deadline; fail open as configured."""
+        started = self.clock()
+        try:
+            decision = decide(attempt)
+            if not isinstance(decision, Decision):
+                raise TypeError(f"decide returned {type(decision).__name__}, not a Decision")
+        except QalqanError as error:
+            elapsed = self.clock() - started
+            self.metrics.engine_latency.observe(elapsed)
+            if self.settings.fail_open:
+                return self._fail_open("error", f"screening failed: {error}", attempt, elapsed)
+            raise UnscreenableError(
+                f"the screening engine refused this call attempt: {error}"
+            ) from error
+        except Exception as error:
+            elapsed = self.clock() - started
+            self.metrics.engine_latency.observe(elapsed)
+            logger.warning("screening failed for call %s: %r", attempt.record_id, error)
+            if self.settings.fail_open:
+                return self._fail_open(
+                    "error", f"screening failed ({type(error).__name__})", attempt, elapsed
+                )
+            raise InternalError(
+                f"the screening engine failed ({type(error).__name__})", code="engine_error"
+            ) from error
+        elapsed = self.clock() - started
+        self.metrics.engine_latency.observe(elapsed)
+        if elapsed > self._deadline_s and self.settings.fail_open:
+            return self._fail_open(
+                "deadline",
+                f"screening took {elapsed * 1000:.0f} ms, past the "
+                f"{self.settings.deadline_ms:g} ms deadline",
+                attempt,
+                elapsed,
+            )
+        self._count_decision(decision)
+        if decision.latency_us:
+            return decision
+        return Decision(
+            action=decision.action,
+            score=decision.score,
+            reasons=decision.reasons,
+            latency_us=elapsed * 1e6,
+            record_id=decision.record_id,
+        )
+
+    def _fail_open(self, cause: str, detail: str, attempt: CallAttempt, elapsed: float) -> Decision:
+        self.metrics.fail_open.inc((cause,))
+        action = self.settings.default_action
+        decision = Decision(
+            action=action,
+            score=0.0,
+            reasons=(
+                Reason(
+                    rule=f"http.fail_open.{cause}",
+                    weight=0.0,
+                    detail=f"{detail}; answered the default action '{action.value}' unscreened",
+                ),
+            ),
+            latency_us=elapsed * 1e6,
+            record_id=attempt.record_id,
+        )
+        self._count_decision(decision)
+        return decision
+
+    def _count_decision(self, decision: Decision) -> None:
+        self.metrics.decisions.inc((decision.action.value,))
+        for reason in decision.reasons:
+            self.metrics.reasons.inc((reason.rule,))
+
+    def _count_error(self, error: ApiError) -> None:
+        self.metrics.errors.inc((error.code, str(error.status)))
+
+    # --- health and metrics --------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """Liveness and readiness; raises :class:`NotReadyError` while the engine is not loaded."""
+        if not self.ready:
+            self._engine()
+        return {
+            "status": "ok",
+            "ready": True,
+            "version": __version__,
+            "uptime_s": round(self.clock() - self._started, 3),
+        }
+
+    # --- requests ------------------------------------------------------------------------
+
+    def _endpoint(self, method: str, path: str) -> _Endpoint:
+        endpoint = _ENDPOINTS.get(path)
+        if endpoint is None:
+            raise NotFoundError(f"no endpoint at {path[:200]} (the API has {_ENDPOINT_LIST})")
+        if method not in endpoint.methods:
+            raise MethodNotAllowedError(
+                f"{method[:20]} is not allowed on {path}; use {' or '.join(endpoint.methods)}",
+                allow=endpoint.methods,
+            )
+        return endpoint
+
+    def _admit(self, endpoint: _Endpoint, headers: Mapping[str, str]) -> None:
+        """Check what can be checked before the body is read: token, media type, length."""
+        token = self.settings.api_token
+        if endpoint.protected and token is not None:
+            scheme, _, given = headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not token.matches(given.strip()):
+                raise UnauthorizedError("send the API token as Authorization: Bearer TOKEN")
+        if not endpoint.needs_body:
+            return
+        media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media != "application/json":
+            shown = f"'{media[:60]}'" if media else "no Content-Type"
+            raise UnsupportedMediaTypeError(
+                f"send JSON with Content-Type: application/json, not {shown}"
+            )
+        length = headers.get("content-length")
+        if length is not None:
+            try:
+                size = int(length)
+            except ValueError:
+                raise BadRequestError(
+                    "Content-Length is not a number", code="invalid_body"
+                ) from None
+            self._check_size(size)
+
+    def _check_size(self, size: int) -> None:
+        if size > self.settings.max_body_bytes:
+            raise PayloadTooLargeError(
+                f"the request body is {size} bytes; the limit is {self.settings.max_body_bytes}"
+            )
+
+    def _dispatch(self, endpoint: _Endpoint, body: bytes) -> Response:
+        route = endpoint.route
+        if route == "/v1/screen":
+            return Response(200, _dumps(self.screen(parse_json(body))))
+        if route == "/v1/screen/batch":
+            return Response(200, _dumps(self.screen_batch(parse_json(body))))
+        if route == "/healthz":
+            return Response(200, _dumps(self.health()))
+        return Response(200, self.metrics.render().encode(), content_type=_PROMETHEUS)
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+    ) -> Response:
+        """Answer one request in-process: no server, no port (tests, tools, ``--get``)."""
+        started = self.clock()
+        lowered = {k.lower(): v for k, v in (headers or {}).items()}
+        endpoint: _Endpoint | None = None
+        try:
+            endpoint = self._endpoint(method, path)
+            self._admit(endpoint, lowered)
+            self._check_size(len(body))
+            response = self._dispatch(endpoint, body)
+        except ApiError as error:
+            response = self._refuse(error)
+        except Exception:
+            response = self._fault()
+        self._count_request(endpoint, response.status, started)
+        if method == "HEAD":
+            return Response(response.status, b"", response.headers, response.content_type)
+        return response
+
+    def _refuse(self, error: ApiError) -> Response:
+        self._count_error(error)
+        return _error_response(error)
+
+    def _fault(self) -> Response:
+        logger.exception("internal error in the HTTP API")
+        return self._refuse(InternalError("an internal error occurred; it has been logged"))
+
+    def _count_request(self, endpoint: _Endpoint | None, status: int, started: float) -> None:
+        route = endpoint.route if endpoint is not None else "unmatched"
+        self.metrics.requests.inc((route, str(status)))
+        self.metrics.request_latency.observe(self.clock() - started, (route,))
+
+    # --- ASGI ----------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        else:  # websocket: not spoken here
+            await send({"type": "websocket.close", "code": 1003})
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = self.clock()
+        method: str = scope["method"]
+        path: str = scope["path"]
+        endpoint: _Endpoint | None = None
+        try:
+            endpoint = self._endpoint(method, path)
+            headers = _headers(scope["headers"])
+            self._admit(endpoint, headers)
+            body = await self._read_body(receive) if endpoint.needs_body else b""
+            response = self._dispatch(endpoint, body)
+        except ApiError as error:
+            response = self._refuse(error)
+        except Exception:
+            response = self._fault()
+        self._count_request(endpoint, response.status, started)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status,
+                "headers": response.header_list(),
+            }
+        )
+        await send(
+            {"type": "http.response.body", "body": b"" if method == "HEAD" else response.body}
+        )
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        limit = self.settings.max_body_bytes
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise BadRequestError("the client went away mid-request", code="invalid_body")
+            chunk: bytes = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLargeError(
+                        f"the request body is over the limit of {limit} bytes"
+                    )
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        loader: asyncio.Task[bool] | None = None
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                if self._decide is None:
+                    # Load in a worker thread: the server answers /healthz (not ready) meanwhile.
+                    self._loading = True
+                    loader = asyncio.create_task(asyncio.to_thread(self._build_engine))
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if loader is not None and not loader.done():
+                    loader.cancel()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """The request headers the API reads, by lower-case name (ASGI gives them lower-cased)."""
+    wanted = (b"content-type", b"content-length", b"authorization")
+    return {
+        name.decode("latin-1"): value.decode("latin-1") for name, value in raw if name in wanted
+    }

@@ -1,0 +1,279 @@
+"""Settings of the HTTP screening API: one typed registry, read from ``QALQAN_HTTP_*``.
+
+Every setting is a field of :class:`ApiSettings` with its environment
+variable and help text in the field's metadata, so that ``docs/api.md``,
+``qalqan serve-http --help`` and the error messages say the same thing (a test
+checks the docs list every one). Reading the environment is collect-or-raise:
+several mistakes give one :class:`~qalqan.errors.ConfigError` naming each
+variable. Secrets (the API token) are held in :class:`Secret`, which never
+prints its value: not in ``repr``, not in logs, not in error messages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from qalqan.domain.model import Action
+from qalqan.errors import ConfigError
+
+__all__ = ["ApiSettings", "Secret"]
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+class Secret:
+    """A value that must not be printed: ``str()`` and ``repr()`` show stars."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The value itself, for the one place that needs it."""
+        return self._value
+
+    def matches(self, candidate: str) -> bool:
+        """Compare in constant time, so that timing does not leak the value."""
+        return hmac.compare_digest(self._value.encode(), candidate.encode())
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and self.matches(other._value)
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _about(env: str, help: str, *, secret: bool = False) -> dict[str, Any]:
+    """A setting's entry in the registry: its environment variable and help text."""
+    return {"env": env, "help": help, "secret": secret}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiSettings:
+    """How the HTTP screening API listens, validates and answers."""
+
+    host: str = field(
+        default="127.0.0.1",
+        metadata=_about("QALQAN_HTTP_HOST", "Address to listen on (0.0.0.0 for all)."),
+    )
+    port: int = field(
+        default=8080,
+        metadata=_about("QALQAN_HTTP_PORT", "TCP port to listen on (0 picks a free one)."),
+    )
+    engine: str = field(
+        default="qalqan.screening.engine:ScreeningEngine",
+        metadata=_about(
+            "QALQAN_HTTP_ENGINE",
+            "The screening engine class to serve, as module:Class (with screen or decide).",
+        ),
+    )
+    rules: Path | None = field(
+        default=None,
+        metadata=_about(
+            "QALQAN_HTTP_RULES", "Rules file handed to the screening engine; none: its defaults."
+        ),
+    )
+    region: str = field(
+        default="KZ",
+        metadata=_about(
+            "QALQAN_HTTP_REGION",
+            "Numbering plan (ISO 3166 alpha-2) for numbers sent in national format.",
+        ),
+    )
+    max_body_bytes: int = field(
+        default=1_048_576,
+        metadata=_about(
+            "QALQAN_HTTP_MAX_BODY_BYTES",
+            "Largest request body accepted, in bytes; larger ones get 413.",
+        ),
+    )
+    max_batch: int = field(
+        default=1000,
+        metadata=_about(
+            "QALQAN_HTTP_MAX_BATCH",
+            "Most call attempts in one POST /v1/screen/batch; more get 413.",
+        ),
+    )
+    deadline_ms: float = field(
+        default=50.0,
+        metadata=_about(
+            "QALQAN_HTTP_DEADLINE_MS",
+            "Screening budget per call attempt; a later answer is replaced by the default action.",
+        ),
+    )
+    fail_open: bool = field(
+        default=True,
+        metadata=_about(
+            "QALQAN_HTTP_FAIL_OPEN",
+            "When the engine fails or is late, answer the default action (true) or an HTTP error (false).",
+        ),
+    )
+    default_action: Action = field(
+        default=Action.ALLOW,
+        metadata=_about(
+            "QALQAN_HTTP_DEFAULT_ACTION",
+            "Action answered when screening fails open: allow, warn, divert or block.",
+        ),
+    )
+    api_token: Secret | None = field(
+        default=None,
+        metadata=_about(
+            "QALQAN_HTTP_API_TOKEN",
+            "Bearer token required on /v1/* (at least 16 characters); none: no token needed.",
+            secret=True,
+        ),
+    )
+    access_log: bool = field(
+        default=False,
+        metadata=_about("QALQAN_HTTP_ACCESS_LOG", "Log every request (costs throughput)."),
+    )
+    keep_alive_s: int = field(
+        default=5,
+        metadata=_about(
+            "QALQAN_HTTP_KEEP_ALIVE_S", "Seconds an idle keep-alive connection stays open."
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "default_action", Action(self.default_action))
+        token: object = self.api_token
+        if isinstance(token, str):  # a plain string is accepted and wrapped
+            object.__setattr__(self, "api_token", Secret(token))
+        problems = self.problems()
+        if problems:
+            raise ConfigError("HTTP API settings: " + "; ".join(problems))
+
+    def problems(self) -> list[str]:
+        """Every mistake in these settings, each naming its environment variable."""
+        env = {f.name: f.metadata["env"] for f in fields(self)}
+        problems: list[str] = []
+        module, colon, name = self.engine.partition(":")
+        if not (colon and module.strip() and name.strip()):
+            problems.append(f"{env['engine']}={self.engine!r} is not module:Class")
+        if not self.host.strip():
+            problems.append(f"{env['host']} is empty")
+        if not 0 <= self.port <= 65535:
+            problems.append(f"{env['port']}={self.port} is not 0..65535")
+        if len(self.region) != 2 or not self.region.isalpha() or not self.region.isupper():
+            problems.append(f"{env['region']}={self.region!r} is not an ISO 3166 code like KZ")
+        if self.max_body_bytes < 1024:
+            problems.append(f"{env['max_body_bytes']}={self.max_body_bytes} is under 1024")
+        if self.max_batch < 1:
+            problems.append(f"{env['max_batch']}={self.max_batch} must be at least 1")
+        if not self.deadline_ms > 0:
+            problems.append(f"{env['deadline_ms']}={self.deadline_ms} must be above 0")
+        if self.keep_alive_s < 1:
+            problems.append(f"{env['keep_alive_s']}={self.keep_alive_s} must be at least 1")
+        if self.api_token is not None and len(self.api_token) < 16:
+            problems.append(f"{env['api_token']} is too short (at least 16 characters)")
+        return problems
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ApiSettings:
+        """Settings from ``QALQAN_HTTP_*`` variables, then ``overrides`` (None means not given).
+
+        Every unreadable variable is named in one :class:`ConfigError`; so are
+        unknown ``QALQAN_HTTP_*`` variables, which are usually typos.
+        """
+        env = os.environ if environ is None else environ
+        hints = get_type_hints(cls)
+        known = {f.metadata["env"] for f in fields(cls)}
+        problems = [
+            f"{name} is not a setting (known: {', '.join(sorted(known))})"
+            for name in sorted(env)
+            if name.startswith("QALQAN_HTTP_") and name not in known
+        ]
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f.metadata["env"])
+            if raw is None or raw.strip() == "":
+                continue
+            try:
+                values[f.name] = _parse(hints[f.name], raw.strip())
+            except ValueError as error:
+                shown = "(hidden)" if f.metadata["secret"] else repr(raw)
+                problems.append(f"{f.metadata['env']}={shown}: {error}")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = sorted(set(values) - {f.name for f in fields(cls)})
+        if unknown:
+            problems.append(f"unknown setting(s) {', '.join(unknown)}")
+            values = {k: v for k, v in values.items() if k not in unknown}
+        try:
+            settings = cls(**values)
+        except ConfigError as error:  # the values that parsed may still be wrong: name them too
+            problems.append(str(error).removeprefix("HTTP API settings: "))
+        if problems:
+            raise ConfigError("HTTP API settings: " + "; ".join(problems))
+        return settings
+
+    def replace(self, **changes: Any) -> ApiSettings:
+        """A copy with ``changes`` applied (None values are ignored)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def registry(cls) -> list[tuple[str, str, str, str]]:
+        """``(field, environment variable, default as shown, help)`` of every setting."""
+        defaults = cls()
+        return [
+            (f.name, f.metadata["env"], _shown(getattr(defaults, f.name)), f.metadata["help"])
+            for f in fields(cls)
+        ]
+
+    def shown(self) -> dict[str, str]:
+        """Every setting as it may be printed: secrets as stars."""
+        return {f.metadata["env"]: _shown(getattr(self, f.name)) for f in fields(self)}
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Action):
+        return value.value
+    return str(value)
+
+
+def _parse(kind: Any, raw: str) -> Any:
+    if kind is bool:
+        if raw.lower() in _TRUE:
+            return True
+        if raw.lower() in _FALSE:
+            return False
+        raise ValueError("is not true or false")
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError("is not a whole number") from None
+    if kind is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError("is not a number") from None
+    if kind is Action:
+        try:
+            return Action(raw.lower())
+        except ValueError:
+            raise ValueError(f"is not one of {', '.join(a.value for a in Action)}") from None
+    if kind == Path | None:
+        return Path(raw)
+    if kind == Secret | None:
+        return Secret(raw)
+    return raw

@@ -1,0 +1,208 @@
+"""The JSON of the screening API: a call attempt in, a decision out.
+
+A call attempt::
+
+    {"time": "2026-03-02T07:15:02Z", "caller": "+77011234567", "callee": "+77071234567",
+     "ingress": "international:carrierA", "imsi": "...", "imei": "...", "cell": "...",
+     "identity": "<SIP Identity header>", "record_id": "..."}
+
+``callee`` and ``ingress`` are required; ``caller`` is null or absent when the
+caller ID is withheld; ``time`` defaults to the moment the request arrived.
+Numbers are normalised to E.164 (``8 701 123 45 67`` → ``+77011234567``) with
+the numbering plan of the configured region. Validation stops at the first
+problem and names its field, in the API's one error shape; unknown fields
+are refused, because a misspelt optional field would otherwise be silently
+ignored.
+
+A decision::
+
+    {"action": "warn", "score": 0.73,
+     "reasons": [{"rule": "...", "weight": 0.4, "detail": "..."}],
+     "latency_us": 41.2, "record_id": "..."}
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from qalqan.api.errors import BadRequestError
+from qalqan.domain.model import CallAttempt, Decision, Ingress, IngressClass
+from qalqan.domain.numbers import normalise
+from qalqan.errors import NumberError
+
+__all__ = ["ATTEMPT_FIELDS", "decision_json", "parse_attempt", "parse_json"]
+
+#: Every field a call attempt may carry.
+ATTEMPT_FIELDS = (
+    "time",
+    "caller",
+    "callee",
+    "ingress",
+    "imsi",
+    "imei",
+    "cell",
+    "identity",
+    "record_id",
+)
+_KNOWN = frozenset(ATTEMPT_FIELDS)
+_INGRESS_CLASSES = ", ".join(k.value for k in IngressClass)
+_MAX_TEXT = {"cell": 64, "identity": 8192, "record_id": 128, "ingress": 128}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _shown(value: str, limit: int = 40) -> str:
+    text = value if len(value) <= limit else value[: limit - 1] + "…"
+    return repr(text)
+
+
+def parse_json(body: bytes) -> Any:
+    """The JSON value of a request body, or a 400 saying why it is not one."""
+    if not body.strip():
+        raise BadRequestError("the request body is empty; send JSON", code="invalid_json")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequestError("the request body is not UTF-8 text", code="invalid_json") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BadRequestError(
+            f"the request body is not JSON: {error.msg} at line {error.lineno} column {error.colno}",
+            code="invalid_json",
+        ) from None
+    except (ValueError, RecursionError):
+        raise BadRequestError(
+            "the request body is not JSON that can be read (too deep or too large a number)",
+            code="invalid_json",
+        ) from None
+
+
+def _text(item: dict[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRequestError(f"{name} must be a string, not {_json_type(value)}", field=name)
+    limit = _MAX_TEXT.get(name)
+    if limit is not None and len(value) > limit:
+        raise BadRequestError(f"{name} is {len(value)} characters long (limit {limit})", field=name)
+    return value
+
+
+def _required(item: dict[str, Any], name: str) -> str:
+    value = _text(item, name)
+    if value is None:
+        raise BadRequestError(f"{name} is required", code="missing_field", field=name)
+    return value
+
+
+def _number(item: dict[str, Any], name: str, region: str) -> str | None:
+    raw = _text(item, name)
+    return None if raw is None else _normalised(raw, name, region)
+
+
+def _normalised(raw: str, name: str, region: str) -> str:
+    try:
+        return normalise(raw, region=region)
+    except NumberError as error:
+        raise BadRequestError(
+            f"{name} {_shown(raw)} is not a phone number: {error}", field=name
+        ) from None
+
+
+def _digits(item: dict[str, Any], name: str, low: int, high: int) -> str | None:
+    raw = _text(item, name)
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit() and low <= len(raw) <= high):
+        raise BadRequestError(f"{name} {_shown(raw)} is not {low} to {high} digits", field=name)
+    return raw
+
+
+def _time(item: dict[str, Any], arrived: datetime) -> datetime:
+    raw = _text(item, "time")
+    if raw is None:
+        return arrived
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise BadRequestError(
+            f"time {_shown(raw)} is not an ISO 8601 time like 2026-03-02T07:15:02Z",
+            field="time",
+        ) from None
+    if moment.tzinfo is None:
+        raise BadRequestError(f"time {_shown(raw)} needs a UTC offset (Z or +05:00)", field="time")
+    return moment.astimezone(UTC)
+
+
+def parse_attempt(item: Any, *, region: str, arrived: datetime) -> CallAttempt:
+    """A :class:`CallAttempt` from one JSON object, or a 400 naming the field at fault."""
+    if not isinstance(item, dict):
+        raise BadRequestError(
+            f"a call attempt must be a JSON object, not {_json_type(item)}", code="invalid_body"
+        )
+    for name in item:
+        if name not in _KNOWN:
+            raise BadRequestError(
+                f"{_shown(str(name))} is not a field of a call attempt "
+                f"(fields: {', '.join(ATTEMPT_FIELDS)})",
+                code="unknown_field",
+                field=str(name),
+            )
+    time = _time(item, arrived)
+    caller = _number(item, "caller", region)
+    callee = _normalised(_required(item, "callee"), "callee", region)
+    ingress_text = _required(item, "ingress")
+    try:
+        ingress = Ingress.parse(ingress_text)
+    except ValueError:
+        raise BadRequestError(
+            f"ingress {_shown(ingress_text)} is not CLASS or CLASS:ROUTE "
+            f"(classes: {_INGRESS_CLASSES})",
+            field="ingress",
+        ) from None
+    cell = _text(item, "cell")
+    if cell is not None and not cell:
+        raise BadRequestError("cell is empty", field="cell")
+    record_id = _text(item, "record_id")
+    if record_id is not None and not record_id:
+        raise BadRequestError("record_id is empty", field="record_id")
+    return CallAttempt(
+        time=time,
+        caller=caller,
+        callee=callee,
+        ingress=ingress,
+        imsi=_digits(item, "imsi", 6, 15),
+        imei=_digits(item, "imei", 14, 16),
+        cell=cell,
+        identity=_text(item, "identity") or None,
+        record_id=record_id,
+    )
+
+
+def decision_json(decision: Decision, *, record_id: str | None) -> dict[str, Any]:
+    """A :class:`Decision` as the API answers it."""
+    return {
+        "action": decision.action.value,
+        "score": decision.score,
+        "reasons": [
+            {"rule": r.rule, "weight": r.weight, "detail": r.detail} for r in decision.reasons
+        ],
+        "latency_us": round(decision.latency_us, 1),
+        "record_id": decision.record_id if decision.record_id is not None else record_id,
+    }

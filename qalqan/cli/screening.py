@@ -1,0 +1,249 @@
+"""``qalqan replay`` and ``qalqan rules lint``: the screening engine from the command line.
+
+Both are thin adapters: :func:`qalqan.screening.replay.replay` and
+:func:`qalqan.screening.config.lint_config_file` do the work and can be called
+in-process; this module only turns options into arguments and results into
+tables, progress bars and exit codes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from qalqan.cli.common import EXIT_BAD_DATA, console, err_console, guarded, progress_bar
+
+if TYPE_CHECKING:
+    from qalqan.screening.replay import ReplayScore, ReplaySummary
+    from qalqan.screening.reputation import ReputationLists
+
+__all__ = ["lint_command", "replay_command", "rules_app"]
+
+rules_app = typer.Typer(
+    name="rules",
+    help="Check screening rules files.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _every(text: str) -> float | None:
+    from qalqan.screening.config import parse_duration
+
+    if text.strip().lower() in ("0", "off", "never", "none"):
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--analyze-every") from None
+
+
+def _lists(paths: list[Path]) -> ReputationLists:
+    from qalqan.errors import UnreadableFileError
+    from qalqan.screening.reputation import ReputationLists
+
+    lists = ReputationLists()
+    for path in paths:
+        if path.is_dir():
+            lists.load_analysis(path)
+        elif path.is_file():
+            lists.load_csv(path)
+        else:
+            raise UnreadableFileError(path, "there is no such file or folder")
+    return lists
+
+
+@guarded
+def replay_command(
+    data_dir: Annotated[Path, typer.Argument(help="The data set to replay (exchange-v1 tables).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write decisions.csv.")] = Path(
+        "decisions.csv"
+    ),
+    analyze_every: Annotated[
+        str,
+        typer.Option(
+            "--analyze-every",
+            help="How often, in the data's own time, the batch detector feeds the reputation "
+            "lists with what it found so far (15m, 1h, ...; 'off' for never).",
+        ),
+    ] = "1h",
+    lists: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--lists",
+            help="Reputation lists known before the replayed period: a `qalqan analyze` output "
+            "folder or a CSV (kind,value,source,reason). Repeatable.",
+        ),
+    ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", help="Rules file (default: the shipped default_rules.yaml)."),
+    ] = None,
+    protection_list: Annotated[
+        Path | None,
+        typer.Option(help="Numbers whose owners opted in (or out, with protect=no) to protection."),
+    ] = None,
+    truth: Annotated[
+        Path | None,
+        typer.Option("--truth", help="Score the decisions against this ground truth (labels.csv)."),
+    ] = None,
+    quarantine: Annotated[
+        Path | None, typer.Option(help="Where rejected rows go (default: next to --out).")
+    ] = None,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="Scratch space for sorting (default: a temporary folder).")
+    ] = None,
+    memory_limit: Annotated[
+        str | None, typer.Option(help="DuckDB memory limit for the sort, e.g. 4GB.")
+    ] = None,
+    enforce_deadline: Annotated[
+        bool,
+        typer.Option(
+            help="Answer the rules file's default action when a decision overruns its budget, as "
+            "live. Off: a hiccup of this machine cannot change a decision (latency is still measured)."
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Replay every call attempt of a data set through the screening engine, in time order.
+
+    Each attempt is decided from what was known before it, as live, and written to
+    decisions.csv (record_id, action, score, reasons, latency_us).
+    """
+    from qalqan.screening.config import load_config
+    from qalqan.screening.replay import replay, score_replay
+
+    config = load_config(rules)
+    every = _every(analyze_every)
+    known = _lists(lists or [])
+    quarantine = quarantine or out.parent / "quarantine"
+    with progress_bar(quiet=quiet, transient=True) as bar:
+        task = bar.add_task("sorting call records by time", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, description="screening", completed=done, total=total)
+
+        summary = replay(
+            data_dir,
+            out,
+            config=config,
+            lists=known,
+            analyze_every_s=every,
+            quarantine=quarantine,
+            protection_list=protection_list,
+            work_dir=work_dir,
+            memory_limit=memory_limit,
+            enforce_deadline=enforce_deadline,
+            progress=advance,
+        )
+    score = score_replay(out, data_dir, truth) if truth is not None else None
+    if as_json:
+        console.print_json(json.dumps(_as_dict(summary, score)))
+    else:
+        _print_summary(out, summary, score)
+    if summary.rows_rejected:
+        err_console.print(
+            f"[yellow]{summary.rows_rejected:,} rows broke the contract and were left out; "
+            f"see {quarantine}[/]"
+        )
+        raise typer.Exit(EXIT_BAD_DATA)
+
+
+def _as_dict(summary: ReplaySummary, score: ReplayScore | None) -> dict[str, object]:
+    out: dict[str, object] = {
+        "attempts": summary.attempts,
+        "actions": dict(summary.actions),
+        "rows_rejected": summary.rows_rejected,
+        "seconds": round(summary.seconds, 2),
+        "farm_watch_runs": summary.farm_watch_runs,
+        "listings_added": summary.listings_added,
+        "latency_p50_us": summary.latency_p50_us,
+        "latency_p99_us": summary.latency_p99_us,
+    }
+    if score is not None:
+        out["truth"] = {
+            "fraud_calls": score.fraud_calls,
+            "fraud_intercepted": score.fraud_intercepted,
+            "interception_rate": score.interception_rate,
+            "legit_inbound": score.legit_inbound,
+            "legit_inbound_touched": score.legit_inbound_touched,
+            "legit_touched_rate": score.legit_touched_rate,
+            "legit_mobile_touched_rate": score.legit_mobile_touched_rate,
+            "roaming_calls": score.roaming_calls,
+            "roaming_blocked": score.roaming_blocked,
+            "fraud_by_group": {g: list(v) for g, v in score.fraud_by_group.items()},
+        }
+    return out
+
+
+def _print_summary(out: Path, summary: ReplaySummary, score: ReplayScore | None) -> None:
+    table = Table(title=f"Replay → {out}", title_justify="left", min_width=60)
+    table.add_column("")
+    table.add_column("value", justify="right")
+    table.add_row("call attempts screened", f"{summary.attempts:,}")
+    for action in ("allow", "warn", "divert", "block"):
+        table.add_row(f"  {action}", f"{summary.actions.get(action, 0):,}")
+    table.add_row("batch detector runs", f"{summary.farm_watch_runs:,}")
+    table.add_row("listings it fed to the engine", f"{summary.listings_added:,}")
+    table.add_row(
+        "engine time p50 / p99", f"{summary.latency_p50_us:.0f} / {summary.latency_p99_us:.0f} µs"
+    )
+    table.add_row("wall time", f"{summary.seconds:.1f} s")
+    console.print(table)
+    if score is None:
+        return
+
+    def pct(x: float) -> str:
+        return f"{100 * x:.2f} %"
+
+    truth = Table(title="Against ground truth", title_justify="left", min_width=60)
+    truth.add_column("measure")
+    truth.add_column("value", justify="right")
+    truth.add_row(
+        "fraud calls intercepted (any action but allow)",
+        f"{pct(score.interception_rate)} ({score.fraud_intercepted:,} of {score.fraud_calls:,})",
+    )
+    truth.add_row(
+        "legitimate inbound calls touched",
+        f"{pct(score.legit_touched_rate)} ({score.legit_inbound_touched:,} of {score.legit_inbound:,})",
+    )
+    truth.add_row(
+        "roaming subscribers' calls blocked",
+        f"{score.roaming_blocked:,} of {score.roaming_calls:,}",
+    )
+    truth.add_row("legitimate calls of our own SIMs touched", pct(score.legit_mobile_touched_rate))
+    for group, (calls, caught) in score.fraud_by_group.items():
+        truth.add_row(f"  intercepted, {group}", f"{pct(caught / calls)} of {calls:,}")
+    console.print(truth)
+
+
+@rules_app.command("lint")
+def lint_command(
+    files: Annotated[list[Path], typer.Argument(help="Rules files (YAML) to check.")],
+) -> None:
+    """Check rules files: list every problem with its file:line:column and key; exit 1 if any."""
+    from qalqan.screening.config import lint_config_file
+    from qalqan.screening.config import load_config as _load
+
+    found = 0
+    for path in files:
+        try:
+            problems = lint_config_file(path)
+        except Exception as exc:  # unreadable file: one problem, the rest still checked
+            err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+            found += 1
+            continue
+        for problem in problems:
+            console.print(str(problem), soft_wrap=True, markup=False)
+        found += len(problems)
+        if not problems:
+            enabled = len(_load(path).enabled())
+            console.print(f"{path}: ok ({enabled} rules enabled)", markup=False)
+    if found:
+        err_console.print(f"{found} problem{'s' if found != 1 else ''} found")
+        raise typer.Exit(EXIT_BAD_DATA)

@@ -1,0 +1,421 @@
+"""A light batch detector that replay runs every simulated hour over the calls seen so far.
+
+The real-time rules look at the last minutes or the last day of one key. The
+batch analytics (``qalqan analyze``) looks at everything, and takes seconds to
+minutes; running it every hour of a replay would cost hours. This detector
+sits between: it keeps running totals as the replay streams (nothing is read
+twice) and, at each hour boundary, turns them into reputation listings that
+apply from that moment on — never to an earlier call:
+
+- **SIM-box handsets** — an IMEI that carried ``min_sims_per_imei`` or more
+  SIMs in one day: the IMEI and every SIM it carried are listed;
+- **SIM-box SIMs** — a young SIM that called ``min_callees`` or more
+  different people, hardly ever the same person twice, and was never called
+  or texted by anyone but other young SIMs: the SIM, its number and its
+  handsets are listed;
+- **farms that fake their SIMs' lives** — evasive farms give every SIM a fresh
+  handset and have their SIMs call and text each other so that none looks
+  unused. A young SIM whose calls go to strangers (``min_stranger_share`` of
+  them to numbers it never had contact with) and who hears only from other
+  young SIMs is *farm-like*; farm-like SIMs that called or texted each other
+  and called from a common site are joined, and a group of ``min_cluster`` or
+  more is a farm: its SIMs and handsets are listed;
+- **farm stock** — once ``min_listed_siblings`` SIMs of one activation batch
+  (same day, IMSIs in one thousand) or of one straw owner are listed, the
+  rest of that batch or owner's SIMs are listed too, *before* they make their
+  first call (the farm's unused stock);
+- **farm sites** — a site from which ``min_listed_at_site`` listed SIMs called
+  in a day is listed as a farm's place for ``listing_days`` (it weighs on
+  young SIMs only);
+- **Wangiri ranges** — a caller-ID range from outside that rang
+  ``wangiri_min_callees`` people within the hour with ``wangiri_min_share`` of
+  the ended calls one-ring: the range is listed for ``listing_days``.
+
+"Young" is ``young_sim_days`` for SIM boxes and ``cluster_young_days`` for
+farms (whose stock may wait months). Corporate and M2M SIMs are left alone,
+as in the real-time rules. Memory is bounded by forgetting SIMs, handsets
+and contacts not seen for ``forget_days``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Final
+
+from qalqan.screening.network import SubscriberFacts, Subscribers
+from qalqan.screening.reputation import Listing, ReputationLists
+
+__all__ = ["FarmWatch", "FarmWatchSettings"]
+
+_DAY: Final = 86_400.0
+_BUSINESS_PLANS: Final = frozenset({"corporate", "m2m"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FarmWatchSettings:
+    min_sims_per_imei: int = 4
+    min_callees: int = 12
+    max_calls_per_callee: float = 1.3
+    min_stranger_share: float = 0.8
+    min_listed_siblings: int = 3
+    min_listed_at_site: int = 4
+    wangiri_min_callees: int = 20
+    wangiri_min_share: float = 0.9
+    young_sim_days: float = 60.0
+    cluster_young_days: float = 120.0
+    min_cluster: int = 4
+    listing_days: float = 7.0
+    forget_days: float = 7.0
+
+
+@dataclass(slots=True)
+class _Sim:
+    first_t: float
+    last_t: float
+    number: str | None = None
+    """The number it presented."""
+    calls: int = 0
+    strangers: int = 0
+    """Calls to numbers it never had contact with before."""
+    callees: set[str] = field(default_factory=set)
+    imeis: set[str] = field(default_factory=set)
+    sites: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class _Range:
+    callees: set[str] = field(default_factory=set)
+    ended: int = 0
+    one_ring: int = 0
+
+
+class FarmWatch:
+    """Running totals of the attempts seen so far, turned into listings at each :meth:`run`."""
+
+    def __init__(
+        self,
+        subscribers: Subscribers,
+        *,
+        settings: FarmWatchSettings | None = None,
+        source: str = "replay farm watch",
+    ) -> None:
+        self.subscribers = subscribers
+        self.settings = settings or FarmWatchSettings()
+        self.source = source
+        self._sims: dict[str, _Sim] = {}
+        self._heard_from_old: dict[str, float] = {}
+        """When each number last received a call or SMS from anyone but our young SIMs."""
+        self._contacts: dict[tuple[str, str], float] = {}
+        self._imei_day: dict[tuple[str, int], set[str]] = defaultdict(set)
+        self._site_day_listed: dict[tuple[str, int], set[str]] = defaultdict(set)
+        self._ranges: dict[tuple[str, int], _Range] = defaultdict(_Range)
+        self._dirty: set[str] = set()
+        self._young_links: dict[tuple[str, str], float] = {}
+        """(imsi, imsi) of young SIMs that called or texted each other → when last."""
+        self._listed_sims: set[str] = set()
+        self._batches: dict[str, list[str]] | None = None
+        self._owners: dict[str, list[str]] | None = None
+        self.runs = 0
+        self.listed = 0
+
+    # --- streaming ------------------------------------------------------------------------
+    def add(
+        self,
+        *,
+        t: float,
+        caller: str | None,
+        callee: str,
+        outside: bool,
+        imsi: str | None,
+        imei: str | None,
+        site: str | None,
+    ) -> None:
+        """One attempt, after it was decided."""
+        sub = self.subscribers
+        callee_sim = sub.by_msisdn.get(callee)
+        caller_sim = sub.by_imsi.get(imsi) if imsi is not None else None
+        young_s = self.settings.cluster_young_days * _DAY
+        caller_young = caller_sim is not None and _young(caller_sim, t, young_s)
+        if not caller_young:
+            self._heard_from_old[callee] = t
+        if outside and caller:
+            self._ranges[(caller[:-2], int(t // 3600))].callees.add(callee)
+        stranger = False
+        if caller:
+            pair = (caller, callee) if caller < callee else (callee, caller)
+            stranger = pair not in self._contacts
+            self._contacts[pair] = t
+        if imsi is None:
+            return
+        sim = self._sims.get(imsi)
+        if sim is None:
+            sim = self._sims[imsi] = _Sim(first_t=t, last_t=t)
+        sim.last_t = t
+        sim.number = caller
+        sim.calls += 1
+        sim.strangers += stranger
+        sim.callees.add(callee)
+        if imei:
+            sim.imeis.add(imei)
+            self._imei_day[(imei, int(t // _DAY))].add(imsi)
+        if site:
+            sim.sites.add(site)
+        self._dirty.add(imsi)
+        if (
+            caller_young
+            and callee_sim is not None
+            and callee_sim.imsi != imsi
+            and _young(callee_sim, t, young_s)
+        ):
+            a, b = imsi, callee_sim.imsi
+            self._young_links[(a, b) if a < b else (b, a)] = t
+
+    def add_outcome(
+        self, *, t_start: float, caller: str | None, outside: bool, one_ring: bool
+    ) -> None:
+        """How an attempt ended, once it has."""
+        if not outside or not caller:
+            return
+        found = self._ranges[(caller[:-2], int(t_start // 3600))]
+        found.ended += 1
+        found.one_ring += one_ring
+
+    # --- the hourly run ----------------------------------------------------------------------
+    def run(self, now: float, lists: ReputationLists) -> int:
+        """Turn the totals so far into listings valid from ``now``; returns how many were added."""
+        s = self.settings
+        until = now + s.listing_days * _DAY
+        added = 0
+        newly: list[str] = []
+
+        def list_sim(imsi: str, why: str) -> None:
+            nonlocal added
+            if imsi not in self._listed_sims:
+                newly.append(imsi)
+                added += self._list_sim(imsi, why, now, lists)
+
+        today = int(now // _DAY)
+        for (imei, day), imsis in self._imei_day.items():
+            if day < today - 1 or len(imsis) < s.min_sims_per_imei:
+                continue
+            why = f"handset {imei} carried {len(imsis)} SIMs in one day"
+            added += lists.add(
+                Listing(kind="imei", value=imei, source=self.source, reason=why, since=now)
+            )
+            for imsi in sorted(imsis):
+                list_sim(imsi, why)
+
+        for imsi in sorted(self._dirty):
+            sim = self._sims[imsi]
+            if imsi in self._listed_sims or len(sim.callees) < s.min_callees:
+                continue
+            sub = self.subscribers.by_imsi.get(imsi)
+            if sub is None:
+                # Not in `subscribers`: it may be young, or a company's line. Only a long
+                # silence — a day of calling many people with nobody calling back — tells.
+                if sim.last_t - sim.first_t < _DAY or len(sim.callees) < 2 * s.min_callees:
+                    continue
+            elif sub.plan in _BUSINESS_PLANS or not _young(
+                sub, sim.first_t, s.young_sim_days * _DAY
+            ):
+                continue
+            if sim.calls > s.max_calls_per_callee * len(sim.callees):
+                continue
+            if (sub.msisdn if sub is not None else sim.number) in self._heard_from_old:
+                continue
+            why = f"SIM box: called {len(sim.callees)} people, called back by none"
+            list_sim(imsi, why)
+            for imei in sorted(sim.imeis):
+                added += lists.add(
+                    Listing(kind="imei", value=imei, source=self.source, reason=why, since=now)
+                )
+        self._dirty.clear()
+
+        for members, sites in self._clusters(now):
+            where = ", ".join(sorted(sites)[:3])
+            why = (
+                f"one of {len(members)} young SIMs at site {where} that call strangers "
+                "and hear only from each other"
+            )
+            for imsi in members:
+                if imsi in self._listed_sims:
+                    continue
+                list_sim(imsi, why)
+                for imei in sorted(self._sims[imsi].imeis):
+                    added += lists.add(
+                        Listing(kind="imei", value=imei, source=self.source, reason=why, since=now)
+                    )
+
+        added += self._list_stock(newly, now, lists)
+        for imsi in newly:
+            for site in self._sims[imsi].sites if imsi in self._sims else ():
+                self._site_day_listed[(site, today)].add(imsi)
+        for (site, day), listed in self._site_day_listed.items():
+            if day == today and len(listed) >= s.min_listed_at_site:
+                added += lists.add(
+                    Listing(
+                        kind="cell",
+                        value=site,
+                        source=self.source,
+                        reason=f"{len(listed)} SIM-box SIMs called from this site today",
+                        since=now,
+                        until=until,
+                    )
+                )
+
+        hour = int(now // 3600) - 1
+        for (prefix, h), burst in self._ranges.items():
+            if h != hour or len(burst.callees) < s.wangiri_min_callees or not burst.ended:
+                continue
+            if burst.one_ring < s.wangiri_min_share * burst.ended:
+                continue
+            added += lists.add(
+                Listing(
+                    kind="number_range",
+                    value=prefix,
+                    source=self.source,
+                    reason=f"one-ring burst: {burst.one_ring} of {burst.ended} calls unanswered, "
+                    f"{len(burst.callees)} people rung in an hour",
+                    since=now,
+                    until=until,
+                )
+            )
+        self._forget(now)
+        self.runs += 1
+        self.listed += added
+        return added
+
+    def _clusters(self, now: float) -> list[tuple[list[str], set[str]]]:
+        """Groups of young SIMs linked by calls between them and a common site, largest first."""
+        parent: dict[str, str] = {}
+
+        def root(x: str) -> str:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]  # path halving
+                x = parent[x]
+            return x
+
+        horizon = now - 2 * _DAY
+        farm_like: dict[str, bool] = {}
+        for (a, b), last in self._young_links.items():
+            if last < horizon:
+                continue
+            sim_a, sim_b = self._sims.get(a), self._sims.get(b)
+            if sim_a is None or sim_b is None or sim_a.sites.isdisjoint(sim_b.sites):
+                continue
+            if not all(
+                farm_like[x] if x in farm_like else farm_like.setdefault(x, self._farm_like(x, sim))
+                for x, sim in ((a, sim_a), (b, sim_b))
+            ):
+                continue
+            parent.setdefault(a, a)
+            parent.setdefault(b, b)
+            ra, rb = root(a), root(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+        groups: dict[str, list[str]] = defaultdict(list)
+        for x in parent:
+            groups[root(x)].append(x)
+        out = []
+        for members in groups.values():
+            if len(members) < self.settings.min_cluster:
+                continue
+            members.sort()
+            counted: dict[str, int] = defaultdict(int)
+            for imsi in members:
+                for site in self._sims[imsi].sites:
+                    counted[site] += 1
+            sites = {site for site, n in counted.items() if n >= 2}
+            out.append((members, sites))
+        out.sort(key=lambda g: (-len(g[0]), g[0][0]))
+        return out
+
+    def _farm_like(self, imsi: str, sim: _Sim) -> bool:
+        """Calls strangers, hears only from young SIMs, and is not a business line."""
+        sub = self.subscribers.by_imsi.get(imsi)
+        if sub is None or sub.plan in _BUSINESS_PLANS:
+            return False
+        if sub.msisdn in self._heard_from_old or len(sim.callees) < 2:
+            return False
+        return sim.strangers >= self.settings.min_stranger_share * sim.calls
+
+    def _list_sim(self, imsi: str, why: str, now: float, lists: ReputationLists) -> int:
+        """List a SIM and its number; returns how many listings were new."""
+        self._listed_sims.add(imsi)
+        added = int(
+            lists.add(Listing(kind="imsi", value=imsi, source=self.source, reason=why, since=now))
+        )
+        sub = self.subscribers.by_imsi.get(imsi)
+        if sub is not None:
+            added += lists.add(
+                Listing(kind="number", value=sub.msisdn, source=self.source, reason=why, since=now)
+            )
+        return added
+
+    def _list_stock(self, newly: list[str], now: float, lists: ReputationLists) -> int:
+        """List the unused SIMs of batches and straw owners that already gave SIM-box SIMs."""
+        if not newly:
+            return 0
+        s = self.settings
+        batches, owners = self._stock_index()
+        added = 0
+        for index, name in ((batches, "activation batch"), (owners, "owner")):
+            keys = set()
+            for imsi in newly:
+                sub = self.subscribers.by_imsi.get(imsi)
+                if sub is None:
+                    continue
+                key = sub.activation_batch if index is batches else sub.owner_id
+                if key is not None and key in index:
+                    keys.add(key)
+            for key in sorted(keys):
+                members = index[key]
+                listed = sum(1 for m in members if m in self._listed_sims)
+                if listed < s.min_listed_siblings:
+                    continue
+                why = f"same {name} as {listed} SIM-box SIMs"
+                for imsi in members:
+                    if imsi not in self._listed_sims:
+                        added += self._list_sim(imsi, why, now, lists)
+        return added
+
+    def _stock_index(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        if self._batches is None or self._owners is None:
+            batches: dict[str, list[str]] = defaultdict(list)
+            owners: dict[str, list[str]] = defaultdict(list)
+            for sub in self.subscribers.by_imsi.values():
+                if sub.plan in _BUSINESS_PLANS:
+                    continue
+                batch = sub.activation_batch
+                if batch is not None:
+                    batches[batch].append(sub.imsi)
+                if sub.owner_id is not None:
+                    owners[sub.owner_id].append(sub.imsi)
+            self._batches = {k: sorted(v) for k, v in batches.items() if len(v) >= 3}
+            self._owners = {k: sorted(v) for k, v in owners.items() if len(v) >= 3}
+        return self._batches, self._owners
+
+    def _forget(self, now: float) -> None:
+        horizon = now - self.settings.forget_days * _DAY
+        day = int(horizon // _DAY)
+        for imsi in [k for k, sim in self._sims.items() if sim.last_t < horizon]:
+            del self._sims[imsi]
+        for key in [k for k in self._imei_day if k[1] < day]:
+            del self._imei_day[key]
+        for key in [k for k in self._site_day_listed if k[1] < day]:
+            del self._site_day_listed[key]
+        hour = int(now // 3600) - 2
+        for key in [k for k in self._ranges if k[1] < hour]:
+            del self._ranges[key]
+        links = now - 2 * _DAY
+        for pair in [p for p, last in self._young_links.items() if last < links]:
+            del self._young_links[pair]
+        for pair in [p for p, last in self._contacts.items() if last < horizon]:
+            del self._contacts[pair]
+        for number in [n for n, last in self._heard_from_old.items() if last < horizon]:
+            del self._heard_from_old[number]
+
+
+def _young(sim: SubscriberFacts, t: float, horizon_s: float) -> bool:
+    return sim.activated_s is not None and t - sim.activated_s <= horizon_s

@@ -1,0 +1,226 @@
+"""The rolling features of the screening engine: what each one counts, keyed by what.
+
+A feature's full name is its name here plus its window, as the rules
+configure it: ``distinct_imsi_by_imei`` over 24 hours is held as
+``distinct_imsi_by_imei_24h``. Each is updated once per recorded attempt (or
+revealed outcome), whatever number of rules read it.
+
+Only what was *known before* the attempt goes in: attempts are recorded after
+they are decided, and outcomes (answered or not, talk time) only once the call
+has ended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Final
+
+from qalqan.screening.signals import ABROAD, FROM_OUTSIDE, MOBILE, Context, FeatureSpec
+
+__all__ = [
+    "ACTIVE_SIMS_BY_BATCH",
+    "ACTIVE_SIMS_BY_OWNER",
+    "CALLEES_BY_ROUTE_AND_CALLER",
+    "CALLEES_BY_SOURCE_AND_BLOCK",
+    "CALLS_BY_ROUTE",
+    "CALLS_RECEIVED_BY_NUMBER",
+    "CONTACT_PAIRS",
+    "DISTINCT_CALLEES_BY_IMSI",
+    "DISTINCT_CALLEES_BY_RANGE",
+    "DISTINCT_IMSI_BY_IMEI",
+    "FEATURES",
+    "NUMBERS_ON_OUR_RADIO",
+    "ONE_RING_BY_RANGE",
+    "OUTCOMES_BY_RANGE",
+    "SIMS_BY_SITE",
+    "SPOOFED_BY_ROUTE",
+    "SPOOFING_EVIDENCE",
+    "YOUNG_SIMS_BY_SITE",
+]
+
+SPOOFING_EVIDENCE: Final = frozenset(
+    {
+        "spoofed_cli.registry_inbound_only",
+        "spoofed_cli.registry_wrong_route",
+        "spoofed_cli.own_subscriber_at_home",
+        "spoofed_cli.domestic_from_abroad",
+        "spoofed_cli.unallocated",
+    }
+)
+"""Rules whose firing proves a caller ID impossible: what a route's spoofing wave is counted from."""
+
+
+def _outside_range(c: Context) -> Hashable | None:
+    return c.caller_range if c.outside else None
+
+
+def _source(c: Context) -> Hashable | None:
+    """Who dialled: the SIM for calls over our radio, the route for calls from outside."""
+    if c.imsi is not None:
+        return c.imsi
+    return c.route if c.outside else None
+
+
+def _spoofed_route(c: Context) -> Hashable | None:
+    return c.route if c.abroad and not c.fired.isdisjoint(SPOOFING_EVIDENCE) else None
+
+
+def _one_ring_range(c: Context) -> Hashable | None:
+    outcome = c.outcome
+    return c.caller_range if c.outside and outcome is not None and outcome.one_ring else None
+
+
+def _batch(c: Context) -> Hashable | None:
+    return c.sim.activation_batch if c.sim is not None else None
+
+
+def _owner(c: Context) -> Hashable | None:
+    return c.sim.owner_id if c.sim is not None else None
+
+
+def _callee_block(c: Context) -> Hashable | None:
+    source = _source(c)
+    return None if source is None else (source, c.callee_block)
+
+
+CONTACT_PAIRS = FeatureSpec(
+    name="contact_pairs",
+    shape="recent",
+    key=lambda c: c.pair(),
+    doc="pairs of numbers that called each other, either way, over any ingress",
+)
+NUMBERS_ON_OUR_RADIO = FeatureSpec(
+    name="numbers_on_our_radio",
+    shape="recent",
+    key=lambda c: c.caller,
+    ingress=MOBILE,
+    doc="caller IDs seen on calls over our own radio network: our subscribers, even when "
+    "`subscribers` does not list them",
+)
+CALLEES_BY_ROUTE_AND_CALLER = FeatureSpec(
+    name="callees_by_route_and_caller",
+    shape="distinct",
+    key=lambda c: (c.route, c.caller) if c.caller is not None else None,
+    item=lambda c: c.callee,
+    ingress=ABROAD,
+    doc="people each caller ID called over each international or VoIP route",
+)
+DISTINCT_CALLEES_BY_RANGE = FeatureSpec(
+    name="distinct_callees_by_range",
+    shape="distinct",
+    key=_outside_range,
+    item=lambda c: c.callee,
+    ingress=FROM_OUTSIDE,
+    doc="people called from outside by each caller-ID range (the number without its last two digits)",
+)
+OUTCOMES_BY_RANGE = FeatureSpec(
+    name="outcomes_by_range",
+    shape="count",
+    key=_outside_range,
+    stage="outcome",
+    ingress=FROM_OUTSIDE,
+    doc="calls from outside per caller-ID range whose outcome is known (they ended)",
+)
+ONE_RING_BY_RANGE = FeatureSpec(
+    name="one_ring_by_range",
+    shape="count",
+    key=_one_ring_range,
+    stage="outcome",
+    ingress=FROM_OUTSIDE,
+    doc="of those, calls that rang off unanswered with no talk time",
+)
+DISTINCT_IMSI_BY_IMEI = FeatureSpec(
+    name="distinct_imsi_by_imei",
+    shape="distinct",
+    key=lambda c: c.imei if c.imsi is not None else None,
+    item=lambda c: c.imsi,
+    ingress=MOBILE,
+    doc="SIMs (IMSIs) each handset (IMEI) carried",
+)
+SIMS_BY_SITE = FeatureSpec(
+    name="sims_by_site",
+    shape="distinct",
+    key=lambda c: c.site if c.imsi is not None else None,
+    item=lambda c: c.imsi,
+    ingress=MOBILE,
+    doc="SIMs that made calls from each site (the cell's site; the cell when sites are unknown)",
+)
+YOUNG_SIMS_BY_SITE = FeatureSpec(
+    name="young_sims_by_site",
+    shape="distinct",
+    key=lambda c: c.site if c.young else None,
+    item=lambda c: c.imsi,
+    ingress=MOBILE,
+    doc="of those, SIMs activated recently (``network.young_sim_days``)",
+)
+ACTIVE_SIMS_BY_BATCH = FeatureSpec(
+    name="active_sims_by_batch",
+    shape="distinct",
+    key=_batch,
+    item=lambda c: c.imsi,
+    ingress=MOBILE,
+    doc="SIMs of one activation batch (same day, IMSIs in the same thousand) that made calls",
+)
+ACTIVE_SIMS_BY_OWNER = FeatureSpec(
+    name="active_sims_by_owner",
+    shape="distinct",
+    key=_owner,
+    item=lambda c: c.imsi,
+    ingress=MOBILE,
+    doc="SIMs registered to one identity document that made calls",
+)
+DISTINCT_CALLEES_BY_IMSI = FeatureSpec(
+    name="distinct_callees_by_imsi",
+    shape="distinct",
+    key=lambda c: c.imsi,
+    item=lambda c: c.callee,
+    ingress=MOBILE,
+    doc="people each SIM called",
+)
+CALLS_RECEIVED_BY_NUMBER = FeatureSpec(
+    name="calls_received_by_number",
+    shape="count",
+    key=lambda c: c.callee,
+    doc="calls and SMS each number received, over any ingress",
+)
+CALLEES_BY_SOURCE_AND_BLOCK = FeatureSpec(
+    name="callees_by_source_and_block",
+    shape="distinct",
+    key=_callee_block,
+    item=lambda c: c.callee,
+    doc="numbers of one hundred-block dialled by one SIM, or over one route from outside",
+)
+CALLS_BY_ROUTE = FeatureSpec(
+    name="calls_by_route",
+    shape="count",
+    key=lambda c: c.route if c.abroad else None,
+    ingress=ABROAD,
+    doc="calls over each international or VoIP route",
+)
+SPOOFED_BY_ROUTE = FeatureSpec(
+    name="spoofed_by_route",
+    shape="count",
+    key=_spoofed_route,
+    ingress=ABROAD,
+    doc="of those, calls whose caller ID a rule proved impossible (registry, our subscriber "
+    "at home, domestic number from abroad, unallocated)",
+)
+
+FEATURES: Final[tuple[FeatureSpec, ...]] = (
+    CONTACT_PAIRS,
+    NUMBERS_ON_OUR_RADIO,
+    CALLEES_BY_ROUTE_AND_CALLER,
+    DISTINCT_CALLEES_BY_RANGE,
+    OUTCOMES_BY_RANGE,
+    ONE_RING_BY_RANGE,
+    DISTINCT_IMSI_BY_IMEI,
+    SIMS_BY_SITE,
+    YOUNG_SIMS_BY_SITE,
+    ACTIVE_SIMS_BY_BATCH,
+    ACTIVE_SIMS_BY_OWNER,
+    DISTINCT_CALLEES_BY_IMSI,
+    CALLS_RECEIVED_BY_NUMBER,
+    CALLEES_BY_SOURCE_AND_BLOCK,
+    CALLS_BY_ROUTE,
+    SPOOFED_BY_ROUTE,
+)

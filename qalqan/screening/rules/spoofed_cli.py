@@ -1,0 +1,399 @@
+"""Caller IDs that cannot be genuine, and the facts that vouch for a genuine one.
+
+Most scam calls from abroad present a number the caller does not own: a bank's
+hotline, a police station, a random domestic mobile, a real subscriber's
+number. Each rule here proves one kind of impossibility from reference facts
+the operator holds (the registry, its own subscribers and their roaming, the
+numbering plan) and the history the engine has seen:
+
+- ``spoofed_cli.registry_inbound_only``: a number that never calls out calls;
+- ``spoofed_cli.registry_wrong_route``: a protected number outside its registered route;
+- ``spoofed_cli.own_subscriber_at_home``: our subscriber's number arrives from
+  outside while the SIM is at home;
+- ``spoofed_cli.domestic_from_abroad``: a domestic number (not ours, so its
+  roaming cannot be checked) arrives from abroad with no earlier contact with
+  the callee;
+- ``spoofed_cli.unallocated``: a number in no allocated range;
+- ``spoofed_cli.withheld_from_abroad``: no caller ID at all on a call from abroad;
+- ``spoofed_cli.route_wave``: a route carrying a wave of impossible caller IDs
+  lends suspicion to its other first-contact calls.
+
+Two signals speak *for* a call: ``trusted_caller.registered_route`` (a
+protected number over its own route) and ``roaming.subscriber_abroad`` (our
+subscriber, registered abroad right now, calling home). The engine never
+blocks the second, whatever else fires.
+"""
+
+from __future__ import annotations
+
+from qalqan.domain.model import CallAttempt, Reason
+from qalqan.screening.features import (
+    CALLEES_BY_ROUTE_AND_CALLER,
+    CALLS_BY_ROUTE,
+    CONTACT_PAIRS,
+    NUMBERS_ON_OUR_RADIO,
+    SPOOFED_BY_ROUTE,
+)
+from qalqan.screening.signals import (
+    ABROAD,
+    ALL_INGRESS,
+    FROM_OUTSIDE,
+    Context,
+    Environment,
+    Rule,
+    Setting,
+    Settings,
+    register,
+)
+from qalqan.screening.state import format_window
+
+__all__ = [
+    "DomesticFromAbroad",
+    "OwnSubscriberAtHome",
+    "RegisteredRoute",
+    "RegistryInboundOnly",
+    "RegistryWrongRoute",
+    "RoamingSubscriber",
+    "RouteWave",
+    "Unallocated",
+    "WithheldFromAbroad",
+]
+
+_HISTORY = Setting(
+    name="history_window",
+    kind="duration",
+    default="30d",
+    help="How far back an earlier call between caller and callee (either way) counts as contact.",
+)
+
+
+@register
+class RegistryInboundOnly(Rule):
+    """A protected number that never calls out (a bank's hotline, the police) is presented as the caller.
+
+    Any call presenting it is spoofed, whatever the ingress: the registry says so.
+    """
+
+    id = "spoofed_cli.registry_inbound_only"
+    applies_to = ALL_INGRESS
+    default_weight = 0.98
+
+    def __init__(self, settings: Settings, env: Environment) -> None:
+        super().__init__(settings, env)
+        self.by_number = env.protected.by_number
+
+    def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
+        caller = context.caller
+        if caller is None:
+            return None
+        entry = self.by_number.get(caller)
+        if entry is None or not entry[1]:
+            return None
+        return self.reason(f"presents {caller} ({entry[0]}), a number that never calls out")
+
+
+@register
+class RegistryWrongRoute(Rule):
+    """A protected number that calls only through its registered route arrives another way."""
+
+    id = "spoofed_cli.registry_wrong_route"
+    applies_to = ALL_INGRESS
+    default_weight = 0.95
+
+    def __init__(self, settings: Settings, env: Environment) -> None:
+        super().__init__(settings, env)
+        self.by_number = env.protected.by_number
+
+    def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
+        caller = context.caller
+        if caller is None:
+            return None
+        entry = self.by_number.get(caller)
+        if entry is None or entry[1] or not entry[2] or context.route in entry[2]:
+            return None
+        routes = ", ".join(sorted(entry[2]))
+        return self.reason(
+            f"presents {caller} ({entry[0]}) over {context.route}; it calls only over {routes}"
+        )
+
+
+@register
+class RegisteredRoute(Rule):
+    """A protected number calling through its own registered route: the genuine caller."""
+
+    id = "trusted_caller.registered_route"
+    applies_to = ALL_INGRESS
+    default_weight = -0.9
+
+    def __init__(self, settings: Settings, env: Environment) -> None:
+        super().__init__(settings, env)
+        self.by_number = env.protected.by_number
+
+    def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
+        caller = context.caller
+        if caller is None:
+            return None
+        entry = self.by_number.get(caller)
+        if entry is None or context.route not in entry[2]:
+            return None
+        return self.reason(
+            f"{entry[0]} calling from {caller} over its registered route {context.route}"
+        )
+
+
+@register
+class OwnSubscriberAtHome(Rule):
+    """Our own subscriber's number arrives from outside while the SIM is at home, not roaming.
+
+    A genuine call from that number would come over our radio network, or over
+    an international route while the SIM is registered abroad.
+    """
+
+    id = "spoofed_cli.own_subscriber_at_home"
+    applies_to = FROM_OUTSIDE
+    default_weight = 0.95
+    settings = (
+        Setting(
+            name="national_weight",
+            kind="float",
+            default=0.3,
+            minimum=0.0,
+            maximum=1.0,
+            help="Weight when the number arrives over national interconnect rather than from abroad "
+            "(forwarded calls and some corporate trunks do this legitimately).",
+        ),
+        Setting(
+            name="unknown_roaming_weight",
+            kind="float",
+            default=0.15,
+            minimum=0.0,
+            maximum=1.0,
+            help="Weight from abroad when the operator gave no roaming data at all, so that the SIM "
+            "being at home cannot be checked: low, so that it only adds to other evidence.",
+        ),
+    )
+
+    def __init__(self, settings: Settings, env: Environment) -> None:
+        super().__init__(settings, env)
+        self.national_weight = settings.number("national_weight")
+        self.unknown_roaming_weight = settings.number("unknown_roaming_weight")
+        self.subscribers = env.subscribers
+
+    def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
+        sub = context.caller_sub
+        if sub is None or self.env.roaming_country(sub, context.t) is not None:
+            return None
+        if context.abroad:
+            if not self.subscribers.roaming_known:
+                return self.reason(
+                    f"presents our subscriber {sub.msisdn} over {context.route}; "
+                    "no roaming data to tell whether that SIM is abroad",
+                    self.unknown_roaming_weight,
+                )
+            return self.reason(
+                f"presents our subscriber {sub.msisdn} over {context.route}, "
+                "but that SIM is at home, not roaming"
+            )
+        if self.national_weight <= 0:
+            return None
+        return self.reason(
+            f"presents our subscriber {sub.msisdn} over national interconnect {context.route}, "
+            "but that SIM is on our network",
+            self.national_weight,
+        )
+
+
+@register
+class RoamingSubscriber(Rule):
+    """Our subscriber, registered abroad at this moment, calling home: the number is genuine.
+
+    The engine also caps the action for such calls (``roaming.max_action``):
+    a roaming subscriber's call from abroad is never blocked.
+    """
+
+    id = "roaming.subscriber_abroad"
+    applies_to = FROM_OUTSIDE
+    default_weight = -0.9
+
+    def __init__(self, settings: Settings, env: Environment) -> None:
+        super().__init__(settings, env)
+        self.subscribers = env.subscribers
+
+    def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
+        sub = context.caller_sub
+        if sub is None:
+            return None
+        country = self.env.roaming_country(sub, context.t)
+        if country is None:
+            return None
+        return self.reason(
+            f"our subscriber {sub.msisdn} is registered abroad ({country}): a call home"
+        )
+
+
+@register
+class DomesticFromAbroad(Rule):
+    """A domestic number that is not ours arrives from abroad with no earlier contact with the callee.
+
+    Other operators' subscribers do roam, but their roaming cannot be checked;
+    a first call from abroad under a domestic number is what spoofing call
+    centers do all day. They change numbers all the time, too: a number that
+    has already called several people over this same route (a company's line on
+    its VoIP trunk) is established there and is left alone.
+    """
+
+    id = "spoofed_cli.domestic_from_abroad"
+    applies_to = ABROAD
+    default_weight = 0.75
+    settings = (
+        _HISTORY,
+        Setting(
+            name="our_radio_weight",
+            kind="float",
+            default=0.15,
+            minimum=0.0,
+            maximum=1.0,
+            help="Weight instead when the number has called over our own radio network within "
+            "`history_window` but `subscribers` does not list it: probably ours, roaming unknown.",
+        ),
+        Setting(
+            name="established_callees",
+            kind="int",
+            default=3,
+            minimum=1,
+            help="People a number must have called over the same route within `history_window` "
+            "to count as established there (and be left alone).",
+        ),
+    )
+
+    def __init__(self, settings: Settings, env: Environment) -> None:
+        super().__init__(settings, env)
+        window = settings.seconds("history_window")
+        self.pairs = env.recent(CONTACT_PAIRS, window)
+        self.on_our_radio = env.recent(NUMBERS_ON_OUR_RADIO, window)
+        self.our_radio_weight = settings.number("our_radio_weight")
+        self.route_callees = env.distinct(CALLEES_BY_ROUTE_AND_CALLER, window)
+        self.established = settings.integer("established_callees")
+        self.protected = env.protected.by_number
+
+    def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
+        caller = context.caller
+        if caller is None or context.caller_sub is not None or caller in self.protected:
+            return None
+        if not context.caller_domestic():
+            return None
+        pair = context.pair()
+        t = context.t
+        if pair is not None and self.pairs.seen(pair, t):
+            return None
+        if self.route_callees.distinct((context.route, caller), t) >= self.established:
+            return None
+        if self.on_our_radio.seen(caller, t):
+            return self.reason(
+                f"domestic number {caller} arrived over {context.route} with no earlier contact "
+                f"with {context.callee}; it has called over our own network, so it may be our "
+                "roaming subscriber",
+                self.our_radio_weight,
+            )
+        return self.reason(
+            f"domestic number {caller} arrived over {context.route} "
+            f"and never had contact with {context.callee}"
+        )
+
+
+@register
+class Unallocated(Rule):
+    """The caller ID lies in no range the numbering plan allocates: no one can own it."""
+
+    id = "spoofed_cli.unallocated"
+    applies_to = FROM_OUTSIDE
+    default_weight = 0.9
+
+    def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
+        info = context.caller_info()
+        if info is None or info.valid:
+            return None
+        return self.reason(f"presents {context.caller}, which lies in no allocated number range")
+
+
+@register
+class WithheldFromAbroad(Rule):
+    """No caller ID on a call from abroad: weak alone, telling beside other evidence."""
+
+    id = "spoofed_cli.withheld_from_abroad"
+    applies_to = ABROAD
+    default_weight = 0.3
+
+    def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
+        if context.caller is not None:
+            return None
+        return self.reason(f"caller ID withheld on a call over {context.route}")
+
+
+@register
+class RouteWave(Rule):
+    """A route from abroad carrying a wave of impossible caller IDs: its other first-contact calls are suspect.
+
+    Counts, over the window, the calls on the route that another rule proved
+    spoofed. When they are both many and a large share, a call on that route
+    whose caller never had contact with the callee gets this weight, scaled by
+    the share. Calls of our roaming subscribers are spoken for by
+    ``roaming.subscriber_abroad``.
+    """
+
+    id = "spoofed_cli.route_wave"
+    applies_to = ABROAD
+    default_weight = 0.5
+    settings = (
+        Setting(
+            name="window",
+            kind="duration",
+            default="1h",
+            help="How far back the route's calls are counted.",
+        ),
+        Setting(
+            name="min_spoofed",
+            kind="int",
+            default=6,
+            minimum=1,
+            help="Proven-spoofed calls on the route within the window before it counts as a wave.",
+        ),
+        Setting(
+            name="min_share",
+            kind="float",
+            default=0.4,
+            minimum=0.0,
+            maximum=1.0,
+            help="Share of the route's calls within the window proven spoofed before it counts as a wave.",
+        ),
+        _HISTORY,
+    )
+
+    def __init__(self, settings: Settings, env: Environment) -> None:
+        super().__init__(settings, env)
+        window = settings.seconds("window")
+        self.calls = env.count(CALLS_BY_ROUTE, window)
+        self.spoofed = env.count(SPOOFED_BY_ROUTE, window)
+        self.pairs = env.recent(CONTACT_PAIRS, settings.seconds("history_window"))
+        self.min_spoofed = settings.integer("min_spoofed")
+        self.min_share = settings.number("min_share")
+        self.window_text = format_window(window)
+
+    def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
+        route = context.route
+        spoofed = self.spoofed.total(route, context.t)
+        if spoofed < self.min_spoofed:
+            return None
+        calls = self.calls.total(route, context.t)
+        share = spoofed / calls if calls else 0.0
+        if share < self.min_share:
+            return None
+        pair = context.pair()
+        if pair is not None and self.pairs.seen(pair, context.t):
+            return None
+        weight = self.weight * min(1.0, 0.5 + share)
+        return self.reason(
+            f"{spoofed} of {calls} calls over {route} in the last {self.window_text} "
+            "carried impossible caller IDs, and this caller never had contact with the callee",
+            weight,
+        )
