@@ -1,0 +1,165 @@
+"""People who use the case store: accounts, roles and logging in.
+
+Passwords are kept only as Argon2id hashes (``argon2-cffi`` with its default,
+memory-hard parameters); an old hash is upgraded at the next login when the
+parameters change. A failed login says the same thing whether the name or the
+password was wrong, takes as long either way, and is audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from qalqan.cases import audit
+from qalqan.cases.errors import LoginError, NotFoundError, WorkflowError
+from qalqan.cases.models import User
+from qalqan.cases.roles import Actor, Permission, Role, authorize
+from qalqan.cases.store import clock_of
+
+__all__ = [
+    "MIN_PASSWORD_LENGTH",
+    "UserView",
+    "add_user",
+    "list_users",
+    "login",
+    "set_password",
+    "set_role",
+    "set_user_active",
+]
+
+MIN_PASSWORD_LENGTH: Final = 10
+
+_hasher = PasswordHasher()
+_DUMMY_HASH: Final = _hasher.hash("not a password anyone has")
+"""Checked against when the name is unknown, so that a wrong name takes as long as a wrong password."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserView:
+    id: int
+    name: str
+    role: Role
+    active: bool
+
+
+def _view(user: User) -> UserView:
+    return UserView(id=user.id, name=user.name, role=Role(user.role), active=user.active)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise WorkflowError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def _user_named(session: Session, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise NotFoundError("user", name)
+    return user
+
+
+def add_user(session: Session, actor: Actor, *, name: str, role: Role, password: str) -> UserView:
+    """Create an account. Permission: ``manage_users``."""
+    actor = authorize(session, actor, Permission.MANAGE_USERS, f"user:{name}")
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise WorkflowError("a user name needs 1 to 64 characters")
+    _check_password(password)
+    if session.scalar(select(User.id).where(User.name == name)) is not None:
+        raise WorkflowError(f"there is already a user named {name}")
+    now = clock_of(session)
+    user = User(
+        name=name,
+        role=Role(role).value,
+        password_hash=_hasher.hash(password),
+        active=True,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    audit.append(session, actor, "add_user", f"user:{name}", at=now, details={"role": user.role})
+    return _view(user)
+
+
+def login(session: Session, name: str, password: str) -> Actor:
+    """Check a name and password; return who is acting. Every attempt is audited."""
+    now = clock_of(session)
+    user = session.scalar(select(User).where(User.name == name))
+    try:
+        _hasher.verify(user.password_hash if user is not None else _DUMMY_HASH, password)
+        ok = user is not None and user.active
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or user is None:
+        who = Actor(
+            name=name[:64],
+            role=Role(user.role) if user is not None else Role.OPERATOR,
+            user_id=None if user is None else user.id,
+        )
+        audit.append(session, who, "login", f"user:{name[:64]}", at=now, allowed=False)
+        session.commit()  # the failed attempt stays on record whatever the caller does next
+        raise LoginError
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = now
+    actor = Actor(name=user.name, role=Role(user.role), user_id=user.id)
+    audit.append(session, actor, "login", f"user:{user.name}", at=now)
+    return actor
+
+
+def list_users(session: Session, actor: Actor) -> list[UserView]:
+    """Every account. Permission: ``manage_users``."""
+    actor = authorize(session, actor, Permission.MANAGE_USERS, "users")
+    users = session.scalars(select(User).order_by(User.name)).all()
+    audit.append(session, actor, "list_users", "users", at=clock_of(session))
+    return [_view(u) for u in users]
+
+
+def set_role(session: Session, actor: Actor, name: str, role: Role) -> UserView:
+    """Change someone's role; it applies from their next action. Permission: ``manage_users``."""
+    actor = authorize(session, actor, Permission.MANAGE_USERS, f"user:{name}")
+    user = _user_named(session, name)
+    before = user.role
+    user.role = Role(role).value
+    audit.append(
+        session,
+        actor,
+        "set_role",
+        f"user:{name}",
+        at=clock_of(session),
+        details={"from": before, "to": user.role},
+    )
+    return _view(user)
+
+
+def set_user_active(session: Session, actor: Actor, name: str, active: bool) -> UserView:
+    """Disable (or re-enable) an account; a disabled user can do nothing. Permission: ``manage_users``."""
+    actor = authorize(session, actor, Permission.MANAGE_USERS, f"user:{name}")
+    user = _user_named(session, name)
+    user.active = active
+    audit.append(
+        session,
+        actor,
+        "enable_user" if active else "disable_user",
+        f"user:{name}",
+        at=clock_of(session),
+    )
+    return _view(user)
+
+
+def set_password(session: Session, actor: Actor, name: str, password: str) -> None:
+    """Set a password: one's own (any role), or anyone's with ``manage_users``."""
+    if actor.user_id is None or actor.name != name:
+        actor = authorize(session, actor, Permission.MANAGE_USERS, f"user:{name}")
+    user = _user_named(session, name)
+    if actor.user_id is not None and actor.name == name and not user.active:
+        raise LoginError
+    _check_password(password)
+    user.password_hash = _hasher.hash(password)
+    audit.append(session, actor, "set_password", f"user:{name}", at=clock_of(session))
