@@ -6,8 +6,11 @@
      │    ├── UnreadableFileError     a file cannot be opened, decoded or parsed
      │    └── MissingColumnError      a table lacks a column the contract requires
      ├── RowError                one row breaks the contract (collected, not raised, by the reader)
-     ├── ConfigError             a setting or a scenario file is wrong
-     └── NumberError             a phone number cannot be normalised to E.164
+     ├── ConfigError             a setting, scenario or rules file is wrong
+     ├── NumberError             a phone number cannot be normalised to E.164
+     ├── SipError                (qalqan.sip.message) SIP framing and parsing: SipParseError
+     ├── ApiError                (qalqan.api.errors) HTTP errors in one JSON shape
+     └── CaseStoreError          (qalqan.cases.errors) the case store: PermissionDenied, ...
 
 Errors carry their context (table, file, line) and print as one line an
 operator can act on. The CLI turns them into messages and exit codes; nothing
