@@ -19,7 +19,7 @@ import os
 import pickle
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +215,6 @@ def save_models(models: Models, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp")
     with tmp.open("wb") as f:
-        pickle.dump(replace(models), f)
+        pickle.dump(models, f)
     tmp.replace(target)
     return target

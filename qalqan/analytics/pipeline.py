@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from qalqan.analytics.calls import CALL_RULES, call_features, model_matrix_sql
+from qalqan.analytics.calls import call_features, model_matrix_sql
 from qalqan.analytics.farms import Farm, find_farms
 from qalqan.analytics.features import estimate_local_offset, sim_features
 from qalqan.analytics.inbound import inbound_call_facts
@@ -224,6 +224,3 @@ class Analysis:
             local_offset_h=self.local_offset_h,
             home_region=self.home,
         )
-
-
-_ = CALL_RULES  # the rules are applied in SQL by call_features

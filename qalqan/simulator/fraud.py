@@ -654,7 +654,7 @@ def _wangiri_day(world: World, plan: FraudPlan, rng: np.random.Generator, day: i
     """One-ring bursts from foreign ranges, and the few who call back and pay for it."""
     pop = world.pop
     parts = []
-    for burst in range(int(rng.poisson(world.scenario.fraud.wangiri_bursts_per_day))):
+    for _ in range(int(rng.poisson(world.scenario.fraud.wangiri_bursts_per_day))):
         op = int(rng.integers(0, len(plan.wangiri)))
         code, start, digits = plan.wangiri[op]
         callers = code * 10**digits + start + rng.integers(0, 50, size=int(rng.integers(3, 12)))
@@ -686,7 +686,6 @@ def _wangiri_day(world: World, plan: FraudPlan, rng: np.random.Generator, day: i
                     **world.from_subscriber(rng, subs, tb, day),
                 )
             )  # fmt: skip
-        del burst
     return Events.concat(parts)
 
 

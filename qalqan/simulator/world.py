@@ -12,7 +12,6 @@ import numpy.typing as npt
 from qalqan.simulator.config import Scenario
 from qalqan.simulator.events import ANSWERED, BUSY, FAILED, NO_ANSWER, Codes, Events
 from qalqan.simulator.geography import (
-    CITIES,
     FOREIGN_MOBILE,
     LOCAL_UTC_OFFSET_H,
     OTHER_OPERATORS,
@@ -310,11 +309,3 @@ class World:
             self.away_end = np.concatenate(
                 [self.away_end, np.full(missing, np.iinfo(np.int64).min)]
             )
-
-
-def city_index(name: str) -> int:
-    return next(i for i, c in enumerate(CITIES) if c.name == name)
-
-
-def keep_events(events: Events, mask: npt.NDArray[np.bool_]) -> Events:
-    return events.take(mask)
