@@ -1,13 +1,20 @@
-"""``qalqan demo``: the main job on a small simulated operator, start to finish."""
+"""``qalqan demo``: the main job on a small simulated operator, start to finish.
+
+Simulate an operator, check its data, find its SIM farms and call centers,
+screen its calls as they would have come in, and load what was found into an
+SQLite case store with one demo user per role, ready for the anti-call-center.
+"""
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from qalqan.cli.analyze import print_findings, run_analysis
 from qalqan.cli.common import console, guarded, progress_bar
@@ -17,7 +24,10 @@ from qalqan.exchange.reader import DataSet
 from qalqan.simulator.config import Scenario
 from qalqan.simulator.operator import simulate
 
-__all__ = ["demo_command"]
+__all__ = ["DEMO_ROLES", "demo_command"]
+
+#: One demo user per role, named after it.
+DEMO_ROLES = ("operator", "supervisor", "prosecutor", "analyst", "admin")
 
 
 @guarded
@@ -31,7 +41,8 @@ def demo_command(
     days: Annotated[int, typer.Option("--days", "-d", help="Days of traffic.")] = 3,
     seed: Annotated[int, typer.Option("--seed", "-s")] = 7,
 ) -> None:
-    """Simulate a small operator, validate its data, find its SIM farms and call centers."""
+    """Simulate a small operator, validate its data, find its SIM farms and call centers,
+    replay its calls through the screening engine, and fill a case store."""
     started = time.perf_counter()
     data, results = out / "operator", out / "analysis"
     for folder in (data, results):
@@ -52,9 +63,76 @@ def demo_command(
     console.rule("[bold]3. SIM boxes, farms, spoofed calls and call centers")
     report, result = run_analysis(data, results, quarantine=results / "quarantine")
     print_findings(data, report, result, results / "quarantine")
+    console.rule("[bold]4. Every call screened as it came in")
+    decisions = results / "decisions.csv"
+    _replay(data, decisions)
+    console.rule("[bold]5. The anti-call-center's case store")
+    store_path = out / "cases.sqlite"
+    _fill_case_store(store_path, decisions, results, data)
     console.rule()
     console.print(
         f"Done in {time.perf_counter() - started:.0f} s. Results: {results} "
-        f"(open {results / 'summary.html'}); ground truth: {data / 'truth'}.\n"
-        f"Score them: qalqan evaluate {results} --truth {data / 'truth'}"
+        f"(open {results / 'summary.html'}); ground truth: {data / 'truth'}; "
+        f"case store: {store_path}.\n"
+        f"Score the analysis: qalqan evaluate {results} --truth {data / 'truth'}"
     )
+
+
+def _replay(data: Path, decisions: Path) -> None:
+    from qalqan.screening.replay import replay, score_replay
+
+    with progress_bar(transient=True) as bar:
+        task = bar.add_task("screening call attempts", total=None)
+        summary = replay(
+            data,
+            decisions,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    score = score_replay(decisions, data, data / "truth")
+    actions = ", ".join(
+        f"{summary.actions.get(a, 0):,} {a}" for a in ("allow", "warn", "divert", "block")
+    )
+    console.print(
+        f"{summary.attempts:,} attempts: {actions}; engine time p99 {summary.latency_p99_us:.0f} µs\n"
+        f"fraud calls intercepted: {100 * score.interception_rate:.1f} %; legitimate calls from outside "
+        f"touched: {100 * score.legit_touched_rate:.2f} %; roaming subscribers' calls blocked: "
+        f"{score.roaming_blocked} of {score.roaming_calls}"
+    )
+
+
+def _fill_case_store(
+    store_path: Path, decisions: Path, results: Path, data: Path
+) -> dict[str, str]:
+    from qalqan.cases.ingest import ingest_decisions, ingest_findings
+    from qalqan.cases.roles import SYSTEM, Role
+    from qalqan.cases.store import CaseStore, upgrade
+    from qalqan.cases.users import add_user
+
+    store_path.unlink(missing_ok=True)
+    url = f"sqlite:///{store_path}"
+    upgrade(url)
+    store = CaseStore.open(url)
+    users: dict[str, str] = {}
+    try:
+        with store.transaction() as session:
+            calls = ingest_decisions(session, decisions, data, source="demo")
+        with store.transaction() as session:
+            found = ingest_findings(session, results, data, source="demo")
+        with store.transaction() as session:
+            for role in DEMO_ROLES:
+                password = secrets.token_urlsafe(9)
+                add_user(session, SYSTEM, name=role, role=Role(role), password=password)
+                users[role] = password
+    finally:
+        store.close()
+    console.print(
+        f"{sum(calls.alerts_seen.values()):,} intercepted calls and "
+        f"{sum(found.alerts_seen.values()):,} findings loaded into {store_path}"
+    )
+    table = Table(title="Demo users (one per role)", title_justify="left")
+    table.add_column("user")
+    table.add_column("password")
+    for name, password in users.items():
+        table.add_row(name, password)
+    console.print(table)
+    return users

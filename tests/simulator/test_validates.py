@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -58,5 +59,24 @@ def test_demo_runs_the_main_job_end_to_end(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "SIM farms" in text and "campaign C0001" in text
-    for name in ("sims.csv", "farms.csv", "calls.csv", "campaigns.csv", "summary.html"):
+    for name in (
+        "sims.csv",
+        "farms.csv",
+        "calls.csv",
+        "campaigns.csv",
+        "summary.html",
+        "decisions.csv",
+    ):
         assert (tmp_path / "analysis" / name).exists()
+    assert "fraud calls intercepted" in text and "Demo users" in text
+    from qalqan.cases.store import CaseStore
+    from qalqan.cases.users import login
+
+    store = CaseStore.open(f"sqlite:///{tmp_path / 'cases.sqlite'}")
+    try:
+        found = re.search(r"│ operator\s+│ (\S+)", result.output)
+        assert found, result.output
+        with store.transaction() as session:
+            assert login(session, "operator", found.group(1)).role == "operator"
+    finally:
+        store.close()
