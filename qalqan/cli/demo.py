@@ -24,10 +24,7 @@ from qalqan.exchange.reader import DataSet
 from qalqan.simulator.config import Scenario
 from qalqan.simulator.operator import simulate
 
-__all__ = ["DEMO_ROLES", "demo_command"]
-
-#: One demo user per role, named after it.
-DEMO_ROLES = ("operator", "supervisor", "prosecutor", "analyst", "admin")
+__all__ = ["demo_command"]
 
 
 @guarded
@@ -40,6 +37,11 @@ def demo_command(
     ] = 4000,
     days: Annotated[int, typer.Option("--days", "-d", help="Days of traffic.")] = 3,
     seed: Annotated[int, typer.Option("--seed", "-s")] = 7,
+    serve: Annotated[
+        bool,
+        typer.Option("--serve/--no-serve", help="Serve the console when everything is loaded."),
+    ] = True,
+    port: Annotated[int, typer.Option(help="Port of the console.")] = 8000,
 ) -> None:
     """Simulate a small operator, validate its data, find its SIM farms and call centers,
     replay its calls through the screening engine, and fill a case store."""
@@ -76,6 +78,21 @@ def demo_command(
         f"case store: {store_path}.\n"
         f"Score the analysis: qalqan evaluate {results} --truth {data / 'truth'}"
     )
+    if serve:
+        _serve_console(store_path, port)
+
+
+def _serve_console(store_path: Path, port: int) -> None:
+    import uvicorn
+
+    from qalqan.console import create_app
+
+    app = create_app(f"sqlite:///{store_path}", secret_key=secrets.token_urlsafe(32))
+    console.print(
+        f"[bold]The anti-call-center's console: http://127.0.0.1:{port}/[/] "
+        "(log in with a demo user above; Ctrl-C stops it)"
+    )
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
 def _replay(data: Path, decisions: Path) -> None:
@@ -100,29 +117,21 @@ def _replay(data: Path, decisions: Path) -> None:
     )
 
 
-def _fill_case_store(
-    store_path: Path, decisions: Path, results: Path, data: Path
-) -> dict[str, str]:
+def _fill_case_store(store_path: Path, decisions: Path, results: Path, data: Path) -> None:
     from qalqan.cases.ingest import ingest_decisions, ingest_findings
-    from qalqan.cases.roles import SYSTEM, Role
     from qalqan.cases.store import CaseStore, upgrade
-    from qalqan.cases.users import add_user
+    from qalqan.console.demo import create_demo_users
 
     store_path.unlink(missing_ok=True)
     url = f"sqlite:///{store_path}"
     upgrade(url)
     store = CaseStore.open(url)
-    users: dict[str, str] = {}
     try:
         with store.transaction() as session:
             calls = ingest_decisions(session, decisions, data, source="demo")
         with store.transaction() as session:
             found = ingest_findings(session, results, data, source="demo")
-        with store.transaction() as session:
-            for role in DEMO_ROLES:
-                password = secrets.token_urlsafe(9)
-                add_user(session, SYSTEM, name=role, role=Role(role), password=password)
-                users[role] = password
+        users = create_demo_users(store)
     finally:
         store.close()
     console.print(
@@ -130,9 +139,8 @@ def _fill_case_store(
         f"{sum(found.alerts_seen.values()):,} findings loaded into {store_path}"
     )
     table = Table(title="Demo users (one per role)", title_justify="left")
-    table.add_column("user")
-    table.add_column("password")
-    for name, password in users.items():
-        table.add_row(name, password)
+    for column in ("user", "role", "password"):
+        table.add_column(column)
+    for user in users:
+        table.add_row(user.name, user.role.value, user.password)
     console.print(table)
-    return users

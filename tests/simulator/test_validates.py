@@ -55,7 +55,9 @@ def test_simulate_command_refuses_bad_settings_in_one_line(
 
 
 def test_demo_runs_the_main_job_end_to_end(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "-n", "1500", "-d", "2"])
+    result = CliRunner().invoke(
+        app, ["demo", "--out", str(tmp_path), "-n", "1500", "-d", "2", "--no-serve"]
+    )
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "SIM farms" in text and "campaign C0001" in text
@@ -74,9 +76,9 @@ def test_demo_runs_the_main_job_end_to_end(tmp_path: Path) -> None:
 
     store = CaseStore.open(f"sqlite:///{tmp_path / 'cases.sqlite'}")
     try:
-        found = re.search(r"│ operator\s+│ (\S+)", result.output)
+        found = re.search(r"│ (\w+)\s+│ operator\s+│ (\S+)", result.output)
         assert found, result.output
         with store.transaction() as session:
-            assert login(session, "operator", found.group(1)).role == "operator"
+            assert login(session, found.group(1), found.group(2)).role == "operator"
     finally:
         store.close()

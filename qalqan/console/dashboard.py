@@ -1,0 +1,95 @@
+"""The shift's figures for the dashboard: intercepted calls per day, outcomes, losses.
+
+Aggregates only — no numbers, no names — so it reads the tables directly
+instead of loading alert views; it still goes through the library's rules:
+``authorize`` first (the supervisor's ``view_sla``), an audit entry last,
+one transaction. It belongs in :mod:`qalqan.cases` next to ``sla_report``
+once the store's owners want it there; until then it lives beside the page
+that draws it.
+
+Days are grouped in Python over one window of ``occurred_at`` values, so the
+same code runs on SQLite and PostgreSQL (whose date functions differ).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from qalqan.cases import audit
+from qalqan.cases.models import Alert, AlertKind, Loss, LossKind
+from qalqan.cases.roles import Actor, Permission, authorize
+from qalqan.cases.store import clock_of
+
+__all__ = ["DashboardFigures", "dashboard_figures"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DashboardFigures:
+    days: tuple[date, ...]
+    """Every day of the window, oldest first, also those without calls."""
+    intercepted: tuple[int, ...]
+    """Intercepted calls placed on each day."""
+    worked: tuple[int, ...]
+    """Of those, the ones with an outcome recorded."""
+    outcomes: dict[str, int]
+    """Outcome → intercepted calls of the window with it."""
+    prevented: dict[str, Decimal]
+    """Currency → losses prevented in the window."""
+    suffered: dict[str, Decimal]
+
+
+def dashboard_figures(session: Session, actor: Actor, *, days: int = 14) -> DashboardFigures:
+    """The ``days`` days up to the latest intercepted call. Permission: ``view_sla``.
+
+    Anchored on the latest call rather than the clock, so that a replayed or
+    simulated data set (the demo) shows its own days; in live operation the
+    latest call is today.
+    """
+    actor = authorize(session, actor, Permission.VIEW_SLA, "dashboard")
+    now = clock_of(session)
+    intercepted = Alert.kind == AlertKind.INTERCEPTED_CALL.value
+    latest = session.scalar(select(func.max(Alert.occurred_at)).where(intercepted)) or now
+    first = latest.date() - timedelta(days=days - 1)
+    since = datetime.combine(first, time(), tzinfo=latest.tzinfo)
+    rows = session.execute(
+        select(Alert.occurred_at, Alert.outcome).where(intercepted, Alert.occurred_at >= since)
+    ).all()
+    per_day: Counter[date] = Counter()
+    worked: Counter[date] = Counter()
+    outcomes: Counter[str] = Counter()
+    for occurred_at, outcome in rows:
+        day = occurred_at.date()
+        if day < first:
+            continue
+        per_day[day] += 1
+        if outcome:
+            worked[day] += 1
+            outcomes[outcome] += 1
+    window = tuple(first + timedelta(days=i) for i in range(days))
+    losses = session.execute(
+        select(Loss.kind, Loss.currency, func.sum(Loss.amount))
+        .join(Alert, Alert.id == Loss.alert_id)
+        .where(intercepted, Alert.occurred_at >= since)
+        .group_by(Loss.kind, Loss.currency)
+    ).all()
+    totals: dict[str, dict[str, Decimal]] = {
+        LossKind.PREVENTED.value: {},
+        LossKind.SUFFERED.value: {},
+    }
+    for kind, currency, amount in losses:
+        totals.setdefault(kind, {})[currency] = Decimal(amount or 0)
+    audit.append(session, actor, "view_dashboard", "dashboard", at=now, details={"days": days})
+    return DashboardFigures(
+        days=window,
+        intercepted=tuple(per_day[d] for d in window),
+        worked=tuple(worked[d] for d in window),
+        outcomes=dict(outcomes),
+        prevented=totals[LossKind.PREVENTED.value],
+        suffered=totals[LossKind.SUFFERED.value],
+    )

@@ -1,0 +1,472 @@
+"""Every word the console shows, in Russian, Kazakh and English.
+
+Plain dicts rather than gettext: the catalogue is small, lives next to the
+templates, and a test can check that every key exists in every language
+(a missing Kazakh string is a bug, not a fallback). Templates call
+``t("key")``; the language is the user's choice, kept in the session.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["LANGUAGES", "MESSAGES", "translate", "words"]
+
+LANGUAGES: Final = ("ru", "kk", "en")
+"""Russian first: the language most calls are made in."""
+
+MESSAGES: Final[dict[str, dict[str, str]]] = {
+    "app_name": {
+        "ru": "Qalqan — антимошеннический центр",
+        "kk": "Qalqan — алаяқтыққа қарсы орталық",
+        "en": "Qalqan — anti-fraud center",
+    },
+    "language_name": {"ru": "Русский", "kk": "Қазақша", "en": "English"},
+    "login_title": {"ru": "Вход", "kk": "Кіру", "en": "Sign in"},
+    "username": {"ru": "Имя пользователя", "kk": "Пайдаланушы аты", "en": "User name"},
+    "password": {"ru": "Пароль", "kk": "Құпиясөз", "en": "Password"},
+    "login_button": {"ru": "Войти", "kk": "Кіру", "en": "Sign in"},
+    "login_failed": {
+        "ru": "Неверное имя или пароль.",
+        "kk": "Аты немесе құпиясөзі қате.",
+        "en": "Wrong name or password.",
+    },
+    "logout": {"ru": "Выйти", "kk": "Шығу", "en": "Sign out"},
+    "signed_in_as": {"ru": "Вы вошли как", "kk": "Сіз кірдіңіз:", "en": "Signed in as"},
+    "nav_queue": {"ru": "Очередь", "kk": "Кезек", "en": "Queue"},
+    "nav_escalations": {"ru": "Эскалации", "kk": "Эскалациялар", "en": "Escalations"},
+    "nav_cases": {"ru": "Дела", "kk": "Істер", "en": "Cases"},
+    "nav_dashboard": {"ru": "Сводка", "kk": "Жиынтық", "en": "Dashboard"},
+    "nav_findings": {"ru": "Находки", "kk": "Табылғандар", "en": "Findings"},
+    "role_operator": {"ru": "оператор", "kk": "оператор", "en": "operator"},
+    "role_supervisor": {"ru": "старший смены", "kk": "ауысым басшысы", "en": "supervisor"},
+    "role_prosecutor": {"ru": "прокурор", "kk": "прокурор", "en": "prosecutor"},
+    "role_analyst": {"ru": "аналитик", "kk": "талдаушы", "en": "analyst"},
+    "role_admin": {"ru": "администратор", "kk": "әкімші", "en": "admin"},
+    # The queue
+    "queue_title": {
+        "ru": "Перехваченные звонки",
+        "kk": "Ұсталған қоңыраулар",
+        "en": "Intercepted calls",
+    },
+    "queue_hint": {
+        "ru": "Самый срочный — сверху. Возьмите звонок и перезвоните человеку.",
+        "kk": "Ең шұғылы — жоғарыда. Қоңырауды алып, адамға қайта қоңырау шалыңыз.",
+        "en": "Most urgent first. Take a call and phone the person back.",
+    },
+    "queue_empty": {
+        "ru": "Очередь пуста. Новые звонки появятся сами.",
+        "kk": "Кезек бос. Жаңа қоңыраулар өздігінен шығады.",
+        "en": "The queue is empty. New calls will appear by themselves.",
+    },
+    "waiting_n": {
+        "ru": "Ждут обратного звонка: {n}",
+        "kk": "Қайта қоңырау күтуде: {n}",
+        "en": "Waiting for a call back: {n}",
+    },
+    "overdue_n": {"ru": "просрочено: {n}", "kk": "мерзімі өткен: {n}", "en": "overdue: {n}"},
+    "my_calls": {
+        "ru": "Мои звонки в работе",
+        "kk": "Жұмыстағы қоңырауларым",
+        "en": "My calls in progress",
+    },
+    "callee": {"ru": "Кому звонили", "kk": "Кімге қоңырау шалынды", "en": "Person called"},
+    "caller": {"ru": "Кто звонил", "kk": "Кім қоңырау шалды", "en": "Caller"},
+    "when": {"ru": "Когда", "kk": "Қашан", "en": "When"},
+    "why_first": {"ru": "Почему срочно", "kk": "Неге шұғыл", "en": "Why urgent"},
+    "scheme": {"ru": "Схема", "kk": "Схема", "en": "Scheme"},
+    "claim": {"ru": "Взять в работу", "kk": "Жұмысқа алу", "en": "Take this call"},
+    "release": {"ru": "Вернуть в очередь", "kk": "Кезекке қайтару", "en": "Put back in queue"},
+    "open": {"ru": "Открыть", "kk": "Ашу", "en": "Open"},
+    "overdue": {"ru": "ПРОСРОЧЕНО", "kk": "МЕРЗІМІ ӨТТІ", "en": "OVERDUE"},
+    "claim_due": {"ru": "взять до", "kk": "алу мерзімі", "en": "take by"},
+    "why_vulnerable callee": {
+        "ru": "пожилой или уязвимый человек",
+        "kk": "қарт немесе осал адам",
+        "en": "elderly or vulnerable person",
+    },
+    "why_call in progress": {
+        "ru": "звонок идёт сейчас",
+        "kk": "қоңырау қазір жүріп жатыр",
+        "en": "call happening now",
+    },
+    "why_repeat target": {
+        "ru": "звонят повторно",
+        "kk": "қайталап қоңырау шалуда",
+        "en": "called again and again",
+    },
+    "claimed_by_other": {
+        "ru": "Этот звонок уже взял(а) {holder}.",
+        "kk": "Бұл қоңырауды {holder} алып қойды.",
+        "en": "{holder} has already taken this call.",
+    },
+    # Severities and schemes
+    "sev_critical": {"ru": "критично", "kk": "өте қауіпті", "en": "critical"},
+    "sev_high": {"ru": "высокая", "kk": "жоғары", "en": "high"},
+    "sev_medium": {"ru": "средняя", "kk": "орташа", "en": "medium"},
+    "sev_low": {"ru": "низкая", "kk": "төмен", "en": "low"},
+    "cat_bank_security": {
+        "ru": "«служба безопасности банка»",
+        "kk": "«банктің қауіпсіздік қызметі»",
+        "en": "“bank security”",
+    },
+    "cat_police": {"ru": "«полиция»", "kk": "«полиция»", "en": "“police”"},
+    "cat_investment": {"ru": "«инвестиции»", "kk": "«инвестиция»", "en": "“investment”"},
+    "cat_egov": {"ru": "«госуслуги»", "kk": "«мемлекеттік қызметтер»", "en": "“e-government”"},
+    "cat_operator": {
+        "ru": "«сотовый оператор»",
+        "kk": "«ұялы байланыс операторы»",
+        "en": "“mobile operator”",
+    },
+    "cat_relative": {
+        "ru": "«родственник в беде»",
+        "kk": "«туысқан қиындықта»",
+        "en": "“relative in trouble”",
+    },
+    "cat_other": {"ru": "другое", "kk": "басқа", "en": "other"},
+    # The alert
+    "alert_title": {"ru": "Звонок №{id}", "kk": "№{id} қоңырау", "en": "Call #{id}"},
+    "next_step": {"ru": "Что делать сейчас", "kk": "Қазір не істеу керек", "en": "What to do now"},
+    "step_claim": {
+        "ru": "1. Возьмите звонок в работу.",
+        "kk": "1. Қоңырауды жұмысқа алыңыз.",
+        "en": "1. Take the call.",
+    },
+    "step_call": {
+        "ru": "Позвоните по номеру {number} и прочитайте текст ниже.",
+        "kk": "{number} нөміріне қоңырау шалып, төмендегі мәтінді оқыңыз.",
+        "en": "Phone {number} and read the script below.",
+    },
+    "step_done": {
+        "ru": "Работа по звонку завершена.",
+        "kk": "Қоңырау бойынша жұмыс аяқталды.",
+        "en": "This call has been dealt with.",
+    },
+    "next_call": {"ru": "Следующий звонок →", "kk": "Келесі қоңырау →", "en": "Next call →"},
+    "held_by": {
+        "ru": "В работе у: {holder}",
+        "kk": "Жұмыста: {holder}",
+        "en": "Being worked by: {holder}",
+    },
+    "reasons": {
+        "ru": "Почему звонок перехвачен",
+        "kk": "Қоңырау неге ұсталды",
+        "en": "Why the call was intercepted",
+    },
+    "victim": {"ru": "Потенциальная жертва", "kk": "Ықтимал жәбірленуші", "en": "Potential victim"},
+    "born": {"ru": "год рождения", "kk": "туған жылы", "en": "born"},
+    "vulnerable": {"ru": "уязвимый", "kk": "осал", "en": "vulnerable"},
+    "times_targeted": {
+        "ru": "звонков от мошенников: {n}",
+        "kk": "алаяқтардан қоңыраулар: {n}",
+        "en": "fraud calls received: {n}",
+    },
+    "script": {"ru": "Что сказать", "kk": "Не айту керек", "en": "What to say"},
+    "outcome_title": {
+        "ru": "Чем закончился звонок",
+        "kk": "Қоңырау немен аяқталды",
+        "en": "How did the call go",
+    },
+    "out_reached": {
+        "ru": "Дозвонился, всё в порядке",
+        "kk": "Хабарласты, бәрі жақсы",
+        "en": "Reached, all fine",
+    },
+    "out_warned": {
+        "ru": "Дозвонился и предупредил",
+        "kk": "Хабарласып, ескертті",
+        "en": "Reached and warned",
+    },
+    "out_already_paid": {
+        "ru": "Уже заплатил(а) мошенникам",
+        "kk": "Алаяқтарға ақша төлеп қойды",
+        "en": "Already paid the fraudsters",
+    },
+    "out_not_reachable": {"ru": "Не дозвонился", "kk": "Хабарласа алмады", "en": "Could not reach"},
+    "out_false_alarm": {"ru": "Ложная тревога", "kk": "Жалған дабыл", "en": "False alarm"},
+    "prevented": {
+        "ru": "Предотвращённый ущерб, тенге",
+        "kk": "Алдын алынған шығын, теңге",
+        "en": "Loss prevented, KZT",
+    },
+    "suffered": {
+        "ru": "Понесённый ущерб, тенге",
+        "kk": "Келтірілген шығын, теңге",
+        "en": "Loss suffered, KZT",
+    },
+    "paid_to": {
+        "ru": "Счёт или карта, куда ушли деньги",
+        "kk": "Ақша кеткен шот немесе карта",
+        "en": "Account or card the money went to",
+    },
+    "note": {"ru": "Заметка", "kk": "Жазба", "en": "Note"},
+    "save_outcome": {
+        "ru": "Сохранить результат",
+        "kk": "Нәтижені сақтау",
+        "en": "Save the outcome",
+    },
+    "outcome_saved": {
+        "ru": "Результат сохранён.",
+        "kk": "Нәтиже сақталды.",
+        "en": "Outcome saved.",
+    },
+    "outcome": {"ru": "Результат", "kk": "Нәтиже", "en": "Outcome"},
+    "escalate_title": {
+        "ru": "Передать прокурору",
+        "kk": "Прокурорға жіберу",
+        "en": "Escalate to a prosecutor",
+    },
+    "escalate_reason": {
+        "ru": "Почему (обязательно)",
+        "kk": "Себебі (міндетті)",
+        "en": "Why (required)",
+    },
+    "escalate_button": {"ru": "Передать прокурору", "kk": "Прокурорға жіберу", "en": "Escalate"},
+    "escalated": {
+        "ru": "Передано прокурору.",
+        "kk": "Прокурорға жіберілді.",
+        "en": "Escalated to a prosecutor.",
+    },
+    "history": {"ru": "История", "kk": "Тарих", "en": "History"},
+    "back_to_queue": {"ru": "← К очереди", "kk": "← Кезекке", "en": "← Back to the queue"},
+    "amount_invalid": {
+        "ru": "Сумма должна быть числом, например 150000.",
+        "kk": "Сома сан болуы керек, мысалы 150000.",
+        "en": "The amount must be a number, e.g. 150000.",
+    },
+    "choose_outcome": {
+        "ru": "Выберите результат.",
+        "kk": "Нәтижені таңдаңыз.",
+        "en": "Choose an outcome.",
+    },
+    # Escalations
+    "escalations_title": {
+        "ru": "Эскалации прокурору",
+        "kk": "Прокурорға эскалациялар",
+        "en": "Escalations to the prosecutor",
+    },
+    "escalations_empty": {
+        "ru": "Открытых эскалаций нет.",
+        "kk": "Ашық эскалациялар жоқ.",
+        "en": "No open escalations.",
+    },
+    "raised_by": {"ru": "Кто передал", "kk": "Кім жіберді", "en": "Raised by"},
+    "reason": {"ru": "Причина", "kk": "Себебі", "en": "Reason"},
+    "status": {"ru": "Статус", "kk": "Мәртебесі", "en": "Status"},
+    "response": {"ru": "Ответ", "kk": "Жауап", "en": "Response"},
+    "accept": {"ru": "Принять", "kk": "Қабылдау", "en": "Accept"},
+    "return": {"ru": "Вернуть", "kk": "Қайтару", "en": "Return"},
+    "answered": {"ru": "Ответ сохранён.", "kk": "Жауап сақталды.", "en": "Answer saved."},
+    # Cases and findings
+    "cases_title": {"ru": "Дела", "kk": "Істер", "en": "Cases"},
+    "cases_empty": {"ru": "Открытых дел нет.", "kk": "Ашық істер жоқ.", "en": "No open cases."},
+    "case_title": {"ru": "Дело №{id}", "kk": "№{id} іс", "en": "Case #{id}"},
+    "episodes": {"ru": "Эпизоды", "kk": "Эпизодтар", "en": "Episodes"},
+    "timeline": {"ru": "Хронология", "kk": "Хронология", "en": "Timeline"},
+    "notes": {"ru": "Заметки", "kk": "Жазбалар", "en": "Notes"},
+    "add_note": {"ru": "Добавить заметку", "kk": "Жазба қосу", "en": "Add note"},
+    "open_case": {
+        "ru": "Открыть дело с этим звонком",
+        "kk": "Осы қоңыраумен іс ашу",
+        "en": "Open a case with this call",
+    },
+    "case_name": {"ru": "Название дела", "kk": "Істің атауы", "en": "Case title"},
+    "in_case": {"ru": "В деле №{id}", "kk": "№{id} істе", "en": "In case #{id}"},
+    "findings_title": {
+        "ru": "Фермы, кампании, волны подмены номеров",
+        "kk": "Фермалар, науқандар, нөмір ауыстыру толқындары",
+        "en": "Farms, campaigns, spoofed-number waves",
+    },
+    "findings_empty": {
+        "ru": "Находок пока нет.",
+        "kk": "Әзірге ештеңе табылған жоқ.",
+        "en": "No findings yet.",
+    },
+    "kind_sim_farm": {"ru": "SIM-ферма", "kk": "SIM-ферма", "en": "SIM farm"},
+    "kind_campaign": {
+        "ru": "кампания (колл-центр)",
+        "kk": "науқан (колл-орталық)",
+        "en": "campaign (call center)",
+    },
+    "kind_spoofed_wave": {
+        "ru": "волна подменённых номеров",
+        "kk": "ауыстырылған нөмірлер толқыны",
+        "en": "spoofed-number wave",
+    },
+    "kind_intercepted_call": {
+        "ru": "перехваченный звонок",
+        "kk": "ұсталған қоңырау",
+        "en": "intercepted call",
+    },
+    "prevented_total": {"ru": "Предотвращено", "kk": "Алдын алынды", "en": "Prevented"},
+    "suffered_total": {"ru": "Потеряно", "kk": "Жоғалтылды", "en": "Lost"},
+    "close_case": {"ru": "Закрыть дело", "kk": "Істі жабу", "en": "Close the case"},
+    "st_open": {"ru": "открыто", "kk": "ашық", "en": "open"},
+    "st_claimed": {"ru": "в работе", "kk": "жұмыста", "en": "being worked"},
+    "st_done": {"ru": "завершено", "kk": "аяқталды", "en": "done"},
+    "st_accepted": {"ru": "принято", "kk": "қабылданды", "en": "accepted"},
+    "st_returned": {"ru": "возвращено", "kk": "қайтарылды", "en": "returned"},
+    "st_closed": {"ru": "закрыто", "kk": "жабық", "en": "closed"},
+    "act_claimed": {"ru": "взял(а) в работу", "kk": "жұмысқа алды", "en": "took the call"},
+    "act_released": {"ru": "вернул(а) в очередь", "kk": "кезекке қайтарды", "en": "put it back"},
+    "act_outcome": {
+        "ru": "записал(а) результат",
+        "kk": "нәтижені жазды",
+        "en": "recorded the outcome",
+    },
+    "act_escalated": {"ru": "передал(а) прокурору", "kk": "прокурорға жіберді", "en": "escalated"},
+    "rule_sim_farm": {"ru": "SIM-ферма", "kk": "SIM-ферма", "en": "SIM farm"},
+    "rule_simbox": {"ru": "SIM-бокс", "kk": "SIM-бокс", "en": "SIM box"},
+    "rule_spoofed_cli": {
+        "ru": "Подменённый номер",
+        "kk": "Ауыстырылған нөмір",
+        "en": "Spoofed caller ID",
+    },
+    "rule_roaming": {"ru": "Роуминг", "kk": "Роуминг", "en": "Roaming"},
+    "rule_campaign": {
+        "ru": "Колл-центр мошенников",
+        "kk": "Алаяқтардың колл-орталығы",
+        "en": "Fraud call center",
+    },
+    "rule_reputation": {
+        "ru": "Жалобы на номер",
+        "kk": "Нөмірге шағымдар",
+        "en": "Complaints about the number",
+    },
+    "dashboard_title": {"ru": "Сводка смены", "kk": "Ауысым жиынтығы", "en": "Shift dashboard"},
+    "chart_intercepted": {
+        "ru": "Перехвачено звонков",
+        "kk": "Ұсталған қоңыраулар",
+        "en": "Intercepted calls",
+    },
+    "chart_worked": {"ru": "Отработано", "kk": "Өңделді", "en": "Worked"},
+    "chart_per_day": {
+        "ru": "Перехваченные звонки по дням (UTC)",
+        "kk": "Күн бойынша ұсталған қоңыраулар (UTC)",
+        "en": "Intercepted calls per day (UTC)",
+    },
+    "chart_outcomes": {
+        "ru": "Результаты обратных звонков",
+        "kk": "Қайта қоңырау нәтижелері",
+        "en": "Call-back outcomes",
+    },
+    "sla_waiting": {"ru": "Ждут сейчас", "kk": "Қазір күтуде", "en": "Waiting now"},
+    "sla_being_worked": {"ru": "В работе", "kk": "Жұмыста", "en": "Being worked"},
+    "sla_overdue_claim": {
+        "ru": "Не взяты вовремя",
+        "kk": "Уақытында алынбады",
+        "en": "Not taken in time",
+    },
+    "sla_claimed_in_time": {
+        "ru": "Взяты за 5 минут",
+        "kk": "5 минутта алынды",
+        "en": "Taken within 5 min",
+    },
+    "no_data": {"ru": "нет данных", "kk": "деректер жоқ", "en": "no data"},
+    "graph": {"ru": "Связи", "kk": "Байланыстар", "en": "Links"},
+    "graph_episode": {"ru": "звонок", "kk": "қоңырау", "en": "call"},
+    "graph_victim": {"ru": "жертва", "kk": "жәбірленуші", "en": "victim"},
+    "graph_legend": {
+        "ru": "Жёлтый — дело, красный — звонки, зелёный — жертвы, синий — номера, SIM, IMEI, счета.",
+        "kk": "Сары — іс, қызыл — қоңыраулар, жасыл — жәбірленушілер, көк — нөмірлер, SIM, IMEI, шоттар.",
+        "en": "Yellow: the case; red: calls; green: victims; blue: numbers, SIMs, IMEIs, accounts.",
+    },
+    "ent_number": {"ru": "номер", "kk": "нөмір", "en": "number"},
+    "ent_sim": {"ru": "SIM", "kk": "SIM", "en": "SIM"},
+    "ent_imei": {"ru": "IMEI", "kk": "IMEI", "en": "IMEI"},
+    "ent_cell": {"ru": "вышка", "kk": "мұнара", "en": "cell"},
+    "ent_account": {"ru": "счёт", "kk": "шот", "en": "account"},
+    "ent_farm": {"ru": "ферма", "kk": "ферма", "en": "farm"},
+    "ent_campaign": {"ru": "кампания", "kk": "науқан", "en": "campaign"},
+    "ent_route": {"ru": "маршрут", "kk": "маршрут", "en": "route"},
+    "suggestions": {"ru": "Похожие эпизоды", "kk": "Ұқсас эпизодтар", "en": "Related alerts"},
+    "shared": {"ru": "общее", "kk": "ортақ", "en": "shared"},
+    "add_to_case": {"ru": "Добавить в дело", "kk": "Іске қосу", "en": "Add to case"},
+    "mark_vulnerable": {
+        "ru": "Отметить как уязвимого",
+        "kk": "Осал деп белгілеу",
+        "en": "Mark as vulnerable",
+    },
+    "nav_users": {"ru": "Пользователи", "kk": "Пайдаланушылар", "en": "Users"},
+    "users_title": {"ru": "Учётные записи", "kk": "Есептік жазбалар", "en": "Accounts"},
+    "users_hint": {
+        "ru": "Добавлять и менять учётные записи: qalqan cases users add --db …",
+        "kk": "Есептік жазбаларды қосу және өзгерту: qalqan cases users add --db …",
+        "en": "To add or change accounts: qalqan cases users add --db …",
+    },
+    "role": {"ru": "Роль", "kk": "Рөлі", "en": "Role"},
+    "active": {"ru": "активна", "kk": "белсенді", "en": "active"},
+    "disabled": {"ru": "отключена", "kk": "өшірілген", "en": "disabled"},
+    "detail_first_seen": {"ru": "впервые замечено", "kk": "алғаш байқалды", "en": "first seen"},
+    "detail_last_seen": {"ru": "последний раз", "kk": "соңғы рет", "en": "last seen"},
+    "detail_lat": {"ru": "широта", "kk": "ендік", "en": "latitude"},
+    "detail_lon": {"ru": "долгота", "kk": "бойлық", "en": "longitude"},
+    "detail_n_sims": {"ru": "SIM-карт", "kk": "SIM-карталар", "en": "SIMs"},
+    "detail_sites": {"ru": "площадки", "kk": "алаңдар", "en": "sites"},
+    "detail_n_calls": {"ru": "звонков", "kk": "қоңыраулар", "en": "calls"},
+    "detail_n_victims": {"ru": "людей", "kk": "адамдар", "en": "people called"},
+    "detail_utc_offset_h": {
+        "ru": "часовой пояс (UTC+ч, оценка)",
+        "kk": "уақыт белдеуі (UTC+сағ, бағалау)",
+        "en": "time zone (UTC+h, estimated)",
+    },
+    "detail_farm_ids": {"ru": "фермы", "kk": "фермалар", "en": "farms"},
+    "detail_routes": {"ru": "маршруты", "kk": "маршруттар", "en": "routes"},
+    "detail_numbers_total": {"ru": "номеров", "kk": "нөмірлер", "en": "numbers"},
+    "finding_title": {"ru": "Находка №{id}", "kk": "№{id} табылған", "en": "Finding #{id}"},
+    "finding_reasons": {"ru": "Что обнаружено", "kk": "Не анықталды", "en": "What was found"},
+    "open_case_finding": {
+        "ru": "Открыть дело по этой находке",
+        "kk": "Осы табылған бойынша іс ашу",
+        "en": "Open a case with this finding",
+    },
+    "back_to_findings": {"ru": "← К находкам", "kk": "← Табылғандарға", "en": "← Back to findings"},
+    # Errors
+    "forbidden_title": {"ru": "Нет доступа", "kk": "Қолжетімділік жоқ", "en": "Not allowed"},
+    "forbidden_text": {
+        "ru": "Ваша роль ({role}) не даёт доступа к этой странице или действию. Попытка записана в журнал.",
+        "kk": "Сіздің рөліңіз ({role}) бұл бетке немесе әрекетке рұқсат бермейді. Әрекет журналға жазылды.",
+        "en": "Your role ({role}) does not allow this page or action. The attempt has been logged.",
+    },
+    "not_found_title": {"ru": "Не найдено", "kk": "Табылмады", "en": "Not found"},
+    "csrf_title": {
+        "ru": "Форма устарела",
+        "kk": "Форманың мерзімі өтті",
+        "en": "The form has expired",
+    },
+    "csrf_text": {
+        "ru": "Обновите страницу и попробуйте ещё раз.",
+        "kk": "Бетті жаңартып, қайталап көріңіз.",
+        "en": "Reload the page and try again.",
+    },
+    "workflow_error": {
+        "ru": "Это действие сейчас невозможно",
+        "kk": "Бұл әрекет қазір мүмкін емес",
+        "en": "This cannot be done now",
+    },
+    "go_home": {"ru": "На главную", "kk": "Басты бетке", "en": "Go to my start page"},
+    "no_pages": {
+        "ru": "Для вашей роли здесь нет страниц.",
+        "kk": "Сіздің рөліңізге мұнда беттер жоқ.",
+        "en": "There are no pages here for your role.",
+    },
+}
+
+
+def translate(language: str, key: str, **values: object) -> str:
+    """The message in ``language``; English if the language is unknown; the key if the message is."""
+    entry = MESSAGES.get(key)
+    if entry is None:
+        return key
+    text = entry.get(language) or entry["en"]
+    return text.format(**values) if values else text
+
+
+def words(language: str, prefix: str, value: str) -> str:
+    """A value the library returns (a status, an action, a rule family) in words.
+
+    Known values have catalogue entries (``st_open``, ``act_claimed``); an
+    unknown one is shown as it is, with spaces, rather than as a broken key.
+    """
+    key = prefix + value
+    return translate(language, key) if key in MESSAGES else value.replace("_", " ")

@@ -1,0 +1,30 @@
+// Draws a case's links (Cytoscape.js, served locally) from the JSON the server put in #graph-data.
+(function () {
+  "use strict";
+  var box = document.getElementById("case-graph");
+  if (!box) { return; }
+  var elements = JSON.parse(document.getElementById("graph-data").textContent);
+  var colour = { "case": "#ffd23f", episode: "#ff6b5b", victim: "#5ee08a" };
+  var graph = cytoscape({
+    container: box,
+    elements: elements,
+    layout: { name: "breadthfirst", roots: ".case", circle: true, spacingFactor: 0.85, animate: false, padding: 40 },
+    style: [
+      { selector: "node", style: {
+          "background-color": function (n) { return colour[n.classes()[0]] || "#8cc8ff"; },
+          "label": "data(label)", "color": "#f2f5f8", "font-size": 17, "text-valign": "bottom",
+          "text-margin-y": 4, "text-wrap": "wrap", "text-max-width": 160, "width": 22, "height": 22 } },
+      { selector: "node.case", style: { "width": 34, "height": 34, "shape": "round-rectangle" } },
+      { selector: "edge", style: { "width": 2, "line-color": "#5b6b7d", "curve-style": "bezier" } },
+      { selector: "edge:selected, edge.hover", style: {
+          "label": "data(label)", "font-size": 13, "color": "#ffd23f", "line-color": "#ffd23f" } }
+    ]
+  });
+  graph.on("mouseover", "edge", function (event) { event.target.addClass("hover"); });
+  graph.on("mouseout", "edge", function (event) { event.target.removeClass("hover"); });
+  graph.on("tap", "node", function (event) {
+    var id = event.target.id();
+    if (id.indexOf("alert:") === 0) { window.location.href = "/alerts/" + id.slice(6); }
+  });
+  window.qalqanGraphDrawn = graph.nodes().length;
+})();

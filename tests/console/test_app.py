@@ -1,0 +1,321 @@
+"""The console in-process: sign-in, CSRF, the role matrix, and an intercepted call worked end to end."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+
+from qalqan.cases import escalate, open_case, queue
+from qalqan.cases.roles import Permission, Role, may
+from qalqan.console.i18n import LANGUAGES, MESSAGES
+from tests.cases.conftest import PASSWORD
+from tests.console.conftest import Console, ShiftClock, csrf_of
+
+
+def _first_in_queue(console: Console) -> int:
+    with console.store.transaction() as session:
+        return queue(session, console.people.operator)[0].alert_id
+
+
+def test_signed_out_pages_go_to_login(console: Console) -> None:
+    client = console.client()
+    for path in ("/", "/queue", "/escalations", "/cases", "/findings", "/alerts/1"):
+        page = client.get(path)
+        assert page.url.path == "/login", path
+        assert "csrf" in page.text
+    refresh = client.get("/queue", headers={"HX-Request": "true"}, follow_redirects=False)
+    assert (
+        refresh.headers["HX-Redirect"] == "/login"
+    )  # htmx leaves the page, not a login form in it
+
+
+def test_wrong_password_is_refused(console: Console) -> None:
+    client = console.client()
+    token = csrf_of(client.get("/login").text)
+    page = client.post("/login", data={"csrf": token, "username": "aigerim", "password": "nope"})
+    assert page.status_code == 401
+    assert "Неверное имя или пароль" in page.text
+    assert client.get("/queue").url.path == "/login"
+
+
+def test_login_needs_the_csrf_token(console: Console) -> None:
+    client = console.client()
+    client.get("/login")
+    page = client.post("/login", data={"username": "aigerim", "password": PASSWORD})
+    assert page.status_code == 403
+    assert client.get("/queue").url.path == "/login"
+
+
+def test_every_post_without_the_token_is_refused(console: Console) -> None:
+    operator = console.signed_in(Role.OPERATOR)
+    alert_id = _first_in_queue(console)
+    for path in (
+        f"/alerts/{alert_id}/claim",
+        f"/alerts/{alert_id}/release",
+        f"/alerts/{alert_id}/outcome",
+        f"/alerts/{alert_id}/escalate",
+        f"/alerts/{alert_id}/case",
+        "/escalations/1/answer",
+        "/cases/1/notes",
+        "/cases/1/link",
+        f"/alerts/{alert_id}/vulnerable",
+        "/lang",
+        "/logout",
+    ):
+        bare = operator.client.post(path, data={"outcome": "warned", "reason": "x"})
+        assert bare.status_code == 403, path
+        forged = operator.client.post(path, data={"csrf": "forged", "reason": "x"})
+        assert forged.status_code == 403, path
+        assert "Форма устарела" in bare.text
+    # nothing happened: the call is still first and unclaimed, and the operator still signed in
+    assert _first_in_queue(console) == alert_id
+    assert operator.client.get("/queue").status_code == 200
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_role_matrix(console: Console, role: Role) -> None:
+    """Every route answers 403 exactly when ``may()`` refuses the role its permission."""
+    people = console.people
+    with console.store.transaction() as session:
+        waiting = queue(session, people.operator)
+    other_id, spare, in_case = waiting[0].alert_id, waiting[1].alert_id, waiting[-1].alert_id
+    with console.store.transaction() as session:
+        case = open_case(session, people.supervisor, "Bank-security wave", [in_case])
+    with console.store.transaction() as session:
+        raised = escalate(session, people.analyst, reason="mule account", case_id=case.id)
+    user = console.signed_in(role)
+    gets = {
+        "/queue": Permission.VIEW_QUEUE,
+        "/escalations": Permission.VIEW_ESCALATIONS,
+        "/cases": Permission.VIEW_CASE,
+        f"/cases/{case.id}": Permission.VIEW_CASE,
+        "/findings": Permission.VIEW_FINDINGS,
+        "/dashboard": Permission.VIEW_SLA,
+        "/users": Permission.MANAGE_USERS,
+        f"/alerts/{other_id}": Permission.VIEW_ALERT,
+    }
+    for path, permission in gets.items():
+        page = user.client.get(path)
+        expected = 200 if may(role, permission) else 403
+        assert page.status_code == expected, (role, path, page.status_code)
+        if expected == 403:
+            assert "Нет доступа" in page.text
+    posts = {
+        f"/alerts/{other_id}/claim": (Permission.CLAIM_ALERT, {}),
+        f"/alerts/{other_id}/escalate": (Permission.ESCALATE, {"reason": "urgent"}),
+        f"/alerts/{other_id}/case": (Permission.OPEN_CASE, {"title": "New"}),
+        f"/escalations/{raised.id}/answer": (
+            Permission.ANSWER_ESCALATION,
+            {"decision": "accept", "response": "taken up"},
+        ),
+        f"/cases/{case.id}/notes": (Permission.ADD_CASE_NOTE, {"text": "seen"}),
+        f"/cases/{case.id}/link": (Permission.LINK_TO_CASE, {"alert_id": str(spare)}),
+        f"/alerts/{other_id}/vulnerable": (Permission.MARK_VULNERABLE, {}),
+    }
+    for path, (permission, data) in posts.items():
+        answer = user.post(path, **data)
+        assert (answer.status_code == 403) == (not may(role, permission)), (role, path)
+        assert answer.status_code in (200, 403), (role, path, answer.status_code)
+
+
+def test_home_is_the_roles_first_page(console: Console) -> None:
+    for role, home in (
+        (Role.OPERATOR, "/queue"),
+        (Role.SUPERVISOR, "/queue"),
+        (Role.PROSECUTOR, "/escalations"),
+        (Role.ANALYST, "/cases"),
+        (Role.ADMIN, "/users"),
+    ):
+        assert console.signed_in(role).client.get("/").url.path == home, role
+
+
+def test_an_intercepted_call_from_queue_to_outcome_to_prosecutor(console: Console) -> None:
+    operator = console.signed_in(Role.OPERATOR)
+    page = operator.client.get("/queue")
+    alert_id = int(re.findall(r"/alerts/(\d+)/claim", page.text)[0])
+    assert alert_id == _first_in_queue(console)  # the library's order, unchanged
+
+    page = operator.post(f"/alerts/{alert_id}/claim")
+    assert page.url.path == f"/alerts/{alert_id}"
+    assert "Что сказать" in page.text  # the call-back script, in Russian by default
+    assert "прокуратурой" in page.text
+
+    # another operator clicking the same call is told who has it
+    other = console.signed_in(Role.OPERATOR, "bolat")
+    taken = other.post(f"/alerts/{alert_id}/claim")
+    assert taken.url.path == "/queue"
+    assert "aigerim" in taken.text
+
+    page = operator.post(
+        f"/alerts/{alert_id}/outcome", outcome="warned", prevented="150 000", note="warned her"
+    )
+    assert "Результат сохранён" in page.text
+    assert "Дозвонился и предупредил" in page.text
+    assert "Следующий звонок" in page.text
+    assert "/outcome" not in page.text and "Что сказать" not in page.text  # no second outcome
+    assert f"/alerts/{alert_id}/claim" not in operator.client.get("/queue").text
+
+    page = operator.post(f"/alerts/{alert_id}/escalate", reason="she named a mule account")
+    assert "Передано прокурору" in page.text
+
+    prosecutor = console.signed_in(Role.PROSECUTOR)
+    page = prosecutor.client.get("/escalations")
+    assert "she named a mule account" in page.text
+    assert f"/alerts/{alert_id}" in page.text
+    escalation_id = re.findall(r"/escalations/(\d+)/answer", page.text)[0]
+    page = prosecutor.post(
+        f"/escalations/{escalation_id}/answer", decision="accept", response="case opened"
+    )
+    assert "Ответ сохранён" in page.text
+    assert "принято" in page.text
+    # the prosecutor may read the alert, but gets no claim or outcome buttons
+    page = prosecutor.client.get(f"/alerts/{alert_id}")
+    assert page.status_code == 200
+    assert "/outcome" not in page.text and "/claim" not in page.text
+
+
+def test_overdue_calls_are_highlighted(console: Console, clock: ShiftClock) -> None:
+    operator = console.signed_in(Role.OPERATOR)
+    page = operator.client.get("/queue")
+    assert "ПРОСРОЧЕНО" not in page.text
+    clock.ahead = timedelta(minutes=6)  # past the 5-minute claim deadline
+    page = operator.client.get("/queue", headers={"HX-Request": "true"})  # the htmx refresh
+    assert "<html" not in page.text  # rows only
+    assert page.text.count("ПРОСРОЧЕНО") == page.text.count("/claim") > 0
+    assert f"просрочено: {page.text.count('/claim')}" in page.text
+    assert 'class="item overdue' in page.text
+
+
+def test_dashboard_counts_the_days_work(console: Console) -> None:
+    operator = console.signed_in(Role.OPERATOR)
+    alert_id = _first_in_queue(console)
+    operator.post(f"/alerts/{alert_id}/claim")
+    operator.post(f"/alerts/{alert_id}/outcome", outcome="warned", prevented="250000")
+    page = console.signed_in(Role.SUPERVISOR).client.get("/dashboard")
+    assert page.status_code == 200
+    assert "250 000 KZT" in page.text
+    data = re.search(r'id="chart-data">(.*?)</script>', page.text, re.S)
+    assert data
+    chart = json.loads(data.group(1))
+    assert chart["outcomes"] == [{"name": "Дозвонился и предупредил", "value": 1}]
+    assert sum(chart["intercepted"]) == 12 and sum(chart["worked"]) == 1
+    assert "/static/vendor/echarts.min.js" in page.text
+
+
+def test_bad_amount_is_explained_not_crashed(console: Console) -> None:
+    operator = console.signed_in(Role.OPERATOR)
+    alert_id = _first_in_queue(console)
+    operator.post(f"/alerts/{alert_id}/claim")
+    page = operator.post(f"/alerts/{alert_id}/outcome", outcome="warned", prevented="lots")
+    assert page.status_code == 200
+    assert "Сумма должна быть числом" in page.text
+
+
+def test_language_switch_translates_the_page_and_the_script(console: Console) -> None:
+    operator = console.signed_in(Role.OPERATOR)
+    alert_id = _first_in_queue(console)
+    operator.post(f"/alerts/{alert_id}/claim")
+    page = operator.post("/lang", lang="kk", next=f"/alerts/{alert_id}")
+    assert page.url.path == f"/alerts/{alert_id}"
+    assert "Не айту керек" in page.text
+    assert "прокуратурамен" in page.text
+    page = operator.post("/lang", lang="en", next="//evil.example/")
+    assert page.url.path == "/queue"  # never redirected off-site
+    assert "Intercepted calls" in page.text
+
+
+def test_logout_ends_the_session(console: Console) -> None:
+    operator = console.signed_in(Role.OPERATOR)
+    assert operator.post("/logout").url.path == "/login"
+    assert operator.client.get("/queue").url.path == "/login"
+
+
+def test_case_page_shows_timeline_and_takes_notes(console: Console) -> None:
+    alert_id = _first_in_queue(console)
+    supervisor = console.signed_in(Role.SUPERVISOR)
+    page = supervisor.post(f"/alerts/{alert_id}/case", title="Bank-security wave")
+    assert re.search(r"/cases/\d+$", str(page.url))
+    assert "Хронология" in page.text
+    page = supervisor.client.post(
+        f"{page.url.path}/notes", data={"csrf": supervisor.csrf, "text": "same mule account"}
+    )
+    assert "same mule account" in page.text
+    assert "Похожие эпизоды" in page.text  # the same farm SIMs called others
+    suggested = re.search(r'name="alert_id" value="(\d+)"', page.text)
+    assert suggested
+    page = supervisor.client.post(
+        f"{page.url.path}/link", data={"csrf": supervisor.csrf, "alert_id": suggested.group(1)}
+    )
+    assert f'href="/alerts/{suggested.group(1)}">Звонок №' in page.text  # now an episode
+    findings = supervisor.client.get("/findings")
+    assert "SIM-ферма" in findings.text
+    farm = re.search(r'href="/alerts/(\d+)">3 SIMs', findings.text)
+    assert farm
+    page = supervisor.client.get(f"/alerts/{farm.group(1)}")
+    assert "широта" in page.text and "43.25" in page.text  # the finding's own details
+
+
+def test_every_message_is_in_every_language() -> None:
+    for key, entry in MESSAGES.items():
+        assert set(entry) == set(LANGUAGES), key
+        assert all(entry[lang].strip() for lang in LANGUAGES), key
+
+
+def test_template_keys_exist() -> None:
+    """Every literal ``t("key")`` in the templates has a catalogue entry."""
+    from pathlib import Path
+
+    import qalqan.console
+
+    folder = Path(qalqan.console.__file__).parent / "templates"
+    for template in folder.glob("*.html"):
+        for key in re.findall(r't\("([a-z_]+)"\s*[,)]', template.read_text(encoding="utf-8")):
+            assert key in MESSAGES, (template.name, key)
+
+
+def test_every_value_the_library_can_return_has_words() -> None:
+    """Severities, schemes, outcomes, kinds, statuses and roles are shown translated."""
+    from qalqan.cases.models import (
+        AlertKind,
+        AlertStatus,
+        CaseStatus,
+        EntityKind,
+        EscalationStatus,
+        Outcome,
+        Severity,
+    )
+    from qalqan.domain.model import ReportCategory
+
+    for prefix, enum in (
+        ("sev_", Severity),
+        ("cat_", ReportCategory),
+        ("out_", Outcome),
+        ("kind_", AlertKind),
+        ("st_", AlertStatus),
+        ("st_", CaseStatus),
+        ("st_", EscalationStatus),
+        ("role_", Role),
+        ("ent_", EntityKind),
+    ):
+        for member in enum:
+            assert prefix + member.value in MESSAGES, (prefix, member)
+
+
+def test_pages_carry_security_headers(console: Console) -> None:
+    page = console.client().get("/login")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "<script>" not in page.text  # no inline code for the policy to have to allow
+
+
+def test_not_reachable_puts_the_call_back_in_the_queue(console: Console) -> None:
+    operator = console.signed_in(Role.OPERATOR)
+    alert_id = _first_in_queue(console)
+    operator.post(f"/alerts/{alert_id}/claim")
+    page = operator.post(f"/alerts/{alert_id}/outcome", outcome="not_reachable")
+    assert "Взять в работу" in page.text  # the next step is to try again
+    assert f"/alerts/{alert_id}/claim" in operator.client.get("/queue").text

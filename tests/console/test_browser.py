@@ -1,0 +1,187 @@
+"""The console in a real browser: Debian's Chromium driven by Playwright, over a real socket.
+
+What only a browser shows: the forms post and redirect as buttons are
+clicked, the session cookie and CSRF token travel as they will in a shift,
+and the pages look right — each main page is saved as a screenshot under
+``test-artifacts/console/`` for a person to look at. Skipped when Playwright
+or Chromium is missing (``.ci/run`` installs both).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from qalqan.cases.roles import Role
+from qalqan.console import create_app
+from tests.cases.conftest import PASSWORD
+from tests.console.conftest import NAMES, ShiftClock, populated_store
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    pytest.skip("Chromium is not installed", allow_module_level=True)
+
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The console served by uvicorn on a free port, in a thread; its base URL."""
+    import uvicorn
+
+    clock = ShiftClock()
+    store, url, _ = populated_store(tmp_path_factory.mktemp("console"), clock)
+    clock.ahead = timedelta(minutes=6)  # the calls have waited past their claim deadline
+    app = create_app(url, secret_key="browser-test", store=store)
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not uv.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the console did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=5)
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server: str) -> Iterator[playwright_api.Browser]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield launched
+        launched.close()
+
+
+def _sign_in(browser: playwright_api.Browser, server: str, role: Role) -> playwright_api.Page:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{server}/login")
+    page.fill("input[name=username]", NAMES[role])
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button.primary")
+    page.wait_for_load_state()
+    return page
+
+
+def _shot(page: playwright_api.Page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_operator_works_a_call_and_the_prosecutor_sees_it(
+    browser: playwright_api.Browser, server: str
+) -> None:
+    expect = playwright_api.expect
+    login = browser.new_page(viewport={"width": 1280, "height": 900})
+    login.goto(f"{server}/login")
+    _shot(login, "01-login")
+    login.close()
+
+    page = _sign_in(browser, server, Role.OPERATOR)
+    expect(page).to_have_url(f"{server}/queue")
+    expect(page.locator("h1")).to_have_text("Перехваченные звонки")
+    _shot(page, "02-queue")
+
+    first = page.locator("ol.queue li").first
+    callee = first.locator(".number").inner_text()
+    first.locator("button.primary").click()
+    expect(page.locator(".phone")).to_have_text(callee)
+    expect(page.locator(".script")).to_contain_text("прокуратурой")
+    _shot(page, "03-alert-claimed")
+
+    page.locator("label.choice", has_text="Дозвонился и предупредил").click()
+    page.fill("input[name=prevented]", "250000")
+    page.fill("textarea[name=note]", "Пенсионерка, собиралась переводить на «безопасный счёт»")
+    page.get_by_role("button", name="Сохранить результат").click()
+    expect(page.locator(".flash")).to_have_text("Результат сохранён.")
+    expect(page.locator(".next")).to_contain_text("Дозвонился и предупредил")
+
+    page.fill("textarea[name=reason]", "Назвала счёт, куда просили перевести деньги")
+    page.get_by_role("button", name="Передать прокурору").click()
+    expect(page.locator(".flash")).to_have_text("Передано прокурору.")
+    _shot(page, "04-alert-done")
+
+    page.get_by_role("button", name="EN").click()
+    expect(page.locator("h1").first).to_contain_text("Call #")
+    page.get_by_role("button", name="KK").click()
+    expect(page.locator(".next h2")).to_have_text("Қазір не істеу керек")
+    _shot(page, "05-alert-kazakh")
+    page.get_by_role("button", name="RU").click()
+
+    page.goto(f"{server}/escalations")
+    expect(page.locator("h1")).to_have_text("Нет доступа")
+    assert page.evaluate("document.readyState") == "complete"
+    _shot(page, "06-forbidden")
+    page.close()
+
+    prosecutor = _sign_in(browser, server, Role.PROSECUTOR)
+    expect(prosecutor).to_have_url(f"{server}/escalations")
+    expect(prosecutor.locator(".escalation").first).to_contain_text(
+        "Назвала счёт, куда просили перевести деньги"
+    )
+    _shot(prosecutor, "07-prosecutor-escalations")
+    prosecutor.goto(f"{server}/queue")
+    expect(prosecutor.locator("h1")).to_have_text("Нет доступа")
+    prosecutor.close()
+
+
+def test_supervisor_opens_a_case_and_reads_findings(
+    browser: playwright_api.Browser, server: str
+) -> None:
+    expect = playwright_api.expect
+    page = _sign_in(browser, server, Role.SUPERVISOR)
+    page.locator("ol.queue li a.small").first.click()
+    page.fill("input[name=title]", "Волна «служба безопасности банка»")
+    page.get_by_role("button", name="Открыть дело с этим звонком").click()
+    expect(page.locator("h1")).to_contain_text("Дело №")
+    page.fill("textarea[name=text]", "Тот же счёт, что и в деле прошлой недели")
+    page.get_by_role("button", name="Добавить заметку").click()
+    expect(page.locator(".notes")).to_contain_text("Тот же счёт")
+    page.wait_for_function("window.qalqanGraphDrawn > 2")  # the case, its call, its links
+    _shot(page, "08-case")
+    page.goto(f"{server}/findings")
+    expect(page.locator("h1")).to_contain_text("Фермы")
+    _shot(page, "09-findings")
+    page.locator("ul.list a").first.click()
+    expect(page.locator("table.details")).to_be_visible()
+    _shot(page, "11-finding")
+
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server}/dashboard")
+    page.wait_for_function("window.qalqanChartsDrawn === true")
+    expect(page.locator("#per-day svg")).to_have_count(1)
+    expect(page.locator("#outcomes svg")).to_have_count(1)
+    assert errors == []
+    _shot(page, "10-dashboard")
+    page.close()
