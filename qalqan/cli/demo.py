@@ -44,7 +44,7 @@ def demo_command(
     port: Annotated[int, typer.Option(help="Port of the console.")] = 8000,
 ) -> None:
     """Simulate a small operator, validate its data, find its SIM farms and call centers,
-    replay its calls through the screening engine, and fill a case store."""
+    replay its calls through the screening engine, fill a case store and serve the console."""
     started = time.perf_counter()
     data, results = out / "operator", out / "analysis"
     for folder in (data, results):
