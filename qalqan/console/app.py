@@ -54,9 +54,17 @@ from qalqan.cases.errors import (
 from qalqan.cases.roles import Actor, Permission, Role, may
 from qalqan.cases.store import CaseStore
 from qalqan.cases.views import Money
-from qalqan.console.dashboard import dashboard_figures
+from qalqan.console.dashboard import CALLER_ID_TYPES, dashboard_figures
 from qalqan.console.graph import case_graph
 from qalqan.console.i18n import LANGUAGES, translate, words
+from qalqan.console.maps import (
+    campaign_hours,
+    city_labels,
+    farm_points,
+    office_day,
+    offset_text,
+    outline,
+)
 
 __all__ = ["OUTCOMES", "PAGES", "CsrfError", "create_app"]
 
@@ -160,6 +168,36 @@ def _phone(number: str | None) -> str:
     return number
 
 
+def _campaign(details: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A campaign's hourly activity and working hours, as its page states and charts them."""
+    hours = campaign_hours(details)
+    raw = details.get("utc_offset_h")
+    offset = float(raw) if isinstance(raw, int | float) else None
+    day = office_day(hours, offset)
+    if offset is None:
+        works = translate(lang, "campaign_offset_unknown")
+    elif day is None:
+        works = translate(lang, "campaign_works", offset=offset_text(offset))
+    else:
+        works = translate(
+            lang,
+            "campaign_works_day",
+            offset=offset_text(offset),
+            start=f"{day[0]:02d}",
+            end=f"{(day[1] + 1) % 24:02d}",
+        )
+    return {
+        "works": works,
+        "hours": hours,
+        "chart": {
+            "hours": [f"{h:02d}" for h in range(24)],
+            "calls": hours,
+            "label": translate(lang, "chart_calls_by_hour"),
+            "axis": translate(lang, "chart_utc_hour"),
+        },
+    }
+
+
 def _home(role: Role) -> str:
     for path, permission in PAGES.items():
         if may(role, permission):
@@ -195,6 +233,7 @@ def create_app(
     templates.env.globals["reason_parts"] = _reason_parts
     templates.env.globals["may"] = may
     templates.env.globals["P"] = Permission
+    kazakhstan = outline()  # read once: the map's offline outline
 
     async def run(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """One service call as the signed-in user, in its own transaction."""
@@ -312,6 +351,7 @@ def create_app(
         script = None
         if alert.kind == "intercepted_call" and may(actor.role, Permission.READ_SCRIPT):
             script = await run(request, cases.callback_script, alert_id, _lang(request))
+        campaign = _campaign(alert.details, _lang(request)) if alert.kind == "campaign" else None
         return render(
             request,
             "alert.html",
@@ -321,6 +361,7 @@ def create_app(
             mine=alert.claimed_by == actor.name and alert.status == "claimed",
             outcomes=OUTCOMES,
             error=request.query_params.get("error"),
+            campaign=campaign,
         )
 
     async def outcome(request: Request) -> Response:
@@ -420,7 +461,18 @@ def create_app(
 
     async def findings_page(request: Request) -> Response:
         found = await run(request, cases.findings)
-        return render(request, "findings.html", findings=found)
+        lang = _lang(request)
+        farms = farm_points(found)
+        world = {
+            "outline": kazakhstan,
+            "farms": farms,
+            "cities": city_labels(lambda key: translate(lang, "city_" + key)),
+            "labels": {
+                "farm": translate(lang, "kind_sim_farm"),
+                "sims": translate(lang, "map_sims"),
+            },
+        }
+        return render(request, "findings.html", findings=found, farms=farms, world=world)
 
     async def dashboard_page(request: Request) -> Response:
         figures = await run(request, dashboard_figures)
@@ -438,6 +490,19 @@ def create_app(
                 "intercepted": translate(lang, "chart_intercepted"),
                 "worked": translate(lang, "chart_worked"),
             },
+            "routes": [
+                {"key": r, "name": words(lang, "route_", r), "value": n}
+                for r, n in sorted(figures.by_route.items(), key=lambda kv: -kv[1])
+            ],
+            "caller_ids": [
+                {"name": translate(lang, "cid_" + c), "value": figures.by_caller_id[c]}
+                for c in CALLER_ID_TYPES
+                if figures.by_caller_id.get(c)
+            ],
+            "trend": [
+                {"key": r, "name": words(lang, "route_", r), "data": list(per_day)}
+                for r, per_day in figures.route_per_day.items()
+            ],
         }
         return render(request, "dashboard.html", figures=figures, sla=sla, chart=chart)
 

@@ -13,20 +13,22 @@ same code runs on SQLite and PostgreSQL (whose date functions differ).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from qalqan.cases import audit
-from qalqan.cases.models import Alert, AlertKind, Loss, LossKind
+from qalqan.cases.models import Alert, AlertEntity, AlertKind, Loss, LossKind
 from qalqan.cases.roles import Actor, Permission, authorize
 from qalqan.cases.store import clock_of
 
-__all__ = ["DashboardFigures", "dashboard_figures"]
+__all__ = ["CALLER_ID_TYPES", "DashboardFigures", "caller_id_type", "dashboard_figures"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,6 +44,33 @@ class DashboardFigures:
     prevented: dict[str, Decimal]
     """Currency → losses prevented in the window."""
     suffered: dict[str, Decimal]
+    by_route: dict[str, int]
+    """Route the call came in by (``mobile``, ``national``, ``international``…) → calls."""
+    by_caller_id: dict[str, int]
+    """Caller-ID type (``ours``, ``domestic``, ``foreign``, ``withheld``, ``protected``) → calls."""
+    route_per_day: dict[str, tuple[int, ...]]
+    """Route → calls on each day of ``days``: the trend."""
+
+
+CALLER_ID_TYPES: tuple[str, ...] = ("ours", "domestic", "foreign", "withheld", "protected")
+
+
+def caller_id_type(caller: str | None, reasons: list[str], own_sim: bool) -> str:
+    """What the call presented as its caller ID, from what the alert stores.
+
+    A number of the protected registry (banks, police: a ``spoofed_cli.registry…``
+    reason) first, then withheld (no number), then one of our subscribers (the
+    call has the caller's SIM on our network, or the rule said it presented our
+    subscriber's number), then domestic (+7) or foreign.
+    """
+    rules = [r.partition(":")[0] for r in reasons]
+    if any(r.startswith("spoofed_cli.registry") for r in rules):
+        return "protected"
+    if not caller:
+        return "withheld"
+    if own_sim or "spoofed_cli.own_subscriber_at_home" in rules:
+        return "ours"
+    return "domestic" if caller.startswith("+7") else "foreign"
 
 
 def dashboard_figures(session: Session, actor: Actor, *, days: int = 14) -> DashboardFigures:
@@ -58,16 +87,41 @@ def dashboard_figures(session: Session, actor: Actor, *, days: int = 14) -> Dash
     first = latest.date() - timedelta(days=days - 1)
     since = datetime.combine(first, time(), tzinfo=latest.tzinfo)
     rows = session.execute(
-        select(Alert.occurred_at, Alert.outcome).where(intercepted, Alert.occurred_at >= since)
+        select(
+            Alert.id,
+            Alert.occurred_at,
+            Alert.outcome,
+            Alert.caller,
+            Alert.details,
+            Alert.reasons,
+        ).where(intercepted, Alert.occurred_at >= since)
     ).all()
+    own_sim = set(
+        session.scalars(
+            select(AlertEntity.alert_id)
+            .join(Alert, Alert.id == AlertEntity.alert_id)
+            .where(intercepted, Alert.occurred_at >= since, AlertEntity.relation == "caller_sim")
+        )
+    )
     per_day: Counter[date] = Counter()
     worked: Counter[date] = Counter()
     outcomes: Counter[str] = Counter()
-    for occurred_at, outcome in rows:
+    by_route: Counter[str] = Counter()
+    by_caller_id: Counter[str] = Counter()
+    route_day: Counter[tuple[str, date]] = Counter()
+    for alert_id, occurred_at, outcome, caller, details, reasons in rows:
         day = occurred_at.date()
         if day < first:
             continue
         per_day[day] += 1
+        ingress = str(_loads(details).get("ingress") or "unknown")
+        route = ingress.partition(":")[0]
+        by_route[route] += 1
+        route_day[route, day] += 1
+        said = _loads(reasons)
+        by_caller_id[
+            caller_id_type(caller, said if isinstance(said, list) else [], alert_id in own_sim)
+        ] += 1
         if outcome:
             worked[day] += 1
             outcomes[outcome] += 1
@@ -92,4 +146,14 @@ def dashboard_figures(session: Session, actor: Actor, *, days: int = 14) -> Dash
         outcomes=dict(outcomes),
         prevented=totals[LossKind.PREVENTED.value],
         suffered=totals[LossKind.SUFFERED.value],
+        by_route=dict(by_route),
+        by_caller_id=dict(by_caller_id),
+        route_per_day={r: tuple(route_day[r, d] for d in window) for r in sorted(by_route)},
     )
+
+
+def _loads(text: str | None) -> Any:
+    try:
+        return json.loads(text) if text else {}
+    except ValueError:
+        return {}

@@ -6,6 +6,7 @@ as the command line would, so that the pages show what operators will see.
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from collections.abc import Callable, Iterator
@@ -99,6 +100,29 @@ def populated_store(
     with store.transaction() as session:
         ingest_findings(session, feed.findings, feed.data)
     return store, url, make_people(store)
+
+
+CAMPAIGN_HOURS: tuple[int, ...] = (0, 28, 36, 41, 44, 12, 40, 38, 35, 30, 2, 0) + (0,) * 12
+"""Calls by UTC hour for the UTC+8 campaign: 01–09 UTC busy, i.e. 09:00–18:00 local, lunch at 13."""
+
+
+def store_campaign_hours(store: CaseStore, hours: tuple[int, ...] = CAMPAIGN_HOURS) -> int:
+    """Give the UTC+8 campaign the hourly activity ``qalqan analyze`` stores (the feed has none).
+
+    Returns the campaign's alert id.
+    """
+    from sqlalchemy import select
+
+    from qalqan.cases.models import Alert
+
+    with store.transaction() as session:
+        for alert in session.scalars(select(Alert).where(Alert.kind == "campaign")):
+            details = json.loads(alert.details)
+            if details.get("utc_offset_h") == 8.0:
+                details["calls_by_utc_hour"] = list(hours)
+                alert.details = json.dumps(details)
+                return alert.id
+    raise AssertionError("the feed has no UTC+8 campaign")
 
 
 class ShiftClock:

@@ -8,11 +8,18 @@ from datetime import timedelta
 
 import pytest
 
+from qalqan import cases
 from qalqan.cases import escalate, open_case, queue
 from qalqan.cases.roles import Permission, Role, may
 from qalqan.console.i18n import LANGUAGES, MESSAGES
 from tests.cases.conftest import PASSWORD
-from tests.console.conftest import Console, ShiftClock, csrf_of
+from tests.console.conftest import (
+    CAMPAIGN_HOURS,
+    Console,
+    ShiftClock,
+    csrf_of,
+    store_campaign_hours,
+)
 
 
 def _first_in_queue(console: Console) -> int:
@@ -319,3 +326,162 @@ def test_not_reachable_puts_the_call_back_in_the_queue(console: Console) -> None
     page = operator.post(f"/alerts/{alert_id}/outcome", outcome="not_reachable")
     assert "Взять в работу" in page.text  # the next step is to try again
     assert f"/alerts/{alert_id}/claim" in operator.client.get("/queue").text
+
+
+# -- the farm map and a campaign's hours
+
+
+def _findings_of(console: Console) -> list[cases.FindingSummary]:
+    with console.store.transaction() as session:
+        return cases.findings(session, console.people.analyst)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_farm_map_is_shown_to_those_who_may_see_findings(console: Console, role: Role) -> None:
+    page = console.signed_in(role).client.get("/findings")
+    if not may(role, Permission.VIEW_FINDINGS):
+        assert page.status_code == 403
+        assert "farm-map" not in page.text
+        return
+    assert page.status_code == 200
+    assert 'id="farm-map"' in page.text
+    assert "/static/findings_map.js" in page.text
+    assert "Фермы на карте Казахстана" in page.text
+
+
+def test_farm_map_data_matches_the_store(console: Console) -> None:
+    farms = [f for f in _findings_of(console) if f.kind == "sim_farm"]
+    assert farms, "the feed has a farm"
+    page = console.signed_in(Role.ANALYST).client.get("/findings")
+    found = re.search(
+        r'<script type="application/json" id="map-data">(.*?)</script>', page.text, re.S
+    )
+    assert found
+    data = json.loads(found.group(1))
+    assert data["outline"]["features"][0]["geometry"]["type"] == "Polygon"
+    assert [(p["name"], p["value"], p["alert_id"]) for p in data["farms"]] == [
+        (f.source_ref, [f.details["lon"], f.details["lat"], f.details["n_sims"]], f.alert_id)
+        for f in farms
+    ]
+    assert {c["name"] for c in data["cities"]} >= {"Алматы", "Астана"}
+    # each farm also in a plain table, for those who cannot use the map
+    for f in farms:
+        assert f'<a href="/alerts/{f.alert_id}">{f.source_ref}</a>' in page.text
+
+
+def test_the_outline_is_shipped_and_lies_around_the_farms(console: Console) -> None:
+    from qalqan.console.maps import outline
+
+    ring = outline()["features"][0]["geometry"]["coordinates"][0]
+    assert ring[0] == ring[-1] and len(ring) > 50
+    lons, lats = [p[0] for p in ring], [p[1] for p in ring]
+    assert 46 < min(lons) < 47.5 and 87 < max(lons) < 88  # Kazakhstan: ~46.5°E to ~87.3°E
+    assert 40 < min(lats) < 41 and 55 < max(lats) < 56  # ~40.6°N to ~55.4°N
+    for f in _findings_of(console):
+        if f.kind == "sim_farm":
+            assert min(lons) < f.details["lon"] < max(lons)
+            assert min(lats) < f.details["lat"] < max(lats)
+    static = console.signed_in(Role.ANALYST).client.get("/static/kz.geo.json")
+    assert static.status_code == 200 and static.json()["type"] == "FeatureCollection"
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_campaign_page_shows_hours_and_offset(console: Console, role: Role) -> None:
+    alert_id = store_campaign_hours(console.store)
+    page = console.signed_in(role).client.get(f"/alerts/{alert_id}")
+    if not may(role, Permission.VIEW_ALERT):
+        assert page.status_code == 403
+        return
+    assert page.status_code == 200
+    assert "Работает по UTC+8: рабочий день 09–18 по местному времени" in page.text
+    found = re.search(
+        r'<script type="application/json" id="campaign-data">(.*?)</script>', page.text, re.S
+    )
+    assert found
+    data = json.loads(found.group(1))
+    assert data["calls"] == list(CAMPAIGN_HOURS)
+    assert data["hours"][0] == "00" and len(data["hours"]) == 24
+
+
+def test_campaign_offset_in_english_and_without_hours(console: Console) -> None:
+    without = [f for f in _findings_of(console) if f.kind == "campaign"]
+    alert_id = store_campaign_hours(console.store)
+    user = console.signed_in(Role.ANALYST)
+    user.post("/lang", lang="en", next="/")
+    page = user.client.get(f"/alerts/{alert_id}")
+    assert "Works UTC+8, office day 09–18 local" in page.text
+    other = next(f for f in without if f.alert_id != alert_id)  # the feed stores no hours
+    page = user.client.get(f"/alerts/{other.alert_id}")
+    assert f"Works UTC+{other.details['utc_offset_h']:g} (estimated" in page.text
+    assert "Hourly activity was not stored" in page.text
+    assert 'id="campaign-data"' not in page.text
+
+
+def test_office_day_and_offset_text() -> None:
+    from qalqan.console.maps import office_day, offset_text
+
+    assert office_day(list(CAMPAIGN_HOURS), 8.0) == (9, 17)
+    assert office_day([0] * 24, 3.0) is None
+    assert office_day(list(CAMPAIGN_HOURS), None) is None
+    night = [0] * 24
+    night[22], night[23], night[0] = 5, 5, 5  # a day that crosses midnight UTC
+    assert office_day(night, 5.0) == (3, 5)
+    assert offset_text(3.0) == "UTC+3"
+    assert offset_text(5.5) == "UTC+5:30"
+    assert offset_text(-4.0) == "UTC−4"
+
+
+# -- the dashboard's traffic mix and trend
+
+
+def test_dashboard_traffic_mix_matches_the_store(console: Console) -> None:
+    from collections import Counter
+
+    from qalqan.console.dashboard import caller_id_type
+
+    with console.store.transaction() as session:
+        waiting = queue(session, console.people.supervisor, limit=1000)
+        views = [cases.alert_view(session, console.people.supervisor, q.alert_id) for q in waiting]
+    routes = Counter(v.details["ingress"].partition(":")[0] for v in views)
+    kinds = Counter(
+        caller_id_type(
+            v.caller, list(v.reasons), any(e.relation == "caller_sim" for e in v.entities)
+        )
+        for v in views
+    )
+    page = console.signed_in(Role.SUPERVISOR).client.get("/dashboard")
+    assert page.status_code == 200
+    for words in ("Перехваченные звонки по маршруту", "По типу номера звонящего"):
+        assert words in page.text
+    data = re.search(r'id="chart-data">(.*?)</script>', page.text, re.S)
+    assert data
+    chart = json.loads(data.group(1))
+    names = {"mobile": "мобильная сеть (наш абонент)", "international": "международный шлюз"}
+    assert {r["name"]: r["value"] for r in chart["routes"]} == {
+        names.get(r, r): n for r, n in routes.items()
+    }
+    assert sum(c["value"] for c in chart["caller_ids"]) == len(views)
+    cid = {c: MESSAGES["cid_" + c]["ru"] for c in kinds}
+    assert {c["name"]: c["value"] for c in chart["caller_ids"]} == {
+        cid[c]: n for c, n in kinds.items()
+    }
+    # the trend: per route and day, adding up to the calls per day
+    per_day = [sum(day) for day in zip(*(t["data"] for t in chart["trend"]), strict=True)]
+    assert per_day == chart["intercepted"]
+
+
+def test_caller_id_types() -> None:
+    from qalqan.console.dashboard import CALLER_ID_TYPES, caller_id_type
+
+    assert caller_id_type(None, [], False) == "withheld"
+    assert caller_id_type("+77272707000", ["spoofed_cli.registry_wrong_route: x"], False) == (
+        "protected"
+    )
+    assert caller_id_type("+77010000001", [], True) == "ours"
+    assert caller_id_type("+77010000001", ["spoofed_cli.own_subscriber_at_home: y"], False) == (
+        "ours"
+    )
+    assert caller_id_type("+77010000001", [], False) == "domestic"
+    assert caller_id_type("+447700900123", [], False) == "foreign"
+    for kind in CALLER_ID_TYPES:
+        assert set(MESSAGES["cid_" + kind]) == set(LANGUAGES)

@@ -22,7 +22,7 @@ import pytest
 from qalqan.cases.roles import Role
 from qalqan.console import create_app
 from tests.cases.conftest import PASSWORD
-from tests.console.conftest import NAMES, ShiftClock, populated_store
+from tests.console.conftest import NAMES, ShiftClock, populated_store, store_campaign_hours
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -55,6 +55,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     clock = ShiftClock()
     store, url, _ = populated_store(tmp_path_factory.mktemp("console"), clock)
+    store_campaign_hours(store)  # what `qalqan analyze` stores; the test feed has none
     clock.ahead = timedelta(minutes=6)  # the calls have waited past their claim deadline
     app = create_app(url, secret_key="browser-test", store=store)
     port = _free_port()
@@ -182,6 +183,32 @@ def test_supervisor_opens_a_case_and_reads_findings(
     page.wait_for_function("window.qalqanChartsDrawn === true")
     expect(page.locator("#per-day svg")).to_have_count(1)
     expect(page.locator("#outcomes svg")).to_have_count(1)
+    for chart in ("#by-route", "#by-caller-id", "#trend"):
+        expect(page.locator(f"{chart} svg")).to_have_count(1)
     assert errors == []
     _shot(page, "10-dashboard")
+    page.close()
+
+
+def test_analyst_sees_farms_on_the_map_and_a_campaigns_hours(
+    browser: playwright_api.Browser, server: str
+) -> None:
+    expect = playwright_api.expect
+    errors: list[str] = []
+    page = _sign_in(browser, server, Role.ANALYST)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server}/findings")
+    expect(page.locator("#farm-map svg")).to_have_count(1)  # (polling a page function breaks CSP)
+    assert page.evaluate("window.qalqanMapDrawn") is True
+    expect(page.locator("#farm-map")).to_contain_text("F0001")
+    expect(page.locator("#farm-map")).to_contain_text("Алматы")
+    page.locator("#farm-map").scroll_into_view_if_needed()
+    page.locator(".map-card").screenshot(path=str(ARTIFACTS / "12-farm-map.png"))
+    page.locator("ul.list li", has_text="кампания").first.locator("a").click()  # the UTC+8 one
+    expect(page.locator("#by-hour svg")).to_have_count(1)
+    assert page.evaluate("window.qalqanCampaignDrawn") is True
+    expect(page.locator(".campaign-hours .works")).to_contain_text("UTC+8")
+    expect(page.locator(".campaign-hours .works")).to_contain_text("09–18")
+    assert errors == []
+    _shot(page, "13-campaign")
     page.close()
