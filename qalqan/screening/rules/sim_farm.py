@@ -17,6 +17,8 @@ buy lines in batches and run legal gateways.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from qalqan.domain.model import CallAttempt, Reason
 from qalqan.screening.features import (
     ACTIVE_SIMS_BY_BATCH,
@@ -27,10 +29,12 @@ from qalqan.screening.features import (
     SIMS_BY_SITE,
     YOUNG_SIMS_BY_SITE,
 )
+from qalqan.screening.network import SubscriberFacts
 from qalqan.screening.signals import (
     MOBILE,
     Context,
     Environment,
+    FeatureSpec,
     Rule,
     Setting,
     Settings,
@@ -166,8 +170,46 @@ class YoungSimsAtSite(Rule):
         )
 
 
+class _SimsOfOneGroup(Rule):
+    """Several SIMs of one group (an activation batch, an owner) calling within a window.
+
+    Subclasses name the rolling feature that counts the group's active SIMs, how a
+    SIM's group is found, and what to say.
+    """
+
+    feature: ClassVar[FeatureSpec]
+
+    def __init__(self, settings: Settings, env: Environment) -> None:
+        super().__init__(settings, env)
+        window = settings.seconds("window")
+        self.active = env.distinct(self.feature, window)
+        self.min_sims = settings.integer("min_sims")
+        self.corporate = settings.flag("include_corporate")
+        self.window_text = format_window(window)
+
+    def group_of(self, sim: SubscriberFacts) -> str | None:
+        raise NotImplementedError
+
+    def says(self, imsi: str, group: str, active: int) -> str:
+        raise NotImplementedError
+
+    def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
+        sim, imsi = context.sim, context.imsi
+        if sim is None or imsi is None:
+            return None
+        if not self.corporate and sim.plan in _BUSINESS_PLANS:
+            return None
+        group = self.group_of(sim)
+        if group is None:
+            return None
+        active = _counting_self(self.active, group, imsi, context.t)
+        if active < self.min_sims:
+            return None
+        return self.reason(self.says(imsi, group, active))
+
+
 @register
-class ActivationBatch(Rule):
+class ActivationBatch(_SimsOfOneGroup):
     """Several SIMs of one activation batch (same day, IMSIs in one thousand) calling in the same day.
 
     Farms buy SIMs by the box; ordinary buyers of consecutive SIMs rarely all
@@ -189,34 +231,21 @@ class ActivationBatch(Rule):
         _CORPORATE,
     )
 
-    def __init__(self, settings: Settings, env: Environment) -> None:
-        super().__init__(settings, env)
-        window = settings.seconds("window")
-        self.active = env.distinct(ACTIVE_SIMS_BY_BATCH, window)
-        self.min_sims = settings.integer("min_sims")
-        self.corporate = settings.flag("include_corporate")
-        self.window_text = format_window(window)
+    feature = ACTIVE_SIMS_BY_BATCH
 
-    def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
-        sim, imsi = context.sim, context.imsi
-        if sim is None or imsi is None:
-            return None
-        if not self.corporate and sim.plan in _BUSINESS_PLANS:
-            return None
-        batch = sim.activation_batch
-        if batch is None:
-            return None
-        active = _counting_self(self.active, batch, imsi, context.t)
-        if active < self.min_sims:
-            return None
-        return self.reason(
+    def group_of(self, sim: SubscriberFacts) -> str | None:
+        batch: str | None = sim.activation_batch
+        return batch
+
+    def says(self, imsi: str, group: str, active: int) -> str:
+        return (
             f"SIM {imsi} is one of {active} SIMs activated the same day with neighbouring IMSIs "
             f"({imsi[:-3]}xxx) that called in {self.window_text}"
         )
 
 
 @register
-class StrawOwner(Rule):
+class StrawOwner(_SimsOfOneGroup):
     """Several SIMs registered to one identity document calling within a day: a straw owner's stock."""
 
     id = "sim_farm.straw_owner"
@@ -234,25 +263,15 @@ class StrawOwner(Rule):
         _CORPORATE,
     )
 
-    def __init__(self, settings: Settings, env: Environment) -> None:
-        super().__init__(settings, env)
-        window = settings.seconds("window")
-        self.active = env.distinct(ACTIVE_SIMS_BY_OWNER, window)
-        self.min_sims = settings.integer("min_sims")
-        self.corporate = settings.flag("include_corporate")
-        self.window_text = format_window(window)
+    feature = ACTIVE_SIMS_BY_OWNER
 
-    def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
-        sim, imsi = context.sim, context.imsi
-        if sim is None or imsi is None or sim.owner_id is None:
-            return None
-        if not self.corporate and sim.plan in _BUSINESS_PLANS:
-            return None
-        active = _counting_self(self.active, sim.owner_id, imsi, context.t)
-        if active < self.min_sims:
-            return None
-        return self.reason(
-            f"SIM {imsi} is one of {active} SIMs registered to owner {sim.owner_id} "
+    def group_of(self, sim: SubscriberFacts) -> str | None:
+        owner: str | None = sim.owner_id
+        return owner
+
+    def says(self, imsi: str, group: str, active: int) -> str:
+        return (
+            f"SIM {imsi} is one of {active} SIMs registered to owner {group} "
             f"that called in {self.window_text}"
         )
 
