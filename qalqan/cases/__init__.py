@@ -42,13 +42,16 @@ from qalqan.cases.intercepts import (
     alert_view,
     callback_script,
     claim,
+    claims,
     mark_vulnerable,
     my_claims,
     queue,
+    reassign,
     record_outcome,
     release,
     sla_report,
     sla_timers,
+    workers,
 )
 from qalqan.cases.investigations import (
     CloseReason,
@@ -117,6 +120,7 @@ __all__ = [
     "case_view",
     "check_audit",
     "claim",
+    "claims",
     "close_case",
     "escalate",
     "escalations",
@@ -131,6 +135,7 @@ __all__ = [
     "my_claims",
     "open_case",
     "queue",
+    "reassign",
     "record_outcome",
     "release",
     "remove_from_case",
@@ -143,4 +148,5 @@ __all__ = [
     "suggest_links",
     "upgrade",
     "verify_audit",
+    "workers",
 ]

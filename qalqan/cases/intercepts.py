@@ -63,7 +63,7 @@ from qalqan.cases.models import (
     PotentialVictim,
     User,
 )
-from qalqan.cases.roles import Actor, Permission, authorize
+from qalqan.cases.roles import PERMISSIONS, Actor, Permission, Role, authorize
 from qalqan.cases.scripts import CallbackScript, Language, render_script
 from qalqan.cases.store import WorkflowSettings, clock_of, settings_of
 from qalqan.cases.upsert import entity_ids, insert_new
@@ -78,6 +78,7 @@ from qalqan.cases.views import (
     SlaReport,
     SlaTimers,
     VictimView,
+    Worker,
 )
 from qalqan.domain.model import Account, ReportCategory
 
@@ -85,13 +86,16 @@ __all__ = [
     "alert_view",
     "callback_script",
     "claim",
+    "claims",
     "mark_vulnerable",
     "my_claims",
     "queue",
+    "reassign",
     "record_outcome",
     "release",
     "sla_report",
     "sla_timers",
+    "workers",
 ]
 
 
@@ -124,7 +128,12 @@ def _waiting(now: datetime) -> Any:
 
 
 def _queue_item(
-    alert: Alert, victim: PotentialVictim | None, now: datetime, settings: WorkflowSettings
+    alert: Alert,
+    victim: PotentialVictim | None,
+    now: datetime,
+    settings: WorkflowSettings,
+    *,
+    holder: str | None = None,
 ) -> QueueItem:
     in_progress = alert.occurred_at >= now - settings.in_progress_within
     vulnerable = bool(victim is not None and victim.vulnerable)
@@ -155,6 +164,8 @@ def _queue_item(
         attempts=alert.attempts,
         why_first=tuple(why),
         sla=sla_timers(alert, now, settings),
+        claimed_by=holder,
+        claim_expires_at=alert.claim_expires_at if holder else None,
     )
 
 
@@ -334,6 +345,112 @@ def release(session: Session, actor: Actor, alert_id: int, *, note: str = "") ->
         at=now,
         details={"held_by": _user_name(session, holder), "note": note},
     )
+
+
+def reassign(
+    session: Session, actor: Actor, alert_id: int, to_user_id: int, *, note: str = ""
+) -> QueueItem:
+    """Hand a call, claimed or waiting, to another operator with a fresh claim.
+
+    What a supervisor does when an operator goes off shift or a call needs a
+    speaker of another language. Permission: ``reassign_alert``; the new
+    holder must be an active user whose role may claim calls.
+    """
+    actor = authorize(session, actor, Permission.REASSIGN_ALERT, f"alert:{alert_id}")
+    now = clock_of(session)
+    settings = settings_of(session)
+    alert = _alert(session, alert_id, lock=True)
+    _intercepted(alert)
+    if alert.status == AlertStatus.DONE.value:
+        raise WorkflowError(f"alert {alert_id} was already worked: {alert.outcome}")
+    to = session.get(User, to_user_id)
+    if to is None or not to.active:
+        raise NotFoundError("active user", to_user_id)
+    if Permission.CLAIM_ALERT not in PERMISSIONS[Role(to.role)]:
+        raise WorkflowError(f"{to.name} is a {to.role} and does not work calls")
+    before = alert.claimed_by if alert.status == AlertStatus.CLAIMED.value else None
+    alert.status = AlertStatus.CLAIMED.value
+    alert.claimed_by = to.id
+    alert.claimed_at = now
+    alert.claim_expires_at = now + settings.claim_ttl
+    alert.first_claimed_at = alert.first_claimed_at or now
+    from_name = _user_name(session, before)
+    said = f"to {to.name}" + (f" from {from_name}" if from_name else "")
+    session.add(
+        OperatorAction(
+            alert_id=alert_id,
+            user_id=actor.user_id,
+            done_at=now,
+            kind="reassigned",
+            note=f"{said}" + (f": {note.strip()}" if note.strip() else ""),
+        )
+    )
+    audit.append(
+        session,
+        actor,
+        "reassign_alert",
+        f"alert:{alert_id}",
+        at=now,
+        details={"from": from_name, "to": to.name, "note": note},
+    )
+    victim = None if alert.victim_id is None else session.get(PotentialVictim, alert.victim_id)
+    return _queue_item(alert, victim, now, settings, holder=to.name)
+
+
+def claims(session: Session, actor: Actor) -> list[QueueItem]:
+    """Every call being worked now, with who holds it, longest-held first.
+
+    The supervisor's view of the floor: a claim near its end, or an operator
+    holding many, is where to step in. Permission: ``reassign_alert``.
+    """
+    actor = authorize(session, actor, Permission.REASSIGN_ALERT, "claims")
+    now = clock_of(session)
+    settings = settings_of(session)
+    rows = session.execute(
+        select(Alert, PotentialVictim, User.name)
+        .outerjoin(PotentialVictim, Alert.victim_id == PotentialVictim.id)
+        .join(User, User.id == Alert.claimed_by)
+        .where(
+            Alert.kind == AlertKind.INTERCEPTED_CALL.value,
+            Alert.status == AlertStatus.CLAIMED.value,
+            Alert.claim_expires_at >= now,
+        )
+        .order_by(Alert.claimed_at, Alert.id)
+    ).all()
+    items = [_queue_item(a, v, now, settings, holder=name) for a, v, name in rows]
+    audit.append(
+        session,
+        actor,
+        "view_claims",
+        "claims",
+        at=now,
+        details={"alerts": [i.alert_id for i in items]},
+    )
+    return items
+
+
+def workers(session: Session, actor: Actor) -> list[Worker]:
+    """Active users who work calls, with how many each holds now, for handing a call over.
+
+    Permission: ``reassign_alert``.
+    """
+    actor = authorize(session, actor, Permission.REASSIGN_ALERT, "workers")
+    now = clock_of(session)
+    roles = [r.value for r in Role if Permission.CLAIM_ALERT in PERMISSIONS[r]]
+    holding = dict(
+        session.execute(
+            select(Alert.claimed_by, func.count())
+            .where(Alert.status == AlertStatus.CLAIMED.value, Alert.claim_expires_at >= now)
+            .group_by(Alert.claimed_by)
+        ).all()
+    )
+    users = session.scalars(
+        select(User).where(User.active.is_(True), User.role.in_(roles)).order_by(User.name)
+    ).all()
+    return [
+        Worker(user_id=u.id, name=u.name, role=u.role, holding=int(holding.get(u.id, 0)))
+        for u in users
+    ]
 
 
 def callback_script(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from enum import StrEnum
 from typing import Final
@@ -51,6 +52,7 @@ from qalqan.cases.models import (
     Loss,
     LossKind,
     OperatorAction,
+    PotentialVictim,
     User,
 )
 from qalqan.cases.roles import Actor, Permission, authorize
@@ -60,6 +62,7 @@ from qalqan.cases.views import (
     CaseSummary,
     CaseView,
     EntityView,
+    EscalationSubject,
     EscalationView,
     FindingSummary,
     Money,
@@ -367,10 +370,16 @@ def suggest_links(
             select(Alert.victim_id).where(Alert.id.in_(part), Alert.victim_id.is_not(None))
         )
     }
+    victim_numbers: dict[int, str] = {}
     for part in _chunks(sorted(v for v in victims if v is not None), 500):
-        for other in session.scalars(select(Alert.id).where(Alert.victim_id.in_(part))):
+        for other, msisdn in session.execute(
+            select(Alert.id, PotentialVictim.msisdn)
+            .join(PotentialVictim, PotentialVictim.id == Alert.victim_id)
+            .where(Alert.victim_id.in_(part))
+        ):
             if other not in seed_set:
                 shared[other].add(("victim", "same potential victim"))
+                victim_numbers[other] = msisdn
     ranked = sorted(
         shared.items(),
         key=lambda item: (-sum(LINK_STRENGTH[k] for k, _ in item[1]), item[0]),
@@ -386,6 +395,10 @@ def suggest_links(
                 source_ref=alert.source_ref,
                 occurred_at=alert.occurred_at,
                 shared=tuple(v if k == "victim" else f"{_WORDS[k]} {v}" for k, v in sorted(things)),
+                links=tuple(
+                    ("victim", victim_numbers.get(other, "")) if k == "victim" else (k, v)
+                    for k, v in sorted(things)
+                ),
                 strength=sum(LINK_STRENGTH[k] for k, _ in things),
                 in_case=_case_of(session, alert),
             )
@@ -550,15 +563,14 @@ def case_view(session: Session, actor: Actor, case_id: int) -> CaseView:
         .where((Escalation.case_id == case_id) | Escalation.alert_id.in_(alert_ids))
         .order_by(Escalation.id)
     ).all()
-    totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    for part in _chunks(alert_ids, 500):
-        for loss in session.scalars(select(Loss).where(Loss.alert_id.in_(part))):
-            totals[loss.kind, loss.currency] += loss.amount
+    prevented, suffered = _losses(session, alert_ids)
     timeline = [
         TimelineEvent(
             at=found.opened_at,
             what=f"case opened: {found.title}",
             by=names.get(found.opened_by or -1),
+            kind="case_opened",
+            values={"title": found.title},
         )
     ]
     for view in episodes:
@@ -568,16 +580,32 @@ def case_view(session: Session, actor: Actor, case_id: int) -> CaseView:
                 what=f"call from {view.caller or 'a withheld number'} intercepted ({view.action})",
                 by=None,
                 alert_id=view.id,
+                kind="intercepted",
+                values={"caller": view.caller or "", "action": view.action or ""},
             )
         )
         for action in view.actions:
             if action.kind == "escalated":
                 continue  # told once, from the escalation itself
             what = f"{action.kind}: {action.outcome}" if action.outcome else action.kind
-            timeline.append(TimelineEvent(at=action.at, what=what, by=action.by, alert_id=view.id))
+            timeline.append(
+                TimelineEvent(
+                    at=action.at,
+                    what=what,
+                    by=action.by,
+                    alert_id=view.id,
+                    kind="action",
+                    values={"action": action.kind, "outcome": action.outcome or ""},
+                )
+            )
     for note in notes:
         timeline.append(
-            TimelineEvent(at=note.written_at, what="note added", by=names.get(note.author_id or -1))
+            TimelineEvent(
+                at=note.written_at,
+                what="note added",
+                by=names.get(note.author_id or -1),
+                kind="note_added",
+            )
         )
     for raised in case_escalations:
         timeline.append(
@@ -586,6 +614,7 @@ def case_view(session: Session, actor: Actor, case_id: int) -> CaseView:
                 what="escalated to a prosecutor",
                 by=names.get(raised.raised_by or -1),
                 alert_id=raised.alert_id,
+                kind="escalated",
             )
         )
         if raised.responded_at is not None:
@@ -594,6 +623,8 @@ def case_view(session: Session, actor: Actor, case_id: int) -> CaseView:
                     at=raised.responded_at,
                     what=f"prosecutor {raised.status}",
                     by=names.get(raised.responded_by or -1),
+                    kind="answered",
+                    values={"status": raised.status},
                 )
             )
     if found.closed_at is not None:
@@ -602,6 +633,8 @@ def case_view(session: Session, actor: Actor, case_id: int) -> CaseView:
                 at=found.closed_at,
                 what=f"case closed: {found.close_reason}",
                 by=names.get(found.closed_by or -1),
+                kind="case_closed",
+                values={"reason": found.close_reason or ""},
             )
         )
     timeline.sort(key=lambda t: t.at)
@@ -631,12 +664,8 @@ def case_view(session: Session, actor: Actor, case_id: int) -> CaseView:
             for n in notes
         ),
         escalations=tuple(escalation_view(session, e) for e in case_escalations),
-        prevented=tuple(
-            Money(v, c) for (k, c), v in sorted(totals.items()) if k == LossKind.PREVENTED.value
-        ),
-        suffered=tuple(
-            Money(v, c) for (k, c), v in sorted(totals.items()) if k == LossKind.SUFFERED.value
-        ),
+        prevented=prevented,
+        suffered=suffered,
         timeline=tuple(timeline),
     )
 
@@ -699,7 +728,55 @@ def escalations(
         at=clock_of(session),
         details={"escalations": [e.id for e in found]},
     )
-    return [escalation_view(session, e) for e in found]
+    return [replace(escalation_view(session, e), about=_subject(session, e)) for e in found]
+
+
+def _losses(session: Session, alert_ids: Sequence[int]) -> tuple[tuple[Money, ...], ...]:
+    """(prevented, suffered) over some alerts, summed per currency."""
+    totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for part in _chunks(alert_ids, 500):
+        for loss in session.scalars(select(Loss).where(Loss.alert_id.in_(part))):
+            totals[loss.kind, loss.currency] += loss.amount
+    return tuple(
+        tuple(Money(v, c) for (k, c), v in sorted(totals.items()) if k == kind.value)
+        for kind in (LossKind.PREVENTED, LossKind.SUFFERED)
+    )
+
+
+def _subject(session: Session, e: Escalation) -> EscalationSubject | None:
+    """What a prosecutor needs on the card to decide whether to open it."""
+    if e.case_id is not None:
+        found = session.get(Case, e.case_id)
+        if found is None:
+            return None
+        calls = session.scalars(select(Episode.alert_id).where(Episode.case_id == found.id)).all()
+        prevented, suffered = _losses(session, calls)
+        return EscalationSubject(
+            kind="case",
+            title=found.title,
+            episodes=len(calls),
+            prevented=prevented,
+            suffered=suffered,
+        )
+    alert = None if e.alert_id is None else session.get(Alert, e.alert_id)
+    if alert is None:
+        return None
+    victim = None if alert.victim_id is None else session.get(PotentialVictim, alert.victim_id)
+    prevented, suffered = _losses(session, [alert.id])
+    reasons = tuple(json.loads(alert.reasons))
+    return EscalationSubject(
+        kind=alert.kind,
+        title=None if alert.kind == AlertKind.INTERCEPTED_CALL.value else _headline(alert),
+        category=alert.category,
+        severity=alert.severity,
+        caller=alert.caller,
+        callee=None if victim is None else victim.msisdn,
+        occurred_at=alert.occurred_at,
+        outcome=alert.outcome,
+        reasons=reasons[:3],
+        prevented=prevented,
+        suffered=suffered,
+    )
 
 
 def answer_escalation(

@@ -89,6 +89,19 @@ class QueueItem:
     why_first: tuple[str, ...]
     """``vulnerable callee``, ``call in progress``, ``repeat target`` — what lifted it."""
     sla: SlaTimers
+    claimed_by: str | None = None
+    """Who holds the call now (in the list of claims a supervisor watches)."""
+    claim_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Worker:
+    """Someone a supervisor can hand a call to, and how many calls they hold now."""
+
+    user_id: int
+    name: str
+    role: str
+    holding: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,6 +129,28 @@ class LossView:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class EscalationSubject:
+    """What an escalation is about, told on the prosecutor's card without opening it."""
+
+    kind: str
+    """The alert's kind (``intercepted_call``, ``sim_farm``, ...) or ``case``."""
+    title: str | None = None
+    """A case's title, a finding's headline."""
+    category: str | None = None
+    severity: str | None = None
+    caller: str | None = None
+    callee: str | None = None
+    occurred_at: datetime | None = None
+    outcome: str | None = None
+    reasons: tuple[str, ...] = ()
+    """The first few reasons, strongest first."""
+    episodes: int = 0
+    """Calls in the case."""
+    prevented: tuple[Money, ...] = ()
+    suffered: tuple[Money, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EscalationView:
     id: int
     alert_id: int | None
@@ -127,6 +162,8 @@ class EscalationView:
     responded_by: str | None
     responded_at: datetime | None
     response: str | None
+    about: EscalationSubject | None = None
+    """Filled where escalations are listed for a prosecutor."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,6 +224,9 @@ class Suggestion:
     occurred_at: datetime
     shared: tuple[str, ...]
     """``campaign default/C0001``, ``number +7701…``, ``mule account bank:KZ…``, ``same potential victim``."""
+    links: tuple[tuple[str, str], ...] = ()
+    """The same as ``shared``, as (kind, value) for a screen to say in its own language:
+    ``("account", "bank:KZ…")``; the potential victim is ``("victim", msisdn)``."""
     strength: int
     """Higher is stronger: a shared mule account counts most, a shared campaign least."""
     in_case: int | None
@@ -203,10 +243,18 @@ class NoteView:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TimelineEvent:
+    """One line of a case's story. ``what`` is English for logs and the command line;
+    ``kind`` and ``values`` say the same for a screen to put in its own language."""
+
     at: datetime
     what: str
     by: str | None
     alert_id: int | None = None
+    kind: str = ""
+    """``case_opened``, ``intercepted``, ``action``, ``note_added``, ``escalated``,
+    ``answered``, ``case_closed``."""
+    values: dict[str, str] = field(default_factory=dict)
+    """What fills the line: ``title``, ``caller``, ``action``, ``outcome``, ``status``, ``reason``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

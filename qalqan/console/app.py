@@ -53,7 +53,7 @@ from qalqan.cases.errors import (
 )
 from qalqan.cases.roles import Actor, Permission, Role, may
 from qalqan.cases.store import CaseStore
-from qalqan.cases.views import Money
+from qalqan.cases.views import Money, TimelineEvent
 from qalqan.console.dashboard import CALLER_ID_TYPES, dashboard_figures
 from qalqan.console.graph import case_graph
 from qalqan.console.i18n import LANGUAGES, translate, words
@@ -198,6 +198,47 @@ def _campaign(details: dict[str, Any], lang: str) -> dict[str, Any]:
     }
 
 
+def _event_text(lang: str, event: TimelineEvent) -> str:
+    """One line of a case's timeline in the reader's language (the library's English otherwise)."""
+    v = event.values
+    match event.kind:
+        case "case_opened":
+            return translate(lang, "tl_case_opened", title=v.get("title", ""))
+        case "intercepted":
+            caller = _phone(v.get("caller")) if v.get("caller") else translate(lang, "tl_withheld")
+            action = words(lang, "action_", v.get("action", "")) if v.get("action") else "—"
+            return translate(lang, "tl_intercepted", caller=caller, action=action)
+        case "action":
+            said = words(lang, "act_", v.get("action", ""))
+            outcome = v.get("outcome")
+            return f"{said}: {translate(lang, 'out_' + outcome)}" if outcome else said
+        case "note_added" | "escalated":
+            return translate(lang, "tl_" + event.kind)
+        case "answered":
+            return translate(lang, "tl_answered", status=words(lang, "st_", v.get("status", "")))
+        case "case_closed":
+            return translate(
+                lang, "tl_case_closed", reason=words(lang, "close_", v.get("reason", ""))
+            )
+    return event.what
+
+
+def _shared_text(lang: str, links: tuple[tuple[str, str], ...]) -> list[str]:
+    """What a suggested alert shares with the case, in the reader's language."""
+    return [
+        translate(lang, "shared_victim", number=_phone(value))
+        if kind == "victim"
+        else f"{words(lang, 'ent_', kind)} {value}"
+        for kind, value in links
+    ]
+
+
+def _back(form: FormData, default: str) -> str:
+    """Where a form asked to return to: a path of this site only."""
+    back = _text(form, "next")
+    return back if back.startswith("/") and not back.startswith("//") else default
+
+
 def _home(role: Role) -> str:
     for path, permission in PAGES.items():
         if may(role, permission):
@@ -318,16 +359,20 @@ def create_app(
         chosen = _text(form, "lang")
         if chosen in LANGUAGES:
             request.session["lang"] = chosen
-        back = _text(form, "next")
-        return _redirect(back if back.startswith("/") and not back.startswith("//") else "/")
+        return _redirect(_back(form, "/"))
 
     # -- the queue and an intercepted call
 
     async def queue_page(request: Request) -> Response:
         items = await run(request, cases.queue, limit=50)
+        if request.headers.get("hx-request"):
+            return render(request, "queue_rows.html", items=items)
         mine = await run(request, cases.my_claims)
-        template = "queue_rows.html" if request.headers.get("hx-request") else "queue.html"
-        return render(request, template, items=items, mine=mine)
+        floor, hands = [], []
+        if may(_actor(request).role, Permission.REASSIGN_ALERT):  # the supervisor's view
+            floor = await run(request, cases.claims)
+            hands = await run(request, cases.workers)
+        return render(request, "queue.html", items=items, mine=mine, floor=floor, hands=hands)
 
     async def claim(request: Request) -> Response:
         await _form(request)
@@ -340,9 +385,20 @@ def create_app(
         return _redirect(f"/alerts/{alert_id}")
 
     async def release(request: Request) -> Response:
-        await _form(request)
+        form = await _form(request)
         await run(request, cases.release, int(request.path_params["alert_id"]))
-        return _redirect("/queue")
+        return _redirect(_back(form, "/queue"))
+
+    async def reassign(request: Request) -> Response:
+        form = await _form(request)
+        alert_id = int(request.path_params["alert_id"])
+        to = _text(form, "to")
+        if not to.isdigit():
+            _flash(request, "choose_person")
+            return _redirect(_back(form, f"/alerts/{alert_id}"))
+        item = await run(request, cases.reassign, alert_id, int(to), note=_text(form, "note"))
+        _flash(request, "handed_over", name=item.claimed_by or "")
+        return _redirect(_back(form, f"/alerts/{alert_id}"))
 
     async def alert_page(request: Request) -> Response:
         alert_id = int(request.path_params["alert_id"])
@@ -352,6 +408,13 @@ def create_app(
         if alert.kind == "intercepted_call" and may(actor.role, Permission.READ_SCRIPT):
             script = await run(request, cases.callback_script, alert_id, _lang(request))
         campaign = _campaign(alert.details, _lang(request)) if alert.kind == "campaign" else None
+        hands = []
+        if (
+            alert.kind == "intercepted_call"
+            and alert.status != "done"
+            and may(actor.role, Permission.REASSIGN_ALERT)
+        ):
+            hands = await run(request, cases.workers)
         return render(
             request,
             "alert.html",
@@ -362,6 +425,7 @@ def create_app(
             outcomes=OUTCOMES,
             error=request.query_params.get("error"),
             campaign=campaign,
+            hands=hands,
         )
 
     async def outcome(request: Request) -> Response:
@@ -407,7 +471,13 @@ def create_app(
 
     async def escalations_page(request: Request) -> Response:
         found = await run(request, cases.escalations, status=None)
-        return render(request, "escalations.html", escalations=found)
+        waiting = [e for e in found if e.status == "open"]  # oldest first: answer in turn
+        answered = sorted(
+            (e for e in found if e.status != "open"),
+            key=lambda e: e.responded_at or e.raised_at,
+            reverse=True,
+        )
+        return render(request, "escalations.html", waiting=waiting, answered=answered)
 
     async def answer(request: Request) -> Response:
         form = await _form(request)
@@ -438,7 +508,26 @@ def create_app(
             victim_label=translate(lang, "graph_victim"),
             kind_label=lambda kind: words(lang, "ent_", kind),
         )
-        return render(request, "case.html", case=case, graph=graph, suggestions=suggestions)
+        return render(
+            request,
+            "case.html",
+            case=case,
+            graph=graph,
+            suggestions=[(sug, _shared_text(lang, sug.links)) for sug in suggestions],
+            timeline=[(event, _event_text(lang, event)) for event in case.timeline],
+            close_reasons=[r.value for r in cases.CloseReason],
+        )
+
+    async def close(request: Request) -> Response:
+        form = await _form(request)
+        case_id = int(request.path_params["case_id"])
+        reason = _text(form, "reason")
+        if reason not in {r.value for r in cases.CloseReason}:
+            _flash(request, "choose_close_reason")
+            return _redirect(f"/cases/{case_id}")
+        await run(request, cases.close_case, case_id, reason, _text(form, "note"))
+        _flash(request, "case_closed_flash")
+        return _redirect(f"/cases/{case_id}")
 
     async def link(request: Request) -> Response:
         form = await _form(request)
@@ -543,6 +632,7 @@ def create_app(
         Route("/alerts/{alert_id:int}", alert_page),
         Route("/alerts/{alert_id:int}/claim", claim, methods=["POST"]),
         Route("/alerts/{alert_id:int}/release", release, methods=["POST"]),
+        Route("/alerts/{alert_id:int}/reassign", reassign, methods=["POST"]),
         Route("/alerts/{alert_id:int}/outcome", outcome, methods=["POST"]),
         Route("/alerts/{alert_id:int}/escalate", escalate, methods=["POST"]),
         Route("/alerts/{alert_id:int}/case", open_case, methods=["POST"]),
@@ -552,6 +642,7 @@ def create_app(
         Route("/cases/{case_id:int}", case_page),
         Route("/cases/{case_id:int}/notes", note, methods=["POST"]),
         Route("/cases/{case_id:int}/link", link, methods=["POST"]),
+        Route("/cases/{case_id:int}/close", close, methods=["POST"]),
         Route("/alerts/{alert_id:int}/vulnerable", vulnerable, methods=["POST"]),
         Route("/findings", findings_page),
         Route("/dashboard", dashboard_page),

@@ -538,6 +538,146 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "en": "Open a case with this finding",
     },
     "back_to_findings": {"ru": "← К находкам", "kk": "← Табылғандарға", "en": "← Back to findings"},
+    # Screening's actions, as a timeline tells them
+    "action_allow": {"ru": "пропущен", "kk": "өткізілді", "en": "allowed"},
+    "action_warn": {"ru": "с предупреждением", "kk": "ескертумен", "en": "callee warned"},
+    "action_divert": {
+        "ru": "переведён в антиколл-центр",
+        "kk": "антиколл-орталыққа бұрылды",
+        "en": "diverted to the anti-call-center",
+    },
+    "action_block": {"ru": "заблокирован", "kk": "бұғатталды", "en": "blocked"},
+    # A case's timeline
+    "tl_case_opened": {
+        "ru": "Дело открыто: {title}",
+        "kk": "Іс ашылды: {title}",
+        "en": "Case opened: {title}",
+    },
+    "tl_intercepted": {
+        "ru": "Перехвачен звонок с номера {caller} — {action}",
+        "kk": "{caller} нөмірінен қоңырау ұсталды — {action}",
+        "en": "Call from {caller} intercepted — {action}",
+    },
+    "tl_withheld": {"ru": "скрытый номер", "kk": "жасырын нөмір", "en": "a withheld number"},
+    "tl_note_added": {"ru": "Добавлена заметка", "kk": "Жазба қосылды", "en": "Note added"},
+    "tl_escalated": {
+        "ru": "Передано прокурору",
+        "kk": "Прокурорға жіберілді",
+        "en": "Escalated to a prosecutor",
+    },
+    "tl_answered": {
+        "ru": "Ответ прокурора: {status}",
+        "kk": "Прокурордың жауабы: {status}",
+        "en": "Prosecutor's answer: {status}",
+    },
+    "tl_case_closed": {
+        "ru": "Дело закрыто: {reason}",
+        "kk": "Іс жабылды: {reason}",
+        "en": "Case closed: {reason}",
+    },
+    "act_reassigned": {
+        "ru": "передал(а) звонок",
+        "kk": "қоңырауды берді",
+        "en": "handed the call over",
+    },
+    # Closing a case
+    "close_title": {"ru": "Закрыть дело", "kk": "Істі жабу", "en": "Close the case"},
+    "close_reason": {"ru": "Причина", "kk": "Себебі", "en": "Reason"},
+    "close_note": {
+        "ru": "Пояснение (необязательно)",
+        "kk": "Түсіндірме (міндетті емес)",
+        "en": "Note (optional)",
+    },
+    "close_choose": {"ru": "— выберите —", "kk": "— таңдаңыз —", "en": "— choose —"},
+    "close_confirm": {
+        "ru": "После закрытия в дело нельзя добавлять звонки и заметки.",
+        "kk": "Жабылғаннан кейін іске қоңыраулар мен жазбалар қосуға болмайды.",
+        "en": "Once closed, no calls or notes can be added to the case.",
+    },
+    "closed_by": {"ru": "Закрыто", "kk": "Жабылды", "en": "Closed"},
+    "case_closed_flash": {"ru": "Дело закрыто.", "kk": "Іс жабылды.", "en": "The case is closed."},
+    "close_referred": {
+        "ru": "передано в полицию / прокуратуру",
+        "kk": "полицияға / прокуратураға берілді",
+        "en": "referred to police / prosecutors",
+    },
+    "close_victims_warned": {
+        "ru": "все, кого удалось, предупреждены",
+        "kk": "қолжетімді адамдардың бәрі ескертілді",
+        "en": "everyone reachable was warned",
+    },
+    "close_funds_recovered": {
+        "ru": "деньги возвращены",
+        "kk": "ақша қайтарылды",
+        "en": "funds recovered",
+    },
+    "close_false_alarm": {"ru": "ложная тревога", "kk": "жалған дабыл", "en": "false alarm"},
+    "close_duplicate": {
+        "ru": "дубликат другого дела",
+        "kk": "басқа істің көшірмесі",
+        "en": "duplicate of another case",
+    },
+    "close_insufficient_evidence": {
+        "ru": "недостаточно доказательств",
+        "kk": "дәлел жеткіліксіз",
+        "en": "insufficient evidence",
+    },
+    # Suggestions: what two alerts share
+    "shared_victim": {
+        "ru": "тот же человек {number}",
+        "kk": "сол адам {number}",
+        "en": "same person {number}",
+    },
+    # The supervisor's floor
+    "floor_title": {"ru": "Сейчас в работе", "kk": "Қазір жұмыста", "en": "Being worked now"},
+    "floor_empty": {
+        "ru": "Сейчас никто не держит звонков.",
+        "kk": "Қазір ешкім қоңырау ұстап тұрған жоқ.",
+        "en": "Nobody holds a call right now.",
+    },
+    "floor_holder": {"ru": "У кого", "kk": "Кімде", "en": "Held by"},
+    "floor_until": {"ru": "до {time}", "kk": "{time} дейін", "en": "until {time}"},
+    "hand_to": {"ru": "Передать", "kk": "Беру", "en": "Hand to"},
+    "hand_button": {"ru": "Передать", "kk": "Беру", "en": "Hand over"},
+    "holding_n": {
+        "ru": "{name} (в работе: {n})",
+        "kk": "{name} (жұмыста: {n})",
+        "en": "{name} (holding {n})",
+    },
+    "handed_over": {
+        "ru": "Звонок передан: {name}.",
+        "kk": "Қоңырау берілді: {name}.",
+        "en": "Call handed to {name}.",
+    },
+    "release_other": {
+        "ru": "Вернуть в очередь",
+        "kk": "Кезекке қайтару",
+        "en": "Put back in the queue",
+    },
+    # The prosecutor's cards
+    "esc_about_call": {"ru": "Звонок", "kk": "Қоңырау", "en": "The call"},
+    "esc_about_case": {"ru": "Дело", "kk": "Іс", "en": "The case"},
+    "esc_episodes": {
+        "ru": "Звонков в деле: {n}",
+        "kk": "Істегі қоңыраулар: {n}",
+        "en": "Calls in the case: {n}",
+    },
+    "esc_waiting": {
+        "ru": "Ждут ответа: {n}",
+        "kk": "Жауап күтуде: {n}",
+        "en": "Waiting for an answer: {n}",
+    },
+    "esc_answered": {"ru": "Отвеченные", "kk": "Жауап берілгендер", "en": "Answered"},
+    "choose_person": {
+        "ru": "Выберите, кому передать.",
+        "kk": "Кімге беретініңізді таңдаңыз.",
+        "en": "Choose whom to hand it to.",
+    },
+    "choose_close_reason": {
+        "ru": "Выберите причину закрытия.",
+        "kk": "Жабу себебін таңдаңыз.",
+        "en": "Choose why the case is closed.",
+    },
     # Errors
     "forbidden_title": {"ru": "Нет доступа", "kk": "Қолжетімділік жоқ", "en": "Not allowed"},
     "forbidden_text": {

@@ -18,13 +18,14 @@ from qalqan.cases.investigations import (
     case_view,
     close_case,
     escalate,
+    escalations,
     findings,
     list_cases,
     open_case,
     remove_from_case,
     suggest_links,
 )
-from qalqan.cases.models import Alert
+from qalqan.cases.models import Alert, PotentialVictim
 from qalqan.cases.store import CaseStore
 from qalqan.cases.views import Money
 from tests.cases.conftest import People
@@ -55,6 +56,10 @@ def test_suggestions_name_what_alerts_share_strongest_first(
     assert "campaign default/C0001" in campaign.shared
     same_victim = by_id[ids["r8"]]
     assert "same potential victim" in same_victim.shared
+    # the same, for a screen to say in its own language
+    assert ("number", "+77010000001") in farm.links
+    assert ("campaign", "default/C0001") in campaign.links
+    assert [v for k, v in same_victim.links if k == "victim"] == [ids_victim(store, ids["r8"])]
     assert "campaign default/C0001" in by_id[ids["r2"]].shared
     assert ids["r1"] not in by_id  # the spoofed bank call shares nothing with r0
     strengths = [s.strength for s in found]
@@ -148,6 +153,52 @@ def test_a_case_gathers_episodes_findings_notes_and_is_closed_with_a_reason(
     assert (view.close_reason, view.closed_by) == ("referred", "prokuror")
     whats = [t.what for t in view.timeline]
     assert "escalated to a prosecutor" in whats and whats[-1] == "case closed: referred"
+    kinds = [t.kind for t in view.timeline]
+    assert kinds[-1] == "case_closed" and view.timeline[-1].values == {"reason": "referred"}
+    assert {"case_opened", "intercepted", "note_added", "escalated"} <= set(kinds)
+    assert all(t.kind for t in view.timeline)
+    with store.transaction() as session:
+        (card,) = [e for e in escalations(session, people.prosecutor) if e.case_id == opened.id]
+    assert card.about is not None
+    assert (card.about.kind, card.about.title, card.about.episodes) == (
+        "case",
+        "Farm F0001 calling pensioners",
+        len(farm_calls) - 1,  # r2 went to the other case
+    )
+
+
+def test_an_escalated_call_tells_the_prosecutor_what_happened(
+    store: CaseStore, people: People, ids: dict[str, int]
+) -> None:
+    with store.transaction() as session:
+        claim(session, people.operator, ids["r0"])
+        record_outcome(
+            session,
+            people.operator,
+            ids["r0"],
+            "already_paid",
+            suffered=Money(Decimal("250000")),
+            paid_to=["bank:KZ11MULE"],
+        )
+        escalate(session, people.operator, alert_id=ids["r0"], reason="she already paid")
+    with store.transaction() as session:
+        (card,) = escalations(session, people.prosecutor)
+    about = card.about
+    assert about is not None and about.kind == "intercepted_call"
+    assert about.caller == "+77010000001"
+    assert about.callee == ids_victim(store, ids["r0"])
+    assert about.outcome == "already_paid"
+    assert about.suffered == (Money(Decimal("250000.00")),) and about.prevented == ()
+    assert about.reasons and len(about.reasons) <= 3
+
+
+def ids_victim(store: CaseStore, alert_id: int) -> str:
+    with store.transaction() as session:
+        return session.execute(
+            select(PotentialVictim.msisdn)
+            .join(Alert, Alert.victim_id == PotentialVictim.id)
+            .where(Alert.id == alert_id)
+        ).scalar_one()
 
 
 def test_findings_list_farms_campaigns_and_waves(

@@ -15,16 +15,19 @@ from qalqan.cases.ingest import ingest_decisions, ingest_findings
 from qalqan.cases.intercepts import (
     alert_view,
     claim,
+    claims,
     mark_vulnerable,
     my_claims,
     queue,
+    reassign,
     record_outcome,
     release,
     sla_report,
+    workers,
 )
 from qalqan.cases.models import Alert, PotentialVictim
 from qalqan.cases.store import CaseStore
-from qalqan.cases.views import Money
+from qalqan.cases.views import Money, Worker
 from tests.cases.conftest import FrozenClock, People
 from tests.cases.feeds import T0, Feed, write_feed
 
@@ -124,6 +127,49 @@ def test_claim_renewal_release_and_reassignment(
         release(session, people.operator2, alert)
     with pytest.raises(NotFoundError), store.transaction() as session:
         claim(session, people.operator, 999_999)
+
+
+def test_a_supervisor_sees_the_floor_and_hands_a_call_to_another_operator(
+    store: CaseStore, people: People, feed: Feed, clock: FrozenClock
+) -> None:
+    ids = _load(store, feed)
+    held, waiting = ids["r0"], ids["r1"]
+    with store.transaction() as session:
+        claim(session, people.operator, held)
+        floor = claims(session, people.supervisor)
+        hands = {w.name: w.holding for w in workers(session, people.supervisor)}
+    assert [(i.alert_id, i.claimed_by) for i in floor] == [(held, "aigerim")]
+    assert hands["aigerim"] == 1 and hands["bolat"] == 0
+    assert "prosecutor" not in {w.role for w in workers_of(store, people)}  # works no calls
+    clock.advance(minutes=3)
+    with store.transaction() as session:
+        moved = reassign(
+            session, people.supervisor, held, people.operator2.user_id or 0, note="speaks Kazakh"
+        )
+        handed = reassign(session, people.supervisor, waiting, people.operator.user_id or 0)
+    assert moved.claimed_by == "bolat" and handed.claimed_by == "aigerim"
+    with store.transaction() as session:
+        view = alert_view(session, people.operator2, held)
+        record_outcome(session, people.operator2, held, "warned")  # now bolat's to work
+    assert view.claimed_by == "bolat"
+    assert view.claim_expires_at == clock.now + timedelta(minutes=15)
+    said = [a.note for a in view.actions if a.kind == "reassigned"]
+    assert said == ["to bolat from aigerim: speaks Kazakh"]
+    with pytest.raises(AlreadyClaimedError), store.transaction() as session:
+        claim(session, people.operator2, waiting)  # aigerim holds it now
+    with pytest.raises(PermissionDenied), store.transaction() as session:
+        reassign(session, people.operator, waiting, people.operator2.user_id or 0)
+    with pytest.raises(WorkflowError, match="does not work calls"), store.transaction() as session:
+        reassign(session, people.supervisor, waiting, people.prosecutor.user_id or 0)
+    with pytest.raises(WorkflowError, match="already worked"), store.transaction() as session:
+        reassign(session, people.supervisor, held, people.operator.user_id or 0)
+    with pytest.raises(NotFoundError), store.transaction() as session:
+        reassign(session, people.supervisor, waiting, 999_999)
+
+
+def workers_of(store: CaseStore, people: People) -> list[Worker]:
+    with store.transaction() as session:
+        return workers(session, people.supervisor)
 
 
 def _race(store: CaseStore, people: People, alert_id: int) -> list[str]:

@@ -68,6 +68,8 @@ def test_every_post_without_the_token_is_refused(console: Console) -> None:
         "/escalations/1/answer",
         "/cases/1/notes",
         "/cases/1/link",
+        "/cases/1/close",
+        f"/alerts/{alert_id}/reassign",
         f"/alerts/{alert_id}/vulnerable",
         "/lang",
         "/logout",
@@ -121,6 +123,11 @@ def test_role_matrix(console: Console, role: Role) -> None:
         f"/cases/{case.id}/notes": (Permission.ADD_CASE_NOTE, {"text": "seen"}),
         f"/cases/{case.id}/link": (Permission.LINK_TO_CASE, {"alert_id": str(spare)}),
         f"/alerts/{other_id}/vulnerable": (Permission.MARK_VULNERABLE, {}),
+        f"/alerts/{spare}/reassign": (
+            Permission.REASSIGN_ALERT,
+            {"to": str(people.operator2.user_id)},
+        ),
+        f"/cases/{case.id}/close": (Permission.CLOSE_CASE, {"reason": "referred"}),
     }
     for path, (permission, data) in posts.items():
         answer = user.post(path, **data)
@@ -263,6 +270,87 @@ def test_case_page_shows_timeline_and_takes_notes(console: Console) -> None:
     assert farm
     page = supervisor.client.get(f"/alerts/{farm.group(1)}")
     assert "широта" in page.text and "43.25" in page.text  # the finding's own details
+
+
+def test_a_supervisor_takes_a_call_from_one_operator_and_hands_it_to_another(
+    console: Console,
+) -> None:
+    alert_id = _first_in_queue(console)
+    aigerim = console.signed_in(Role.OPERATOR)
+    aigerim.post(f"/alerts/{alert_id}/claim")
+    bolat = console.signed_in(Role.OPERATOR, "bolat")
+    page = bolat.client.get(f"/alerts/{alert_id}")
+    assert "aigerim" in page.text
+    assert f"/alerts/{alert_id}/release" not in page.text  # not his to give back
+    assert "/reassign" not in bolat.client.get("/queue").text  # operators see no floor
+
+    supervisor = console.signed_in(Role.SUPERVISOR)
+    floor = supervisor.client.get("/queue")
+    assert "Сейчас в работе" in floor.text
+    held = floor.text.split("Сейчас в работе")[1].split("Перехваченные звонки")[0]
+    assert f'href="/alerts/{alert_id}"' in held and "aigerim" in held
+    assert "bolat (в работе: 0)" in held
+    page = supervisor.post(
+        f"/alerts/{alert_id}/reassign",
+        to=str(console.people.operator2.user_id),
+        note="speaks Kazakh",
+        next="/queue",
+    )
+    assert page.url.path == "/queue"
+    assert "Звонок передан: bolat." in page.text
+    # bolat now holds it and works it; the history says who handed it over
+    page = bolat.client.get(f"/alerts/{alert_id}")
+    assert "/outcome" in page.text
+    assert "передал(а) звонок — to bolat from aigerim: speaks Kazakh" in page.text
+    page = supervisor.post(f"/alerts/{alert_id}/release", next=f"/alerts/{alert_id}")
+    assert page.url.path == f"/alerts/{alert_id}"
+    assert "/outcome" not in bolat.client.get(f"/alerts/{alert_id}").text
+    page = supervisor.post(f"/alerts/{alert_id}/reassign", to="")
+    assert "Выберите, кому передать." in page.text
+
+
+def test_a_case_is_closed_with_a_reason_and_its_timeline_speaks_the_readers_language(
+    console: Console,
+) -> None:
+    alert_id = _first_in_queue(console)
+    supervisor = console.signed_in(Role.SUPERVISOR)
+    page = supervisor.post(f"/alerts/{alert_id}/case", title="Bank-security wave")
+    case_path = page.url.path
+    assert "Дело открыто: Bank-security wave" in page.text
+    assert "Перехвачен звонок с номера" in page.text
+    assert "case opened" not in page.text and "intercepted (" not in page.text  # no English left
+    page = supervisor.post(f"{case_path}/close", reason="")
+    assert "Выберите причину закрытия." in page.text and "/close" in page.text
+    page = supervisor.post(f"{case_path}/close", reason="referred", note="police took it over")
+    assert "Дело закрыто." in page.text
+    assert "Дело закрыто: передано в полицию / прокуратуру" in page.text
+    assert "police took it over" in page.text
+    assert f'action="{case_path}/close"' not in page.text and "/notes" not in page.text
+    supervisor.post("/lang", lang="kk", next=case_path)
+    page = supervisor.client.get(case_path)
+    assert "Іс жабылды: полицияға / прокуратураға берілді" in page.text
+    supervisor.post("/lang", lang="en", next=case_path)
+    page = supervisor.client.get(case_path)
+    assert "Case closed: referred to police / prosecutors" in page.text
+
+
+def test_the_prosecutor_reads_what_an_escalation_is_about(console: Console) -> None:
+    alert_id = _first_in_queue(console)
+    operator = console.signed_in(Role.OPERATOR)
+    operator.post(f"/alerts/{alert_id}/claim")
+    operator.post(f"/alerts/{alert_id}/outcome", outcome="already_paid", suffered="250000")
+    operator.post(f"/alerts/{alert_id}/escalate", reason="paid a safe account")
+    with console.store.transaction() as session:
+        view = cases.alert_view(session, console.people.operator, alert_id)
+    assert view.victim is not None
+    prosecutor = console.signed_in(Role.PROSECUTOR)
+    page = prosecutor.client.get("/escalations")
+    card = page.text.split("paid a safe account")[1]
+    assert "Ждут ответа: 1" in page.text
+    digits = view.victim.msisdn[2:]
+    assert f"+7 {digits[:3]} {digits[3:6]}" in card  # the victim's number, read in groups
+    assert "Уже заплатил(а) мошенникам" in card
+    assert "250,000.00 KZT" in card
 
 
 def test_every_message_is_in_every_language() -> None:
