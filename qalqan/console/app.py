@@ -551,7 +551,7 @@ def create_app(
     async def findings_page(request: Request) -> Response:
         found = await run(request, cases.findings)
         lang = _lang(request)
-        farms = farm_points(found)
+        farms = farm_points(found, lang)
         world = {
             "outline": kazakhstan,
             "farms": farms,

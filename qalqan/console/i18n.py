@@ -678,6 +678,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "kk": "Жабу себебін таңдаңыз.",
         "en": "Choose why the case is closed.",
     },
+    "map_region": {"ru": "Область", "kk": "Облыс", "en": "Region"},
     # Errors
     "forbidden_title": {"ru": "Нет доступа", "kk": "Қолжетімділік жоқ", "en": "Not allowed"},
     "forbidden_text": {

@@ -1,8 +1,42 @@
-// Draws the farms on the offline outline of Kazakhstan from the JSON in #map-data (ECharts, served locally).
+// Draws the farms on the offline map of Kazakhstan and its regions from the JSON in #map-data (ECharts, served locally).
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("map-data").textContent);
-  echarts.registerMap("kazakhstan", data.outline);
+  var lang = document.documentElement.lang || "en";
+
+  // A region's name in the page's language (as maps.region_name: Kazakh falls back to Russian).
+  function localName(p) {
+    if (lang === "ru") { return p.name_ru || p.name; }
+    if (lang === "kk") { return p.name_kk || p.name_ru || p.name; }
+    return p.name;
+  }
+  // The label drawn on the map: the name without "Region" / "область" / "облысы".
+  function shortName(name) {
+    return name.replace(/ (Region|область|облысы)$/, "");
+  }
+
+  // The country's outline is drawn as a line over the regions; the regions are the map.
+  var border = [];
+  var regions = [];
+  var byEnglish = {};
+  (data.outline.features || []).forEach(function (f) {
+    var p = f.properties || {};
+    if (p.kind === "country") {
+      var polygons = f.geometry.type === "Polygon" ? [f.geometry.coordinates] : f.geometry.coordinates;
+      polygons.forEach(function (rings) { border.push({ coords: rings[0] }); });
+      return;
+    }
+    var name = localName(p);
+    byEnglish[p.name] = name;
+    regions.push({
+      type: "Feature", geometry: f.geometry,
+      properties: { name: name, cp: p.cp, kind: p.kind }
+    });
+  });
+  var cityRegions = regions.filter(function (f) { return f.properties.kind === "city"; })
+    .map(function (f) { return { name: f.properties.name, label: { show: false } }; });
+  echarts.registerMap("kazakhstan", { type: "FeatureCollection", features: regions });
+
   var text = { color: "#f2f5f8", fontSize: 16 };
   var maxSims = data.farms.reduce(function (m, f) { return Math.max(m, f.value[2]); }, 1);
   var chart = echarts.init(document.getElementById("farm-map"), null, { renderer: "svg" });
@@ -12,23 +46,39 @@
     tooltip: {
       trigger: "item",
       formatter: function (p) {
-        if (p.seriesIndex !== 1) { return p.name; }
-        return data.labels.farm + " " + p.name + "<br>" + data.labels.sims + ": " + p.value[2] +
+        if (p.seriesId !== "farms") { return p.name; }
+        var region = p.data.region ? byEnglish[p.data.region] || p.data.region : "";
+        return data.labels.farm + " " + p.name + (region ? " — " + region : "") +
+          "<br>" + data.labels.sims + ": " + p.value[2] +
           "<br>" + p.value[1].toFixed(3) + ", " + p.value[0].toFixed(3);
       }
     },
     geo: {
-      map: "kazakhstan", roam: true, silent: true,
-      itemStyle: { areaColor: "#22303f", borderColor: "#8fa3b8", borderWidth: 1.5 }
+      map: "kazakhstan", roam: true, selectedMode: false,
+      tooltip: { show: true },
+      itemStyle: { areaColor: "#22303f", borderColor: "#4f6275", borderWidth: 0.6 },
+      label: {
+        show: true, color: "rgba(184, 196, 208, 0.45)", fontSize: 11,
+        formatter: function (p) { return shortName(p.name); }
+      },
+      emphasis: {
+        itemStyle: { areaColor: "#2b3c4f" },
+        label: { show: true, color: "#dfe6ee" }
+      },
+      regions: cityRegions
     },
     series: [
       {
-        type: "scatter", coordinateSystem: "geo", data: data.cities, symbolSize: 6,
+        id: "border", type: "lines", coordinateSystem: "geo", polyline: true, silent: true,
+        data: border, lineStyle: { color: "#8fa3b8", width: 1.5, opacity: 1 }
+      },
+      {
+        id: "cities", type: "scatter", coordinateSystem: "geo", data: data.cities, symbolSize: 6,
         itemStyle: { color: "#8fa3b8" },
         label: { show: true, position: "right", formatter: "{b}", color: "#b8c4d0", fontSize: 13 }
       },
       {
-        type: "scatter", coordinateSystem: "geo", data: data.farms,
+        id: "farms", type: "scatter", coordinateSystem: "geo", data: data.farms,
         symbolSize: function (v) { return 14 + 26 * Math.sqrt(v[2] / maxSims); },
         itemStyle: { color: "#ff6b5b", borderColor: "#ffffff", borderWidth: 2 },
         label: { show: true, position: "top", formatter: "{b} · {@[2]}", color: "#ffffff", fontSize: 15, fontWeight: "bold" },
@@ -37,7 +87,7 @@
     ]
   });
   chart.on("click", function (p) {
-    if (p.seriesIndex === 1 && p.data && p.data.alert_id) { window.location.href = "/alerts/" + p.data.alert_id; }
+    if (p.seriesId === "farms" && p.data && p.data.alert_id) { window.location.href = "/alerts/" + p.data.alert_id; }
   });
   window.qalqanMapDrawn = true;
 })();
