@@ -136,10 +136,19 @@ class FeatureContribution:
     detail: str
 
     def as_reason(self) -> Reason:
-        """The same contribution as a verdict :class:`~qalqan.domain.model.Reason`."""
-        return Reason(
-            rule=f"number_scoring.{self.feature}", weight=self.contribution, detail=self.detail
-        )
+        """The same contribution as a verdict :class:`~qalqan.domain.model.Reason`.
+
+        Said as a catalog message (feature, value, which way it moves the score),
+        so that operators read it in their language; the richer English
+        :attr:`detail` (the feature's description, where the value lies among
+        the training numbers) stays on this object.
+        """
+        effect = "number_scoring.raises" if self.contribution > 0 else "number_scoring.lowers"
+        rule = f"number_scoring.{self.feature}"
+        if np.isnan(self.value):
+            return Reason.said(rule, self.contribution, f"{effect}.no_value", feature=self.feature)
+        value = f"{self.value:.4g}"
+        return Reason.said(rule, self.contribution, effect, feature=self.feature, value=value)
 
     def __str__(self) -> str:
         return f"{self.feature} ({self.contribution:+.2f}): {self.detail}"

@@ -257,7 +257,9 @@ class ScreeningApi:
             elapsed = self.clock() - started
             self.metrics.engine_latency.observe(elapsed)
             if self.settings.fail_open:
-                return self._fail_open("error", f"screening failed: {error}", attempt, elapsed)
+                return self._fail_open(
+                    "error", "http.fail_open.error.refused", attempt, elapsed, error=error
+                )
             raise UnscreenableError(
                 f"the screening engine refused this call attempt: {error}"
             ) from error
@@ -267,7 +269,11 @@ class ScreeningApi:
             logger.warning("screening failed for call %s: %r", attempt.record_id, error)
             if self.settings.fail_open:
                 return self._fail_open(
-                    "error", f"screening failed ({type(error).__name__})", attempt, elapsed
+                    "error",
+                    "http.fail_open.error",
+                    attempt,
+                    elapsed,
+                    error_type=type(error).__name__,
                 )
             raise InternalError(
                 f"the screening engine failed ({type(error).__name__})", code="engine_error"
@@ -277,10 +283,11 @@ class ScreeningApi:
         if elapsed > self._deadline_s and self.settings.fail_open:
             return self._fail_open(
                 "deadline",
-                f"screening took {elapsed * 1000:.0f} ms, past the "
-                f"{self.settings.deadline_ms:g} ms deadline",
+                "http.fail_open.deadline",
                 attempt,
                 elapsed,
+                elapsed_ms=f"{elapsed * 1000:.0f}",
+                deadline_ms=f"{self.settings.deadline_ms:g}",
             )
         self._count_decision(decision)
         if decision.latency_us:
@@ -293,18 +300,16 @@ class ScreeningApi:
             record_id=decision.record_id,
         )
 
-    def _fail_open(self, cause: str, detail: str, attempt: CallAttempt, elapsed: float) -> Decision:
+    def _fail_open(
+        self, cause: str, key: str, attempt: CallAttempt, elapsed: float, **facts: object
+    ) -> Decision:
         self.metrics.fail_open.inc((cause,))
         action = self.settings.default_action
         decision = Decision(
             action=action,
             score=0.0,
             reasons=(
-                Reason(
-                    rule=f"http.fail_open.{cause}",
-                    weight=0.0,
-                    detail=f"{detail}; answered the default action '{action.value}' unscreened",
-                ),
+                Reason.said(f"http.fail_open.{cause}", 0.0, key, action=action.value, **facts),
             ),
             latency_us=elapsed * 1e6,
             record_id=attempt.record_id,

@@ -65,6 +65,7 @@ from qalqan.cases.models import (
 from qalqan.cases.roles import SYSTEM, Actor, Permission, authorize
 from qalqan.cases.store import clock_of, settings_of
 from qalqan.cases.upsert import dialect_insert, entity_ids, insert_new, upsert
+from qalqan.domain.messages import parse_reason_facts
 from qalqan.domain.model import Ingress, ReportCategory
 from qalqan.errors import MissingTableError
 from qalqan.exchange.reader import DataSet, read_file
@@ -446,6 +447,30 @@ class _Decision:
     action: str
     score: float
     reasons: str | None
+    reason_facts: str | None = None
+    """The keys and facts of the reasons (a Qalqan extension of ``decisions``), if written."""
+
+
+def _said(decision: _Decision) -> list[str | dict[str, object]]:
+    """A decision's reasons as the store keeps them: with message keys and facts where the
+    file has them (``reason_facts``), as English text alone where it does not.
+
+    A cell that is not what the replay writes, or does not line up with the
+    ``reasons`` text, is not trusted: the English text is kept as it is.
+    """
+    texts = _reasons(decision.reasons)
+    try:
+        keyed = parse_reason_facts(decision.reason_facts)
+    except ValueError:
+        keyed = []
+    if len(keyed) != len(texts):
+        return list(texts)
+    said: list[str | dict[str, object]] = []
+    for sentence, (rule, key, facts) in zip(texts, keyed, strict=True):
+        if not sentence.startswith(rule):
+            return list(texts)
+        said.append({"text": sentence, "rule": rule, "key": key, "facts": facts})
+    return said
 
 
 def _intercepted(decisions: Path, report: IngestReport) -> list[_Decision]:
@@ -455,15 +480,21 @@ def _intercepted(decisions: Path, report: IngestReport) -> list[_Decision]:
         for batch in reader:
             report.rows_read += batch.num_rows
             chosen = batch.filter(pc.not_equal(batch.column("action"), "allow"))
-            for rid, action, score, reasons in zip(
+            keyed = (
+                chosen.column("reason_facts").to_pylist()
+                if "reason_facts" in chosen.column_names
+                else [None] * chosen.num_rows
+            )
+            for rid, action, score, reasons, facts in zip(
                 chosen.column("record_id").to_pylist(),
                 chosen.column("action").to_pylist(),
                 chosen.column("score").to_pylist(),
                 chosen.column("reasons").to_pylist(),
+                keyed,
                 strict=True,
             ):
                 found.pop(rid, None)
-                found[rid] = _Decision(rid, action, float(score), reasons)
+                found[rid] = _Decision(rid, action, float(score), reasons, facts)
         report.rows_rejected += reader.report.rows_rejected
     return list(found.values())
 
@@ -560,7 +591,7 @@ def ingest_decisions(
                     "score": d.score,
                     "action": d.action,
                     "category": _category_of_call(d, call, facts).value,
-                    "reasons": _json(_reasons(d.reasons)),
+                    "reasons": _json(_said(d)),
                     "source_records": _json([d.record_id]),
                     "details": _json({} if call is None else {"ingress": call.ingress}),
                     "occurred_at": now if call is None else call.start_time,

@@ -79,6 +79,8 @@ from qalqan.cases.views import (
     SlaTimers,
     VictimView,
     Worker,
+    said_of,
+    texts_of,
 )
 from qalqan.domain.model import Account, ReportCategory
 
@@ -116,7 +118,7 @@ def sla_timers(alert: Alert, now: datetime, settings: WorkflowSettings) -> SlaTi
 
 
 def _reasons(alert: Alert) -> tuple[str, ...]:
-    return tuple(json.loads(alert.reasons))
+    return texts_of(alert.reasons)
 
 
 def _waiting(now: datetime) -> Any:
@@ -709,6 +711,7 @@ def _alert_view(session: Session, alert: Alert, now: datetime) -> AlertView:
         action=alert.action,
         category=alert.category,
         reasons=_reasons(alert),
+        said=said_of(alert.reasons),
         source_records=tuple(json.loads(alert.source_records)),
         details=json.loads(alert.details),
         occurred_at=alert.occurred_at,

@@ -69,6 +69,8 @@ from qalqan.cases.views import (
     NoteView,
     Suggestion,
     TimelineEvent,
+    said_of,
+    texts_of,
 )
 from qalqan.domain.model import Account
 
@@ -121,7 +123,7 @@ _WORDS: Final = {
 
 
 def _headline(alert: Alert) -> str:
-    reasons: list[str] = json.loads(alert.reasons)
+    reasons = texts_of(alert.reasons)
     return reasons[0] if reasons else alert.source_ref
 
 
@@ -763,7 +765,7 @@ def _subject(session: Session, e: Escalation) -> EscalationSubject | None:
         return None
     victim = None if alert.victim_id is None else session.get(PotentialVictim, alert.victim_id)
     prevented, suffered = _losses(session, [alert.id])
-    reasons = tuple(json.loads(alert.reasons))
+    said = said_of(alert.reasons)[:3]
     return EscalationSubject(
         kind=alert.kind,
         title=None if alert.kind == AlertKind.INTERCEPTED_CALL.value else _headline(alert),
@@ -773,7 +775,8 @@ def _subject(session: Session, e: Escalation) -> EscalationSubject | None:
         callee=None if victim is None else victim.msisdn,
         occurred_at=alert.occurred_at,
         outcome=alert.outcome,
-        reasons=reasons[:3],
+        reasons=tuple(s.text for s in said),
+        said=said,
         prevented=prevented,
         suffered=suffered,
     )

@@ -7,6 +7,7 @@ overdue flags, why an item is first in the queue).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -56,6 +57,48 @@ class SlaTimers:
     claim_overdue: bool
     """Claimed late, or still unclaimed past the due time."""
     contact_overdue: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Said:
+    """One reason as the store keeps it: the library's English, and what a screen needs to say
+    it in the reader's language (the message key of :mod:`qalqan.domain.messages` and its facts).
+
+    Reasons written before keys existed, or by a tool that has none, have only ``text``.
+    """
+
+    text: str
+    """``rule.id: what was seen``, in English, as ``decisions.csv`` and the logs have it."""
+    rule: str = ""
+    key: str = ""
+    facts: dict[str, str] = field(default_factory=dict)
+
+
+def said_of(raw: str | None) -> tuple[Said, ...]:
+    """An alert's ``reasons`` column (a JSON array of strings or of objects) as :class:`Said`."""
+    items = json.loads(raw) if raw else []
+    said = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, str):
+            said.append(Said(text=item))
+        elif isinstance(item, dict) and isinstance(item.get("text"), str):
+            facts = item.get("facts")
+            said.append(
+                Said(
+                    text=item["text"],
+                    rule=str(item.get("rule") or ""),
+                    key=str(item.get("key") or ""),
+                    facts={str(k): str(v) for k, v in facts.items()}
+                    if isinstance(facts, dict)
+                    else {},
+                )
+            )
+    return tuple(said)
+
+
+def texts_of(raw: str | None) -> tuple[str, ...]:
+    """An alert's reasons as English sentences (``rule.id: what was seen``)."""
+    return tuple(s.text for s in said_of(raw))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -144,6 +187,8 @@ class EscalationSubject:
     outcome: str | None = None
     reasons: tuple[str, ...] = ()
     """The first few reasons, strongest first."""
+    said: tuple[Said, ...] = ()
+    """The same reasons with their message keys."""
     episodes: int = 0
     """Calls in the case."""
     prevented: tuple[Money, ...] = ()
@@ -180,6 +225,7 @@ class AlertView:
     action: str | None
     category: str
     reasons: tuple[str, ...]
+    """In English; ``said`` has the same with message keys, for a screen to translate."""
     source_records: tuple[str, ...]
     details: dict[str, Any]
     occurred_at: datetime
@@ -198,6 +244,7 @@ class AlertView:
     escalations: tuple[EscalationView, ...]
     sla: SlaTimers | None
     """Only intercepted calls have service levels."""
+    said: tuple[Said, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -113,7 +113,8 @@ def replay_command(
     """Replay every call attempt of a data set through the screening engine, in time order.
 
     Each attempt is decided from what was known before it, as live, and written to
-    decisions.csv (record_id, action, score, reasons, latency_us).
+    decisions.csv (record_id, action, score, reasons, latency_us, and reason_facts: the
+    reasons' message keys and facts, for showing them in another language).
     """
     from qalqan.screening.config import load_config
     from qalqan.screening.replay import replay, score_replay

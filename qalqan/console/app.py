@@ -53,7 +53,7 @@ from qalqan.cases.errors import (
 )
 from qalqan.cases.roles import Actor, Permission, Role, may
 from qalqan.cases.store import CaseStore
-from qalqan.cases.views import Money, TimelineEvent
+from qalqan.cases.views import Money, Said, TimelineEvent
 from qalqan.console.dashboard import CALLER_ID_TYPES, dashboard_figures
 from qalqan.console.graph import case_graph
 from qalqan.console.i18n import LANGUAGES, translate, words
@@ -65,6 +65,7 @@ from qalqan.console.maps import (
     offset_text,
     outline,
 )
+from qalqan.domain.messages import render
 
 __all__ = ["OUTCOMES", "PAGES", "CsrfError", "create_app"]
 
@@ -156,6 +157,20 @@ def _reason_parts(reason: str) -> tuple[str, str]:
     """``rule.id: what happened`` → (what happened, rule.id), the words first."""
     rule, sep, detail = reason.partition(": ")
     return (detail, rule) if sep and " " not in rule else (reason, "")
+
+
+def _say(lang: str, said: Said) -> tuple[str, str]:
+    """A stored reason in the reader's language: (what was seen, the rule's id).
+
+    Rendered from its message key and facts when it has them; otherwise (an
+    older store, a key this version does not know) the library's English.
+    """
+    if said.key:
+        try:
+            return render(said.key, said.facts, lang), said.rule
+        except (KeyError, IndexError, ValueError):
+            pass
+    return _reason_parts(said.text)
 
 
 def _phone(number: str | None) -> str:
@@ -301,6 +316,7 @@ def create_app(
             {
                 "t": lambda key, **v: translate(lang, key, **v),
                 "words": lambda prefix, value: words(lang, prefix, value),
+                "say": lambda said: _say(lang, said),
                 "lang": lang,
                 "languages": LANGUAGES,
                 "user": user,

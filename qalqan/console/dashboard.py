@@ -27,6 +27,7 @@ from qalqan.cases import audit
 from qalqan.cases.models import Alert, AlertEntity, AlertKind, Loss, LossKind
 from qalqan.cases.roles import Actor, Permission, authorize
 from qalqan.cases.store import clock_of
+from qalqan.cases.views import texts_of
 
 __all__ = ["CALLER_ID_TYPES", "DashboardFigures", "caller_id_type", "dashboard_figures"]
 
@@ -118,10 +119,7 @@ def dashboard_figures(session: Session, actor: Actor, *, days: int = 14) -> Dash
         route = ingress.partition(":")[0]
         by_route[route] += 1
         route_day[route, day] += 1
-        said = _loads(reasons)
-        by_caller_id[
-            caller_id_type(caller, said if isinstance(said, list) else [], alert_id in own_sim)
-        ] += 1
+        by_caller_id[caller_id_type(caller, list(texts_of(reasons)), alert_id in own_sim)] += 1
         if outcome:
             worked[day] += 1
             outcomes[outcome] += 1

@@ -679,6 +679,16 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "en": "Choose why the case is closed.",
     },
     "map_region": {"ru": "Область", "kk": "Облыс", "en": "Region"},
+    "fig_intercepted": {
+        "ru": "Перехвачено за {days} дн.",
+        "kk": "{days} күнде ұсталды",
+        "en": "Intercepted in {days} days",
+    },
+    "fig_warned": {
+        "ru": "Предупреждены (дозвонились и предупредили)",
+        "kk": "Ескертілді (хабарласып, ескертті)",
+        "en": "Warnings delivered",
+    },
     # Errors
     "forbidden_title": {"ru": "Нет доступа", "kk": "Қолжетімділік жоқ", "en": "Not allowed"},
     "forbidden_text": {

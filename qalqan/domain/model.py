@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from qalqan.domain.messages import render
+
 __all__ = [
     "Account",
     "Action",
@@ -332,13 +334,71 @@ class RegistryEntry:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reason:
-    """One contribution to a verdict, in the operator's words."""
+    """One contribution to a verdict, in the operator's words — in each of the console's languages.
+
+    Operators read reasons in Russian, Kazakh or English, so a reason is kept
+    as a message ``key`` of :data:`qalqan.domain.messages.MESSAGES` and the
+    ``facts`` that fill it; ``detail`` is its English rendering, which log
+    lines, SIP headers and CSV cells carry. Build one with :meth:`said`, which
+    renders ``detail`` from the same catalog, so the English and the other
+    languages cannot drift apart. A reason with free text only (``key`` "")
+    still works: it just has no translation.
+    """
 
     rule: str
     """Stable id of the rule or model, e.g. ``spoofed_cli.domestic_from_abroad``."""
     weight: float
     detail: str
-    """What was seen: ``IMEI 86… carried 41 different SIMs in 24 h``."""
+    """What was seen, in English: ``IMEI 86… carried 41 different SIMs in 24h``."""
+    key: str = ""
+    """The message key (``sim_farm.handset_many_sims``); "" for free text with no translation."""
+    facts: tuple[tuple[str, str], ...] = ()
+    """The values that fill the message, as ``(name, text)`` pairs: immutable, so reasons stay hashable."""
+
+    @classmethod
+    def said(cls, rule: str, weight: float, key: str, /, **facts: object) -> Reason:
+        """The reason ``rule`` gives with message ``key``: ``detail`` is the English rendering.
+
+        Facts are kept as strings — numbers formatted by the caller (``f"{share:.0%}"``) —
+        so that every language shows the same value the English does.
+        """
+        return cls.from_facts(rule, weight, key, facts)
+
+    @classmethod
+    def from_facts(cls, rule: str, weight: float, key: str, facts: dict[str, object]) -> Reason:
+        """:meth:`said`, for a caller holding the facts in a dict of its own, which this takes over.
+
+        The dict's values become strings in place: rules call this with their
+        own keyword arguments (:meth:`qalqan.screening.signals.Rule.say`), and
+        one copy fewer matters when it runs every time a rule fires.
+        """
+        for name, value in facts.items():
+            if value.__class__ is not str:
+                facts[name] = str(value)
+        return cls(
+            rule=rule,
+            weight=weight,
+            detail=render(key, facts),
+            key=key,
+            facts=tuple(facts.items()),  # type: ignore[arg-type]
+        )
+
+    def facts_dict(self) -> dict[str, str]:
+        """The facts by name, as :func:`~qalqan.domain.messages.render` takes them."""
+        return dict(self.facts)
+
+    def detail_in(self, lang: str) -> str:
+        """What the operator reads in ``lang`` (``ru``, ``kk``, ``en``).
+
+        The English ``detail`` when the reason has no key, or a key this
+        version's catalog does not know (a file written by a newer Qalqan).
+        """
+        if not self.key:
+            return self.detail
+        try:
+            return render(self.key, dict(self.facts), lang)
+        except (KeyError, IndexError, ValueError):
+            return self.detail
 
     def __str__(self) -> str:
         return f"{self.rule} ({self.weight:+.2f}): {self.detail}"

@@ -364,6 +364,14 @@ DECISIONS = Table(
         Column(name="score", kind=Kind.FLOAT, minimum=0, maximum=1, doc=""),
         Column(name="reasons", kind=Kind.TEXT, nullable=True, doc=""),
         Column(name="latency_us", kind=Kind.FLOAT, minimum=0, doc=""),
+        Column(
+            name="reason_facts",
+            kind=Kind.TEXT,
+            nullable=True,
+            required=False,
+            doc="Qalqan extension: the reasons' message keys and facts, a JSON array in the "
+            "order of `reasons`, so that they can be shown in the reader's language.",
+        ),
     ),
 )
 

@@ -285,7 +285,7 @@ class ScreeningEngine:
             if why is not None:
                 thresholds = self._vulnerable
                 if score >= thresholds.warn:
-                    reasons.append(Reason(rule="vulnerable_callee", weight=0.0, detail=why))
+                    reasons.append(why)
         if not decisive:
             score = min(score, max(0.0, thresholds.warn - 0.001))
         action = thresholds.action(score)
@@ -300,19 +300,23 @@ class ScreeningEngine:
             record_id=attempt.record_id,
         )
 
-    def _vulnerable_callee(self, context: Context) -> str | None:
+    def _vulnerable_callee(self, context: Context) -> Reason | None:
         """Why the callee is to be warned more readily, or None when they are not."""
         callee = context.callee
         subscribers = self.subscribers
         if callee in subscribers.protection_opt_in:
-            return f"callee {callee} asked to be protected: warned at a lower score"
+            return Reason.said(
+                "vulnerable_callee", 0.0, "vulnerable_callee.opted_in", callee=callee
+            )
         sub = context.callee_sub
         if sub is None or sub.birth_year is None or not self.config.protect_by_default:
             return None
         age = context.attempt.time.year - sub.birth_year
         if age < self.config.vulnerable_min_age or callee in subscribers.protection_opt_out:
             return None
-        return f"callee {callee} is {age} and protected by default: warned at a lower score"
+        return Reason.said(
+            "vulnerable_callee", 0.0, "vulnerable_callee.by_age", callee=callee, age=age
+        )
 
     def _roaming_guard(self, context: Context, action: Action, reasons: list[Reason]) -> Action:
         """Never block (beyond ``roaming.max_action``) our roaming subscriber's call home."""
@@ -324,11 +328,14 @@ class ScreeningEngine:
         if country is None or _RANK[action] <= _RANK[cap]:
             return action
         reasons.append(
-            Reason(
-                rule="roaming.guard",
-                weight=0.0,
-                detail=f"our subscriber {sub.msisdn} is registered abroad ({country}): "
-                f"never {action.value}ed, {cap.value} at most",
+            Reason.said(
+                "roaming.guard",
+                0.0,
+                "roaming.guard",
+                subscriber=sub.msisdn,
+                country=country,
+                action=action.value,
+                cap=cap.value,
             )
         )
         return cap
@@ -338,11 +345,13 @@ class ScreeningEngine:
     ) -> Decision:
         elapsed_us = (perf_counter_ns() - started) / 1000
         action = self.config.on_deadline_miss
-        missed = Reason(
-            rule="deadline.missed",
-            weight=0.0,
-            detail=f"screening took {elapsed_us:.0f} µs, past the {self.config.deadline_us:g} µs "
-            f"budget; answered the default action '{action.value}'",
+        missed = Reason.said(
+            "deadline.missed",
+            0.0,
+            "deadline.missed",
+            elapsed_us=f"{elapsed_us:.0f}",
+            budget_us=f"{self.config.deadline_us:g}",
+            action=action.value,
         )
         return Decision(
             action=action,

@@ -5,7 +5,11 @@
 
 Every call attempt of ``cdrs`` goes through :meth:`ScreeningEngine.screen` in
 time order, and one row per attempt is written to ``decisions.csv``
-(exchange-v1: ``record_id, action, score, reasons, latency_us``), in that order.
+(exchange-v1: ``record_id, action, score, reasons, latency_us``), in that order,
+with one Qalqan column after them, ``reason_facts``: the message key and facts
+of every reason as JSON, so that the case console can show the reasons in the
+operator's language (read a cell with
+:func:`qalqan.domain.messages.parse_reason_facts`).
 
 **Never the future.** The point of a replay is to measure what the engine
 would have done live, so each decision may use only what was known before
@@ -59,6 +63,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from qalqan.domain.messages import reason_facts_cell
 from qalqan.domain.model import CallAttempt, Ingress, IngressClass
 from qalqan.exchange.reader import DataSet, TableReport
 from qalqan.exchange.schema import DECISIONS
@@ -184,7 +189,7 @@ def sorted_cdrs(
 
 
 class _DecisionWriter:
-    """``decisions.csv`` in exchange-v1 columns, written a batch at a time."""
+    """``decisions.csv`` in exchange-v1 columns (then ``reason_facts``), written a batch at a time."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -195,7 +200,13 @@ class _DecisionWriter:
         self._rows: dict[str, list[Any]] = {name: [] for name in self.schema.names}
 
     def add(
-        self, record_id: str, action: str, score: float, reasons: str | None, latency_us: float
+        self,
+        record_id: str,
+        action: str,
+        score: float,
+        reasons: str | None,
+        latency_us: float,
+        reason_facts: str | None,
     ) -> None:
         rows = self._rows
         rows["record_id"].append(record_id)
@@ -203,6 +214,7 @@ class _DecisionWriter:
         rows["score"].append(score)
         rows["reasons"].append(reasons)
         rows["latency_us"].append(latency_us)
+        rows["reason_facts"].append(reason_facts)
         if len(rows["record_id"]) >= WRITE_ROWS:
             self.flush()
 
@@ -294,6 +306,7 @@ class _Replay:
             decision.score,
             decision.reasons_text() or None,
             round(decision.latency_us, 1),
+            reason_facts_cell(decision.reasons),
         )
         if self.watch is not None:
             self.watch.add(

@@ -15,10 +15,17 @@ roaming subscriber, the number called through its registered route). The
 engine combines them into one score (see :mod:`qalqan.screening.engine`).
 
 Every signal class is registered with :func:`register` under its id, with
-its settings (name, default, meaning, bounds). The registry is the single
-source of the configuration schema (:mod:`qalqan.screening.config`), of the
-documentation check and of the contract tests, which run over every
-registered signal automatically.
+its settings (name, default, meaning, bounds) and the message keys it may
+say. The registry is the single source of the configuration schema
+(:mod:`qalqan.screening.config`), of the documentation check and of the
+contract tests, which run over every registered signal automatically.
+
+What a rule saw is said as a message of the catalog
+(:mod:`qalqan.domain.messages`) with its facts — ``self.say(key, **facts)`` —
+so that operators read it in Russian, Kazakh or English. Keys are the rule's
+id, or ``<id>.<variant>`` when it says more than one thing; a rule declares
+them all in :attr:`Rule.messages`, and :func:`register` refuses a key the
+catalog lacks. The English sentence is formatted only when the rule fires.
 
 Signals that need rolling state ask the :class:`Environment` for a named
 aggregate (:meth:`Environment.aggregate`) together with a
@@ -38,6 +45,7 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Final, Literal, Protocol, TypeVar, runtime_checkable
 
+from qalqan.domain.messages import MESSAGES
 from qalqan.domain.model import CallAttempt, IngressClass, Reason
 from qalqan.screening.network import CellSites, ProtectedNumbers, SubscriberFacts, Subscribers
 from qalqan.screening.numbering import NumberFacts, number_facts
@@ -397,8 +405,9 @@ class Rule:
 
     Subclasses set :attr:`id`, :attr:`applies_to`, :attr:`settings` (the
     rule-specific ones; ``enabled`` and ``weight`` are added from
-    :attr:`enabled_by_default` and :attr:`default_weight`), write a docstring
-    saying what the rule catches and why, and implement :meth:`evaluate`.
+    :attr:`enabled_by_default` and :attr:`default_weight`), :attr:`messages`,
+    write a docstring saying what the rule catches and why, and implement
+    :meth:`evaluate`, which gives its reason with :meth:`say`.
     """
 
     id: ClassVar[str] = ""
@@ -407,6 +416,8 @@ class Rule:
     default_weight: ClassVar[float] = 0.5
     enabled_by_default: ClassVar[bool] = True
     settings: ClassVar[tuple[Setting, ...]] = ()
+    messages: ClassVar[tuple[str, ...]] = ()
+    """Every message key the rule may say: ``id`` or ``id.<variant>``, each in the catalog."""
 
     def __init__(self, settings: Settings, env: Environment) -> None:
         self.weight = settings.number("weight")
@@ -420,8 +431,10 @@ class Rule:
             *cls.settings,
         )
 
-    def reason(self, detail: str, weight: float | None = None) -> Reason:
-        return Reason(rule=self.id, weight=self.weight if weight is None else weight, detail=detail)
+    def say(self, key: str, /, *, weight: float | None = None, **facts: object) -> Reason:
+        """This rule's reason: message ``key`` with ``facts``, at ``weight`` (the configured one by default)."""
+        assert key in self.messages, f"{self.id} says '{key}', which it does not declare"
+        return Reason.from_facts(self.id, self.weight if weight is None else weight, key, facts)
 
     def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
         raise NotImplementedError
@@ -442,5 +455,12 @@ def register(cls: _R) -> _R:
     names = [s.name for s in cls.all_settings()]
     if len(set(names)) != len(names):
         raise ValueError(f"signal {cls.id} declares a setting twice")
+    if not cls.messages:
+        raise ValueError(f"signal {cls.id} declares no message keys")
+    for key in cls.messages:
+        if key != cls.id and not key.startswith(f"{cls.id}."):
+            raise ValueError(f"signal {cls.id}: message key '{key}' is not named after the rule")
+        if key not in MESSAGES:
+            raise ValueError(f"signal {cls.id}: message key '{key}' is not in the catalog")
     SIGNALS[cls.id] = cls
     return cls

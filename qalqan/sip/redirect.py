@@ -487,13 +487,7 @@ class RedirectService:
             decision = Decision(
                 action=Action.ALLOW,
                 score=0.0,
-                reasons=(
-                    Reason(
-                        rule="sip.unscreened",
-                        weight=0.0,
-                        detail="the Request-URI names no telephone number; passed on unscreened",
-                    ),
-                ),
+                reasons=(Reason.said("sip.unscreened", 0.0, "sip.unscreened"),),
             )
             self.metrics.decisions_by_action[decision.action.value] += 1
             return decision_response(request, decision, config=config, to_tag=tag)
@@ -507,12 +501,12 @@ class RedirectService:
         """Run ``decide`` under the deadline; fail open to the default action."""
         if shed:
             self.metrics.shed += 1
-            return self._fail_open("overload", "the screening node was over capacity", attempt)
+            return self._fail_open("overload", "sip.fail_open.overload", attempt)
         started = self.clock()
         waited = started - arrived
         if waited > self._deadline_s:
             return self._fail_open(
-                "expired", f"waited {waited * 1000:.0f} ms in the queue, past the deadline", attempt
+                "expired", "sip.fail_open.expired", attempt, waited_ms=f"{waited * 1000:.0f}"
             )
         try:
             decision = self.decide(attempt)
@@ -521,16 +515,22 @@ class RedirectService:
         except Exception as error:
             logger.warning("screening failed for call %s: %r", attempt.record_id, error)
             return self._fail_open(
-                "error", f"screening failed ({type(error).__name__})", attempt, started=started
+                "error",
+                "sip.fail_open.error",
+                attempt,
+                started=started,
+                error_type=type(error).__name__,
             )
         elapsed = self.clock() - started
         self.metrics.screening_latency.observe(elapsed)
         if waited + elapsed > self._deadline_s:
             return self._fail_open(
                 "deadline",
-                f"screening took {elapsed * 1000:.0f} ms, past the {self.config.deadline_ms:g} ms deadline",
+                "sip.fail_open.deadline",
                 attempt,
                 started=started,
+                elapsed_ms=f"{elapsed * 1000:.0f}",
+                deadline_ms=f"{self.config.deadline_ms:g}",
             )
         if decision.latency_us:
             return decision
@@ -543,7 +543,13 @@ class RedirectService:
         )
 
     def _fail_open(
-        self, cause: str, detail: str, attempt: CallAttempt, *, started: float | None = None
+        self,
+        cause: str,
+        key: str,
+        attempt: CallAttempt,
+        *,
+        started: float | None = None,
+        **facts: object,
     ) -> Decision:
         self.metrics.fail_open_by_cause[cause] += 1
         action = self.config.default_action
@@ -552,11 +558,7 @@ class RedirectService:
             action=action,
             score=0.0,
             reasons=(
-                Reason(
-                    rule=f"sip.fail_open.{cause}",
-                    weight=0.0,
-                    detail=f"{detail}; answered the default action '{action.value}' unscreened",
-                ),
+                Reason.said(f"sip.fail_open.{cause}", 0.0, key, action=action.value, **facts),
             ),
             latency_us=elapsed * 1e6,
             record_id=attempt.record_id,

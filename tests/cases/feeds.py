@@ -11,6 +11,7 @@ repeat when there are more calls than victims.
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,11 +25,33 @@ FARM_SIMS = (
     ("401770000000003", "+77010000003", "350000000000037"),
 )
 BANK_HOTLINE = "+77272707000"
-FARM_REASON = "sim_farm.handset_many_sims: IMEI {imei} carried 3 different SIMs in one day"
+FARM_REASON = "sim_farm.handset_many_sims: IMEI {imei} carried 3 different SIMs in 24h"
 SPOOF_REASON = (
     "spoofed_cli.registry_inbound_only: presents +77272707000 (National Bank, hotline), "
     "a number that never calls out"
 )
+SPOOF_FACTS = json.dumps(
+    [
+        {
+            "rule": "spoofed_cli.registry_inbound_only",
+            "key": "spoofed_cli.registry_inbound_only",
+            "facts": {"caller": BANK_HOTLINE, "owner": "National Bank, hotline"},
+        }
+    ]
+)
+"""What the replay writes beside a reason (``reason_facts``): its message key and facts."""
+
+
+def farm_facts(imei: str) -> str:
+    return json.dumps(
+        [
+            {
+                "rule": "sim_farm.handset_many_sims",
+                "key": "sim_farm.handset_many_sims",
+                "facts": {"imei": imei, "sims": "3", "window": "24h"},
+            }
+        ]
+    )
 
 
 def _time(moment: datetime) -> str:
@@ -88,7 +111,9 @@ def write_feed(folder: Path, *, calls: int = 12, start: datetime = T0, allowed: 
                     None,
                 ]
             )
-            decisions.append([rid, "block", 0.97, FARM_REASON.format(imei=imei), 50.0])
+            decisions.append(
+                [rid, "block", 0.97, FARM_REASON.format(imei=imei), 50.0, farm_facts(imei)]
+            )
             verdicts.append(
                 [
                     rid,
@@ -117,7 +142,7 @@ def write_feed(folder: Path, *, calls: int = 12, start: datetime = T0, allowed: 
                     None,
                 ]
             )
-            decisions.append([rid, "divert", 0.85, SPOOF_REASON, 40.0])
+            decisions.append([rid, "divert", 0.85, SPOOF_REASON, 40.0, SPOOF_FACTS])
             verdicts.append(
                 [rid, "spoofed", "C0002", SPOOF_REASON, "international:carrierA", _time(when)]
             )
@@ -141,7 +166,7 @@ def write_feed(folder: Path, *, calls: int = 12, start: datetime = T0, allowed: 
                 None,
             ]
         )
-        decisions.append([rid, "allow", 0.0, None, 12.0])
+        decisions.append([rid, "allow", 0.0, None, 12.0, None])
     _write(
         data / "cdrs.csv",
         ["record_id", "start_time", "duration_s", "event", "result", "a_number", "b_number", "ingress", "a_imsi", "a_imei", "a_cell", "b_imsi", "b_cell"],
@@ -166,7 +191,11 @@ def write_feed(folder: Path, *, calls: int = 12, start: datetime = T0, allowed: 
         [[BANK_HOTLINE, "National Bank, hotline", "inbound_only"]],
     )
     decisions_path = folder / "decisions.csv"
-    _write(decisions_path, ["record_id", "action", "score", "reasons", "latency_us"], decisions)
+    _write(
+        decisions_path,
+        ["record_id", "action", "score", "reasons", "latency_us", "reason_facts"],
+        decisions,
+    )
     last = start + timedelta(minutes=max(calls - 1, 0))
     _write(
         out / "farms.csv",

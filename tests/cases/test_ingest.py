@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -27,6 +28,7 @@ from qalqan.cases.models import (
     PotentialVictim,
 )
 from qalqan.cases.store import CaseStore, upgrade
+from qalqan.cases.views import said_of
 from tests.cases.conftest import FrozenClock
 from tests.cases.feeds import BANK_HOTLINE, FARM_SIMS, Feed, victim_number, write_feed
 
@@ -74,7 +76,10 @@ def test_intercepted_calls_become_alerts_with_callee_caller_and_scheme(
             "divert",
             "bank_security",
         )
-        assert json.loads(spoofed.reasons)[0].startswith("spoofed_cli.registry_inbound_only")
+        (said,) = said_of(spoofed.reasons)
+        assert said.text.startswith("spoofed_cli.registry_inbound_only: presents +77272707000")
+        assert (said.rule, said.key) == ("spoofed_cli.registry_inbound_only",) * 2
+        assert said.facts == {"caller": BANK_HOTLINE, "owner": "National Bank, hotline"}
         farm_call = alerts["r0"]
         assert farm_call.caller == FARM_SIMS[0][1]
         assert farm_call.severity == "critical"
@@ -87,6 +92,39 @@ def test_intercepted_calls_become_alerts_with_callee_caller_and_scheme(
         assert len(session.scalars(select(Episode)).all()) == feed.intercepted
         sims = session.scalars(select(Entity.value).where(Entity.kind == "sim")).all()
         assert set(sims) == {s[0] for s in FARM_SIMS}
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "not json",
+        '{"rule": "x"}',
+        '[{"rule": "other.rule", "key": "other.rule", "facts": {}}]',  # not the reason's rule
+        '[{"rule": "a", "key": "a", "facts": {}}, {"rule": "b", "key": "b", "facts": {}}]',
+    ],
+)
+def test_reason_facts_that_do_not_fit_leave_the_english_reason(
+    store: CaseStore, tmp_path: Path, cell: str
+) -> None:
+    feed = write_feed(tmp_path / "f", calls=2)
+    lines = feed.decisions.read_text(encoding="utf-8").splitlines()
+    head, rows = lines[0], lines[1:]
+    with feed.decisions.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(head.split(","))
+        for row in csv.reader(rows):
+            writer.writerow([*row[:5], cell])
+    with store.transaction() as session:
+        ingest_decisions(session, feed.decisions, feed.data)
+        stored = session.scalars(select(Alert.reasons)).all()
+    assert len(stored) == 2
+    for raw in stored:
+        (said,) = said_of(raw)
+        assert (said.key, said.facts) == ("", {})  # kept as the English sentence alone
+        assert said.text.split(":")[0] in {
+            "sim_farm.handset_many_sims",
+            "spoofed_cli.registry_inbound_only",
+        }
 
 
 def test_findings_become_farm_campaign_and_wave_alerts_with_their_entities(

@@ -5,20 +5,25 @@ writing a test for it: it has a docstring and a documented entry in
 ``docs/screening.md`` and ``default_rules.yaml``; it survives attempts with
 missing inputs (no caller ID, IMSI, IMEI or cell) over every ingress; it is
 deterministic given the same traffic; and every reason it gives carries its own
-id, a weight within -1..1 and detail text.
+id, a weight within -1..1, a message key it declares and the facts that
+message needs, its English detail rendered from them.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import random
+import string
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 
+from qalqan.domain.messages import MESSAGES, render
 from qalqan.domain.model import CallAttempt, IngressClass, Reason
-from qalqan.screening.config import default_rules_text
+from qalqan.screening.config import default_rules_text, load_config
 from qalqan.screening.signals import SIGNALS, Context, Rule
 from tests.screening.conftest import (
     BANK_HOTLINE,
@@ -96,6 +101,10 @@ def _check(rule: str, reason: Reason | None) -> None:
     assert reason.rule == rule
     assert -1.0 <= reason.weight <= 1.0
     assert reason.detail.strip(), f"{rule} gave a reason without detail"
+    assert reason.key in SIGNALS[rule].messages, f"{rule} said '{reason.key}', not declared"
+    fields = {f for _, f, _, _ in string.Formatter().parse(MESSAGES[reason.key]["en"]) if f}
+    assert set(reason.facts_dict()) == fields, f"{reason.key}: facts do not fill the message"
+    assert reason.detail == render(reason.key, reason.facts_dict())
 
 
 @pytest.mark.parametrize("rule", RULES)
@@ -149,7 +158,10 @@ def test_only_the_ingress_it_declares_reaches_it(rule: str) -> None:
 
 
 def test_whole_decisions_are_deterministic() -> None:
-    first, second = Operator(), Operator()
+    # Without a time budget: a decision that overruns it (a first lookup of numbering-plan
+    # metadata, a busy machine) answers the deadline's action instead, by design.
+    timeless = dataclasses.replace(load_config(), deadline_us=math.inf)
+    first, second = Operator(config=timeless), Operator(config=timeless)
     for attempt in traffic(seed=3):
         a, b = first.screen(attempt), second.screen(attempt)
         assert (a.action, a.score, a.reasons) == (b.action, b.score, b.reasons)

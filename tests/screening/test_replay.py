@@ -11,15 +11,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from qalqan.cli.main import app
+from qalqan.domain.messages import MESSAGES, parse_reason_facts, reason_facts_cell, render
+from qalqan.domain.model import Reason
 from qalqan.exchange.reader import DataSet, read_file
 from qalqan.exchange.schema import CDRS, DECISIONS
 from qalqan.exchange.writer import write_table
 from qalqan.screening.engine import ScreeningEngine
 from qalqan.screening.farm_watch import FarmWatch
-from qalqan.screening.replay import ReplaySummary, replay, score_replay
+from qalqan.screening.replay import ReplaySummary, _DecisionWriter, replay, score_replay
 from qalqan.screening.reputation import ReputationLists
 from qalqan.simulator.operator import SimulationSummary
 from tests.screening.conftest import make_subscribers
@@ -71,6 +75,82 @@ def test_decisions_csv_follows_the_exchange_format(
         pc.not_equal(table.column("action"), "allow"), pc.is_null(table.column("reasons"))
     )
     assert not pc.any(blank).as_py()
+
+
+def test_reason_facts_follow_the_exchange_columns_and_agree_with_the_reasons_text(
+    replayed: tuple[Path, ReplaySummary], tmp_path: Path
+) -> None:
+    """``reason_facts`` is the last column; rendered in English it gives the ``reasons`` text."""
+    out, _ = replayed
+    with out.open(newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle))
+    assert header == list(DECISIONS.names) and header[-1] == "reason_facts"
+    with read_file(out, DECISIONS, quarantine=tmp_path / "q") as reader:
+        table = reader.read_all()
+    assert table.column_names == list(DECISIONS.names)
+    keys = set()
+    for text, cell in zip(
+        table.column("reasons").to_pylist(), table.column("reason_facts").to_pylist(), strict=True
+    ):
+        said = parse_reason_facts(cell)
+        assert (text is None) == (not said)
+        if said:
+            assert " | ".join(f"{rule}: {render(key, facts)}" for rule, key, facts in said) == text
+            keys |= {key for _, key, _ in said}
+    assert keys <= set(MESSAGES) and len(keys) >= 8
+
+
+def test_a_decisions_file_without_reason_facts_still_reads(
+    replayed: tuple[Path, ReplaySummary], tmp_path: Path
+) -> None:
+    """Files written before the column (or by other tools) read as before; a cell parses to []."""
+    out, _ = replayed
+    older = tmp_path / "decisions.csv"
+    with out.open(newline="", encoding="utf-8") as source, older.open("w", newline="") as target:
+        writer = csv.writer(target)
+        for row in csv.reader(source):
+            writer.writerow(row[: len(DECISIONS.names)])
+    with read_file(older, DECISIONS, quarantine=tmp_path / "q") as reader:
+        table = reader.read_all()
+        assert reader.report.rows_rejected == 0
+    assert table.column_names == list(DECISIONS.names)
+    assert parse_reason_facts(None) == []
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
+_REASONS = st.lists(
+    st.builds(
+        lambda rule, key, facts: Reason(
+            rule=rule, weight=0.5, detail="d", key=key, facts=tuple(facts.items())
+        ),
+        rule=_TEXT.filter(str.strip),
+        key=st.one_of(st.just(""), st.sampled_from(sorted(MESSAGES))),
+        facts=st.dictionaries(_TEXT, _TEXT, max_size=4),
+    ),
+    max_size=4,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=st.lists(_REASONS, min_size=1, max_size=5))
+def test_reason_facts_read_back_from_the_csv_the_replay_writes(
+    rows: list[list[Reason]], tmp_path: Path
+) -> None:
+    """Quotes, commas, line breaks, any Unicode in facts: the cell survives CSV and reads back."""
+    path = tmp_path / "decisions.csv"
+    writer = _DecisionWriter(path)
+    for i, reasons in enumerate(rows):
+        writer.add(
+            f"r{i}", "warn", 0.5, "text" if reasons else None, 1.0, reason_facts_cell(reasons)
+        )
+    writer.close()
+    with read_file(path, DECISIONS) as reader:
+        cells = reader.read_all().column("reason_facts").to_pylist()
+    assert [parse_reason_facts(cell) for cell in cells] == [
+        [(r.rule, r.key, r.facts_dict()) for r in reasons] for reasons in rows
+    ]
 
 
 def test_the_replay_meets_the_targets_on_a_simulated_operator(

@@ -32,9 +32,12 @@ class _Listed(Rule):
         super().__init__(settings, env)
         self.lists = env.lists
 
-    def listed(self, what: str, listing: Listing) -> Reason:
+    def listed(self, key: str, listing: Listing, **facts: object) -> Reason:
+        """Message ``key`` (or its ``.no_reason`` variant) saying who listed it and why."""
         weight = self.weight if listing.weight is None else listing.weight
-        return self.reason(f"{what} {listing.describe()}", weight)
+        if not listing.reason:
+            return self.say(f"{key}.no_reason", weight=weight, source=listing.source, **facts)
+        return self.say(key, weight=weight, source=listing.source, reason=listing.reason, **facts)
 
 
 @register
@@ -44,6 +47,12 @@ class ListedCallerNumber(_Listed):
     id = "reputation.caller_number"
     applies_to = ALL_INGRESS
     default_weight = 0.8
+    messages = (
+        "reputation.caller_number",
+        "reputation.caller_number.no_reason",
+        "reputation.caller_number.range",
+        "reputation.caller_number.range.no_reason",
+    )
 
     def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
         caller = context.caller
@@ -52,12 +61,11 @@ class ListedCallerNumber(_Listed):
         listing = self.lists.number_listing(caller, context.t)
         if listing is None:
             return None
-        what = (
-            f"number {caller}"
-            if listing.kind == "number"
-            else f"number {caller} of range {listing.value}xx"
+        if listing.kind == "number":
+            return self.listed("reputation.caller_number", listing, caller=caller)
+        return self.listed(
+            "reputation.caller_number.range", listing, caller=caller, range=listing.value
         )
-        return self.listed(what, listing)
 
 
 @register
@@ -67,6 +75,7 @@ class ListedSim(_Listed):
     id = "reputation.sim"
     applies_to = MOBILE
     default_weight = 0.9
+    messages = ("reputation.sim", "reputation.sim.no_reason")
 
     def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
         imsi = context.imsi
@@ -75,7 +84,7 @@ class ListedSim(_Listed):
         listing = self.lists.imsis.get(imsi)
         if listing is None or not listing.applies(context.t):
             return None
-        return self.listed(f"SIM {imsi}", listing)
+        return self.listed("reputation.sim", listing, imsi=imsi)
 
 
 @register
@@ -88,6 +97,7 @@ class ListedHandset(_Listed):
     id = "reputation.handset"
     applies_to = MOBILE
     default_weight = 0.9
+    messages = ("reputation.handset", "reputation.handset.no_reason")
 
     def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
         imei = context.imei
@@ -96,7 +106,7 @@ class ListedHandset(_Listed):
         listing = self.lists.imeis.get(imei)
         if listing is None or not listing.applies(context.t):
             return None
-        return self.listed(f"IMEI {imei}", listing)
+        return self.listed("reputation.handset", listing, imei=imei)
 
 
 @register
@@ -106,19 +116,30 @@ class ListedFarmCell(_Listed):
     id = "reputation.farm_cell"
     applies_to = MOBILE
     default_weight = 0.45
+    messages = (
+        "reputation.farm_cell",
+        "reputation.farm_cell.no_reason",
+        "reputation.farm_cell.site",
+        "reputation.farm_cell.site.no_reason",
+    )
 
     def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
         if not context.young or context.cell is None:
             return None
         cells = self.lists.cells
+        site = None
         listing = cells.get(context.cell)
-        place = f"cell {context.cell}"
         if listing is None and context.site is not None:
-            listing = cells.get(context.site)
-            place = f"site {context.site}"
+            site = context.site
+            listing = cells.get(site)
         if listing is None or not listing.applies(context.t):
             return None
+        age = f"{context.sim_age_days or 0:.0f}"
+        imsi = context.imsi
+        if site is not None:
+            return self.listed(
+                "reputation.farm_cell.site", listing, imsi=imsi, age_days=age, site=site
+            )
         return self.listed(
-            f"SIM {context.imsi}, {context.sim_age_days or 0:.0f} days old, calling from {place}",
-            listing,
+            "reputation.farm_cell", listing, imsi=imsi, age_days=age, cell=context.cell
         )

@@ -79,6 +79,7 @@ class HandsetManySims(Rule):
     id = "sim_farm.handset_many_sims"
     applies_to = MOBILE
     default_weight = 0.85
+    messages = ("sim_farm.handset_many_sims",)
     settings = (
         _DAY,
         Setting(
@@ -104,7 +105,7 @@ class HandsetManySims(Rule):
         sims = _counting_self(self.sims, imei, imsi, context.t)
         if sims < self.min_sims:
             return None
-        return self.reason(f"IMEI {imei} carried {sims} different SIMs in {self.window_text}")
+        return self.say("sim_farm.handset_many_sims", imei=imei, sims=sims, window=self.window_text)
 
 
 @register
@@ -118,6 +119,7 @@ class YoungSimsAtSite(Rule):
     id = "sim_farm.young_sims_at_site"
     applies_to = MOBILE
     default_weight = 0.6
+    messages = ("sim_farm.young_sims_at_site",)
     settings = (
         _DAY,
         Setting(
@@ -163,10 +165,15 @@ class YoungSimsAtSite(Rule):
         share = young / callers
         if share < self.min_share:
             return None
-        return self.reason(
-            f"SIM {imsi}, {context.sim_age_days or 0:.0f} days old, is one of {young} SIMs younger "
-            f"than {self.young_days:g} days calling from site {site} in {self.window_text} "
-            f"({share:.0%} of its callers)"
+        return self.say(
+            "sim_farm.young_sims_at_site",
+            imsi=imsi,
+            age_days=f"{context.sim_age_days or 0:.0f}",
+            young=young,
+            young_days=f"{self.young_days:g}",
+            site=site,
+            window=self.window_text,
+            share=f"{share:.0%}",
         )
 
 
@@ -174,7 +181,7 @@ class _SimsOfOneGroup(Rule):
     """Several SIMs of one group (an activation batch, an owner) calling within a window.
 
     Subclasses name the rolling feature that counts the group's active SIMs, how a
-    SIM's group is found, and what to say.
+    SIM's group is found, and what to say (:meth:`says`).
     """
 
     feature: ClassVar[FeatureSpec]
@@ -190,7 +197,7 @@ class _SimsOfOneGroup(Rule):
     def group_of(self, sim: SubscriberFacts) -> str | None:
         raise NotImplementedError
 
-    def says(self, imsi: str, group: str, active: int) -> str:
+    def says(self, imsi: str, group: str, active: int) -> Reason:
         raise NotImplementedError
 
     def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
@@ -205,7 +212,7 @@ class _SimsOfOneGroup(Rule):
         active = _counting_self(self.active, group, imsi, context.t)
         if active < self.min_sims:
             return None
-        return self.reason(self.says(imsi, group, active))
+        return self.says(imsi, group, active)
 
 
 @register
@@ -219,6 +226,7 @@ class ActivationBatch(_SimsOfOneGroup):
     id = "sim_farm.activation_batch"
     applies_to = MOBILE
     default_weight = 0.75
+    messages = ("sim_farm.activation_batch",)
     settings = (
         _DAY,
         Setting(
@@ -237,10 +245,13 @@ class ActivationBatch(_SimsOfOneGroup):
         batch: str | None = sim.activation_batch
         return batch
 
-    def says(self, imsi: str, group: str, active: int) -> str:
-        return (
-            f"SIM {imsi} is one of {active} SIMs activated the same day with neighbouring IMSIs "
-            f"({imsi[:-3]}xxx) that called in {self.window_text}"
+    def says(self, imsi: str, group: str, active: int) -> Reason:
+        return self.say(
+            "sim_farm.activation_batch",
+            imsi=imsi,
+            active=active,
+            batch=imsi[:-3],
+            window=self.window_text,
         )
 
 
@@ -251,6 +262,7 @@ class StrawOwner(_SimsOfOneGroup):
     id = "sim_farm.straw_owner"
     applies_to = MOBILE
     default_weight = 0.6
+    messages = ("sim_farm.straw_owner",)
     settings = (
         _DAY,
         Setting(
@@ -269,10 +281,9 @@ class StrawOwner(_SimsOfOneGroup):
         owner: str | None = sim.owner_id
         return owner
 
-    def says(self, imsi: str, group: str, active: int) -> str:
-        return (
-            f"SIM {imsi} is one of {active} SIMs registered to owner {group} "
-            f"that called in {self.window_text}"
+    def says(self, imsi: str, group: str, active: int) -> Reason:
+        return self.say(
+            "sim_farm.straw_owner", imsi=imsi, active=active, owner=group, window=self.window_text
         )
 
 
@@ -288,6 +299,7 @@ class CallsWithoutIncoming(Rule):
     id = "sim_box.calls_without_incoming"
     applies_to = MOBILE
     default_weight = 0.7
+    messages = ("sim_box.calls_without_incoming", "sim_box.calls_without_incoming.age_unknown")
     settings = (
         _DAY,
         Setting(
@@ -336,9 +348,21 @@ class CallsWithoutIncoming(Rule):
         if received > self.max_received:
             return None
         weight = self.weight if young else self.weight / 2
-        age = f", {context.sim_age_days:.0f} days old," if context.sim_age_days is not None else ""
-        return self.reason(
-            f"SIM {imsi}{age} called {callees} different people in {self.window_text} "
-            f"and received {received} calls or SMS",
-            weight,
+        if context.sim_age_days is None:
+            return self.say(
+                "sim_box.calls_without_incoming.age_unknown",
+                weight=weight,
+                imsi=imsi,
+                callees=callees,
+                window=self.window_text,
+                received=received,
+            )
+        return self.say(
+            "sim_box.calls_without_incoming",
+            weight=weight,
+            imsi=imsi,
+            age_days=f"{context.sim_age_days:.0f}",
+            callees=callees,
+            window=self.window_text,
+            received=received,
         )

@@ -77,6 +77,7 @@ class RegistryInboundOnly(Rule):
     id = "spoofed_cli.registry_inbound_only"
     applies_to = ALL_INGRESS
     default_weight = 0.98
+    messages = ("spoofed_cli.registry_inbound_only",)
 
     def __init__(self, settings: Settings, env: Environment) -> None:
         super().__init__(settings, env)
@@ -89,7 +90,7 @@ class RegistryInboundOnly(Rule):
         entry = self.by_number.get(caller)
         if entry is None or not entry[1]:
             return None
-        return self.reason(f"presents {caller} ({entry[0]}), a number that never calls out")
+        return self.say("spoofed_cli.registry_inbound_only", caller=caller, owner=entry[0])
 
 
 @register
@@ -99,6 +100,7 @@ class RegistryWrongRoute(Rule):
     id = "spoofed_cli.registry_wrong_route"
     applies_to = ALL_INGRESS
     default_weight = 0.95
+    messages = ("spoofed_cli.registry_wrong_route",)
 
     def __init__(self, settings: Settings, env: Environment) -> None:
         super().__init__(settings, env)
@@ -112,8 +114,12 @@ class RegistryWrongRoute(Rule):
         if entry is None or entry[1] or not entry[2] or context.route in entry[2]:
             return None
         routes = ", ".join(sorted(entry[2]))
-        return self.reason(
-            f"presents {caller} ({entry[0]}) over {context.route}; it calls only over {routes}"
+        return self.say(
+            "spoofed_cli.registry_wrong_route",
+            caller=caller,
+            owner=entry[0],
+            route=context.route,
+            routes=routes,
         )
 
 
@@ -124,6 +130,7 @@ class RegisteredRoute(Rule):
     id = "trusted_caller.registered_route"
     applies_to = ALL_INGRESS
     default_weight = -0.9
+    messages = ("trusted_caller.registered_route",)
 
     def __init__(self, settings: Settings, env: Environment) -> None:
         super().__init__(settings, env)
@@ -136,8 +143,8 @@ class RegisteredRoute(Rule):
         entry = self.by_number.get(caller)
         if entry is None or context.route not in entry[2]:
             return None
-        return self.reason(
-            f"{entry[0]} calling from {caller} over its registered route {context.route}"
+        return self.say(
+            "trusted_caller.registered_route", owner=entry[0], caller=caller, route=context.route
         )
 
 
@@ -152,6 +159,11 @@ class OwnSubscriberAtHome(Rule):
     id = "spoofed_cli.own_subscriber_at_home"
     applies_to = FROM_OUTSIDE
     default_weight = 0.95
+    messages = (
+        "spoofed_cli.own_subscriber_at_home",
+        "spoofed_cli.own_subscriber_at_home.no_roaming_data",
+        "spoofed_cli.own_subscriber_at_home.national",
+    )
     settings = (
         Setting(
             name="national_weight",
@@ -185,21 +197,22 @@ class OwnSubscriberAtHome(Rule):
             return None
         if context.abroad:
             if not self.subscribers.roaming_known:
-                return self.reason(
-                    f"presents our subscriber {sub.msisdn} over {context.route}; "
-                    "no roaming data to tell whether that SIM is abroad",
-                    self.unknown_roaming_weight,
+                return self.say(
+                    "spoofed_cli.own_subscriber_at_home.no_roaming_data",
+                    weight=self.unknown_roaming_weight,
+                    subscriber=sub.msisdn,
+                    route=context.route,
                 )
-            return self.reason(
-                f"presents our subscriber {sub.msisdn} over {context.route}, "
-                "but that SIM is at home, not roaming"
+            return self.say(
+                "spoofed_cli.own_subscriber_at_home", subscriber=sub.msisdn, route=context.route
             )
         if self.national_weight <= 0:
             return None
-        return self.reason(
-            f"presents our subscriber {sub.msisdn} over national interconnect {context.route}, "
-            "but that SIM is on our network",
-            self.national_weight,
+        return self.say(
+            "spoofed_cli.own_subscriber_at_home.national",
+            weight=self.national_weight,
+            subscriber=sub.msisdn,
+            route=context.route,
         )
 
 
@@ -214,6 +227,7 @@ class RoamingSubscriber(Rule):
     id = "roaming.subscriber_abroad"
     applies_to = FROM_OUTSIDE
     default_weight = -0.9
+    messages = ("roaming.subscriber_abroad",)
 
     def __init__(self, settings: Settings, env: Environment) -> None:
         super().__init__(settings, env)
@@ -226,9 +240,7 @@ class RoamingSubscriber(Rule):
         country = self.env.roaming_country(sub, context.t)
         if country is None:
             return None
-        return self.reason(
-            f"our subscriber {sub.msisdn} is registered abroad ({country}): a call home"
-        )
+        return self.say("roaming.subscriber_abroad", subscriber=sub.msisdn, country=country)
 
 
 @register
@@ -245,6 +257,7 @@ class DomesticFromAbroad(Rule):
     id = "spoofed_cli.domestic_from_abroad"
     applies_to = ABROAD
     default_weight = 0.75
+    messages = ("spoofed_cli.domestic_from_abroad", "spoofed_cli.domestic_from_abroad.our_radio")
     settings = (
         _HISTORY,
         Setting(
@@ -289,15 +302,18 @@ class DomesticFromAbroad(Rule):
         if self.route_callees.distinct((context.route, caller), t) >= self.established:
             return None
         if self.on_our_radio.seen(caller, t):
-            return self.reason(
-                f"domestic number {caller} arrived over {context.route} with no earlier contact "
-                f"with {context.callee}; it has called over our own network, so it may be our "
-                "roaming subscriber",
-                self.our_radio_weight,
+            return self.say(
+                "spoofed_cli.domestic_from_abroad.our_radio",
+                weight=self.our_radio_weight,
+                caller=caller,
+                route=context.route,
+                callee=context.callee,
             )
-        return self.reason(
-            f"domestic number {caller} arrived over {context.route} "
-            f"and never had contact with {context.callee}"
+        return self.say(
+            "spoofed_cli.domestic_from_abroad",
+            caller=caller,
+            route=context.route,
+            callee=context.callee,
         )
 
 
@@ -308,12 +324,13 @@ class Unallocated(Rule):
     id = "spoofed_cli.unallocated"
     applies_to = FROM_OUTSIDE
     default_weight = 0.9
+    messages = ("spoofed_cli.unallocated",)
 
     def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
         info = context.caller_info()
         if info is None or info.valid:
             return None
-        return self.reason(f"presents {context.caller}, which lies in no allocated number range")
+        return self.say("spoofed_cli.unallocated", caller=context.caller)
 
 
 @register
@@ -323,11 +340,12 @@ class WithheldFromAbroad(Rule):
     id = "spoofed_cli.withheld_from_abroad"
     applies_to = ABROAD
     default_weight = 0.3
+    messages = ("spoofed_cli.withheld_from_abroad",)
 
     def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
         if context.caller is not None:
             return None
-        return self.reason(f"caller ID withheld on a call over {context.route}")
+        return self.say("spoofed_cli.withheld_from_abroad", route=context.route)
 
 
 @register
@@ -344,6 +362,7 @@ class RouteWave(Rule):
     id = "spoofed_cli.route_wave"
     applies_to = ABROAD
     default_weight = 0.5
+    messages = ("spoofed_cli.route_wave",)
     settings = (
         Setting(
             name="window",
@@ -392,8 +411,11 @@ class RouteWave(Rule):
         if pair is not None and self.pairs.seen(pair, context.t):
             return None
         weight = self.weight * min(1.0, 0.5 + share)
-        return self.reason(
-            f"{spoofed} of {calls} calls over {route} in the last {self.window_text} "
-            "carried impossible caller IDs, and this caller never had contact with the callee",
-            weight,
+        return self.say(
+            "spoofed_cli.route_wave",
+            weight=weight,
+            spoofed=spoofed,
+            calls=calls,
+            route=route,
+            window=self.window_text,
         )

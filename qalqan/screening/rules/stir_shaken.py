@@ -57,6 +57,11 @@ class IdentityHeader(Rule):
     applies_to = FROM_OUTSIDE
     supporting_only = True
     default_weight = 0.4
+    messages = (
+        "stir_shaken.identity.failed",
+        "stir_shaken.identity.full",
+        "stir_shaken.identity.gateway",
+    )
     settings = (
         Setting(
             name="gateway_weight",
@@ -91,15 +96,9 @@ class IdentityHeader(Rule):
             header, caller=attempt.caller, callee=attempt.callee, now=attempt.time
         )
         if not check.valid:
-            return self.reason(f"Identity header failed verification: {check.reason}")
+            return self.say("stir_shaken.identity.failed", failure=check.reason)
         if check.attestation == "A":
-            return self.reason(
-                "Identity header verified with full attestation (A)", self.full_weight
-            )
+            return self.say("stir_shaken.identity.full", weight=self.full_weight)
         if check.attestation == "C" and self.gateway_weight > 0:
-            return self.reason(
-                "Identity header verified with gateway attestation (C) only: "
-                "the carrier does not know the caller",
-                self.gateway_weight,
-            )
+            return self.say("stir_shaken.identity.gateway", weight=self.gateway_weight)
         return None

@@ -52,6 +52,7 @@ class OneRingBurst(Rule):
     id = "wangiri.one_ring_burst"
     applies_to = FROM_OUTSIDE
     default_weight = 0.92
+    messages = ("wangiri.one_ring_burst",)
     settings = (
         _WINDOW,
         Setting(
@@ -103,9 +104,13 @@ class OneRingBurst(Rule):
         one_ring = self.one_ring.total(key, t)
         if one_ring < self.min_share * ended:
             return None
-        return self.reason(
-            f"one-ring burst: {one_ring} of {ended} ended calls from {key}xx in the last "
-            f"{self.window_text} rang off unanswered, {callees} people rung"
+        return self.say(
+            "wangiri.one_ring_burst",
+            one_ring=one_ring,
+            ended=ended,
+            range=key,
+            window=self.window_text,
+            callees=callees,
         )
 
 
@@ -120,6 +125,7 @@ class CallingBurst(Rule):
     id = "wangiri.calling_burst"
     applies_to = FROM_OUTSIDE
     default_weight = 0.6
+    messages = ("wangiri.calling_burst",)
     settings = (
         _WINDOW,
         Setting(
@@ -145,8 +151,8 @@ class CallingBurst(Rule):
         callees = self.callees.distinct(key, context.t)
         if callees < self.min_callees:
             return None
-        return self.reason(
-            f"{callees} different people rung from {key}xx in the last {self.window_text}"
+        return self.say(
+            "wangiri.calling_burst", callees=callees, range=key, window=self.window_text
         )
 
 
@@ -161,6 +167,7 @@ class SequentialDialling(Rule):
     id = "sequential_dialling.number_blocks"
     applies_to = ALL_INGRESS
     default_weight = 0.6
+    messages = ("sequential_dialling.number_blocks", "sequential_dialling.number_blocks.route")
     settings = (
         _WINDOW,
         Setting(
@@ -192,8 +199,18 @@ class SequentialDialling(Rule):
             dialled += 1
         if dialled < self.min_numbers:
             return None
-        who = f"SIM {source}" if context.imsi is not None else f"route {source}"
-        return self.reason(
-            f"{who} dialled {dialled} numbers of the block {context.callee_block}xx "
-            f"in the last {self.window_text}"
+        if context.imsi is not None:
+            return self.say(
+                "sequential_dialling.number_blocks",
+                imsi=source,
+                dialled=dialled,
+                block=context.callee_block,
+                window=self.window_text,
+            )
+        return self.say(
+            "sequential_dialling.number_blocks.route",
+            route=source,
+            dialled=dialled,
+            block=context.callee_block,
+            window=self.window_text,
         )

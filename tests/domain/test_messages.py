@@ -1,0 +1,307 @@
+"""The message catalog: every reason in Russian, Kazakh and English, and its facts read back.
+
+The console shows a verdict's reasons in the operator's language, so a key
+missing a language, or a language using other facts than English, is a bug
+found here rather than on an operator's screen. Every key said in the code
+is checked against the catalog from the source, variants no test fires included.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import string
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from qalqan.analytics.number_scoring import FeatureContribution
+from qalqan.domain import messages
+from qalqan.domain.messages import (
+    LANGUAGES,
+    MESSAGES,
+    parse_reason_facts,
+    reason_facts_cell,
+    render,
+)
+from qalqan.domain.model import Reason
+
+PACKAGE = Path(__file__).resolve().parents[2] / "qalqan"
+KEYS = sorted(MESSAGES)
+
+
+def fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+# --- the catalog ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_every_message_is_in_every_language_with_the_same_facts(key: str) -> None:
+    templates = MESSAGES[key]
+    assert set(templates) == set(LANGUAGES), f"{key} lacks {set(LANGUAGES) - set(templates)}"
+    english = fields(templates["en"])
+    for lang in LANGUAGES:
+        assert templates[lang].strip(), f"{key} is empty in {lang}"
+        assert fields(templates[lang]) == english, f"{key}: {lang} uses other facts than en"
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_templates_are_plain_named_fields(key: str) -> None:
+    """Facts are finished strings: no format specs, conversions, indexing or positional fields."""
+    for lang, template in MESSAGES[key].items():
+        for _, name, spec, conversion in string.Formatter().parse(template):
+            if name is None:
+                continue
+            assert name.isidentifier(), f"{key} ({lang}): field '{name}' is not a plain name"
+            assert not spec and conversion is None, f"{key} ({lang}): '{{{name}}}' has a format"
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_every_message_renders_in_every_language(key: str) -> None:
+    facts = {name: f"<{name}>" for name in fields(MESSAGES[key]["en"])}
+    for lang in LANGUAGES:
+        text = render(key, facts, lang)
+        assert all(f"<{name}>" in text for name in facts), f"{key} ({lang}) drops a fact"
+        assert "{" not in text.replace("<", "").replace(">", "")
+
+
+def test_keys_are_dotted_lower_case_ids() -> None:
+    for key in KEYS:
+        assert key == key.lower() and "." in key and " " not in key, key
+
+
+# --- render -------------------------------------------------------------------------------------
+
+
+def test_render_falls_back_to_english_for_a_language_without_a_template(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(messages.MESSAGES, "test.english_only", {"en": "seen {n} times"})  # type: ignore[index]
+    assert render("test.english_only", {"n": "3"}, "ru") == "seen 3 times"
+    assert render("sim_farm.straw_owner", _facts("sim_farm.straw_owner"), "de") == render(
+        "sim_farm.straw_owner", _facts("sim_farm.straw_owner")
+    )
+
+
+def test_render_raises_key_error_for_an_unknown_key_or_a_missing_fact() -> None:
+    with pytest.raises(KeyError):
+        render("no.such.key", {})
+    with pytest.raises(KeyError):
+        render("spoofed_cli.unallocated", {}, "ru")
+
+
+def test_durations_are_spelled_in_the_operators_language() -> None:
+    facts = {"imei": "35875908000001", "sims": "41", "window": "24h"}
+    key = "sim_farm.handset_many_sims"
+    assert render(key, facts) == "IMEI 35875908000001 carried 41 different SIMs in 24h"
+    assert render(key, facts, "ru") == "аппарат IMEI 35875908000001: разных SIM-карт за 24 ч — 41"
+    assert "24 сағ" in render(key, facts, "kk")
+    assert "10 мин" in render(key, {**facts, "window": "10m"}, "ru")
+    assert "30 күн" in render(key, {**facts, "window": "30d"}, "kk")
+    assert "1.5s" in render(key, {**facts, "window": "1.5s"}, "en")
+    assert "1.5 с" in render(key, {**facts, "window": "1.5s"}, "ru")
+
+
+# --- Reason -------------------------------------------------------------------------------------
+
+
+def _facts(key: str) -> dict[str, str]:
+    return {name: f"<{name}>" for name in fields(MESSAGES[key]["en"])}
+
+
+def test_a_reason_said_keeps_its_key_and_facts_and_renders_its_english_detail() -> None:
+    reason = Reason.said(
+        "sim_farm.handset_many_sims",
+        0.85,
+        "sim_farm.handset_many_sims",
+        imei="35875908000001",
+        sims=41,
+        window="24h",
+    )
+    assert reason.detail == "IMEI 35875908000001 carried 41 different SIMs in 24h"
+    assert reason.key == "sim_farm.handset_many_sims"
+    assert reason.facts_dict() == {"imei": "35875908000001", "sims": "41", "window": "24h"}
+    assert reason.detail == render(reason.key, reason.facts_dict(), "en")
+    assert str(reason) == (
+        "sim_farm.handset_many_sims (+0.85): IMEI 35875908000001 carried 41 different SIMs in 24h"
+    )
+    assert hash(reason) == hash(Reason.said(reason.rule, 0.85, reason.key, **reason.facts_dict()))
+    assert "SIM-карт" in reason.detail_in("ru") and "SIM-карта саны" in reason.detail_in("kk")
+
+
+def test_a_reason_without_a_known_key_reads_as_its_english_detail() -> None:
+    free = Reason(rule="partner.flag", weight=0.3, detail="flagged by a partner")
+    assert free.key == "" and free.facts == ()
+    assert free.detail_in("ru") == "flagged by a partner"
+    newer = Reason(rule="x.y", weight=0.3, detail="from a newer Qalqan", key="x.y.z")
+    assert newer.detail_in("kk") == "from a newer Qalqan"
+
+
+@pytest.mark.parametrize(
+    ("contribution", "value", "key"),
+    [
+        (0.7, 0.93, "number_scoring.raises"),
+        (-0.2, 0.1, "number_scoring.lowers"),
+        (0.4, float("nan"), "number_scoring.raises.no_value"),
+        (-0.4, float("nan"), "number_scoring.lowers.no_value"),
+    ],
+)
+def test_the_number_scoring_models_reasons_are_catalog_messages(
+    contribution: float, value: float, key: str
+) -> None:
+    reason = FeatureContribution(
+        feature="outgoing_share", value=value, contribution=contribution, detail="…"
+    ).as_reason()
+    assert reason.key == key and reason.rule == "number_scoring.outgoing_share"
+    assert reason.weight == contribution
+    assert reason.detail == render(key, reason.facts_dict())
+    assert set(reason.facts_dict()) == fields(MESSAGES[key]["en"])
+
+
+# --- every key said in the code is in the catalog -----------------------------------------------
+
+SAYERS = {
+    # call name: (position of the key argument, facts the helper adds itself)
+    "say": (0, frozenset()),
+    "said": (2, frozenset()),
+    "listed": (0, frozenset({"source", "reason"})),
+    "_fail_open": (1, frozenset({"action"})),
+}
+NOT_FACTS = frozenset({"weight", "started"})
+
+
+def _calls_with_keys() -> list[tuple[str, str, str, set[str], bool]]:
+    """(file:line, call, key, fact names given, whether more facts are splatted) per literal key."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name not in SAYERS:
+                continue
+            position, _ = SAYERS[name]
+            if len(node.args) <= position:
+                continue
+            arg = node.args[position]
+            if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+                continue
+            given = {k.arg for k in node.keywords if k.arg is not None} - NOT_FACTS
+            splat = any(k.arg is None for k in node.keywords)
+            where = f"{path.relative_to(PACKAGE.parent)}:{node.lineno}"
+            found.append((where, name, arg.value, given, splat))
+    return found
+
+
+CALLS = _calls_with_keys()
+
+
+def test_the_source_says_keys() -> None:
+    """The walk finds the rules' and the faces' messages (a guard against checking nothing)."""
+    said = {key for _, _, key, _, _ in CALLS}
+    assert {"spoofed_cli.unallocated", "sip.fail_open.deadline", "deadline.missed"} <= said
+    assert len(said) >= 40
+
+
+@pytest.mark.parametrize(
+    ("where", "call", "key", "given", "splat"), CALLS, ids=[c[0] for c in CALLS]
+)
+def test_every_key_said_in_the_code_is_in_the_catalog_with_its_facts(
+    where: str, call: str, key: str, given: set[str], splat: bool
+) -> None:
+    assert key in MESSAGES, f"{where} says '{key}', which the catalog lacks"
+    needed = fields(MESSAGES[key]["en"])
+    added = SAYERS[call][1]
+    if splat:
+        assert given <= needed, f"{where}: '{key}' gets facts it does not use"
+    else:
+        assert given | added >= needed, f"{where}: '{key}' lacks {needed - given - added}"
+        assert given <= needed, f"{where}: '{key}' gets {given - needed}, unused"
+
+
+# --- reason_facts cells ------------------------------------------------------------------------
+
+texts = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)),
+    max_size=30,
+)
+reasons = st.builds(
+    lambda rule, weight, key, facts: Reason(
+        rule=rule,
+        weight=weight,
+        detail="…",
+        key=key,
+        facts=tuple(facts.items()),
+    ),
+    rule=texts,
+    weight=st.floats(-1, 1),
+    key=st.one_of(st.just(""), st.sampled_from(KEYS), texts),
+    facts=st.dictionaries(texts, texts, max_size=5),
+)
+
+
+@given(st.lists(reasons, max_size=6))
+def test_a_reason_facts_cell_reads_back_as_written(said: list[Reason]) -> None:
+    cell = reason_facts_cell(said)
+    assert parse_reason_facts(cell) == [(r.rule, r.key, r.facts_dict()) for r in said]
+    assert (cell is None) == (not said)
+
+
+@pytest.mark.parametrize("cell", [None, "", "  "])
+def test_an_empty_cell_means_no_reasons(cell: str | None) -> None:
+    assert parse_reason_facts(cell) == []
+
+
+@pytest.mark.parametrize(
+    ("cell", "says"),
+    [
+        ('[{"rule": "a", "key": "b", "facts": {', "not JSON"),
+        ('{"rule": "a"}', "not an array"),
+        ("[1]", "item 0 is not an object"),
+        ('[{"rule": "a", "key": 3, "facts": {}}]', "must be strings"),
+        ('[{"rule": "a", "key": "b"}]', "facts must be an object of strings"),
+        ('[{"rule": "a", "key": "b", "facts": {"n": 41}}]', "facts must be an object of strings"),
+    ],
+)
+def test_a_malformed_cell_is_refused_saying_why(cell: str, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        parse_reason_facts(cell)
+
+
+def test_a_cell_is_compact_json_in_the_reasons_order() -> None:
+    first = Reason.said("spoofed_cli.unallocated", 0.9, "spoofed_cli.unallocated", caller="+7999")
+    second = Reason(rule="free", weight=0.1, detail="free text")
+    cell = reason_facts_cell([first, second])
+    assert cell is not None
+    assert json.loads(cell) == [
+        {
+            "rule": "spoofed_cli.unallocated",
+            "key": "spoofed_cli.unallocated",
+            "facts": {"caller": "+7999"},
+        },
+        {"rule": "free", "key": "", "facts": {}},
+    ]
+
+
+def test_no_message_is_dead() -> None:
+    """Every catalog key is said somewhere: literally, declared by a rule, or by the scoring model."""
+    import qalqan.screening.rules  # noqa: F401  (registers the shipped rules)
+    from qalqan.screening.signals import SIGNALS
+
+    said = {key for _, _, key, _, _ in CALLS}
+    declared = {key for cls in SIGNALS.values() for key in cls.messages}
+    model = {key for key in MESSAGES if key.startswith("number_scoring.")}
+    assert set(MESSAGES) - said - declared - model == set()
+
+
+def test_every_message_is_documented() -> None:
+    docs = (PACKAGE.parent / "docs" / "screening.md").read_text(encoding="utf-8")
+    for key, templates in MESSAGES.items():
+        item = f"\n- `{key}`: {templates['en']}\n"
+        assert item in docs, f"{key} is not listed in docs/screening.md, or its English differs"
