@@ -65,7 +65,7 @@ from qalqan.cases.models import (
 from qalqan.cases.roles import SYSTEM, Actor, Permission, authorize
 from qalqan.cases.store import clock_of, settings_of
 from qalqan.cases.upsert import dialect_insert, entity_ids, insert_new, upsert
-from qalqan.domain.messages import parse_reason_facts
+from qalqan.domain.messages import parse_reason_facts, render
 from qalqan.domain.model import Ingress, ReportCategory
 from qalqan.errors import MissingTableError
 from qalqan.exchange.reader import DataSet, read_file
@@ -160,6 +160,13 @@ def _reasons(text: str | None) -> list[str]:
         return []
     parts = [p.strip() for p in text.split(" | ")]
     return [p for p in parts if p]
+
+
+def _saying(key: str, /, **facts: object) -> dict[str, object]:
+    """A reason the store writes itself, kept as a message of :mod:`qalqan.domain.messages`
+    (English text, key and facts), so that the console can say it in the reader's language."""
+    values = {name: str(value) for name, value in facts.items()}
+    return {"text": render(key, values), "rule": "", "key": key, "facts": values}
 
 
 def _json(value: object) -> str:
@@ -719,13 +726,17 @@ def _farm_findings(farms: pa.Table, sims: pa.Table, source: str) -> list[_Findin
         cells = _split(row.get("cells"))
         sites = _split(row.get("sites"))
         severity = _by_count(int(row["n_sims"]), critical=50, high=10)
-        where = (
-            f"equipment estimated at {row['lat']:.5f}, {row['lon']:.5f}"
-            + (f" (site {sites[0]})" if sites else "")
-            if row.get("lat") is not None and row.get("lon") is not None
-            else "place unknown"
-        )
-        reasons = [f"{row['n_sims']} SIMs in {len(imeis)} handsets; {where}"]
+        size = {"sims": row["n_sims"], "handsets": len(imeis)}
+        if row.get("lat") is None or row.get("lon") is None:
+            headline = _saying("finding.farm.unplaced", **size)
+        else:
+            place = {**size, "lat": f"{row['lat']:.5f}", "lon": f"{row['lon']:.5f}"}
+            headline = (
+                _saying("finding.farm", **place, site=sites[0])
+                if sites
+                else _saying("finding.farm.no_site", **place)
+            )
+        reasons: list[str | dict[str, object]] = [headline]
         reasons += _split(row.get("reasons"), ";")
         f = _Finding(
             AlertKind.SIM_FARM,
@@ -790,13 +801,16 @@ def _campaign_findings(
         offset = row.get("utc_offset_h")
         farms = _split(row.get("farm_ids"))
         routes = _split(row.get("routes"))
-        reasons = [f"{row['n_calls']:,} fraud calls to {row['n_victims']:,} people"]
+        reasons: list[str | dict[str, object]] = [
+            _saying("finding.campaign", calls=f"{row['n_calls']:,}", people=f"{row['n_victims']:,}")
+        ]
         if offset is not None:
-            reasons.append(f"the call center works at UTC{offset:+g} (from its hourly activity)")
+            reasons.append(_saying("finding.campaign.offset", offset=f"{offset:+g}"))
         if farms:
-            reasons.append(f"calls through farm{'s' if len(farms) > 1 else ''} {', '.join(farms)}")
+            key = "finding.campaign.farms" if len(farms) > 1 else "finding.campaign.farm"
+            reasons.append(_saying(key, farms=", ".join(farms)))
         if routes:
-            reasons.append(f"calls over {', '.join(routes)}")
+            reasons.append(_saying("finding.campaign.routes", routes=", ".join(routes)))
         votes = Counter(
             c.value for c in (guess_category(call["reasons"]) for call in members) if c is not None
         )
@@ -854,6 +868,15 @@ def _presented(call: dict[str, Any], facts: _DataSetFacts) -> str | None:
     return match.group(0) if match else None
 
 
+_WAVE_HEADLINES: Final = {
+    (True, True): "finding.wave.campaign.examples",
+    (True, False): "finding.wave.campaign",
+    (False, True): "finding.wave.route.examples",
+    (False, False): "finding.wave.route",
+}
+"""A wave's headline by (grouped by campaign rather than route, numbers to show as examples)."""
+
+
 def _wave_findings(
     calls: list[dict[str, Any]], facts: _DataSetFacts, source: str, min_calls: int
 ) -> list[_Finding]:
@@ -871,7 +894,9 @@ def _wave_findings(
         )
         rule = (call["reasons"] or "unexplained").split(":", 1)[0].strip()
         day = start.date().isoformat() if start is not None else "unknown day"
-        waves[group, rule, day].append({**call, "_start": start, "_ingress": ingress})
+        waves[group, rule, day].append(
+            {**call, "_start": start, "_ingress": ingress, "_campaign": call["campaign_id"]}
+        )
     findings = []
     for (group, rule, day), members in sorted(waves.items()):
         if len(members) < min_calls:
@@ -880,12 +905,16 @@ def _wave_findings(
         severity = _by_count(len(members), critical=50, high=10)
         examples = ", ".join(n for n, _ in numbers.most_common(3))
         distinct = sorted({c["reasons"] for c in members if c["reasons"]})
-        headline = (
-            f"{len(members)} calls with spoofed caller IDs from {group} on {day}, "
-            f"presenting {len(numbers)} number{'s' if len(numbers) != 1 else ''}"
-            + (f" (most: {examples})" if examples else "")
-        )
-        reasons = [headline, *distinct[:5]]
+        by_campaign = members[0]["_campaign"]
+        told: dict[str, object] = {"calls": len(members), "day": day, "numbers": len(numbers)}
+        if by_campaign:
+            told["campaign"] = by_campaign
+        else:
+            told["route"] = members[0]["_ingress"] or "unknown"
+        if examples:
+            told["examples"] = examples
+        key = _WAVE_HEADLINES[bool(by_campaign), bool(examples)]
+        reasons: list[str | dict[str, object]] = [_saying(key, **told), *distinct[:5]]
         campaign_ids = {c["campaign_id"] for c in members if c["campaign_id"]}
         routes = {c["_ingress"] for c in members if c["_ingress"] and ":" in c["_ingress"]}
         category = guess_category(*distinct[:20]) or ReportCategory.OTHER

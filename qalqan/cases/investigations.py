@@ -128,6 +128,7 @@ def _headline(alert: Alert) -> str:
 
 
 def _finding(alert: Alert) -> FindingSummary:
+    said = said_of(alert.reasons)
     return FindingSummary(
         alert_id=alert.id,
         kind=alert.kind,
@@ -137,6 +138,7 @@ def _finding(alert: Alert) -> FindingSummary:
         headline=_headline(alert),
         occurred_at=alert.occurred_at,
         details=json.loads(alert.details),
+        said=said[0] if said else None,
     )
 
 

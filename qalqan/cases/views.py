@@ -259,6 +259,8 @@ class FindingSummary:
     headline: str
     occurred_at: datetime
     details: dict[str, Any]
+    said: Said | None = None
+    """The headline with its message key, for a screen to say in the reader's language."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

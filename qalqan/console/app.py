@@ -317,6 +317,7 @@ def create_app(
                 "t": lambda key, **v: translate(lang, key, **v),
                 "words": lambda prefix, value: words(lang, prefix, value),
                 "say": lambda said: _say(lang, said),
+                "headline": lambda f: _say(lang, f.said)[0] if f.said else f.headline,
                 "lang": lang,
                 "languages": LANGUAGES,
                 "user": user,

@@ -368,6 +368,74 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
             "kk": "тексеруге {elapsed_ms} мс кетті — {deadline_ms} мс шегінен асты",
         }
     ),
+    # --- findings of `qalqan analyze` as the case store tells them (qalqan.cases.ingest) -------
+    "finding.farm": {
+        "en": "{sims} SIMs in {handsets} handsets; equipment estimated at {lat}, {lon} (site {site})",
+        "ru": "SIM-карт: {sims}, аппаратов: {handsets}; оборудование, по оценке, в точке {lat}, {lon} (вышка {site})",
+        "kk": "SIM-карта саны: {sims}, құрылғы саны: {handsets}; жабдық шамамен {lat}, {lon} нүктесінде ({site} мұнарасы)",
+    },
+    "finding.farm.no_site": {
+        "en": "{sims} SIMs in {handsets} handsets; equipment estimated at {lat}, {lon}",
+        "ru": "SIM-карт: {sims}, аппаратов: {handsets}; оборудование, по оценке, в точке {lat}, {lon}",
+        "kk": "SIM-карта саны: {sims}, құрылғы саны: {handsets}; жабдық шамамен {lat}, {lon} нүктесінде",
+    },
+    "finding.farm.unplaced": {
+        "en": "{sims} SIMs in {handsets} handsets; place unknown",
+        "ru": "SIM-карт: {sims}, аппаратов: {handsets}; место неизвестно",
+        "kk": "SIM-карта саны: {sims}, құрылғы саны: {handsets}; орны белгісіз",
+    },
+    "finding.campaign": {
+        "en": "{calls} fraud calls to {people} people",
+        "ru": "мошеннических звонков: {calls}, людей: {people}",
+        "kk": "алаяқтық қоңыраулар: {calls}, адамдар: {people}",
+    },
+    "finding.campaign.offset": {
+        "en": "the call center works at UTC{offset} (from its hourly activity)",
+        "ru": "колл-центр работает по UTC{offset} (по часам его активности)",
+        "kk": "колл-орталық UTC{offset} уақытымен жұмыс істейді (белсенділік сағаттары бойынша)",
+    },
+    "finding.campaign.farm": {
+        "en": "calls through farm {farms}",
+        "ru": "звонит через ферму {farms}",
+        "kk": "{farms} фермасы арқылы қоңырау шалады",
+    },
+    "finding.campaign.farms": {
+        "en": "calls through farms {farms}",
+        "ru": "звонит через фермы {farms}",
+        "kk": "{farms} фермалары арқылы қоңырау шалады",
+    },
+    "finding.campaign.routes": {
+        "en": "calls over {routes}",
+        "ru": "звонит по маршрутам: {routes}",
+        "kk": "қоңырау маршруттары: {routes}",
+    },
+    "finding.wave.campaign": {
+        "en": "{calls} calls with spoofed caller IDs from campaign {campaign} on {day}; "
+        "numbers presented: {numbers}",
+        "ru": "звонков с подменных номеров: {calls} — кампания {campaign}, {day}; разных номеров: {numbers}",
+        "kk": "ауыстырылған нөмірлерден қоңыраулар: {calls} — {campaign} науқаны, {day}; әртүрлі нөмірлер: {numbers}",
+    },
+    "finding.wave.campaign.examples": {
+        "en": "{calls} calls with spoofed caller IDs from campaign {campaign} on {day}; "
+        "numbers presented: {numbers} (most: {examples})",
+        "ru": "звонков с подменных номеров: {calls} — кампания {campaign}, {day}; разных номеров: {numbers} "
+        "(чаще всего: {examples})",
+        "kk": "ауыстырылған нөмірлерден қоңыраулар: {calls} — {campaign} науқаны, {day}; әртүрлі нөмірлер: {numbers} "
+        "(ең жиі: {examples})",
+    },
+    "finding.wave.route": {
+        "en": "{calls} calls with spoofed caller IDs over {route} on {day}; numbers presented: {numbers}",
+        "ru": "звонков с подменных номеров: {calls} — маршрут {route}, {day}; разных номеров: {numbers}",
+        "kk": "ауыстырылған нөмірлерден қоңыраулар: {calls} — {route} маршруты, {day}; әртүрлі нөмірлер: {numbers}",
+    },
+    "finding.wave.route.examples": {
+        "en": "{calls} calls with spoofed caller IDs over {route} on {day}; "
+        "numbers presented: {numbers} (most: {examples})",
+        "ru": "звонков с подменных номеров: {calls} — маршрут {route}, {day}; разных номеров: {numbers} "
+        "(чаще всего: {examples})",
+        "kk": "ауыстырылған нөмірлерден қоңыраулар: {calls} — {route} маршруты, {day}; әртүрлі нөмірлер: {numbers} "
+        "(ең жиі: {examples})",
+    },
     # --- the number-scoring model (qalqan.analytics.number_scoring) ----------------------------
     "number_scoring.raises": {
         "en": "{feature} is {value}; this raises the fraud score",

@@ -29,6 +29,7 @@ from qalqan.cases.models import (
 )
 from qalqan.cases.store import CaseStore, upgrade
 from qalqan.cases.views import said_of
+from qalqan.domain.messages import render
 from tests.cases.conftest import FrozenClock
 from tests.cases.feeds import BANK_HOTLINE, FARM_SIMS, Feed, victim_number, write_feed
 
@@ -141,6 +142,11 @@ def test_findings_become_farm_campaign_and_wave_alerts_with_their_entities(
             .where(AlertEntity.alert_id == farm.id)
         ).all()
         kinds = {(k, r) for k, _, r in linked}
+        farm_headline = said_of(farm.reasons)[0]
+        assert farm_headline.key == "finding.farm"
+        assert render(farm_headline.key, farm_headline.facts, "kk").startswith(
+            "SIM-карта саны: 3, құрылғы саны: 3; жабдық шамамен 43.25"
+        )
         assert {
             ("imei", "handset"),
             ("sim", "member"),
@@ -151,7 +157,13 @@ def test_findings_become_farm_campaign_and_wave_alerts_with_their_entities(
         wave = session.scalars(select(Alert).where(Alert.kind == "spoofed_wave")).one()
         assert wave.category == "bank_security"
         assert len(json.loads(wave.source_records)) == feed.intercepted // 2
-        assert BANK_HOTLINE in json.loads(wave.reasons)[0]
+        headline = said_of(wave.reasons)[0]
+        assert BANK_HOTLINE in headline.text
+        assert headline.key == "finding.wave.campaign.examples"
+        assert render(headline.key, headline.facts, "ru") == (
+            "звонков с подменных номеров: 6 — кампания C0002, 2026-03-02; разных номеров: 1 "
+            f"(чаще всего: {BANK_HOTLINE})"
+        )
         assert session.scalar(select(text("count(*)")).select_from(EntityLink)) > 0
 
 

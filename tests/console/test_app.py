@@ -274,7 +274,7 @@ def test_case_page_shows_timeline_and_takes_notes(console: Console) -> None:
     assert f'href="/alerts/{suggested.group(1)}">Звонок №' in page.text  # now an episode
     findings = supervisor.client.get("/findings")
     assert "SIM-ферма" in findings.text
-    farm = re.search(r'href="/alerts/(\d+)">3 SIMs', findings.text)
+    farm = re.search(r'href="/alerts/(\d+)">SIM-карт: 3, аппаратов: 3', findings.text)
     assert farm
     page = supervisor.client.get(f"/alerts/{farm.group(1)}")
     assert "широта" in page.text and "43.25" in page.text  # the finding's own details

@@ -170,6 +170,7 @@ SAYERS = {
     "said": (2, frozenset()),
     "listed": (0, frozenset({"source", "reason"})),
     "_fail_open": (1, frozenset({"action"})),
+    "_saying": (0, frozenset()),
 }
 NOT_FACTS = frozenset({"weight", "started"})
 
@@ -297,11 +298,22 @@ def test_no_message_is_dead() -> None:
     said = {key for _, _, key, _, _ in CALLS}
     declared = {key for cls in SIGNALS.values() for key in cls.messages}
     model = {key for key in MESSAGES if key.startswith("number_scoring.")}
-    assert set(MESSAGES) - said - declared - model == set()
+    chosen = _literals(PACKAGE / "cases" / "ingest.py")  # keys picked from a table, then said
+    assert set(MESSAGES) - said - declared - model - chosen == set()
+
+
+def _literals(path: Path) -> set[str]:
+    return {
+        node.value
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
 
 
 def test_every_message_is_documented() -> None:
-    docs = (PACKAGE.parent / "docs" / "screening.md").read_text(encoding="utf-8")
+    """Screening's messages in docs/screening.md, the case store's findings in docs/cases.md."""
     for key, templates in MESSAGES.items():
+        page = "cases.md" if key.startswith("finding.") else "screening.md"
+        docs = (PACKAGE.parent / "docs" / page).read_text(encoding="utf-8")
         item = f"\n- `{key}`: {templates['en']}\n"
-        assert item in docs, f"{key} is not listed in docs/screening.md, or its English differs"
+        assert item in docs, f"{key} is not listed in docs/{page}, or its English differs"
