@@ -399,6 +399,22 @@ def test_template_keys_exist() -> None:
             assert key in MESSAGES, (template.name, key)
 
 
+def test_every_rule_family_and_finding_detail_has_words(console: Console) -> None:
+    """A reason's rule family heads it, and a finding's details are listed, in the reader's words."""
+    from sqlalchemy import select
+
+    from qalqan.cases.models import Alert
+    from qalqan.domain.messages import MESSAGES as SAID
+
+    families = {key.split(".")[0] for key in SAID} - {"finding"}  # the store's own: no heading
+    assert {f for f in families if "rule_" + f not in MESSAGES} == set()
+    with console.store.transaction() as session:
+        stored = session.scalars(select(Alert.details).where(Alert.kind != "intercepted_call"))
+        keys = {key for raw in stored for key in json.loads(raw)}
+    assert {"n_sims", "n_calls", "rule", "day", "group", "numbers"} <= keys
+    assert {k for k in keys if "detail_" + k not in MESSAGES} == set()
+
+
 def test_every_value_the_library_can_return_has_words() -> None:
     """Severities, schemes, outcomes, kinds, statuses and roles are shown translated."""
     from qalqan.cases.models import (
