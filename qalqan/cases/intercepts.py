@@ -224,12 +224,24 @@ def my_claims(session: Session, actor: Actor) -> list[QueueItem]:
         .where(Alert.status == AlertStatus.CLAIMED.value, Alert.claimed_by == actor.user_id)
         .order_by(Alert.claimed_at)
     ).all()
-    items = [_queue_item(alert, victim, now, settings) for alert, victim in rows]
+    return _shown(session, actor, "my_claims", [(a, v, None) for a, v in rows], now, settings)
+
+
+def _shown(
+    session: Session,
+    actor: Actor,
+    what: str,
+    rows: Sequence[tuple[Alert, PotentialVictim | None, str | None]],
+    now: datetime,
+    settings: WorkflowSettings,
+) -> list[QueueItem]:
+    """Claimed calls as a list shows them, the view audited (``view_<what>``) with their ids."""
+    items = [_queue_item(a, v, now, settings, holder=holder) for a, v, holder in rows]
     audit.append(
         session,
         actor,
-        "view_my_claims",
-        "my_claims",
+        f"view_{what}",
+        what,
         at=now,
         details={"alerts": [i.alert_id for i in items]},
     )
@@ -419,16 +431,7 @@ def claims(session: Session, actor: Actor) -> list[QueueItem]:
         )
         .order_by(Alert.claimed_at, Alert.id)
     ).all()
-    items = [_queue_item(a, v, now, settings, holder=name) for a, v, name in rows]
-    audit.append(
-        session,
-        actor,
-        "view_claims",
-        "claims",
-        at=now,
-        details={"alerts": [i.alert_id for i in items]},
-    )
-    return items
+    return _shown(session, actor, "claims", [(a, v, name) for a, v, name in rows], now, settings)
 
 
 def workers(session: Session, actor: Actor) -> list[Worker]:
