@@ -170,6 +170,7 @@ def test_supervisor_opens_a_case_and_reads_findings(
     expect(page.locator(".notes")).to_contain_text("Тот же счёт")
     page.wait_for_function("window.qalqanGraphDrawn > 2")  # the case, its call, its links
     _shot(page, "08-case")
+    page.locator("#case-graph").screenshot(path=str(ARTIFACTS / "08-case-graph.png"))
     page.goto(f"{server}/findings")
     expect(page.locator("h1")).to_contain_text("Фермы")
     _shot(page, "09-findings")

@@ -8,7 +8,10 @@
   var graph = cytoscape({
     container: box,
     elements: elements,
-    layout: { name: "breadthfirst", roots: ".case", circle: true, spacingFactor: 0.85, animate: false, padding: 40 },
+    // Rings: the case in the middle, its calls and findings around it, what they link outside.
+    layout: { name: "concentric", animate: false, padding: 30, minNodeSpacing: 12,
+              nodeDimensionsIncludeLabels: true, levelWidth: function () { return 1; },
+              concentric: function (n) { return n.hasClass("case") ? 3 : n.hasClass("episode") ? 2 : 1; } },
     style: [
       { selector: "node", style: {
           "background-color": function (n) { return colour[n.classes()[0]] || "#8cc8ff"; },
