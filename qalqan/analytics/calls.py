@@ -19,52 +19,98 @@ calls at that time, the caller's history, the time of day.
 
 from __future__ import annotations
 
+import string
+from collections.abc import Mapping
+
 import duckdb
 
-__all__ = ["CALL_FEATURES", "CALL_RULES", "call_features"]
+from qalqan.domain.messages import MESSAGES
 
-#: (rule id, verdict, SQL condition over ``inbound``, reason template as SQL)
-CALL_RULES: tuple[tuple[str, str, str, str], ...] = (
+__all__ = ["CALL_FEATURES", "CALL_RULES", "call_features", "reason_facts_sql", "said_sql"]
+
+#: (rule id, verdict, SQL condition over ``inbound``, message key, its facts as SQL over ``inbound``).
+#: The reason's English text is the key's template filled in SQL (:func:`said_sql`), so the text
+#: and the facts in ``reason_facts`` cannot disagree.
+CALL_RULES: tuple[tuple[str, str, str, str, Mapping[str, str]], ...] = (
     (
         "spoofed_cli.registry_inbound_only",
         "spoofed",
         "coalesce(registry_inbound_only, false)",
-        "'presents ' || a_number || ' (' || registry_owner || '), a number that never calls out'",
+        "spoofed_cli.registry_inbound_only",
+        {"caller": "a_number", "owner": "registry_owner"},
     ),
     (
         "spoofed_cli.registry_wrong_route",
         "spoofed",
         "coalesce(registry_wrong_route, false)",
-        "'presents ' || a_number || ' (' || registry_owner || ') but arrived over ' || ingress || ', not its registered route'",
+        "analysis.call.registry_wrong_route",
+        {"caller": "a_number", "owner": "registry_owner", "route": "ingress"},
     ),
     (
         "spoofed_cli.own_subscriber_not_roaming",
         "spoofed",
         "ingress_class IN ('international', 'voip') AND cli_own_imsi IS NOT NULL AND roaming_country IS NULL"
         " AND roaming_known",
-        "'presents our subscriber ' || a_number || ' from abroad, but that SIM was at home (not roaming)'",
+        "analysis.call.own_subscriber_not_roaming",
+        {"subscriber": "a_number"},
     ),
     (
         "spoofed_cli.domestic_from_abroad",
         "spoofed",
         "ingress_class IN ('international', 'voip') AND cli_domestic AND cli_own_imsi IS NULL"
         " AND pair_history <= 0 AND NOT coalesce(registry_verified_route, false)",
-        "'domestic number ' || a_number || ' arrived over ' || ingress || ' and never had contact with ' || b_number",
+        "spoofed_cli.domestic_from_abroad",
+        {"caller": "a_number", "route": "ingress", "callee": "b_number"},
     ),
     (
         "spoofed_cli.unallocated",
         "spoofed",
         "a_number IS NOT NULL AND NOT cli_valid AND NOT coalesce(range_calls_hour >= 20 AND range_unanswered_hour >= 0.9, false)",
-        "'presents ' || a_number || ', which lies in no allocated number range'",
+        "spoofed_cli.unallocated",
+        {"caller": "a_number"},
     ),
     (
         "wangiri.burst",
         "fraud",
         "range_calls_hour >= 20 AND range_unanswered_hour >= 0.9 AND range_callees_hour >= 20",
-        "'one-ring burst: ' || range_calls_hour || ' unanswered calls to ' || range_callees_hour"
-        " || ' people from ' || cli_range || 'xx within the hour'",
+        "analysis.call.wangiri_burst",
+        {"calls": "range_calls_hour", "callees": "range_callees_hour", "range": "cli_range"},
     ),
 )
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def said_sql(key: str, facts: Mapping[str, str]) -> tuple[str, str]:
+    """SQL for the English text of message ``key`` and for its facts as a JSON object.
+
+    ``facts`` maps each field of the template to an SQL expression; every value is
+    cast to text once, the same way in both, so rendering the facts with the
+    English template gives back the text. Like any ``||``, the text is NULL
+    when a fact is.
+    """
+    template = MESSAGES[key]["en"]
+    pieces: list[str] = []
+    for literal, name, _, _ in string.Formatter().parse(template):
+        if literal:
+            pieces.append(_quoted(literal))
+        if name is not None:
+            pieces.append(f"CAST(({facts[name]}) AS VARCHAR)")
+    text = " || ".join(pieces) if pieces else "''"
+    members = ", ".join(
+        f"{_quoted(name)}, CAST(({expr}) AS VARCHAR)" for name, expr in facts.items()
+    )
+    return text, f"json_object({members})"
+
+
+def reason_facts_sql(rule: str, key: str, facts: str) -> str:
+    """SQL for a one-reason ``reason_facts`` cell: ``[{"rule":..,"key":..,"facts":{..}}]``."""
+    return (
+        f"CAST(json_array(json_object('rule', {rule}, 'key', {key}, 'facts', {facts})) AS VARCHAR)"
+    )
+
 
 CALL_FEATURES: tuple[str, ...] = (
     "cli_withheld",
@@ -95,10 +141,14 @@ CALL_FEATURES: tuple[str, ...] = (
 
 
 def call_features(con: duckdb.DuckDBPyConnection) -> None:
-    """Create TEMP TABLE ``call_facts``: ``inbound`` plus the first rule that fired and model inputs."""
-    cases = " ".join(f"WHEN {cond} THEN '{rule}'" for rule, _, cond, _ in CALL_RULES)
-    verdicts = " ".join(f"WHEN {cond} THEN '{verdict}'" for _, verdict, cond, _ in CALL_RULES)
-    details = " ".join(f"WHEN {cond} THEN {say}" for _, _, cond, say in CALL_RULES)
+    """Create TEMP TABLE ``call_facts``: ``inbound`` plus the first rule that fired (with its
+    reason's text, message key and facts) and the model inputs."""
+    cases = " ".join(f"WHEN {cond} THEN '{rule}'" for rule, _, cond, _, _ in CALL_RULES)
+    verdicts = " ".join(f"WHEN {cond} THEN '{verdict}'" for _, verdict, cond, _, _ in CALL_RULES)
+    said = [(cond, key, *said_sql(key, facts)) for _, _, cond, key, facts in CALL_RULES]
+    details = " ".join(f"WHEN {cond} THEN {text}" for cond, _, text, _ in said)
+    keys = " ".join(f"WHEN {cond} THEN {_quoted(key)}" for cond, key, _, _ in said)
+    facts = " ".join(f"WHEN {cond} THEN {json}" for cond, _, _, json in said)
     year = con.execute("SELECT coalesce(year(max(start_time)), 2000) FROM cdrs").fetchall()[0][0]
     elderly_year = int(year) - 65
     con.execute(
@@ -107,7 +157,9 @@ def call_features(con: duckdb.DuckDBPyConnection) -> None:
         SELECT i.*,
                CASE {cases} END AS rule,
                CASE {verdicts} END AS rule_verdict,
-               CASE {details} END AS rule_detail
+               CASE {details} END AS rule_detail,
+               CASE {keys} END AS rule_key,
+               CASE {facts} END AS rule_facts
         FROM inbound i
         """
     )

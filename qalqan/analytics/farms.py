@@ -27,7 +27,20 @@ import networkx as nx
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["EDGE_WEIGHTS", "Farm", "find_farms"]
+from qalqan.domain.messages import reason_facts_cell
+from qalqan.domain.model import Reason
+
+__all__ = ["EDGE_WEIGHTS", "EVIDENCE_MESSAGES", "Farm", "find_farms"]
+
+#: The message (qalqan.domain.messages) that tells each kind of evidence, with ``pairs``.
+EVIDENCE_MESSAGES: dict[str, str] = {
+    "shared_imei": "analysis.farm.evidence.shared_imei",
+    "activation_batch": "analysis.farm.evidence.activation_batch",
+    "same_owner": "analysis.farm.evidence.same_owner",
+    "sim_to_sim": "analysis.farm.evidence.sim_to_sim",
+    "same_site_day": "analysis.farm.evidence.same_site_day",
+    "shared_victims": "analysis.farm.evidence.shared_victims",
+}
 
 #: How much one kind of evidence says that two SIMs belong to one box.
 EDGE_WEIGHTS: dict[str, float] = {
@@ -55,21 +68,25 @@ class Farm:
     evidence: dict[str, int] = field(default_factory=dict)
     """Edges of each kind inside the farm."""
 
-    def reasons(self) -> str:
-        said = {
-            "shared_imei": "SIMs shared handsets",
-            "activation_batch": "SIMs from the same activation batch",
-            "same_owner": "SIMs registered to the same owner",
-            "sim_to_sim": "SIMs called or texted each other",
-            "same_site_day": "SIMs worked from the same site on the same days",
-            "shared_victims": "SIMs called the same people",
-        }
-        parts = [
-            f"{said[k]} ({n} pairs)"
-            for k, n in sorted(self.evidence.items(), key=lambda x: -x[1])
+    def said(self) -> list[Reason]:
+        """The evidence, kind by kind, most pairs first (ties by kind), each a message with its facts.
+
+        A farm's evidence has no rule of its own: each reason's ``rule`` is ""
+        (the text has no ``rule:`` prefix), its key names the kind of evidence.
+        """
+        return [
+            Reason.said("", EDGE_WEIGHTS[k], EVIDENCE_MESSAGES[k], pairs=n)
+            for k, n in sorted(self.evidence.items(), key=lambda x: (-x[1], x[0]))
             if n
         ]
-        return "; ".join(parts)
+
+    def reasons(self) -> str:
+        """The evidence in English, ``"; "``-separated (``farms.csv``'s ``reasons``)."""
+        return "; ".join(r.detail for r in self.said())
+
+    def reason_facts(self) -> str | None:
+        """The message keys and facts of :meth:`reasons`, in its order (``reason_facts``)."""
+        return reason_facts_cell(self.said())
 
 
 def _edges(con: duckdb.DuckDBPyConnection) -> pa.Table:

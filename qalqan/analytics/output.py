@@ -41,6 +41,14 @@ def _write(out_dir: Path, table_def: object, data: pa.Table) -> None:
 
     assert isinstance(table_def, Table)
     schema = canonical_schema(table_def, data.schema)
+    # Qalqan's own extension columns (not required by the contract) come last, after the
+    # contract's columns and the extras, and only when the result has them.
+    extensions = [c.name for c in table_def.columns if not c.required]
+    present = set(data.schema.names)
+    schema = pa.schema(
+        [f for f in schema if f.name not in extensions]
+        + [schema.field(name) for name in extensions if name in present]
+    )
     data = data.select(schema.names).cast(schema)
     with TableWriter(out_dir, table_def, schema=schema) as writer:
         writer.write(data)
@@ -65,6 +73,7 @@ def write_result(
                 "cells": ";".join(f.cells[:20]),
                 "score": round(f.score, 4),
                 "reasons": f.reasons(),
+                "reason_facts": f.reason_facts(),
             }
             for f in result.farms
         ],
@@ -72,7 +81,7 @@ def write_result(
             [("farm_id", pa.string()), ("n_sims", pa.int64()), ("imeis", pa.string()),
              ("lat", pa.float64()), ("lon", pa.float64()), ("first_seen", TIME_TYPE),
              ("last_seen", TIME_TYPE), ("sites", pa.string()), ("cells", pa.string()),
-             ("score", pa.float64()), ("reasons", pa.string())]
+             ("score", pa.float64()), ("reasons", pa.string()), ("reason_facts", pa.string())]
         ),
     )  # fmt: skip
     _write(out_dir, FARMS, farms)

@@ -18,14 +18,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from qalqan.analytics.calls import call_features, model_matrix_sql
+from qalqan.analytics.calls import call_features, model_matrix_sql, reason_facts_sql, said_sql
 from qalqan.analytics.farms import Farm, find_farms
 from qalqan.analytics.features import estimate_local_offset, sim_features
 from qalqan.analytics.inbound import inbound_call_facts
 from qalqan.analytics.money import money_trail
 from qalqan.analytics.numbering import home_region, number_facts
-from qalqan.analytics.sim_reasons import SIM_RULES, sim_reasons
+from qalqan.analytics.sim_reasons import SIM_RULES, sim_reasons_said
 from qalqan.analytics.store import AnalysisStore
+from qalqan.domain.messages import reason_facts_cell
+from qalqan.domain.model import Reason
 
 if TYPE_CHECKING:
     from qalqan.analytics.campaigns import Campaign
@@ -124,18 +126,34 @@ class Analysis:
                 if score >= SUSPECT_SCORE
                 else "clear"
             )
-            reasons = []
+            reasons: list[Reason] = []
             if verdict != "clear":
-                reasons = [f"{rule}: {said}" for rule, _, said in sim_reasons(row)]
+                reasons = sim_reasons_said(row)
                 if farm:
                     reasons.insert(
-                        0, f"simfarm.member: one of {farm_size[farm]} SIMs of farm {farm}"
+                        0,
+                        Reason.said(
+                            "simfarm.member",
+                            1.0,
+                            "analysis.sim.farm_member",
+                            sims=farm_size[farm],
+                            farm=farm,
+                        ),
                     )
                 drivers = "; ".join(c.detail for c in explanations.get(index, []))
-                reasons.append(
-                    f"model: behaviour score {scores[imsi]:.2f}"
-                    + (f" ({drivers})" if drivers else "")
-                )
+                if drivers:
+                    model = Reason.said(
+                        "model",
+                        scores[imsi],
+                        "analysis.sim.model.drivers",
+                        score=f"{scores[imsi]:.2f}",
+                        drivers=drivers,
+                    )
+                else:
+                    model = Reason.said(
+                        "model", scores[imsi], "analysis.sim.model", score=f"{scores[imsi]:.2f}"
+                    )
+                reasons.append(model)
             out_rows.append(
                 {
                     "imsi": imsi,
@@ -143,14 +161,16 @@ class Analysis:
                     "score": round(score, 4),
                     "verdict": verdict,
                     "farm_id": farm or None,
-                    "reasons": " | ".join(reasons) or None,
+                    "reasons": " | ".join(f"{r.rule}: {r.detail}" for r in reasons) or None,
+                    "reason_facts": reason_facts_cell(reasons),
                 }
             )
         sims = pa.Table.from_pylist(
             out_rows,
             schema=pa.schema(
                 [("imsi", pa.string()), ("msisdn", pa.string()), ("score", pa.float64()),
-                 ("verdict", pa.string()), ("farm_id", pa.string()), ("reasons", pa.string())]
+                 ("verdict", pa.string()), ("farm_id", pa.string()), ("reasons", pa.string()),
+                 ("reason_facts", pa.string())]
             ),
         )  # fmt: skip
         return sims, farms
@@ -173,33 +193,60 @@ class Analysis:
             ["imsi", "farm_id"]
         )
         self.con.register("_boxes", boxes)
+        flagged = f"s.p >= {CALL_FRAUD_SCORE} AND (f.callee_flagged_calls >= 1 OR f.cli_withheld)"
+        model_facts = {
+            "share": "round(100 * f.route_hour_flag_share)",
+            "route": "f.ingress",
+            "flagged": "f.callee_flagged_calls",
+        }
+        first_text, first_facts = said_sql("analysis.call.model", model_facts)
+        known_text, known_facts = said_sql("analysis.call.model.known_pair", model_facts)
+        model_facts_cell = reason_facts_sql(
+            "'fraud_call.model'",
+            "CASE WHEN f.pair_history <= 0 THEN 'analysis.call.model' "
+            "ELSE 'analysis.call.model.known_pair' END",
+            f"CASE WHEN f.pair_history <= 0 THEN {first_facts} ELSE {known_facts} END",
+        )
+        box_facts = {"imsi": "m.imsi", "farm": "b.farm_id"}
+        box_text, box_json = said_sql("analysis.call.simbox", box_facts)
+        lone_text, lone_json = said_sql("analysis.call.simbox.no_farm", {"imsi": "m.imsi"})
+        box_facts_cell = reason_facts_sql(
+            "'simbox.call'",
+            "CASE WHEN b.farm_id IS NULL THEN 'analysis.call.simbox.no_farm' "
+            "ELSE 'analysis.call.simbox' END",
+            f"CASE WHEN b.farm_id IS NULL THEN {lone_json} ELSE {box_json} END",
+        )
         try:
             table = self.con.sql(
                 f"""
                 WITH outside AS (
                     SELECT f.record_id, f.t, f.ingress, f.a_number, f.b_number,
                            CASE WHEN f.rule IS NOT NULL THEN f.rule_verdict
-                                WHEN s.p >= {CALL_FRAUD_SCORE} AND (f.callee_flagged_calls >= 1 OR f.cli_withheld) THEN 'fraud' ELSE 'clear' END AS verdict,
+                                WHEN {flagged} THEN 'fraud' ELSE 'clear' END AS verdict,
                            CASE WHEN f.rule IS NOT NULL THEN f.rule || ': ' || f.rule_detail
-                                WHEN s.p >= {CALL_FRAUD_SCORE} AND (f.callee_flagged_calls >= 1 OR f.cli_withheld) THEN
+                                WHEN {flagged} THEN
                                     'fraud_call.model (' || round(s.p, 2) || '): '
-                                    || CASE WHEN f.pair_history <= 0 THEN 'first contact between caller and callee; ' ELSE '' END
-                                    || round(100 * f.route_hour_flag_share) || '% of calls over ' || f.ingress
-                                    || ' at this hour carried impossible caller IDs; callee got '
-                                    || f.callee_flagged_calls || ' flagged calls within 3 days'
+                                    || CASE WHEN f.pair_history <= 0 THEN {first_text} ELSE {known_text} END
                            END AS reasons,
-                           NULL AS farm_id, NULL AS imsi
+                           NULL AS farm_id, NULL AS imsi,
+                           CASE WHEN f.rule IS NOT NULL
+                                    THEN {reason_facts_sql("f.rule", "f.rule_key", "f.rule_facts")}
+                                WHEN {flagged} THEN {model_facts_cell}
+                           END AS reason_facts
                     FROM call_facts f LEFT JOIN _call_scores s USING (record_id)
                 ),
                 from_boxes AS (
                     SELECT m.record_id, m.t, 'mobile' AS ingress, m.a_number, m.b_number,
                            'fraud' AS verdict,
-                           'simbox.call: placed by SIM ' || m.imsi
-                               || coalesce(' of farm ' || b.farm_id, '') || ', judged a SIM box' AS reasons,
-                           b.farm_id, m.imsi
+                           'simbox.call: '
+                               || CASE WHEN b.farm_id IS NULL THEN {lone_text} ELSE {box_text} END
+                               AS reasons,
+                           b.farm_id, m.imsi,
+                           {box_facts_cell} AS reason_facts
                     FROM mo m JOIN _boxes b USING (imsi)
                 )
-                SELECT * FROM outside UNION ALL SELECT * FROM from_boxes
+                SELECT * REPLACE (CASE WHEN reasons IS NULL THEN NULL ELSE reason_facts END AS reason_facts)
+                FROM (SELECT * FROM outside UNION ALL SELECT * FROM from_boxes)
                 ORDER BY t, record_id
                 """
             ).to_arrow_table()
@@ -212,8 +259,9 @@ class Analysis:
         from qalqan.analytics.campaigns import group_campaigns
 
         sims, farms = self.judge_sims()
-        calls = self.judge_calls(sims)
-        calls, campaigns = group_campaigns(self.con, calls, farms)
+        judged = self.judge_calls(sims)
+        calls, campaigns = group_campaigns(self.con, judged, farms)
+        calls = _with_reason_facts(calls, judged)
         accounts = money_trail(self.con)
         return AnalysisResult(
             accounts=accounts,
@@ -224,3 +272,25 @@ class Analysis:
             local_offset_h=self.local_offset_h,
             home_region=self.home,
         )
+
+
+def _with_reason_facts(calls: pa.Table, judged: pa.Table) -> pa.Table:
+    """``calls`` with the ``reason_facts`` of ``judged`` (the same calls) as its last column.
+
+    Both are ordered by time and record id, so the column is taken over as it is;
+    should the rows ever differ, it is joined by record id.
+    """
+    if "reason_facts" in calls.column_names or "reason_facts" not in judged.column_names:
+        return calls
+    ids = calls.column("record_id")
+    if ids.equals(judged.column("record_id")):
+        return calls.append_column("reason_facts", judged.column("reason_facts"))
+    by_id = dict(
+        zip(
+            judged.column("record_id").to_pylist(),
+            judged.column("reason_facts").to_pylist(),
+            strict=True,
+        )
+    )
+    facts = pa.array([by_id.get(rid) for rid in ids.to_pylist()], pa.string())
+    return calls.append_column("reason_facts", facts)

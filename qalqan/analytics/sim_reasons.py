@@ -5,6 +5,11 @@ range, says what was seen. The model decides the score; these say why, and
 the strongest rules can decide on their own (``decisive``), because some facts
 are clearer than any model: a handset that carried a dozen SIMs in a day is
 a SIM box.
+
+Each rule says its reason as a message of :mod:`qalqan.domain.messages` (a
+key and the facts that fill it), so that ``sims.csv`` can carry the keys and
+facts next to the English text (``reason_facts``) and the console can show
+the reason in Russian or Kazakh.
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SIM_RULES", "SimRule", "sim_reasons"]
+from qalqan.domain.messages import render
+from qalqan.domain.model import Reason
+
+__all__ = ["SIM_RULES", "SimRule", "sim_reasons", "sim_reasons_said"]
 
 Row = Mapping[str, Any]
 
@@ -26,13 +34,32 @@ def _n(row: Row, name: str) -> float:
     return float(value)
 
 
+Said = tuple[str, dict[str, str]]
+"""A message key and its facts, as strings."""
+
+
+def _says(key: str, /, **facts: object) -> Said:
+    """The message ``key`` with ``facts`` made strings (as :meth:`Reason.said` keeps them)."""
+    return key, {name: str(value) for name, value in facts.items()}
+
+
 @dataclass(frozen=True, slots=True)
 class SimRule:
     rule: str
     weight: float
     applies: Callable[[Row], bool]
-    says: Callable[[Row], str]
+    says: Callable[[Row], Said]
+    """The message key and facts of what was seen; :meth:`said` renders them in English."""
     decisive: bool = False
+
+    def said(self, row: Row) -> str:
+        """What was seen, in English."""
+        key, facts = self.says(row)
+        return render(key, facts)
+
+    def reason(self, row: Row) -> Reason:
+        key, facts = self.says(row)
+        return Reason.from_facts(self.rule, self.weight, key, dict(facts))
 
 
 SIM_RULES: tuple[SimRule, ...] = (
@@ -40,8 +67,10 @@ SIM_RULES: tuple[SimRule, ...] = (
         "simbox.imei_many_sims_day",
         0.9,
         lambda r: _n(r, "imei_max_sims_per_day") >= 4,
-        lambda r: (
-            f"IMEI {r.get('busiest_imei')} carried {int(_n(r, 'imei_max_sims_per_day'))} different SIMs in one day"
+        lambda r: _says(
+            "analysis.sim.imei_many_sims_day",
+            imei=r.get("busiest_imei"),
+            sims=int(_n(r, "imei_max_sims_per_day")),
         ),
         decisive=True,
     ),
@@ -49,97 +78,112 @@ SIM_RULES: tuple[SimRule, ...] = (
         "simbox.imei_many_sims",
         0.6,
         lambda r: _n(r, "imei_max_sims") >= 4 and _n(r, "imei_max_sims_per_day") < 4,
-        lambda r: (
-            f"IMEI {r.get('busiest_imei')} carried {int(_n(r, 'imei_max_sims'))} different SIMs"
+        lambda r: _says(
+            "analysis.sim.imei_many_sims",
+            imei=r.get("busiest_imei"),
+            sims=int(_n(r, "imei_max_sims")),
         ),
     ),
     SimRule(
         "simbox.never_called",
         0.5,
         lambda r: _n(r, "voice_in") + _n(r, "sms_in") == 0 and _n(r, "voice_out") >= 10,
-        lambda r: (
-            f"never received a call or SMS in {max(_n(r, 'lifespan_h') / 24, 1):.0f} days while making {int(_n(r, 'voice_out'))} calls"
+        lambda r: _says(
+            "analysis.sim.never_called",
+            days=f"{max(_n(r, 'lifespan_h') / 24, 1):.0f}",
+            calls=int(_n(r, "voice_out")),
         ),
     ),
     SimRule(
         "simbox.no_sms",
         0.2,
         lambda r: _n(r, "sms_out") + _n(r, "sms_in") == 0 and _n(r, "voice_out") >= 20,
-        lambda r: "sent and received no SMS at all",
+        lambda r: _says("analysis.sim.no_sms"),
     ),
     SimRule(
         "simbox.strangers_only",
         0.4,
         lambda r: _n(r, "distinct_callees") >= 15 and _n(r, "callback_share") < 0.05,
-        lambda r: (
-            f"called {int(_n(r, 'distinct_callees'))} different numbers; {100 * _n(r, 'callback_share'):.0f}% ever called back"
+        lambda r: _says(
+            "analysis.sim.strangers_only",
+            callees=int(_n(r, "distinct_callees")),
+            share=f"{100 * _n(r, 'callback_share'):.0f}",
         ),
     ),
     SimRule(
         "simbox.young_sim",
         0.3,
         lambda r: r.get("age_days") is not None and _n(r, "age_days") <= 60,
-        lambda r: f"first call {int(_n(r, 'age_days'))} days after activation",
+        lambda r: _says("analysis.sim.young_sim", days=int(_n(r, "age_days"))),
     ),
     SimRule(
         "simbox.activation_batch",
         0.5,
         lambda r: _n(r, "batch_sims") >= 10,
-        lambda r: (
-            f"one of {int(_n(r, 'batch_sims'))} SIMs activated the same day with neighbouring IMSIs"
-        ),
+        lambda r: _says("analysis.sim.activation_batch", sims=int(_n(r, "batch_sims"))),
     ),
     SimRule(
         "simbox.straw_owner",
         0.5,
         lambda r: _n(r, "owner_sims") >= 5 and _n(r, "plan_corporate") == 0,
-        lambda r: f"its registered owner holds {int(_n(r, 'owner_sims'))} SIMs",
+        lambda r: _says("analysis.sim.straw_owner", sims=int(_n(r, "owner_sims"))),
     ),
     SimRule(
         "simbox.short_life",
         0.3,
         lambda r: _n(r, "lifespan_h") <= 48 and _n(r, "age_days") <= 120,
-        lambda r: f"made its calls within {_n(r, 'lifespan_h'):.0f} hours, then went silent",
+        lambda r: _says("analysis.sim.short_life", hours=f"{_n(r, 'lifespan_h'):.0f}"),
     ),
     SimRule(
         "simbox.static",
         0.2,
         lambda r: _n(r, "distinct_sites") == 1 and _n(r, "voice_out") >= 20,
-        lambda r: f"never moved: every call from site {r.get('main_site')}",
+        lambda r: _says("analysis.sim.static", site=r.get("main_site")),
     ),
     SimRule(
         "simbox.crowded_site",
         0.3,
         lambda r: _n(r, "site_young_sims_per_day") >= 12,
-        lambda r: (
-            f"{int(_n(r, 'site_young_sims_per_day'))} young SIMs called from site {r.get('main_site')} on one day"
+        lambda r: _says(
+            "analysis.sim.crowded_site",
+            sims=int(_n(r, "site_young_sims_per_day")),
+            site=r.get("main_site"),
         ),
     ),
     SimRule(
         "simbox.sibling_contacts",
         0.3,
         lambda r: _n(r, "young_contact_share") >= 0.3,
-        lambda r: (
-            f"{100 * _n(r, 'young_contact_share'):.0f}% of its calls and SMS were with other young SIMs"
+        lambda r: _says(
+            "analysis.sim.sibling_contacts", share=f"{100 * _n(r, 'young_contact_share'):.0f}"
         ),
     ),
     SimRule(
         "simbox.unassigned_callees",
         0.2,
         lambda r: _n(r, "failed_share") >= 0.15 and _n(r, "voice_out") >= 2,
-        lambda r: f"{100 * _n(r, 'failed_share'):.0f}% of its calls went to unassigned numbers",
+        lambda r: _says(
+            "analysis.sim.unassigned_callees", share=f"{100 * _n(r, 'failed_share'):.0f}"
+        ),
     ),
     SimRule(
         "simbox.elderly_targets",
         0.2,
         lambda r: _n(r, "elderly_callee_share") >= 0.3,
-        lambda r: f"{100 * _n(r, 'elderly_callee_share'):.0f}% of the people it called are over 65",
+        lambda r: _says(
+            "analysis.sim.elderly_targets", share=f"{100 * _n(r, 'elderly_callee_share'):.0f}"
+        ),
     ),
 )
 
 
+def sim_reasons_said(row: Row, *, limit: int = 5) -> list[Reason]:
+    """The reason of every rule that applies, strongest first, with its message key and facts."""
+    found = [r.reason(row) for r in SIM_RULES if r.applies(row)]
+    found.sort(key=lambda x: -x.weight)
+    return found[:limit]
+
+
 def sim_reasons(row: Row, *, limit: int = 5) -> list[tuple[str, float, str]]:
     """(rule, weight, what was seen) for every rule that applies, strongest first."""
-    found = [(r.rule, r.weight, r.says(row)) for r in SIM_RULES if r.applies(row)]
-    found.sort(key=lambda x: -x[1])
-    return found[:limit]
+    return [(r.rule, r.weight, r.detail) for r in sim_reasons_said(row, limit=limit)]

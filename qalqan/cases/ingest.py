@@ -459,15 +459,20 @@ class _Decision:
 
 
 def _said(decision: _Decision) -> list[str | dict[str, object]]:
-    """A decision's reasons as the store keeps them: with message keys and facts where the
-    file has them (``reason_facts``), as English text alone where it does not.
+    """A decision's reasons as the store keeps them (see :func:`_keyed`)."""
+    return _keyed(_reasons(decision.reasons), decision.reason_facts)
 
-    A cell that is not what the replay writes, or does not line up with the
+
+def _keyed(texts: list[str], cell: str | None) -> list[str | dict[str, object]]:
+    """Reasons as the store keeps them: with message keys and facts where the file has them
+    (a ``reason_facts`` cell of decisions, calls, sims or farms), as English text alone where
+    it does not.
+
+    A cell that is not what Qalqan writes, or does not line up with the
     ``reasons`` text, is not trusted: the English text is kept as it is.
     """
-    texts = _reasons(decision.reasons)
     try:
-        keyed = parse_reason_facts(decision.reason_facts)
+        keyed = parse_reason_facts(cell)
     except ValueError:
         keyed = []
     if len(keyed) != len(texts):
@@ -737,7 +742,7 @@ def _farm_findings(farms: pa.Table, sims: pa.Table, source: str) -> list[_Findin
                 else _saying("finding.farm.no_site", **place)
             )
         reasons: list[str | dict[str, object]] = [headline]
-        reasons += _split(row.get("reasons"), ";")
+        reasons += _keyed(_split(row.get("reasons"), ";"), row.get("reason_facts"))
         f = _Finding(
             AlertKind.SIM_FARM,
             {
@@ -904,7 +909,8 @@ def _wave_findings(
         numbers = Counter(n for n in (_presented(c, facts) for c in members) if n)
         severity = _by_count(len(members), critical=50, high=10)
         examples = ", ".join(n for n, _ in numbers.most_common(3))
-        distinct = sorted({c["reasons"] for c in members if c["reasons"]})
+        cells = {c["reasons"]: c.get("reason_facts") for c in members if c["reasons"]}
+        distinct = sorted(cells)
         by_campaign = members[0]["_campaign"]
         told: dict[str, object] = {"calls": len(members), "day": day, "numbers": len(numbers)}
         if by_campaign:
@@ -914,7 +920,9 @@ def _wave_findings(
         if examples:
             told["examples"] = examples
         key = _WAVE_HEADLINES[bool(by_campaign), bool(examples)]
-        reasons: list[str | dict[str, object]] = [_saying(key, **told), *distinct[:5]]
+        reasons: list[str | dict[str, object]] = [_saying(key, **told)]
+        for sentence in distinct[:5]:
+            reasons += _keyed([sentence], cells[sentence])
         campaign_ids = {c["campaign_id"] for c in members if c["campaign_id"]}
         routes = {c["_ingress"] for c in members if c["_ingress"] and ":" in c["_ingress"]}
         category = guess_category(*distinct[:20]) or ReportCategory.OTHER
@@ -1018,6 +1026,7 @@ def ingest_findings(
             "verdict": r["verdict"],
             "campaign_id": r["campaign_id"],
             "reasons": r["reasons"],
+            "reason_facts": r.get("reason_facts"),
             "start_time": _time_of(r.get("start_time")) if extra_time else None,
             "ingress": r.get("ingress") if extra_ingress else None,
         }

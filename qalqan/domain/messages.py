@@ -32,7 +32,9 @@ reader, so :func:`render` spells the unit in the operator's language.
 The replay writes the keys and facts of each decision's reasons next to
 the English text (``decisions.csv``, column ``reason_facts``, see
 ``docs/exchange-format.md``): :func:`reason_facts_cell` writes one cell and
-:func:`parse_reason_facts` reads it back.
+:func:`parse_reason_facts` reads it back. ``qalqan analyze`` writes the same
+column to ``calls.csv``, ``sims.csv`` and ``farms.csv`` for its own reasons
+(keys ``analysis.*``, listed in ``docs/analytics.md``).
 """
 
 from __future__ import annotations
@@ -456,6 +458,173 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "en": "{feature}: no value (no records of this kind); this lowers the fraud score",
         "ru": "признак {feature}: значения нет (таких записей нет); понижает оценку мошенничества",
         "kk": "{feature} белгісі: мәні жоқ (мұндай жазбалар жоқ); алаяқтық бағасын төмендетеді",
+    },
+    # --- reasons of `qalqan analyze`: calls.csv, sims.csv, farms.csv (qalqan.analytics) ---------
+    # Calls the analysis judged by a rule, where screening's English differs (the others reuse
+    # screening's keys), by the call model, and calls placed by a SIM judged a SIM box.
+    "analysis.call.registry_wrong_route": {
+        "en": "presents {caller} ({owner}) but arrived over {route}, not its registered route",
+        "ru": "номер {caller} ({owner}) пришёл по маршруту {route}, а не по своему зарегистрированному маршруту",
+        "kk": "{caller} ({owner}) нөмірі өзінің тіркелген маршрутымен емес, {route} маршрутымен келді",
+    },
+    "analysis.call.own_subscriber_not_roaming": {
+        "en": "presents our subscriber {subscriber} from abroad, but that SIM was at home (not roaming)",
+        "ru": "номер нашего абонента {subscriber} пришёл из-за границы, но его SIM-карта была "
+        "в домашней сети (не в роуминге)",
+        "kk": "біздің абоненттің {subscriber} нөмірі шетелден келді, бірақ оның SIM-картасы "
+        "елде болды (роумингте емес)",
+    },
+    "analysis.call.wangiri_burst": {
+        "en": "one-ring burst: {calls} unanswered calls to {callees} people from {range}xx within the hour",
+        "ru": "Wangiri (один гудок): с диапазона {range}xx за час звонков без ответа — {calls}; "
+        "обзвонено людей: {callees}",
+        "kk": "Wangiri (бір сигнал): {range}xx ауқымынан бір сағат ішінде жауапсыз қоңыраулар — "
+        "{calls}; қоңырау шалынған адамдар саны: {callees}",
+    },
+    "analysis.call.model": {
+        "en": "first contact between caller and callee; {share}% of calls over {route} at this hour "
+        "carried impossible caller IDs; callee got {flagged} flagged calls within 3 days",
+        "ru": "звонящий и абонент ранее не связывались; {share}% звонков по маршруту {route} в этот "
+        "час шли с невозможных номеров; подозрительных звонков абоненту за 3 дня: {flagged}",
+        "kk": "қоңырау шалушы мен абонент бұрын байланыспаған; осы сағатта {route} маршрутымен "
+        "келген қоңыраулардың {share}% мүмкін емес нөмірлерден болды; абонентке 3 күн ішінде "
+        "келген күдікті қоңыраулар саны: {flagged}",
+    },
+    "analysis.call.model.known_pair": {
+        "en": "{share}% of calls over {route} at this hour carried impossible caller IDs; "
+        "callee got {flagged} flagged calls within 3 days",
+        "ru": "{share}% звонков по маршруту {route} в этот час шли с невозможных номеров; "
+        "подозрительных звонков абоненту за 3 дня: {flagged}",
+        "kk": "осы сағатта {route} маршрутымен келген қоңыраулардың {share}% мүмкін емес "
+        "нөмірлерден болды; абонентке 3 күн ішінде келген күдікті қоңыраулар саны: {flagged}",
+    },
+    "analysis.call.simbox": {
+        "en": "placed by SIM {imsi} of farm {farm}, judged a SIM box",
+        "ru": "звонок с SIM-карты {imsi} из фермы {farm}; SIM-карта признана SIM-боксом",
+        "kk": "қоңырау {farm} фермасының {imsi} SIM-картасынан шалынды; SIM-карта SIM-бокс деп танылды",
+    },
+    "analysis.call.simbox.no_farm": {
+        "en": "placed by SIM {imsi}, judged a SIM box",
+        "ru": "звонок с SIM-карты {imsi}; SIM-карта признана SIM-боксом",
+        "kk": "қоңырау {imsi} SIM-картасынан шалынды; SIM-карта SIM-бокс деп танылды",
+    },
+    # Why a SIM looks like a SIM box (qalqan.analytics.sim_reasons), its farm, and the model.
+    "analysis.sim.imei_many_sims_day": {
+        "en": "IMEI {imei} carried {sims} different SIMs in one day",
+        "ru": "аппарат IMEI {imei}: разных SIM-карт за один день — {sims}",
+        "kk": "IMEI {imei} құрылғысы: бір күндегі әртүрлі SIM-карта саны — {sims}",
+    },
+    "analysis.sim.imei_many_sims": {
+        "en": "IMEI {imei} carried {sims} different SIMs",
+        "ru": "аппарат IMEI {imei}: разных SIM-карт — {sims}",
+        "kk": "IMEI {imei} құрылғысы: әртүрлі SIM-карта саны — {sims}",
+    },
+    "analysis.sim.never_called": {
+        "en": "never received a call or SMS in {days} days while making {calls} calls",
+        "ru": "за {days} дн. ни одного входящего звонка или SMS; исходящих звонков: {calls}",
+        "kk": "{days} күн ішінде бірде-бір кіріс қоңырау не SMS болмады; шығыс қоңыраулар саны: {calls}",
+    },
+    "analysis.sim.no_sms": {
+        "en": "sent and received no SMS at all",
+        "ru": "ни одного отправленного или полученного SMS",
+        "kk": "бірде-бір SMS жіберілмеген және алынбаған",
+    },
+    "analysis.sim.strangers_only": {
+        "en": "called {callees} different numbers; {share}% ever called back",
+        "ru": "звонила на разные номера: {callees}; перезвонили хотя бы раз — {share}%",
+        "kk": "қоңырау шалған әртүрлі нөмірлер саны: {callees}; кері қоңырау шалғандар — {share}%",
+    },
+    "analysis.sim.young_sim": {
+        "en": "first call {days} days after activation",
+        "ru": "первый звонок через {days} дн. после активации",
+        "kk": "алғашқы қоңырау іске қосылғаннан кейін {days} күннен соң",
+    },
+    "analysis.sim.activation_batch": {
+        "en": "one of {sims} SIMs activated the same day with neighbouring IMSIs",
+        "ru": "из партии SIM-карт, активированных в один день, с соседними IMSI; SIM-карт в партии: {sims}",
+        "kk": "бір күнде іске қосылған, көрші IMSI нөмірлері бар SIM-карталар топтамасынан; "
+        "топтамадағы SIM-карта саны: {sims}",
+    },
+    "analysis.sim.straw_owner": {
+        "en": "its registered owner holds {sims} SIMs",
+        "ru": "SIM-карт, оформленных на её владельца: {sims}",
+        "kk": "оның иесіне тіркелген SIM-карта саны: {sims}",
+    },
+    "analysis.sim.short_life": {
+        "en": "made its calls within {hours} hours, then went silent",
+        "ru": "сделала все звонки за {hours} ч и замолчала",
+        "kk": "барлық қоңырауын {hours} сағ ішінде шалып, кейін үнсіз қалды",
+    },
+    "analysis.sim.static": {
+        "en": "never moved: every call from site {site}",
+        "ru": "не перемещалась: все звонки с площадки {site}",
+        "kk": "орнын ауыстырмаған: барлық қоңырау {site} алаңынан",
+    },
+    "analysis.sim.crowded_site": {
+        "en": "{sims} young SIMs called from site {site} on one day",
+        "ru": "молодых SIM-карт, звонивших с площадки {site} за один день: {sims}",
+        "kk": "{site} алаңынан бір күнде қоңырау шалған жас SIM-карта саны: {sims}",
+    },
+    "analysis.sim.sibling_contacts": {
+        "en": "{share}% of its calls and SMS were with other young SIMs",
+        "ru": "{share}% её звонков и SMS — с другими молодыми SIM-картами",
+        "kk": "оның қоңыраулары мен SMS-терінің {share}% басқа жас SIM-карталармен болды",
+    },
+    "analysis.sim.unassigned_callees": {
+        "en": "{share}% of its calls went to unassigned numbers",
+        "ru": "{share}% её звонков — на невыделенные номера",
+        "kk": "оның қоңырауларының {share}% бөлінбеген нөмірлерге шалынды",
+    },
+    "analysis.sim.elderly_targets": {
+        "en": "{share}% of the people it called are over 65",
+        "ru": "{share}% людей, которым она звонила, старше 65 лет",
+        "kk": "ол қоңырау шалған адамдардың {share}% 65 жастан асқан",
+    },
+    "analysis.sim.farm_member": {
+        "en": "one of {sims} SIMs of farm {farm}",
+        "ru": "SIM-карта фермы {farm}; SIM-карт в ферме: {sims}",
+        "kk": "{farm} фермасының SIM-картасы; фермадағы SIM-карта саны: {sims}",
+    },
+    "analysis.sim.model": {
+        "en": "behaviour score {score}",
+        "ru": "оценка поведения моделью: {score}",
+        "kk": "модельдің мінез-құлық бағасы: {score}",
+    },
+    "analysis.sim.model.drivers": {
+        "en": "behaviour score {score} ({drivers})",
+        "ru": "оценка поведения моделью: {score} ({drivers})",
+        "kk": "модельдің мінез-құлық бағасы: {score} ({drivers})",
+    },
+    # The evidence that ties a farm's SIMs together (qalqan.analytics.farms), pairs of SIMs each.
+    "analysis.farm.evidence.shared_imei": {
+        "en": "SIMs shared handsets ({pairs} pairs)",
+        "ru": "SIM-карты стояли в одних и тех же аппаратах (пар: {pairs})",
+        "kk": "SIM-карталар бір құрылғыларда тұрған (жұп саны: {pairs})",
+    },
+    "analysis.farm.evidence.activation_batch": {
+        "en": "SIMs from the same activation batch ({pairs} pairs)",
+        "ru": "SIM-карты из одной партии активации (пар: {pairs})",
+        "kk": "SIM-карталар бір іске қосу топтамасынан (жұп саны: {pairs})",
+    },
+    "analysis.farm.evidence.same_owner": {
+        "en": "SIMs registered to the same owner ({pairs} pairs)",
+        "ru": "SIM-карты оформлены на одного владельца (пар: {pairs})",
+        "kk": "SIM-карталар бір иеге тіркелген (жұп саны: {pairs})",
+    },
+    "analysis.farm.evidence.sim_to_sim": {
+        "en": "SIMs called or texted each other ({pairs} pairs)",
+        "ru": "SIM-карты звонили или писали SMS друг другу (пар: {pairs})",
+        "kk": "SIM-карталар бір-біріне қоңырау шалған не SMS жіберген (жұп саны: {pairs})",
+    },
+    "analysis.farm.evidence.same_site_day": {
+        "en": "SIMs worked from the same site on the same days ({pairs} pairs)",
+        "ru": "SIM-карты работали с одной площадки в одни и те же дни (пар: {pairs})",
+        "kk": "SIM-карталар бір күндері бір алаңнан жұмыс істеген (жұп саны: {pairs})",
+    },
+    "analysis.farm.evidence.shared_victims": {
+        "en": "SIMs called the same people ({pairs} pairs)",
+        "ru": "SIM-карты звонили одним и тем же людям (пар: {pairs})",
+        "kk": "SIM-карталар бір адамдарға қоңырау шалған (жұп саны: {pairs})",
     },
 }
 """Message key → language → template. English is the reference; a reason's ``detail`` is its English."""

@@ -308,6 +308,14 @@ SIMS = Table(
         Column(name="verdict", kind=Kind.ENUM, values=("simbox", "suspect", "clear"), doc=""),
         Column(name="farm_id", kind=Kind.TEXT, nullable=True, doc=""),
         Column(name="reasons", kind=Kind.TEXT, nullable=True, doc=""),
+        Column(
+            name="reason_facts",
+            kind=Kind.TEXT,
+            nullable=True,
+            required=False,
+            doc="Qalqan extension: the reasons' message keys and facts, a JSON array in the "
+            "order of `reasons` (split at ' | '), so that they can be shown in the reader's language.",
+        ),
     ),
 )
 
@@ -323,6 +331,14 @@ FARMS = Table(
         Column(name="lon", kind=Kind.FLOAT, minimum=-180, maximum=180, nullable=True, doc=""),
         Column(name="first_seen", kind=Kind.TIME, doc=""),
         Column(name="last_seen", kind=Kind.TIME, doc=""),
+        Column(
+            name="reason_facts",
+            kind=Kind.TEXT,
+            nullable=True,
+            required=False,
+            doc="Qalqan extension: the reasons' message keys and facts, a JSON array in the "
+            "order of `reasons` (split at '; '), so that they can be shown in the reader's language.",
+        ),
     ),
 )
 
@@ -335,6 +351,14 @@ CALLS = Table(
         Column(name="verdict", kind=Kind.ENUM, values=("fraud", "spoofed", "clear"), doc=""),
         Column(name="campaign_id", kind=Kind.TEXT, nullable=True, doc=""),
         Column(name="reasons", kind=Kind.TEXT, nullable=True, doc=""),
+        Column(
+            name="reason_facts",
+            kind=Kind.TEXT,
+            nullable=True,
+            required=False,
+            doc="Qalqan extension: the reasons' message keys and facts, a JSON array in the "
+            "order of `reasons` (one reason per call), so that they can be shown in the reader's language.",
+        ),
     ),
 )
 

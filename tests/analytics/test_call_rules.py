@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from qalqan.analytics.pipeline import Analysis
+from qalqan.domain.messages import LANGUAGES, render
 
 CELLS = [{"cell_id": "C1", "site_id": "S1", "lat": 43.2, "lon": 76.9, "region": "Almaty"}]
 SUBSCRIBERS = [
@@ -60,7 +62,17 @@ def call(
 
 
 def judged(analysis: Analysis) -> dict[str, tuple[str | None, str | None]]:
-    rows = analysis.con.execute("SELECT record_id, rule, rule_detail FROM call_facts").fetchall()
+    """Rule and reason of every call; each reason's key and facts render back to its text."""
+    rows = analysis.con.execute(
+        "SELECT record_id, rule, rule_detail, rule_key, CAST(rule_facts AS VARCHAR) FROM call_facts"
+    ).fetchall()
+    for _, rule, detail, key, facts in rows:
+        if rule is None:
+            assert key is None and facts is None
+            continue
+        assert render(key, json.loads(facts)) == detail, (rule, key, facts)
+        for lang in LANGUAGES:
+            assert render(key, json.loads(facts), lang)
     return {r[0]: (r[1], r[2]) for r in rows}
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pyarrow as pa
+
 from qalqan.analytics.pipeline import Analysis
 from qalqan.analytics.sim_reasons import sim_reasons
+from qalqan.domain.messages import parse_reason_facts, render
 
 CELLS = [
     {"cell_id": f"C{i}", "site_id": f"S{i}", "lat": 43.2 + i / 100, "lon": 76.9, "region": "Almaty"}
@@ -75,3 +78,49 @@ def test_a_handset_with_many_sims_is_a_simbox_with_its_reason(
     assert verdict["401770000000900"] == "clear"
     assert len(farms) == 1 and len(farms[0].imsis) == 12 and farms[0].imeis == [box_imei]
     assert farms[0].sites == ["S1"]
+    # Every reason keeps its message key and facts, which render back to its English text.
+    for text, cell in zip(
+        sims.column("reasons").to_pylist(), sims.column("reason_facts").to_pylist(), strict=True
+    ):
+        parts = text.split(" | ") if text else []
+        keyed = parse_reason_facts(cell)
+        assert [p.split(": ", 1)[0] for p in parts] == [rule for rule, _, _ in keyed]
+        assert [p.split(": ", 1)[1] for p in parts] == [render(k, f) for _, k, f in keyed]
+    keys = {
+        key
+        for cell in sims.column("reason_facts").to_pylist()
+        for _, key, _ in parse_reason_facts(cell)
+    }
+    assert {
+        "analysis.sim.farm_member",
+        "analysis.sim.imei_many_sims_day",
+        "analysis.sim.model",
+    } <= keys
+    farm = farms[0]
+    assert farm.reasons() == "; ".join(
+        render(k, f) for _, k, f in parse_reason_facts(farm.reason_facts())
+    )
+    # The calls of a SIM box, in a farm or on its own.
+    lone = sims.set_column(
+        sims.column_names.index("farm_id"), "farm_id", pa.nulls(sims.num_rows, pa.string())
+    )
+    for judged_sims, key in (
+        (sims, "analysis.call.simbox"),
+        (lone, "analysis.call.simbox.no_farm"),
+    ):
+        calls = analysis.judge_calls(judged_sims)
+        boxed = [
+            (text, cell)
+            for text, cell in zip(
+                calls.column("reasons").to_pylist(),
+                calls.column("reason_facts").to_pylist(),
+                strict=True,
+            )
+            if text and text.startswith("simbox.call")
+        ]
+        assert len(boxed) == 24
+        for text, cell in boxed:
+            [(rule, said, facts)] = parse_reason_facts(cell)
+            assert (rule, said) == ("simbox.call", key)
+            assert text == f"simbox.call: {render(said, facts)}"
+            assert render(said, facts, "ru").startswith("звонок с SIM-карты")

@@ -171,6 +171,7 @@ SAYERS = {
     "listed": (0, frozenset({"source", "reason"})),
     "_fail_open": (1, frozenset({"action"})),
     "_saying": (0, frozenset()),
+    "_says": (0, frozenset()),  # qalqan.analytics.sim_reasons
 }
 NOT_FACTS = frozenset({"weight", "started"})
 
@@ -299,7 +300,23 @@ def test_no_message_is_dead() -> None:
     declared = {key for cls in SIGNALS.values() for key in cls.messages}
     model = {key for key in MESSAGES if key.startswith("number_scoring.")}
     chosen = _literals(PACKAGE / "cases" / "ingest.py")  # keys picked from a table, then said
-    assert set(MESSAGES) - said - declared - model - chosen == set()
+    # analyze's keys filled in SQL (calls.py, pipeline.py) or picked from a table (farms.py)
+    analysed = {
+        literal
+        for name in ("calls.py", "pipeline.py", "farms.py")
+        for literal in _literals(PACKAGE / "analytics" / name)
+        if literal in MESSAGES
+    }
+    assert set(MESSAGES) - said - declared - model - chosen - analysed == set()
+
+
+def test_analyzes_sql_says_keys_of_the_catalog() -> None:
+    """The keys that calls.csv's reasons are filled from in SQL are in the catalog, facts and all."""
+    from qalqan.analytics.calls import CALL_RULES
+
+    for rule, _, _, key, facts in CALL_RULES:
+        assert key in MESSAGES, f"{rule} says '{key}', which the catalog lacks"
+        assert set(facts) == fields(MESSAGES[key]["en"]), f"{rule}: facts of '{key}' differ"
 
 
 def _literals(path: Path) -> set[str]:
@@ -311,9 +328,11 @@ def _literals(path: Path) -> set[str]:
 
 
 def test_every_message_is_documented() -> None:
-    """Screening's messages in docs/screening.md, the case store's findings in docs/cases.md."""
+    """Screening's messages in docs/screening.md, the case store's findings in docs/cases.md,
+    analyze's reasons in docs/analytics.md."""
+    pages = {"finding.": "cases.md", "analysis.": "analytics.md"}
     for key, templates in MESSAGES.items():
-        page = "cases.md" if key.startswith("finding.") else "screening.md"
+        page = next((p for prefix, p in pages.items() if key.startswith(prefix)), "screening.md")
         docs = (PACKAGE.parent / "docs" / page).read_text(encoding="utf-8")
         item = f"\n- `{key}`: {templates['en']}\n"
         assert item in docs, f"{key} is not listed in docs/{page}, or its English differs"

@@ -71,8 +71,13 @@ def test_demo_runs_the_main_job_end_to_end(tmp_path: Path) -> None:
     ):
         assert (tmp_path / "analysis" / name).exists()
     assert "fraud calls intercepted" in text and "Demo users" in text
+    from sqlalchemy import select
+
+    from qalqan.cases.models import Alert
     from qalqan.cases.store import CaseStore
     from qalqan.cases.users import login
+    from qalqan.cases.views import said_of
+    from qalqan.domain.messages import render
 
     store = CaseStore.open(f"sqlite:///{tmp_path / 'cases.sqlite'}")
     try:
@@ -80,5 +85,13 @@ def test_demo_runs_the_main_job_end_to_end(tmp_path: Path) -> None:
         assert found, result.output
         with store.transaction() as session:
             assert login(session, found.group(1), found.group(2)).role == "operator"
+            stored = session.execute(select(Alert.kind, Alert.reasons)).all()
     finally:
         store.close()
+    # every reason the store got from screening and analysis can be said in Kazakh
+    said = [(kind, s) for kind, raw in stored for s in said_of(raw)]
+    kinds = {kind for kind, _ in said}
+    assert {"intercepted_call", "sim_farm", "campaign", "spoofed_wave"} <= kinds
+    unkeyed = [s.text for _, s in said if not s.key]
+    assert unkeyed == []
+    assert all(render(s.key, s.facts, "kk") for _, s in said)
