@@ -389,7 +389,7 @@ def reassign(
     alert.claim_expires_at = now + settings.claim_ttl
     alert.first_claimed_at = alert.first_claimed_at or now
     from_name = _user_name(session, before)
-    said = f"to {to.name}" + (f" from {from_name}" if from_name else "")
+    said = f"{from_name} → {to.name}" if from_name else f"→ {to.name}"  # read in any language
     session.add(
         OperatorAction(
             alert_id=alert_id,

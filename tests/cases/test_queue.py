@@ -154,7 +154,7 @@ def test_a_supervisor_sees_the_floor_and_hands_a_call_to_another_operator(
     assert view.claimed_by == "bolat"
     assert view.claim_expires_at == clock.now + timedelta(minutes=15)
     said = [a.note for a in view.actions if a.kind == "reassigned"]
-    assert said == ["to bolat from aigerim: speaks Kazakh"]
+    assert said == ["aigerim → bolat: speaks Kazakh"]
     with pytest.raises(AlreadyClaimedError), store.transaction() as session:
         claim(session, people.operator2, waiting)  # aigerim holds it now
     with pytest.raises(PermissionDenied), store.transaction() as session:

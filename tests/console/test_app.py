@@ -309,7 +309,7 @@ def test_a_supervisor_takes_a_call_from_one_operator_and_hands_it_to_another(
     # bolat now holds it and works it; the history says who handed it over
     page = bolat.client.get(f"/alerts/{alert_id}")
     assert "/outcome" in page.text
-    assert "передал(а) звонок — to bolat from aigerim: speaks Kazakh" in page.text
+    assert "передал(а) звонок — aigerim → bolat: speaks Kazakh" in page.text
     page = supervisor.post(f"/alerts/{alert_id}/release", next=f"/alerts/{alert_id}")
     assert page.url.path == f"/alerts/{alert_id}"
     assert "/outcome" not in bolat.client.get(f"/alerts/{alert_id}").text
