@@ -80,6 +80,16 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     "open": {"ru": "Открыть", "kk": "Ашу", "en": "Open"},
     "overdue": {"ru": "ПРОСРОЧЕНО", "kk": "МЕРЗІМІ ӨТТІ", "en": "OVERDUE"},
     "claim_due": {"ru": "взять до", "kk": "алу мерзімі", "en": "take by"},
+    "contact_due": {
+        "ru": "дозвониться до {time}",
+        "kk": "{time} дейін хабарласу керек",
+        "en": "reach them by {time}",
+    },
+    "claim_until": {
+        "ru": "звонок за вами до {time}",
+        "kk": "қоңырау {time} дейін сізде",
+        "en": "the call is yours until {time}",
+    },
     "why_vulnerable callee": {
         "ru": "пожилой или уязвимый человек",
         "kk": "қарт немесе осал адам",

@@ -155,6 +155,7 @@ def test_an_intercepted_call_from_queue_to_outcome_to_prosecutor(console: Consol
     page = operator.post(f"/alerts/{alert_id}/claim")
     assert page.url.path == f"/alerts/{alert_id}"
     assert "Что сказать" in page.text  # the call-back script, in Russian by default
+    assert "дозвониться до" in page.text and "звонок за вами до" in page.text  # the clock
     assert "прокуратурой" in page.text
 
     # another operator clicking the same call is told who has it
