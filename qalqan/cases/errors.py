@@ -90,4 +90,14 @@ class AlreadyClaimedError(CaseStoreError):
 
 
 class WorkflowError(CaseStoreError):
-    """The action does not fit where the alert or case stands (closed, not claimed, …)."""
+    """The action does not fit where the alert or case stands (closed, not claimed, …).
+
+    The message is English, for logs and the command line. The refusals an
+    operator can meet at the console also carry a ``code`` and the ``values``
+    that fill it, so that the console can say them in the operator's language.
+    """
+
+    def __init__(self, message: str, *, code: str = "", **values: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.values = {name: str(value) for name, value in values.items()}

@@ -308,7 +308,11 @@ def claim(session: Session, actor: Actor, alert_id: int) -> QueueItem:
     if getattr(taken, "rowcount", 0) != 1:
         _intercepted(alert)
         if alert.status == AlertStatus.DONE.value:
-            raise WorkflowError(f"alert {alert_id} was already worked: {alert.outcome}")
+            raise WorkflowError(
+                f"alert {alert_id} was already worked: {alert.outcome}",
+                code="already_worked",
+                outcome=alert.outcome or "",
+            )
         holder = _user_name(session, alert.claimed_by) or "someone else"
         raise AlreadyClaimedError(alert_id, holder, alert.claim_expires_at)
     session.add(
@@ -334,7 +338,9 @@ def release(session: Session, actor: Actor, alert_id: int, *, note: str = "") ->
     alert = _alert(session, alert_id, lock=True)
     _intercepted(alert)
     if alert.status != AlertStatus.CLAIMED.value:
-        raise WorkflowError(f"alert {alert_id} is not claimed (it is {alert.status})")
+        raise WorkflowError(
+            f"alert {alert_id} is not claimed (it is {alert.status})", code="not_claimed"
+        )
     holder = alert.claimed_by
     if holder != actor.user_id:
         actor = authorize(session, actor, Permission.REASSIGN_ALERT, f"alert:{alert_id}")
@@ -376,7 +382,11 @@ def reassign(
     alert = _alert(session, alert_id, lock=True)
     _intercepted(alert)
     if alert.status == AlertStatus.DONE.value:
-        raise WorkflowError(f"alert {alert_id} was already worked: {alert.outcome}")
+        raise WorkflowError(
+            f"alert {alert_id} was already worked: {alert.outcome}",
+            code="already_worked",
+            outcome=alert.outcome or "",
+        )
     to = session.get(User, to_user_id)
     if to is None or not to.active:
         raise NotFoundError("active user", to_user_id)
@@ -527,12 +537,18 @@ def record_outcome(
     alert = _alert(session, alert_id, lock=True)
     _intercepted(alert)
     if alert.status == AlertStatus.DONE.value:
-        raise WorkflowError(f"alert {alert_id} was already worked: {alert.outcome}")
+        raise WorkflowError(
+            f"alert {alert_id} was already worked: {alert.outcome}",
+            code="already_worked",
+            outcome=alert.outcome or "",
+        )
     if alert.status != AlertStatus.CLAIMED.value or alert.claimed_by != actor.user_id:
         if alert.status == AlertStatus.CLAIMED.value and alert.claimed_by is not None:
             holder = _user_name(session, alert.claimed_by) or "someone else"
             raise AlreadyClaimedError(alert_id, holder, alert.claim_expires_at)
-        raise WorkflowError(f"claim alert {alert_id} before recording an outcome")
+        raise WorkflowError(
+            f"claim alert {alert_id} before recording an outcome", code="claim_first"
+        )
     kept = _money(prevented, "the loss prevented")
     lost = _money(suffered, "the loss suffered")
     accounts = []
@@ -540,9 +556,12 @@ def record_outcome(
         try:
             accounts.append(str(Account.parse(text.strip())))
         except ValueError as exc:
-            raise WorkflowError(str(exc)) from None
+            raise WorkflowError(str(exc), code="not_an_account", value=text.strip()) from None
     if result is Outcome.NOT_REACHABLE and (kept or lost or accounts):
-        raise WorkflowError("a potential victim who was not reached cannot report losses")
+        raise WorkflowError(
+            "a potential victim who was not reached cannot report losses",
+            code="unreached_losses",
+        )
     if category is not None:
         try:
             alert.category = ReportCategory(category).value

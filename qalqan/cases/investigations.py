@@ -174,7 +174,9 @@ def _case(session: Session, case_id: int, *, open_only: bool = False) -> Case:
     if found is None:
         raise NotFoundError("case", case_id)
     if open_only and found.status != CaseStatus.OPEN.value:
-        raise WorkflowError(f"case {case_id} is closed ({found.close_reason})")
+        raise WorkflowError(
+            f"case {case_id} is closed ({found.close_reason})", code="case_closed", case=case_id
+        )
     return found
 
 
@@ -198,7 +200,9 @@ def _link(session: Session, case_id: int, alert_ids: Iterable[int], *, move: boo
                 raise WorkflowError(f"alert {alert_id} has no episode (ingested incompletely?)")
             if episode.case_id not in (None, case_id) and not move:
                 raise WorkflowError(
-                    f"alert {alert_id} is already in case {episode.case_id}: move it explicitly"
+                    f"alert {alert_id} is already in case {episode.case_id}: move it explicitly",
+                    code="in_another_case",
+                    case=episode.case_id,
                 )
             episode.case_id = case_id
         else:

@@ -56,7 +56,7 @@ from qalqan.cases.store import CaseStore
 from qalqan.cases.views import Money, Said, TimelineEvent
 from qalqan.console.dashboard import CALLER_ID_TYPES, dashboard_figures
 from qalqan.console.graph import case_graph
-from qalqan.console.i18n import LANGUAGES, translate, words
+from qalqan.console.i18n import LANGUAGES, MESSAGES, translate, words
 from qalqan.console.maps import (
     campaign_hours,
     city_labels,
@@ -637,7 +637,14 @@ def create_app(
         return render(request, "message.html", 404, title_key="not_found_title", text=str(exc))
 
     async def workflow(request: Request, exc: Exception) -> Response:
-        return render(request, "message.html", 409, title_key="workflow_error", text=str(exc))
+        said = str(exc)
+        code = getattr(exc, "code", "")
+        if code and "wf_" + code in MESSAGES:
+            values = dict(getattr(exc, "values", {}))
+            if "outcome" in values:
+                values["outcome"] = translate(_lang(request), "out_" + values["outcome"])
+            said = translate(_lang(request), "wf_" + code, **values)
+        return render(request, "message.html", 409, title_key="workflow_error", text=said)
 
     routes = [
         Route("/", home),

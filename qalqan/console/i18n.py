@@ -741,6 +741,42 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "kk": "Ескертілді (хабарласып, ескертті)",
         "en": "Warnings delivered",
     },
+    # Refusals of the case store an operator can meet
+    "wf_already_worked": {
+        "ru": "По этому звонку уже записан результат: {outcome}.",
+        "kk": "Бұл қоңырау бойынша нәтиже жазылып қойған: {outcome}.",
+        "en": "This call was already worked: {outcome}.",
+    },
+    "wf_not_claimed": {
+        "ru": "Этот звонок сейчас никто не держит — возвращать нечего.",
+        "kk": "Бұл қоңырауды қазір ешкім ұстап тұрған жоқ — қайтаратын ештеңе жоқ.",
+        "en": "Nobody holds this call now: there is nothing to put back.",
+    },
+    "wf_claim_first": {
+        "ru": "Сначала возьмите звонок в работу, потом записывайте результат.",
+        "kk": "Алдымен қоңырауды жұмысқа алыңыз, содан кейін нәтижені жазыңыз.",
+        "en": "Take the call first, then record the outcome.",
+    },
+    "wf_not_an_account": {
+        "ru": "«{value}» — не счёт. Пишите так: bank:KZ…, msisdn:+7…, ewallet:… или crypto:…",
+        "kk": "«{value}» — шот емес. Былай жазыңыз: bank:KZ…, msisdn:+7…, ewallet:… немесе crypto:…",
+        "en": "“{value}” is not an account. Write bank:KZ…, msisdn:+7…, ewallet:… or crypto:…",
+    },
+    "wf_unreached_losses": {
+        "ru": "Если до человека не дозвонились, суммы ущерба записать нельзя.",
+        "kk": "Адамға хабарласа алмасаңыз, залал сомасын жазуға болмайды.",
+        "en": "A person who was not reached cannot report losses.",
+    },
+    "wf_case_closed": {
+        "ru": "Дело №{case} закрыто: в него больше ничего не добавить.",
+        "kk": "№{case} іс жабық: оған енді ештеңе қосуға болмайды.",
+        "en": "Case #{case} is closed: nothing more can be added to it.",
+    },
+    "wf_in_another_case": {
+        "ru": "Этот звонок уже в деле №{case}.",
+        "kk": "Бұл қоңырау №{case} істе тұр.",
+        "en": "This call is already in case #{case}.",
+    },
     # Errors
     "forbidden_title": {"ru": "Нет доступа", "kk": "Қолжетімділік жоқ", "en": "Not allowed"},
     "forbidden_text": {

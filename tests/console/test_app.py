@@ -237,6 +237,24 @@ def test_bad_amount_is_explained_not_crashed(console: Console) -> None:
     assert "Сумма должна быть числом" in page.text
 
 
+def test_refusals_an_operator_meets_are_said_in_their_language(console: Console) -> None:
+    operator = console.signed_in(Role.OPERATOR)
+    alert_id = _first_in_queue(console)
+    operator.post(f"/alerts/{alert_id}/claim")
+    page = operator.post(
+        f"/alerts/{alert_id}/outcome", outcome="already_paid", suffered="5000", paid_to="Kaspi 77"
+    )
+    assert page.status_code == 409
+    assert "«Kaspi 77» — не счёт. Пишите так: bank:KZ…" in page.text
+    operator.post(f"/alerts/{alert_id}/outcome", outcome="warned")
+    again = operator.post(f"/alerts/{alert_id}/outcome", outcome="warned")  # a second tab
+    assert again.status_code == 409
+    assert "По этому звонку уже записан результат: Дозвонился и предупредил." in again.text
+    operator.post("/lang", lang="kk", next="/queue")
+    again = operator.post(f"/alerts/{alert_id}/release")
+    assert "Бұл қоңырауды қазір ешкім ұстап тұрған жоқ" in again.text
+
+
 def test_language_switch_translates_the_page_and_the_script(console: Console) -> None:
     operator = console.signed_in(Role.OPERATOR)
     alert_id = _first_in_queue(console)
