@@ -251,7 +251,8 @@ def _shared_text(lang: str, links: tuple[tuple[str, str], ...]) -> list[str]:
 def _back(form: FormData, default: str) -> str:
     """Where a form asked to return to: a path of this site only."""
     back = _text(form, "next")
-    return back if back.startswith("/") and not back.startswith("//") else default
+    # "//host" and "/\\host" are read by browsers as another site
+    return back if back.startswith("/") and not back.startswith(("//", "/\\")) else default
 
 
 def _home(role: Role) -> str:

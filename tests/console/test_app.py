@@ -263,9 +263,12 @@ def test_language_switch_translates_the_page_and_the_script(console: Console) ->
     assert page.url.path == f"/alerts/{alert_id}"
     assert "Не айту керек" in page.text
     assert "прокуратурамен" in page.text
-    page = operator.post("/lang", lang="en", next="//evil.example/")
-    assert page.url.path == "/queue"  # never redirected off-site
+    for elsewhere in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
+        page = operator.post("/lang", lang="en", next=elsewhere)
+        assert page.url.host == "testserver" and page.url.path == "/queue", elsewhere
     assert "Intercepted calls" in page.text
+    page = operator.post(f"/alerts/{alert_id}/release", next="/\\evil.example/")
+    assert page.url.host == "testserver" and page.url.path == "/queue"  # the default
 
 
 def test_logout_ends_the_session(console: Console) -> None:
