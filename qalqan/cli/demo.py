@@ -120,7 +120,7 @@ def _replay(data: Path, decisions: Path) -> None:
 def _fill_case_store(store_path: Path, decisions: Path, results: Path, data: Path) -> None:
     from qalqan.cases.ingest import ingest_decisions, ingest_findings
     from qalqan.cases.store import CaseStore, upgrade
-    from qalqan.console.demo import create_demo_users
+    from qalqan.console.demo import create_demo_users, work_a_shift
 
     store_path.unlink(missing_ok=True)
     url = f"sqlite:///{store_path}"
@@ -132,11 +132,26 @@ def _fill_case_store(store_path: Path, decisions: Path, results: Path, data: Pat
         with store.transaction() as session:
             found = ingest_findings(session, results, data, source="demo")
         users = create_demo_users(store)
+        shift = work_a_shift(store, results)
     finally:
         store.close()
     console.print(
         f"{sum(calls.alerts_seen.values()):,} intercepted calls and "
         f"{sum(found.alerts_seen.values()):,} findings loaded into {store_path}"
+    )
+    worked = ", ".join(
+        f"{n} {outcome.replace('_', ' ')}" for outcome, n in shift.outcomes.most_common()
+    )
+    console.print(
+        f"The first hours of a night shift, played by the demo users through the console's own "
+        f"service calls: {sum(shift.outcomes.values())} calls called back ({worked}); "
+        f"{shift.escalated} escalations, {shift.answered} answered; "
+        + (
+            f"case #{shift.case_id} on the largest farm with {shift.case_calls} of its calls; "
+            if shift.case_id
+            else ""
+        )
+        + f"{shift.in_progress} call being worked now."
     )
     table = Table(title="Demo users (one per role)", title_justify="left")
     for column in ("user", "role", "password"):

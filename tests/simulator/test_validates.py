@@ -73,7 +73,8 @@ def test_demo_runs_the_main_job_end_to_end(tmp_path: Path) -> None:
     assert "fraud calls intercepted" in text and "Demo users" in text
     from sqlalchemy import select
 
-    from qalqan.cases.models import Alert
+    from qalqan.cases.audit import verify_audit
+    from qalqan.cases.models import Alert, Case, Escalation, OperatorAction
     from qalqan.cases.store import CaseStore
     from qalqan.cases.users import login
     from qalqan.cases.views import said_of
@@ -86,8 +87,20 @@ def test_demo_runs_the_main_job_end_to_end(tmp_path: Path) -> None:
         with store.transaction() as session:
             assert login(session, found.group(1), found.group(2)).role == "operator"
             stored = session.execute(select(Alert.kind, Alert.reasons)).all()
+            # the shift the demo plays through the service layer: calls worked, escalated, a case
+            worked = session.scalars(
+                select(OperatorAction.outcome).where(OperatorAction.kind == "outcome")
+            ).all()
+            raised = session.scalars(select(Escalation.status)).all()
+            opened = session.scalars(select(Case.title)).all()
+            report = verify_audit(session)
     finally:
         store.close()
+    assert len(worked) == 30 and "warned" in worked
+    assert "accepted" in raised and "open" in raised
+    assert len(opened) == 1 and opened[0].startswith("SIM-ферма")
+    assert report.intact and report.entries > 30
+    assert "calls called back" in text and "call being worked now" in text
     # every reason the store got from screening and analysis can be said in Kazakh
     said = [(kind, s) for kind, raw in stored for s in said_of(raw)]
     kinds = {kind for kind, _ in said}
