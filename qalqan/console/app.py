@@ -173,6 +173,17 @@ def _say(lang: str, said: Said) -> tuple[str, str]:
     return _reason_parts(said.text)
 
 
+def _money(amounts: tuple[Money, ...] | list[Money]) -> str:
+    """``(Money(250000), Money(120, "USD"))`` → ``250 000 KZT, 120 USD``: grouped by spaces,
+    as amounts are written in Kazakhstan, tiyn shown only when there are any."""
+    said = []
+    for m in amounts:
+        whole = m.amount == m.amount.to_integral_value()
+        figure = f"{m.amount:,.0f}" if whole else f"{m.amount:,.2f}"
+        said.append(f"{figure.replace(',', ' ')} {m.currency}")
+    return ", ".join(said)
+
+
 def _phone(number: str | None) -> str:
     """``+77020000001`` → ``+7 702 000 00 01``: a number read aloud at 3 a.m. is read in groups."""
     if not number:
@@ -287,6 +298,7 @@ def create_app(
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["when"] = _when
     templates.env.filters["phone"] = _phone
+    templates.env.filters["money"] = _money
     templates.env.globals["reason_parts"] = _reason_parts
     templates.env.globals["may"] = may
     templates.env.globals["P"] = Permission

@@ -487,9 +487,9 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "en": "Fraud call center",
     },
     "rule_reputation": {
-        "ru": "Жалобы на номер",
-        "kk": "Нөмірге шағымдар",
-        "en": "Complaints about the number",
+        "ru": "Список подозрительных",
+        "kk": "Күдіктілер тізімі",
+        "en": "Watch list",
     },
     "dashboard_title": {"ru": "Сводка смены", "kk": "Ауысым жиынтығы", "en": "Shift dashboard"},
     "chart_intercepted": {
