@@ -64,6 +64,16 @@ def _user_named(session: Session, name: str) -> User:
     return user
 
 
+def _not_oneself(actor: Actor, user: User) -> None:
+    """An admin does not disable or demote their own account: another admin does it, so that
+    the last admin cannot lock everyone out of account management."""
+    if actor.user_id is not None and actor.user_id == user.id:
+        raise WorkflowError(
+            f"{user.name} cannot disable or change the role of their own account",
+            code="own_account",
+        )
+
+
 def add_user(session: Session, actor: Actor, *, name: str, role: Role, password: str) -> UserView:
     """Create an account. Permission: ``manage_users``."""
     actor = authorize(session, actor, Permission.MANAGE_USERS, f"user:{name}")
@@ -72,7 +82,7 @@ def add_user(session: Session, actor: Actor, *, name: str, role: Role, password:
         raise WorkflowError("a user name needs 1 to 64 characters")
     _check_password(password)
     if session.scalar(select(User.id).where(User.name == name)) is not None:
-        raise WorkflowError(f"there is already a user named {name}")
+        raise WorkflowError(f"there is already a user named {name}", code="user_exists", name=name)
     now = clock_of(session)
     user = User(
         name=name,
@@ -125,6 +135,7 @@ def set_role(session: Session, actor: Actor, name: str, role: Role) -> UserView:
     """Change someone's role; it applies from their next action. Permission: ``manage_users``."""
     actor = authorize(session, actor, Permission.MANAGE_USERS, f"user:{name}")
     user = _user_named(session, name)
+    _not_oneself(actor, user)
     before = user.role
     user.role = Role(role).value
     audit.append(
@@ -142,6 +153,8 @@ def set_user_active(session: Session, actor: Actor, name: str, active: bool) -> 
     """Disable (or re-enable) an account; a disabled user can do nothing. Permission: ``manage_users``."""
     actor = authorize(session, actor, Permission.MANAGE_USERS, f"user:{name}")
     user = _user_named(session, name)
+    if not active:
+        _not_oneself(actor, user)
     user.active = active
     audit.append(
         session,

@@ -31,6 +31,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, MutableHeaders
@@ -51,6 +52,7 @@ from qalqan.cases.errors import (
     PermissionDenied,
     WorkflowError,
 )
+from qalqan.cases.models import User
 from qalqan.cases.roles import Actor, Permission, Role, may
 from qalqan.cases.store import CaseStore
 from qalqan.cases.views import Money, Said, TimelineEvent
@@ -305,14 +307,23 @@ def create_app(
     kazakhstan = outline()  # read once: the map's offline outline
 
     async def run(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """One service call as the signed-in user, in its own transaction."""
+        """One service call as the signed-in user, in its own transaction.
+
+        The service checks the user's *current* role; the session is brought up to
+        date with it too, so that the menu and buttons follow a role an admin changed.
+        """
         actor = _actor(request)
 
-        def work() -> T:
+        def work() -> tuple[T, str | None]:
             with the_store.transaction() as session:
-                return fn(session, actor, *args, **kwargs)
+                result = fn(session, actor, *args, **kwargs)
+                return result, session.scalar(select(User.role).where(User.id == actor.user_id))
 
-        return await run_in_threadpool(work)
+        result, role = await run_in_threadpool(work)
+        user = request.session.get("user")
+        if role is not None and isinstance(user, dict) and user.get("role") != role:
+            request.session["user"] = {**user, "role": role}
+        return result
 
     def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
         lang = _lang(request)
@@ -625,8 +636,37 @@ def create_app(
         }
         return render(request, "dashboard.html", figures=figures, sla=sla, chart=chart)
 
-    async def users_page(request: Request) -> Response:
-        return render(request, "users.html", users=await run(request, cases.list_users))
+    async def users_page(request: Request, **shown: Any) -> Response:
+        users = await run(request, cases.list_users)
+        return render(request, "users.html", users=users, roles=[r.value for r in Role], **shown)
+
+    async def add_user(request: Request) -> Response:
+        form = await _form(request)
+        name, role = _text(form, "username"), _text(form, "role")
+        if not name or role not in {r.value for r in Role}:
+            _flash(request, "user_form_incomplete")
+            return _redirect("/users")
+        password = secrets.token_urlsafe(9)
+        await run(request, cases.add_user, name=name, role=Role(role), password=password)
+        # shown once, on this page only: never in a redirect, a cookie or a log
+        return await users_page(request, new_password=(name, password))
+
+    async def change_user(request: Request) -> Response:
+        form = await _form(request)
+        name, what = _text(form, "username"), _text(form, "what")
+        if what == "role" and _text(form, "role") in {r.value for r in Role}:
+            await run(request, cases.set_role, name, Role(_text(form, "role")))
+        elif what in ("disable", "enable"):
+            await run(request, cases.set_user_active, name, what == "enable")
+        elif what == "password":
+            password = secrets.token_urlsafe(9)
+            await run(request, cases.set_password, name, password)
+            return await users_page(request, new_password=(name, password))
+        else:
+            _flash(request, "user_form_incomplete")
+            return _redirect("/users")
+        _flash(request, "user_saved", name=name)
+        return _redirect("/users")
 
     # -- errors, at the edge
 
@@ -684,6 +724,8 @@ def create_app(
         Route("/findings", findings_page),
         Route("/dashboard", dashboard_page),
         Route("/users", users_page),
+        Route("/users/add", add_user, methods=["POST"]),
+        Route("/users/change", change_user, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(

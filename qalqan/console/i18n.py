@@ -548,9 +548,48 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     "nav_users": {"ru": "Пользователи", "kk": "Пайдаланушылар", "en": "Users"},
     "users_title": {"ru": "Учётные записи", "kk": "Есептік жазбалар", "en": "Accounts"},
     "users_hint": {
-        "ru": "Добавлять и менять учётные записи: qalqan cases users add --db …",
-        "kk": "Есептік жазбаларды қосу және өзгерту: qalqan cases users add --db …",
-        "en": "To add or change accounts: qalqan cases users add --db …",
+        "ru": "Пароль новой учётной записи создаётся случайным и показывается один раз. "
+        "Всё, что здесь делается, пишется в журнал аудита.",
+        "kk": "Жаңа есептік жазбаның құпиясөзі кездейсоқ жасалып, бір рет көрсетіледі. "
+        "Мұнда жасалғанның бәрі аудит журналына жазылады.",
+        "en": "A new account's password is random and shown once. "
+        "Everything done here goes into the audit log.",
+    },
+    "user_add_title": {
+        "ru": "Новая учётная запись",
+        "kk": "Жаңа есептік жазба",
+        "en": "New account",
+    },
+    "user_add": {"ru": "Создать", "kk": "Жасау", "en": "Create"},
+    "save": {"ru": "Сохранить", "kk": "Сақтау", "en": "Save"},
+    "user_disable": {"ru": "Отключить", "kk": "Өшіру", "en": "Disable"},
+    "user_enable": {"ru": "Включить", "kk": "Қосу", "en": "Enable"},
+    "user_new_password": {"ru": "Новый пароль", "kk": "Жаңа құпиясөз", "en": "New password"},
+    "user_saved": {"ru": "Сохранено: {name}.", "kk": "Сақталды: {name}.", "en": "Saved: {name}."},
+    "user_form_incomplete": {
+        "ru": "Укажите имя и роль.",
+        "kk": "Аты мен рөлін көрсетіңіз.",
+        "en": "Give a name and a role.",
+    },
+    "new_password_title": {
+        "ru": "Пароль для {name}",
+        "kk": "{name} үшін құпиясөз",
+        "en": "Password for {name}",
+    },
+    "new_password_hint": {
+        "ru": "Передайте его пользователю лично. Больше он показан не будет.",
+        "kk": "Оны пайдаланушыға өзі беріңіз. Ол басқа көрсетілмейді.",
+        "en": "Hand it to the person yourself. It will not be shown again.",
+    },
+    "wf_own_account": {
+        "ru": "Свою учётную запись нельзя отключить или сменить ей роль — это делает другой администратор.",
+        "kk": "Өз есептік жазбаңызды өшіруге немесе рөлін өзгертуге болмайды — мұны басқа әкімші жасайды.",
+        "en": "You cannot disable your own account or change its role: another admin does that.",
+    },
+    "wf_user_exists": {
+        "ru": "Пользователь {name} уже есть.",
+        "kk": "{name} пайдаланушысы бар.",
+        "en": "There is already a user named {name}.",
     },
     "role": {"ru": "Роль", "kk": "Рөлі", "en": "Role"},
     "active": {"ru": "активна", "kk": "белсенді", "en": "active"},

@@ -7,9 +7,11 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from qalqan import cases
 from qalqan.cases import escalate, open_case, queue
+from qalqan.cases.models import AuditEntry
 from qalqan.cases.roles import Permission, Role, may
 from qalqan.console.i18n import LANGUAGES, MESSAGES
 from tests.cases.conftest import PASSWORD
@@ -70,6 +72,8 @@ def test_every_post_without_the_token_is_refused(console: Console) -> None:
         "/cases/1/link",
         "/cases/1/close",
         f"/alerts/{alert_id}/reassign",
+        "/users/add",
+        "/users/change",
         f"/alerts/{alert_id}/vulnerable",
         "/lang",
         "/logout",
@@ -128,6 +132,11 @@ def test_role_matrix(console: Console, role: Role) -> None:
             {"to": str(people.operator2.user_id)},
         ),
         f"/cases/{case.id}/close": (Permission.CLOSE_CASE, {"reason": "referred"}),
+        "/users/add": (
+            Permission.MANAGE_USERS,
+            {"username": f"new-{role.value}", "role": "analyst"},
+        ),
+        "/users/change": (Permission.MANAGE_USERS, {"username": "daniyar", "what": "enable"}),
     }
     for path, (permission, data) in posts.items():
         answer = user.post(path, **data)
@@ -399,6 +408,47 @@ def test_reasons_are_said_in_the_operators_language(console: Console) -> None:
     operator.post("/lang", lang="en", next="/queue")
     page = operator.client.get(f"/alerts/{farm_call.alert_id}")
     assert f"IMEI {imei} carried 3 different SIMs in 24h" in page.text
+
+
+def test_an_admin_manages_accounts_from_the_console(console: Console) -> None:
+    admin = console.signed_in(Role.ADMIN)
+    page = admin.post("/users/add", username="gulnara", role="operator")
+    shown = re.search(r'<p class="phone password">([^<]+)</p>', page.text)
+    assert shown and "Пароль для gulnara" in page.text
+    password = shown.group(1)
+    assert password not in admin.client.get("/users").text  # shown once only
+    assert password not in str(admin.client.cookies)
+    gulnara = console.client()
+    form = gulnara.get("/login")
+    signed = gulnara.post(
+        "/login",
+        data={"csrf": csrf_of(form.text), "username": "gulnara", "password": password},
+    )
+    assert signed.url.path == "/queue"
+    page = admin.post("/users/add", username="gulnara", role="analyst")
+    assert page.status_code == 409 and "Пользователь gulnara уже есть." in page.text
+    page = admin.post("/users/change", username="gulnara", what="role", role="supervisor")
+    assert "Сохранено: gulnara." in page.text
+    assert "/escalations" in gulnara.get("/queue").text  # a supervisor's menu at the next click
+    admin.post("/users/change", username="gulnara", what="disable")
+    assert gulnara.get("/queue").status_code == 403  # a disabled account can do nothing
+    page = admin.post("/users/change", username="admin", what="disable")
+    assert page.status_code == 409 and "Свою учётную запись нельзя отключить" in page.text
+    page = admin.post("/users/change", username="gulnara", what="password")
+    fresh = re.search(r'<p class="phone password">([^<]+)</p>', page.text)
+    assert fresh and fresh.group(1) != password
+    with console.store.transaction() as session:
+        done = [
+            e.action
+            for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq))
+            if e.target == "user:gulnara"
+        ]
+    assert [a for a in done if a != "login"] == [
+        "add_user",
+        "set_role",
+        "disable_user",
+        "set_password",
+    ]
 
 
 def test_every_message_is_in_every_language() -> None:

@@ -252,3 +252,22 @@ def test_supervisor_hands_a_call_over_and_closes_a_case(
     expect(page.locator("ol.timeline")).to_contain_text("Дело закрыто")
     _shot(page, "15-case-closed")
     page.close()
+
+
+def test_admin_adds_an_account_and_sees_its_password_once(
+    browser: playwright_api.Browser, server: str
+) -> None:
+    expect = playwright_api.expect
+    page = _sign_in(browser, server, Role.ADMIN)
+    expect(page).to_have_url(f"{server}/users")
+    page.fill("form[action='/users/add'] input[name=username]", "gulnara")
+    page.locator("form[action='/users/add'] select[name=role]").select_option("operator")
+    page.get_by_role("button", name="Создать").click()
+    expect(page.locator(".password")).to_have_count(1)
+    password = page.locator(".password").inner_text()
+    assert len(password) >= 10
+    _shot(page, "16-users")
+    page.goto(f"{server}/users")
+    expect(page.locator(".password")).to_have_count(0)
+    expect(page.locator("table.users")).to_contain_text("gulnara")
+    page.close()
