@@ -264,6 +264,19 @@ def _user_name(session: Session, user_id: int | None) -> str | None:
     return session.scalar(select(User.name).where(User.id == user_id))
 
 
+def _call_to_work(session: Session, alert_id: int) -> Alert:
+    """The intercepted call, locked for this transaction; refused when it was already worked."""
+    alert = _alert(session, alert_id, lock=True)
+    _intercepted(alert)
+    if alert.status == AlertStatus.DONE.value:
+        raise WorkflowError(
+            f"alert {alert_id} was already worked: {alert.outcome}",
+            code="already_worked",
+            outcome=alert.outcome or "",
+        )
+    return alert
+
+
 def _intercepted(alert: Alert) -> None:
     if alert.kind != AlertKind.INTERCEPTED_CALL.value:
         raise WorkflowError(
@@ -379,14 +392,7 @@ def reassign(
     actor = authorize(session, actor, Permission.REASSIGN_ALERT, f"alert:{alert_id}")
     now = clock_of(session)
     settings = settings_of(session)
-    alert = _alert(session, alert_id, lock=True)
-    _intercepted(alert)
-    if alert.status == AlertStatus.DONE.value:
-        raise WorkflowError(
-            f"alert {alert_id} was already worked: {alert.outcome}",
-            code="already_worked",
-            outcome=alert.outcome or "",
-        )
+    alert = _call_to_work(session, alert_id)
     to = session.get(User, to_user_id)
     if to is None or not to.active:
         raise NotFoundError("active user", to_user_id)
@@ -534,14 +540,7 @@ def record_outcome(
     except ValueError:
         known = ", ".join(o.value for o in Outcome)
         raise WorkflowError(f"'{outcome}' is not an outcome ({known})") from None
-    alert = _alert(session, alert_id, lock=True)
-    _intercepted(alert)
-    if alert.status == AlertStatus.DONE.value:
-        raise WorkflowError(
-            f"alert {alert_id} was already worked: {alert.outcome}",
-            code="already_worked",
-            outcome=alert.outcome or "",
-        )
+    alert = _call_to_work(session, alert_id)
     if alert.status != AlertStatus.CLAIMED.value or alert.claimed_by != actor.user_id:
         if alert.status == AlertStatus.CLAIMED.value and alert.claimed_by is not None:
             holder = _user_name(session, alert.claimed_by) or "someone else"

@@ -297,6 +297,20 @@ LABELS = Table(
     ),
 )
 
+
+def _reason_facts(split: str = "") -> Column:
+    """The Qalqan column after an output's exchange-v1 ones: each reason's message key and facts."""
+    where = f" (split at '{split}')" if split else " (one reason a row)"
+    return Column(
+        name="reason_facts",
+        kind=Kind.TEXT,
+        nullable=True,
+        required=False,
+        doc=f"Qalqan extension: the reasons' message keys and facts, a JSON array in the order of "
+        f"`reasons`{where}, so that they can be shown in the reader's language.",
+    )
+
+
 SIMS = Table(
     name="sims",
     doc="Per-SIM verdicts of the analysis. Every SIM that made a call appears.",
@@ -308,14 +322,7 @@ SIMS = Table(
         Column(name="verdict", kind=Kind.ENUM, values=("simbox", "suspect", "clear"), doc=""),
         Column(name="farm_id", kind=Kind.TEXT, nullable=True, doc=""),
         Column(name="reasons", kind=Kind.TEXT, nullable=True, doc=""),
-        Column(
-            name="reason_facts",
-            kind=Kind.TEXT,
-            nullable=True,
-            required=False,
-            doc="Qalqan extension: the reasons' message keys and facts, a JSON array in the "
-            "order of `reasons` (split at ' | '), so that they can be shown in the reader's language.",
-        ),
+        _reason_facts(" | "),
     ),
 )
 
@@ -331,14 +338,7 @@ FARMS = Table(
         Column(name="lon", kind=Kind.FLOAT, minimum=-180, maximum=180, nullable=True, doc=""),
         Column(name="first_seen", kind=Kind.TIME, doc=""),
         Column(name="last_seen", kind=Kind.TIME, doc=""),
-        Column(
-            name="reason_facts",
-            kind=Kind.TEXT,
-            nullable=True,
-            required=False,
-            doc="Qalqan extension: the reasons' message keys and facts, a JSON array in the "
-            "order of `reasons` (split at '; '), so that they can be shown in the reader's language.",
-        ),
+        _reason_facts("; "),
     ),
 )
 
@@ -351,14 +351,7 @@ CALLS = Table(
         Column(name="verdict", kind=Kind.ENUM, values=("fraud", "spoofed", "clear"), doc=""),
         Column(name="campaign_id", kind=Kind.TEXT, nullable=True, doc=""),
         Column(name="reasons", kind=Kind.TEXT, nullable=True, doc=""),
-        Column(
-            name="reason_facts",
-            kind=Kind.TEXT,
-            nullable=True,
-            required=False,
-            doc="Qalqan extension: the reasons' message keys and facts, a JSON array in the "
-            "order of `reasons` (one reason per call), so that they can be shown in the reader's language.",
-        ),
+        _reason_facts(),
     ),
 )
 
@@ -388,14 +381,7 @@ DECISIONS = Table(
         Column(name="score", kind=Kind.FLOAT, minimum=0, maximum=1, doc=""),
         Column(name="reasons", kind=Kind.TEXT, nullable=True, doc=""),
         Column(name="latency_us", kind=Kind.FLOAT, minimum=0, doc=""),
-        Column(
-            name="reason_facts",
-            kind=Kind.TEXT,
-            nullable=True,
-            required=False,
-            doc="Qalqan extension: the reasons' message keys and facts, a JSON array in the "
-            "order of `reasons`, so that they can be shown in the reader's language.",
-        ),
+        _reason_facts(" | "),
     ),
 )
 
