@@ -267,14 +267,18 @@ def _user_name(session: Session, user_id: int | None) -> str | None:
 def _call_to_work(session: Session, alert_id: int) -> Alert:
     """The intercepted call, locked for this transaction; refused when it was already worked."""
     alert = _alert(session, alert_id, lock=True)
+    _not_worked(alert)
+    return alert
+
+
+def _not_worked(alert: Alert) -> None:
     _intercepted(alert)
     if alert.status == AlertStatus.DONE.value:
         raise WorkflowError(
-            f"alert {alert_id} was already worked: {alert.outcome}",
+            f"alert {alert.id} was already worked: {alert.outcome}",
             code="already_worked",
             outcome=alert.outcome or "",
         )
-    return alert
 
 
 def _intercepted(alert: Alert) -> None:
@@ -319,13 +323,7 @@ def claim(session: Session, actor: Actor, alert_id: int) -> QueueItem:
     alert = _alert(session, alert_id)
     session.refresh(alert)
     if getattr(taken, "rowcount", 0) != 1:
-        _intercepted(alert)
-        if alert.status == AlertStatus.DONE.value:
-            raise WorkflowError(
-                f"alert {alert_id} was already worked: {alert.outcome}",
-                code="already_worked",
-                outcome=alert.outcome or "",
-            )
+        _not_worked(alert)
         holder = _user_name(session, alert.claimed_by) or "someone else"
         raise AlreadyClaimedError(alert_id, holder, alert.claim_expires_at)
     session.add(
