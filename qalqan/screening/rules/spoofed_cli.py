@@ -67,8 +67,31 @@ _HISTORY = Setting(
 )
 
 
+class _ProtectedCaller(Rule):
+    """A rule about a caller ID in the registry of protected numbers: it judges the registry's
+    entry for the presented number (owner, inbound only, registered routes); others pass."""
+
+    def __init__(self, settings: Settings, env: Environment) -> None:
+        super().__init__(settings, env)
+        self.by_number = env.protected.by_number
+
+    def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
+        caller = context.caller
+        if caller is None:
+            return None
+        entry = self.by_number.get(caller)
+        if entry is None:
+            return None
+        return self.judge(caller, entry, context)
+
+    def judge(
+        self, caller: str, entry: tuple[str, bool, frozenset[str]], context: Context
+    ) -> Reason | None:
+        raise NotImplementedError
+
+
 @register
-class RegistryInboundOnly(Rule):
+class RegistryInboundOnly(_ProtectedCaller):
     """A protected number that never calls out (a bank's hotline, the police) is presented as the caller.
 
     Any call presenting it is spoofed, whatever the ingress: the registry says so.
@@ -79,22 +102,16 @@ class RegistryInboundOnly(Rule):
     default_weight = 0.98
     messages = ("spoofed_cli.registry_inbound_only",)
 
-    def __init__(self, settings: Settings, env: Environment) -> None:
-        super().__init__(settings, env)
-        self.by_number = env.protected.by_number
-
-    def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
-        caller = context.caller
-        if caller is None:
-            return None
-        entry = self.by_number.get(caller)
-        if entry is None or not entry[1]:
+    def judge(
+        self, caller: str, entry: tuple[str, bool, frozenset[str]], context: Context
+    ) -> Reason | None:
+        if not entry[1]:
             return None
         return self.say("spoofed_cli.registry_inbound_only", caller=caller, owner=entry[0])
 
 
 @register
-class RegistryWrongRoute(Rule):
+class RegistryWrongRoute(_ProtectedCaller):
     """A protected number that calls only through its registered route arrives another way."""
 
     id = "spoofed_cli.registry_wrong_route"
@@ -102,16 +119,10 @@ class RegistryWrongRoute(Rule):
     default_weight = 0.95
     messages = ("spoofed_cli.registry_wrong_route",)
 
-    def __init__(self, settings: Settings, env: Environment) -> None:
-        super().__init__(settings, env)
-        self.by_number = env.protected.by_number
-
-    def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
-        caller = context.caller
-        if caller is None:
-            return None
-        entry = self.by_number.get(caller)
-        if entry is None or entry[1] or not entry[2] or context.route in entry[2]:
+    def judge(
+        self, caller: str, entry: tuple[str, bool, frozenset[str]], context: Context
+    ) -> Reason | None:
+        if entry[1] or not entry[2] or context.route in entry[2]:
             return None
         routes = ", ".join(sorted(entry[2]))
         return self.say(
@@ -124,7 +135,7 @@ class RegistryWrongRoute(Rule):
 
 
 @register
-class RegisteredRoute(Rule):
+class RegisteredRoute(_ProtectedCaller):
     """A protected number calling through its own registered route: the genuine caller."""
 
     id = "trusted_caller.registered_route"
@@ -132,16 +143,10 @@ class RegisteredRoute(Rule):
     default_weight = -0.9
     messages = ("trusted_caller.registered_route",)
 
-    def __init__(self, settings: Settings, env: Environment) -> None:
-        super().__init__(settings, env)
-        self.by_number = env.protected.by_number
-
-    def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
-        caller = context.caller
-        if caller is None:
-            return None
-        entry = self.by_number.get(caller)
-        if entry is None or context.route not in entry[2]:
+    def judge(
+        self, caller: str, entry: tuple[str, bool, frozenset[str]], context: Context
+    ) -> Reason | None:
+        if context.route not in entry[2]:
             return None
         return self.say(
             "trusted_caller.registered_route", owner=entry[0], caller=caller, route=context.route
