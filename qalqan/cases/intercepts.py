@@ -719,6 +719,7 @@ def _alert_view(session: Session, alert: Alert, now: datetime) -> AlertView:
         select(Escalation).where(Escalation.alert_id == alert.id).order_by(Escalation.id)
     ).all()
     intercepted = alert.kind == AlertKind.INTERCEPTED_CALL.value
+    said = said_of(alert.reasons)
     return AlertView(
         id=alert.id,
         kind=alert.kind,
@@ -729,8 +730,8 @@ def _alert_view(session: Session, alert: Alert, now: datetime) -> AlertView:
         score=alert.score,
         action=alert.action,
         category=alert.category,
-        reasons=_reasons(alert),
-        said=said_of(alert.reasons),
+        reasons=tuple(s.text for s in said),
+        said=said,
         source_records=tuple(json.loads(alert.source_records)),
         details=json.loads(alert.details),
         occurred_at=alert.occurred_at,
@@ -797,28 +798,25 @@ def sla_report(session: Session, actor: Actor, *, since: datetime | None = None)
         )
         or 0
     )
-    overdue_claim = session.scalars(
-        select(Alert.id)
-        .where(
-            calls,
-            Alert.first_claimed_at.is_(None),
-            Alert.status != AlertStatus.DONE.value,
-            Alert.received_at < now - settings.claim_within,
+
+    def overdue(first_at: Any, within: timedelta) -> list[int]:
+        """Calls still not claimed (or not contacted) past their service level, oldest first."""
+        return list(
+            session.scalars(
+                select(Alert.id)
+                .where(
+                    calls,
+                    first_at.is_(None),
+                    Alert.status != AlertStatus.DONE.value,
+                    Alert.received_at < now - within,
+                )
+                .order_by(Alert.received_at)
+                .limit(100)
+            )
         )
-        .order_by(Alert.received_at)
-        .limit(100)
-    ).all()
-    overdue_contact = session.scalars(
-        select(Alert.id)
-        .where(
-            calls,
-            Alert.first_contact_at.is_(None),
-            Alert.status != AlertStatus.DONE.value,
-            Alert.received_at < now - settings.contact_within,
-        )
-        .order_by(Alert.received_at)
-        .limit(100)
-    ).all()
+
+    overdue_claim = overdue(Alert.first_claimed_at, settings.claim_within)
+    overdue_contact = overdue(Alert.first_contact_at, settings.contact_within)
     recent = session.execute(
         select(Alert.received_at, Alert.first_claimed_at, Alert.first_contact_at).where(
             calls, Alert.received_at >= since
