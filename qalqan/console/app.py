@@ -301,7 +301,6 @@ def create_app(
     templates.env.filters["when"] = _when
     templates.env.filters["phone"] = _phone
     templates.env.filters["money"] = _money
-    templates.env.globals["reason_parts"] = _reason_parts
     templates.env.globals["may"] = may
     templates.env.globals["P"] = Permission
     kazakhstan = outline()  # read once: the map's offline outline
