@@ -275,12 +275,20 @@ def split_header_values(value: str) -> list[str]:
     """
     if "," not in value:
         return [value] if value else []
+    return [p for p in (raw.strip() for raw in _split_outside(value, ",", angles=True)) if p]
+
+
+def _split_outside(text: str, sep: str, *, angles: bool) -> list[str]:
+    """Split ``text`` on ``sep`` outside quoted strings (and, with ``angles``, outside ``<>``).
+
+    The pieces come back as they are, empty ones included; an unterminated quote is an error.
+    """
     parts: list[str] = []
     start = 0
     quoted = False
     escaped = False
     angle = False
-    for index, char in enumerate(value):
+    for index, char in enumerate(text):
         if quoted:
             if escaped:
                 escaped = False
@@ -290,20 +298,16 @@ def split_header_values(value: str) -> list[str]:
                 quoted = False
         elif char == '"':
             quoted = True
-        elif char == "<":
+        elif angles and char == "<":
             angle = True
-        elif char == ">":
+        elif angles and char == ">":
             angle = False
-        elif char == "," and not angle:
-            part = value[start:index].strip()
-            if part:
-                parts.append(part)
+        elif char == sep and not angle:
+            parts.append(text[start:index])
             start = index + 1
     if quoted:
-        raise SipParseError(f"unterminated quoted string in '{_clip(value)}'")
-    part = value[start:].strip()
-    if part:
-        parts.append(part)
+        raise SipParseError(f"unterminated quoted string in '{_clip(text)}'")
+    parts.append(text[start:])
     return parts
 
 
@@ -423,27 +427,7 @@ def _split_semicolons(text: str) -> list[str]:
     """Split on ``;`` outside quoted strings (header parameters may quote their values)."""
     if '"' not in text:
         return text.split(";")
-    parts: list[str] = []
-    start = 0
-    quoted = False
-    escaped = False
-    for index, char in enumerate(text):
-        if quoted:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                quoted = False
-        elif char == '"':
-            quoted = True
-        elif char == ";":
-            parts.append(text[start:index])
-            start = index + 1
-    if quoted:
-        raise SipParseError(f"unterminated quoted string in '{_clip(text)}'")
-    parts.append(text[start:])
-    return parts
+    return _split_outside(text, ";", angles=False)
 
 
 _PARAM_NAME = re.compile(r"[A-Za-z0-9\-.!%*_+`'~\[\]/:&$]+")
