@@ -43,7 +43,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -290,15 +290,7 @@ class ScreeningApi:
                 deadline_ms=f"{self.settings.deadline_ms:g}",
             )
         self._count_decision(decision)
-        if decision.latency_us:
-            return decision
-        return Decision(
-            action=decision.action,
-            score=decision.score,
-            reasons=decision.reasons,
-            latency_us=elapsed * 1e6,
-            record_id=decision.record_id,
-        )
+        return decision if decision.latency_us else replace(decision, latency_us=elapsed * 1e6)
 
     def _fail_open(
         self, cause: str, key: str, attempt: CallAttempt, elapsed: float, **facts: object

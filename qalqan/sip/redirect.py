@@ -31,7 +31,7 @@ import ipaddress
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from qalqan.domain.model import Action, CallAttempt, Decision, Ingress, Reason
@@ -532,15 +532,7 @@ class RedirectService:
                 elapsed_ms=f"{elapsed * 1000:.0f}",
                 deadline_ms=f"{self.config.deadline_ms:g}",
             )
-        if decision.latency_us:
-            return decision
-        return Decision(
-            action=decision.action,
-            score=decision.score,
-            reasons=decision.reasons,
-            latency_us=elapsed * 1e6,
-            record_id=decision.record_id,
-        )
+        return decision if decision.latency_us else replace(decision, latency_us=elapsed * 1e6)
 
     def _fail_open(
         self,
