@@ -11,7 +11,8 @@ number and who did what, and that nobody quietly edited it afterwards. So:
   is the entry's own fields as canonical JSON (sorted keys, UTC times with
   microseconds) and ``prev_hash`` is the previous entry's hash (64 zeros for
   the first). Editing, deleting or inserting an entry breaks the chain at
-  that entry; :func:`verify_audit` names the first one broken;
+  that entry; :func:`verify_audit` reads every row, whatever its number, and
+  names the first one broken (a row numbered below 1 is outside the chain);
 - the ``audit_head`` row holds the last number and hash; appends lock it
   first (``UPDATE … RETURNING``), which orders concurrent writers on
   PostgreSQL and SQLite alike, and makes cutting entries off the end visible;
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from qalqan.cases.errors import StoreUnavailableError
@@ -142,7 +143,7 @@ class AuditReport:
     """The result of walking the chain: intact, or where and how it first breaks."""
 
     entries: int
-    """Entries read."""
+    """Rows read and verified (every row of the table when intact)."""
     head_seq: int
     head_hash: str
     """The last entry's hash: write it down elsewhere to anchor the chain."""
@@ -159,20 +160,29 @@ class AuditReport:
             return (
                 f"audit log intact: {self.entries:,} entries, head {self.head_seq} {self.head_hash}"
             )
-        return f"audit log broken at entry {self.broken_at}: {self.problem}"
+        return (
+            f"audit log broken at entry {self.broken_at}: {self.problem} "
+            f"({self.entries:,} entries read)"
+        )
 
 
 def verify_audit(session: Session, *, chunk: int = 5_000) -> AuditReport:
-    """Walk the whole chain in order and report the first entry that does not fit.
+    """Walk every row of the log in order and report the first one that does not fit.
 
-    Checks, entry by entry: numbers follow on without gaps from 1 (a deleted
+    Every row is read, whatever its number: a row numbered below 1 is outside
+    the chain and breaks it (the chain starts at 1), as does any row the walk
+    did not reach (the count of rows read must equal the table's). Checks,
+    row by row: numbers follow on from 1 without gaps or repeats (a deleted
     entry leaves a gap), ``prev_hash`` is the previous entry's hash, and the
     stored hash is the hash of the entry's content (an edited field changes
     it). Then the head must point at the last entry (entries cut off the end).
     """
     head = session.get(AuditHead, 1)
+    rows_in_table, lowest = session.execute(
+        select(func.count(), func.min(AuditEntry.seq)).select_from(AuditEntry)
+    ).one()
     expected_seq, prev, count = 1, GENESIS, 0
-    last_seq = 0
+    last_seq = min(0, lowest if lowest is not None else 0) - 1
     while True:
         rows = session.scalars(
             select(AuditEntry)
@@ -184,6 +194,10 @@ def verify_audit(session: Session, *, chunk: int = 5_000) -> AuditReport:
             break
         for entry in rows:
             count += 1
+            if entry.seq < 1:
+                return _broken(
+                    count, head, entry.seq, "this row is outside the chain (entries start at 1)"
+                )
             if entry.seq != expected_seq:
                 where = expected_seq if entry.seq > expected_seq else entry.seq
                 what = (
@@ -191,7 +205,7 @@ def verify_audit(session: Session, *, chunk: int = 5_000) -> AuditReport:
                     if entry.seq > expected_seq + 1
                     else f"entry {expected_seq} is missing"
                     if entry.seq > expected_seq
-                    else "numbered out of order"
+                    else "numbered twice or out of order"
                 )
                 return _broken(count, head, where, what)
             if entry.prev_hash != prev:
@@ -211,6 +225,13 @@ def verify_audit(session: Session, *, chunk: int = 5_000) -> AuditReport:
             last_seq = entry.seq
             session.expunge(entry)  # keep memory flat on a long log
     last = expected_seq - 1
+    if count != rows_in_table:
+        return _broken(
+            count,
+            head,
+            last + 1,
+            f"the table holds {rows_in_table:,} rows but {count:,} are on the chain",
+        )
     if head is None:
         return _broken(count, head, last + 1, "the log's head row is missing")
     if head.seq != last or head.last_hash != prev:

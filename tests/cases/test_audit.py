@@ -138,3 +138,41 @@ def test_audit_verify_command_exits_0_then_1_after_tampering(
     broken = runner.invoke(app, ["audit", "verify", "--db", store_url])
     assert broken.exit_code == 1
     assert "audit log broken at entry 7: its content was changed" in broken.output
+
+
+@pytest.mark.parametrize("seq", [-1, 0])
+def test_a_row_numbered_outside_the_chain_is_named(worked: CaseStore, seq: int) -> None:
+    """A forged row below 1 is no part of the chain: it must not pass as intact."""
+    _tamper(
+        worked.engine,
+        "INSERT INTO audit_log (seq, at, actor_id, actor_name, actor_role, action, target, allowed, "
+        f"details, prev_hash, entry_hash) SELECT {seq}, at, actor_id, actor_name, actor_role, "
+        "'view_alert', 'alert:1', allowed, details, prev_hash, entry_hash FROM audit_log WHERE seq = 2",
+    )
+    report = _report(worked)
+    assert not report.intact  # type: ignore[attr-defined]
+    assert report.broken_at == seq  # type: ignore[attr-defined]
+    assert "outside the chain" in report.problem  # type: ignore[attr-defined]
+
+
+def test_every_row_is_counted_and_the_count_is_said(worked: CaseStore) -> None:
+    with worked.transaction() as session:
+        rows = session.query(AuditEntry).count()
+        report = verify_audit(session)
+    assert report.intact
+    assert report.entries == rows == report.head_seq
+    assert f"{rows:,} entries" in str(report)
+
+
+def test_audit_verify_command_fails_on_a_forged_row_below_the_chain(
+    worked: CaseStore, store_url: str
+) -> None:
+    _tamper(
+        worked.engine,
+        "INSERT INTO audit_log (seq, at, actor_id, actor_name, actor_role, action, target, allowed, "
+        "details, prev_hash, entry_hash) SELECT -1, at, actor_id, actor_name, actor_role, "
+        "'view_alert', 'alert:1', allowed, details, prev_hash, entry_hash FROM audit_log WHERE seq = 2",
+    )
+    broken = CliRunner().invoke(app, ["audit", "verify", "--db", store_url])
+    assert broken.exit_code == 1, broken.output
+    assert "audit log broken at entry -1" in broken.output
