@@ -552,7 +552,7 @@ class Uri:
 
 
 def _parse_port(text: str, where: str) -> int:
-    if not text.isdigit() or not text.isascii() or len(text) > 5 or not 0 < int(text) <= 65535:
+    if not 0 < (_small_number(text, digits=5, most=65535) or 0):
         raise SipParseError(f"port '{_clip(text)}' in {where} is not 1..65535")
     return int(text)
 
@@ -786,15 +786,10 @@ class CSeq:
 def _parse_cseq(text: str) -> CSeq:
     number, _, method = text.replace("\t", " ").partition(" ")
     method = method.strip(" ")
-    if not (
-        number.isdigit()
-        and number.isascii()
-        and len(number) <= 10
-        and int(number) < 2**31
-        and _TOKEN.fullmatch(method)
-    ):
+    value = _small_number(number, digits=10, most=2**31 - 1)
+    if value is None or not _TOKEN.fullmatch(method):
         raise SipParseError(f"CSeq '{_clip(text)}' is not 'number METHOD' (number below 2**31)")
-    return CSeq(int(number), method)
+    return CSeq(value, method)
 
 
 # --- messages -----------------------------------------------------------------------------
@@ -858,7 +853,7 @@ class Request:
             if cseq.method != method:
                 raise SipParseError(f"CSeq method {cseq.method} does not match {method}")
             forwards = headers.get("Max-Forwards")
-            if forwards is not None and not (forwards.isdigit() and int(forwards) <= 255):
+            if forwards is not None and _small_number(forwards, digits=3, most=255) is None:
                 raise SipParseError(f"Max-Forwards '{_clip(forwards)}' is not 0..255")
         except SipParseError as error:
             raise SipParseError(
@@ -978,6 +973,23 @@ def _clip(text: str, limit: int = 60) -> str:
     return clean + "…" if len(text) > limit else clean
 
 
+#: Content-Length is read only up to this many digits: 999,999,999 bytes is past any size limit.
+_CONTENT_LENGTH_DIGITS = 9
+
+
+def _small_number(text: str, *, digits: int, most: int | None = None) -> int | None:
+    """``text`` as a number when it is 1 to ``digits`` ASCII digits (and at most ``most``), else None.
+
+    Every number read from a header goes through here: ``int()`` alone accepts
+    other scripts' digits ('²', '٣') and raises ``ValueError`` past 4,300 digits,
+    and its cost grows with the length an attacker chooses.
+    """
+    if not 0 < len(text) <= digits or not text.isascii() or not text.isdigit():
+        return None
+    value = int(text)
+    return value if most is None or value <= most else None
+
+
 def _find_head_end(data: bytes | bytearray, start: int) -> tuple[int, int]:
     """Index of the empty line ending the header block and its length, or (-1, 0)."""
     crlf = data.find(b"\r\n\r\n", start)
@@ -1063,11 +1075,14 @@ def _content_length(headers: Headers, method: str | None) -> int | None:
     if len(values) > 1:
         raise SipParseError("conflicting Content-Length headers", headers=headers, method=method)
     (value,) = values
-    if not value.isdigit() or not value.isascii() or len(value) > 9:
+    length = _small_number(value, digits=_CONTENT_LENGTH_DIGITS)
+    if length is None:
         raise SipParseError(
-            f"Content-Length '{_clip(value)}' is not a number", headers=headers, method=method
+            f"Content-Length '{_clip(value)}' is not a number of at most {_CONTENT_LENGTH_DIGITS} digits",
+            headers=headers,
+            method=method,
         )
-    return int(value)
+    return length
 
 
 def parse_message(
@@ -1214,15 +1229,15 @@ class StreamParser:
                 raise self._fail(SipParseError("header block over the size limit", status=513))
             return None
         head_size = head_end + separator
-        lengths = {int(m) for m in _CONTENT_LENGTH_LINE.findall(bytes(buffer[:head_end]))}
-        if len(lengths) != 1:
+        lengths = set(_CONTENT_LENGTH_LINE.findall(bytes(buffer[:head_end])))
+        if len(lengths) != 1 or len(next(iter(lengths))) > _CONTENT_LENGTH_DIGITS:
+            # None, several or an absurd one: parse_message says which, with the headers to answer.
             try:
                 parse_message(bytes(buffer[:head_size]), stream=True)
             except SipParseError as error:
                 raise self._fail(error) from None
             raise self._fail(SipParseError("cannot frame the message"))  # pragma: no cover
-        (length,) = lengths
-        total = head_size + length
+        total = head_size + int(lengths.pop())
         if total > self.max_message_size:
             raise self._fail(
                 SipParseError(f"message of {total} bytes is over the size limit", status=513)

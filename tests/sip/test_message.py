@@ -323,6 +323,28 @@ def test_a_content_length_that_is_not_a_number_is_an_error(value: bytes) -> None
         parse_message(data)
 
 
+def test_a_content_length_of_five_thousand_digits_is_an_answerable_error() -> None:
+    # int() of a string over 4,300 digits raises ValueError, not a parse error.
+    data = invite().replace(b"Content-Length: 0", b"Content-Length: " + b"9" * 5000)
+    for stream in (False, True):
+        with pytest.raises(SipParseError) as caught:
+            parse_message(data, stream=stream)
+        assert caught.value.headers is not None
+    parser = StreamParser()
+    parser.feed(data)
+    with pytest.raises(SipParseError) as framed:
+        parser.next_message()
+    assert framed.value.headers is not None  # enough to answer 400 before closing
+    assert parser.broken
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "9" * 5000, "256"])
+def test_a_max_forwards_that_is_not_0_to_255_is_an_error(value: str) -> None:
+    data = invite().replace(b"Max-Forwards: 70", f"Max-Forwards: {value}".encode())
+    with pytest.raises(SipParseError, match="Max-Forwards"):
+        parse_message(data)
+
+
 def test_conflicting_content_lengths_are_an_error() -> None:
     data = invite().replace(b"Content-Length: 0\r\n", b"Content-Length: 0\r\nl: 4\r\n") + b"abcd"
     with pytest.raises(SipParseError, match="conflicting"):

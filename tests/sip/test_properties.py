@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from datetime import timedelta
 
@@ -252,3 +253,37 @@ def test_the_redirect_service_answers_or_drops_but_never_raises(
         answer = parse_message(send.data)  # whatever it sends is itself valid SIP
         assert isinstance(answer, Response)
     node.tick(100.0)
+
+
+# --- numbers in headers: bounded, whatever their length or script -------------------------
+
+#: Digit strings an attacker might write: very long (past Python's 4,300-digit limit on
+#: int() of a string), or in another script (str.isdigit() is true for '²' and '٣').
+DIGITS = st.one_of(
+    st.integers(0, 6000).map(lambda n: "9" * n),
+    st.text(st.sampled_from("0123456789²³¹٣߃০९"), max_size=12),
+    st.text(st.characters(categories=("Nd", "No")), min_size=1, max_size=8),
+)
+
+
+@settings(max_examples=200, deadline=timedelta(seconds=2))
+@given(st.sampled_from(["Content-Length", "l", "Max-Forwards", "CSeq", "Expires"]), DIGITS)
+def test_numeric_headers_of_any_length_raise_only_parse_errors(name: str, digits: str) -> None:
+    wire = VALID.decode("utf-8")
+    if name == "CSeq":
+        wire = wire.replace("CSeq: 1 INVITE", f"CSeq: {digits} INVITE")
+    elif name == "Max-Forwards":
+        wire = wire.replace("Max-Forwards: 70", f"Max-Forwards: {digits}")
+    elif name == "Expires":
+        wire = wire.replace("Max-Forwards: 70", f"Max-Forwards: 70\r\nExpires: {digits}")
+    else:
+        wire = re.sub(r"Content-Length: \d+", f"{name}: {digits}", wire)
+    data = wire.encode("utf-8")
+    parse_quickly(data)
+    parse_quickly(data, stream=True)
+    parser = StreamParser()
+    parser.feed(data)
+    started = time.perf_counter()
+    with contextlib.suppress(SipParseError):
+        parser.next_message()
+    assert time.perf_counter() - started < 0.5

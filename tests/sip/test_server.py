@@ -134,6 +134,22 @@ def test_tcp_framing_loss_is_answered_400_and_the_connection_closed(
         assert read_tcp(connection, StreamParser()).status == 302  # the node carries on
 
 
+def test_a_five_thousand_digit_content_length_over_tcp_is_answered_400(
+    sip_node: SipServerThread,
+) -> None:
+    assert sip_node.server.tcp_port is not None
+    huge = invite(transport="TCP").replace(b"Content-Length: 0", b"Content-Length: " + b"9" * 5000)
+    with socket.create_connection(("127.0.0.1", sip_node.server.tcp_port), timeout=3) as connection:
+        connection.sendall(huge)
+        answer = read_tcp(connection, StreamParser())
+        assert answer.status == 400
+        assert "Content-Length" in (answer.headers.get("Warning") or "")
+        assert connection.recv(100) == b""  # the framing is lost: closed
+    with socket.create_connection(("127.0.0.1", sip_node.server.tcp_port), timeout=3) as connection:
+        connection.sendall(invite(transport="TCP"))
+        assert read_tcp(connection, StreamParser()).status == 302
+
+
 def test_over_capacity_requests_are_answered_at_once_with_the_default_action() -> None:
     def slow(attempt: CallAttempt) -> Decision:
         time.sleep(0.005)
