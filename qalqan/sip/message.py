@@ -552,9 +552,10 @@ class Uri:
 
 
 def _parse_port(text: str, where: str) -> int:
-    if not 0 < (_small_number(text, digits=5, most=65535) or 0):
+    port = _small_number(text, digits=5, most=65535)
+    if not port:
         raise SipParseError(f"port '{_clip(text)}' in {where} is not 1..65535")
-    return int(text)
+    return port
 
 
 def _split_hostport(text: str, where: str) -> tuple[str, int | None]:
