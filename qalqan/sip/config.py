@@ -18,9 +18,9 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
-from qalqan.domain.model import Action, Ingress
+from qalqan.domain.model import Action, Ingress, IngressClass
 from qalqan.errors import ConfigError
 from qalqan.sip.message import SipParseError, parse_uri
 
@@ -147,11 +147,46 @@ class SipConfig:
     server_name: str = field(
         default="Qalqan", metadata={"help": "Value of the Server header on every response."}
     )
+    fail_open_by_ingress: Mapping[str, Action] = field(
+        default_factory=dict,
+        metadata={
+            "help": "Ingress class → action answered instead of default_action when screening fails "
+            "open (over capacity, error, deadline), e.g. {'international': 'divert', 'voip': 'divert'}."
+        },
+    )
+    tcp_max_connections: int = field(
+        default=512,
+        metadata={
+            "help": "Open TCP connections at most; past it the oldest that has not yet sent a whole "
+            "message is closed for the newcomer, or the newcomer is refused."
+        },
+    )
+    tcp_header_timeout_s: float = field(
+        default=10.0,
+        metadata={
+            "help": "Seconds a TCP message may take from its first byte to its last (and a new "
+            "connection to send its first message); slower connections are closed."
+        },
+    )
+    tcp_idle_timeout_s: float = field(
+        default=300.0,
+        metadata={
+            "help": "Seconds a TCP connection may stay silent between messages (CRLF keep-alives "
+            "count) before it is closed."
+        },
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "source_ingress", MappingProxyType(dict(self.source_ingress)))
         object.__setattr__(self, "trunk_groups", MappingProxyType(dict(self.trunk_groups)))
         object.__setattr__(self, "default_action", Action(self.default_action))
+        object.__setattr__(
+            self,
+            "fail_open_by_ingress",
+            MappingProxyType(
+                {str(k): _as_action(v) for k, v in dict(self.fail_open_by_ingress).items()}
+            ),
+        )
         problems = self.problems()
         if problems:
             raise ConfigError("SIP settings: " + "; ".join(problems))
@@ -216,7 +251,27 @@ class SipConfig:
             problems.append(f"reasons_max_chars {self.reasons_max_chars} is under 16")
         if any(c in self.server_name for c in "\r\n\0"):
             problems.append("server_name has a line break")
+        classes = ", ".join(c.value for c in IngressClass)
+        for kind, action in self.fail_open_by_ingress.items():
+            if kind not in {c.value for c in IngressClass}:
+                problems.append(
+                    f"fail_open_by_ingress: '{kind}' is not an ingress class ({classes})"
+                )
+            if not isinstance(cast(object, action), Action):  # as read from a file
+                problems.append(
+                    f"fail_open_by_ingress['{kind}']: '{action}' is not one of "
+                    + ", ".join(a.value for a in Action)
+                )
+        if self.tcp_max_connections < 1:
+            problems.append(f"tcp_max_connections {self.tcp_max_connections} must be at least 1")
+        for name in ("tcp_header_timeout_s", "tcp_idle_timeout_s"):
+            if not getattr(self, name) > 0:
+                problems.append(f"{name} {getattr(self, name)} must be above 0")
         return problems
+
+    def fail_open_action(self, kind: IngressClass) -> Action:
+        """The action answered unscreened for a call from ``kind`` (over capacity, error, deadline)."""
+        return self.fail_open_by_ingress.get(kind.value, self.default_action)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> SipConfig:
@@ -241,6 +296,14 @@ class SipConfig:
                     + ", ".join(a.value for a in Action)
                 ) from None
         return cls(**values)
+
+
+def _as_action(value: object) -> Action | object:
+    """An :class:`Action` when ``value`` names one; otherwise ``value``, for problems() to name."""
+    try:
+        return Action(cast(str, value))
+    except ValueError:
+        return value
 
 
 def _ingress_problem(where: str, text: str) -> list[str]:

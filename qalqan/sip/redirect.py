@@ -20,8 +20,10 @@ Two halves:
 - :class:`RedirectService`, the whole server minus sockets: bytes and the time
   in, :class:`~qalqan.sip.transaction.Send` actions out. It runs ``decide``
   under the configured deadline and fails open — an exception, a missed
-  deadline or a full queue answers the configured default action, with a
-  reason saying so, rather than leaving a subscriber's call hanging. Tests and
+  deadline or a full queue answers the configured default action (or the
+  one chosen for the call's ingress class, ``fail_open_by_ingress``: divert
+  for international routes, say), with a reason saying so, rather than
+  leaving a subscriber's call hanging. Tests and
   tools can run it in-process; :mod:`qalqan.sip.server` only moves its bytes.
 """
 
@@ -467,7 +469,11 @@ class RedirectService:
         if required:
             unsupported = ("Unsupported", ", ".join(required))
             return build_response(request, 420, to_tag=tag, extra=[unsupported, *common])
-        if shed and config.overload_status is not None:
+        if (
+            shed
+            and config.overload_status is not None
+            and self.ingress.of(request, peer.host).kind.value not in config.fail_open_by_ingress
+        ):
             self.metrics.shed += 1
             self.metrics.fail_open_by_cause["overload"] += 1
             return build_response(
@@ -544,7 +550,7 @@ class RedirectService:
         **facts: object,
     ) -> Decision:
         self.metrics.fail_open_by_cause[cause] += 1
-        action = self.config.default_action
+        action = self.config.fail_open_action(attempt.ingress.kind)
         elapsed = 0.0 if started is None else self.clock() - started
         return Decision(
             action=action,

@@ -442,6 +442,44 @@ def test_shed_requests_get_the_default_action_or_503() -> None:
     assert busy.headers.get("Retry-After") == "1"
 
 
+INTERNATIONAL_SBC = Peer("udp", "203.0.113.7", 5060)
+
+
+def test_operators_choose_per_route_what_failing_open_answers() -> None:
+    routes = {
+        "source_ingress": {"203.0.113.7": "international:carrierA"},
+        "fail_open_by_ingress": {"international": "divert", "voip": "divert"},
+    }
+
+    def from_abroad(node: RedirectService, data: bytes, **options: object) -> Response:
+        sends = node.handle_datagram(data, peer=INTERNATIONAL_SBC, now=100.0, **options)  # type: ignore[arg-type]
+        assert len(sends) == 1
+        return response(sends[0].data)
+
+    node = service(**routes)
+    probe = invite(uri="sip:+77015550001@sbc.example", call_id="probe-1")
+    shed = from_abroad(node, probe, shed=True)
+    assert (shed.status, shed.headers.get("X-Qalqan-Action")) == (302, "divert")
+    assert "sip.fail_open.overload" in (shed.headers.get("X-Qalqan-Reasons") or "")
+    assert "operators@anti-fraud.test" in (shed.headers.get("Contact") or "")
+    # A national call still fails open to the default action.
+    local = one_answer(node, invite(call_id="local-1", branch="z9hG4bK-local"), shed=True)
+    assert local.headers.get("X-Qalqan-Action") == "allow"
+
+    def broken(attempt: CallAttempt) -> Decision:
+        raise RuntimeError("state store unreachable")
+
+    failed = from_abroad(service(broken, **routes), probe)
+    assert failed.headers.get("X-Qalqan-Action") == "divert"
+    # With 503 for overload, a route given its own answer gets that answer instead.
+    busy = service(overload_status=503, **routes)
+    assert from_abroad(busy, probe, shed=True).headers.get("X-Qalqan-Action") == "divert"
+    assert (
+        one_answer(busy, invite(call_id="local-2", branch="z9hG4bK-local"), shed=True).status == 503
+    )
+    assert busy.metrics.fail_open_by_cause["overload"] == 2
+
+
 def test_a_call_to_no_number_passes_unscreened_to_the_request_uri() -> None:
     answer = one_answer(service(), invite(uri="sip:alice@sbc.example"))
     assert answer.status == 302
@@ -520,6 +558,9 @@ def test_settings_list_every_mistake_at_once() -> None:
             source_ingress={"300.1.1.1": "intl"},
             region="kz",
             deadline_ms=0,
+            fail_open_by_ingress={"intl": "divert", "voip": "redirect"},
+            tcp_max_connections=0,
+            tcp_header_timeout_s=0,
         )
     message = str(caught.value)
     for fragment in (
@@ -531,6 +572,10 @@ def test_settings_list_every_mistake_at_once() -> None:
         "'intl'",
         "region",
         "deadline_ms",
+        "fail_open_by_ingress: 'intl'",
+        "'redirect' is not one of",
+        "tcp_max_connections",
+        "tcp_header_timeout_s",
     ):
         assert fragment in message
 

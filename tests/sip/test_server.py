@@ -178,6 +178,33 @@ def test_over_capacity_requests_are_answered_at_once_with_the_default_action() -
     assert metrics.fail_open_by_cause["overload"] == metrics.shed
 
 
+def test_under_a_flood_calls_from_a_route_given_its_own_answer_are_not_let_through() -> None:
+    def slow(attempt: CallAttempt) -> Decision:
+        time.sleep(0.005)
+        return table_decide(attempt)
+
+    config = test_config(
+        queue_size=2,
+        deadline_ms=1000,
+        source_ingress={"127.0.0.1": "international:carrierA"},
+        fail_open_by_ingress={"international": "divert"},
+    )
+    burst = 40
+    with SipServerThread(config, slow) as node, udp_client() as client:
+        port = node.server.udp_port or 0
+        for i in range(burst):
+            client.sendto(
+                invite(branch=f"z9hG4bK-f{i}", call_id=f"f{i}", via_host=via_of(client)),
+                ("127.0.0.1", port),
+            )
+        answers = [parse_message(client.recvfrom(65535)[0]) for _ in range(burst)]
+        metrics = node.server.metrics
+    actions = [a.headers.get("X-Qalqan-Action") for a in answers]
+    assert metrics.shed > 0
+    assert actions.count("divert") == metrics.shed  # shed probes from abroad go to the operators
+    assert actions.count("allow") == burst - metrics.shed  # screened ones got their verdict
+
+
 def test_ports_taken_are_reported_as_sip_errors() -> None:
     with SipServerThread(test_config(tcp_port=None), table_decide) as first:
         taken = first.server.udp_port
