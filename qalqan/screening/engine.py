@@ -2,7 +2,8 @@
 
     engine = ScreeningEngine(load_config(), subscribers=subs, protected=registry, lists=lists)
     decision = engine.screen(attempt)      # decide, then remember the attempt
-    engine.observe(CallOutcome(attempt=attempt, answered=False, duration_s=0))   # when it ends
+    engine.observe(CallOutcome(attempt=attempt, answered=False, duration_s=0,
+                               action=decision.action))  # when it ends
 
 The engine is synchronous, does no I/O and is deterministic given its state
 and the attempt's time: the same attempts in the same order give the same
@@ -70,6 +71,7 @@ from qalqan.screening.state import (
 
 __all__ = ["ScreeningEngine"]
 
+_DEADLINE_MISSED: Final = "deadline.missed"
 _RANK: Final = {Action.ALLOW: 0, Action.WARN: 1, Action.DIVERT: 2, Action.BLOCK: 3}
 _KeyOf = Callable[[Context], Hashable | None]
 
@@ -212,11 +214,16 @@ class ScreeningEngine:
     def record(self, attempt: CallAttempt, decision: Decision | None = None) -> None:
         """Remember an attempt (after deciding it): it now counts for the attempts after it.
 
-        ``decision`` lets the route's wave of proven-spoofed caller IDs be counted.
+        ``decision`` lets the route's wave of proven-spoofed caller IDs be counted,
+        and says whether the engine let the attempt through: without it, the
+        attempt counts only where it raises suspicion (it was merely seen).
         """
         context = Context(attempt, self.env)
         if decision is not None:
             context.fired = _fired(decision.reasons)
+            context.allowed = decision.action is Action.ALLOW and not any(
+                r.rule == _DEADLINE_MISSED for r in decision.reasons
+            )
         self._remember(context)
 
     def screen(self, attempt: CallAttempt) -> Decision:
@@ -239,11 +246,17 @@ class ScreeningEngine:
             self.env.vote_home_region(context.caller)
 
     def observe(self, outcome: CallOutcome) -> None:
-        """Learn how a call ended (answered, talk time), once it has ended."""
+        """Learn how a call ended (answered, talk time), once it has ended.
+
+        Give the engine's ``action`` for the attempt in the outcome: only calls it
+        allowed, and calls it never screened (the operator's own records, loaded at
+        start), teach it contact; the outcome of an intercepted call teaches nothing.
+        """
         if outcome.attempt.ingress.kind not in self._outcome_kinds:
             return
         context = Context(outcome.attempt, self.env)
         context.outcome = outcome
+        context.allowed = outcome.allowed
         self._on_outcome[context.kind].apply(context)
 
     def feature_sizes(self) -> dict[str, int]:
@@ -273,6 +286,7 @@ class ScreeningEngine:
                 return self._missed_deadline(attempt, reasons, started)
         score = (1.0 - doubt) * trust
         if not reasons:
+            context.allowed = True
             return Decision(
                 action=Action.ALLOW,
                 score=0.0,
@@ -292,6 +306,7 @@ class ScreeningEngine:
         if action is not Action.ALLOW and context.outside:
             action = self._roaming_guard(context, action, reasons)
         reasons.sort(key=lambda r: -abs(r.weight))
+        context.allowed = action is Action.ALLOW
         return Decision(
             action=action,
             score=round(min(max(score, 0.0), 1.0), 4),
@@ -346,9 +361,9 @@ class ScreeningEngine:
         elapsed_us = (perf_counter_ns() - started) / 1000
         action = self.config.on_deadline_miss
         missed = Reason.said(
-            "deadline.missed",
+            _DEADLINE_MISSED,
             0.0,
-            "deadline.missed",
+            _DEADLINE_MISSED,
             elapsed_us=f"{elapsed_us:.0f}",
             budget_us=f"{self.config.deadline_us:g}",
             action=action.value,

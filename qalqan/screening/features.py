@@ -8,6 +8,31 @@ revealed outcome), whatever number of rules read it.
 Only what was *known before* the attempt goes in: attempts are recorded after
 they are decided, and outcomes (answered or not, talk time) only once the call
 has ended.
+
+**What each feature learns from.** The caller ID, the callee and the route of
+an attempt are chosen by whoever places it, and an attacker can place as many
+as they like. So a feature that speaks *for* later calls — earlier contact
+between two numbers, a number established on a route, a number seen on our
+radio, calls a SIM received, or the whole a suspicious share is taken of —
+learns only from what really happened:
+
+- ``contact_pairs``: answered calls and delivered SMS that the engine allowed
+  (or never screened: the operator's own records), from their outcome;
+- ``numbers_on_our_radio``, ``callees_by_route_and_caller``,
+  ``calls_received_by_number``: attempts the engine allowed;
+- ``sims_by_site`` (the whole of the young SIMs' share): attempts allowed, and
+  every young SIM's (so that the share never exceeds one);
+- ``calls_by_route`` (the whole of a route's spoofed share): attempts allowed,
+  and every one proven spoofed;
+- ``outcomes_by_range`` and ``one_ring_by_range``: outcomes of voice calls the
+  engine allowed (an intercepted call's "outcome" is the intercept's).
+
+Never from an attempt the engine intercepted (``warn``, ``divert``, ``block``),
+nor one it only saw (recorded without a decision, or answered by a missed
+deadline's default): redialling an intercepted call must not make it look
+better. Features that only *raise* suspicion — bursts, distinct callees, SIMs
+per handset, batch or owner, a route's proven-spoofed calls — count every
+attempt, intercepted ones included: an attacker redialling looks worse.
 """
 
 from __future__ import annotations
@@ -15,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Final
 
+from qalqan.domain.model import Event
 from qalqan.screening.signals import ABROAD, FROM_OUTSIDE, MOBILE, Context, FeatureSpec
 
 __all__ = [
@@ -54,6 +80,19 @@ def _outside_range(c: Context) -> Hashable | None:
     return c.caller_range if c.outside else None
 
 
+def _allowed_outcome_range(c: Context) -> Hashable | None:
+    """The caller's range for a voice call from outside that the engine let through."""
+    outcome = c.outcome
+    if outcome is None or not c.outside or not outcome.allowed or outcome.event is not Event.VOICE:
+        return None
+    return c.caller_range
+
+
+def _contact_pair(c: Context) -> Hashable | None:
+    outcome = c.outcome
+    return c.pair() if outcome is not None and outcome.contact else None
+
+
 def _source(c: Context) -> Hashable | None:
     """Who dialled: the SIM for calls over our radio, the route for calls from outside."""
     if c.imsi is not None:
@@ -67,7 +106,19 @@ def _spoofed_route(c: Context) -> Hashable | None:
 
 def _one_ring_range(c: Context) -> Hashable | None:
     outcome = c.outcome
-    return c.caller_range if c.outside and outcome is not None and outcome.one_ring else None
+    return _allowed_outcome_range(c) if outcome is not None and outcome.one_ring else None
+
+
+def _route_whole(c: Context) -> Hashable | None:
+    """A call from abroad counted in its route's whole: allowed, or itself proven spoofed."""
+    if not c.abroad:
+        return None
+    return c.route if c.allowed or not c.fired.isdisjoint(SPOOFING_EVIDENCE) else None
+
+
+def _site_whole(c: Context) -> Hashable | None:
+    """A SIM counted in its site's whole: every young SIM, and the others when allowed."""
+    return c.site if c.imsi is not None and (c.young or c.allowed) else None
 
 
 def _batch(c: Context) -> Hashable | None:
@@ -86,24 +137,27 @@ def _callee_block(c: Context) -> Hashable | None:
 CONTACT_PAIRS = FeatureSpec(
     name="contact_pairs",
     shape="recent",
-    key=lambda c: c.pair(),
-    doc="pairs of numbers that called each other, either way, over any ingress",
+    key=_contact_pair,
+    stage="outcome",
+    doc="pairs of numbers that talked (an answered call) or texted (a delivered SMS), either "
+    "way, over any ingress, the engine having let it through (or never screened it)",
 )
 NUMBERS_ON_OUR_RADIO = FeatureSpec(
     name="numbers_on_our_radio",
     shape="recent",
-    key=lambda c: c.caller,
+    key=lambda c: c.caller if c.allowed else None,
     ingress=MOBILE,
-    doc="caller IDs seen on calls over our own radio network: our subscribers, even when "
-    "`subscribers` does not list them",
+    doc="caller IDs of calls over our own radio network that the engine allowed: our "
+    "subscribers, even when `subscribers` does not list them",
 )
 CALLEES_BY_ROUTE_AND_CALLER = FeatureSpec(
     name="callees_by_route_and_caller",
     shape="distinct",
-    key=lambda c: (c.route, c.caller) if c.caller is not None else None,
+    key=lambda c: (c.route, c.caller) if c.caller is not None and c.allowed else None,
     item=lambda c: c.callee,
     ingress=ABROAD,
-    doc="people each caller ID called over each international or VoIP route",
+    doc="people each caller ID called over each international or VoIP route, in calls the "
+    "engine allowed",
 )
 DISTINCT_CALLEES_BY_RANGE = FeatureSpec(
     name="distinct_callees_by_range",
@@ -116,10 +170,11 @@ DISTINCT_CALLEES_BY_RANGE = FeatureSpec(
 OUTCOMES_BY_RANGE = FeatureSpec(
     name="outcomes_by_range",
     shape="count",
-    key=_outside_range,
+    key=_allowed_outcome_range,
     stage="outcome",
     ingress=FROM_OUTSIDE,
-    doc="calls from outside per caller-ID range whose outcome is known (they ended)",
+    doc="calls from outside per caller-ID range whose outcome is known (they ended), of those "
+    "the engine allowed",
 )
 ONE_RING_BY_RANGE = FeatureSpec(
     name="one_ring_by_range",
@@ -140,10 +195,11 @@ DISTINCT_IMSI_BY_IMEI = FeatureSpec(
 SIMS_BY_SITE = FeatureSpec(
     name="sims_by_site",
     shape="distinct",
-    key=lambda c: c.site if c.imsi is not None else None,
+    key=_site_whole,
     item=lambda c: c.imsi,
     ingress=MOBILE,
-    doc="SIMs that made calls from each site (the cell's site; the cell when sites are unknown)",
+    doc="SIMs that made calls from each site (the cell's site; the cell when sites are unknown): "
+    "every young SIM, the others in calls the engine allowed",
 )
 YOUNG_SIMS_BY_SITE = FeatureSpec(
     name="young_sims_by_site",
@@ -180,8 +236,8 @@ DISTINCT_CALLEES_BY_IMSI = FeatureSpec(
 CALLS_RECEIVED_BY_NUMBER = FeatureSpec(
     name="calls_received_by_number",
     shape="count",
-    key=lambda c: c.callee,
-    doc="calls and SMS each number received, over any ingress",
+    key=lambda c: c.callee if c.allowed else None,
+    doc="calls and SMS each number received, over any ingress, that the engine allowed",
 )
 CALLEES_BY_SOURCE_AND_BLOCK = FeatureSpec(
     name="callees_by_source_and_block",
@@ -193,9 +249,10 @@ CALLEES_BY_SOURCE_AND_BLOCK = FeatureSpec(
 CALLS_BY_ROUTE = FeatureSpec(
     name="calls_by_route",
     shape="count",
-    key=lambda c: c.route if c.abroad else None,
+    key=_route_whole,
     ingress=ABROAD,
-    doc="calls over each international or VoIP route",
+    doc="calls over each international or VoIP route: those the engine allowed, and every one "
+    "proven spoofed",
 )
 SPOOFED_BY_ROUTE = FeatureSpec(
     name="spoofed_by_route",

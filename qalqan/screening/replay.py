@@ -17,7 +17,10 @@ its attempt:
 
 - attempts are recorded into the engine's state only after they are decided;
 - a call's outcome (answered, talk time) is revealed only once it has ended —
-  ``duration_s`` plus ``outcome_delay_s`` (ringing, CDR latency) after it began;
+  ``duration_s`` plus ``outcome_delay_s`` (ringing, CDR latency) after it began,
+  an SMS's delivery ``outcome_delay_s`` after it was sent — and with the
+  engine's own answer: the outcome of a call the replayed engine intercepted
+  teaches it no contact, as live it would not have gone through;
 - the hourly batch detector (:class:`~qalqan.screening.farm_watch.FarmWatch`)
   sees only the attempts already replayed and outcomes already revealed, and
   its listings apply from the hour it ran;
@@ -64,7 +67,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from qalqan.domain.messages import reason_facts_cell
-from qalqan.domain.model import CallAttempt, Ingress, IngressClass
+from qalqan.domain.model import CallAttempt, Event, Ingress, IngressClass
 from qalqan.exchange.reader import DataSet, TableReport
 from qalqan.exchange.schema import DECISIONS
 from qalqan.exchange.sources import find_table
@@ -262,7 +265,7 @@ class _Replay:
         while pending and pending[0][0] <= t:
             outcome = heapq.heappop(pending)[2]
             self.engine.observe(outcome)
-            if self.watch is not None:
+            if self.watch is not None and outcome.event is Event.VOICE:
                 attempt = outcome.attempt
                 self.watch.add_outcome(
                     t_start=attempt.time.timestamp(),
@@ -318,10 +321,26 @@ class _Replay:
                 imei=imei,
                 site=self.sites.get(cell, cell) if cell else None,
             )
+        # The outcome carries the engine's answer: a call it intercepted would not have gone
+        # through as the CDR says, so it teaches no contact (see qalqan.screening.features).
         if event == "voice":
             talk = float(duration or 0)
-            outcome = CallOutcome(attempt=attempt, answered=result == "answered", duration_s=talk)
+            outcome = CallOutcome(
+                attempt=attempt,
+                answered=result == "answered",
+                duration_s=talk,
+                action=decision.action,
+            )
             heapq.heappush(self.pending, (t + talk + self.delay, self.done, outcome))
+        elif event == "sms":
+            outcome = CallOutcome(
+                attempt=attempt,
+                answered=result == "answered",
+                duration_s=0.0,
+                action=decision.action,
+                event=Event.SMS,
+            )
+            heapq.heappush(self.pending, (t + self.delay, self.done, outcome))
         self.done += 1
         if self.done % FREEZE_EVERY == 0:
             gc.freeze()  # the state grew: keep it out of the cyclic collector's passes

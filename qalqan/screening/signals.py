@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Final, Literal, Protocol, TypeVar, runtime_checkable
 
 from qalqan.domain.messages import MESSAGES
-from qalqan.domain.model import CallAttempt, IngressClass, Reason
+from qalqan.domain.model import Action, CallAttempt, Event, IngressClass, Reason
 from qalqan.screening.network import CellSites, ProtectedNumbers, SubscriberFacts, Subscribers
 from qalqan.screening.numbering import NumberFacts, number_facts
 from qalqan.screening.reputation import ReputationLists
@@ -181,25 +181,55 @@ class IdentityVerifying(Protocol):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CallOutcome:
-    """How a call ended, revealed when it ended: what the engine may learn after the fact."""
+    """How a call (or SMS) ended, revealed when it ended: what the engine may learn after the fact.
+
+    ``action`` is what the engine answered for the attempt. An outcome teaches
+    the engine something only when the engine let the call through (``allow``)
+    or never screened it (None: the operator's own records of calls made
+    before the node ran, loaded at start). What happens to a call the engine
+    intercepted is what the intercept did (an announcement "answers" a
+    diverted call), not contact between the two numbers.
+    """
 
     attempt: CallAttempt
     answered: bool
+    """A voice call answered; for an SMS, delivered."""
     duration_s: float
-    """Talk time; 0 when not answered."""
+    """Talk time; 0 when not answered (and for an SMS)."""
+    action: Action | None = None
+    """The engine's answer for the attempt; None for a call it never screened."""
+    event: Event = Event.VOICE
+
+    @property
+    def allowed(self) -> bool:
+        """The call went through as dialled: allowed by the engine, or never screened."""
+        return self.action is None or self.action is Action.ALLOW
+
+    @property
+    def contact(self) -> bool:
+        """Contact that really happened: an answered call or a delivered SMS, let through."""
+        return self.answered and self.allowed
 
     @property
     def one_ring(self) -> bool:
-        """Not answered and no talk time: the hallmark of a Wangiri call."""
-        return not self.answered and self.duration_s <= 0
+        """A voice call not answered and with no talk time: the hallmark of a Wangiri call."""
+        return self.event is Event.VOICE and not self.answered and self.duration_s <= 0
 
 
 class Context:
-    """Facts of one attempt that several signals share, computed once."""
+    """Facts of one attempt that several signals share, computed once.
+
+    ``allowed`` says whether the engine let the attempt through on its own
+    judgement (an ``allow`` reached by running every rule, not a missed
+    deadline's default); for an outcome, whether the call went through
+    (:attr:`CallOutcome.allowed`). Rolling features that speak *for* later
+    calls learn only from allowed attempts (see :mod:`qalqan.screening.features`).
+    """
 
     __slots__ = (
         "_caller_info",
         "abroad",
+        "allowed",
         "attempt",
         "callee",
         "callee_block",
@@ -250,6 +280,7 @@ class Context:
             age = self.sim_age_days = (self.t - sim.activated_s) / 86_400
             self.young = age <= env.young_sim_days
         self.fired: frozenset[str] = frozenset()
+        self.allowed = False
         self.outcome: CallOutcome | None = None
         self._caller_info: NumberFacts | None = None
 

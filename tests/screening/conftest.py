@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from qalqan.domain.model import CallAttempt, Decision, Ingress, RegistryEntry, RegistryPolicy
+from qalqan.domain.model import (
+    Action,
+    CallAttempt,
+    Decision,
+    Ingress,
+    RegistryEntry,
+    RegistryPolicy,
+)
 from qalqan.screening.config import ScreeningConfig, load_config, parse_config
 from qalqan.screening.engine import ScreeningEngine
 from qalqan.screening.network import CellSites, ProtectedNumbers, SubscriberFacts, Subscribers
@@ -131,6 +138,8 @@ class Operator:
     lists: ReputationLists = field(default_factory=ReputationLists)
     subscribers: Subscribers = field(default_factory=make_subscribers)
     engine: ScreeningEngine = field(init=False)
+    answered_with: dict[CallAttempt, Action] = field(default_factory=dict)
+    """The engine's action for each attempt screened, given back with its outcome."""
 
     def __post_init__(self) -> None:
         self.engine = ScreeningEngine(
@@ -142,10 +151,20 @@ class Operator:
         )
 
     def screen(self, attempt: CallAttempt) -> Decision:
-        return self.engine.screen(attempt)
+        decision = self.engine.screen(attempt)
+        self.answered_with[attempt] = decision.action
+        return decision
 
     def ended(self, attempt: CallAttempt, *, answered: bool, duration_s: float = 0.0) -> None:
-        self.engine.observe(CallOutcome(attempt=attempt, answered=answered, duration_s=duration_s))
+        """The call ended: reported with the engine's answer to it, as a switch would."""
+        self.engine.observe(
+            CallOutcome(
+                attempt=attempt,
+                answered=answered,
+                duration_s=duration_s,
+                action=self.answered_with.get(attempt),
+            )
+        )
 
 
 def call(

@@ -129,9 +129,9 @@ def test_a_domestic_number_from_abroad_without_history_is_diverted(operator: Ope
 def test_a_domestic_number_from_abroad_that_talked_to_the_callee_before_passes(
     operator: Operator,
 ) -> None:
-    operator.screen(
-        call(YOUNG_ADULT, callee=OTHER_OPERATOR, ingress="mobile", imsi="401770000000004")
-    )
+    earlier = call(YOUNG_ADULT, callee=OTHER_OPERATOR, ingress="mobile", imsi="401770000000004")
+    operator.screen(earlier)
+    operator.ended(earlier, answered=True, duration_s=60)
     decision = operator.screen(
         call(OTHER_OPERATOR, callee=YOUNG_ADULT, ingress="international:x", seconds=3600)
     )
