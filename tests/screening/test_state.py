@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from qalqan.screening.state import InMemoryStateStore, StateStore, format_window
@@ -77,3 +79,86 @@ def test_memory_is_bounded_by_max_keys_and_max_items() -> None:
     assert len(seen) <= 51
     assert seen.distinct("busy", 500.0) == 10  # saturates at max_items
     assert store.sizes()[seen.name] == len(seen)
+
+
+# --- a burst of stale keys must not stall the call that finds them stale ---------------------
+
+BURST = 40_000
+"""Keys added at one moment, then found stale all at once (scaled down from 300,000)."""
+PER_CALL_BOUND = 256
+"""Most keys (or one key's items) any one update may forget: the rest wait for later calls."""
+
+
+def _burst(store: InMemoryStateStore) -> tuple[object, ...]:
+    calls = store.count("calls", 600)
+    seen = store.distinct("callees", 600)
+    pairs = store.recent("pairs", 600)
+    for i in range(BURST):
+        calls.add(i, 0.0)
+        seen.add(i, 0.0, "x")
+        pairs.add(i, 0.0)
+    return calls, seen, pairs
+
+
+def test_one_update_after_a_burst_forgets_a_bounded_number_of_keys_quickly() -> None:
+    """300,000 keys at T then one call at T+11 min took 45.9 s; each call's work is now bounded."""
+    calls, seen, pairs = _burst(InMemoryStateStore())
+    later = 660.0
+    for aggregate, update in (
+        (calls, lambda: calls.add("new", later)),  # type: ignore[attr-defined]
+        (seen, lambda: seen.add("new", later, "x")),  # type: ignore[attr-defined]
+        (pairs, lambda: pairs.add("new", later)),  # type: ignore[attr-defined]
+    ):
+        before = len(aggregate)  # type: ignore[arg-type]
+        started = time.perf_counter()
+        update()
+        took = time.perf_counter() - started
+        forgotten = before + 1 - len(aggregate)  # type: ignore[arg-type]
+        assert 0 < forgotten <= PER_CALL_BOUND, aggregate
+        assert took < 0.02, f"{aggregate}: one update took {took * 1000:.1f} ms"
+
+
+def test_stale_keys_are_all_forgotten_over_later_calls_in_linear_time() -> None:
+    calls, seen, pairs = _burst(InMemoryStateStore())
+    started = time.perf_counter()
+    for i in range(BURST):
+        t = 660.0 + i / 1000
+        calls.add(f"n{i}", t)  # type: ignore[attr-defined]
+        seen.add(f"n{i}", t, "x")  # type: ignore[attr-defined]
+        pairs.add(f"n{i}", t)  # type: ignore[attr-defined]
+        if i == 999:
+            # The quadratic sweep spent ~0.9 s here (in the first call); a linear one, ~10 ms.
+            took = time.perf_counter() - started
+            assert took < 0.25, f"the first 1,000 updates after the burst took {took:.2f} s"
+    assert len(calls) == len(seen) == len(pairs) == BURST  # type: ignore[arg-type]
+    assert not pairs.seen(0, 700.0) and pairs.seen("n0", 700.0)  # type: ignore[attr-defined]
+    assert calls.total(0, 700.0) == 0 and seen.distinct(0, 700.0) == 0  # type: ignore[attr-defined]
+
+
+def test_a_keys_items_expiring_at_once_are_forgotten_a_bounded_number_per_call() -> None:
+    seen = InMemoryStateStore(max_items=20_000).distinct("callees", 600)
+    for i in range(20_000):
+        seen.add("busy", 0.0, i)
+    started = time.perf_counter()
+    seen.add("busy", 660.0, "fresh")
+    assert time.perf_counter() - started < 0.02
+    assert seen.distinct("busy", 660.0) == 1  # stale items never count, forgotten or not
+    assert seen.contains("busy", "fresh", 660.0) and not seen.contains("busy", 0, 660.0)
+    for i in range(200):
+        seen.add("busy", 661.0 + i, f"f{i}")
+    assert seen.distinct("busy", 900.0) == 201
+
+
+def test_windows_stay_exact_while_stale_keys_wait_to_be_forgotten() -> None:
+    """Forgetting late never changes an answer: every read checks the window itself."""
+    store = InMemoryStateStore()
+    calls = store.count("calls", 100)
+    pairs = store.recent("pairs", 100)
+    for i in range(5_000):
+        calls.add(i, 0.0)
+        pairs.add(i, 0.0)
+    calls.add("a", 150.0)
+    pairs.add("a", 150.0)
+    assert len(pairs) > 1  # not all forgotten yet
+    assert calls.total(4_999, 150.0) == 0 and not pairs.seen(4_999, 150.0)
+    assert calls.total("a", 150.0) == 1 and pairs.seen("a", 150.0)
