@@ -9,10 +9,20 @@ milliseconds, Prometheus style (cumulative when exported, per-bucket here).
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["LATENCY_BOUNDS_MS", "LatencyHistogram", "SipMetrics", "TransactionCounters"]
+__all__ = [
+    "LATENCY_BOUNDS_MS",
+    "LatencyHistogram",
+    "SipMetrics",
+    "TcpCounters",
+    "ThrottledLog",
+    "TransactionCounters",
+]
 
 #: Upper bounds of the latency buckets, in milliseconds; a last bucket catches the rest.
 LATENCY_BOUNDS_MS: tuple[float, ...] = (
@@ -93,6 +103,22 @@ class TransactionCounters:
 
 
 @dataclass(slots=True)
+class TcpCounters:
+    """What happened to TCP connections: how many are open, and why others were closed."""
+
+    open: int = 0
+    accepted: int = 0
+    refused: int = 0
+    """Newcomers closed at once: the connection cap was reached by connections all in use."""
+    evicted: int = 0
+    """Connections that had not yet sent a whole message, closed to make room for a newcomer."""
+    timed_out: Counter[str] = field(default_factory=Counter)
+    """Connections closed for being slow (``header``) or silent (``idle``)."""
+    accept_failures: int = 0
+    """``accept()`` failures, such as EMFILE when the process is out of file descriptors."""
+
+
+@dataclass(slots=True)
 class SipMetrics:
     """Counters of one SIP redirect server."""
 
@@ -109,6 +135,9 @@ class SipMetrics:
     shed: int = 0
     """Requests answered at once, unscreened, because the queue was full."""
     send_failures: int = 0
+    handling_errors: int = 0
+    """Messages whose handling raised: a bug, counted and logged at most once per interval."""
+    tcp: TcpCounters = field(default_factory=TcpCounters)
     transactions: TransactionCounters = field(default_factory=TransactionCounters)
     response_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
     """From the INVITE's arrival to its answer leaving, queueing included."""
@@ -128,6 +157,13 @@ class SipMetrics:
             "responses_ignored": self.responses_ignored,
             "shed": self.shed,
             "send_failures": self.send_failures,
+            "handling_errors": self.handling_errors,
+            "tcp_connections_open": self.tcp.open,
+            "tcp_connections_accepted": self.tcp.accepted,
+            "tcp_connections_refused": self.tcp.refused,
+            "tcp_connections_evicted": self.tcp.evicted,
+            "tcp_connections_timed_out": dict(self.tcp.timed_out),
+            "tcp_accept_failures": self.tcp.accept_failures,
             "retransmissions": t.retransmissions,
             "acks_absorbed": t.acks_absorbed,
             "stray_acks": t.stray_acks,
@@ -138,3 +174,42 @@ class SipMetrics:
             "response_latency": self.response_latency.snapshot(),
             "screening_latency": self.screening_latency.snapshot(),
         }
+
+
+class ThrottledLog:
+    """A logger that says one thing at most once per ``interval_s``, with how often it was muted.
+
+    What an attacker can trigger at will (a failing ``accept``, a message that
+    trips a bug) must not turn into a log line, let alone a traceback, per
+    attempt: the counters count every one, the log says it once in a while.
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        *,
+        interval_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger = logger
+        self.interval_s = interval_s
+        self.clock = clock
+        self._last: dict[str, float] = {}
+        self._muted: Counter[str] = Counter()
+
+    def log(
+        self, level: int, key: str, message: str, *args: object, exc_info: bool = False
+    ) -> bool:
+        """Log ``message`` under ``key`` unless that key was logged within the interval."""
+        now = self.clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self.interval_s:
+            self._muted[key] += 1
+            return False
+        self._last[key] = now
+        muted = self._muted.pop(key, 0)
+        if muted:
+            message += " (and %d more like it since the last report)"
+            args = (*args, muted)
+        self.logger.log(level, message, *args, exc_info=exc_info)
+        return True

@@ -14,6 +14,16 @@ SBC's timers run out. A request that waited in the queue past the screening
 deadline is answered the same way. ``decide`` runs synchronously on the loop:
 it is meant to be a fast, in-memory engine, and its time is measured.
 
+Every TCP connection holds a file descriptor, so none is held for free: the
+server accepts connections itself, keeps at most ``tcp_max_connections``
+(a newcomer past the cap displaces the oldest connection that has not yet
+sent a whole message, or is refused), and closes a connection whose message
+takes longer than ``tcp_header_timeout_s`` to arrive or that stays silent for
+``tcp_idle_timeout_s``. When ``accept`` fails (EMFILE: the process is out of
+descriptors) it stops accepting for a moment, counts the failure and logs it
+at most once per interval: what an attacker can trigger at will never turns
+into a log line per attempt.
+
 :class:`SipServerThread` runs a server on an event loop of its own thread, for
 synchronous callers: tests, benchmarks and a command-line ``serve``.
 
@@ -29,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 import threading
@@ -41,7 +52,7 @@ from typing import cast
 
 from qalqan.sip.config import SipConfig
 from qalqan.sip.message import Request, Response, SipError, SipParseError, StreamParser
-from qalqan.sip.metrics import SipMetrics
+from qalqan.sip.metrics import SipMetrics, ThrottledLog
 from qalqan.sip.redirect import Decide, RedirectService
 from qalqan.sip.transaction import Peer, Send
 
@@ -56,6 +67,15 @@ _SCREEN_BATCH = 32
 _TIMER_RESOLUTION_S = 0.02
 _TCP_WRITE_LIMIT = 1 << 20
 """A TCP peer that leaves this much unread is cut off rather than buffered for."""
+_TCP_BACKLOG = 1024
+_ACCEPT_BURST = 64
+"""Connections accepted per wake-up of the listening socket."""
+_ACCEPT_PAUSE_S = (0.1, 1.0)
+"""After a failed accept, accepting pauses this long, doubling while failures last."""
+_SWEEP_INTERVAL_S = 0.25
+"""How often TCP connections are checked against their timeouts (at most)."""
+_LOG_INTERVAL_S = 10.0
+"""The same complaint is logged at most once per this many seconds."""
 
 
 @dataclass(slots=True)
@@ -89,9 +109,13 @@ class SipServer:
         self._pending: deque[_Pending] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._udp: socket.socket | None = None
-        self._tcp: asyncio.Server | None = None
+        self._tcp: socket.socket | None = None
         self._connections: dict[int, _TcpConnection] = {}
         self._connection_count = 0
+        self._accept_pause_s = _ACCEPT_PAUSE_S[0]
+        self._accept_resume: asyncio.TimerHandle | None = None
+        self._last_sweep = 0.0
+        self._complaints = ThrottledLog(logger, interval_s=_LOG_INTERVAL_S)
         self._screening_scheduled = False
         self._timers: asyncio.Task[None] | None = None
         self._stopped: asyncio.Event | None = None
@@ -107,9 +131,13 @@ class SipServer:
 
     @property
     def tcp_port(self) -> int | None:
-        if self._tcp is None or not self._tcp.sockets:
-            return None
-        return int(self._tcp.sockets[0].getsockname()[1])
+        """The TCP port bound, None when TCP is off or not started."""
+        return None if self._tcp is None else int(self._tcp.getsockname()[1])
+
+    @property
+    def tcp_connections(self) -> int:
+        """TCP connections open now."""
+        return len(self._connections)
 
     @property
     def queued(self) -> int:
@@ -129,12 +157,8 @@ class SipServer:
                 self._udp = self._open_udp(config.listen_host, config.udp_port)
                 loop.add_reader(self._udp.fileno(), self._read_udp)
             if config.tcp_port is not None:
-                self._tcp = await loop.create_server(
-                    lambda: _TcpConnection(self),
-                    host=config.listen_host,
-                    port=config.tcp_port,
-                    reuse_address=True,
-                )
+                self._tcp = self._open_tcp(config.listen_host, config.tcp_port)
+                loop.add_reader(self._tcp.fileno(), self._accept)
         except OSError as error:
             await self.stop()
             raise SipError(
@@ -160,12 +184,18 @@ class SipServer:
                 self._loop.remove_reader(self._udp.fileno())
             self._udp.close()
             self._udp = None
+        if self._accept_resume is not None:
+            self._accept_resume.cancel()
+            self._accept_resume = None
         if self._tcp is not None:
+            if self._loop is not None:
+                self._loop.remove_reader(self._tcp.fileno())
             self._tcp.close()
-            for connection in list(self._connections.values()):
-                connection.close()
-            await self._tcp.wait_closed()
             self._tcp = None
+        for connection in list(self._connections.values()):
+            connection.close()
+        if self._connections:
+            await asyncio.sleep(0)  # let the transports close
         self._pending.clear()
         if self._stopped is not None:
             self._stopped.set()
@@ -189,6 +219,20 @@ class SipServer:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
             sock.bind((host, port))
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    @staticmethod
+    def _open_tcp(host: str, port: int) -> socket.socket:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            sock.listen(_TCP_BACKLOG)
             sock.setblocking(False)
         except OSError:
             sock.close()
@@ -242,11 +286,16 @@ class SipServer:
                     item.message, peer=item.peer, now=now, arrived=item.arrived, shed=shed
                 )
         except Exception:  # the node must outlive any one bad request
-            logger.exception(
-                "request from %s:%s could not be handled", item.peer.host, item.peer.port
-            )
+            self._handling_failed(f"request from {item.peer.host}:{item.peer.port}")
             return
         self._send_all(sends)
+
+    def _handling_failed(self, what: str) -> None:
+        """Count a message whose handling raised; log it (with its traceback) now and then."""
+        self.metrics.handling_errors += 1
+        self._complaints.log(
+            logging.ERROR, "handling", "%s could not be handled", what, exc_info=True
+        )
 
     # --- sending -------------------------------------------------------------------------
 
@@ -270,8 +319,13 @@ class SipServer:
             now = self.clock()
             try:
                 self._send_all(self.service.tick(now))
+                if now - self._last_sweep >= _SWEEP_INTERVAL_S:
+                    self._last_sweep = now
+                    self._close_late_connections(now)
             except Exception:
-                logger.exception("transaction timers failed")
+                self._complaints.log(
+                    logging.ERROR, "timers", "transaction timers failed", exc_info=True
+                )
             deadline = self.service.next_deadline()
             delay = _TIMER_RESOLUTION_S
             if deadline is not None:
@@ -280,13 +334,117 @@ class SipServer:
 
     # --- TCP connections -----------------------------------------------------------------
 
+    def _accept(self) -> None:
+        sock = self._tcp
+        if sock is None:
+            return
+        for _ in range(_ACCEPT_BURST):
+            try:
+                connection, address = sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except ConnectionAbortedError:
+                continue
+            except OSError as error:
+                self._accept_failed(error)
+                return
+            self._accept_pause_s = _ACCEPT_PAUSE_S[0]
+            self._adopt(connection, address)
+
+    def _accept_failed(self, error: OSError) -> None:
+        """Out of descriptors (or another accept failure): pause accepting, count, log rarely.
+
+        When the process is out of descriptors, the oldest connections that have
+        not yet sent a whole message are closed to give them back, so that the
+        connections waiting in the backlog (a real SBC among them) get their turn.
+        """
+        self.metrics.tcp.accept_failures += 1
+        freed = 0
+        if error.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+            strangers = [n for n, c in self._connections.items() if c.messages == 0]
+            for number in strangers[:_ACCEPT_BURST]:
+                self.metrics.tcp.evicted += 1
+                self._connections.pop(number).abort()
+                freed += 1
+            self.metrics.tcp.open = len(self._connections)
+        pause = _ACCEPT_PAUSE_S[0] if freed else self._accept_pause_s
+        self._complaints.log(
+            logging.WARNING,
+            "accept",
+            "cannot accept TCP connections (%s, %d open, %d silent ones closed); pausing %.1f s",
+            errno.errorcode.get(error.errno or 0, str(error)),
+            len(self._connections),
+            freed,
+            pause,
+        )
+        if self._loop is None or self._tcp is None:
+            return
+        self._loop.remove_reader(self._tcp.fileno())
+        self._accept_pause_s = min(pause * 2, _ACCEPT_PAUSE_S[1])
+        self._accept_resume = self._loop.call_later(pause, self._resume_accepting)
+
+    def _resume_accepting(self) -> None:
+        self._accept_resume = None
+        if self._loop is not None and self._tcp is not None:
+            self._loop.add_reader(self._tcp.fileno(), self._accept)
+
+    def _adopt(self, connection: socket.socket, address: tuple[str, int]) -> None:
+        """Take an accepted connection, making room under the cap or refusing it."""
+        tcp = self.metrics.tcp
+        if len(self._connections) >= self.config.tcp_max_connections:
+            stranger = next((n for n, c in self._connections.items() if c.messages == 0), None)
+            if stranger is None:
+                tcp.refused += 1
+                connection.close()
+                return
+            tcp.evicted += 1
+            self._connections.pop(stranger).abort()
+            tcp.open = len(self._connections)
+        tcp.accepted += 1
+        connection.setblocking(False)
+        protocol = _TcpConnection(self)
+        protocol.peer = Peer("tcp", str(address[0]), int(address[1]), self._register(protocol))
+        assert self._loop is not None
+        self._loop.create_task(self._start_connection(connection, protocol))
+
+    async def _start_connection(self, connection: socket.socket, protocol: _TcpConnection) -> None:
+        assert self._loop is not None
+        if protocol.closed:  # displaced or the server stopped before it started
+            connection.close()
+            return
+        try:
+            await self._loop.connect_accepted_socket(lambda: protocol, connection)
+        except OSError:
+            connection.close()
+            self._unregister(protocol.peer.connection)
+
+    def _close_late_connections(self, now: float) -> None:
+        """Close connections slower than ``tcp_header_timeout_s`` or idler than ``tcp_idle_timeout_s``."""
+        header_s, idle_s = self.config.tcp_header_timeout_s, self.config.tcp_idle_timeout_s
+        late: list[tuple[int, str]] = []
+        for number, connection in self._connections.items():
+            if connection.message_started is not None:
+                if now - connection.message_started > header_s:
+                    late.append((number, "header"))
+            elif connection.messages == 0:
+                if now - connection.opened > header_s:
+                    late.append((number, "header"))
+            elif now - connection.last_heard > idle_s:
+                late.append((number, "idle"))
+        for number, cause in late:
+            self.metrics.tcp.timed_out[cause] += 1
+            self._connections.pop(number).abort()
+        self.metrics.tcp.open = len(self._connections)
+
     def _register(self, connection: _TcpConnection) -> int:
         self._connection_count += 1
         self._connections[self._connection_count] = connection
+        self.metrics.tcp.open = len(self._connections)
         return self._connection_count
 
     def _unregister(self, number: int) -> None:
         self._connections.pop(number, None)
+        self.metrics.tcp.open = len(self._connections)
 
 
 class _TcpConnection(asyncio.Protocol):
@@ -297,28 +455,49 @@ class _TcpConnection(asyncio.Protocol):
         self.parser = StreamParser(max_message_size=server.config.max_message_size)
         self.transport: asyncio.Transport | None = None
         self.peer = Peer("tcp", "", 0)
+        self.opened = self.last_heard = server.clock()
+        self.message_started: float | None = None
+        """When the first byte of the message now arriving came; None between messages."""
+        self.messages = 0
+        """Whole, well-formed messages received so far (garbage earns no standing)."""
+        self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
-        name = transport.get_extra_info("peername") or ("", 0)
-        number = self.server._register(self)
-        self.peer = Peer("tcp", str(name[0]), int(name[1]), number)
+        if self.closed:  # displaced or timed out before it started
+            self.transport.abort()
 
     def data_received(self, data: bytes) -> None:
         server = self.server
+        now = server.clock()
+        self.last_heard = now
+        started = self.message_started if self.parser.buffered else now
+        completed = False
         self.parser.feed(data)
-        while True:
-            try:
-                message = self.parser.next_message()
-            except SipParseError as error:
-                server._send_all(server.service.handle_malformed(error, peer=self.peer))
-                if self.parser.broken:
-                    self.close()
-                    return
-                continue
-            if message is None:
-                return
-            server._admit(_Pending(self.peer, server.clock(), message=message))
+        try:
+            while True:
+                try:
+                    message = self.parser.next_message()
+                except SipParseError as error:
+                    completed = True
+                    server._send_all(server.service.handle_malformed(error, peer=self.peer))
+                    if self.parser.broken:
+                        self.close()
+                        return
+                    continue
+                if message is None:
+                    break
+                self.messages += 1
+                completed = True
+                server._admit(_Pending(self.peer, now, message=message))
+        except Exception:  # a bug must cost this connection, not the node or its log
+            server._handling_failed(f"TCP data from {self.peer.host}:{self.peer.port}")
+            self.abort()
+            return
+        if not self.parser.buffered:
+            self.message_started = None
+        else:
+            self.message_started = now if completed else started
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server._unregister(self.peer.connection)
@@ -335,8 +514,15 @@ class _TcpConnection(asyncio.Protocol):
         return True
 
     def close(self) -> None:
+        self.closed = True
         if self.transport is not None:
             self.transport.close()
+
+    def abort(self) -> None:
+        """Close at once, unsent data dropped: the descriptor is freed without waiting on the peer."""
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
 
 
 class SipServerThread:
