@@ -20,9 +20,15 @@ JSON error shape of :mod:`qalqan.api.errors`.
 ``decide`` runs synchronously on the event loop: the engine is meant to be
 an in-memory, microsecond affair, and its time is measured. As on the SIP
 face, an engine that raises or answers past ``deadline_ms`` is replaced by
-the configured default action with a reason saying so (``fail_open``), or,
-with ``fail_open`` off, answered with 422 (the engine refused the attempt
-with a Qalqan error) or 500.
+the configured default action — per ingress class with
+``fail_open_by_ingress`` (divert for international routes, say) — with a
+reason saying so (``fail_open``), or, with ``fail_open`` off, answered with
+422 (the engine refused the attempt with a Qalqan error) or 500.
+
+**The client does not move the engine's clock.** An attempt's ``time`` is
+believed only within ``client_time_skew_s`` of the node's own clock; further
+off, the attempt is judged at the node's time and the decision carries a
+reason of weight 0, ``http.client_time_ignored``, saying so.
 
 The engine may be given ready (``decide=``) or as a factory (``engine=``),
 built at ASGI startup in a worker thread, so that ``/healthz`` answers
@@ -104,7 +110,10 @@ class Response:
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate echoed from the request: escape it instead
+        return json.dumps(value, separators=(",", ":")).encode()
 
 
 def _error_response(error: ApiError) -> Response:
@@ -216,12 +225,45 @@ class ScreeningApi:
     def screen(self, payload: Any) -> dict[str, Any]:
         """Judge one call attempt given as parsed JSON; raises :class:`ApiError`."""
         decide = self._engine()
-        attempt = parse_attempt(payload, region=self.settings.region, arrived=self.wall_clock())
+        return self._screen_one(decide, payload, self.wall_clock())
+
+    def _screen_one(self, decide: Decide, payload: Any, arrived: datetime) -> dict[str, Any]:
+        attempt = parse_attempt(payload, region=self.settings.region, arrived=arrived)
+        attempt, note = self._node_time(attempt, arrived)
         decision = self._judge(decide, attempt)
+        if note is not None:
+            decision = replace(decision, reasons=(*decision.reasons, note))
         return decision_json(decision, record_id=attempt.record_id)
 
+    def _node_time(
+        self, attempt: CallAttempt, arrived: datetime
+    ) -> tuple[CallAttempt, Reason | None]:
+        """The attempt dated at the node's clock when the client's time is too far from it.
+
+        The engine's rolling state moves with the attempts' times: a client free to
+        date an attempt years ahead would make every key stale at once (and its own
+        entries outlive their window). Past ``client_time_skew_s`` the node's own
+        clock is used, and a reason of weight 0 says so.
+        """
+        skew = abs((attempt.time - arrived).total_seconds())
+        if skew <= self.settings.client_time_skew_s:
+            return attempt, None
+        note = Reason.said(
+            "http.client_time_ignored",
+            0.0,
+            "http.client_time_ignored",
+            client_time=attempt.time.isoformat(),
+            skew_s=f"{self.settings.client_time_skew_s:g}",
+            node_time=arrived.isoformat(),
+        )
+        return replace(attempt, time=arrived), note
+
     def screen_batch(self, payload: Any) -> dict[str, Any]:
-        """Judge a JSON array of call attempts; each result is a decision or an error."""
+        """Judge a JSON array of call attempts; each result is a decision or an error, in order.
+
+        One item's fault never costs the others their answers: a bad item gets its
+        own error (in the one error shape), even a fault of the API itself (500).
+        """
         decide = self._engine()
         if not isinstance(payload, list):
             raise BadRequestError(
@@ -237,13 +279,17 @@ class ScreeningApi:
         errors = 0
         for item in payload:
             try:
-                attempt = parse_attempt(item, region=self.settings.region, arrived=arrived)
-                decision = self._judge(decide, attempt)
-                results.append(decision_json(decision, record_id=attempt.record_id))
+                results.append(self._screen_one(decide, item, arrived))
             except ApiError as error:
                 errors += 1
                 self._count_error(error)
                 results.append(error.body())
+            except Exception:
+                logger.exception("internal error in the HTTP API on one item of a batch")
+                fault = InternalError("an internal error occurred; it has been logged")
+                errors += 1
+                self._count_error(fault)
+                results.append(fault.body())
         return {"results": results, "count": len(results), "errors": errors}
 
     def _judge(self, decide: Decide, attempt: CallAttempt) -> Decision:
@@ -296,7 +342,7 @@ class ScreeningApi:
         self, cause: str, key: str, attempt: CallAttempt, elapsed: float, **facts: object
     ) -> Decision:
         self.metrics.fail_open.inc((cause,))
-        action = self.settings.default_action
+        action = self.settings.fail_open_action(attempt.ingress.kind)
         decision = Decision(
             action=action,
             score=0.0,

@@ -17,15 +17,17 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, get_type_hints
+from types import MappingProxyType
+from typing import Any, cast, get_type_hints
 
-from qalqan.domain.model import Action
+from qalqan.domain.model import Action, IngressClass
 from qalqan.errors import ConfigError
 
 __all__ = ["ApiSettings", "Secret"]
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
+_INGRESS_CLASSES = frozenset(c.value for c in IngressClass)
 
 
 class Secret:
@@ -131,6 +133,23 @@ class ApiSettings:
             "Action answered when screening fails open: allow, warn, divert or block.",
         ),
     )
+    fail_open_by_ingress: Mapping[str, Action] = field(
+        default_factory=dict,
+        metadata=_about(
+            "QALQAN_HTTP_FAIL_OPEN_BY_INGRESS",
+            "Per ingress class, the action answered instead of the default when screening fails "
+            "open, as CLASS=ACTION,... (e.g. international=divert,voip=divert); classes not "
+            "named get the default action.",
+        ),
+    )
+    client_time_skew_s: float = field(
+        default=5.0,
+        metadata=_about(
+            "QALQAN_HTTP_CLIENT_TIME_SKEW_S",
+            "Most seconds a client's time may differ from the node's clock; further, the attempt "
+            "is judged at the node's time and the decision says so.",
+        ),
+    )
     api_token: Secret | None = field(
         default=None,
         metadata=_about(
@@ -152,6 +171,13 @@ class ApiSettings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "default_action", Action(self.default_action))
+        object.__setattr__(
+            self,
+            "fail_open_by_ingress",
+            MappingProxyType(
+                {str(k): _as_action(v) for k, v in dict(self.fail_open_by_ingress).items()}
+            ),
+        )
         token: object = self.api_token
         if isinstance(token, str):  # a plain string is accepted and wrapped
             object.__setattr__(self, "api_token", Secret(token))
@@ -178,6 +204,21 @@ class ApiSettings:
             problems.append(f"{env['max_batch']}={self.max_batch} must be at least 1")
         if not self.deadline_ms > 0:
             problems.append(f"{env['deadline_ms']}={self.deadline_ms} must be above 0")
+        classes = ", ".join(c.value for c in IngressClass)
+        for kind, action in self.fail_open_by_ingress.items():
+            if kind not in _INGRESS_CLASSES:
+                problems.append(
+                    f"{env['fail_open_by_ingress']}: '{kind}' is not an ingress class ({classes})"
+                )
+            if not isinstance(cast(object, action), Action):
+                problems.append(
+                    f"{env['fail_open_by_ingress']}: '{action}' is not one of "
+                    + ", ".join(a.value for a in Action)
+                )
+        if not self.client_time_skew_s >= 0:
+            problems.append(
+                f"{env['client_time_skew_s']}={self.client_time_skew_s} must be 0 or more"
+            )
         if self.keep_alive_s < 1:
             problems.append(f"{env['keep_alive_s']}={self.keep_alive_s} must be at least 1")
         if self.api_token is not None and len(self.api_token) < 16:
@@ -222,6 +263,10 @@ class ApiSettings:
             raise ConfigError("HTTP API settings: " + "; ".join(problems))
         return settings
 
+    def fail_open_action(self, kind: IngressClass) -> Action:
+        """The action answered unscreened for a call from ``kind`` (engine error, deadline)."""
+        return self.fail_open_by_ingress.get(kind.value, self.default_action)
+
     def replace(self, **changes: Any) -> ApiSettings:
         """A copy with ``changes`` applied (None values are ignored)."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -247,7 +292,30 @@ def _shown(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, Action):
         return value.value
+    if isinstance(value, Mapping):
+        return ",".join(f"{k}={_shown(v)}" for k, v in value.items()) or "(none)"
     return str(value)
+
+
+def _as_action(value: object) -> Action | object:
+    """An :class:`Action` when ``value`` names one; otherwise ``value``, for problems() to name."""
+    try:
+        return Action(cast(str, value))
+    except ValueError:
+        return value
+
+
+def _actions_by_ingress(raw: str) -> dict[str, Action | object]:
+    """``international=divert,voip=divert`` as a mapping; problems() checks the names."""
+    found: dict[str, Action | object] = {}
+    for part in raw.split(","):
+        if not part.strip():
+            continue
+        kind, equals, action = part.partition("=")
+        if not equals or not kind.strip() or not action.strip():
+            raise ValueError(f"'{part.strip()}' is not CLASS=ACTION (e.g. international=divert)")
+        found[kind.strip().lower()] = _as_action(action.strip().lower())
+    return found
 
 
 def _parse(kind: Any, raw: str) -> Any:
@@ -272,6 +340,8 @@ def _parse(kind: Any, raw: str) -> Any:
             return Action(raw.lower())
         except ValueError:
             raise ValueError(f"is not one of {', '.join(a.value for a in Action)}") from None
+    if kind == Mapping[str, Action]:
+        return _actions_by_ingress(raw)
     if kind == Path | None:
         return Path(raw)
     if kind == Secret | None:

@@ -7,7 +7,10 @@ A call attempt::
      "identity": "<SIP Identity header>", "record_id": "..."}
 
 ``callee`` and ``ingress`` are required; ``caller`` is null or absent when the
-caller ID is withheld; ``time`` defaults to the moment the request arrived.
+caller ID is withheld; ``time`` defaults to the moment the request arrived (and
+a time too far from the node's clock is replaced by it: see
+:class:`~qalqan.api.app.ScreeningApi`). Text holding a lone surrogate (a JSON
+``\\ud800`` escape without its pair) is refused: it is not Unicode.
 Numbers are normalised to E.164 (``8 701 123 45 67`` → ``+77011234567``) with
 the numbering plan of the configured region. Validation stops at the first
 problem and names its field, in the API's one error shape; unknown fields
@@ -101,7 +104,22 @@ def _text(item: dict[str, Any], name: str) -> str | None:
     limit = _MAX_TEXT.get(name)
     if limit is not None and len(value) > limit:
         raise BadRequestError(f"{name} is {len(value)} characters long (limit {limit})", field=name)
+    if not _is_unicode(value):
+        raise BadRequestError(
+            f"{name} is not Unicode text: it holds a lone surrogate (an unpaired \\ud800-\\udfff "
+            "escape)",
+            field=name,
+        )
     return value
+
+
+def _is_unicode(text: str) -> bool:
+    """False when ``text`` holds a lone surrogate, which JSON escapes allow and UTF-8 cannot carry."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _required(item: dict[str, Any], name: str) -> str:
@@ -147,7 +165,12 @@ def _time(item: dict[str, Any], arrived: datetime) -> datetime:
         ) from None
     if moment.tzinfo is None:
         raise BadRequestError(f"time {_shown(raw)} needs a UTC offset (Z or +05:00)", field="time")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+05:00 is in the year 0 in UTC
+        raise BadRequestError(
+            f"time {_shown(raw)} is out of range in UTC (years 1 to 9999)", field="time"
+        ) from None
 
 
 def parse_attempt(item: Any, *, region: str, arrived: datetime) -> CallAttempt:
