@@ -72,6 +72,7 @@ from qalqan.screening.state import (
 __all__ = ["ScreeningEngine"]
 
 _DEADLINE_MISSED: Final = "deadline.missed"
+"""The rule of the reason a missed deadline gives: its default action is no judgement."""
 _RANK: Final = {Action.ALLOW: 0, Action.WARN: 1, Action.DIVERT: 2, Action.BLOCK: 3}
 _KeyOf = Callable[[Context], Hashable | None]
 
@@ -361,9 +362,9 @@ class ScreeningEngine:
         elapsed_us = (perf_counter_ns() - started) / 1000
         action = self.config.on_deadline_miss
         missed = Reason.said(
-            _DEADLINE_MISSED,
+            "deadline.missed",
             0.0,
-            _DEADLINE_MISSED,
+            "deadline.missed",
             elapsed_us=f"{elapsed_us:.0f}",
             budget_us=f"{self.config.deadline_us:g}",
             action=action.value,
