@@ -5,6 +5,7 @@
           ├── StoreUnavailableError       the database cannot be opened or is not migrated
           ├── PermissionDenied            the actor's role does not allow the action
           ├── LoginError                  unknown user, wrong password or disabled account
+          ├── SessionEndedError           a console session signed out, expired or ended by an admin
           ├── NotFoundError               no alert, case, user or escalation with that id
           ├── AlreadyClaimedError         another operator holds the claim on the alert
           └── WorkflowError               the action does not fit the state (closed case, …)
@@ -25,6 +26,7 @@ __all__ = [
     "LoginError",
     "NotFoundError",
     "PermissionDenied",
+    "SessionEndedError",
     "StoreUnavailableError",
     "WorkflowError",
 ]
@@ -69,6 +71,18 @@ class LoginError(CaseStoreError):
 
     def __init__(self) -> None:
         super().__init__("wrong user name or password, or the account is disabled")
+
+
+class SessionEndedError(CaseStoreError):
+    """A console session that no longer signs anyone in; ``reason`` says why.
+
+    ``reason`` is one of ``logout``, ``expired``, ``idle``, ``disabled``,
+    ``password``, ``role`` or ``unknown`` (a token the store never issued).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the console session has ended ({reason}): sign in again")
+        self.reason = reason
 
 
 class NotFoundError(CaseStoreError):

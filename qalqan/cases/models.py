@@ -67,6 +67,7 @@ __all__ = [
     "CaseFinding",
     "CaseNote",
     "CaseStatus",
+    "ConsoleSession",
     "Entity",
     "EntityKind",
     "EntityLink",
@@ -228,6 +229,30 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+
+
+class ConsoleSession(Base):
+    """One signed-in browser at the console: what its cookie's token stands for.
+
+    Only the token's SHA-256 is kept, so a copy of the table signs nobody in.
+    A session ends (``ended_at`` set, never deleted) at logout, when an admin
+    resets the password, changes the role or disables the account, and is no
+    longer honoured past ``expires_at`` or after ``idle`` without a click.
+    """
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    client: Mapped[str] = mapped_column(String(64))
+    """The address the session was opened from."""
+    started_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    """The absolute end: nothing the browser does moves it."""
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(20))
 
 
 class PotentialVictim(Base):

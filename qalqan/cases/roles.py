@@ -24,7 +24,9 @@ The roles follow how the work is split:
 
 The ``SYSTEM`` actor is the command line run by whoever runs the machine
 (migrations, ingest, adding the first users); it has the admin's permissions
-and its actions are audited under the name ``system``.
+and its actions are audited under the name ``system``. ``ANONYMOUS`` is who the
+log names for a request nobody is signed in to (a console form refused for its
+CSRF token); it may do nothing. Neither name can be given to an account.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from sqlalchemy.orm import Session
 from qalqan.cases.errors import PermissionDenied
 from qalqan.cases.models import User
 
-__all__ = ["PERMISSIONS", "SYSTEM", "Actor", "Permission", "Role", "authorize", "may"]
+__all__ = ["ANONYMOUS", "PERMISSIONS", "SYSTEM", "Actor", "Permission", "Role", "authorize", "may"]
 
 
 class Role(StrEnum):
@@ -147,7 +149,7 @@ class Actor:
     name: str
     role: Role
     user_id: int | None = None
-    """None only for ``SYSTEM``."""
+    """None only for ``SYSTEM`` and ``ANONYMOUS``."""
 
     def __str__(self) -> str:
         return f"{self.name} ({self.role.value})"
@@ -155,6 +157,9 @@ class Actor:
 
 SYSTEM: Final = Actor(name="system", role=Role.ADMIN)
 """The command line, run by whoever runs the machine: admin's permissions, audited as ``system``."""
+
+ANONYMOUS: Final = Actor(name="anonymous", role=Role.OPERATOR)
+"""Nobody signed in, as the audit log names them (with the client's address in the details)."""
 
 
 def may(role: Role, permission: Permission) -> bool:

@@ -3,11 +3,21 @@
 Passwords are kept only as Argon2id hashes (``argon2-cffi`` with its default,
 memory-hard parameters); an old hash is upgraded at the next login when the
 parameters change. A failed login says the same thing whether the name or the
-password was wrong, takes as long either way, and is audited.
+password was wrong, takes as long either way (an unknown name is checked
+against a stand-in hash made by the same hasher, :func:`dummy_hash`), and is
+audited.
+
+An account's name is what the audit log says for it, so a name must not be
+mistaken for another: names the log uses for itself (``system``,
+``anonymous``) are refused, and so are names that mix scripts (``аdmin`` with
+a Cyrillic ``а`` reads as ``admin``) or hold invisible or control characters.
+Resetting a password, changing a role or disabling an account ends the
+account's console sessions (:mod:`qalqan.cases.sessions`).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Final
 
@@ -19,13 +29,17 @@ from sqlalchemy.orm import Session
 from qalqan.cases import audit
 from qalqan.cases.errors import LoginError, NotFoundError, WorkflowError
 from qalqan.cases.models import User
-from qalqan.cases.roles import Actor, Permission, Role, authorize
+from qalqan.cases.roles import ANONYMOUS, SYSTEM, Actor, Permission, Role, authorize
+from qalqan.cases.sessions import end_sessions_of
 from qalqan.cases.store import clock_of
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
+    "RESERVED_NAMES",
     "UserView",
     "add_user",
+    "check_name",
+    "dummy_hash",
     "list_users",
     "login",
     "set_password",
@@ -35,9 +49,64 @@ __all__ = [
 
 MIN_PASSWORD_LENGTH: Final = 10
 
+RESERVED_NAMES: Final = frozenset({SYSTEM.name, ANONYMOUS.name})
+"""Names the audit log uses for itself: no account may carry one."""
+
 _hasher = PasswordHasher()
-_DUMMY_HASH: Final = _hasher.hash("not a password anyone has")
-"""Checked against when the name is unknown, so that a wrong name takes as long as a wrong password."""
+_dummies: dict[int, str] = {}
+
+
+def dummy_hash() -> str:
+    """A hash nobody's password matches, made by the hasher in use (so at its cost).
+
+    Checked against when the name is unknown, so that a wrong name takes as
+    long as a wrong password and the timing does not tell which names exist.
+    """
+    made = _dummies.get(id(_hasher))
+    if made is None:
+        made = _dummies[id(_hasher)] = _hasher.hash("not a password anyone has")
+    return made
+
+
+def _script(char: str) -> str:
+    """A letter's script from its Unicode name (``CYRILLIC SMALL LETTER A`` → ``CYRILLIC``)."""
+    name = unicodedata.name(char, "")
+    return name.split(" ", 1)[0] if name else "UNKNOWN"
+
+
+def check_name(name: str) -> str:
+    """The name an account may carry (stripped), or :class:`WorkflowError` saying why not.
+
+    One to 64 characters; not a name the audit log uses for itself; no
+    control, invisible, combining or unusual space characters (after NFC); and every letter from one
+    script (Latin, Cyrillic, …: digits and punctuation go with any), so that
+    no name can pass for another in the audit log.
+    """
+    name = unicodedata.normalize("NFC", name.strip())
+    if not name or len(name) > 64:
+        raise WorkflowError("a user name needs 1 to 64 characters", code="user_name_length")
+    if unicodedata.normalize("NFKC", name).casefold() in RESERVED_NAMES:
+        raise WorkflowError(
+            f"the name {name} is reserved for the audit log", code="user_name_reserved", name=name
+        )
+    for char in name:
+        category = unicodedata.category(char)
+        invisible = category[0] in "CZ" or category in ("Mn", "Me")  # controls, spaces, marks
+        if invisible and char != " ":
+            raise WorkflowError(
+                f"a user name cannot hold the character U+{ord(char):04X}",
+                code="user_name_character",
+                name=name,
+            )
+    scripts = {_script(c) for c in name if c.isalpha()}
+    if len(scripts) > 1:
+        raise WorkflowError(
+            f"the name {name} mixes scripts ({', '.join(sorted(scripts)).lower()}): "
+            "write it in one alphabet",
+            code="user_name_mixed",
+            name=name,
+        )
+    return name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,9 +146,7 @@ def _not_oneself(actor: Actor, user: User) -> None:
 def add_user(session: Session, actor: Actor, *, name: str, role: Role, password: str) -> UserView:
     """Create an account. Permission: ``manage_users``."""
     actor = authorize(session, actor, Permission.MANAGE_USERS, f"user:{name}")
-    name = name.strip()
-    if not name or len(name) > 64:
-        raise WorkflowError("a user name needs 1 to 64 characters")
+    name = check_name(name)
     _check_password(password)
     if session.scalar(select(User.id).where(User.name == name)) is not None:
         raise WorkflowError(f"there is already a user named {name}", code="user_exists", name=name)
@@ -97,12 +164,14 @@ def add_user(session: Session, actor: Actor, *, name: str, role: Role, password:
     return _view(user)
 
 
-def login(session: Session, name: str, password: str) -> Actor:
-    """Check a name and password; return who is acting. Every attempt is audited."""
+def login(session: Session, name: str, password: str, *, client: str = "") -> Actor:
+    """Check a name and password; return who is acting. Every attempt is audited
+    (with ``client``, the address it came from, when there is one)."""
     now = clock_of(session)
     user = session.scalar(select(User).where(User.name == name))
+    details = {"client": client} if client else None
     try:
-        _hasher.verify(user.password_hash if user is not None else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user is not None else dummy_hash(), password)
         ok = user is not None and user.active
     except (VerificationError, InvalidHashError):
         ok = False
@@ -112,14 +181,16 @@ def login(session: Session, name: str, password: str) -> Actor:
             role=Role(user.role) if user is not None else Role.OPERATOR,
             user_id=None if user is None else user.id,
         )
-        audit.append(session, who, "login", f"user:{name[:64]}", at=now, allowed=False)
+        audit.append(
+            session, who, "login", f"user:{name[:64]}", at=now, details=details, allowed=False
+        )
         session.commit()  # the failed attempt stays on record whatever the caller does next
         raise LoginError
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.last_login_at = now
     actor = Actor(name=user.name, role=Role(user.role), user_id=user.id)
-    audit.append(session, actor, "login", f"user:{user.name}", at=now)
+    audit.append(session, actor, "login", f"user:{user.name}", at=now, details=details)
     return actor
 
 
@@ -138,6 +209,8 @@ def set_role(session: Session, actor: Actor, name: str, role: Role) -> UserView:
     _not_oneself(actor, user)
     before = user.role
     user.role = Role(role).value
+    if user.role != before:
+        end_sessions_of(session, user.id, "role")
     audit.append(
         session,
         actor,
@@ -156,6 +229,8 @@ def set_user_active(session: Session, actor: Actor, name: str, active: bool) -> 
     if not active:
         _not_oneself(actor, user)
     user.active = active
+    if not active:
+        end_sessions_of(session, user.id, "disabled")
     audit.append(
         session,
         actor,
@@ -175,4 +250,5 @@ def set_password(session: Session, actor: Actor, name: str, password: str) -> No
         raise LoginError
     _check_password(password)
     user.password_hash = _hasher.hash(password)
+    end_sessions_of(session, user.id, "password")
     audit.append(session, actor, "set_password", f"user:{name}", at=clock_of(session))
