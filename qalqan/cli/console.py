@@ -3,6 +3,7 @@
 A thin adapter: it opens the store (refusing an unmigrated one, with one line
 saying to run ``qalqan cases init``), optionally creates the demo accounts and
 prints their passwords, and hands :func:`qalqan.console.create_app` to uvicorn.
+Its settings come from ``QALQAN_CONSOLE_*`` (:class:`qalqan.console.settings.ConsoleSettings`).
 The session key comes from ``QALQAN_CONSOLE_SECRET``; without it a random key
 is made, so sessions end when the server restarts (fine for a demo, not for a
 shift: set the variable in production).
@@ -10,7 +11,6 @@ shift: set the variable in production).
 
 from __future__ import annotations
 
-import os
 import secrets
 from typing import Annotated
 
@@ -45,7 +45,9 @@ def console_command(
     from qalqan.cases.store import CaseStore
     from qalqan.console import create_app
     from qalqan.console.demo import create_demo_users
+    from qalqan.console.settings import ConsoleSettings
 
+    settings = ConsoleSettings.from_env()
     store = CaseStore.open(db)
     if demo_users:
         table = Table(title="Demo accounts (new passwords each run)", title_justify="left")
@@ -54,7 +56,7 @@ def console_command(
         for user in create_demo_users(store):
             table.add_row(user.name, user.role.value, user.password)
         console.print(table)
-    secret = os.environ.get("QALQAN_CONSOLE_SECRET") or secrets.token_urlsafe(32)
-    app = create_app(db, secret_key=secret, store=store, https_only=https_only)
+    secret = settings.secret.reveal() if settings.secret else secrets.token_urlsafe(32)
+    app = create_app(db, secret_key=secret, store=store, https_only=https_only, settings=settings)
     console.print(f"console at http://{host}:{port}/")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -10,11 +10,18 @@ Why it is shaped this way:
   log. The console never re-implements a permission: it maps
   :class:`~qalqan.cases.errors.PermissionDenied` to a 403 page, and asks
   :func:`~qalqan.cases.roles.may` only to decide which buttons to draw.
-* **Sessions** are a signed cookie (Starlette's ``SessionMiddleware``,
-  itsdangerous) holding the user's id, name and role, the language, and a
-  CSRF token. Every POST must carry that token, as the ``csrf`` form field or
-  the ``X-CSRF-Token`` header (htmx); a POST without it is refused with 403
-  before anything else happens.
+* **Sessions live in the store** (:mod:`qalqan.cases.sessions`): the signed
+  cookie (Starlette's ``SessionMiddleware``, itsdangerous) holds a random
+  session token, the language and a CSRF token; every request looks the token
+  up, so logout, a password reset, a role change or a disabled account ends a
+  session at once, and no click stretches it past its absolute lifetime. Every
+  POST must carry the CSRF token, as the ``csrf`` form field or the
+  ``X-CSRF-Token`` header (htmx); a POST without it is refused with 403 (and
+  audited) before anything else happens.
+* **Sign-in is throttled** (:mod:`qalqan.console.throttle`) before any
+  password is hashed, and at most ``login_concurrent_hashes`` Argon2 checks
+  run at once: the rest are answered 503 at once. A request body is capped
+  (:class:`BodyLimit`) before it is read.
 * **In-process first.** :func:`create_app` returns an ASGI app; tests drive it
   with ``httpx.ASGITransport`` or Starlette's ``TestClient`` without a port.
 
@@ -29,32 +36,33 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
-from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qalqan import cases
+from qalqan.cases import audit
 from qalqan.cases.errors import (
     AlreadyClaimedError,
     LoginError,
     NotFoundError,
     PermissionDenied,
+    SessionEndedError,
     WorkflowError,
 )
-from qalqan.cases.models import User
-from qalqan.cases.roles import Actor, Permission, Role, may
-from qalqan.cases.store import CaseStore
+from qalqan.cases.roles import ANONYMOUS, Actor, Permission, Role, may
+from qalqan.cases.sessions import end_session, resume_session, start_session
+from qalqan.cases.store import CaseStore, clock_of
 from qalqan.cases.views import Money, Said, TimelineEvent
 from qalqan.console.dashboard import CALLER_ID_TYPES, dashboard_figures
 from qalqan.console.graph import case_graph
@@ -67,9 +75,11 @@ from qalqan.console.maps import (
     offset_text,
     outline,
 )
+from qalqan.console.settings import ConsoleSettings
+from qalqan.console.throttle import LoginThrottle
 from qalqan.domain.messages import render
 
-__all__ = ["OUTCOMES", "PAGES", "CsrfError", "create_app"]
+__all__ = ["MAX_ID", "OUTCOMES", "PAGES", "BodyLimit", "CsrfError", "create_app"]
 
 HERE = Path(__file__).parent
 T = TypeVar("T")
@@ -88,8 +98,19 @@ PAGES: dict[str, Permission] = {
 """The navigation: each page and the permission it needs, in the order of the menu."""
 
 
+MAX_ID: Final = 2**31 - 1
+"""The largest id the store's integer keys hold: a larger one in a URL or a form is not found."""
+
+MAX_AMOUNT: Final = Decimal(10) ** 12
+"""A trillion tenge: more than any one victim's loss, well inside the store's ``Numeric(18, 2)``."""
+
+
 class CsrfError(Exception):
     """A POST without the session's CSRF token."""
+
+
+class BadRequest(Exception):  # noqa: N818 (a state, not a failure)
+    """A request no form of the console sends: a 400 page."""
 
 
 class NotSignedIn(Exception):  # noqa: N818 (a state, not a failure)
@@ -125,10 +146,40 @@ async def _form(request: Request) -> FormData:
 
 
 def _actor(request: Request) -> Actor:
-    user = request.session.get("user")
-    if not isinstance(user, dict):
+    """Who this request's session signs in, once :func:`create_app`'s ``signed_in`` has looked."""
+    actor = request.scope.get("qalqan.actor")
+    if not isinstance(actor, Actor):
         raise NotSignedIn
-    return Actor(name=str(user["name"]), role=Role(user["role"]), user_id=int(user["id"]))
+    return actor
+
+
+def _client(request: Request) -> str:
+    """The address a request came from (the TCP peer, or what a trusted proxy says it is)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+def _ident(request: Request, name: str) -> int:
+    """An id from the path; one larger than the store can hold is simply not found."""
+    value = int(request.path_params[name])
+    if value > MAX_ID:
+        raise NotFoundError(name.removesuffix("_id"), value)
+    return value
+
+
+def _form_id(form: FormData, name: str) -> int | None:
+    """An id from a form field: digits within the store's range, else None."""
+    raw = _text(form, name)
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > MAX_ID:
+        return None
+    return int(raw)
+
+
+def _target(request: Request) -> str:
+    """What a request acts on, as the audit log names it: ``alert:12``, ``case:3``, or its path."""
+    for name, value in request.path_params.items():
+        if name.endswith("_id"):
+            return f"{name.removesuffix('_id')}:{value}"
+    return request.url.path
 
 
 def _flash(request: Request, key: str, **values: object) -> None:
@@ -137,18 +188,26 @@ def _flash(request: Request, key: str, **values: object) -> None:
 
 def _text(form: FormData, name: str) -> str:
     value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    if "\x00" in value:  # no form of ours sends one, and PostgreSQL refuses it in text
+        raise BadRequest(name)
+    return value.strip()
 
 
 def _amount(form: FormData, name: str) -> Money | None:
     raw = _text(form, name).replace(" ", "").replace(",", ".")
     if not raw:
         return None
+    if len(raw) > 40:
+        raise ValueError(name)
     try:
         amount = Decimal(raw)
     except InvalidOperation:
         raise ValueError(name) from None
-    return Money(amount) if amount > 0 else None
+    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
+        raise ValueError(name)
+    return Money(amount.quantize(Decimal("0.01"))) if amount > 0 else None
 
 
 def _when(moment: datetime | None) -> str:
@@ -288,15 +347,19 @@ def create_app(
     secret_key: str,
     store: CaseStore | None = None,
     https_only: bool = False,
-    session_max_age: int = 12 * 3600,
+    settings: ConsoleSettings | None = None,
 ) -> Starlette:
     """The console over the case store at ``store_url`` (or an already open ``store``).
 
     ``secret_key`` signs the session cookie; keep it out of logs and the same
-    across restarts if sessions should survive them. A session lasts one
-    12-hour shift by default.
+    across restarts if sessions should survive them. ``settings`` (read from
+    ``QALQAN_CONSOLE_*`` by the command line) bound sessions, sign-in attempts
+    and request bodies; a session lasts one 12-hour shift by default.
     """
     the_store = store if store is not None else CaseStore.open(store_url)
+    config = settings if settings is not None else ConsoleSettings()
+    throttle = LoginThrottle(settings=config)
+    hashing = 0  # Argon2 checks running now (the event loop is the only writer)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["when"] = _when
     templates.env.filters["phone"] = _phone
@@ -305,29 +368,86 @@ def create_app(
     templates.env.globals["P"] = Permission
     kazakhstan = outline()  # read once: the map's offline outline
 
+    async def signed_in(request: Request) -> Actor:
+        """Who the request's session token signs in, as the account is now (looked up once).
+
+        The queue refreshing itself (htmx, every 30 s) does not count as activity,
+        so a screen left open still ends its session when idle.
+        """
+        cached = request.scope.get("qalqan.actor")
+        if isinstance(cached, Actor):
+            return cached
+        token = request.session.get("sid")
+        if not isinstance(token, str):
+            raise NotSignedIn
+        refresh = bool(request.headers.get("hx-request")) and (
+            request.headers.get("hx-trigger") == "queue"
+        )
+
+        def look_up() -> Actor:
+            with the_store.transaction() as session:
+                return resume_session(session, token, idle=config.idle, active=not refresh)
+
+        try:
+            actor = await run_in_threadpool(look_up)
+        except SessionEndedError:
+            lang = _lang(request)
+            request.session.clear()
+            request.session["lang"] = lang
+            _flash(request, "session_ended")
+            raise NotSignedIn from None
+        request.scope["qalqan.actor"] = actor
+        return actor
+
     async def run(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """One service call as the signed-in user, in its own transaction.
 
-        The service checks the user's *current* role; the session is brought up to
-        date with it too, so that the menu and buttons follow a role an admin changed.
+        The service checks the user's *current* role; a refusal of the workflow
+        (a call already worked, someone else's claim, …) is written to the audit
+        log in a transaction of its own, as the store does for a refused permission.
         """
-        actor = _actor(request)
+        actor = await signed_in(request)
 
-        def work() -> tuple[T, str | None]:
+        def work() -> T:
             with the_store.transaction() as session:
-                result = fn(session, actor, *args, **kwargs)
-                return result, session.scalar(select(User.role).where(User.id == actor.user_id))
+                return fn(session, actor, *args, **kwargs)
 
-        result, role = await run_in_threadpool(work)
-        user = request.session.get("user")
-        if role is not None and isinstance(user, dict) and user.get("role") != role:
-            request.session["user"] = {**user, "role": role}
-        return result
+        try:
+            return await run_in_threadpool(work)
+        except (WorkflowError, AlreadyClaimedError) as refused:
+            await record(
+                request,
+                actor,
+                fn.__name__,
+                _target(request),
+                {"refused": str(refused), "code": getattr(refused, "code", "")},
+            )
+            raise
+
+    async def record(
+        request: Request, actor: Actor, action: str, target: str, details: dict[str, Any]
+    ) -> None:
+        """A refused attempt in the audit log, with the client's address."""
+
+        def write() -> None:
+            with the_store.transaction() as session:
+                audit.append(
+                    session,
+                    actor,
+                    action,
+                    target[:200],
+                    at=clock_of(session),
+                    details={**details, "client": _client(request)},
+                    allowed=False,
+                )
+
+        await run_in_threadpool(write)
 
     def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
         lang = _lang(request)
-        user = request.session.get("user")
-        role = Role(user["role"]) if isinstance(user, dict) else None
+        actor = request.scope.get("qalqan.actor")
+        role = actor.role if isinstance(actor, Actor) else None
+        user = {"name": actor.name, "role": actor.role.value} if isinstance(actor, Actor) else None
         nav = [
             (path, translate(lang, "nav_" + path.strip("/")))
             for path, permission in PAGES.items()
@@ -357,31 +477,64 @@ def create_app(
     # -- sign in and out, language
 
     async def home(request: Request) -> Response:
-        return _redirect(_home(_actor(request).role))
+        return _redirect(_home((await signed_in(request)).role))
 
     async def nothing(request: Request) -> Response:
-        _actor(request)
+        await signed_in(request)
         return render(request, "message.html", title_key="app_name", text_key="no_pages")
 
     async def login_page(request: Request) -> Response:
+        nonlocal hashing
         if request.method == "GET":
             return render(request, "login.html")
         form = await _form(request)
-        name, password = _text(form, "username"), str(form.get("password") or "")
+        name, password = _text(form, "username")[:200], str(form.get("password") or "")
+        client = _client(request)
+        until = throttle.locked_until(name, client, the_store.clock())
+        if until is not None:  # refused before any hashing: the right password does not help
+            seconds = max(1, int((until - the_store.clock()).total_seconds()))
+            page = render(
+                request, "message.html", 429, title_key="login_locked_title",
+                text=translate(_lang(request), "login_locked_text", until=f"{until:%H:%M}"),
+            )  # fmt: skip
+            page.headers["Retry-After"] = str(seconds)
+            return page
+        if hashing >= config.login_concurrent_hashes:  # bounded work: answer at once
+            page = render(
+                request, "message.html", 503, title_key="login_busy_title",
+                text_key="login_busy_text",
+            )  # fmt: skip
+            page.headers["Retry-After"] = "1"
+            return page
 
-        def attempt() -> Actor:
+        def attempt() -> tuple[Actor, str]:
             with the_store.transaction() as session:
-                return cases.login(session, name, password)
+                actor = cases.login(session, name, password, client=client)
+                token = start_session(
+                    session, actor, client=client, lifetime=config.session_lifetime
+                )
+                return actor, token
 
+        hashing += 1
         try:
-            actor = await run_in_threadpool(attempt)
+            actor, token = await run_in_threadpool(attempt)
         except LoginError:
+            for key in throttle.failed(name, client, the_store.clock()):
+                kind = key[0]
+                target = f"address:{client}" if kind == "address" else f"user:{name[:64]}"
+                await record(
+                    request, ANONYMOUS, "login_locked", target,
+                    {"count": kind, "minutes": config.login_lockout_minutes},
+                )  # fmt: skip
             _flash(request, "login_failed")
             return render(request, "login.html", status_code=401, username=name)
+        finally:
+            hashing -= 1
+        throttle.succeeded(name, client)
         lang = _lang(request)
         request.session.clear()
         request.session.update(
-            user={"id": actor.user_id, "name": actor.name, "role": actor.role.value},
+            sid=token,
             lang=lang,
             csrf=secrets.token_urlsafe(32),  # a new token for a new identity
         )
@@ -389,6 +542,15 @@ def create_app(
 
     async def logout(request: Request) -> Response:
         await _form(request)
+        token = request.session.get("sid")
+        if isinstance(token, str):
+            client = _client(request)
+
+            def sign_out() -> None:
+                with the_store.transaction() as session:
+                    end_session(session, token, client=client)
+
+            await run_in_threadpool(sign_out)
         lang = _lang(request)
         request.session.clear()
         request.session["lang"] = lang
@@ -398,7 +560,7 @@ def create_app(
         form = await _form(request)
         chosen = _text(form, "lang")
         if chosen in LANGUAGES:
-            request.session["lang"] = chosen
+            request.session["lang"] = chosen  # the cookie only: the session's end does not move
         return _redirect(_back(form, "/"))
 
     # -- the queue and an intercepted call
@@ -416,7 +578,7 @@ def create_app(
 
     async def claim(request: Request) -> Response:
         await _form(request)
-        alert_id = int(request.path_params["alert_id"])
+        alert_id = _ident(request, "alert_id")
         try:
             await run(request, cases.claim, alert_id)
         except AlreadyClaimedError as taken:
@@ -426,22 +588,22 @@ def create_app(
 
     async def release(request: Request) -> Response:
         form = await _form(request)
-        await run(request, cases.release, int(request.path_params["alert_id"]))
+        await run(request, cases.release, _ident(request, "alert_id"))
         return _redirect(_back(form, "/queue"))
 
     async def reassign(request: Request) -> Response:
         form = await _form(request)
-        alert_id = int(request.path_params["alert_id"])
-        to = _text(form, "to")
-        if not to.isdigit():
+        alert_id = _ident(request, "alert_id")
+        to = _form_id(form, "to")
+        if to is None:
             _flash(request, "choose_person")
             return _redirect(_back(form, f"/alerts/{alert_id}"))
-        item = await run(request, cases.reassign, alert_id, int(to), note=_text(form, "note"))
+        item = await run(request, cases.reassign, alert_id, to, note=_text(form, "note"))
         _flash(request, "handed_over", name=item.claimed_by or "")
         return _redirect(_back(form, f"/alerts/{alert_id}"))
 
     async def alert_page(request: Request) -> Response:
-        alert_id = int(request.path_params["alert_id"])
+        alert_id = _ident(request, "alert_id")
         alert = await run(request, cases.alert_view, alert_id)
         actor = _actor(request)
         script = None
@@ -470,7 +632,7 @@ def create_app(
 
     async def outcome(request: Request) -> Response:
         form = await _form(request)
-        alert_id = int(request.path_params["alert_id"])
+        alert_id = _ident(request, "alert_id")
         chosen = _text(form, "outcome")
         if chosen not in OUTCOMES:
             _flash(request, "choose_outcome")
@@ -496,14 +658,14 @@ def create_app(
 
     async def escalate(request: Request) -> Response:
         form = await _form(request)
-        alert_id = int(request.path_params["alert_id"])
+        alert_id = _ident(request, "alert_id")
         await run(request, cases.escalate, reason=_text(form, "reason"), alert_id=alert_id)
         _flash(request, "escalated")
         return _redirect(f"/alerts/{alert_id}")
 
     async def open_case(request: Request) -> Response:
         form = await _form(request)
-        alert_id = int(request.path_params["alert_id"])
+        alert_id = _ident(request, "alert_id")
         summary = await run(request, cases.open_case, _text(form, "title"), [alert_id])
         return _redirect(f"/cases/{summary.id}")
 
@@ -524,7 +686,7 @@ def create_app(
         await run(
             request,
             cases.answer_escalation,
-            int(request.path_params["escalation_id"]),
+            _ident(request, "escalation_id"),
             accept=_text(form, "decision") == "accept",
             response=_text(form, "response"),
         )
@@ -536,7 +698,7 @@ def create_app(
         return render(request, "cases.html", cases=found)
 
     async def case_page(request: Request) -> Response:
-        case_id = int(request.path_params["case_id"])
+        case_id = _ident(request, "case_id")
         case = await run(request, cases.case_view, case_id)
         suggestions = []
         if case.status == "open" and may(_actor(request).role, Permission.SUGGEST_LINKS):
@@ -560,7 +722,7 @@ def create_app(
 
     async def close(request: Request) -> Response:
         form = await _form(request)
-        case_id = int(request.path_params["case_id"])
+        case_id = _ident(request, "case_id")
         reason = _text(form, "reason")
         if reason not in {r.value for r in cases.CloseReason}:
             _flash(request, "choose_close_reason")
@@ -571,20 +733,20 @@ def create_app(
 
     async def link(request: Request) -> Response:
         form = await _form(request)
-        case_id = int(request.path_params["case_id"])
-        alert_id = int(_text(form, "alert_id") or 0)
+        case_id = _ident(request, "case_id")
+        alert_id = _form_id(form, "alert_id") or 0
         await run(request, cases.add_to_case, case_id, [alert_id], move=_text(form, "move") == "1")
         return _redirect(f"/cases/{case_id}")
 
     async def vulnerable(request: Request) -> Response:
         form = await _form(request)
-        alert_id = int(request.path_params["alert_id"])
+        alert_id = _ident(request, "alert_id")
         await run(request, cases.mark_vulnerable, alert_id, _text(form, "vulnerable") != "0")
         return _redirect(f"/alerts/{alert_id}")
 
     async def note(request: Request) -> Response:
         form = await _form(request)
-        case_id = int(request.path_params["case_id"])
+        case_id = _ident(request, "case_id")
         await run(request, cases.add_note, case_id, _text(form, "text"))
         return _redirect(f"/cases/{case_id}")
 
@@ -675,15 +837,43 @@ def create_app(
         return _redirect("/login")
 
     async def forbidden(request: Request, exc: Exception) -> Response:
-        user = request.session.get("user")
-        role = translate(_lang(request), f"role_{user['role']}") if isinstance(user, dict) else ""
+        actor = request.scope.get("qalqan.actor")
+        role = translate(_lang(request), f"role_{actor.role.value}") if actor else ""
         return render(
             request, "message.html", 403, title_key="forbidden_title",
             text=translate(_lang(request), "forbidden_text", role=role),
         )  # fmt: skip
 
     async def bad_csrf(request: Request, exc: Exception) -> Response:
+        try:
+            actor = await signed_in(request)
+        except NotSignedIn:
+            actor = ANONYMOUS
+        await record(request, actor, "csrf_refused", request.url.path, {"method": request.method})
         return render(request, "message.html", 403, title_key="csrf_title", text_key="csrf_text")
+
+    async def bad_request(request: Request, exc: Exception) -> Response:
+        return render(
+            request, "message.html", 400, title_key="bad_request_title", text_key="csrf_text"
+        )
+
+    async def claimed(request: Request, exc: Exception) -> Response:
+        holder = exc.holder if isinstance(exc, AlreadyClaimedError) else ""
+        said = translate(_lang(request), "claimed_by_other", holder=holder)
+        return render(request, "message.html", 409, title_key="workflow_error", text=said)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        """A bug's page: no details, and the same security headers as every other page."""
+        lang = _lang(request) if "session" in request.scope else "ru"
+        page = HTMLResponse(
+            "<!doctype html><meta charset=utf-8><title>Qalqan</title>"
+            f"<h1>{translate(lang, 'server_error_title')}</h1>"
+            f"<p>{translate(lang, 'server_error_text')}</p><p><a href=/>"
+            f"{translate(lang, 'go_home')}</a></p>",
+            status_code=500,
+        )
+        SecurityHeaders.apply(page.headers)
+        return page
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return render(request, "message.html", 404, title_key="not_found_title", text=str(exc))
@@ -731,11 +921,12 @@ def create_app(
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders),
+            Middleware(BodyLimit, max_bytes=config.max_body_bytes),
             Middleware(
                 SessionMiddleware,
                 secret_key=secret_key,
                 session_cookie="qalqan_console",
-                max_age=session_max_age,
+                max_age=int(config.session_lifetime.total_seconds()),
                 same_site="strict",
                 https_only=https_only,
             ),
@@ -746,9 +937,13 @@ def create_app(
             CsrfError: bad_csrf,
             NotFoundError: not_found,
             WorkflowError: workflow,
+            AlreadyClaimedError: claimed,
+            BadRequest: bad_request,
+            Exception: server_error,
         },
     )
     app.state.store = the_store
+    app.state.settings = config
     return app
 
 
@@ -775,12 +970,76 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("Content-Security-Policy", CSP)
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "same-origin")
-                headers.setdefault("Cache-Control", "no-store")
+                self.apply(MutableHeaders(scope=message))
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+    @staticmethod
+    def apply(headers: MutableHeaders) -> None:
+        """Set the headers (where a response has not set its own); also for the 500 page,
+        which Starlette sends from outside every middleware."""
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Cache-Control", "no-store")
+
+
+class _TooLarge(Exception):  # noqa: N818 (a state, not a failure)
+    """The body went past the cap while it was being read."""
+
+
+class BodyLimit:
+    """Refuse a request body over ``max_bytes`` with 413, before reading it when it says its size.
+
+    A ``Content-Length`` over the cap (or not a number) is refused at once,
+    without reading a byte; a streamed (chunked) body is counted as it is read
+    and refused as soon as it passes the cap, so nothing large is ever parsed
+    or spooled to disk.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            too_large = not value.isdigit() or len(value) > 18 or int(value) > self.max_bytes
+            if name == b"content-length" and too_large:
+                await self._refuse(scope, receive, send)
+                return
+        seen = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _TooLarge:
+            if started:
+                raise
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = PlainTextResponse(
+            f"Request body too large: at most {self.max_bytes} bytes.\n",
+            status_code=413,
+            headers={"Connection": "close"},
+        )
+        await answer(scope, receive, send)

@@ -240,9 +240,9 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     "history": {"ru": "История", "kk": "Тарих", "en": "History"},
     "back_to_queue": {"ru": "← К очереди", "kk": "← Кезекке", "en": "← Back to the queue"},
     "amount_invalid": {
-        "ru": "Сумма должна быть числом, например 150000.",
-        "kk": "Сома сан болуы керек, мысалы 150000.",
-        "en": "The amount must be a number, e.g. 150000.",
+        "ru": "Сумма должна быть числом не больше триллиона, например 150000.",
+        "kk": "Сома триллионнан аспайтын сан болуы керек, мысалы 150000.",
+        "en": "The amount must be a number up to a trillion, e.g. 150000.",
     },
     "choose_outcome": {
         "ru": "Выберите результат.",
@@ -586,6 +586,26 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "kk": "Өз есептік жазбаңызды өшіруге немесе рөлін өзгертуге болмайды — мұны басқа әкімші жасайды.",
         "en": "You cannot disable your own account or change its role: another admin does that.",
     },
+    "wf_user_name_length": {
+        "ru": "Имя пользователя — от 1 до 64 символов.",
+        "kk": "Пайдаланушы аты 1-ден 64 таңбаға дейін.",
+        "en": "A user name needs 1 to 64 characters.",
+    },
+    "wf_user_name_reserved": {
+        "ru": "Имя {name} занято журналом аудита, выберите другое.",
+        "kk": "{name} атауын аудит журналы пайдаланады, басқасын таңдаңыз.",
+        "en": "The name {name} is reserved for the audit log: choose another.",
+    },
+    "wf_user_name_mixed": {
+        "ru": "В имени {name} смешаны алфавиты (например, латинская и кириллическая «а»): пишите одним алфавитом.",
+        "kk": "{name} атында әліпбилер араласқан (мысалы, латын және кирилл «а»): бір әліпбимен жазыңыз.",
+        "en": "The name {name} mixes alphabets (a Latin and a Cyrillic «a», say): write it in one alphabet.",
+    },
+    "wf_user_name_character": {
+        "ru": "В имени {name} есть невидимый или управляющий символ.",
+        "kk": "{name} атында көрінбейтін немесе басқарушы таңба бар.",
+        "en": "The name {name} holds an invisible or control character.",
+    },
     "wf_user_exists": {
         "ru": "Пользователь {name} уже есть.",
         "kk": "{name} пайдаланушысы бар.",
@@ -838,6 +858,46 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "ru": "Это действие сейчас невозможно",
         "kk": "Бұл әрекет қазір мүмкін емес",
         "en": "This cannot be done now",
+    },
+    "login_locked_title": {
+        "ru": "Слишком много неудачных входов",
+        "kk": "Сәтсіз кіру әрекеттері тым көп",
+        "en": "Too many failed sign-ins",
+    },
+    "login_locked_text": {
+        "ru": "Вход с этим именем или с этого адреса временно закрыт. Попробуйте снова после {until} UTC или обратитесь к администратору.",
+        "kk": "Бұл атпен немесе бұл мекенжайдан кіру уақытша жабық. {until} UTC кейін қайталаңыз немесе әкімшіге хабарласыңыз.",
+        "en": "Signing in with this name or from this address is closed for a while. Try again after {until} UTC, or ask an admin.",
+    },
+    "login_busy_title": {
+        "ru": "Сервер занят",
+        "kk": "Сервер бос емес",
+        "en": "The server is busy",
+    },
+    "login_busy_text": {
+        "ru": "Сейчас проверяется много входов. Подождите секунду и попробуйте ещё раз.",
+        "kk": "Қазір көп кіру тексерілуде. Бір секунд күтіп, қайталап көріңіз.",
+        "en": "Many sign-ins are being checked right now. Wait a second and try again.",
+    },
+    "session_ended": {
+        "ru": "Сеанс завершён. Войдите снова.",
+        "kk": "Сеанс аяқталды. Қайта кіріңіз.",
+        "en": "Your session has ended. Please sign in again.",
+    },
+    "server_error_title": {
+        "ru": "Ошибка на сервере",
+        "kk": "Сервердегі қате",
+        "en": "Something went wrong on the server",
+    },
+    "server_error_text": {
+        "ru": "Действие не выполнено. Ошибка записана; попробуйте ещё раз или сообщите администратору.",
+        "kk": "Әрекет орындалмады. Қате жазылды; қайталап көріңіз немесе әкімшіге хабарлаңыз.",
+        "en": "Nothing was done. The error has been logged; try again or tell an admin.",
+    },
+    "bad_request_title": {
+        "ru": "Неверный запрос",
+        "kk": "Қате сұрау",
+        "en": "Bad request",
     },
     "go_home": {"ru": "На главную", "kk": "Басты бетке", "en": "Go to my start page"},
     "no_pages": {

@@ -53,11 +53,17 @@ class Console:
     url: str
     people: People
 
-    def client(self) -> TestClient:
-        return TestClient(create_app(self.url, secret_key="test-secret", store=self.store))
+    def client(self, address: str = "testclient") -> TestClient:
+        """A browser at ``address`` (the client address the console throttles logins by)."""
+        return TestClient(
+            create_app(self.url, secret_key="test-secret", store=self.store),
+            client=(address, 50000),
+        )
 
-    def signed_in(self, role: Role, name: str | None = None) -> Browser:
-        client = self.client()
+    def signed_in(
+        self, role: Role, name: str | None = None, address: str = "testclient"
+    ) -> Browser:
+        client = self.client(address)
         page = client.get("/login")
         page = client.post(
             "/login",

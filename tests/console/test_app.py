@@ -429,9 +429,19 @@ def test_an_admin_manages_accounts_from_the_console(console: Console) -> None:
     assert page.status_code == 409 and "Пользователь gulnara уже есть." in page.text
     page = admin.post("/users/change", username="gulnara", what="role", role="supervisor")
     assert "Сохранено: gulnara." in page.text
-    assert "/escalations" in gulnara.get("/queue").text  # a supervisor's menu at the next click
+    # a changed role ends the account's sessions: signed in again, a supervisor's menu
+    assert gulnara.get("/queue").url.path == "/login"
+    signed = gulnara.post(
+        "/login",
+        data={
+            "csrf": csrf_of(gulnara.get("/login").text),
+            "username": "gulnara",
+            "password": password,
+        },
+    )
+    assert "/escalations" in signed.text
     admin.post("/users/change", username="gulnara", what="disable")
-    assert gulnara.get("/queue").status_code == 403  # a disabled account can do nothing
+    assert gulnara.get("/queue").url.path == "/login"  # a disabled account can do nothing
     page = admin.post("/users/change", username="admin", what="disable")
     assert page.status_code == 409 and "Свою учётную запись нельзя отключить" in page.text
     page = admin.post("/users/change", username="gulnara", what="password")

@@ -1,0 +1,197 @@
+"""Settings of the operators' console: one typed registry, read from ``QALQAN_CONSOLE_*``.
+
+Each setting is a field of :class:`ConsoleSettings` with its environment
+variable and help text in the field's metadata, as the HTTP API's settings are
+(:mod:`qalqan.api.config`); ``docs/console.md`` lists every one with its
+default, and a test checks that it does. The session key is a
+:class:`~qalqan.api.config.Secret`: it never prints.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import timedelta
+from typing import Any, get_type_hints
+
+from qalqan.api.config import Secret
+from qalqan.errors import ConfigError
+
+__all__ = ["ConsoleSettings"]
+
+
+def _about(env: str, help: str, *, secret: bool = False) -> dict[str, Any]:
+    return {"env": env, "help": help, "secret": secret}
+
+
+_POSITIVE = (
+    "session_hours", "idle_minutes", "login_window_minutes", "login_lockout_minutes",
+    "login_failures_per_name", "login_failures_per_account", "login_failures_per_address",
+    "login_concurrent_hashes",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsoleSettings:
+    """How long sessions last, how sign-in is throttled, and how large a request may be."""
+
+    secret: Secret | None = field(
+        default=None,
+        metadata=_about(
+            "QALQAN_CONSOLE_SECRET",
+            "Key that signs the session cookie. Unset: a random one per start, so everyone "
+            "signs in again after a restart. Set it for a shift. Never printed.",
+            secret=True,
+        ),
+    )
+    session_hours: float = field(
+        default=12.0,
+        metadata=_about(
+            "QALQAN_CONSOLE_SESSION_HOURS",
+            "A session's absolute lifetime from sign-in (one shift); no click or language "
+            "switch extends it.",
+        ),
+    )
+    idle_minutes: float = field(
+        default=60.0,
+        metadata=_about(
+            "QALQAN_CONSOLE_IDLE_MINUTES",
+            "A session ends after this long without a click (the queue refreshing itself does "
+            "not count).",
+        ),
+    )
+    login_window_minutes: float = field(
+        default=15.0,
+        metadata=_about(
+            "QALQAN_CONSOLE_LOGIN_WINDOW_MINUTES",
+            "Failed sign-ins are counted over this window.",
+        ),
+    )
+    login_failures_per_name: int = field(
+        default=5,
+        metadata=_about(
+            "QALQAN_CONSOLE_LOGIN_FAILURES_PER_NAME",
+            "Failed sign-ins for one name from one address, within the window, before that "
+            "name is locked for that address.",
+        ),
+    )
+    login_failures_per_account: int = field(
+        default=50,
+        metadata=_about(
+            "QALQAN_CONSOLE_LOGIN_FAILURES_PER_ACCOUNT",
+            "Failed sign-ins for one name from all addresses together, within the window, "
+            "before that name is locked everywhere.",
+        ),
+    )
+    login_failures_per_address: int = field(
+        default=20,
+        metadata=_about(
+            "QALQAN_CONSOLE_LOGIN_FAILURES_PER_ADDRESS",
+            "Failed sign-ins from one address (any names, unknown ones included), within the "
+            "window, before that address is locked.",
+        ),
+    )
+    login_lockout_minutes: float = field(
+        default=15.0,
+        metadata=_about(
+            "QALQAN_CONSOLE_LOGIN_LOCKOUT_MINUTES",
+            "How long a lock lasts; then the count starts again. Locks are never permanent.",
+        ),
+    )
+    login_concurrent_hashes: int = field(
+        default=1,
+        metadata=_about(
+            "QALQAN_CONSOLE_LOGIN_CONCURRENT_HASHES",
+            "Password checks (Argon2) run at once; a sign-in beyond them is answered 503 "
+            "at once, without hashing.",
+        ),
+    )
+    max_body_bytes: int = field(
+        default=65_536,
+        metadata=_about(
+            "QALQAN_CONSOLE_MAX_BODY_BYTES",
+            "Largest request body accepted, in bytes; a larger one gets 413 before it is read.",
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        key: object = self.secret
+        if isinstance(key, str):  # a plain string is accepted and wrapped
+            object.__setattr__(self, "secret", Secret(key))
+        problems = self.problems()
+        if problems:
+            raise ConfigError("console settings: " + "; ".join(problems))
+
+    def problems(self) -> list[str]:
+        """Every mistake in these settings, each naming its environment variable."""
+        env = {f.name: f.metadata["env"] for f in fields(self)}
+        problems = [
+            f"{env[name]}={getattr(self, name)} must be above 0"
+            for name in _POSITIVE
+            if not getattr(self, name) > 0
+        ]
+        if self.max_body_bytes < 4096:
+            problems.append(f"{env['max_body_bytes']}={self.max_body_bytes} is under 4096")
+        if self.secret is not None and len(self.secret) < 16:
+            problems.append(f"{env['secret']} is too short (at least 16 characters)")
+        return problems
+
+    @property
+    def session_lifetime(self) -> timedelta:
+        return timedelta(hours=self.session_hours)
+
+    @property
+    def idle(self) -> timedelta:
+        return timedelta(minutes=self.idle_minutes)
+
+    @property
+    def login_window(self) -> timedelta:
+        return timedelta(minutes=self.login_window_minutes)
+
+    @property
+    def login_lockout(self) -> timedelta:
+        return timedelta(minutes=self.login_lockout_minutes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ConsoleSettings:
+        """Settings from ``QALQAN_CONSOLE_*`` variables; every mistake named in one ConfigError."""
+        env = os.environ if environ is None else environ
+        hints = get_type_hints(cls)
+        known = {f.metadata["env"] for f in fields(cls)}
+        problems = [
+            f"{name} is not a setting (known: {', '.join(sorted(known))})"
+            for name in sorted(env)
+            if name.startswith("QALQAN_CONSOLE_") and name not in known
+        ]
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f.metadata["env"], "").strip()
+            if not raw:
+                continue
+            kind = hints[f.name]
+            try:
+                values[f.name] = Secret(raw) if f.metadata["secret"] else kind(raw)
+            except ValueError:
+                problems.append(f"{f.metadata['env']}={raw!r} is not a {kind.__name__}")
+        try:
+            settings = cls(**values)
+        except ConfigError as error:
+            problems.append(str(error).removeprefix("console settings: "))
+        if problems:
+            raise ConfigError("console settings: " + "; ".join(problems))
+        return settings
+
+    @classmethod
+    def registry(cls) -> list[tuple[str, str, str, str]]:
+        """``(field, environment variable, default as shown, help)`` of every setting."""
+        defaults = cls()
+        return [
+            (
+                f.name,
+                f.metadata["env"],
+                "(none)" if getattr(defaults, f.name) is None else str(getattr(defaults, f.name)),
+                f.metadata["help"],
+            )
+            for f in fields(cls)
+        ]
