@@ -168,6 +168,30 @@ class ApiSettings:
             "QALQAN_HTTP_KEEP_ALIVE_S", "Seconds an idle keep-alive connection stays open."
         ),
     )
+    header_timeout_s: float = field(
+        default=10.0,
+        metadata=_about(
+            "QALQAN_HTTP_HEADER_TIMEOUT_S",
+            "Seconds a request may take to arrive, headers and body (and a new connection to "
+            "send its first request); slower ones get 408 and are closed.",
+        ),
+    )
+    max_header_bytes: int = field(
+        default=65_536,
+        metadata=_about(
+            "QALQAN_HTTP_MAX_HEADER_BYTES",
+            "Largest request line and header block, in bytes; larger ones get 431 and are closed.",
+        ),
+    )
+    max_connections: int = field(
+        default=512,
+        metadata=_about(
+            "QALQAN_HTTP_MAX_CONNECTIONS",
+            "Open connections at most (and never more than the file-descriptor limit allows); "
+            "past it the oldest connection yet to send a whole request is closed for the "
+            "newcomer, else the newcomer gets 503.",
+        ),
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "default_action", Action(self.default_action))
@@ -221,6 +245,12 @@ class ApiSettings:
             )
         if self.keep_alive_s < 1:
             problems.append(f"{env['keep_alive_s']}={self.keep_alive_s} must be at least 1")
+        if not self.header_timeout_s > 0:
+            problems.append(f"{env['header_timeout_s']}={self.header_timeout_s} must be above 0")
+        if self.max_header_bytes < 1024:
+            problems.append(f"{env['max_header_bytes']}={self.max_header_bytes} is under 1024")
+        if self.max_connections < 1:
+            problems.append(f"{env['max_connections']}={self.max_connections} must be at least 1")
         if self.api_token is not None and len(self.api_token) < 16:
             problems.append(f"{env['api_token']} is too short (at least 16 characters)")
         return problems
