@@ -53,7 +53,7 @@ from qalqan.sip.message import (
     parse_via,
     reason_phrase,
 )
-from qalqan.sip.metrics import SipMetrics
+from qalqan.sip.metrics import SipMetrics, ThrottledLog
 from qalqan.sip.transaction import Peer, Send, ServerTransactions
 
 __all__ = [
@@ -385,6 +385,7 @@ class RedirectService:
             counters=self.metrics.transactions,
         )
         self._deadline_s = config.deadline_ms / 1000.0
+        self._complaints = ThrottledLog(logger)
 
     # --- input ---------------------------------------------------------------------------
 
@@ -519,7 +520,13 @@ class RedirectService:
             if not isinstance(decision, Decision):
                 raise TypeError(f"decide returned {type(decision).__name__}, not a Decision")
         except Exception as error:
-            logger.warning("screening failed for call %s: %r", attempt.record_id, error)
+            self._complaints.log(
+                logging.WARNING,
+                type(error).__name__,
+                "screening failed for call %s: %r",
+                attempt.record_id,
+                error,
+            )
             return self._fail_open(
                 "error",
                 "sip.fail_open.error",

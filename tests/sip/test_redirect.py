@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -399,6 +400,21 @@ def test_a_failing_engine_fails_open_to_the_default_action() -> None:
     warned = one_answer(node, invite())
     assert warned.headers.get("X-Qalqan-Action") == "warn"
     assert node.metrics.fail_open_by_cause["error"] == 1
+
+
+def test_an_engine_failing_on_every_call_is_logged_now_and_then_not_per_call(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(attempt: CallAttempt) -> Decision:
+        raise RuntimeError("state store unreachable")
+
+    node = service(broken)
+    caplog.set_level(logging.DEBUG, logger="qalqan.sip")
+    for i in range(200):
+        data = invite(call_id=f"flood-{i}", branch=f"z9hG4bK-flood-{i}")
+        assert len(node.handle_datagram(data, peer=SBC, now=100.0 + i / 1000)) == 1
+    assert node.metrics.fail_open_by_cause["error"] == 200
+    assert 1 <= len(caplog.records) <= 2
 
 
 def test_an_engine_returning_nonsense_fails_open() -> None:
