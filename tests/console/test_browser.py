@@ -14,8 +14,10 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,16 +50,11 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The console served by uvicorn on a free port, in a thread; its base URL."""
+@contextmanager
+def _serving(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn on a free port, in a thread; its base URL."""
     import uvicorn
 
-    clock = ShiftClock()
-    store, url, _ = populated_store(tmp_path_factory.mktemp("console"), clock)
-    store_campaign_hours(store)  # what `qalqan analyze` stores; the test feed has none
-    clock.ahead = timedelta(minutes=6)  # the calls have waited past their claim deadline
-    app = create_app(url, secret_key="browser-test", store=store)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     uv = uvicorn.Server(config)
@@ -73,6 +70,45 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         uv.should_exit = True
         thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The console served by uvicorn on a free port, in a thread; its base URL."""
+    clock = ShiftClock()
+    store, url, _ = populated_store(tmp_path_factory.mktemp("console"), clock)
+    store_campaign_hours(store)  # what `qalqan analyze` stores; the test feed has none
+    clock.ahead = timedelta(minutes=6)  # the calls have waited past their claim deadline
+    app = create_app(url, secret_key="browser-test", store=store)
+    try:
+        with _serving(app) as base:
+            yield base
+    finally:
+        store.close()
+
+
+HOSTILE_FARM = (
+    '<img src=x onerror="document.body.dataset.pwned=1">'
+    "<script>document.body.dataset.pwned=2</script>"
+)
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The console over a store in which a farm's id is markup, as a hostile feed could make it."""
+    from sqlalchemy import select
+
+    from qalqan.cases.models import Alert
+
+    store, url, _ = populated_store(tmp_path_factory.mktemp("hostile"))
+    with store.transaction() as session:
+        for farm in session.scalars(select(Alert).where(Alert.kind == "sim_farm")):
+            farm.source_ref = HOSTILE_FARM
+    app = create_app(url, secret_key="browser-test", store=store)
+    try:
+        with _serving(app) as base:
+            yield base
+    finally:
         store.close()
 
 
@@ -270,4 +306,36 @@ def test_admin_adds_an_account_and_sees_its_password_once(
     page.goto(f"{server}/users")
     expect(page.locator(".password")).to_have_count(0)
     expect(page.locator("table.users")).to_contain_text("gulnara")
+    page.close()
+
+
+def test_a_farm_id_made_of_markup_is_shown_as_text_in_the_map_tooltip(
+    browser: playwright_api.Browser, hostile_server: str
+) -> None:
+    """The tooltip is built from text nodes: a farm id never becomes an element, whatever the CSP."""
+    page = _sign_in(browser, hostile_server, Role.ANALYST)
+    page.goto(f"{hostile_server}/findings")
+    page.wait_for_function("window.qalqanMapDrawn === true")
+    page.evaluate(
+        """() => {
+          const chart = echarts.getInstanceByDom(document.getElementById("farm-map"));
+          const farms = chart.getOption().series.findIndex(s => s.id === "farms");
+          chart.dispatchAction({ type: "showTip", seriesIndex: farms, dataIndex: 0 });
+        }"""
+    )
+    tooltip = page.wait_for_function(
+        "() => [...document.querySelectorAll('#farm-map div')]"
+        ".find(d => d.textContent.includes('onerror')) || null"
+    ).as_element()
+    assert tooltip is not None
+    assert HOSTILE_FARM in tooltip.text_content()  # type: ignore[operator]
+    made = page.evaluate(
+        """() => ({
+          images: document.querySelectorAll("#farm-map img, img[src='x']").length,
+          scripts: [...document.querySelectorAll("script")].filter(
+            s => s.type !== "application/json" && s.textContent.includes("pwned")).length,
+          pwned: document.body.dataset.pwned || null,
+        })"""
+    )
+    assert made == {"images": 0, "scripts": 0, "pwned": None}
     page.close()

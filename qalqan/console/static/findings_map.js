@@ -37,6 +37,16 @@
     .map(function (f) { return { name: f.properties.name, label: { show: false } }; });
   echarts.registerMap("kazakhstan", { type: "FeatureCollection", features: regions });
 
+  // Lines of text as a tooltip element: each line a text node, so nothing in them is markup.
+  function lines(texts) {
+    var box = document.createElement("div");
+    texts.forEach(function (t, i) {
+      if (i > 0) { box.appendChild(document.createElement("br")); }
+      box.appendChild(document.createTextNode(String(t)));
+    });
+    return box;
+  }
+
   var text = { color: "#f2f5f8", fontSize: 16 };
   var maxSims = data.farms.reduce(function (m, f) { return Math.max(m, f.value[2]); }, 1);
   var chart = echarts.init(document.getElementById("farm-map"), null, { renderer: "svg" });
@@ -45,12 +55,16 @@
     textStyle: text,
     tooltip: {
       trigger: "item",
+      // An element of text nodes, never a string: ECharts reads a string as HTML, and a farm's
+      // id comes from the analysed data.
       formatter: function (p) {
-        if (p.seriesId !== "farms") { return p.name; }
+        if (p.seriesId !== "farms") { return lines([p.name]); }
         var region = p.data.region ? byEnglish[p.data.region] || p.data.region : "";
-        return data.labels.farm + " " + p.name + (region ? " — " + region : "") +
-          "<br>" + data.labels.sims + ": " + p.value[2] +
-          "<br>" + p.value[1].toFixed(3) + ", " + p.value[0].toFixed(3);
+        return lines([
+          data.labels.farm + " " + p.name + (region ? " — " + region : ""),
+          data.labels.sims + ": " + p.value[2],
+          p.value[1].toFixed(3) + ", " + p.value[0].toFixed(3)
+        ]);
       }
     },
     geo: {
