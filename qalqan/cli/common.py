@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -21,15 +21,22 @@ from rich.progress import (
 from typer.exceptions import TyperException
 
 from qalqan.errors import QalqanError
+from qalqan.exchange.limits import DEFAULT_LIMITS, MAX_LINE_BYTES, ReadLimits
 
 __all__ = [
     "EXIT_BAD_DATA",
     "EXIT_INTERNAL",
     "EXIT_UNREADABLE",
+    "MaxGzipBytes",
+    "MaxGzipRatio",
+    "MaxLineBytes",
+    "MaxQuarantineBytes",
+    "MaxRejectedRows",
     "console",
     "err_console",
     "guarded",
     "progress_bar",
+    "read_limits",
 ]
 
 EXIT_BAD_DATA = 1
@@ -87,4 +94,68 @@ def progress_bar(*, transient: bool = False, quiet: bool = False) -> Progress:
         console=err_console,
         transient=transient,
         disable=quiet,
+    )
+
+
+# -- what reading a data set may cost: the same options on every command that reads one --
+
+MaxRejectedRows = Annotated[
+    int,
+    typer.Option(
+        "--max-rejected-rows",
+        min=1,
+        help="Stop reading a table (exit code 2) past this many rejected rows.",
+    ),
+]
+MaxQuarantineBytes = Annotated[
+    int,
+    typer.Option(
+        "--max-quarantine-bytes",
+        min=1,
+        help="Stop reading a table (exit code 2) once its quarantine file passes this many bytes.",
+    ),
+]
+MaxLineBytes = Annotated[
+    int,
+    typer.Option(
+        "--max-line-bytes",
+        min=2,
+        max=MAX_LINE_BYTES,
+        help="Reject a line longer than this many bytes as a row of its own (the rest is read).",
+    ),
+]
+MaxGzipRatio = Annotated[
+    int,
+    typer.Option(
+        "--max-gzip-ratio",
+        min=1,
+        help="Refuse a .csv.gz (exit code 2) whose content grows past this many times its "
+        "compressed size.",
+    ),
+]
+MaxGzipBytes = Annotated[
+    int,
+    typer.Option(
+        "--max-gzip-bytes",
+        min=1,
+        help="Refuse a .csv.gz (exit code 2) whose content grows past this many bytes.",
+    ),
+]
+
+
+def read_limits(
+    *,
+    max_rejected_rows: int = DEFAULT_LIMITS.max_rejected_rows,
+    max_quarantine_bytes: int = DEFAULT_LIMITS.max_quarantine_bytes,
+    max_line_bytes: int = DEFAULT_LIMITS.max_line_bytes,
+    max_gzip_ratio: int = DEFAULT_LIMITS.max_gzip_ratio,
+    max_gzip_bytes: int = DEFAULT_LIMITS.max_gzip_bytes,
+) -> ReadLimits:
+    """The limits given on the command line (see :mod:`qalqan.exchange.limits`)."""
+    return ReadLimits(
+        max_rejected_rows=max_rejected_rows,
+        max_quarantine_bytes=max_quarantine_bytes,
+        max_line_bytes=max_line_bytes,
+        max_gzip_ratio=max_gzip_ratio,
+        max_gzip_bytes=max_gzip_bytes,
     )

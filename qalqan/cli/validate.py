@@ -4,7 +4,8 @@ A thin adapter over :meth:`qalqan.exchange.reader.DataSet.validate`: it draws
 the progress bar, prints one line per table (rows read, accepted, rejected)
 and the first reasons with their file and line, and turns the report into the
 exit code: 0 every row valid, 1 rows rejected or a file damaged (the rest is
-usable), 2 the data set cannot be read.
+usable), 2 the data set cannot be read or a table went past one of the read
+limits (:mod:`qalqan.exchange.limits`, one option each).
 """
 
 from __future__ import annotations
@@ -23,7 +24,18 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from qalqan.cli.common import console, err_console, guarded
+from qalqan.cli.common import (
+    MaxGzipBytes,
+    MaxGzipRatio,
+    MaxLineBytes,
+    MaxQuarantineBytes,
+    MaxRejectedRows,
+    console,
+    err_console,
+    guarded,
+    read_limits,
+)
+from qalqan.exchange.limits import DEFAULT_LIMITS
 from qalqan.exchange.reader import DEFAULT_CHUNK_ROWS, DataSet
 from qalqan.exchange.report import TableReport, ValidationReport
 
@@ -142,14 +154,27 @@ def validate_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar and no tables: the summary only.")
     ] = False,
+    max_rejected_rows: MaxRejectedRows = DEFAULT_LIMITS.max_rejected_rows,
+    max_quarantine_bytes: MaxQuarantineBytes = DEFAULT_LIMITS.max_quarantine_bytes,
+    max_line_bytes: MaxLineBytes = DEFAULT_LIMITS.max_line_bytes,
+    max_gzip_ratio: MaxGzipRatio = DEFAULT_LIMITS.max_gzip_ratio,
+    max_gzip_bytes: MaxGzipBytes = DEFAULT_LIMITS.max_gzip_bytes,
 ) -> None:
     """Check every table of DATA_DIR against the exchange format, row by row.
 
     Rejected rows are written to the quarantine with their file, line and
     reason. Exit code 0: every row is valid; 1: rows were rejected or a file
-    is damaged (the rest is usable); 2: the data set cannot be read.
+    is damaged (the rest is usable); 2: the data set cannot be read, or a
+    table went past a limit (docs/exchange-format.md, "Limits").
     """
-    data_set = DataSet.open(data_dir)
+    limits = read_limits(
+        max_rejected_rows=max_rejected_rows,
+        max_quarantine_bytes=max_quarantine_bytes,
+        max_line_bytes=max_line_bytes,
+        max_gzip_ratio=max_gzip_ratio,
+        max_gzip_bytes=max_gzip_bytes,
+    )
+    data_set = DataSet.open(data_dir, limits=limits)
     quarantine_dir = quarantine if quarantine is not None else data_dir / "quarantine"
     with _bars(quiet) as progress:
         report = data_set.validate(

@@ -38,6 +38,7 @@ __all__ = [
     "Mask",
     "Problem",
     "check_column",
+    "control_characters",
     "decode_text",
     "describe_values",
     "display",
@@ -153,6 +154,56 @@ def decode_text(name: str, raw: pa.Array) -> tuple[pa.Array, Problem | None]:
         describe_values(decoded, f"{name} {{}} is not UTF-8 text"),
     )
     return decoded, problem
+
+
+_CONTROL: Final = np.zeros(256, dtype=np.bool_)
+_CONTROL[:0x20] = True
+_CONTROL[[0x09, 0x0A, 0x0D]] = False  # tab (a CSV cell may hold one) and line breaks (quoted)
+
+
+def control_characters(name: str, cells: pa.Array) -> Problem | None:
+    """Cells holding a C0 control character other than tab, LF and CR: NUL above all.
+
+    No text field of the contract has a use for them, and a NUL stops
+    PostgreSQL from storing the text at all. One pass over the column's bytes
+    finds none in an ordinary column; only a column that has some is looked
+    at cell by cell.
+    """
+    if not (pa.types.is_binary(cells.type) or pa.types.is_string(cells.type)):
+        return None
+    data = cells.buffers()[2]
+    if data is None or len(cells) == 0:
+        return None
+    bounds = np.frombuffer(
+        cells.buffers()[1], dtype=np.int32, count=len(cells) + 1, offset=cells.offset * 4
+    )
+    start = int(bounds[0])
+    values = np.frombuffer(data, dtype=np.uint8, count=int(bounds[-1]) - start, offset=start)
+    if not (values < 0x20).any():
+        return None
+    at = np.flatnonzero(_CONTROL[values]) + start
+    if not len(at):
+        return None
+    owners = np.searchsorted(bounds, at, side="right") - 1
+    rows, first = np.unique(owners, return_index=True)
+    mask = np.zeros(len(cells), dtype=np.bool_)
+    mask[rows] = True
+    byte = np.asarray(values[at[first] - start], dtype=np.int64)
+    offset = at[first] - bounds[rows]
+    found = dict(zip(rows.tolist(), zip(byte.tolist(), offset.tolist(), strict=True), strict=True))
+
+    def describe(described: Rows) -> pa.Array:
+        reasons = []
+        for row in described.tolist():
+            code, position = found[row]
+            what = "NUL" if code == 0 else "a control character"
+            reasons.append(
+                f"{name} holds {what} (U+{code:04X}) at byte {position + 1}, "
+                "which text may not contain"
+            )
+        return pa.array(reasons, pa.string())
+
+    return Problem(f"{name} holds a control character", mask, describe)
 
 
 # --- text formats --------------------------------------------------------------------------

@@ -11,6 +11,13 @@ end of file. The CSV reader behind it sees a file that simply ends early: the
 rows before the cut load, and the partial last row is rejected like any other
 broken row. Multi-member files (``cat a.gz b.gz``) and zero padding after the
 last member are read as :mod:`gzip` reads them.
+
+A bomb (a few megabytes that inflate to terabytes of newlines) is refused
+rather than read: past ``max_ratio`` content bytes per compressed byte (once
+:data:`~qalqan.exchange.limits.GZIP_RATIO_FLOOR` bytes have come out), or past
+``max_bytes`` in all, the stream ends and :attr:`~SalvagingGzipReader.refused`
+says why. No single step inflates more than :data:`_PIECE` bytes, so memory
+stays bounded on the way there.
 """
 
 from __future__ import annotations
@@ -19,9 +26,14 @@ import io
 import zlib
 from typing import BinaryIO, Literal
 
+from qalqan.exchange.limits import GZIP_RATIO_FLOOR
+
 __all__ = ["SalvagingGzipReader"]
 
 _GZIP = 31  # zlib window bits meaning "expect a gzip header and trailer"
+
+_PIECE = 4 << 20
+"""Content bytes inflated at most per step."""
 
 
 def _incomplete_utf8_tail(data: bytes) -> int:
@@ -44,18 +56,30 @@ def _incomplete_utf8_tail(data: bytes) -> int:
 class SalvagingGzipReader(io.RawIOBase):
     """A readable binary stream of the decompressed content of a gzip file, damaged or not."""
 
-    def __init__(self, raw: BinaryIO, *, read_size: int = 1 << 18) -> None:
+    def __init__(
+        self,
+        raw: BinaryIO,
+        *,
+        read_size: int = 1 << 18,
+        max_ratio: int | None = None,
+        max_bytes: int | None = None,
+    ) -> None:
         super().__init__()
         self._raw = raw
         self._read_size = read_size
+        self._max_ratio = max_ratio
+        self._max_bytes = max_bytes
         self._inflater: zlib._Decompress | None = None  # None between members
         self._pending = b""  # compressed bytes not yet given to the inflater
+        self._draining = False  # the inflater may hold content beyond the last piece
         self._held = b""  # an unfinished UTF-8 character at the end of the output so far
         self._out = b""
         self._out_pos = 0
         self._finished = False
         self.problem: str | None = None
         """Why the content ends before the file does, in words for the operator; None if intact."""
+        self.refused: str | None = None
+        """Why reading stopped at a limit (a decompression bomb): the file must not be used."""
         self.lines_complete = 0
         """Newlines handed on so far: the number of complete lines of the content."""
         self.ends_mid_line = False
@@ -96,7 +120,7 @@ class SalvagingGzipReader(io.RawIOBase):
 
     def _next_piece(self) -> bytes:
         """Decompress the next piece of content (possibly empty); set ``_finished`` at the end."""
-        if not self._pending:
+        if not self._pending and not self._draining:
             self._pending = self._raw.read(self._read_size)
             self.bytes_in += len(self._pending)
             if not self._pending:
@@ -109,14 +133,40 @@ class SalvagingGzipReader(io.RawIOBase):
         data, self._pending = self._pending, b""
         before = self._inflater.copy()  # zlib loses a call's whole output when it fails
         try:
-            out = self._inflater.decompress(data)
+            out = self._inflater.decompress(data, _PIECE)
         except zlib.error as exc:
             self._inflater = before
             return self._salvage(data, exc)
         if self._inflater.eof:  # end of one member; another may follow
             self._pending = self._inflater.unused_data
             self._inflater = None
-        return self._hand_on(out)
+        else:
+            self._pending = self._inflater.unconsumed_tail
+        self._draining = self._inflater is not None and len(out) == _PIECE
+        return self._bounded(self._hand_on(out))
+
+    def _bounded(self, out: bytes) -> bytes:
+        """``out``, unless the content has grown past a limit: then end the stream, refused."""
+        consumed = max(self.bytes_in - len(self._pending), 1)  # compressed bytes inflated
+        if self._max_bytes is not None and self.bytes_out > self._max_bytes:
+            why = f"past {self._max_bytes:,} bytes (max_gzip_bytes)"
+        elif (
+            self._max_ratio is not None
+            and self.bytes_out > GZIP_RATIO_FLOOR
+            and self.bytes_out > self._max_ratio * consumed
+        ):
+            why = (
+                f"past {self._max_ratio} times its compressed size ({self.bytes_out:,} bytes "
+                f"from {consumed:,}; max_gzip_ratio)"
+            )
+        else:
+            return out
+        self.refused = (
+            f"the gzip content grows {why} by line {self.lines_complete + 1:,}: "
+            "refused as a decompression bomb"
+        )
+        self._finished = True
+        return b""
 
     def _salvage(self, data: bytes, exc: zlib.error) -> bytes:
         """Re-feed ``data`` in halving pieces to keep everything before the corrupt byte."""

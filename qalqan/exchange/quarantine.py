@@ -14,12 +14,17 @@ Rows are written as they are found, chunk by chunk, so a file with millions
 of bad rows streams through in constant memory. The file is created with the
 first rejected row; a quarantine file left from an earlier run of the same
 table is removed first, so that what is there always belongs to the last read.
+
+The file's size is known as it grows (:attr:`QuarantineFile.bytes`), and a
+write stops at a given size a few rows past it, so that a file of junk cannot
+fill the disk through its quarantine (:mod:`qalqan.exchange.limits`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from types import TracebackType
+from typing import Final
 
 import pyarrow as pa
 import pyarrow.csv as pcsv
@@ -27,6 +32,9 @@ import pyarrow.csv as pcsv
 __all__ = ["LEAD_COLUMNS", "QuarantineFile"]
 
 LEAD_COLUMNS = ("file", "line", "reason")
+
+_SLICE: Final = 1024
+"""Rows written between two looks at the file's size."""
 
 
 class QuarantineFile:
@@ -39,27 +47,47 @@ class QuarantineFile:
             [pa.field("file", pa.string()), pa.field("line", pa.int64())]
             + [pa.field(name, pa.string()) for name in ["reason", *columns]]
         )
+        self._sink: pa.NativeFile | None = None
         self._writer: pcsv.CSVWriter | None = None
         self.path.unlink(missing_ok=True)
 
-    def write(self, rows: pa.RecordBatch) -> None:
-        """Append rows with the columns of :attr:`schema` (file, line, reason, the raw cells)."""
+    @property
+    def bytes(self) -> int:
+        """Bytes written to the file so far."""
+        return self._sink.tell() if self._sink is not None else 0
+
+    def write(self, rows: pa.RecordBatch, *, max_bytes: int | None = None) -> int:
+        """Append rows with the columns of :attr:`schema` (file, line, reason, the raw cells).
+
+        With ``max_bytes``, writing stops once the file has grown past it (a
+        slice of rows later at most); the rows written are counted and returned.
+        """
         if rows.num_rows == 0:
-            return
+            return 0
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._sink = pa.OSFile(str(self.path), "wb")
             self._writer = pcsv.CSVWriter(
-                str(self.path),
+                self._sink,
                 self.schema,
                 write_options=pcsv.WriteOptions(quoting_style="needed"),
             )
-        self._writer.write_batch(rows.cast(self.schema))
-        self.rows += rows.num_rows
+        rows = rows.cast(self.schema)
+        written = 0
+        while written < rows.num_rows and (max_bytes is None or self.bytes <= max_bytes):
+            piece = rows.slice(written, _SLICE)
+            self._writer.write_batch(piece)
+            written += piece.num_rows
+        self.rows += written
+        return written
 
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
 
     def __enter__(self) -> QuarantineFile:
         return self

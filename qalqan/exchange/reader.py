@@ -22,6 +22,14 @@ in another table (``cdrs.a_cell`` in ``cells.cell_id``) is checked when that
 table is present; tables are read in :data:`~qalqan.exchange.schema.INPUT_TABLES`
 order, which puts referenced tables first.
 
+What reading may cost is bounded (:mod:`qalqan.exchange.limits`): a line
+longer than the limit is rejected as a row of its own, quarantined cells are
+cut to a bounded prefix, and past a limit of rejected rows, quarantine bytes
+or gzip inflation the table stops with an
+:class:`~qalqan.errors.UnreadableFileError` naming the file, the line and the
+limit. Text never holds a control character other than tab and line breaks
+(a NUL would stop PostgreSQL); such a cell rejects its row.
+
 Two modes, as for any parser of operator data: :meth:`DataSet.validate` reads
 everything and collects every problem, going on past a table it cannot read
 (the linter); :meth:`DataSet.read` raises the first
@@ -36,7 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Final
+from typing import Final, NoReturn
 
 import duckdb
 import numpy as np
@@ -56,12 +64,19 @@ from qalqan.exchange.checks import (
     Mask,
     Problem,
     check_column,
+    control_characters,
     decode_text,
     describe_values,
     display,
     quoted,
 )
 from qalqan.exchange.duplicates import SeenIds, hash_ids
+from qalqan.exchange.limits import (
+    DEFAULT_LIMITS,
+    MAX_RESERVED_IDS,
+    QUARANTINE_CELL_CHARS,
+    ReadLimits,
+)
 from qalqan.exchange.quarantine import QuarantineFile
 from qalqan.exchange.report import FileProblem, TableReport, ValidationReport
 from qalqan.exchange.schema import INPUT_TABLES, TABLES, Column, Kind, Table
@@ -73,6 +88,7 @@ __all__ = [
     "DataSet",
     "FileProblem",
     "Progress",
+    "ReadLimits",
     "TableReader",
     "TableReport",
     "ValidationReport",
@@ -213,6 +229,7 @@ class TableReader:
         progress: Progress | None = None,
         report: TableReport | None = None,
         on_complete: Callable[[dict[str, pa.Array]], None] | None = None,
+        limits: ReadLimits | None = None,
     ) -> None:
         if chunk_rows < 1:
             raise ValueError("chunk_rows must be at least 1")
@@ -223,7 +240,8 @@ class TableReader:
         self._chunk_rows = chunk_rows
         self._progress = progress
         self._on_complete = on_complete
-        self._source = open_table_file(self.path, chunk_rows=chunk_rows)
+        self.limits = limits if limits is not None else DEFAULT_LIMITS
+        self._source = open_table_file(self.path, chunk_rows=chunk_rows, limits=self.limits)
         names = self._source.names
         missing = [name for name in table.required_names if name not in names]
         if missing:
@@ -342,7 +360,7 @@ class TableReader:
     def _reserve_ids(self) -> None:
         """Size the tables of seen ids for the whole file at once, rather than regrow them."""
         if self._seen:
-            expected = self._source.expected_rows()
+            expected = min(self._source.expected_rows(), MAX_RESERVED_IDS)
             for seen in self._seen.values():
                 seen.reserve(expected)
 
@@ -376,6 +394,9 @@ class TableReader:
             given = cell
             if undecodable is not None:
                 problems.append(undecodable)
+        control = control_characters(name, cell)
+        if control is not None:
+            problems.append(control)
         if column is None:  # an extra column: kept, with empty cells as nulls
             if cell.type == pa.string():
                 cell = pc.if_else(pc.equal(cell, ""), None, cell)
@@ -528,6 +549,7 @@ class TableReader:
         order = np.argsort(lines, kind="stable")
         lines, reasons = lines[order], reasons.take(pa.array(order))
         cells = [column.take(pa.array(order)) for column in cells]
+        cells, reasons = _cut_long_cells(self._source.names, cells, reasons)
         file = self.path.name
         if len(report.errors) < report.max_errors:
             head = reasons.slice(0, report.max_errors - len(report.errors)).to_pylist()
@@ -537,14 +559,36 @@ class TableReader:
                     for line, reason in zip(lines, head, strict=False)
                 ]
             )
+        written = len(lines)
         if self._quarantine is not None:
-            count = len(lines)
-            self._quarantine.write(
+            written = self._quarantine.write(
                 pa.RecordBatch.from_arrays(
-                    [pa.array([file] * count, pa.string()), pa.array(lines), reasons, *cells],
+                    [pa.array([file] * len(lines), pa.string()), pa.array(lines), reasons, *cells],
                     schema=self._quarantine.schema,
-                )
+                ),
+                max_bytes=self.limits.max_quarantine_bytes,
             )
+            if self._quarantine.bytes > self.limits.max_quarantine_bytes:
+                self._stop(
+                    int(lines[written - 1]),
+                    f"the quarantine {self._quarantine.path} has grown past "
+                    f"{self.limits.max_quarantine_bytes:,} bytes (max_quarantine_bytes)",
+                )
+        if report.rows_rejected > self.limits.max_rejected_rows:
+            self._stop(
+                int(lines[-1]),
+                f"{report.rows_rejected:,} rows rejected, more than "
+                f"{self.limits.max_rejected_rows:,} (max_rejected_rows)",
+            )
+
+    def _stop(self, line: int, why: str) -> NoReturn:
+        """Give up on the table at ``line``: a limit of :class:`ReadLimits` is reached."""
+        kept = (
+            ""
+            if self._quarantine is None
+            else f"; the rows rejected so far are in {self._quarantine.path}"
+        )
+        raise UnreadableFileError(self.path, f"reading stopped at line {line:,}: {why}{kept}")
 
     def _given_cells(
         self, given: Mapping[str, pa.Array], rows: npt.NDArray[np.intp], broken: list[BrokenRow]
@@ -579,6 +623,40 @@ class TableReader:
         return pa.RecordBatch.from_arrays(arrays, schema=self._quarantine.schema)
 
 
+def _cut_long_cells(
+    names: list[str], cells: list[pa.Array], reasons: pa.Array
+) -> tuple[list[pa.Array], pa.Array]:
+    """Cells cut to :data:`QUARANTINE_CELL_CHARS` characters for the quarantine, each cut noted.
+
+    The note goes with the row's reasons: "a_imei is cut to its first 1,000 of
+    5,000,000 characters here".
+    """
+    notes: list[list[str]] = [[] for _ in range(len(reasons))]
+    cut = []
+    for name, column in zip(names, cells, strict=True):
+        lengths = pc.fill_null(pc.utf8_length(column), 0)
+        long = np.flatnonzero(np.asarray(lengths) > QUARANTINE_CELL_CHARS)
+        if not len(long):
+            cut.append(column)
+            continue
+        for row, length in zip(long, np.asarray(lengths)[long], strict=True):
+            notes[row].append(
+                f"{name} is cut to its first {QUARANTINE_CELL_CHARS:,} of {length:,} characters here"
+            )
+        short = pc.binary_join_element_wise(
+            pc.utf8_slice_codeunits(column, 0, QUARANTINE_CELL_CHARS), "…", ""
+        )
+        cut.append(pc.if_else(pc.greater(lengths, QUARANTINE_CELL_CHARS), short, column))
+    if not any(notes):
+        return cells, reasons
+    said = reasons.to_pylist()
+    noted = [
+        "; ".join([reason, *note]) if note else reason
+        for reason, note in zip(said, notes, strict=True)
+    ]
+    return cut, pa.array(noted, pa.string())
+
+
 def read_file(
     path: Path | str,
     table: Table | str,
@@ -586,6 +664,7 @@ def read_file(
     quarantine: Path | str | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: Progress | None = None,
+    limits: ReadLimits | None = None,
 ) -> TableReader:
     """Read one table file outside a data set (an analysis output, a single export).
 
@@ -593,7 +672,12 @@ def read_file(
     """
     spec = table if isinstance(table, Table) else _table_named(table)
     return TableReader(
-        Path(path), spec, quarantine=quarantine, chunk_rows=chunk_rows, progress=progress
+        Path(path),
+        spec,
+        quarantine=quarantine,
+        chunk_rows=chunk_rows,
+        progress=progress,
+        limits=limits,
     )
 
 
@@ -604,15 +688,19 @@ class DataSet:
     it refers to first.
     """
 
-    def __init__(self, directory: Path, paths: Mapping[str, Path]) -> None:
+    def __init__(
+        self, directory: Path, paths: Mapping[str, Path], *, limits: ReadLimits | None = None
+    ) -> None:
         self.directory = directory
         self.paths: dict[str, Path] = dict(paths)
         """The file of every table present, by table name."""
+        self.limits = limits if limits is not None else DEFAULT_LIMITS
+        """What reading each table may cost at most."""
         self._keys: dict[tuple[str, str], pa.Array] = {}
         self._unreadable: dict[str, str] = {}
 
     @classmethod
-    def open(cls, directory: Path | str) -> DataSet:
+    def open(cls, directory: Path | str, *, limits: ReadLimits | None = None) -> DataSet:
         """Find the tables in ``directory``; raise when a required table has no file."""
         directory = Path(directory)
         if not directory.is_dir():
@@ -625,7 +713,7 @@ class DataSet:
         for table in INPUT_TABLES.values():
             if table.required and table.name not in paths:
                 raise MissingTableError(table.name, directory)
-        return cls(directory, paths)
+        return cls(directory, paths, limits=limits)
 
     def has(self, name: str) -> bool:
         _table_named(name)
@@ -662,6 +750,7 @@ class DataSet:
             progress=progress,
             report=report,
             on_complete=lambda found: self._store_keys(name, found),
+            limits=self.limits,
         )
 
     def read_all(self, name: str, *, quarantine: Path | str | None = None) -> pa.Table:

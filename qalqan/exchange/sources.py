@@ -40,6 +40,8 @@ import pyarrow.parquet as pq
 
 from qalqan.errors import UnreadableFileError
 from qalqan.exchange.gzip_stream import SalvagingGzipReader
+from qalqan.exchange.limits import DEFAULT_LIMITS, QUARANTINE_LINE_BYTES, ReadLimits
+from qalqan.exchange.lines import CutLine, LongLineCutter
 from qalqan.exchange.report import FileProblem
 
 __all__ = [
@@ -62,8 +64,11 @@ _SAMPLE = 1 << 20
 """Bytes read with the header to judge the number of rows in the file."""
 
 _BLOCK_SIZE = 2 << 20
-"""Bytes Arrow parses at a time. Arrow reads up to 32 blocks ahead, so this bounds the
-memory reading takes (and a single row may not be longer)."""
+"""Bytes Arrow parses at a time (at least twice the line limit). Arrow reads up to 32 blocks
+ahead, so this bounds the memory reading takes (and a single row may not be longer)."""
+
+TOO_LONG = "line is too long"
+NOT_UTF8 = "line is not UTF-8 text"
 
 _T = TypeVar("_T")
 
@@ -125,11 +130,11 @@ class TableFile(Protocol):
         ...
 
 
-def open_table_file(path: Path, *, chunk_rows: int) -> TableFile:
+def open_table_file(path: Path, *, chunk_rows: int, limits: ReadLimits | None = None) -> TableFile:
     """The source for ``path`` by its suffix; reads the header (CSV) or the schema (Parquet)."""
     if path.name.endswith(".parquet"):
         return ParquetFile(path, chunk_rows=chunk_rows)
-    return CsvFile(path, chunk_rows=chunk_rows)
+    return CsvFile(path, chunk_rows=chunk_rows, limits=limits)
 
 
 def _read_ahead(produce: Callable[[], Generator[_T]], *, depth: int = 2) -> Iterator[_T]:
@@ -315,18 +320,26 @@ class _LineCounter:
 class CsvFile:
     """A CSV or CSV.gz table file; every cell is read as text and judged by the reader."""
 
-    def __init__(self, path: Path, *, chunk_rows: int = 65_536) -> None:
+    def __init__(
+        self, path: Path, *, chunk_rows: int = 65_536, limits: ReadLimits | None = None
+    ) -> None:
         self.path = path
         self.bytes_total = path.stat().st_size
         self.problems: list[FileProblem] = []
         self.blank_lines = 0
+        self.limits = limits if limits is not None else DEFAULT_LIMITS
         self._chunk_rows = chunk_rows
         self._stream: _MeteredFile | SalvagingGzipReader | None = None
+        self._cutter: LongLineCutter | None = None
         self.names, self._header_breaks = self._read_header()
 
     def _open(self) -> _MeteredFile | SalvagingGzipReader:
         if self.path.name.endswith(".gz"):
-            return SalvagingGzipReader(open(self.path, "rb"))
+            return SalvagingGzipReader(
+                open(self.path, "rb"),
+                max_ratio=self.limits.max_gzip_ratio,
+                max_bytes=self.limits.max_gzip_bytes,
+            )
         return _MeteredFile(self.path)
 
     def _read_header(self) -> tuple[list[str], int]:
@@ -336,14 +349,23 @@ class CsvFile:
         tells how many rows the whole file probably holds (:meth:`expected_rows`).
         """
         with self._open() as stream:
-            head = b""
-            while len(head) < _SAMPLE or (end := _first_record_end(head)) is None:
-                piece = stream.read(1 << 16)
+            head = stream.read(_SAMPLE) or b""
+            # A header longer than the sample is read on in doubling steps, up to the limit.
+            limit = self.limits.max_line_bytes
+            while (end := _first_record_end(head)) is None and len(head) <= limit:
+                piece = stream.read(len(head))
                 if not piece:
                     break
                 head += piece
-            end = _first_record_end(head)
+            if (end if end is not None else len(head)) > self.limits.max_line_bytes:
+                raise UnreadableFileError(
+                    self.path,
+                    f"the header row is longer than {self.limits.max_line_bytes:,} bytes "
+                    "(max_line_bytes)",
+                )
             problem = stream.problem if isinstance(stream, SalvagingGzipReader) else None
+            if isinstance(stream, SalvagingGzipReader) and stream.refused is not None:
+                raise UnreadableFileError(self.path, stream.refused)
             content = self.bytes_total
             if isinstance(stream, SalvagingGzipReader) and stream.bytes_in:
                 content = content * stream.bytes_out // stream.bytes_in
@@ -386,13 +408,19 @@ class CsvFile:
                 taken.append(found.popleft())
             return taken
 
-        with self._open() as stream:
-            self._stream = stream
+        limit = self.limits.max_line_bytes
+        with (
+            self._open() as stream,
+            LongLineCutter(stream, limit=limit, fields=len(self.names)) as cutter,
+        ):
+            self._stream, self._cutter = stream, cutter
             reader = pcsv.open_csv(
-                stream,
+                cutter,
                 # Single-threaded parsing is what makes Arrow number broken rows; the
                 # parallelism comes from reading ahead in a thread instead.
-                read_options=pcsv.ReadOptions(use_threads=False, block_size=_BLOCK_SIZE),
+                read_options=pcsv.ReadOptions(
+                    use_threads=False, block_size=max(_BLOCK_SIZE, 2 * limit)
+                ),
                 parse_options=pcsv.ParseOptions(
                     newlines_in_values=True,
                     ignore_empty_lines=False,  # blank lines keep their place in the count
@@ -434,11 +462,25 @@ class CsvFile:
         """Judged by the lines in the first mebibyte (a gzip file's size by its compression)."""
         return self._expected_rows
 
+    def _refused(self) -> str | None:
+        stream = self._stream
+        return stream.refused if isinstance(stream, SalvagingGzipReader) else None
+
+    def _take_cut(self, up_to: int | None) -> list[CutLine]:
+        """Lines cut out of the stream, up to line ``up_to`` (None: all), in file order."""
+        cut = self._cutter.cut if self._cutter is not None else None
+        taken: list[CutLine] = []
+        while cut and (up_to is None or cut[0].line <= up_to):
+            taken.append(cut.popleft())
+        return taken
+
     def chunks(self) -> Generator[RawChunk]:
         counter = _LineCounter(self._header_breaks)
         last_line = 1
         try:
             for batch, bytes_done, invalid, last in _read_ahead(self._batches):
+                if (refused := self._refused()) is not None:
+                    raise UnreadableFileError(self.path, refused)
                 lines, placed = counter.place(batch, invalid)
                 broken = [
                     BrokenRow(
@@ -449,9 +491,13 @@ class CsvFile:
                     )
                     for line, row in placed
                 ]
+                reached = max([last_line, *lines[-1:].tolist(), *(b.line for b in broken)])
+                cut = self._take_cut(None if last else reached)
+                if cut:
+                    broken = sorted([*broken, *map(self._cut_row, cut)], key=lambda b: b.line)
                 if last:
                     batch, lines, broken = self._end(batch, lines, broken)
-                batch, lines = self._drop_blank_lines(batch, lines)
+                batch, lines = self._drop_blank_lines(batch, lines, {c.line for c in cut})
                 if len(lines):
                     last_line = int(lines[-1])
                 if broken:
@@ -481,17 +527,45 @@ class CsvFile:
         return batch, lines, broken
 
     def _drop_blank_lines(
-        self, batch: pa.RecordBatch, lines: npt.NDArray[np.int64]
+        self, batch: pa.RecordBatch, lines: npt.NDArray[np.int64], cut: set[int]
     ) -> tuple[pa.RecordBatch, npt.NDArray[np.int64]]:
-        """Skip lines without a single value: Arrow reads a blank line as a row of empty cells."""
+        """Skip lines without a single value: Arrow reads a blank line as a row of empty cells.
+
+        Lines emptied because they were too long (``cut``) are rows rejected
+        already, not blank lines.
+        """
         if batch.num_rows == 0:
             return batch, lines
         filled = sum(_value_lengths(column).astype(np.int64) for column in batch.columns)
         blank = np.asarray(filled) == 0
         if not blank.any():
             return batch, lines
-        self.blank_lines += int(blank.sum())
+        emptied = np.isin(lines[blank], list(cut)) if cut else np.zeros(0, dtype=np.bool_)
+        self.blank_lines += int(blank.sum()) - int(emptied.sum())
         return batch.filter(pa.array(~blank)), lines[~blank]
+
+    def _cut_row(self, cut: CutLine) -> BrokenRow:
+        """A line the stream left out, as a rejected row: too long, or not UTF-8 text."""
+        fields = _split_fields(cut.head.decode("utf-8", "replace"))
+        if cut.not_utf8 is not None:
+            byte = cut.head[cut.not_utf8] if cut.not_utf8 < len(cut.head) else None
+            what = "" if byte is None else f"byte 0x{byte:02X} "
+            return BrokenRow(
+                line=cut.line,
+                fields=fields,
+                reason=f"{NOT_UTF8} ({what}at byte {cut.not_utf8 + 1})",
+                kind=NOT_UTF8,
+            )
+        limit = self.limits.max_line_bytes
+        return BrokenRow(
+            line=cut.line,
+            fields=fields,
+            reason=(
+                f"line is {cut.length:,} bytes long, more than {limit:,} (max_line_bytes); "
+                f"the quarantine keeps its first {min(cut.length, QUARANTINE_LINE_BYTES):,} bytes"
+            ),
+            kind=TOO_LONG,
+        )
 
 
 def _field_count_reason(fields: int, expected: int) -> str:

@@ -26,7 +26,13 @@ from qalqan.exchange.writer import FORMATS, TableWriter
 from tests.exchange.rows import CDR_COLUMNS, quarantined
 
 e164 = st.from_regex(E164_PATTERN, fullmatch=True)
-text = st.text(min_size=1, max_size=12)  # commas, quotes, line breaks, any script
+CONTROL = [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"]
+"""C0 control characters a text cell may not hold (a row holding one is rejected)."""
+text = st.text(  # commas, quotes, tabs, line breaks, any script
+    st.characters(blacklist_categories=("Cs",), blacklist_characters=CONTROL),
+    min_size=1,
+    max_size=12,
+)
 route = st.text("abcdefghijklmnopqrstuvwxyz0123456789-_.", min_size=1, max_size=8)
 instants = st.datetimes(
     min_value=datetime(1900, 1, 1), max_value=datetime(2100, 12, 31), timezones=st.just(UTC)

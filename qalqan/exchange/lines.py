@@ -1,0 +1,272 @@
+"""Cut lines Arrow cannot take out of a byte stream, keeping every other byte and every line's place.
+
+Arrow's CSV reader parses a file in blocks and gives up on the whole file when
+one row is longer than a block ("straddling object ... near line 2"): one
+100 MB line would lose every row of the table. It gives up too on a row that
+does not split into the header's columns when that row is not UTF-8 text (it
+cannot hand the row's text over). :class:`LongLineCutter` sits between the
+file and Arrow and empties such lines, keeping their line break, so that the
+line is still there (blank) and every later row keeps its line number. What
+was cut, where, and why is handed to the reader as :class:`CutLine` s, which it
+rejects as rows of their own.
+
+A line that is not UTF-8 but has no quotes and as many commas as the header
+is left alone: Arrow splits it, and the reader rejects it naming the cell.
+
+Lines are what an editor shows: they end with LF, CRLF or a lone CR, inside
+quoted values as outside. The common case costs a few ``memchr`` calls per
+read: when every stretch of ``limit // 2`` bytes holds a line break, no line
+can be longer than the limit and the bytes pass as they are; only a read
+with a longer stretch is split line by line.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import deque
+from dataclasses import dataclass
+from typing import BinaryIO, Final
+
+import numpy as np
+
+from qalqan.exchange.limits import QUARANTINE_LINE_BYTES
+
+__all__ = ["CutLine", "LongLineCutter"]
+
+_LF: Final = 0x0A
+_CR: Final = 0x0D
+
+
+@dataclass(frozen=True, slots=True)
+class CutLine:
+    """A line emptied in the stream: longer than the limit, or not UTF-8 text."""
+
+    line: int
+    """Its line number, counting from 1 at the start of the file."""
+    length: int
+    """Its bytes, without the line break."""
+    head: bytes
+    """Its first :data:`~qalqan.exchange.limits.QUARANTINE_LINE_BYTES` bytes."""
+    not_utf8: int | None = None
+    """For a line that is short enough but not UTF-8 text: where its first bad byte is (from 0)."""
+
+
+@dataclass(slots=True)
+class _Cutting:
+    line: int
+    length: int
+    head: bytes
+
+
+class LongLineCutter(io.RawIOBase):
+    """``inner`` with every line longer than ``limit`` bytes emptied; :attr:`cut` says which.
+
+    At most ``limit`` bytes (the unfinished last line) are held back at a time.
+    """
+
+    def __init__(
+        self,
+        inner: BinaryIO | io.RawIOBase,
+        *,
+        limit: int,
+        fields: int,
+        read_size: int = 1 << 21,
+    ) -> None:
+        super().__init__()
+        if limit < 2:
+            raise ValueError("limit must be at least 2 bytes")
+        self._inner = inner
+        self._limit = limit
+        self._commas = fields - 1
+        self._window = limit // 2
+        self._read_size = read_size
+        self._carry = b""  # the unfinished last line (or a CR that may start a CRLF)
+        self._cutting: _Cutting | None = None
+        self._lines_before = 0  # line breaks handed on before the carry
+        self._out = b""
+        self._out_pos = 0
+        self._finished = False
+        self.cut: deque[CutLine] = deque()
+        """Lines cut so far and not yet taken by the reader (appended as the stream is read)."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        """Fill ``buffer`` whole unless the stream ends first (few large reads; see gzip_stream)."""
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(view):
+            if self._out_pos >= len(self._out):
+                if self._finished:
+                    break
+                block = self._inner.read(self._read_size)
+                self._out = self._pass(block or b"", eof=not block)
+                self._out_pos = 0
+                self._finished = not block
+                continue
+            n = min(len(view) - filled, len(self._out) - self._out_pos)
+            view[filled : filled + n] = self._out[self._out_pos : self._out_pos + n]
+            self._out_pos += n
+            filled += n
+        return filled
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+    # -- one read at a time -----------------------------------------------------------
+
+    def _pass(self, block: bytes, *, eof: bool) -> bytes:
+        """The bytes of ``block`` (after the carry) that can be handed on now."""
+        data = self._carry + block if self._carry else block
+        self._carry = b""
+        # A CR at the very end may be the first half of a CRLF: wait for the next byte.
+        end = len(data) - 1 if (not eof and data.endswith(b"\r")) else len(data)
+        out: list[bytes] = []
+        start = 0
+        if self._cutting is not None:
+            start = self._go_on_cutting(data, end, out, eof=eof)
+            if self._cutting is not None:
+                self._carry = data[end:]
+                return b""
+        last = max(data.rfind(b"\n", start, end), data.rfind(b"\r", start, end))
+        if last < 0:
+            rest = data[start:end]
+            complete = b""
+        else:
+            complete = data[start : last + 1]
+            rest = data[last + 1 : end]
+        if complete:
+            out.append(self._complete_lines(complete))
+        if len(rest) > self._limit:
+            self._cutting = _Cutting(
+                self._lines_before + 1, len(rest), rest[:QUARANTINE_LINE_BYTES]
+            )
+            self._carry = data[end:]
+        else:
+            self._carry = rest + data[end:]
+        if eof:
+            self._end(out)
+        return b"".join(out)
+
+    def _go_on_cutting(self, data: bytes, end: int, out: list[bytes], *, eof: bool) -> int:
+        """Skip the rest of the line being cut; where the next line starts (or ``end``)."""
+        cutting = self._cutting
+        assert cutting is not None
+        ends = [at for at in (data.find(b"\n", 0, end), data.find(b"\r", 0, end)) if at >= 0]
+        if not ends:
+            cutting.length += end
+            if eof:
+                self._note(cutting, b"")
+            return end
+        at = min(ends)
+        cutting.length += at
+        stop = at + 2 if data[at : at + 2] == b"\r\n" else at + 1
+        self._note(cutting, data[at:stop])
+        out.append(data[at:stop])
+        return stop
+
+    def _note(self, cutting: _Cutting, line_break: bytes) -> None:
+        self.cut.append(CutLine(cutting.line, cutting.length, cutting.head))
+        self._cutting = None
+        if line_break:
+            self._lines_before += 1
+
+    def _end(self, out: list[bytes]) -> None:
+        """At the end of the stream: the last line, which has no line break, is complete."""
+        rest, self._carry = self._carry, b""
+        if self._cutting is not None:
+            self._note(self._cutting, b"")
+        elif rest:
+            out.append(rest)
+
+    def _complete_lines(self, data: bytes) -> bytes:
+        """``data`` (whole lines, each with its break) with every line Arrow cannot take emptied."""
+        utf8 = _is_utf8(data)
+        if utf8 and not self._any_long(data):
+            self._lines_before += _line_breaks(data)
+            return data
+        values = np.frombuffer(data, dtype=np.uint8)
+        lf = values == _LF
+        cr = values == _CR
+        crlf = cr[:-1] & lf[1:]
+        ends = np.flatnonzero(lf | (cr & ~np.append(crlf, False)))  # each line's last byte
+        break_at = ends - np.append(False, crlf)[ends]  # where each line's break begins
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        lengths = break_at - starts
+        cut: dict[int, int | None] = dict.fromkeys(np.flatnonzero(lengths > self._limit).tolist())
+        if not utf8:
+            cut |= self._not_utf8(data, values, starts, break_at, ends, cut)
+        pieces: list[bytes] = []
+        kept = 0
+        for i in sorted(cut):
+            start, stop = int(starts[i]), int(break_at[i])
+            pieces.append(data[kept:start])
+            self.cut.append(
+                CutLine(
+                    self._lines_before + i + 1,
+                    stop - start,
+                    data[start : min(stop, start + QUARANTINE_LINE_BYTES)],
+                    cut[i],
+                )
+            )
+            kept = stop  # the line break stays
+        pieces.append(data[kept:])
+        self._lines_before += len(ends)
+        return b"".join(pieces)
+
+    def _not_utf8(
+        self,
+        data: bytes,
+        values: np.ndarray,
+        starts: np.ndarray,
+        break_at: np.ndarray,
+        ends: np.ndarray,
+        cut: dict[int, int | None],
+    ) -> dict[int, int | None]:
+        """Lines (not cut already) that are not UTF-8 and that Arrow might not split, by index,
+        each with its first bad byte."""
+        found: dict[int, int | None] = {}
+        wide = np.flatnonzero(values >= 0x80)
+        for i in np.unique(np.searchsorted(ends, wide)).tolist():
+            if i in cut:
+                continue
+            line = data[int(starts[i]) : int(break_at[i])]
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                if b'"' in line or line.count(b",") != self._commas:
+                    found[i] = exc.start
+        return found
+
+    def _any_long(self, data: bytes) -> bool:
+        """Whether ``data`` may hold a line longer than the limit (never False when it does).
+
+        A stretch of more than ``limit`` bytes without a line break covers a
+        whole aligned window of ``limit // 2`` bytes; if every window holds a
+        break, there is no such stretch.
+        """
+        w = self._window
+        for at in range(0, len(data) - w + 1, w):
+            if data.find(b"\n", at, at + w) < 0 and data.find(b"\r", at, at + w) < 0:
+                return True
+        return False
+
+
+def _is_utf8(data: bytes) -> bool:
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _line_breaks(data: bytes) -> int:
+    """Line breaks in ``data``: LF, CRLF or a lone CR."""
+    lf = data.count(b"\n")
+    if data.find(b"\r") < 0:
+        return lf
+    return lf + data.count(b"\r") - data.count(b"\r\n")
