@@ -36,6 +36,10 @@ __all__ = ["CutLine", "LongLineCutter"]
 _LF: Final = 0x0A
 _CR: Final = 0x0D
 
+_EMPTIED: Final = b"\r\n"
+"""What stands for an emptied line: a CRLF joins neither a CR before it nor an LF after it
+into one line break, so the line count stays exact whatever breaks its neighbours have."""
+
 
 @dataclass(frozen=True, slots=True)
 class CutLine:
@@ -164,7 +168,7 @@ class LongLineCutter(io.RawIOBase):
         cutting.length += at
         stop = at + 2 if data[at : at + 2] == b"\r\n" else at + 1
         self._note(cutting, data[at:stop])
-        out.append(data[at:stop])
+        out.append(_EMPTIED)
         return stop
 
     def _note(self, cutting: _Cutting, line_break: bytes) -> None:
@@ -178,8 +182,10 @@ class LongLineCutter(io.RawIOBase):
         rest, self._carry = self._carry, b""
         if self._cutting is not None:
             self._note(self._cutting, b"")
-        elif rest:
+        elif rest and _is_utf8(rest):
             out.append(rest)
+        elif rest:  # not UTF-8: judged as a whole line, with a break of its own
+            out.append(self._complete_lines(rest + b"\n"))
 
     def _complete_lines(self, data: bytes) -> bytes:
         """``data`` (whole lines, each with its break) with every line Arrow cannot take emptied."""
@@ -202,7 +208,7 @@ class LongLineCutter(io.RawIOBase):
         kept = 0
         for i in sorted(cut):
             start, stop = int(starts[i]), int(break_at[i])
-            pieces.append(data[kept:start])
+            pieces += [data[kept:start], _EMPTIED]
             self.cut.append(
                 CutLine(
                     self._lines_before + i + 1,
@@ -211,7 +217,7 @@ class LongLineCutter(io.RawIOBase):
                     cut[i],
                 )
             )
-            kept = stop  # the line break stays
+            kept = int(ends[i]) + 1
         pieces.append(data[kept:])
         self._lines_before += len(ends)
         return b"".join(pieces)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import tempfile
 import tracemalloc
 import zlib
 from pathlib import Path
@@ -16,6 +17,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from qalqan.cli.main import app
@@ -298,3 +301,66 @@ def test_a_row_of_the_wrong_width_that_is_not_utf8_is_rejected_at_its_line(
         ("4", "line is not UTF-8 text (byte 0xFF at byte 1)"),
     ]
     assert rows[0]["record_id"] == "ab\ufffd\ufffdcd"
+
+
+# -- any bytes at all ------------------------------------------------------------------------
+
+LIMIT = 256
+"""The line limit of the property below: a valid row (about 150 bytes) fits, junk may not."""
+
+junk_bytes = st.binary(max_size=3 * LIMIT).filter(
+    lambda b: b'"' not in b and b"\n" not in b and b"\r" not in b
+)
+hostile_lines = st.one_of(
+    st.integers(0, 10**6).map(lambda i: ("row", cdr(f"r{i}").encode())),
+    junk_bytes.map(lambda b: ("junk", b)),
+    st.sampled_from([b"\x00", b"\xff\xfe", b",,,,,,,,,,,,", b"", b"\t", b"a,\x00,\xc3"]).map(
+        lambda b: ("junk", b)
+    ),
+    st.integers(LIMIT + 1, 4 * LIMIT).map(lambda n: ("junk", b"x," * (n // 2))),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(hostile_lines, st.sampled_from([b"\n", b"\r\n", b"\r"])), max_size=40),
+    st.booleans(),
+)
+def test_any_bytes_are_read_without_a_crash_and_every_line_is_accounted_for(
+    lines: list[tuple[tuple[str, bytes], bytes]], packed: bool
+) -> None:
+    """Every line is accepted, quarantined at its own line number, or blank; counts add up."""
+    body = [CDR_HEADER.encode() + b"\n"]
+    rows: dict[int, bytes] = {}  # line number -> valid row's id
+    blank: set[int] = set()
+    junk: set[int] = set()
+    after_cr = False
+    for number, ((kind, text), end) in enumerate(lines, start=2):
+        if after_cr and not text and end != b"\r":
+            end = b"\r"  # "\r" then "\n" would be one CRLF: keep the lines apart
+        body.append(text + end)
+        after_cr = end == b"\r"
+        if kind == "row" and text.split(b",")[0] not in rows.values():
+            rows[number] = text.split(b",")[0]
+        elif kind == "row" or text and text != b",,,,,,,,,,,,":
+            junk.add(number)  # (a repeated id is rejected too)
+        else:
+            blank.add(number)
+    content = b"".join(body)
+    with tempfile.TemporaryDirectory() as folder:
+        directory = Path(folder)
+        name = "cdrs.csv.gz" if packed else "cdrs.csv"
+        (directory / name).write_bytes(gzip.compress(content, mtime=0) if packed else content)
+        limits = ReadLimits(max_line_bytes=LIMIT)
+        report = DataSet.open(directory, limits=limits).validate(
+            quarantine_dir=directory / "q", chunk_rows=7
+        )
+        cdrs = report.tables["cdrs"]
+        assert cdrs.failure is None
+        assert cdrs.rows_read == cdrs.rows_accepted + cdrs.rows_rejected
+        assert cdrs.rows_read + cdrs.blank_lines == len(lines)
+        assert cdrs.blank_lines == len(blank)
+        rejected = quarantined(directory / "q") if cdrs.rows_rejected else []
+        assert sorted(int(row["line"]) for row in rejected) == sorted(junk)
+        kept = DataSet.open(directory, limits=limits).read_all("cdrs")
+        assert kept.column("record_id").to_pylist() == [rid.decode() for rid in rows.values()]
