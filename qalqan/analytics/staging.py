@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from qalqan.exchange.reader import DataSet, Progress, TableReport, ValidationReport
+from qalqan.exchange.reader import DataSet, Progress, ReadLimits, TableReport, ValidationReport
 from qalqan.exchange.schema import INPUT_TABLES
 from qalqan.exchange.types import canonical_schema
 
@@ -26,9 +26,10 @@ def stage(
     *,
     quarantine_dir: Path,
     progress: Progress | None = None,
+    limits: ReadLimits | None = None,
 ) -> ValidationReport:
     """Validate ``data_dir`` into ``work_dir``; returns what was read, accepted and rejected."""
-    dataset = DataSet.open(data_dir)
+    dataset = DataSet.open(data_dir, limits=limits)
     work_dir.mkdir(parents=True, exist_ok=True)
     report = ValidationReport(directory=data_dir)
     for name in INPUT_TABLES:

@@ -12,10 +12,23 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from qalqan.cli.common import console, err_console, guarded, progress_bar
+from qalqan.cli.common import (
+    MaxGzipBytes,
+    MaxGzipRatio,
+    MaxLineBytes,
+    MaxQuarantineBytes,
+    MaxRejectedRows,
+    console,
+    err_console,
+    guarded,
+    progress_bar,
+    read_limits,
+)
+from qalqan.exchange.limits import DEFAULT_LIMITS
 
 if TYPE_CHECKING:
     from qalqan.analytics.pipeline import AnalysisResult
+    from qalqan.exchange.limits import ReadLimits
     from qalqan.exchange.report import ValidationReport
 
 __all__ = ["analyze_command", "evaluate_command", "print_findings", "run_analysis", "train_command"]
@@ -29,6 +42,7 @@ def run_analysis(
     work_dir: Path | None = None,
     memory_limit: str = "16GB",
     quiet: bool = False,
+    limits: ReadLimits | None = None,
 ) -> tuple[ValidationReport, AnalysisResult]:
     """Stage, analyse and write; the progress bar tells which step is running."""
     from qalqan.analytics.models import load_models
@@ -48,7 +62,11 @@ def run_analysis(
                 )
 
             report = stage(
-                data_dir, scratch / "staged", quarantine_dir=quarantine, progress=advance
+                data_dir,
+                scratch / "staged",
+                quarantine_dir=quarantine,
+                progress=advance,
+                limits=limits,
             )
             bar.update(task, description="loading models (trained on first use)", total=None)
             models = load_models(step=lambda s: bar.update(task, description=s))
@@ -89,10 +107,16 @@ def analyze_command(
     ] = None,
     memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit, e.g. 16GB.")] = "16GB",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    max_rejected_rows: MaxRejectedRows = DEFAULT_LIMITS.max_rejected_rows,
+    max_quarantine_bytes: MaxQuarantineBytes = DEFAULT_LIMITS.max_quarantine_bytes,
+    max_line_bytes: MaxLineBytes = DEFAULT_LIMITS.max_line_bytes,
+    max_gzip_ratio: MaxGzipRatio = DEFAULT_LIMITS.max_gzip_ratio,
+    max_gzip_bytes: MaxGzipBytes = DEFAULT_LIMITS.max_gzip_bytes,
 ) -> None:
     """Find SIM boxes and farms, judge calls from outside, and group fraud calls into campaigns.
 
-    Rows that break the contract are quarantined and reported; the rest is analysed.
+    Rows that break the contract are quarantined and reported; the rest is analysed. A
+    table past a read limit (docs/exchange-format.md, "Limits") stops the analysis: exit 2.
     """
     started = time.perf_counter()
     quarantine = quarantine or out / "quarantine"
@@ -103,6 +127,13 @@ def analyze_command(
         work_dir=work_dir,
         memory_limit=memory_limit,
         quiet=quiet,
+        limits=read_limits(
+            max_rejected_rows=max_rejected_rows,
+            max_quarantine_bytes=max_quarantine_bytes,
+            max_line_bytes=max_line_bytes,
+            max_gzip_ratio=max_gzip_ratio,
+            max_gzip_bytes=max_gzip_bytes,
+        ),
     )
     print_findings(data_dir, report, result, quarantine)
     console.print(

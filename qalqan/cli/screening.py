@@ -15,7 +15,20 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from qalqan.cli.common import EXIT_BAD_DATA, console, err_console, guarded, progress_bar
+from qalqan.cli.common import (
+    EXIT_BAD_DATA,
+    MaxGzipBytes,
+    MaxGzipRatio,
+    MaxLineBytes,
+    MaxQuarantineBytes,
+    MaxRejectedRows,
+    console,
+    err_console,
+    guarded,
+    progress_bar,
+    read_limits,
+)
+from qalqan.exchange.limits import DEFAULT_LIMITS
 
 if TYPE_CHECKING:
     from qalqan.screening.replay import ReplayScore, ReplaySummary
@@ -109,6 +122,11 @@ def replay_command(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    max_rejected_rows: MaxRejectedRows = DEFAULT_LIMITS.max_rejected_rows,
+    max_quarantine_bytes: MaxQuarantineBytes = DEFAULT_LIMITS.max_quarantine_bytes,
+    max_line_bytes: MaxLineBytes = DEFAULT_LIMITS.max_line_bytes,
+    max_gzip_ratio: MaxGzipRatio = DEFAULT_LIMITS.max_gzip_ratio,
+    max_gzip_bytes: MaxGzipBytes = DEFAULT_LIMITS.max_gzip_bytes,
 ) -> None:
     """Replay every call attempt of a data set through the screening engine, in time order.
 
@@ -141,6 +159,13 @@ def replay_command(
             memory_limit=memory_limit,
             enforce_deadline=enforce_deadline,
             progress=advance,
+            limits=read_limits(
+                max_rejected_rows=max_rejected_rows,
+                max_quarantine_bytes=max_quarantine_bytes,
+                max_line_bytes=max_line_bytes,
+                max_gzip_ratio=max_gzip_ratio,
+                max_gzip_bytes=max_gzip_bytes,
+            ),
         )
     score = score_replay(out, data_dir, truth) if truth is not None else None
     if as_json:

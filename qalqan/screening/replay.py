@@ -68,7 +68,7 @@ import pyarrow.parquet as pq
 
 from qalqan.domain.messages import reason_facts_cell
 from qalqan.domain.model import CallAttempt, Event, Ingress, IngressClass
-from qalqan.exchange.reader import DataSet, TableReport
+from qalqan.exchange.reader import DataSet, ReadLimits, TableReport
 from qalqan.exchange.schema import DECISIONS
 from qalqan.exchange.sources import find_table
 from qalqan.exchange.types import canonical_schema
@@ -361,6 +361,7 @@ def replay(
     memory_limit: str | None = None,
     enforce_deadline: bool = False,
     progress: Progress | None = None,
+    limits: ReadLimits | None = None,
 ) -> ReplaySummary:
     """Stream every attempt of ``data_dir`` through a fresh engine in time order; write ``out``.
 
@@ -371,13 +372,14 @@ def replay(
     would; off by default, so that a hiccup of the machine running the replay
     (another process, the garbage collector) cannot change a decision and the
     same data always gives the same ``decisions.csv``. ``latency_us`` is
-    measured either way.
+    measured either way. ``limits``: what reading each table may cost
+    (:mod:`qalqan.exchange.limits`).
     """
     started = perf_counter()
     config = config if config is not None else load_config()
     if not enforce_deadline:
         config = dataclasses.replace(config, deadline_us=math.inf)
-    dataset = DataSet.open(data_dir)
+    dataset = DataSet.open(data_dir, limits=limits)
     network = load_network(dataset, quarantine=quarantine)
     if protection_list is not None:
         network.subscribers.load_protection_list(protection_list)
