@@ -145,6 +145,7 @@ def guarded_protocol(guard: ConnectionGuard) -> type[asyncio.Protocol]:
             self._deadline: asyncio.TimerHandle | None = None
             self._waited_cycle: Any = None
             self._header_bytes = 0
+            self._header_tail = b""
 
         def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
@@ -168,16 +169,27 @@ def guarded_protocol(guard: ConnectionGuard) -> type[asyncio.Protocol]:
         def data_received(self, data: bytes) -> None:
             if self._deadline is None and self._between_requests():
                 self._start_waiting()
-            if self._deadline is not None and self.cycle is self._waited_cycle:
-                self._header_bytes += len(data)
-                if self._header_bytes > guard.max_header_bytes:
-                    guard.headers_too_large += 1
-                    self._refuse(_TOO_LARGE)
-                    return
+            in_headers = self._deadline is not None and self.cycle is self._waited_cycle
+            if in_headers and self._header_block_too_large(data):
+                guard.headers_too_large += 1
+                self._refuse(_TOO_LARGE)
+                return
             super().data_received(data)
             if self._deadline is not None and self._arrived():
                 guard.strangers.pop(self, None)
                 self._stop_waiting()
+
+        def _header_block_too_large(self, data: bytes) -> bool:
+            """Whether the header block now arriving, ``data`` included, is over the bound.
+
+            Only the header block counts: a body arriving in the same chunk does not.
+            """
+            tail = self._header_tail
+            end = (tail + data).find(b"\r\n\r\n")
+            block = self._header_bytes + (len(data) if end < 0 else end + 4 - len(tail))
+            self._header_bytes += len(data)
+            self._header_tail = data[-3:]
+            return block > guard.max_header_bytes
 
         # --- the request timer ---------------------------------------------------------
 
@@ -195,6 +207,7 @@ def guarded_protocol(guard: ConnectionGuard) -> type[asyncio.Protocol]:
             self._stop_waiting()
             self._waited_cycle = self.cycle
             self._header_bytes = 0
+            self._header_tail = b""
             self._deadline = self.loop.call_later(guard.header_timeout_s, self._too_slow)
 
         def _stop_waiting(self) -> None:

@@ -175,6 +175,10 @@ def test_an_endless_header_block_gets_431(tight_server: ApiServerThread) -> None
         except (BrokenPipeError, ConnectionResetError):
             pass
         assert answer_of(connection)[0] == 431
+    with socket.create_connection(("127.0.0.1", tight_server.port), timeout=3) as connection:
+        padding = b"".join(b"X-Padding-%d: %s\r\n" % (i, b"a" * 100) for i in range(200))
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: qalqan.test\r\n" + padding + b"\r\n")
+        assert answer_of(connection)[0] == 431  # sent at once, too
 
 
 def test_at_the_cap_with_every_connection_in_a_request_a_newcomer_gets_503() -> None:
@@ -234,3 +238,17 @@ def test_more_slow_connections_than_file_descriptors_still_leave_room_for_a_requ
         statuses = [real_request(port, f"real-{i}") for i in range(3)]
     assert statuses == [200, 200, 200]
     assert stderr_path.stat().st_size < 4096, stderr_path.read_text(errors="replace")[:2000]
+
+
+def test_a_large_body_sent_at_once_is_not_taken_for_headers(tight_server: ApiServerThread) -> None:
+    attempts = [attempt_json(record_id=f"b-{i}", caller=f"+7701{i:07d}") for i in range(200)]
+    body = json.dumps(attempts).encode()
+    assert len(body) > 8192  # over max_header_bytes of the fixture
+    head = (
+        "POST /v1/screen/batch HTTP/1.1\r\nHost: qalqan.test\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", tight_server.port), timeout=3) as connection:
+        for _ in range(2):  # on a fresh connection and between requests of a kept-alive one
+            connection.sendall(head + body)
+            assert answer_of(connection)[0] == 200
