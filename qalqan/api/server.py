@@ -43,7 +43,14 @@ from qalqan.api.config import ApiSettings
 from qalqan.api.errors import error_body
 from qalqan.errors import ConfigError
 
-__all__ = ["ApiServerThread", "ConnectionGuard", "bind", "guarded_protocol", "serve"]
+__all__ = [
+    "ApiServerThread",
+    "ConnectionGuard",
+    "OncePerInterval",
+    "bind",
+    "guarded_protocol",
+    "serve",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -243,10 +250,44 @@ def guarded_protocol(guard: ConnectionGuard) -> type[asyncio.Protocol]:
     return GuardedHttpProtocol
 
 
+class OncePerInterval(logging.Filter):
+    """Lets the same message through at most once per ``interval_s``, saying how many it held back.
+
+    uvicorn logs a warning for every request it cannot parse, and a traceback
+    for every one the app fails on: a client can trigger either at will, so
+    neither may become a log line per request.
+    """
+
+    def __init__(self, interval_s: float = 10.0) -> None:
+        super().__init__()
+        self.interval_s = interval_s
+        self._last: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = str(record.msg)
+        now = time.monotonic()
+        last = self._last.get(key)
+        if last is not None and now - last < self.interval_s:
+            self._held[key] = self._held.get(key, 0) + 1
+            return False
+        self._last[key] = now
+        held = self._held.pop(key, 0)
+        if held:
+            record.msg = f"{record.msg} (and {held} more like it since the last report)"
+        return True
+
+
+def _quiet_uvicorn_errors() -> None:
+    error_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, OncePerInterval) for f in error_log.filters):
+        error_log.addFilter(OncePerInterval())
+
+
 def _config(
     app: ScreeningApi, settings: ApiSettings, *, quiet: bool, guard: ConnectionGuard | None = None
 ) -> uvicorn.Config:
-    return uvicorn.Config(
+    config = uvicorn.Config(
         app,
         http=guarded_protocol(guard or ConnectionGuard.from_settings(settings)),
         lifespan="on",
@@ -256,6 +297,8 @@ def _config(
         server_header=False,
         proxy_headers=False,
     )
+    _quiet_uvicorn_errors()  # after the config, which sets uvicorn's logging up
+    return config
 
 
 def serve(app: ScreeningApi, *, sock: socket.socket | None = None) -> None:

@@ -252,3 +252,28 @@ def test_a_large_body_sent_at_once_is_not_taken_for_headers(tight_server: ApiSer
         for _ in range(2):  # on a fresh connection and between requests of a kept-alive one
             connection.sendall(head + body)
             assert answer_of(connection)[0] == 200
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_a_stream_of_unparseable_requests_is_logged_now_and_then(
+    tight_server: ApiServerThread,
+) -> None:
+    records = Records()
+    uvicorn_errors = logging.getLogger("uvicorn.error")
+    uvicorn_errors.addHandler(records)
+    try:
+        for _ in range(50):
+            with socket.create_connection(("127.0.0.1", tight_server.port), timeout=3) as c:
+                c.sendall(bytes(range(256)))
+                assert answer_of(c)[0] == 400
+    finally:
+        uvicorn_errors.removeHandler(records)
+    assert 1 <= len(records.records) <= 2
