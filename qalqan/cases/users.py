@@ -166,16 +166,26 @@ def add_user(session: Session, actor: Actor, *, name: str, role: Role, password:
 
 def login(session: Session, name: str, password: str, *, client: str = "") -> Actor:
     """Check a name and password; return who is acting. Every attempt is audited
-    (with ``client``, the address it came from, when there is one)."""
-    now = clock_of(session)
-    user = session.scalar(select(User).where(User.name == name))
-    details = {"client": client} if client else None
+    (with ``client``, the address it came from, when there is one).
+
+    The password is checked outside any transaction: the stored hash is read and
+    the session committed first, so that a slow Argon2 check (or a flood of
+    them) never holds the store's write lock, which SQLite's ``BEGIN IMMEDIATE``
+    takes at a transaction's first statement, while operators work.
+    """
+    stored = session.execute(
+        select(User.id, User.password_hash).where(User.name == name)
+    ).one_or_none()
+    session.commit()  # end the read: nothing is locked while the hash is checked
     try:
-        _hasher.verify(user.password_hash if user is not None else dummy_hash(), password)
-        ok = user is not None and user.active
+        _hasher.verify(stored.password_hash if stored is not None else dummy_hash(), password)
+        matched = stored is not None
     except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok or user is None:
+        matched = False
+    now = clock_of(session)
+    user = session.get(User, stored.id) if stored is not None else None  # the account as it is now
+    details = {"client": client} if client else None
+    if not matched or user is None or not user.active:
         who = Actor(
             name=name[:64],
             role=Role(user.role) if user is not None else Role.OPERATOR,
