@@ -65,6 +65,8 @@ def start_session(session: Session, actor: Actor, *, client: str, lifetime: time
 def resume_session(session: Session, token: str, *, idle: timedelta, active: bool = True) -> Actor:
     """Who a cookie's token signs in, as the account is now; :class:`SessionEndedError` otherwise.
 
+    A session found past its end is marked ended (and committed) before the error.
+
     ``active`` false (a page refreshing itself) does not count as activity: it
     neither ends an idle session's idleness nor moves ``last_seen_at``.
     """
@@ -87,6 +89,7 @@ def resume_session(session: Session, token: str, *, idle: timedelta, active: boo
     )  # fmt: skip
     if reason:
         row.ended_at, row.end_reason = now, reason
+        session.commit()  # the end stays on record whatever the caller does next
         raise SessionEndedError(reason)
     if active and now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now

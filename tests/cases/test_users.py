@@ -65,19 +65,49 @@ def test_any_mix_of_latin_and_cyrillic_letters_is_refused(
 
 @pytest.mark.parametrize("change", ["password", "role", "disable"])
 def test_an_admins_change_ends_the_accounts_sessions(
-    sqlite_store: CaseStore, sqlite_people: People, clock: FrozenClock, change: str
+    store: CaseStore, people: People, clock: FrozenClock, change: str
 ) -> None:
-    operator = sqlite_people.operator
-    with sqlite_store.transaction() as session:
+    operator = people.operator
+    with store.transaction() as session:
         token = start_session(session, operator, client="10.0.0.7", lifetime=timedelta(hours=12))
-    with sqlite_store.transaction() as session:
+    with store.transaction() as session:
         if change == "password":
-            users.set_password(session, sqlite_people.admin, "aigerim", "another long password")
+            users.set_password(session, people.admin, "aigerim", "another long password")
         elif change == "role":
-            users.set_role(session, sqlite_people.admin, "aigerim", Role.ANALYST)
+            users.set_role(session, people.admin, "aigerim", Role.ANALYST)
         else:
-            users.set_user_active(session, sqlite_people.admin, "aigerim", False)
-            users.set_user_active(session, sqlite_people.admin, "aigerim", True)
-    with pytest.raises(SessionEndedError) as ended, sqlite_store.transaction() as session:
+            users.set_user_active(session, people.admin, "aigerim", False)
+            users.set_user_active(session, people.admin, "aigerim", True)
+    with pytest.raises(SessionEndedError) as ended, store.transaction() as session:
         resume_session(session, token, idle=timedelta(hours=1))
     assert ended.value.reason == {"disable": "disabled"}.get(change, change)
+
+
+def test_a_session_ends_at_its_absolute_end_and_when_idle_and_the_end_is_kept(
+    store: CaseStore, people: People, clock: FrozenClock
+) -> None:
+    from sqlalchemy import select
+
+    from qalqan.cases.models import ConsoleSession
+
+    with store.transaction() as session:
+        short = start_session(
+            session, people.operator, client="10.0.0.7", lifetime=timedelta(hours=1)
+        )
+        idle = start_session(
+            session, people.operator, client="10.0.0.7", lifetime=timedelta(hours=12)
+        )
+    for _ in range(4):  # clicks every 12 minutes keep it alive, but not past its end
+        clock.advance(minutes=12)
+        with store.transaction() as session:
+            resume_session(session, short, idle=timedelta(minutes=30))
+    clock.advance(minutes=12)
+    with pytest.raises(SessionEndedError) as ended, store.transaction() as session:
+        resume_session(session, short, idle=timedelta(minutes=30))
+    assert ended.value.reason == "expired"
+    with pytest.raises(SessionEndedError) as ended, store.transaction() as session:
+        resume_session(session, idle, idle=timedelta(minutes=30))
+    assert ended.value.reason == "idle"
+    with store.transaction() as session:
+        reasons = sorted(session.scalars(select(ConsoleSession.end_reason)))
+    assert reasons == ["expired", "idle"]
