@@ -1,0 +1,669 @@
+"""Soak: the HTTP API and the SIP node under valid calls, slow connections and hostile input at once.
+
+    .venv/bin/python benchmarks/soak.py                 # 60 s
+    .venv/bin/python benchmarks/soak.py --seconds 20 --fd-limit 1024 --burst 50000
+
+Both faces run in one child process on 127.0.0.1 (free ports) with the full
+default screening engine (one per face), under a file-descriptor limit of
+``--fd-limit`` (1,024 by default, a common ``ulimit -n``), with their
+connection timeouts lowered so that slow clients churn within the run. For
+``--seconds`` this process drives them with, all at the same time:
+
+- valid calls, paced: ``POST /v1/screen`` over keep-alive, SIP INVITEs over
+  UDP (with their ACKs) and over one TCP connection;
+- slow connections: HTTP and SIP/TCP clients that dribble a request a byte a
+  second (slowloris) and clients that connect and say nothing, each reopened
+  as soon as the server closes it, in numbers that together pass the
+  descriptor limit;
+- hostile messages: malformed JSON, a 5,000-digit ``Content-Length``, a 70 KB
+  header block and binary garbage over HTTP; garbage and mutated INVITEs over
+  UDP, a 5,000-digit ``Content-Length`` and an oversized message over TCP;
+- a third of the way in, a burst of ``--burst`` distinct call attempts
+  (batches of 1,000) followed by one call whose ``time`` is 11 minutes later:
+  the stall case, whose answer must still come within the deadline.
+
+It prints answers per second and the p50/p99 latency of the valid calls as
+this client saw them (the client's own time included), how many missed the
+50 ms screening deadline or failed open, what the hostile messages got, the
+server's resident memory and open descriptors after warm-up and after the
+run (once slow connections have been let go), and the bytes it logged.
+``soak()`` returns the same figures; ``tests/sip/test_soak.py`` runs it for a
+few seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DEADLINE_MS = 50.0
+HEADER_TIMEOUT_S = 2.0
+SIP_IDLE_TIMEOUT_S = 10.0
+
+
+# --- the server side ------------------------------------------------------------------------
+
+
+def serve_child(fd_limit: int) -> None:
+    """Both faces with the default engine; print the ports, serve until stdin closes, print counters."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, fd_limit))
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+
+    from qalqan.api.app import ScreeningApi
+    from qalqan.api.config import ApiSettings
+    from qalqan.api.engine import engine_factory
+    from qalqan.api.server import ApiServerThread
+    from qalqan.screening.config import load_config
+    from qalqan.screening.engine import ScreeningEngine
+    from qalqan.sip.config import SipConfig
+    from qalqan.sip.server import SipServerThread
+
+    settings = ApiSettings(
+        header_timeout_s=HEADER_TIMEOUT_S, deadline_ms=DEADLINE_MS, max_body_bytes=4 << 20
+    )
+    api = ScreeningApi(engine=engine_factory(), settings=settings)
+    sip_config = SipConfig(
+        listen_host="127.0.0.1",
+        udp_port=0,
+        tcp_port=0,
+        deadline_ms=DEADLINE_MS,
+        tcp_header_timeout_s=HEADER_TIMEOUT_S,
+        tcp_idle_timeout_s=SIP_IDLE_TIMEOUT_S,
+    )
+    sip_engine = ScreeningEngine(load_config(None))
+    with ApiServerThread(api) as http, SipServerThread(sip_config, sip_engine.screen) as sip:
+        print(
+            json.dumps({"http": http.port, "udp": sip.server.udp_port, "tcp": sip.server.tcp_port}),
+            flush=True,
+        )
+        sys.stdin.readline()
+        guard = http.guard
+        counters = {
+            "sip": sip.server.metrics.snapshot(),
+            "http_connections": {
+                "timed_out": guard.timed_out,
+                "headers_too_large": guard.headers_too_large,
+                "evicted": guard.evicted,
+                "refused": guard.refused,
+                "cap": guard.max_connections,
+            },
+        }
+        print(json.dumps(counters), flush=True)
+
+
+def _bucket_bound(histogram: dict[str, Any], q: float) -> float:
+    """Upper bound of the bucket holding quantile ``q`` of a cumulative histogram snapshot."""
+    wanted = q * histogram["count"]
+    for bound, running in histogram["buckets_le_ms"].items():
+        if running >= wanted:
+            return float("inf") if bound == "+Inf" else float(bound)
+    return float("inf")
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+# --- what the client sees -------------------------------------------------------------------
+
+
+@dataclass
+class Face:
+    """The valid calls of one face, as this client saw them."""
+
+    sent: int = 0
+    answered: int = 0
+    failed_open: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def line(self, name: str, seconds: float) -> str:
+        lat = sorted(self.latencies_ms) or [0.0]
+        p99 = lat[int(0.99 * (len(lat) - 1))]
+        late = sum(1 for v in lat if v > DEADLINE_MS)
+        return (
+            f"  {name:<10} {self.answered:>6}/{self.sent:<6} answered  {self.answered / seconds:7.1f}/s  "
+            f"p50 {statistics.median(lat):6.2f} ms  p99 {p99:7.2f} ms  max {lat[-1]:7.1f} ms  "
+            f"over {DEADLINE_MS:g} ms: {late}  failed open: {self.failed_open}"
+        )
+
+
+@dataclass
+class SoakResult:
+    seconds: float
+    faces: dict[str, Face]
+    hostile: Counter[str]
+    slow_closed: Counter[str]
+    stall_ms: float | None
+    stall_failed_open: bool
+    burst: int
+    rss_kib: tuple[int, int]
+    timeline: list[tuple[float, int, int]]
+    fds: tuple[int, int]
+    log_bytes: int
+    log_lines: list[str]
+    server: dict[str, Any]
+
+    def report(self) -> str:
+        lines = [f"soak of {self.seconds:.0f} s"]
+        lines += [face.line(name, self.seconds) for name, face in self.faces.items()]
+        if self.stall_ms is not None:
+            lines.append(
+                f"  stall case: {self.burst} distinct attempts, then one 11 min later: answered in "
+                f"{self.stall_ms:.1f} ms{' (failed open)' if self.stall_failed_open else ''}"
+            )
+        lines.append(f"  slow connections closed by the server: {dict(self.slow_closed)}")
+        lines.append(f"  hostile messages, by answer: {dict(sorted(self.hostile.items()))}")
+        lines.append(
+            f"  server RSS {self.rss_kib[0] / 1024:.1f} → {self.rss_kib[1] / 1024:.1f} MiB, "
+            f"open descriptors {self.fds[0]} → {self.fds[1]}, logged {self.log_bytes} bytes"
+        )
+        lines.append(
+            "  during the run (s: RSS MiB, descriptors): "
+            + ", ".join(f"{t:.0f}: {rss / 1024:.0f}, {fds}" for t, rss, fds in self.timeline)
+        )
+        for text in dict.fromkeys(self.log_lines[:200]):
+            lines.append(f"    log: {text[:160]}")
+        sip = self.server.get("sip", {})
+        if sip:
+            lines.append(
+                "  SIP node's own view, arrival to answer: "
+                + ", ".join(
+                    f"p{q * 100:g} ≤ {_bucket_bound(sip['response_latency'], q):g} ms"
+                    for q in (0.5, 0.99)
+                )
+            )
+        lines.append(
+            "  server counters: SIP tcp "
+            + json.dumps(
+                {
+                    k: v
+                    for k, v in sip.items()
+                    if k.startswith("tcp_")
+                    or k in ("shed", "parse_errors", "malformed_dropped", "handling_errors")
+                }
+            )
+            + "; HTTP connections "
+            + json.dumps(self.server.get("http_connections", {}))
+        )
+        return "\n".join(lines)
+
+
+def _attempt(
+    rng: random.Random, *, at: datetime | None = None, caller: str | None = None
+) -> dict[str, Any]:
+    return {
+        "time": (at or datetime.now(UTC)).isoformat().replace("+00:00", "Z"),
+        "caller": caller or f"+7701{rng.randrange(10**7):07d}",
+        "callee": f"+7707{rng.randrange(10**7):07d}",
+        "ingress": rng.choice(["national", "international:carrierA", "mobile"]),
+    }
+
+
+def _http_post(path: str, payload: bytes) -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: qalqan.test\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n"
+    ).encode() + payload
+
+
+async def _read_http(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    return status, await reader.readexactly(length)
+
+
+def _invite(n: int, *, transport: str, via: str, caller: str | None = None) -> bytes:
+    callee = f"+7707{n % 10**7:07d}"
+    caller = caller or f"+7701{(n * 7919) % 10**7:07d}"
+    return (
+        f"INVITE sip:{callee}@sbc.example;user=phone SIP/2.0\r\n"
+        f"Via: SIP/2.0/{transport} {via};branch=z9hG4bK-soak-{transport}-{n}\r\n"
+        f"From: <sip:{caller}@sbc.example;user=phone>;tag=s{n}\r\n"
+        f"To: <sip:{callee}@sbc.example;user=phone>\r\n"
+        f"Call-ID: soak-{transport}-{n}\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+
+
+def _ack(invite: bytes, answer: bytes) -> bytes:
+    lines = invite.split(b"\r\n")
+    to = next(line for line in answer.split(b"\r\n") if line.startswith(b"To:"))
+    out = [lines[0].replace(b"INVITE", b"ACK", 1)]
+    out += [
+        line
+        for line in lines[1:]
+        if line.startswith((b"Via:", b"From:", b"Call-ID:", b"Max-Forwards:"))
+    ]
+    out += [b"CSeq: 1 ACK", to, b"Content-Length: 0"]
+    return b"\r\n".join(out) + b"\r\n\r\n"
+
+
+class Driver:
+    def __init__(
+        self,
+        ports: dict[str, int],
+        *,
+        seconds: float,
+        scale: float,
+        burst: int,
+        server_pid: int,
+        reconnect_s: float = 0.5,
+    ) -> None:
+        self.ports = ports
+        self.server_pid = server_pid
+        self.reconnect_s = reconnect_s
+        self.timeline: list[tuple[float, int, int]] = []
+        self.seconds = seconds
+        self.scale = scale
+        self.burst = burst
+        self.faces = {"http": Face(), "sip-udp": Face(), "sip-tcp": Face()}
+        self.hostile: Counter[str] = Counter()
+        self.slow_closed: Counter[str] = Counter()
+        self.stall_ms: float | None = None
+        self.stall_failed_open = False
+        self.rng = random.Random(9)
+        self.stop = 0.0
+
+    def running(self) -> bool:
+        return time.monotonic() < self.stop
+
+    async def paced(self, rate: float, step: Any) -> None:
+        interval = 1.0 / rate
+        next_at = time.monotonic()
+        while self.running():
+            await step()
+            next_at += interval
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+    # --- valid calls ---------------------------------------------------------------------
+
+    async def valid_http(self, rate: float) -> None:
+        face = self.faces["http"]
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.ports["http"])
+
+        async def one() -> None:
+            nonlocal reader, writer
+            face.sent += 1
+            started = time.perf_counter()
+            try:
+                writer.write(_http_post("/v1/screen", json.dumps(_attempt(self.rng)).encode()))
+                status, body = await asyncio.wait_for(_read_http(reader), 2.0)
+            except (OSError, asyncio.IncompleteReadError, TimeoutError):
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", self.ports["http"])
+                return
+            if status == 200:
+                face.answered += 1
+                face.latencies_ms.append((time.perf_counter() - started) * 1000)
+                face.failed_open += b"fail_open" in body
+
+        await self.paced(rate, one)
+        writer.close()
+
+    async def valid_sip_udp(self, rate: float) -> None:
+        face = self.faces["sip-udp"]
+        loop = asyncio.get_running_loop()
+        waiting: dict[bytes, tuple[float, bytes]] = {}
+
+        class Client(asyncio.DatagramProtocol):
+            transport: asyncio.DatagramTransport
+
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                self.transport = transport  # type: ignore[assignment]
+
+            def datagram_received(self, data: bytes, addr: Any) -> None:
+                call_id = next(
+                    (ln[9:].strip() for ln in data.split(b"\r\n") if ln.startswith(b"Call-ID:")),
+                    b"",
+                )
+                sent = waiting.pop(call_id, None)
+                if sent is None:
+                    return
+                face.answered += 1
+                face.latencies_ms.append((time.perf_counter() - sent[0]) * 1000)
+                face.failed_open += b"sip.fail_open" in data
+                self.transport.sendto(_ack(sent[1], data))
+
+        transport, _ = await loop.create_datagram_endpoint(
+            Client, remote_addr=("127.0.0.1", self.ports["udp"])
+        )
+        via = f"127.0.0.1:{transport.get_extra_info('sockname')[1]}"
+        n = 0
+
+        async def one() -> None:
+            nonlocal n
+            n += 1
+            data = _invite(n, transport="UDP", via=via)
+            waiting[b"soak-UDP-%d" % n] = (time.perf_counter(), data)
+            face.sent += 1
+            transport.sendto(data)
+
+        await self.paced(rate, one)
+        await asyncio.sleep(0.5)
+        transport.close()
+
+    async def valid_sip_tcp(self, rate: float) -> None:
+        from qalqan.sip.message import StreamParser
+
+        face = self.faces["sip-tcp"]
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.ports["tcp"])
+        via = f"127.0.0.1:{writer.get_extra_info('sockname')[1]}"
+        parser = StreamParser()
+        n = 0
+
+        async def one() -> None:
+            nonlocal n, reader, writer, parser
+            n += 1
+            data = _invite(n, transport="TCP", via=via)
+            face.sent += 1
+            started = time.perf_counter()
+            try:
+                writer.write(data)
+                while (answer := parser.next_message()) is None:
+                    chunk = await asyncio.wait_for(reader.read(65536), 2.0)
+                    if not chunk:
+                        raise ConnectionResetError
+                    parser.feed(chunk)
+            except (OSError, TimeoutError):
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", self.ports["tcp"])
+                parser = StreamParser()
+                return
+            face.answered += 1
+            face.latencies_ms.append((time.perf_counter() - started) * 1000)
+            wire = answer.to_bytes()
+            face.failed_open += b"sip.fail_open" in wire
+            writer.write(_ack(data, wire))
+
+        await self.paced(rate, one)
+        writer.close()
+
+    # --- slow connections ----------------------------------------------------------------
+
+    async def slow(self, kind: str, port: int, *, dribble: bool) -> None:
+        opening = (
+            b"POST /v1/screen HTTP/1.1\r\nHost: qalqan.test\r\n"
+            if kind == "http"
+            else b"INVITE sip:+77070000001@sbc.example SIP/2.0\r\n"
+        )
+        label = f"{kind}-{'slowloris' if dribble else 'idle'}"
+        await asyncio.sleep(self.rng.random())
+        while self.running():
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.2)
+                continue
+            try:
+                if dribble:
+                    writer.write(opening)
+                while self.running():
+                    if dribble:
+                        writer.write(b"X")  # a byte a second
+                    try:
+                        got = await asyncio.wait_for(reader.read(4096), 1.0)
+                    except TimeoutError:
+                        continue
+                    if not got:
+                        self.slow_closed[label] += 1
+                        break
+            except OSError:
+                self.slow_closed[label] += 1
+            finally:
+                writer.close()
+            await asyncio.sleep(self.reconnect_s)
+
+    # --- hostile messages ----------------------------------------------------------------
+
+    async def hostile_http(self, rate: float) -> None:
+        attacks = {
+            "http malformed JSON": _http_post("/v1/screen", b'{"caller": "+7701'),
+            "http 5000-digit Content-Length": b"POST /v1/screen HTTP/1.1\r\nHost: q\r\nContent-Length: "
+            + b"9" * 5000
+            + b"\r\n\r\n{}",
+            "http 70 KB of headers": b"GET /healthz HTTP/1.1\r\nHost: q\r\n"
+            + b"".join(b"X-Pad-%d: %s\r\n" % (i, b"a" * 100) for i in range(700))
+            + b"\r\n",
+            "http garbage": bytes(range(256)) * 4,
+        }
+        names = list(attacks)
+        i = 0
+
+        async def one() -> None:
+            nonlocal i
+            name = names[i % len(names)]
+            i += 1
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", self.ports["http"])
+            except OSError:
+                self.hostile[f"{name}: connect failed"] += 1
+                return
+            try:
+                writer.write(attacks[name])
+                status, _ = await asyncio.wait_for(_read_http(reader), 3.0)
+                self.hostile[f"{name}: {status}"] += 1
+            except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError, IndexError):
+                self.hostile[f"{name}: closed"] += 1
+            finally:
+                writer.close()
+
+        await self.paced(rate, one)
+
+    async def hostile_sip(self, rate: float) -> None:
+        valid = _invite(0, transport="TCP", via="127.0.0.1:9")
+        attacks = {
+            "sip tcp 5000-digit Content-Length": valid.replace(
+                b"Content-Length: 0", b"Content-Length: " + b"9" * 5000
+            ),
+            "sip tcp oversized": valid.replace(b"Content-Length: 0", b"Content-Length: 70000")
+            + b"v" * 70000,
+        }
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.setblocking(False)
+        i = 0
+
+        async def one() -> None:
+            nonlocal i
+            i += 1
+            garbage = bytes(self.rng.randrange(256) for _ in range(200))
+            mutated = bytearray(_invite(i, transport="UDP", via="127.0.0.1:9"))
+            for _ in range(4):
+                mutated[self.rng.randrange(len(mutated))] = self.rng.choice(b"\r\n:;<>\x00\xff9")
+            for data in (garbage, bytes(mutated)):
+                udp.sendto(data, ("127.0.0.1", self.ports["udp"]))
+            self.hostile["sip udp garbage and mutants: sent"] += 2
+            name = list(attacks)[i % len(attacks)]
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", self.ports["tcp"])
+            except OSError:
+                self.hostile[f"{name}: connect failed"] += 1
+                return
+            try:
+                writer.write(attacks[name])
+                answer = await asyncio.wait_for(reader.read(200), 3.0)
+                self.hostile[
+                    f"{name}: {answer[8:11].decode() if answer.startswith(b'SIP/2.0 ') else 'closed'}"
+                ] += 1
+            except (OSError, TimeoutError):
+                self.hostile[f"{name}: closed"] += 1
+            finally:
+                writer.close()
+
+        await self.paced(rate, one)
+        udp.close()
+
+    # --- the stall case ------------------------------------------------------------------
+
+    async def burst_then_jump(self) -> None:
+        await asyncio.sleep(self.seconds / 3)
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.ports["http"])
+        at = datetime.now(UTC)
+        for start in range(0, self.burst, 1000):
+            batch = [
+                _attempt(self.rng, at=at, caller=f"+7702{n:07d}")
+                for n in range(start, min(start + 1000, self.burst))
+            ]
+            writer.write(_http_post("/v1/screen/batch", json.dumps(batch).encode()))
+            await asyncio.wait_for(_read_http(reader), 30.0)
+        later = _attempt(self.rng, at=at + timedelta(minutes=11))
+        started = time.perf_counter()
+        writer.write(_http_post("/v1/screen", json.dumps(later).encode()))
+        status, body = await asyncio.wait_for(_read_http(reader), 30.0)
+        self.stall_ms = (time.perf_counter() - started) * 1000
+        self.stall_failed_open = status != 200 or b"fail_open" in body
+        writer.close()
+
+    async def sample(self) -> None:
+        """The server's memory and descriptors every few seconds, to tell growth from a plateau."""
+        started = time.monotonic()
+        every = max(self.seconds / 6, 1.0)
+        while self.running():
+            self.timeline.append(
+                (time.monotonic() - started, _rss_kib(self.server_pid), _fds(self.server_pid))
+            )
+            await asyncio.sleep(every)
+
+    async def run(self, *, slow_per_kind: int) -> None:
+        self.stop = time.monotonic() + self.seconds
+        s = self.scale
+        tasks = [
+            self.valid_http(100 * s),
+            self.valid_sip_udp(100 * s),
+            self.valid_sip_tcp(50 * s),
+            self.hostile_http(20 * s),
+            self.hostile_sip(10 * s),
+        ]
+        for kind, port in (("http", self.ports["http"]), ("sip", self.ports["tcp"])):
+            for dribble in (True, False):
+                tasks += [self.slow(kind, port, dribble=dribble) for _ in range(slow_per_kind)]
+        if self.burst:
+            tasks.append(self.burst_then_jump())
+        tasks.append(self.sample())
+        await asyncio.gather(*tasks)
+
+
+def soak(
+    seconds: float = 60.0,
+    *,
+    scale: float = 1.0,
+    fd_limit: int = 1024,
+    slow_per_kind: int = 300,
+    reconnect_s: float = 0.5,
+    burst: int = 50_000,
+    warmup_s: float = 2.0,
+) -> SoakResult:
+    """Run the soak; the server runs in a child process whose memory and descriptors are read."""
+    with tempfile.TemporaryFile() as log:
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--serve", "--fd-limit", str(fd_limit)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            cwd=ROOT,
+        )
+        try:
+            assert child.stdout is not None and child.stdin is not None
+            ports = json.loads(child.stdout.readline())
+            warm = Driver(ports, seconds=warmup_s, scale=scale, burst=0, server_pid=child.pid)
+            asyncio.run(warm.run(slow_per_kind=0))
+            rss_before, fds_before = _rss_kib(child.pid), _fds(child.pid)
+            driver = Driver(
+                ports,
+                seconds=seconds,
+                scale=scale,
+                burst=burst,
+                server_pid=child.pid,
+                reconnect_s=reconnect_s,
+            )
+            asyncio.run(driver.run(slow_per_kind=slow_per_kind))
+            time.sleep(HEADER_TIMEOUT_S + 1.0)  # the last slow connections are let go
+            rss_after, fds_after = _rss_kib(child.pid), _fds(child.pid)
+            child.stdin.write("\n")
+            child.stdin.flush()
+            server = json.loads(child.stdout.readline() or "{}")
+            child.wait(30)
+        finally:
+            child.kill()
+        log.seek(0)
+        logged = log.read().decode("utf-8", "replace")
+    return SoakResult(
+        seconds=seconds,
+        faces=driver.faces,
+        hostile=driver.hostile,
+        slow_closed=driver.slow_closed,
+        stall_ms=driver.stall_ms,
+        stall_failed_open=driver.stall_failed_open,
+        burst=burst,
+        rss_kib=(rss_before, rss_after),
+        timeline=driver.timeline,
+        fds=(fds_before, fds_after),
+        log_bytes=len(logged.encode()),
+        log_lines=logged.splitlines(),
+        server=server,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--scale", type=float, default=1.0, help="multiplies every rate")
+    parser.add_argument("--fd-limit", type=int, default=1024)
+    parser.add_argument("--slow", type=int, default=300, help="slow connections of each kind")
+    parser.add_argument("--burst", type=int, default=50_000)
+    parser.add_argument(
+        "--reconnect",
+        type=float,
+        default=0.5,
+        help="seconds a slow client waits before reopening a connection the server closed",
+    )
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve_child(args.fd_limit)
+        return
+    result = soak(
+        args.seconds,
+        scale=args.scale,
+        fd_limit=args.fd_limit,
+        slow_per_kind=args.slow,
+        burst=args.burst,
+        reconnect_s=args.reconnect,
+    )
+    print(result.report())
+
+
+if __name__ == "__main__":
+    main()
