@@ -25,8 +25,10 @@ update, in an :class:`~collections.OrderedDict`, so forgetting pops only the
 stale front, O(1) a key (a plain dict would walk the holes left by earlier
 deletions, which made a sweep quadratic: 100,000 stale keys took 6.8 s). No
 update forgets more than :data:`EXPIRE_PER_CALL` keys, nor more than that many
-of one key's items: after a burst of distinct attempts goes stale at once, the
-updates that follow share the forgetting, so no decision stalls. Forgetting
+of one key's items (a key's items stay in a plain dict, faster to read, which is
+copied without its holes when that many leave it at once): after a burst of
+distinct attempts goes stale at once, the updates that follow share the
+forgetting, so no decision stalls. Forgetting
 late never changes an answer: every read checks the window itself.
 
 **Time.** Times are seconds since the epoch, and within one store are expected
@@ -167,10 +169,12 @@ class _Count:
         else:
             keys.move_to_end(key)
             counts[bucket] = counts.get(bucket, 0) + amount
-            # Buckets are in time order, at most one per tenth of the window: few to drop.
-            stale = [b for b in counts if b < oldest]
-            for b in stale[:EXPIRE_PER_CALL]:
-                del counts[b]
+            # Buckets are in time order, at most one per tenth of the window (a dozen at most,
+            # so the front is never far): drop those out of the window.
+            first = next(iter(counts))
+            while first < oldest:
+                del counts[first]
+                first = next(iter(counts))
         if t >= self._next_sweep or len(keys) > self._max_keys:
             budget = EXPIRE_PER_CALL
             while keys and budget:  # forget keys whose newest bucket left the window, stalest first
@@ -203,7 +207,7 @@ class _Distinct:
         self.window_s = window_s
         self._max_keys = max_keys
         self._max_items = max_items
-        self._keys: OrderedDict[Hashable, OrderedDict[Hashable, float]] = OrderedDict()
+        self._keys: OrderedDict[Hashable, dict[Hashable, float]] = OrderedDict()
         self._next_sweep = float("-inf")
 
     def add(self, key: Hashable, t: float, item: Hashable) -> None:
@@ -211,17 +215,22 @@ class _Distinct:
         horizon = t - self.window_s
         items = keys.get(key)
         if items is None:
-            keys[key] = OrderedDict(((item, t),))
+            keys[key] = {item: t}
         else:
             keys.move_to_end(key)
+            items.pop(item, None)
             items[item] = t
-            items.move_to_end(item)
-            budget = EXPIRE_PER_CALL
-            while budget and (
+            expired = 0  # the item just added is fresh, so the key never empties here
+            while expired < EXPIRE_PER_CALL and (
                 next(iter(items.values())) <= horizon or len(items) > self._max_items
             ):
-                items.popitem(last=False)
-                budget -= 1
+                del items[next(iter(items))]
+                expired += 1
+            if expired == EXPIRE_PER_CALL:
+                # Many of the key's items left the window at once. A plain dict keeps the holes
+                # its deletions leave at the front, and reaching the first item walks them all:
+                # copy the rest (at most max_items), so that later updates and reads do not.
+                keys[key] = dict(items)
         if t >= self._next_sweep or len(keys) > self._max_keys:
             budget = EXPIRE_PER_CALL
             while keys and budget:
