@@ -128,9 +128,12 @@ def main() -> None:
             t = attempt.time.timestamp()
             while pending and pending[0][0] <= t:
                 engine.observe(heapq.heappop(pending)[2])
-            latencies.append(engine.screen(attempt).latency_us)
+            decision = engine.screen(attempt)
+            latencies.append(decision.latency_us)
             if voice:
-                outcome = CallOutcome(attempt=attempt, answered=answered, duration_s=duration)
+                outcome = CallOutcome(
+                    attempt=attempt, answered=answered, duration_s=duration, action=decision.action
+                )
                 heapq.heappush(pending, (t + duration + 30.0, i, outcome))
             if i % 10_000 == 9_999:
                 gc.freeze()  # as a long-running node would, now and then
