@@ -36,6 +36,20 @@ A long-running node should call :func:`gc.freeze` once the engine is loaded
 (and now and then as its state grows): the state is acyclic, and the cyclic
 collector's full passes over it are what otherwise costs milliseconds.
 
+**Time.** The engine's clock is the time of the attempts it is given, and its
+rolling windows move with it: within one engine, times must move forward with
+the traffic and stay near the node's own clock. A little disorder only delays
+forgetting; an attempt dated years ahead would make every key stale at once,
+and one far in the past is forgotten at once. The faces see to it: the SIP node
+dates each INVITE itself, the HTTP API believes a client's time only within
+``client_time_skew_s`` of its clock, replay feeds the data's times in order.
+
+**What it learns from.** Features that speak *for* a later call (earlier
+contact, a number established on a route, a number seen on our radio, calls a
+SIM received) learn only from attempts the engine allowed and from outcomes
+of calls it allowed or never screened; never from an attempt it intercepted,
+so redialling cannot make a call look better (:mod:`qalqan.screening.features`).
+
 One engine is not thread-safe: call it from one thread (the SIP event loop,
 one HTTP worker) or behind a lock.
 """
