@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/soak.py                 # 60 s
     .venv/bin/python benchmarks/soak.py --seconds 20 --fd-limit 1024 --burst 50000
 
-Both faces run in one child process on 127.0.0.1 (free ports) with the full
-default screening engine (one per face), under a file-descriptor limit of
-``--fd-limit`` (1,024 by default, a common ``ulimit -n``), with their
+Each face runs in a child process of its own, as ``qalqan serve-http`` and
+``qalqan serve`` do, on 127.0.0.1 (free ports) with the full default
+screening engine, under a file-descriptor limit of ``--fd-limit`` (1,024 by
+default, a common ``ulimit -n``), with their
 connection timeouts lowered so that slow clients churn within the run. For
 ``--seconds`` this process drives them with, all at the same time:
 
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -56,33 +58,51 @@ sys.path.insert(0, str(ROOT))
 DEADLINE_MS = 50.0
 HEADER_TIMEOUT_S = 2.0
 SIP_IDLE_TIMEOUT_S = 10.0
+SUBSCRIBERS = 2000
+"""Valid calls are between this many callers and callees, as on a real network, where
+subscribers call again; the burst is of numbers never seen before."""
 
 
 # --- the server side ------------------------------------------------------------------------
 
 
-def serve_child(fd_limit: int) -> None:
-    """Both faces with the default engine; print the ports, serve until stdin closes, print counters."""
+def serve_child(face: str, fd_limit: int) -> None:
+    """One face with the default engine: print its ports, serve until stdin says, print counters."""
     import resource
 
     resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, fd_limit))
     import logging
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    if face == "http":
+        from qalqan.api.app import ScreeningApi
+        from qalqan.api.config import ApiSettings
+        from qalqan.api.engine import engine_factory
+        from qalqan.api.server import ApiServerThread
 
-    from qalqan.api.app import ScreeningApi
-    from qalqan.api.config import ApiSettings
-    from qalqan.api.engine import engine_factory
-    from qalqan.api.server import ApiServerThread
+        settings = ApiSettings(
+            header_timeout_s=HEADER_TIMEOUT_S, deadline_ms=DEADLINE_MS, max_body_bytes=4 << 20
+        )
+        api = ScreeningApi(engine=engine_factory(), settings=settings)
+        with ApiServerThread(api) as http:
+            print(json.dumps({"http": http.port}), flush=True)
+            sys.stdin.readline()
+            guard = http.guard
+            counters = {
+                "timed_out": guard.timed_out,
+                "headers_too_large": guard.headers_too_large,
+                "evicted": guard.evicted,
+                "refused": guard.refused,
+                "cap": guard.max_connections,
+            }
+            print(json.dumps({"http_connections": counters}), flush=True)
+        return
+
     from qalqan.screening.config import load_config
     from qalqan.screening.engine import ScreeningEngine
     from qalqan.sip.config import SipConfig
     from qalqan.sip.server import SipServerThread
 
-    settings = ApiSettings(
-        header_timeout_s=HEADER_TIMEOUT_S, deadline_ms=DEADLINE_MS, max_body_bytes=4 << 20
-    )
-    api = ScreeningApi(engine=engine_factory(), settings=settings)
     sip_config = SipConfig(
         listen_host="127.0.0.1",
         udp_port=0,
@@ -91,25 +111,11 @@ def serve_child(fd_limit: int) -> None:
         tcp_header_timeout_s=HEADER_TIMEOUT_S,
         tcp_idle_timeout_s=SIP_IDLE_TIMEOUT_S,
     )
-    sip_engine = ScreeningEngine(load_config(None))
-    with ApiServerThread(api) as http, SipServerThread(sip_config, sip_engine.screen) as sip:
-        print(
-            json.dumps({"http": http.port, "udp": sip.server.udp_port, "tcp": sip.server.tcp_port}),
-            flush=True,
-        )
+    engine = ScreeningEngine(load_config(None))
+    with SipServerThread(sip_config, engine.screen) as sip:
+        print(json.dumps({"udp": sip.server.udp_port, "tcp": sip.server.tcp_port}), flush=True)
         sys.stdin.readline()
-        guard = http.guard
-        counters = {
-            "sip": sip.server.metrics.snapshot(),
-            "http_connections": {
-                "timed_out": guard.timed_out,
-                "headers_too_large": guard.headers_too_large,
-                "evicted": guard.evicted,
-                "refused": guard.refused,
-                "cap": guard.max_connections,
-            },
-        }
-        print(json.dumps(counters), flush=True)
+        print(json.dumps({"sip": sip.server.metrics.snapshot()}), flush=True)
 
 
 def _bucket_bound(histogram: dict[str, Any], q: float) -> float:
@@ -130,6 +136,10 @@ def _rss_kib(pid: int) -> int:
 
 def _fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def _usage(pids: dict[str, int]) -> dict[str, tuple[int, int]]:
+    return {name: (_rss_kib(pid), _fds(pid)) for name, pid in pids.items()}
 
 
 # --- what the client sees -------------------------------------------------------------------
@@ -164,9 +174,11 @@ class SoakResult:
     stall_ms: float | None
     stall_failed_open: bool
     burst: int
-    rss_kib: tuple[int, int]
-    timeline: list[tuple[float, int, int]]
-    fds: tuple[int, int]
+    rss_kib: dict[str, tuple[int, int]]
+    """Each server's resident memory after warm-up and after the run."""
+    timeline: list[tuple[float, dict[str, tuple[int, int]]]]
+    """Seconds into the run → each server's (RSS KiB, open descriptors)."""
+    fds: dict[str, tuple[int, int]]
     log_bytes: int
     log_lines: list[str]
     server: dict[str, Any]
@@ -181,14 +193,17 @@ class SoakResult:
             )
         lines.append(f"  slow connections closed by the server: {dict(self.slow_closed)}")
         lines.append(f"  hostile messages, by answer: {dict(sorted(self.hostile.items()))}")
-        lines.append(
-            f"  server RSS {self.rss_kib[0] / 1024:.1f} → {self.rss_kib[1] / 1024:.1f} MiB, "
-            f"open descriptors {self.fds[0]} → {self.fds[1]}, logged {self.log_bytes} bytes"
-        )
-        lines.append(
-            "  during the run (s: RSS MiB, descriptors): "
-            + ", ".join(f"{t:.0f}: {rss / 1024:.0f}, {fds}" for t, rss, fds in self.timeline)
-        )
+        for name, (before, after) in self.rss_kib.items():
+            fds = self.fds[name]
+            lines.append(
+                f"  {name} server: RSS {before / 1024:.1f} → {after / 1024:.1f} MiB, "
+                f"open descriptors {fds[0]} → {fds[1]}; during the run (s: MiB, descriptors) "
+                + ", ".join(
+                    f"{t:.0f}: {servers[name][0] / 1024:.0f}, {servers[name][1]}"
+                    for t, servers in self.timeline
+                )
+            )
+        lines.append(f"  logged by both servers: {self.log_bytes} bytes")
         for text in dict.fromkeys(self.log_lines[:200]):
             lines.append(f"    log: {text[:160]}")
         sip = self.server.get("sip", {})
@@ -221,8 +236,8 @@ def _attempt(
 ) -> dict[str, Any]:
     return {
         "time": (at or datetime.now(UTC)).isoformat().replace("+00:00", "Z"),
-        "caller": caller or f"+7701{rng.randrange(10**7):07d}",
-        "callee": f"+7707{rng.randrange(10**7):07d}",
+        "caller": caller or f"+7701{rng.randrange(SUBSCRIBERS):07d}",
+        "callee": f"+7707{rng.randrange(SUBSCRIBERS):07d}",
         "ingress": rng.choice(["national", "international:carrierA", "mobile"]),
     }
 
@@ -245,8 +260,8 @@ async def _read_http(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 
 def _invite(n: int, *, transport: str, via: str, caller: str | None = None) -> bytes:
-    callee = f"+7707{n % 10**7:07d}"
-    caller = caller or f"+7701{(n * 7919) % 10**7:07d}"
+    callee = f"+7707{n % SUBSCRIBERS:07d}"
+    caller = caller or f"+7701{(n * 7919) % SUBSCRIBERS:07d}"
     return (
         f"INVITE sip:{callee}@sbc.example;user=phone SIP/2.0\r\n"
         f"Via: SIP/2.0/{transport} {via};branch=z9hG4bK-soak-{transport}-{n}\r\n"
@@ -278,13 +293,13 @@ class Driver:
         seconds: float,
         scale: float,
         burst: int,
-        server_pid: int,
+        server_pids: dict[str, int],
         reconnect_s: float = 0.5,
     ) -> None:
         self.ports = ports
-        self.server_pid = server_pid
+        self.server_pids = server_pids
         self.reconnect_s = reconnect_s
-        self.timeline: list[tuple[float, int, int]] = []
+        self.timeline: list[tuple[float, dict[str, tuple[int, int]]]] = []
         self.seconds = seconds
         self.scale = scale
         self.burst = burst
@@ -550,9 +565,7 @@ class Driver:
         started = time.monotonic()
         every = max(self.seconds / 6, 1.0)
         while self.running():
-            self.timeline.append(
-                (time.monotonic() - started, _rss_kib(self.server_pid), _fds(self.server_pid))
-            )
+            self.timeline.append((time.monotonic() - started, _usage(self.server_pids)))
             await asyncio.sleep(every)
 
     async def run(self, *, slow_per_kind: int) -> None:
@@ -584,39 +597,45 @@ def soak(
     burst: int = 50_000,
     warmup_s: float = 2.0,
 ) -> SoakResult:
-    """Run the soak; the server runs in a child process whose memory and descriptors are read."""
-    with tempfile.TemporaryFile() as log:
-        child = subprocess.Popen(
-            [sys.executable, __file__, "--serve", "--fd-limit", str(fd_limit)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            cwd=ROOT,
-        )
-        try:
-            assert child.stdout is not None and child.stdin is not None
-            ports = json.loads(child.stdout.readline())
-            warm = Driver(ports, seconds=warmup_s, scale=scale, burst=0, server_pid=child.pid)
-            asyncio.run(warm.run(slow_per_kind=0))
-            rss_before, fds_before = _rss_kib(child.pid), _fds(child.pid)
-            driver = Driver(
-                ports,
-                seconds=seconds,
-                scale=scale,
-                burst=burst,
-                server_pid=child.pid,
-                reconnect_s=reconnect_s,
+    """Run the soak; each face runs in a child process whose memory and descriptors are read."""
+    with tempfile.TemporaryFile() as log, contextlib.ExitStack() as children:
+        servers: dict[str, subprocess.Popen[str]] = {}
+        ports: dict[str, int] = {}
+        for face in ("http", "sip"):
+            child = subprocess.Popen(
+                [sys.executable, __file__, "--serve", face, "--fd-limit", str(fd_limit)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                cwd=ROOT,
             )
-            asyncio.run(driver.run(slow_per_kind=slow_per_kind))
-            time.sleep(HEADER_TIMEOUT_S + 1.0)  # the last slow connections are let go
-            rss_after, fds_after = _rss_kib(child.pid), _fds(child.pid)
+            children.callback(child.kill)
+            assert child.stdout is not None
+            ports.update(json.loads(child.stdout.readline()))
+            servers[face] = child
+        pids = {face: child.pid for face, child in servers.items()}
+        warm = Driver(ports, seconds=warmup_s, scale=scale, burst=0, server_pids=pids)
+        asyncio.run(warm.run(slow_per_kind=0))
+        before = _usage(pids)
+        driver = Driver(
+            ports,
+            seconds=seconds,
+            scale=scale,
+            burst=burst,
+            server_pids=pids,
+            reconnect_s=reconnect_s,
+        )
+        asyncio.run(driver.run(slow_per_kind=slow_per_kind))
+        time.sleep(HEADER_TIMEOUT_S + 1.0)  # the last slow connections are let go
+        after = _usage(pids)
+        server: dict[str, Any] = {}
+        for child in servers.values():
+            assert child.stdin is not None and child.stdout is not None
             child.stdin.write("\n")
             child.stdin.flush()
-            server = json.loads(child.stdout.readline() or "{}")
+            server.update(json.loads(child.stdout.readline() or "{}"))
             child.wait(30)
-        finally:
-            child.kill()
         log.seek(0)
         logged = log.read().decode("utf-8", "replace")
     return SoakResult(
@@ -627,9 +646,9 @@ def soak(
         stall_ms=driver.stall_ms,
         stall_failed_open=driver.stall_failed_open,
         burst=burst,
-        rss_kib=(rss_before, rss_after),
+        rss_kib={face: (before[face][0], after[face][0]) for face in pids},
         timeline=driver.timeline,
-        fds=(fds_before, fds_after),
+        fds={face: (before[face][1], after[face][1]) for face in pids},
         log_bytes=len(logged.encode()),
         log_lines=logged.splitlines(),
         server=server,
@@ -649,10 +668,10 @@ def main() -> None:
         default=0.5,
         help="seconds a slow client waits before reopening a connection the server closed",
     )
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=["http", "sip"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve_child(args.fd_limit)
+        serve_child(args.serve, args.fd_limit)
         return
     result = soak(
         args.seconds,

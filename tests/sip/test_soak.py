@@ -35,8 +35,9 @@ def test_a_short_soak_answers_every_valid_call_and_leaks_nothing() -> None:
     assert result.stall_ms is not None and not result.stall_failed_open
     assert all(result.slow_closed[kind] > 0 for kind in ("http-slowloris", "sip-idle"))
     assert not any(key.endswith("connect failed") for key in result.hostile)
-    before, after = result.fds
-    assert after <= before + 2  # every connection given back
-    assert result.rss_kib[1] < result.rss_kib[0] + 64 * 1024
+    for face, (before, after) in result.fds.items():
+        assert after <= before + 2, face  # every connection given back
+    for face, (before, after) in result.rss_kib.items():
+        assert after < before + 64 * 1024, face
     assert result.log_bytes < 4096
     assert "Traceback" not in "\n".join(result.log_lines)
