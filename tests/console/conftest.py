@@ -21,7 +21,13 @@ from argon2 import PasswordHasher
 from qalqan.cases import CaseStore, ingest_decisions, ingest_findings, upgrade, users
 from qalqan.cases.roles import Role
 from qalqan.console import create_app
-from tests.cases.conftest import PASSWORD, People, make_people
+from tests.cases.conftest import (  # noqa: F401 (fixtures, for the PostgreSQL console)
+    PASSWORD,
+    People,
+    make_people,
+    postgres_database,
+    postgres_url,
+)
 from tests.cases.feeds import write_feed
 
 with warnings.catch_warnings():
@@ -95,9 +101,10 @@ def csrf_of(html: str) -> str:
 
 
 def populated_store(
-    folder: Path, clock: Callable[[], datetime] | None = None
+    folder: Path, clock: Callable[[], datetime] | None = None, url: str | None = None
 ) -> tuple[CaseStore, str, People]:
-    url = str(folder / "cases.db")
+    """The test feed in a store: an SQLite file in ``folder``, or the database at ``url``."""
+    url = url or str(folder / "cases.db")
     upgrade(url)
     store = CaseStore.open(url, clock=clock) if clock else CaseStore.open(url)
     feed = write_feed(folder / "feed")
@@ -149,6 +156,19 @@ def clock() -> ShiftClock:
 @pytest.fixture
 def console(tmp_path: Path, clock: ShiftClock) -> Iterator[Console]:
     store, url, people = populated_store(tmp_path, clock)
+    try:
+        yield Console(store=store, url=url, people=people)
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def pg_console(
+    tmp_path: Path, clock: ShiftClock, request: pytest.FixtureRequest
+) -> Iterator[Console]:
+    """The console's test data on a real PostgreSQL (skipped without one)."""
+    database: str = request.getfixturevalue("postgres_url")
+    store, url, people = populated_store(tmp_path, clock, url=database)
     try:
         yield Console(store=store, url=url, people=people)
     finally:
