@@ -6,19 +6,21 @@
 Each face runs in a child process of its own, as ``qalqan serve-http`` and
 ``qalqan serve`` do, on 127.0.0.1 (free ports) with the full default
 screening engine, under a file-descriptor limit of ``--fd-limit`` (1,024 by
-default, a common ``ulimit -n``), with their
-connection timeouts lowered so that slow clients churn within the run. For
-``--seconds`` this process drives them with, all at the same time:
+default, a common ``ulimit -n``), with connection timeouts lowered (2 s for a
+request to arrive) so that slow clients churn within the run. For
+``--seconds`` they are driven with, all at the same time:
 
-- valid calls, paced: ``POST /v1/screen`` over keep-alive, SIP INVITEs over
-  UDP (with their ACKs) and over one TCP connection;
-- slow connections: HTTP and SIP/TCP clients that dribble a request a byte a
-  second (slowloris) and clients that connect and say nothing, each reopened
-  as soon as the server closes it, in numbers that together pass the
-  descriptor limit;
-- hostile messages: malformed JSON, a 5,000-digit ``Content-Length``, a 70 KB
-  header block and binary garbage over HTTP; garbage and mutated INVITEs over
-  UDP, a 5,000-digit ``Content-Length`` and an oversized message over TCP;
+- valid calls, paced, from this process: ``POST /v1/screen`` over keep-alive,
+  SIP INVITEs over UDP (with their ACKs) and over one TCP connection;
+- from a second process, so that the attackers' own load does not count in
+  the valid calls' latency: slow connections, HTTP and SIP/TCP clients that
+  dribble a request a byte a second (slowloris) and clients that connect and
+  say nothing (``--slow`` of each kind, 1,200 in all by default, past the
+  descriptor limit of both servers together), each reopened ``--reconnect``
+  seconds after the server closes it; and hostile messages: malformed JSON,
+  a 5,000-digit ``Content-Length``, a 70 KB header block and binary garbage
+  over HTTP; garbage and mutated INVITEs over UDP, a 5,000-digit
+  ``Content-Length`` and an oversized message over TCP;
 - a third of the way in, a burst of ``--burst`` distinct call attempts
   (batches of 1,000) followed by one call whose ``time`` is 11 minutes later:
   the stall case, whose answer must still come within the deadline.
@@ -568,23 +570,41 @@ class Driver:
             self.timeline.append((time.monotonic() - started, _usage(self.server_pids)))
             await asyncio.sleep(every)
 
-    async def run(self, *, slow_per_kind: int) -> None:
+    async def run_valid(self) -> None:
+        """The valid calls, the stall case and the sampling of the servers."""
         self.stop = time.monotonic() + self.seconds
         s = self.scale
-        tasks = [
-            self.valid_http(100 * s),
-            self.valid_sip_udp(100 * s),
-            self.valid_sip_tcp(50 * s),
-            self.hostile_http(20 * s),
-            self.hostile_sip(10 * s),
-        ]
+        tasks = [self.valid_http(100 * s), self.valid_sip_udp(100 * s), self.valid_sip_tcp(50 * s)]
+        if self.burst:
+            tasks.append(self.burst_then_jump())
+        if self.server_pids:
+            tasks.append(self.sample())
+        await asyncio.gather(*tasks)
+
+    async def run_attacks(self, *, slow_per_kind: int) -> None:
+        """The slow connections and the hostile messages."""
+        self.stop = time.monotonic() + self.seconds
+        tasks = [self.hostile_http(20 * self.scale), self.hostile_sip(10 * self.scale)]
         for kind, port in (("http", self.ports["http"]), ("sip", self.ports["tcp"])):
             for dribble in (True, False):
                 tasks += [self.slow(kind, port, dribble=dribble) for _ in range(slow_per_kind)]
-        if self.burst:
-            tasks.append(self.burst_then_jump())
-        tasks.append(self.sample())
         await asyncio.gather(*tasks)
+
+
+def attack_child(
+    ports: dict[str, int], seconds: float, scale: float, slow: int, reconnect_s: float
+) -> None:
+    """The attackers, in a process apart from the valid callers, so that their own load does
+    not count in the valid calls' latency; prints what they saw."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8 * slow + 256)), hard))
+    driver = Driver(
+        ports, seconds=seconds, scale=scale, burst=0, server_pids={}, reconnect_s=reconnect_s
+    )
+    asyncio.run(driver.run_attacks(slow_per_kind=slow))
+    print(json.dumps({"hostile": driver.hostile, "slow_closed": driver.slow_closed}), flush=True)
 
 
 def soak(
@@ -616,8 +636,28 @@ def soak(
             servers[face] = child
         pids = {face: child.pid for face, child in servers.items()}
         warm = Driver(ports, seconds=warmup_s, scale=scale, burst=0, server_pids=pids)
-        asyncio.run(warm.run(slow_per_kind=0))
+        asyncio.run(warm.run_valid())
         before = _usage(pids)
+        attackers = subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--attack",
+                json.dumps(ports),
+                "--seconds",
+                str(seconds),
+                "--scale",
+                str(scale),
+                "--slow",
+                str(slow_per_kind),
+                "--reconnect",
+                str(reconnect_s),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        children.callback(attackers.kill)
         driver = Driver(
             ports,
             seconds=seconds,
@@ -626,7 +666,11 @@ def soak(
             server_pids=pids,
             reconnect_s=reconnect_s,
         )
-        asyncio.run(driver.run(slow_per_kind=slow_per_kind))
+        asyncio.run(driver.run_valid())
+        attacked, _ = attackers.communicate(timeout=60)
+        seen = json.loads(attacked or "{}")
+        driver.hostile.update(seen.get("hostile", {}))
+        driver.slow_closed.update(seen.get("slow_closed", {}))
         time.sleep(HEADER_TIMEOUT_S + 1.0)  # the last slow connections are let go
         after = _usage(pids)
         server: dict[str, Any] = {}
@@ -669,9 +713,13 @@ def main() -> None:
         help="seconds a slow client waits before reopening a connection the server closed",
     )
     parser.add_argument("--serve", choices=["http", "sip"], help=argparse.SUPPRESS)
+    parser.add_argument("--attack", metavar="PORTS", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve_child(args.serve, args.fd_limit)
+        return
+    if args.attack:
+        attack_child(json.loads(args.attack), args.seconds, args.scale, args.slow, args.reconnect)
         return
     result = soak(
         args.seconds,
