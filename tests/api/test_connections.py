@@ -277,3 +277,32 @@ def test_a_stream_of_unparseable_requests_is_logged_now_and_then(
     finally:
         uvicorn_errors.removeHandler(records)
     assert 1 <= len(records.records) <= 2
+
+
+def test_the_guard_also_holds_with_the_pure_python_h11_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    import qalqan.api.server
+
+    monkeypatch.setattr(qalqan.api.server, "AutoHTTPProtocol", H11Protocol)
+    settings = ApiSettings(max_connections=20, header_timeout_s=0.6)
+    api = ScreeningApi(engine=lambda: rule_decide, settings=settings)
+    with ApiServerThread(api) as running, ExitStack() as stack:
+        deadline = time.monotonic() + 5
+        while real_request(running.port, "warm-up") != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        slow = []
+        for _ in range(60):
+            connection = stack.enter_context(
+                socket.create_connection(("127.0.0.1", running.port), timeout=3)
+            )
+            connection.sendall(b"POST /v1/screen HTTP/1.1\r\nHost: qalqan.test\r\n")
+            slow.append(connection)
+        assert real_request(running.port) == 200
+        assert all(closed_by_server(c, within_s=2.0) for c in slow)
+        with socket.create_connection(("127.0.0.1", running.port), timeout=3) as silent:
+            assert answer_of(silent)[0] == 408
+    assert running.guard.evicted >= 40
