@@ -1196,6 +1196,9 @@ class StreamParser:
         self.max_message_size = max_message_size
         self._buffer = bytearray()
         self._broken: SipParseError | None = None
+        self._searched = 0
+        """Bytes of the buffer already searched for the end of the header block, in vain:
+        a header block dribbled a byte at a time costs linear time, not quadratic."""
 
     @property
     def broken(self) -> bool:
@@ -1212,6 +1215,7 @@ class StreamParser:
     def _fail(self, error: SipParseError) -> SipParseError:
         self._broken = error
         self._buffer.clear()
+        self._searched = 0
         return error
 
     def next_message(self) -> Request | Response | None:
@@ -1222,12 +1226,14 @@ class StreamParser:
         start = _skip_blank_lines(buffer)
         if start:
             del buffer[:start]
+            self._searched = 0
         if not buffer:
             return None
-        head_end, separator = _find_head_end(buffer, 0)
+        head_end, separator = _find_head_end(buffer, max(self._searched - 3, 0))
         if head_end < 0:
             if len(buffer) > self.max_message_size:
                 raise self._fail(SipParseError("header block over the size limit", status=513))
+            self._searched = len(buffer)
             return None
         head_size = head_end + separator
         lengths = set(_CONTENT_LENGTH_LINE.findall(bytes(buffer[:head_end])))
@@ -1247,6 +1253,7 @@ class StreamParser:
             return None
         data = bytes(buffer[:total])
         del buffer[:total]
+        self._searched = 0
         return parse_message(data, stream=True, max_size=self.max_message_size)
 
     def messages(self) -> Iterator[Request | Response]:
