@@ -41,6 +41,7 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from qalqan.api.app import ScreeningApi
 from qalqan.api.config import ApiSettings
 from qalqan.api.errors import error_body
+from qalqan.api.metrics import ApiMetrics
 from qalqan.errors import ConfigError
 
 __all__ = [
@@ -122,6 +123,37 @@ class ConnectionGuard:
             max_header_bytes=settings.max_header_bytes,
             max_connections=cap,
         )
+
+    def expose(self, metrics: ApiMetrics) -> None:
+        """Show what the guard counts on the API's ``/metrics`` page."""
+        for name, help, read in (
+            (
+                "timed_out",
+                "Connections answered 408 and closed since start: a request came too slowly.",
+                lambda: self.timed_out,
+            ),
+            (
+                "headers_too_large",
+                "Connections answered 431 and closed since start: a header block too large.",
+                lambda: self.headers_too_large,
+            ),
+            (
+                "evicted",
+                "Connections yet to send a whole request, closed since start to make room.",
+                lambda: self.evicted,
+            ),
+            (
+                "refused",
+                "Newcomers answered 503 since start: every open connection was in use.",
+                lambda: self.refused,
+            ),
+            (
+                "strangers",
+                "Open connections that have not yet sent a whole request.",
+                lambda: len(self.strangers),
+            ),
+        ):
+            metrics.gauge(f"qalqan_http_connections_{name}", help, read)
 
 
 _TIMEOUT = _refusal(408, "Request Timeout", "request_timeout", "the request did not arrive in time")
@@ -305,7 +337,9 @@ def serve(app: ScreeningApi, *, sock: socket.socket | None = None) -> None:
     """Serve ``app`` until interrupted (Ctrl-C or SIGTERM stop it gracefully)."""
     settings = app.settings
     sock = sock or bind(settings.host, settings.port)
-    uvicorn.Server(_config(app, settings, quiet=False)).run(sockets=[sock])
+    guard = ConnectionGuard.from_settings(settings)
+    guard.expose(app.metrics)
+    uvicorn.Server(_config(app, settings, quiet=False, guard=guard)).run(sockets=[sock])
 
 
 class ApiServerThread:
@@ -318,6 +352,7 @@ class ApiServerThread:
         self.host = host
         self.port = int(address[1])
         self.guard = ConnectionGuard.from_settings(app.settings)
+        self.guard.expose(app.metrics)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 

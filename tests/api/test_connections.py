@@ -115,6 +115,11 @@ def test_slow_connections_past_the_cap_make_room_and_a_real_request_is_answered(
     assert guard.evicted + guard.timed_out >= 200
     assert guard.refused == 0
     assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) < 5
+    with socket.create_connection(("127.0.0.1", tight_server.port), timeout=3) as connection:
+        connection.sendall(b"GET /metrics HTTP/1.1\r\nHost: qalqan.test\r\n\r\n")
+        page = answer_of(connection)[1].decode()
+    assert f"qalqan_http_connections_evicted {guard.evicted}" in page
+    assert f"qalqan_http_connections_timed_out {guard.timed_out}" in page
 
 
 def test_a_connection_that_sends_nothing_gets_408_and_is_closed(
