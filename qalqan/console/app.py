@@ -849,7 +849,18 @@ def create_app(
             actor = await signed_in(request)
         except NotSignedIn:
             actor = ANONYMOUS
-        await record(request, actor, "csrf_refused", request.url.path, {"method": request.method})
+        client, now = _client(request), the_store.clock()
+        if actor is ANONYMOUS and throttle.address_locked(client, now):
+            pass  # a flood from a locked address: its lock is on record, not every refusal
+        else:
+            await record(
+                request, actor, "csrf_refused", request.url.path, {"method": request.method}
+            )
+            if actor is ANONYMOUS and throttle.refused(client, now):
+                await record(
+                    request, ANONYMOUS, "login_locked", f"address:{client}",
+                    {"count": "address", "minutes": config.login_lockout_minutes},
+                )  # fmt: skip
         return render(request, "message.html", 403, title_key="csrf_title", text_key="csrf_text")
 
     async def bad_request(request: Request, exc: Exception) -> Response:

@@ -8,6 +8,9 @@ Three counts, each of failures within ``login_window``:
   spread over many addresses;
 - an **address** (``login_failures_per_address``, 20), whatever the names,
   unknown ones included: someone trying many names, or spraying a password.
+  Anonymous posts refused for a missing CSRF token count here too, so that a
+  flood of them cannot fill the audit log: once the address is locked they
+  are refused without an entry each (the lock has its own).
 
 Reaching a count locks that key for ``login_lockout``; a locked attempt is
 refused before the password is checked (so the right password does not help)
@@ -75,9 +78,20 @@ class LoginThrottle:
 
     def failed(self, name: str, address: str, now: datetime) -> list[Key]:
         """Count a failed attempt; the keys it locked (for the audit log)."""
+        return self._count(self._limits(name, address), now)
+
+    def refused(self, address: str, now: datetime) -> list[Key]:
+        """Count an anonymous request refused for its form (no CSRF token) against its address."""
+        return self._count([(("address", address), self.settings.login_failures_per_address)], now)
+
+    def address_locked(self, address: str, now: datetime) -> bool:
+        state = self._keys.get(("address", address))
+        return state is not None and state.locked_until is not None and state.locked_until > now
+
+    def _count(self, limits: list[tuple[Key, int]], now: datetime) -> list[Key]:
         locked = []
         horizon = now - self.settings.login_window
-        for key, limit in self._limits(name, address):
+        for key, limit in limits:
             state = self._keys.pop(key, None) or _Failures()
             self._keys[key] = state  # most recently failed last
             times = state.times

@@ -236,3 +236,28 @@ def test_the_login_page_still_works_after_the_cap(console: Console) -> None:
         "/login", data={"csrf": token, "username": "aigerim", "password": "x" * 2000}
     )
     assert page.status_code == 401
+
+
+def test_a_flood_of_anonymous_forms_without_the_token_cannot_fill_the_audit_log(
+    console: Console,
+) -> None:
+    flood = console.client("10.6.6.6")
+    for _ in range(60):
+        assert flood.post("/login", data={"username": "aigerim"}).status_code == 403
+    assert len(_audited(console, "csrf_refused")) == 20  # then the address is locked
+    locks = _audited(console, "login_locked")
+    assert [e.target for e in locks] == ["address:10.6.6.6"]
+    assert _login_status(flood, "aigerim") == 429
+    assert (
+        console.signed_in(Role.OPERATOR, address="10.0.0.7").client.get("/queue").status_code == 200
+    )
+
+
+def _login_status(client: Any, name: str) -> int:
+    from tests.cases.conftest import PASSWORD
+
+    token = csrf_of(client.get("/login").text)
+    status: int = client.post(
+        "/login", data={"csrf": token, "username": name, "password": PASSWORD}
+    ).status_code
+    return status
