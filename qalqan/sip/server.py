@@ -114,6 +114,7 @@ class SipServer:
         self._connection_count = 0
         self._accept_pause_s = _ACCEPT_PAUSE_S[0]
         self._accept_resume: asyncio.TimerHandle | None = None
+        self._starting: set[asyncio.Task[None]] = set()
         self._last_sweep = 0.0
         self._complaints = ThrottledLog(logger, interval_s=_LOG_INTERVAL_S)
         self._screening_scheduled = False
@@ -405,7 +406,9 @@ class SipServer:
         protocol = _TcpConnection(self)
         protocol.peer = Peer("tcp", str(address[0]), int(address[1]), self._register(protocol))
         assert self._loop is not None
-        self._loop.create_task(self._start_connection(connection, protocol))
+        task = self._loop.create_task(self._start_connection(connection, protocol))
+        self._starting.add(task)  # the loop keeps only a weak reference
+        task.add_done_callback(self._starting.discard)
 
     async def _start_connection(self, connection: socket.socket, protocol: _TcpConnection) -> None:
         assert self._loop is not None
