@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sized
 
 import pytest
 
-from qalqan.screening.state import InMemoryStateStore, StateStore, format_window
+from qalqan.screening.state import (
+    InMemoryStateStore,
+    RecentKeys,
+    RollingCount,
+    RollingDistinct,
+    StateStore,
+    format_window,
+)
 
 
 def test_names_say_the_window() -> None:
@@ -89,7 +97,7 @@ PER_CALL_BOUND = 256
 """Most keys (or one key's items) any one update may forget: the rest wait for later calls."""
 
 
-def _burst(store: InMemoryStateStore) -> tuple[object, ...]:
+def _burst(store: InMemoryStateStore) -> tuple[RollingCount, RollingDistinct, RecentKeys]:
     calls = store.count("calls", 600)
     seen = store.distinct("callees", 600)
     pairs = store.recent("pairs", 600)
@@ -104,16 +112,17 @@ def test_one_update_after_a_burst_forgets_a_bounded_number_of_keys_quickly() -> 
     """300,000 keys at T then one call at T+11 min took 45.9 s; each call's work is now bounded."""
     calls, seen, pairs = _burst(InMemoryStateStore())
     later = 660.0
-    for aggregate, update in (
-        (calls, lambda: calls.add("new", later)),  # type: ignore[attr-defined]
-        (seen, lambda: seen.add("new", later, "x")),  # type: ignore[attr-defined]
-        (pairs, lambda: pairs.add("new", later)),  # type: ignore[attr-defined]
-    ):
-        before = len(aggregate)  # type: ignore[arg-type]
+    updates: list[tuple[Sized, Callable[[], None]]] = [
+        (calls, lambda: calls.add("new", later)),
+        (seen, lambda: seen.add("new", later, "x")),
+        (pairs, lambda: pairs.add("new", later)),
+    ]
+    for aggregate, update in updates:
+        before = len(aggregate)
         started = time.perf_counter()
         update()
         took = time.perf_counter() - started
-        forgotten = before + 1 - len(aggregate)  # type: ignore[arg-type]
+        forgotten = before + 1 - len(aggregate)
         assert 0 < forgotten <= PER_CALL_BOUND, aggregate
         assert took < 0.02, f"{aggregate}: one update took {took * 1000:.1f} ms"
 
@@ -123,16 +132,16 @@ def test_stale_keys_are_all_forgotten_over_later_calls_in_linear_time() -> None:
     started = time.perf_counter()
     for i in range(BURST):
         t = 660.0 + i / 1000
-        calls.add(f"n{i}", t)  # type: ignore[attr-defined]
-        seen.add(f"n{i}", t, "x")  # type: ignore[attr-defined]
-        pairs.add(f"n{i}", t)  # type: ignore[attr-defined]
+        calls.add(f"n{i}", t)
+        seen.add(f"n{i}", t, "x")
+        pairs.add(f"n{i}", t)
         if i == 999:
             # The quadratic sweep spent ~0.9 s here (in the first call); a linear one, ~10 ms.
             took = time.perf_counter() - started
             assert took < 0.25, f"the first 1,000 updates after the burst took {took:.2f} s"
-    assert len(calls) == len(seen) == len(pairs) == BURST  # type: ignore[arg-type]
-    assert not pairs.seen(0, 700.0) and pairs.seen("n0", 700.0)  # type: ignore[attr-defined]
-    assert calls.total(0, 700.0) == 0 and seen.distinct(0, 700.0) == 0  # type: ignore[attr-defined]
+    assert len(calls) == len(seen) == len(pairs) == BURST
+    assert not pairs.seen(0, 700.0) and pairs.seen("n0", 700.0)
+    assert calls.total(0, 700.0) == 0 and seen.distinct(0, 700.0) == 0
 
 
 def test_a_keys_items_expiring_at_once_are_forgotten_a_bounded_number_per_call() -> None:
