@@ -34,6 +34,7 @@ from qalqan.cases.errors import (
     LoginError,
     NotFoundError,
     PermissionDenied,
+    SessionEndedError,
     StoreUnavailableError,
     WorkflowError,
 )
@@ -75,6 +76,7 @@ from qalqan.cases.scripts import CallbackScript, Language, render_script
 from qalqan.cases.store import CaseStore, WorkflowSettings, upgrade
 from qalqan.cases.users import (
     add_user,
+    end_sessions,
     list_users,
     login,
     set_password,
@@ -105,6 +107,7 @@ __all__ = [
     "Permission",
     "PermissionDenied",
     "Role",
+    "SessionEndedError",
     "Severity",
     "StoreUnavailableError",
     "WorkflowError",
@@ -122,6 +125,7 @@ __all__ = [
     "claim",
     "claims",
     "close_case",
+    "end_sessions",
     "escalate",
     "escalations",
     "findings",

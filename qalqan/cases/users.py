@@ -23,12 +23,12 @@ from typing import Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from qalqan.cases import audit
 from qalqan.cases.errors import LoginError, NotFoundError, WorkflowError
-from qalqan.cases.models import User
+from qalqan.cases.models import ConsoleSession, User
 from qalqan.cases.roles import ANONYMOUS, SYSTEM, Actor, Permission, Role, authorize
 from qalqan.cases.sessions import end_sessions_of
 from qalqan.cases.store import clock_of
@@ -40,6 +40,7 @@ __all__ = [
     "add_user",
     "check_name",
     "dummy_hash",
+    "end_sessions",
     "list_users",
     "login",
     "set_password",
@@ -115,10 +116,14 @@ class UserView:
     name: str
     role: Role
     active: bool
+    sessions: int = 0
+    """Console sessions open now (not ended, not past their end; an idle one counts until used)."""
 
 
-def _view(user: User) -> UserView:
-    return UserView(id=user.id, name=user.name, role=Role(user.role), active=user.active)
+def _view(user: User, sessions: int = 0) -> UserView:
+    return UserView(
+        id=user.id, name=user.name, role=Role(user.role), active=user.active, sessions=sessions
+    )
 
 
 def _check_password(password: str) -> None:
@@ -207,9 +212,29 @@ def login(session: Session, name: str, password: str, *, client: str = "") -> Ac
 def list_users(session: Session, actor: Actor) -> list[UserView]:
     """Every account. Permission: ``manage_users``."""
     actor = authorize(session, actor, Permission.MANAGE_USERS, "users")
+    now = clock_of(session)
     users = session.scalars(select(User).order_by(User.name)).all()
-    audit.append(session, actor, "list_users", "users", at=clock_of(session))
-    return [_view(u) for u in users]
+    counted = session.execute(
+        select(ConsoleSession.user_id, func.count())
+        .where(ConsoleSession.ended_at.is_(None), ConsoleSession.expires_at > now)
+        .group_by(ConsoleSession.user_id)
+    )
+    open_now: dict[int, int] = {user_id: n for user_id, n in counted}
+    audit.append(session, actor, "list_users", "users", at=now)
+    return [_view(u, open_now.get(u.id, 0)) for u in users]
+
+
+def end_sessions(session: Session, actor: Actor, name: str) -> int:
+    """Sign an account out of every browser (a lost laptop, a shared desk); how many sessions
+    ended. Permission: ``manage_users``."""
+    actor = authorize(session, actor, Permission.MANAGE_USERS, f"user:{name}")
+    user = _user_named(session, name)
+    ended = end_sessions_of(session, user.id, "admin")
+    audit.append(
+        session, actor, "end_sessions", f"user:{name}", at=clock_of(session),
+        details={"ended": ended},
+    )  # fmt: skip
+    return ended
 
 
 def set_role(session: Session, actor: Actor, name: str, role: Role) -> UserView:

@@ -819,6 +819,8 @@ def create_app(
             await run(request, cases.set_role, name, Role(_text(form, "role")))
         elif what in ("disable", "enable"):
             await run(request, cases.set_user_active, name, what == "enable")
+        elif what == "sign_out":
+            await run(request, cases.end_sessions, name)
         elif what == "password":
             password = secrets.token_urlsafe(9)
             await run(request, cases.set_password, name, password)

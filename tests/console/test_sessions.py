@@ -8,6 +8,7 @@ address for a while, before any hashing is done.
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 
 import httpx
@@ -174,3 +175,19 @@ def test_hashing_work_is_bounded(console: Console) -> None:
     answers = asyncio.run(burst())
     assert answers.count(503) >= 4, answers
     assert set(answers) <= {401, 503}, answers
+
+
+def test_an_admin_sees_who_is_signed_in_and_signs_them_out_everywhere(console: Console) -> None:
+    operator = console.signed_in(Role.OPERATOR)
+    console.signed_in(Role.OPERATOR)  # a second browser
+    admin = console.signed_in(Role.ADMIN)
+    page = admin.client.get("/users")
+    row = re.search(r"<strong>aigerim</strong>.*?</tr>", page.text, re.DOTALL)
+    assert row and re.search(r'<td class="sessions">2 ', row.group(0))
+    assert admin.post("/users/change", username="aigerim", what="sign_out").status_code == 200
+    assert operator.client.get("/queue").url.path == "/login"
+    row = re.search(r"<strong>aigerim</strong>.*?</tr>", admin.client.get("/users").text, re.DOTALL)
+    assert row and '<td class="sessions">0</td>' in row.group(0)
+    with console.store.transaction() as session:
+        ended = session.scalars(select(AuditEntry).where(AuditEntry.action == "end_sessions")).one()
+    assert ended.target == "user:aigerim" and '"ended":2' in ended.details
