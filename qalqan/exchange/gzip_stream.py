@@ -145,9 +145,14 @@ class SalvagingGzipReader(io.RawIOBase):
         self._draining = self._inflater is not None and len(out) == _PIECE
         return self._bounded(self._hand_on(out))
 
+    @property
+    def bytes_consumed(self) -> int:
+        """Compressed bytes inflated so far (read ahead, but not yet inflated, excluded)."""
+        return self.bytes_in - len(self._pending)
+
     def _bounded(self, out: bytes) -> bytes:
         """``out``, unless the content has grown past a limit: then end the stream, refused."""
-        consumed = max(self.bytes_in - len(self._pending), 1)  # compressed bytes inflated
+        consumed = max(self.bytes_consumed, 1)
         if self._max_bytes is not None and self.bytes_out > self._max_bytes:
             why = f"past {self._max_bytes:,} bytes (max_gzip_bytes)"
         elif (

@@ -41,9 +41,10 @@ QUARANTINE_CELL_CHARS: Final = 1_000
 QUARANTINE_LINE_BYTES: Final = 1_000
 """Bytes of an over-long line kept in the quarantine (split into its fields, as far as they go)."""
 
-MAX_RESERVED_IDS: Final = 1 << 23
-"""Ids the lookup of repeats makes room for up front (256 MiB); past it the table grows as ids
-actually arrive, so a file that only looks big (4 GB of newlines) allocates nothing for it."""
+MAX_RESERVED_IDS: Final = 1 << 26
+"""Ids the lookup of repeats makes room for up front at most (2 GiB); past it the table grows
+as ids actually arrive. The estimate counts only lines as wide as the header, so a file that
+only looks big (4 GB of newlines) reserves nothing for them."""
 
 MAX_LINE_BYTES: Final = 64 << 20
 """The highest :attr:`ReadLimits.max_line_bytes`: Arrow parses blocks of twice the line limit,

@@ -367,9 +367,9 @@ class CsvFile:
             if isinstance(stream, SalvagingGzipReader) and stream.refused is not None:
                 raise UnreadableFileError(self.path, stream.refused)
             content = self.bytes_total
-            if isinstance(stream, SalvagingGzipReader) and stream.bytes_in:
-                content = content * stream.bytes_out // stream.bytes_in
-        self._expected_rows = max(head.count(b"\n") - 1, 1) * content // max(len(head), 1)
+            if isinstance(stream, SalvagingGzipReader) and stream.bytes_consumed:
+                content = content * stream.bytes_out // stream.bytes_consumed
+        sample = head
         if end is not None:
             head = head[:end]
         if not head.strip():
@@ -386,6 +386,8 @@ class CsvFile:
             raise UnreadableFileError(
                 self.path, f"the header names column {', '.join(repeated)} more than once"
             )
+        rows = max(_full_width_lines(sample, len(names)) - 1, 1)
+        self._expected_rows = rows * content // max(len(sample), 1)
         return names, _line_breaks(text)
 
     def _bytes_in(self) -> int:
@@ -459,7 +461,8 @@ class CsvFile:
             yield pa.concat_batches(gathered), self._bytes_in()
 
     def expected_rows(self) -> int:
-        """Judged by the lines in the first mebibyte (a gzip file's size by its compression)."""
+        """Judged by the lines as wide as the header in the first mebibyte (a gzip file's size
+        by its compression): blank lines and short junk do not count."""
         return self._expected_rows
 
     def _refused(self) -> str | None:
@@ -566,6 +569,15 @@ class CsvFile:
             ),
             kind=TOO_LONG,
         )
+
+
+def _full_width_lines(sample: bytes, fields: int) -> int:
+    """Lines of ``sample`` with at least as many commas as a row of ``fields`` columns has."""
+    values = np.frombuffer(sample, dtype=np.uint8)
+    breaks = np.flatnonzero((values == 0x0A) | (values == 0x0D))
+    commas = np.cumsum(values == 0x2C)[breaks] if len(breaks) else np.zeros(0, np.int64)
+    per_line = np.diff(commas, prepend=0)
+    return int((per_line >= fields - 1).sum())
 
 
 def _field_count_reason(fields: int, expected: int) -> str:
