@@ -22,10 +22,11 @@ with a longer stretch is split line by line.
 
 from __future__ import annotations
 
+import codecs
 import io
 from collections import deque
 from dataclasses import dataclass
-from typing import BinaryIO, Final
+from typing import Final
 
 import numpy as np
 
@@ -70,7 +71,7 @@ class LongLineCutter(io.RawIOBase):
 
     def __init__(
         self,
-        inner: BinaryIO | io.RawIOBase,
+        inner: io.RawIOBase,
         *,
         limit: int,
         fields: int,
@@ -87,7 +88,8 @@ class LongLineCutter(io.RawIOBase):
         self._carry = b""  # the unfinished last line (or a CR that may start a CRLF)
         self._cutting: _Cutting | None = None
         self._lines_before = 0  # line breaks handed on before the carry
-        self._out = b""
+        self._buffer = bytearray(read_size + limit + 2)  # the carry, then what is read
+        self._out: bytes | memoryview = b""
         self._out_pos = 0
         self._finished = False
         self.cut: deque[CutLine] = deque()
@@ -104,10 +106,8 @@ class LongLineCutter(io.RawIOBase):
             if self._out_pos >= len(self._out):
                 if self._finished:
                     break
-                block = self._inner.read(self._read_size)
-                self._out = self._pass(block or b"", eof=not block)
+                self._out, self._finished = self._refill()
                 self._out_pos = 0
-                self._finished = not block
                 continue
             n = min(len(view) - filled, len(self._out) - self._out_pos)
             view[filled : filled + n] = self._out[self._out_pos : self._out_pos + n]
@@ -120,6 +120,46 @@ class LongLineCutter(io.RawIOBase):
         super().close()
 
     # -- one read at a time -----------------------------------------------------------
+
+    def _refill(self) -> tuple[bytes | memoryview, bool]:
+        """Read on; the bytes to hand on (valid until the next refill), and whether that was all."""
+        buffer, carried = self._buffer, len(self._carry)
+        buffer[:carried] = self._carry
+        got = self._inner.readinto(memoryview(buffer)[carried : carried + self._read_size]) or 0
+        size = carried + got
+        if got and self._cutting is None:
+            whole = self._whole_lines(size)
+            if whole is not None:
+                return whole, False
+        self._carry = b""
+        return self._pass(bytes(buffer[:size]), eof=not got), not got
+
+    def _whole_lines(self, size: int) -> memoryview | None:
+        """The common case, without a copy: the buffer's whole lines when none needs cutting.
+
+        None when some line may be too long or not UTF-8 (:meth:`_pass` then
+        goes through the bytes line by line).
+        """
+        buffer = self._buffer
+        end = size - 1 if buffer[size - 1] == _CR else size  # a CR may begin a CRLF
+        last = max(buffer.rfind(b"\n", 0, end), buffer.rfind(b"\r", 0, end))
+        if last < 0 or end - last - 1 > self._limit:
+            return None
+        whole = memoryview(buffer)[: last + 1]
+        values = np.frombuffer(buffer, dtype=np.uint8, count=last + 1)
+        if values.max() >= 0x80 and not _is_utf8(whole):
+            return None
+        if self._any_long(buffer, last + 1):
+            return None
+        breaks = int(np.count_nonzero(values == _LF))
+        if buffer.find(b"\r", 0, last + 1) >= 0:
+            cr = values == _CR
+            breaks += int(np.count_nonzero(cr)) - int(
+                np.count_nonzero(cr[:-1] & (values[1:] == _LF))
+            )
+        self._lines_before += breaks
+        self._carry = bytes(buffer[last + 1 : size])
+        return whole
 
     def _pass(self, block: bytes, *, eof: bool) -> bytes:
         """The bytes of ``block`` (after the carry) that can be handed on now."""
@@ -190,7 +230,7 @@ class LongLineCutter(io.RawIOBase):
     def _complete_lines(self, data: bytes) -> bytes:
         """``data`` (whole lines, each with its break) with every line Arrow cannot take emptied."""
         utf8 = _is_utf8(data)
-        if utf8 and not self._any_long(data):
+        if utf8 and not self._any_long(data, len(data)):
             self._lines_before += _line_breaks(data)
             return data
         values = np.frombuffer(data, dtype=np.uint8)
@@ -246,7 +286,7 @@ class LongLineCutter(io.RawIOBase):
                     found[i] = exc.start
         return found
 
-    def _any_long(self, data: bytes) -> bool:
+    def _any_long(self, data: bytes | bytearray, size: int) -> bool:
         """Whether ``data`` may hold a line longer than the limit (never False when it does).
 
         A stretch of more than ``limit`` bytes without a line break covers a
@@ -254,17 +294,17 @@ class LongLineCutter(io.RawIOBase):
         break, there is no such stretch.
         """
         w = self._window
-        for at in range(0, len(data) - w + 1, w):
+        for at in range(0, size - w + 1, w):
             if data.find(b"\n", at, at + w) < 0 and data.find(b"\r", at, at + w) < 0:
                 return True
         return False
 
 
-def _is_utf8(data: bytes) -> bool:
-    if data.isascii():
+def _is_utf8(data: bytes | memoryview) -> bool:
+    if isinstance(data, bytes) and data.isascii():
         return True
     try:
-        data.decode("utf-8")
+        codecs.utf_8_decode(data, "strict", True)
     except UnicodeDecodeError:
         return False
     return True
