@@ -23,7 +23,12 @@ request to arrive) so that slow clients churn within the run. For
   ``Content-Length`` and an oversized message over TCP;
 - a third of the way in, a burst of ``--burst`` distinct call attempts
   (batches of 1,000) followed by one call whose ``time`` is 11 minutes later:
-  the stall case, whose answer must still come within the deadline.
+  the stall case, whose answer must still come within the deadline. The HTTP
+  node believes a client's time only within ``QALQAN_HTTP_CLIENT_TIME_SKEW_S``
+  of its clock (5 s by default), so for this case it runs with
+  :data:`STALL_CLIENT_TIME_SKEW_S` (15 minutes): the jump then really reaches
+  the engine, whose whole state goes stale at once, and the report says
+  whether the answer was judged at the client's time.
 
 It prints answers per second and the p50/p99 latency of the valid calls as
 this client saw them (the client's own time included), how many missed the
@@ -60,6 +65,11 @@ sys.path.insert(0, str(ROOT))
 DEADLINE_MS = 50.0
 HEADER_TIMEOUT_S = 2.0
 SIP_IDLE_TIMEOUT_S = 10.0
+STALL_CLIENT_TIME_SKEW_S = 900.0
+"""The HTTP node's QALQAN_HTTP_CLIENT_TIME_SKEW_S in the soak (default 5 s): wide enough that
+the stall case's call dated 11 minutes ahead moves the engine's clock, as it did before the
+node bounded client time."""
+STALL_JUMP = timedelta(minutes=11)
 SUBSCRIBERS = 2000
 """Valid calls are between this many callers and callees, as on a real network, where
 subscribers call again; the burst is of numbers never seen before."""
@@ -83,7 +93,10 @@ def serve_child(face: str, fd_limit: int) -> None:
         from qalqan.api.server import ApiServerThread
 
         settings = ApiSettings(
-            header_timeout_s=HEADER_TIMEOUT_S, deadline_ms=DEADLINE_MS, max_body_bytes=4 << 20
+            header_timeout_s=HEADER_TIMEOUT_S,
+            deadline_ms=DEADLINE_MS,
+            max_body_bytes=4 << 20,
+            client_time_skew_s=STALL_CLIENT_TIME_SKEW_S,
         )
         api = ScreeningApi(engine=engine_factory(), settings=settings)
         with ApiServerThread(api) as http:
@@ -175,6 +188,8 @@ class SoakResult:
     slow_closed: Counter[str]
     stall_ms: float | None
     stall_failed_open: bool
+    stall_time_ignored: bool
+    """The node judged the stall case's call at its own time, not 11 minutes ahead."""
     burst: int
     rss_kib: dict[str, tuple[int, int]]
     """Each server's resident memory after warm-up and after the run."""
@@ -189,9 +204,16 @@ class SoakResult:
         lines = [f"soak of {self.seconds:.0f} s"]
         lines += [face.line(name, self.seconds) for name, face in self.faces.items()]
         if self.stall_ms is not None:
+            jump = (
+                "the node ignored the client's time, so the jump did not happen"
+                if self.stall_time_ignored
+                else "judged 11 min ahead (client time believed within "
+                f"{STALL_CLIENT_TIME_SKEW_S:g} s)"
+            )
             lines.append(
                 f"  stall case: {self.burst} distinct attempts, then one 11 min later: answered in "
-                f"{self.stall_ms:.1f} ms{' (failed open)' if self.stall_failed_open else ''}"
+                f"{self.stall_ms:.1f} ms{' (failed open)' if self.stall_failed_open else ''}; "
+                + jump
             )
         lines.append(f"  slow connections closed by the server: {dict(self.slow_closed)}")
         lines.append(f"  hostile messages, by answer: {dict(sorted(self.hostile.items()))}")
@@ -310,6 +332,7 @@ class Driver:
         self.slow_closed: Counter[str] = Counter()
         self.stall_ms: float | None = None
         self.stall_failed_open = False
+        self.stall_time_ignored = False
         self.rng = random.Random(9)
         self.stop = 0.0
 
@@ -554,12 +577,13 @@ class Driver:
             ]
             writer.write(_http_post("/v1/screen/batch", json.dumps(batch).encode()))
             await asyncio.wait_for(_read_http(reader), 30.0)
-        later = _attempt(self.rng, at=at + timedelta(minutes=11))
+        later = _attempt(self.rng, at=at + STALL_JUMP)
         started = time.perf_counter()
         writer.write(_http_post("/v1/screen", json.dumps(later).encode()))
         status, body = await asyncio.wait_for(_read_http(reader), 30.0)
         self.stall_ms = (time.perf_counter() - started) * 1000
         self.stall_failed_open = status != 200 or b"fail_open" in body
+        self.stall_time_ignored = b"http.client_time_ignored" in body
         writer.close()
 
     async def sample(self) -> None:
@@ -689,6 +713,7 @@ def soak(
         slow_closed=driver.slow_closed,
         stall_ms=driver.stall_ms,
         stall_failed_open=driver.stall_failed_open,
+        stall_time_ignored=driver.stall_time_ignored,
         burst=burst,
         rss_kib={face: (before[face][0], after[face][0]) for face in pids},
         timeline=driver.timeline,

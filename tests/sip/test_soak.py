@@ -33,6 +33,9 @@ def test_a_short_soak_answers_every_valid_call_and_leaks_nothing() -> None:
         assert face.answered >= face.sent - 1, name  # the last may be cut off by the stop
         assert face.failed_open == 0, name
     assert result.stall_ms is not None and not result.stall_failed_open
+    # The jump reached the engine (the node believed the client's time) and was answered in time.
+    assert not result.stall_time_ignored
+    assert result.stall_ms < soak.DEADLINE_MS * 4, f"{result.stall_ms:.1f} ms"
     assert all(result.slow_closed[kind] > 0 for kind in ("http-slowloris", "sip-idle"))
     assert not any(key.endswith("connect failed") for key in result.hostile)
     for face, (before, after) in result.fds.items():
