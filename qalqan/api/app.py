@@ -347,7 +347,14 @@ class ScreeningApi:
             action=action,
             score=0.0,
             reasons=(
-                Reason.said(f"http.fail_open.{cause}", 0.0, key, action=action.value, **facts),
+                Reason.said(
+                    f"http.fail_open.{cause}",
+                    0.0,
+                    key,
+                    action=action.value,
+                    ingress=attempt.ingress.kind.value,
+                    **facts,
+                ),
             ),
             latency_us=elapsed * 1e6,
             record_id=attempt.record_id,

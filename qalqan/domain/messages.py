@@ -60,16 +60,21 @@ __all__ = [
 LANGUAGES: Final = ("ru", "kk", "en")
 """The console's languages, Russian first (as in ``qalqan.console.i18n``); English is the fallback."""
 
-_DEFAULT_ACTION: Final = {
-    "en": "answered the default action '{action}' unscreened",
-    "ru": "без проверки применено действие по умолчанию «{action}»",
-    "kk": "тексерусіз әдепкі «{action}» әрекеті қолданылды",
+_FAIL_OPEN_ACTION: Final = {
+    "en": "answered '{action}' unscreened, the action set for {ingress} calls when screening "
+    "cannot answer",
+    "ru": "без проверки применено действие «{action}», заданное для вызовов класса {ingress} "
+    "на случай, когда проверка не может ответить",
+    "kk": "тексерусіз «{action}» әрекеті қолданылды: бұл әрекет тексеру жауап бере алмағанда "
+    "{ingress} қоңыраулары үшін белгіленген",
 }
-"""How every fail-open reason ends: the call was not judged, the configured action was answered."""
+"""How every fail-open reason ends: the call was not judged, and the action answered is the one
+set for its ingress class (``fail_open_by_ingress``, else the default action, which is then
+the action set for every class): ``ingress`` is the class."""
 
 
 def _unscreened(lead: Mapping[str, str]) -> dict[str, str]:
-    return {lang: f"{lead[lang]}; {_DEFAULT_ACTION[lang]}" for lang in LANGUAGES}
+    return {lang: f"{lead[lang]}; {_FAIL_OPEN_ACTION[lang]}" for lang in LANGUAGES}
 
 
 MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {

@@ -563,7 +563,14 @@ class RedirectService:
             action=action,
             score=0.0,
             reasons=(
-                Reason.said(f"sip.fail_open.{cause}", 0.0, key, action=action.value, **facts),
+                Reason.said(
+                    f"sip.fail_open.{cause}",
+                    0.0,
+                    key,
+                    action=action.value,
+                    ingress=attempt.ingress.kind.value,
+                    **facts,
+                ),
             ),
             latency_us=elapsed * 1e6,
             record_id=attempt.record_id,

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from qalqan.api.app import ScreeningApi
 from qalqan.api.config import ApiSettings
+from qalqan.domain.messages import render
 from qalqan.domain.model import Action, CallAttempt, Decision, Ingress
 from qalqan.errors import ConfigError
 from qalqan.screening.config import parse_config
@@ -328,3 +329,39 @@ def test_fail_open_by_ingress_is_read_from_the_environment_and_checked() -> None
         with pytest.raises(ConfigError, match="QALQAN_HTTP_FAIL_OPEN_BY_INGRESS") as caught:
             ApiSettings.from_env({"QALQAN_HTTP_FAIL_OPEN_BY_INGRESS": bad})
         assert says in str(caught.value)
+
+
+FAIL_OPEN_KEYS = (
+    "sip.fail_open.overload",
+    "sip.fail_open.expired",
+    "sip.fail_open.error",
+    "sip.fail_open.deadline",
+    "http.fail_open.error",
+    "http.fail_open.error.refused",
+    "http.fail_open.deadline",
+)
+FAIL_OPEN_FACTS = {
+    "action": "divert",
+    "ingress": "international",
+    "waited_ms": "80",
+    "error_type": "RuntimeError",
+    "error": "no such number",
+    "elapsed_ms": "70",
+    "deadline_ms": "50",
+}
+
+
+def test_a_fail_open_by_route_does_not_call_its_action_the_default() -> None:
+    client = Client(make_api(_broken, fail_open_by_ingress={"international": "divert"}))
+    reason = client.post("/v1/screen", attempt_json()).json()["reasons"][0]
+    assert "default" not in reason["detail"], reason["detail"]
+    assert "'divert'" in reason["detail"] and "international" in reason["detail"]
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "kk"])
+@pytest.mark.parametrize("key", FAIL_OPEN_KEYS)
+def test_every_fail_open_text_names_the_route_class_not_a_default(key: str, lang: str) -> None:
+    text = render(key, FAIL_OPEN_FACTS, lang)
+    assert "divert" in text and "international" in text, text
+    for word in ("default", "по умолчанию", "әдепкі"):
+        assert word not in text, text

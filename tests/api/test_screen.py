@@ -192,7 +192,7 @@ def test_the_default_action_is_configurable(client_for: Callable[..., Client]) -
     client = client_for(default_action=Action.DIVERT)
     body = client.post("/v1/screen", attempt_json(callee=FAULTY_CALLEE)).json()
     assert body["action"] == "divert"
-    assert "answered the default action 'divert' unscreened" in body["reasons"][0]["detail"]
+    assert "answered 'divert' unscreened" in body["reasons"][0]["detail"]
 
 
 def test_a_late_engine_is_replaced_by_the_default_action() -> None:

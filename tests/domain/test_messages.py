@@ -169,7 +169,7 @@ SAYERS = {
     "say": (0, frozenset()),
     "said": (2, frozenset()),
     "listed": (0, frozenset({"source", "reason"})),
-    "_fail_open": (1, frozenset({"action"})),
+    "_fail_open": (1, frozenset({"action", "ingress"})),
     "_saying": (0, frozenset()),
     "_says": (0, frozenset()),  # qalqan.analytics.sim_reasons
 }
