@@ -25,6 +25,14 @@ The subtree of :class:`~qalqan.errors.QalqanError` drawn here::
      │    └── NotReadyError           503  not_ready: the engine is loading or failed to load
      └── ConfigError
           └── EngineUnavailableError       the screening engine cannot be loaded (serve-http)
+
+Three more codes come in the same shape from the connection guard of
+:mod:`qalqan.api.server`, before a request reaches the API (no exception
+class: the connection is answered and closed there)::
+
+    408  request_timeout        the request line, headers or body did not arrive in time
+    431  headers_too_large      the request line and header block are over the limit
+    503  too_many_connections   the connection limit is reached and no idle one can give way
 """
 
 from __future__ import annotations
