@@ -89,6 +89,7 @@ class LongLineCutter(io.RawIOBase):
         self._cutting: _Cutting | None = None
         self._lines_before = 0  # line breaks handed on before the carry
         self._buffer = bytearray(read_size + limit + 2)  # the carry, then what is read
+        self._matches = np.empty(len(self._buffer), dtype=np.bool_)  # reused: no page faults
         self._out: bytes | memoryview = b""
         self._out_pos = 0
         self._finished = False
@@ -151,7 +152,8 @@ class LongLineCutter(io.RawIOBase):
             return None
         if self._any_long(buffer, last + 1):
             return None
-        breaks = int(np.count_nonzero(values == _LF))
+        matches = self._matches[: last + 1]
+        breaks = int(np.count_nonzero(np.equal(values, _LF, out=matches)))
         if buffer.find(b"\r", 0, last + 1) >= 0:
             cr = values == _CR
             breaks += int(np.count_nonzero(cr)) - int(
