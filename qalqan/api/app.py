@@ -6,6 +6,9 @@ decision out: the screening engine, or anything shaped like it) and answers:
 - ``POST /v1/screen``: one call attempt → one decision;
 - ``POST /v1/screen/batch``: a JSON array of attempts → ``{"results": [...]}``,
   a decision or an error (in the one error shape) for each, in order;
+- ``POST /v1/outcome``: how a screened call ended (answered, talk time, voice
+  or SMS), reported by the switch → 202 with ``learned`` and, when nothing was
+  learned, the reason; ``POST /v1/outcome/batch``: a JSON array of them;
 - ``GET /healthz``: alive and the engine loaded (200), or 503 ``not_ready``;
 - ``GET /metrics``: Prometheus text (:mod:`qalqan.api.metrics`).
 
@@ -30,6 +33,17 @@ believed only within ``client_time_skew_s`` of the node's own clock; further
 off, the attempt is judged at the node's time and the decision carries a
 reason of weight 0, ``http.client_time_ignored``, saying so.
 
+**What the engine learns from.** An outcome teaches the engine (its
+``observe``) only for an attempt this node screened and *allowed* on its own
+judgement within ``outcome_window_s`` (at most ``outcome_max_attempts`` are
+held, each taken once), matched by ``record_id`` or else by caller, callee and
+ingress, and dated at the time the attempt was judged, never a time the
+client gives. An outcome for an attempt the node intercepted, answered by
+fail-open, never screened or has let go teaches nothing, and the answer says
+which. The operator's own records (``screened: false``) are believed only when
+the API has a token (and so every caller has shown it); without one anyone
+could teach the engine contact.
+
 The engine may be given ready (``decide=``) or as a factory (``engine=``),
 built at ASGI startup in a worker thread, so that ``/healthz`` answers
 ``not_ready`` while rules load; in-process, the first request builds it.
@@ -48,10 +62,11 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
 
 from qalqan import __version__
 from qalqan.api.config import ApiSettings
@@ -68,16 +83,48 @@ from qalqan.api.errors import (
     UnsupportedMediaTypeError,
 )
 from qalqan.api.metrics import ApiMetrics
-from qalqan.api.schema import decision_json, parse_attempt, parse_json
-from qalqan.domain.model import CallAttempt, Decision, Reason
+from qalqan.api.schema import (
+    ReportedOutcome,
+    decision_json,
+    parse_attempt,
+    parse_json,
+    parse_outcome,
+)
+from qalqan.domain.model import Action, CallAttempt, Decision, Reason
 from qalqan.errors import QalqanError
+from qalqan.screening.signals import CallOutcome
 
-__all__ = ["Decide", "Response", "ScreeningApi"]
+__all__ = ["Decide", "Observe", "Response", "Screening", "ScreeningApi"]
 
 logger = logging.getLogger(__name__)
 
 #: The screening engine as the HTTP face sees it: a call attempt in, a decision out.
 Decide = Callable[[CallAttempt], Decision]
+#: How the engine learns how a call ended (``ScreeningEngine.observe``).
+Observe = Callable[[CallOutcome], None]
+
+_UNJUDGED_RULES: Final = frozenset({"deadline.missed"})
+"""Rules of reasons that say the engine's answer was no judgement (its own deadline)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Screening:
+    """A screening engine as an engine factory may give it: decide, and learn how calls ended."""
+
+    decide: Decide
+    observe: Observe | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A screened attempt held for its outcome: when, what, and what the node answered."""
+
+    at: float
+    attempt: CallAttempt
+    action: Action
+    judged: bool
+    """The engine judged it (not fail-open, not its own missed deadline)."""
+
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -131,6 +178,8 @@ class _Endpoint:
 _ENDPOINTS = {
     "/v1/screen": _Endpoint("/v1/screen", ("POST",), needs_body=True, protected=True),
     "/v1/screen/batch": _Endpoint("/v1/screen/batch", ("POST",), needs_body=True, protected=True),
+    "/v1/outcome": _Endpoint("/v1/outcome", ("POST",), needs_body=True, protected=True),
+    "/v1/outcome/batch": _Endpoint("/v1/outcome/batch", ("POST",), needs_body=True, protected=True),
     "/healthz": _Endpoint("/healthz", ("GET", "HEAD"), needs_body=False, protected=False),
     "/metrics": _Endpoint("/metrics", ("GET", "HEAD"), needs_body=False, protected=False),
 }
@@ -140,16 +189,18 @@ _ENDPOINT_LIST = ", ".join(f"{e.methods[0]} {path}" for path, e in _ENDPOINTS.it
 class ScreeningApi:
     """The HTTP screening API around a ``decide`` function; also an ASGI application.
 
-    Give ``decide`` (ready) or ``engine`` (a factory returning ``decide``, built
-    once, lazily). ``clock`` measures durations; ``wall_clock`` dates attempts
-    that carry no ``time``.
+    Give ``decide`` (ready, with ``observe`` when the engine learns outcomes) or
+    ``engine`` (a factory returning ``decide`` or a :class:`Screening`, built
+    once, lazily). ``clock`` measures durations and how long screened attempts
+    are held; ``wall_clock`` dates attempts that carry no ``time``.
     """
 
     def __init__(
         self,
         decide: Decide | None = None,
         *,
-        engine: Callable[[], Decide] | None = None,
+        observe: Observe | None = None,
+        engine: Callable[[], Decide | Screening] | None = None,
         settings: ApiSettings | None = None,
         metrics: ApiMetrics | None = None,
         clock: Callable[[], float] = time.perf_counter,
@@ -162,6 +213,8 @@ class ScreeningApi:
         self.clock = clock
         self.wall_clock = wall_clock
         self._decide = decide
+        self._observe = observe
+        self._held: OrderedDict[Hashable, _Held] = OrderedDict()
         self._engine_factory = engine
         self._engine_problem: str | None = None
         self._loading = False
@@ -176,6 +229,11 @@ class ScreeningApi:
             "qalqan_http_uptime_seconds",
             "Seconds since the API started.",
             lambda: self.clock() - self._started,
+        )
+        self.metrics.gauge(
+            "qalqan_http_outcome_attempts_held",
+            "Screened attempts held for POST /v1/outcome to report how they ended.",
+            lambda: float(self.outcomes_held),
         )
 
     # --- the engine ----------------------------------------------------------------------
@@ -199,7 +257,12 @@ class ScreeningApi:
         try:
             if factory is None:
                 raise RuntimeError("no engine factory was given")
-            self._decide = factory()
+            built = factory()
+            if isinstance(built, Screening):
+                self._observe = built.observe
+                self._decide = built.decide
+            else:
+                self._decide = built
             self._engine_problem = None
         except Exception as error:
             self._engine_problem = f"{type(error).__name__}: {error}"
@@ -230,7 +293,9 @@ class ScreeningApi:
     def _screen_one(self, decide: Decide, payload: Any, arrived: datetime) -> dict[str, Any]:
         attempt = parse_attempt(payload, region=self.settings.region, arrived=arrived)
         attempt, note = self._node_time(attempt, arrived)
-        decision = self._judge(decide, attempt)
+        decision, judged = self._judge(decide, attempt)
+        if self._observe is not None:
+            self._hold(attempt, decision, judged=judged)
         if note is not None:
             decision = replace(decision, reasons=(*decision.reasons, note))
         return decision_json(decision, record_id=attempt.record_id)
@@ -292,8 +357,12 @@ class ScreeningApi:
                 results.append(fault.body())
         return {"results": results, "count": len(results), "errors": errors}
 
-    def _judge(self, decide: Decide, attempt: CallAttempt) -> Decision:
-        """Run the engine, timed, under the deadline; fail open as configured."""
+    def _judge(self, decide: Decide, attempt: CallAttempt) -> tuple[Decision, bool]:
+        """Run the engine, timed, under the deadline; fail open as configured.
+
+        The flag says whether the engine judged the attempt: False when the answer
+        is fail-open's or the engine's own missed deadline's.
+        """
         started = self.clock()
         try:
             decision = decide(attempt)
@@ -305,7 +374,7 @@ class ScreeningApi:
             if self.settings.fail_open:
                 return self._fail_open(
                     "error", "http.fail_open.error.refused", attempt, elapsed, error=error
-                )
+                ), False
             raise UnscreenableError(
                 f"the screening engine refused this call attempt: {error}"
             ) from error
@@ -320,7 +389,7 @@ class ScreeningApi:
                     attempt,
                     elapsed,
                     error_type=type(error).__name__,
-                )
+                ), False
             raise InternalError(
                 f"the screening engine failed ({type(error).__name__})", code="engine_error"
             ) from error
@@ -334,9 +403,12 @@ class ScreeningApi:
                 elapsed,
                 elapsed_ms=f"{elapsed * 1000:.0f}",
                 deadline_ms=f"{self.settings.deadline_ms:g}",
-            )
+            ), False
         self._count_decision(decision)
-        return decision if decision.latency_us else replace(decision, latency_us=elapsed * 1e6)
+        judged = _UNJUDGED_RULES.isdisjoint(r.rule for r in decision.reasons)
+        if not decision.latency_us:
+            decision = replace(decision, latency_us=elapsed * 1e6)
+        return decision, judged
 
     def _fail_open(
         self, cause: str, key: str, attempt: CallAttempt, elapsed: float, **facts: object
@@ -369,6 +441,163 @@ class ScreeningApi:
 
     def _count_error(self, error: ApiError) -> None:
         self.metrics.errors.inc((error.code, str(error.status)))
+
+    # --- outcomes ------------------------------------------------------------------------
+
+    @property
+    def outcomes_held(self) -> int:
+        """Screened attempts held for their outcome now."""
+        return len(self._held)
+
+    def _hold(self, attempt: CallAttempt, decision: Decision, *, judged: bool) -> None:
+        """Hold a screened attempt for its outcome; let go of the stale and the surplus, oldest first."""
+        held = self._held
+        key = _held_key(attempt)
+        held.pop(key, None)
+        now = self.clock()
+        held[key] = _Held(now, attempt, decision.action, judged)
+        self._let_go(now)
+
+    def _let_go(self, now: float) -> None:
+        held = self._held
+        horizon = now - self.settings.outcome_window_s
+        limit = self.settings.outcome_max_attempts
+        while held:  # each entry leaves once: O(entries let go)
+            oldest = next(iter(held.values()))
+            if oldest.at > horizon and len(held) <= limit:
+                break
+            held.popitem(last=False)
+
+    def outcome(self, payload: Any) -> dict[str, Any]:
+        """Learn how one screened call ended, given as parsed JSON; raises :class:`ApiError`."""
+        self._engine()
+        return self._outcome_one(payload, self.wall_clock())
+
+    def outcome_batch(self, payload: Any) -> dict[str, Any]:
+        """Learn a JSON array of outcomes; each result is an answer or an error, in order."""
+        self._engine()
+        if not isinstance(payload, list):
+            raise BadRequestError("a batch must be a JSON array of outcomes", code="invalid_body")
+        if len(payload) > self.settings.max_batch:
+            raise PayloadTooLargeError(
+                f"a batch holds at most {self.settings.max_batch} outcomes, not {len(payload)}",
+                code="batch_too_large",
+            )
+        arrived = self.wall_clock()
+        results: list[dict[str, Any]] = []
+        errors = learned = 0
+        for item in payload:
+            try:
+                answer = self._outcome_one(item, arrived)
+            except ApiError as error:
+                errors += 1
+                self._count_error(error)
+                results.append(error.body())
+                continue
+            except Exception:
+                logger.exception("internal error in the HTTP API on one outcome of a batch")
+                fault = InternalError("an internal error occurred; it has been logged")
+                errors += 1
+                self._count_error(fault)
+                results.append(fault.body())
+                continue
+            learned += answer["learned"]
+            results.append(answer)
+        return {"results": results, "count": len(results), "learned": learned, "errors": errors}
+
+    def _outcome_one(self, payload: Any, arrived: datetime) -> dict[str, Any]:
+        reported = parse_outcome(payload, region=self.settings.region, arrived=arrived)
+        attempt = reported.attempt
+        if self._observe is None:
+            return self._not_learned(
+                "not_learning", "this screening engine does not learn from outcomes", attempt
+            )
+        if not reported.screened:
+            return self._operator_record(self._observe, reported, arrived)
+        self._let_go(self.clock())
+        key = _held_key(attempt)
+        held = self._held.get(key)
+        if held is None:
+            return self._not_learned(
+                "unknown_attempt",
+                "no attempt screened here in the last "
+                f"{self.settings.outcome_window_s:g} s matches it (or its outcome was already "
+                "reported); give the record_id the screen had",
+                attempt,
+            )
+        screened = held.attempt
+        if (screened.caller, screened.callee, screened.ingress) != (
+            attempt.caller,
+            attempt.callee,
+            attempt.ingress,
+        ):
+            return self._not_learned(
+                "mismatch",
+                "the attempt screened with this record_id had other numbers or another ingress",
+                attempt,
+            )
+        del self._held[key]
+        if not held.judged:
+            return self._not_learned(
+                "unscreened",
+                f"the node answered {held.action.value} without the engine's judgement "
+                "(fail-open or a missed deadline)",
+                attempt,
+                held.action,
+            )
+        if held.action is not Action.ALLOW:
+            return self._not_learned(
+                "intercepted",
+                f"the node answered {held.action.value}: what happened to an intercepted call "
+                "is not contact between the numbers",
+                attempt,
+                held.action,
+            )
+        self._observe(_call_outcome(reported, screened, held.action))
+        return self._learned(attempt, held.action)
+
+    def _operator_record(
+        self, observe: Observe, reported: ReportedOutcome, arrived: datetime
+    ) -> dict[str, Any]:
+        """One of the operator's own records: believed only when every client shows the token."""
+        attempt = reported.attempt
+        if self.settings.api_token is None:
+            return self._not_learned(
+                "untrusted",
+                "the operator's own records (screened: false) are taken only when the API "
+                "requires a token (QALQAN_HTTP_API_TOKEN)",
+                attempt,
+            )
+        if attempt.time > arrived + timedelta(seconds=self.settings.client_time_skew_s):
+            raise BadRequestError(
+                f"time {attempt.time.isoformat()} is ahead of the node's clock "
+                f"({arrived.isoformat()}); a record is of a call that has ended",
+                field="time",
+            )
+        observe(_call_outcome(reported, attempt, None))
+        return self._learned(attempt, None)
+
+    def _learned(self, attempt: CallAttempt, action: Action | None) -> dict[str, Any]:
+        self.metrics.outcomes.inc(("learned",))
+        return {
+            "learned": True,
+            "reason": None,
+            "message": "the engine learned how this call ended",
+            "record_id": attempt.record_id,
+            "action": None if action is None else action.value,
+        }
+
+    def _not_learned(
+        self, reason: str, message: str, attempt: CallAttempt, action: Action | None = None
+    ) -> dict[str, Any]:
+        self.metrics.outcomes.inc((reason,))
+        return {
+            "learned": False,
+            "reason": reason,
+            "message": f"nothing learned: {message}",
+            "record_id": attempt.record_id,
+            "action": None if action is None else action.value,
+        }
 
     # --- health and metrics --------------------------------------------------------------
 
@@ -433,6 +662,10 @@ class ScreeningApi:
             return Response(200, _dumps(self.screen(parse_json(body))))
         if route == "/v1/screen/batch":
             return Response(200, _dumps(self.screen_batch(parse_json(body))))
+        if route == "/v1/outcome":
+            return Response(202, _dumps(self.outcome(parse_json(body))))
+        if route == "/v1/outcome/batch":
+            return Response(200, _dumps(self.outcome_batch(parse_json(body))))
         if route == "/healthz":
             return Response(200, _dumps(self.health()))
         return Response(200, self.metrics.render().encode(), content_type=_PROMETHEUS)
@@ -549,6 +782,26 @@ class ScreeningApi:
                     loader.cancel()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _held_key(attempt: CallAttempt) -> Hashable:
+    """Where a screened attempt is held: by its record_id, else by its numbers and ingress."""
+    if attempt.record_id is not None:
+        return ("record", attempt.record_id)
+    return ("call", attempt.caller, attempt.callee, str(attempt.ingress))
+
+
+def _call_outcome(
+    reported: ReportedOutcome, attempt: CallAttempt, action: Action | None
+) -> CallOutcome:
+    """What the engine observes: the attempt as judged (its time too), and how it ended."""
+    return CallOutcome(
+        attempt=attempt,
+        answered=reported.answered,
+        duration_s=reported.duration_s,
+        action=action,
+        event=reported.event,
+    )
 
 
 def _headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:

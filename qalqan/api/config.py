@@ -109,7 +109,7 @@ class ApiSettings:
         default=1000,
         metadata=_about(
             "QALQAN_HTTP_MAX_BATCH",
-            "Most call attempts in one POST /v1/screen/batch; more get 413.",
+            "Most items in one POST /v1/screen/batch or /v1/outcome/batch; more get 413.",
         ),
     )
     deadline_ms: float = field(
@@ -148,6 +148,21 @@ class ApiSettings:
             "QALQAN_HTTP_CLIENT_TIME_SKEW_S",
             "Most seconds a client's time may differ from the node's clock; further, the attempt "
             "is judged at the node's time and the decision says so.",
+        ),
+    )
+    outcome_window_s: float = field(
+        default=7200.0,
+        metadata=_about(
+            "QALQAN_HTTP_OUTCOME_WINDOW_S",
+            "Seconds a screened attempt is held for POST /v1/outcome to report how it ended; "
+            "an outcome reported later teaches the engine nothing.",
+        ),
+    )
+    outcome_max_attempts: int = field(
+        default=100_000,
+        metadata=_about(
+            "QALQAN_HTTP_OUTCOME_MAX_ATTEMPTS",
+            "Most screened attempts held for POST /v1/outcome; past it the oldest is let go.",
         ),
     )
     api_token: Secret | None = field(
@@ -242,6 +257,12 @@ class ApiSettings:
         if not self.client_time_skew_s >= 0:
             problems.append(
                 f"{env['client_time_skew_s']}={self.client_time_skew_s} must be 0 or more"
+            )
+        if not self.outcome_window_s > 0:
+            problems.append(f"{env['outcome_window_s']}={self.outcome_window_s} must be above 0")
+        if self.outcome_max_attempts < 1:
+            problems.append(
+                f"{env['outcome_max_attempts']}={self.outcome_max_attempts} must be at least 1"
             )
         if self.keep_alive_s < 1:
             problems.append(f"{env['keep_alive_s']}={self.keep_alive_s} must be at least 1")

@@ -9,6 +9,9 @@ text. The families:
 - ``qalqan_http_decision_reasons_total{rule}``: reasons given, by rule id;
 - ``qalqan_http_fail_open_total{cause}``: answers the engine did not give
   (``error``, ``deadline``);
+- ``qalqan_http_outcomes_total{result}``: outcomes reported, ``learned`` or
+  why not (``intercepted``, ``unknown_attempt``, ...);
+- ``qalqan_http_outcome_attempts_held``: screened attempts held for their outcome;
 - ``qalqan_http_engine_seconds``: time in the engine per call attempt;
 - ``qalqan_http_request_seconds{route}``: time from request to response;
 - ``qalqan_http_requests_total{route,status}`` and ``qalqan_http_errors_total{code,status}``;
@@ -153,6 +156,12 @@ class ApiMetrics:
             "Answers of the default action because the engine failed or was late, by cause.",
             ("cause",),
         )
+        self.outcomes = Counter(
+            "qalqan_http_outcomes_total",
+            "Outcomes reported to POST /v1/outcome, by result: learned, or why not "
+            "(intercepted, unscreened, unknown_attempt, mismatch, untrusted, not_learning).",
+            ("result",),
+        )
         self.engine_latency = Histogram(
             "qalqan_http_engine_seconds", "Time spent in the screening engine per call attempt."
         )
@@ -179,6 +188,7 @@ class ApiMetrics:
             self.decisions,
             self.reasons,
             self.fail_open,
+            self.outcomes,
             self.requests,
             self.errors,
             self.engine_latency,

@@ -22,20 +22,42 @@ A decision::
     {"action": "warn", "score": 0.73,
      "reasons": [{"rule": "...", "weight": 0.4, "detail": "..."}],
      "latency_us": 41.2, "record_id": "..."}
+
+An outcome (``POST /v1/outcome``): the screened attempt's own fields (as
+above; ``record_id`` when the screen had one) and how it ended::
+
+    {"record_id": "...", "caller": "+77011234567", "callee": "+77071234567",
+     "ingress": "national:ic1", "answered": true, "duration_s": 95, "event": "voice",
+     "screened": true}
+
+``answered`` is required (for an SMS: delivered); ``duration_s`` is the talk
+time (0 by default, at most a week); ``event`` is ``voice`` (default) or
+``sms``; ``screened: false`` marks one of the operator's own records of a
+call this node never screened.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from qalqan.api.errors import BadRequestError
-from qalqan.domain.model import CallAttempt, Decision, Ingress, IngressClass
+from qalqan.domain.model import CallAttempt, Decision, Event, Ingress, IngressClass
 from qalqan.domain.numbers import normalise
 from qalqan.errors import NumberError
 
-__all__ = ["ATTEMPT_FIELDS", "decision_json", "parse_attempt", "parse_json"]
+__all__ = [
+    "ATTEMPT_FIELDS",
+    "OUTCOME_FIELDS",
+    "ReportedOutcome",
+    "decision_json",
+    "parse_attempt",
+    "parse_json",
+    "parse_outcome",
+]
 
 #: Every field a call attempt may carry.
 ATTEMPT_FIELDS = (
@@ -50,6 +72,10 @@ ATTEMPT_FIELDS = (
     "record_id",
 )
 _KNOWN = frozenset(ATTEMPT_FIELDS)
+#: Every field an outcome may carry: the attempt's, then how it ended.
+OUTCOME_FIELDS = (*ATTEMPT_FIELDS, "answered", "duration_s", "event", "screened")
+_HOW_IT_ENDED = frozenset(OUTCOME_FIELDS) - _KNOWN
+MAX_DURATION_S: Final = 7 * 86_400
 _INGRESS_CLASSES = ", ".join(k.value for k in IngressClass)
 _MAX_TEXT = {"cell": 64, "identity": 8192, "record_id": 128, "ingress": 128}
 
@@ -215,6 +241,78 @@ def parse_attempt(item: Any, *, region: str, arrived: datetime) -> CallAttempt:
         cell=cell,
         identity=_text(item, "identity") or None,
         record_id=record_id,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportedOutcome:
+    """How a call ended, as a client reported it: the attempt's identity and the ending."""
+
+    attempt: CallAttempt
+    answered: bool
+    duration_s: float
+    event: Event
+    screened: bool
+    """False: one of the operator's own records, of a call this node never screened."""
+
+
+def _flag(item: dict[str, Any], name: str, default: bool | None = None) -> bool:
+    value = item.get(name, default)
+    if value is None:
+        raise BadRequestError(f"{name} is required", code="missing_field", field=name)
+    if not isinstance(value, bool):
+        raise BadRequestError(f"{name} must be true or false, not {_json_type(value)}", field=name)
+    return value
+
+
+def _duration(item: dict[str, Any]) -> float:
+    value = item.get("duration_s", 0)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadRequestError(
+            f"duration_s must be a number of seconds, not {_json_type(value)}", field="duration_s"
+        )
+    if not (math.isfinite(value) and 0 <= value <= MAX_DURATION_S):
+        raise BadRequestError(
+            f"duration_s {value!r} is not 0 to {MAX_DURATION_S} seconds", field="duration_s"
+        )
+    return float(value)
+
+
+def _event(item: dict[str, Any]) -> Event:
+    raw = _text(item, "event")
+    if raw is None:
+        return Event.VOICE
+    try:
+        return Event(raw)
+    except ValueError:
+        raise BadRequestError(f"event {_shown(raw)} is not voice or sms", field="event") from None
+
+
+def parse_outcome(item: Any, *, region: str, arrived: datetime) -> ReportedOutcome:
+    """A :class:`ReportedOutcome` from one JSON object, or a 400 naming the field at fault."""
+    if not isinstance(item, dict):
+        raise BadRequestError(
+            f"an outcome must be a JSON object, not {_json_type(item)}", code="invalid_body"
+        )
+    for name in item:
+        if name not in _KNOWN and name not in _HOW_IT_ENDED:
+            raise BadRequestError(
+                f"{_shown(str(name))} is not a field of an outcome "
+                f"(fields: {', '.join(OUTCOME_FIELDS)})",
+                code="unknown_field",
+                field=str(name),
+            )
+    answered = _flag(item, "answered")
+    duration_s = _duration(item)
+    event = _event(item)
+    screened = _flag(item, "screened", default=True)
+    identity = {k: v for k, v in item.items() if k in _KNOWN}
+    return ReportedOutcome(
+        attempt=parse_attempt(identity, region=region, arrived=arrived),
+        answered=answered,
+        duration_s=duration_s,
+        event=event,
+        screened=screened,
     )
 
 
