@@ -21,7 +21,15 @@ worker thread, to load the rules. The engine is built as:
 ``verifier`` (a :class:`~qalqan.screening.stir.IdentityVerifier`) is passed
 only when STIR/SHAKEN is configured and the constructor takes it. The API
 calls the engine's ``screen`` (decide, then remember the attempt, so that the
-rolling features see the traffic) when it has one, else its ``decide``.
+rolling features see the traffic) when it has one, else its ``decide``; and
+its ``observe``, when it has one, with the outcomes reported to
+``POST /v1/outcome``.
+
+With ``data``, an engine that can (Qalqan's own) also learns contact from the
+data set's ``cdrs`` at start: the operator's own records of answered calls and
+delivered SMS within the contact window
+(:func:`qalqan.screening.history.learn_contacts`); ``on_history`` is told what
+was learned.
 """
 
 from __future__ import annotations
@@ -29,10 +37,11 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from qalqan.api.app import Decide
+from qalqan.api.app import Decide, Observe, Screening
 from qalqan.api.errors import EngineUnavailableError
 
 __all__ = ["DEFAULT_ENGINE", "engine_factory"]
@@ -46,12 +55,16 @@ def engine_factory(
     engine: str = DEFAULT_ENGINE,
     environ: Mapping[str, str] | None = None,
     data: Path | None = None,
-) -> Callable[[], Decide]:
+    on_history: Callable[[Any], None] | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> Callable[[], Screening]:
     """A factory building the screening engine; raises :class:`EngineUnavailableError` now if it cannot.
 
     ``environ`` (default: the process environment) is where ``QALQAN_STIR_*`` are read;
     ``data`` is a folder of the operator's reference tables (exchange-v1), read by the
-    engine's ``from_dataset`` when it has one.
+    engine's ``from_dataset`` when it has one, and whose ``cdrs`` Qalqan's engine learns
+    contact from (up to ``now()``, default the clock's time); ``on_history`` is given the
+    :class:`~qalqan.screening.history.ContactHistory` learned.
     """
     module_name, _, class_name = engine.partition(":")
     if rules is not None and not Path(rules).is_file():
@@ -88,12 +101,13 @@ def engine_factory(
             extras["verifier"] = verifier
     load_config = getattr(module, "load_config", None)
 
-    def build() -> Decide:
+    def build() -> Screening:
         instance: Any
         if data is not None and hasattr(engine_class, "from_dataset"):
             # the operator's subscribers, roaming, registry and cells: what most rules need
             config = load_config(rules) if callable(load_config) else None
             instance = engine_class.from_dataset(data, config, **extras)
+            _learn_history(instance, data, on_history, now)
         elif rules is not None and hasattr(engine_class, "from_file"):
             instance = engine_class.from_file(rules)
         elif rules is not None and callable(load_config):
@@ -102,13 +116,35 @@ def engine_factory(
             instance = engine_class(rules=rules, **extras)
         else:
             instance = engine_class(**extras)
+        observe = getattr(instance, "observe", None)
         for name in ("screen", "decide"):
             method = getattr(instance, name, None)
             if callable(method):
-                return cast(Decide, method)
+                return Screening(
+                    decide=cast(Decide, method),
+                    observe=cast(Observe, observe) if callable(observe) else None,
+                )
         raise EngineUnavailableError(f"the screening engine {engine} has no decide method")
 
     return build
+
+
+def _learn_history(
+    instance: Any,
+    data: Path,
+    on_history: Callable[[Any], None] | None,
+    now: Callable[[], datetime] | None,
+) -> None:
+    """Contact from the data set's own records, for Qalqan's engine (others learn none)."""
+    from qalqan.screening.engine import ScreeningEngine
+
+    if not isinstance(instance, ScreeningEngine):
+        return
+    from qalqan.screening.history import learn_contacts
+
+    learned = learn_contacts(instance, data, now=None if now is None else now())
+    if on_history is not None:
+        on_history(learned)
 
 
 def _accepts(engine_class: Any, parameter: str) -> bool:

@@ -35,7 +35,8 @@ def serve_command(
         Path | None,
         typer.Option(
             help="The operator's reference tables (subscribers, roaming, registry, cells; exchange-v1). "
-            "Without them most spoofing and farm rules cannot fire."
+            "Without them most spoofing and farm rules cannot fire. Contact between numbers is "
+            "learned at start from its cdrs (answered calls and SMS of the last 30 days)."
         ),
     ] = None,
     lists: Annotated[
@@ -90,6 +91,11 @@ def serve_command(
         if data is not None
         else ScreeningEngine(load_config(rules), lists=known, verifier=verifier)
     )
+    if data is not None:
+        # A redirect server never sees a call end: contact comes from the operator's records.
+        from qalqan.screening.history import learn_contacts
+
+        err_console.print(learn_contacts(engine, data).summary(), soft_wrap=True, highlight=False)
     gc.freeze()  # what was loaded stays; the collector need not walk it on every call
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -125,7 +131,8 @@ def serve_http_command(
     data: Annotated[
         Path | None,
         typer.Option(
-            help="The operator's reference tables (subscribers, roaming, registry, cells)."
+            help="The operator's reference tables (subscribers, roaming, registry, cells); "
+            "contact between numbers is learned at start from its cdrs."
         ),
     ] = None,
     get: Annotated[
@@ -136,7 +143,7 @@ def serve_http_command(
         ),
     ] = None,
 ) -> None:
-    """Serve the HTTP screening API: POST /v1/screen, POST /v1/screen/batch, /healthz, /metrics.
+    """Serve the HTTP screening API: POST /v1/screen, /v1/screen/batch, /v1/outcome, /healthz, /metrics.
 
     Every setting is read from QALQAN_HTTP_* variables (docs/api.md); the options override them.
     """
@@ -145,7 +152,14 @@ def serve_http_command(
     from qalqan.api.engine import engine_factory
 
     settings = ApiSettings.from_env(host=host, port=port, rules=rules)
-    factory = engine_factory(settings.rules, engine=settings.engine, data=data)
+    factory = engine_factory(
+        settings.rules,
+        engine=settings.engine,
+        data=data,
+        on_history=lambda learned: err_console.print(
+            learned.summary(), soft_wrap=True, highlight=False
+        ),
+    )
     api = ScreeningApi(engine=factory, settings=settings)
     if get is not None:
         response = api.handle("GET", get)
@@ -162,7 +176,8 @@ def serve_http_command(
     err_console.print(f"settings: {shown}", soft_wrap=True, highlight=False)
     console.print(
         f"Qalqan HTTP screening API on http://{settings.host}:{bound} "
-        "(POST /v1/screen, POST /v1/screen/batch, GET /healthz, GET /metrics); Ctrl-C stops it",
+        "(POST /v1/screen, /v1/screen/batch, /v1/outcome, /v1/outcome/batch; GET /healthz, "
+        "/metrics); Ctrl-C stops it",
         soft_wrap=True,
     )
     serve(api, sock=sock)

@@ -150,12 +150,16 @@ def sorted_cdrs(
     memory_limit: str | None = None,
     report: TableReport | None = None,
     batch_rows: int = WRITE_ROWS,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Accepted ``cdrs`` rows sorted by start time (ties in file order), in Arrow batches.
 
     Columns: ``record_id, start_us`` (microseconds since the epoch) and the
     call's fields. The rows are staged in ``scratch`` and sorted by DuckDB,
-    which spills to ``scratch`` when the table outgrows memory.
+    which spills to ``scratch`` when the table outgrows memory. ``since`` and
+    ``until`` keep only the rows that start after ``since`` and no later than
+    ``until``.
     """
     staged = scratch / "cdrs.parquet"
     writer: pq.ParquetWriter | None = None
@@ -178,11 +182,18 @@ def sorted_cdrs(
         con.execute(f"SET temp_directory = '{(scratch / 'spill').as_posix()}'")
         if memory_limit:
             con.execute(f"SET memory_limit = '{memory_limit}'")
+        bounds = []
+        if since is not None:
+            bounds.append(f"epoch_us(start_time) > {int(since.timestamp() * 1_000_000)}")
+        if until is not None:
+            bounds.append(f"epoch_us(start_time) <= {int(until.timestamp() * 1_000_000)}")
+        where = f"WHERE {' AND '.join(bounds)}" if bounds else ""
         result = con.sql(
             f"""
             SELECT record_id, epoch_us(start_time) AS start_us, duration_s, event, result,
                    a_number, b_number, ingress, a_imsi, a_imei, a_cell
             FROM read_parquet('{staged.as_posix()}')
+            {where}
             ORDER BY start_time, _seq
             """
         )

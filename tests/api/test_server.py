@@ -116,8 +116,9 @@ def test_the_default_engine_missing_says_what_to_do(monkeypatch: pytest.MonkeyPa
 def test_the_engine_is_built_from_its_rules_file(tmp_path: Path) -> None:
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps({"+77071234567": "block"}))
-    decide = engine_factory(rules, engine=FAKE)()
-    api = ScreeningApi(decide)
+    screening = engine_factory(rules, engine=FAKE)()
+    assert screening.observe is None  # the table engine learns nothing
+    api = ScreeningApi(screening.decide)
     body = api.handle(
         "POST",
         "/v1/screen",
@@ -137,7 +138,9 @@ def test_an_engine_like_qalqans_gets_its_config_verifier_and_screen(
         "QALQAN_STIR_TRUST_ANCHORS": str(anchors),
         "QALQAN_STIR_CERTIFICATES": str(certificates),
     }
-    decide = engine_factory(rules, engine="tests.api.fake_engine:ConfigEngine", environ=environ)()
+    decide = engine_factory(
+        rules, engine="tests.api.fake_engine:ConfigEngine", environ=environ
+    )().decide
     engine = decide.__self__  # type: ignore[attr-defined]
     assert decide.__name__ == "screen"
     assert type(engine.verifier).__name__ == "IdentityVerifier"
@@ -149,7 +152,7 @@ def test_an_engine_like_qalqans_gets_its_config_verifier_and_screen(
         body=json.dumps(attempt_json()).encode(),
     )
     assert response.json()["action"] == "warn" and engine.screened == 1
-    unconfigured = engine_factory(engine="tests.api.fake_engine:ConfigEngine", environ={})()
+    unconfigured = engine_factory(engine="tests.api.fake_engine:ConfigEngine", environ={})().decide
     assert unconfigured.__self__.verifier is None  # type: ignore[attr-defined]
     with pytest.raises(ConfigError, match="QALQAN_STIR_MAX_AGE_S"):
         engine_factory(
@@ -159,8 +162,9 @@ def test_an_engine_like_qalqans_gets_its_config_verifier_and_screen(
 
 def test_qalqans_own_engine_is_served_when_present(tmp_path: Path) -> None:
     pytest.importorskip("qalqan.screening.engine")
-    decide = engine_factory(environ={})()
-    api = ScreeningApi(decide)
+    screening = engine_factory(environ={})()
+    assert screening.observe is not None  # Qalqan's engine learns how calls ended
+    api = ScreeningApi(screening.decide, observe=screening.observe)
     response = api.handle(
         "POST",
         "/v1/screen",
