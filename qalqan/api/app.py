@@ -455,7 +455,15 @@ class ScreeningApi:
         key = _held_key(attempt)
         held.pop(key, None)
         now = self.clock()
-        held[key] = _Held(now, attempt, decision.action, judged)
+        # Only what an outcome needs: an Identity header of 8 KB is not held for hours.
+        slim = CallAttempt(
+            time=attempt.time,
+            caller=attempt.caller,
+            callee=attempt.callee,
+            ingress=attempt.ingress,
+            record_id=attempt.record_id,
+        )
+        held[key] = _Held(now, slim, decision.action, judged)
         self._let_go(now)
 
     def _let_go(self, now: float) -> None:
@@ -787,8 +795,8 @@ class ScreeningApi:
 def _held_key(attempt: CallAttempt) -> Hashable:
     """Where a screened attempt is held: by its record_id, else by its numbers and ingress."""
     if attempt.record_id is not None:
-        return ("record", attempt.record_id)
-    return ("call", attempt.caller, attempt.callee, str(attempt.ingress))
+        return attempt.record_id
+    return (attempt.caller, attempt.callee, attempt.ingress)
 
 
 def _call_outcome(

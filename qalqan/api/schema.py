@@ -199,6 +199,29 @@ def _time(item: dict[str, Any], arrived: datetime) -> datetime:
         ) from None
 
 
+_INGRESSES: dict[str, Ingress] = {}
+_MAX_INGRESSES: Final = 4096
+"""Ingresses parsed, by text: a node sees a few routes, each parsed once and shared by every
+attempt (and every attempt held for its outcome); cleared if clients send thousands."""
+
+
+def _ingress(text: str) -> Ingress:
+    known = _INGRESSES.get(text)
+    if known is not None:
+        return known
+    try:
+        ingress = Ingress.parse(text)
+    except ValueError:
+        raise BadRequestError(
+            f"ingress {_shown(text)} is not CLASS or CLASS:ROUTE (classes: {_INGRESS_CLASSES})",
+            field="ingress",
+        ) from None
+    if len(_INGRESSES) >= _MAX_INGRESSES:
+        _INGRESSES.clear()
+    _INGRESSES[text] = ingress
+    return ingress
+
+
 def parse_attempt(item: Any, *, region: str, arrived: datetime) -> CallAttempt:
     """A :class:`CallAttempt` from one JSON object, or a 400 naming the field at fault."""
     if not isinstance(item, dict):
@@ -216,15 +239,7 @@ def parse_attempt(item: Any, *, region: str, arrived: datetime) -> CallAttempt:
     time = _time(item, arrived)
     caller = _number(item, "caller", region)
     callee = _normalised(_required(item, "callee"), "callee", region)
-    ingress_text = _required(item, "ingress")
-    try:
-        ingress = Ingress.parse(ingress_text)
-    except ValueError:
-        raise BadRequestError(
-            f"ingress {_shown(ingress_text)} is not CLASS or CLASS:ROUTE "
-            f"(classes: {_INGRESS_CLASSES})",
-            field="ingress",
-        ) from None
+    ingress = _ingress(_required(item, "ingress"))
     cell = _text(item, "cell")
     if cell is not None and not cell:
         raise BadRequestError("cell is empty", field="cell")
