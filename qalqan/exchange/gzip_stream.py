@@ -32,7 +32,7 @@ __all__ = ["SalvagingGzipReader"]
 
 _GZIP = 31  # zlib window bits meaning "expect a gzip header and trailer"
 
-_PIECE = 4 << 20
+_PIECE = 1 << 20
 """Content bytes inflated at most per step."""
 
 

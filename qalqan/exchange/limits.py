@@ -50,7 +50,7 @@ MAX_LINE_BYTES: Final = 64 << 20
 """The highest :attr:`ReadLimits.max_line_bytes`: Arrow parses blocks of twice the line limit,
 and reads several blocks ahead."""
 
-GZIP_RATIO_FLOOR: Final = 8 << 20
+GZIP_RATIO_FLOOR: Final = 4 << 20
 """Content bytes before :attr:`ReadLimits.max_gzip_ratio` applies: a small file that
 compresses extremely well (a column of one repeated value) is no bomb."""
 
