@@ -179,7 +179,8 @@ def control_characters(name: str, cells: pa.Array) -> Problem | None:
     )
     start = int(bounds[0])
     values = np.frombuffer(data, dtype=np.uint8, count=int(bounds[-1]) - start, offset=start)
-    if not len(values) or values.min() >= 0x20:  # a reduction, no temporary array: the common case costs one pass
+    # A reduction, with no temporary array: the common case costs one pass.
+    if not len(values) or values.min() >= 0x20:
         return None
     at = np.flatnonzero(_CONTROL[values]) + start
     if not len(at):
