@@ -63,6 +63,7 @@ from typing import Any, Final
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
@@ -159,13 +160,15 @@ def sorted_cdrs(
     call's fields. The rows are staged in ``scratch`` and sorted by DuckDB,
     which spills to ``scratch`` when the table outgrows memory. ``since`` and
     ``until`` keep only the rows that start after ``since`` and no later than
-    ``until``.
+    ``until`` (the others are dropped as they are read, never staged).
     """
     staged = scratch / "cdrs.parquet"
     writer: pq.ParquetWriter | None = None
     offset = 0
     with dataset.read("cdrs", quarantine=quarantine, report=report) as reader:
         for batch in reader:
+            if since is not None or until is not None:
+                batch = batch.filter(_within(batch.column("start_time"), since, until))
             order = pa.array(range(offset, offset + batch.num_rows), pa.int64())
             offset += batch.num_rows
             batch = batch.append_column("_seq", order)
@@ -182,24 +185,30 @@ def sorted_cdrs(
         con.execute(f"SET temp_directory = '{(scratch / 'spill').as_posix()}'")
         if memory_limit:
             con.execute(f"SET memory_limit = '{memory_limit}'")
-        bounds = []
-        if since is not None:
-            bounds.append(f"epoch_us(start_time) > {int(since.timestamp() * 1_000_000)}")
-        if until is not None:
-            bounds.append(f"epoch_us(start_time) <= {int(until.timestamp() * 1_000_000)}")
-        where = f"WHERE {' AND '.join(bounds)}" if bounds else ""
         result = con.sql(
             f"""
             SELECT record_id, epoch_us(start_time) AS start_us, duration_s, event, result,
                    a_number, b_number, ingress, a_imsi, a_imei, a_cell
             FROM read_parquet('{staged.as_posix()}')
-            {where}
             ORDER BY start_time, _seq
             """
         )
         yield from result.to_arrow_reader(batch_rows)
     finally:
         con.close()
+
+
+def _within(
+    times: pa.Array | pa.ChunkedArray, since: datetime | None, until: datetime | None
+) -> Any:
+    """The mask of ``times`` after ``since`` and no later than ``until`` (either may be open)."""
+    mask: Any = None
+    if since is not None:
+        mask = pc.greater(times, pa.scalar(since, type=times.type))
+    if until is not None:
+        upto = pc.less_equal(times, pa.scalar(until, type=times.type))
+        mask = upto if mask is None else pc.and_(mask, upto)
+    return mask
 
 
 class _DecisionWriter:
