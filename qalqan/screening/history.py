@@ -81,9 +81,14 @@ def learn_contacts(
     *,
     now: datetime | None = None,
     work_dir: Path | None = None,
+    memory_limit: str | None = "256MB",
     progress: Progress | None = None,
 ) -> ContactHistory:
-    """Feed ``engine`` the contact in ``data_dir``'s ``cdrs`` within its contact window before ``now``."""
+    """Feed ``engine`` the contact in ``data_dir``'s ``cdrs`` within its contact window before ``now``.
+
+    ``memory_limit`` bounds DuckDB's sort (it spills to ``work_dir`` past it), so that a
+    node's start does not take the memory the node needs to serve.
+    """
     started = perf_counter()
     until = now if now is not None else datetime.now(UTC)
     since = until - timedelta(seconds=contact_window_s(engine))
@@ -95,7 +100,13 @@ def learn_contacts(
         ingresses: dict[str, Ingress] = {}
         try:
             batches = sorted_cdrs(
-                dataset, scratch, quarantine=None, report=report, since=since, until=until
+                dataset,
+                scratch,
+                quarantine=None,
+                report=report,
+                since=since,
+                until=until,
+                memory_limit=memory_limit,
             )
             for batch in batches:
                 columns = batch.select(
