@@ -6,64 +6,28 @@ variable and help text in the field's metadata, so that ``docs/api.md``,
 checks the docs list every one). Reading the environment is collect-or-raise:
 several mistakes give one :class:`~qalqan.errors.ConfigError` naming each
 variable. Secrets (the API token) are held in :class:`Secret`, which never
-prints its value: not in ``repr``, not in logs, not in error messages.
+prints its value: not in ``repr``, not in logs, not in error messages. The
+idiom is :mod:`qalqan.config`'s, shared with the console's settings.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hmac
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, cast, get_type_hints
+from typing import Any, cast
 
+from qalqan import config
+from qalqan.config import Secret
+from qalqan.config import setting as _about
 from qalqan.domain.model import Action, IngressClass
 from qalqan.errors import ConfigError
 
 __all__ = ["ApiSettings", "Secret"]
 
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
 _INGRESS_CLASSES = frozenset(c.value for c in IngressClass)
-
-
-class Secret:
-    """A value that must not be printed: ``str()`` and ``repr()`` show stars."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The value itself, for the one place that needs it."""
-        return self._value
-
-    def matches(self, candidate: str) -> bool:
-        """Compare in constant time, so that timing does not leak the value."""
-        return hmac.compare_digest(self._value.encode(), candidate.encode())
-
-    def __len__(self) -> int:
-        return len(self._value)
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and self.matches(other._value)
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
-def _about(env: str, help: str, *, secret: bool = False) -> dict[str, Any]:
-    """A setting's entry in the registry: its environment variable and help text."""
-    return {"env": env, "help": help, "secret": secret}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -283,36 +247,14 @@ class ApiSettings:
         Every unreadable variable is named in one :class:`ConfigError`; so are
         unknown ``QALQAN_HTTP_*`` variables, which are usually typos.
         """
-        env = os.environ if environ is None else environ
-        hints = get_type_hints(cls)
-        known = {f.metadata["env"] for f in fields(cls)}
-        problems = [
-            f"{name} is not a setting (known: {', '.join(sorted(known))})"
-            for name in sorted(env)
-            if name.startswith("QALQAN_HTTP_") and name not in known
-        ]
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = env.get(f.metadata["env"])
-            if raw is None or raw.strip() == "":
-                continue
-            try:
-                values[f.name] = _parse(hints[f.name], raw.strip())
-            except ValueError as error:
-                shown = "(hidden)" if f.metadata["secret"] else repr(raw)
-                problems.append(f"{f.metadata['env']}={shown}: {error}")
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        unknown = sorted(set(values) - {f.name for f in fields(cls)})
-        if unknown:
-            problems.append(f"unknown setting(s) {', '.join(unknown)}")
-            values = {k: v for k, v in values.items() if k not in unknown}
-        try:
-            settings = cls(**values)
-        except ConfigError as error:  # the values that parsed may still be wrong: name them too
-            problems.append(str(error).removeprefix("HTTP API settings: "))
-        if problems:
-            raise ConfigError("HTTP API settings: " + "; ".join(problems))
-        return settings
+        return config.from_env(
+            cls,
+            prefix="QALQAN_HTTP_",
+            title="HTTP API settings",
+            environ=environ,
+            overrides=overrides,
+            parse=_parse,
+        )
 
     def fail_open_action(self, kind: IngressClass) -> Action:
         """The action answered unscreened for a call from ``kind`` (engine error, deadline)."""
@@ -325,27 +267,11 @@ class ApiSettings:
     @classmethod
     def registry(cls) -> list[tuple[str, str, str, str]]:
         """``(field, environment variable, default as shown, help)`` of every setting."""
-        defaults = cls()
-        return [
-            (f.name, f.metadata["env"], _shown(getattr(defaults, f.name)), f.metadata["help"])
-            for f in fields(cls)
-        ]
+        return config.registry(cls)
 
     def shown(self) -> dict[str, str]:
         """Every setting as it may be printed: secrets as stars."""
-        return {f.metadata["env"]: _shown(getattr(self, f.name)) for f in fields(self)}
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return "(none)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Action):
-        return value.value
-    if isinstance(value, Mapping):
-        return ",".join(f"{k}={_shown(v)}" for k, v in value.items()) or "(none)"
-    return str(value)
+        return config.shown(self)
 
 
 def _as_action(value: object) -> Action | object:
@@ -370,31 +296,6 @@ def _actions_by_ingress(raw: str) -> dict[str, Action | object]:
 
 
 def _parse(kind: Any, raw: str) -> Any:
-    if kind is bool:
-        if raw.lower() in _TRUE:
-            return True
-        if raw.lower() in _FALSE:
-            return False
-        raise ValueError("is not true or false")
-    if kind is int:
-        try:
-            return int(raw)
-        except ValueError:
-            raise ValueError("is not a whole number") from None
-    if kind is float:
-        try:
-            return float(raw)
-        except ValueError:
-            raise ValueError("is not a number") from None
-    if kind is Action:
-        try:
-            return Action(raw.lower())
-        except ValueError:
-            raise ValueError(f"is not one of {', '.join(a.value for a in Action)}") from None
     if kind == Mapping[str, Action]:
         return _actions_by_ingress(raw)
-    if kind == Path | None:
-        return Path(raw)
-    if kind == Secret | None:
-        return Secret(raw)
-    return raw
+    return config.parse_value(kind, raw)

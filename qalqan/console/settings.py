@@ -1,28 +1,24 @@
 """Settings of the operators' console: one typed registry, read from ``QALQAN_CONSOLE_*``.
 
 Each setting is a field of :class:`ConsoleSettings` with its environment
-variable and help text in the field's metadata, as the HTTP API's settings are
-(:mod:`qalqan.api.config`); ``docs/console.md`` lists every one with its
-default, and a test checks that it does. The session key is a
-:class:`~qalqan.api.config.Secret`: it never prints.
+variable and help text in the field's metadata, read and listed by
+:mod:`qalqan.config` as the HTTP API's settings are; ``docs/console.md`` lists
+every one with its default, and a test checks that it does. The session key is
+a :class:`~qalqan.config.Secret`: it never prints.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
-from typing import Any, get_type_hints
 
-from qalqan.api.config import Secret
+from qalqan import config
+from qalqan.config import Secret
+from qalqan.config import setting as _about
 from qalqan.errors import ConfigError
 
 __all__ = ["ConsoleSettings"]
-
-
-def _about(env: str, help: str, *, secret: bool = False) -> dict[str, Any]:
-    return {"env": env, "help": help, "secret": secret}
 
 
 _POSITIVE = (
@@ -156,42 +152,11 @@ class ConsoleSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ConsoleSettings:
         """Settings from ``QALQAN_CONSOLE_*`` variables; every mistake named in one ConfigError."""
-        env = os.environ if environ is None else environ
-        hints = get_type_hints(cls)
-        known = {f.metadata["env"] for f in fields(cls)}
-        problems = [
-            f"{name} is not a setting (known: {', '.join(sorted(known))})"
-            for name in sorted(env)
-            if name.startswith("QALQAN_CONSOLE_") and name not in known
-        ]
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = env.get(f.metadata["env"], "").strip()
-            if not raw:
-                continue
-            kind = hints[f.name]
-            try:
-                values[f.name] = Secret(raw) if f.metadata["secret"] else kind(raw)
-            except ValueError:
-                problems.append(f"{f.metadata['env']}={raw!r} is not a {kind.__name__}")
-        try:
-            settings = cls(**values)
-        except ConfigError as error:
-            problems.append(str(error).removeprefix("console settings: "))
-        if problems:
-            raise ConfigError("console settings: " + "; ".join(problems))
-        return settings
+        return config.from_env(
+            cls, prefix="QALQAN_CONSOLE_", title="console settings", environ=environ
+        )
 
     @classmethod
     def registry(cls) -> list[tuple[str, str, str, str]]:
         """``(field, environment variable, default as shown, help)`` of every setting."""
-        defaults = cls()
-        return [
-            (
-                f.name,
-                f.metadata["env"],
-                "(none)" if getattr(defaults, f.name) is None else str(getattr(defaults, f.name)),
-                f.metadata["help"],
-            )
-            for f in fields(cls)
-        ]
+        return config.registry(cls)
