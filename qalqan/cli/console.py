@@ -12,7 +12,7 @@ shift: set the variable in production).
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -20,7 +20,27 @@ from rich.table import Table
 from qalqan.cli.cases import Db
 from qalqan.cli.common import console, guarded
 
-__all__ = ["console_command"]
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from qalqan.cases.store import CaseStore
+
+__all__ = ["console_app", "console_command"]
+
+
+def console_app(db: str, *, store: CaseStore | None = None, https_only: bool = False) -> Starlette:
+    """The console over the store at ``db``, with the settings read from ``QALQAN_CONSOLE_*``.
+
+    Every command that serves the console (``qalqan console``, ``qalqan demo``)
+    builds it here, so that a secret or a session lifetime set for one is set
+    for the other. Without ``QALQAN_CONSOLE_SECRET`` the key is random.
+    """
+    from qalqan.console import create_app
+    from qalqan.console.settings import ConsoleSettings
+
+    settings = ConsoleSettings.from_env()
+    secret = settings.secret.reveal() if settings.secret else secrets.token_urlsafe(32)
+    return create_app(db, secret_key=secret, store=store, https_only=https_only, settings=settings)
 
 
 @guarded
@@ -43,11 +63,10 @@ def console_command(
     import uvicorn
 
     from qalqan.cases.store import CaseStore
-    from qalqan.console import create_app
     from qalqan.console.demo import create_demo_users
     from qalqan.console.settings import ConsoleSettings
 
-    settings = ConsoleSettings.from_env()
+    ConsoleSettings.from_env()  # a mistake in the settings stops the command before anything else
     store = CaseStore.open(db)
     if demo_users:
         table = Table(title="Demo accounts (new passwords each run)", title_justify="left")
@@ -56,7 +75,6 @@ def console_command(
         for user in create_demo_users(store):
             table.add_row(user.name, user.role.value, user.password)
         console.print(table)
-    secret = settings.secret.reveal() if settings.secret else secrets.token_urlsafe(32)
-    app = create_app(db, secret_key=secret, store=store, https_only=https_only, settings=settings)
+    app = console_app(db, store=store, https_only=https_only)
     console.print(f"console at http://{host}:{port}/")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -3,11 +3,12 @@
 Simulate an operator, check its data, find its SIM farms and call centers,
 screen its calls as they would have come in, and load what was found into an
 SQLite case store with one demo user per role, ready for the anti-call-center.
+The console it serves reads its ``QALQAN_CONSOLE_*`` settings as ``qalqan
+console`` does (a secret, a session lifetime, the sign-in limits).
 """
 
 from __future__ import annotations
 
-import secrets
 import shutil
 import time
 from pathlib import Path
@@ -46,6 +47,10 @@ def demo_command(
     """Simulate a small operator, validate its data, find its SIM farms and call centers,
     replay its calls through the screening engine, fill a case store and serve the console."""
     started = time.perf_counter()
+    if serve:  # a mistake in QALQAN_CONSOLE_* stops the demo now, not after minutes of work
+        from qalqan.console.settings import ConsoleSettings
+
+        ConsoleSettings.from_env()
     data, results = out / "operator", out / "analysis"
     for folder in (data, results):
         shutil.rmtree(folder, ignore_errors=True)
@@ -85,9 +90,9 @@ def demo_command(
 def _serve_console(store_path: Path, port: int) -> None:
     import uvicorn
 
-    from qalqan.console import create_app
+    from qalqan.cli.console import console_app
 
-    app = create_app(f"sqlite:///{store_path}", secret_key=secrets.token_urlsafe(32))
+    app = console_app(f"sqlite:///{store_path}")  # with the QALQAN_CONSOLE_* settings
     console.print(
         f"[bold]The anti-call-center's console: http://127.0.0.1:{port}/[/] "
         "(log in with a demo user above; Ctrl-C stops it)"
