@@ -158,7 +158,8 @@ class SipConfig:
         default=512,
         metadata={
             "help": "Open TCP connections at most; past it the oldest that has not yet sent a whole "
-            "message is closed for the newcomer, or the newcomer is refused."
+            "message is closed for the newcomer, else the one silent longest (past "
+            "tcp_header_timeout_s), or the newcomer is refused."
         },
     )
     tcp_header_timeout_s: float = field(

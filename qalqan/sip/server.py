@@ -17,7 +17,8 @@ it is meant to be a fast, in-memory engine, and its time is measured.
 Every TCP connection holds a file descriptor, so none is held for free: the
 server accepts connections itself, keeps at most ``tcp_max_connections``
 (a newcomer past the cap displaces the oldest connection that has not yet
-sent a whole message, or is refused), and closes a connection whose message
+sent a whole message, else the one silent longest if it has been silent
+longer than a message may take to arrive, or is refused), and closes a connection whose message
 takes longer than ``tcp_header_timeout_s`` to arrive or that stays silent for
 ``tcp_idle_timeout_s``. When ``accept`` fails (EMFILE: the process is out of
 descriptors) it stops accepting for a moment, counts the failure and logs it
@@ -393,13 +394,13 @@ class SipServer:
         """Take an accepted connection, making room under the cap or refusing it."""
         tcp = self.metrics.tcp
         if len(self._connections) >= self.config.tcp_max_connections:
-            stranger = next((n for n, c in self._connections.items() if c.messages == 0), None)
-            if stranger is None:
+            room = self._room_for_newcomer()
+            if room is None:
                 tcp.refused += 1
                 connection.close()
                 return
             tcp.evicted += 1
-            self._connections.pop(stranger).abort()
+            self._connections.pop(room).abort()
             tcp.open = len(self._connections)
         tcp.accepted += 1
         connection.setblocking(False)
@@ -409,6 +410,28 @@ class SipServer:
         task = self._loop.create_task(self._start_connection(connection, protocol))
         self._starting.add(task)  # the loop keeps only a weak reference
         task.add_done_callback(self._starting.discard)
+
+    def _room_for_newcomer(self) -> int | None:
+        """The connection to close for a newcomer at the cap, or None to refuse the newcomer.
+
+        First the oldest that has not yet sent a whole message; else the one
+        silent longest, once it has been silent longer than a message may take
+        to arrive (``tcp_header_timeout_s``): an SBC's connection carries calls
+        or keep-alives, and one OPTIONS per connection must not buy a squatter
+        its place until the idle timeout. Connections that keep talking are
+        never displaced: then the newcomer is refused.
+        """
+        quietest: tuple[float, int] | None = None
+        for number, connection in self._connections.items():
+            if connection.messages == 0:
+                return number
+            if connection.message_started is None and (
+                quietest is None or connection.last_heard < quietest[0]
+            ):
+                quietest = (connection.last_heard, number)
+        if quietest is None or self.clock() - quietest[0] <= self.config.tcp_header_timeout_s:
+            return None
+        return quietest[1]
 
     async def _start_connection(self, connection: socket.socket, protocol: _TcpConnection) -> None:
         assert self._loop is not None

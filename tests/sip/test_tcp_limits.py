@@ -204,3 +204,49 @@ def test_out_of_file_descriptors_the_node_pauses_accepting_and_logs_rarely(
     assert '"tcp_accept_failures": 0' not in snapshot
     assert logged < 2048, stderr_path.read_text(errors="replace")[:2000]
     assert "Traceback" not in stderr_path.read_text(errors="replace")
+
+
+def options_over(connection: socket.socket, *, call_id: str) -> int:
+    """Send one OPTIONS on an open connection and read its answer (the connection stays open)."""
+    message = (
+        f"OPTIONS sip:qalqan@127.0.0.1 SIP/2.0\r\n"
+        f"Via: SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bK-{call_id}\r\n"
+        f"Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag={call_id}\r\n"
+        f"To: <sip:qalqan@127.0.0.1>\r\nCall-ID: {call_id}\r\nCSeq: 1 OPTIONS\r\n"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+    connection.sendall(message)
+    return read_tcp(connection, StreamParser()).status
+
+
+def test_connections_that_talked_once_and_went_quiet_make_room_for_a_newcomer() -> None:
+    """Filling the cap with one OPTIONS per connection must not lock the SBC out until the idle timeout."""
+    config = test_config(tcp_max_connections=5, tcp_header_timeout_s=0.3, tcp_idle_timeout_s=60)
+    with SipServerThread(config, table_decide) as node, ExitStack() as stack:
+        port = node.server.tcp_port or 0
+        squatters = []
+        for i in range(5):
+            connection = stack.enter_context(
+                socket.create_connection(("127.0.0.1", port), timeout=3)
+            )
+            assert options_over(connection, call_id=f"squat-{i}") == 200
+            squatters.append(connection)
+        time.sleep(0.5)  # quiet for longer than a message may take to arrive
+        assert call_over_tcp(port, call_id="real-after-squat") == 302
+        assert closed_by_server(squatters[0], within_s=1.0)  # the quietest made room
+        assert node.server.metrics.tcp.refused == 0
+
+
+def test_a_full_cap_of_busy_connections_refuses_a_newcomer() -> None:
+    """Connections that keep talking are not displaced: the newcomer is the one refused."""
+    config = test_config(tcp_max_connections=3, tcp_header_timeout_s=5, tcp_idle_timeout_s=60)
+    with SipServerThread(config, table_decide) as node, ExitStack() as stack:
+        port = node.server.tcp_port or 0
+        for i in range(3):
+            connection = stack.enter_context(
+                socket.create_connection(("127.0.0.1", port), timeout=3)
+            )
+            assert options_over(connection, call_id=f"busy-{i}") == 200
+        with socket.create_connection(("127.0.0.1", port), timeout=3) as newcomer:
+            assert closed_by_server(newcomer, within_s=1.0)
+        assert node.server.metrics.tcp.refused == 1
