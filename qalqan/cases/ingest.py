@@ -68,13 +68,14 @@ from qalqan.cases.upsert import dialect_insert, entity_ids, insert_new, upsert
 from qalqan.domain.messages import parse_reason_facts, render
 from qalqan.domain.model import Ingress, ReportCategory
 from qalqan.errors import MissingTableError
-from qalqan.exchange.reader import DataSet, read_file
+from qalqan.exchange.reader import DataSet, TableReport, read_file
 from qalqan.exchange.sources import find_table
 
 __all__ = [
     "DEFAULT_BATCH",
     "IngestProgress",
     "IngestReport",
+    "RejectedRows",
     "call_severity",
     "guess_category",
     "ingest_decisions",
@@ -128,6 +129,16 @@ def _by_count(n: int, *, critical: int, high: int) -> Severity:
     return Severity.MEDIUM
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RejectedRows:
+    """Rows of one input file that broke the exchange contract and were left out of the load."""
+
+    file: Path
+    rows: int
+    quarantine: Path | None
+    """The file that holds them with their lines and reasons (None: they were only counted)."""
+
+
 @dataclass(slots=True, kw_only=True)
 class IngestReport:
     """What one ingest did; ``alerts_new`` is zero when the same input is loaded again."""
@@ -135,7 +146,9 @@ class IngestReport:
     rows_read: int = 0
     """Rows of the input files read (decisions, or calls + farms + campaigns)."""
     rows_rejected: int = 0
-    """Rows that broke the exchange contract and were left out."""
+    """Rows that broke the exchange contract and were left out, in every file read."""
+    rejected: list[RejectedRows] = field(default_factory=list)
+    """Those rows by file, in reading order; only files with rejected rows are listed."""
     alerts_seen: dict[str, int] = field(default_factory=dict)
     """Alerts in the input by kind: new ones plus ones already in the store."""
     alerts_new: dict[str, int] = field(default_factory=dict)
@@ -149,6 +162,19 @@ class IngestReport:
     def already_there(self, kind: str) -> int:
         """Alerts of ``kind`` in the input that the store already had."""
         return self.alerts_seen.get(kind, 0) - self.alerts_new.get(kind, 0)
+
+    def note_rejected(self, table: TableReport, quarantine: Path | None) -> None:
+        """Count the rows one table's reading rejected (none is left out silently)."""
+        if not table.rows_rejected:
+            return
+        self.rows_rejected += table.rows_rejected
+        self.rejected.append(
+            RejectedRows(
+                file=table.files[-1],
+                rows=table.rows_rejected,
+                quarantine=None if quarantine is None else quarantine / f"{table.table}.csv",
+            )
+        )
 
     def _saw(self, kind: str, n: int) -> None:
         self.alerts_seen[kind] = self.alerts_seen.get(kind, 0) + n
@@ -380,12 +406,36 @@ class _DataSetFacts:
     """reported number → categories citizens gave."""
 
 
-def _read_data_set(data: Path, record_ids: Sequence[str], *, with_people: bool) -> _DataSetFacts:
-    """The cdrs rows of ``record_ids`` (and, for calls to victims, subscribers, registry, reports)."""
+def _whole_table(ds: DataSet, name: str, quarantine: Path | None, report: IngestReport) -> pa.Table:
+    """A small table of the data set in one piece (empty when absent), its rejected rows counted."""
+    if not ds.has(name):
+        return ds.read_all(name)
+    with ds.read(name, quarantine=quarantine) as reader:
+        table = reader.read_all()
+    report.note_rejected(reader.report, quarantine)
+    return table
+
+
+def _read_data_set(
+    data: Path,
+    record_ids: Sequence[str],
+    *,
+    with_people: bool,
+    report: IngestReport,
+    quarantine: Path | None,
+) -> _DataSetFacts:
+    """The cdrs rows of ``record_ids`` (and, for calls to victims, subscribers, registry, reports).
+
+    Every row a table rejects is counted in ``report`` (and kept in ``quarantine``):
+    an alert whose CDR was rejected loads without its caller and callee.
+    """
     facts = _DataSetFacts()
     if not record_ids:
         return facts
     ds = DataSet.open(data)
+    # cells first, read on their own, so that their rejected rows are counted too
+    # (cdrs would otherwise read them for their keys alone)
+    _whole_table(ds, "cells", quarantine, report)
     wanted = pa.array(sorted(set(record_ids)), pa.string())
     columns = (
         "record_id",
@@ -398,7 +448,7 @@ def _read_data_set(data: Path, record_ids: Sequence[str], *, with_people: bool) 
         "a_cell",
         "b_imsi",
     )
-    with ds.read("cdrs") as reader:
+    with ds.read("cdrs", quarantine=quarantine) as reader:
         for batch in reader:
             keep = pc.is_in(batch.column("record_id"), value_set=wanted)
             chosen = batch.filter(keep).select(list(columns))
@@ -413,10 +463,11 @@ def _read_data_set(data: Path, record_ids: Sequence[str], *, with_people: bool) 
                     cell=row["a_cell"],
                     callee_imsi=row["b_imsi"],
                 )
+    report.note_rejected(reader.report, quarantine)
     if not with_people:
         return facts
     callees = pa.array(sorted({c.callee for c in facts.calls.values()}), pa.string())
-    subscribers = ds.read_all("subscribers")
+    subscribers = _whole_table(ds, "subscribers", quarantine, report)
     if len(subscribers):
         subscribers = subscribers.filter(pc.is_in(subscribers.column("msisdn"), value_set=callees))
         birth = (
@@ -431,13 +482,13 @@ def _read_data_set(data: Path, record_ids: Sequence[str], *, with_people: bool) 
         ):
             year = None if birth is None else birth[i].as_py()
             facts.subscribers[msisdn] = (imsi, year)
-    registry = ds.read_all("registry")
+    registry = _whole_table(ds, "registry", quarantine, report)
     facts.registry = dict(
         zip(
             registry.column("number").to_pylist(), registry.column("owner").to_pylist(), strict=True
         )
     )
-    reports = ds.read_all("reports")
+    reports = _whole_table(ds, "reports", quarantine, report)
     for number, category in zip(
         reports.column("reported_number").to_pylist(),
         reports.column("category").to_pylist(),
@@ -485,10 +536,10 @@ def _keyed(texts: list[str], cell: str | None) -> list[str | dict[str, object]]:
     return said
 
 
-def _intercepted(decisions: Path, report: IngestReport) -> list[_Decision]:
+def _intercepted(decisions: Path, report: IngestReport, quarantine: Path | None) -> list[_Decision]:
     """Every decision other than ``allow``, the last one kept when a record id repeats."""
     found: dict[str, _Decision] = {}
-    with read_file(decisions, "decisions") as reader:
+    with read_file(decisions, "decisions", quarantine=quarantine) as reader:
         for batch in reader:
             report.rows_read += batch.num_rows
             chosen = batch.filter(pc.not_equal(batch.column("action"), "allow"))
@@ -507,7 +558,7 @@ def _intercepted(decisions: Path, report: IngestReport) -> list[_Decision]:
             ):
                 found.pop(rid, None)
                 found[rid] = _Decision(rid, action, float(score), reasons, facts)
-        report.rows_rejected += reader.report.rows_rejected
+    report.note_rejected(reader.report, quarantine)
     return list(found.values())
 
 
@@ -535,20 +586,29 @@ def ingest_decisions(
     actor: Actor = SYSTEM,
     batch_size: int = DEFAULT_BATCH,
     progress: IngestProgress | None = None,
+    quarantine: Path | None = None,
 ) -> IngestReport:
     """Load every non-``allow`` screening decision as an intercepted-call alert with its episode.
 
     ``data`` is the data set the decisions were made on: its ``cdrs`` give the
     callee and the caller, its ``subscribers`` the callee's birth year, its
     ``registry`` and ``reports`` the likely scheme. Without it, alerts carry
-    only what ``decisions.csv`` says. Permission: ``ingest``.
+    only what ``decisions.csv`` says. Rows of any file read that break the
+    exchange contract are left out, counted in :attr:`IngestReport.rejected`
+    and, with ``quarantine``, written there (one CSV per table). Permission: ``ingest``.
     """
     actor = authorize(session, actor, Permission.INGEST, f"file:{decisions.name}")
     settings = settings_of(session)
     report = IngestReport()
-    rows = _intercepted(decisions, report)
+    rows = _intercepted(decisions, report, quarantine)
     facts = (
-        _read_data_set(data, [d.record_id for d in rows], with_people=True)
+        _read_data_set(
+            data,
+            [d.record_id for d in rows],
+            with_people=True,
+            report=report,
+            quarantine=quarantine,
+        )
         if data
         else _DataSetFacts()
     )
@@ -993,13 +1053,15 @@ def ingest_findings(
     batch_size: int = DEFAULT_BATCH,
     min_wave_calls: int = 3,
     progress: IngestProgress | None = None,
+    quarantine: Path | None = None,
 ) -> IngestReport:
     """Load a ``qalqan analyze`` output folder: farms, campaigns and spoofed waves as alerts.
 
     ``calls.csv`` and ``campaigns.csv`` and ``farms.csv`` are required,
     ``sims.csv`` gives a farm its SIMs and numbers. With ``data`` (the data set
     analysed), the numbers each campaign and wave called from come from its
-    ``cdrs``. Permission: ``ingest``.
+    ``cdrs``. Rejected rows are counted and quarantined as by
+    :func:`ingest_decisions`. Permission: ``ingest``.
     """
     actor = authorize(session, actor, Permission.INGEST, f"folder:{out_dir.name}")
     report = IngestReport()
@@ -1010,9 +1072,9 @@ def ingest_findings(
             if name == "sims":
                 continue
             raise MissingTableError(name, out_dir)
-        with read_file(path, name) as reader:
+        with read_file(path, name, quarantine=quarantine) as reader:
             tables[name] = reader.read_all()
-            report.rows_rejected += reader.report.rows_rejected
+        report.note_rejected(reader.report, quarantine)
         report.rows_read += len(tables[name])
     calls_table = tables["calls"]
     calls_table = calls_table.filter(
@@ -1033,7 +1095,13 @@ def ingest_findings(
         for r in calls_table.to_pylist()
     ]
     facts = (
-        _read_data_set(data, [c["record_id"] for c in calls], with_people=False)
+        _read_data_set(
+            data,
+            [c["record_id"] for c in calls],
+            with_people=False,
+            report=report,
+            quarantine=quarantine,
+        )
         if data
         else _DataSetFacts()
     )

@@ -106,16 +106,26 @@ def ingest_command(
         int, typer.Option(min=1, help="Alerts committed together; a crash loses at most one batch.")
     ] = 1000,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quarantine: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for rejected input rows, one CSV per table (default: DATA/quarantine, "
+            "else FINDINGS/quarantine, else beside the decisions file)."
+        ),
+    ] = None,
 ) -> None:
     """Load intercepted calls and findings (farms, campaigns, spoofed waves) as alerts.
 
-    Every decision other than allow is an intercepted call. Running it again adds nothing; a crash loses at most the batch in flight.
+    Every decision other than allow is an intercepted call. Running it again adds nothing; a crash loses at most the batch in flight. Input rows that break the exchange contract are left out, counted per file and quarantined (exit code 1).
     """
     from qalqan.cases.ingest import IngestReport, ingest_decisions, ingest_findings
     from qalqan.cases.store import CaseStore
 
     if decisions is None and findings is None:
         raise typer.BadParameter("give --decisions, --findings or both", param_hint="--decisions")
+    if quarantine is None:
+        beside = data or findings or (decisions.parent if decisions is not None else Path())
+        quarantine = beside / "quarantine"
     reports: list[tuple[str, IngestReport]] = []
     with (
         _database_errors(),
@@ -137,6 +147,7 @@ def ingest_command(
                             progress=lambda done, total: bar.update(
                                 task, completed=done, total=total
                             ),
+                            quarantine=quarantine,
                         ),
                     )
                 )
@@ -155,6 +166,7 @@ def ingest_command(
                             progress=lambda done, total: bar.update(
                                 task, completed=done, total=total
                             ),
+                            quarantine=quarantine,
                         ),
                     )
                 )
@@ -162,16 +174,21 @@ def ingest_command(
     table.add_column("alerts")
     table.add_column("new", justify="right")
     table.add_column("already there", justify="right")
-    rejected = 0
     for _, report in reports:
-        rejected += report.rows_rejected
         for kind, new in report.alerts_new.items():
             table.add_row(kind.replace("_", " "), f"{new:,}", f"{report.already_there(kind):,}")
     console.print(table)
-    if rejected:
+    # A file read for both (the data set's cdrs) is said once: its last reading.
+    rejected = {r.file: r for _, report in reports for r in report.rejected}
+    for r in rejected.values():
+        kept = f"; they are in {r.quarantine}" if r.quarantine is not None else ""
+        noun = "row" if r.rows == 1 else "rows"
         err_console.print(
-            f"[yellow]{rejected:,} input rows broke the exchange contract and were left out[/]"
+            f"[yellow]{r.file}: {r.rows:,} {noun} rejected (broke the exchange contract) "
+            f"and left out{kept}[/]",
+            soft_wrap=True,
         )
+    if rejected:
         raise typer.Exit(EXIT_BAD_DATA)
 
 

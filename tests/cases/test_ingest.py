@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
-from qalqan.cases.ingest import ingest_decisions, ingest_findings
+from qalqan.cases.ingest import RejectedRows, ingest_decisions, ingest_findings
 from qalqan.cases.models import (
     Alert,
     AlertEntity,
@@ -29,6 +30,7 @@ from qalqan.cases.models import (
 )
 from qalqan.cases.store import CaseStore, upgrade
 from qalqan.cases.views import said_of
+from qalqan.cli.main import app
 from qalqan.domain.messages import render
 from tests.cases.conftest import FrozenClock
 from tests.cases.feeds import BANK_HOTLINE, FARM_SIMS, Feed, victim_number, write_feed
@@ -332,3 +334,90 @@ def test_analysed_calls_are_kept_once(store: CaseStore, feed: Feed) -> None:
     with store.transaction() as session:
         n = session.scalar(select(text("count(*)")).select_from(AnalysedCall))
     assert n == feed.intercepted
+
+
+INGEST = ("cases", "ingest", "-q")
+
+
+def spoil_a_cdr(feed: Feed, record_id: str) -> Path:
+    """Give ``record_id``'s CDR a start time that is no time: the data set rejects that row."""
+    cdrs = feed.data / "cdrs.csv"
+    lines = cdrs.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.startswith(f"{record_id},"))
+    fields = lines[at].split(",")
+    fields[1] = "not a time"
+    lines[at] = ",".join(fields)
+    cdrs.write_text("".join(lines), encoding="utf-8")
+    return cdrs
+
+
+def test_rejected_rows_of_the_data_set_are_counted_per_table_and_quarantined(
+    sqlite_store: CaseStore, feed: Feed, tmp_path: Path
+) -> None:
+    cdrs = spoil_a_cdr(feed, "r1")
+    quarantine = tmp_path / "quarantine"
+    with sqlite_store.transaction() as session:
+        report = ingest_decisions(session, feed.decisions, feed.data, quarantine=quarantine)
+    assert report.rejected == [RejectedRows(file=cdrs, rows=1, quarantine=quarantine / "cdrs.csv")]
+    assert report.rows_rejected == 1
+    assert "r1" in (quarantine / "cdrs.csv").read_text(encoding="utf-8")
+    with sqlite_store.transaction() as session:
+        alert = session.scalars(select(Alert).where(Alert.source_ref == "r1")).one()
+        assert alert.caller is None  # its CDR was rejected: the alert loads without it
+
+
+def test_rejected_rows_of_the_findings_are_counted_per_table(
+    sqlite_store: CaseStore, feed: Feed, tmp_path: Path
+) -> None:
+    calls = feed.findings / "calls.csv"
+    calls.write_text(
+        calls.read_text(encoding="utf-8") + "r99,maybe,C0001,,mobile,2026-03-02T08:00:00Z\n",
+        encoding="utf-8",
+    )
+    with sqlite_store.transaction() as session:
+        report = ingest_findings(session, feed.findings, quarantine=tmp_path / "q")
+    assert report.rejected == [
+        RejectedRows(file=calls, rows=1, quarantine=tmp_path / "q/calls.csv")
+    ]
+    assert report.rows_rejected == 1
+
+
+def test_the_ingest_command_says_what_was_rejected_and_exits_1(feed: Feed, tmp_path: Path) -> None:
+    cdrs = spoil_a_cdr(feed, "r1")
+    db = tmp_path / "cases.db"
+    upgrade(str(db))
+    result = CliRunner().invoke(
+        app,
+        [*INGEST, "--db", str(db), "--decisions", str(feed.decisions), "--data", str(feed.data)],
+        env={"COLUMNS": "300"},
+    )
+    assert result.exit_code == 1, result.output
+    quarantine = feed.data / "quarantine"
+    said = " ".join(result.stderr.split())
+    assert f"{cdrs}: 1 row rejected" in said
+    assert f"in {quarantine / 'cdrs.csv'}" in said
+    assert (quarantine / "cdrs.csv").is_file()
+    # the alerts are loaded all the same
+    assert "intercepted call" in result.stdout
+
+
+def test_the_ingest_command_exits_0_when_nothing_was_rejected(feed: Feed, tmp_path: Path) -> None:
+    db = tmp_path / "cases.db"
+    upgrade(str(db))
+    result = CliRunner().invoke(
+        app,
+        [
+            *INGEST,
+            "--db",
+            str(db),
+            "--decisions",
+            str(feed.decisions),
+            "--data",
+            str(feed.data),
+            "--findings",
+            str(feed.findings),
+        ],
+        env={"COLUMNS": "300"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "rejected" not in result.stderr
