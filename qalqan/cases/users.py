@@ -11,6 +11,18 @@ An account's name is what the audit log says for it, so a name must not be
 mistaken for another: names the log uses for itself (``system``,
 ``anonymous``) are refused, and so are names that mix scripts (``аdmin`` with
 a Cyrillic ``а`` reads as ``admin``) or hold invisible or control characters.
+Names are one account's whatever their case: a name whose fold
+(:func:`name_key`: NFKC, then casefold) is an existing account's is taken
+(``Admin`` next to ``admin``), and so is a name that reads as an existing one
+once the Cyrillic and Greek letters that look Latin are read as Latin
+(:func:`skeleton`: ``асе`` in Cyrillic next to ``ace``). Sign-in finds an
+account by its fold, so an operator may type their name in any case.
+
+The store keeps its unique index on the exact name, and the fold is checked
+here, when an account is made (on PostgreSQL under a table lock, so that two
+admins cannot make ``Admin`` and ``admin`` in the same instant). A store made
+before holds perhaps two names with one fold: both keep working, each signed
+in by its exact name; the fold alone then signs in neither.
 Resetting a password, changing a role or disabling an account ends the
 account's console sessions (:mod:`qalqan.cases.sessions`).
 """
@@ -23,7 +35,7 @@ from typing import Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from qalqan.cases import audit
@@ -43,9 +55,11 @@ __all__ = [
     "end_sessions",
     "list_users",
     "login",
+    "name_key",
     "set_password",
     "set_role",
     "set_user_active",
+    "skeleton",
 ]
 
 MIN_PASSWORD_LENGTH: Final = 10
@@ -67,6 +81,34 @@ def dummy_hash() -> str:
     if made is None:
         made = _dummies[id(_hasher)] = _hasher.hash("not a password anyone has")
     return made
+
+
+_LOOKS_LATIN: Final = str.maketrans(
+    {
+        # Cyrillic, after casefold: the lower-case letter stands for both cases, so в, к, м,
+        # н and т are here for В, К, М, Н, Т
+        "а": "a", "в": "b", "е": "e", "ё": "ë", "з": "3", "і": "i", "ї": "ï", "ј": "j",
+        "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t", "у": "y",
+        "х": "x", "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w", "һ": "h", "ү": "y", "ӏ": "l",
+        "ɡ": "g",
+        # Greek, after casefold (Α Β Ε Ζ Η Ι Κ Μ Ν Ο Ρ Τ Υ Χ, and the small letters that
+        # look Latin)
+        "α": "a", "β": "b", "ε": "e", "ζ": "z", "η": "h", "ι": "i", "κ": "k", "μ": "m",
+        "ν": "n", "ο": "o", "ρ": "p", "τ": "t", "υ": "y", "χ": "x", "ϲ": "c", "ϳ": "j",
+    }
+)  # fmt: skip
+"""Cyrillic and Greek letters that read as a Latin one, to that Latin letter."""
+
+
+def name_key(name: str) -> str:
+    """The name as compared for uniqueness and sign-in: NFKC, casefolded (``ＡＤＭＩＮ`` → ``admin``)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name.strip()).casefold())
+
+
+def skeleton(name: str) -> str:
+    """What the name reads as: its :func:`name_key` with look-alike Cyrillic and Greek letters
+    read as Latin (``АСЕ`` → ``ace``). Two names with one skeleton cannot both be accounts."""
+    return name_key(name).translate(_LOOKS_LATIN)
 
 
 def _script(char: str) -> str:
@@ -131,11 +173,41 @@ def _check_password(password: str) -> None:
         raise WorkflowError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
 
 
+def _account_id(session: Session, name: str) -> int | None:
+    """The account signed in as ``name``: the one of that exact name, else the only one whose
+    :func:`name_key` is the name's (two of them, from an older store, choose neither)."""
+    exact = session.scalar(select(User.id).where(User.name == name))
+    if exact is not None:
+        return exact
+    key = name_key(name)
+    folded = [id_ for id_, other in session.execute(select(User.id, User.name))
+              if name_key(other) == key]  # fmt: skip
+    return folded[0] if len(folded) == 1 else None
+
+
 def _user_named(session: Session, name: str) -> User:
     user = session.scalar(select(User).where(User.name == name))
     if user is None:
         raise NotFoundError("user", name)
     return user
+
+
+def _not_taken(session: Session, name: str) -> None:
+    """Refuse ``name`` when an account's name folds or reads as it (see the module's docstring)."""
+    if session.get_bind().dialect.name == "postgresql":  # one account made at a time
+        session.execute(text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
+    key, looks = name_key(name), skeleton(name)
+    for (other,) in session.execute(select(User.name)):
+        if name_key(other) == key:
+            raise WorkflowError(
+                f"there is already a user named {other}", code="user_exists", name=name,
+                existing=other,
+            )  # fmt: skip
+        if skeleton(other) == looks:
+            raise WorkflowError(
+                f"the name {name} reads as the existing user {other}: choose another",
+                code="user_name_lookalike", name=name, existing=other,
+            )  # fmt: skip
 
 
 def _not_oneself(actor: Actor, user: User) -> None:
@@ -153,8 +225,7 @@ def add_user(session: Session, actor: Actor, *, name: str, role: Role, password:
     actor = authorize(session, actor, Permission.MANAGE_USERS, f"user:{name}")
     name = check_name(name)
     _check_password(password)
-    if session.scalar(select(User.id).where(User.name == name)) is not None:
-        raise WorkflowError(f"there is already a user named {name}", code="user_exists", name=name)
+    _not_taken(session, name)
     now = clock_of(session)
     user = User(
         name=name,
@@ -170,16 +241,18 @@ def add_user(session: Session, actor: Actor, *, name: str, role: Role, password:
 
 
 def login(session: Session, name: str, password: str, *, client: str = "") -> Actor:
-    """Check a name and password; return who is acting. Every attempt is audited
-    (with ``client``, the address it came from, when there is one).
+    """Check a name (in any case: :func:`name_key`) and password; return who is acting, under
+    the account's own name. Every attempt is audited (with ``client``, the address it came
+    from, when there is one).
 
     The password is checked outside any transaction: the stored hash is read and
     the session committed first, so that a slow Argon2 check (or a flood of
     them) never holds the store's write lock, which SQLite's ``BEGIN IMMEDIATE``
     takes at a transaction's first statement, while operators work.
     """
+    account = _account_id(session, name)  # whatever the case typed
     stored = session.execute(
-        select(User.id, User.password_hash).where(User.name == name)
+        select(User.id, User.password_hash).where(User.id == account)
     ).one_or_none()
     session.commit()  # end the read: nothing is locked while the hash is checked
     try:

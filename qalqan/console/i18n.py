@@ -613,9 +613,14 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "en": "The name {name} holds an invisible or control character.",
     },
     "wf_user_exists": {
-        "ru": "Пользователь {name} уже есть.",
-        "kk": "{name} пайдаланушысы бар.",
-        "en": "There is already a user named {name}.",
+        "ru": "Пользователь {existing} уже есть (регистр букв в именах не различается).",
+        "kk": "{existing} пайдаланушысы бар (аттарда әріп регистрі ескерілмейді).",
+        "en": "There is already a user named {existing} (names are the same in any case).",
+    },
+    "wf_user_name_lookalike": {
+        "ru": "Имя {name} читается как имя пользователя {existing}: выберите другое.",
+        "kk": "{name} аты {existing} пайдаланушысының аты сияқты оқылады: басқасын таңдаңыз.",
+        "en": "The name {name} reads as the existing user {existing}: choose another.",
     },
     "role": {"ru": "Роль", "kk": "Рөлі", "en": "Role"},
     "active": {"ru": "активна", "kk": "белсенді", "en": "active"},

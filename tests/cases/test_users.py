@@ -111,3 +111,93 @@ def test_a_session_ends_at_its_absolute_end_and_when_idle_and_the_end_is_kept(
     with store.transaction() as session:
         reasons = sorted(session.scalars(select(ConsoleSession.end_reason)))
     assert reasons == ["expired", "idle"]
+
+
+@pytest.mark.parametrize(
+    ("existing", "new"),
+    [
+        ("admin", "Admin"),  # case
+        ("Admin", "ADMIN"),
+        ("aigerim", "ＡＩＧＥＲＩＭ"),  # fullwidth: NFKC and casefold make it "aigerim"
+        ("strasse", "STRASSE"),
+        ("straße", "strasse"),  # casefold: ß is ss
+        ("ace", "асе"),  # all Cyrillic а, с, е
+        ("acep", "АСЕР"),  # upper-case Cyrillic, compared case-insensitively
+        ("box", "вох"),  # Cyrillic в (upper case В reads as B), о, х
+        ("hope", "НОРЕ"),  # Cyrillic capitals Н, О, Р, Е
+        ("ezio", "εζιο"),  # Greek ε, ζ, ι, ο
+        ("yxk", "ΥΧΚ"),  # Greek capitals
+        ("sijd", "ѕіјԁ"),  # Cyrillic ѕ, і, ј, ԁ
+        ("qw", "ԛԝ"),
+        ("асе", "ace"),  # the other way round
+    ],
+)
+def test_a_name_that_reads_as_an_existing_one_is_refused(
+    sqlite_store: CaseStore, existing: str, new: str
+) -> None:
+    with sqlite_store.transaction() as session:
+        users.add_user(session, SYSTEM, name=existing, role=Role.OPERATOR, password=PASSWORD)
+    with pytest.raises(WorkflowError) as refused, sqlite_store.transaction() as session:
+        users.add_user(session, SYSTEM, name=new, role=Role.OPERATOR, password=PASSWORD)
+    assert refused.value.code in ("user_exists", "user_name_lookalike")
+    assert refused.value.values["existing"] == existing
+
+
+@pytest.mark.parametrize(
+    ("existing", "new"), [("ace", "acer"), ("Ольга", "Олег"), ("anna", "анна"), ("admin", "admin2")]
+)
+def test_names_that_only_look_alike_in_part_are_accepted(
+    sqlite_store: CaseStore, existing: str, new: str
+) -> None:
+    with sqlite_store.transaction() as session:
+        users.add_user(session, SYSTEM, name=existing, role=Role.OPERATOR, password=PASSWORD)
+        users.add_user(session, SYSTEM, name=new, role=Role.OPERATOR, password=PASSWORD)
+
+
+@pytest.mark.parametrize("typed", ["aigerim", "Aigerim", "AIGERIM", "ＡＩＧＥＲＩＭ"])
+def test_sign_in_finds_the_account_whatever_the_case_typed(
+    sqlite_store: CaseStore, sqlite_people: People, typed: str
+) -> None:
+    with sqlite_store.transaction() as session:
+        actor = users.login(session, typed, PASSWORD)
+    assert actor.name == "aigerim" and actor.user_id == sqlite_people.operator.user_id
+
+
+def test_sign_in_does_not_take_a_look_alike_for_the_account(
+    sqlite_store: CaseStore, sqlite_people: People
+) -> None:
+    from qalqan.cases.errors import LoginError
+
+    with pytest.raises(LoginError), sqlite_store.transaction() as session:
+        users.login(session, "аigerim", PASSWORD)  # a Cyrillic а
+
+
+def test_a_store_holding_two_names_that_differ_by_case_still_signs_each_in_exactly(
+    sqlite_store: CaseStore,
+) -> None:
+    """Accounts made before names were compared case-insensitively keep working by their exact
+    name; the folded name alone does not choose between them."""
+    from sqlalchemy import update
+
+    from qalqan.cases.errors import LoginError
+    from qalqan.cases.models import User
+
+    with sqlite_store.transaction() as session:
+        users.add_user(session, SYSTEM, name="admin", role=Role.ADMIN, password=PASSWORD)
+        users.add_user(session, SYSTEM, name="other", role=Role.OPERATOR, password=PASSWORD)
+        session.execute(update(User).where(User.name == "other").values(name="Admin"))
+    for name, role in (("admin", Role.ADMIN), ("Admin", Role.OPERATOR)):
+        with sqlite_store.transaction() as session:
+            assert users.login(session, name, PASSWORD).role == role
+    with pytest.raises(LoginError), sqlite_store.transaction() as session:
+        users.login(session, "ADMIN", PASSWORD)
+
+
+NAME_CHARS = st.sampled_from("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._")
+
+
+@given(name=st.text(NAME_CHARS, min_size=1, max_size=20))
+def test_a_names_fold_and_skeleton_are_its_own_for_case_changes(name: str) -> None:
+    assert users.name_key(name.upper()) == users.name_key(name.lower()) == users.name_key(name)
+    assert users.skeleton(name.swapcase()) == users.skeleton(name)
+    assert users.skeleton(users.skeleton(name)) == users.skeleton(name)

@@ -426,7 +426,13 @@ def test_an_admin_manages_accounts_from_the_console(console: Console) -> None:
     )
     assert signed.url.path == "/queue"
     page = admin.post("/users/add", username="gulnara", role="analyst")
-    assert page.status_code == 409 and "Пользователь gulnara уже есть." in page.text
+    assert page.status_code == 409 and "Пользователь gulnara уже есть" in page.text
+    page = admin.post("/users/add", username="Gulnara", role="analyst")  # names have no case
+    assert page.status_code == 409 and "Пользователь gulnara уже есть" in page.text
+    admin.post("/users/add", username="ace", role="operator")
+    page = admin.post("/users/add", username="АСЕ", role="operator")  # Cyrillic А, С, Е
+    assert page.status_code == 409
+    assert "Имя АСЕ читается как имя пользователя ace" in page.text
     page = admin.post("/users/change", username="gulnara", what="role", role="supervisor")
     assert "Сохранено: gulnara." in page.text
     # a changed role ends the account's sessions: signed in again, a supervisor's menu
