@@ -20,7 +20,9 @@ Why it is shaped this way:
   audited) before anything else happens.
 * **Sign-in is throttled** (:mod:`qalqan.console.throttle`) before any
   password is hashed, and at most ``login_concurrent_hashes`` Argon2 checks
-  run at once: the rest are answered 503 at once. A request body is capped
+  run at once; up to ``login_queue`` more sign-ins wait for one, each at most
+  ``login_queue_seconds`` (:class:`~qalqan.console.throttle.HashingQueue`),
+  and the rest are answered 503 at once. A request body is capped
   (:class:`BodyLimit`) before it is read.
 * **In-process first.** :func:`create_app` returns an ASGI app; tests drive it
   with ``httpx.ASGITransport`` or Starlette's ``TestClient`` without a port.
@@ -76,7 +78,7 @@ from qalqan.console.maps import (
     outline,
 )
 from qalqan.console.settings import ConsoleSettings
-from qalqan.console.throttle import LoginThrottle
+from qalqan.console.throttle import HashingQueue, LoginThrottle
 from qalqan.domain.messages import render
 
 __all__ = ["MAX_ID", "OUTCOMES", "PAGES", "BodyLimit", "CsrfError", "create_app"]
@@ -359,7 +361,11 @@ def create_app(
     the_store = store if store is not None else CaseStore.open(store_url)
     config = settings if settings is not None else ConsoleSettings()
     throttle = LoginThrottle(settings=config)
-    hashing = 0  # Argon2 checks running now (the event loop is the only writer)
+    hashing = HashingQueue(
+        slots=config.login_concurrent_hashes,
+        queue=config.login_queue,
+        wait=config.login_queue_seconds,
+    )
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["when"] = _when
     templates.env.filters["phone"] = _phone
@@ -484,14 +490,16 @@ def create_app(
         return render(request, "message.html", title_key="app_name", text_key="no_pages")
 
     async def login_page(request: Request) -> Response:
-        nonlocal hashing
         if request.method == "GET":
             return render(request, "login.html")
         form = await _form(request)
         name, password = _text(form, "username")[:200], str(form.get("password") or "")
         client = _client(request)
-        until = throttle.locked_until(name, client, the_store.clock())
-        if until is not None:  # refused before any hashing: the right password does not help
+
+        def locked() -> Response | None:
+            until = throttle.locked_until(name, client, the_store.clock())
+            if until is None:
+                return None
             seconds = max(1, int((until - the_store.clock()).total_seconds()))
             page = render(
                 request, "message.html", 429, title_key="login_locked_title",
@@ -499,13 +507,21 @@ def create_app(
             )  # fmt: skip
             page.headers["Retry-After"] = str(seconds)
             return page
-        if hashing >= config.login_concurrent_hashes:  # bounded work: answer at once
+
+        refused = locked()  # before any hashing: the right password does not help
+        if refused is not None:
+            return refused
+        if not await hashing.acquire():  # bounded work and a bounded wait for it
             page = render(
                 request, "message.html", 503, title_key="login_busy_title",
                 text_key="login_busy_text",
             )  # fmt: skip
             page.headers["Retry-After"] = "1"
             return page
+        refused = locked()  # a lock made while this sign-in waited applies to it too
+        if refused is not None:
+            hashing.release()
+            return refused
 
         def attempt() -> tuple[Actor, str]:
             with the_store.transaction() as session:
@@ -515,7 +531,6 @@ def create_app(
                 )
                 return actor, token
 
-        hashing += 1
         try:
             actor, token = await run_in_threadpool(attempt)
         except LoginError:
@@ -529,7 +544,7 @@ def create_app(
             _flash(request, "login_failed")
             return render(request, "login.html", status_code=401, username=name)
         finally:
-            hashing -= 1
+            hashing.release()
         throttle.succeeded(name, client)
         lang = _lang(request)
         request.session.clear()

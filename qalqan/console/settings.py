@@ -24,7 +24,7 @@ __all__ = ["ConsoleSettings"]
 _POSITIVE = (
     "session_hours", "idle_minutes", "login_window_minutes", "login_lockout_minutes",
     "login_failures_per_name", "login_failures_per_account", "login_failures_per_address",
-    "login_concurrent_hashes",
+    "login_concurrent_hashes", "login_queue_seconds",
 )  # fmt: skip
 
 
@@ -99,8 +99,24 @@ class ConsoleSettings:
         default=1,
         metadata=_about(
             "QALQAN_CONSOLE_LOGIN_CONCURRENT_HASHES",
-            "Password checks (Argon2) run at once; a sign-in beyond them is answered 503 "
-            "at once, without hashing.",
+            "Password checks (Argon2) run at once; a sign-in beyond them waits in the "
+            "queue below, or is answered 503 without hashing.",
+        ),
+    )
+    login_queue: int = field(
+        default=16,
+        metadata=_about(
+            "QALQAN_CONSOLE_LOGIN_QUEUE",
+            "Sign-ins that may wait, first come first checked, for a password check when all "
+            "are busy (operators signing in together at shift start); past them a sign-in is "
+            "answered 503 at once. 0: none waits.",
+        ),
+    )
+    login_queue_seconds: float = field(
+        default=2.0,
+        metadata=_about(
+            "QALQAN_CONSOLE_LOGIN_QUEUE_SECONDS",
+            "Longest a sign-in waits in that queue; then it is answered 503.",
         ),
     )
     max_body_bytes: int = field(
@@ -127,6 +143,8 @@ class ConsoleSettings:
             for name in _POSITIVE
             if not getattr(self, name) > 0
         ]
+        if self.login_queue < 0:
+            problems.append(f"{env['login_queue']}={self.login_queue} is below 0")
         if self.max_body_bytes < 4096:
             problems.append(f"{env['max_body_bytes']}={self.max_body_bytes} is under 4096")
         if self.secret is not None and len(self.secret) < 16:

@@ -21,10 +21,20 @@ in. A successful sign-in clears the name's counts (not the address's).
 
 The state is in memory, per console process, bounded in size; it is
 sans-I/O: every method is given the time.
+
+The password checks that pass the throttle share :class:`HashingQueue`: at
+most ``login_concurrent_hashes`` run at once, at most ``login_queue`` more
+sign-ins wait for one (first come, first checked), each for at most
+``login_queue_seconds``; past the queue, or when its time is up, a sign-in is
+answered "busy, try again" without being checked. Operators signing in
+together at shift start wait a few checks' time; a flood beyond the queue is
+sent away at once, and the work never exceeds the slots.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,7 +42,7 @@ from typing import Final
 
 from qalqan.console.settings import ConsoleSettings
 
-__all__ = ["Key", "LoginThrottle"]
+__all__ = ["HashingQueue", "Key", "LoginThrottle"]
 
 Key = tuple[str, ...]
 """``("name", name, address)``, ``("account", name)`` or ``("address", address)``."""
@@ -111,3 +121,67 @@ class LoginThrottle:
         who = name.casefold()
         self._keys.pop(("name", who, address), None)
         self._keys.pop(("account", who), None)
+
+
+class HashingQueue:
+    """Slots for password checks, and a bounded, first-come queue of sign-ins waiting for one.
+
+    Invariants: at most ``slots`` holders at once; at most ``queue`` waiting;
+    none waits longer than ``wait`` seconds; a freed slot goes to the one that
+    has waited longest, and a newcomer never takes a slot while anyone waits.
+    Used from one event loop (the console's); a waiter's future belongs to the
+    loop it waits on.
+    """
+
+    def __init__(self, *, slots: int, queue: int, wait: float) -> None:
+        self.slots = slots
+        self.queue = queue
+        self.wait = wait
+        self.busy = 0
+        """Slots held now."""
+        self._waiting: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def waiting(self) -> int:
+        """Sign-ins waiting for a slot now."""
+        return len(self._waiting)
+
+    async def acquire(self) -> bool:
+        """Take a slot, waiting in the queue if there is room; False when none could be had.
+
+        A holder must :meth:`release` its slot (``try``/``finally``).
+        """
+        if self.busy < self.slots and not self._waiting:
+            self.busy += 1
+            return True
+        if len(self._waiting) >= self.queue:
+            return False  # past the queue: at once, without waiting
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        try:
+            async with asyncio.timeout(self.wait):
+                await turn
+        except TimeoutError:
+            self._give_up(turn)
+            return False
+        except asyncio.CancelledError:  # the client went away
+            self._give_up(turn)
+            raise
+        return True  # handed a slot by release()
+
+    def _give_up(self, turn: asyncio.Future[None]) -> None:
+        if turn.done() and not turn.cancelled():
+            self.release()  # the slot came just as the time ran out: pass it on
+        else:
+            turn.cancel()
+            with contextlib.suppress(ValueError):
+                self._waiting.remove(turn)
+
+    def release(self) -> None:
+        """Give a slot back: to the longest waiting sign-in, if any."""
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)  # the slot passes on; ``busy`` is unchanged
+                return
+        self.busy -= 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from datetime import timedelta
 
 import httpx
@@ -20,6 +21,8 @@ from qalqan.cases import users
 from qalqan.cases.models import AuditEntry, User
 from qalqan.cases.roles import Role
 from qalqan.console import create_app
+from qalqan.console.settings import ConsoleSettings
+from qalqan.console.throttle import HashingQueue
 from tests.cases.conftest import PASSWORD
 from tests.console.conftest import Console, ShiftClock, csrf_of
 
@@ -151,30 +154,70 @@ def test_an_unknown_name_costs_the_same_hash_as_a_known_one(console: Console) ->
     assert extract_parameters(users.dummy_hash()) == extract_parameters(real)
 
 
-def test_hashing_work_is_bounded(console: Console) -> None:
-    """A burst of sign-ins runs at most ``login_concurrent_hashes`` Argon2 checks at once;
-    the rest are answered at once with 503 and a page that says to try again."""
-    slow = PasswordHasher(time_cost=4, memory_cost=32 * 1024, parallelism=1)  # ~0.1 s each
+def _sign_in_together(
+    console: Console,
+    names: list[str],
+    password: str,
+    settings: ConsoleSettings | None = None,
+    hasher: PasswordHasher | None = None,
+) -> list[tuple[int, float]]:
+    """Every account's hash made by ``hasher``, then one sign-in per name, all at once, each from
+    its own address: each one's status and how long it took, in seconds."""
+    hasher = hasher or PasswordHasher(time_cost=4, memory_cost=32 * 1024, parallelism=1)
     with console.store.transaction() as session:
         for user in session.scalars(select(User)):
-            user.password_hash = slow.hash(PASSWORD)
-    app = create_app(console.url, secret_key="test-secret", store=console.store)
+            user.password_hash = hasher.hash(PASSWORD)
+    app = create_app(console.url, secret_key="test-secret", store=console.store, settings=settings)
 
-    async def burst() -> list[int]:
-        async def one(i: int) -> int:
+    async def burst() -> list[tuple[int, float]]:
+        async def one(i: int, name: str) -> tuple[int, float]:
             transport = httpx.ASGITransport(app=app, client=(f"10.1.0.{i}", 5000))
             async with httpx.AsyncClient(transport=transport, base_url="http://console") as c:
                 token = csrf_of((await c.get("/login")).text)
+                started = time.perf_counter()
                 answer = await c.post(
-                    "/login", data={"csrf": token, "username": "aigerim", "password": "wrong one"}
+                    "/login", data={"csrf": token, "username": name, "password": password}
                 )
-                return answer.status_code
+                return answer.status_code, time.perf_counter() - started
 
-        return list(await asyncio.gather(*(one(i) for i in range(8))))
+        return list(await asyncio.gather(*(one(i, name) for i, name in enumerate(names))))
 
-    answers = asyncio.run(burst())
+    return asyncio.run(burst())
+
+
+def test_hashing_work_is_bounded(console: Console) -> None:
+    """A burst of sign-ins runs at most ``login_concurrent_hashes`` Argon2 checks at once, and
+    at most ``login_queue`` more wait for one; the rest are answered at once with 503 and a
+    page that says to try again."""
+    settings = ConsoleSettings(login_queue=2)
+    answers = [status for status, _ in _sign_in_together(
+        console, ["aigerim"] * 8, "wrong one", settings
+    )]  # fmt: skip
     assert answers.count(503) >= 4, answers
     assert set(answers) <= {401, 503}, answers
+
+
+def test_operators_signing_in_together_at_shift_start_all_get_in(console: Console) -> None:
+    """Ten sign-ins at the same instant with the default single password check at a time: each
+    waits its turn (a few hashes' time) instead of being sent away."""
+    names = ["aigerim", "bolat", "saule", "prokuror", "daniyar", "admin"] * 2
+    light = PasswordHasher(time_cost=2, memory_cost=16 * 1024, parallelism=1)
+    answers = _sign_in_together(console, names[:10], PASSWORD, hasher=light)
+    assert [status for status, _ in answers] == [303] * 10, answers
+
+
+def test_a_sign_in_waits_for_a_password_check_at_most_its_time_and_past_the_queue_not_at_all(
+    console: Console,
+) -> None:
+    """With checks of ~0.1 s, one at a time, and a wait of 0.15 s: the first is checked, one or
+    two wait their turn, the rest are refused when their time is up; past a queue of 3 a sign-in
+    is refused at once."""
+    settings = ConsoleSettings(login_queue=3, login_queue_seconds=0.15)
+    answers = _sign_in_together(console, ["aigerim"] * 8, "wrong one", settings)
+    refused = sorted(took for status, took in answers if status == 503)
+    assert len(refused) >= 4, answers
+    assert refused[0] < 0.1, answers  # past the queue: without waiting for any check
+    assert refused[-1] < 1.0, answers  # in the queue: no longer than its time, and a little
 
 
 def test_an_admin_sees_who_is_signed_in_and_signs_them_out_everywhere(console: Console) -> None:
@@ -191,3 +234,32 @@ def test_an_admin_sees_who_is_signed_in_and_signs_them_out_everywhere(console: C
     with console.store.transaction() as session:
         ended = session.scalars(select(AuditEntry).where(AuditEntry.action == "end_sessions")).one()
     assert ended.target == "user:aigerim" and '"ended":2' in ended.details
+
+
+def test_the_hashing_queue_hands_a_freed_slot_to_the_longest_waiting_and_never_over_its_bounds() -> (
+    None
+):
+    async def scenario() -> None:
+        slots = HashingQueue(slots=1, queue=2, wait=0.2)
+        assert await slots.acquire()  # a free slot
+        first = asyncio.create_task(slots.acquire())
+        second = asyncio.create_task(slots.acquire())
+        await asyncio.sleep(0)
+        assert slots.waiting == 2 and slots.busy == 1
+        started = time.perf_counter()
+        assert not await slots.acquire()  # past the queue: refused at once
+        assert time.perf_counter() - started < 0.05
+        slots.release()  # to the first that waits
+        assert await first and slots.busy == 1 and slots.waiting == 1
+        assert not await second  # its time ran out, the slot still held
+        assert time.perf_counter() - started >= 0.2 and slots.waiting == 0
+        gone = asyncio.create_task(slots.acquire())
+        await asyncio.sleep(0)
+        gone.cancel()  # the browser went away while waiting
+        with pytest.raises(asyncio.CancelledError):
+            await gone
+        assert slots.waiting == 0
+        slots.release()
+        assert slots.busy == 0 and await slots.acquire()  # free again, at once
+
+    asyncio.run(scenario())
