@@ -11,6 +11,7 @@ from rich.table import Table
 from qalqan.cli.common import console, guarded, progress_bar
 from qalqan.exchange.writer import FORMATS, Format
 from qalqan.simulator.config import load_scenario
+from qalqan.simulator.families import FAMILIES
 from qalqan.simulator.operator import SimulationSummary, simulate
 
 __all__ = ["simulate_command", "summary_line", "summary_table"]
@@ -31,6 +32,15 @@ def simulate_command(
         Path | None,
         typer.Option("--scenario", help="YAML file of scenario settings (see docs/simulator.md)."),
     ] = None,
+    family: Annotated[
+        str | None,
+        typer.Option(
+            "--family",
+            help="A scenario family written to break the detectors: "
+            + ", ".join(FAMILIES)
+            + " (docs/simulator.md). --scenario and the flags apply on top.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Simulate an operator: ordinary subscribers, legitimate look-alikes and fraud.
@@ -42,7 +52,7 @@ def simulate_command(
         raise typer.BadParameter(
             f"'{fmt}' is not one of {', '.join(FORMATS)}", param_hint="--format"
         )
-    settings = load_scenario(scenario, subscribers=subscribers, days=days, seed=seed)
+    settings = load_scenario(scenario, family=family, subscribers=subscribers, days=days, seed=seed)
     with progress_bar(quiet=quiet) as bar:
         task = bar.add_task("simulating call records", total=None)
 
@@ -63,8 +73,9 @@ def _format(text: str) -> Format:
 
 def summary_table(summary: SimulationSummary) -> Table:
     s = summary.scenario
+    family = f", family {s.family}" if s.family else ""
     table = Table(
-        title=f"Simulated operator: {s.subscribers:,} subscribers, {s.days} days, seed {s.seed}",
+        title=f"Simulated operator: {s.subscribers:,} subscribers, {s.days} days, seed {s.seed}{family}",
         title_justify="left",
         min_width=60,
     )

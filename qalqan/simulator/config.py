@@ -82,6 +82,8 @@ class LookAlikeSettings:
     bank_calls_per_subscriber_day: float = 0.01
     """Banks calling their customers from registered numbers over their own trunks."""
     banks: int = 4
+    relatives_calling_targets_share: float = 0.0
+    """Share of the people a call center rang whose relative abroad calls them that day."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,6 +113,32 @@ class FraudSettings:
     """Share of victims who paid that complain to the authorities."""
     elderly_target_weight: float = 3.0
     """How much more often elderly subscribers are targeted than others."""
+    center_time_zones: int = 6
+    """How many distinct UTC offsets the call centers are spread over (1-6; fewer overlap)."""
+    center_carriers: int = 8
+    """How many wholesale carriers the centers choose their two from (2-8; fewer are shared)."""
+    split_routes: int = 0
+    """1: every center also dials over a VoIP trunk presenting random domestic caller IDs."""
+    evasive_sites: int = 3
+    """Sites an evasive farm moves among (the nearest to its first hide-out)."""
+    evasive_moves_per_day: float = 0.5
+    """How often an evasive farm moves on: 0.5 every two days, 6 every four hours."""
+    evasive_calls_per_sim: float = 5.0
+    """Mean scam calls an evasive farm's SIM makes before it is replaced."""
+    evasive_fake_per_sim: int = 2
+    """Most fake calls, and as many SMS, between its own SIMs per SIM and day."""
+    evasive_incoming_per_sim_day: float = 0.0
+    """Calls from people outside the farm (call-backs) per working SIM and day."""
+    wangiri_operations: int = 2
+    """Wangiri operations, each with its own foreign premium range."""
+    wangiri_numbers: int = 12
+    """Most numbers of its range one burst rings from (at least a quarter of it)."""
+    wangiri_burst_calls: int = 1200
+    """Most calls in a burst (at least a sixth of it; never more than the subscribers)."""
+    wangiri_burst_minutes: int = 45
+    """Longest a burst lasts, in minutes (at least 15)."""
+    wangiri_carriers: int = 1
+    """International carriers a burst arrives over (1: one wholesale carrier)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,6 +150,8 @@ class Scenario:
     seed: int = 1
     start: date = date(2026, 3, 2)
     """First simulated day (UTC); 2 March 2026 is a Monday."""
+    family: str = ""
+    """The scenario family the settings were taken from (``qalqan simulate --family``), if any."""
     ordinary: OrdinarySettings = field(default_factory=OrdinarySettings)
     look_alikes: LookAlikeSettings = field(default_factory=LookAlikeSettings)
     fraud: FraudSettings = field(default_factory=FraudSettings)
@@ -136,11 +166,13 @@ class Scenario:
         def section(obj: Any) -> dict[str, Any]:
             return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
+        family = {"family": self.family} if self.family else {}
         return {
             "subscribers": self.subscribers,
             "days": self.days,
             "seed": self.seed,
             "start": self.start.isoformat(),
+            **family,
             "ordinary": section(self.ordinary),
             "look_alikes": section(self.look_alikes),
             "fraud": section(self.fraud),
@@ -150,8 +182,20 @@ class Scenario:
 _SECTIONS = {"ordinary": OrdinarySettings, "look_alikes": LookAlikeSettings, "fraud": FraudSettings}
 
 
-def load_scenario(path: Path | None, **overrides: Any) -> Scenario:
-    """Read a scenario file (YAML) and apply command-line overrides; every error names the key."""
+def _family(name: str) -> dict[str, Any]:
+    from qalqan.simulator.families import FAMILIES
+
+    if name not in FAMILIES:
+        raise ConfigError(f"unknown scenario family '{name}' (known: {', '.join(FAMILIES)})")
+    return {key: dict(value) for key, value in FAMILIES[name].settings.items()}
+
+
+def load_scenario(path: Path | None, *, family: str | None = None, **overrides: Any) -> Scenario:
+    """Read a scenario file (YAML) and apply command-line overrides; every error names the key.
+
+    ``family`` names one of :data:`qalqan.simulator.families.FAMILIES`: its settings
+    come first, the file's on top of them, then the overrides.
+    """
     raw: dict[str, Any] = {}
     if path is not None:
         try:
@@ -161,7 +205,15 @@ def load_scenario(path: Path | None, **overrides: Any) -> Scenario:
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path}: a scenario is a mapping of sections to settings")
         raw = loaded or {}
-    scenario = Scenario()
+    if family:
+        merged = _family(family)
+        for key, value in raw.items():
+            if key in _SECTIONS and isinstance(value, dict) and key in merged:
+                merged[key].update(value)
+            else:
+                merged[key] = value
+        raw = merged
+    scenario = Scenario(family=family or "")
     top: dict[str, Any] = {}
     for key, value in raw.items():
         if key in _SECTIONS:

@@ -60,6 +60,15 @@ WANGIRI_RANGES = (
     (882, 1600000000, 10),
     (225, 700000000, 10),
 )
+#: Carriers a Wangiri burst arrives over, first the one it always uses.
+WANGIRI_CARRIERS = (
+    "international:wholesale6",
+    "international:wholesale2",
+    "international:carrierC",
+    "international:wholesale4",
+    "international:carrierD",
+    "international:wholesale5",
+)
 REPORT_TEXT = {
     "bank_security": "Позвонили якобы из службы безопасности банка, просили перевести деньги на безопасный счёт",
     "police": "Звонил «следователь», сказал что на меня оформляют кредит, велел перевести сбережения",
@@ -190,7 +199,7 @@ def setup_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
     centers: list[CallCenter] = []
     offsets = list(rng.permutation(np.array(OFFSETS)))
     for i in range(s.call_centers):
-        offset = float(offsets[i % len(offsets)])
+        offset = float(offsets[i % max(1, min(len(offsets), s.center_time_zones))])
         begin = int(rng.integers(8, 11))
         patterns = {
             "random_domestic": float(rng.uniform(0.5, 3)),
@@ -203,9 +212,10 @@ def setup_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
         }
         # Centers rent capacity from wholesale carriers; some share one, and some use the
         # same carriers as ordinary traffic.
-        carriers = rng.choice(WHOLESALE_CARRIERS, size=2, replace=False)
+        pool = WHOLESALE_CARRIERS[: max(2, min(WHOLESALE_CARRIERS.size, s.center_carriers))]
+        carriers = rng.choice(pool, size=2, replace=False)
         routes = [(f"international:{carriers[0]}", 1.0), (f"international:{carriers[1]}", 0.5)]
-        if i % 2 == 1:
+        if i % 2 == 1 or s.split_routes:
             routes.append((f"voip:sip{i}", 0.8))
         centers.append(
             CallCenter(
@@ -243,7 +253,7 @@ def setup_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
                 pop.site_lat - pop.site_lat[base],
                 (pop.site_lon - pop.site_lon[base]) * np.cos(np.radians(pop.site_lat[base])),
             )
-            sites = [int(x) for x in np.argsort(d, kind="stable")[:3]]
+            sites = [int(x) for x in np.argsort(d, kind="stable")[: max(1, s.evasive_sites)]]
         else:
             sites = [base]
         channels = int(rng.choice([16, 32])) if kind == "bypass" else int(rng.choice([8, 16]))
@@ -263,7 +273,7 @@ def setup_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
             sharing = 1 + sum(1 for c in farm_center if c == center)
             route_share = 1.6 / (sum(w for _, w in owner.routes) + 1.6 * (sharing - 1))
             expected = per_day * days * route_share * 1.3
-            per_sim = s.rotating_calls_per_sim if kind == "rotating" else 5.0
+            per_sim = s.rotating_calls_per_sim if kind == "rotating" else s.evasive_calls_per_sim
             stock = int(expected / max(per_sim, 0.5)) + channels * 2
             style = ("batch", "straw")[scam_index % 2] if kind == "rotating" else "dealer"
         sims = _farm_sims(
@@ -305,7 +315,7 @@ def setup_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
             world.labels.append(("account", account, "mule", c.ident))
     wangiri = [
         WANGIRI_RANGES[i % len(WANGIRI_RANGES)]
-        for i in range(2 if s.wangiri_bursts_per_day > 0 else 0)
+        for i in range(s.wangiri_operations if s.wangiri_bursts_per_day > 0 else 0)
     ]
     for i in range(len(wangiri)):
         world.campaigns.append(
@@ -369,6 +379,13 @@ def _targets(
     return leads
 
 
+def _random_domestic(center: CallCenter, rng: np.random.Generator, count: int) -> I64:
+    return kz_mobile(
+        rng.choice(np.array(center.cli_prefixes), size=count),
+        rng.integers(1_000_000, 10_000_000, size=count),
+    )
+
+
 def _caller_ids(world: World, center: CallCenter, rng: np.random.Generator, count: int) -> I64:
     pop = world.pop
     names = list(center.cli_patterns)
@@ -381,10 +398,7 @@ def _caller_ids(world: World, center: CallCenter, rng: np.random.Generator, coun
         if k == 0:
             continue
         if name == "random_domestic":
-            out[m] = kz_mobile(
-                rng.choice(np.array(center.cli_prefixes), size=k),
-                rng.integers(1_000_000, 10_000_000, size=k),
-            )
+            out[m] = _random_domestic(center, rng, k)
         elif name == "real_subscriber":
             mine = rng.random(k) < 0.5
             out[m] = np.where(
@@ -503,7 +517,10 @@ def _spoofed_calls(
     if count == 0:
         return Events.empty()
     result, duration = _voice_outcome(world, rng, targets, follow)
-    cli = _caller_ids(world, center, rng, count)
+    if world.scenario.fraud.split_routes and route.startswith("voip:"):
+        cli = _random_domestic(center, rng, count)  # a dialer on a trunk: a new number each call
+    else:
+        cli = _caller_ids(world, center, rng, count)
     country = world.codes.code("countries", CENTER_COUNTRIES.get(center.offset_h, "UA"))
     transit = ("TR", "AE", "GB", "NL")
     orig = np.where(
@@ -539,7 +556,8 @@ def _farm_calls(
     if count == 0:
         return Events.empty()
     result, duration = _voice_outcome(world, rng, targets, follow)
-    per_sim = world.scenario.fraud.rotating_calls_per_sim if farm.kind == "rotating" else 5.0
+    s = world.scenario.fraud
+    per_sim = s.rotating_calls_per_sim if farm.kind == "rotating" else s.evasive_calls_per_sim
     sims = np.empty(count, dtype=np.int64)
     imeis = np.empty(count, dtype=np.int64)
     channel_free = np.zeros(farm.channels, dtype=np.int64)
@@ -554,7 +572,7 @@ def _farm_calls(
         sims[i] = farm.sims[stock]
         imeis[i] = farm.imeis[stock] if farm.kind == "evasive" else farm.imeis[ch]
         farm.used.add(stock)
-    site = _farm_site(farm, day)
+    site = _farm_sites(world, farm, day, t)
     cells = (site * 3 + rng.choice(3, size=count, p=[0.7, 0.2, 0.1])).astype(np.int32)
     events = Events.make(
         count, t=t, dur=duration, result=result, a_num=pop.msisdn[sims], a_imsi=pop.imsi[sims],
@@ -563,17 +581,65 @@ def _farm_calls(
     )  # fmt: skip
     if farm.kind != "evasive":
         return events
-    return Events.concat([events, _fake_life(world, farm, rng, day, sims, imeis, t, site, group)])
+    parts = [events, _fake_life(world, farm, rng, day, sims, imeis, t, group)]
+    if s.evasive_incoming_per_sim_day > 0:
+        parts.append(_calls_to_farm(world, farm, rng, day, sims, t))
+    return Events.concat(parts)
 
 
-def _farm_site(farm: Farm, day: int) -> int:
-    """Evasive farms move every two days among their hide-outs."""
-    return farm.sites[(day // 2) % len(farm.sites)]
+def _farm_sites(world: World, farm: Farm, day: int, t: I64) -> I64:
+    """Where the farm is at each time: evasive farms move among their hide-outs.
+
+    They move ``evasive_moves_per_day`` times a day (0.5: every two days); the
+    place of a time is judged within its simulated day.
+    """
+    sites = np.array(farm.sites, dtype=np.int64)
+    if farm.kind != "evasive":
+        return np.full(t.size, sites[0], dtype=np.int64)
+    within = np.clip(t - world.day_start(day), 0, DAY - 1) / DAY
+    slot = np.floor((day + within) * world.scenario.fraud.evasive_moves_per_day).astype(np.int64)
+    return sites[slot % sites.size]
+
+
+def _calls_to_farm(
+    world: World, farm: Farm, rng: np.random.Generator, day: int, sims: I64, t: I64
+) -> Events:
+    """People outside the farm call its SIMs back: victims, wrong numbers, the curious."""
+    pop = world.pop
+    unique, first = np.unique(sims, return_index=True)
+    per = rng.poisson(world.scenario.fraud.evasive_incoming_per_sim_day, size=unique.size)
+    subs = np.repeat(unique, per)
+    if subs.size == 0:
+        return Events.empty()
+    when = np.repeat(t[first], per) + rng.integers(600, 8 * 3600, size=subs.size)
+    people = np.flatnonzero(pop.kind == SimKind.ORDINARY)
+    onnet = rng.random(subs.size) < 0.5
+    callers = np.where(
+        onnet,
+        pop.msisdn[rng.choice(people, size=subs.size)],
+        rng.choice(pop.offnet_number, size=subs.size),
+    )
+    caller_sub = pop.subscriber_of(callers)
+    result, duration = world.outcome(rng, subs.size, 0.7, 45.0)
+    site = _farm_sites(world, farm, day, when)
+    events = Events.make(
+        subs.size, t=when, dur=duration, result=result, a_num=callers,
+        ingress=world.national_route(callers), b_num=pop.msisdn[subs], b_imsi=pop.imsi[subs],
+        b_cell=(site * 3 + rng.integers(0, 3, size=subs.size)).astype(np.int32),
+        truth=Truth.LEGIT, group=world.group("farm_callback"),
+    )  # fmt: skip
+    on = np.flatnonzero(caller_sub >= 0)
+    if on.size:
+        mobile = world.from_subscriber(rng, caller_sub[on], when[on], day)
+        for name, values in mobile.items():
+            events.cols[name][on] = values
+        events.cols["ingress"][on] = world.codes.code("ingress", "mobile")
+    return events
 
 
 def _fake_life(
     world: World, farm: Farm, rng: np.random.Generator, day: int,
-    sims: I64, imeis: I64, t: I64, site: int, group: int,
+    sims: I64, imeis: I64, t: I64, group: int,
 ) -> Events:  # fmt: skip
     """Calls and SMS between the farm's own SIMs, so that each SIM seems to have a life."""
     pop = world.pop
@@ -583,7 +649,7 @@ def _fake_life(
     imei_of = dict(zip(sims.tolist(), imeis.tolist(), strict=True))
     parts = []
     for kind in ("voice", "sms"):
-        per = rng.integers(1, 3, size=unique.size)
+        per = rng.integers(1, world.scenario.fraud.evasive_fake_per_sim + 1, size=unique.size)
         callee = np.repeat(unique, per)
         caller = rng.choice(unique, size=callee.size)
         same = caller == callee
@@ -598,6 +664,7 @@ def _fake_life(
                 np.zeros(callee.size, np.int32),
             )
             event = SMS
+        site = _farm_sites(world, farm, day, when)
         parts.append(
             Events.make(
                 callee.size, t=when, dur=duration, result=result, event=event,
@@ -653,20 +720,30 @@ def _bypass_day(world: World, farm: Farm, rng: np.random.Generator, day: int) ->
 def _wangiri_day(world: World, plan: FraudPlan, rng: np.random.Generator, day: int) -> Events:
     """One-ring bursts from foreign ranges, and the few who call back and pay for it."""
     pop = world.pop
+    s = world.scenario.fraud
     parts = []
-    for _ in range(int(rng.poisson(world.scenario.fraud.wangiri_bursts_per_day))):
+    if not plan.wangiri:
+        return Events.empty()
+    for _ in range(int(rng.poisson(s.wangiri_bursts_per_day))):
         op = int(rng.integers(0, len(plan.wangiri)))
         code, start, digits = plan.wangiri[op]
-        callers = code * 10**digits + start + rng.integers(0, 50, size=int(rng.integers(3, 12)))
-        size = int(rng.integers(200, 1200))
+        span = max(50, 2 * s.wangiri_numbers)
+        numbers = int(rng.integers(max(3, s.wangiri_numbers // 4), max(4, s.wangiri_numbers)))
+        callers = code * 10**digits + start + rng.integers(0, span, size=numbers)
+        size = int(rng.integers(max(1, s.wangiri_burst_calls // 6), max(2, s.wangiri_burst_calls)))
         victims = rng.choice(
             world.scenario.subscribers, size=min(size, world.scenario.subscribers), replace=False
         )
         begin = world.day_start(day) + int(rng.integers(0, DAY - 3600))
-        t = np.sort(begin + rng.integers(0, int(rng.integers(900, 2700)), size=victims.size))
-        route = world.codes.code("ingress", "international:wholesale6")
+        window = int(rng.integers(900, max(901, s.wangiri_burst_minutes * 60)))
+        t = np.sort(begin + rng.integers(0, window, size=victims.size))
+        route: int | npt.NDArray[np.int16] = world.codes.code("ingress", "international:wholesale6")
         group = world.group(f"wangiri-{op + 1}")
         a = rng.choice(callers, size=victims.size)
+        if s.wangiri_carriers > 1:
+            names = WANGIRI_CARRIERS[: min(len(WANGIRI_CARRIERS), s.wangiri_carriers)]
+            codes = np.array([world.codes.code("ingress", n) for n in names], dtype=np.int16)
+            route = rng.choice(codes, size=victims.size)
         parts.append(
             Events.make(
                 victims.size, t=t, dur=0, result=NO_ANSWER, a_num=a, ingress=route,

@@ -21,13 +21,14 @@ from qalqan.simulator.population import (
     GATEWAY_TAC,
     M2M_TAC,
     SimKind,
+    foreign_numbers,
     kz_mobile,
     make_iccids,
     make_imeis,
 )
 from qalqan.simulator.world import DAY, World, hourly_profile
 
-__all__ = ["BANK_NAMES", "look_alike_traffic", "setup_look_alikes"]
+__all__ = ["BANK_NAMES", "look_alike_traffic", "relatives_calling_targets", "setup_look_alikes"]
 
 I64 = npt.NDArray[np.int64]
 
@@ -348,6 +349,53 @@ def look_alike_traffic(world: World, rng: np.random.Generator, day: int) -> Even
             )
         )  # fmt: skip
     return Events.concat(parts)
+
+
+#: Where the relatives abroad of scam targets live, with weights.
+RELATIVES_ABROAD = (("RU", 5.0), ("DE", 2.0), ("TR", 2.0), ("UZ", 1.0), ("KR", 1.0), ("US", 0.5))
+
+
+def relatives_calling_targets(
+    world: World, rng: np.random.Generator, day: int, fraud: Events
+) -> Events:
+    """Relatives abroad calling people whom the call centers rang the same day.
+
+    A worried son in Germany calls his mother an hour after "the bank" did: a foreign
+    mobile number, an international carrier, a victim of scam calls at the other
+    end. Each target's relative keeps one number, the same on every day.
+    """
+    pop = world.pop
+    share = world.scenario.look_alikes.relatives_calling_targets_share
+    scam = fraud["truth"] == Truth.FRAUD
+    subs = pop.subscriber_of(fraud["b_num"][scam])
+    rung = subs >= 0
+    subs, t_rung = subs[rung], fraud["t"][scam][rung]
+    people = pop.kind[subs] == SimKind.ORDINARY
+    subs, t_rung = subs[people], t_rung[people]
+    subs, first = np.unique(subs, return_index=True)
+    called = rng.random(subs.size) < share
+    subs, t_rung = subs[called], t_rung[first][called]
+    if subs.size == 0:
+        return Events.empty()
+    names = [c for c, _ in RELATIVES_ABROAD]
+    weights = np.array([w for _, w in RELATIVES_ABROAD])
+    numbers = np.empty(subs.size, dtype=np.int64)
+    countries = np.empty(subs.size, dtype=np.int16)
+    for i, sub in enumerate(subs.tolist()):
+        own = np.random.default_rng([world.scenario.seed, 30, sub])  # the same relative every day
+        country = names[int(own.choice(len(names), p=weights / weights.sum()))]
+        numbers[i] = foreign_numbers(own, country, 1)[0]
+        countries[i] = world.codes.code("countries", country)
+    per = rng.integers(1, 3, size=subs.size)
+    callee = np.repeat(subs, per)
+    t = np.repeat(t_rung, per) + rng.integers(300, 6 * 3600, size=callee.size)
+    result, duration = world.outcome(rng, callee.size, 0.8, 240.0, 0.8)
+    return Events.make(
+        callee.size, t=t, dur=duration, result=result, a_num=np.repeat(numbers, per),
+        ingress=world.carrier(rng, callee.size), orig=np.repeat(countries, per),
+        truth=Truth.LEGIT, group=world.group("relative_abroad"),
+        **world.to_numbers(rng, pop.msisdn[callee], t, day),
+    )  # fmt: skip
 
 
 def _strangers(world: World, rng: np.random.Generator, cities: npt.NDArray[np.int32]) -> I64:

@@ -41,7 +41,11 @@ from qalqan.simulator.config import Scenario
 from qalqan.simulator.events import RESULTS, Events, Truth
 from qalqan.simulator.fraud import fraud_traffic, label_farms, setup_fraud, victim_account
 from qalqan.simulator.geography import CITIES
-from qalqan.simulator.look_alikes import look_alike_traffic, setup_look_alikes
+from qalqan.simulator.look_alikes import (
+    look_alike_traffic,
+    relatives_calling_targets,
+    setup_look_alikes,
+)
 from qalqan.simulator.ordinary import ordinary_traffic
 from qalqan.simulator.population import build_population
 from qalqan.simulator.world import World
@@ -189,13 +193,14 @@ def simulate(
         sink = _CdrSink(world, cdrs, labels)
         pending = Events.empty()
         for day in range(scenario.days):
-            special = Events.concat(
-                [
-                    pending,
-                    look_alike_traffic(world, _stream(scenario, 10, day), day),
-                    fraud_traffic(world, plan, _stream(scenario, 11, day), day),
-                ]
-            )
+            look_alikes = look_alike_traffic(world, _stream(scenario, 10, day), day)
+            fraud = fraud_traffic(world, plan, _stream(scenario, 11, day), day)
+            parts = [pending, look_alikes, fraud]
+            if scenario.look_alikes.relatives_calling_targets_share > 0:
+                parts.append(
+                    relatives_calling_targets(world, _stream(scenario, 13, day), day, fraud)
+                )
+            special = Events.concat(parts)
             for w, (m0, m1) in enumerate(_windows(world, day)):
                 start = world.day_start(day) + m0 * 60
                 end = world.day_start(day) + m1 * 60

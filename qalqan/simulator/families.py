@@ -1,0 +1,104 @@
+"""Scenario families written to break the detectors: the held-out measuring stick.
+
+Each family is a named set of scenario settings (the same sections and keys as a
+scenario file) that pushes one kind of fraud, or one kind of innocent look-alike,
+past what the shipped models were trained on. ``qalqan simulate OUT --family NAME``
+simulates it; a scenario file and the command-line flags are applied on top, so a
+family can be made bigger or smaller without changing what it is::
+
+    scenario = load_scenario(None, family="wangiri-ranges", subscribers=4000, seed=3)
+
+The shipped models are trained on default-setting operators only
+(:data:`qalqan.analytics.models.TRAINING_RECIPE`): none of these families is in training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["FAMILIES", "Family"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Family:
+    name: str
+    breaks: str
+    """What the family does that today's detectors do not expect."""
+    settings: dict[str, Any]
+    """Scenario settings by section, as in a scenario file."""
+
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family(
+            name="mimic-farms",
+            breaks="farms whose SIMs live like people: calls and SMS among themselves, "
+            "call-backs from outside, one ordinary handset per SIM, moving through a city "
+            "every few hours",
+            settings={
+                "fraud": {
+                    "call_centers": 2,
+                    "bypass_boxes": 0,
+                    "rotating_farms": 0,
+                    "evasive_farms": 3,
+                    "evasive_sites": 8,
+                    "evasive_moves_per_day": 6.0,
+                    "evasive_calls_per_sim": 8.0,
+                    "evasive_fake_per_sim": 6,
+                    "evasive_incoming_per_sim_day": 2.0,
+                },
+            },
+        ),
+        Family(
+            name="split-centers",
+            breaks="call centers that split one office's calls across a VoIP trunk with random "
+            "domestic caller IDs, international carriers and a domestic farm at the same hours; "
+            "carriers shared by several centers in overlapping time zones",
+            settings={
+                "fraud": {
+                    "call_centers": 4,
+                    "rotating_farms": 4,
+                    "evasive_farms": 0,
+                    "center_time_zones": 2,
+                    "center_carriers": 3,
+                    "split_routes": 1,
+                },
+            },
+        ),
+        Family(
+            name="wangiri-ranges",
+            breaks="Wangiri from tens of numbers of one premium range, bursts of thousands of "
+            "calls within half an hour over several carriers, several bursts over days",
+            settings={
+                "fraud": {
+                    "wangiri_operations": 1,
+                    "wangiri_bursts_per_day": 1.5,
+                    "wangiri_numbers": 60,
+                    "wangiri_burst_calls": 4000,
+                    "wangiri_burst_minutes": 30,
+                    "wangiri_carriers": 4,
+                },
+            },
+        ),
+        Family(
+            name="look-alikes",
+            breaks="many more innocent look-alikes: relatives abroad calling people the call "
+            "centers also rang, call-center-like sales offices, GSM gateways, roamers",
+            settings={
+                "ordinary": {"foreign_contact_share": 0.06},
+                "look_alikes": {
+                    "relatives_calling_targets_share": 0.15,
+                    "roaming_trip_start_per_day": 0.004,
+                    "roamer_calls_home_per_day": 3.0,
+                    "other_operator_roamer_calls_per_day": 0.0005,
+                    "taxi_courier_share": 0.01,
+                    "sales_offices_per_100k": 40.0,
+                    "gsm_gateways_per_100k": 20.0,
+                },
+                "fraud": {"elderly_target_weight": 5.0},
+            },
+        ),
+    )
+}
