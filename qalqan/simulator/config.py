@@ -133,6 +133,8 @@ class FraudSettings:
     """Wangiri operations, each with its own foreign premium range."""
     wangiri_numbers: int = 12
     """Most numbers of its range one burst rings from (at least a quarter of it)."""
+    wangiri_range_span: int = 50
+    """Consecutive numbers of the premium range an operation holds, its callers among them."""
     wangiri_burst_calls: int = 1200
     """Most calls in a burst (at least a sixth of it; never more than the subscribers)."""
     wangiri_burst_minutes: int = 45

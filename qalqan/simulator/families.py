@@ -69,13 +69,15 @@ FAMILIES: dict[str, Family] = {
         ),
         Family(
             name="wangiri-ranges",
-            breaks="Wangiri from tens of numbers of one premium range, bursts of thousands of "
-            "calls within half an hour over several carriers, several bursts over days",
+            breaks="Wangiri from tens of numbers scattered over one premium range of 100,000 "
+            "numbers, bursts of thousands of calls within half an hour over several carriers, "
+            "several bursts over days",
             settings={
                 "fraud": {
                     "wangiri_operations": 1,
                     "wangiri_bursts_per_day": 1.5,
                     "wangiri_numbers": 60,
+                    "wangiri_range_span": 100_000,
                     "wangiri_burst_calls": 4000,
                     "wangiri_burst_minutes": 30,
                     "wangiri_carriers": 4,

@@ -727,7 +727,7 @@ def _wangiri_day(world: World, plan: FraudPlan, rng: np.random.Generator, day: i
     for _ in range(int(rng.poisson(s.wangiri_bursts_per_day))):
         op = int(rng.integers(0, len(plan.wangiri)))
         code, start, digits = plan.wangiri[op]
-        span = max(50, 2 * s.wangiri_numbers)
+        span = max(s.wangiri_range_span, s.wangiri_numbers)
         numbers = int(rng.integers(max(3, s.wangiri_numbers // 4), max(4, s.wangiri_numbers)))
         callers = code * 10**digits + start + rng.integers(0, span, size=numbers)
         size = int(rng.integers(max(1, s.wangiri_burst_calls // 6), max(2, s.wangiri_burst_calls)))
