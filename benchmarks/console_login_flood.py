@@ -9,7 +9,12 @@ new unknown name and a wrong password (what someone guessing or flooding
 does). Each scenario runs ``--seconds`` (bounded), and prints the queue's
 median, p95 and worst latency, and what the flood's sign-ins were answered.
 
-    python benchmarks/console_login_flood.py --clients 0 5 20 --seconds 8
+Then, with no flood, shift start: ``--shift`` operators (10) sign in with the
+right password, each with their own account and address (127.0.1.x), spread evenly over
+one second and then all at the same instant; it prints what each was answered
+and the slowest sign-in.
+
+    python benchmarks/console_login_flood.py --clients 0 5 20 --seconds 8 --shift 10
 
 The console's settings come from the environment as ``qalqan console`` reads
 them (``QALQAN_CONSOLE_*``), so the throttle can be switched off to measure
@@ -39,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 PASSWORD = "a long enough password"
+SHIFT_ACCOUNTS = 50
 
 
 def serve(folder: str) -> None:
@@ -60,6 +66,8 @@ def serve(folder: str) -> None:
         ingest_decisions(session, feed.decisions, feed.data)
     with store.transaction() as session:
         users.add_user(session, SYSTEM, name="aigerim", role=Role.OPERATOR, password=PASSWORD)
+        for i in range(SHIFT_ACCOUNTS):
+            users.add_user(session, SYSTEM, name=f"shift{i}", role=Role.OPERATOR, password=PASSWORD)
     options: dict[str, Any] = {}
     if "settings" in inspect.signature(create_app).parameters:
         from qalqan.console.settings import ConsoleSettings
@@ -144,10 +152,40 @@ async def scenario(
     }
 
 
+async def shift_start(base: str, operators: int, spread: float) -> dict[str, Any]:
+    """``operators`` sign-ins with the right password, started evenly over ``spread`` seconds."""
+    import httpx
+
+    async def one(i: int) -> tuple[int, float]:
+        desk = httpx.AsyncHTTPTransport(local_address=f"127.0.1.{i + 1}")  # each their own address
+        async with httpx.AsyncClient(base_url=base, timeout=60.0, transport=desk) as client:
+            token = await _token(client)
+            await asyncio.sleep(spread * i / operators)
+            start = time.perf_counter()
+            answer = await client.post(
+                "/login", data={"csrf": token, "username": f"shift{i}", "password": PASSWORD}
+            )
+            return answer.status_code, time.perf_counter() - start
+
+    answers = await asyncio.gather(*(one(i) for i in range(operators)))
+    return {
+        "operators": operators,
+        "spread_s": spread,
+        "answers": dict(sorted(collections.Counter(status for status, _ in answers).items())),
+        "slowest_ms": round(1000 * max(took for _, took in answers), 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[0, 5, 20])
     parser.add_argument("--seconds", type=float, default=8.0, help="per scenario (at most 60)")
+    parser.add_argument(
+        "--shift",
+        type=int,
+        default=10,
+        help=f"operators signing in at shift start (at most {SHIFT_ACCOUNTS}; 0: none)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -179,8 +217,20 @@ def main() -> None:
                         f"flood {r['flood_per_s']}/s answered {r['flood_answers']}",
                         flush=True,
                     )
+            shifts = []
+            for spread in (1.0, 0.0) if args.shift else ():
+                shifts.append(
+                    asyncio.run(shift_start(base, min(args.shift, SHIFT_ACCOUNTS), spread))
+                )
+                if not args.json:
+                    r = shifts[-1]
+                    print(
+                        f"shift start: {r['operators']} sign-ins over {r['spread_s']} s answered "
+                        f"{r['answers']}, slowest {r['slowest_ms']} ms",
+                        flush=True,
+                    )
             if args.json:
-                print(json.dumps(results, indent=2))
+                print(json.dumps({"flood": results, "shift_start": shifts}, indent=2))
         finally:
             child.terminate()
             child.wait(timeout=10)

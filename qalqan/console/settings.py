@@ -113,7 +113,7 @@ class ConsoleSettings:
         ),
     )
     login_queue_seconds: float = field(
-        default=2.0,
+        default=5.0,
         metadata=_about(
             "QALQAN_CONSOLE_LOGIN_QUEUE_SECONDS",
             "Longest a sign-in waits in that queue; then it is answered 503.",
