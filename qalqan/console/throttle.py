@@ -40,12 +40,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+from qalqan.cases.users import name_key
 from qalqan.console.settings import ConsoleSettings
 
 __all__ = ["HashingQueue", "Key", "LoginThrottle"]
 
 Key = tuple[str, ...]
-"""``("name", name, address)``, ``("account", name)`` or ``("address", address)``."""
+"""``("name", name, address)``, ``("account", name)`` or ``("address", address)``; a name as
+sign-in finds its account (:func:`qalqan.cases.users.name_key`: any case or width is one name)."""
 
 MAX_KEYS: Final = 100_000
 """Keys remembered at most; the least recently failed are forgotten first."""
@@ -66,7 +68,7 @@ class LoginThrottle:
         self._keys: OrderedDict[Key, _Failures] = OrderedDict()
 
     def _limits(self, name: str, address: str) -> list[tuple[Key, int]]:
-        who = name.casefold()
+        who = name_key(name)  # as sign-in finds the account: any case or width
         s = self.settings
         return [
             (("name", who, address), s.login_failures_per_name),
@@ -118,7 +120,7 @@ class LoginThrottle:
 
     def succeeded(self, name: str, address: str) -> None:
         """A good sign-in clears the name's counts (the address's stay)."""
-        who = name.casefold()
+        who = name_key(name)  # as sign-in finds the account: any case or width
         self._keys.pop(("name", who, address), None)
         self._keys.pop(("account", who), None)
 

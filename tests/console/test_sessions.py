@@ -106,6 +106,16 @@ def test_a_hundred_wrong_passwords_then_the_right_one_is_refused(
     assert _login(client, "aigerim", PASSWORD).url.path == "/queue"
 
 
+def test_a_name_typed_in_another_case_or_width_counts_against_the_same_account(
+    console: Console,
+) -> None:
+    """Sign-in finds ``aigerim`` however the name is typed, so its failures are counted as one."""
+    client = console.client("10.0.0.66")
+    typed = ["aigerim", "ａｉｇｅｒｉｍ", "AIGERIM", "Ａｉｇｅｒｉｍ", "aigerim"]
+    assert [_login(client, name, "a wrong guess").status_code for name in typed] == [401] * 5
+    assert _login(client, "ａｉｇｅｒｉｍ", PASSWORD).status_code == 429
+
+
 def test_an_attacker_elsewhere_does_not_lock_the_operator_out(console: Console) -> None:
     attacker = console.client("10.0.0.66")
     for i in range(30):
