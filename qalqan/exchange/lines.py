@@ -14,10 +14,20 @@ A line that is not UTF-8 but has no quotes and as many commas as the header
 is left alone: Arrow splits it, and the reader rejects it naming the cell.
 
 Lines are what an editor shows: they end with LF, CRLF or a lone CR, inside
-quoted values as outside. The common case costs a few ``memchr`` calls per
-read: when every stretch of ``limit // 2`` bytes holds a line break, no line
-can be longer than the limit and the bytes pass as they are; only a read
-with a longer stretch is split line by line.
+quoted values as outside. A record is one line, or several when a quoted
+value holds line breaks; the cutter follows CSV quoting as RFC 4180 and Arrow
+do: a double quote opens a quoted value only at the start of a field, ``""``
+inside one is a quote, and a quote anywhere else is an ordinary character.
+The limit applies to records. A record that is longer (a quote that is never
+closed makes the rest of the file one record, which would lose the whole
+table) gives up its first line as a rejected row, and reading goes on at the
+next line as if the quote had not been there: a broken export loses only
+the rows it spoils.
+
+The common case costs a few ``memchr`` calls per read: when every stretch of
+``limit // 2`` bytes holds a line break and every line break is outside
+quotes, no record can be longer than the limit and the bytes pass as they
+are; otherwise the read is split record by record.
 """
 
 from __future__ import annotations
@@ -36,6 +46,8 @@ __all__ = ["CutLine", "LongLineCutter"]
 
 _LF: Final = 0x0A
 _CR: Final = 0x0D
+_QUOTE: Final = 0x22
+_COMMA: Final = 0x2C
 
 _EMPTIED: Final = b"\r\n"
 """What stands for an emptied line: a CRLF joins neither a CR before it nor an LF after it
@@ -54,6 +66,13 @@ class CutLine:
     """Its first :data:`~qalqan.exchange.limits.QUARANTINE_LINE_BYTES` bytes."""
     not_utf8: int | None = None
     """For a line that is short enough but not UTF-8 text: where its first bad byte is (from 0)."""
+    quote: int | None = None
+    """For the first line of a record longer than the limit because of a quoted value that
+    runs over several lines: where that value's opening quote is in the line (from 0)."""
+    closed: bool = False
+    """Whether that quote is closed at all (further on than the limit allows)."""
+    lines: int = 1
+    """Lines the row stands for: more than one for a quoted record not UTF-8, emptied whole."""
 
 
 @dataclass(slots=True)
@@ -153,8 +172,14 @@ class LongLineCutter(io.RawIOBase):
         if self._any_long(buffer, last + 1):
             return None
         matches = self._matches[: last + 1]
-        breaks = int(np.count_nonzero(np.equal(values, _LF, out=matches)))
-        if buffer.find(b"\r", 0, last + 1) >= 0:
+        lf = np.equal(values, _LF, out=matches)
+        has_cr = buffer.find(b"\r", 0, last + 1) >= 0
+        if buffer.find(b'"', 0, last + 1) >= 0 and not _breaks_outside_quotes(
+            values, lf, cr=has_cr
+        ):
+            return None  # a quoted value holds a line break: records are cut out one by one
+        breaks = int(np.count_nonzero(lf))
+        if has_cr:
             cr = values == _CR
             breaks += int(np.count_nonzero(cr)) - int(
                 np.count_nonzero(cr[:-1] & (values[1:] == _LF))
@@ -176,25 +201,84 @@ class LongLineCutter(io.RawIOBase):
             if self._cutting is not None:
                 self._carry = data[end:]
                 return b""
-        last = max(data.rfind(b"\n", start, end), data.rfind(b"\r", start, end))
-        if last < 0:
-            rest = data[start:end]
-            complete = b""
-        else:
-            complete = data[start : last + 1]
-            rest = data[last + 1 : end]
-        if complete:
-            out.append(self._complete_lines(complete))
-        if len(rest) > self._limit:
-            self._cutting = _Cutting(
-                self._lines_before + 1, len(rest), rest[:QUARANTINE_LINE_BYTES]
-            )
-            self._carry = data[end:]
-        else:
-            self._carry = rest + data[end:]
+        while True:
+            plan = _plan(data, start, end, limit=self._limit)
+            if plan.spoiled is not None:  # a record too long, or not UTF-8, over several lines
+                spoiled = plan.spoiled
+                if spoiled.start > start:
+                    out.append(self._complete_lines(data[start : spoiled.start]))
+                start = self._cut_record(data, spoiled, out)
+                continue
+            if plan.last >= start:
+                out.append(self._complete_lines(data[start : plan.last + 1]))
+                start = plan.last + 1
+            rest = end - start
+            if plan.open_quote is not None and (rest > self._limit or eof):
+                first = _first_line(data, start, end)
+                if first is not None or eof:
+                    # A quote left open past the limit (or to the end of the file): only the
+                    # line it opens on is given up; the next line is read as a record anew.
+                    stop = end if first is None else first[1]
+                    at = end if first is None else first[0]
+                    self.cut.append(
+                        CutLine(
+                            self._lines_before + 1,
+                            at - start,
+                            data[start : min(at, start + QUARANTINE_LINE_BYTES)],
+                            quote=plan.open_quote - start,
+                        )
+                    )
+                    if first is not None:
+                        out.append(_EMPTIED)
+                        self._lines_before += 1
+                    start = stop
+                    continue
+            if rest > self._limit:
+                self._cutting = _Cutting(
+                    self._lines_before + 1, rest, data[start : start + QUARANTINE_LINE_BYTES]
+                )
+                self._carry = data[end:]
+            else:
+                self._carry = data[start:]
+            break
         if eof:
             self._end(out)
         return b"".join(out)
+
+    def _cut_record(self, data: bytes, spoiled: _Spoiled, out: list[bytes]) -> int:
+        """Empty a spoiled record over several lines; where reading goes on.
+
+        A record that is not UTF-8 text is emptied whole, line by line (its quotes
+        are closed, so its lines belong together). A record longer than the limit
+        gives up only its first line: its quote may have been closed by some
+        quote far further on, and the lines between are rows of their own.
+        """
+        start = spoiled.start
+        if spoiled.not_utf8 is not None:
+            self.cut.append(
+                CutLine(
+                    self._lines_before + 1,
+                    spoiled.stop - start,
+                    data[start : min(spoiled.stop, start + QUARANTINE_LINE_BYTES)],
+                    spoiled.not_utf8,
+                    lines=spoiled.lines,
+                )
+            )
+            out.append(_EMPTIED * spoiled.lines)
+            self._lines_before += spoiled.lines
+            return spoiled.end + 1
+        self.cut.append(
+            CutLine(
+                self._lines_before + 1,
+                spoiled.stop - start,
+                data[start : min(spoiled.first_break, start + QUARANTINE_LINE_BYTES)],
+                quote=spoiled.quote,
+                closed=True,
+            )
+        )
+        out.append(_EMPTIED)
+        self._lines_before += 1
+        return spoiled.first_stop
 
     def _go_on_cutting(self, data: bytes, end: int, out: list[bytes], *, eof: bool) -> int:
         """Skip the rest of the line being cut; where the next line starts (or ``end``)."""
@@ -300,6 +384,177 @@ class LongLineCutter(io.RawIOBase):
             if data.find(b"\n", at, at + w) < 0 and data.find(b"\r", at, at + w) < 0:
                 return True
         return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Spoiled:
+    """A complete record over several lines that the cutter must empty (offsets in the data)."""
+
+    start: int
+    stop: int
+    """Where its last line break begins."""
+    end: int
+    """Its last byte (the end of its last line break)."""
+    first_break: int
+    """Where its first line's break begins."""
+    first_stop: int
+    """Where its second line starts."""
+    lines: int
+    quote: int
+    """Where the quote that holds its first line break opens, counted from its start."""
+    not_utf8: int | None
+    """Where its first byte that is not UTF-8 is, counted from its start (None: it is too long)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    last: int
+    """The last byte of the last complete record (``start - 1`` when there is none)."""
+    open_quote: int | None
+    """Where the quote that is still open at the end opens (None: none is)."""
+    spoiled: _Spoiled | None
+    """The first complete record over several lines that must be emptied."""
+
+
+def _plan(data: bytes, start: int, end: int, *, limit: int) -> _Plan:
+    """How ``data[start:end]`` splits into records; ``start`` is where a record starts."""
+    first_quote = data.find(b'"', start, end)
+    if first_quote < 0:
+        last = max(data.rfind(b"\n", start, end), data.rfind(b"\r", start, end))
+        return _Plan(max(last, start - 1), None, None)
+    piece = data[start:end]
+    values = np.frombuffer(piece, dtype=np.uint8)
+    quotes = _quotes_in_effect(piece, values)
+    lf = values == _LF
+    cr = values == _CR
+    crlf = np.append(cr[:-1] & lf[1:], False)
+    ends = np.flatnonzero(lf | (cr & ~crlf))  # each line's last byte
+    inside = (np.searchsorted(quotes, ends) % 2).astype(np.bool_)
+    open_quote = start + int(quotes[-1]) if len(quotes) % 2 else None
+    record_ends = np.flatnonzero(~inside)  # indexes into ends
+    last = start + int(ends[record_ends[-1]]) if len(record_ends) else start - 1
+    spoiled = None
+    if inside.any() and len(record_ends):
+        firsts = np.concatenate([[0], record_ends[:-1] + 1])  # each record's first line
+        several = np.flatnonzero(record_ends > firsts)
+        if len(several):
+            spoiled = _first_spoiled(
+                piece, values, quotes, ends, crlf, firsts[several], record_ends[several], limit
+            )
+    if spoiled is not None:
+        spoiled = _Spoiled(
+            start + spoiled.start,
+            start + spoiled.stop,
+            start + spoiled.end,
+            start + spoiled.first_break,
+            start + spoiled.first_stop,
+            spoiled.lines,
+            spoiled.quote,
+            spoiled.not_utf8,
+        )
+    return _Plan(last, open_quote, spoiled)
+
+
+def _first_spoiled(
+    piece: bytes,
+    values: np.ndarray,
+    quotes: np.ndarray,
+    ends: np.ndarray,
+    crlf: np.ndarray,
+    firsts: np.ndarray,
+    lasts: np.ndarray,
+    limit: int,
+) -> _Spoiled | None:
+    """The first of the records over several lines (lines ``firsts`` to ``lasts``) to empty."""
+    starts = np.where(firsts > 0, ends[np.maximum(firsts - 1, 0)] + 1, 0)
+    stops = np.where(crlf[np.maximum(ends[lasts] - 1, 0)], ends[lasts] - 1, ends[lasts])
+    too_long = np.flatnonzero(stops - starts > limit)
+    candidates = too_long.tolist()
+    if values.max() >= 0x80:
+        for i in range(len(firsts)):
+            if _is_utf8(piece[int(starts[i]) : int(stops[i])]):
+                continue
+            candidates.append(i)
+            break
+    if not candidates:
+        return None
+    i = min(candidates)
+    start, stop = int(starts[i]), int(stops[i])
+    first_end = int(ends[firsts[i]])
+    first_break = first_end - 1 if crlf[first_end - 1] else first_end
+    quote = int(quotes[np.searchsorted(quotes, first_end) - 1]) - start
+    bad = None
+    if i not in too_long:
+        try:
+            piece[start:stop].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad = exc.start
+    return _Spoiled(
+        start,
+        stop,
+        int(ends[lasts[i]]),
+        first_break,
+        first_end + 1,
+        int(lasts[i] - firsts[i]) + 1,
+        quote,
+        bad,
+    )
+
+
+def _quotes_in_effect(data: bytes, values: np.ndarray) -> np.ndarray:
+    """Where the quotes that open or close a quoted value are in ``data`` (a record starts at 0).
+
+    Taken in pairs, every quote is in effect when each one that would open a
+    value is at the start of a field (after a comma or a line break) or
+    follows the quote that closed one (``""``); otherwise they are followed
+    one by one, and a quote inside an unquoted value is an ordinary character.
+    """
+    quotes = np.flatnonzero(values == _QUOTE)
+    openers = quotes[0::2]
+    before = values[np.maximum(openers - 1, 0)]
+    fine = (openers == 0) | (before == _COMMA) | (before == _LF) | (before == _CR)
+    if len(openers) > 1:
+        fine[1:] |= openers[1:] - 1 == quotes[1::2][: len(openers) - 1]
+    if fine.all():
+        return quotes
+    kept: list[int] = []
+    inside = False
+    closed_at = -2
+    for at in quotes.tolist():
+        if inside or at == closed_at + 1 or at == 0 or data[at - 1] in b",\r\n":
+            kept.append(at)
+            if inside:
+                closed_at = at
+            inside = not inside
+    return np.array(kept, dtype=np.int64)
+
+
+def _breaks_outside_quotes(values: np.ndarray, lf: np.ndarray, *, cr: bool) -> bool:
+    """Whether every line break of ``values`` (a record starts at 0) is outside quotes, when
+    every quote is in effect (False when some may not be: the caller then looks closer)."""
+    quotes = np.flatnonzero(values == _QUOTE)
+    if len(quotes) % 2:
+        return False
+    breaks = np.flatnonzero(lf | (values == _CR)) if cr else np.flatnonzero(lf)
+    if np.any(np.searchsorted(quotes, breaks) & 1):
+        return False  # some break follows an odd number of quotes
+    openers = quotes[0::2]
+    before = values[openers - 1] if openers[0] else values[np.maximum(openers - 1, 0)]
+    fine = (before == _COMMA) | (before == _LF) | (before == _CR)
+    if fine.all():
+        return True
+    fine[0] |= openers[0] == 0
+    fine[1:] |= openers[1:] - 1 == quotes[1:-1:2]  # "" in a quoted value
+    return bool(fine.all())
+
+
+def _first_line(data: bytes, start: int, end: int) -> tuple[int, int] | None:
+    """Where the first line of ``data[start:end]`` has its break, and where the next starts."""
+    ends = [at for at in (data.find(b"\n", start, end), data.find(b"\r", start, end)) if at >= 0]
+    if not ends:
+        return None
+    at = min(ends)
+    return at, at + 2 if data[at : at + 2] == b"\r\n" else at + 1
 
 
 def _is_utf8(data: bytes | memoryview) -> bool:

@@ -69,6 +69,7 @@ ahead, so this bounds the memory reading takes (and a single row may not be long
 
 TOO_LONG = "line is too long"
 NOT_UTF8 = "line is not UTF-8 text"
+UNCLOSED = "quoted value is not closed within max_line_bytes"
 
 _T = TypeVar("_T")
 
@@ -500,7 +501,8 @@ class CsvFile:
                     broken = sorted([*broken, *map(self._cut_row, cut)], key=lambda b: b.line)
                 if last:
                     batch, lines, broken = self._end(batch, lines, broken)
-                batch, lines = self._drop_blank_lines(batch, lines, {c.line for c in cut})
+                emptied = {c.line + k for c in cut for k in range(c.lines)}
+                batch, lines = self._drop_blank_lines(batch, lines, emptied)
                 if len(lines):
                     last_line = int(lines[-1])
                 if broken:
@@ -560,6 +562,18 @@ class CsvFile:
                 kind=NOT_UTF8,
             )
         limit = self.limits.max_line_bytes
+        if cut.quote is not None:
+            closed = f"closed only past {limit:,} bytes" if cut.closed else "not closed"
+            return BrokenRow(
+                line=cut.line,
+                fields=fields,
+                reason=(
+                    f"the quote at byte {cut.quote + 1} opens a value that is {closed} "
+                    f"(max_line_bytes {limit:,}); this line is left out and the next is read "
+                    "as a row of its own"
+                ),
+                kind=UNCLOSED,
+            )
         return BrokenRow(
             line=cut.line,
             fields=fields,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import random
+import re
 import tempfile
 import tracemalloc
 import zlib
@@ -364,3 +365,116 @@ def test_any_bytes_are_read_without_a_crash_and_every_line_is_accounted_for(
         assert sorted(int(row["line"]) for row in rejected) == sorted(junk)
         kept = DataSet.open(directory, limits=limits).read_all("cdrs")
         assert kept.column("record_id").to_pylist() == [rid.decode() for rid in rows.values()]
+
+
+# -- quotes that are never closed ------------------------------------------------------------
+
+
+def test_an_unclosed_quote_in_a_large_file_loses_only_its_line(tmp_path: Path) -> None:
+    """The rest of the file would be one quoted value: Arrow gave up on the whole table."""
+    rows = [cdr(f"r{i}") for i in range(3, 30_003)]  # 4 MB: more than Arrow's block
+    rows[20_000] = cdr("r20003", event="x")  # a rejected row far below keeps its line
+    lines = [cdr("r1"), cdr("r2", a_imei='"35693803564'), *rows]
+    data_set(tmp_path, *lines)
+    report, quarantine = validate(tmp_path)
+    cdrs = report.tables["cdrs"]
+    assert cdrs.failure is None
+    assert (cdrs.rows_read, cdrs.rows_rejected) == (30_002, 2)
+    first, second = quarantined(quarantine)
+    assert (first["line"], first["record_id"]) == ("3", "r2")
+    assert first["reason"] == (
+        "the quote at byte 92 opens a value that is not closed (max_line_bytes 1,048,576); "
+        "this line is left out and the next is read as a row of its own"
+    )
+    assert (second["line"], second["record_id"]) == ("20004", "r20003")
+    kept = ids(accepted(tmp_path))
+    assert kept[:3] == ["r1", "r3", "r4"]
+    assert len(kept) == 30_000
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_an_unclosed_quote_near_the_end_loses_only_its_line(tmp_path: Path, end: str) -> None:
+    lines = [CDR_HEADER, cdr("r1"), cdr("r2", b_cell='"C2'), cdr("r3"), cdr("r4")]
+    (tmp_path / "cdrs.csv").write_text(end.join(lines) + end, newline="")
+    write(tmp_path, "cells.csv", CELLS)
+    report, quarantine = validate(tmp_path)
+    assert [row["line"] for row in quarantined(quarantine)] == ["3"]
+    assert ids(accepted(tmp_path)) == ["r1", "r3", "r4"]
+    assert report.tables["cdrs"].blank_lines == 0
+
+
+def test_a_quoted_record_longer_than_the_limit_gives_up_its_first_line(tmp_path: Path) -> None:
+    """A quote closed only far further on: the lines between are rows of their own."""
+    rows = [cdr(f"r{i}") for i in range(3, 60)]  # about 9,000 bytes
+    lines = [cdr("r1"), cdr("r2", b_cell='"C2'), *rows, cdr("r60", b_cell='C2"'), cdr("r61")]
+    data_set(tmp_path, *lines)
+    limits = ReadLimits(max_line_bytes=4096)
+    report = DataSet.open(tmp_path, limits=limits).validate(quarantine_dir=tmp_path / "q")
+    cdrs = report.tables["cdrs"]
+    assert cdrs.failure is None
+    rejected = quarantined(tmp_path / "q")
+    assert [row["line"] for row in rejected] == ["3", "61"]  # r60 has a stray quote in b_cell
+    assert rejected[0]["reason"].startswith(
+        "the quote at byte 112 opens a value that is closed only past 4,096 bytes"
+    )
+    assert len(ids(DataSet.open(tmp_path, limits=limits).read_all("cdrs"))) == 59
+
+
+def test_quoted_values_over_several_lines_still_read_as_text(tmp_path: Path) -> None:
+    text = 'He said ""I am from the bank"",\nand then\r\n""give me the code""'
+    data_set(tmp_path, cdr("r1"), cdr(f'"r\n2{text}"'), cdr('"r""3"'), cdr("r4"))
+    report, _ = validate(tmp_path)
+    assert report.exit_code == 0
+    assert ids(accepted(tmp_path)) == ["r1", f"r\n2{text}".replace('""', '"'), 'r"3', "r4"]
+
+
+quoted_text = st.text(alphabet=st.sampled_from('ab,"\n\r x'), max_size=12)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(quoted_text, min_size=1, max_size=30), st.sampled_from(["\n", "\r\n"]))
+def test_quoted_values_read_back_exactly_and_later_lines_keep_their_numbers(
+    values: list[str], end: str
+) -> None:
+    """RFC 4180 quoting: "" is a quote, a quoted value may hold commas and line breaks."""
+    record_ids = [f"r{i}{value}" for i, value in enumerate(values)]
+    rows = [cdr('"' + rid.replace('"', '""') + '"') for rid in record_ids]
+    line = 2 + sum(1 + len(re.findall("\r\n|\r|\n", rid)) for rid in record_ids)
+    text = end.join([CDR_HEADER, *rows, cdr("bad", event="x")]) + end
+    with tempfile.TemporaryDirectory() as folder:
+        directory = Path(folder)
+        (directory / "cdrs.csv").write_text(text, newline="")
+        limits = ReadLimits(max_line_bytes=LIMIT)
+        report = DataSet.open(directory, limits=limits).validate(chunk_rows=7)
+        (error,) = report.tables["cdrs"].errors
+        assert error.line == line
+        kept = DataSet.open(directory, limits=limits).read_all("cdrs")
+        assert kept.column("record_id").to_pylist() == record_ids
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(0, 40),
+    st.integers(0, 40),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+    st.booleans(),
+)
+def test_an_unclosed_quote_anywhere_loses_only_its_line(
+    before: int, after: int, end: str, packed: bool
+) -> None:
+    spoiled = cdr("spoiled", a_cell='"C1')
+    lines = [cdr(f"r{i}") for i in range(before + after)]
+    lines.insert(before, spoiled)
+    content = (end.join([CDR_HEADER, *lines]) + end).encode()
+    with tempfile.TemporaryDirectory() as folder:
+        directory = Path(folder)
+        name = "cdrs.csv.gz" if packed else "cdrs.csv"
+        (directory / name).write_bytes(gzip.compress(content, mtime=0) if packed else content)
+        limits = ReadLimits(max_line_bytes=LIMIT)
+        report = DataSet.open(directory, limits=limits).validate(
+            quarantine_dir=directory / "q", chunk_rows=7
+        )
+        cdrs = report.tables["cdrs"]
+        assert cdrs.failure is None
+        assert (cdrs.rows_read, cdrs.rows_rejected, cdrs.blank_lines) == (len(lines), 1, 0)
+        assert [row["line"] for row in quarantined(directory / "q")] == [str(before + 2)]
