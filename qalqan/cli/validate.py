@@ -128,6 +128,9 @@ def _summary(report: ValidationReport, quarantine: Path) -> str:
         f"{report.rows_read:,} rows read, {report.rows_accepted:,} accepted, "
         f"{report.rows_rejected:,} rejected"
     )
+    blank = sum(r.blank_lines for r in report.tables.values())
+    if blank:
+        line += f", {blank:,} blank lines skipped"
     if any(r.rows_rejected or r.problems for r in report.tables.values()):
         line += f"; rejected rows are in {quarantine}"
     return line

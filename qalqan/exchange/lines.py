@@ -114,6 +114,10 @@ class LongLineCutter(io.RawIOBase):
         self._finished = False
         self.cut: deque[CutLine] = deque()
         """Lines cut so far and not yet taken by the reader (appended as the stream is read)."""
+        self.blank_runs: deque[tuple[int, int]] = deque()
+        """Runs of blank lines left out of the stream, not yet taken by the reader: for each, the
+        line that follows it as numbered in the stream handed on, and how many lines it held."""
+        self._left_out = 0  # blank lines left out so far
 
     def readable(self) -> bool:
         return True
@@ -154,11 +158,12 @@ class LongLineCutter(io.RawIOBase):
         self._carry = b""
         return self._pass(bytes(buffer[:size]), eof=not got), not got
 
-    def _whole_lines(self, size: int) -> memoryview | None:
-        """The common case, without a copy: the buffer's whole lines when none needs cutting.
+    def _whole_lines(self, size: int) -> bytes | memoryview | None:
+        """The common case, without a copy: the buffer's whole lines when none needs cutting
+        (copied only to leave out runs of blank lines).
 
-        None when some line may be too long or not UTF-8 (:meth:`_pass` then
-        goes through the bytes line by line).
+        None when some record may be too long or not UTF-8 (:meth:`_pass` then
+        goes through the bytes record by record).
         """
         buffer = self._buffer
         end = size - 1 if buffer[size - 1] == _CR else size  # a CR may begin a CRLF
@@ -184,9 +189,51 @@ class LongLineCutter(io.RawIOBase):
             breaks += int(np.count_nonzero(cr)) - int(
                 np.count_nonzero(cr[:-1] & (values[1:] == _LF))
             )
+        lines_before = self._lines_before
         self._lines_before += breaks
         self._carry = bytes(buffer[last + 1 : size])
+        if (
+            buffer.find(b"\n\n", 0, last + 1) >= 0
+            or buffer.find(b"\r\r", 0, last + 1) >= 0
+            or buffer.find(b"\n\r", 0, last + 1) >= 0
+        ):
+            return self._leave_out_blank_runs(whole, values, lines_before)
         return whole
+
+    def _leave_out_blank_runs(
+        self, whole: memoryview, values: np.ndarray, lines_before: int
+    ) -> bytes | memoryview:
+        """``whole`` (whole lines, every break outside quotes) without its runs of blank lines.
+
+        Arrow would make a row of empty cells of every blank line, for the reader
+        to drop again: a file of newlines cost about 80 bytes a line. A run of
+        two or more is left out here, and noted in :attr:`blank_runs` so that the
+        lines after it keep their numbers; a single blank line passes.
+        """
+        lf = values == _LF
+        cr = values == _CR
+        crlf = np.append(cr[:-1] & lf[1:], False)
+        ends = np.flatnonzero(lf | (cr & ~crlf))
+        break_at = ends - np.append(False, crlf)[ends]
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        blank = (break_at == starts).astype(np.int8)
+        edges = np.diff(np.concatenate([[0], blank, [0]]))
+        first, stop = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        long = stop - first >= 2
+        first, stop = first[long], stop[long]
+        if not len(first):
+            return whole
+        pieces = []
+        kept = 0
+        for i, j in zip(first.tolist(), stop.tolist(), strict=True):
+            pieces.append(whole[kept : int(starts[i])])
+            kept = int(ends[j - 1]) + 1
+            run = j - i
+            # the line after the run, as the stream handed on numbers it
+            self.blank_runs.append((lines_before + j + 1 - self._left_out - run, run))
+            self._left_out += run
+        pieces.append(whole[kept:])
+        return b"".join(pieces)
 
     def _pass(self, block: bytes, *, eof: bool) -> bytes:
         """The bytes of ``block`` (after the carry) that can be handed on now."""

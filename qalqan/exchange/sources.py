@@ -332,6 +332,7 @@ class CsvFile:
         self._chunk_rows = chunk_rows
         self._stream: _MeteredFile | SalvagingGzipReader | None = None
         self._cutter: LongLineCutter | None = None
+        self._left_out = 0  # blank lines the cutter left out before the rows placed so far
         self.names, self._header_breaks = self._read_header()
 
     def _open(self) -> _MeteredFile | SalvagingGzipReader:
@@ -486,6 +487,7 @@ class CsvFile:
                 if (refused := self._refused()) is not None:
                     raise UnreadableFileError(self.path, refused)
                 lines, placed = counter.place(batch, invalid)
+                lines, placed = self._true_lines(lines, placed, last=last)
                 broken = [
                     BrokenRow(
                         line=line,
@@ -510,6 +512,33 @@ class CsvFile:
                 yield RawChunk(values=batch, lines=lines, broken=broken, bytes_done=bytes_done)
         except (pa.ArrowException, OSError) as exc:
             raise UnreadableFileError(self.path, f"{exc} (near line {last_line + 1})") from exc
+
+    def _true_lines(
+        self, lines: npt.NDArray[np.int64], placed: list[tuple[int, _Invalid]], *, last: bool
+    ) -> tuple[npt.NDArray[np.int64], list[tuple[int, _Invalid]]]:
+        """Lines as the file numbers them: Arrow's count misses the blank lines left out."""
+        runs = self._cutter.blank_runs if self._cutter is not None else None
+        top = max([*lines[-1:].tolist(), *(line for line, _ in placed)], default=0)
+        taken = []
+        while runs and (last or runs[0][0] <= top):
+            taken.append(runs.popleft())
+        if not taken:
+            if not self._left_out:
+                return lines, placed
+            shift = self._left_out
+            return lines + shift, [(line + shift, row) for line, row in placed]
+        at = np.array([after for after, _ in taken], dtype=np.int64)
+        shifts = self._left_out + np.concatenate(
+            [[0], np.cumsum([n for _, n in taken], dtype=np.int64)]
+        )
+        shifted = lines + shifts[np.searchsorted(at, lines, side="right")]
+        moved = [
+            (line + int(shifts[np.searchsorted(at, line, side="right")]), row)
+            for line, row in placed
+        ]
+        self.blank_lines += int(shifts[-1]) - self._left_out
+        self._left_out = int(shifts[-1])
+        return shifted, moved
 
     def _end(
         self, batch: pa.RecordBatch, lines: npt.NDArray[np.int64], broken: list[BrokenRow]

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import random
 import re
+import subprocess
+import sys
 import tempfile
 import tracemalloc
 import zlib
@@ -478,3 +481,49 @@ def test_an_unclosed_quote_anywhere_loses_only_its_line(
         assert cdrs.failure is None
         assert (cdrs.rows_read, cdrs.rows_rejected, cdrs.blank_lines) == (len(lines), 1, 0)
         assert [row["line"] for row in quarantined(directory / "q")] == [str(before + 2)]
+
+
+# -- blank lines -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_runs_of_blank_lines_are_counted_and_later_lines_keep_their_numbers(
+    tmp_path: Path, end: str
+) -> None:
+    lines = [CDR_HEADER, "", cdr("r1"), *[""] * 5, cdr("r2", event="x"), "", cdr("r3")]
+    lines += [*[""] * 3, cdr('"r\n4"'), *[""] * 2, cdr("r5", event="y"), *[""] * 4]
+    (tmp_path / "cdrs.csv").write_text(end.join(lines) + end, newline="")
+    write(tmp_path, "cells.csv", CELLS)
+    report, quarantine = validate(tmp_path)
+    cdrs = report.tables["cdrs"]
+    assert (cdrs.rows_read, cdrs.rows_rejected, cdrs.blank_lines) == (5, 2, 16)
+    assert [row["line"] for row in quarantined(quarantine)] == ["9", "19"]
+    assert ids(accepted(tmp_path)) == ["r1", "r3", "r\n4"]
+    _, out, _ = run(str(tmp_path))
+    assert "7 rows read, 5 accepted, 2 rejected, 16 blank lines skipped" in " ".join(out.split())
+
+
+BLANK_LINES_MEMORY = """
+import sys
+from pathlib import Path
+import pyarrow as pa
+from qalqan.exchange.reader import DataSet
+report = DataSet.open(Path(sys.argv[1])).validate()
+print(report.tables["cdrs"].blank_lines, pa.default_memory_pool().max_memory())
+"""
+
+
+def test_a_file_of_newlines_is_cheap(tmp_path: Path) -> None:
+    """Arrow made a row of empty cells of every blank line: about 80 bytes a line at peak."""
+    (tmp_path / "cdrs.csv").write_bytes(CDR_HEADER.encode() + b"\n" * (12 * MiB))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run(
+        [sys.executable, "-c", BLANK_LINES_MEMORY, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    blank, peak = map(int, done.stdout.split())
+    assert blank == 12 * MiB - 1  # the first newline ends the header
+    assert peak < 64 * MiB
