@@ -154,6 +154,8 @@ class Scenario:
     """First simulated day (UTC); 2 March 2026 is a Monday."""
     family: str = ""
     """The scenario family the settings were taken from (``qalqan simulate --family``), if any."""
+    country: str = "KZ"
+    """The country the operator is in (ISO code; KZ or AZ): numbering plan, time zone, cities."""
     ordinary: OrdinarySettings = field(default_factory=OrdinarySettings)
     look_alikes: LookAlikeSettings = field(default_factory=LookAlikeSettings)
     fraud: FraudSettings = field(default_factory=FraudSettings)
@@ -163,12 +165,20 @@ class Scenario:
             raise ConfigError(f"subscribers must be at least 200, got {self.subscribers}")
         if self.days < 1:
             raise ConfigError(f"days must be at least 1, got {self.days}")
+        from qalqan.simulator.geography import COUNTRIES
+
+        if self.country not in COUNTRIES:
+            raise ConfigError(
+                f"country must be one of {', '.join(COUNTRIES)}, got {self.country!r}"
+            )
 
     def as_dict(self) -> dict[str, Any]:
         def section(obj: Any) -> dict[str, Any]:
             return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
         family = {"family": self.family} if self.family else {}
+        if self.country != "KZ":
+            family["country"] = self.country
         return {
             "subscribers": self.subscribers,
             "days": self.days,
@@ -189,7 +199,10 @@ def _family(name: str) -> dict[str, Any]:
 
     if name not in FAMILIES:
         raise ConfigError(f"unknown scenario family '{name}' (known: {', '.join(FAMILIES)})")
-    return {key: dict(value) for key, value in FAMILIES[name].settings.items()}
+    return {
+        key: dict(value) if isinstance(value, dict) else value
+        for key, value in FAMILIES[name].settings.items()
+    }
 
 
 def load_scenario(path: Path | None, *, family: str | None = None, **overrides: Any) -> Scenario:
@@ -243,6 +256,8 @@ def load_scenario(path: Path | None, *, family: str | None = None, **overrides: 
             top[key] = int(value)
         elif key == "start":
             top[key] = date.fromisoformat(str(value))
+        elif key == "country":
+            top[key] = str(value)
         else:
             raise ConfigError(f"{path}: unknown key '{key}'")
     top.update({k: v for k, v in overrides.items() if v is not None})

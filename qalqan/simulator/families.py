@@ -102,5 +102,11 @@ FAMILIES: dict[str, Family] = {
                 "fraud": {"elderly_target_weight": 5.0},
             },
         ),
+        Family(
+            name="another-country",
+            breaks="the default operator's mechanisms in another numbering plan and time zone: "
+            "Azerbaijan, +994 with nine-digit national numbers, UTC+4, its cities and ranges",
+            settings={"country": "AZ"},
+        ),
     )
 }

@@ -28,10 +28,9 @@ import numpy as np
 import numpy.typing as npt
 
 from qalqan.simulator.events import ANSWERED, FAILED, NO_ANSWER, SMS, Events, Truth
-from qalqan.simulator.geography import CITIES, HOME_PREFIXES, OTHER_OPERATORS
+from qalqan.simulator.geography import Country
 from qalqan.simulator.ids import luhn_append, unique_serials
-from qalqan.simulator.look_alikes import STATE_NUMBERS
-from qalqan.simulator.population import PHONE_TACS, SimKind, foreign_numbers, kz_mobile, make_iccids
+from qalqan.simulator.population import PHONE_TACS, SimKind, foreign_numbers, make_iccids
 from qalqan.simulator.world import DAY, World, hourly_profile
 
 __all__ = ["CallCenter", "Farm", "FraudPlan", "fraud_traffic", "label_farms", "setup_fraud"]
@@ -41,7 +40,6 @@ I64 = npt.NDArray[np.int64]
 CATEGORIES = ("bank_security", "police", "investment", "egov", "operator", "relative")
 OFFSETS = (2.0, 3.0, 4.0, 7.0, 8.0, 1.0)
 CENTER_COUNTRIES = {1.0: "PL", 2.0: "UA", 3.0: "TR", 4.0: "GE", 7.0: "KH", 8.0: "CN"}
-ALL_PREFIXES = np.array(HOME_PREFIXES + tuple(p for ps in OTHER_OPERATORS.values() for p in ps))
 WHOLESALE_CARRIERS = np.array(
     [
         "wholesale1",
@@ -130,9 +128,15 @@ class FraudPlan:
     """(calling code, range start, digits) of each Wangiri operation."""
 
 
-def _account(rng: np.random.Generator, kind: str) -> str:
+def _all_prefixes(country: Country) -> I64:
+    """Mobile ranges of every domestic operator, the simulated one first."""
+    others = tuple(p for ps in country.other_operators.values() for p in ps)
+    return np.array(country.home_prefixes + others, dtype=np.int64)
+
+
+def _account(rng: np.random.Generator, kind: str, iban_country: str = "KZ") -> str:
     if kind == "bank":
-        return "bank:KZ" + "".join(str(d) for d in rng.integers(0, 10, size=18))
+        return f"bank:{iban_country}" + "".join(str(d) for d in rng.integers(0, 10, size=18))
     if kind == "ewallet":
         return "ewallet:" + "".join(str(d) for d in rng.integers(0, 10, size=10))
     alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -142,7 +146,8 @@ def _account(rng: np.random.Generator, kind: str) -> str:
 def victim_account(world: World, sub: int) -> str:
     """A subscriber's bank account, stable for the subscriber."""
     digest = hashlib.blake2b(f"{world.scenario.seed}:{sub}".encode(), digest_size=8).digest()
-    return "bank:KZ" + str(int.from_bytes(digest, "big")).zfill(18)[:18]
+    iban = world.country.iban_country
+    return f"bank:{iban}" + str(int.from_bytes(digest, "big")).zfill(18)[:18]
 
 
 def _farm_sims(
@@ -166,16 +171,18 @@ def _farm_sims(
         activated = np.repeat(first_use_day - rng.integers(3, 30, size=n_batches), batch)[:count]
         owner = np.repeat(rng.integers(940_000_000, 950_000_000, size=n_batches), batch)[:count]
         iccid_base = np.repeat(rng.integers(0, 10**11 - batch, size=n_batches), batch)[:count]
-        iccid = make_iccids(iccid_base + offset)
+        iccid = make_iccids(iccid_base + offset, world.country)
     else:  # bought from dealers, each registered to one of a few straw owners or to strangers
         serial = unique_serials(rng, count, 0, 10**10)
         activated = first_use_day - rng.integers(2, 120, size=count)
         owners = rng.integers(950_000_000, 960_000_000, size=6 if style == "straw" else count)
         owner = rng.choice(owners, size=count)
-        iccid = make_iccids(rng.integers(0, 10**11, size=count))
-    imsi = np.int64(40177) * 10_000_000_000 + serial
-    prefix = rng.choice(np.array(HOME_PREFIXES, dtype=np.int64), size=count * 2)
-    numbers = np.unique(kz_mobile(prefix, rng.integers(1_000_000, 10_000_000, size=count * 2)))
+        iccid = make_iccids(rng.integers(0, 10**11, size=count), world.country)
+    country = world.country
+    imsi = np.int64(country.imsi_prefix) * 10_000_000_000 + serial
+    prefix = rng.choice(np.array(country.home_prefixes, dtype=np.int64), size=count * 2)
+    lines = rng.integers(1_000_000, 10_000_000, size=count * 2)
+    numbers = np.unique(country.mobile(prefix, lines))
     numbers = np.setdiff1d(numbers, pop.msisdn)
     numbers = rng.permutation(numbers)[:count]
     subs = pop.add_sims(
@@ -194,7 +201,10 @@ def setup_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
     pop = world.pop
     days = world.scenario.days
     start_day = int(pop.activated_day.max()) + 1
-    big = [i for i, c in enumerate(CITIES) if c.population_k >= 300]
+    country = world.country
+    everyone = _all_prefixes(country)
+    big = [i for i, c in enumerate(country.cities) if c.population_k >= 300]
+    big = big or [int(np.argmax([c.population_k for c in country.cities]))]
 
     centers: list[CallCenter] = []
     offsets = list(rng.permutation(np.array(OFFSETS)))
@@ -222,12 +232,12 @@ def setup_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
                 ident=f"cc-{i + 1}", offset_h=offset, hours=(begin, begin + 9),
                 category=CATEGORIES[i % len(CATEGORIES)], agents=int(rng.integers(8, 31)),
                 routes=routes, cli_patterns=patterns,
-                mules=[_account(rng, "bank") for _ in range(int(rng.integers(3, 8)))],
+                mules=[_account(rng, "bank", country.iban_country) for _ in range(int(rng.integers(3, 8)))],
                 wallets=[_account(rng, "ewallet") for _ in range(int(rng.integers(2, 4)))],
                 crypto=[_account(rng, "crypto") for _ in range(int(rng.integers(1, 3)))],
-                sequence_prefix=int(rng.choice(np.array(HOME_PREFIXES))),
-                cli_prefixes=tuple(int(p) for p in rng.choice(ALL_PREFIXES, size=3, replace=False)),
-                cli_base=int(kz_mobile(int(rng.choice(ALL_PREFIXES)), np.int64(rng.integers(1, 999) * 10_000))),
+                sequence_prefix=int(rng.choice(np.array(country.home_prefixes))),
+                cli_prefixes=tuple(int(p) for p in rng.choice(everyone, size=3, replace=False)),
+                cli_base=int(country.mobile(int(rng.choice(everyone)), np.int64(rng.integers(1, 999) * 10_000))),
                 sequence_next=int(rng.integers(1_000_000, 9_000_000)),
             )
         )  # fmt: skip
@@ -375,12 +385,12 @@ def _targets(
     k = int(sequential.sum())
     lines = center.sequence_next + np.arange(k)
     center.sequence_next += k
-    leads[sequential] = kz_mobile(center.sequence_prefix, lines % 10_000_000)
+    leads[sequential] = world.country.mobile(center.sequence_prefix, lines % 10_000_000)
     return leads
 
 
-def _random_domestic(center: CallCenter, rng: np.random.Generator, count: int) -> I64:
-    return kz_mobile(
+def _random_domestic(world: World, center: CallCenter, rng: np.random.Generator, count: int) -> I64:
+    return world.country.mobile(
         rng.choice(np.array(center.cli_prefixes), size=count),
         rng.integers(1_000_000, 10_000_000, size=count),
     )
@@ -398,7 +408,7 @@ def _caller_ids(world: World, center: CallCenter, rng: np.random.Generator, coun
         if k == 0:
             continue
         if name == "random_domestic":
-            out[m] = _random_domestic(center, rng, k)
+            out[m] = _random_domestic(world, center, rng, k)
         elif name == "real_subscriber":
             mine = rng.random(k) < 0.5
             out[m] = np.where(
@@ -407,15 +417,17 @@ def _caller_ids(world: World, center: CallCenter, rng: np.random.Generator, coun
                 rng.choice(pop.offnet_number, size=k),
             )
         elif name == "registry":
-            wanted = [num for num, _, cat in STATE_NUMBERS if cat == center.category]
+            state = world.country.state_numbers
+            wanted = [num for num, _, cat in state if cat == center.category]
             protected = wanted or [int(x) for x in world.registry.inbound_only()]
             out[m] = rng.choice(np.array(protected, dtype=np.int64), size=k)
         elif name == "sequential":
             out[m] = center.cli_base + (center.cli_counter + np.arange(k)) % 10_000
             center.cli_counter += k
         elif name == "unallocated":
-            out[m] = kz_mobile(
-                rng.choice(np.array([799, 790, 730]), size=k), rng.integers(10**6, 10**7, size=k)
+            out[m] = world.country.mobile(
+                rng.choice(np.array(world.country.unallocated_prefixes), size=k),
+                rng.integers(10**6, 10**7, size=k),
             )
         elif name == "foreign":
             country = CENTER_COUNTRIES.get(center.offset_h, "UA")
@@ -485,8 +497,10 @@ def _center_day(
 
 def _unassigned(world: World, numbers: I64) -> npt.NDArray[np.bool_]:
     """Numbers in this operator's ranges that no SIM holds (sequential dialling hits them)."""
-    prefix = (numbers // 10_000_000) % 1000
-    return np.isin(prefix, np.array(HOME_PREFIXES)) & (world.pop.subscriber_of(numbers) < 0)
+    country = world.country
+    home = np.isin(country.prefix_of(numbers), np.array(country.home_prefixes))
+    domestic = numbers // 10**country.national_digits == country.calling_code
+    return home & domestic & (world.pop.subscriber_of(numbers) < 0)
 
 
 def _voice_outcome(
@@ -518,7 +532,9 @@ def _spoofed_calls(
         return Events.empty()
     result, duration = _voice_outcome(world, rng, targets, follow)
     if world.scenario.fraud.split_routes and route.startswith("voip:"):
-        cli = _random_domestic(center, rng, count)  # a dialer on a trunk: a new number each call
+        cli = _random_domestic(
+            world, center, rng, count
+        )  # a dialer on a trunk: a new number each call
     else:
         cli = _caller_ids(world, center, rng, count)
     country = world.codes.code("countries", CENTER_COUNTRIES.get(center.offset_h, "UA"))
@@ -801,7 +817,15 @@ def _money_trail(
     mule = str(rng.choice(center.mules))
     pid = f"p{len(world.payments) + 1:08d}"
     world.payments.append(
-        (pid, t, victim_account(world, victim), mule, amount, "KZT", "bank_transfer")
+        (
+            pid,
+            t,
+            victim_account(world, victim),
+            mule,
+            amount,
+            world.country.currency,
+            "bank_transfer",
+        )
     )
     t += int(rng.integers(600, 3 * 3600))
     topups = amount * 0.2
@@ -815,7 +839,7 @@ def _money_trail(
                 mule,
                 f"msisdn:+{number}",
                 part,
-                "KZT",
+                world.country.currency,
                 "sim_topup",
             )
         )
@@ -829,7 +853,7 @@ def _money_trail(
             mule,
             wallet,
             float(np.round(amount * 0.7, -2)),
-            "KZT",
+            world.country.currency,
             "ewallet",
         )
     )
@@ -853,7 +877,7 @@ def _money_trail(
             mule,
             "bank:CASHDESK",
             float(np.round(amount * 0.1, -2)),
-            "KZT",
+            world.country.currency,
             "cash_out",
         )
     )

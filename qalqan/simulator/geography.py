@@ -1,22 +1,32 @@
-"""The country the simulator plays: Kazakhstan's cities, numbering plan and neighbours.
+"""The countries the simulator can play: cities, numbering plan, time zone and neighbours.
 
-Figures are rounded public facts (city centres, populations in thousands,
-mobile ranges). The country has one time zone, UTC+5, since March 2024.
+Kazakhstan (the default: one time zone, UTC+5, since March 2024) and
+Azerbaijan (+994, UTC+4). Figures are rounded public facts (city centres,
+populations in thousands, mobile ranges). A scenario picks one with
+``country: AZ``; everything the simulator writes follows it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 __all__ = [
+    "AZ",
     "CITIES",
+    "COUNTRIES",
     "COUNTRY",
     "FOREIGN_MOBILE",
     "HOME_PREFIXES",
+    "KZ",
     "LOCAL_UTC_OFFSET_H",
+    "MOBILE_SHAPES",
     "OTHER_OPERATORS",
     "ROAMING_DESTINATIONS",
     "City",
+    "Country",
 ]
 
 COUNTRY = "KZ"
@@ -86,3 +96,106 @@ FOREIGN_MOBILE: dict[str, tuple[int, tuple[int, ...], int]] = {
     "KH": (855, (12, 17, 92), 8),
     "US": (1, (2125, 3105, 4155), 10),
 }
+
+#: Mobile number shapes of every country the simulator knows, home countries included.
+MOBILE_SHAPES: dict[str, tuple[int, tuple[int, ...], int]] = {
+    **FOREIGN_MOBILE,
+    "KZ": (7, (700, 701, 702, 705, 707, 747, 771, 775, 777, 778), 10),
+    "AZ": (994, (10, 50, 51, 55, 60, 70, 77, 99), 9),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Country:
+    """One country's numbering plan, clock, cities and the operator's identifiers there."""
+
+    iso: str
+    calling_code: int
+    national_digits: int
+    """Digits after the calling code: 10 in Kazakhstan, 9 in Azerbaijan."""
+    utc_offset_h: float
+    cities: tuple[City, ...]
+    home_prefixes: tuple[int, ...]
+    """Mobile ranges of the simulated operator (the digits before a 7-digit line)."""
+    other_operators: dict[str, tuple[int, ...]]
+    unallocated_prefixes: tuple[int, ...]
+    """Mobile-looking ranges nobody holds (spoofers present them)."""
+    imsi_prefix: int
+    """MCC and MNC: five digits before a 10-digit serial."""
+    iccid_prefix: int
+    """89, the country calling code and the issuer: seven digits before an 11-digit serial."""
+    currency: str
+    iban_country: str
+    state_numbers: tuple[tuple[int, str, str], ...]
+    """Numbers of bodies that never call out: (number, owner, scam category)."""
+    bank_hotline_base: int
+    bank_outbound_base: int
+    m2m_centre: int
+    abroad: tuple[tuple[str, float], ...]
+    """Where subscribers' contacts abroad live, with weights (keys of MOBILE_SHAPES)."""
+
+    @property
+    def prefix_digits(self) -> int:
+        return self.national_digits - 7
+
+    def mobile(self, prefix: npt.ArrayLike, line: npt.ArrayLike) -> npt.NDArray[np.int64]:
+        """``+CC PP LLLLLLL`` as int64 digits."""
+        base = np.int64(self.calling_code) * np.int64(10) ** self.national_digits
+        return base + np.asarray(prefix, dtype=np.int64) * 10_000_000 + np.asarray(line)
+
+    def prefix_of(self, numbers: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """The range (operator prefix) of national numbers of this country."""
+        return (numbers // 10_000_000) % 10**self.prefix_digits
+
+
+KZ = Country(
+    iso="KZ", calling_code=7, national_digits=10, utc_offset_h=LOCAL_UTC_OFFSET_H,
+    cities=CITIES, home_prefixes=HOME_PREFIXES, other_operators=OTHER_OPERATORS,
+    unallocated_prefixes=(799, 790, 730), imsi_prefix=40177, iccid_prefix=8999777,
+    currency="KZT", iban_country="KZ",
+    state_numbers=(
+        (77272544000, "Almaty city police", "police"),
+        (77172715500, "Astana city police", "police"),
+        (77172557700, "eGov contact center", "egov"),
+        (77272707000, "National Bank, hotline", "bank_security"),
+        (77007000000, "Operator customer service", "operator"),
+    ),
+    bank_hotline_base=77273000000, bank_outbound_base=77273500000, m2m_centre=77273501111,
+    abroad=(
+        ("RU", 6), ("UZ", 3), ("KG", 2), ("TR", 2), ("DE", 1), ("AE", 1), ("CN", 1), ("KR", 1),
+        ("TH", 1), ("GE", 1), ("EG", 1), ("UA", 1), ("PL", 1), ("KH", 0.2), ("US", 0.5),
+    ),
+)  # fmt: skip
+
+AZ = Country(
+    iso="AZ", calling_code=994, national_digits=9, utc_offset_h=4.0,
+    cities=(
+        City("Baku", "Baku", 40.409, 49.867, 2300, 12),
+        City("Sumqayit", "Sumqayit", 40.589, 49.669, 350, 18),
+        City("Ganja", "Ganja", 40.683, 46.361, 335, 22),
+        City("Mingachevir", "Mingachevir", 40.770, 47.049, 105, 24),
+        City("Lankaran", "Lankaran", 38.754, 48.851, 90, 25),
+        City("Shirvan", "Shirvan", 39.932, 48.929, 90, 21),
+        City("Nakhchivan", "Nakhchivan", 39.209, 45.412, 95, 36),
+        City("Shaki", "Shaki", 41.192, 47.170, 70, 24),
+        City("Yevlakh", "Yevlakh", 40.618, 47.150, 65, 22),
+        City("Quba", "Quba", 41.361, 48.513, 50, 23),
+    ),
+    home_prefixes=(50, 51, 10), other_operators={"opB": (55, 99), "opC": (70, 77)},
+    unallocated_prefixes=(53, 56, 58), imsi_prefix=40001, iccid_prefix=8999401,
+    currency="AZN", iban_country="AZ",
+    state_numbers=(
+        (994124920000, "Baku city police", "police"),
+        (994124921102, "Ministry of Internal Affairs, hotline", "police"),
+        (994125980000, "ASAN service contact center", "egov"),
+        (994124931122, "Central Bank, hotline", "bank_security"),
+        (994125555555, "Operator customer service", "operator"),
+    ),
+    bank_hotline_base=994124000000, bank_outbound_base=994124500000, m2m_centre=994124501111,
+    abroad=(
+        ("RU", 6), ("TR", 4), ("GE", 2), ("UA", 1), ("DE", 1), ("KZ", 1), ("UZ", 0.5),
+        ("AE", 1), ("US", 0.5),
+    ),
+)  # fmt: skip
+
+COUNTRIES: dict[str, Country] = {"KZ": KZ, "AZ": AZ}

@@ -15,14 +15,12 @@ import numpy as np
 import numpy.typing as npt
 
 from qalqan.simulator.events import ANSWERED, SMS, Events, Truth
-from qalqan.simulator.geography import CITIES
 from qalqan.simulator.ids import luhn_append, unique_serials
 from qalqan.simulator.population import (
     GATEWAY_TAC,
     M2M_TAC,
     SimKind,
     foreign_numbers,
-    kz_mobile,
     make_iccids,
     make_imeis,
 )
@@ -41,15 +39,6 @@ BANK_NAMES = (
     "Aral Bank",
 )
 
-#: Numbers of bodies that never call out; fraudsters love to present them.
-STATE_NUMBERS = (
-    (77272544000, "Almaty city police", "police"),
-    (77172715500, "Astana city police", "police"),
-    (77172557700, "eGov contact center", "egov"),
-    (77272707000, "National Bank, hotline", "bank_security"),
-    (77007000000, "Operator customer service", "operator"),
-)
-
 
 def _new_sims(
     world: World,
@@ -65,18 +54,20 @@ def _new_sims(
     birth_year: int = 0,
 ) -> I64:
     pop = world.pop
+    country = world.country
+    mcc_mnc = np.int64(country.imsi_prefix) * 10_000_000_000
     serials = unique_serials(rng, count, 0, 10_000_000_000)
-    serials = serials[~np.isin(np.int64(40177) * 10_000_000_000 + serials, pop.imsi)]
+    serials = serials[~np.isin(mcc_mnc + serials, pop.imsi)]
     while serials.size < count:
         serials = np.unique(np.concatenate([serials, rng.integers(0, 10**10, size=count)]))[:count]
     lines = rng.integers(1_000_000, 10_000_000, size=count * 2)
-    numbers = np.setdiff1d(kz_mobile(707, lines), pop.msisdn)[:count]
+    numbers = np.setdiff1d(country.mobile(country.home_prefixes[1], lines), pop.msisdn)[:count]
     rng.shuffle(numbers)
     city = world.pop.site_city[site]
     return pop.add_sims(
-        imsi=np.int64(40177) * 10_000_000_000 + serials[:count],
+        imsi=mcc_mnc + serials[:count],
         msisdn=numbers,
-        iccid=make_iccids(rng.integers(0, 10**11, size=count)),
+        iccid=make_iccids(rng.integers(0, 10**11, size=count), country),
         activated_day=activated_day,
         plan=np.full(count, plan),
         birth_year=np.full(count, birth_year),
@@ -116,7 +107,7 @@ def setup_look_alikes(world: World, rng: np.random.Generator) -> None:
         world.labels.append(("sim", str(pop.imsi[b]), "legit", "shared_handset"))
         world.labels.append(("device", str(pop.imei[a]), "legit", "shared_handset"))
 
-    big_cities = np.array([i for i, c in enumerate(CITIES) if c.population_k >= 500])
+    big_cities = np.array([i for i, c in enumerate(world.country.cities) if c.population_k >= 500])
     # Corporate sales offices.
     world.sales_lines = []
     for office in range(max(1, round(n * s.sales_offices_per_100k / 100_000))):
@@ -165,19 +156,19 @@ def setup_look_alikes(world: World, rng: np.random.Generator) -> None:
         activated_day=start_day - rng.integers(30, 2000, size=m2m_count),
         imei=make_imeis(rng, m2m_count, np.array([M2M_TAC], dtype=np.int64)),
     )  # fmt: skip
-    world.m2m_centre = 77273501111
+    world.m2m_centre = world.country.m2m_centre
     for sub in world.m2m:
         world.labels.append(("sim", str(pop.imsi[sub]), "legit", "m2m"))
 
     # Registry: banks' hotlines never call out; their outbound lines use their own trunks.
     for i, bank in enumerate(BANK_NAMES[: s.banks]):
-        hotline = 77273000000 + (i + 1) * 100000
-        outbound = 77273500000 + (i + 1) * 1000
+        hotline = world.country.bank_hotline_base + (i + 1) * 100000
+        outbound = world.country.bank_outbound_base + (i + 1) * 1000
         trunk = "bank" + bank.split()[0].lower()
         world.registry.rows.append((hotline, f"{bank}, hotline", "inbound_only"))
         world.registry.rows.append((outbound, f"{bank}, customer calls", f"route:voip:{trunk}"))
         world.registry.bank_outbound.append((outbound, bank, f"voip:{trunk}"))
-    for number, owner_name, _ in STATE_NUMBERS:
+    for number, owner_name, _ in world.country.state_numbers:
         world.registry.rows.append((number, owner_name, "inbound_only"))
     world.grow_roaming_arrays()
 
@@ -249,7 +240,9 @@ def look_alike_traffic(world: World, rng: np.random.Generator, day: int) -> Even
     taxi = np.flatnonzero(pop.kind == SimKind.TAXI_COURIER).astype(np.int64)
     counts = rng.integers(20, 50, size=taxi.size)
     driver = np.repeat(taxi, counts)
-    t = world.sample_times(rng, day, hourly_profile((8, 23), 5), driver.size)
+    t = world.sample_times(
+        rng, day, hourly_profile((8, 23), world.country.utc_offset_h), driver.size
+    )
     here = ~world.abroad(driver, t)
     driver, t = driver[here], t[here]
     strangers = _strangers(world, rng, pop.city[driver])
@@ -272,7 +265,9 @@ def look_alike_traffic(world: World, rng: np.random.Generator, day: int) -> Even
         for lines in world.sales_lines:
             counts = rng.integers(40, 80, size=lines.size)
             line = np.repeat(lines, counts)
-            t = world.sample_times(rng, day, hourly_profile((9, 18), 5, lunch=13), line.size)
+            t = world.sample_times(
+                rng, day, hourly_profile((9, 18), world.country.utc_offset_h, lunch=13), line.size
+            )
             callee = _strangers(world, rng, pop.city[line])
             result, duration = world.outcome(rng, line.size, 0.5, 90.0)
             parts.append(
@@ -289,7 +284,9 @@ def look_alike_traffic(world: World, rng: np.random.Generator, day: int) -> Even
         for ports, staff in world.gateways:
             for port in ports:
                 count = int(rng.integers(15, 40))
-                t = world.sample_times(rng, day, hourly_profile((8, 19), 5), count)
+                t = world.sample_times(
+                    rng, day, hourly_profile((8, 19), world.country.utc_offset_h), count
+                )
                 result, duration = world.outcome(rng, count, 0.8, 120.0)
                 t = _sequential(t, duration)
                 callee = rng.choice(staff, size=count)
@@ -334,7 +331,7 @@ def look_alike_traffic(world: World, rng: np.random.Generator, day: int) -> Even
         count = rng.poisson(world.scenario.subscribers * s.bank_calls_per_subscriber_day)
         bank = rng.integers(0, len(world.registry.bank_outbound), size=count)
         customer = pop.msisdn[rng.integers(0, world.scenario.subscribers, size=count)]
-        t = world.sample_times(rng, day, hourly_profile((9, 20), 5), count)
+        t = world.sample_times(rng, day, hourly_profile((9, 20), world.country.utc_offset_h), count)
         result, duration = world.outcome(rng, count, 0.7, 80.0, 0.6)
         numbers = np.array([b[0] for b in world.registry.bank_outbound], dtype=np.int64)
         routes = np.array(

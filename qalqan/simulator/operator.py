@@ -40,7 +40,6 @@ from qalqan.exchange.writer import Format, TableWriter, write_table
 from qalqan.simulator.config import Scenario
 from qalqan.simulator.events import RESULTS, Events, Truth
 from qalqan.simulator.fraud import fraud_traffic, label_farms, setup_fraud, victim_account
-from qalqan.simulator.geography import CITIES
 from qalqan.simulator.look_alikes import (
     look_alike_traffic,
     relatives_calling_targets,
@@ -247,17 +246,18 @@ def _time(values: list[int] | npt.NDArray[np.int64]) -> pa.Array:
 
 def _write_reference_tables(world: World, out_dir: Path, fmt: Format) -> dict[str, int]:
     pop = world.pop
+    cities = world.country.cities
     n_cells = pop.n_sites * 3
     site = np.repeat(np.arange(pop.n_sites), 3)
     sector = np.tile(np.arange(1, 4), pop.n_sites)
-    big = np.array([CITIES[c].population_k >= 300 for c in pop.site_city])[site]
+    big = np.array([cities[c].population_k >= 300 for c in pop.site_city])[site]
     cells = pa.table(
         {
             "cell_id": [f"C{a:05d}-{b}" for a, b in zip(site, sector, strict=True)],
             "site_id": [f"S{a:05d}" for a in site],
             "lat": np.round(pop.site_lat[site], 6),
             "lon": np.round(pop.site_lon[site], 6),
-            "region": [CITIES[c].region for c in pop.site_city[site]],
+            "region": [cities[c].region for c in pop.site_city[site]],
             "radius_m": np.where(big, 1200.0, 4000.0),
         }
     )
@@ -272,7 +272,7 @@ def _write_reference_tables(world: World, out_dir: Path, fmt: Format) -> dict[st
             "activated": pa.array(activated, pa.date32()),
             "plan": _names(PLANS, pop.plan),
             "birth_year": pa.array(pop.birth_year.astype(np.int64), mask=pop.birth_year == 0),
-            "region": [CITIES[c].region for c in pop.city],
+            "region": [cities[c].region for c in pop.city],
             "iccid": _digits(pop.iccid),
             "owner_id": pc.binary_join_element_wise("P", _digits(pop.owner), ""),
         }
@@ -369,7 +369,15 @@ def _background_payments_and_reports(world: World) -> None:
                 "bank_transfer",
             )
         world.payments.append(
-            (f"p{len(world.payments) + 1:08d}", int(t[i]), row[0], row[1], row[2], "KZT", row[3])
+            (
+                f"p{len(world.payments) + 1:08d}",
+                int(t[i]),
+                row[0],
+                row[1],
+                row[2],
+                world.country.currency,
+                row[3],
+            )
         )
     # Complaints about callers who did nothing wrong: sales lines, banks' own calls.
     noisy = [int(pop.msisdn[s]) for lines in world.sales_lines for s in lines]

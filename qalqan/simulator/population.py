@@ -16,15 +16,10 @@ import numpy as np
 import numpy.typing as npt
 
 from qalqan.simulator.config import Scenario
-from qalqan.simulator.geography import (
-    CITIES,
-    FOREIGN_MOBILE,
-    HOME_PREFIXES,
-    OTHER_OPERATORS,
-)
+from qalqan.simulator.geography import COUNTRIES, MOBILE_SHAPES, Country
 from qalqan.simulator.ids import luhn_append, unique_serials
 
-__all__ = ["Population", "SimKind", "build_population", "foreign_numbers", "kz_mobile"]
+__all__ = ["Population", "SimKind", "build_population", "foreign_numbers"]
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -50,13 +45,8 @@ class SimKind(IntEnum):
     FARM = 5
 
 
-def kz_mobile(prefix: I64 | int, line: I64 | np.int64 | int) -> I64:
-    """``+7 PPP LLLLLLL`` as the int64 digits 7PPPLLLLLLL."""
-    return np.int64(7_000_0000000) + np.asarray(prefix, dtype=np.int64) * 10_000_000 + line
-
-
 def foreign_numbers(rng: np.random.Generator, country: str, count: int) -> I64:
-    code, prefixes, digits = FOREIGN_MOBILE[country]
+    code, prefixes, digits = MOBILE_SHAPES[country]
     prefix = rng.choice(np.array(prefixes, dtype=np.int64), size=count)
     prefix_digits = len(str(prefixes[0]))
     rest = digits - prefix_digits
@@ -165,42 +155,45 @@ def make_imeis(rng: np.random.Generator, count: int, tacs: I64 | None = None) ->
     return luhn_append(tac * 1_000_000 + serial, 14)
 
 
-def make_iccids(serials: I64) -> I64:
-    """ICCID 89 997 77 + 11-digit serial + Luhn: 19 digits."""
-    return luhn_append(np.int64(8999777) * 10**11 + serials, 18)
+def make_iccids(serials: I64, country: Country = COUNTRIES["KZ"]) -> I64:
+    """ICCID 89 + calling code + issuer (89 997 77 in Kazakhstan) + 11-digit serial + Luhn: 19 digits."""
+    return luhn_append(np.int64(country.iccid_prefix) * 10**11 + serials, 18)
 
 
 def build_population(scenario: Scenario, rng: np.random.Generator) -> Population:
     n = scenario.subscribers
     s = scenario.ordinary
-    weights = np.array([c.population_k for c in CITIES], dtype=np.float64)
+    country = COUNTRIES[scenario.country]
+    weights = np.array([c.population_k for c in country.cities], dtype=np.float64)
     weights /= weights.sum()
 
     # Sites: about one per 350 subscribers, scattered around the city centre.
-    n_sites = max(len(CITIES) * 4, n // 350)
+    n_sites = max(len(country.cities) * 4, n // 350)
     # Every city gets sites in proportion to its people, at least two.
     per_city = np.maximum(2, np.round(weights * n_sites)).astype(np.int64)
-    site_city = np.repeat(np.arange(len(CITIES)), per_city).astype(np.int32)
+    site_city = np.repeat(np.arange(len(country.cities)), per_city).astype(np.int32)
     n_sites = int(site_city.size)
-    spread_km = 2.0 + 4.0 * np.sqrt(np.array([c.population_k for c in CITIES]) / 2200.0)
-    lat0 = np.array([c.lat for c in CITIES])[site_city]
-    lon0 = np.array([c.lon for c in CITIES])[site_city]
+    spread_km = 2.0 + 4.0 * np.sqrt(np.array([c.population_k for c in country.cities]) / 2200.0)
+    lat0 = np.array([c.lat for c in country.cities])[site_city]
+    lon0 = np.array([c.lon for c in country.cities])[site_city]
     radius = rng.normal(0, 1, size=(n_sites, 2)) * spread_km[site_city, None]
     site_lat = lat0 + radius[:, 0] / 111.0
     site_lon = lon0 + radius[:, 1] / (111.0 * np.cos(np.radians(lat0)))
-    city_sites = [np.flatnonzero(site_city == c).astype(np.int32) for c in range(len(CITIES))]
+    city_sites = [
+        np.flatnonzero(site_city == c).astype(np.int32) for c in range(len(country.cities))
+    ]
 
     # Subscribers.
-    city = rng.choice(len(CITIES), size=n, p=weights).astype(np.int32)
+    city = rng.choice(len(country.cities), size=n, p=weights).astype(np.int32)
     serials = unique_serials(rng, n, 0, 10_000_000_000)
-    imsi = np.int64(40177) * 10_000_000_000 + serials
-    prefix = rng.choice(np.array(HOME_PREFIXES, dtype=np.int64), size=n)
+    imsi = np.int64(country.imsi_prefix) * 10_000_000_000 + serials
+    prefix = rng.choice(np.array(country.home_prefixes, dtype=np.int64), size=n)
     ported = rng.random(n) < s.ported_share
-    other = np.array([p for ps in OTHER_OPERATORS.values() for p in ps], dtype=np.int64)
+    other = np.array([p for ps in country.other_operators.values() for p in ps], dtype=np.int64)
     prefix = np.where(ported, rng.choice(other, size=n), prefix)
     lines = unique_serials(rng, n, 1_000_000, 10_000_000)
-    msisdn = kz_mobile(prefix, lines)
-    iccid = make_iccids(unique_serials(rng, n, 0, 10**11))
+    msisdn = country.mobile(prefix, lines)
+    iccid = make_iccids(unique_serials(rng, n, 0, 10**11), country)
     start_day = int((np.datetime64(scenario.start, "D") - EPOCH_DAY).astype(np.int64))
     activated = (
         start_day - np.minimum(rng.exponential(3 * 365, size=n), 15 * 365).astype(np.int64) - 1
@@ -217,7 +210,7 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> Population
         owner[second] = owner[rng.integers(0, n, size=second.size)]
     home_site = np.empty(n, dtype=np.int32)
     work_site = np.empty(n, dtype=np.int32)
-    for c in range(len(CITIES)):
+    for c in range(len(country.cities)):
         idx = np.flatnonzero(city == c)
         home_site[idx] = rng.choice(city_sites[c], size=idx.size)
         work_site[idx] = rng.choice(city_sites[c], size=idx.size)
@@ -234,11 +227,11 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> Population
 
     # Other operators' subscribers living in the same cities: about 0.8 per own subscriber.
     n_off = max(1000, int(n * 0.8))
-    offnet_city = rng.choice(len(CITIES), size=n_off, p=weights).astype(np.int32)
+    offnet_city = rng.choice(len(country.cities), size=n_off, p=weights).astype(np.int32)
     other_prefix = rng.choice(other, size=n_off)
-    offnet = kz_mobile(other_prefix, rng.integers(1_000_000, 10_000_000, size=n_off))
+    offnet = country.mobile(other_prefix, rng.integers(1_000_000, 10_000_000, size=n_off))
     offnet = np.setdiff1d(offnet, msisdn)  # a number belongs to one SIM only
-    offnet_city = rng.choice(len(CITIES), size=offnet.size, p=weights).astype(np.int32)
+    offnet_city = rng.choice(len(country.cities), size=offnet.size, p=weights).astype(np.int32)
 
     # Contact lists: mostly in the same city, on-net and off-net, a few abroad.
     k = 3 + rng.geometric(1.0 / max(s.contacts_mean - 2, 1), size=n).astype(np.int64)
@@ -252,14 +245,14 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> Population
     onnet = (~foreign) & (kind_draw < s.foreign_contact_share + s.onnet_contact_share)
     same_city = rng.random(total) < 0.85
     contact_city = np.where(
-        same_city, city[owner_of], rng.choice(len(CITIES), size=total, p=weights)
+        same_city, city[owner_of], rng.choice(len(country.cities), size=total, p=weights)
     )
     contact_sub = np.full(total, -1, dtype=np.int64)
     contact_number = np.zeros(total, dtype=np.int64)
     order_by_city = np.argsort(city, kind="stable")
-    city_start = np.searchsorted(city[order_by_city], np.arange(len(CITIES) + 1))
+    city_start = np.searchsorted(city[order_by_city], np.arange(len(country.cities) + 1))
     off_order = np.argsort(offnet_city, kind="stable")
-    off_start = np.searchsorted(offnet_city[off_order], np.arange(len(CITIES) + 1))
+    off_start = np.searchsorted(offnet_city[off_order], np.arange(len(country.cities) + 1))
     cc = contact_city.astype(np.int64)
     lo, hi = city_start[cc], city_start[cc + 1]
     pick = order_by_city[np.minimum(lo + (rng.random(total) * (hi - lo)).astype(np.int64), n - 1)]
@@ -270,14 +263,14 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> Population
     ]
     contact_number = np.where(onnet, msisdn[np.maximum(pick, 0)], offnet[opick])
     if foreign.any():
-        countries = list(FOREIGN_MOBILE)
-        share = np.array([6, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0.2, 0.5])
+        countries = [c for c, _ in country.abroad]
+        share = np.array([w for _, w in country.abroad])
         chosen = rng.choice(len(countries), size=int(foreign.sum()), p=share / share.sum())
         numbers = np.empty(chosen.size, dtype=np.int64)
-        for ci, country in enumerate(countries):
+        for ci, where in enumerate(countries):
             m = chosen == ci
             if m.any():
-                numbers[m] = foreign_numbers(rng, country, int(m.sum()))
+                numbers[m] = foreign_numbers(rng, where, int(m.sum()))
         contact_number[foreign] = numbers
     self_call = contact_sub == owner_of
     contact_sub[self_call] = -1

@@ -12,10 +12,10 @@ import numpy.typing as npt
 from qalqan.simulator.config import Scenario
 from qalqan.simulator.events import ANSWERED, BUSY, FAILED, NO_ANSWER, Codes, Events
 from qalqan.simulator.geography import (
-    FOREIGN_MOBILE,
-    LOCAL_UTC_OFFSET_H,
-    OTHER_OPERATORS,
+    COUNTRIES,
+    MOBILE_SHAPES,
     ROAMING_DESTINATIONS,
+    Country,
 )
 from qalqan.simulator.population import Population
 
@@ -102,12 +102,18 @@ class World:
         world.codes.code("ingress", "mobile")  # code 0: mobile, the default
         return world
 
+    @property
+    def country(self) -> Country:
+        return COUNTRIES[self.scenario.country]
+
     # --- time -------------------------------------------------------------------------
     def day_start(self, day: int) -> int:
         return self.t0 + day * DAY
 
-    def is_weekend(self, day: int, utc_offset_h: float = LOCAL_UTC_OFFSET_H) -> bool:
+    def is_weekend(self, day: int, utc_offset_h: float | None = None) -> bool:
         """Whether the local calendar day mostly covering UTC day ``day`` is Saturday or Sunday."""
+        if utc_offset_h is None:
+            utc_offset_h = self.country.utc_offset_h
         weekday = (self.scenario.start.weekday() + day + (1 if utc_offset_h >= 12 else 0)) % 7
         return weekday >= 5
 
@@ -123,11 +129,11 @@ class World:
     def ordinary_minutes(self, day: int) -> F64:
         """Per-minute weights of ordinary calls over UTC day ``day``, in local time."""
         profile = WEEKEND_PROFILE if self.is_weekend(day) else WEEKDAY_PROFILE
-        local_minute = (np.arange(1440) + LOCAL_UTC_OFFSET_H * 60) % 1440
+        local_minute = (np.arange(1440) + int(self.country.utc_offset_h * 60)) % 1440
         return np.asarray(profile[local_minute // 60], dtype=np.float64)
 
     def local_hour(self, t: I64) -> I64:
-        return ((t + LOCAL_UTC_OFFSET_H * 3600) % DAY) // 3600
+        return ((t + int(self.country.utc_offset_h * 3600)) % DAY) // 3600
 
     # --- places -----------------------------------------------------------------------
     def site_of(
@@ -229,9 +235,9 @@ class World:
 
     def national_route(self, numbers: I64) -> npt.NDArray[np.int16]:
         """Interconnect ingress code by the calling number's home operator."""
-        prefix = (numbers // 10_000_000) % 1000
+        prefix = self.country.prefix_of(numbers)
         out = np.full(numbers.size, self.codes.code("ingress", "national:opB"), dtype=np.int16)
-        opc = np.isin(prefix, np.array(OTHER_OPERATORS["opC"]))
+        opc = np.isin(prefix, np.array(self.country.other_operators["opC"]))
         out[opc] = self.codes.code("ingress", "national:opC")
         return out
 
@@ -242,12 +248,13 @@ class World:
         return rng.choice(codes, size=count, p=shares)
 
     def country_of_number(self, numbers: I64) -> npt.NDArray[np.int16]:
-        """orig_country code of foreign numbers by calling code (+7 9xx is Russia)."""
+        """orig_country code of foreign numbers by calling code (+7 9xx is Russia, +7 7xx Kazakhstan)."""
         out = np.full(numbers.size, -1, dtype=np.int16)
-        for country, (code, _prefixes, digits) in FOREIGN_MOBILE.items():
+        for country, _ in self.country.abroad:
+            code, _prefixes, digits = MOBILE_SHAPES[country]
             match = numbers // 10**digits == code
             if code == 7:
-                match &= (numbers // 10**9) % 10 == 9
+                match &= (numbers // 10**9) % 10 == (9 if country == "RU" else 7)
             if match.any():
                 out[match] = self.codes.code("countries", country)
         return out

@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import duckdb
+import phonenumbers
 import pytest
 from typer.testing import CliRunner
 
@@ -202,3 +203,44 @@ def test_relatives_abroad_call_people_the_call_centers_rang(made: dict[str, Path
     )
     together, not_international = (int(str(x)) for x in overlap[0])
     assert together > 100 and not_international == 0
+
+
+def test_another_country_numbers_clock_and_identifiers_follow_it(made: dict[str, Path]) -> None:
+    con = family_db(made["another-country"])
+    numbers = [str(r[0]) for r in rows(con, "SELECT msisdn FROM subscribers USING SAMPLE 300 ROWS")]
+    for number in numbers:
+        parsed = phonenumbers.parse(number)
+        assert phonenumbers.is_valid_number(parsed), number
+        assert phonenumbers.region_code_for_number(parsed) == "AZ"
+        assert phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE
+    imsis, iccids = rows(
+        con,
+        """SELECT count(*) FILTER (WHERE NOT starts_with(imsi, '40001')),
+                  count(*) FILTER (WHERE NOT starts_with(iccid, '8999401')) FROM subscribers""",
+    )[0]
+    assert imsis == 0 and iccids == 0
+    own = rows(
+        con,
+        """SELECT count(*) FILTER (WHERE starts_with(a_number, '+7')), count(*) FROM cdrs
+           WHERE ingress = 'mobile'""",
+    )[0]
+    assert own[0] == 0 and int(str(own[1])) > 1000
+    # Ordinary calls follow the day in UTC+4: quietest at 2-5 a.m. local, 22-01 UTC.
+    by_hour = {
+        int(str(hour)): int(str(calls))
+        for hour, calls in rows(
+            con,
+            """SELECT hour(CAST(start_time AS TIMESTAMP)), count(*) FROM cdrs
+               WHERE ingress = 'mobile' GROUP BY 1""",
+        )
+    }
+    night = sum(by_hour.get(h, 0) for h in (22, 23, 0))
+    day = sum(by_hour.get(h, 0) for h in (10, 11, 12))
+    assert night * 10 < day
+
+
+def test_country_must_be_one_the_simulator_knows(tmp_path: Path) -> None:
+    path = tmp_path / "scenario.yaml"
+    path.write_text("country: XX\n")
+    with pytest.raises(ConfigError, match="country must be one of KZ, AZ"):
+        load_scenario(path)
