@@ -56,11 +56,18 @@ def in_training(family: str) -> bool:
         return True
     wanted = FAMILIES[family].settings
     for trained in TRAINING_RECIPE:
-        if all(
-            getattr(getattr(trained, section), key) == value
-            for section, values in wanted.items()
-            for key, value in values.items()
-        ):
+        same = [
+            getattr(getattr(trained, key), name) == setting
+            for key, value in wanted.items()
+            if isinstance(value, dict)
+            for name, setting in value.items()
+        ]
+        same += [
+            getattr(trained, key) == value
+            for key, value in wanted.items()
+            if not isinstance(value, dict)
+        ]
+        if all(same):
             return True
     return False
 
