@@ -109,6 +109,7 @@ class LongLineCutter(io.RawIOBase):
         self._lines_before = 0  # line breaks handed on before the carry
         self._buffer = bytearray(read_size + limit + 2)  # the carry, then what is read
         self._matches = np.empty(len(self._buffer), dtype=np.bool_)  # reused: no page faults
+        self._quotes = np.empty(len(self._buffer), dtype=np.bool_)
         self._out: bytes | memoryview = b""
         self._out_pos = 0
         self._finished = False
@@ -180,10 +181,11 @@ class LongLineCutter(io.RawIOBase):
         lf = np.equal(values, _LF, out=matches)
         has_cr = buffer.find(b"\r", 0, last + 1) >= 0
         if buffer.find(b'"', 0, last + 1) >= 0 and not _breaks_outside_quotes(
-            values, lf, cr=has_cr
+            values, lf, np.equal(values, _QUOTE, out=self._quotes[: last + 1]), cr=has_cr
         ):
             return None  # a quoted value holds a line break: records are cut out one by one
         breaks = int(np.count_nonzero(lf))
+        cr = lf  # not looked at unless there is a CR
         if has_cr:
             cr = values == _CR
             breaks += int(np.count_nonzero(cr)) - int(
@@ -192,11 +194,11 @@ class LongLineCutter(io.RawIOBase):
         lines_before = self._lines_before
         self._lines_before += breaks
         self._carry = bytes(buffer[last + 1 : size])
-        if (
-            buffer.find(b"\n\n", 0, last + 1) >= 0
-            or buffer.find(b"\r\r", 0, last + 1) >= 0
-            or buffer.find(b"\n\r", 0, last + 1) >= 0
-        ):
+        # a blank line is a line break right after another: LF LF, LF CR or CR CR
+        blank = bool(np.any(lf[1:] & lf[:-1]))
+        if not blank and has_cr:
+            blank = bool(np.any(cr[1:] & (cr[:-1] | lf[:-1])))
+        if blank:
             return self._leave_out_blank_runs(whole, values, lines_before)
         return whole
 
@@ -576,10 +578,15 @@ def _quotes_in_effect(data: bytes, values: np.ndarray) -> np.ndarray:
     return np.array(kept, dtype=np.int64)
 
 
-def _breaks_outside_quotes(values: np.ndarray, lf: np.ndarray, *, cr: bool) -> bool:
+def _breaks_outside_quotes(
+    values: np.ndarray, lf: np.ndarray, quote: np.ndarray, *, cr: bool
+) -> bool:
     """Whether every line break of ``values`` (a record starts at 0) is outside quotes, when
-    every quote is in effect (False when some may not be: the caller then looks closer)."""
-    quotes = np.flatnonzero(values == _QUOTE)
+    every quote is in effect (False when some may not be: the caller then looks closer).
+
+    ``lf`` and ``quote`` mark the LFs and the quotes of ``values``.
+    """
+    quotes = np.flatnonzero(quote)
     if len(quotes) % 2:
         return False
     breaks = np.flatnonzero(lf | (values == _CR)) if cr else np.flatnonzero(lf)
