@@ -359,8 +359,20 @@ class LongLineCutter(io.RawIOBase):
             self._note(self._cutting, b"")
         elif rest and _is_utf8(rest):
             out.append(rest)
-        elif rest:  # not UTF-8: judged as a whole line, with a break of its own
-            out.append(self._complete_lines(rest + b"\n"))
+        elif rest:  # not UTF-8: judged as a whole record, with a break of its own
+            self._complete_records(rest + b"\n", out)
+
+    def _complete_records(self, data: bytes, out: list[bytes]) -> None:
+        """Hand on ``data`` (whole records, each with its break), every spoiled one emptied."""
+        start = 0
+        while start < len(data):
+            spoiled = _plan(data, start, len(data), limit=self._limit).spoiled
+            if spoiled is None:
+                out.append(self._complete_lines(data[start:]))
+                return
+            if spoiled.start > start:
+                out.append(self._complete_lines(data[start : spoiled.start]))
+            start = self._cut_record(data, spoiled, out)
 
     def _complete_lines(self, data: bytes) -> bytes:
         """``data`` (whole lines, each with its break) with every line Arrow cannot take emptied."""

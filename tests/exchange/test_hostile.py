@@ -527,3 +527,22 @@ def test_a_file_of_newlines_is_cheap(tmp_path: Path) -> None:
     blank, peak = map(int, done.stdout.split())
     assert blank == 12 * MiB - 1  # the first newline ends the header
     assert peak < 64 * MiB
+
+
+@pytest.mark.parametrize("last", [False, True])
+def test_a_quoted_record_over_several_lines_that_is_not_utf8_is_one_rejected_row(
+    tmp_path: Path, last: bool
+) -> None:
+    spoiled = b'"a\n\xff b\r\n""c"""'  # one field over three lines
+    body = cdrs_text(cdr("r1")).encode() + spoiled
+    body += b"" if last else b"\n" + cdr("r2", event="x").encode() + b"\n" + cdr("r3").encode()
+    (tmp_path / "cdrs.csv").write_bytes(body)
+    write(tmp_path, "cells.csv", CELLS)
+    report, quarantine = validate(tmp_path)
+    cdrs = report.tables["cdrs"]
+    assert cdrs.failure is None
+    assert cdrs.blank_lines == 0
+    lines = [(row["line"], row["reason"]) for row in quarantined(quarantine)]
+    assert lines[0] == ("3", "line is not UTF-8 text (byte 0xFF at byte 4)")
+    assert [line for line, _ in lines[1:]] == ([] if last else ["6"])
+    assert ids(accepted(tmp_path)) == (["r1"] if last else ["r1", "r3"])
