@@ -84,6 +84,8 @@ class LookAlikeSettings:
     banks: int = 4
     relatives_calling_targets_share: float = 0.0
     """Share of the people a call center rang whose relative abroad calls them that day."""
+    foreign_business_calls_per_subscriber_day: float = 0.0
+    """Calls from foreign companies' service centers to their customers here, per subscriber."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -87,7 +87,8 @@ FAMILIES: dict[str, Family] = {
         Family(
             name="look-alikes",
             breaks="many more innocent look-alikes: relatives abroad calling people the call "
-            "centers also rang, call-center-like sales offices, GSM gateways, roamers",
+            "centers also rang, foreign companies' service centers calling customers, "
+            "call-center-like sales offices, GSM gateways, roamers",
             settings={
                 "ordinary": {"foreign_contact_share": 0.06},
                 "look_alikes": {
@@ -98,6 +99,7 @@ FAMILIES: dict[str, Family] = {
                     "taxi_courier_share": 0.01,
                     "sales_offices_per_100k": 40.0,
                     "gsm_gateways_per_100k": 20.0,
+                    "foreign_business_calls_per_subscriber_day": 0.02,
                 },
                 "fraud": {"elderly_target_weight": 5.0},
             },

@@ -345,6 +345,57 @@ def look_alike_traffic(world: World, rng: np.random.Generator, day: int) -> Even
                 **world.to_numbers(rng, customer, t, day),
             )
         )  # fmt: skip
+    if s.foreign_business_calls_per_subscriber_day > 0:
+        parts.append(_foreign_business_calls(world, rng, day))
+    return Events.concat(parts)
+
+
+#: Foreign companies calling their customers here: (country, UTC offset, lines).
+FOREIGN_BUSINESSES = (("TR", 3.0, 6), ("DE", 1.0, 4), ("AE", 4.0, 5), ("RU", 3.0, 8))
+
+
+def _foreign_business_calls(world: World, rng: np.random.Generator, day: int) -> Events:
+    """Service centers abroad (an airline, a retailer, a travel agency) calling customers.
+
+    They look like a call center abroad: foreign numbers, office hours in their own
+    time zone, many people a day, most of them called for the first time. But each
+    company keeps a few numbers of its own country, calls over the carriers that
+    ordinary calls from abroad use, is answered more often, and customers call back.
+    """
+    pop = world.pop
+    rate = world.scenario.look_alikes.foreign_business_calls_per_subscriber_day
+    people = np.flatnonzero(pop.kind == SimKind.ORDINARY)
+    parts = []
+    for b, (country, offset, lines) in enumerate(FOREIGN_BUSINESSES):
+        if world.is_weekend(day, offset):
+            continue
+        own = np.random.default_rng([world.scenario.seed, 31, b])  # the same lines every day
+        numbers = foreign_numbers(own, country, lines)
+        count = int(rng.poisson(world.scenario.subscribers * rate / len(FOREIGN_BUSINESSES)))
+        t = world.sample_times(rng, day, hourly_profile((9, 18), offset, lunch=13), count)
+        customer = rng.choice(people, size=count)
+        caller = rng.choice(numbers, size=count)
+        result, duration = world.outcome(rng, count, 0.65, 100.0, 0.7)
+        parts.append(
+            Events.make(
+                count, t=t, dur=duration, result=result, a_num=caller,
+                ingress=world.carrier(rng, count), orig=world.codes.code("countries", country),
+                truth=Truth.LEGIT, group=world.group("foreign_business"),
+                **world.to_numbers(rng, pop.msisdn[customer], t, day),
+            )
+        )  # fmt: skip
+        back = (result != ANSWERED) & (rng.random(count) < 0.2)
+        if back.any():
+            tb = t[back] + rng.integers(300, 4 * 3600, size=int(back.sum()))
+            subs = customer[back].astype(np.int64)
+            result_b, duration_b = world.outcome(rng, subs.size, 0.8, 120.0)
+            parts.append(
+                Events.make(
+                    subs.size, t=tb, dur=duration_b, result=result_b,
+                    **world.from_subscriber(rng, subs, tb, day),
+                    **world.to_numbers(rng, caller[back], tb, day),
+                )
+            )  # fmt: skip
     return Events.concat(parts)
 
 

@@ -244,3 +244,24 @@ def test_country_must_be_one_the_simulator_knows(tmp_path: Path) -> None:
     path.write_text("country: XX\n")
     with pytest.raises(ConfigError, match="country must be one of KZ, AZ"):
         load_scenario(path)
+
+
+def test_foreign_companies_call_customers_from_a_few_numbers_and_hear_back(
+    made: dict[str, Path],
+) -> None:
+    con = family_db(made["look-alikes"])
+    calls, numbers, carriers = rows(
+        con,
+        """SELECT count(*), count(DISTINCT c.a_number),
+                  count(*) FILTER (WHERE NOT starts_with(c.ingress, 'international:carrier'))
+           FROM cdrs c JOIN truth_labels l ON l.kind = 'call' AND l.id = c.record_id
+           WHERE l."group" = 'foreign_business'""",
+    )[0]
+    assert int(str(calls)) > 60 and int(str(numbers)) <= 23 and carriers == 0
+    back = rows(
+        con,
+        """SELECT count(*) FROM cdrs WHERE ingress = 'mobile' AND b_number IN (
+               SELECT c.a_number FROM cdrs c JOIN truth_labels l
+               ON l.kind = 'call' AND l.id = c.record_id WHERE l."group" = 'foreign_business')""",
+    )[0][0]
+    assert int(str(back)) > 0
