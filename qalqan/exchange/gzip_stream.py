@@ -22,11 +22,11 @@ stays bounded on the way there.
 
 from __future__ import annotations
 
-import io
 import zlib
 from typing import BinaryIO, Literal
 
 from qalqan.exchange.limits import GZIP_RATIO_FLOOR
+from qalqan.exchange.pieces import PieceStream
 
 __all__ = ["SalvagingGzipReader"]
 
@@ -53,7 +53,7 @@ def _incomplete_utf8_tail(data: bytes) -> int:
     return 0
 
 
-class SalvagingGzipReader(io.RawIOBase):
+class SalvagingGzipReader(PieceStream):
     """A readable binary stream of the decompressed content of a gzip file, damaged or not."""
 
     def __init__(
@@ -73,9 +73,6 @@ class SalvagingGzipReader(io.RawIOBase):
         self._pending = b""  # compressed bytes not yet given to the inflater
         self._draining = False  # the inflater may hold content beyond the last piece
         self._held = b""  # an unfinished UTF-8 character at the end of the output so far
-        self._out = b""
-        self._out_pos = 0
-        self._finished = False
         self.problem: str | None = None
         """Why the content ends before the file does, in words for the operator; None if intact."""
         self.refused: str | None = None
@@ -88,31 +85,6 @@ class SalvagingGzipReader(io.RawIOBase):
         """Compressed bytes read from the file so far (for progress bars)."""
         self.bytes_out = 0
         """Content bytes handed on so far."""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
-        """Fill ``buffer`` whole unless the content ends first.
-
-        Short reads would be correct too, but every read is a call from Arrow's
-        parsing thread into Python, and each call must win the GIL back from
-        the thread checking rows; few large reads keep both threads busy.
-        """
-        view = memoryview(buffer).cast("B")
-        filled = 0
-        while filled < len(view):
-            if self._out_pos >= len(self._out):
-                if self._finished:
-                    break
-                self._out = self._next_piece()
-                self._out_pos = 0
-                continue
-            n = min(len(view) - filled, len(self._out) - self._out_pos)
-            view[filled : filled + n] = self._out[self._out_pos : self._out_pos + n]
-            self._out_pos += n
-            filled += n
-        return filled
 
     def close(self) -> None:
         self._raw.close()

@@ -41,6 +41,7 @@ from typing import Final
 import numpy as np
 
 from qalqan.exchange.limits import QUARANTINE_LINE_BYTES
+from qalqan.exchange.pieces import PieceStream
 
 __all__ = ["CutLine", "LongLineCutter"]
 
@@ -82,7 +83,7 @@ class _Cutting:
     head: bytes
 
 
-class LongLineCutter(io.RawIOBase):
+class LongLineCutter(PieceStream):
     """``inner`` with every line longer than ``limit`` bytes emptied; :attr:`cut` says which.
 
     At most ``limit`` bytes (the unfinished last line) are held back at a time.
@@ -110,9 +111,6 @@ class LongLineCutter(io.RawIOBase):
         self._buffer = bytearray(read_size + limit + 2)  # the carry, then what is read
         self._matches = np.empty(len(self._buffer), dtype=np.bool_)  # reused: no page faults
         self._quotes = np.empty(len(self._buffer), dtype=np.bool_)
-        self._out: bytes | memoryview = b""
-        self._out_pos = 0
-        self._finished = False
         self.cut: deque[CutLine] = deque()
         """Lines cut so far and not yet taken by the reader (appended as the stream is read)."""
         self.blank_runs: deque[tuple[int, int]] = deque()
@@ -120,31 +118,15 @@ class LongLineCutter(io.RawIOBase):
         line that follows it as numbered in the stream handed on, and how many lines it held."""
         self._left_out = 0  # blank lines left out so far
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
-        """Fill ``buffer`` whole unless the stream ends first (few large reads; see gzip_stream)."""
-        view = memoryview(buffer).cast("B")
-        filled = 0
-        while filled < len(view):
-            if self._out_pos >= len(self._out):
-                if self._finished:
-                    break
-                self._out, self._finished = self._refill()
-                self._out_pos = 0
-                continue
-            n = min(len(view) - filled, len(self._out) - self._out_pos)
-            view[filled : filled + n] = self._out[self._out_pos : self._out_pos + n]
-            self._out_pos += n
-            filled += n
-        return filled
-
     def close(self) -> None:
         self._inner.close()
         super().close()
 
     # -- one read at a time -----------------------------------------------------------
+
+    def _next_piece(self) -> bytes | memoryview:
+        piece, self._finished = self._refill()
+        return piece
 
     def _refill(self) -> tuple[bytes | memoryview, bool]:
         """Read on; the bytes to hand on (valid until the next refill), and whether that was all."""
