@@ -43,11 +43,11 @@ from qalqan.api.config import ApiSettings
 from qalqan.api.errors import error_body
 from qalqan.api.metrics import ApiMetrics
 from qalqan.errors import ConfigError
+from qalqan.throttled_log import OncePerInterval
 
 __all__ = [
     "ApiServerThread",
     "ConnectionGuard",
-    "OncePerInterval",
     "bind",
     "guarded_protocol",
     "serve",
@@ -280,34 +280,6 @@ def guarded_protocol(guard: ConnectionGuard) -> type[asyncio.Protocol]:
                 self.transport.abort()
 
     return GuardedHttpProtocol
-
-
-class OncePerInterval(logging.Filter):
-    """Lets the same message through at most once per ``interval_s``, saying how many it held back.
-
-    uvicorn logs a warning for every request it cannot parse, and a traceback
-    for every one the app fails on: a client can trigger either at will, so
-    neither may become a log line per request.
-    """
-
-    def __init__(self, interval_s: float = 10.0) -> None:
-        super().__init__()
-        self.interval_s = interval_s
-        self._last: dict[str, float] = {}
-        self._held: dict[str, int] = {}
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        key = str(record.msg)
-        now = time.monotonic()
-        last = self._last.get(key)
-        if last is not None and now - last < self.interval_s:
-            self._held[key] = self._held.get(key, 0) + 1
-            return False
-        self._last[key] = now
-        held = self._held.pop(key, 0)
-        if held:
-            record.msg = f"{record.msg} (and {held} more like it since the last report)"
-        return True
 
 
 def _quiet_uvicorn_errors() -> None:

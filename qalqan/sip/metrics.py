@@ -9,10 +9,7 @@ milliseconds, Prometheus style (cumulative when exported, per-bucket here).
 
 from __future__ import annotations
 
-import logging
-import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -20,7 +17,6 @@ __all__ = [
     "LatencyHistogram",
     "SipMetrics",
     "TcpCounters",
-    "ThrottledLog",
     "TransactionCounters",
 ]
 
@@ -174,42 +170,3 @@ class SipMetrics:
             "response_latency": self.response_latency.snapshot(),
             "screening_latency": self.screening_latency.snapshot(),
         }
-
-
-class ThrottledLog:
-    """A logger that says one thing at most once per ``interval_s``, with how often it was muted.
-
-    What an attacker can trigger at will (a failing ``accept``, a message that
-    trips a bug) must not turn into a log line, let alone a traceback, per
-    attempt: the counters count every one, the log says it once in a while.
-    """
-
-    def __init__(
-        self,
-        logger: logging.Logger,
-        *,
-        interval_s: float = 10.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.logger = logger
-        self.interval_s = interval_s
-        self.clock = clock
-        self._last: dict[str, float] = {}
-        self._muted: Counter[str] = Counter()
-
-    def log(
-        self, level: int, key: str, message: str, *args: object, exc_info: bool = False
-    ) -> bool:
-        """Log ``message`` under ``key`` unless that key was logged within the interval."""
-        now = self.clock()
-        last = self._last.get(key)
-        if last is not None and now - last < self.interval_s:
-            self._muted[key] += 1
-            return False
-        self._last[key] = now
-        muted = self._muted.pop(key, 0)
-        if muted:
-            message += " (and %d more like it since the last report)"
-            args = (*args, muted)
-        self.logger.log(level, message, *args, exc_info=exc_info)
-        return True

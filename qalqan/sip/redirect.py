@@ -53,8 +53,9 @@ from qalqan.sip.message import (
     parse_via,
     reason_phrase,
 )
-from qalqan.sip.metrics import SipMetrics, ThrottledLog
+from qalqan.sip.metrics import SipMetrics
 from qalqan.sip.transaction import Peer, Send, ServerTransactions
+from qalqan.throttled_log import ThrottledLog
 
 __all__ = [
     "Decide",

@@ -53,9 +53,10 @@ from typing import cast
 
 from qalqan.sip.config import SipConfig
 from qalqan.sip.message import Request, Response, SipError, SipParseError, StreamParser
-from qalqan.sip.metrics import SipMetrics, ThrottledLog
+from qalqan.sip.metrics import SipMetrics
 from qalqan.sip.redirect import Decide, RedirectService
 from qalqan.sip.transaction import Peer, Send
+from qalqan.throttled_log import ThrottledLog
 
 __all__ = ["SipServer", "SipServerThread"]
 
