@@ -22,13 +22,11 @@ from qalqan.cli.common import (
     err_console,
     guarded,
     progress_bar,
-    read_limits,
 )
-from qalqan.exchange.limits import DEFAULT_LIMITS
+from qalqan.exchange.limits import DEFAULT_LIMITS, ReadLimits
 
 if TYPE_CHECKING:
     from qalqan.analytics.pipeline import AnalysisResult
-    from qalqan.exchange.limits import ReadLimits
     from qalqan.exchange.report import ValidationReport
 
 __all__ = ["analyze_command", "evaluate_command", "print_findings", "run_analysis", "train_command"]
@@ -127,7 +125,7 @@ def analyze_command(
         work_dir=work_dir,
         memory_limit=memory_limit,
         quiet=quiet,
-        limits=read_limits(
+        limits=ReadLimits(
             max_rejected_rows=max_rejected_rows,
             max_quarantine_bytes=max_quarantine_bytes,
             max_line_bytes=max_line_bytes,

@@ -21,7 +21,7 @@ from rich.progress import (
 from typer.exceptions import TyperException
 
 from qalqan.errors import QalqanError
-from qalqan.exchange.limits import DEFAULT_LIMITS, MAX_LINE_BYTES, ReadLimits
+from qalqan.exchange.limits import MAX_LINE_BYTES
 
 __all__ = [
     "EXIT_BAD_DATA",
@@ -36,7 +36,6 @@ __all__ = [
     "err_console",
     "guarded",
     "progress_bar",
-    "read_limits",
 ]
 
 EXIT_BAD_DATA = 1
@@ -141,21 +140,3 @@ MaxGzipBytes = Annotated[
         help="Refuse a .csv.gz (exit code 2) whose content grows past this many bytes.",
     ),
 ]
-
-
-def read_limits(
-    *,
-    max_rejected_rows: int = DEFAULT_LIMITS.max_rejected_rows,
-    max_quarantine_bytes: int = DEFAULT_LIMITS.max_quarantine_bytes,
-    max_line_bytes: int = DEFAULT_LIMITS.max_line_bytes,
-    max_gzip_ratio: int = DEFAULT_LIMITS.max_gzip_ratio,
-    max_gzip_bytes: int = DEFAULT_LIMITS.max_gzip_bytes,
-) -> ReadLimits:
-    """The limits given on the command line (see :mod:`qalqan.exchange.limits`)."""
-    return ReadLimits(
-        max_rejected_rows=max_rejected_rows,
-        max_quarantine_bytes=max_quarantine_bytes,
-        max_line_bytes=max_line_bytes,
-        max_gzip_ratio=max_gzip_ratio,
-        max_gzip_bytes=max_gzip_bytes,
-    )

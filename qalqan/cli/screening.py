@@ -26,9 +26,8 @@ from qalqan.cli.common import (
     err_console,
     guarded,
     progress_bar,
-    read_limits,
 )
-from qalqan.exchange.limits import DEFAULT_LIMITS
+from qalqan.exchange.limits import DEFAULT_LIMITS, ReadLimits
 
 if TYPE_CHECKING:
     from qalqan.screening.replay import ReplayScore, ReplaySummary
@@ -159,7 +158,7 @@ def replay_command(
             memory_limit=memory_limit,
             enforce_deadline=enforce_deadline,
             progress=advance,
-            limits=read_limits(
+            limits=ReadLimits(
                 max_rejected_rows=max_rejected_rows,
                 max_quarantine_bytes=max_quarantine_bytes,
                 max_line_bytes=max_line_bytes,

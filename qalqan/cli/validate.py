@@ -33,9 +33,8 @@ from qalqan.cli.common import (
     console,
     err_console,
     guarded,
-    read_limits,
 )
-from qalqan.exchange.limits import DEFAULT_LIMITS
+from qalqan.exchange.limits import DEFAULT_LIMITS, ReadLimits
 from qalqan.exchange.reader import DEFAULT_CHUNK_ROWS, DataSet
 from qalqan.exchange.report import TableReport, ValidationReport
 
@@ -170,7 +169,7 @@ def validate_command(
     is damaged (the rest is usable); 2: the data set cannot be read, or a
     table went past a limit (docs/exchange-format.md, "Limits").
     """
-    limits = read_limits(
+    limits = ReadLimits(
         max_rejected_rows=max_rejected_rows,
         max_quarantine_bytes=max_quarantine_bytes,
         max_line_bytes=max_line_bytes,
