@@ -330,13 +330,23 @@ class ScreeningApi:
         own error (in the one error shape), even a fault of the API itself (500).
         """
         decide = self._engine()
+        results, errors = self._each(
+            payload, "call attempts", lambda item, arrived: self._screen_one(decide, item, arrived)
+        )
+        return {"results": results, "count": len(results), "errors": errors}
+
+    def _each(
+        self, payload: Any, what: str, one: Callable[[Any, datetime], dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Answer every item of a batch in order: ``one``'s answer, or the item's own error.
+
+        The results, and how many of them are errors.
+        """
         if not isinstance(payload, list):
-            raise BadRequestError(
-                "a batch must be a JSON array of call attempts", code="invalid_body"
-            )
+            raise BadRequestError(f"a batch must be a JSON array of {what}", code="invalid_body")
         if len(payload) > self.settings.max_batch:
             raise PayloadTooLargeError(
-                f"a batch holds at most {self.settings.max_batch} call attempts, not {len(payload)}",
+                f"a batch holds at most {self.settings.max_batch} {what}, not {len(payload)}",
                 code="batch_too_large",
             )
         arrived = self.wall_clock()
@@ -344,7 +354,7 @@ class ScreeningApi:
         errors = 0
         for item in payload:
             try:
-                results.append(self._screen_one(decide, item, arrived))
+                results.append(one(item, arrived))
             except ApiError as error:
                 errors += 1
                 self._count_error(error)
@@ -355,7 +365,7 @@ class ScreeningApi:
                 errors += 1
                 self._count_error(fault)
                 results.append(fault.body())
-        return {"results": results, "count": len(results), "errors": errors}
+        return results, errors
 
     def _judge(self, decide: Decide, attempt: CallAttempt) -> tuple[Decision, bool]:
         """Run the engine, timed, under the deadline; fail open as configured.
@@ -484,33 +494,8 @@ class ScreeningApi:
     def outcome_batch(self, payload: Any) -> dict[str, Any]:
         """Learn a JSON array of outcomes; each result is an answer or an error, in order."""
         self._engine()
-        if not isinstance(payload, list):
-            raise BadRequestError("a batch must be a JSON array of outcomes", code="invalid_body")
-        if len(payload) > self.settings.max_batch:
-            raise PayloadTooLargeError(
-                f"a batch holds at most {self.settings.max_batch} outcomes, not {len(payload)}",
-                code="batch_too_large",
-            )
-        arrived = self.wall_clock()
-        results: list[dict[str, Any]] = []
-        errors = learned = 0
-        for item in payload:
-            try:
-                answer = self._outcome_one(item, arrived)
-            except ApiError as error:
-                errors += 1
-                self._count_error(error)
-                results.append(error.body())
-                continue
-            except Exception:
-                logger.exception("internal error in the HTTP API on one outcome of a batch")
-                fault = InternalError("an internal error occurred; it has been logged")
-                errors += 1
-                self._count_error(fault)
-                results.append(fault.body())
-                continue
-            learned += answer["learned"]
-            results.append(answer)
+        results, errors = self._each(payload, "outcomes", self._outcome_one)
+        learned = sum(result.get("learned") is True for result in results)
         return {"results": results, "count": len(results), "learned": learned, "errors": errors}
 
     def _outcome_one(self, payload: Any, arrived: datetime) -> dict[str, Any]:
