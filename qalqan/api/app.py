@@ -66,7 +66,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any
 
 from qalqan import __version__
 from qalqan.api.config import ApiSettings
@@ -92,6 +92,7 @@ from qalqan.api.schema import (
 )
 from qalqan.domain.model import Action, CallAttempt, Decision, Reason
 from qalqan.errors import QalqanError
+from qalqan.screening.engine import judged as engine_judged
 from qalqan.screening.signals import CallOutcome
 
 __all__ = ["Decide", "Observe", "Response", "Screening", "ScreeningApi"]
@@ -102,9 +103,6 @@ logger = logging.getLogger(__name__)
 Decide = Callable[[CallAttempt], Decision]
 #: How the engine learns how a call ended (``ScreeningEngine.observe``).
 Observe = Callable[[CallOutcome], None]
-
-_UNJUDGED_RULES: Final = frozenset({"deadline.missed"})
-"""Rules of reasons that say the engine's answer was no judgement (its own deadline)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -415,7 +413,7 @@ class ScreeningApi:
                 deadline_ms=f"{self.settings.deadline_ms:g}",
             ), False
         self._count_decision(decision)
-        judged = _UNJUDGED_RULES.isdisjoint(r.rule for r in decision.reasons)
+        judged = engine_judged(decision)
         if not decision.latency_us:
             decision = replace(decision, latency_us=elapsed * 1e6)
         return decision, judged

@@ -83,9 +83,10 @@ from qalqan.screening.state import (
     StateStore,
 )
 
-__all__ = ["ScreeningEngine"]
+__all__ = ["DEADLINE_MISSED", "ScreeningEngine", "judged"]
 
-_DEADLINE_MISSED: Final = "deadline.missed"
+DEADLINE_MISSED: Final = "deadline.missed"
+"""The rule of the reason saying the engine missed its deadline and answered its default."""
 """The rule of the reason a missed deadline gives: its default action is no judgement."""
 _RANK: Final = {Action.ALLOW: 0, Action.WARN: 1, Action.DIVERT: 2, Action.BLOCK: 3}
 _KeyOf = Callable[[Context], Hashable | None]
@@ -118,6 +119,11 @@ class _Updates:
             key = key_of(context)
             if key is not None:
                 add(key, t)
+
+
+def judged(decision: Decision) -> bool:
+    """Whether the engine judged the attempt, rather than answer its missed deadline's default."""
+    return all(reason.rule != DEADLINE_MISSED for reason in decision.reasons)
 
 
 class ScreeningEngine:
@@ -236,9 +242,7 @@ class ScreeningEngine:
         context = Context(attempt, self.env)
         if decision is not None:
             context.fired = _fired(decision.reasons)
-            context.allowed = decision.action is Action.ALLOW and not any(
-                r.rule == _DEADLINE_MISSED for r in decision.reasons
-            )
+            context.allowed = decision.action is Action.ALLOW and judged(decision)
         self._remember(context)
 
     def screen(self, attempt: CallAttempt) -> Decision:
@@ -376,9 +380,9 @@ class ScreeningEngine:
         elapsed_us = (perf_counter_ns() - started) / 1000
         action = self.config.on_deadline_miss
         missed = Reason.said(
-            "deadline.missed",
+            DEADLINE_MISSED,
             0.0,
-            "deadline.missed",
+            DEADLINE_MISSED,
             elapsed_us=f"{elapsed_us:.0f}",
             budget_us=f"{self.config.deadline_us:g}",
             action=action.value,
