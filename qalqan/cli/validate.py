@@ -5,7 +5,9 @@ the progress bar, prints one line per table (rows read, accepted, rejected)
 and the first reasons with their file and line, and turns the report into the
 exit code: 0 every row valid, 1 rows rejected or a file damaged (the rest is
 usable), 2 the data set cannot be read or a table went past one of the read
-limits (:mod:`qalqan.exchange.limits`, one option each).
+limits (:mod:`qalqan.exchange.limits`, one option each). Cells of optional
+columns left empty for a bad value are warnings: listed like rejected rows,
+they do not change the exit code.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from qalqan.exchange.report import TableReport, ValidationReport
 __all__ = ["report_table", "validate_command"]
 
 SHOWN_REASONS = 5
-"""Rejected rows shown per table; the quarantine file has them all."""
+"""Rejected rows (and cells left empty) shown per table; the quarantine file has the rows."""
 
 
 class _ProgressBars:
@@ -77,6 +79,8 @@ def _status(report: TableReport) -> str:
         return "[bold red]damaged[/]"
     if report.rows_rejected:
         return "[yellow]rows rejected[/]"
+    if report.cells_emptied:
+        return "[green]valid[/], [yellow]cells left empty[/]"
     return "[green]valid[/]"
 
 
@@ -106,8 +110,9 @@ def report_table(report: ValidationReport) -> Table:
 
 
 def _print_details(name: str, result: TableReport) -> None:
-    """What went wrong in one table: damage, reasons by kind, the first rejected rows."""
-    if not (result.problems or result.rows_rejected or result.skipped_checks):
+    """What went wrong in one table: damage, reasons by kind, the first rejected rows, then the
+    optional cells left empty, by kind, and the first of them."""
+    if not (result.problems or result.rows_rejected or result.skipped_checks or result.warnings):
         return
     console.print(f"\n[bold]{name}[/]")
     for problem in result.problems:
@@ -118,8 +123,23 @@ def _print_details(name: str, result: TableReport) -> None:
         console.print(f"  {error.file}:{error.line}: {error.reason}", soft_wrap=True, markup=False)
     if result.rows_rejected > SHOWN_REASONS:
         console.print(f"  … and {result.rows_rejected - SHOWN_REASONS:,} more rejected rows")
+    _print_warnings(result)
     for note in result.skipped_checks:
         console.print(f"  [dim]not checked: {note}[/]", soft_wrap=True)
+
+
+def _print_warnings(result: TableReport) -> None:
+    emptied = result.cells_emptied.total()
+    if not emptied:
+        return
+    columns = ", ".join(f"{name} {count:,}" for name, count in result.cells_emptied.most_common())
+    console.print(f"  [yellow]optional cells left empty, rows kept:[/] {columns}", soft_wrap=True)
+    for kind, count in result.warnings.most_common():
+        console.print(f"  {count:>12,}  {kind}", soft_wrap=True)
+    for warning in result.warning_examples[:SHOWN_REASONS]:
+        console.print(f"  {warning}", soft_wrap=True, markup=False)
+    if emptied > SHOWN_REASONS:
+        console.print(f"  … and {emptied - SHOWN_REASONS:,} more cells left empty")
 
 
 def _summary(report: ValidationReport, quarantine: Path) -> str:
@@ -130,6 +150,8 @@ def _summary(report: ValidationReport, quarantine: Path) -> str:
     blank = sum(r.blank_lines for r in report.tables.values())
     if blank:
         line += f", {blank:,} blank lines skipped"
+    if report.cells_emptied:
+        line += f", {report.cells_emptied:,} optional cells left empty for a bad value"
     if any(r.rows_rejected or r.problems for r in report.tables.values()):
         line += f"; rejected rows are in {quarantine}"
     return line
@@ -165,9 +187,11 @@ def validate_command(
     """Check every table of DATA_DIR against the exchange format, row by row.
 
     Rejected rows are written to the quarantine with their file, line and
-    reason. Exit code 0: every row is valid; 1: rows were rejected or a file
-    is damaged (the rest is usable); 2: the data set cannot be read, or a
-    table went past a limit (docs/exchange-format.md, "Limits").
+    reason. A bad value in an optional column (birth_year, orig_country, ...)
+    leaves that cell empty and keeps the row, with a warning. Exit code 0:
+    every row is valid (warnings or not); 1: rows were rejected or a file is
+    damaged (the rest is usable); 2: the data set cannot be read, or a table
+    went past a limit (docs/exchange-format.md, "Limits").
     """
     limits = ReadLimits(
         max_rejected_rows=max_rejected_rows,

@@ -214,7 +214,9 @@ _CLASS_LIST = ", ".join(INGRESS_CLASSES)
 
 _TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$"
 _DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
-_INT_PATTERN = r"^-?\d{1,18}$"  # 18 digits always fit in int64
+_INT_PATTERN = r"^-?\d{1,18}(\.0*)?$"  # 18 digits always fit in int64
+_EXACT_FRACTION = r"\.0*$"
+"""What an exact float adds to a whole number (``1989.0``, ``1989.00``, ``1989.``): cut before the cast."""
 _FLOAT_PATTERN = r"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?$"
 
 _PATTERNS: Final[dict[Kind, tuple[str, str]]] = {
@@ -376,16 +378,28 @@ def _parse_date(text: pa.Array) -> tuple[pa.Array, Mask]:
     return _cast_where(placeholder, real, pa.date32()), real
 
 
-def _shape_of_whole_numbers(text: pa.Array, empty: Mask) -> Mask:
-    """Which cells are ``-?`` and 1 to 18 ASCII digits (always within int64).
+def _parse_whole_numbers(text: pa.Array, empty: Mask) -> tuple[pa.Array, Mask]:
+    """Whole numbers: ``-?`` and 1 to 18 ASCII digits (always within int64), or an exact float.
+
+    An exact float is the same digits with a decimal point and only zeros after
+    it (``1989.0``, ``1989.00``, ``1989.``), as pandas writes an integer column
+    that has empty cells and spreadsheets write a number formatted with
+    decimals: the text proves the value whole, so it is read as that integer.
+    ``1989.5`` is not a whole number; nor is an exponent (``1.989e3``), which
+    spreadsheets print for a value they have rounded to fit.
 
     Plain digits are told by a cheap character-class kernel; only a chunk with
-    anything else in it (a minus sign, a typo) pays for the regex.
+    anything else in it (a minus sign, a decimal point, a typo) pays for the
+    regex, and only one with a decimal point for cutting the zeros off, both
+    over the whole column at once.
     """
     plain = _mask(pc.ascii_is_decimal(text)) & (_mask(pc.less_equal(pc.binary_length(text), 18)))
     if (plain | empty).all():
-        return plain
-    return _mask(pc.match_substring_regex(text, _INT_PATTERN))
+        return _parse_number(text, plain, pa.int64())
+    matches = _mask(pc.match_substring_regex(text, _INT_PATTERN))
+    if (matches & ~plain).any():
+        text = pc.replace_substring_regex(text, _EXACT_FRACTION, "")
+    return _parse_number(text, matches, pa.int64())
 
 
 def _parse_number(text: pa.Array, matches: Mask, to: pa.DataType) -> tuple[pa.Array, Mask]:
@@ -470,7 +484,7 @@ def _check_text(column: Column, text: pa.Array) -> CheckedColumn:
     elif kind is Kind.DATE:
         values, ok = _parse_date(text)
     elif kind is Kind.INT:
-        values, ok = _parse_number(text, _shape_of_whole_numbers(text, empty), pa.int64())
+        values, ok = _parse_whole_numbers(text, empty)
     elif kind is Kind.FLOAT:
         matches = _mask(pc.match_substring_regex(text, _FLOAT_PATTERN))
         values, ok = _parse_number(text, matches, pa.float64())

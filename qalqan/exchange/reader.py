@@ -13,7 +13,9 @@ breaks the contract is left out of the batches, written to the quarantine
 with its file, line and reason (:mod:`qalqan.exchange.quarantine`), and
 counted in the table's :class:`~qalqan.exchange.report.TableReport`; the rest
 of the file is still read. Rows read always equal rows accepted plus rows
-rejected.
+rejected. A bad value in an optional column (:attr:`Column.lenient
+<qalqan.exchange.schema.Column.lenient>`: ``birth_year``, ``orig_country``, ...)
+does not reject its row: the cell is left empty and counted as a warning.
 
 Across a table, ids that must be unique are tracked by hash
 (:mod:`qalqan.exchange.duplicates`): the first occurrence is kept, later ones
@@ -78,7 +80,7 @@ from qalqan.exchange.limits import (
     ReadLimits,
 )
 from qalqan.exchange.quarantine import QuarantineFile
-from qalqan.exchange.report import FileProblem, TableReport, ValidationReport
+from qalqan.exchange.report import FieldWarning, FileProblem, TableReport, ValidationReport
 from qalqan.exchange.schema import INPUT_TABLES, TABLES, Column, Kind, Table
 from qalqan.exchange.sources import BrokenRow, ParquetFile, RawChunk, find_table, open_table_file
 from qalqan.exchange.types import TIME_TYPE, arrow_type, canonical_schema
@@ -86,6 +88,7 @@ from qalqan.exchange.types import TIME_TYPE, arrow_type, canonical_schema
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
     "DataSet",
+    "FieldWarning",
     "FileProblem",
     "Progress",
     "ReadLimits",
@@ -206,6 +209,20 @@ class _ReadColumn:
     values: pa.Array
     """The cells in their canonical type, null where empty or broken."""
     problems: list[Problem]
+    """What rejects rows."""
+    warnings: list[Problem]
+    """What left cells of an optional column empty (their rows are kept)."""
+
+
+def _leave_empty(given: pa.Array, values: pa.Array, problems: list[Problem]) -> _ReadColumn:
+    """An optional column's problems as warnings: the cells that have one are left empty."""
+    if not problems:
+        return _ReadColumn(given, values, [], [])
+    broken = np.zeros(len(values), dtype=np.bool_)
+    for problem in problems:
+        broken |= problem.rows
+    emptied = pc.if_else(pa.array(broken), pa.scalar(None, values.type), values)
+    return _ReadColumn(given, emptied, [], problems)
 
 
 class TableReader:
@@ -400,9 +417,12 @@ class TableReader:
         if column is None:  # an extra column: kept, with empty cells as nulls
             if cell.type == pa.string():
                 cell = pc.if_else(pc.equal(cell, ""), None, cell)
-            return _ReadColumn(given, cell, problems)
+            return _ReadColumn(given, cell, problems, [])
         checked = check_column(column, cell)
-        return _ReadColumn(given, checked.values, problems + checked.problems)
+        problems += checked.problems
+        if column.lenient:
+            return _leave_empty(given, checked.values, problems)
+        return _ReadColumn(given, checked.values, problems, [])
 
     def _check(self, chunk: RawChunk) -> pa.RecordBatch:
         raw = chunk.values
@@ -414,11 +434,14 @@ class TableReader:
             else map(self._read_column, names, raw.columns)
         )
         problems: list[Problem] = []
+        warnings: dict[str, list[Problem]] = {}
         given: dict[str, pa.Array] = {}  # the cells as read, as text for the quarantine
         values: dict[str, pa.Array] = {}
         for name, read in zip(names, columns, strict=True):
             given[name], values[name] = read.given, read.values
             problems += read.problems
+            if read.warnings:
+                warnings[name] = read.warnings
         for column in self.table.columns:
             if column.name not in values:  # an optional column the file does not have
                 values[column.name] = pa.nulls(n, arrow_type(column))
@@ -441,6 +464,8 @@ class TableReader:
         accepted = ~rejected
         self._remember(values, hashes, chunk.lines, accepted)
         self._reject(chunk, problems, rejected, given)
+        if warnings:
+            self._warn(chunk, warnings, accepted)
         batch = pa.RecordBatch.from_arrays(
             [values[name] for name in self.schema.names], schema=self.schema
         )
@@ -518,6 +543,43 @@ class TableReader:
             seen.add(hashes[name][keep], lines[keep])
         for name, parts in self._keys_found.items():
             parts.append(pc.unique(values[name].filter(pa.array(accepted))))
+
+    def _warn(self, chunk: RawChunk, warnings: Mapping[str, list[Problem]], kept: Mask) -> None:
+        """Count the optional cells left empty in the rows kept; note the first few in full.
+
+        A rejected row is not counted here: the quarantine has it as it was read.
+        Only the first rows of each kind are described, so that a file of a
+        million bad cells costs a count, not a million reasons.
+        """
+        report = self.report
+        room = report.max_errors - len(report.warning_examples)
+        examples: list[FieldWarning] = []
+        for name, problems in warnings.items():
+            emptied = np.zeros(len(kept), dtype=np.bool_)
+            for problem in problems:
+                rows = problem.rows & kept
+                count = int(rows.sum())
+                if not count:
+                    continue
+                emptied |= rows
+                report.warnings[problem.kind] += count
+                if room > 0:
+                    first = np.flatnonzero(rows)[:room]
+                    reasons = problem.describe(first).to_pylist()
+                    examples += [
+                        FieldWarning(
+                            table=self.table.name,
+                            file=self.path.name,
+                            line=int(line),
+                            column=name,
+                            reason=str(reason),
+                        )
+                        for line, reason in zip(chunk.lines[first], reasons, strict=True)
+                    ]
+            if emptied.any():
+                report.cells_emptied[name] += int(emptied.sum())
+        examples.sort(key=lambda warning: warning.line)
+        report.add_warnings(examples)
 
     def _reject(
         self,

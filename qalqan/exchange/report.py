@@ -6,6 +6,11 @@ is what ``qalqan validate`` returns. Rejected rows are counted by the kind of
 problem ("start_time is not a UTC time") so that an operator sees at a glance
 which of the exporter's habits to fix; the first few are kept in full as
 :class:`~qalqan.errors.RowError` with their file and line.
+
+A bad value in an optional column does not reject its row: the cell is left
+empty and counted as a warning (by kind of problem and by column), the first
+few kept as :class:`FieldWarning` with their file and line. Warnings do not
+change the exit code.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from pathlib import Path
 
 from qalqan.errors import DataSetError, RowError
 
-__all__ = ["FileProblem", "TableReport", "ValidationReport"]
+__all__ = ["FieldWarning", "FileProblem", "TableReport", "ValidationReport"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,22 @@ class FileProblem:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.problem}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldWarning:
+    """A cell of an optional column left empty because its value broke the contract; the row
+    was kept."""
+
+    table: str
+    file: str
+    line: int
+    column: str
+    reason: str
+    """What was wrong with the value: ``birth_year '1989.5' is not a whole number``."""
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason} (left empty; the row is kept)"
 
 
 @dataclass(slots=True, kw_only=True)
@@ -50,6 +71,12 @@ class TableReport:
     errors: list[RowError] = field(default_factory=list)
     """The first ``max_errors`` rejected rows, in file order."""
     max_errors: int = 20
+    warnings: Counter[str] = field(default_factory=Counter)
+    """Cells of optional columns left empty in accepted rows, by kind of problem."""
+    cells_emptied: Counter[str] = field(default_factory=Counter)
+    """Cells of optional columns left empty in accepted rows, by column."""
+    warning_examples: list[FieldWarning] = field(default_factory=list)
+    """The first ``max_errors`` warnings, in file order."""
     problems: list[FileProblem] = field(default_factory=list)
     skipped_checks: list[str] = field(default_factory=list)
     """Checks that could not run, e.g. references to a table the data set does not have."""
@@ -70,6 +97,11 @@ class TableReport:
         if room > 0:
             self.errors.extend(errors[:room])
 
+    def add_warnings(self, warnings: list[FieldWarning]) -> None:
+        room = self.max_errors - len(self.warning_examples)
+        if room > 0:
+            self.warning_examples.extend(warnings[:room])
+
 
 @dataclass(slots=True, kw_only=True)
 class ValidationReport:
@@ -82,8 +114,9 @@ class ValidationReport:
 
     @property
     def exit_code(self) -> int:
-        """0 when every row of every table is valid, 1 when rows were rejected or a file is
-        damaged, 2 when a table could not be read at all."""
+        """0 when every row of every table is valid (cells of optional columns left empty are
+        warnings, not failures), 1 when rows were rejected or a file is damaged, 2 when a
+        table could not be read at all."""
         reports = self.tables.values()
         if any(r.failure is not None for r in reports):
             return 2
@@ -100,3 +133,8 @@ class ValidationReport:
     @property
     def rows_rejected(self) -> int:
         return sum(r.rows_rejected for r in self.tables.values())
+
+    @property
+    def cells_emptied(self) -> int:
+        """Cells of optional columns left empty (with a warning) in rows that were kept."""
+        return sum(r.cells_emptied.total() for r in self.tables.values())

@@ -74,6 +74,20 @@ class Column:
     references: tuple[str, str] | None = None
     """(table, column) that a non-empty value must be found in, when that table is present."""
 
+    @property
+    def lenient(self) -> bool:
+        """A bad value leaves the cell empty, with a warning, instead of rejecting the row.
+
+        True for the columns the contract calls optional (``required=False``): a
+        file may leave such a column out altogether, so a row whose cell is left
+        empty says no less than a file without the column, and the rest of the
+        row (an owner, an activation date) is kept. Every other column is
+        strict, nullable ones included: there an empty cell has a meaning of its
+        own (an empty ``a_number`` is a withheld caller ID), which a broken
+        value must not take on.
+        """
+        return not self.required
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Table:

@@ -103,3 +103,31 @@ def test_header_only_file_is_valid(tmp_path: Path) -> None:
     code, out, _ = run(str(tmp_path), "-q")
     assert code == 0
     assert "0 rows read" in out
+
+
+def test_optional_cells_left_empty_are_warnings_and_exit_0(tmp_path: Path) -> None:
+    data_set(tmp_path, cdr("r1"))
+    write(
+        tmp_path,
+        "subscribers.csv",
+        "imsi,msisdn,activated,plan,birth_year\n"
+        "401010000000001,+77010000001,2024-05-01,prepaid,1989.0\n"
+        "401010000000002,+77010000002,2024-05-01,prepaid,1989.5\n",
+    )
+    code, out, _ = run(str(tmp_path))
+    assert code == 0
+    assert table_row(out, "subscribers") == [
+        "subscribers",
+        "subscribers.csv",
+        "2",
+        "2",
+        "0",
+        "valid, cells left empty",
+    ]
+    assert "optional cells left empty, rows kept: birth_year 1" in out
+    assert "1  birth_year is not a whole number" in out
+    assert (
+        "subscribers.csv:3: birth_year '1989.5' is not a whole number (left empty; the row is kept)"
+    ) in out
+    assert "0 rejected, 1 optional cells left empty for a bad value" in out
+    assert not (tmp_path / "quarantine" / "subscribers.csv").exists()

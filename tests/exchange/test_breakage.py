@@ -335,16 +335,19 @@ def test_numbers_out_of_form_and_range(tmp_path: Path) -> None:
         "lat '95' is above the maximum 90",
         "lat 'north' is not a number",
         "lon '1e999' is not a number",
-        "radius_m '-1' is below the minimum 0",
+    ]
+    # radius_m is optional: its bad value is left empty and the cell kept, with a warning
+    assert [str(w) for w in report.tables["cells"].warning_examples] == [
+        "cells.csv:6: radius_m '-1' is below the minimum 0 (left empty; the row is kept)"
     ]
     assert [e.reason for e in report.tables["cdrs"].errors] == [
         "duration_s '3.5' is not a whole number",
         "duration_s '12345678901234567890' is not a whole number",
     ]
     cells = accepted(tmp_path, "cells")
-    assert cells.column("lat").to_pylist() == [43.25, -43.2]
-    assert cells.column("lon").to_pylist() == [76.95, 76.0]
-    assert cells.column("radius_m").to_pylist() == [None, 12.5]
+    assert cells.column("lat").to_pylist() == [43.25, -43.2, -43.2]
+    assert cells.column("lon").to_pylist() == [76.95, 0.5, 76.0]
+    assert cells.column("radius_m").to_pylist() == [None, None, 12.5]
 
 
 def test_roaming_period_must_not_end_before_it_starts(tmp_path: Path) -> None:
