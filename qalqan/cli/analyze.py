@@ -148,6 +148,11 @@ def print_findings(
         err_console.print(
             f"[yellow]{rejected:,} rows broke the contract and were left out; see {quarantine}[/]"
         )
+    if report.cells_emptied:
+        err_console.print(
+            f"[yellow]{report.cells_emptied:,} cells of optional columns held a bad value and "
+            f"were left empty, their rows kept; `qalqan validate {data_dir}` lists them[/]"
+        )
     verdicts: dict[str, int] = {}
     for v in result.sims.column("verdict").to_pylist():
         verdicts[v] = verdicts.get(v, 0) + 1

@@ -8,6 +8,8 @@ counted in the report, and keeps the row; every other column stays strict.
 
 from __future__ import annotations
 
+import csv
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,9 +19,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from qalqan.analytics.staging import stage
 from qalqan.exchange.checks import check_column
 from qalqan.exchange.reader import DataSet, read_file
 from qalqan.exchange.schema import INPUT_TABLES, SUBSCRIBERS, Column, Kind, Table
+from qalqan.simulator.config import Scenario
+from qalqan.simulator.operator import simulate
 from tests.exchange.rows import accepted, cdr, data_set, quarantined, validate, write
 
 SUBSCRIBERS_HEADER = "imsi,msisdn,activated,plan,birth_year,region,iccid,owner_id"
@@ -311,3 +316,34 @@ def test_optional_integer_forms_are_read_or_left_empty_never_rejected(
     assert reader.report.rows_rejected == 0
     assert read.column("birth_year").to_pylist() == expected
     assert reader.report.cells_emptied.total() == sum(v is None for v in expected)
+
+
+# --- what the analysis gets -----------------------------------------------------------------
+
+
+def test_analysis_stages_the_same_subscribers_from_a_float_export(tmp_path: Path) -> None:
+    """The field's case: a simulated operator's subscribers.csv with birth_year as NNNN.0.
+
+    Staging (what ``qalqan analyze`` reads) keeps every subscriber, owner and
+    activation date, exactly as from the original export.
+    """
+    original, floats = tmp_path / "original", tmp_path / "floats"
+    simulate(original, Scenario(subscribers=400, days=1, seed=5))
+    with open(original / "subscribers.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert any(row["birth_year"] for row in rows)
+    for row in rows:
+        row["birth_year"] += ".0" if row["birth_year"] else ""
+    shutil.copytree(original, floats)
+    with open(floats / "subscribers.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    staged = {}
+    for data in (original, floats):
+        report = stage(data, data / "staged", quarantine_dir=data / "quarantine")
+        assert report.rows_rejected == 0 and report.cells_emptied == 0
+        staged[data] = pq.read_table(data / "staged" / "subscribers.parquet")
+    assert staged[floats].num_rows == len(rows)
+    assert staged[floats].equals(staged[original])
