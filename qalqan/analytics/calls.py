@@ -5,12 +5,16 @@ operator reads:
 
 - ``spoofed_cli.registry_inbound_only`` — a protected number that never calls out;
 - ``spoofed_cli.registry_wrong_route`` — a protected number outside its registered route;
-- ``spoofed_cli.own_subscriber_not_roaming`` — one of our subscribers' numbers arriving
+- ``spoofed_cli.own_subscriber_at_home`` — one of our subscribers' numbers arriving
   from abroad while the subscriber is at home (a roaming subscriber is *not* flagged);
 - ``spoofed_cli.domestic_from_abroad`` — a domestic number arriving from abroad, not
-  ours (so its roaming cannot be checked) and with no history with the callee;
+  ours (so its roaming cannot be checked) and with no contact with the callee before;
 - ``spoofed_cli.unallocated`` — a number in no allocated range;
 - ``wangiri.burst`` — many one-ring unanswered calls from one number range in an hour.
+
+The five ``spoofed_cli`` rules are defined once, for this analysis and the screening
+engine alike, in :mod:`qalqan.detections.spoofing`: each judges a call from what was
+known at its time.
 
 Calls that no rule settles are scored by a model trained on simulated traffic,
 from what surrounds them: the route's and the callee's share of rule-flagged
@@ -24,51 +28,21 @@ from collections.abc import Mapping
 
 import duckdb
 
+from qalqan.detections.spoofing import SPOOFING_RULES, UNALLOCATED, SpoofingRule
 from qalqan.domain.messages import MESSAGES
 
 __all__ = ["CALL_FEATURES", "CALL_RULES", "call_features", "reason_facts_sql", "said_sql"]
+
+
+def _spoofed(rule: SpoofingRule) -> tuple[str, str, str, str, Mapping[str, str]]:
+    return (rule.id, "spoofed", rule.condition, rule.key, rule.facts)
+
 
 #: (rule id, verdict, SQL condition over ``inbound``, message key, its facts as SQL over ``inbound``).
 #: The reason's English text is the key's template filled in SQL (:func:`said_sql`), so the text
 #: and the facts in ``reason_facts`` cannot disagree.
 CALL_RULES: tuple[tuple[str, str, str, str, Mapping[str, str]], ...] = (
-    (
-        "spoofed_cli.registry_inbound_only",
-        "spoofed",
-        "coalesce(registry_inbound_only, false)",
-        "spoofed_cli.registry_inbound_only",
-        {"caller": "a_number", "owner": "registry_owner"},
-    ),
-    (
-        "spoofed_cli.registry_wrong_route",
-        "spoofed",
-        "coalesce(registry_wrong_route, false)",
-        "analysis.call.registry_wrong_route",
-        {"caller": "a_number", "owner": "registry_owner", "route": "ingress"},
-    ),
-    (
-        "spoofed_cli.own_subscriber_not_roaming",
-        "spoofed",
-        "ingress_class IN ('international', 'voip') AND cli_own_imsi IS NOT NULL AND roaming_country IS NULL"
-        " AND roaming_known",
-        "analysis.call.own_subscriber_not_roaming",
-        {"subscriber": "a_number"},
-    ),
-    (
-        "spoofed_cli.domestic_from_abroad",
-        "spoofed",
-        "ingress_class IN ('international', 'voip') AND cli_domestic AND cli_own_imsi IS NULL"
-        " AND pair_history <= 0 AND NOT coalesce(registry_verified_route, false)",
-        "spoofed_cli.domestic_from_abroad",
-        {"caller": "a_number", "route": "ingress", "callee": "b_number"},
-    ),
-    (
-        "spoofed_cli.unallocated",
-        "spoofed",
-        "a_number IS NOT NULL AND NOT cli_valid AND NOT coalesce(range_calls_hour >= 20 AND range_unanswered_hour >= 0.9, false)",
-        "spoofed_cli.unallocated",
-        {"caller": "a_number"},
-    ),
+    *(_spoofed(rule) for rule in SPOOFING_RULES if rule is not UNALLOCATED),
     (
         "wangiri.burst",
         "fraud",
@@ -76,6 +50,8 @@ CALL_RULES: tuple[tuple[str, str, str, str, Mapping[str, str]], ...] = (
         "analysis.call.wangiri_burst",
         {"calls": "range_calls_hour", "callees": "range_callees_hour", "range": "cli_range"},
     ),
+    # after the burst: a one-ring burst from an unallocated range is told as the burst it is
+    _spoofed(UNALLOCATED),
 )
 
 

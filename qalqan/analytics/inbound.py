@@ -17,11 +17,17 @@ from __future__ import annotations
 
 import duckdb
 
+from qalqan.detections.spoofing import SpoofingSettings, first_contact_facts
+
 __all__ = ["inbound_call_facts"]
 
 
 def inbound_call_facts(
-    con: duckdb.DuckDBPyConnection, *, local_offset_h: int, roaming_known: bool = True
+    con: duckdb.DuckDBPyConnection,
+    *,
+    local_offset_h: int,
+    roaming_known: bool = True,
+    spoofing: SpoofingSettings | None = None,
 ) -> None:
     """Create TEMP TABLE ``inbound`` with one row per call from outside and its facts.
 
@@ -30,7 +36,15 @@ def inbound_call_facts(
 
     Needs TEMP TABLE ``numbers`` from :func:`qalqan.analytics.numbering.number_facts`
     and ``pairs`` (calls per caller/callee pair).
+
+    The facts the spoofing rules read (``cli_subscriber_imsi``, ``roaming_country``,
+    ``registry_*``, ``first_contact`` and its parts) follow their one definition in
+    :mod:`qalqan.detections.spoofing`, with ``spoofing``'s settings (the shipped rules
+    file's by default): each is what was known at the call's time. ``pair_history``,
+    ``cli_own_imsi`` and the other model inputs see the whole data set.
     """
+    spoofing = spoofing or SpoofingSettings.shipped()
+    grace = f"INTERVAL {round(spoofing.roaming_grace_s)} SECOND"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE inbound AS
@@ -54,13 +68,21 @@ def inbound_call_facts(
                 WHERE ingress = 'mobile' AND a_number IS NOT NULL AND a_imsi IS NOT NULL
             ) GROUP BY msisdn
         ),
+        -- our subscribers as the operator lists them: whose roaming the spoofing rules check
+        listed AS (SELECT msisdn, any_value(imsi) AS imsi FROM subscribers GROUP BY msisdn),
         abroad AS (
             SELECT c.record_id, any_value(r.country) AS roaming_country
-            FROM calls c JOIN own o ON o.msisdn = c.a_number
-            JOIN roaming r ON r.imsi = o.imsi AND c.t BETWEEN r.start_time AND r.end_time
+            FROM calls c LEFT JOIN listed l ON l.msisdn = c.a_number
+            LEFT JOIN own o ON o.msisdn = c.a_number
+            JOIN roaming r ON r.imsi = coalesce(l.imsi, o.imsi)
+             AND c.t BETWEEN r.start_time - {grace} AND r.end_time + {grace}
             GROUP BY c.record_id
         ),
-        reg AS (SELECT number, any_value(owner) AS owner, list(policy) AS policies FROM registry GROUP BY number),
+        reg AS (
+            SELECT number, any_value(owner) AS owner, list(policy) AS policies,
+                   list_sort(list(DISTINCT substr(policy, 7)) FILTER (WHERE policy LIKE 'route:%')) AS routes
+            FROM registry GROUP BY number
+        ),
         home_life AS (
             SELECT a_number, count(*) AS n FROM cdrs
             WHERE split_part(ingress, ':', 1) IN ('national', 'mobile', 'fixed') AND a_number IS NOT NULL
@@ -82,13 +104,16 @@ def inbound_call_facts(
                coalesce(n.domestic, false) AS cli_domestic,
                c.a_number IS NULL AS cli_withheld,
                o.imsi AS cli_own_imsi,
+               l.imsi AS cli_subscriber_imsi,
                {bool(roaming_known)} AS roaming_known,
                a.roaming_country,
                reg.owner AS registry_owner,
                list_contains(reg.policies, 'inbound_only') AS registry_inbound_only,
                reg.policies IS NOT NULL
                    AND NOT list_contains(reg.policies, 'inbound_only')
-                   AND NOT list_contains(reg.policies, 'route:' || c.ingress) AS registry_wrong_route,
+                   AND len(reg.routes) > 0
+                   AND NOT list_contains(reg.routes, c.ingress) AS registry_wrong_route,
+               array_to_string(reg.routes, ', ') AS registry_routes,
                coalesce(p1.n, 0) + coalesce(p2.n, 0) - 1 AS pair_history,
                coalesce(hl.n, 0) AS cli_home_calls,
                reg.policies IS NOT NULL AND list_contains(reg.policies, 'route:' || c.ingress) AS registry_verified_route,
@@ -97,6 +122,7 @@ def inbound_call_facts(
         FROM calls c
         LEFT JOIN numbers n ON n.number = c.a_number
         LEFT JOIN own o ON o.msisdn = c.a_number
+        LEFT JOIN listed l ON l.msisdn = c.a_number
         LEFT JOIN abroad a USING (record_id)
         LEFT JOIN reg ON reg.number = c.a_number
         LEFT JOIN pairs p1 ON p1.a_number = c.a_number AND p1.b_number = c.b_number
@@ -106,3 +132,4 @@ def inbound_call_facts(
         LEFT JOIN bursts b ON b.cli_range = c.cli_range AND b.h = date_trunc('hour', c.t)
         """
     )
+    first_contact_facts(con, spoofing)

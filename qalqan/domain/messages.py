@@ -473,20 +473,8 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "kk": "{feature} белгісі: мәні жоқ (мұндай жазбалар жоқ); алаяқтық бағасын төмендетеді",
     },
     # --- reasons of `qalqan analyze`: calls.csv, sims.csv, farms.csv (qalqan.analytics) ---------
-    # Calls the analysis judged by a rule, where screening's English differs (the others reuse
-    # screening's keys), by the call model, and calls placed by a SIM judged a SIM box.
-    "analysis.call.registry_wrong_route": {
-        "en": "presents {caller} ({owner}) but arrived over {route}, not its registered route",
-        "ru": "номер {caller} ({owner}) пришёл по маршруту {route}, а не по своему зарегистрированному маршруту",
-        "kk": "{caller} ({owner}) нөмірі өзінің тіркелген маршрутымен емес, {route} маршрутымен келді",
-    },
-    "analysis.call.own_subscriber_not_roaming": {
-        "en": "presents our subscriber {subscriber} from abroad, but that SIM was at home (not roaming)",
-        "ru": "номер нашего абонента {subscriber} пришёл из-за границы, но его SIM-карта была "
-        "в домашней сети (не в роуминге)",
-        "kk": "біздің абоненттің {subscriber} нөмірі шетелден келді, бірақ оның SIM-картасы "
-        "елде болды (роумингте емес)",
-    },
+    # Calls the analysis judged by the call model (its rules say screening's keys: one
+    # definition, one reason), and calls placed by a SIM judged a SIM box.
     "analysis.call.wangiri_burst": {
         "en": "one-ring burst: {calls} unanswered calls to {callees} people from {range}xx within the hour",
         "ru": "Wangiri (один гудок): с диапазона {range}xx за час звонков без ответа — {calls}; "

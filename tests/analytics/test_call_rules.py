@@ -97,7 +97,7 @@ def test_own_subscriber_from_abroad_is_spoofed_unless_roaming(
             )
         )
     )
-    assert found["home"][0] == "spoofed_cli.own_subscriber_not_roaming"
+    assert found["home"][0] == "spoofed_cli.own_subscriber_at_home"
     assert "+77071111111" in str(found["home"][1]) and "not roaming" in str(found["home"][1])
     assert found["roaming"][0] is None
 

@@ -122,7 +122,7 @@ def test_a_data_set_of_call_records_alone_still_shows_its_sim_boxes(tmp_path: Pa
     assert scored.sim["recall"] >= 0.9
     # without a roaming table nobody can be called a roamer who lies: no own subscriber is flagged
     calls = (tmp_path / "out" / "calls.csv").read_text(encoding="utf-8")
-    assert "own_subscriber_not_roaming" not in calls
+    assert "own_subscriber_at_home" not in calls
 
 
 # --- the reasons' message keys and facts (reason_facts) -------------------------------------------

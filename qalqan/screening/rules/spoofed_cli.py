@@ -18,6 +18,11 @@ numbering plan) and the history the engine has seen:
 - ``spoofed_cli.route_wave``: a route carrying a wave of impossible caller IDs
   lends suspicion to its other first-contact calls.
 
+The five rules that prove a caller ID impossible are defined once, for this
+engine and ``qalqan analyze`` alike, in :mod:`qalqan.detections.spoofing`: their
+ids, the ingress on which they are a verdict, what counts as contact, as
+established, as our subscriber and as roaming, and their settings.
+
 Two signals speak *for* a call: ``trusted_caller.registered_route`` (a
 protected number over its own route) and ``roaming.subscriber_abroad`` (our
 subscriber, registered abroad right now, calling home). The engine never
@@ -26,6 +31,13 @@ blocks the second, whatever else fires.
 
 from __future__ import annotations
 
+from qalqan.detections.spoofing import (
+    DOMESTIC_FROM_ABROAD,
+    OWN_SUBSCRIBER_AT_HOME,
+    REGISTRY_INBOUND_ONLY,
+    REGISTRY_WRONG_ROUTE,
+    UNALLOCATED,
+)
 from qalqan.domain.model import CallAttempt, Reason
 from qalqan.screening.features import (
     CALLEES_BY_ROUTE_AND_CALLER,
@@ -97,8 +109,8 @@ class RegistryInboundOnly(_ProtectedCaller):
     Any call presenting it is spoofed, whatever the ingress: the registry says so.
     """
 
-    id = "spoofed_cli.registry_inbound_only"
-    applies_to = ALL_INGRESS
+    id = REGISTRY_INBOUND_ONLY.id
+    applies_to = REGISTRY_INBOUND_ONLY.verdict_on
     default_weight = 0.98
     messages = ("spoofed_cli.registry_inbound_only",)
 
@@ -114,8 +126,8 @@ class RegistryInboundOnly(_ProtectedCaller):
 class RegistryWrongRoute(_ProtectedCaller):
     """A protected number that calls only through its registered route arrives another way."""
 
-    id = "spoofed_cli.registry_wrong_route"
-    applies_to = ALL_INGRESS
+    id = REGISTRY_WRONG_ROUTE.id
+    applies_to = REGISTRY_WRONG_ROUTE.verdict_on
     default_weight = 0.95
     messages = ("spoofed_cli.registry_wrong_route",)
 
@@ -161,8 +173,8 @@ class OwnSubscriberAtHome(Rule):
     an international route while the SIM is registered abroad.
     """
 
-    id = "spoofed_cli.own_subscriber_at_home"
-    applies_to = FROM_OUTSIDE
+    id = OWN_SUBSCRIBER_AT_HOME.id
+    applies_to = FROM_OUTSIDE  # a verdict from abroad; over national interconnect, weaker
     default_weight = 0.95
     messages = (
         "spoofed_cli.own_subscriber_at_home",
@@ -259,8 +271,8 @@ class DomesticFromAbroad(Rule):
     its VoIP trunk) is established there and is left alone.
     """
 
-    id = "spoofed_cli.domestic_from_abroad"
-    applies_to = ABROAD
+    id = DOMESTIC_FROM_ABROAD.id
+    applies_to = DOMESTIC_FROM_ABROAD.verdict_on
     default_weight = 0.75
     messages = ("spoofed_cli.domestic_from_abroad", "spoofed_cli.domestic_from_abroad.our_radio")
     settings = (
@@ -326,8 +338,8 @@ class DomesticFromAbroad(Rule):
 class Unallocated(Rule):
     """The caller ID lies in no range the numbering plan allocates: no one can own it."""
 
-    id = "spoofed_cli.unallocated"
-    applies_to = FROM_OUTSIDE
+    id = UNALLOCATED.id
+    applies_to = UNALLOCATED.verdict_on
     default_weight = 0.9
     messages = ("spoofed_cli.unallocated",)
 
