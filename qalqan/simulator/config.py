@@ -143,6 +143,10 @@ class FraudSettings:
     """Longest a burst lasts, in minutes (at least 15)."""
     wangiri_carriers: int = 1
     """International carriers a burst arrives over (1: one wholesale carrier)."""
+    wangiri_transit_share: float = 0.0
+    """Share of a burst's calls handed over by a domestic operator's transit (national ingress)."""
+    wangiri_failed_share: float = 0.0
+    """Share of a burst's calls the network records as ``busy`` or ``failed``, not ``no_answer``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -85,6 +85,25 @@ FAMILIES: dict[str, Family] = {
             },
         ),
         Family(
+            name="wangiri-spread",
+            breaks="Wangiri from hundreds of numbers spread over two premium ranges of a million "
+            "numbers, each ringing only a few people (no hundred-block rings many), over six "
+            "carriers and a domestic transit, a fifth of the calls recorded busy or failed",
+            settings={
+                "fraud": {
+                    "wangiri_operations": 2,
+                    "wangiri_bursts_per_day": 1.5,
+                    "wangiri_numbers": 1500,
+                    "wangiri_range_span": 1_000_000,
+                    "wangiri_burst_calls": 4000,
+                    "wangiri_burst_minutes": 30,
+                    "wangiri_carriers": 6,
+                    "wangiri_transit_share": 0.15,
+                    "wangiri_failed_share": 0.2,
+                },
+            },
+        ),
+        Family(
             name="look-alikes",
             breaks="many more innocent look-alikes: relatives abroad calling people the call "
             "centers also rang, foreign companies' service centers calling customers, "

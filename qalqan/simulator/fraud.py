@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from qalqan.simulator.events import ANSWERED, FAILED, NO_ANSWER, SMS, Events, Truth
+from qalqan.simulator.events import ANSWERED, BUSY, FAILED, NO_ANSWER, SMS, Events, Truth
 from qalqan.simulator.geography import Country
 from qalqan.simulator.ids import luhn_append, unique_serials
 from qalqan.simulator.population import PHONE_TACS, SimKind, foreign_numbers, make_iccids
@@ -760,9 +760,16 @@ def _wangiri_day(world: World, plan: FraudPlan, rng: np.random.Generator, day: i
             names = WANGIRI_CARRIERS[: min(len(WANGIRI_CARRIERS), s.wangiri_carriers)]
             codes = np.array([world.codes.code("ingress", n) for n in names], dtype=np.int16)
             route = rng.choice(codes, size=victims.size)
+        if s.wangiri_transit_share > 0:
+            transit = rng.random(victims.size) < s.wangiri_transit_share
+            route = np.where(transit, world.codes.code("ingress", "national:opB"), route)
+        result = np.full(victims.size, NO_ANSWER, dtype=np.int8)
+        if s.wangiri_failed_share > 0:
+            cut = rng.random(victims.size) < s.wangiri_failed_share
+            result[cut] = rng.choice(np.array([BUSY, FAILED], dtype=np.int8), size=int(cut.sum()))
         parts.append(
             Events.make(
-                victims.size, t=t, dur=0, result=NO_ANSWER, a_num=a, ingress=route,
+                victims.size, t=t, dur=0, result=result, a_num=a, ingress=route,
                 orig=world.country_of_number(a), truth=Truth.FRAUD, group=group,
                 **world.to_numbers(rng, pop.msisdn[victims], t, day),
             )

@@ -190,6 +190,34 @@ def test_wangiri_comes_from_tens_of_numbers_of_one_range_in_bursts(made: dict[st
     assert max(len(b) for b in bursts) >= 1000
 
 
+def test_wangiri_spread_rings_few_people_from_each_block_of_its_range(
+    made: dict[str, Path],
+) -> None:
+    con = family_db(made["wangiri-spread"])
+    (calls, hundreds, busiest, carriers, transit, cut) = rows(
+        con,
+        """WITH w AS (
+               SELECT c.* FROM cdrs c JOIN truth_labels l ON l.kind = 'call' AND l.id = c.record_id
+               WHERE starts_with(l."group", 'wangiri-')),
+           per_block AS (
+               SELECT left(a_number, length(a_number) - 2) AS block,
+                      time_bucket(INTERVAL 10 MINUTE, CAST(start_time AS TIMESTAMP)) AS m,
+                      count(DISTINCT b_number) AS rung
+               FROM w GROUP BY 1, 2)
+           SELECT (SELECT count(*) FROM w),
+                  (SELECT count(DISTINCT left(a_number, length(a_number) - 2)) FROM w),
+                  (SELECT max(rung) FROM per_block),
+                  (SELECT count(DISTINCT ingress) FROM w),
+                  (SELECT count(*) FROM w WHERE starts_with(ingress, 'national:')),
+                  (SELECT count(*) FROM w WHERE result IN ('busy', 'failed'))""",
+    )[0]
+    assert int(str(calls)) >= 2000
+    assert int(str(hundreds)) >= 200  # numbers spread over the range ...
+    assert int(str(busiest)) < 10  # ... so that no hundred-block rings ten people in ten minutes
+    assert int(str(carriers)) >= 6 and int(str(transit)) > 0  # carriers and a domestic transit
+    assert 0.1 < int(str(cut)) / int(str(calls)) < 0.3  # a fifth recorded busy or failed
+
+
 def test_relatives_abroad_call_people_the_call_centers_rang(made: dict[str, Path]) -> None:
     con = family_db(made["look-alikes"])
     overlap = rows(
