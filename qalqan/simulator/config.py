@@ -84,6 +84,11 @@ class LookAlikeSettings:
     banks: int = 4
     relatives_calling_targets_share: float = 0.0
     """Share of the people a call center rang whose relative abroad calls them that day."""
+    relatives_per_target: int = 1
+    """How many relatives abroad (each with a number of their own) call such a person."""
+    relatives_on_center_routes: int = 0
+    """1: those relatives live in the countries whose numbers the call centers present, and
+    their calls arrive over the very carrier that brought the scam call, minutes after it."""
     foreign_business_calls_per_subscriber_day: float = 0.0
     """Calls from foreign companies' service centers to their customers here, per subscriber."""
 

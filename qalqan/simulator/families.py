@@ -124,6 +124,34 @@ FAMILIES: dict[str, Family] = {
             },
         ),
         Family(
+            name="relatives-abroad",
+            breaks="relatives abroad of the people the call centers ring, calling them minutes "
+            "after the scam call: several relatives per person, from the very countries whose "
+            "numbers the centers present, over the very carrier that brought the scam call, "
+            "in the centers' office hours",
+            settings={
+                "look_alikes": {
+                    "relatives_calling_targets_share": 0.3,
+                    "relatives_per_target": 3,
+                    "relatives_on_center_routes": 1,
+                },
+                "fraud": {"elderly_target_weight": 5.0},
+            },
+        ),
+        Family(
+            name="relatives-abroad-az",
+            breaks="the relatives-abroad family at an Azerbaijani operator (+994, UTC+4)",
+            settings={
+                "country": "AZ",
+                "look_alikes": {
+                    "relatives_calling_targets_share": 0.3,
+                    "relatives_per_target": 3,
+                    "relatives_on_center_routes": 1,
+                },
+                "fraud": {"elderly_target_weight": 5.0},
+            },
+        ),
+        Family(
             name="another-country",
             breaks="the default operator's mechanisms in another numbering plan and time zone: "
             "Azerbaijan, +994 with nine-digit national numbers, UTC+4, its cities and ranges",

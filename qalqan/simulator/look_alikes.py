@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qalqan.simulator.events import ANSWERED, SMS, Events, Truth
+from qalqan.simulator.geography import MOBILE_SHAPES
 from qalqan.simulator.ids import luhn_append, unique_serials
 from qalqan.simulator.population import (
     GATEWAY_TAC,
@@ -415,6 +416,9 @@ def relatives_calling_targets(
     pop = world.pop
     share = world.scenario.look_alikes.relatives_calling_targets_share
     scam = fraud["truth"] == Truth.FRAUD
+    if world.scenario.look_alikes.relatives_on_center_routes:
+        centers = np.array([g.startswith("cc-") for g in world.codes.groups], dtype=np.bool_)
+        scam &= centers[fraud["group"]]
     subs = pop.subscriber_of(fraud["b_num"][scam])
     rung = subs >= 0
     subs, t_rung = subs[rung], fraud["t"][scam][rung]
@@ -425,6 +429,9 @@ def relatives_calling_targets(
     subs, t_rung = subs[called], t_rung[first][called]
     if subs.size == 0:
         return Events.empty()
+    if world.scenario.look_alikes.relatives_on_center_routes:
+        scam_calls = fraud.take(np.flatnonzero(scam)[rung][people][first][called])
+        return _relatives_on_center_routes(world, rng, day, subs, scam_calls, fraud)
     names = [c for c, _ in RELATIVES_ABROAD]
     weights = np.array([w for _, w in RELATIVES_ABROAD])
     numbers = np.empty(subs.size, dtype=np.int64)
@@ -444,6 +451,89 @@ def relatives_calling_targets(
         truth=Truth.LEGIT, group=world.group("relative_abroad"),
         **world.to_numbers(rng, pop.msisdn[callee], t, day),
     )  # fmt: skip
+
+
+def _centers(world: World, fraud: Events) -> dict[int, tuple[str, int]]:
+    """Each call center's country (the commonest origin of its calls) and its main international
+    carrier, by truth group."""
+    out: dict[int, tuple[str, int]] = {}
+    scam = fraud["truth"] == Truth.FRAUD
+    international = np.array(
+        [n.startswith("international:") for n in world.codes.ingress], dtype=np.bool_
+    )
+    for group in np.unique(fraud["group"][scam]).tolist():
+        if not world.codes.groups[int(group)].startswith("cc-"):
+            continue
+        mine = scam & (fraud["group"] == group)
+        origins = fraud["orig"][mine & (fraud["orig"] >= 0)]
+        routes = fraud["ingress"][mine & international[fraud["ingress"]]]
+        if origins.size == 0 or routes.size == 0:
+            continue
+        name = world.codes.countries[int(np.bincount(origins).argmax())]
+        if name in MOBILE_SHAPES:
+            out[int(group)] = (name, int(np.bincount(routes).argmax()))
+    return out
+
+
+def _relatives_on_center_routes(
+    world: World, rng: np.random.Generator, day: int, subs: I64, scam: Events, fraud: Events
+) -> Events:
+    """Several relatives of each rung person call from the call center's own country, over the
+    carrier that brought the scam call, within minutes of it: every surface fact of the call
+    is the call center's. What remains theirs is their own number, kept for years: one number
+    per relative, the same on every day, the calls answered and long, and the rung person
+    calling them back now and then."""
+    pop = world.pop
+    settings = world.scenario.look_alikes
+    centers = _centers(world, fraud)
+    names = [c for c, _ in RELATIVES_ABROAD]
+    weights = np.array([w for _, w in RELATIVES_ABROAD])
+    international = np.array(
+        [n.startswith("international:") for n in world.codes.ingress], dtype=np.bool_
+    )
+    route = world.carrier(rng, subs.size)
+    per = max(1, int(settings.relatives_per_target))
+    numbers = np.empty((subs.size, per), dtype=np.int64)
+    origin = np.empty((subs.size, per), dtype=np.int16)
+    groups, ingresses = scam["group"].tolist(), scam["ingress"].tolist()
+    for i, (sub, group, ingress) in enumerate(zip(subs.tolist(), groups, ingresses, strict=True)):
+        own = np.random.default_rng([world.scenario.seed, 31, sub])  # the same relatives every day
+        center = centers.get(int(group))
+        if center is not None:
+            route[i] = ingress if international[ingress] else center[1]
+        for k in range(per):
+            country = (
+                center[0]
+                if center is not None
+                else names[int(own.choice(len(names), p=weights / weights.sum()))]
+            )
+            numbers[i, k] = foreign_numbers(own, country, 1)[0]
+            origin[i, k] = world.codes.code("countries", country)
+    calls = rng.integers(1, 3, size=(subs.size, per))
+    callee = np.repeat(np.repeat(subs, per), calls.ravel())
+    caller = np.repeat(numbers.ravel(), calls.ravel())
+    t = np.repeat(np.repeat(scam["t"], per), calls.ravel()) + rng.integers(
+        120, 2 * 3600, size=callee.size
+    )
+    result, duration = world.outcome(rng, callee.size, 0.8, 240.0, 0.8)
+    inbound = Events.make(
+        callee.size, t=t, dur=duration, result=result, a_num=caller,
+        ingress=np.repeat(np.repeat(route, per), calls.ravel()),
+        orig=np.repeat(origin.ravel(), calls.ravel()),
+        truth=Truth.LEGIT, group=world.group("relative_abroad"),
+        **world.to_numbers(rng, pop.msisdn[callee], t, day),
+    )  # fmt: skip
+    back = rng.random(callee.size) < 0.3
+    if not back.any():
+        return inbound
+    tb = t[back] + rng.integers(600, 8 * 3600, size=int(back.sum()))
+    result, duration = world.outcome(rng, tb.size, 0.8, 300.0, 0.8)
+    calling_back = Events.make(
+        tb.size, t=tb, dur=duration, result=result,
+        **world.from_subscriber(rng, callee[back], tb, day),
+        **world.to_numbers(rng, caller[back], tb, day),
+    )  # fmt: skip
+    return Events.concat([inbound, calling_back])
 
 
 def _strangers(world: World, rng: np.random.Generator, cities: npt.NDArray[np.int32]) -> I64:

@@ -293,3 +293,38 @@ def test_foreign_companies_call_customers_from_a_few_numbers_and_hear_back(
                ON l.kind = 'call' AND l.id = c.record_id WHERE l."group" = 'foreign_business')""",
     )[0][0]
     assert int(str(back)) > 0
+
+
+@pytest.mark.parametrize("name", ["relatives-abroad", "relatives-abroad-az"])
+def test_relatives_abroad_call_like_the_center_that_rang_minutes_before(
+    made: dict[str, Path], name: str
+) -> None:
+    con = family_db(made[name])
+    calls, after_scam, numbers, callees, center_codes = rows(
+        con,
+        """WITH calls AS (
+               SELECT c.record_id, c.a_number, c.b_number, c.ingress, l."group",
+                      CAST(c.start_time AS TIMESTAMP) AS t, l.label
+               FROM cdrs c JOIN truth_labels l ON l.kind = 'call' AND l.id = c.record_id),
+           scam AS (SELECT * FROM calls WHERE label = 'fraud' AND starts_with("group", 'cc-')
+                    AND starts_with(ingress, 'international:')),
+           relatives AS (SELECT * FROM calls WHERE "group" = 'relative_abroad'),
+           origins AS (SELECT DISTINCT c.orig_country FROM cdrs c JOIN scam USING (record_id))
+           SELECT count(*),
+                  count(*) FILTER (WHERE EXISTS (
+                      SELECT 1 FROM calls s WHERE s.b_number = r.b_number
+                      AND s.label = 'fraud' AND starts_with(s."group", 'cc-') AND r.t > s.t
+                      AND r.t <= s.t + INTERVAL 2 HOUR + INTERVAL 1 MINUTE)
+                      AND r.ingress IN (SELECT ingress FROM scam)),
+                  count(DISTINCT r.a_number), count(DISTINCT r.b_number),
+                  count(*) FILTER (WHERE c.orig_country IN (SELECT orig_country FROM origins))
+           FROM relatives r JOIN cdrs c USING (record_id)""",
+    )[0]
+    calls = int(str(calls))
+    assert calls > 100
+    # right after a scam call, over a carrier the call centers use
+    assert int(str(after_scam)) >= 0.7 * calls
+    # several relatives per person, each with a number of their own
+    assert int(str(numbers)) >= 2 * int(str(callees))
+    # from the countries the call centers' calls come from
+    assert int(str(center_codes)) >= 0.8 * calls
