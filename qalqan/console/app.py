@@ -66,6 +66,7 @@ from qalqan.cases.roles import ANONYMOUS, Actor, Permission, Role, may
 from qalqan.cases.sessions import end_session, resume_session, start_session
 from qalqan.cases.store import CaseStore, clock_of
 from qalqan.cases.views import Money, Said, TimelineEvent
+from qalqan.console.country import AUTO, data_country
 from qalqan.console.dashboard import CALLER_ID_TYPES, dashboard_figures
 from qalqan.console.graph import case_graph
 from qalqan.console.i18n import LANGUAGES, MESSAGES, translate, words
@@ -73,6 +74,7 @@ from qalqan.console.maps import (
     campaign_hours,
     city_labels,
     farm_points,
+    map_file,
     office_day,
     offset_text,
     outline,
@@ -372,7 +374,6 @@ def create_app(
     templates.env.filters["money"] = _money
     templates.env.globals["may"] = may
     templates.env.globals["P"] = Permission
-    kazakhstan = outline()  # read once: the map's offline outline
 
     async def signed_in(request: Request) -> Actor:
         """Who the request's session token signs in, as the account is now (looked up once).
@@ -765,20 +766,36 @@ def create_app(
         await run(request, cases.add_note, case_id, _text(form, "text"))
         return _redirect(f"/cases/{case_id}")
 
+    async def operator_country() -> str | None:
+        """The setting's country, or the data's (see :mod:`qalqan.console.country`)."""
+        if config.country != AUTO:
+            return config.country
+
+        def ask() -> str | None:
+            with the_store.transaction() as session:
+                return data_country(session)
+
+        return await run_in_threadpool(ask)
+
     async def findings_page(request: Request) -> Response:
         found = await run(request, cases.findings)
         lang = _lang(request)
-        farms = farm_points(found, lang)
-        world = {
-            "outline": kazakhstan,
-            "farms": farms,
-            "cities": city_labels(lambda key: translate(lang, "city_" + key)),
-            "labels": {
-                "farm": translate(lang, "kind_sim_farm"),
-                "sims": translate(lang, "map_sims"),
-            },
-        }
-        return render(request, "findings.html", findings=found, farms=farms, world=world)
+        country = await operator_country()
+        farms = farm_points(found, lang, country=country)
+        world = None
+        if country is not None and map_file(country) is not None:
+            world = {
+                "outline": outline(country),
+                "farms": farms,
+                "cities": city_labels(country, lambda key: translate(lang, "city_" + key)),
+                "labels": {
+                    "farm": translate(lang, "kind_sim_farm"),
+                    "sims": translate(lang, "map_sims"),
+                },
+            }
+        return render(
+            request, "findings.html", findings=found, farms=farms, world=world, country=country
+        )
 
     async def dashboard_page(request: Request) -> Response:
         figures = await run(request, dashboard_figures)

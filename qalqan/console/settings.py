@@ -127,7 +127,22 @@ class ConsoleSettings:
         ),
     )
 
+    country: str = field(
+        default="auto",
+        metadata=_about(
+            "QALQAN_CONSOLE_COUNTRY",
+            "The operator's country, ISO 3166 alpha-2 (KZ, AZ, UZ, KG, ...): the map the "
+            "findings page draws and which caller IDs the dashboard counts as domestic. "
+            "`auto`: the country most of the subscribers' numbers in the case store belong to.",
+        ),
+    )
+
     def __post_init__(self) -> None:
+        object.__setattr__(self, "country", self.country.strip())
+        if self.country.lower() == "auto":
+            object.__setattr__(self, "country", "auto")
+        else:
+            object.__setattr__(self, "country", self.country.upper())
         key: object = self.secret
         if isinstance(key, str):  # a plain string is accepted and wrapped
             object.__setattr__(self, "secret", Secret(key))
@@ -147,6 +162,12 @@ class ConsoleSettings:
             problems.append(f"{env['login_queue']}={self.login_queue} is below 0")
         if self.max_body_bytes < 4096:
             problems.append(f"{env['max_body_bytes']}={self.max_body_bytes} is under 4096")
+        if self.country != "auto" and not (
+            len(self.country) == 2 and self.country.isascii() and self.country.isalpha()
+        ):
+            problems.append(
+                f"{env['country']}={self.country!r} is not 'auto' or a country code like AZ"
+            )
         if self.secret is not None and len(self.secret) < 16:
             problems.append(f"{env['secret']} is too short (at least 16 characters)")
         return problems

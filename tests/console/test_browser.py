@@ -23,7 +23,8 @@ import pytest
 
 from qalqan.cases.roles import Role
 from qalqan.console import create_app
-from tests.cases.conftest import PASSWORD
+from tests.cases.conftest import PASSWORD, make_people
+from tests.console.another_country import another_country_store
 from tests.console.conftest import NAMES, ShiftClock, populated_store, store_campaign_hours
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -104,6 +105,19 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with store.transaction() as session:
         for farm in session.scalars(select(Alert).where(Alert.kind == "sim_farm")):
             farm.source_ref = HOSTILE_FARM
+    app = create_app(url, secret_key="browser-test", store=store)
+    try:
+        with _serving(app) as base:
+            yield base
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def azerbaijan_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The console over an Azerbaijani operator's farms (the simulator's another-country family)."""
+    store, url = another_country_store(tmp_path_factory.mktemp("azerbaijan"))
+    make_people(store)
     app = create_app(url, secret_key="browser-test", store=store)
     try:
         with _serving(app) as base:
@@ -248,6 +262,41 @@ def test_analyst_sees_farms_on_the_map_and_a_campaigns_hours(
     expect(page.locator(".campaign-hours .works")).to_contain_text("09–18")
     assert errors == []
     _shot(page, "13-campaign")
+    page.close()
+
+
+def test_an_azerbaijani_operators_farms_are_drawn_on_azerbaijan(
+    browser: playwright_api.Browser, azerbaijan_server: str
+) -> None:
+    expect = playwright_api.expect
+    errors: list[str] = []
+    page = _sign_in(browser, azerbaijan_server, Role.ANALYST)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{azerbaijan_server}/findings")
+    expect(page.locator("#farm-map svg")).to_have_count(1)
+    assert page.evaluate("window.qalqanMapDrawn") is True
+    expect(page.locator(".map-card h2")).to_contain_text("Азербайджан")
+    drawn = page.evaluate(
+        """() => {
+          const chart = echarts.getInstanceByDom(document.getElementById("farm-map"));
+          const option = chart.getOption();
+          const farms = option.series.find(s => s.id === "farms").data;
+          return {
+            map: option.geo[0].map,
+            regions: echarts.getMap("country").geoJSON.features.map(f => f.properties.name),
+            farms: farms.map(f => f.region),
+          };
+        }"""
+    )
+    assert drawn["map"] == "country"
+    assert {"Баку", "Гянджа", "Лачинский район"} <= set(drawn["regions"])
+    assert not {"Алматы", "Астана"} & set(drawn["regions"])
+    assert drawn["farms"] and None not in drawn["farms"]  # every farm inside Azerbaijan
+    expect(page.locator("#farm-map")).to_contain_text("Баку")  # the city drawn for orientation
+    expect(page.locator("#farm-map")).not_to_contain_text("Алматы")
+    assert errors == []
+    page.locator("#farm-map").scroll_into_view_if_needed()
+    page.locator(".map-card").screenshot(path=str(ARTIFACTS / "12b-farm-map-azerbaijan.png"))
     page.close()
 
 

@@ -1,4 +1,5 @@
-// Draws the farms on the offline map of Kazakhstan and its regions from the JSON in #map-data (ECharts, served locally).
+// Draws the farms on the offline map of the operator's country and its regions from the JSON in #map-data
+// (ECharts, served locally; the country's GeoJSON is shipped in static/<iso>.geo.json).
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("map-data").textContent);
@@ -10,9 +11,9 @@
     if (lang === "kk") { return p.name_kk || p.name_ru || p.name; }
     return p.name;
   }
-  // The label drawn on the map: the name without "Region" / "область" / "облысы".
+  // The label drawn on the map: the name without "Region" / "District" / "область" / "район".
   function shortName(name) {
-    return name.replace(/ (Region|область|облысы)$/, "");
+    return name.replace(/ (Region|District|область|облысы|район)$/, "");
   }
 
   // The country's outline is drawn as a line over the regions; the regions are the map.
@@ -35,7 +36,10 @@
   });
   var cityRegions = regions.filter(function (f) { return f.properties.kind === "city"; })
     .map(function (f) { return { name: f.properties.name, label: { show: false } }; });
-  echarts.registerMap("kazakhstan", { type: "FeatureCollection", features: regions });
+  echarts.registerMap("country", { type: "FeatureCollection", features: regions });
+  // Many small regions (Azerbaijan's 78 districts and cities) would bury each other's names:
+  // then only the cities' names are drawn, the others' on hover.
+  var crowded = regions.length > 30;
 
   // Lines of text as a tooltip element: each line a text node, so nothing in them is markup.
   function lines(texts) {
@@ -68,11 +72,11 @@
       }
     },
     geo: {
-      map: "kazakhstan", roam: true, selectedMode: false,
+      map: "country", roam: true, selectedMode: false,
       tooltip: { show: true },
       itemStyle: { areaColor: "#22303f", borderColor: "#4f6275", borderWidth: 0.6 },
       label: {
-        show: true, color: "rgba(184, 196, 208, 0.45)", fontSize: 11,
+        show: !crowded, color: "rgba(184, 196, 208, 0.45)", fontSize: 11,
         formatter: function (p) { return shortName(p.name); }
       },
       emphasis: {

@@ -1,0 +1,143 @@
+"""The operator's country: told by the data (an Azerbaijani operator draws Azerbaijan), or set.
+
+The store here holds what the simulator's another-country family (an operator in
+Azerbaijan, +994, UTC+4) makes; see :mod:`tests.console.another_country`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from qalqan.cases import CaseStore
+from qalqan.cases.roles import Role
+from qalqan.console import create_app
+from qalqan.console.country import country_of_numbers, data_country
+from qalqan.console.settings import ConsoleSettings
+from qalqan.errors import ConfigError
+from tests.cases.conftest import PASSWORD, make_people
+from tests.console.another_country import another_country_store
+from tests.console.conftest import NAMES, csrf_of
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+
+@pytest.fixture(scope="module")
+def azerbaijan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CaseStore, str]]:
+    store, url = another_country_store(tmp_path_factory.mktemp("az"))
+    make_people(store)
+    try:
+        yield store, url
+    finally:
+        store.close()
+
+
+def _findings_page(store: CaseStore, url: str, **settings: Any) -> str:
+    app = create_app(url, secret_key="test-secret", store=store, **settings)
+    client = TestClient(app)
+    page = client.get("/login")
+    client.post(
+        "/login",
+        data={"csrf": csrf_of(page.text), "username": NAMES[Role.ANALYST], "password": PASSWORD},
+    )
+    page = client.get("/findings")
+    assert page.status_code == 200
+    return page.text
+
+
+def _map_data(html: str) -> dict[str, Any] | None:
+    found = re.search(r'<script type="application/json" id="map-data">(.*?)</script>', html, re.S)
+    return json.loads(found.group(1)) if found else None
+
+
+def test_the_data_says_azerbaijan(azerbaijan: tuple[CaseStore, str]) -> None:
+    store, _ = azerbaijan
+    with store.transaction() as session:
+        assert data_country(session) == "AZ"
+
+
+def test_an_azerbaijani_operator_gets_the_map_of_azerbaijan(
+    azerbaijan: tuple[CaseStore, str],
+) -> None:
+    html = _findings_page(*azerbaijan)
+    data = _map_data(html)
+    assert data is not None
+    assert data["outline"]["features"][0]["properties"]["name"] == "Azerbaijan"
+    assert 'Фермы на карте — <span class="map-country">Азербайджан</span>' in html
+    assert data["farms"], "the simulated farms are on the page"
+    # every farm the simulator placed lies in a region of Azerbaijan, named in Russian
+    regions = {f["region"] for f in data["farms"]}
+    assert None not in regions
+    assert regions & {"Баку", "Гянджа", "Сумгайыт", "Апшеронский район"}
+    assert {c["name"] for c in data["cities"]} >= {"Баку", "Гянджа"}
+    assert "Алматы" not in html and "Kazakhstan" not in json.dumps(data)
+
+
+def test_the_setting_overrides_the_data(azerbaijan: tuple[CaseStore, str]) -> None:
+    data = _map_data(_findings_page(*azerbaijan, settings=ConsoleSettings(country="kz")))
+    assert data is not None
+    assert data["outline"]["features"][0]["properties"]["name"] == "Kazakhstan"
+    assert {f["region"] for f in data["farms"]} == {None}  # Baku is not in Kazakhstan
+
+
+def test_a_country_without_a_map_gets_a_message_and_the_farms_listed_never_another_map(
+    azerbaijan: tuple[CaseStore, str],
+) -> None:
+    html = _findings_page(*azerbaijan, settings=ConsoleSettings(country="TR"))
+    assert _map_data(html) is None and 'id="farm-map"' not in html
+    assert "Карты этой страны (TR) в консоли нет" in html
+    assert '<table class="details farms">' in html and "farm-1" in html
+
+
+def test_no_country_known_says_so(tmp_path: Path) -> None:
+    from qalqan.cases import ingest_findings, upgrade
+    from tests.cases.feeds import write_feed
+
+    feed = write_feed(tmp_path / "feed")
+    for line in ("sims.csv",):  # a farm without its SIMs' numbers, and no potential victims
+        (feed.findings / line).unlink()
+    url = str(tmp_path / "cases.db")
+    upgrade(url)
+    store = CaseStore.open(url)
+    try:
+        with store.transaction() as session:
+            ingest_findings(session, feed.findings)
+        with store.transaction() as session:
+            assert data_country(session) is None
+        make_people(store)
+        html = _findings_page(store, url)
+        assert _map_data(html) is None
+        assert "Страна оператора пока не известна" in html and "QALQAN_CONSOLE_COUNTRY" in html
+    finally:
+        store.close()
+
+
+def test_country_setting_is_checked() -> None:
+    assert ConsoleSettings(country=" Az ").country == "AZ"
+    assert ConsoleSettings(country="AUTO").country == "auto"
+    with pytest.raises(ConfigError, match="QALQAN_CONSOLE_COUNTRY"):
+        ConsoleSettings(country="Azerbaijan")
+    assert ConsoleSettings.from_env({"QALQAN_CONSOLE_COUNTRY": "kg"}).country == "KG"
+
+
+def test_country_of_numbers_counts_countries_not_prefixes() -> None:
+    assert country_of_numbers(["+994501234567", "+994551234567", "+77011234567"]) == "AZ"
+    # +7 is Kazakhstan's and Russia's: the numbering plan tells them apart
+    assert country_of_numbers(["+79031234567", "+79161234567", "+77011234567"]) == "RU"
+    assert country_of_numbers([None, "", "garbage", "+999"]) is None
+    assert country_of_numbers([]) is None
+
+
+@given(st.lists(st.sampled_from(["+994501234567", "+77011234567", "+996555123456"]), max_size=9))
+def test_country_of_numbers_does_not_depend_on_order(numbers: list[str]) -> None:
+    assert country_of_numbers(numbers) == country_of_numbers(list(reversed(numbers)))
