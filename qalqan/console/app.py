@@ -798,7 +798,9 @@ def create_app(
         )
 
     async def dashboard_page(request: Request) -> Response:
-        figures = await run(request, dashboard_figures)
+        figures = await run(
+            request, dashboard_figures, home=None if config.country == AUTO else config.country
+        )
         sla = await run(request, cases.sla_report)
         lang = _lang(request)
         chart = {

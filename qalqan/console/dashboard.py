@@ -28,6 +28,8 @@ from qalqan.cases.models import Alert, AlertEntity, AlertKind, Loss, LossKind
 from qalqan.cases.roles import Actor, Permission, authorize
 from qalqan.cases.store import clock_of
 from qalqan.cases.views import texts_of
+from qalqan.console.country import data_country
+from qalqan.domain.numbers import describe, is_e164
 
 __all__ = ["CALLER_ID_TYPES", "DashboardFigures", "caller_id_type", "dashboard_figures"]
 
@@ -56,13 +58,16 @@ class DashboardFigures:
 CALLER_ID_TYPES: tuple[str, ...] = ("ours", "domestic", "foreign", "withheld", "protected")
 
 
-def caller_id_type(caller: str | None, reasons: list[str], own_sim: bool) -> str:
+def caller_id_type(
+    caller: str | None, reasons: list[str], own_sim: bool, home: str | None = None
+) -> str:
     """What the call presented as its caller ID, from what the alert stores.
 
     A number of the protected registry (banks, police: a ``spoofed_cli.registry…``
     reason) first, then withheld (no number), then one of our subscribers (the
     call has the caller's SIM on our network, or the rule said it presented our
-    subscriber's number), then domestic (+7) or foreign.
+    subscriber's number), then domestic (a number of ``home``, the operator's country, by the
+    numbering plan) or foreign. With ``home`` unknown, no number is called domestic.
     """
     rules = [r.partition(":")[0] for r in reasons]
     if any(r.startswith("spoofed_cli.registry") for r in rules):
@@ -71,11 +76,17 @@ def caller_id_type(caller: str | None, reasons: list[str], own_sim: bool) -> str
         return "withheld"
     if own_sim or "spoofed_cli.own_subscriber_at_home" in rules:
         return "ours"
-    return "domestic" if caller.startswith("+7") else "foreign"
+    domestic = home is not None and is_e164(caller) and describe(caller).region == home
+    return "domestic" if domestic else "foreign"
 
 
-def dashboard_figures(session: Session, actor: Actor, *, days: int = 14) -> DashboardFigures:
+def dashboard_figures(
+    session: Session, actor: Actor, *, days: int = 14, home: str | None = None
+) -> DashboardFigures:
     """The ``days`` days up to the latest intercepted call. Permission: ``view_sla``.
+
+    ``home`` is the operator's country (ISO 3166 alpha-2), for telling domestic caller IDs
+    from foreign ones; None: the data's (:func:`qalqan.console.country.data_country`).
 
     Anchored on the latest call rather than the clock, so that a replayed or
     simulated data set (the demo) shows its own days; in live operation the
@@ -83,6 +94,7 @@ def dashboard_figures(session: Session, actor: Actor, *, days: int = 14) -> Dash
     """
     actor = authorize(session, actor, Permission.VIEW_SLA, "dashboard")
     now = clock_of(session)
+    home = home or data_country(session)
     intercepted = Alert.kind == AlertKind.INTERCEPTED_CALL.value
     latest = session.scalar(select(func.max(Alert.occurred_at)).where(intercepted)) or now
     first = latest.date() - timedelta(days=days - 1)
@@ -119,7 +131,8 @@ def dashboard_figures(session: Session, actor: Actor, *, days: int = 14) -> Dash
         route = ingress.partition(":")[0]
         by_route[route] += 1
         route_day[route, day] += 1
-        by_caller_id[caller_id_type(caller, list(texts_of(reasons)), alert_id in own_sim)] += 1
+        reasons_said = list(texts_of(reasons))
+        by_caller_id[caller_id_type(caller, reasons_said, alert_id in own_sim, home)] += 1
         if outcome:
             worked[day] += 1
             outcomes[outcome] += 1

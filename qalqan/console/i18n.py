@@ -426,7 +426,11 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "kk": "біздің абонент нөмірі",
         "en": "our subscriber's number",
     },
-    "cid_domestic": {"ru": "номер РК (+7)", "kk": "ҚР нөмірі (+7)", "en": "domestic number (+7)"},
+    "cid_domestic": {
+        "ru": "номер своей страны",
+        "kk": "өз елінің нөмірі",
+        "en": "domestic number",
+    },
     "cid_foreign": {"ru": "иностранный номер", "kk": "шетелдік нөмір", "en": "foreign number"},
     "cid_withheld": {"ru": "номер скрыт", "kk": "нөмір жасырылған", "en": "number withheld"},
     "cid_protected": {

@@ -704,7 +704,12 @@ def test_caller_id_types() -> None:
     assert caller_id_type("+77010000001", ["spoofed_cli.own_subscriber_at_home: y"], False) == (
         "ours"
     )
-    assert caller_id_type("+77010000001", [], False) == "domestic"
-    assert caller_id_type("+447700900123", [], False) == "foreign"
+    assert caller_id_type("+77010000001", [], False, "KZ") == "domestic"
+    assert caller_id_type("+447700900123", [], False, "KZ") == "foreign"
+    # domestic is the operator's country by the numbering plan, not "+7"
+    assert caller_id_type("+994501234567", [], False, "AZ") == "domestic"
+    assert caller_id_type("+77010000001", [], False, "AZ") == "foreign"
+    assert caller_id_type("+79031234567", [], False, "KZ") == "foreign"  # Russia shares +7
+    assert caller_id_type("+77010000001", [], False, None) == "foreign"  # country unknown
     for kind in CALLER_ID_TYPES:
         assert set(MESSAGES["cid_" + kind]) == set(LANGUAGES)
