@@ -10,7 +10,9 @@ operator reads:
 - ``spoofed_cli.domestic_from_abroad`` — a domestic number arriving from abroad, not
   ours (so its roaming cannot be checked) and with no contact with the callee before;
 - ``spoofed_cli.unallocated`` — a number in no allocated range;
-- ``wangiri.burst`` — many one-ring unanswered calls from one number range in an hour.
+- ``wangiri.one_ring_burst`` — a one-ring burst from one number range, by what was known at the
+  call's time, defined once for this analysis and the screening engine
+  (:mod:`qalqan.detections.wangiri`).
 
 The five ``spoofed_cli`` rules are defined once, for this analysis and the screening
 engine alike, in :mod:`qalqan.detections.spoofing`: each judges a call from what was
@@ -33,6 +35,13 @@ from qalqan.domain.messages import MESSAGES
 
 __all__ = ["CALL_FEATURES", "CALL_RULES", "call_features", "reason_facts_sql", "said_sql"]
 
+_WANGIRI_FACTS: Mapping[str, str] = {
+    "range": "wangiri_range",
+    "window": "wangiri_window",
+    "callees": "wangiri_callees",
+}
+"""A one-ring burst's facts, as the screening rule says them (:mod:`qalqan.detections.wangiri`)."""
+
 
 def _spoofed(rule: SpoofingRule) -> tuple[str, str, str, str, Mapping[str, str]]:
     return (rule.id, "spoofed", rule.condition, rule.key, rule.facts)
@@ -44,13 +53,20 @@ def _spoofed(rule: SpoofingRule) -> tuple[str, str, str, str, Mapping[str, str]]
 CALL_RULES: tuple[tuple[str, str, str, str, Mapping[str, str]], ...] = (
     *(_spoofed(rule) for rule in SPOOFING_RULES if rule is not UNALLOCATED),
     (
-        "wangiri.burst",
+        "wangiri.one_ring_burst",
         "fraud",
-        "range_calls_hour >= 20 AND range_unanswered_hour >= 0.9 AND range_callees_hour >= 20",
-        "analysis.call.wangiri_burst",
-        {"calls": "range_calls_hour", "callees": "range_callees_hour", "range": "cli_range"},
+        "wangiri_state = 'confirmed'",
+        "wangiri.one_ring_burst",
+        {**_WANGIRI_FACTS, "one_ring": "wangiri_one_ring", "ended": "wangiri_ended"},
     ),
-    # after the burst: a one-ring burst from an unallocated range is told as the burst it is
+    (
+        "wangiri.one_ring_burst",
+        "fraud",
+        "wangiri_state = 'continues'",
+        "wangiri.one_ring_burst.continues",
+        _WANGIRI_FACTS,
+    ),
+    # after the bursts: a one-ring burst from an unallocated range is told as the burst it is
     _spoofed(UNALLOCATED),
 )
 
@@ -142,16 +158,18 @@ def call_features(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE call_facts AS
+        -- A one-ring burst is the range's doing, not the carrier's nor the callee's: its calls
+        -- (which ring nearly everyone, over every carrier) are left out of what speaks of either.
         WITH route_share AS (
             SELECT ingress, avg(CASE WHEN rule IS NULL THEN 0.0 ELSE 1.0 END) AS route_flag_share
-            FROM call_ruled GROUP BY 1
+            FROM call_ruled WHERE wangiri_state IS NULL GROUP BY 1
         ),
         route_hour AS (
             SELECT ingress, hour(t) AS h,
                    avg(CASE WHEN rule IS NULL THEN 0.0 ELSE 1.0 END) AS route_hour_flag_share
-            FROM call_ruled GROUP BY 1, 2
+            FROM call_ruled WHERE wangiri_state IS NULL GROUP BY 1, 2
         ),
-        flagged AS (SELECT b_number, t FROM call_ruled WHERE rule IS NOT NULL),
+        flagged AS (SELECT b_number, t FROM call_ruled WHERE rule IS NOT NULL AND wangiri_state IS NULL),
         callee_flags AS (
             SELECT c.record_id, count(f.t) AS callee_flagged_calls
             FROM call_ruled c JOIN flagged f

@@ -9,7 +9,10 @@ For each call over ``international``, ``voip`` or ``national`` ingress:
 - the history between caller and callee (calls either way, any ingress) and
   whether the number lives at home (calls from it over national interconnect
   or the radio network);
-- how the number range behaved around that moment (one-ring bursts);
+- how the number range behaved around that moment: its hundred-block's calls in
+  the hour (for the call model), and whether the call was part of a one-ring
+  burst by what was known at its time (``wangiri_*``, the one definition shared
+  with the screening engine: :mod:`qalqan.analytics.wangiri`);
 - the route's share of calls whose caller ID could not be genuine.
 """
 
@@ -17,7 +20,10 @@ from __future__ import annotations
 
 import duckdb
 
+from qalqan.analytics.wangiri import shipped_wangiri, wangiri_evidence
 from qalqan.detections.spoofing import SpoofingSettings, first_contact_facts
+from qalqan.detections.wangiri import WangiriBurst
+from qalqan.screening.state import format_window
 
 __all__ = ["inbound_call_facts"]
 
@@ -28,6 +34,7 @@ def inbound_call_facts(
     local_offset_h: int,
     roaming_known: bool = True,
     spoofing: SpoofingSettings | None = None,
+    wangiri: WangiriBurst | None = None,
 ) -> None:
     """Create TEMP TABLE ``inbound`` with one row per call from outside and its facts.
 
@@ -44,6 +51,8 @@ def inbound_call_facts(
     ``cli_own_imsi`` and the other model inputs see the whole data set.
     """
     spoofing = spoofing or SpoofingSettings.shipped()
+    wangiri = wangiri or shipped_wangiri()
+    wangiri_evidence(con, wangiri)
     grace = f"INTERVAL {round(spoofing.roaming_grace_s)} SECOND"
     con.execute(
         f"""
@@ -118,7 +127,9 @@ def inbound_call_facts(
                coalesce(hl.n, 0) AS cli_home_calls,
                reg.policies IS NOT NULL AND list_contains(reg.policies, 'route:' || c.ingress) AS registry_verified_route,
                cs.cli_calls, cs.cli_callees, cs.cli_answer_rate,
-               b.n AS range_calls_hour, b.callees AS range_callees_hour, b.unanswered AS range_unanswered_hour
+               b.n AS range_calls_hour, b.callees AS range_callees_hour, b.unanswered AS range_unanswered_hour,
+               w.wangiri_state, w.wangiri_range, w.wangiri_callees, w.wangiri_ended,
+               w.wangiri_one_ring, '{format_window(wangiri.window_s)}' AS wangiri_window
         FROM calls c
         LEFT JOIN numbers n ON n.number = c.a_number
         LEFT JOIN own o ON o.msisdn = c.a_number
@@ -130,6 +141,7 @@ def inbound_call_facts(
         LEFT JOIN home_life hl ON hl.a_number = c.a_number
         LEFT JOIN cli_stats cs ON cs.a_number = c.a_number
         LEFT JOIN bursts b ON b.cli_range = c.cli_range AND b.h = date_trunc('hour', c.t)
+        LEFT JOIN wangiri_evidence w USING (record_id)
         """
     )
     first_contact_facts(con, spoofing)

@@ -147,17 +147,28 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     },
     # --- Wangiri and dialling through number blocks -------------------------------------------
     "wangiri.one_ring_burst": {
-        "en": "one-ring burst: {one_ring} of {ended} ended calls from {range}xx in the last {window} "
+        "en": "one-ring burst: {one_ring} of {ended} ended calls from {range} in the last {window} "
         "rang off unanswered, {callees} people rung",
-        "ru": "Wangiri (один гудок): с диапазона {range}xx за {window} сброшено без ответа звонков — "
+        "ru": "Wangiri (один гудок): с диапазона {range} за {window} сброшено без ответа звонков — "
         "{one_ring} из {ended} завершённых; обзвонено людей: {callees}",
-        "kk": "Wangiri (бір сигнал): {range}xx ауқымынан соңғы {window} ішінде жауапсыз үзілген "
+        "kk": "Wangiri (бір сигнал): {range} ауқымынан соңғы {window} ішінде жауапсыз үзілген "
         "қоңыраулар — аяқталған {ended} қоңыраудың {one_ring}; қоңырау шалынған адамдар саны: {callees}",
     },
+    "wangiri.one_ring_burst.continues": {
+        "en": "one-ring burst goes on: {callees} people rung from {range} in the last {window}, "
+        "its range's calls found ringing off unanswered minutes ago",
+        "ru": "Wangiri (один гудок) продолжается: с диапазона {range} за {window} обзвонено людей: "
+        "{callees}; звонки с этого диапазона недавно сбрасывались без ответа",
+        "kk": "Wangiri (бір сигнал) жалғасуда: {range} ауқымынан соңғы {window} ішінде қоңырау "
+        "шалынған адамдар саны: {callees}; бұл ауқымның қоңыраулары жақында жауапсыз үзілген",
+    },
     "wangiri.calling_burst": {
-        "en": "{callees} different people rung from {range}xx in the last {window}",
-        "ru": "с диапазона {range}xx за {window} обзвонено разных людей: {callees}",
-        "kk": "{range}xx ауқымынан соңғы {window} ішінде қоңырау шалынған әртүрлі адамдар саны: {callees}",
+        "en": "{callees} different people rung from {range} in the last {window}; "
+        "the callee never talked with this number",
+        "ru": "с диапазона {range} за {window} обзвонено разных людей: {callees}; "
+        "абонент прежде не общался с этим номером",
+        "kk": "{range} ауқымынан соңғы {window} ішінде қоңырау шалынған әртүрлі адамдар саны: "
+        "{callees}; абонент бұрын бұл нөмірмен байланыспаған",
     },
     "sequential_dialling.number_blocks": {
         "en": "SIM {imsi} dialled {dialled} numbers of the block {block}xx in the last {window}",
@@ -475,13 +486,6 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     # --- reasons of `qalqan analyze`: calls.csv, sims.csv, farms.csv (qalqan.analytics) ---------
     # Calls the analysis judged by the call model (its rules say screening's keys: one
     # definition, one reason), and calls placed by a SIM judged a SIM box.
-    "analysis.call.wangiri_burst": {
-        "en": "one-ring burst: {calls} unanswered calls to {callees} people from {range}xx within the hour",
-        "ru": "Wangiri (один гудок): с диапазона {range}xx за час звонков без ответа — {calls}; "
-        "обзвонено людей: {callees}",
-        "kk": "Wangiri (бір сигнал): {range}xx ауқымынан бір сағат ішінде жауапсыз қоңыраулар — "
-        "{calls}; қоңырау шалынған адамдар саны: {callees}",
-    },
     "analysis.call.model": {
         "en": "first contact between caller and callee; {share}% of calls over {route} at this hour "
         "carried impossible caller IDs; callee got {flagged} flagged calls within 3 days",

@@ -2,8 +2,10 @@
 
 Qalqan stores every number as E.164 with a leading ``+`` (``+77011234567``).
 Operators hand over numbers in many shapes (``8 701 123 45 67``,
-``+7 (701) 123-45-67``, ``0077011234567``); :func:`normalise` turns them into
-E.164 or raises :class:`~qalqan.errors.NumberError`.
+``+7 (701) 123-45-67``, ``0077011234567``, in Azerbaijan ``050 123 45 67``);
+:func:`normalise` turns them into E.164 or raises :class:`~qalqan.errors.NumberError`.
+A national form means nothing without its country, so the caller always names it
+(``region``): no country is assumed.
 
 Syntax (:func:`is_e164`) and numbering-plan validity (:func:`describe`) are
 kept apart on purpose: a syntactically good number that no operator was ever
@@ -48,12 +50,17 @@ def is_e164(text: str) -> bool:
     return _E164.match(text) is not None
 
 
-def normalise(raw: str, *, region: str = "KZ") -> str:
+def normalise(raw: str, *, region: str) -> str:
     """Return ``raw`` as E.164, reading national forms by the numbering plan of ``region``.
 
-    >>> normalise("8 (701) 123-45-67")
+    ``region`` is the ISO 3166 alpha-2 code of the country the number was written in
+    (the operator's); international forms (``+…``, ``00…``) do not depend on it.
+
+    >>> normalise("8 (701) 123-45-67", region="KZ")
     '+77011234567'
-    >>> normalise("00 996 555 123 456")
+    >>> normalise("050 123 45 67", region="AZ")
+    '+994501234567'
+    >>> normalise("00 996 555 123 456", region="AZ")
     '+996555123456'
     """
     text = _SEPARATORS.sub("", raw.strip())

@@ -38,9 +38,12 @@ attempt, intercepted ones included: an attacker redialling looks worse.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from dataclasses import dataclass
+from functools import cache, partial
 from typing import Final
 
-from qalqan.domain.model import Event
+from qalqan.detections.wangiri import LEVEL_NAMES, MIN_PREFIX_DIGITS, WangiriBurst
+from qalqan.domain.model import Action, Event
 from qalqan.screening.signals import ABROAD, FROM_OUTSIDE, MOBILE, Context, FeatureSpec
 
 __all__ = [
@@ -61,7 +64,11 @@ __all__ = [
     "SIMS_BY_SITE",
     "SPOOFED_BY_ROUTE",
     "SPOOFING_EVIDENCE",
+    "WANGIRI_RANGE_FEATURES",
     "YOUNG_SIMS_BY_SITE",
+    "RangeFeatures",
+    "bursting_ranges",
+    "range_features",
 ]
 
 SPOOFING_EVIDENCE: Final = frozenset(
@@ -76,16 +83,32 @@ SPOOFING_EVIDENCE: Final = frozenset(
 """Rules whose firing proves a caller ID impossible: what a route's spoofing wave is counted from."""
 
 
-def _outside_range(c: Context) -> Hashable | None:
-    return c.caller_range if c.outside else None
+_RANG: Final = frozenset({None, Action.ALLOW, Action.WARN})
+"""The engine's answers after which a call rang as dialled (a warning is heard, then the call)."""
 
 
-def _allowed_outcome_range(c: Context) -> Hashable | None:
-    """The caller's range for a voice call from outside that the engine let through."""
-    outcome = c.outcome
-    if outcome is None or not c.outside or not outcome.allowed or outcome.event is not Event.VOICE:
+def _block(c: Context, digits: int) -> str | None:
+    """The caller's block of ``digits`` left-out digits, for a call from outside (see
+    :mod:`qalqan.detections.wangiri`): bigger than a hundred for foreign caller IDs only."""
+    caller = c.caller
+    if caller is None or not c.outside or len(caller) < digits + MIN_PREFIX_DIGITS:
         return None
-    return c.caller_range
+    if digits > 2 and c.caller_domestic():
+        return None
+    return caller[:-digits]
+
+
+def _rang_outcome_block(c: Context, digits: int) -> Hashable | None:
+    """The caller's block for a voice call from outside that rang as dialled (allowed or warned)."""
+    outcome = c.outcome
+    if outcome is None or outcome.action not in _RANG or outcome.event is not Event.VOICE:
+        return None
+    return _block(c, digits)
+
+
+def _one_ring_block(c: Context, digits: int) -> Hashable | None:
+    outcome = c.outcome
+    return _rang_outcome_block(c, digits) if outcome is not None and outcome.one_ring else None
 
 
 def _contact_pair(c: Context) -> Hashable | None:
@@ -102,11 +125,6 @@ def _source(c: Context) -> Hashable | None:
 
 def _spoofed_route(c: Context) -> Hashable | None:
     return c.route if c.abroad and not c.fired.isdisjoint(SPOOFING_EVIDENCE) else None
-
-
-def _one_ring_range(c: Context) -> Hashable | None:
-    outcome = c.outcome
-    return _allowed_outcome_range(c) if outcome is not None and outcome.one_ring else None
 
 
 def _route_whole(c: Context) -> Hashable | None:
@@ -159,31 +177,97 @@ CALLEES_BY_ROUTE_AND_CALLER = FeatureSpec(
     doc="people each caller ID called over each international or VoIP route, in calls the "
     "engine allowed",
 )
-DISTINCT_CALLEES_BY_RANGE = FeatureSpec(
-    name="distinct_callees_by_range",
-    shape="distinct",
-    key=_outside_range,
-    item=lambda c: c.callee,
-    ingress=FROM_OUTSIDE,
-    doc="people called from outside by each caller-ID range (the number without its last two digits)",
+
+
+@dataclass(frozen=True, slots=True)
+class RangeFeatures:
+    """The rolling features of one block size of caller-ID ranges (Wangiri)."""
+
+    callees: FeatureSpec
+    outcomes: FeatureSpec
+    one_ring: FeatureSpec
+
+
+@cache
+def range_features(digits: int) -> RangeFeatures:
+    """Distinct callees, known outcomes and one-ring outcomes per block of ``digits`` left-out digits.
+
+    The hundred-block's are ``distinct_callees_by_range``, ``outcomes_by_range`` and
+    ``one_ring_by_range``; bigger blocks' are named after their size
+    (``distinct_callees_by_ten_thousand_block``) and hold foreign caller IDs only.
+    """
+    if digits == 2:
+        suffix, what = "range", "caller-ID range (the number without its last two digits)"
+    else:
+        name = LEVEL_NAMES[digits]
+        suffix = f"{name}_block"
+        what = f"{name.replace('_', '-')}-block of foreign caller IDs (the number without its last {digits} digits)"
+    return RangeFeatures(
+        callees=FeatureSpec(
+            name=f"distinct_callees_by_{suffix}",
+            shape="distinct",
+            key=partial(_block, digits=digits),
+            item=lambda c: c.callee,
+            ingress=FROM_OUTSIDE,
+            doc=f"people called from outside by each {what}",
+        ),
+        outcomes=FeatureSpec(
+            name=f"outcomes_by_{suffix}",
+            shape="count",
+            key=partial(_rang_outcome_block, digits=digits),
+            stage="outcome",
+            ingress=FROM_OUTSIDE,
+            doc=f"voice calls from outside per {what} whose outcome is known (they ended), of "
+            "those that rang as dialled (the engine allowed them, or warned and let them ring)",
+        ),
+        one_ring=FeatureSpec(
+            name=f"one_ring_by_{suffix}",
+            shape="count",
+            key=partial(_one_ring_block, digits=digits),
+            stage="outcome",
+            ingress=FROM_OUTSIDE,
+            doc="of those, calls that rang off unanswered with no talk time",
+        ),
+    )
+
+
+def _bursting_range(c: Context, digits: int) -> Hashable | None:
+    if "wangiri.one_ring_burst" not in c.fired:
+        return None
+    return _block(c, digits) or _block(c, 2)
+
+
+@cache
+def bursting_ranges(digits: int) -> FeatureSpec:
+    """Ranges (the caller's coarsest block, ``digits`` left out) where a one-ring burst was just found."""
+    return FeatureSpec(
+        name=f"wangiri_bursting_{LEVEL_NAMES[digits]}_blocks",
+        shape="recent",
+        key=partial(_bursting_range, digits=digits),
+        ingress=FROM_OUTSIDE,
+        doc="caller-ID ranges (the caller's coarsest block looked at; its hundred-block for a "
+        "domestic number) that a call found in a one-ring burst came from",
+    )
+
+
+_HUNDRED: Final = range_features(2)
+DISTINCT_CALLEES_BY_RANGE: Final = _HUNDRED.callees
+OUTCOMES_BY_RANGE: Final = _HUNDRED.outcomes
+ONE_RING_BY_RANGE: Final = _HUNDRED.one_ring
+_DEFAULT_LEVELS: Final = WangiriBurst().levels
+WANGIRI_RANGE_FEATURES: Final = (
+    *(
+        spec
+        for level in _DEFAULT_LEVELS
+        for spec in (
+            range_features(level.digits).callees,
+            range_features(level.digits).outcomes,
+            range_features(level.digits).one_ring,
+        )
+    ),
+    bursting_ranges(_DEFAULT_LEVELS[-1].digits),
 )
-OUTCOMES_BY_RANGE = FeatureSpec(
-    name="outcomes_by_range",
-    shape="count",
-    key=_allowed_outcome_range,
-    stage="outcome",
-    ingress=FROM_OUTSIDE,
-    doc="calls from outside per caller-ID range whose outcome is known (they ended), of those "
-    "the engine allowed",
-)
-ONE_RING_BY_RANGE = FeatureSpec(
-    name="one_ring_by_range",
-    shape="count",
-    key=_one_ring_range,
-    stage="outcome",
-    ingress=FROM_OUTSIDE,
-    doc="of those, calls that rang off unanswered with no talk time",
-)
+"""The Wangiri features of the default block sizes."""
 DISTINCT_IMSI_BY_IMEI = FeatureSpec(
     name="distinct_imsi_by_imei",
     shape="distinct",
@@ -267,9 +351,7 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
     CONTACT_PAIRS,
     NUMBERS_ON_OUR_RADIO,
     CALLEES_BY_ROUTE_AND_CALLER,
-    DISTINCT_CALLEES_BY_RANGE,
-    OUTCOMES_BY_RANGE,
-    ONE_RING_BY_RANGE,
+    *WANGIRI_RANGE_FEATURES,
     DISTINCT_IMSI_BY_IMEI,
     SIMS_BY_SITE,
     YOUNG_SIMS_BY_SITE,

@@ -17,20 +17,15 @@ __all__ = [
     "AZ",
     "CITIES",
     "COUNTRIES",
-    "COUNTRY",
     "FOREIGN_MOBILE",
     "HOME_PREFIXES",
     "KZ",
-    "LOCAL_UTC_OFFSET_H",
     "MOBILE_SHAPES",
     "OTHER_OPERATORS",
     "ROAMING_DESTINATIONS",
     "City",
     "Country",
 ]
-
-COUNTRY = "KZ"
-LOCAL_UTC_OFFSET_H = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +36,10 @@ class City:
     lon: float
     population_k: int
     fixed_area: int
-    """Fixed-line area code after +7 (727 for Almaty)."""
+    """Fixed-line area code after the calling code (727 for Almaty, 12 for Baku)."""
 
 
+#: Kazakhstan's cities (the other countries' are in their :class:`Country`).
 CITIES: tuple[City, ...] = (
     City("Almaty", "Almaty city", 43.238, 76.946, 2200, 727),
     City("Astana", "Astana city", 51.169, 71.449, 1350, 717),
@@ -65,7 +61,7 @@ CITIES: tuple[City, ...] = (
     City("Kokshetau", "Akmola", 53.283, 69.383, 150, 716),
 )
 
-#: Mobile ranges (+7 7xx) of the simulated operator and of two domestic competitors.
+#: Kazakhstan: mobile ranges (+7 7xx) of the simulated operator and of two domestic competitors.
 HOME_PREFIXES: tuple[int, ...] = (700, 707, 708, 747)
 OTHER_OPERATORS: dict[str, tuple[int, ...]] = {
     "opB": (701, 702, 775, 778),
@@ -149,7 +145,7 @@ class Country:
 
 
 KZ = Country(
-    iso="KZ", calling_code=7, national_digits=10, utc_offset_h=LOCAL_UTC_OFFSET_H,
+    iso="KZ", calling_code=7, national_digits=10, utc_offset_h=5.0,  # one time zone since March 2024
     cities=CITIES, home_prefixes=HOME_PREFIXES, other_operators=OTHER_OPERATORS,
     unallocated_prefixes=(799, 790, 730), imsi_prefix=40177, iccid_prefix=8999777,
     currency="KZT", iban_country="KZ",

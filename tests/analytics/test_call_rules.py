@@ -156,12 +156,35 @@ def test_unallocated_number(prepared: Callable[..., Analysis]) -> None:
     assert found["x"][0] == "spoofed_cli.unallocated"
 
 
-def test_wangiri_burst(prepared: Callable[..., Analysis]) -> None:
-    burst = [
-        call(f"w{i}", f"+2224500{i % 10:04d}", f"+7707{1000000 + i:07d}", "international:wholesale6",
-             f"2026-03-03T02:{i // 10:02d}:{i % 60:02d}Z", duration_s=0, result="no_answer")
-        for i in range(40)
-    ]  # fmt: skip
+def _one_ring(i: int, caller: str, second: int) -> dict[str, object]:
+    minute, sec = divmod(second, 60)
+    return call(f"w{i}", caller, f"+7707{1000000 + i:07d}", "international:wholesale6",
+                f"2026-03-03T02:{minute:02d}:{sec:02d}Z", duration_s=0, result="no_answer")  # fmt: skip
+
+
+def test_wangiri_burst_is_found_once_its_first_calls_rang_off(
+    prepared: Callable[..., Analysis],
+) -> None:
+    # ten people a minute from one hundred-block; each call's outcome is known 30 s after it
+    burst = [_one_ring(i, f"+2224500{i % 10:04d}", 70 * (i // 10) + i % 10) for i in range(40)]
     found = judged(prepared(tables(*burst)))
-    assert {r for r, _ in found.values()} == {"wangiri.burst"}
-    assert "40 unanswered calls to 40 people" in str(found["w0"][1])
+    # the first ten: nobody could know yet; from the eleventh: 10 rung, 10 ended unanswered
+    assert all(found[f"w{i}"][0] != "wangiri.one_ring_burst" for i in range(10))
+    assert {found[f"w{i}"][0] for i in range(10, 40)} == {"wangiri.one_ring_burst"}
+    assert str(found["w10"][1]) == (
+        "one-ring burst: 10 of 10 ended calls from +222450000xx in the last 10m rang off "
+        "unanswered, 10 people rung"
+    )
+
+
+def test_wangiri_burst_spread_over_a_range_is_found_in_its_bigger_block(
+    prepared: Callable[..., Analysis],
+) -> None:
+    # sixty numbers, each in its own hundred-block of one ten-thousand-block: no hundred-block
+    # (nor thousand-block) rings ten people, the ten-thousand-block rings sixty
+    burst = [_one_ring(i, f"+222450{(i * 167) % 10000:04d}00"[:-2], 5 * i) for i in range(60)]
+    found = judged(prepared(tables(*burst)))
+    flagged = [i for i in range(60) if found[f"w{i}"][0] == "wangiri.one_ring_burst"]
+    assert flagged and flagged[0] >= 23  # the ten-thousand-block's crowd: 10 x 1.5 x 1.5
+    assert flagged == list(range(flagged[0], 60))
+    assert "+222450xxxx" in str(found[f"w{flagged[0]}"][1])

@@ -37,18 +37,63 @@ def spaced(operator: str, subscriber: str, style: int) -> str:
 @given(e164)
 def test_an_e164_number_normalises_to_itself(number: str) -> None:
     assert is_e164(number)
-    assert normalise(number) == number
+    assert normalise(number, region="KZ") == number
+    assert normalise(number, region="AZ") == number  # the country matters for national forms only
 
 
 @given(kz_operator, kz_subscriber, st.integers(0, 7))
 def test_national_kazakh_forms_give_plus_7(operator: str, subscriber: str, style: int) -> None:
-    assert normalise(spaced(operator, subscriber, style)) == f"+7{operator}{subscriber}"
+    assert normalise(spaced(operator, subscriber, style), region="KZ") == (
+        f"+7{operator}{subscriber}"
+    )
+
+
+# Azerbaijan's mobile ranges: 0 10, 50, 51, 55, 60, 70, 77, 99 and a 7-digit subscriber part.
+az_operator = st.sampled_from(["10", "50", "51", "55", "60", "70", "77", "99"])
+
+
+def az_spaced(operator: str, subscriber: str, style: int) -> str:
+    """An Azerbaijani mobile number as people write it at home."""
+    a, b, c = subscriber[:3], subscriber[3:5], subscriber[5:]
+    return [
+        f"0{operator}{subscriber}",
+        f"0{operator} {a} {b} {c}",
+        f"(0{operator}) {a}-{b}-{c}",
+        f"+994 {operator} {a} {b} {c}",
+        f"00994{operator}{subscriber}",
+    ][style]
+
+
+@given(az_operator, kz_subscriber, st.integers(0, 4))
+def test_national_azerbaijani_forms_give_plus_994(
+    operator: str, subscriber: str, style: int
+) -> None:
+    raw = az_spaced(operator, subscriber, style)
+    assert normalise(raw, region="AZ") == f"+994{operator}{subscriber}"
+
+
+@given(kz_operator, kz_subscriber)
+def test_a_national_form_is_read_in_the_country_named_not_as_kazakh(
+    operator: str, subscriber: str
+) -> None:
+    """``8 701 …`` is a Kazakh number only where Kazakh numbers are written so."""
+    raw = f"8{operator}{subscriber}"
+    try:
+        number = normalise(raw, region="AZ")
+    except NumberError:
+        return
+    assert not number.startswith("+7")
+
+
+def test_the_country_must_be_named() -> None:
+    with pytest.raises(TypeError):
+        normalise("87011234567")  # type: ignore[call-arg]
 
 
 @given(st.text(max_size=20) | st.from_regex(r"[+0-9 ()\-]{0,20}", fullmatch=True))
 def test_normalise_gives_e164_or_raises_number_error(raw: str) -> None:
     try:
-        number = normalise(raw)
+        number = normalise(raw, region="KZ")
     except NumberError:
         return
     assert re.fullmatch(E164_PATTERN, number)
@@ -93,4 +138,13 @@ def test_describe_refuses_what_is_not_e164() -> None:
 @pytest.mark.parametrize("raw", ["", "   ", "abc", "+0123", "+7 (701) 123-45-67-89-01-23"])
 def test_what_cannot_be_normalised(raw: str) -> None:
     with pytest.raises(NumberError):
-        normalise(raw)
+        normalise(raw, region="KZ")
+
+
+def test_the_docstring_examples_hold() -> None:
+    import doctest
+
+    from qalqan.domain import numbers
+
+    result = doctest.testmod(numbers)
+    assert result.attempted >= 3 and result.failed == 0

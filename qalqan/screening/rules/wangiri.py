@@ -1,11 +1,16 @@
 """Wangiri and dialling through number blocks: patterns visible only across many calls.
 
-Wangiri ("one ring and cut") rings thousands of people from a few numbers of
-one foreign premium range, hanging up before anyone answers, so that some call
-back at a premium rate. One call looks like any missed call; the range's last
+Wangiri ("one ring and cut") rings thousands of people from numbers of one
+foreign premium range, hanging up before anyone answers, so that some call back
+at a premium rate. One call looks like any missed call; the range's last
 minutes give it away: many people rung, almost none answered, no talk time.
-Outcomes are learned only when calls end, so the first few calls of a burst
-pass and the rest are stopped.
+What a one-ring burst is — the block sizes of the range, the crowds, the share
+of calls rung off — is defined once, in :mod:`qalqan.detections.wangiri`, for
+this rule and for ``qalqan analyze`` alike. Outcomes are learned only when calls
+end, so the first calls of a burst only show the crowd being rung
+(``wangiri.calling_burst`` warns on a big one), and once a few calls have rung
+off the rest are stopped, whatever number of the range and whatever carrier
+they come from.
 
 Dialling through number blocks — calling ``…4500``, ``…4501``, ``…4502`` — is
 how call centers without a lead list find victims, and how SIM boxes are
@@ -16,12 +21,13 @@ in minutes gives it away.
 
 from __future__ import annotations
 
+from qalqan.detections.wangiri import MIN_PREFIX_DIGITS, RangeLevel, WangiriBurst, range_text
 from qalqan.domain.model import CallAttempt, Reason
 from qalqan.screening.features import (
     CALLEES_BY_SOURCE_AND_BLOCK,
-    DISTINCT_CALLEES_BY_RANGE,
-    ONE_RING_BY_RANGE,
-    OUTCOMES_BY_RANGE,
+    CONTACT_PAIRS,
+    bursting_ranges,
+    range_features,
 )
 from qalqan.screening.signals import (
     ALL_INGRESS,
@@ -33,7 +39,7 @@ from qalqan.screening.signals import (
     Settings,
     register,
 )
-from qalqan.screening.state import format_window
+from qalqan.screening.state import RecentKeys, RollingCount, RollingDistinct, format_window
 
 __all__ = ["CallingBurst", "OneRingBurst", "SequentialDialling"]
 
@@ -43,16 +49,50 @@ _WINDOW = Setting(
     default="10m",
     help="How far back the range's calls are counted.",
 )
+_RANGE_LEVELS = Setting(
+    name="range_levels",
+    kind="int",
+    default=4,
+    minimum=1,
+    maximum=5,
+    help="Block sizes of a caller-ID range looked at: 1 hundred-blocks (the number without its "
+    "last two digits) only, 2 also thousand-blocks, up to 5 (million-blocks). Blocks bigger than "
+    "a hundred are looked at for foreign caller IDs only.",
+)
+_LEVEL_GROWTH = Setting(
+    name="level_growth",
+    kind="float",
+    default=1.5,
+    minimum=1.0,
+    maximum=10.0,
+    help="How much the crowd of callees (and of ended calls) needed grows from one block size "
+    "to the next, ten times bigger.",
+)
+
+
+def _crowds(settings: Settings) -> WangiriBurst:
+    """The block sizes and crowds of a rule with ``min_callees``, ``range_levels``, ``level_growth``."""
+    return WangiriBurst(
+        window_s=settings.seconds("window"),
+        min_callees=settings.integer("min_callees"),
+        range_levels=settings.integer("range_levels"),
+        level_growth=settings.number("level_growth"),
+    )
 
 
 @register
 class OneRingBurst(Rule):
-    """Wangiri: a caller-ID range from outside rang many people, and its calls ended unanswered at once."""
+    """Wangiri: a caller-ID range from outside rang many people, and its calls ended unanswered at once.
+
+    Looked at in blocks of several sizes (`qalqan/detections/wangiri.py`); once
+    found, the burst goes on as long as its range keeps ringing the crowd, though
+    its intercepted calls no longer tell how they ended.
+    """
 
     id = "wangiri.one_ring_burst"
     applies_to = FROM_OUTSIDE
     default_weight = 0.92
-    messages = ("wangiri.one_ring_burst",)
+    messages = ("wangiri.one_ring_burst", "wangiri.one_ring_burst.continues")
     settings = (
         _WINDOW,
         Setting(
@@ -60,14 +100,16 @@ class OneRingBurst(Rule):
             kind="int",
             default=10,
             minimum=1,
-            help="People rung from the range within the window.",
+            help="People rung from a hundred-block of the range within the window (more for "
+            "bigger blocks, see `level_growth`).",
         ),
         Setting(
             name="min_ended",
             kind="int",
             default=5,
             minimum=1,
-            help="Calls from the range within the window whose outcome is known.",
+            help="Calls from a hundred-block within the window whose outcome is known (more for "
+            "bigger blocks).",
         ),
         Setting(
             name="min_one_ring_share",
@@ -77,38 +119,68 @@ class OneRingBurst(Rule):
             maximum=1.0,
             help="Share of those that rang off unanswered with no talk time.",
         ),
+        _RANGE_LEVELS,
+        _LEVEL_GROWTH,
     )
 
     def __init__(self, settings: Settings, env: Environment) -> None:
         super().__init__(settings, env)
         window = settings.seconds("window")
-        self.callees = env.distinct(DISTINCT_CALLEES_BY_RANGE, window)
-        self.ended = env.count(OUTCOMES_BY_RANGE, window)
-        self.one_ring = env.count(ONE_RING_BY_RANGE, window)
-        self.min_callees = settings.integer("min_callees")
-        self.min_ended = settings.integer("min_ended")
-        self.min_share = settings.number("min_one_ring_share")
+        self.burst = burst = WangiriBurst.from_settings(settings.as_dict())
+        self.levels: list[tuple[RangeLevel, RollingDistinct, RollingCount, RollingCount]] = [
+            (
+                level,
+                env.distinct(range_features(level.digits).callees, window),
+                env.count(range_features(level.digits).outcomes, window),
+                env.count(range_features(level.digits).one_ring, window),
+            )
+            for level in burst.levels
+        ]
+        self.coarsest = burst.levels[-1].digits
+        self.bursting: RecentKeys = env.recent(bursting_ranges(self.coarsest), window)
         self.window_text = format_window(window)
 
     def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
-        key = context.caller_range
-        if key is None:
+        caller = context.caller
+        if caller is None:
             return None
         t = context.t
-        callees = self.callees.distinct(key, t)
-        if callees < self.min_callees:
+        foreign = len(self.levels) > 1 and not context.caller_domestic()
+        ringing: tuple[RangeLevel, str, int] | None = None
+        for level, callees_of, ended_of, one_ring_of in self.levels:
+            if level.digits > 2 and not foreign:
+                break
+            key = level.prefix(caller)
+            if key is None:
+                break
+            callees = callees_of.distinct(key, t)
+            if callees < level.min_callees:
+                continue
+            ended = ended_of.total(key, t)
+            one_ring = one_ring_of.total(key, t)
+            if self.burst.confirmed(level, callees, ended, one_ring):
+                return self.say(
+                    "wangiri.one_ring_burst",
+                    one_ring=one_ring,
+                    ended=ended,
+                    range=range_text(key, level.digits),
+                    window=self.window_text,
+                    callees=callees,
+                )
+            if ringing is None:
+                ringing = (level, key, callees)
+        if ringing is None:
             return None
-        ended = self.ended.total(key, t)
-        if ended < self.min_ended:
+        # The range the burst is remembered by: the caller's coarsest block (see features).
+        coarsest = self.coarsest if foreign else 2
+        if len(caller) < coarsest + MIN_PREFIX_DIGITS:
+            coarsest = 2
+        if not self.bursting.seen(caller[:-coarsest], t):
             return None
-        one_ring = self.one_ring.total(key, t)
-        if one_ring < self.min_share * ended:
-            return None
+        level, key, callees = ringing
         return self.say(
-            "wangiri.one_ring_burst",
-            one_ring=one_ring,
-            ended=ended,
-            range=key,
+            "wangiri.one_ring_burst.continues",
+            range=range_text(key, level.digits),
             window=self.window_text,
             callees=callees,
         )
@@ -119,7 +191,9 @@ class CallingBurst(Rule):
     """A caller-ID range from outside ringing very many different people within minutes: a robo-dialer.
 
     Weaker than a one-ring burst (the outcome is not needed), so it fires only
-    on a larger crowd of callees.
+    on a larger crowd of callees, never for a callee who talked with the caller
+    before, and only warns: the call still rings, and how it ends tells the
+    one-ring rule whether the range is a burst.
     """
 
     id = "wangiri.calling_burst"
@@ -133,27 +207,58 @@ class CallingBurst(Rule):
             kind="int",
             default=40,
             minimum=1,
-            help="People rung from the range within the window.",
+            help="People rung from a hundred-block of the range within the window (more for "
+            "bigger blocks, see `level_growth`).",
+        ),
+        _RANGE_LEVELS,
+        _LEVEL_GROWTH,
+        Setting(
+            name="history_window",
+            kind="duration",
+            default="30d",
+            help="How far back a callee's contact with the caller (an answered call, a delivered "
+            "SMS) spares the call.",
         ),
     )
 
     def __init__(self, settings: Settings, env: Environment) -> None:
         super().__init__(settings, env)
         window = settings.seconds("window")
-        self.callees = env.distinct(DISTINCT_CALLEES_BY_RANGE, window)
-        self.min_callees = settings.integer("min_callees")
+        self.levels = [
+            (level, env.distinct(range_features(level.digits).callees, window))
+            for level in _crowds(settings).levels
+        ]
+        self.pairs = env.recent(CONTACT_PAIRS, settings.seconds("history_window"))
         self.window_text = format_window(window)
 
     def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
-        key = context.caller_range
-        if key is None:
+        caller = context.caller
+        if caller is None:
             return None
-        callees = self.callees.distinct(key, context.t)
-        if callees < self.min_callees:
-            return None
-        return self.say(
-            "wangiri.calling_burst", callees=callees, range=key, window=self.window_text
-        )
+        t = context.t
+        foreign: bool | None = None
+        for level, callees_of in self.levels:
+            if level.digits > 2:
+                if foreign is None:
+                    foreign = not context.caller_domestic()
+                if not foreign:
+                    return None
+            key = level.prefix(caller)
+            if key is None:
+                return None
+            callees = callees_of.distinct(key, t)
+            if callees < level.min_callees:
+                continue
+            pair = context.pair()
+            if pair is not None and self.pairs.seen(pair, t):
+                return None
+            return self.say(
+                "wangiri.calling_burst",
+                callees=callees,
+                range=range_text(key, level.digits),
+                window=self.window_text,
+            )
+        return None
 
 
 @register

@@ -1,0 +1,45 @@
+"""Which calls from outside were part of a one-ring burst, by what was known at their time.
+
+The definition, with its settings, is :mod:`qalqan.detections.wangiri`, shared
+with the screening rule ``wangiri.one_ring_burst``; the settings are the rules
+file's (the shipped ``default_rules.yaml`` unless the analysis is given others).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from qalqan.detections.wangiri import WangiriBurst, burst_sql
+
+__all__ = ["shipped_wangiri", "wangiri_evidence"]
+
+
+def shipped_wangiri() -> WangiriBurst:
+    """The one-ring burst as the shipped rules file sets ``wangiri.one_ring_burst``."""
+    from qalqan.screening.config import load_config
+
+    return WangiriBurst.from_settings(load_config().rules["wangiri.one_ring_burst"].as_dict())
+
+
+def wangiri_evidence(con: duckdb.DuckDBPyConnection, wangiri: WangiriBurst) -> None:
+    """Create TEMP TABLE ``wangiri_evidence``: the calls from outside in a one-ring burst by then.
+
+    One row per such call: ``record_id``, ``wangiri_state`` (``confirmed`` or
+    ``continues``), ``wangiri_range``, ``wangiri_callees``, ``wangiri_ended``,
+    ``wangiri_one_ring`` (see :func:`qalqan.detections.wangiri.burst_sql`).
+    Needs TEMP TABLE ``numbers`` (whether a caller ID is domestic).
+    """
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE wangiri_source AS
+        SELECT c.record_id, c.start_time AS t, c.duration_s AS dur, c.event, c.result,
+               c.a_number, c.b_number, coalesce(n.domestic, false) AS cli_domestic
+        FROM cdrs c LEFT JOIN numbers n ON n.number = c.a_number
+        WHERE split_part(c.ingress, ':', 1) IN ('international', 'voip', 'national')
+          AND c.a_number IS NOT NULL
+        """
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE wangiri_evidence AS {burst_sql(wangiri, 'wangiri_source')}"
+    )
+    con.execute("DROP TABLE wangiri_source")
