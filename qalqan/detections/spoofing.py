@@ -8,25 +8,19 @@ knows at that moment, and ``qalqan analyze`` (:mod:`qalqan.analytics.calls`,
 :mod:`qalqan.analytics.inbound`) judges every call of a data set in SQL from
 what was known *at that call's time*, never later:
 
-=================================== =========================== =====================================
-rule                                a verdict on                fires when
-=================================== =========================== =====================================
-``spoofed_cli.registry_inbound_only`` any ingress               the number is in ``registry`` as
-                                                                ``inbound_only``
-``spoofed_cli.registry_wrong_route``  any ingress               the number has registered routes and
-                                                                this is none of them
-``spoofed_cli.own_subscriber_at_home`` international, VoIP      the number is in ``subscribers`` and
-                                                                its SIM was not abroad (``roaming``,
-                                                                widened by ``roaming.grace``)
-``spoofed_cli.domestic_from_abroad``  international, VoIP       a domestic number, not in
-                                                                ``subscribers`` nor ``registry``, with
-                                                                no contact with the callee, not
-                                                                established on the route and not seen
-                                                                on our radio (all within
-                                                                ``history_window``)
-``spoofed_cli.unallocated``           national, international,  the number lies in no allocated range
-                                      VoIP
-=================================== =========================== =====================================
+- ``spoofed_cli.registry_inbound_only`` (a verdict on any ingress): the number
+  is in ``registry`` as ``inbound_only``;
+- ``spoofed_cli.registry_wrong_route`` (any ingress): the number has registered
+  routes and this is none of them;
+- ``spoofed_cli.own_subscriber_at_home`` (international, VoIP): the number is
+  in ``subscribers`` and its SIM was not abroad (``roaming``, widened by
+  ``roaming.grace``);
+- ``spoofed_cli.domestic_from_abroad`` (international, VoIP): a domestic number,
+  in neither ``subscribers`` nor ``registry``, with no contact with the callee,
+  not established on the route and not seen on our radio, all within
+  ``history_window``;
+- ``spoofed_cli.unallocated`` (national, international, VoIP): the number lies
+  in no allocated range.
 
 **What is known at a call's time** is the same in both paths, and the batch
 path may only know *more* than a live node did, never less (so what
@@ -214,6 +208,23 @@ class SpoofingSettings:
         return cls.from_config(load_config())
 
 
+_EVENTS_AT_ONCE: Final = 65_536
+
+
+def _recent(last_seen: dict[str, float], horizon: float, enough: int) -> int:
+    """Items of ``last_seen`` (oldest first) seen after ``horizon``, counted up to ``enough``.
+
+    Newest first, stopping at ``enough`` or at the first one too old: a number let
+    through to thousands of people costs no more than one let through to three.
+    """
+    n = 0
+    for t in reversed(last_seen.values()):
+        if t <= horizon or n >= enough:
+            break
+        n += 1
+    return n
+
+
 def first_contact_facts(con: duckdb.DuckDBPyConnection, settings: SpoofingSettings) -> None:
     """Add ``contact_known``, ``route_callees``, ``on_our_radio`` and ``first_contact`` to ``inbound``.
 
@@ -222,8 +233,12 @@ def first_contact_facts(con: duckdb.DuckDBPyConnection, settings: SpoofingSettin
     calls between the same two numbers that no spoofing rule flagged, and calls
     of the same numbers over our radio. A judged call that the rule does not
     flag is itself let through: it establishes its number on its route and,
-    answered, is contact. Needs ``inbound`` with the columns of the other
-    spoofing rules, and ``cdrs``.
+    answered, is contact. ``route_callees`` counts only up to
+    ``established_callees``, which is enough to tell. Needs ``inbound`` with the
+    columns of the other spoofing rules, and ``cdrs``.
+
+    Bounded: the events stream from DuckDB in batches, and each judged call
+    costs at most ``established_callees`` steps over its number's callees.
     """
     flagged = " OR ".join(
         f"({rule.condition})" for rule in SPOOFING_RULES if rule is not DOMESTIC_FROM_ABROAD
@@ -241,7 +256,7 @@ def first_contact_facts(con: duckdb.DuckDBPyConnection, settings: SpoofingSettin
         """
     )
     # kind 0: contact between the two numbers; 1: a call over our radio; 2: a judged call.
-    rows = con.execute(
+    events = con.execute(
         f"""
         WITH pairs AS (SELECT DISTINCT a_number, b_number FROM _judged),
         callers AS (SELECT DISTINCT a_number FROM _judged),
@@ -265,33 +280,37 @@ def first_contact_facts(con: duckdb.DuckDBPyConnection, settings: SpoofingSettin
         SELECT 2, s, a_number, b_number, ingress, record_id, answered, flagged FROM _judged
         ORDER BY 2, 1
         """
-    ).fetchall()
+    )
     window = settings.history_window_s
+    enough = settings.established_callees
     contact: dict[tuple[str, str], float] = {}
     radio: dict[str, float] = {}
+    # per (route, caller): callee → last call let through, oldest first
     route_callees: dict[tuple[str, str], dict[str, float]] = {}
     facts: list[tuple[str, bool, int, bool, bool]] = []
-    for kind, s, caller, callee, ingress, record_id, answered, flagged_before in rows:
-        if kind == 0:
-            contact[(caller, callee)] = s
-            continue
-        if kind == 1:
-            radio[caller] = s
-            continue
-        horizon = s - window
-        last = contact.get((caller, callee))
-        known = last is not None and last > horizon
-        callees = route_callees.setdefault((ingress, caller), {})
-        established = sum(1 for t in callees.values() if t > horizon)
-        heard = radio.get(caller)
-        on_radio = heard is not None and heard > horizon
-        first = not known and established < settings.established_callees and not on_radio
-        facts.append((record_id, known, established, on_radio, first))
-        if flagged_before or first:
-            continue  # intercepted: teaches nothing
-        callees[callee] = s
-        if answered:
-            contact[(caller, callee)] = s
+    while rows := events.fetchmany(_EVENTS_AT_ONCE):
+        for kind, s, caller, callee, ingress, record_id, answered, flagged_before in rows:
+            if kind == 0:
+                contact[(caller, callee)] = s
+                continue
+            if kind == 1:
+                radio[caller] = s
+                continue
+            horizon = s - window
+            last = contact.get((caller, callee))
+            known = last is not None and last > horizon
+            callees = route_callees.setdefault((ingress, caller), {})
+            established = _recent(callees, horizon, enough)
+            heard = radio.get(caller)
+            on_radio = heard is not None and heard > horizon
+            first = not known and established < enough and not on_radio
+            facts.append((record_id, known, established, on_radio, first))
+            if flagged_before or first:
+                continue  # intercepted: teaches nothing
+            callees.pop(callee, None)
+            callees[callee] = s
+            if answered:
+                contact[(caller, callee)] = s
     con.register(
         "_first_contact",
         pa.table(

@@ -115,10 +115,15 @@ def test_a_number_established_on_its_route_is_left_alone(prepared: Callable[...,
         ),
         call("elsewhere", office, customers[3], "international:carrierB", "2026-03-03T09:30:00Z"),
     ]
-    found = judged(prepared(tables(*rows)))
+    analysis = prepared(tables(*rows))
+    found = judged(analysis)
     assert {found[f"out{i}"][0] for i in range(3)} == {None}
     assert found["new"][0] is None  # three people called over this trunk: established
     assert found["elsewhere"][0] == "spoofed_cli.domestic_from_abroad"
+    counted = analysis.con.execute(
+        "SELECT record_id, route_callees FROM inbound WHERE record_id IN ('out2', 'new', 'elsewhere')"
+    ).fetchall()
+    assert sorted(counted) == [("elsewhere", 0), ("new", 3), ("out2", 2)]
 
 
 def test_radio_life_counts_only_before_the_call(prepared: Callable[..., Analysis]) -> None:
