@@ -49,6 +49,7 @@ from qalqan.screening.signals import SIGNALS, Setting, Settings
 __all__ = [
     "DEFAULT_RULES_FILE",
     "GENERAL_SETTINGS",
+    "YOUNG_SIM_DAYS",
     "ActionThresholds",
     "ConfigProblem",
     "ScreeningConfig",
@@ -61,6 +62,15 @@ __all__ = [
 ]
 
 DEFAULT_RULES_FILE: Final = "default_rules.yaml"
+
+YOUNG_SIM_DAYS: Final = 120.0
+"""A SIM activated at most this many days before a call is young (``network.young_sim_days``).
+
+The one definition of a young SIM: the real-time rules, the replay's farm watch and the
+batch analysis (``qalqan analyze``: features, reasons, farms) all read it. Farms buy their
+stock weeks to months before they use it, so four months; a person's new SIM is young as
+long, which is why youth only ever adds to other evidence.
+"""
 _ACTIONS: Final = tuple(a.value for a in Action)
 
 
@@ -162,9 +172,10 @@ GENERAL_SETTINGS: Final[dict[str, tuple[Setting, ...]]] = {
         Setting(
             name="young_sim_days",
             kind="float",
-            default=60.0,
+            default=YOUNG_SIM_DAYS,
             minimum=0.0,
-            help="A SIM activated at most this many days before a call is young.",
+            help="A SIM activated at most this many days before a call is young: the one "
+            "definition the real-time rules, the replay's farm watch and `qalqan analyze` share.",
         ),
     ),
     "state": (

@@ -14,25 +14,33 @@ apply from that moment on — never to an earlier call:
   or texted by anyone but other young SIMs: the SIM, its number and its
   handsets are listed;
 - **farms that fake their SIMs' lives** — evasive farms give every SIM a fresh
-  handset and have their SIMs call and text each other so that none looks
-  unused. A young SIM whose calls go to strangers (``min_stranger_share`` of
-  them to numbers it never had contact with) and who hears only from other
-  young SIMs is *farm-like*; farm-like SIMs that called or texted each other
-  and called from a common site are joined, and a group of ``min_cluster`` or
-  more is a farm: its SIMs and handsets are listed;
+  handset, move, have their SIMs call and text each other so that none looks
+  unused, and may even be called from outside. What they cannot fake is a life
+  beyond the farm: a young SIM with fewer than ``min_life_contacts`` people
+  outside the young SIMs it kept in touch with (two calls or SMS, either way)
+  is *farm-like*. Farm-like SIMs that called or texted each other and called
+  from a common site are joined (each tied to ``min_siblings`` others at
+  least), and the group is judged as a whole: with
+  ``min_cluster`` or more SIMs whose calls out of the group went to at least
+  ``min_cluster`` people, ``min_stranger_share`` of them numbers it never had
+  contact with, it is a farm: its SIMs and handsets are listed, and a new SIM
+  that joins it (calls or texts its SIMs from its site) is listed at the next run;
 - **farm stock** — once ``min_listed_siblings`` SIMs of one activation batch
   (same day, IMSIs in one thousand) or of one straw owner are listed, the
   rest of that batch or owner's SIMs are listed too, *before* they make their
   first call (the farm's unused stock);
-- **farm sites** — a site from which ``min_listed_at_site`` listed SIMs called
-  in a day is listed as a farm's place for ``listing_days`` (it weighs on
-  young SIMs only);
+- **farm sites** (``list_farm_sites``, off by default) — a site from which ``min_listed_at_site`` listed SIMs called
+  within the last ``farm_site_hours`` is listed as the farm's place for as
+  long again, renewed while the farm stays (it weighs on young SIMs only): a
+  farm that moves through a city is followed, and the people living where it
+  stood are left alone once it has gone;
 - **Wangiri ranges** — a caller-ID range from outside that rang
   ``wangiri_min_callees`` people within the hour with ``wangiri_min_share`` of
   the ended calls one-ring: the range is listed for ``listing_days``.
 
-"Young" is ``young_sim_days`` for SIM boxes and ``cluster_young_days`` for
-farms (whose stock may wait months). Corporate and M2M SIMs are left alone,
+"Young" is the screening configuration's ``network.young_sim_days`` (one
+definition for the real-time rules, this watch and the batch analysis;
+:data:`~qalqan.screening.config.YOUNG_SIM_DAYS` by default). Corporate and M2M SIMs are left alone,
 as in the real-time rules. Memory is bounded by forgetting SIMs, handsets
 and contacts not seen for ``forget_days``.
 """
@@ -43,6 +51,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Final
 
+from qalqan.screening.config import YOUNG_SIM_DAYS
 from qalqan.screening.network import SubscriberFacts, Subscribers
 from qalqan.screening.reputation import Listing, ReputationLists
 
@@ -58,14 +67,21 @@ class FarmWatchSettings:
     min_callees: int = 12
     max_calls_per_callee: float = 1.3
     min_stranger_share: float = 0.8
+    min_life_contacts: int = 2
+    min_siblings: int = 2
     min_listed_siblings: int = 3
     min_listed_at_site: int = 4
     wangiri_min_callees: int = 20
     wangiri_min_share: float = 0.9
-    young_sim_days: float = 60.0
-    cluster_young_days: float = 120.0
+    young_sim_days: float = YOUNG_SIM_DAYS
+    """The screening configuration's ``network.young_sim_days`` (replay passes it on)."""
     min_cluster: int = 4
     listing_days: float = 7.0
+    farm_site_hours: float = 2.0
+    list_farm_sites: bool = False
+    """Off by default: on moving farms (mimic-farms, default) it caught 0.1 % more of the
+    centers' calls than ``sim_farm.young_sims_at_site`` alone, and touched young SIMs of
+    the people living where the farm stood (0.1-0.3 % of their calls)."""
     forget_days: float = 7.0
 
 
@@ -79,8 +95,14 @@ class _Sim:
     strangers: int = 0
     """Calls to numbers it never had contact with before."""
     callees: set[str] = field(default_factory=set)
+    outside_calls: int = 0
+    """Calls and SMS to numbers that are not young SIMs of ours (out of a farm's group)."""
+    outside_strangers: int = 0
+    outside_callees: set[str] = field(default_factory=set)
     imeis: set[str] = field(default_factory=set)
     sites: set[str] = field(default_factory=set)
+    site: str | None = None
+    """Where it last called from."""
 
 
 @dataclass(slots=True)
@@ -107,8 +129,11 @@ class FarmWatch:
         self._heard_from_old: dict[str, float] = {}
         """When each number last received a call or SMS from anyone but our young SIMs."""
         self._contacts: dict[tuple[str, str], float] = {}
+        self._lives: dict[str, dict[str, float]] = {}
+        """A young SIM's number → people beyond the young SIMs it kept in touch with → when last."""
         self._imei_day: dict[tuple[str, int], set[str]] = defaultdict(set)
-        self._site_day_listed: dict[tuple[str, int], set[str]] = defaultdict(set)
+        self._listed_at_site: dict[str, dict[str, float]] = defaultdict(dict)
+        """Site → listed SIMs that called from it → when last."""
         self._ranges: dict[tuple[str, int], _Range] = defaultdict(_Range)
         self._dirty: set[str] = set()
         self._young_links: dict[tuple[str, str], float] = {}
@@ -135,17 +160,22 @@ class FarmWatch:
         sub = self.subscribers
         callee_sim = sub.by_msisdn.get(callee)
         caller_sim = sub.by_imsi.get(imsi) if imsi is not None else None
-        young_s = self.settings.cluster_young_days * _DAY
+        young_s = self.settings.young_sim_days * _DAY
         caller_young = caller_sim is not None and _young(caller_sim, t, young_s)
         if not caller_young:
             self._heard_from_old[callee] = t
         if outside and caller:
             self._ranges[(caller[:-2], int(t // 3600))].callees.add(callee)
+        callee_young = callee_sim is not None and _young(callee_sim, t, young_s)
         stranger = False
         if caller:
             pair = (caller, callee) if caller < callee else (callee, caller)
             stranger = pair not in self._contacts
             self._contacts[pair] = t
+            if not stranger and caller_young != callee_young:
+                self._kept_in_touch(
+                    caller if caller_young else callee, callee if caller_young else caller, t
+                )
         if imsi is None:
             return
         sim = self._sims.get(imsi)
@@ -156,20 +186,28 @@ class FarmWatch:
         sim.calls += 1
         sim.strangers += stranger
         sim.callees.add(callee)
+        if not callee_young:
+            sim.outside_calls += 1
+            sim.outside_strangers += stranger
+            sim.outside_callees.add(callee)
         if imei:
             sim.imeis.add(imei)
             self._imei_day[(imei, int(t // _DAY))].add(imsi)
         if site:
             sim.sites.add(site)
+            sim.site = site
+            if imsi in self._listed_sims:
+                self._listed_at_site[site][imsi] = t
         self._dirty.add(imsi)
-        if (
-            caller_young
-            and callee_sim is not None
-            and callee_sim.imsi != imsi
-            and _young(callee_sim, t, young_s)
-        ):
+        if caller_young and callee_young and callee_sim is not None and callee_sim.imsi != imsi:
             a, b = imsi, callee_sim.imsi
             self._young_links[(a, b) if a < b else (b, a)] = t
+
+    def _kept_in_touch(self, young: str, other: str, t: float) -> None:
+        """A second contact between a young SIM's number and someone else: part of a life."""
+        known = self._lives.setdefault(young, {})
+        if other in known or len(known) < 2 * self.settings.min_life_contacts:
+            known[other] = t
 
     def add_outcome(
         self, *, t_start: float, caller: str | None, outside: bool, one_ring: bool
@@ -235,8 +273,8 @@ class FarmWatch:
         for members, sites in self._clusters(now):
             where = ", ".join(sorted(sites)[:3])
             why = (
-                f"one of {len(members)} young SIMs at site {where} that call strangers "
-                "and hear only from each other"
+                f"one of {len(members)} young SIMs at site {where} that call strangers, "
+                "call and text each other, and keep in touch with nobody else"
             )
             for imsi in members:
                 if imsi in self._listed_sims:
@@ -248,21 +286,8 @@ class FarmWatch:
                     )
 
         added += self._list_stock(newly, now, lists)
-        for imsi in newly:
-            for site in self._sims[imsi].sites if imsi in self._sims else ():
-                self._site_day_listed[(site, today)].add(imsi)
-        for (site, day), listed in self._site_day_listed.items():
-            if day == today and len(listed) >= s.min_listed_at_site:
-                added += lists.add(
-                    Listing(
-                        kind="cell",
-                        value=site,
-                        source=self.source,
-                        reason=f"{len(listed)} SIM-box SIMs called from this site today",
-                        since=now,
-                        until=until,
-                    )
-                )
+        if s.list_farm_sites:
+            added += self._list_sites(newly, now, lists)
 
         hour = int(now // 3600) - 1
         for (prefix, h), burst in self._ranges.items():
@@ -286,8 +311,45 @@ class FarmWatch:
         self.listed += added
         return added
 
+    def _list_sites(self, newly: list[str], now: float, lists: ReputationLists) -> int:
+        """List the sites listed SIMs called from lately, for as long again as they look back."""
+        s = self.settings
+        for imsi in newly:
+            sim = self._sims.get(imsi)
+            if sim is not None and sim.site is not None:
+                self._listed_at_site[sim.site][imsi] = sim.last_t
+        span = s.farm_site_hours * 3600
+        added = 0
+        for site, seen in self._listed_at_site.items():
+            recent = sum(1 for last in seen.values() if last >= now - span)
+            if recent < s.min_listed_at_site:
+                continue
+            since = now
+            listed = lists.cells.get(site)
+            if listed is not None and listed.source == self.source:
+                if listed.applies(now):
+                    since = listed.since
+                del lists.cells[site]  # the farm is (back) there: renew our own listing
+            added += lists.add(
+                Listing(
+                    kind="cell",
+                    value=site,
+                    source=self.source,
+                    reason=f"{recent} SIM-box SIMs called from this site in the last "
+                    f"{s.farm_site_hours:g} h",
+                    since=since,
+                    until=now + span,
+                )
+            )
+        return added
+
     def _clusters(self, now: float) -> list[tuple[list[str], set[str]]]:
-        """Groups of young SIMs linked by calls between them and a common site, largest first."""
+        """Groups of young SIMs linked by calls between them and a common site, largest first.
+
+        A SIM belongs when it is tied to ``min_siblings`` others: a farm's SIMs fake lives
+        with several of their siblings, where a person who called one of them back (a
+        young SIM too, now and then) is tied to that one only.
+        """
         parent: dict[str, str] = {}
 
         def root(x: str) -> str:
@@ -298,6 +360,8 @@ class FarmWatch:
 
         horizon = now - 2 * _DAY
         farm_like: dict[str, bool] = {}
+        ties: list[tuple[str, str]] = []
+        degree: dict[str, int] = defaultdict(int)
         for (a, b), last in self._young_links.items():
             if last < horizon:
                 continue
@@ -305,9 +369,16 @@ class FarmWatch:
             if sim_a is None or sim_b is None or sim_a.sites.isdisjoint(sim_b.sites):
                 continue
             if not all(
-                farm_like[x] if x in farm_like else farm_like.setdefault(x, self._farm_like(x, sim))
-                for x, sim in ((a, sim_a), (b, sim_b))
+                farm_like[x] if x in farm_like else farm_like.setdefault(x, self._farm_like(x))
+                for x in (a, b)
             ):
+                continue
+            ties.append((a, b))
+            degree[a] += 1
+            degree[b] += 1
+        least = self.settings.min_siblings
+        for a, b in ties:
+            if degree[a] < least or degree[b] < least:
                 continue
             parent.setdefault(a, a)
             parent.setdefault(b, b)
@@ -318,8 +389,14 @@ class FarmWatch:
         for x in parent:
             groups[root(x)].append(x)
         out = []
+        s = self.settings
         for members in groups.values():
-            if len(members) < self.settings.min_cluster:
+            if len(members) < s.min_cluster:
+                continue
+            calls = sum(self._sims[m].outside_calls for m in members)
+            strangers = sum(self._sims[m].outside_strangers for m in members)
+            callees = set().union(*(self._sims[m].outside_callees for m in members))
+            if len(callees) < s.min_cluster or strangers < s.min_stranger_share * calls:
                 continue
             members.sort()
             counted: dict[str, int] = defaultdict(int)
@@ -331,14 +408,16 @@ class FarmWatch:
         out.sort(key=lambda g: (-len(g[0]), g[0][0]))
         return out
 
-    def _farm_like(self, imsi: str, sim: _Sim) -> bool:
-        """Calls strangers, hears only from young SIMs, and is not a business line."""
+    def _farm_like(self, imsi: str) -> bool:
+        """A young SIM of ours, not a business line, with no life beyond the young SIMs.
+
+        Calls from outside do not count against it (farms get call-backs, and fake
+        them); people it kept in touch with, beyond the young SIMs, do.
+        """
         sub = self.subscribers.by_imsi.get(imsi)
         if sub is None or sub.plan in _BUSINESS_PLANS:
             return False
-        if sub.msisdn in self._heard_from_old or len(sim.callees) < 2:
-            return False
-        return sim.strangers >= self.settings.min_stranger_share * sim.calls
+        return len(self._lives.get(sub.msisdn, ())) < self.settings.min_life_contacts
 
     def _list_sim(self, imsi: str, why: str, now: float, lists: ReputationLists) -> int:
         """List a SIM and its number; returns how many listings were new."""
@@ -403,8 +482,11 @@ class FarmWatch:
             del self._sims[imsi]
         for key in [k for k in self._imei_day if k[1] < day]:
             del self._imei_day[key]
-        for key in [k for k in self._site_day_listed if k[1] < day]:
-            del self._site_day_listed[key]
+        for site, seen in list(self._listed_at_site.items()):
+            for imsi in [i for i, last in seen.items() if last < horizon]:
+                del seen[imsi]
+            if not seen:
+                del self._listed_at_site[site]
         hour = int(now // 3600) - 2
         for key in [k for k in self._ranges if k[1] < hour]:
             del self._ranges[key]
@@ -415,6 +497,11 @@ class FarmWatch:
             del self._contacts[pair]
         for number in [n for n, last in self._heard_from_old.items() if last < horizon]:
             del self._heard_from_old[number]
+        for number, known in list(self._lives.items()):
+            for other in [o for o, last in known.items() if last < horizon]:
+                del known[other]
+            if not known:
+                del self._lives[number]
 
 
 def _young(sim: SubscriberFacts, t: float, horizon_s: float) -> bool:

@@ -288,6 +288,33 @@ def test_young_sims_crowding_one_site_are_a_farms_stock(operator: Operator) -> N
     assert "site S005" in decisions[7].reasons[0].detail
 
 
+def test_a_young_sim_at_a_crowded_site_calling_someone_it_talks_with_is_spared(
+    operator: Operator,
+) -> None:
+    """People with new SIMs who live where a farm stands call the people they know."""
+    earlier = call(
+        YOUNG_NUMBER[7], ORDINARY[7], "mobile", imsi=YOUNG_IMSI[7], cell="C005-1", seconds=-3600
+    )
+    operator.screen(earlier)
+    operator.ended(earlier, answered=True, duration_s=60)
+    decisions = [
+        operator.screen(
+            call(
+                YOUNG_NUMBER[i],
+                ORDINARY[i],
+                "mobile",
+                imsi=YOUNG_IMSI[i],
+                imei=f"3587590800020{i}",
+                cell=f"C005-{1 + i % 3}",
+                seconds=60 * i,
+            )
+        )
+        for i in range(9)
+    ]
+    assert "sim_farm.young_sims_at_site" not in rules_of(decisions[7])
+    assert rules_of(decisions[8]) == {"sim_farm.young_sims_at_site"}
+
+
 def test_a_young_sim_calling_many_and_called_by_none_is_a_sim_box_channel(
     operator: Operator,
 ) -> None:

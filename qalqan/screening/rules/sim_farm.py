@@ -24,6 +24,7 @@ from qalqan.screening.features import (
     ACTIVE_SIMS_BY_BATCH,
     ACTIVE_SIMS_BY_OWNER,
     CALLS_RECEIVED_BY_NUMBER,
+    CONTACT_PAIRS,
     DISTINCT_CALLEES_BY_IMSI,
     DISTINCT_IMSI_BY_IMEI,
     SIMS_BY_SITE,
@@ -110,10 +111,13 @@ class HandsetManySims(Rule):
 
 @register
 class YoungSimsAtSite(Rule):
-    """A young SIM calling from a site where many young SIMs call: a farm's stock at work.
+    """A young SIM calling a stranger from a site where many young SIMs call: a farm's stock at work.
 
     Fires when the young SIMs calling from the site within the window are both
-    many and a large share of all SIMs calling from it.
+    many and a large share of all SIMs calling from it, and this SIM calls or
+    texts someone it never talked with (within ``history_window``): people with
+    new SIMs who live next to a farm call the people they know; the farm's SIMs
+    call strangers.
     """
 
     id = "sim_farm.young_sims_at_site"
@@ -121,7 +125,13 @@ class YoungSimsAtSite(Rule):
     default_weight = 0.6
     messages = ("sim_farm.young_sims_at_site",)
     settings = (
-        _DAY,
+        Setting(
+            name="window",
+            kind="duration",
+            default="2h",
+            help="How far back the SIMs' calls are counted: a farm that moves on leaves the "
+            "people living there alone after this long.",
+        ),
         Setting(
             name="min_young_sims",
             kind="int",
@@ -132,10 +142,18 @@ class YoungSimsAtSite(Rule):
         Setting(
             name="min_young_share",
             kind="float",
-            default=0.15,
+            default=0.3,
             minimum=0.0,
             maximum=1.0,
-            help="Share of young SIMs among all SIMs calling from the site within the window.",
+            help="Share of young SIMs among all SIMs calling from the site within the window "
+            "(about one SIM in ten is young anywhere).",
+        ),
+        Setting(
+            name="history_window",
+            kind="duration",
+            default="30d",
+            help="How far back an earlier call or SMS between the SIM and its callee (either "
+            "way) counts as contact, which spares the call.",
         ),
         _CORPORATE,
     )
@@ -143,6 +161,7 @@ class YoungSimsAtSite(Rule):
     def __init__(self, settings: Settings, env: Environment) -> None:
         super().__init__(settings, env)
         window = settings.seconds("window")
+        self.pairs = env.recent(CONTACT_PAIRS, settings.seconds("history_window"))
         self.young = env.distinct(YOUNG_SIMS_BY_SITE, window)
         self.all = env.distinct(SIMS_BY_SITE, window)
         self.min_young = settings.integer("min_young_sims")
@@ -160,6 +179,9 @@ class YoungSimsAtSite(Rule):
         t = context.t
         young = _counting_self(self.young, site, imsi, t)
         if young < self.min_young:
+            return None
+        pair = context.pair()
+        if pair is not None and self.pairs.seen(pair, t):
             return None
         callers = _counting_self(self.all, site, imsi, t)
         share = young / callers
