@@ -25,12 +25,17 @@ lines, farms and routes.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import duckdb
 import networkx as nx
 import numpy as np
+import phonenumbers
 import pyarrow as pa
+from scipy.stats import chi2
 
 from qalqan.analytics.farms import Farm
 
@@ -38,6 +43,16 @@ __all__ = ["Campaign", "estimate_utc_offset", "group_campaigns"]
 
 #: An office day: work from 9 to 18 local with lunch at 13:00.
 OFFICE_START, OFFICE_END, LUNCH = 9, 18, 13
+#: Two sources' activity profiles farther apart than this share of their calls are two offices.
+OFFICE_DISTANCE = 0.15
+#: Sources with fewer calls than this say too little of their office day to be joined by it.
+MIN_OFFICE_CALLS = 30
+OFFICE_WEIGHT = float(os.environ.get("H5_OFFICE_WEIGHT", "1.0"))
+SCRIPT_WEIGHT = 3.0
+#: How much likelier a shared route's call is a center's when that center talked with its victim.
+VICTIM_ODDS = 20.0
+#: A call this long (seconds) is a conversation: what draws a victim in.
+CONVERSATION_S = 180
 
 
 @dataclass(slots=True)
@@ -140,6 +155,112 @@ def split_office_days(
     return np.asarray(np.argmax(joint[:, hours], axis=0), dtype=np.int64)
 
 
+#: Calls of one Wangiri burst come at most this many seconds apart.
+BURST_GAP_S = 900.0
+#: Within a burst, two neighbouring numbers this many times farther apart than the burst's
+#: typical neighbours belong to two ranges.
+RANGE_GAP_FACTOR = 20.0
+
+
+class _Union:
+    """Union-find over names: the operations (or centers) that evidence joins."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        root = self.parent.setdefault(x, x)
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[x] != root:
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def join(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _shortest_range(number: str) -> int:
+    """Characters of the shortest prefix that can be a range: ``+``, the country code, one digit."""
+    try:
+        code = phonenumbers.parse(number).country_code or 0
+    except phonenumbers.NumberParseException:
+        code = 0
+    return 2 + len(str(code)) if code else 4
+
+
+def _common_prefix(a: str, b: str) -> str:
+    same = 0
+    while same < min(len(a), len(b)) and a[same] == b[same]:
+        same += 1
+    return a[:same]
+
+
+def _burst_ranges(numbers: list[str]) -> list[list[str]]:
+    """The numbers of one burst in numeric order, cut where neighbours lie out of scale apart."""
+    ordered = sorted(set(numbers), key=lambda n: int(n[1:]))
+    if len(ordered) < 3:
+        return [[n] for n in ordered]
+    values = np.array([int(n[1:]) for n in ordered], dtype=np.float64)
+    gaps = np.diff(values)
+    typical = max(float(np.percentile(gaps, 50, method="lower")), 1.0)
+    cuts = [0, *(np.flatnonzero(gaps > RANGE_GAP_FACTOR * typical) + 1).tolist(), len(ordered)]
+    return [ordered[a:b] for a, b in itertools.pairwise(cuts)]
+
+
+def wangiri_ranges(calls: Iterable[tuple[str, float]]) -> dict[str, str]:
+    """The number range of each Wangiri caller: one operation across bursts, carriers and days.
+
+    ``calls`` are ``(calling number, time in seconds)``. Calls from numbers of one length
+    at most :data:`BURST_GAP_S` apart form a burst. An operation spreads its numbers over
+    one range, so within a burst the numbers, in numeric order, are cut where two
+    neighbours lie :data:`RANGE_GAP_FACTOR` times farther apart than the burst's typical
+    neighbours (a second operation's range is far off); the range of each piece is the
+    longest prefix its numbers share. Pieces of every burst whose ranges nest (one
+    prefix begins the other) are one operation: bursts on other days and from other
+    numbers of the range join it, while two ranges of one country code stay apart. A
+    piece wider than the country code and one digit proves nothing and is not used.
+
+    Returns each number's range: the widest prefix of its operation, e.g. ``+2224500``.
+    """
+    by_length: dict[int, list[tuple[float, str]]] = {}
+    for number, t in calls:
+        if number and number[0] == "+" and number[1:].isdigit():
+            by_length.setdefault(len(number), []).append((float(t), number))
+    union = _Union()
+    blocks: set[str] = set()
+    for timed in by_length.values():
+        timed.sort()
+        pieces: list[list[str]] = []
+        start = 0
+        for i in range(1, len(timed) + 1):
+            if i == len(timed) or timed[i][0] - timed[i - 1][0] > BURST_GAP_S:
+                pieces += _burst_ranges([n for _, n in timed[start:i]])
+                start = i
+        for piece in pieces:
+            block = _common_prefix(piece[0], piece[-1])
+            # too wide to be one range: each number stands for itself
+            for part in [piece] if len(block) >= _shortest_range(block) else [[n] for n in piece]:
+                block = _common_prefix(part[0], part[-1])
+                blocks.add(block)
+                for number in part:
+                    union.join(block, number)
+    for block in blocks:
+        for end in range(_shortest_range(block), len(block)):
+            if block[:end] in blocks:
+                union.join(block, block[:end])
+    widest: dict[str, str] = {}
+    for block in blocks:
+        root = union.find(block)
+        if root not in widest or len(block) < len(widest[root]):
+            widest[root] = block
+    return {
+        number: widest[union.find(number)] for timed in by_length.values() for _, number in timed
+    }
+
+
 def _sources(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
@@ -149,38 +270,35 @@ def _sources(con: duckdb.DuckDBPyConnection) -> None:
                c.b_number IN (SELECT msisdn FROM _box_numbers) AS internal,
                CASE WHEN c.farm_id IS NOT NULL THEN 'farm:' || c.farm_id
                     WHEN c.imsi IS NOT NULL THEN 'sim:' || c.imsi
-                    WHEN starts_with(c.reasons, 'wangiri') THEN 'range:' || left(c.a_number, length(c.a_number) - 2)
+                    WHEN starts_with(json_extract_string(c.reason_facts, '$[0].rule'), 'wangiri.')
+                         THEN 'range:' || c.a_number
                     ELSE 'route:' || c.ingress END AS source
         FROM _calls c WHERE c.verdict IN ('fraud', 'spoofed')
         """
     )
-
-
-def _split_shared_routes(con: duckdb.DuckDBPyConnection) -> None:
-    """Give each office day on a shared route a source of its own (``route:X#1``, ``route:X#2``)."""
-    rows = con.execute(
-        "SELECT record_id, source, hour(t) FROM fraud_calls WHERE starts_with(source, 'route:') ORDER BY source, record_id"
+    # A Wangiri operation's numbers spread over its range: one source per range, not per number.
+    calls = con.execute(
+        "SELECT a_number, epoch(t) FROM fraud_calls WHERE starts_with(source, 'range:')"
     ).fetchall()
-    by_source: dict[str, list[tuple[str, int]]] = {}
-    for record_id, source, hour in rows:
-        by_source.setdefault(source, []).append((record_id, hour))
-    ids: list[str] = []
-    names: list[str] = []
-    for source, calls in by_source.items():
-        labels = split_office_days(np.array([h for _, h in calls]))
-        if labels.max(initial=0) == 0:
-            continue
-        ids += [r for r, _ in calls]
-        names += [f"{source}#{int(k) + 1}" for k in labels]
-    if not ids:
+    ranges = wangiri_ranges(calls)
+    if not ranges:
         return
-    con.register("_split", pa.table({"record_id": ids, "new_source": names}))
+    con.register("_ranges", pa.table({"a_number": list(ranges), "range": list(ranges.values())}))
     try:
         con.execute(
-            "UPDATE fraud_calls SET source = s.new_source FROM _split s WHERE fraud_calls.record_id = s.record_id"
+            """UPDATE fraud_calls SET source = 'range:' || r.range FROM _ranges r
+               WHERE starts_with(fraud_calls.source, 'range:') AND fraud_calls.a_number = r.a_number"""
+        )
+        # Calls from the operation's range that the burst rule did not name (found by the call
+        # model on a carrier) are the operation's too.
+        con.execute(
+            """UPDATE fraud_calls SET source = 'range:' || r.range
+               FROM (SELECT DISTINCT range, length(a_number) AS digits FROM _ranges) r
+               WHERE starts_with(fraud_calls.source, 'route:') AND fraud_calls.a_number IS NOT NULL
+                 AND starts_with(fraud_calls.a_number, r.range) AND length(fraud_calls.a_number) = r.digits"""
         )
     finally:
-        con.unregister("_split")
+        con.unregister("_ranges")
 
 
 def _split_mixed_campaigns(con: duckdb.DuckDBPyConnection, *, next_group: int) -> None:
@@ -233,12 +351,110 @@ def _split_mixed_campaigns(con: duckdb.DuckDBPyConnection, *, next_group: int) -
     )
 
 
+def office_days_differ(
+    a: np.ndarray | list[int], b: np.ndarray | list[int], *, significance: float = 1e-4
+) -> bool:
+    """Whether two activity profiles (calls by hour of day, or by day) cannot be one office's.
+
+    Calls of one office spread over its routes and farms alike, so their profiles differ
+    by chance only. Two profiles differ when a likelihood-ratio test of one shared profile
+    rejects it at ``significance`` and, beyond chance, by at least
+    :data:`OFFICE_DISTANCE` of the calls (an hour's shift of a nine-hour day moves about
+    a fifth): a large source's tiny wobble is not another office.
+    """
+    x = np.asarray(a, dtype=np.float64)
+    y = np.asarray(b, dtype=np.float64)
+    keep = (x + y) > 0
+    x, y = x[keep], y[keep]
+    nx_, ny_ = float(x.sum()), float(y.sum())
+    if nx_ == 0 or ny_ == 0 or keep.sum() < 2:
+        return False
+    both = x + y
+    g = 2.0 * sum(
+        float(np.sum(o[o > 0] * np.log(o[o > 0] / (both[o > 0] * n / (nx_ + ny_)))))
+        for o, n in ((x, nx_), (y, ny_))
+    )
+    distance = 0.5 * float(np.abs(x / nx_ - y / ny_).sum())
+    return bool(chi2.sf(g, int(keep.sum()) - 1) < significance and distance > OFFICE_DISTANCE)
+
+
+@dataclass(slots=True)
+class _Profile:
+    """What a source shows of the office behind it."""
+
+    hourly: np.ndarray
+    """Calls by UTC hour of day."""
+    daily: np.ndarray
+    """Calls by day of the data, counted in the source's own office day (its UTC offset)."""
+    categories: dict[str, int] = field(default_factory=dict)
+    """Complaints about its calls, by the scam's category."""
+
+    @property
+    def calls(self) -> int:
+        return int(self.hourly.sum())
+
+    def category(self) -> str | None:
+        """The script its complaints tell, when at least two agree and most do."""
+        if not self.categories:
+            return None
+        name, n = max(self.categories.items(), key=lambda kv: (kv[1], kv[0]))
+        total = sum(self.categories.values())
+        return name if n >= 2 and n >= 0.6 * total else None
+
+
+def _profiles(con: duckdb.DuckDBPyConnection, sources: list[str]) -> dict[str, _Profile]:
+    rows = con.execute(
+        """
+        SELECT source, list(hour(t)), list(epoch(t)) FROM fraud_calls
+        WHERE NOT internal GROUP BY source
+        """
+    ).fetchall()
+    first = con.execute("SELECT min(epoch(t)) FROM fraud_calls").fetchall()[0][0] or 0.0
+    profiles: dict[str, _Profile] = {}
+    for source, hours, times in rows:
+        hourly = np.bincount(np.asarray(hours, dtype=np.int64), minlength=24)
+        offset = estimate_utc_offset(hourly) or 0.0
+        days = ((np.asarray(times, dtype=np.float64) - first + offset * 3600) // 86_400).astype(
+            np.int64
+        )
+        profiles[source] = _Profile(hourly=hourly, daily=np.bincount(days - min(days.min(), 0)))
+    for source in sources:
+        profiles.setdefault(source, _Profile(hourly=np.zeros(24, np.int64), daily=np.zeros(1)))
+    for source, category, n in con.execute(
+        """
+        WITH linked AS (
+            SELECT DISTINCT r.report_id, f.source, r.category FROM reports r JOIN fraud_calls f
+              ON (r.reported_number IS NOT NULL AND r.reported_number = f.a_number)
+              OR (r.reporter = f.b_number AND NOT f.internal AND r.time BETWEEN f.t AND f.t + INTERVAL 3 DAY)
+        )
+        SELECT source, category, count(*) FROM linked WHERE category IS NOT NULL GROUP BY 1, 2
+        """
+    ).fetchall():
+        profiles[source].categories[category] = int(n)
+    return profiles
+
+
+def _apart(a: _Profile, b: _Profile) -> bool:
+    """Two sources that cannot be one call center: other office day, week or script."""
+    if office_days_differ(a.hourly, b.hourly):
+        return True
+    width = max(a.daily.size, b.daily.size)
+    if office_days_differ(
+        np.pad(a.daily, (0, width - a.daily.size)), np.pad(b.daily, (0, width - b.daily.size))
+    ):
+        return True
+    ca, cb = a.category(), b.category()
+    return ca is not None and cb is not None and ca != cb
+
+
 def _links(con: duckdb.DuckDBPyConnection, population: int) -> list[tuple[str, str, float]]:
     """Source pairs sharing victims well beyond chance, or reusing caller IDs.
 
     Chance is what two sources calling that many people each out of the whole
     population would share; follow-up calls on a drawn-in victim over another
-    route push the overlap far beyond it.
+    route push the overlap far beyond it. A conversation (a call of several
+    minutes) is what draws a victim in, so victims both sources talked with count
+    on their own, against the chance of that.
     """
     # Sources busy round the clock (bypass boxes) call everybody: sharing victims with them means nothing.
     busy = {
@@ -247,23 +463,26 @@ def _links(con: duckdb.DuckDBPyConnection, population: int) -> list[tuple[str, s
             """SELECT source FROM fraud_calls GROUP BY source HAVING count(DISTINCT hour(t)) >= 18"""
         ).fetchall()
     }
-    victims = con.sql(
-        """
-        WITH v AS (SELECT DISTINCT source, b_number FROM fraud_calls WHERE NOT internal),
-        sizes AS (SELECT source, count(*) AS n FROM v GROUP BY 1)
-        SELECT x.source AS a, y.source AS b, count(*) AS shared, any_value(sx.n) AS na, any_value(sy.n) AS nb
-        FROM v x JOIN v y ON x.b_number = y.b_number AND x.source < y.source
-        JOIN sizes sx ON sx.source = x.source JOIN sizes sy ON sy.source = y.source
-        GROUP BY 1, 2
-        """
-    ).fetchall()
     links = []
-    for a, b, shared, na, nb in victims:
-        if a in busy or b in busy:
-            continue
-        expected = na * nb / max(population, 1)
-        if shared >= 2 and shared >= 4 * expected:
-            links.append((a, b, min(float(shared) / max(expected, 0.1), 20.0)))
+    for talked in (False, True):
+        victims = con.sql(
+            f"""
+            WITH v AS (SELECT DISTINCT f.source, f.b_number FROM fraud_calls f
+                       {"JOIN cdrs k USING (record_id)" if talked else ""}
+                       WHERE NOT f.internal {f"AND k.duration_s >= {CONVERSATION_S}" if talked else ""}),
+            sizes AS (SELECT source, count(*) AS n FROM v GROUP BY 1)
+            SELECT x.source AS a, y.source AS b, count(*) AS shared, any_value(sx.n) AS na, any_value(sy.n) AS nb
+            FROM v x JOIN v y ON x.b_number = y.b_number AND x.source < y.source
+            JOIN sizes sx ON sx.source = x.source JOIN sizes sy ON sy.source = y.source
+            GROUP BY 1, 2
+            """
+        ).fetchall()
+        for a, b, shared, na, nb in victims:
+            if a in busy or b in busy:
+                continue
+            expected = na * nb / max(population, 1)
+            if shared >= 2 and shared >= 4 * expected:
+                links.append((a, b, min(float(shared) / max(expected, 0.1), 20.0)))
     clis = con.sql(
         """
         WITH c AS (SELECT DISTINCT source, a_number FROM fraud_calls
@@ -274,6 +493,139 @@ def _links(con: duckdb.DuckDBPyConnection, population: int) -> list[tuple[str, s
     ).fetchall()
     links += [(a, b, float(n)) for a, b, n in clis]
     return links
+
+
+def _group_sources(
+    con: duckdb.DuckDBPyConnection,
+    sources: list[str],
+    population: int,
+    profiles: dict[str, _Profile],
+) -> list[list[str]]:
+    """Sources joined into call centers (and Wangiri operations): communities of the evidence.
+
+    Shared victims and reused caller IDs join two sources unless they cannot be one
+    center (:func:`_apart`); so does the same office day, week and script, more weakly,
+    between sources with enough calls to show them.
+    """
+    graph = nx.Graph()
+    graph.add_nodes_from(sources)
+    known = set(sources)
+    for a, b, w in _links(con, population):
+        if a in known and b in known and not _apart(profiles[a], profiles[b]):
+            graph.add_edge(a, b, weight=w)
+    office = [
+        s
+        for s in sources
+        if not s.startswith("range:")
+        and profiles[s].calls >= MIN_OFFICE_CALLS
+        and estimate_utc_offset(profiles[s].hourly) is not None
+    ]
+    for i, a in enumerate(office):
+        for b in office[i + 1 :]:
+            if _apart(profiles[a], profiles[b]):
+                continue
+            script = profiles[a].category()
+            w = OFFICE_WEIGHT + (
+                SCRIPT_WEIGHT if script and script == profiles[b].category() else 0.0
+            )
+            graph.add_edge(a, b, weight=graph.get_edge_data(a, b, {"weight": 0.0})["weight"] + w)
+    return sorted(
+        (sorted(c) for c in nx.community.louvain_communities(graph, weight="weight", seed=11)),
+        key=lambda g: g[0],
+    )
+
+
+def _mixed_routes(profiles: dict[str, _Profile]) -> list[str]:
+    """Routes whose calls follow several office days: carriers rented by several centers."""
+    return sorted(
+        s
+        for s, p in profiles.items()
+        if s.startswith("route:")
+        and split_office_days(np.repeat(np.arange(24), p.hourly)).max(initial=0) > 0
+    )
+
+
+def _share_routes(
+    con: duckdb.DuckDBPyConnection,
+    routes: list[str],
+    groups: list[list[str]],
+    profiles: dict[str, _Profile],
+) -> list[list[str]]:
+    """Split each shared route's calls among the centers it carries: by office day and victims.
+
+    A center's office day is the hourly activity of the sources already joined into
+    it; the route's hourly activity is fitted as a mixture of those and of every office
+    day no center shows yet (EM), and each call goes to the likeliest center, a center
+    that talked with the same victim elsewhere being :data:`VICTIM_ODDS` times likelier.
+    Office days of no center that keep enough calls are centers of their own. Returns
+    the groups with the route's parts (``route:X#1``, ...) added.
+    """
+    centers = []
+    for g, members in enumerate(groups):
+        hourly = sum((profiles[m].hourly for m in members), np.zeros(24, np.int64))
+        if hourly.sum() >= MIN_OFFICE_CALLS and estimate_utc_offset(hourly) is not None:
+            centers.append((g, (hourly + 0.5) / (hourly.sum() + 12.0)))
+    known = [shape for _, shape in centers]
+    unseen = [t for t in TEMPLATES if all(0.5 * np.abs(t - shape).sum() >= 0.35 for shape in known)]
+    components = np.array(known + unseen) if known or unseen else np.zeros((0, 24))
+    talked: dict[str, set[str]] = {}
+    for source, b_number in con.execute(
+        f"""SELECT DISTINCT f.source, f.b_number FROM fraud_calls f JOIN cdrs k USING (record_id)
+            WHERE NOT f.internal AND k.duration_s >= {CONVERSATION_S}"""
+    ).fetchall():
+        talked.setdefault(b_number, set()).add(source)
+    group_of = {m: g for g, members in enumerate(groups) for m in members}
+    groups = [list(g) for g in groups]
+    ids: list[str] = []
+    names: list[str] = []
+    for route in routes:
+        calls = con.execute(
+            "SELECT record_id, hour(t), b_number FROM fraud_calls WHERE source = ? AND NOT internal ORDER BY record_id",
+            [route],
+        ).fetchall()
+        hours = np.array([h for _, h, _ in calls], dtype=np.int64)
+        counts = np.bincount(hours, minlength=24).astype(np.float64)
+        weights = np.full(len(components), 1.0 / max(len(components), 1))
+        for _ in range(200):
+            joint = weights[:, None] * components
+            posterior = joint / joint.sum(axis=0, keepdims=True)
+            weights = (posterior * counts).sum(axis=1) / counts.sum()
+        keep = np.flatnonzero(weights * counts.sum() >= MIN_OFFICE_CALLS / 2)
+        if keep.size <= 1:  # one office day after all: the route joins its center, or stands alone
+            if keep.size and keep[0] < len(centers):
+                groups[centers[int(keep[0])][0]].append(route)
+            else:
+                groups.append([route])
+            continue
+        likely = np.log(weights[keep, None] * components[keep])  # component x hour
+        group_no = [centers[k][0] if k < len(centers) else -1 - k for k in keep.tolist()]
+        scores = likely[:, hours].T.copy()  # call x component
+        for i, (_, _, b_number) in enumerate(calls):
+            for source in talked.get(b_number, ()):
+                center = group_of.get(source)
+                if center is not None and center in group_no:
+                    scores[i, group_no.index(center)] += np.log(VICTIM_ODDS)
+        best = np.argmax(scores, axis=1)
+        parts: dict[int, str] = {}
+        for (record_id, _, _), k in zip(calls, best.tolist(), strict=True):
+            if k not in parts:
+                parts[k] = f"{route}#{len(parts) + 1}"
+                g = group_no[k]
+                if g >= 0:
+                    groups[g].append(parts[k])
+                else:
+                    groups.append([parts[k]])
+            ids.append(record_id)
+            names.append(parts[k])
+    if ids:
+        con.register("_split", pa.table({"record_id": ids, "new_source": names}))
+        try:
+            con.execute(
+                "UPDATE fraud_calls SET source = s.new_source FROM _split s WHERE fraud_calls.record_id = s.record_id"
+            )
+        finally:
+            con.unregister("_split")
+    return groups
 
 
 def group_campaigns(
@@ -288,7 +640,6 @@ def group_campaigns(
     )
     try:
         _sources(con)
-        _split_shared_routes(con)
         population = int(
             con.execute("SELECT greatest(count(*), 1) FROM subscribers").fetchall()[0][0]
         )
@@ -296,14 +647,10 @@ def group_campaigns(
             r[0]
             for r in con.execute("SELECT DISTINCT source FROM fraud_calls ORDER BY 1").fetchall()
         ]
-        graph = nx.Graph()
-        graph.add_nodes_from(sources)
-        for a, b, w in _links(con, population):
-            graph.add_edge(a, b, weight=w)
-        groups = sorted(
-            (sorted(c) for c in nx.community.louvain_communities(graph, weight="weight", seed=11)),
-            key=lambda g: g[0],
-        )
+        profiles = _profiles(con, sources)
+        shared = _mixed_routes(profiles)
+        groups = _group_sources(con, [s for s in sources if s not in shared], population, profiles)
+        groups = _share_routes(con, shared, groups, profiles)
         assignment = {s: i for i, g in enumerate(groups) for s in g}
         con.register(
             "_assign",
