@@ -66,7 +66,7 @@ from qalqan.cases.roles import ANONYMOUS, Actor, Permission, Role, may
 from qalqan.cases.sessions import end_session, resume_session, start_session
 from qalqan.cases.store import CaseStore, clock_of
 from qalqan.cases.views import Money, Said, TimelineEvent
-from qalqan.console.country import AUTO, data_country
+from qalqan.console.country import AUTO, currency_of, data_country
 from qalqan.console.dashboard import CALLER_ID_TYPES, dashboard_figures
 from qalqan.console.graph import case_graph
 from qalqan.console.i18n import LANGUAGES, MESSAGES, translate, words
@@ -199,7 +199,7 @@ def _text(form: FormData, name: str) -> str:
     return value.strip()
 
 
-def _amount(form: FormData, name: str) -> Money | None:
+def _amount(form: FormData, name: str, currency: str) -> Money | None:
     raw = _text(form, name).replace(" ", "").replace(",", ".")
     if not raw:
         return None
@@ -211,7 +211,7 @@ def _amount(form: FormData, name: str) -> Money | None:
         raise ValueError(name) from None
     if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
         raise ValueError(name)
-    return Money(amount.quantize(Decimal("0.01"))) if amount > 0 else None
+    return Money(amount.quantize(Decimal("0.01")), currency) if amount > 0 else None
 
 
 def _when(moment: datetime | None) -> str:
@@ -636,6 +636,7 @@ def create_app(
         return render(
             request,
             "alert.html",
+            currency=await operator_currency() or "?",
             alert=alert,
             script=script,
             # a call already dealt with is nobody's to work, whoever last held it
@@ -653,8 +654,14 @@ def create_app(
         if chosen not in OUTCOMES:
             _flash(request, "choose_outcome")
             return _redirect(f"/alerts/{alert_id}")
+        await signed_in(request)  # the country is looked up for a signed-in user only
+        currency = await operator_currency()
+        if currency is None and (_text(form, "prevented") or _text(form, "suffered")):
+            _flash(request, "currency_unknown")
+            return _redirect(f"/alerts/{alert_id}")
         try:
-            prevented, suffered = _amount(form, "prevented"), _amount(form, "suffered")
+            prevented = _amount(form, "prevented", currency or "")
+            suffered = _amount(form, "suffered", currency or "")
         except ValueError:
             _flash(request, "amount_invalid")
             return _redirect(f"/alerts/{alert_id}")
@@ -776,6 +783,12 @@ def create_app(
                 return data_country(session)
 
         return await run_in_threadpool(ask)
+
+    async def operator_currency() -> str | None:
+        """The setting's currency, or the operator's country's; None when neither is known."""
+        if config.currency != AUTO:
+            return config.currency
+        return currency_of(await operator_country())
 
     async def findings_page(request: Request) -> Response:
         found = await run(request, cases.findings)

@@ -25,10 +25,21 @@ from sqlalchemy.orm import Session
 from qalqan.cases.models import AlertEntity, Entity, EntityKind, PotentialVictim
 from qalqan.domain.numbers import describe, is_e164
 
-__all__ = ["AUTO", "country_of_numbers", "data_country"]
+__all__ = ["AUTO", "CURRENCIES", "country_of_numbers", "currency_of", "data_country"]
 
 AUTO = "auto"
 """The setting's value that asks the data."""
+
+CURRENCIES: dict[str, str] = {
+    "KZ": "KZT", "AZ": "AZN", "UZ": "UZS", "KG": "KGS", "TJ": "TJS", "TM": "TMT", "RU": "RUB",
+    "BY": "BYN", "AM": "AMD", "GE": "GEL", "MN": "MNT", "UA": "UAH", "TR": "TRY",
+}  # fmt: skip
+"""ISO 4217 currency of the countries the console knows (ISO 3166 alpha-2 → code)."""
+
+
+def currency_of(country: str | None) -> str | None:
+    """The currency losses are counted in at an operator in ``country``; None when not known."""
+    return CURRENCIES.get(country) if country else None
 
 
 def country_of_numbers(numbers: Iterable[str | None]) -> str | None:

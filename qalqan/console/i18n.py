@@ -195,14 +195,19 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     "out_not_reachable": {"ru": "Не дозвонился", "kk": "Хабарласа алмады", "en": "Could not reach"},
     "out_false_alarm": {"ru": "Ложная тревога", "kk": "Жалған дабыл", "en": "False alarm"},
     "prevented": {
-        "ru": "Предотвращённый ущерб, тенге",
-        "kk": "Алдын алынған шығын, теңге",
-        "en": "Loss prevented, KZT",
+        "ru": "Предотвращённый ущерб, {currency}",
+        "kk": "Алдын алынған шығын, {currency}",
+        "en": "Loss prevented, {currency}",
     },
     "suffered": {
-        "ru": "Понесённый ущерб, тенге",
-        "kk": "Келтірілген шығын, теңге",
-        "en": "Loss suffered, KZT",
+        "ru": "Понесённый ущерб, {currency}",
+        "kk": "Келтірілген шығын, {currency}",
+        "en": "Loss suffered, {currency}",
+    },
+    "currency_unknown": {
+        "ru": "Валюта оператора не известна: сумма не сохранена. Администратор задаёт её настройкой QALQAN_CONSOLE_CURRENCY.",
+        "kk": "Оператордың валютасы белгісіз: сома сақталмады. Әкімші оны QALQAN_CONSOLE_CURRENCY баптауымен береді.",
+        "en": "The operator's currency is not known: the amount was not saved. An administrator sets it with QALQAN_CONSOLE_CURRENCY.",
     },
     "paid_to": {
         "ru": "Счёт или карта, куда ушли деньги",

@@ -137,7 +137,21 @@ class ConsoleSettings:
         ),
     )
 
+    currency: str = field(
+        default="auto",
+        metadata=_about(
+            "QALQAN_CONSOLE_CURRENCY",
+            "ISO 4217 code of the amounts operators enter as losses prevented or suffered (KZT, "
+            "AZN, UZS, KGS, ...). `auto`: the currency of the operator's country (above); "
+            "where that is not known, set it, or amounts are refused.",
+        ),
+    )
+
     def __post_init__(self) -> None:
+        currency = self.currency.strip()
+        object.__setattr__(
+            self, "currency", "auto" if currency.lower() == "auto" else currency.upper()
+        )
         object.__setattr__(self, "country", self.country.strip())
         if self.country.lower() == "auto":
             object.__setattr__(self, "country", "auto")
@@ -167,6 +181,12 @@ class ConsoleSettings:
         ):
             problems.append(
                 f"{env['country']}={self.country!r} is not 'auto' or a country code like AZ"
+            )
+        if self.currency != "auto" and not (
+            len(self.currency) == 3 and self.currency.isascii() and self.currency.isalpha()
+        ):
+            problems.append(
+                f"{env['currency']}={self.currency!r} is not 'auto' or a currency code like AZN"
             )
         if self.secret is not None and len(self.secret) < 16:
             problems.append(f"{env['secret']} is too short (at least 16 characters)")

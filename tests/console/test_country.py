@@ -10,6 +10,7 @@ import json
 import re
 import warnings
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +43,22 @@ def azerbaijan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CaseS
         store.close()
 
 
-def _findings_page(store: CaseStore, url: str, **settings: Any) -> str:
+def _signed_in(
+    store: CaseStore, url: str, role: Role = Role.ANALYST, **settings: Any
+) -> tuple[TestClient, str]:
+    """A client signed in as ``role`` to a console with ``settings``; the CSRF token."""
     app = create_app(url, secret_key="test-secret", store=store, **settings)
     client = TestClient(app)
     page = client.get("/login")
-    client.post(
+    page = client.post(
         "/login",
-        data={"csrf": csrf_of(page.text), "username": NAMES[Role.ANALYST], "password": PASSWORD},
+        data={"csrf": csrf_of(page.text), "username": NAMES[role], "password": PASSWORD},
     )
+    return client, csrf_of(page.text)
+
+
+def _findings_page(store: CaseStore, url: str, **settings: Any) -> str:
+    client, _ = _signed_in(store, url, **settings)
     page = client.get("/findings")
     assert page.status_code == 200
     return page.text
@@ -123,6 +132,9 @@ def test_no_country_known_says_so(tmp_path: Path) -> None:
 
 
 def test_country_setting_is_checked() -> None:
+    assert ConsoleSettings(currency=" azn ").currency == "AZN"
+    with pytest.raises(ConfigError, match="QALQAN_CONSOLE_CURRENCY"):
+        ConsoleSettings(currency="manat")
     assert ConsoleSettings(country=" Az ").country == "AZ"
     assert ConsoleSettings(country="AUTO").country == "auto"
     with pytest.raises(ConfigError, match="QALQAN_CONSOLE_COUNTRY"):
@@ -141,3 +153,70 @@ def test_country_of_numbers_counts_countries_not_prefixes() -> None:
 @given(st.lists(st.sampled_from(["+994501234567", "+77011234567", "+996555123456"]), max_size=9))
 def test_country_of_numbers_does_not_depend_on_order(numbers: list[str]) -> None:
     assert country_of_numbers(numbers) == country_of_numbers(list(reversed(numbers)))
+
+
+def _losses(store: CaseStore) -> list[tuple[str, Decimal]]:
+    from sqlalchemy import select
+
+    from qalqan.cases.models import Loss
+
+    with store.transaction() as session:
+        return [(c, Decimal(a)) for c, a in session.execute(select(Loss.currency, Loss.amount))]
+
+
+@pytest.mark.parametrize(
+    ("settings", "said"),
+    [
+        ({}, "1 500 KZT"),  # the test feed's subscribers are Kazakh
+        ({"country": "AZ"}, "1 500 AZN"),
+        ({"country": "KG"}, "1 500 KGS"),
+        ({"country": "FR", "currency": "eur"}, "1 500 EUR"),
+    ],
+)
+def test_losses_are_counted_in_the_operators_currency(
+    tmp_path: Path, settings: dict[str, str], said: str
+) -> None:
+    from qalqan.cases import queue
+    from tests.console.conftest import populated_store
+
+    store, url, people = populated_store(tmp_path)
+    try:
+        with store.transaction() as session:
+            alert_id = queue(session, people.operator)[0].alert_id
+        client, csrf = _signed_in(store, url, Role.OPERATOR, settings=ConsoleSettings(**settings))
+        client.post(f"/alerts/{alert_id}/claim", data={"csrf": csrf})
+        page = client.get(f"/alerts/{alert_id}")  # the outcome form, once the call is claimed
+        assert f"Предотвращённый ущерб, {said[-3:]}" in page.text
+        client.post(
+            f"/alerts/{alert_id}/outcome",
+            data={"csrf": csrf, "outcome": "warned", "prevented": "1500"},
+        )
+        assert _losses(store) == [(said[-3:], Decimal("1500.00"))]
+    finally:
+        store.close()
+
+
+def test_without_a_known_currency_an_amount_is_refused_not_counted_in_tenge(
+    tmp_path: Path,
+) -> None:
+    from qalqan.cases import queue
+    from tests.console.conftest import populated_store
+
+    store, url, people = populated_store(tmp_path)
+    try:
+        with store.transaction() as session:
+            alert_id = queue(session, people.operator)[0].alert_id
+        client, csrf = _signed_in(store, url, Role.OPERATOR, settings=ConsoleSettings(country="FR"))
+        client.post(f"/alerts/{alert_id}/claim", data={"csrf": csrf})
+        page = client.post(
+            f"/alerts/{alert_id}/outcome",
+            data={"csrf": csrf, "outcome": "warned", "prevented": "1500"},
+        )
+        assert "Валюта оператора не известна" in page.text
+        assert _losses(store) == []
+        page = client.post(  # the outcome alone is saved as ever
+            f"/alerts/{alert_id}/outcome", data={"csrf": csrf, "outcome": "warned"}
+        )
+        assert "Валюта оператора не известна" not in page.text
+    finally:
+        store.close()
