@@ -12,10 +12,20 @@ graph joins two suspect SIMs when
   other starts — the same box, changing SIMs;
 - they called the same victims.
 
+Farms whose SIMs live like people (a handset each, calls and SMS among
+themselves, call-backs from outside, moving through a city) give little away
+SIM by SIM. What they cannot fake is a life beyond the farm: such a SIM keeps
+in touch with nobody but other young SIMs, while it calls strangers who do not
+call it back. :func:`farm_like_groups` finds young SIMs tied by calls or SMS
+among themselves from the same site within hours, and judges each group as a
+whole; the SIMs of a group judged a farm become candidates however little
+each one says on its own.
+
 Each edge has a weight by how telling it is; communities of the weighted
 graph (Louvain, seeded) are scored as a whole, and their members inherit the
 verdict. A farm's place is the site that carried most of its calls, with the
-other sites it used.
+other sites it used; its track is where it stood in time order (:class:`Stay`):
+the equipment moves and rests, and an investigator follows it from site to site.
 """
 
 from __future__ import annotations
@@ -30,7 +40,16 @@ import pyarrow as pa
 from qalqan.domain.messages import reason_facts_cell
 from qalqan.domain.model import Reason
 
-__all__ = ["EDGE_WEIGHTS", "EVIDENCE_MESSAGES", "Farm", "find_farms"]
+__all__ = [
+    "EDGE_WEIGHTS",
+    "EVIDENCE_MESSAGES",
+    "MAX_STAYS",
+    "Farm",
+    "FarmLikeSettings",
+    "Stay",
+    "farm_like_groups",
+    "find_farms",
+]
 
 #: The message (qalqan.domain.messages) that tells each kind of evidence, with ``pairs``.
 EVIDENCE_MESSAGES: dict[str, str] = {
@@ -53,6 +72,52 @@ EDGE_WEIGHTS: dict[str, float] = {
 }
 
 
+#: Most stays a farm's track keeps (the latest); a farm hopping between two sites
+#: every few minutes would otherwise make one as long as its calls.
+MAX_STAYS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    """One stop of a farm's track: its SIMs worked from ``site`` from ``first`` to ``last``.
+
+    A stay ends when the farm's next call or SMS comes from another site; the
+    farm may come back to a site later (another stay).
+    """
+
+    site: str
+    lat: float | None
+    lon: float | None
+    first: object
+    last: object
+    calls: int
+    """Calls and SMS the farm's SIMs made from the site during the stay."""
+    sims: int
+    """Different SIMs of the farm that worked from it during the stay."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "site": self.site,
+            "lat": None if self.lat is None else round(float(self.lat), 6),
+            "lon": None if self.lon is None else round(float(self.lon), 6),
+            "first": _iso(self.first),
+            "last": _iso(self.last),
+            "calls": self.calls,
+            "sims": self.sims,
+        }
+
+
+def _iso(t: object) -> str | None:
+    """A time as ISO 8601 UTC with ``Z`` (the exchange format's time)."""
+    if t is None:
+        return None
+    iso = getattr(t, "isoformat", None)
+    if iso is None:
+        return str(t)
+    text = str(iso())
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 @dataclass(slots=True)
 class Farm:
     farm_id: str
@@ -67,6 +132,8 @@ class Farm:
     score: float
     evidence: dict[str, int] = field(default_factory=dict)
     """Edges of each kind inside the farm."""
+    track: list[Stay] = field(default_factory=list)
+    """Where the farm stood, in time order (the latest :data:`MAX_STAYS` stays)."""
 
     def said(self) -> list[Reason]:
         """The evidence, kind by kind, most pairs first (ties by kind), each a message with its facts.
@@ -87,6 +154,127 @@ class Farm:
     def reason_facts(self) -> str | None:
         """The message keys and facts of :meth:`reasons`, in its order (``reason_facts``)."""
         return reason_facts_cell(self.said())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FarmLikeSettings:
+    """What makes a group of young SIMs a farm that fakes its SIMs' lives."""
+
+    min_sims: int = 4
+    """SIMs in the group."""
+    max_kept_contacts: int = 1
+    """People beyond the young SIMs a member may keep in touch with (two calls or SMS, any way)."""
+    max_callback_share: float = 0.2
+    """Share of the group's callees outside it that may have called one of its SIMs."""
+    min_callees_per_sim: float = 1.0
+    """Different people outside the group it called, per SIM: a farm exists to call them."""
+    together_h: float = 3.0
+    """Two SIMs stood together when they worked from one site within this many hours."""
+    group_score: float = 0.9
+    """The score a member of a farm-like group is given (as a candidate of :func:`find_farms`)."""
+
+
+def farm_like_groups(
+    con: duckdb.DuckDBPyConnection, settings: FarmLikeSettings | None = None
+) -> list[list[str]]:
+    """Groups of young SIMs that live only among themselves and call strangers: farms.
+
+    Needs the feature tables (``mo``, ``pairs``, ``sim_age``, ``sim_subscriber``). A
+    member is a young SIM (``sim_age.young``), not corporate or M2M, that kept in
+    touch with at most ``max_kept_contacts`` people outside the young SIMs; two
+    members are tied when one called or texted the other and both worked from one
+    site within ``together_h`` hours. A connected group of ``min_sims`` or more is a
+    farm when its calls out of the group went to ``min_callees_per_sim`` different
+    people per SIM or more, hardly any of whom (``max_callback_share``) called back.
+    """
+    s = settings or FarmLikeSettings()
+    bucket_s = max(int(s.together_h * 3600), 1)
+    rows = con.execute(
+        """
+        WITH young AS (
+            SELECT a.imsi, u.msisdn FROM sim_age a JOIN sim_subscriber u USING (imsi)
+            WHERE a.young AND coalesce(u.plan, '') NOT IN ('corporate', 'm2m')
+              AND u.msisdn IS NOT NULL
+        ),
+        young_numbers AS (SELECT DISTINCT msisdn FROM young),
+        both_ways AS (
+            SELECT a_number AS me, b_number AS other, n FROM pairs
+            UNION ALL SELECT b_number, a_number, n FROM pairs
+        ),
+        living AS (
+            SELECT y.imsi FROM young y JOIN (
+                SELECT me, count(DISTINCT other) AS people FROM (
+                    SELECT me, other, sum(n) AS n FROM both_ways GROUP BY 1, 2
+                ) WHERE n >= 2 AND other NOT IN (SELECT msisdn FROM young_numbers) GROUP BY me
+            ) k ON k.me = y.msisdn
+            WHERE k.people > ?
+        ),
+        member AS (SELECT imsi FROM young WHERE imsi NOT IN (SELECT imsi FROM living)),
+        places AS (
+            SELECT DISTINCT m.imsi, m.site, CAST(epoch(m.t) AS BIGINT) // ? AS slot
+            FROM mo m JOIN member USING (imsi) WHERE m.site IS NOT NULL
+        ),
+        ties AS (
+            SELECT DISTINCT least(m.imsi, m.b_imsi) AS a, greatest(m.imsi, m.b_imsi) AS b
+            FROM mo m JOIN member x ON x.imsi = m.imsi JOIN member y ON y.imsi = m.b_imsi
+            WHERE m.b_imsi <> m.imsi
+        )
+        SELECT t.a, t.b FROM ties t
+        WHERE EXISTS (
+            SELECT 1 FROM places p JOIN places q ON q.site = p.site AND abs(q.slot - p.slot) <= 1
+            WHERE p.imsi = t.a AND q.imsi = t.b
+        )
+        """,
+        [s.max_kept_contacts, bucket_s],
+    ).fetchall()
+    graph = nx.Graph()
+    graph.add_edges_from(rows)
+    groups = [sorted(c) for c in nx.connected_components(graph) if len(c) >= s.min_sims]
+    if not groups:
+        return []
+    member_rows = [(imsi, n) for n, g in enumerate(groups) for imsi in g]
+    con.register(
+        "_groups",
+        pa.table(
+            {
+                "imsi": pa.array([r[0] for r in member_rows], pa.string()),
+                "grp": pa.array([r[1] for r in member_rows], pa.int64()),
+            }
+        ),
+    )
+    try:
+        judged = con.execute(
+            """
+            WITH numbers AS (
+                SELECT g.grp, u.msisdn FROM _groups g JOIN sim_subscriber u USING (imsi)
+            ),
+            out_calls AS (
+                SELECT g.grp, m.b_number FROM mo m JOIN _groups g USING (imsi)
+                WHERE m.event = 'voice'
+                  AND m.b_number NOT IN (SELECT msisdn FROM numbers n WHERE n.grp = g.grp)
+            ),
+            callees AS (SELECT DISTINCT grp, b_number FROM out_calls),
+            called_back AS (
+                SELECT DISTINCT c.grp, c.b_number FROM callees c
+                JOIN pairs p ON p.a_number = c.b_number
+                JOIN numbers n ON n.msisdn = p.b_number AND n.grp = c.grp
+            )
+            SELECT c.grp, count(*) AS callees,
+                   (SELECT count(*) FROM called_back b WHERE b.grp = c.grp) AS back
+            FROM callees c GROUP BY c.grp
+            """
+        ).fetchall()
+    finally:
+        con.unregister("_groups")
+    found = []
+    for grp, callees, back in judged:
+        members = groups[int(grp)]
+        if callees < s.min_callees_per_sim * len(members):
+            continue
+        if back > s.max_callback_share * callees:
+            continue
+        found.append(members)
+    return found
 
 
 def _edges(con: duckdb.DuckDBPyConnection) -> pa.Table:
@@ -146,12 +334,19 @@ def find_farms(
     candidate_score: float = 0.2,
     farm_score: float = 0.5,
     seed: int = 7,
+    farm_like: FarmLikeSettings | None = None,
 ) -> tuple[list[Farm], dict[str, str]]:
     """Communities of suspect SIMs that behave as one piece of equipment.
 
-    ``scores`` are the SIMs' own scores. Returns the farms (largest first) and the
-    farm of every SIM in one.
+    ``scores`` are the SIMs' own scores; members of :func:`farm_like_groups` count
+    as suspects with ``farm_like.group_score`` whatever their own. Returns the farms
+    (largest first) and the farm of every SIM in one.
     """
+    like = farm_like or FarmLikeSettings()
+    scores = dict(scores)
+    for group in farm_like_groups(con, like):
+        for imsi in group:
+            scores[imsi] = max(scores.get(imsi, 0.0), like.group_score)
     candidates = sorted(imsi for imsi, s in scores.items() if s >= candidate_score)
     con.register("_cand", pa.table({"imsi": pa.array(candidates, pa.string())}))
     con.execute("CREATE OR REPLACE TEMP TABLE candidates AS SELECT * FROM _cand")
@@ -333,7 +528,7 @@ def _expand(con: duckdb.DuckDBPyConnection, farms: list[Farm], scores: dict[str,
                 SELECT DISTINCT mo.imsi, sd.farm FROM mo JOIN member_site_day sd
                   ON sd.site = mo.site AND sd.d = CAST(mo.t AS DATE)
             ),
-            young AS (SELECT imsi FROM sim_age WHERE age_days IS NULL OR age_days <= 180),
+            young AS (SELECT imsi FROM sim_age WHERE age_days IS NULL OR young),
             by_contact AS (
                 -- both ways: the farm's SIMs call each other; its victims do not call it
                 SELECT c.outsider AS imsi, c.farm FROM contacts c
@@ -396,6 +591,7 @@ def _describe(
         first, last = con.execute(
             "SELECT min(t), max(t) FROM mo JOIN _members USING (imsi)"
         ).fetchall()[0]
+        track = _track(con)
     finally:
         con.unregister("_members")
     main = sites[0] if sites else (None, 0, None, None)
@@ -411,4 +607,36 @@ def _describe(
         last_seen=last,
         score=score,
         evidence=evidence,
+        track=track,
     )
+
+
+def _track(con: duckdb.DuckDBPyConnection) -> list[Stay]:
+    """The stays of the SIMs in ``_members``: runs of their calls from one site, in time order."""
+    rows = con.execute(
+        """
+        WITH m AS (
+            SELECT mo.t, mo.site, mo.imsi, mo.record_id FROM mo JOIN _members USING (imsi)
+            WHERE mo.site IS NOT NULL
+        ),
+        marked AS (
+            SELECT *, CASE WHEN site IS DISTINCT FROM lag(site) OVER w THEN 1 ELSE 0 END AS moved
+            FROM m WINDOW w AS (ORDER BY t, record_id)
+        ),
+        stays AS (SELECT *, sum(moved) OVER (ORDER BY t, record_id) AS stay FROM marked),
+        per_stay AS (
+            SELECT stay, any_value(site) AS site, min(t) AS first, max(t) AS last,
+                   count(*) AS calls, count(DISTINCT imsi) AS sims
+            FROM stays GROUP BY stay
+        ),
+        places AS (SELECT site_id, avg(lat) AS lat, avg(lon) AS lon FROM cells GROUP BY 1)
+        SELECT p.site, k.lat, k.lon, p.first, p.last, p.calls, p.sims
+        FROM per_stay p LEFT JOIN places k ON k.site_id = p.site
+        ORDER BY p.stay DESC LIMIT ?
+        """,
+        [MAX_STAYS],
+    ).fetchall()
+    return [
+        Stay(site=r[0], lat=r[1], lon=r[2], first=r[3], last=r[4], calls=int(r[5]), sims=int(r[6]))
+        for r in reversed(rows)
+    ]

@@ -18,16 +18,14 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from qalqan.screening.config import YOUNG_SIM_DAYS
+
 __all__ = [
     "FEATURES",
     "FEATURE_DESCRIPTIONS",
-    "YOUNG_SIM_DAYS",
     "estimate_local_offset",
     "sim_features",
 ]
-
-#: A SIM used within this many days of its activation is "young".
-YOUNG_SIM_DAYS = 60
 
 #: Model inputs, in order. Every one is numeric; missing means unknown.
 FEATURES: tuple[str, ...] = (
@@ -117,8 +115,17 @@ def estimate_local_offset(con: duckdb.DuckDBPyConnection) -> int:
     return offset - 24 if offset > 14 else offset
 
 
-def sim_features(con: duckdb.DuckDBPyConnection, *, local_offset_h: int) -> pa.Table:
-    """One row per SIM that originated anything over the radio network, with every feature."""
+def sim_features(
+    con: duckdb.DuckDBPyConnection, *, local_offset_h: int, young_sim_days: float = YOUNG_SIM_DAYS
+) -> pa.Table:
+    """One row per SIM that originated anything over the radio network, with every feature.
+
+    A SIM is young when it first called at most ``young_sim_days`` after its activation:
+    the screening configuration's ``network.young_sim_days``, the one definition that
+    the real-time rules use too. ``sim_age`` keeps the verdict (``young``) for the
+    reasons and the farms.
+    """
+    young_days = float(young_sim_days)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE mo AS
@@ -228,18 +235,22 @@ def sim_features(con: duckdb.DuckDBPyConnection, *, local_offset_h: int) -> pa.T
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE sim_age AS
-        SELECT o.imsi,
-               CASE WHEN s.activated IS NULL THEN NULL
-                    ELSE date_diff('day', s.activated, CAST(o.first_seen AS DATE)) END AS age_days
-        FROM sim_out o LEFT JOIN sim_subscriber s USING (imsi)
-        """
+        WITH a AS (
+            SELECT o.imsi,
+                   CASE WHEN s.activated IS NULL THEN NULL
+                        ELSE date_diff('day', s.activated, CAST(o.first_seen AS DATE)) END AS age_days
+            FROM sim_out o LEFT JOIN sim_subscriber s USING (imsi)
+        )
+        SELECT imsi, age_days, age_days IS NOT NULL AND age_days <= ? AS young FROM a
+        """,
+        [young_days],
     )
     con.execute(
-        f"""
+        """
         CREATE OR REPLACE TEMP TABLE site_youth AS
         WITH young AS (
             SELECT DISTINCT m.site, CAST(m.t AS DATE) AS d, m.imsi
-            FROM mo m JOIN sim_age a USING (imsi) WHERE a.age_days <= {YOUNG_SIM_DAYS}
+            FROM mo m JOIN sim_age a USING (imsi) WHERE a.young
         ),
         per_site_day AS (SELECT site, d, count(*) AS n FROM young GROUP BY 1, 2)
         SELECT m.imsi, max(p.n) AS site_young_sims_per_day
@@ -257,7 +268,7 @@ def sim_features(con: duckdb.DuckDBPyConnection, *, local_offset_h: int) -> pa.T
             SELECT m.b_imsi AS imsi, m.imsi AS other FROM mo m WHERE m.b_imsi IS NOT NULL
         )
         SELECT c.imsi,
-               avg(CASE WHEN a.age_days IS NOT NULL AND a.age_days <= {YOUNG_SIM_DAYS} THEN 1.0 ELSE 0.0 END)
+               avg(CASE WHEN a.young THEN 1.0 ELSE 0.0 END)
                    AS young_contact_share,
                avg(CASE WHEN s.birth_year IS NOT NULL AND s.birth_year <= {year - 65} THEN 1.0 ELSE 0.0 END)
                    AS elderly_callee_share
@@ -281,7 +292,7 @@ def sim_features(con: duckdb.DuckDBPyConnection, *, local_offset_h: int) -> pa.T
                o.active_days, o.lifespan_h, o.calls_per_active_hour, o.night_share,
                o.distinct_cells, o.distinct_sites, ms.main_site_share, o.distinct_imeis,
                l.imei_max_sims, l.imei_max_sims_per_day,
-               a.age_days, s.owner_sims, s.batch_sims,
+               a.age_days, a.young, s.owner_sims, s.batch_sims,
                CASE WHEN s.plan = 'corporate' THEN 1 ELSE 0 END AS plan_corporate,
                CASE WHEN s.plan = 'm2m' THEN 1 ELSE 0 END AS plan_m2m,
                y.site_young_sims_per_day,

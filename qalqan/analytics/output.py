@@ -2,13 +2,15 @@
 
 ``sims.csv``, ``farms.csv``, ``calls.csv`` and ``campaigns.csv`` carry the
 contract's columns first and helpful extras after (sites and cells of a farm,
-the hourly activity of a campaign); ``sim_features.parquet`` keeps every SIM's
+its track, the hourly activity of a campaign); ``farm_tracks.csv`` lists each
+farm's stays, one a row, for a spreadsheet or a map; ``sim_features.parquet`` keeps every SIM's
 features; ``summary.html`` shows the findings at a glance.
 """
 
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,7 +20,7 @@ from qalqan.exchange.schema import CALLS, CAMPAIGNS, FARMS, SIMS, Column, Kind, 
 from qalqan.exchange.types import TIME_TYPE, canonical_schema
 from qalqan.exchange.writer import TableWriter
 
-__all__ = ["ACCOUNTS", "write_result"]
+__all__ = ["ACCOUNTS", "FARM_TRACKS", "write_result"]
 
 #: ``accounts.csv``: the money trail (an extra output; not part of exchange-v1's required set).
 ACCOUNTS = Table(
@@ -32,6 +34,27 @@ ACCOUNTS = Table(
         Column(name="amount_in", kind=Kind.FLOAT, nullable=True, doc=""),
         Column(name="payers", kind=Kind.INT, nullable=True, doc=""),
         Column(name="reasons", kind=Kind.TEXT, nullable=True, doc=""),
+    ),
+)
+
+
+#: ``farm_tracks.csv``: where each farm stood, in time order (an extra output).
+FARM_TRACKS = Table(
+    name="farm_tracks",
+    doc="Each farm's stays, in time order: the site its SIMs worked from, from when to when.",
+    output=True,
+    columns=(
+        Column(name="farm_id", kind=Kind.TEXT, doc="as in farms.csv"),
+        Column(name="stay", kind=Kind.INT, minimum=1, doc="1, 2, ... in time order"),
+        Column(
+            name="site", kind=Kind.TEXT, doc="cells.csv's site_id (the cell when sites are unknown)"
+        ),
+        Column(name="lat", kind=Kind.FLOAT, minimum=-90, maximum=90, nullable=True, doc=""),
+        Column(name="lon", kind=Kind.FLOAT, minimum=-180, maximum=180, nullable=True, doc=""),
+        Column(name="first", kind=Kind.TIME, doc="the farm's first call or SMS of the stay"),
+        Column(name="last", kind=Kind.TIME, doc="its last one before it moved on"),
+        Column(name="calls", kind=Kind.INT, minimum=1, doc="calls and SMS made during the stay"),
+        Column(name="sims", kind=Kind.INT, minimum=1, doc="different SIMs of the farm in them"),
     ),
 )
 
@@ -73,6 +96,7 @@ def write_result(
                 "cells": ";".join(f.cells[:20]),
                 "score": round(f.score, 4),
                 "reasons": f.reasons(),
+                "track": json.dumps([s.as_dict() for s in f.track], separators=(",", ":")),
                 "reason_facts": f.reason_facts(),
             }
             for f in result.farms
@@ -81,10 +105,26 @@ def write_result(
             [("farm_id", pa.string()), ("n_sims", pa.int64()), ("imeis", pa.string()),
              ("lat", pa.float64()), ("lon", pa.float64()), ("first_seen", TIME_TYPE),
              ("last_seen", TIME_TYPE), ("sites", pa.string()), ("cells", pa.string()),
-             ("score", pa.float64()), ("reasons", pa.string()), ("reason_facts", pa.string())]
+             ("score", pa.float64()), ("reasons", pa.string()), ("track", pa.string()),
+             ("reason_facts", pa.string())]
         ),
     )  # fmt: skip
     _write(out_dir, FARMS, farms)
+    tracks = pa.Table.from_pylist(
+        [
+            {"farm_id": f.farm_id, "stay": n, "site": s.site, "lat": s.lat, "lon": s.lon,
+             "first": s.first, "last": s.last, "calls": s.calls, "sims": s.sims}
+            for f in result.farms
+            for n, s in enumerate(f.track, start=1)
+        ],
+        schema=pa.schema(
+            [("farm_id", pa.string()), ("stay", pa.int64()), ("site", pa.string()),
+             ("lat", pa.float64()), ("lon", pa.float64()), ("first", TIME_TYPE),
+             ("last", TIME_TYPE), ("calls", pa.int64()), ("sims", pa.int64())]
+        ),
+    )  # fmt: skip
+    with TableWriter(out_dir, FARM_TRACKS, schema=tracks.schema) as writer:
+        writer.write(tracks)
     calls = result.calls
     if "start_time" in calls.column_names:
         calls = calls.set_column(

@@ -6,6 +6,9 @@ the strongest rules can decide on their own (``decisive``), because some facts
 are clearer than any model: a handset that carried a dozen SIMs in a day is
 a SIM box.
 
+"Young" is the feature table's ``young``: the screening configuration's
+``network.young_sim_days``, one definition for batch and real time.
+
 Each rule says its reason as a message of :mod:`qalqan.domain.messages` (a
 key and the facts that fill it), so that ``sims.csv`` can carry the keys and
 facts next to the English text (``reason_facts``) and the console can show
@@ -113,7 +116,7 @@ SIM_RULES: tuple[SimRule, ...] = (
     SimRule(
         "simbox.young_sim",
         0.3,
-        lambda r: r.get("age_days") is not None and _n(r, "age_days") <= 60,
+        lambda r: bool(r.get("young")),
         lambda r: _says("analysis.sim.young_sim", days=int(_n(r, "age_days"))),
     ),
     SimRule(
@@ -131,7 +134,7 @@ SIM_RULES: tuple[SimRule, ...] = (
     SimRule(
         "simbox.short_life",
         0.3,
-        lambda r: _n(r, "lifespan_h") <= 48 and _n(r, "age_days") <= 120,
+        lambda r: _n(r, "lifespan_h") <= 48 and bool(r.get("young")),
         lambda r: _says("analysis.sim.short_life", hours=f"{_n(r, 'lifespan_h'):.0f}"),
     ),
     SimRule(
