@@ -136,6 +136,8 @@ class FraudSettings:
     """Most fake calls, and as many SMS, between its own SIMs per SIM and day."""
     evasive_incoming_per_sim_day: float = 0.0
     """Calls from people outside the farm (call-backs) per working SIM and day."""
+    evasive_texts_per_sim_day: float = 0.0
+    """SMS a working evasive SIM sends to people outside the farm a day (as people text)."""
     wangiri_operations: int = 2
     """Wangiri operations, each with its own foreign premium range."""
     wangiri_numbers: int = 12

@@ -52,6 +52,26 @@ FAMILIES: dict[str, Family] = {
             },
         ),
         Family(
+            name="mimic-farms-quiet",
+            breaks="farms that mimic people harder still: each SIM places about three scam calls, "
+            "is called from outside four times a day, texts people outside the farm, fakes few "
+            "calls among its own SIMs, and the farm moves every six hours among six sites",
+            settings={
+                "fraud": {
+                    "call_centers": 2,
+                    "bypass_boxes": 0,
+                    "rotating_farms": 0,
+                    "evasive_farms": 3,
+                    "evasive_sites": 6,
+                    "evasive_moves_per_day": 4.0,
+                    "evasive_calls_per_sim": 3.0,
+                    "evasive_fake_per_sim": 1,
+                    "evasive_incoming_per_sim_day": 4.0,
+                    "evasive_texts_per_sim_day": 3.0,
+                },
+            },
+        ),
+        Family(
             name="split-centers",
             breaks="call centers that split one office's calls across a VoIP trunk with random "
             "domestic caller IDs, international carriers and a domestic farm at the same hours; "

@@ -600,6 +600,8 @@ def _farm_calls(
     parts = [events, _fake_life(world, farm, rng, day, sims, imeis, t, group)]
     if s.evasive_incoming_per_sim_day > 0:
         parts.append(_calls_to_farm(world, farm, rng, day, sims, t))
+    if s.evasive_texts_per_sim_day > 0:
+        parts.append(_texts_to_people(world, farm, rng, day, sims, imeis, t, group))
     return Events.concat(parts)
 
 
@@ -651,6 +653,41 @@ def _calls_to_farm(
             events.cols[name][on] = values
         events.cols["ingress"][on] = world.codes.code("ingress", "mobile")
     return events
+
+
+def _texts_to_people(
+    world: World, farm: Farm, rng: np.random.Generator, day: int,
+    sims: I64, imeis: I64, t: I64, group: int,
+) -> Events:  # fmt: skip
+    """SMS from the farm's SIMs to people outside it, so that each SIM seems to text like a person.
+
+    Each goes to someone on the network or off it, picked at random: the farm has no
+    one of its own to text.
+    """
+    pop = world.pop
+    unique, first = np.unique(sims, return_index=True)
+    per = rng.poisson(world.scenario.fraud.evasive_texts_per_sim_day, size=unique.size)
+    senders = np.repeat(unique, per)
+    if senders.size == 0:
+        return Events.empty()
+    imei_of = dict(zip(sims.tolist(), imeis.tolist(), strict=True))
+    when = np.repeat(t[first], per) + rng.integers(-3 * 3600, 3 * 3600, size=senders.size)
+    people = np.flatnonzero(pop.kind == SimKind.ORDINARY)
+    onnet = rng.random(senders.size) < 0.7
+    to = np.where(
+        onnet,
+        pop.msisdn[rng.choice(people, size=senders.size)],
+        rng.choice(pop.offnet_number, size=senders.size),
+    )
+    site = _farm_sites(world, farm, day, when)
+    return Events.make(
+        senders.size, t=when, dur=np.zeros(senders.size, np.int32),
+        result=np.full(senders.size, ANSWERED, np.int8), event=SMS,
+        a_num=pop.msisdn[senders], a_imsi=pop.imsi[senders],
+        a_imei=np.array([imei_of[int(c)] for c in senders], dtype=np.int64),
+        a_cell=(site * 3 + rng.integers(0, 3, size=senders.size)).astype(np.int32),
+        truth=Truth.FRAUD, group=group, **world.to_numbers(rng, to, when, day),
+    )  # fmt: skip
 
 
 def _fake_life(
