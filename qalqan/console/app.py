@@ -82,6 +82,7 @@ from qalqan.console.maps import (
 from qalqan.console.settings import ConsoleSettings
 from qalqan.console.throttle import HashingQueue, LoginThrottle
 from qalqan.domain.messages import render
+from qalqan.domain.numbers import is_e164
 
 __all__ = ["MAX_ID", "OUTCOMES", "PAGES", "BodyLimit", "CsrfError", "create_app"]
 
@@ -250,12 +251,26 @@ def _money(amounts: tuple[Money, ...] | list[Money]) -> str:
 
 
 def _phone(number: str | None) -> str:
-    """``+77020000001`` → ``+7 702 000 00 01``: a number read aloud at 3 a.m. is read in groups."""
+    """``+77020000001`` → ``+7 702 000 00 01``: a number read aloud at 3 a.m. is read in groups.
+
+    Any country's: ``+994501234567`` → ``+994 50 123 45 67``, as its numbering plan groups
+    it (Kazakhstan's and Russia's +7 numbers as they are read there, 3-3-2-2). A number the
+    plan does not know is shown as it came.
+    """
     if not number:
         return "—"
     if number.startswith("+7") and len(number) == 12 and number[1:].isdigit():
         d = number[2:]
         return f"+7 {d[:3]} {d[3:6]} {d[6:8]} {d[8:]}"
+    if len(number) <= 16 and is_e164(number):
+        import phonenumbers
+
+        parsed = phonenumbers.parse(number, None)
+        if phonenumbers.is_valid_number(parsed):
+            grouped: str = phonenumbers.format_number(
+                parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL
+            )
+            return grouped
     return number
 
 

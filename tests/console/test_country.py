@@ -220,3 +220,21 @@ def test_without_a_known_currency_an_amount_is_refused_not_counted_in_tenge(
         assert "Валюта оператора не известна" not in page.text
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("number", "shown"),
+    [
+        ("+77020000001", "+7 702 000 00 01"),
+        ("+994501234567", "+994 50 123 45 67"),
+        ("+996555123456", "+996 555 123 456"),
+        ("+998901234567", "+998 90 123 45 67"),
+        ("+99450", "+99450"),  # not a number the plan knows: as it came
+        ("<b>+994</b>", "<b>+994</b>"),
+        (None, "—"),
+    ],
+)
+def test_numbers_are_shown_in_groups_whatever_the_country(number: str | None, shown: str) -> None:
+    from qalqan.console.app import _phone
+
+    assert _phone(number) == shown
