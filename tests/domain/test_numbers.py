@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -148,3 +149,24 @@ def test_the_docstring_examples_hold() -> None:
 
     result = doctest.testmod(numbers)
     assert result.attempted >= 3 and result.failed == 0
+
+
+def test_the_simulated_azerbaijani_operators_numbers_read_back_from_national_forms(
+    tmp_path: Path,
+) -> None:
+    """The small AZ operator (``qalqan simulate --family another-country``), written the way its
+    subscribers write their numbers at home, reads back to the same E.164 numbers, all Azerbaijani."""
+    import csv
+
+    from qalqan.simulator.config import load_scenario
+    from qalqan.simulator.operator import simulate
+
+    simulate(tmp_path, load_scenario(None, family="another-country", subscribers=300, days=1))
+    with (tmp_path / "subscribers.csv").open(encoding="utf-8", newline="") as f:
+        numbers = [row["msisdn"] for row in csv.DictReader(f)]
+    assert len(numbers) >= 300
+    for number in numbers:
+        national = "0" + number[4:]  # +994 50 1234567 -> 050 1234567
+        written = f"({national[:3]}) {national[3:6]}-{national[6:8]}-{national[8:]}"
+        assert normalise(written, region="AZ") == number
+        assert describe(number).region == "AZ"
