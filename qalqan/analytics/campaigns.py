@@ -25,8 +25,8 @@ lines, farms and routes.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -39,7 +39,14 @@ from scipy.stats import chi2
 
 from qalqan.analytics.farms import Farm
 
-__all__ = ["Campaign", "estimate_utc_offset", "group_campaigns"]
+__all__ = [
+    "Campaign",
+    "estimate_utc_offset",
+    "group_campaigns",
+    "office_days_differ",
+    "split_office_days",
+    "wangiri_ranges",
+]
 
 #: An office day: work from 9 to 18 local with lunch at 13:00.
 OFFICE_START, OFFICE_END, LUNCH = 9, 18, 13
@@ -47,8 +54,11 @@ OFFICE_START, OFFICE_END, LUNCH = 9, 18, 13
 OFFICE_DISTANCE = 0.15
 #: Sources with fewer calls than this say too little of their office day to be joined by it.
 MIN_OFFICE_CALLS = 30
-OFFICE_WEIGHT = float(os.environ.get("H5_OFFICE_WEIGHT", "1.0"))
-SCRIPT_WEIGHT = 3.0
+#: At most this many sources (the busiest) are compared pairwise for their office day.
+MAX_OFFICE_SOURCES = 300
+#: Link weights: sources keeping one office day, and whose complaints also tell one script
+#: (shared victims weigh up to 20, as many times beyond chance as they are).
+OFFICE_WEIGHT, SCRIPT_WEIGHT = 1.0, 3.0
 #: How much likelier a shared route's call is a center's when that center talked with its victim.
 VICTIM_ODDS = 20.0
 #: A call this long (seconds) is a conversation: what draws a victim in.
@@ -184,11 +194,21 @@ class _Union:
 
 def _shortest_range(number: str) -> int:
     """Characters of the shortest prefix that can be a range: ``+``, the country code, one digit."""
-    try:
-        code = phonenumbers.parse(number).country_code or 0
-    except phonenumbers.NumberParseException:
-        code = 0
-    return 2 + len(str(code)) if code else 4
+    return _shortest_range_after(number[:4])
+
+
+@functools.lru_cache(maxsize=4096)
+def _shortest_range_after(lead: str) -> int:
+    # a country code is one to three digits, so the first four characters tell it
+    for digits in (1, 2, 3):
+        code = lead[1 : 1 + digits]
+        if (
+            len(code) == digits
+            and code.isdigit()
+            and int(code) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+        ):
+            return 2 + digits
+    return 4
 
 
 def _common_prefix(a: str, b: str) -> str:
@@ -414,12 +434,13 @@ def _profiles(con: duckdb.DuckDBPyConnection, sources: list[str]) -> dict[str, _
     for source, hours, times in rows:
         hourly = np.bincount(np.asarray(hours, dtype=np.int64), minlength=24)
         offset = estimate_utc_offset(hourly) or 0.0
-        days = ((np.asarray(times, dtype=np.float64) - first + offset * 3600) // 86_400).astype(
-            np.int64
-        )
-        profiles[source] = _Profile(hourly=hourly, daily=np.bincount(days - min(days.min(), 0)))
+        # local days from the day before the first call, so that no offset makes one negative
+        days = (np.asarray(times, dtype=np.float64) - first + offset * 3600) // 86_400 + 1
+        profiles[source] = _Profile(hourly=hourly, daily=np.bincount(days.astype(np.int64)))
     for source in sources:
-        profiles.setdefault(source, _Profile(hourly=np.zeros(24, np.int64), daily=np.zeros(1)))
+        profiles.setdefault(
+            source, _Profile(hourly=np.zeros(24, np.int64), daily=np.ones(1, np.int64))
+        )
     for source, category, n in con.execute(
         """
         WITH linked AS (
@@ -438,9 +459,11 @@ def _apart(a: _Profile, b: _Profile) -> bool:
     """Two sources that cannot be one call center: other office day, week or script."""
     if office_days_differ(a.hourly, b.hourly):
         return True
-    width = max(a.daily.size, b.daily.size)
-    if office_days_differ(
-        np.pad(a.daily, (0, width - a.daily.size)), np.pad(b.daily, (0, width - b.daily.size))
+    # the week only over the days both were in service: a farm set up mid-week is no other office
+    first = max(int(np.flatnonzero(a.daily)[0]), int(np.flatnonzero(b.daily)[0]), 0)
+    last = min(int(np.flatnonzero(a.daily)[-1]), int(np.flatnonzero(b.daily)[-1]))
+    if last - first >= 2 and office_days_differ(
+        a.daily[first : last + 1], b.daily[first : last + 1]
     ):
         return True
     ca, cb = a.category(), b.category()
@@ -520,6 +543,8 @@ def _group_sources(
         and profiles[s].calls >= MIN_OFFICE_CALLS
         and estimate_utc_offset(profiles[s].hourly) is not None
     ]
+    # pairs grow with the square of the sources: the busiest few hundred show every center
+    office = sorted(office, key=lambda s: (-profiles[s].calls, s))[:MAX_OFFICE_SOURCES]
     for i, a in enumerate(office):
         for b in office[i + 1 :]:
             if _apart(profiles[a], profiles[b]):

@@ -65,7 +65,7 @@ class Operator:
         days: int = 4,
         per_day: int = 160,
         category: str = "bank_security",
-        sundays_off: bool = True,
+        days_off: tuple[int, ...] = (6,),
     ) -> None:
         """A call center abroad: nine office hours with lunch at 13:00 local, victims drawn in and called back."""
         names = list(routes)
@@ -73,7 +73,7 @@ class Operator:
         hooked: list[int] = []
         farm_sims = [f"25001{who}{i:04d}" for i in range(40)]
         for day in range(days):
-            if sundays_off and (START + timedelta(days=day)).weekday() == 6:
+            if (START + timedelta(days=day)).weekday() in days_off:
                 continue
             hours = [h for h in range(start, start + 9) if h != 13]
             victims = list(self.people(per_day)) + hooked[-6:] * 2
@@ -221,3 +221,15 @@ def test_a_wangiri_operation_over_a_wide_range_and_several_days_is_one_campaign(
     assert len(campaigns_of(operator, found, "wangiri-2")) == 1
     assert operator.ari(found) == 1.0
     assert {c.kind for c in campaigns} == {"wangiri"}
+
+
+def test_two_centers_at_the_same_hours_but_other_days_off_are_two(operator: Operator) -> None:
+    # one works six days a week, the other five; the same hours, time zone and script
+    operator.center(
+        "cc1", offset=4, start=9, days=10, routes={"voip:sip1": 1.0, "farm:farm-1": 1.0}
+    )
+    operator.center("cc2", offset=4, start=9, days=10, days_off=(5, 6),
+                    routes={"voip:sip2": 1.0, "farm:farm-2": 1.0})  # fmt: skip
+    found, campaigns = operator.group()
+    assert len(campaigns) == 2
+    assert operator.ari(found) >= 0.95
