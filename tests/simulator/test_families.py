@@ -129,6 +129,26 @@ def test_mimic_farms_live_like_people(made: dict[str, Path]) -> None:
         assert int(str(sites)) >= 5 and int(str(site_days)) >= 2 * 3  # several places a day
 
 
+def test_quiet_mimic_farms_text_people_outside_and_place_few_calls_per_sim(
+    made: dict[str, Path],
+) -> None:
+    con = family_db(made["mimic-farms-quiet"])
+    farm_sims = """SELECT id FROM truth_labels WHERE kind = 'sim' AND label = 'simbox'"""
+    farm_numbers = f"SELECT msisdn FROM subscribers WHERE imsi IN ({farm_sims})"
+    texts_out = rows(
+        con,
+        f"""SELECT count(*), count(DISTINCT b_number) FROM cdrs WHERE event = 'sms'
+            AND a_imsi IN ({farm_sims}) AND b_number NOT IN ({farm_numbers})""",
+    )[0]
+    assert int(str(texts_out[0])) > 100 and int(str(texts_out[1])) > 0.9 * int(str(texts_out[0]))
+    calls = rows(
+        con,
+        f"""SELECT count(*) / count(DISTINCT a_imsi) FROM cdrs WHERE event = 'voice'
+            AND a_imsi IN ({farm_sims}) AND b_number NOT IN ({farm_numbers})""",
+    )[0][0]
+    assert float(str(calls)) < 5  # about three scam calls a SIM
+
+
 def test_split_centers_use_every_route_at_once_and_share_carriers(made: dict[str, Path]) -> None:
     con = family_db(made["split-centers"])
     routes = rows(
