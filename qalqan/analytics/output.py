@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from qalqan.analytics.farms import Stay
 from qalqan.analytics.pipeline import AnalysisResult
 from qalqan.exchange.schema import CALLS, CAMPAIGNS, FARMS, SIMS, Column, Kind, Table
 from qalqan.exchange.types import TIME_TYPE, canonical_schema
@@ -171,6 +172,15 @@ def write_result(
     (out_dir / "summary.html").write_text(_summary_html(result), encoding="utf-8")
 
 
+def _track_cell(track: list[Stay], most: int = 12) -> str:
+    """The farm's stays for the summary: site and time span each, the latest ``most`` of them."""
+    shown = [
+        f"{html.escape(s.site)} {str(s.first)[5:16]}–{str(s.last)[11:16]}" for s in track[-most:]
+    ]
+    more = f"… {len(track) - most} earlier, " if len(track) > most else ""
+    return more + " → ".join(shown)
+
+
 def _bars(values: list[int], width: int = 360, height: int = 60) -> str:
     top = max(values) or 1
     step = width / len(values)
@@ -193,7 +203,8 @@ def _summary_html(result: AnalysisResult) -> str:
     farms = "".join(
         f"<tr><td>{esc(f.farm_id)}</td><td>{len(f.imsis)}</td><td>{len(f.imeis)}</td>"
         f"<td>{'' if f.lat is None else f'{f.lat:.5f}, {f.lon:.5f}'}</td><td>{esc(', '.join(f.sites[:4]))}</td>"
-        f"<td>{esc(str(f.first_seen))[:16]} – {esc(str(f.last_seen))[:16]}</td><td>{esc(f.reasons())}</td></tr>"
+        f"<td>{esc(str(f.first_seen))[:16]} – {esc(str(f.last_seen))[:16]}</td>"
+        f"<td>{_track_cell(f.track)}</td><td>{esc(f.reasons())}</td></tr>"
         for f in result.farms
     )
     campaigns = "".join(
@@ -219,7 +230,7 @@ th {{ background: #f3f0f4; }}
 <span>{call_verdicts.get("fraud", 0)} fraud calls</span><span>{len(result.campaigns)} campaigns</span>
 </div>
 <h2>SIM boxes and farms</h2>
-<table><tr><th>farm</th><th>SIMs</th><th>IMEIs</th><th>estimated place</th><th>sites</th><th>active</th><th>evidence</th></tr>{farms}</table>
+<table><tr><th>farm</th><th>SIMs</th><th>IMEIs</th><th>estimated place</th><th>sites</th><th>active</th><th>track (UTC)</th><th>evidence</th></tr>{farms}</table>
 <h2>Campaigns</h2>
 <table><tr><th>campaign</th><th>kind</th><th>calls</th><th>victims</th><th>works at</th><th>peak lines</th><th>farms</th><th>routes</th><th>calls by hour (UTC)</th></tr>{campaigns}</table>
 </body></html>

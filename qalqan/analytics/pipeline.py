@@ -41,8 +41,13 @@ MAX_EXPLAINED_SIMS = 2000
 """The model's own drivers are worked out for this many flagged SIMs; rules explain all of them."""
 CALL_FRAUD_SCORE = 0.9
 """A call no rule settles is fraud when the call model is this sure *and* something corroborates
-it: the callee is being worked (other flagged calls within three days) or the caller hid its
-number. A first call from a foreign number to a new person is too often a relative abroad."""
+it: the caller hid its number, or the callee is being worked (other flagged calls within three
+days) -- except for a foreign caller ID, which needs its own number to be working a list."""
+FOREIGN_NUMBER_WORKED_CALLEES = 2
+"""A foreign caller ID is corroborated only by its own number: it called at least this many of our
+subscribers who got other flagged calls within three days. That the callee is being worked says
+nothing about a foreign number: the people a call center rings are the people whose relatives
+abroad call them, minutes later, from the same countries over the same carriers."""
 
 
 @dataclass(slots=True)
@@ -193,7 +198,11 @@ class Analysis:
             ["imsi", "farm_id"]
         )
         self.con.register("_boxes", boxes)
-        flagged = f"s.p >= {CALL_FRAUD_SCORE} AND (f.callee_flagged_calls >= 1 OR f.cli_withheld)"
+        flagged = (
+            f"s.p >= {CALL_FRAUD_SCORE} AND (f.cli_withheld"
+            " OR (f.cli_foreign = 0 AND f.callee_flagged_calls >= 1)"
+            f" OR (f.cli_foreign = 1 AND coalesce(w.worked, 0) >= {FOREIGN_NUMBER_WORKED_CALLEES}))"
+        )
         model_facts = {
             "share": "round(100 * f.route_hour_flag_share)",
             "route": "f.ingress",
@@ -201,11 +210,24 @@ class Analysis:
         }
         first_text, first_facts = said_sql("analysis.call.model", model_facts)
         known_text, known_facts = said_sql("analysis.call.model.known_pair", model_facts)
+        foreign_text, foreign_facts = said_sql(
+            "analysis.call.model.foreign_number",
+            {"share": model_facts["share"], "route": "f.ingress", "people": "w.worked"},
+        )
+        model_key = (
+            "CASE WHEN f.cli_foreign = 1 THEN 'analysis.call.model.foreign_number' "
+            "WHEN f.pair_history <= 0 THEN 'analysis.call.model' "
+            "ELSE 'analysis.call.model.known_pair' END"
+        )
         model_facts_cell = reason_facts_sql(
             "'fraud_call.model'",
-            "CASE WHEN f.pair_history <= 0 THEN 'analysis.call.model' "
-            "ELSE 'analysis.call.model.known_pair' END",
-            f"CASE WHEN f.pair_history <= 0 THEN {first_facts} ELSE {known_facts} END",
+            model_key,
+            f"CASE WHEN f.cli_foreign = 1 THEN {foreign_facts} "
+            f"WHEN f.pair_history <= 0 THEN {first_facts} ELSE {known_facts} END",
+        )
+        model_text = (
+            f"CASE WHEN f.cli_foreign = 1 THEN {foreign_text} "
+            f"WHEN f.pair_history <= 0 THEN {first_text} ELSE {known_text} END"
         )
         box_facts = {"imsi": "m.imsi", "farm": "b.farm_id"}
         box_text, box_json = said_sql("analysis.call.simbox", box_facts)
@@ -219,14 +241,20 @@ class Analysis:
         try:
             table = self.con.sql(
                 f"""
-                WITH outside AS (
+                WITH worked AS (
+                    -- per caller ID: how many people it called who got other flagged calls
+                    SELECT a_number, count(DISTINCT b_number) AS worked
+                    FROM call_facts
+                    WHERE a_number IS NOT NULL AND callee_flagged_calls >= 1
+                    GROUP BY a_number
+                ),
+                outside AS (
                     SELECT f.record_id, f.t, f.ingress, f.a_number, f.b_number,
                            CASE WHEN f.rule IS NOT NULL THEN f.rule_verdict
                                 WHEN {flagged} THEN 'fraud' ELSE 'clear' END AS verdict,
                            CASE WHEN f.rule IS NOT NULL THEN f.rule || ': ' || f.rule_detail
                                 WHEN {flagged} THEN
-                                    'fraud_call.model (' || round(s.p, 2) || '): '
-                                    || CASE WHEN f.pair_history <= 0 THEN {first_text} ELSE {known_text} END
+                                    'fraud_call.model (' || round(s.p, 2) || '): ' || {model_text}
                            END AS reasons,
                            NULL AS farm_id, NULL AS imsi,
                            CASE WHEN f.rule IS NOT NULL
@@ -234,6 +262,7 @@ class Analysis:
                                 WHEN {flagged} THEN {model_facts_cell}
                            END AS reason_facts
                     FROM call_facts f LEFT JOIN _call_scores s USING (record_id)
+                    LEFT JOIN worked w ON w.a_number = f.a_number
                 ),
                 from_boxes AS (
                     SELECT m.record_id, m.t, 'mobile' AS ingress, m.a_number, m.b_number,

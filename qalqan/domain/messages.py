@@ -503,6 +503,16 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "kk": "осы сағатта {route} маршрутымен келген қоңыраулардың {share}% мүмкін емес "
         "нөмірлерден болды; абонентке 3 күн ішінде келген күдікті қоңыраулар саны: {flagged}",
     },
+    "analysis.call.model.foreign_number": {
+        "en": "{share}% of calls over {route} at this hour carried impossible caller IDs; "
+        "this foreign number called {people} of our subscribers who got flagged calls within 3 days",
+        "ru": "{share}% звонков по маршруту {route} в этот час шли с невозможных номеров; "
+        "этот иностранный номер звонил нашим абонентам, которым за 3 дня поступали "
+        "подозрительные звонки: {people}",
+        "kk": "осы сағатта {route} маршрутымен келген қоңыраулардың {share}% мүмкін емес "
+        "нөмірлерден болды; бұл шетелдік нөмір 3 күн ішінде күдікті қоңыраулар алған "
+        "абоненттерімізге қоңырау шалды: {people}",
+    },
     "analysis.call.simbox": {
         "en": "placed by SIM {imsi} of farm {farm}, judged a SIM box",
         "ru": "звонок с SIM-карты {imsi} из фермы {farm}; SIM-карта признана SIM-боксом",
