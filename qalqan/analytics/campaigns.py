@@ -1,25 +1,29 @@
 """Campaigns: fraud calls grouped into the call centers behind them, and where those work from.
 
 A call center reaches its victims over several routes (international carriers,
-VoIP trunks, SIM farms at home) with changing caller IDs, but it leaves
-traces that tie its calls together:
+VoIP trunks with a random domestic caller ID on every call, SIM farms at home) with
+changing caller IDs, but it leaves traces it cannot avoid:
 
-- *sources*: every call comes from a source — a farm, a Wangiri number range,
-  or a route from abroad, split by office day when several centers share it
-  (:func:`split_office_days`);
+- *sources*: every call comes from a source — a farm, a Wangiri number range
+  (:func:`wangiri_ranges`: one operation across bursts, carriers and days), or a
+  route from abroad;
+- *office day and week*: a call center keeps its own hours (start, lunch, UTC
+  offset: :func:`estimate_utc_offset`) and days off on every route it uses; two
+  sources whose hours or weeks differ are never one center
+  (:func:`office_days_differ`), and sources that keep the same are linked;
 - *shared victims beyond chance*: a drawn-in victim is called again, often over
-  another route; two sources that share far more victims than chance allows
-  (given how many people each called) belong to one center;
+  another route; two sources that share far more victims (or conversations) than
+  chance allows belong to one center;
 - *reused caller IDs*: the same spoofed number on two sources;
-- *working hours*: a call center keeps its own office hours; its hourly
-  activity gives its UTC offset (:func:`estimate_utc_offset`);
 - *complaints*: citizens' reports naming its numbers, or made by its victims
-  right after its calls, tell its script (bank security, police, ...).
+  right after its calls, tell its script (bank security, police, ...); two scripts
+  are two centers.
 
-Communities of sources joined by that evidence form campaigns; a campaign that
-still follows two office days is split by the hour. For each campaign: its calls,
-distinct victims, estimated UTC offset of its working day, peak concurrent
-lines, farms and routes.
+Communities of sources joined by that evidence form campaigns. A carrier rented by
+several centers carries several office days: its calls are shared out among the
+centers by office day and victims (:func:`split_office_days` finds it mixed). For
+each campaign: its calls, distinct victims, estimated UTC offset of its working
+day, peak concurrent lines, farms and routes, and why its calls are one campaign.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ import pyarrow as pa
 from scipy.stats import chi2
 
 from qalqan.analytics.farms import Farm
+from qalqan.domain.messages import reason_facts_cell
+from qalqan.domain.model import Reason
 
 __all__ = [
     "Campaign",
@@ -83,6 +89,16 @@ class Campaign:
     """Complaints linked to the campaign, by scam category (the call center's script)."""
     kind: str = "call_center"
     """``call_center`` (an office day), ``bypass`` (a SIM box round the clock), ``wangiri``."""
+    said: list[Reason] = field(default_factory=list)
+    """Why these calls are one campaign, each a message with its facts."""
+
+    def reasons(self) -> str:
+        """Why, in English, ``"; "``-separated (``campaigns.csv``'s ``reasons``)."""
+        return "; ".join(r.detail for r in self.said)
+
+    def reason_facts(self) -> str | None:
+        """The message keys and facts of :meth:`reasons`, in its order (``reason_facts``)."""
+        return reason_facts_cell(self.said)
 
 
 def _office_templates() -> tuple[list[tuple[int, int]], np.ndarray]:
@@ -103,8 +119,8 @@ def _office_templates() -> tuple[list[tuple[int, int]], np.ndarray]:
 TEMPLATE_KEYS, TEMPLATES = _office_templates()
 
 
-def estimate_utc_offset(hourly_utc: list[int] | np.ndarray) -> float | None:
-    """The UTC offset that best fits an office day (8, 9 or 10 for nine hours, lunch at 13) to the activity.
+def fit_office_day(hourly_utc: list[int] | np.ndarray) -> tuple[int, int] | None:
+    """The office day (UTC offset, local start: 8, 9 or 10 for nine hours, lunch at 13) that best fits.
 
     Returns None when the activity is spread round the clock (no working day to fit)
     or too thin to say.
@@ -118,7 +134,13 @@ def estimate_utc_offset(hourly_utc: list[int] | np.ndarray) -> float | None:
     if (share > 0.005).sum() > 16:
         return None
     fit = np.log(TEMPLATES) @ share
-    return float(TEMPLATE_KEYS[int(np.argmax(fit))][0])
+    return TEMPLATE_KEYS[int(np.argmax(fit))]
+
+
+def estimate_utc_offset(hourly_utc: list[int] | np.ndarray) -> float | None:
+    """The UTC offset of the office day that best fits the activity (:func:`fit_office_day`)."""
+    office = fit_office_day(hourly_utc)
+    return None if office is None else float(office[0])
 
 
 def split_office_days(
@@ -470,7 +492,7 @@ def _apart(a: _Profile, b: _Profile) -> bool:
     return ca is not None and cb is not None and ca != cb
 
 
-def _links(con: duckdb.DuckDBPyConnection, population: int) -> list[tuple[str, str, float]]:
+def _links(con: duckdb.DuckDBPyConnection, population: int) -> list[tuple[str, str, float, str]]:
     """Source pairs sharing victims well beyond chance, or reusing caller IDs.
 
     Chance is what two sources calling that many people each out of the whole
@@ -505,7 +527,7 @@ def _links(con: duckdb.DuckDBPyConnection, population: int) -> list[tuple[str, s
                 continue
             expected = na * nb / max(population, 1)
             if shared >= 2 and shared >= 4 * expected:
-                links.append((a, b, min(float(shared) / max(expected, 0.1), 20.0)))
+                links.append((a, b, min(float(shared) / max(expected, 0.1), 20.0), "victims"))
     clis = con.sql(
         """
         WITH c AS (SELECT DISTINCT source, a_number FROM fraud_calls
@@ -514,7 +536,7 @@ def _links(con: duckdb.DuckDBPyConnection, population: int) -> list[tuple[str, s
         GROUP BY 1, 2 HAVING count(*) >= 3
         """
     ).fetchall()
-    links += [(a, b, float(n)) for a, b, n in clis]
+    links += [(a, b, float(n), "caller_ids") for a, b, n in clis]
     return links
 
 
@@ -523,19 +545,22 @@ def _group_sources(
     sources: list[str],
     population: int,
     profiles: dict[str, _Profile],
-) -> list[list[str]]:
+) -> tuple[list[list[str]], list[tuple[str, str, str]]]:
     """Sources joined into call centers (and Wangiri operations): communities of the evidence.
 
     Shared victims and reused caller IDs join two sources unless they cannot be one
     center (:func:`_apart`); so does the same office day, week and script, more weakly,
-    between sources with enough calls to show them.
+    between sources with enough calls to show them. Returns the groups and the links
+    of shared victims and caller IDs that were kept (``a``, ``b``, kind).
     """
     graph = nx.Graph()
     graph.add_nodes_from(sources)
     known = set(sources)
-    for a, b, w in _links(con, population):
+    kept: list[tuple[str, str, str]] = []
+    for a, b, w, kind in _links(con, population):
         if a in known and b in known and not _apart(profiles[a], profiles[b]):
-            graph.add_edge(a, b, weight=w)
+            graph.add_edge(a, b, weight=graph.get_edge_data(a, b, {"weight": 0.0})["weight"] + w)
+            kept.append((a, b, kind))
     office = [
         s
         for s in sources
@@ -554,10 +579,11 @@ def _group_sources(
                 SCRIPT_WEIGHT if script and script == profiles[b].category() else 0.0
             )
             graph.add_edge(a, b, weight=graph.get_edge_data(a, b, {"weight": 0.0})["weight"] + w)
-    return sorted(
+    groups = sorted(
         (sorted(c) for c in nx.community.louvain_communities(graph, weight="weight", seed=11)),
         key=lambda g: g[0],
     )
+    return groups, kept
 
 
 def _mixed_routes(profiles: dict[str, _Profile]) -> list[str]:
@@ -653,6 +679,73 @@ def _share_routes(
     return groups
 
 
+def _why(
+    campaign: Campaign, joined: list[tuple[str, str, str]], times: list[float], numbers: int
+) -> list[Reason]:
+    """Why a campaign's calls are one campaign, from the evidence that joined its sources."""
+    if campaign.kind == "wangiri":
+        ranges = sorted({s.removeprefix("range:") for s in campaign.sources})
+        return [
+            Reason.said(
+                "campaign.range", 1.0, "analysis.campaign.range",
+                numbers=numbers, range=", ".join(f"{r}…" for r in ranges),
+                days=len({int(t // 86_400) for t in times}),
+            )
+        ]  # fmt: skip
+    if campaign.kind != "call_center":
+        return [Reason.said("campaign.round_the_clock", 1.0, "analysis.campaign.round_the_clock")]
+    said: list[Reason] = []
+    office = fit_office_day(campaign.hourly)
+    if office is not None:
+        offset, start = office
+        said.append(
+            Reason.said(
+                "campaign.office_day", OFFICE_WEIGHT, "analysis.campaign.office_day",
+                sources=len(campaign.sources), start=f"{start:02d}", end=f"{start + 9:02d}",
+                offset=f"{offset:+d}",
+            )
+        )  # fmt: skip
+        local = np.asarray(times, dtype=np.float64) + offset * 3600
+        days = (local // 86_400).astype(np.int64)
+        if days.size and days.max() - days.min() >= 13:  # two weeks show which days are off
+            per_day = np.bincount(days - days.min())
+            weekday = (days.min() + np.arange(per_day.size) + 3) % 7  # 1 Jan 1970 was a Thursday
+            mean = np.array([per_day[weekday == d].mean() for d in range(7)])
+            worked = int((mean >= 0.2 * mean.max()).sum())
+            said.append(Reason.said("campaign.week", 0.5, "analysis.campaign.week", days=worked))
+    base = {s.split("#")[0] for s in campaign.sources}
+    inside = [k for a, b, k in set(joined) if a in base and b in base]
+    if victims := inside.count("victims"):
+        said.append(
+            Reason.said("campaign.victims", 2.0, "analysis.campaign.shared_victims", pairs=victims)
+        )
+    if caller_ids := inside.count("caller_ids"):
+        said.append(
+            Reason.said(
+                "campaign.caller_ids", 2.0, "analysis.campaign.caller_ids", pairs=caller_ids
+            )
+        )
+    category, reports = max(
+        campaign.report_categories.items(), key=lambda kv: (kv[1], kv[0]), default=("", 0)
+    )
+    if reports >= 2 and reports >= 0.6 * sum(campaign.report_categories.values()):
+        said.append(
+            Reason.said(
+                "campaign.script", SCRIPT_WEIGHT, "analysis.campaign.script", category=category,
+                reports=reports, total=sum(campaign.report_categories.values()),
+            )
+        )  # fmt: skip
+    shared = sorted({s.split("#")[0].removeprefix("route:") for s in campaign.sources if "#" in s})
+    if shared:
+        said.append(
+            Reason.said(
+                "campaign.shared_route", 1.0, "analysis.campaign.shared_route",
+                routes=", ".join(shared),
+            )
+        )  # fmt: skip
+    return said
+
+
 def group_campaigns(
     con: duckdb.DuckDBPyConnection, calls: pa.Table, farms: list[Farm]
 ) -> tuple[pa.Table, list[Campaign]]:
@@ -674,7 +767,9 @@ def group_campaigns(
         ]
         profiles = _profiles(con, sources)
         shared = _mixed_routes(profiles)
-        groups = _group_sources(con, [s for s in sources if s not in shared], population, profiles)
+        groups, joined = _group_sources(
+            con, [s for s in sources if s not in shared], population, profiles
+        )
         groups = _share_routes(con, shared, groups, profiles)
         assignment = {s: i for i, g in enumerate(groups) for s in g}
         con.register(
@@ -693,13 +788,16 @@ def group_campaigns(
                    list(DISTINCT f.farm_id) FILTER (WHERE f.farm_id IS NOT NULL) AS farms,
                    list(DISTINCT f.ingress) AS routes, list(DISTINCT f.source) AS sources,
                    min(f.t) AS first_seen, max(f.t) AS last_seen,
-                   list(hour(f.t)) FILTER (WHERE NOT f.internal) AS hours
+                   list(hour(f.t)) FILTER (WHERE NOT f.internal) AS hours,
+                   list(epoch(f.t)) FILTER (WHERE NOT f.internal) AS times,
+                   count(DISTINCT f.a_number) AS n_numbers
             FROM fraud_calls f
             GROUP BY 1 ORDER BY n_calls DESC, f.group_no
             """
         ).fetchall()
         campaigns: list[Campaign] = []
         number_of: dict[int, str] = {}
+        evidence: dict[str, tuple[list[float], int]] = {}
         for n, (
             group_no,
             n_calls,
@@ -710,10 +808,13 @@ def group_campaigns(
             first,
             last,
             hours,
+            times,
+            n_numbers,
         ) in enumerate(stats, 1):
             hourly = np.bincount(np.asarray(hours or [], dtype=np.int64), minlength=24).tolist()
             cid = f"C{n:04d}"
             number_of[group_no] = cid
+            evidence[cid] = (times or [], int(n_numbers))
             wangiri = all(s.startswith("range:") for s in srcs)
             total = max(sum(hourly), 1)
             round_the_clock = sum(1 for h in hourly if h / total > 0.005) > 16
@@ -784,6 +885,7 @@ def group_campaigns(
         for c in campaigns:
             c.peak_lines = int(peaks.get(c.campaign_id, 0))
             c.report_categories = reported.get(c.campaign_id, {})
+            c.said = _why(c, joined, *evidence[c.campaign_id])
         out = con.sql(
             """
             SELECT c.record_id, c.verdict, co.campaign_id, c.reasons, c.ingress, c.t AS start_time

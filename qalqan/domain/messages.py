@@ -641,6 +641,47 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "ru": "SIM-карты звонили одним и тем же людям (пар: {pairs})",
         "kk": "SIM-карталар бір адамдарға қоңырау шалған (жұп саны: {pairs})",
     },
+    # --- analyze: why a campaign's calls are one campaign ------------------------------
+    "analysis.campaign.range": {
+        "en": "one-ring calls from {numbers} numbers of range {range} on {days} days",
+        "ru": "звонки в один гудок с номеров диапазона {range} (номеров: {numbers}, дней: {days})",
+        "kk": "{range} ауқымының нөмірлерінен бір шылдырлы қоңыраулар (нөмірлер: {numbers}, күндер: {days})",
+    },
+    "analysis.campaign.office_day": {
+        "en": "{sources} sources keep one office day: {start}:00 to {end}:00 at UTC{offset}",
+        "ru": "источники работают по одному графику ({sources}): с {start}:00 до {end}:00 по UTC{offset}",
+        "kk": "көздер бір кесте бойынша жұмыс істейді ({sources}): UTC{offset} бойынша {start}:00 – {end}:00",
+    },
+    "analysis.campaign.week": {
+        "en": "works {days} days a week",
+        "ru": "работает дней в неделю: {days}",
+        "kk": "аптасына жұмыс күндері: {days}",
+    },
+    "analysis.campaign.shared_victims": {
+        "en": "its sources called the same victims far beyond chance ({pairs} pairs)",
+        "ru": "его источники звонили одним и тем же жертвам намного чаще случайного (пар: {pairs})",
+        "kk": "оның көздері бір құрбандарға кездейсоқтықтан әлдеқайда жиі қоңырау шалған (жұп саны: {pairs})",
+    },
+    "analysis.campaign.caller_ids": {
+        "en": "its sources presented the same caller IDs ({pairs} pairs)",
+        "ru": "его источники подставляли одни и те же номера (пар: {pairs})",
+        "kk": "оның көздері бірдей нөмірлерді көрсеткен (жұп саны: {pairs})",
+    },
+    "analysis.campaign.script": {
+        "en": "complaints tell one script: {category} ({reports} of {total})",
+        "ru": "жалобы описывают один сценарий: {category} ({reports} из {total})",
+        "kk": "шағымдар бір сценарийді сипаттайды: {category} ({reports} / {total})",
+    },
+    "analysis.campaign.shared_route": {
+        "en": "its calls over {routes}, carriers other centers rent too, told apart by office day and victims",
+        "ru": "его звонки через {routes} (ими пользуются и другие колл-центры) отделены по графику и жертвам",
+        "kk": "{routes} арқылы қоңыраулары (оларды басқа колл-орталықтар да пайдаланады) кесте мен құрбандар бойынша бөлінген",
+    },
+    "analysis.campaign.round_the_clock": {
+        "en": "calls round the clock: equipment passing traffic on, not an office",
+        "ru": "звонит круглосуточно: оборудование, пропускающее трафик, а не офис",
+        "kk": "тәулік бойы қоңырау шалады: кеңсе емес, трафик өткізетін жабдық",
+    },
 }
 """Message key → language → template. English is the reference; a reason's ``detail`` is its English."""
 

@@ -183,6 +183,13 @@ def test_a_center_dialling_over_a_voip_trunk_and_a_farm_is_one_campaign(operator
     assert len(campaigns_of(operator, found, "cc1")) == 1
     (campaign,) = campaigns
     assert campaign.kind == "call_center" and campaign.utc_offset_h == 3
+    # the campaign says why: its two sources keep one office day, their complaints one script
+    said = {r.key: r.facts_dict() for r in campaign.said}
+    assert said["analysis.campaign.office_day"] == {
+        "sources": "2", "start": "09", "end": "18", "offset": "+3"
+    }  # fmt: skip
+    assert said["analysis.campaign.script"]["category"] == "bank_security"
+    assert campaign.reasons().startswith("2 sources keep one office day: 09:00 to 18:00 at UTC+3")
 
 
 def test_two_centers_sharing_a_carrier_at_other_office_days_are_two(operator: Operator) -> None:
@@ -221,6 +228,8 @@ def test_a_wangiri_operation_over_a_wide_range_and_several_days_is_one_campaign(
     assert len(campaigns_of(operator, found, "wangiri-2")) == 1
     assert operator.ari(found) == 1.0
     assert {c.kind for c in campaigns} == {"wangiri"}
+    ranges = {r.facts_dict()["range"] for c in campaigns for r in c.said}
+    assert ranges == {"+222450…", "+3712530…"}
 
 
 def test_two_centers_at_the_same_hours_but_other_days_off_are_two(operator: Operator) -> None:
