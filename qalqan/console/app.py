@@ -34,6 +34,7 @@ transaction in Starlette's thread pool.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -788,16 +789,27 @@ def create_app(
         await run(request, cases.add_note, case_id, _text(form, "text"))
         return _redirect(f"/cases/{case_id}")
 
+    country_seen: list[tuple[float, str | None]] = []
+    """The data's country and when to ask again: once per 5 minutes, 30 s while unknown."""
+
     async def operator_country() -> str | None:
-        """The setting's country, or the data's (see :mod:`qalqan.console.country`)."""
+        """The setting's country, or the data's (see :mod:`qalqan.console.country`).
+
+        The data's is asked at most once per 5 minutes (every 30 s while it is not known),
+        however many pages are opened: it changes only when another operator's data is loaded.
+        """
         if config.country != AUTO:
             return config.country
+        if country_seen and time.monotonic() < country_seen[0][0]:
+            return country_seen[0][1]
 
         def ask() -> str | None:
             with the_store.transaction() as session:
                 return data_country(session)
 
-        return await run_in_threadpool(ask)
+        found = await run_in_threadpool(ask)
+        country_seen[:] = [(time.monotonic() + (300.0 if found else 30.0), found)]
+        return found
 
     async def operator_currency() -> str | None:
         """The setting's currency, or the operator's country's; None when neither is known."""
@@ -826,9 +838,8 @@ def create_app(
         )
 
     async def dashboard_page(request: Request) -> Response:
-        figures = await run(
-            request, dashboard_figures, home=None if config.country == AUTO else config.country
-        )
+        await signed_in(request)  # the country is looked up for a signed-in user only
+        figures = await run(request, dashboard_figures, home=await operator_country())
         sla = await run(request, cases.sla_report)
         lang = _lang(request)
         chart = {

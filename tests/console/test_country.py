@@ -238,3 +238,26 @@ def test_numbers_are_shown_in_groups_whatever_the_country(number: str | None, sh
     from qalqan.console.app import _phone
 
     assert _phone(number) == shown
+
+
+def test_the_data_is_asked_once_per_few_minutes_not_per_page(
+    azerbaijan: tuple[CaseStore, str],
+) -> None:
+    """Opening pages does not cost a look-up each: the store is asked once, then remembered."""
+    from sqlalchemy import event
+
+    store, url = azerbaijan
+    client, _ = _signed_in(store, url)
+    asked: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "potential_victims" in statement and "msisdn" in statement:
+            asked.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        for _ in range(5):
+            assert client.get("/findings").status_code == 200
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count)
+    assert len(asked) == 1
