@@ -213,29 +213,41 @@ def burst_sql(burst: WangiriBurst, source: str) -> str:
     levels = " UNION ALL ".join(_level_rows(burst, level, source) for level in burst.levels)
     share = repr(float(burst.min_one_ring_share))
     return f"""
-    WITH ranged AS ({levels}),
-    -- people rung from the block in the window before the call (calls at the same moment not counted)
-    rung AS (
-        SELECT *, count(DISTINCT b_number) OVER (
-                   PARTITION BY digits, prefix ORDER BY us
-                   RANGE BETWEEN {window_us - 1} PRECEDING AND CURRENT ROW EXCLUDE GROUP) AS callees
+    WITH ranged AS (
+        -- a block with fewer calls in all than its crowd can never ring it: left out at once
+        SELECT * FROM ({levels})
+        QUALIFY count(*) OVER (PARTITION BY digits, prefix) >= min_callees
+    ),
+    -- people rung from the block in the window before the call (calls at the same moment not
+    -- counted): its calls there, less those to someone it had rung less than a window before
+    -- the repeat (exact when nobody is rung twice within a window, never more than the engine's
+    -- count otherwise)
+    repeats AS (
+        SELECT *, CASE WHEN us - lag(us) OVER (PARTITION BY digits, prefix, b_number ORDER BY us)
+                            < {window_us} THEN 1 ELSE 0 END AS repeat
         FROM ranged
+    ),
+    rung AS (
+        SELECT *, count(*) OVER w - coalesce(sum(repeat) OVER w, 0) AS callees
+        FROM repeats
+        WINDOW w AS (PARTITION BY digits, prefix ORDER BY us
+                     RANGE BETWEEN {window_us - 1} PRECEDING AND 1 PRECEDING)
     ),
     ringing AS (SELECT * FROM rung WHERE callees >= min_callees),
     -- a voice call's outcome counts from when it is known until its bucket leaves the window
     outcome_events AS (
-        SELECT digits, prefix, us + coalesce(dur, 0) * 1000000 + {delay_us} AS at_us, 1 AS d_ended,
+        SELECT digits, prefix, us + CAST(coalesce(dur, 0) AS BIGINT) * 1000000 + {delay_us} AS at_us, 1 AS d_ended,
                CASE WHEN result <> 'answered' AND coalesce(dur, 0) <= 0 THEN 1 ELSE 0 END AS d_one_ring,
                NULL::VARCHAR AS record_id, 0 AS is_query
         FROM ranged
         WHERE event = 'voice'
-          AND us + coalesce(dur, 0) * 1000000 + {delay_us} < (us // {width_us} + {BUCKETS_PER_WINDOW}) * {width_us}
+          AND us + CAST(coalesce(dur, 0) AS BIGINT) * 1000000 + {delay_us} < (us // {width_us} + {BUCKETS_PER_WINDOW}) * {width_us}
         UNION ALL
         SELECT digits, prefix, (us // {width_us} + {BUCKETS_PER_WINDOW}) * {width_us}, -1,
                CASE WHEN result <> 'answered' AND coalesce(dur, 0) <= 0 THEN -1 ELSE 0 END, NULL, 0
         FROM ranged
         WHERE event = 'voice'
-          AND us + coalesce(dur, 0) * 1000000 + {delay_us} < (us // {width_us} + {BUCKETS_PER_WINDOW}) * {width_us}
+          AND us + CAST(coalesce(dur, 0) AS BIGINT) * 1000000 + {delay_us} < (us // {width_us} + {BUCKETS_PER_WINDOW}) * {width_us}
         UNION ALL
         SELECT digits, prefix, us, 0, 0, record_id, 1 FROM ringing
     ),
