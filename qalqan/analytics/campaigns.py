@@ -52,12 +52,16 @@ __all__ = [
     "office_days_differ",
     "split_office_days",
     "wangiri_ranges",
+    "weeks_differ",
 ]
 
 #: An office day: work from 9 to 18 local with lunch at 13:00.
 OFFICE_START, OFFICE_END, LUNCH = 9, 18, 13
-#: Two sources' activity profiles farther apart than this share of their calls are two offices.
+#: Two sources' hours farther apart than this share of their calls (and fitting other office
+#: days) are two offices.
 OFFICE_DISTANCE = 0.15
+#: A source that makes this many calls on a typical day and none on another rests that day.
+BUSY_DAY_CALLS = 5
 #: Sources with fewer calls than this say too little of their office day to be joined by it.
 MIN_OFFICE_CALLS = 30
 #: At most this many sources (the busiest) are compared pairwise for their office day.
@@ -192,6 +196,9 @@ BURST_GAP_S = 900.0
 #: Within a burst, two neighbouring numbers this many times farther apart than the burst's
 #: typical neighbours belong to two ranges.
 RANGE_GAP_FACTOR = 20.0
+#: Numbers are allocated in blocks of a thousand or more: two numbers closer than this are
+#: never cut apart.
+MIN_RANGE_GAP = 1000
 
 
 class _Union:
@@ -248,7 +255,8 @@ def _burst_ranges(numbers: list[str]) -> list[list[str]]:
     values = np.array([int(n[1:]) for n in ordered], dtype=np.float64)
     gaps = np.diff(values)
     typical = max(float(np.percentile(gaps, 50, method="lower")), 1.0)
-    cuts = [0, *(np.flatnonzero(gaps > RANGE_GAP_FACTOR * typical) + 1).tolist(), len(ordered)]
+    apart = (gaps > RANGE_GAP_FACTOR * typical) & (gaps >= MIN_RANGE_GAP)
+    cuts = [0, *(np.flatnonzero(apart) + 1).tolist(), len(ordered)]
     return [ordered[a:b] for a, b in itertools.pairwise(cuts)]
 
 
@@ -259,7 +267,8 @@ def wangiri_ranges(calls: Iterable[tuple[str, float]]) -> dict[str, str]:
     at most :data:`BURST_GAP_S` apart form a burst. An operation spreads its numbers over
     one range, so within a burst the numbers, in numeric order, are cut where two
     neighbours lie :data:`RANGE_GAP_FACTOR` times farther apart than the burst's typical
-    neighbours (a second operation's range is far off); the range of each piece is the
+    neighbours and at least :data:`MIN_RANGE_GAP` apart (a second operation's range is
+    far off); the range of each piece is the
     longest prefix its numbers share. Pieces of every burst whose ranges nest (one
     prefix begins the other) are one operation: bursts on other days and from other
     numbers of the range join it, while two ranges of one country code stay apart. A
@@ -396,16 +405,21 @@ def _split_mixed_campaigns(con: duckdb.DuckDBPyConnection, *, next_group: int) -
 def office_days_differ(
     a: np.ndarray | list[int], b: np.ndarray | list[int], *, significance: float = 1e-4
 ) -> bool:
-    """Whether two activity profiles (calls by hour of day, or by day) cannot be one office's.
+    """Whether two sources' calls by UTC hour of day cannot be one office's.
 
-    Calls of one office spread over its routes and farms alike, so their profiles differ
-    by chance only. Two profiles differ when a likelihood-ratio test of one shared profile
-    rejects it at ``significance`` and, beyond chance, by at least
-    :data:`OFFICE_DISTANCE` of the calls (an hour's shift of a nine-hour day moves about
-    a fifth): a large source's tiny wobble is not another office.
+    Calls of one office spread over its routes and farms alike, so their hours differ
+    by chance only. Two profiles differ when they fit different office days
+    (:func:`fit_office_day`), a likelihood-ratio test of one shared profile rejects it
+    at ``significance``, and they differ beyond chance by at least
+    :data:`OFFICE_DISTANCE` of the calls (an hour's shift of a nine-hour day moves
+    about a quarter): a large source's wobble, or a farm's few calls of its own
+    outside the office day, is not another office.
     """
     x = np.asarray(a, dtype=np.float64)
     y = np.asarray(b, dtype=np.float64)
+    fit = fit_office_day(x)
+    if fit is not None and fit == fit_office_day(y):
+        return False
     keep = (x + y) > 0
     x, y = x[keep], y[keep]
     nx_, ny_ = float(x.sum()), float(y.sum())
@@ -418,6 +432,34 @@ def office_days_differ(
     )
     distance = 0.5 * float(np.abs(x / nx_ - y / ny_).sum())
     return bool(chi2.sf(g, int(keep.sum()) - 1) < significance and distance > OFFICE_DISTANCE)
+
+
+def weeks_differ(a: np.ndarray | list[int], b: np.ndarray | list[int]) -> bool:
+    """Whether one source rests on a day the other works: two offices' weeks (days off).
+
+    ``a`` and ``b`` are calls by local day, over the same days. Only the days both were
+    in service count (a farm set up mid-week, or one whose stock ran out, is no other
+    office); a day is a day off when a source made no call on it although it makes
+    :data:`BUSY_DAY_CALLS` or more on a typical day, and the other worked (at least a
+    fifth of its typical day). Volume that rises or falls is no other week.
+    """
+    x = np.asarray(a, dtype=np.float64)
+    y = np.asarray(b, dtype=np.float64)
+    if not x.any() or not y.any():
+        return False
+    width = max(x.size, y.size)
+    x, y = np.pad(x, (0, width - x.size)), np.pad(y, (0, width - y.size))
+    first = max(int(np.flatnonzero(x)[0]), int(np.flatnonzero(y)[0]))
+    last = min(int(np.flatnonzero(x)[-1]), int(np.flatnonzero(y)[-1]))
+    if last - first < 2:
+        return False
+    x, y = x[first : last + 1], y[first : last + 1]
+    for rests, works in ((x, y), (y, x)):
+        typical = float(np.median(rests[rests > 0]))
+        usual = float(np.median(works[works > 0]))
+        if typical >= BUSY_DAY_CALLS and bool(np.any((rests == 0) & (works >= 0.2 * usual))):
+            return True
+    return False
 
 
 @dataclass(slots=True)
@@ -479,14 +521,7 @@ def _profiles(con: duckdb.DuckDBPyConnection, sources: list[str]) -> dict[str, _
 
 def _apart(a: _Profile, b: _Profile) -> bool:
     """Two sources that cannot be one call center: other office day, week or script."""
-    if office_days_differ(a.hourly, b.hourly):
-        return True
-    # the week only over the days both were in service: a farm set up mid-week is no other office
-    first = max(int(np.flatnonzero(a.daily)[0]), int(np.flatnonzero(b.daily)[0]), 0)
-    last = min(int(np.flatnonzero(a.daily)[-1]), int(np.flatnonzero(b.daily)[-1]))
-    if last - first >= 2 and office_days_differ(
-        a.daily[first : last + 1], b.daily[first : last + 1]
-    ):
+    if office_days_differ(a.hourly, b.hourly) or weeks_differ(a.daily, b.daily):
         return True
     ca, cb = a.category(), b.category()
     return ca is not None and cb is not None and ca != cb
@@ -596,28 +631,60 @@ def _mixed_routes(profiles: dict[str, _Profile]) -> list[str]:
     )
 
 
+def _mixture(counts: np.ndarray, components: np.ndarray) -> np.ndarray:
+    """The weights of ``components`` (rows: distributions over hours) that best explain ``counts`` (EM)."""
+    weights = np.full(len(components), 1.0 / max(len(components), 1))
+    for _ in range(200):
+        joint = weights[:, None] * components
+        posterior = joint / joint.sum(axis=0, keepdims=True)
+        weights = (posterior * counts).sum(axis=1) / max(counts.sum(), 1.0)
+    return weights
+
+
 def _share_routes(
     con: duckdb.DuckDBPyConnection,
     routes: list[str],
     groups: list[list[str]],
     profiles: dict[str, _Profile],
+    *,
+    mixed: bool,
 ) -> list[list[str]]:
     """Split each shared route's calls among the centers it carries: by office day and victims.
 
-    A center's office day is the hourly activity of the sources already joined into
-    it; the route's hourly activity is fitted as a mixture of those and of every office
-    day no center shows yet (EM), and each call goes to the likeliest center, a center
-    that talked with the same victim elsewhere being :data:`VICTIM_ODDS` times likelier.
-    Office days of no center that keep enough calls are centers of their own. Returns
-    the groups with the route's parts (``route:X#1``, ...) added.
+    A center's office day is the hourly activity of the other sources joined into it;
+    the route's hourly activity is fitted as a mixture of those (EM) and each call goes
+    to the likeliest center, a center that talked with the same victim elsewhere being
+    :data:`VICTIM_ODDS` times likelier. A route known to carry several office days
+    (``mixed``) is also fitted with every office day no center shows yet, and those
+    that keep enough calls are centers of their own. A route already in a center is
+    split only when the mixture explains its hours far better than any one center
+    (likelihood ratio at 10⁻⁶), so two centers an hour apart on one carrier are told
+    apart and a center's own route stays whole. Returns the groups with the route's
+    parts (``route:X#1``, ...) in place of the route.
     """
+    groups = [list(g) for g in groups]
+    home = {m: g for g, members in enumerate(groups) for m in members}
+    for route in routes:
+        if route in home:
+            groups[home[route]].remove(route)
     centers = []
     for g, members in enumerate(groups):
+        if any(m.startswith("range:") for m in members):
+            continue  # a Wangiri operation's bursts are no office day
         hourly = sum((profiles[m].hourly for m in members), np.zeros(24, np.int64))
         if hourly.sum() >= MIN_OFFICE_CALLS and estimate_utc_offset(hourly) is not None:
             centers.append((g, (hourly + 0.5) / (hourly.sum() + 12.0)))
+    if not mixed and any(
+        r in home and groups[home[r]] and home[r] not in {g for g, _ in centers} for r in routes
+    ):
+        # without the route its center shows no office day: nothing to tell its calls apart by
+        return [g + [r for r in routes if home.get(r) == i] for i, g in enumerate(groups)]
     known = [shape for _, shape in centers]
-    unseen = [t for t in TEMPLATES if all(0.5 * np.abs(t - shape).sum() >= 0.35 for shape in known)]
+    unseen = [
+        t
+        for t in (TEMPLATES if mixed else [])
+        if all(0.5 * np.abs(t - shape).sum() >= 0.35 for shape in known)
+    ]
     components = np.array(known + unseen) if known or unseen else np.zeros((0, 24))
     talked: dict[str, set[str]] = {}
     for source, b_number in con.execute(
@@ -626,7 +693,6 @@ def _share_routes(
     ).fetchall():
         talked.setdefault(b_number, set()).add(source)
     group_of = {m: g for g, members in enumerate(groups) for m in members}
-    groups = [list(g) for g in groups]
     ids: list[str] = []
     names: list[str] = []
     for route in routes:
@@ -636,14 +702,21 @@ def _share_routes(
         ).fetchall()
         hours = np.array([h for _, h, _ in calls], dtype=np.int64)
         counts = np.bincount(hours, minlength=24).astype(np.float64)
-        weights = np.full(len(components), 1.0 / max(len(components), 1))
-        for _ in range(200):
-            joint = weights[:, None] * components
-            posterior = joint / joint.sum(axis=0, keepdims=True)
-            weights = (posterior * counts).sum(axis=1) / counts.sum()
-        keep = np.flatnonzero(weights * counts.sum() >= MIN_OFFICE_CALLS / 2)
-        if keep.size <= 1:  # one office day after all: the route joins its center, or stands alone
-            if keep.size and keep[0] < len(centers):
+        weights = _mixture(counts, components) if len(components) else np.zeros(0)
+        keep = np.flatnonzero(
+            (weights * counts.sum() >= MIN_OFFICE_CALLS / 2) & ((weights >= 0.1) | mixed)
+        )
+        if keep.size > 1 and not mixed:
+            shape = weights[keep] @ components[keep] / weights[keep].sum()
+            mix = float(counts @ np.log(shape))
+            one = float(np.max(np.log(components[keep]) @ counts))
+            fits = 0.5 * float(np.abs(counts / counts.sum() - shape).sum()) <= OFFICE_DISTANCE
+            if not fits or 2 * (mix - one) < chi2.isf(1e-6, keep.size - 1):
+                keep = keep[:0]
+        if keep.size <= 1:  # one office day after all: the route stays with its center
+            if route in home:
+                groups[home[route]].append(route)
+            elif keep.size and keep[0] < len(centers):
                 groups[centers[int(keep[0])][0]].append(route)
             else:
                 groups.append([route])
@@ -668,6 +741,10 @@ def _share_routes(
                     groups.append([parts[k]])
             ids.append(record_id)
             names.append(parts[k])
+        for k, part in parts.items():  # what a part shows of its office day, for the next pass
+            profiles[part] = _Profile(
+                hourly=np.bincount(hours[best == k], minlength=24), daily=np.ones(1, np.int64)
+            )
     if ids:
         con.register("_split", pa.table({"record_id": ids, "new_source": names}))
         try:
@@ -676,7 +753,7 @@ def _share_routes(
             )
         finally:
             con.unregister("_split")
-    return groups
+    return [g for g in groups if g]
 
 
 def _why(
@@ -770,7 +847,11 @@ def group_campaigns(
         groups, joined = _group_sources(
             con, [s for s in sources if s not in shared], population, profiles
         )
-        groups = _share_routes(con, shared, groups, profiles)
+        groups = _share_routes(con, shared, groups, profiles, mixed=True)
+        # a carrier two centers an hour apart both rent looks like one office day: test each
+        joined_routes = [s for g in groups for s in g if s.startswith("route:") and "#" not in s]
+        for route in joined_routes:
+            groups = _share_routes(con, [route], groups, profiles, mixed=False)
         assignment = {s: i for i, g in enumerate(groups) for s in g}
         con.register(
             "_assign",

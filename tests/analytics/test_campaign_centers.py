@@ -33,6 +33,7 @@ class Operator:
     durations: dict[str, int] = field(default_factory=dict)
     truth: dict[str, str] = field(default_factory=dict)
     reports: list[dict[str, object]] = field(default_factory=list)
+    farm_calls: set[str] = field(default_factory=set)
 
     def people(self, k: int) -> np.ndarray:
         return self.rng.choice(POPULATION, size=k, replace=False)
@@ -94,8 +95,9 @@ class Operator:
                     hooked.append(int(victim))
                 if route.startswith("farm:"):
                     sim = str(self.rng.choice(farm_sims))
-                    self.add(who, t, "mobile", f"+7705{sim[-7:]}", int(victim),
+                    rid = self.add(who, t, "mobile", f"+7705{sim[-7:]}", int(victim),
                                    farm_id=route[5:], imsi=sim, duration=duration, rule="simbox.call")  # fmt: skip
+                    self.farm_calls.add(rid)
                 elif route.startswith("voip:"):
                     # a dialer presenting a random domestic number each call
                     caller = f"+77{int(self.rng.integers(10**8, 10**9 - 1))}"
@@ -242,3 +244,22 @@ def test_two_centers_at_the_same_hours_but_other_days_off_are_two(operator: Oper
     found, campaigns = operator.group()
     assert len(campaigns) == 2
     assert operator.ari(found) >= 0.95
+
+
+def test_two_centers_an_hour_apart_on_one_carrier_are_two(operator: Operator) -> None:
+    # the same local hours, one time zone apart: each has its own farm, and rents the same carrier
+    operator.center(
+        "cc1", offset=2, start=9, days=6, routes={"farm:farm-1": 1.0, "international:shared": 1.0}
+    )
+    operator.center("cc2", offset=3, start=9, days=6, routes={"farm:farm-2": 1.0, "international:shared": 1.0},
+                    category="police")  # fmt: skip
+    found, campaigns = operator.group()
+    assert sorted(c.utc_offset_h for c in campaigns) == [2.0, 3.0]
+    # each farm stays whole with its center; the carrier's calls are shared out between the two
+    # (only the hours one of them works alone tell a call apart), not left as a third campaign
+    for who in ("cc1", "cc2"):
+        farm = {
+            found[r] for r, w in operator.truth.items() if w == who and r in operator.farm_calls
+        }
+        assert len(farm) == 1
+    assert operator.ari(found) >= 0.4

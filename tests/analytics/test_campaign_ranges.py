@@ -93,3 +93,9 @@ def test_operations_in_ranges_that_do_not_nest_never_share_a_range(
     for number, prefix in ranges.items():
         by_range.setdefault(prefix, set()).add(owner[number])
     assert all(len(ops_) == 1 for ops_ in by_range.values())
+
+
+def test_numbers_of_a_small_range_close_together_are_never_cut_apart() -> None:
+    # three neighbours and one more number of the same fifty: a gap out of scale, yet one block
+    calls = [(f"+222450000{n:02d}", 100.0 + i) for i, n in enumerate([1, 2, 3, 43] * 5)]
+    assert set(wangiri_ranges(calls).values()) == {"+222450000"}
