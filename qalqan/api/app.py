@@ -91,6 +91,7 @@ from qalqan.api.schema import (
     parse_outcome,
 )
 from qalqan.domain.model import Action, CallAttempt, Decision, Reason
+from qalqan.domain.numbers import region_of_engine
 from qalqan.errors import QalqanError
 from qalqan.screening.engine import judged as engine_judged
 from qalqan.screening.signals import CallOutcome
@@ -269,6 +270,17 @@ class ScreeningApi:
             self._loading = False
         return self._decide is not None
 
+    @property
+    def region(self) -> str | None:
+        """The numbering plan national-format numbers are read by; None while unknown.
+
+        ``QALQAN_HTTP_REGION`` when set to a country; with ``auto``, the screening
+        engine's home country, which it may learn only from the traffic.
+        """
+        if self.settings.region != "auto":
+            return self.settings.region
+        return region_of_engine(self._decide)
+
     def _engine(self) -> Decide:
         if self._decide is None and not self._loading and self._engine_problem is None:
             self.load_engine()
@@ -289,7 +301,7 @@ class ScreeningApi:
         return self._screen_one(decide, payload, self.wall_clock())
 
     def _screen_one(self, decide: Decide, payload: Any, arrived: datetime) -> dict[str, Any]:
-        attempt = parse_attempt(payload, region=self.settings.region, arrived=arrived)
+        attempt = parse_attempt(payload, region=self.region, arrived=arrived)
         attempt, note = self._node_time(attempt, arrived)
         decision, judged = self._judge(decide, attempt)
         if self._observe is not None:
@@ -497,7 +509,7 @@ class ScreeningApi:
         return {"results": results, "count": len(results), "learned": learned, "errors": errors}
 
     def _outcome_one(self, payload: Any, arrived: datetime) -> dict[str, Any]:
-        reported = parse_outcome(payload, region=self.settings.region, arrived=arrived)
+        reported = parse_outcome(payload, region=self.region, arrived=arrived)
         attempt = reported.attempt
         if self._observe is None:
             return self._not_learned(

@@ -23,6 +23,7 @@ from qalqan import config
 from qalqan.config import Secret
 from qalqan.config import setting as _about
 from qalqan.domain.model import Action, IngressClass
+from qalqan.domain.numbers import is_region
 from qalqan.errors import ConfigError
 
 __all__ = ["ApiSettings", "Secret"]
@@ -56,10 +57,12 @@ class ApiSettings:
         ),
     )
     region: str = field(
-        default="KZ",
+        default="auto",
         metadata=_about(
             "QALQAN_HTTP_REGION",
-            "Numbering plan (ISO 3166 alpha-2) for numbers sent in national format.",
+            "Numbering plan (ISO 3166 alpha-2) for numbers sent in national format; auto: "
+            "the screening engine's home country (network.home_region), and national forms "
+            "are refused while it is not known.",
         ),
     )
     max_body_bytes: int = field(
@@ -199,8 +202,10 @@ class ApiSettings:
             problems.append(f"{env['host']} is empty")
         if not 0 <= self.port <= 65535:
             problems.append(f"{env['port']}={self.port} is not 0..65535")
-        if len(self.region) != 2 or not self.region.isalpha() or not self.region.isupper():
-            problems.append(f"{env['region']}={self.region!r} is not an ISO 3166 code like KZ")
+        if self.region != "auto" and not is_region(self.region):
+            problems.append(
+                f"{env['region']}={self.region!r} is not auto or an ISO 3166 code like KZ or AZ"
+            )
         if self.max_body_bytes < 1024:
             problems.append(f"{env['max_body_bytes']}={self.max_body_bytes} is under 1024")
         if self.max_batch < 1:

@@ -155,12 +155,12 @@ def _required(item: dict[str, Any], name: str) -> str:
     return value
 
 
-def _number(item: dict[str, Any], name: str, region: str) -> str | None:
+def _number(item: dict[str, Any], name: str, region: str | None) -> str | None:
     raw = _text(item, name)
     return None if raw is None else _normalised(raw, name, region)
 
 
-def _normalised(raw: str, name: str, region: str) -> str:
+def _normalised(raw: str, name: str, region: str | None) -> str:
     try:
         return normalise(raw, region=region)
     except NumberError as error:
@@ -222,7 +222,7 @@ def _ingress(text: str) -> Ingress:
     return ingress
 
 
-def parse_attempt(item: Any, *, region: str, arrived: datetime) -> CallAttempt:
+def parse_attempt(item: Any, *, region: str | None, arrived: datetime) -> CallAttempt:
     """A :class:`CallAttempt` from one JSON object, or a 400 naming the field at fault."""
     if not isinstance(item, dict):
         raise BadRequestError(
@@ -303,7 +303,7 @@ def _event(item: dict[str, Any]) -> Event:
         raise BadRequestError(f"event {_shown(raw)} is not voice or sms", field="event") from None
 
 
-def parse_outcome(item: Any, *, region: str, arrived: datetime) -> ReportedOutcome:
+def parse_outcome(item: Any, *, region: str | None, arrived: datetime) -> ReportedOutcome:
     """A :class:`ReportedOutcome` from one JSON object, or a 400 naming the field at fault."""
     if not isinstance(item, dict):
         raise BadRequestError(

@@ -23,7 +23,15 @@ from phonenumbers import PhoneNumberType
 
 from qalqan.errors import NumberError
 
-__all__ = ["E164_PATTERN", "NumberInfo", "describe", "is_e164", "normalise"]
+__all__ = [
+    "E164_PATTERN",
+    "NumberInfo",
+    "describe",
+    "is_e164",
+    "is_region",
+    "normalise",
+    "region_of_engine",
+]
 
 #: E.164: a plus, a country code not starting with 0, at most 15 digits in all.
 E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
@@ -50,11 +58,33 @@ def is_e164(text: str) -> bool:
     return _E164.match(text) is not None
 
 
-def normalise(raw: str, *, region: str) -> str:
+def is_region(code: str) -> bool:
+    """Whether ``code`` is an ISO 3166 alpha-2 country with a numbering plan (``KZ``, ``AZ``).
+
+    >>> is_region("AZ"), is_region("az"), is_region("XX")
+    (True, False, False)
+    """
+    return code in phonenumbers.SUPPORTED_REGIONS
+
+
+def region_of_engine(decide: object) -> str | None:
+    """The home country of the screening engine whose method ``decide`` is, None if unknown.
+
+    A node configured with ``region: auto`` reads national-format numbers by it: the
+    engine knows its country from its settings, its subscribers or the traffic
+    (``network.home_region``).
+    """
+    home = getattr(getattr(decide, "__self__", None), "home_region", None)
+    return home if isinstance(home, str) and is_region(home) else None
+
+
+def normalise(raw: str, *, region: str | None) -> str:
     """Return ``raw`` as E.164, reading national forms by the numbering plan of ``region``.
 
     ``region`` is the ISO 3166 alpha-2 code of the country the number was written in
-    (the operator's); international forms (``+…``, ``00…``) do not depend on it.
+    (the operator's); international forms (``+…``, ``00…``) do not depend on it. With
+    ``region`` None (the operator's country is not known yet) a national form is refused:
+    guessing a country would give another country's subscriber.
 
     >>> normalise("8 (701) 123-45-67", region="KZ")
     '+77011234567'
@@ -72,6 +102,11 @@ def normalise(raw: str, *, region: str) -> str:
         if is_e164(text):
             return text
         raise NumberError(f"'{raw}' is not an E.164 number (+ and 7 to 15 digits)")
+    if region is None:
+        raise NumberError(
+            f"'{raw}' is in national form and the operator's country is not known: "
+            "send it in E.164 (+...) or set the numbering plan's region"
+        )
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:

@@ -245,6 +245,12 @@ class ScreeningEngine:
             context.allowed = decision.action is Action.ALLOW and judged(decision)
         self._remember(context)
 
+    @property
+    def home_region(self) -> str | None:
+        """The operator's country (ISO 3166 alpha-2): configured, guessed from the
+        subscribers, or voted by the traffic; None until it is known."""
+        return self.env.home_region
+
     def screen(self, attempt: CallAttempt) -> Decision:
         """Decide, then record: what the SIP and HTTP faces call for every call attempt."""
         started = perf_counter_ns()

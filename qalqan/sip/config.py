@@ -21,6 +21,7 @@ from types import MappingProxyType
 from typing import Any, cast
 
 from qalqan.domain.model import Action, Ingress, IngressClass
+from qalqan.domain.numbers import is_region
 from qalqan.errors import ConfigError
 from qalqan.sip.message import SipParseError, parse_uri
 
@@ -124,8 +125,12 @@ class SipConfig:
         },
     )
     region: str = field(
-        default="KZ",
-        metadata={"help": "Numbering plan (ISO 3166 alpha-2) for reading national-format numbers."},
+        default="auto",
+        metadata={
+            "help": "Numbering plan (ISO 3166 alpha-2) for reading national-format numbers; "
+            "auto: the screening engine's home country (network.home_region), and national "
+            "forms are left unread while it is not known."
+        },
     )
     timers: SipTimers = field(
         default_factory=SipTimers, metadata={"help": "RFC 3261 timers T1, T2, T4."}
@@ -239,8 +244,8 @@ class SipConfig:
         for group, ingress in self.trunk_groups.items():
             problems.extend(_ingress_problem(f"trunk_groups['{group}']", ingress))
         problems.extend(_ingress_problem("default_ingress", self.default_ingress))
-        if len(self.region) != 2 or not self.region.isalpha() or not self.region.isupper():
-            problems.append(f"region '{self.region}' is not an ISO 3166 alpha-2 code like KZ")
+        if self.region != "auto" and not is_region(self.region):
+            problems.append(f"region '{self.region}' is not auto or an ISO 3166 alpha-2 code")
         timers = self.timers
         if not (timers.t1 > 0 and timers.t2 >= timers.t1 and timers.t4 > 0):
             problems.append("timers: need t1 > 0, t2 >= t1 and t4 > 0")

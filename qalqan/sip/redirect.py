@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from qalqan.domain.model import Action, CallAttempt, Decision, Ingress, Reason
-from qalqan.domain.numbers import normalise
+from qalqan.domain.numbers import normalise, region_of_engine
 from qalqan.errors import NumberError
 from qalqan.sip.config import SipConfig
 from qalqan.sip.message import (
@@ -82,7 +82,7 @@ _SUPPORTED_SCHEMES = ("sip", "sips", "tel")
 # --- INVITE → CallAttempt -----------------------------------------------------------------
 
 
-def telephone_number(uri: Uri, *, region: str) -> str | None:
+def telephone_number(uri: Uri, *, region: str | None) -> str | None:
     """The E.164 number a URI names, or None when it names no telephone number.
 
     ``tel:`` URIs always name one; ``sip:``/``sips:`` URIs do when marked
@@ -105,12 +105,12 @@ def telephone_number(uri: Uri, *, region: str) -> str | None:
         return None
 
 
-def dialled_number(request: Request, *, region: str) -> str | None:
+def dialled_number(request: Request, *, region: str | None) -> str | None:
     """The called party's E.164 number, from the Request-URI."""
     return telephone_number(request.uri, region=region)
 
 
-def caller_number(request: Request, *, region: str) -> str | None:
+def caller_number(request: Request, *, region: str | None) -> str | None:
     """The caller's E.164 number: the network-asserted identity if any, else From.
 
     ``P-Asserted-Identity`` is what the operator's own network vouches for
@@ -224,15 +224,22 @@ def call_attempt(
     config: SipConfig,
     ingress: IngressMap | None = None,
     at: datetime | None = None,
+    region: str | None = None,
 ) -> CallAttempt | None:
-    """The call attempt an INVITE describes, or None when it dials no telephone number."""
-    callee = dialled_number(request, region=config.region)
+    """The call attempt an INVITE describes, or None when it dials no telephone number.
+
+    National-format numbers are read by ``region``, else by ``config.region`` unless it
+    is ``auto`` (then they are left unread: the operator's country is not known).
+    """
+    if region is None and config.region != "auto":
+        region = config.region
+    callee = dialled_number(request, region=region)
     if callee is None:
         return None
     ingress_map = ingress or IngressMap.from_config(config)
     return CallAttempt(
         time=at or datetime.now(UTC),
-        caller=caller_number(request, region=config.region),
+        caller=caller_number(request, region=region),
         callee=callee,
         ingress=ingress_map.of(request, source_host),
         identity=request.headers.get("Identity") or None,
@@ -388,6 +395,13 @@ class RedirectService:
         self._deadline_s = config.deadline_ms / 1000.0
         self._complaints = ThrottledLog(logger)
 
+    @property
+    def region(self) -> str | None:
+        """The numbering plan national-format numbers are read by; None while unknown."""
+        if self.config.region != "auto":
+            return self.config.region
+        return region_of_engine(self.decide)
+
     # --- input ---------------------------------------------------------------------------
 
     def handle_datagram(
@@ -490,6 +504,7 @@ class RedirectService:
             config=config,
             ingress=self.ingress,
             at=self.wall_clock(),
+            region=self.region,
         )
         if attempt is None:
             decision = Decision(

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qalqan.api.app import ScreeningApi
+from qalqan.api.app import Screening, ScreeningApi
 from qalqan.api.config import ApiSettings
 from qalqan.domain.model import Action, CallAttempt, Decision
 from tests.api.conftest import (
@@ -47,7 +47,7 @@ def test_the_engine_sees_normalised_numbers_and_typed_fields() -> None:
         seen.append(attempt)
         return rule_decide(attempt)
 
-    client = Client(make_api(spy))
+    client = Client(make_api(spy, region="KZ"))
     response = client.post(
         "/v1/screen",
         attempt_json(
@@ -318,3 +318,40 @@ def test_screening_in_process_is_fast() -> None:
         api.handle("POST", "/v1/screen", headers=headers, body=body)
     per_request = (time.perf_counter() - started) / 2000
     assert per_request < 0.002, f"{per_request * 1e6:.0f} µs per request in-process"
+
+
+def test_national_forms_follow_the_engines_country_and_are_refused_while_it_is_unknown() -> None:
+    """``QALQAN_HTTP_REGION=auto`` (the default) reads national forms by the engine's country.
+
+    An Azerbaijani operator's ``050 123 45 67`` is +994 50 123 45 67, never a Kazakh number;
+    an engine that does not know its country yet makes the API refuse national forms with a
+    reason, and E.164 numbers are read all the same.
+    """
+    from qalqan.screening.config import parse_config
+    from qalqan.screening.engine import ScreeningEngine
+
+    seen: list[CallAttempt] = []
+
+    class Seeing(ScreeningEngine):
+        def screen(self, attempt: CallAttempt) -> Decision:
+            seen.append(attempt)
+            return super().screen(attempt)
+
+    def engine_of(home: str) -> Screening:
+        engine = Seeing(parse_config(f"network:\n  home_region: {home}\n"))
+        return Screening(decide=engine.screen)
+
+    azerbaijani = Client(ScreeningApi(engine=lambda: engine_of("AZ"), wall_clock=lambda: NOW))
+    ok = azerbaijani.post(
+        "/v1/screen", attempt_json(caller="050 123 45 67", callee="+994551234567")
+    )
+    assert ok.status_code == 200, ok.text
+    assert seen[-1].caller == "+994501234567"
+
+    unknown = Client(ScreeningApi(engine=lambda: engine_of("auto"), wall_clock=lambda: NOW))
+    refused = unknown.post("/v1/screen", attempt_json(caller="8 701 123 45 67"))
+    assert refused.status_code == 400
+    assert refused.json()["error"]["field"] == "caller"
+    assert "country is not known" in refused.json()["error"]["message"]
+    e164 = unknown.post("/v1/screen", attempt_json(caller="+77011234567", callee="+77071234567"))
+    assert e164.status_code == 200, e164.text

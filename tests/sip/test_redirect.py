@@ -615,3 +615,35 @@ def test_settings_from_a_mapping() -> None:
         SipConfig.from_mapping({"default_action": "drop"})
     with pytest.raises(ConfigError, match="unknown timer"):
         SipConfig.from_mapping({"timers": {"t3": 1}})
+
+
+def test_region_auto_reads_national_forms_by_the_engines_country() -> None:
+    """``region: auto`` (the default): an Azerbaijani operator's ``0501234567`` is +994.
+
+    With no country known, a national-format Request-URI is answered unscreened rather
+    than read as a number of some other country.
+    """
+    from qalqan.screening.config import parse_config
+    from qalqan.screening.engine import ScreeningEngine
+
+    seen: list[CallAttempt] = []
+
+    class Seeing(ScreeningEngine):
+        def screen(self, attempt: CallAttempt) -> Decision:
+            seen.append(attempt)
+            return super().screen(attempt)
+
+    national = invite(uri="sip:0501234567@sbc.example", from_="<sip:0551234567@sbc.example>;tag=1")
+    azerbaijani = Seeing(parse_config("network:\n  home_region: AZ\n"))
+    assert SipConfig().region == "auto"
+    assert one_answer(service(azerbaijani.screen), national).status == 302
+    assert (seen[-1].callee, seen[-1].caller) == ("+994501234567", "+994551234567")
+
+    unknown = Seeing(parse_config("network:\n  home_region: auto\n"))
+    before = len(seen)
+    answer = one_answer(service(unknown.screen), national)
+    assert answer.status == 302
+    assert len(seen) == before  # nothing was screened as some other country's number
+    kazakh = service(unknown.screen, region="KZ")
+    one_answer(kazakh, invite(uri="sip:87015550001@sbc.example"))
+    assert seen[-1].callee == "+77015550001"
