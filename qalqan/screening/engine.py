@@ -66,6 +66,7 @@ from typing import Final
 from qalqan.domain.model import Action, CallAttempt, Decision, IngressClass, Reason
 from qalqan.screening.config import ScreeningConfig, load_config
 from qalqan.screening.network import CellSites, ProtectedNumbers, Subscribers, guess_home_region
+from qalqan.screening.numbering import warm_up
 from qalqan.screening.reputation import ReputationLists
 from qalqan.screening.signals import (
     SIGNALS,
@@ -141,6 +142,7 @@ class ScreeningEngine:
         verifier: IdentityVerifying | None = None,
     ) -> None:
         self.config = config = config if config is not None else load_config()
+        warm_up()  # no caller ID may cost a pattern compilation on the hot path
         self.state = (
             state
             if state is not None

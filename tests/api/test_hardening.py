@@ -42,6 +42,9 @@ def real_api(
     engine: ScreeningEngine | None = None, *, now: datetime = NOW, **options: Any
 ) -> ScreeningApi:
     engine = engine if engine is not None else real_engine()
+    # These tests judge the engine's verdicts: on a loaded machine a first call (numbering
+    # metadata loading) may outlast the 50 ms deadline and be answered by fail-open instead.
+    options.setdefault("deadline_ms", 2_000.0)
     return ScreeningApi(engine.screen, settings=ApiSettings(**options), wall_clock=lambda: now)
 
 
@@ -89,7 +92,7 @@ def test_after_a_burst_goes_stale_a_call_and_healthz_answer_within_the_deadline(
     engine = real_engine()
     burst_at = NOW - timedelta(minutes=11)
     _burst(engine, burst_at)
-    api = real_api(engine)
+    api = real_api(engine, deadline_ms=50.0)
     started = time.perf_counter()
     status, body = post(api, "/v1/screen", SPOOFED_CALL)  # dated on arrival: T+11 min
     took = time.perf_counter() - started

@@ -57,3 +57,35 @@ def test_what_is_not_e164_has_no_facts() -> None:
     assert number_facts("77011234567") is None
     assert number_facts("+0123456789") is None
     assert number_facts("+7701") is None
+
+
+def test_no_caller_id_from_any_country_costs_a_pattern_compilation(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Compiling a country's patterns takes milliseconds, past the engine's deadline.
+
+    The caller chooses the caller ID: once the engine exists, a call from any country
+    (valid numbers and near misses alike) must be judged without compiling anything.
+    """
+    import re
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from phonenumbers import re_util
+
+    from qalqan.domain.model import CallAttempt, Ingress
+    from qalqan.screening.config import parse_config
+    from qalqan.screening.engine import ScreeningEngine
+
+    engine = ScreeningEngine(parse_config("network:\n  home_region: KZ\n"))
+    compiled: list[str] = []
+
+    def counting(pattern: str, flags: int = 0) -> re.Pattern[str]:
+        compiled.append(pattern)
+        return re.compile(pattern, flags)
+
+    monkeypatch.setattr(re_util, "re", SimpleNamespace(compile=counting))
+    route = Ingress.parse("international:carrierA")
+    at = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    for number in _EXAMPLES:
+        for caller in (number, number[:-3] + "000"):
+            engine.screen(CallAttempt(time=at, caller=caller, callee="+77075550202", ingress=route))
+    assert compiled == []
