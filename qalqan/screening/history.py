@@ -14,6 +14,12 @@ over, 30 days by default), as outcomes the engine never screened
 (``action=None``: the operator's own records), in time order, so that the
 engine's clock moves forward as it does live.
 
+Contact is what the batch analysis counts too (:mod:`qalqan.detections.spoofing`):
+a record from outside whose caller ID a spoofing rule proves impossible at its
+time (the engine judges it, changing nothing, as the records go by) teaches no
+contact, though the victim answered it — a scammer's redial under the same
+number must not pass as a known caller. ``skipped_spoofed`` counts them.
+
 Bounded: the rows are streamed through the exchange reader (rejected ones are
 skipped, as everywhere) and sorted by DuckDB on disk, as
 :func:`~qalqan.screening.replay.sorted_cdrs` does for replay; the engine holds
@@ -30,7 +36,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from time import perf_counter
+from typing import Final
 
+from qalqan.detections.spoofing import SPOOFING_RULES
 from qalqan.domain.model import CallAttempt, Event, Ingress
 from qalqan.exchange.reader import DataSet, TableReport
 from qalqan.screening.engine import ScreeningEngine
@@ -39,6 +47,8 @@ from qalqan.screening.replay import sorted_cdrs
 from qalqan.screening.signals import CallOutcome
 
 __all__ = ["ContactHistory", "contact_window_s", "learn_contacts"]
+
+_SPOOFING: Final = frozenset(rule.id for rule in SPOOFING_RULES)
 
 Progress = Callable[[int], None]
 """Called with the rows read so far."""
@@ -57,13 +67,16 @@ class ContactHistory:
     since: datetime
     until: datetime
     seconds: float
+    skipped_spoofed: int = 0
+    """Answered records from outside whose caller ID a spoofing rule proved impossible."""
 
     def summary(self) -> str:
         return (
             f"learned {self.pairs} pairs of numbers in contact from {self.contacts} answered "
             f"calls and delivered SMS between {self.since:%Y-%m-%d %H:%M} and "
             f"{self.until:%Y-%m-%d %H:%M} UTC ({self.rows_read} rows read, "
-            f"{self.rows_rejected} rejected, {self.seconds:.1f} s)"
+            f"{self.rows_rejected} rejected, {self.skipped_spoofed} with impossible caller IDs "
+            f"not taken as contact, {self.seconds:.1f} s)"
         )
 
 
@@ -94,6 +107,7 @@ def learn_contacts(
     since = until - timedelta(seconds=contact_window_s(engine))
     report = TableReport(table="cdrs")
     contacts = 0
+    skipped = 0
     if since < until:
         dataset = DataSet.open(data_dir)
         scratch = Path(tempfile.mkdtemp(prefix="qalqan-history-", dir=work_dir))
@@ -135,6 +149,11 @@ def learn_contacts(
                         ingress=ingress,
                         record_id=row["record_id"],
                     )
+                    if ingress.from_outside and _SPOOFING.intersection(
+                        r.rule for r in engine.decide(attempt).reasons
+                    ):
+                        skipped += 1
+                        continue
                     sms = row["event"] == "sms"
                     engine.observe(
                         CallOutcome(
@@ -162,4 +181,5 @@ def learn_contacts(
         since=since,
         until=until,
         seconds=perf_counter() - started,
+        skipped_spoofed=skipped,
     )

@@ -28,6 +28,8 @@ RELATIVE = "+77471234567"
 STRANGER = "+77471234000"
 OLD_FRIEND = "+77471234111"
 TEXTED = "+77471234222"
+SCAMMER = "+77471234333"
+"""A domestic number a call center presented from abroad yesterday; the victim answered."""
 ABROAD = Ingress.parse("international:carrierA")
 
 
@@ -61,6 +63,9 @@ def write_dataset(directory: Path) -> Path:
         # A call dated after the node started is not history.
         ("r5", NOW + timedelta(hours=1), 30, "voice", "answered", STRANGER, SUBSCRIBER,
          "national:ic1"),
+        # A first call from abroad under a domestic number, answered: a spoofed caller ID.
+        ("r6", yesterday, 240, "voice", "answered", SCAMMER, SUBSCRIBER,
+         "international:carrierA"),
     ]  # fmt: skip
     lines = [
         "record_id,start_time,duration_s,event,result,a_number,b_number,ingress,"
@@ -100,6 +105,18 @@ def test_a_relative_calling_from_abroad_is_let_through_once_the_records_are_lear
     assert (learned.contacts, learned.pairs) == (2, 2)
     assert learned.since == NOW - timedelta(days=30) and learned.until == NOW
     assert "2 pairs of numbers" in learned.summary()
+
+
+def test_an_answered_call_under_an_impossible_caller_id_is_no_contact(tmp_path: Path) -> None:
+    """As in ``qalqan analyze``: the victim answering a spoofed call does not vouch for a redial."""
+    data = write_dataset(tmp_path / "data")
+    engine = ScreeningEngine.from_dataset(data, load_config())
+    learned = learn_contacts(engine, data, now=NOW)
+    redial = engine.decide(from_abroad(SCAMMER))
+    assert redial.action is Action.DIVERT
+    assert "spoofed_cli.domestic_from_abroad" in {r.rule for r in redial.reasons}
+    assert learned.skipped_spoofed == 1
+    assert "1 with impossible caller IDs not taken as contact" in learned.summary()
 
 
 def test_a_data_set_without_cdrs_teaches_nothing_and_says_so(tmp_path: Path) -> None:
