@@ -849,8 +849,8 @@ def group_campaigns(
         )
         groups = _share_routes(con, shared, groups, profiles, mixed=True)
         # a carrier two centers an hour apart both rent looks like one office day: test each
-        joined_routes = [s for g in groups for s in g if s.startswith("route:") and "#" not in s]
-        for route in joined_routes:
+        routes = [s for g in groups for s in g if s.startswith("route:") and "#" not in s]
+        for route in routes:
             groups = _share_routes(con, [route], groups, profiles, mixed=False)
         assignment = {s: i for i, g in enumerate(groups) for s in g}
         con.register(
