@@ -61,12 +61,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-import duckdb
-import pyarrow as pa
-
 from qalqan.domain.model import IngressClass
 
 if TYPE_CHECKING:
+    import duckdb
+
     from qalqan.screening.config import ScreeningConfig
 
 __all__ = [
@@ -240,6 +239,8 @@ def first_contact_facts(con: duckdb.DuckDBPyConnection, settings: SpoofingSettin
     Bounded: the events stream from DuckDB in batches, and each judged call
     costs at most ``established_callees`` steps over its number's callees.
     """
+    import pyarrow as pa  # here, not at the top: the screening engine imports this module
+
     flagged = " OR ".join(
         f"({rule.condition})" for rule in SPOOFING_RULES if rule is not DOMESTIC_FROM_ABROAD
     )

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from functools import cache, partial
 from typing import Final
 
+from qalqan.detections.spoofing import SPOOFING_RULES
 from qalqan.detections.wangiri import LEVEL_NAMES, MIN_PREFIX_DIGITS, WangiriBurst
 from qalqan.domain.model import Action, Event
 from qalqan.screening.signals import ABROAD, FROM_OUTSIDE, MOBILE, Context, FeatureSpec
@@ -71,16 +72,9 @@ __all__ = [
     "range_features",
 ]
 
-SPOOFING_EVIDENCE: Final = frozenset(
-    {
-        "spoofed_cli.registry_inbound_only",
-        "spoofed_cli.registry_wrong_route",
-        "spoofed_cli.own_subscriber_at_home",
-        "spoofed_cli.domestic_from_abroad",
-        "spoofed_cli.unallocated",
-    }
-)
-"""Rules whose firing proves a caller ID impossible: what a route's spoofing wave is counted from."""
+SPOOFING_EVIDENCE: Final = frozenset(rule.id for rule in SPOOFING_RULES)
+"""Rules whose firing proves a caller ID impossible (:mod:`qalqan.detections.spoofing`): what a
+route's spoofing wave is counted from."""
 
 
 _RANG: Final = frozenset({None, Action.ALLOW, Action.WARN})
