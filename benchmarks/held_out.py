@@ -20,16 +20,21 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qalqan.analytics.calls import CALL_FEATURES
+from qalqan.analytics.cross_validation import ReliabilityBin, reliability
 from qalqan.analytics.evaluate import evaluate
+from qalqan.analytics.features import FEATURES
 from qalqan.analytics.models import TRAINING_RECIPE, load_models
+from qalqan.analytics.number_scoring import FeatureTable
 from qalqan.analytics.output import write_result
 from qalqan.analytics.pipeline import Analysis
 from qalqan.analytics.staging import stage
 from qalqan.analytics.store import AnalysisStore
+from qalqan.analytics.training import labelled_frames
 from qalqan.screening.config import load_config
 from qalqan.screening.replay import ReplayScore, ReplaySummary, replay, score_replay
 from qalqan.simulator.config import Scenario, load_scenario
@@ -48,6 +53,10 @@ class Run:
     summary: ReplaySummary
     score: ReplayScore
     seconds: float
+    sims: list[ReliabilityBin] = field(default_factory=list)
+    """Reliability of the SIM model's calibrated scores on this family."""
+    calls: list[ReliabilityBin] = field(default_factory=list)
+    """Reliability of the call model's calibrated scores on the calls no rule settles."""
 
 
 def in_training(family: str) -> bool:
@@ -82,9 +91,21 @@ def run_family(family: str, root: Path, *, subscribers: int, days: int, seed: in
         stage(data, Path(scratch) / "staged", quarantine_dir=out / "quarantine")
         store = AnalysisStore.open(Path(scratch) / "staged", spill_dir=Path(scratch) / "spill")
         try:
-            analysis = Analysis(store, load_models())
+            models = load_models()
+            analysis = Analysis(store, models)
             analysis.prepare()
             write_result(analysis.run(), out, analysis.sim_table)
+            sim_x, sim_y, call_x, call_y = labelled_frames(analysis, data / "truth")
+            sims = reliability(
+                models.sim.score(FeatureTable(columns=FEATURES, values=sim_x)), sim_y
+            )
+            calls = (
+                reliability(
+                    models.call.score(FeatureTable(columns=CALL_FEATURES, values=call_x)), call_y
+                )
+                if models.call is not None and call_y.size
+                else []
+            )
         finally:
             store.close()
     decisions = root / family / "decisions.csv"
@@ -103,6 +124,8 @@ def run_family(family: str, root: Path, *, subscribers: int, days: int, seed: in
         summary=summary,
         score=score_replay(decisions, data, data / "truth"),
         seconds=time.perf_counter() - started,
+        sims=sims,
+        calls=calls,
     )
 
 
@@ -135,6 +158,8 @@ FIGURES: tuple[tuple[str, str], ...] = (
     ("  Wangiri", "≥ 0.90"),
     ("replay: legitimate inbound calls touched", "≤ 0.3 %"),
     ("engine p99 on the replay", "≤ 100 µs"),
+    ("calibration: SIMs scored ≥ 0.5, mean score → share SIM boxes", "alike"),
+    ("calibration: calls scored ≥ 0.5, mean score → share fraud", "alike"),
     ("wall time (simulate, analyze, replay)", ""),
 )
 
@@ -156,8 +181,38 @@ def column(run: Run) -> list[str]:
         _intercepted(score, "wangiri-"),
         _pct(score.legit_touched_rate),
         f"{run.summary.latency_p99_us:.0f} µs",
+        _calibration(run.sims),
+        _calibration(run.calls),
         f"{run.seconds:.0f} s",
     ]
+
+
+def _calibration(bins: list[ReliabilityBin], above: float = 0.5) -> str:
+    """Mean score and share of fraud of the rows scored at least ``above`` (bins merged)."""
+    high = [b for b in bins if b.low >= above]
+    rows = sum(b.rows for b in high)
+    if not rows:
+        return "–"
+    mean = sum(b.mean_score * b.rows for b in high) / rows
+    share = sum(b.fraud_share * b.rows for b in high) / rows
+    return f"{mean:.2f} → {share:.2f} ({rows:,})"
+
+
+def reliability_table(runs: list[Run], what: str) -> str:
+    """Per family, each score bin's mean score → share of fraud (rows)."""
+    edges = sorted({(b.low, b.high) for r in runs for b in getattr(r, what)})
+    lines = [
+        "| family | " + " | ".join(f"{lo:g}–{hi:g}" for lo, hi in edges) + " |",
+        "|---|" + "---|" * len(edges),
+    ]
+    for r in runs:
+        found = {(b.low, b.high): b for b in getattr(r, what)}
+        cells = [
+            f"{b.mean_score:.2f} → {b.fraud_share:.2f} ({b.rows:,})" if b else ""
+            for b in (found.get(e) for e in edges)
+        ]
+        lines.append(f"| `{r.family}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def table(runs: list[Run]) -> str:
@@ -216,6 +271,13 @@ def main() -> None:
     )
     print()
     print(table(runs))
+    for what, title in (("calls", "call model"), ("sims", "SIM model")):
+        print()
+        print(
+            f"Reliability of the shipped {title} (mean score → share fraud (rows), per score bin):"
+        )
+        print()
+        print(reliability_table(runs, what))
 
 
 if __name__ == "__main__":

@@ -56,8 +56,10 @@ __all__ = [
     "CrossValidation",
     "FoldResult",
     "GraphFeatureSet",
+    "ReliabilityBin",
     "best_f1_threshold",
     "cross_validate",
+    "reliability",
     "stratified_folds",
 ]
 
@@ -280,3 +282,49 @@ def cross_validate(
                 )
             )
     return CrossValidation(protocol=protocol, folds=tuple(results))
+
+
+RELIABILITY_EDGES = (0.0, 0.02, 0.1, 0.3, 0.5, 0.7, 0.9, 0.98, 1.0)
+"""Score bins of a reliability table: fine at both ends, where thresholds and most rows lie."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReliabilityBin:
+    """Rows whose score fell in ``[low, high)`` (the last bin includes 1.0), and how many were fraud."""
+
+    low: float
+    high: float
+    rows: int
+    mean_score: float
+    fraud_share: float
+
+
+def reliability(
+    scores: npt.ArrayLike, labels: npt.ArrayLike, *, edges: Sequence[float] = RELIABILITY_EDGES
+) -> list[ReliabilityBin]:
+    """The reliability table of calibrated scores: per score bin, the mean score beside the
+    share of fraud. A calibrated scorer has the two alike in every bin with enough rows.
+    Empty bins are left out."""
+    p = np.asarray(scores, dtype=np.float64).ravel()
+    y = np.asarray(labels).ravel()
+    if p.shape != y.shape:
+        raise ValueError(f"{p.size} scores for {y.size} labels")
+    bounds = np.asarray(edges, dtype=np.float64)
+    if bounds.size < 2 or np.any(np.diff(bounds) <= 0):
+        raise ValueError("edges must rise and give at least one bin")
+    which = np.clip(np.searchsorted(bounds, p, side="right") - 1, 0, bounds.size - 2)
+    inside = (p >= bounds[0]) & (p <= bounds[-1])
+    out = []
+    for b in range(bounds.size - 1):
+        rows = inside & (which == b)
+        if rows.any():
+            out.append(
+                ReliabilityBin(
+                    low=float(bounds[b]),
+                    high=float(bounds[b + 1]),
+                    rows=int(rows.sum()),
+                    mean_score=float(p[rows].mean()),
+                    fraud_share=float(y[rows].mean()),
+                )
+            )
+    return out

@@ -557,7 +557,7 @@ def _expand(con: duckdb.DuckDBPyConnection, farms: list[Farm], scores: dict[str,
     for imsi, farm, kind in found:
         if imsi in added:
             continue
-        if kind == "activation_batch" and scores.get(imsi, 0.0) < 0.05:
+        if kind == "activation_batch" and scores.get(imsi, 0.0) < 0.03:  # calibrated score
             continue
         added[imsi] = farm
         farms[farm].imsis.append(imsi)

@@ -11,11 +11,15 @@ Why this shape:
   handles skewed counts without any scaling. It treats "no value" as a value of
   its own (a number with no SMS at all is evidence in itself) and trains in
   seconds on one core.
-* **Class weighting.** Fraud is the minority class. Balanced class weights keep
-  the model from settling for "everyone is normal". As a result the score is a
-  *ranking* in 0..1 and not a calibrated probability. Choose the alert
-  threshold on data the model was not trained on (see
-  :mod:`qalqan.analytics.cross_validation`).
+* **Class weighting, then calibration.** Fraud is the minority class. Balanced
+  class weights keep the model from settling for "everyone is normal", so the
+  raw score is a *ranking* in 0..1, not a probability. :func:`fit_calibrated`
+  turns it into one: models fitted without one group of rows (one simulated
+  operator) score that group, and a logistic map (Platt scaling) from those
+  out-of-group log-odds to whether they were fraud becomes
+  :meth:`NumberFraudScorer.score`.
+  A threshold then means the same on another operator: "at least this share
+  of numbers scored here were fraud where the model had not looked".
 * **Every score explains itself.** :meth:`NumberFraudScorer.explain` lists the
   features that moved a number's score the most, in plain words. For each
   feature it measures how the log-odds change when that feature alone is set to
@@ -30,14 +34,16 @@ The model is deterministic under ``seed`` and runs on ``threads`` OpenMP threads
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import expit
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
@@ -47,6 +53,7 @@ __all__ = [
     "FeatureContribution",
     "FeatureTable",
     "NumberFraudScorer",
+    "fit_calibrated",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -205,6 +212,8 @@ class NumberFraudScorer:
         self._columns: tuple[str, ...] = ()
         self._background: FloatArray = np.empty((0, 0))
         self._sorted_training: list[FloatArray] = []
+        self._calibration: tuple[float, float] | None = None
+        """(slope, intercept) of the logistic map from log-odds to probability, once calibrated."""
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -244,11 +253,39 @@ class NumberFraudScorer:
         return self
 
     def score(self, features: FeatureTable) -> FloatArray:
-        """The fraud score of every row, 0..1, higher is more suspicious."""
+        """The fraud score of every row, 0..1, higher is more suspicious.
+
+        Once calibrated (:meth:`calibrate`), the score is a probability: the share of
+        fraud among numbers that scored alike where the model had not looked.
+        """
         values = self._aligned(features)
+        calibration = getattr(self, "_calibration", None)
+        if calibration is not None:
+            slope, intercept = calibration
+            return np.asarray(expit(slope * self._raw(values) + intercept), dtype=np.float64)
         with self._threads():
             scores = self._model.predict_proba(values)[:, 1]
         return np.asarray(scores, dtype=np.float64)
+
+    @property
+    def calibrated(self) -> bool:
+        return getattr(self, "_calibration", None) is not None
+
+    def calibrate(self, log_odds: npt.ArrayLike, labels: npt.ArrayLike) -> NumberFraudScorer:
+        """Make :meth:`score` a probability: a logistic map (Platt scaling) from ``log_odds``
+        (scores of numbers that models like this one did *not* learn from) to whether they
+        were fraud. Strictly monotone, so the ranking and every explanation stay as they were."""
+        self._require_fitted()
+        x = np.asarray(log_odds, dtype=np.float64).ravel()
+        y = np.asarray(labels).ravel()
+        if x.shape != y.shape:
+            raise ValueError(f"{x.size} log-odds for {y.size} labels")
+        fit = LogisticRegression(C=1e6, max_iter=1000).fit(x[:, None], y.astype(np.int64))
+        slope, intercept = float(fit.coef_[0, 0]), float(fit.intercept_[0])
+        if slope <= 0:
+            raise ValueError("the scores do not rise with fraud on held-out rows: cannot calibrate")
+        self._calibration = (slope, intercept)
+        return self
 
     def log_odds(self, features: FeatureTable) -> FloatArray:
         """The model's raw fraud log-odds per row (monotone in :meth:`score`)."""
@@ -360,3 +397,37 @@ class NumberFraudScorer:
             else:
                 where = f"lower than {above:.0%} of training numbers"
         return f"{what} is {value:.4g}, {where}; this {effect} the fraud score"
+
+
+def fit_calibrated(
+    make: Callable[[], NumberFraudScorer],
+    features: FeatureTable,
+    labels: npt.ArrayLike,
+    groups: npt.ArrayLike,
+) -> tuple[NumberFraudScorer, FloatArray]:
+    """A scorer fitted on every row, its scores calibrated on rows it had not seen.
+
+    For each group (a simulated operator), a scorer fitted on the other groups
+    gives that group's log-odds; the logistic map from those out-of-group
+    log-odds to the labels calibrates the scorer fitted on everything (as
+    scikit-learn's ``CalibratedClassifierCV(method="sigmoid", ensemble=False)``
+    does, with the groups as folds). Also returns the out-of-group log-odds, for a reliability
+    table. A group whose rest has only one class is left out of the map.
+    """
+    y = np.asarray(labels).ravel().astype(np.int64)
+    group = np.asarray(groups).ravel()
+    if group.shape != y.shape:
+        raise ValueError(f"{group.size} groups for {y.size} labels")
+    out_of_group = np.full(y.size, np.nan)
+    for g in np.unique(group):
+        held = group == g
+        if np.unique(y[~held]).size < 2:
+            continue
+        out_of_group[held] = (
+            make().fit(features.rows(~held), y[~held]).log_odds(features.rows(held))
+        )
+    scorer = make().fit(features, y)
+    seen = ~np.isnan(out_of_group)
+    if np.unique(y[seen]).size == 2:
+        scorer.calibrate(out_of_group[seen], y[seen])
+    return scorer, out_of_group

@@ -35,14 +35,21 @@ if TYPE_CHECKING:
 
 __all__ = ["SIMBOX_SCORE", "SUSPECT_SCORE", "Analysis", "AnalysisResult"]
 
-SIMBOX_SCORE = 0.5
-SUSPECT_SCORE = 0.2
+# The models' scores are calibrated probabilities (qalqan.analytics.models.fit_models): the share
+# of SIM boxes, or of fraud calls, among those that scored alike on simulated operators the model
+# had not learnt from. A threshold therefore means the same on another operator.
+SIMBOX_SCORE = 0.2
+"""A SIM is a SIM box from here (where one in five SIMs that scored alike was one), or when its farm
+vouches for it; the farm graph stands on SIMs from :data:`SUSPECT_SCORE`. Both keep the operating
+point of the uncalibrated scores' 0.5 and 0.2 on the training operators."""
+SUSPECT_SCORE = 0.08
 MAX_EXPLAINED_SIMS = 2000
 """The model's own drivers are worked out for this many flagged SIMs; rules explain all of them."""
-CALL_FRAUD_SCORE = 0.9
-"""A call no rule settles is fraud when the call model is this sure *and* something corroborates
-it: the caller hid its number, or the callee is being worked (other flagged calls within three
-days) -- except for a foreign caller ID, which needs its own number to be working a list."""
+CALL_FRAUD_SCORE = 0.5
+"""A call no rule settles is fraud when the call model says it more likely than not is *and*
+something corroborates it: the caller hid its number, or the callee is being worked (other
+flagged calls within three days) -- except for a foreign caller ID, which needs its own number
+to be working a list."""
 FOREIGN_NUMBER_WORKED_CALLEES = 2
 """A foreign caller ID is corroborated only by its own number: it called at least this many of our
 subscribers who got other flagged calls within three days. That the callee is being worked says

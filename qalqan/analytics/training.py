@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from qalqan.analytics.store import AnalysisStore
 from qalqan.simulator.config import Scenario
 from qalqan.simulator.operator import simulate
 
-__all__ = ["labelled_frames", "training_frames"]
+__all__ = ["TrainingFrames", "labelled_frames", "operator_frames", "training_frames"]
 
 
 def _labels(truth_dir: Path) -> dict[tuple[str, str], str]:
@@ -84,27 +85,57 @@ def without_subscribers(sim_x: np.ndarray) -> np.ndarray:
     return copy
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrainingFrames:
+    """What the models learn from: features and labels of SIMs and of calls no rule settles,
+    each row with the simulated operator it came from (for calibration on other operators)."""
+
+    sims_x: np.ndarray
+    sims_y: np.ndarray
+    sims_operator: np.ndarray
+    calls_x: np.ndarray
+    calls_y: np.ndarray
+    calls_operator: np.ndarray
+
+    @classmethod
+    def concat(cls, parts: list[TrainingFrames]) -> TrainingFrames:
+        return cls(
+            **{
+                name: np.concatenate([getattr(p, name) for p in parts])
+                for name in cls.__dataclass_fields__
+            }
+        )
+
+
+def operator_frames(scenario: Scenario, work_dir: Path, *, operator: int) -> TrainingFrames:
+    """Simulate one operator and take its training rows; SIMs twice, with and without the register."""
+    data = work_dir / f"train-{operator}"
+    simulate(data, scenario)
+    staged = work_dir / f"train-{operator}-staged"
+    stage(data, staged, quarantine_dir=work_dir / f"train-{operator}-quarantine")
+    store = AnalysisStore.open(staged)
+    try:
+        analysis = Analysis(store)
+        analysis.prepare()
+        sim_x, sim_y, call_x, call_y = labelled_frames(analysis, data / "truth")
+    finally:
+        store.close()
+    return TrainingFrames(
+        sims_x=np.concatenate([sim_x, without_subscribers(sim_x)]),
+        sims_y=np.concatenate([sim_y, sim_y]),
+        sims_operator=np.full(2 * sim_y.size, operator, dtype=np.int64),
+        calls_x=call_x,
+        calls_y=call_y,
+        calls_operator=np.full(call_y.size, operator, dtype=np.int64),
+    )
+
+
 def training_frames(
     recipe: tuple[Scenario, ...], work_dir: Path, *, step: Callable[[str], None] | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> TrainingFrames:
     parts = []
     for n, scenario in enumerate(recipe, start=1):
         if step is not None:
             step(f"simulating training operator {n} of {len(recipe)} (seed {scenario.seed})")
-        data = work_dir / f"train-{n}"
-        simulate(data, scenario)
-        staged = work_dir / f"train-{n}-staged"
-        stage(data, staged, quarantine_dir=work_dir / f"train-{n}-quarantine")
-        store = AnalysisStore.open(staged)
-        try:
-            analysis = Analysis(store)
-            analysis.prepare()
-            parts.append(labelled_frames(analysis, data / "truth"))
-        finally:
-            store.close()
-    return (
-        np.concatenate([p[0] for p in parts] + [without_subscribers(p[0]) for p in parts]),
-        np.concatenate([p[1] for p in parts] + [p[1] for p in parts]),
-        np.concatenate([p[2] for p in parts]),
-        np.concatenate([p[3] for p in parts]),
-    )
+        parts.append(operator_frames(scenario, work_dir, operator=n))
+    return TrainingFrames.concat(parts)
