@@ -344,9 +344,11 @@ def find_farms(
     """
     like = farm_like or FarmLikeSettings()
     scores = dict(scores)
-    for group in farm_like_groups(con, like):
+    group_of: dict[str, int] = {}
+    for n, group in enumerate(farm_like_groups(con, like)):
         for imsi in group:
             scores[imsi] = max(scores.get(imsi, 0.0), like.group_score)
+            group_of[imsi] = n
     candidates = sorted(imsi for imsi, s in scores.items() if s >= candidate_score)
     con.register("_cand", pa.table({"imsi": pa.array(candidates, pa.string())}))
     con.execute("CREATE OR REPLACE TEMP TABLE candidates AS SELECT * FROM _cand")
@@ -362,7 +364,17 @@ def find_farms(
     for (a, b), found in kinds.items():
         graph.add_edge(a, b, weight=sum(EDGE_WEIGHTS[k] for k in found))
 
-    communities = _merge_channels(con, _communities(graph, kinds, seed=seed))
+    # Two farm-like groups were judged apart (they never stood together): one call
+    # between them (a center dialling a number that is another of its farms' SIMs) does
+    # not make them one farm.
+    apart = {
+        pair
+        for pair in kinds
+        if pair[0] in group_of and pair[1] in group_of and group_of[pair[0]] != group_of[pair[1]]
+    }
+    communities = _merge_channels(
+        con, _communities(graph, {p: k for p, k in kinds.items() if p not in apart}, seed=seed)
+    )
     farms: list[Farm] = []
     for members in communities:
         imsis = sorted(members)

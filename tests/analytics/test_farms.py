@@ -63,14 +63,21 @@ class Network:
         return con
 
 
-def mimic_farm(net: Network, *, sims: int = 6, kept_contacts: int = 0) -> list[tuple[str, str]]:
+def mimic_farm(
+    net: Network,
+    *,
+    sims: int = 6,
+    kept_contacts: int = 0,
+    first: int = 0,
+    stays: tuple[tuple[int, str], ...] = ((0, "S1"), (4, "S2"), (8, "S1")),
+) -> list[tuple[str, str]]:
     """Young SIMs that text each other, call strangers and get call-backs, moving S1 → S2 → S1.
 
     ``kept_contacts``: people beyond the farm each SIM calls twice (a life of its own).
     """
-    farm = [net.sim(i, young=True) for i in range(sims)]
-    stranger = 0
-    for hour, site in ((0, "S1"), (4, "S2"), (8, "S1")):
+    farm = [net.sim(first + i, young=True) for i in range(sims)]
+    stranger = 1000 * first
+    for hour, site in stays:
         for k, me in enumerate(farm):
             t = T0 + timedelta(hours=hour, minutes=5 * k)
             net.event(t, me, farm[(k + 1) % sims], site=site, sms=True)
@@ -109,6 +116,20 @@ def test_old_sims_are_never_a_farm_like_group() -> None:
             net.event(T0 + timedelta(minutes=k * 10 + j), me, people[(k + 1 + j) % 6], sms=True)
             net.event(T0 + timedelta(minutes=k * 10 + j), me, f"+7747{k:03d}{j:04d}")
     assert farm_like_groups(net.connect()) == []
+
+
+def test_two_farms_of_one_center_that_once_called_each_other_stay_two() -> None:
+    """A center dialling numbers at random rings one of its other farm's SIMs now and then."""
+    net = Network()
+    one = mimic_farm(net)
+    other = mimic_farm(net, first=100, stays=((0, "S3"), (6, "S3")))
+    net.event(T0 + timedelta(hours=1), one[0], other[0])
+    con = net.connect()
+    scores = {imsi: 0.0 for (imsi,) in con.execute("SELECT imsi FROM sim_out").fetchall()}
+    farms, _ = find_farms(con, scores)
+    assert sorted(sorted(f.imsis) for f in farms) == sorted(
+        [sorted(i for i, _ in one), sorted(i for i, _ in other)]
+    )
 
 
 def test_a_farm_found_as_a_group_has_its_track_in_time_order() -> None:
