@@ -66,6 +66,14 @@ CALL_RULES: tuple[tuple[str, str, str, str, Mapping[str, str]], ...] = (
         "wangiri.one_ring_burst.continues",
         _WANGIRI_FACTS,
     ),
+    (
+        # in hindsight only: the first calls of a burst, before anyone could tell
+        "wangiri.burst_opening",
+        "fraud",
+        "wangiri_state = 'opening'",
+        "analysis.call.wangiri_opening",
+        {"range": "wangiri_range", "window": "wangiri_window", "callees": "wangiri_callees"},
+    ),
     # after the bursts: a one-ring burst from an unallocated range is told as the burst it is
     _spoofed(UNALLOCATED),
 )

@@ -179,19 +179,19 @@ def _level_rows(burst: WangiriBurst, level: RangeLevel, source: str) -> str:
     coarsest = burst.levels[-1].digits
     foreign = " AND NOT coalesce(cli_domestic, false)" if level.foreign_only else ""
     # The range a burst is remembered by: the coarsest block the caller is looked at in.
-    latch = (
-        f"left(a_number, length(a_number) - {coarsest})"
+    latch_digits = (
+        "2"
         if coarsest == 2
         else f"CASE WHEN coalesce(cli_domestic, false) OR length(a_number) < {coarsest + MIN_PREFIX_DIGITS}"
-        f" THEN left(a_number, length(a_number) - 2)"
-        f" ELSE left(a_number, length(a_number) - {coarsest}) END"
+        f" THEN 2 ELSE {coarsest} END"
     )
+    latch = f"left(a_number, length(a_number) - {latch_digits})"
     return f"""
         SELECT record_id, epoch_us(t) AS us, b_number, event, dur, result,
                {level.digits} AS digits, {level.min_callees} AS min_callees,
                {level.min_ended} AS min_ended,
                left(a_number, length(a_number) - {level.digits}) AS prefix,
-               {latch} AS latch
+               {latch} AS latch, {latch_digits} AS latch_digits
         FROM {source}
         WHERE a_number IS NOT NULL AND length(a_number) >= {level.digits + MIN_PREFIX_DIGITS}{foreign}
     """
@@ -205,7 +205,10 @@ def burst_sql(burst: WangiriBurst, source: str) -> str:
     ``cli_domestic``. The query gives ``record_id``, ``wangiri_state``
     (``confirmed`` or ``continues``), ``wangiri_range`` (the block, ``+22245012xxx``),
     ``wangiri_callees``, ``wangiri_ended`` and ``wangiri_one_ring`` at the finest
-    block that showed it.
+    block that showed it. Besides, in hindsight only (no engine can know it at the
+    time): the burst's *opening*, its one-ring calls from the range in the window
+    before it was first found (``wangiri_state`` ``opening``, ``wangiri_callees`` the
+    people rung when it was found).
     """
     window_us = round(burst.window_s * 1_000_000)
     width_us = window_us // BUCKETS_PER_WINDOW
@@ -282,11 +285,31 @@ def burst_sql(burst: WangiriBurst, source: str) -> str:
         SELECT *, min(CASE WHEN confirmed THEN us END)
                       OVER (PARTITION BY latch, session) AS first_confirmed
         FROM sessions
+    ),
+    found AS (
+        SELECT s.record_id, s.us, s.latch, s.first_confirmed, s.confirmed,
+               j.prefix || repeat('x', j.digits) AS wangiri_range,
+               j.callees, j.ended, j.one_ring
+        FROM started s JOIN judged j ON j.record_id = s.record_id AND j.digits = s.digits
+        WHERE s.confirmed OR s.us > s.first_confirmed
+    ),
+    -- afterwards, not live: the burst's one-ring calls in the window before it was first found
+    opening AS (
+        SELECT DISTINCT r.record_id, r.latch || repeat('x', r.latch_digits) AS wangiri_range,
+               b.callees AS wangiri_callees
+        FROM ranged r
+        JOIN (SELECT latch, us, callees FROM found WHERE us = first_confirmed) b
+          ON b.latch = r.latch AND r.us >= b.us - {window_us} AND r.us < b.us
+        WHERE r.event = 'voice' AND r.result <> 'answered' AND coalesce(r.dur, 0) <= 0
     )
-    SELECT s.record_id,
-           CASE WHEN s.confirmed THEN 'confirmed' ELSE 'continues' END AS wangiri_state,
-           j.prefix || repeat('x', j.digits) AS wangiri_range,
-           j.callees AS wangiri_callees, j.ended AS wangiri_ended, j.one_ring AS wangiri_one_ring
-    FROM started s JOIN judged j ON j.record_id = s.record_id AND j.digits = s.digits
-    WHERE s.confirmed OR s.us > s.first_confirmed
+    SELECT record_id,
+           CASE WHEN confirmed THEN 'confirmed' ELSE 'continues' END AS wangiri_state,
+           wangiri_range, callees AS wangiri_callees, ended AS wangiri_ended,
+           one_ring AS wangiri_one_ring
+    FROM found
+    UNION ALL
+    SELECT o.record_id, 'opening', arg_min(o.wangiri_range, o.wangiri_callees),
+           min(o.wangiri_callees), NULL, NULL
+    FROM opening o ANTI JOIN found f USING (record_id)
+    GROUP BY o.record_id
     """

@@ -486,6 +486,14 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     # --- reasons of `qalqan analyze`: calls.csv, sims.csv, farms.csv (qalqan.analytics) ---------
     # Calls the analysis judged by the call model (its rules say screening's keys: one
     # definition, one reason), and calls placed by a SIM judged a SIM box.
+    "analysis.call.wangiri_opening": {
+        "en": "rang off unanswered from {range} in the {window} before the one-ring burst from "
+        "there was found ({callees} people rung by then): its first calls",
+        "ru": "сброшен без ответа с диапазона {range} за {window} до того, как там обнаружен "
+        "Wangiri (к тому моменту обзвонено людей: {callees}): первые звонки атаки",
+        "kk": "{range} ауқымынан жауапсыз үзілді, ол жерден Wangiri анықталғанға дейінгі {window} "
+        "ішінде (сол кезде қоңырау шалынған адамдар саны: {callees}): шабуылдың алғашқы қоңыраулары",
+    },
     "analysis.call.model": {
         "en": "first contact between caller and callee; {share}% of calls over {route} at this hour "
         "carried impossible caller IDs; callee got {flagged} flagged calls within 3 days",

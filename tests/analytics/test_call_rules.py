@@ -168,8 +168,13 @@ def test_wangiri_burst_is_found_once_its_first_calls_rang_off(
     # ten people a minute from one hundred-block; each call's outcome is known 30 s after it
     burst = [_one_ring(i, f"+2224500{i % 10:04d}", 70 * (i // 10) + i % 10) for i in range(40)]
     found = judged(prepared(tables(*burst)))
-    # the first ten: nobody could know yet; from the eleventh: 10 rung, 10 ended unanswered
-    assert all(found[f"w{i}"][0] != "wangiri.one_ring_burst" for i in range(10))
+    # the first ten: nobody could know yet (told afterwards as the burst's opening);
+    # from the eleventh: 10 rung, 10 ended unanswered
+    assert {found[f"w{i}"][0] for i in range(10)} == {"wangiri.burst_opening"}
+    assert str(found["w0"][1]) == (
+        "rang off unanswered from +222450xxxxx in the 10m before the one-ring burst from there "
+        "was found (10 people rung by then): its first calls"
+    )
     assert {found[f"w{i}"][0] for i in range(10, 40)} == {"wangiri.one_ring_burst"}
     assert str(found["w10"][1]) == (
         "one-ring burst: 10 of 10 ended calls from +222450000xx in the last 10m rang off "
