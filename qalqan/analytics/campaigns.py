@@ -759,25 +759,29 @@ def _share_routes(
 def _why(
     campaign: Campaign, joined: list[tuple[str, str, str]], times: list[float], numbers: int
 ) -> list[Reason]:
-    """Why a campaign's calls are one campaign, from the evidence that joined its sources."""
+    """Why a campaign's calls are one campaign, from the evidence that joined its sources.
+
+    Like a farm's evidence, a campaign's has no rule of its own: each reason's ``rule``
+    is "" (the text has no ``rule:`` prefix), its key names the kind of evidence.
+    """
     if campaign.kind == "wangiri":
         ranges = sorted({s.removeprefix("range:") for s in campaign.sources})
         return [
             Reason.said(
-                "campaign.range", 1.0, "analysis.campaign.range",
+                "", 1.0, "analysis.campaign.range",
                 numbers=numbers, range=", ".join(f"{r}…" for r in ranges),
                 days=len({int(t // 86_400) for t in times}),
             )
         ]  # fmt: skip
     if campaign.kind != "call_center":
-        return [Reason.said("campaign.round_the_clock", 1.0, "analysis.campaign.round_the_clock")]
+        return [Reason.said("", 1.0, "analysis.campaign.round_the_clock")]
     said: list[Reason] = []
     office = fit_office_day(campaign.hourly)
     if office is not None:
         offset, start = office
         said.append(
             Reason.said(
-                "campaign.office_day", OFFICE_WEIGHT, "analysis.campaign.office_day",
+                "", OFFICE_WEIGHT, "analysis.campaign.office_day",
                 sources=len(campaign.sources), start=f"{start:02d}", end=f"{start + 9:02d}",
                 offset=f"{offset:+d}",
             )
@@ -789,26 +793,20 @@ def _why(
             weekday = (days.min() + np.arange(per_day.size) + 3) % 7  # 1 Jan 1970 was a Thursday
             mean = np.array([per_day[weekday == d].mean() for d in range(7)])
             worked = int((mean >= 0.2 * mean.max()).sum())
-            said.append(Reason.said("campaign.week", 0.5, "analysis.campaign.week", days=worked))
+            said.append(Reason.said("", 0.5, "analysis.campaign.week", days=worked))
     base = {s.split("#")[0] for s in campaign.sources}
     inside = [k for a, b, k in set(joined) if a in base and b in base]
     if victims := inside.count("victims"):
-        said.append(
-            Reason.said("campaign.victims", 2.0, "analysis.campaign.shared_victims", pairs=victims)
-        )
+        said.append(Reason.said("", 2.0, "analysis.campaign.shared_victims", pairs=victims))
     if caller_ids := inside.count("caller_ids"):
-        said.append(
-            Reason.said(
-                "campaign.caller_ids", 2.0, "analysis.campaign.caller_ids", pairs=caller_ids
-            )
-        )
+        said.append(Reason.said("", 2.0, "analysis.campaign.caller_ids", pairs=caller_ids))
     category, reports = max(
         campaign.report_categories.items(), key=lambda kv: (kv[1], kv[0]), default=("", 0)
     )
     if reports >= 2 and reports >= 0.6 * sum(campaign.report_categories.values()):
         said.append(
             Reason.said(
-                "campaign.script", SCRIPT_WEIGHT, "analysis.campaign.script", category=category,
+                "", SCRIPT_WEIGHT, "analysis.campaign.script", category=category,
                 reports=reports, total=sum(campaign.report_categories.values()),
             )
         )  # fmt: skip
@@ -816,7 +814,7 @@ def _why(
     if shared:
         said.append(
             Reason.said(
-                "campaign.shared_route", 1.0, "analysis.campaign.shared_route",
+                "", 1.0, "analysis.campaign.shared_route",
                 routes=", ".join(shared),
             )
         )  # fmt: skip

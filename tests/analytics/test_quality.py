@@ -128,7 +128,7 @@ def test_a_data_set_of_call_records_alone_still_shows_its_sim_boxes(tmp_path: Pa
 # --- the reasons' message keys and facts (reason_facts) -------------------------------------------
 
 #: How each output splits its ``reasons`` into single reasons (calls have one reason each).
-SPLITS = {"calls": None, "sims": " | ", "farms": "; "}
+SPLITS = {"calls": None, "sims": " | ", "farms": "; ", "campaigns": "; "}
 
 
 def _rule_and_text(part: str, rule: str) -> str:
