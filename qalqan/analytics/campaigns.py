@@ -60,6 +60,11 @@ OFFICE_START, OFFICE_END, LUNCH = 9, 18, 13
 #: Two sources' hours farther apart than this share of their calls (and fitting other office
 #: days) are two offices.
 OFFICE_DISTANCE = 0.15
+#: Office-day templates closer than this (share of calls) are one office seen a little shifted.
+SAME_OFFICE = 0.35
+#: An office day closer than this to a known center's is that center (an hour's shift of a
+#: nine-hour day moves about a quarter of the calls, and is another center).
+KNOWN_OFFICE = 0.2
 #: A source that makes this many calls on a typical day and none on another rests that day.
 BUSY_DAY_CALLS = 5
 #: Sources with fewer calls than this say too little of their office day to be joined by it.
@@ -641,6 +646,31 @@ def _mixture(counts: np.ndarray, components: np.ndarray) -> np.ndarray:
     return weights
 
 
+def _pool_unseen(
+    best: np.ndarray, keep: np.ndarray, weights: np.ndarray, components: np.ndarray, known: int
+) -> np.ndarray:
+    """``best`` with office days of no known center pooled when near-identical (one new center).
+
+    EM may share one unseen center's calls among neighbouring office days (an hour's shift
+    of start or offset); those within :data:`SAME_OFFICE` of the heaviest are one center.
+    """
+    pooled = np.arange(keep.size)
+    reps: list[int] = []
+    for j in np.argsort(-weights[keep], kind="stable").tolist():
+        if keep[j] < known:
+            continue
+        near = [
+            r
+            for r in reps
+            if 0.5 * np.abs(components[keep[j]] - components[keep[r]]).sum() < SAME_OFFICE
+        ]
+        if near:
+            pooled[j] = near[0]
+        else:
+            reps.append(j)
+    return np.asarray(pooled[best], dtype=np.int64)
+
+
 def _share_routes(
     con: duckdb.DuckDBPyConnection,
     routes: list[str],
@@ -683,7 +713,7 @@ def _share_routes(
     unseen = [
         t
         for t in (TEMPLATES if mixed else [])
-        if all(0.5 * np.abs(t - shape).sum() >= 0.35 for shape in known)
+        if all(0.5 * np.abs(t - shape).sum() > KNOWN_OFFICE for shape in known)
     ]
     components = np.array(known + unseen) if known or unseen else np.zeros((0, 24))
     talked: dict[str, set[str]] = {}
@@ -729,7 +759,7 @@ def _share_routes(
                 center = group_of.get(source)
                 if center is not None and center in group_no:
                     scores[i, group_no.index(center)] += np.log(VICTIM_ODDS)
-        best = np.argmax(scores, axis=1)
+        best = _pool_unseen(np.argmax(scores, axis=1), keep, weights, components, len(centers))
         parts: dict[int, str] = {}
         for (record_id, _, _), k in zip(calls, best.tolist(), strict=True):
             if k not in parts:
