@@ -6,7 +6,7 @@ at a premium rate. One call looks like any missed call; the range's last minutes
 give it away. The operation spreads its calls over many numbers of the range and
 over several carriers, so the range is looked at in blocks of several sizes —
 the caller ID without its last 2 digits (a hundred-block), 3 (a thousand-block),
-4, 5 — each with a crowd of callees that grows with the block (a big foreign
+4, 5, 6 (a million-block) — each with a crowd of callees that grows with the block (a big foreign
 operator's ordinary traffic, many callers each calling one or two people and
 often answered, never reaches it), and never by carrier.
 
@@ -117,8 +117,8 @@ class WangiriBurst:
     min_ended: int = 5
     """Calls from a hundred-block within the window whose outcome is known."""
     min_one_ring_share: float = 0.8
-    range_levels: int = 4
-    """Block sizes looked at: 1 hundred-blocks only, 4 up to hundred-thousand-blocks."""
+    range_levels: int = 5
+    """Block sizes looked at: 1 hundred-blocks only, 5 up to million-blocks."""
     level_growth: float = 1.5
     """How much both crowds grow from one block size to the next (ten times bigger)."""
     outcome_delay_s: float = 30.0

@@ -93,10 +93,19 @@ def _block(c: Context, digits: int) -> str | None:
 
 
 def _rang_outcome_block(c: Context, digits: int) -> Hashable | None:
-    """The caller's block for a voice call from outside that rang as dialled (allowed or warned)."""
+    """The caller's block for a voice call from outside that rang as dialled (allowed or warned).
+
+    Or that was stopped for its caller ID lying in no allocated range: such a call is stopped
+    whatever its range does, never connects, and counts as a call that rang off (so that a
+    burst from a range partly unallocated is found as ``qalqan analyze`` finds it).
+    """
     outcome = c.outcome
-    if outcome is None or outcome.action not in _RANG or outcome.event is not Event.VOICE:
+    if outcome is None or outcome.event is not Event.VOICE:
         return None
+    if outcome.action not in _RANG:
+        info = c.caller_info()
+        if info is None or info.valid:
+            return None
     return _block(c, digits)
 
 
@@ -212,7 +221,8 @@ def range_features(digits: int) -> RangeFeatures:
             stage="outcome",
             ingress=FROM_OUTSIDE,
             doc=f"voice calls from outside per {what} whose outcome is known (they ended), of "
-            "those that rang as dialled (the engine allowed them, or warned and let them ring)",
+            "those that rang as dialled (the engine allowed them, or warned and let them ring) "
+            "or were stopped for a caller ID in no allocated range (they never connect)",
         ),
         one_ring=FeatureSpec(
             name=f"one_ring_by_{suffix}",

@@ -172,7 +172,7 @@ def test_wangiri_burst_is_found_once_its_first_calls_rang_off(
     # from the eleventh: 10 rung, 10 ended unanswered
     assert {found[f"w{i}"][0] for i in range(10)} == {"wangiri.burst_opening"}
     assert str(found["w0"][1]) == (
-        "rang off unanswered from +222450xxxxx in the 10m before the one-ring burst from there "
+        "rang off unanswered from +22245xxxxxx in the 10m before the one-ring burst from there "
         "was found (10 people rung by then): its first calls"
     )
     assert {found[f"w{i}"][0] for i in range(10, 40)} == {"wangiri.one_ring_burst"}
