@@ -34,9 +34,10 @@ apply from that moment on — never to an earlier call:
   long again, renewed while the farm stays (it weighs on young SIMs only): a
   farm that moves through a city is followed, and the people living where it
   stood are left alone once it has gone;
-- **Wangiri ranges** — a caller-ID range from outside that rang
-  ``wangiri_min_callees`` people within the hour with ``wangiri_min_share`` of
-  the ended calls one-ring: the range is listed for ``listing_days``.
+
+Wangiri is not this watch's: the engine's ``wangiri.one_ring_burst`` finds a burst
+live, by the one definition :mod:`qalqan.detections.wangiri` that ``qalqan analyze``
+uses too, and keeps stopping it while the range rings its crowd.
 
 "Young" is the screening configuration's ``network.young_sim_days`` (one
 definition for the real-time rules, this watch and the batch analysis;
@@ -71,12 +72,9 @@ class FarmWatchSettings:
     min_siblings: int = 2
     min_listed_siblings: int = 3
     min_listed_at_site: int = 4
-    wangiri_min_callees: int = 20
-    wangiri_min_share: float = 0.9
     young_sim_days: float = YOUNG_SIM_DAYS
     """The screening configuration's ``network.young_sim_days`` (replay passes it on)."""
     min_cluster: int = 4
-    listing_days: float = 7.0
     farm_site_hours: float = 2.0
     list_farm_sites: bool = False
     """Off by default: on moving farms (mimic-farms, default) it caught 0.1 % more of the
@@ -105,13 +103,6 @@ class _Sim:
     """Where it last called from."""
 
 
-@dataclass(slots=True)
-class _Range:
-    callees: set[str] = field(default_factory=set)
-    ended: int = 0
-    one_ring: int = 0
-
-
 class FarmWatch:
     """Running totals of the attempts seen so far, turned into listings at each :meth:`run`."""
 
@@ -134,7 +125,6 @@ class FarmWatch:
         self._imei_day: dict[tuple[str, int], set[str]] = defaultdict(set)
         self._listed_at_site: dict[str, dict[str, float]] = defaultdict(dict)
         """Site → listed SIMs that called from it → when last."""
-        self._ranges: dict[tuple[str, int], _Range] = defaultdict(_Range)
         self._dirty: set[str] = set()
         self._young_links: dict[tuple[str, str], float] = {}
         """(imsi, imsi) of young SIMs that called or texted each other → when last."""
@@ -164,8 +154,6 @@ class FarmWatch:
         caller_young = caller_sim is not None and _young(caller_sim, t, young_s)
         if not caller_young:
             self._heard_from_old[callee] = t
-        if outside and caller:
-            self._ranges[(caller[:-2], int(t // 3600))].callees.add(callee)
         callee_young = callee_sim is not None and _young(callee_sim, t, young_s)
         stranger = False
         if caller:
@@ -209,21 +197,10 @@ class FarmWatch:
         if other in known or len(known) < 2 * self.settings.min_life_contacts:
             known[other] = t
 
-    def add_outcome(
-        self, *, t_start: float, caller: str | None, outside: bool, one_ring: bool
-    ) -> None:
-        """How an attempt ended, once it has."""
-        if not outside or not caller:
-            return
-        found = self._ranges[(caller[:-2], int(t_start // 3600))]
-        found.ended += 1
-        found.one_ring += one_ring
-
     # --- the hourly run ----------------------------------------------------------------------
     def run(self, now: float, lists: ReputationLists) -> int:
         """Turn the totals so far into listings valid from ``now``; returns how many were added."""
         s = self.settings
-        until = now + s.listing_days * _DAY
         added = 0
         newly: list[str] = []
 
@@ -289,23 +266,6 @@ class FarmWatch:
         if s.list_farm_sites:
             added += self._list_sites(newly, now, lists)
 
-        hour = int(now // 3600) - 1
-        for (prefix, h), burst in self._ranges.items():
-            if h != hour or len(burst.callees) < s.wangiri_min_callees or not burst.ended:
-                continue
-            if burst.one_ring < s.wangiri_min_share * burst.ended:
-                continue
-            added += lists.add(
-                Listing(
-                    kind="number_range",
-                    value=prefix,
-                    source=self.source,
-                    reason=f"one-ring burst: {burst.one_ring} of {burst.ended} calls unanswered, "
-                    f"{len(burst.callees)} people rung in an hour",
-                    since=now,
-                    until=until,
-                )
-            )
         self._forget(now)
         self.runs += 1
         self.listed += added
@@ -487,9 +447,6 @@ class FarmWatch:
                 del seen[imsi]
             if not seen:
                 del self._listed_at_site[site]
-        hour = int(now // 3600) - 2
-        for key in [k for k in self._ranges if k[1] < hour]:
-            del self._ranges[key]
         links = now - 2 * _DAY
         for pair in [p for p, last in self._young_links.items() if last < links]:
             del self._young_links[pair]

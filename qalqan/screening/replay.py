@@ -285,14 +285,6 @@ class _Replay:
         while pending and pending[0][0] <= t:
             outcome = heapq.heappop(pending)[2]
             self.engine.observe(outcome)
-            if self.watch is not None and outcome.event is Event.VOICE:
-                attempt = outcome.attempt
-                self.watch.add_outcome(
-                    t_start=attempt.time.timestamp(),
-                    caller=attempt.caller,
-                    outside=attempt.ingress.from_outside,
-                    one_ring=outcome.one_ring,
-                )
         if self.watch is None or not self.every:
             return
         if self.next_run is None:
