@@ -26,12 +26,15 @@ from qalqan.analytics.money import money_trail
 from qalqan.analytics.numbering import home_region, number_facts
 from qalqan.analytics.sim_reasons import SIM_RULES, sim_reasons_said
 from qalqan.analytics.store import AnalysisStore
+from qalqan.detections.spoofing import SpoofingSettings
+from qalqan.detections.wangiri import WangiriBurst
 from qalqan.domain.messages import reason_facts_cell
 from qalqan.domain.model import Reason
 
 if TYPE_CHECKING:
     from qalqan.analytics.campaigns import Campaign
     from qalqan.analytics.models import Models
+    from qalqan.screening.config import ScreeningConfig
 
 __all__ = ["SIMBOX_SCORE", "SUSPECT_SCORE", "Analysis", "AnalysisResult"]
 
@@ -73,10 +76,22 @@ class AnalysisResult:
 class Analysis:
     """Everything ``qalqan analyze`` does, over one :class:`AnalysisStore`."""
 
-    def __init__(self, store: AnalysisStore, models: Models | None = None) -> None:
+    def __init__(
+        self,
+        store: AnalysisStore,
+        models: Models | None = None,
+        *,
+        config: ScreeningConfig | None = None,
+    ) -> None:
+        """``config`` is the screening rules file's settings (the shipped one by default):
+        the detections defined once for analyze and the engine (spoofed caller IDs, Wangiri,
+        young SIMs) read their settings from it, so that both judge by the same values."""
+        from qalqan.screening.config import load_config
+
         self.store = store
         self.con = store.con
         self.models = models
+        self.config = config if config is not None else load_config()
         self.local_offset_h = 0
         self.home = "ZZ"
         self.sim_table = pa.table({})
@@ -85,11 +100,18 @@ class Analysis:
     def prepare(self) -> None:
         """Features of SIMs and facts of calls from outside; no model needed."""
         self.local_offset_h = estimate_local_offset(self.con)
-        self.sim_table = sim_features(self.con, local_offset_h=self.local_offset_h)
+        config = self.config
+        self.sim_table = sim_features(
+            self.con, local_offset_h=self.local_offset_h, young_sim_days=config.young_sim_days
+        )
         self.home = home_region(self.con)
         number_facts(self.con, "numbers", self.home)
         inbound_call_facts(
-            self.con, local_offset_h=self.local_offset_h, roaming_known=self.store.has("roaming")
+            self.con,
+            local_offset_h=self.local_offset_h,
+            roaming_known=self.store.has("roaming"),
+            spoofing=SpoofingSettings.from_config(config),
+            wangiri=WangiriBurst.from_settings(config.rules["wangiri.one_ring_burst"].as_dict()),
         )
         call_features(self.con)
 

@@ -41,14 +41,21 @@ def run_analysis(
     memory_limit: str = "16GB",
     quiet: bool = False,
     limits: ReadLimits | None = None,
+    rules: Path | None = None,
 ) -> tuple[ValidationReport, AnalysisResult]:
-    """Stage, analyse and write; the progress bar tells which step is running."""
+    """Stage, analyse and write; the progress bar tells which step is running.
+
+    ``rules`` is the screening rules file whose settings the shared detections use
+    (the shipped one by default), the same file ``qalqan replay --rules`` takes.
+    """
     from qalqan.analytics.models import load_models
     from qalqan.analytics.output import write_result
     from qalqan.analytics.pipeline import Analysis
     from qalqan.analytics.staging import stage
     from qalqan.analytics.store import AnalysisStore
+    from qalqan.screening.config import load_config
 
+    config = load_config(rules)  # a bad rules file stops here, before any work
     scratch = Path(tempfile.mkdtemp(prefix="qalqan-", dir=work_dir))
     try:
         with progress_bar(quiet=quiet, transient=True) as bar:
@@ -72,7 +79,7 @@ def run_analysis(
                 scratch / "staged", memory_limit=memory_limit, spill_dir=scratch / "spill"
             )
             try:
-                analysis = Analysis(store, models)
+                analysis = Analysis(store, models, config=config)
                 bar.update(task, description="computing features")
                 analysis.prepare()
                 bar.update(task, description="judging SIMs, farms, calls and campaigns")
@@ -105,6 +112,14 @@ def analyze_command(
     ] = None,
     memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit, e.g. 16GB.")] = "16GB",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    rules: Annotated[
+        Path | None,
+        typer.Option(
+            "--rules",
+            help="Screening rules file whose settings the detections shared with the engine use "
+            "(spoofed caller IDs, Wangiri, young SIMs); default: the shipped default_rules.yaml.",
+        ),
+    ] = None,
     max_rejected_rows: MaxRejectedRows = DEFAULT_LIMITS.max_rejected_rows,
     max_quarantine_bytes: MaxQuarantineBytes = DEFAULT_LIMITS.max_quarantine_bytes,
     max_line_bytes: MaxLineBytes = DEFAULT_LIMITS.max_line_bytes,
@@ -125,6 +140,7 @@ def analyze_command(
         work_dir=work_dir,
         memory_limit=memory_limit,
         quiet=quiet,
+        rules=rules,
         limits=ReadLimits(
             max_rejected_rows=max_rejected_rows,
             max_quarantine_bytes=max_quarantine_bytes,

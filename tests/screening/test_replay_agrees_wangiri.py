@@ -90,3 +90,45 @@ def test_every_call_analyze_finds_wangiri_replay_intercepted(judged: Judged) -> 
 def test_what_analyze_finds_wangiri_is_wangiri(judged: Judged) -> None:
     groups = {judged.truth.get(r, "") for r in judged.flagged}
     assert groups and all(g.startswith("wangiri-") for g in groups), groups
+
+
+def test_a_retuned_rules_file_moves_analyze_and_replay_together(tmp_path: Path) -> None:
+    """``qalqan analyze --rules`` and ``qalqan replay --rules`` judge by the same file.
+
+    A stricter one-ring burst (more people rung, more calls ended) makes analyze flag
+    fewer calls than the shipped settings, and replay given the same file still
+    intercepts every one of them.
+    """
+    from qalqan.screening.config import load_config, parse_config
+
+    data = tmp_path / "data"
+    simulate(data, load_scenario(None, family="wangiri-ranges", subscribers=2000, days=2, seed=13))
+    stage(data, tmp_path / "staged", quarantine_dir=tmp_path / "quarantine")
+    stricter_text = (
+        "rules:\n  wangiri.one_ring_burst:\n    min_callees: 30\n    min_ended: 20\n"
+        "    range_levels: 1\n"
+    )
+    (tmp_path / "stricter.yaml").write_text(stricter_text, encoding="utf-8")
+    stricter = load_config(tmp_path / "stricter.yaml")
+    assert stricter.rules["wangiri.one_ring_burst"].integer("min_callees") == 30
+    flagged: dict[str, set[str]] = {}
+    for name, config in (("shipped", parse_config("")), ("stricter", stricter)):
+        store = AnalysisStore.open(tmp_path / "staged")
+        try:
+            analysis = Analysis(store, config=config)
+            analysis.prepare()
+            flagged[name] = {
+                r
+                for (r,) in analysis.con.execute(
+                    "SELECT record_id FROM call_facts WHERE rule = 'wangiri.one_ring_burst'"
+                ).fetchall()
+            }
+        finally:
+            store.close()
+    assert 0 < len(flagged["stricter"]) < len(flagged["shipped"])
+    decisions = tmp_path / "decisions.csv"
+    replay(data, decisions, config=stricter)
+    with decisions.open(newline="", encoding="utf-8") as handle:
+        actions = {row["record_id"]: row["action"] for row in csv.DictReader(handle)}
+    missed = [r for r in flagged["stricter"] if actions[r] not in INTERCEPTED]
+    assert not missed, f"{len(missed)} of {len(flagged['stricter'])}"
