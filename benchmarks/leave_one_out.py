@@ -145,6 +145,13 @@ FIGURES: tuple[tuple[str, str], ...] = (
 )
 
 
+TRAINED_ON = {
+    "held out": "without the judged family",
+    "in training": "with the judged family",
+    "shipped": "on the default recipe only",
+}
+
+
 def cells(ev: Any) -> list[str]:
     return [
         f"{_share(ev.sim['precision'])} / {_share(ev.sim['recall'])}",
@@ -273,11 +280,7 @@ def main() -> None:
         if way not in judged[0].evaluations:
             continue
         print()
-        print(
-            f"Models trained {'with the judged family ' if way == 'in training' else ''}"
-            f"{'without the judged family' if way == 'held out' else ''}"
-            f"{'on the default recipe only' if way == 'shipped' else ''}:"
-        )
+        print(f"Models trained {TRAINED_ON[way]}:")
         print()
         print(table(judged, way))
     for what, title in (("calls", "call model"), ("sims", "SIM model")):
