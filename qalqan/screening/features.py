@@ -50,6 +50,7 @@ from qalqan.screening.signals import ABROAD, FROM_OUTSIDE, MOBILE, Context, Feat
 __all__ = [
     "ACTIVE_SIMS_BY_BATCH",
     "ACTIVE_SIMS_BY_OWNER",
+    "CALLEES_BY_CALLER_FROM_ABROAD",
     "CALLEES_BY_ROUTE_AND_CALLER",
     "CALLEES_BY_SOURCE_AND_BLOCK",
     "CALLS_BY_ROUTE",
@@ -179,6 +180,16 @@ CALLEES_BY_ROUTE_AND_CALLER = FeatureSpec(
     ingress=ABROAD,
     doc="people each caller ID called over each international or VoIP route, in calls the "
     "engine allowed",
+)
+
+CALLEES_BY_CALLER_FROM_ABROAD = FeatureSpec(
+    name="callees_by_caller_from_abroad",
+    shape="distinct",
+    key=lambda c: c.caller,
+    item=lambda c: c.callee,
+    ingress=ABROAD,
+    doc="people each caller ID rang over international or VoIP routes, every attempt "
+    "(a number working a list; it only ever raises suspicion)",
 )
 
 
@@ -355,6 +366,7 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
     CONTACT_PAIRS,
     NUMBERS_ON_OUR_RADIO,
     CALLEES_BY_ROUTE_AND_CALLER,
+    CALLEES_BY_CALLER_FROM_ABROAD,
     *WANGIRI_RANGE_FEATURES,
     DISTINCT_IMSI_BY_IMEI,
     SIMS_BY_SITE,

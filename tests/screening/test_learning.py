@@ -176,6 +176,7 @@ def test_intercepted_calls_do_not_dilute_a_routes_wave_of_spoofed_ids(
     for i in range(10):  # the same call center, domestic numbers this time: diverted
         diverted = operator.screen(call(f"+7747{i:07d}", ORDINARY[20 + i], route, seconds=10 + i))
         assert diverted.action is Action.DIVERT
+    operator.screen(call(FOREIGN, ORDINARY[41], route, seconds=29))  # a number working a list
     decision = operator.screen(call(FOREIGN, ORDINARY[40], route, seconds=30))
     assert "spoofed_cli.route_wave" in rules_of(decision)
 

@@ -151,12 +151,34 @@ def test_a_route_carrying_a_wave_of_spoofed_ids_lends_suspicion_to_its_other_cal
     for i in range(6):
         spoofed = f"+7799{i:07d}"
         assert operator.screen(call(spoofed, ORDINARY[i], route, seconds=i)).action is Action.BLOCK
+    first = operator.screen(call(FOREIGN, ORDINARY[9], route, seconds=9))
+    assert first.action is Action.ALLOW  # one person rung: as a relative abroad would
     decision = operator.screen(call(FOREIGN, ORDINARY[10], route, seconds=10))
-    assert rules_of(decision) == {"spoofed_cli.route_wave"}
+    assert rules_of(decision) == {"spoofed_cli.route_wave"}  # the number works a list
     assert decision.action is Action.WARN
-    assert "6 of 6 calls over international:wholesale1" in decision.reasons[0].detail
+    assert "6 of 7 calls over international:wholesale1" in decision.reasons[0].detail
     elsewhere = operator.screen(call(FOREIGN, ORDINARY[11], "international:carrierA", seconds=11))
     assert elsewhere.action is Action.ALLOW
+
+
+def test_relatives_abroad_calling_over_a_wave_route_are_left_alone(operator: Operator) -> None:
+    """Minutes after a center rang a family over a carrier, their relatives abroad call over it.
+
+    Each relative's foreign number rings one person: the route's wave of spoofed caller
+    IDs does not weigh on it. A domestic caller ID new to the callee still does (proven
+    spoofed on its own), and a foreign number that goes on to ring a second person does.
+    """
+    route = "international:wholesale1"
+    for i in range(6):
+        assert operator.screen(call(f"+7799{i:07d}", ORDINARY[i], route, seconds=i)).action is (
+            Action.BLOCK
+        )
+    relatives = [f"+90532{i:07d}" for i in range(5)]  # Turkish mobiles, one family member each
+    for i, relative in enumerate(relatives):
+        decision = operator.screen(call(relative, ORDINARY[i], route, seconds=10 + i))
+        assert decision.action is Action.ALLOW, decision.reasons
+    again = operator.screen(call(relatives[0], ORDINARY[20], route, seconds=20))
+    assert "spoofed_cli.route_wave" in rules_of(again)
 
 
 # --- patterns across calls -----------------------------------------------------------------

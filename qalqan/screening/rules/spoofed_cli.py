@@ -40,6 +40,7 @@ from qalqan.detections.spoofing import (
 )
 from qalqan.domain.model import CallAttempt, Reason
 from qalqan.screening.features import (
+    CALLEES_BY_CALLER_FROM_ABROAD,
     CALLEES_BY_ROUTE_AND_CALLER,
     CALLS_BY_ROUTE,
     CONTACT_PAIRS,
@@ -374,6 +375,11 @@ class RouteWave(Rule):
     whose caller never had contact with the callee gets this weight, scaled by
     the share. Calls of our roaming subscribers are spoken for by
     ``roaming.subscriber_abroad``.
+
+    A foreign caller ID on that route is what a relative abroad presents, calling
+    minutes after the center rang their family over the same carrier: it is held
+    suspect only while the number itself works a list (rang ``foreign_min_callees``
+    people or more within the window), as ``qalqan analyze`` holds it.
     """
 
     id = "spoofed_cli.route_wave"
@@ -402,6 +408,14 @@ class RouteWave(Rule):
             maximum=1.0,
             help="Share of the route's calls within the window proven spoofed before it counts as a wave.",
         ),
+        Setting(
+            name="foreign_min_callees",
+            kind="int",
+            default=2,
+            minimum=1,
+            help="People a foreign caller ID rang within the window (this call's included) "
+            "before the wave weighs on it: a relative abroad rings their family, not a list.",
+        ),
         _HISTORY,
     )
 
@@ -411,9 +425,20 @@ class RouteWave(Rule):
         self.calls = env.count(CALLS_BY_ROUTE, window)
         self.spoofed = env.count(SPOOFED_BY_ROUTE, window)
         self.pairs = env.recent(CONTACT_PAIRS, settings.seconds("history_window"))
+        self.rung = env.distinct(CALLEES_BY_CALLER_FROM_ABROAD, window)
         self.min_spoofed = settings.integer("min_spoofed")
         self.min_share = settings.number("min_share")
+        self.foreign_min_callees = settings.integer("foreign_min_callees")
         self.window_text = format_window(window)
+
+    def _works_a_list(self, context: Context) -> bool:
+        caller, t = context.caller, context.t
+        if caller is None:
+            return True
+        rung = self.rung.distinct(caller, t)
+        if not self.rung.contains(caller, context.callee, t):
+            rung += 1
+        return rung >= self.foreign_min_callees
 
     def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:
         route = context.route
@@ -426,6 +451,10 @@ class RouteWave(Rule):
             return None
         pair = context.pair()
         if pair is not None and self.pairs.seen(pair, context.t):
+            return None
+        info = context.caller_info()
+        foreign = info is not None and info.region is not None and not context.caller_domestic()
+        if foreign and not self._works_a_list(context):
             return None
         weight = self.weight * min(1.0, 0.5 + share)
         return self.say(
