@@ -30,13 +30,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from qalqan.analytics.pipeline import Analysis
-from qalqan.analytics.staging import stage
-from qalqan.analytics.store import AnalysisStore
 from qalqan.detections.spoofing import SPOOFING_RULES
-from qalqan.screening.replay import replay
 from qalqan.simulator.config import load_scenario
 from qalqan.simulator.operator import simulate
+from tests.screening.both_ways import analyze_and_replay
 
 pytestmark = pytest.mark.slow
 
@@ -99,22 +96,8 @@ def _judge(family: str, root: Path) -> Judged:
     simulate(data, scenario)
     assert _late_roaming_registrations(data) > 0
     _lose_every_tenth_subscriber(data)
-    stage(data, root / "staged", quarantine_dir=root / "quarantine")
-    store = AnalysisStore.open(root / "staged")
-    try:
-        analysis = Analysis(store)
-        analysis.prepare()
-        flagged = dict(
-            analysis.con.execute(
-                "SELECT record_id, rule FROM call_facts WHERE rule IS NOT NULL"
-            ).fetchall()
-        )
-    finally:
-        store.close()
-    decisions = root / "decisions.csv"
-    replay(data, decisions)
-    with decisions.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    settled, rows = analyze_and_replay(data, root)
+    flagged = {r: rule for r, (rule, _) in settled.items()}
     return Judged(
         flagged={r: rule for r, rule in flagged.items() if rule.startswith("spoofed_cli.")},
         actions={row["record_id"]: row["action"] for row in rows},

@@ -29,16 +29,14 @@ from pathlib import Path
 
 import pytest
 
-from qalqan.analytics.pipeline import Analysis
-from qalqan.analytics.staging import stage
-from qalqan.analytics.store import AnalysisStore
-from qalqan.screening.replay import replay
 from qalqan.simulator.config import load_scenario
 from qalqan.simulator.operator import simulate
+from tests.screening.both_ways import analyze_and_replay
 
 pytestmark = pytest.mark.slow
 
 INTERCEPTED = frozenset({"warn", "divert", "block"})
+ONE_RING_BURST = "wangiri.one_ring_burst"
 
 
 @dataclass(frozen=True)
@@ -54,24 +52,11 @@ class Judged:
 def _judge(family: str, root: Path) -> Judged:
     data = root / "data"
     simulate(data, load_scenario(None, family=family, subscribers=2000, days=2, seed=13))
-    stage(data, root / "staged", quarantine_dir=root / "quarantine")
-    store = AnalysisStore.open(root / "staged")
-    try:
-        analysis = Analysis(store)
-        analysis.prepare()
-        flagged = dict(
-            analysis.con.execute(
-                "SELECT record_id, rule_detail FROM call_facts WHERE rule = 'wangiri.one_ring_burst'"
-            ).fetchall()
-        )
-    finally:
-        store.close()
-    decisions = root / "decisions.csv"
-    replay(data, decisions)
-    with decisions.open(newline="", encoding="utf-8") as handle:
-        actions = {row["record_id"]: row["action"] for row in csv.DictReader(handle)}
+    settled, rows = analyze_and_replay(data, root)
+    flagged = {r: detail for r, (rule, detail) in settled.items() if rule == ONE_RING_BURST}
     with (data / "truth" / "labels.csv").open(newline="", encoding="utf-8") as handle:
         truth = {row["id"]: row["group"] for row in csv.DictReader(handle) if row["kind"] == "call"}
+    actions = {row["record_id"]: row["action"] for row in rows}
     return Judged(flagged=flagged, actions=actions, truth=truth)
 
 
@@ -103,7 +88,6 @@ def test_a_retuned_rules_file_moves_analyze_and_replay_together(tmp_path: Path) 
 
     data = tmp_path / "data"
     simulate(data, load_scenario(None, family="wangiri-ranges", subscribers=2000, days=2, seed=13))
-    stage(data, tmp_path / "staged", quarantine_dir=tmp_path / "quarantine")
     stricter_text = (
         "rules:\n  wangiri.one_ring_burst:\n    min_callees: 30\n    min_ended: 20\n"
         "    range_levels: 1\n"
@@ -112,23 +96,11 @@ def test_a_retuned_rules_file_moves_analyze_and_replay_together(tmp_path: Path) 
     stricter = load_config(tmp_path / "stricter.yaml")
     assert stricter.rules["wangiri.one_ring_burst"].integer("min_callees") == 30
     flagged: dict[str, set[str]] = {}
+    actions: dict[str, str] = {}
     for name, config in (("shipped", parse_config("")), ("stricter", stricter)):
-        store = AnalysisStore.open(tmp_path / "staged")
-        try:
-            analysis = Analysis(store, config=config)
-            analysis.prepare()
-            flagged[name] = {
-                r
-                for (r,) in analysis.con.execute(
-                    "SELECT record_id FROM call_facts WHERE rule = 'wangiri.one_ring_burst'"
-                ).fetchall()
-            }
-        finally:
-            store.close()
+        settled, rows = analyze_and_replay(data, tmp_path / name, config=config)
+        flagged[name] = {r for r, (rule, _) in settled.items() if rule == ONE_RING_BURST}
+        actions = {row["record_id"]: row["action"] for row in rows}
     assert 0 < len(flagged["stricter"]) < len(flagged["shipped"])
-    decisions = tmp_path / "decisions.csv"
-    replay(data, decisions, config=stricter)
-    with decisions.open(newline="", encoding="utf-8") as handle:
-        actions = {row["record_id"]: row["action"] for row in csv.DictReader(handle)}
     missed = [r for r in flagged["stricter"] if actions[r] not in INTERCEPTED]
     assert not missed, f"{len(missed)} of {len(flagged['stricter'])}"
