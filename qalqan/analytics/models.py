@@ -255,9 +255,15 @@ def load_models(
 
 
 def save_models(models: Models, target: Path) -> Path:
+    """Write ``models`` to ``target`` at once: a process reading it sees the old file or the new.
+
+    Each writer writes its own temporary file (processes training at the same time, as
+    parallel test workers do, would otherwise write into one and rename a mixture).
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    with tmp.open("wb") as f:
+    with tempfile.NamedTemporaryFile(
+        "wb", dir=target.parent, prefix=target.name + ".", suffix=".tmp", delete=False
+    ) as f:
         pickle.dump(models, f)
-    tmp.replace(target)
+    Path(f.name).replace(target)
     return target
