@@ -56,6 +56,7 @@ __all__ = [
     "RollingCount",
     "RollingDistinct",
     "StateStore",
+    "counting_this",
     "format_window",
 ]
 
@@ -115,6 +116,15 @@ class RollingDistinct(Protocol):
     def contains(self, key: Hashable, item: Hashable, t: float) -> bool: ...
 
     def __len__(self) -> int: ...
+
+
+def counting_this(agg: RollingDistinct, key: Hashable, item: Hashable, t: float) -> int:
+    """Distinct items under ``key`` within the window, this attempt's ``item`` included.
+
+    Rules judge an attempt before it is remembered; what it adds counts all the same.
+    """
+    n = agg.distinct(key, t)
+    return n if agg.contains(key, item, t) else n + 1
 
 
 @runtime_checkable

@@ -41,7 +41,7 @@ from qalqan.screening.signals import (
     Settings,
     register,
 )
-from qalqan.screening.state import RollingDistinct, format_window
+from qalqan.screening.state import counting_this, format_window
 
 __all__ = [
     "ActivationBatch",
@@ -61,12 +61,6 @@ _CORPORATE = Setting(
     help="Also judge SIMs on corporate and M2M plans (companies buy lines in batches).",
 )
 _BUSINESS_PLANS = frozenset({"corporate", "m2m"})
-
-
-def _counting_self(agg: RollingDistinct, key: str, item: str, t: float) -> int:
-    """Distinct items under ``key`` within the window, this attempt's ``item`` included."""
-    n = agg.distinct(key, t)
-    return n if agg.contains(key, item, t) else n + 1
 
 
 @register
@@ -103,7 +97,7 @@ class HandsetManySims(Rule):
         imei, imsi = context.imei, context.imsi
         if imei is None or imsi is None:
             return None
-        sims = _counting_self(self.sims, imei, imsi, context.t)
+        sims = counting_this(self.sims, imei, imsi, context.t)
         if sims < self.min_sims:
             return None
         return self.say("sim_farm.handset_many_sims", imei=imei, sims=sims, window=self.window_text)
@@ -177,13 +171,13 @@ class YoungSimsAtSite(Rule):
         if not self.corporate and sim.plan in _BUSINESS_PLANS:
             return None
         t = context.t
-        young = _counting_self(self.young, site, imsi, t)
+        young = counting_this(self.young, site, imsi, t)
         if young < self.min_young:
             return None
         pair = context.pair()
         if pair is not None and self.pairs.seen(pair, t):
             return None
-        callers = _counting_self(self.all, site, imsi, t)
+        callers = counting_this(self.all, site, imsi, t)
         share = young / callers
         if share < self.min_share:
             return None
@@ -231,7 +225,7 @@ class _SimsOfOneGroup(Rule):
         group = self.group_of(sim)
         if group is None:
             return None
-        active = _counting_self(self.active, group, imsi, context.t)
+        active = counting_this(self.active, group, imsi, context.t)
         if active < self.min_sims:
             return None
         return self.says(imsi, group, active)
@@ -359,7 +353,7 @@ class CallsWithoutIncoming(Rule):
         if sim is not None and not self.corporate and sim.plan in _BUSINESS_PLANS:
             return None
         t = context.t
-        callees = _counting_self(self.callees, imsi, context.callee, t)
+        callees = counting_this(self.callees, imsi, context.callee, t)
         if callees < self.min_callees:
             return None
         young = context.young

@@ -58,7 +58,7 @@ from qalqan.screening.signals import (
     Settings,
     register,
 )
-from qalqan.screening.state import format_window
+from qalqan.screening.state import counting_this, format_window
 
 __all__ = [
     "DomesticFromAbroad",
@@ -432,12 +432,10 @@ class RouteWave(Rule):
         self.window_text = format_window(window)
 
     def _works_a_list(self, context: Context) -> bool:
-        caller, t = context.caller, context.t
+        caller = context.caller
         if caller is None:
             return True
-        rung = self.rung.distinct(caller, t)
-        if not self.rung.contains(caller, context.callee, t):
-            rung += 1
+        rung = counting_this(self.rung, caller, context.callee, context.t)
         return rung >= self.foreign_min_callees
 
     def evaluate(self, attempt: CallAttempt, context: Context) -> Reason | None:

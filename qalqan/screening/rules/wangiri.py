@@ -39,7 +39,13 @@ from qalqan.screening.signals import (
     Settings,
     register,
 )
-from qalqan.screening.state import RecentKeys, RollingCount, RollingDistinct, format_window
+from qalqan.screening.state import (
+    RecentKeys,
+    RollingCount,
+    RollingDistinct,
+    counting_this,
+    format_window,
+)
 
 __all__ = ["CallingBurst", "OneRingBurst", "SequentialDialling"]
 
@@ -299,9 +305,7 @@ class SequentialDialling(Rule):
             return None
         key = (source, context.callee_block)
         t = context.t
-        dialled = self.blocks.distinct(key, t)
-        if not self.blocks.contains(key, context.callee, t):
-            dialled += 1
+        dialled = counting_this(self.blocks, key, context.callee, t)
         if dialled < self.min_numbers:
             return None
         if context.imsi is not None:
