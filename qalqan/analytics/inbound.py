@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import duckdb
 
-from qalqan.analytics.wangiri import shipped_wangiri, wangiri_evidence
+from qalqan.analytics.wangiri import wangiri_evidence
 from qalqan.detections.spoofing import SpoofingSettings, first_contact_facts
 from qalqan.detections.wangiri import WangiriBurst
 from qalqan.screening.state import format_window
@@ -33,8 +33,8 @@ def inbound_call_facts(
     *,
     local_offset_h: int,
     roaming_known: bool = True,
-    spoofing: SpoofingSettings | None = None,
-    wangiri: WangiriBurst | None = None,
+    spoofing: SpoofingSettings,
+    wangiri: WangiriBurst,
 ) -> None:
     """Create TEMP TABLE ``inbound`` with one row per call from outside and its facts.
 
@@ -46,12 +46,10 @@ def inbound_call_facts(
 
     The facts the spoofing rules read (``cli_subscriber_imsi``, ``roaming_country``,
     ``registry_*``, ``first_contact`` and its parts) follow their one definition in
-    :mod:`qalqan.detections.spoofing`, with ``spoofing``'s settings (the shipped rules
-    file's by default): each is what was known at the call's time. ``pair_history``,
+    :mod:`qalqan.detections.spoofing`, with ``spoofing``'s settings (those of the rules
+    file the analysis reads; Wangiri's likewise): each is what was known at the call's time. ``pair_history``,
     ``cli_own_imsi`` and the other model inputs see the whole data set.
     """
-    spoofing = spoofing or SpoofingSettings.shipped()
-    wangiri = wangiri or shipped_wangiri()
     wangiri_evidence(con, wangiri)
     grace = f"INTERVAL {round(spoofing.roaming_grace_s)} SECOND"
     con.execute(

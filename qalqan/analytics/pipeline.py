@@ -111,7 +111,7 @@ class Analysis:
             local_offset_h=self.local_offset_h,
             roaming_known=self.store.has("roaming"),
             spoofing=SpoofingSettings.from_config(config),
-            wangiri=WangiriBurst.from_settings(config.rules["wangiri.one_ring_burst"].as_dict()),
+            wangiri=WangiriBurst.from_config(config),
         )
         call_features(self.con)
 

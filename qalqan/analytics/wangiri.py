@@ -2,7 +2,8 @@
 
 The definition, with its settings, is :mod:`qalqan.detections.wangiri`, shared
 with the screening rule ``wangiri.one_ring_burst``; the settings are the rules
-file's (the shipped ``default_rules.yaml`` unless the analysis is given others).
+file's that the analysis is given (``qalqan analyze --rules``; the shipped
+``default_rules.yaml`` by default).
 """
 
 from __future__ import annotations
@@ -11,14 +12,7 @@ import duckdb
 
 from qalqan.detections.wangiri import WangiriBurst, burst_sql
 
-__all__ = ["shipped_wangiri", "wangiri_evidence"]
-
-
-def shipped_wangiri() -> WangiriBurst:
-    """The one-ring burst as the shipped rules file sets ``wangiri.one_ring_burst``."""
-    from qalqan.screening.config import load_config
-
-    return WangiriBurst.from_settings(load_config().rules["wangiri.one_ring_burst"].as_dict())
+__all__ = ["wangiri_evidence"]
 
 
 def wangiri_evidence(con: duckdb.DuckDBPyConnection, wangiri: WangiriBurst) -> None:

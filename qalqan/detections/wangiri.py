@@ -48,7 +48,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from qalqan.screening.config import ScreeningConfig
 
 __all__ = [
     "BUCKETS_PER_WINDOW",
@@ -158,6 +161,11 @@ class WangiriBurst:
             level_growth=number("level_growth"),
             outcome_delay_s=outcome_delay_s,
         )
+
+    @classmethod
+    def from_config(cls, config: ScreeningConfig) -> WangiriBurst:
+        """As a screening rules file sets ``wangiri.one_ring_burst``."""
+        return cls.from_settings(config.rules["wangiri.one_ring_burst"].as_dict())
 
     def levels_for(self, foreign: bool) -> tuple[RangeLevel, ...]:
         """The block sizes a caller ID is looked at in: all for a foreign one, else hundreds."""
