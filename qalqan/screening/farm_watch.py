@@ -141,7 +141,6 @@ class FarmWatch:
         t: float,
         caller: str | None,
         callee: str,
-        outside: bool,
         imsi: str | None,
         imei: str | None,
         site: str | None,

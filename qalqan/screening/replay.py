@@ -328,7 +328,6 @@ class _Replay:
                 t=t,
                 caller=caller,
                 callee=callee,
-                outside=ingress.from_outside,
                 imsi=imsi if ingress.kind is IngressClass.MOBILE else None,
                 imei=imei,
                 site=self.sites.get(cell, cell) if cell else None,

@@ -26,14 +26,14 @@ def farm_hour(
         s = t + 60 * k
 
         def add(callee: str, at: float, me: str = imsi, caller: str = number) -> None:
-            watch.add(t=at, caller=caller, callee=callee, outside=False, imsi=me,
+            watch.add(t=at, caller=caller, callee=callee, imsi=me,
                       imei=f"35{me[-8:]}0000", site="S005")  # fmt: skip
 
         add(members[(k + 1) % n][1], s)
         add(members[(k + 2) % n][1], s + 1)
         for j in range(2):
             add(f"+7747{hour:03d}{k:02d}{j:02d}", s + 2 + j)  # strangers, another operator's
-        watch.add(t=s + 30, caller=f"+7750{hour:03d}{k:04d}", callee=number, outside=True,
+        watch.add(t=s + 30, caller=f"+7750{hour:03d}{k:04d}", callee=number,
                   imsi=None, imei=None, site=None)  # fmt: skip  # a call-back from outside
         if kept:
             for friend in OLD[2 * k : 2 * k + 2]:

@@ -259,7 +259,7 @@ def test_the_batch_detector_lists_only_from_the_moment_it_runs() -> None:
     lists = ReputationLists()
     for i in range(4):
         watch.add(t=1000.0 + i, caller=f"+7702555{i:04d}", callee=f"+770120{i:02d}{i:03d}",
-                  outside=False, imsi=f"40177555000{i:04d}", imei="35875908000001", site="S001")  # fmt: skip
+                  imsi=f"40177555000{i:04d}", imei="35875908000001", site="S001")  # fmt: skip
     assert watch.run(3600.0, lists) > 0
     listing = lists.imeis["35875908000001"]
     assert listing.since == 3600.0 and not listing.applies(3599.0)
