@@ -19,7 +19,6 @@ __all__ = [
     "CallAttempt",
     "CallResult",
     "CallVerdict",
-    "CdrRecord",
     "Cell",
     "Decision",
     "Device",
@@ -162,40 +161,6 @@ class CallAttempt:
     identity: str | None = None
     """The SIP Identity header (RFC 8224 PASSporT), when the call carried one."""
     record_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CdrRecord:
-    """One row of ``cdrs``: a call or SMS attempt seen by the network."""
-
-    record_id: str
-    start_time: datetime
-    duration_s: int
-    event: Event
-    result: CallResult
-    a_number: str | None
-    b_number: str
-    ingress: Ingress
-    a_imsi: str | None = None
-    a_imei: str | None = None
-    a_cell: str | None = None
-    b_imsi: str | None = None
-    b_cell: str | None = None
-    identity_attest: str | None = None
-    orig_country: str | None = None
-
-    def attempt(self) -> CallAttempt:
-        """The call attempt this record started as."""
-        return CallAttempt(
-            time=self.start_time,
-            caller=self.a_number,
-            callee=self.b_number,
-            ingress=self.ingress,
-            imsi=self.a_imsi,
-            imei=self.a_imei,
-            cell=self.a_cell,
-            record_id=self.record_id,
-        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
