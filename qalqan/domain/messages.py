@@ -29,12 +29,13 @@ One kind of fact is localised while rendering: a duration (the fact
 ``24h``, ``30d`` — and a unit letter means nothing to a Russian or Kazakh
 reader, so :func:`render` spells the unit in the operator's language.
 
-The replay writes the keys and facts of each decision's reasons next to
-the English text (``decisions.csv``, column ``reason_facts``, see
-``docs/exchange-format.md``): :func:`reason_facts_cell` writes one cell and
-:func:`parse_reason_facts` reads it back. ``qalqan analyze`` writes the same
-column to ``calls.csv``, ``sims.csv`` and ``farms.csv`` for its own reasons
-(keys ``analysis.*``, listed in ``docs/analytics.md``).
+Every file Qalqan writes keeps its reasons as data next to the English
+text: the replay in ``decisions.csv``, ``qalqan analyze`` in ``calls.csv``,
+``sims.csv`` and ``farms.csv`` (keys ``analysis.*``, listed in
+``docs/analytics.md``), each in the column ``reason_facts`` (see
+``docs/exchange-format.md``): :func:`reasons_cell` writes one cell and
+:func:`parse_reasons` reads it back, each reason as
+:meth:`~qalqan.domain.model.Reason.as_data` gives it.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ __all__ = [
     "LANGUAGES",
     "MESSAGES",
     "parse_reason_facts",
+    "parse_reasons",
     "reason_facts_cell",
+    "reasons_cell",
     "render",
 ]
 
@@ -766,6 +769,60 @@ def render(key: str, facts: Mapping[str, object], lang: str = "en") -> str:
     return template.format_map(spelled)
 
 
+def reasons_cell(reasons: Iterable[Reason]) -> str | None:
+    """The ``reason_facts`` cell of every output file: a JSON array of the reasons' data.
+
+    One :meth:`~qalqan.domain.model.Reason.as_data` object per reason, in the
+    reasons' order (version 2 of the column, with ``weight``; see
+    ``docs/exchange-format.md``). None (an empty cell) when there are no
+    reasons, as in the ``reasons`` column. :func:`parse_reasons` reads it back.
+    """
+    said = [reason.as_data() for reason in reasons]
+    if not said:
+        return None
+    return json.dumps(said, ensure_ascii=False, separators=(",", ":"))
+
+
+def parse_reasons(cell: str | None) -> list[Reason]:
+    """The reasons of a ``reason_facts`` cell of either version, in their order.
+
+    None or an empty cell (no reasons, or a file written before the column
+    existed) gives ``[]``. An item without ``weight`` was written by version 1
+    and reads with weight 0.0 (:meth:`~qalqan.domain.model.Reason.from_data`).
+    Raises ``ValueError`` saying which item is wrong and how.
+
+    >>> [r] = parse_reasons('[{"rule":"spoofed_cli.unallocated","key":"spoofed_cli.unallocated",'
+    ...                     '"facts":{"caller":"+7999"},"weight":0.9}]')
+    >>> r.detail, r.weight
+    ('presents +7999, which lies in no allocated number range', 0.9)
+    """
+    # The model imports this catalog to render; it is read here only when a cell is.
+    from qalqan.domain.model import Reason
+
+    items = _json_array(cell)
+    reasons: list[Reason] = []
+    for i, item in enumerate(items):
+        try:
+            reasons.append(Reason.from_data(item))
+        except ValueError as error:
+            raise ValueError(f"reason_facts item {i}: {error}") from None
+    return reasons
+
+
+def _json_array(cell: str | None) -> list[object]:
+    if cell is None or not cell.strip():
+        return []
+    try:
+        items = json.loads(cell)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"reason_facts is not JSON ({error.msg} at character {error.pos}): {cell[:80]!r}"
+        ) from None
+    if not isinstance(items, list):
+        raise ValueError(f"reason_facts is a JSON {type(items).__name__}, not an array of reasons")
+    return items
+
+
 def reason_facts_cell(reasons: Iterable[Reason]) -> str | None:
     """One ``reason_facts`` cell: a JSON array, one object per reason, in the reasons' order.
 
@@ -789,16 +846,7 @@ def parse_reason_facts(cell: str | None) -> list[tuple[str, str, dict[str, str]]
     >>> parse_reason_facts('[{"rule":"spoofed_cli.unallocated","key":"spoofed_cli.unallocated","facts":{"caller":"+7999"}}]')
     [('spoofed_cli.unallocated', 'spoofed_cli.unallocated', {'caller': '+7999'})]
     """
-    if cell is None or not cell.strip():
-        return []
-    try:
-        items = json.loads(cell)
-    except json.JSONDecodeError as error:
-        raise ValueError(
-            f"reason_facts is not JSON ({error.msg} at character {error.pos}): {cell[:80]!r}"
-        ) from None
-    if not isinstance(items, list):
-        raise ValueError(f"reason_facts is a JSON {type(items).__name__}, not an array of reasons")
+    items = _json_array(cell)
     parsed: list[tuple[str, str, dict[str, str]]] = []
     for i, item in enumerate(items):
         where = f"reason_facts item {i}"

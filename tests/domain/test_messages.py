@@ -23,7 +23,9 @@ from qalqan.domain.messages import (
     LANGUAGES,
     MESSAGES,
     parse_reason_facts,
+    parse_reasons,
     reason_facts_cell,
+    reasons_cell,
     render,
 )
 from qalqan.domain.model import Reason
@@ -299,7 +301,9 @@ def test_no_message_is_dead() -> None:
     said = {key for _, _, key, _, _ in CALLS}
     declared = {key for cls in SIGNALS.values() for key in cls.messages}
     model = {key for key in MESSAGES if key.startswith("number_scoring.")}
-    chosen = _literals(PACKAGE / "cases" / "ingest.py")  # keys picked from a table, then said
+    chosen = {  # keys picked from a table, then said
+        literal for path in (PACKAGE / "cases" / "ingest").glob("*.py") for literal in _literals(path)
+    }
     # analyze's keys filled in SQL (calls.py, pipeline.py) or picked from a table (farms.py)
     analysed = {
         literal
@@ -336,3 +340,114 @@ def test_every_message_is_documented() -> None:
         docs = (PACKAGE.parent / "docs" / page).read_text(encoding="utf-8")
         item = f"\n- `{key}`: {templates['en']}\n"
         assert item in docs, f"{key} is not listed in docs/{page}, or its English differs"
+
+
+# --- a reason as data (version 2 of reason_facts) -----------------------------------------------
+
+
+@st.composite
+def said_reasons(draw: st.DrawFn) -> Reason:
+    """A reason as the code builds one: a catalog key with every fact its template needs."""
+    key = draw(st.sampled_from(KEYS))
+    facts = {name: draw(texts) for name in sorted(fields(MESSAGES[key]["en"]))}
+    weight = draw(st.floats(-5, 5, allow_nan=False))
+    rule = draw(st.sampled_from([key, key.rsplit(".", 1)[0]]))
+    return Reason.said(rule, weight, key, **facts)
+
+
+free_reasons = st.builds(
+    lambda rule, weight, text: Reason(rule=rule, weight=weight, detail=text),
+    rule=texts.filter(bool),
+    weight=st.floats(-5, 5, allow_nan=False),
+    text=texts,
+)
+
+
+@given(said_reasons())
+def test_a_reason_reads_back_from_its_data(reason: Reason) -> None:
+    assert Reason.from_data(reason.as_data()) == reason
+    assert Reason.from_data(json.loads(json.dumps(reason.as_data()))) == reason
+
+
+@given(st.lists(st.one_of(said_reasons(), free_reasons), max_size=6))
+def test_a_reasons_cell_reads_back_as_written(said: list[Reason]) -> None:
+    cell = reasons_cell(said)
+    assert parse_reasons(cell) == said
+    assert (cell is None) == (not said)
+
+
+def test_only_a_reason_without_a_key_keeps_its_words() -> None:
+    keyed = Reason.said("spoofed_cli.unallocated", 0.9, "spoofed_cli.unallocated", caller="+7999")
+    free = Reason(rule="free", weight=0.25, detail="free text")
+    assert keyed.as_data() == {
+        "rule": "spoofed_cli.unallocated",
+        "key": "spoofed_cli.unallocated",
+        "facts": {"caller": "+7999"},
+        "weight": 0.9,
+    }
+    assert free.as_data() == {
+        "rule": "free",
+        "key": "",
+        "facts": {},
+        "weight": 0.25,
+        "text": "free text",
+    }
+
+
+def test_a_version_1_cell_reads_with_weight_zero_and_its_english() -> None:
+    """Files written before weights were kept: no weight, no text, an empty rule for farms."""
+    cell = (
+        '[{"rule":"spoofed_cli.unallocated","key":"spoofed_cli.unallocated","facts":{"caller":"+7999"}},'
+        '{"rule":"","key":"","facts":{}}]'
+    )
+    keyed, free = parse_reasons(cell)
+    assert keyed == Reason.said(
+        "spoofed_cli.unallocated", 0.0, "spoofed_cli.unallocated", caller="+7999"
+    )
+    assert keyed.detail == "presents +7999, which lies in no allocated number range"
+    assert free == Reason(rule="", weight=0.0, detail="")
+
+
+def test_fields_a_newer_writer_adds_are_ignored() -> None:
+    data = {"rule": "a.b", "key": "spoofed_cli.unallocated", "facts": {"caller": "+7"}, "weight": 1}
+    assert Reason.from_data({**data, "source": "elsewhere"}) == Reason.from_data(data)
+
+
+@pytest.mark.parametrize(
+    ("obj", "says"),
+    [
+        ([1], "not an array"),
+        ("reason", "not a string"),
+        ({"rule": "a", "key": 3, "facts": {}}, "must be strings"),
+        ({"rule": "a", "key": "spoofed_cli.unallocated"}, "facts must be an object of strings"),
+        ({"rule": "a", "key": "x", "facts": {"n": 41}}, "facts must be an object of strings"),
+        ({"rule": "a", "key": "no.such_key", "facts": {}}, "not in the message catalog"),
+        ({"rule": "a", "key": "spoofed_cli.unallocated", "facts": {}}, "lack 'caller'"),
+        ({"rule": "a", "key": "", "facts": {}, "weight": "0.9", "text": "t"}, "finite number"),
+        ({"rule": "a", "key": "", "facts": {}, "weight": True, "text": "t"}, "finite number"),
+        ({"rule": "a", "key": "", "facts": {}, "weight": float("nan"), "text": "t"}, "finite"),
+        ({"rule": "", "key": "", "facts": {}, "weight": 0.5, "text": "t"}, "name its rule"),
+        ({"rule": "a", "key": "", "facts": {}, "weight": 0.5}, "needs its words"),
+        ({"rule": "a", "key": "", "facts": {}, "text": 4}, "needs its words"),
+    ],
+)
+def test_malformed_reason_data_is_refused_saying_why(obj: object, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        Reason.from_data(obj)
+
+
+@pytest.mark.parametrize(
+    ("cell", "says"),
+    [
+        ('[{"rule": "a", "key": "b", "facts": {', "not JSON"),
+        ('{"rule": "a"}', "not an array"),
+        ("[1]", "item 0: a reason is an object"),
+        (
+            '[{"rule":"a","key":"","facts":{},"weight":1,"text":"t"},{"rule":"a","key":""}]',
+            "item 1: reason 'a': facts must",
+        ),
+    ],
+)
+def test_a_malformed_reasons_cell_is_refused_saying_which_item(cell: str, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        parse_reasons(cell)
