@@ -302,7 +302,9 @@ def test_no_message_is_dead() -> None:
     declared = {key for cls in SIGNALS.values() for key in cls.messages}
     model = {key for key in MESSAGES if key.startswith("number_scoring.")}
     chosen = {  # keys picked from a table, then said
-        literal for path in (PACKAGE / "cases" / "ingest").glob("*.py") for literal in _literals(path)
+        literal
+        for path in (PACKAGE / "cases" / "ingest").glob("*.py")
+        for literal in _literals(path)
     }
     # analyze's keys filled in SQL (calls.py, pipeline.py) or picked from a table (farms.py)
     analysed = {
