@@ -49,6 +49,7 @@ __all__ = [
     "MIN_PASSWORD_LENGTH",
     "RESERVED_NAMES",
     "UserView",
+    "actor_named",
     "add_user",
     "check_name",
     "dummy_hash",
@@ -280,6 +281,16 @@ def login(session: Session, name: str, password: str, *, client: str = "") -> Ac
     actor = Actor(name=user.name, role=Role(user.role), user_id=user.id)
     audit.append(session, actor, "login", f"user:{user.name}", at=now, details=details)
     return actor
+
+
+def actor_named(session: Session, name: str) -> Actor | None:
+    """The account of exactly ``name`` as it acts now (its current role); None when there is none.
+
+    For tools that act as a known account without signing in (the demo's shift); it
+    checks no password, so nothing a person types reaches it.
+    """
+    user = session.scalar(select(User).where(User.name == name))
+    return None if user is None else Actor(name=user.name, role=Role(user.role), user_id=user.id)
 
 
 def list_users(session: Session, actor: Actor) -> list[UserView]:

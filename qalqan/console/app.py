@@ -55,6 +55,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qalqan import cases
 from qalqan.cases import audit
+from qalqan.cases.country import data_country
+from qalqan.cases.dashboard import dashboard_figures
 from qalqan.cases.errors import (
     AlreadyClaimedError,
     LoginError,
@@ -67,8 +69,8 @@ from qalqan.cases.roles import ANONYMOUS, Actor, Permission, Role, may
 from qalqan.cases.sessions import end_session, resume_session, start_session
 from qalqan.cases.store import CaseStore, clock_of
 from qalqan.cases.views import Money, Said, TimelineEvent
-from qalqan.console.country import AUTO, currency_of, data_country
-from qalqan.console.dashboard import CALLER_ID_TYPES, dashboard_figures
+from qalqan.console.country import AUTO, currency_of
+from qalqan.console.dashboard import dashboard_chart
 from qalqan.console.graph import case_graph
 from qalqan.console.i18n import LANGUAGES, MESSAGES, translate, words
 from qalqan.console.maps import (
@@ -841,33 +843,7 @@ def create_app(
         await signed_in(request)  # the country is looked up for a signed-in user only
         figures = await run(request, dashboard_figures, home=await operator_country())
         sla = await run(request, cases.sla_report)
-        lang = _lang(request)
-        chart = {
-            "days": [d.isoformat() for d in figures.days],
-            "intercepted": list(figures.intercepted),
-            "worked": list(figures.worked),
-            "outcomes": [
-                {"name": translate(lang, "out_" + o), "value": n}
-                for o, n in sorted(figures.outcomes.items(), key=lambda kv: -kv[1])
-            ],
-            "labels": {
-                "intercepted": translate(lang, "chart_intercepted"),
-                "worked": translate(lang, "chart_worked"),
-            },
-            "routes": [
-                {"key": r, "name": words(lang, "route_", r), "value": n}
-                for r, n in sorted(figures.by_route.items(), key=lambda kv: -kv[1])
-            ],
-            "caller_ids": [
-                {"name": translate(lang, "cid_" + c), "value": figures.by_caller_id[c]}
-                for c in CALLER_ID_TYPES
-                if figures.by_caller_id.get(c)
-            ],
-            "trend": [
-                {"key": r, "name": words(lang, "route_", r), "data": list(per_day)}
-                for r, per_day in figures.route_per_day.items()
-            ],
-        }
+        chart = dashboard_chart(figures, _lang(request))
         return render(request, "dashboard.html", figures=figures, sla=sla, chart=chart)
 
     async def users_page(request: Request, **shown: Any) -> Response:

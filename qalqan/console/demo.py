@@ -24,13 +24,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select
-
 from qalqan import cases
-from qalqan.cases.models import User
+from qalqan.cases.errors import NotFoundError
 from qalqan.cases.roles import SYSTEM, Actor, Role
 from qalqan.cases.store import CaseStore
-from qalqan.cases.users import add_user, set_password, set_role, set_user_active
+from qalqan.cases.users import actor_named, add_user, set_password, set_role, set_user_active
 from qalqan.cases.views import Money
 
 __all__ = ["DEMO_USERS", "DemoUser", "Shift", "create_demo_users", "work_a_shift"]
@@ -58,7 +56,7 @@ def create_demo_users(store: CaseStore) -> list[DemoUser]:
     with store.transaction() as session:
         for name, role in DEMO_USERS:
             password = secrets.token_urlsafe(9)
-            if session.scalar(select(User.id).where(User.name == name)) is None:
+            if actor_named(session, name) is None:
                 add_user(session, SYSTEM, name=name, role=role, password=password)
             else:
                 set_password(session, SYSTEM, name, password)
@@ -98,8 +96,10 @@ _NOTES = {
 
 def _actor(store: CaseStore, name: str) -> Actor:
     with store.transaction() as session:
-        user = session.scalars(select(User).where(User.name == name)).one()
-        return Actor(name=user.name, role=Role(user.role), user_id=user.id)
+        actor = actor_named(session, name)
+    if actor is None:
+        raise NotFoundError("user", name)
+    return actor
 
 
 def _mule_accounts(results: Path) -> list[str]:

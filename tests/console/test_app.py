@@ -660,7 +660,7 @@ def test_office_day_and_offset_text() -> None:
 def test_dashboard_traffic_mix_matches_the_store(console: Console) -> None:
     from collections import Counter
 
-    from qalqan.console.dashboard import caller_id_type
+    from qalqan.cases.dashboard import caller_id_type
 
     with console.store.transaction() as session:
         waiting = queue(session, console.people.supervisor, limit=1000)
@@ -694,7 +694,7 @@ def test_dashboard_traffic_mix_matches_the_store(console: Console) -> None:
 
 
 def test_caller_id_types() -> None:
-    from qalqan.console.dashboard import CALLER_ID_TYPES, caller_id_type
+    from qalqan.cases.dashboard import CALLER_ID_TYPES, caller_id_type
 
     assert caller_id_type(None, [], False) == "withheld"
     assert caller_id_type("+77272707000", ["spoofed_cli.registry_wrong_route: x"], False) == (

@@ -19,9 +19,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qalqan.cases import CaseStore
+from qalqan.cases.country import country_of_numbers, data_country
 from qalqan.cases.roles import Role
 from qalqan.console import create_app
-from qalqan.console.country import country_of_numbers, data_country
 from qalqan.console.settings import ConsoleSettings
 from qalqan.errors import ConfigError
 from tests.cases.conftest import PASSWORD, make_people
