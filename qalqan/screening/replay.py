@@ -68,7 +68,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from qalqan.domain.messages import reason_facts_cell
-from qalqan.domain.model import CallAttempt, Event, Ingress, IngressClass
+from qalqan.domain.model import CallAttempt, CallResult, Event, Ingress, IngressClass
 from qalqan.exchange.reader import DataSet, ReadLimits, TableReport
 from qalqan.exchange.schema import DECISIONS
 from qalqan.exchange.sources import find_table
@@ -80,7 +80,14 @@ from qalqan.screening.network import load_network
 from qalqan.screening.reputation import ReputationLists
 from qalqan.screening.signals import CallOutcome
 
-__all__ = ["ReplayScore", "ReplaySummary", "replay", "score_replay", "sorted_cdrs"]
+__all__ = [
+    "ReplayScore",
+    "ReplaySummary",
+    "recorded_calls",
+    "replay",
+    "score_replay",
+    "sorted_cdrs",
+]
 
 Progress = Callable[[int, int], None]
 """Called with (attempts replayed, attempts in all)."""
@@ -101,6 +108,8 @@ _COLUMNS: Final = (
     "a_imei",
     "a_cell",
 )
+_EVENTS: Final = {event.value: event for event in Event}
+_ANSWERED: Final = CallResult.ANSWERED.value
 
 
 class _Latencies:
@@ -211,6 +220,41 @@ def _within(
     return mask
 
 
+def recorded_calls(
+    batch: pa.RecordBatch, ingresses: dict[str, Ingress] | None = None
+) -> Iterator[CallOutcome]:
+    """Each row of a :func:`sorted_cdrs` batch as the call it records, not yet screened.
+
+    A row of ``cdrs`` is a call attempt and how it ended: a
+    :class:`~qalqan.screening.signals.CallOutcome` whose ``action`` is None.
+    ``ingresses`` caches the parsed ingress of each text seen (pass one dict
+    for every batch of a replay).
+    """
+    ingresses = {} if ingresses is None else ingresses
+    columns = [batch.column(name).to_pylist() for name in _COLUMNS]
+    for (record_id, start_us, duration, event, result, caller, callee,
+         ingress_text, imsi, imei, cell) in zip(*columns, strict=True):  # fmt: skip
+        ingress = ingresses.get(ingress_text)
+        if ingress is None:
+            ingress = ingresses[ingress_text] = Ingress.parse(ingress_text)
+        kind = _EVENTS[event]
+        yield CallOutcome(
+            attempt=CallAttempt(
+                time=datetime.fromtimestamp(start_us / 1_000_000, UTC),
+                caller=caller,
+                callee=callee,
+                ingress=ingress,
+                imsi=imsi,
+                imei=imei,
+                cell=cell,
+                record_id=record_id,
+            ),
+            answered=result == _ANSWERED,
+            duration_s=float(duration or 0) if kind is Event.VOICE else 0.0,
+            event=kind,
+        )
+
+
 class _DecisionWriter:
     """``decisions.csv`` in exchange-v1 columns (then ``reason_facts``), written a batch at a time."""
 
@@ -273,7 +317,6 @@ class _Replay:
         self.next_run: float | None = None
         self.pending: list[tuple[float, int, CallOutcome]] = []
         """Outcomes of calls in progress, by the moment they become known."""
-        self.ingresses: dict[str, Ingress] = {}
         self.latencies = _Latencies()
         self.actions: Counter[str] = Counter()
         self.listings_added = 0
@@ -293,30 +336,16 @@ class _Replay:
             self.listings_added += self.watch.run(self.next_run, self.engine.lists)
             self.next_run += self.every
 
-    def screen(self, row: tuple[Any, ...]) -> None:
+    def screen(self, call: CallOutcome) -> None:
         """Decide one attempt, write its decision, remember it, and schedule its outcome."""
-        (record_id, start_us, duration, event, result, caller, callee,
-         ingress_text, imsi, imei, cell) = row  # fmt: skip
-        t = start_us / 1_000_000
+        attempt = call.attempt
+        t = attempt.time.timestamp()
         self.catch_up(t)
-        ingress = self.ingresses.get(ingress_text)
-        if ingress is None:
-            ingress = self.ingresses[ingress_text] = Ingress.parse(ingress_text)
-        attempt = CallAttempt(
-            time=datetime.fromtimestamp(t, UTC),
-            caller=caller,
-            callee=callee,
-            ingress=ingress,
-            imsi=imsi,
-            imei=imei,
-            cell=cell,
-            record_id=record_id,
-        )
         decision = self.engine.screen(attempt)
         self.latencies.add(decision.latency_us)
         self.actions[decision.action.value] += 1
         self.writer.add(
-            record_id,
+            attempt.record_id or "",
             decision.action.value,
             decision.score,
             decision.reasons_text() or None,
@@ -324,34 +353,25 @@ class _Replay:
             reason_facts_cell(decision.reasons),
         )
         if self.watch is not None:
+            cell = attempt.cell
             self.watch.add(
                 t=t,
-                caller=caller,
-                callee=callee,
-                imsi=imsi if ingress.kind is IngressClass.MOBILE else None,
-                imei=imei,
+                caller=attempt.caller,
+                callee=attempt.callee,
+                imsi=attempt.imsi if attempt.ingress.kind is IngressClass.MOBILE else None,
+                imei=attempt.imei,
                 site=self.sites.get(cell, cell) if cell else None,
             )
         # The outcome carries the engine's answer: a call it intercepted would not have gone
         # through as the CDR says, so it teaches no contact (see qalqan.screening.features).
-        if event == "voice":
-            talk = float(duration or 0)
-            outcome = CallOutcome(
-                attempt=attempt,
-                answered=result == "answered",
-                duration_s=talk,
-                action=decision.action,
-            )
-            heapq.heappush(self.pending, (t + talk + self.delay, self.done, outcome))
-        elif event == "sms":
-            outcome = CallOutcome(
-                attempt=attempt,
-                answered=result == "answered",
-                duration_s=0.0,
-                action=decision.action,
-                event=Event.SMS,
-            )
-            heapq.heappush(self.pending, (t + self.delay, self.done, outcome))
+        outcome = CallOutcome(
+            attempt=attempt,
+            answered=call.answered,
+            duration_s=call.duration_s,
+            action=decision.action,
+            event=call.event,
+        )
+        heapq.heappush(self.pending, (t + call.duration_s + self.delay, self.done, outcome))
         self.done += 1
         if self.done % FREEZE_EVERY == 0:
             gc.freeze()  # the state grew: keep it out of the cyclic collector's passes
@@ -423,10 +443,10 @@ def replay(
         batches = sorted_cdrs(
             dataset, scratch, quarantine=quarantine, memory_limit=memory_limit, report=report
         )
+        ingresses: dict[str, Ingress] = {}
         for batch in batches:
-            columns = [batch.column(name).to_pylist() for name in _COLUMNS]
-            for row in zip(*columns, strict=True):
-                run.screen(row)
+            for call in recorded_calls(batch, ingresses):
+                run.screen(call)
             if progress is not None:
                 progress(run.done, max(report.rows_accepted, run.done))
     finally:
