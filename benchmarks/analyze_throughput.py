@@ -25,14 +25,14 @@ DAYS = 7
 
 
 def _analyze(data: str, out: str, memory_limit: str, queue: mp.Queue) -> None:  # type: ignore[type-arg]
-    from qalqan.analytics.models import load_models
     from qalqan.analytics.output import write_result
     from qalqan.analytics.pipeline import Analysis
     from qalqan.analytics.staging import stage
     from qalqan.analytics.store import AnalysisStore
+    from qalqan.training.cache import cached_models
 
     steps: dict[str, float] = {}
-    models = load_models()
+    models = cached_models()
     with tempfile.TemporaryDirectory(prefix="qalqan-bench-") as scratch:
         t = time.perf_counter()
         report = stage(
@@ -92,9 +92,9 @@ def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="qalqan-bench-out-"))
     try:
         # models are trained on first use; do it before the clock starts
-        from qalqan.analytics.models import load_models
+        from qalqan.training.cache import cached_models
 
-        load_models()
+        cached_models()
         started = time.perf_counter()
         rows, steps, peak, farms, campaigns = run_in_child(
             _analyze, str(data), str(out), args.memory_limit

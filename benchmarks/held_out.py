@@ -28,18 +28,19 @@ from qalqan.analytics.calls import CALL_FEATURES
 from qalqan.analytics.cross_validation import ReliabilityBin, reliability
 from qalqan.analytics.evaluate import evaluate
 from qalqan.analytics.features import FEATURES
-from qalqan.analytics.models import TRAINING_RECIPE, load_models
 from qalqan.analytics.number_scoring import FeatureTable
 from qalqan.analytics.output import write_result
 from qalqan.analytics.pipeline import Analysis
 from qalqan.analytics.staging import stage
 from qalqan.analytics.store import AnalysisStore
-from qalqan.analytics.training import labelled_frames
 from qalqan.screening.config import load_config
 from qalqan.screening.replay import ReplayScore, ReplaySummary, replay, score_replay
 from qalqan.simulator.config import Scenario, load_scenario
 from qalqan.simulator.families import FAMILIES
 from qalqan.simulator.operator import simulate
+from qalqan.training.cache import cached_models
+from qalqan.training.frames import labelled_frames
+from qalqan.training.recipe import TRAINING_RECIPE
 
 DEFAULT = "default"
 
@@ -91,7 +92,7 @@ def run_family(family: str, root: Path, *, subscribers: int, days: int, seed: in
         stage(data, Path(scratch) / "staged", quarantine_dir=out / "quarantine")
         store = AnalysisStore.open(Path(scratch) / "staged", spill_dir=Path(scratch) / "spill")
         try:
-            models = load_models()
+            models = cached_models()
             analysis = Analysis(store, models)
             analysis.prepare()
             write_result(analysis.run(), out, analysis.sim_table)
@@ -246,7 +247,7 @@ def main() -> None:
     print(f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f} at start")
     print("loading the shipped models (trained on first use) ...", flush=True)
     t = time.perf_counter()
-    load_models()
+    cached_models()
     print(f"  {time.perf_counter() - t:.0f} s")
     root = args.keep or Path(tempfile.mkdtemp(prefix="qalqan-held-out-"))
     runs = []

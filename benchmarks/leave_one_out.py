@@ -7,12 +7,12 @@
 For each scenario family (:data:`qalqan.simulator.families.FAMILIES`, as many as there
 are when it runs) it simulates one training operator (seed 2000 and up, never evaluated)
 and one evaluation operator (``--seed``, below 1000). Models are fitted, and calibrated
-operator by operator (:func:`qalqan.analytics.models.fit_models`), three ways:
+operator by operator (:func:`qalqan.training.recipe.fit_models`), three ways:
 
 - **held out**: the recipe and every family but the one judged (leave one family out);
 - **in training**: the recipe and every family, the judged one included;
 - **shipped** (with ``--shipped``): the default recipe only
-  (:data:`~qalqan.analytics.models.TRAINING_RECIPE`), as ``benchmarks/held_out.py`` measures.
+  (:data:`~qalqan.training.recipe.TRAINING_RECIPE`), as ``benchmarks/held_out.py`` measures.
 
 Each family's evaluation operator is analysed (``qalqan analyze``) with each set and scored
 (``qalqan evaluate``). The held-out table is the honest one; the in-training table shows
@@ -37,16 +37,17 @@ from qalqan.analytics.calls import CALL_FEATURES
 from qalqan.analytics.cross_validation import ReliabilityBin, reliability
 from qalqan.analytics.evaluate import evaluate
 from qalqan.analytics.features import FEATURES
-from qalqan.analytics.models import TRAINING_RECIPE, Models, fit_models
+from qalqan.analytics.models import Models
 from qalqan.analytics.number_scoring import FeatureTable
 from qalqan.analytics.output import write_result
 from qalqan.analytics.pipeline import Analysis
 from qalqan.analytics.staging import stage
 from qalqan.analytics.store import AnalysisStore
-from qalqan.analytics.training import TrainingFrames, labelled_frames, operator_frames
 from qalqan.simulator.config import load_scenario
 from qalqan.simulator.families import FAMILIES
 from qalqan.simulator.operator import simulate
+from qalqan.training.frames import TrainingFrames, labelled_frames, operator_frames
+from qalqan.training.recipe import TRAINING_RECIPE, fit_models
 
 DEFAULT = "default"
 

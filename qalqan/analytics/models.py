@@ -1,104 +1,29 @@
-"""The models Qalqan ships: trained by the project from its own simulator, never downloaded.
+"""The models Qalqan ships, as the analytics load and apply them.
 
-Two :class:`~qalqan.analytics.number_scoring.NumberFraudScorer` s (gradient
-boosting, scikit-learn, the same scorer Qalqan uses on real per-number data): one scores SIMs from their
-behaviour (:data:`~qalqan.analytics.features.FEATURES`), one scores calls from
-outside that no rule settles (:data:`~qalqan.analytics.calls.CALL_FEATURES`).
-
-They are trained on first use from a fixed recipe of simulated operators
-(several seeds and scenario mixes, none of them the ones used to evaluate) and
-cached in ``$QALQAN_MODEL_DIR`` or ``~/.cache/qalqan/models``, under a name
-that changes with Qalqan's and scikit-learn's versions. ``qalqan train``
-retrains them on demand; the same recipe gives the same models.
+Two scorers (:class:`~qalqan.analytics.number_scoring.NumberFraudScorer`): one
+scores SIMs from their behaviour (:data:`~qalqan.analytics.features.FEATURES`),
+one scores calls from outside that no rule settles
+(:data:`~qalqan.analytics.calls.CALL_FEATURES`). They are trained by the project
+from its own simulator, never downloaded: :mod:`qalqan.training` makes and
+caches them; this module only reads, writes and applies them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import pickle
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import sklearn
 
-from qalqan import __version__
 from qalqan.analytics.calls import CALL_FEATURES
-from qalqan.analytics.features import FEATURE_DESCRIPTIONS, FEATURES
-from qalqan.analytics.number_scoring import (
-    FeatureContribution,
-    FeatureTable,
-    NumberFraudScorer,
-    fit_calibrated,
-)
-from qalqan.simulator.config import FraudSettings, Scenario
+from qalqan.analytics.features import FEATURES
+from qalqan.analytics.number_scoring import FeatureContribution, FeatureTable
 
-if TYPE_CHECKING:
-    from qalqan.analytics.training import TrainingFrames
-
-__all__ = [
-    "TRAINING_RECIPE",
-    "Models",
-    "default_model_path",
-    "fit_models",
-    "load_models",
-    "train_models",
-]
-
-#: Simulated operators the models learn from: different seeds and mixes of farms and call
-#: centers from those any evaluation uses (evaluations use seeds below 1000).
-TRAINING_RECIPE: tuple[Scenario, ...] = (
-    Scenario(subscribers=4000, days=5, seed=1001),
-    Scenario(
-        subscribers=5000,
-        days=4,
-        seed=1002,
-        fraud=FraudSettings(
-            call_centers=4,
-            rotating_farms=2,
-            evasive_farms=0,
-            bypass_boxes=1,
-            rotating_calls_per_sim=1.5,
-        ),
-    ),
-    Scenario(
-        subscribers=3000,
-        days=6,
-        seed=1003,
-        fraud=FraudSettings(
-            call_centers=2,
-            rotating_farms=0,
-            evasive_farms=2,
-            bypass_boxes=0,
-            wangiri_bursts_per_day=1.0,
-        ),
-    ),
-    Scenario(
-        subscribers=6000,
-        days=3,
-        seed=1004,
-        fraud=FraudSettings(
-            call_centers=5,
-            rotating_farms=1,
-            evasive_farms=1,
-            bypass_boxes=2,
-            attempts_per_subscriber_day=0.02,
-        ),
-    ),
-)
-
-RECIPE_VERSION = "2"
-
-#: Modules that play no part in training: changing them does not retrain the models.
-NOT_IN_TRAINING = frozenset(
-    {"campaigns.py", "farms.py", "evaluate.py", "output.py", "sim_reasons.py", "sichuan.py",
-     "cross_validation.py", "similarity_graph.py"}
-)  # fmt: skip
+__all__ = ["Models", "feature_table", "load_models", "save_models"]
 
 
 @dataclass(slots=True)
@@ -146,111 +71,16 @@ def _score(model: Any, table: pa.Table, names: tuple[str, ...]) -> np.ndarray:
     return np.asarray(model.score(feature_table(table, names)))
 
 
-def _fingerprint() -> str:
-    """Changes whenever anything that shapes the models changes: versions, recipe, the code itself."""
-    digest = hashlib.sha256()
-    digest.update(f"{__version__}|{sklearn.__version__}|{RECIPE_VERSION}".encode())
-    digest.update("|".join(repr(s.as_dict()) for s in TRAINING_RECIPE).encode())
-    package = Path(__file__).resolve().parents[1]
-    for folder in ("simulator", "analytics", "exchange"):
-        for source in sorted((package / folder).glob("*.py")):
-            if source.name in NOT_IN_TRAINING:
-                continue
-            digest.update(source.name.encode())
-            digest.update(source.read_bytes())
-    return digest.hexdigest()[:16]
+def load_models(path: Path) -> Models:
+    """The models saved at ``path`` by :func:`save_models`.
 
-
-def default_model_path() -> Path:
-    base = os.environ.get("QALQAN_MODEL_DIR")
-    folder = Path(base) if base else Path.home() / ".cache" / "qalqan" / "models"
-    return folder / f"qalqan-models-{_fingerprint()}.pkl"
-
-
-def _scorer(seed: int, descriptions: dict[str, str] | None = None) -> NumberFraudScorer:
-    # One OpenMP thread: on a shared machine two threads wait on each other at every barrier
-    # (a fit took 400 s instead of 27 s under load 17 on 2 cores; 4 s of CPU either way).
-    return NumberFraudScorer(
-        seed=seed, max_iter=300, learning_rate=0.05, max_leaf_nodes=31, l2_regularization=1.0,
-        balance_classes=True, threads=1, descriptions=descriptions, background_rows=12,
-    )  # fmt: skip
-
-
-Step = Callable[[str], None]
-
-
-def train_models(
-    *,
-    recipe: tuple[Scenario, ...] = TRAINING_RECIPE,
-    work_dir: Path | None = None,
-    step: Step | None = None,
-) -> Models:
-    """Simulate the recipe's operators, extract features, and fit both models."""
-    from qalqan.analytics.training import training_frames
-
-    with tempfile.TemporaryDirectory(prefix="qalqan-train-") as tmp:
-        frames = training_frames(recipe, work_dir or Path(tmp), step=step)
-    if step is not None:
-        step("fitting the models, calibrated on operators each did not learn from")
-    models = fit_models(frames)
-    models.meta["recipe"] = [s.as_dict() for s in recipe]
-    return models
-
-
-CALIBRATION_FOLDS = 4
-"""At most this many folds of whole training operators calibrate each model (one fit apiece)."""
-
-
-def _operator_folds(operator: np.ndarray) -> np.ndarray:
-    return np.asarray(np.unique(operator, return_inverse=True)[1] % CALIBRATION_FOLDS)
-
-
-def fit_models(frames: TrainingFrames) -> Models:
-    """Both models from training rows: fitted on all of them, calibrated on whole operators
-    each fold's model did not learn from (:func:`~qalqan.analytics.number_scoring.fit_calibrated`)."""
-    sim, _ = fit_calibrated(
-        lambda: _scorer(0, FEATURE_DESCRIPTIONS),
-        FeatureTable(columns=FEATURES, values=frames.sims_x),
-        frames.sims_y,
-        _operator_folds(frames.sims_operator),
-    )
-    calls_y = frames.calls_y
-    call = (
-        fit_calibrated(
-            lambda: _scorer(1),
-            FeatureTable(columns=CALL_FEATURES, values=frames.calls_x),
-            calls_y,
-            _operator_folds(frames.calls_operator),
-        )[0]
-        if calls_y.sum() and (calls_y == 0).sum()
-        else None
-    )
-    meta = {
-        "qalqan": __version__,
-        "sklearn": sklearn.__version__,
-        "operators": int(np.unique(frames.sims_operator).size),
-        "sims": len(frames.sims_y),
-        "simbox_sims": int(frames.sims_y.sum()),
-        "calls": len(calls_y),
-        "fraud_calls": int(calls_y.sum()),
-    }
-    return Models(sim=sim, call=call, meta=meta)
-
-
-def load_models(
-    *, path: Path | None = None, train: bool = True, step: Step | None = None
-) -> Models:
-    """The cached models; trained and cached first when missing (and ``train`` is true)."""
-    target = path or default_model_path()
-    if target.exists():
-        with target.open("rb") as f:
-            models = pickle.load(f)
-        if isinstance(models, Models):
-            return models
-    if not train:
-        raise FileNotFoundError(target)
-    models = train_models(step=step)
-    save_models(models, target)
+    Raises :class:`FileNotFoundError` when there are none, :class:`TypeError` when the
+    file holds something else.
+    """
+    with path.open("rb") as f:
+        models = pickle.load(f)
+    if not isinstance(models, Models):
+        raise TypeError(f"{path} holds no Qalqan models")
     return models
 
 

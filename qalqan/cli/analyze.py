@@ -48,12 +48,12 @@ def run_analysis(
     ``rules`` is the screening rules file whose settings the shared detections use
     (the shipped one by default), the same file ``qalqan replay --rules`` takes.
     """
-    from qalqan.analytics.models import load_models
     from qalqan.analytics.output import write_result
     from qalqan.analytics.pipeline import Analysis
     from qalqan.analytics.staging import stage
     from qalqan.analytics.store import AnalysisStore
     from qalqan.screening.config import load_config
+    from qalqan.training.cache import cached_models
 
     config = load_config(rules)  # a bad rules file stops here, before any work
     scratch = Path(tempfile.mkdtemp(prefix="qalqan-", dir=work_dir))
@@ -74,7 +74,7 @@ def run_analysis(
                 limits=limits,
             )
             bar.update(task, description="loading models (trained on first use)", total=None)
-            models = load_models(step=lambda s: bar.update(task, description=s))
+            models = cached_models(step=lambda s: bar.update(task, description=s))
             store = AnalysisStore.open(
                 scratch / "staged", memory_limit=memory_limit, spill_dir=scratch / "spill"
             )
@@ -302,7 +302,9 @@ def train_command(
     ] = None,
 ) -> None:
     """Train the shipped models from the simulator (reproducible: same recipe, same models)."""
-    from qalqan.analytics.models import default_model_path, save_models, train_models
+    from qalqan.analytics.models import save_models
+    from qalqan.training.cache import default_model_path
+    from qalqan.training.recipe import train_models
 
     with progress_bar() as bar:
         task = bar.add_task("training", total=None)

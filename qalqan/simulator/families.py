@@ -9,7 +9,7 @@ family can be made bigger or smaller without changing what it is::
     scenario = load_scenario(None, family="wangiri-ranges", subscribers=4000, seed=3)
 
 The shipped models are trained on default-setting operators only
-(:data:`qalqan.analytics.models.TRAINING_RECIPE`): none of these families is in training.
+(:data:`qalqan.training.recipe.TRAINING_RECIPE`): none of these families is in training.
 """
 
 from __future__ import annotations

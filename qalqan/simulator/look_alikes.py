@@ -85,6 +85,61 @@ def _new_sims(
     )
 
 
+def _sales_offices(
+    world: World, rng: np.random.Generator, big_cities: I64, start_day: int
+) -> list[I64]:
+    """Corporate sales offices: each a handful of lines in one big city's site."""
+    pop = world.pop
+    n = world.scenario.subscribers
+    s = world.scenario.look_alikes
+    sales_lines: list[I64] = []
+    for office in range(max(1, round(n * s.sales_offices_per_100k / 100_000))):
+        city = int(rng.choice(big_cities))
+        site = np.int32(rng.choice(pop.city_sites[city]))
+        lines = int(rng.integers(5, 21))
+        owner = np.full(lines, 900_000_000 + office, dtype=np.int64)
+        activated = start_day - rng.integers(200, 2200, size=lines)
+        subs = _new_sims(
+            world, rng, lines, kind=SimKind.SALES_LINE, plan=2, site=np.full(lines, site),
+            owner=owner, activated_day=activated, imei=make_imeis(rng, lines),
+        )  # fmt: skip
+        sales_lines.append(subs)
+        for sub in subs:
+            world.labels.append(("sim", str(pop.imsi[sub]), "legit", "corporate_sales"))
+    return sales_lines
+
+
+def _gsm_gateways(
+    world: World, rng: np.random.Generator, big_cities: I64, start_day: int
+) -> list[tuple[I64, I64]]:
+    """Legal GSM gateways: one IMEI a port, SIMs that stay for years, one place; with their staff."""
+    pop = world.pop
+    n = world.scenario.subscribers
+    s = world.scenario.look_alikes
+    gateways: list[tuple[I64, I64]] = []
+    for gw in range(max(1, round(n * s.gsm_gateways_per_100k / 100_000))):
+        city = int(rng.choice(big_cities))
+        site = np.int32(rng.choice(pop.city_sites[city]))
+        ports = int(rng.choice([4, 8, 16]))
+        base = int(rng.integers(0, 1_000_000 - ports))
+        imeis = luhn_append(GATEWAY_TAC * 1_000_000 + base + np.arange(ports, dtype=np.int64), 14)
+        owner = np.full(ports, 910_000_000 + gw, dtype=np.int64)
+        activated = np.full(ports, start_day - int(rng.integers(400, 1800)))
+        subs = _new_sims(
+            world, rng, ports, kind=SimKind.GSM_GATEWAY, plan=2, site=np.full(ports, site),
+            owner=owner, activated_day=activated, imei=imeis,
+        )  # fmt: skip
+        staff = np.concatenate(
+            [pop.msisdn[rng.choice(np.flatnonzero((pop.city == city) & (pop.kind == SimKind.ORDINARY)), size=60)],
+             pop.offnet_number[rng.choice(np.flatnonzero(pop.offnet_city == city), size=40)]]
+        )  # fmt: skip
+        gateways.append((subs, staff))
+        for sub, imei in zip(subs, imeis, strict=True):
+            world.labels.append(("sim", str(pop.imsi[sub]), "legit", "gsm_gateway"))
+            world.labels.append(("device", str(imei), "legit", "gsm_gateway"))
+    return gateways
+
+
 def setup_look_alikes(world: World, rng: np.random.Generator) -> None:
     pop = world.pop
     s = world.scenario.look_alikes
@@ -109,44 +164,8 @@ def setup_look_alikes(world: World, rng: np.random.Generator) -> None:
         world.labels.append(("device", str(pop.imei[a]), "legit", "shared_handset"))
 
     big_cities = np.array([i for i, c in enumerate(world.country.cities) if c.population_k >= 500])
-    # Corporate sales offices.
-    world.sales_lines = []
-    for office in range(max(1, round(n * s.sales_offices_per_100k / 100_000))):
-        city = int(rng.choice(big_cities))
-        site = np.int32(rng.choice(pop.city_sites[city]))
-        lines = int(rng.integers(5, 21))
-        owner = np.full(lines, 900_000_000 + office, dtype=np.int64)
-        activated = start_day - rng.integers(200, 2200, size=lines)
-        subs = _new_sims(
-            world, rng, lines, kind=SimKind.SALES_LINE, plan=2, site=np.full(lines, site),
-            owner=owner, activated_day=activated, imei=make_imeis(rng, lines),
-        )  # fmt: skip
-        world.sales_lines.append(subs)
-        for sub in subs:
-            world.labels.append(("sim", str(pop.imsi[sub]), "legit", "corporate_sales"))
-
-    # Legal GSM gateways: one IMEI a port, SIMs that stay for years, one place.
-    world.gateways = []
-    for gw in range(max(1, round(n * s.gsm_gateways_per_100k / 100_000))):
-        city = int(rng.choice(big_cities))
-        site = np.int32(rng.choice(pop.city_sites[city]))
-        ports = int(rng.choice([4, 8, 16]))
-        base = int(rng.integers(0, 1_000_000 - ports))
-        imeis = luhn_append(GATEWAY_TAC * 1_000_000 + base + np.arange(ports, dtype=np.int64), 14)
-        owner = np.full(ports, 910_000_000 + gw, dtype=np.int64)
-        activated = np.full(ports, start_day - int(rng.integers(400, 1800)))
-        subs = _new_sims(
-            world, rng, ports, kind=SimKind.GSM_GATEWAY, plan=2, site=np.full(ports, site),
-            owner=owner, activated_day=activated, imei=imeis,
-        )  # fmt: skip
-        staff = np.concatenate(
-            [pop.msisdn[rng.choice(np.flatnonzero((pop.city == city) & (pop.kind == SimKind.ORDINARY)), size=60)],
-             pop.offnet_number[rng.choice(np.flatnonzero(pop.offnet_city == city), size=40)]]
-        )  # fmt: skip
-        world.gateways.append((subs, staff))
-        for sub, imei in zip(subs, imeis, strict=True):
-            world.labels.append(("sim", str(pop.imsi[sub]), "legit", "gsm_gateway"))
-            world.labels.append(("device", str(imei), "legit", "gsm_gateway"))
+    world.sales_lines = _sales_offices(world, rng, big_cities, start_day)
+    world.gateways = _gsm_gateways(world, rng, big_cities, start_day)
 
     # M2M alarm panels and meters reporting to a monitoring centre.
     m2m_count = max(1, int(n * s.m2m_share))
@@ -183,13 +202,11 @@ def _sequential(t: I64, duration: npt.NDArray[np.int32], gap: int = 20) -> I64:
     return out
 
 
-def look_alike_traffic(world: World, rng: np.random.Generator, day: int) -> Events:
+def _roamers_calling_home(world: World, rng: np.random.Generator, day: int) -> list[Events]:
+    """Roamers calling home: domestic caller IDs arriving over international carriers."""
     pop = world.pop
     s = world.scenario.look_alikes
     parts: list[Events] = []
-    weekend = world.is_weekend(day)
-
-    # Roamers calling home: domestic caller IDs arriving over international carriers.
     day0, day1 = world.day_start(day), world.day_start(day + 1)
     on_trip = (world.trip_start < day1) & (world.trip_end > day0)
     for trip in np.flatnonzero(on_trip):
@@ -215,8 +232,14 @@ def look_alike_traffic(world: World, rng: np.random.Generator, day: int) -> Even
                 **world.to_numbers(rng, pop.msisdn[callee], t, day),
             )
         )  # fmt: skip
+    return parts
 
-    # Other operators' subscribers abroad calling people here (their roaming is not ours to see).
+
+def _other_operators_roamers(world: World, rng: np.random.Generator, day: int) -> list[Events]:
+    """Other operators' subscribers abroad calling people here (their roaming is not ours to see)."""
+    pop = world.pop
+    s = world.scenario.look_alikes
+    parts: list[Events] = []
     count = rng.poisson(world.scenario.subscribers * s.other_operator_roamer_calls_per_day)
     if count:
         callee = rng.integers(0, world.scenario.subscribers, size=count)
@@ -236,8 +259,13 @@ def look_alike_traffic(world: World, rng: np.random.Generator, day: int) -> Even
                 **world.to_numbers(rng, pop.msisdn[callee], t, day),
             )
         )  # fmt: skip
+    return parts
 
-    # Taxi drivers and couriers: many strangers a day, short calls, all over the city.
+
+def _taxi_and_couriers(world: World, rng: np.random.Generator, day: int) -> list[Events]:
+    """Taxi drivers and couriers: many strangers a day, short calls; customers calling them back."""
+    pop = world.pop
+    parts: list[Events] = []
     taxi = np.flatnonzero(pop.kind == SimKind.TAXI_COURIER).astype(np.int64)
     counts = rng.integers(20, 50, size=taxi.size)
     driver = np.repeat(taxi, counts)
@@ -260,50 +288,65 @@ def look_alike_traffic(world: World, rng: np.random.Generator, day: int) -> Even
     back = rng.random(driver.size) < 0.4
     tb = t[back] + rng.integers(60, 1800, size=int(back.sum()))
     parts.append(_calls_in(world, rng, day, strangers[back], driver[back], tb, 0.9, 25.0))
+    return parts
 
-    if not weekend:
-        # Corporate sales lines: business hours, many distinct numbers, some call back.
-        for lines in world.sales_lines:
-            counts = rng.integers(40, 80, size=lines.size)
-            line = np.repeat(lines, counts)
-            t = world.sample_times(
-                rng, day, hourly_profile((9, 18), world.country.utc_offset_h, lunch=13), line.size
+
+def _sales_line_calls(world: World, rng: np.random.Generator, day: int) -> list[Events]:
+    """Corporate sales lines: business hours, many distinct numbers, some call back."""
+    pop = world.pop
+    parts: list[Events] = []
+    for lines in world.sales_lines:
+        counts = rng.integers(40, 80, size=lines.size)
+        line = np.repeat(lines, counts)
+        t = world.sample_times(
+            rng, day, hourly_profile((9, 18), world.country.utc_offset_h, lunch=13), line.size
+        )
+        callee = _strangers(world, rng, pop.city[line])
+        result, duration = world.outcome(rng, line.size, 0.5, 90.0)
+        parts.append(
+            Events.make(
+                line.size, t=t, dur=duration, result=result,
+                **world.from_subscriber(rng, line, t, day, pop.home_site[line]),
+                **world.to_numbers(rng, callee, t, day),
             )
-            callee = _strangers(world, rng, pop.city[line])
-            result, duration = world.outcome(rng, line.size, 0.5, 90.0)
+        )  # fmt: skip
+        back = (result == ANSWERED) & (rng.random(line.size) < 0.08)
+        tb = t[back] + rng.integers(600, 7200, size=int(back.sum()))
+        parts.append(_calls_in(world, rng, day, callee[back], line[back], tb, 0.8, 120.0))
+    return parts
+
+
+def _gateway_calls(world: World, rng: np.random.Generator, day: int) -> list[Events]:
+    """GSM gateways: a company's PBX calling its own staff and clients, one call per port at a time."""
+    pop = world.pop
+    parts: list[Events] = []
+    for ports, staff in world.gateways:
+        for port in ports:
+            count = int(rng.integers(15, 40))
+            t = world.sample_times(
+                rng, day, hourly_profile((8, 19), world.country.utc_offset_h), count
+            )
+            result, duration = world.outcome(rng, count, 0.8, 120.0)
+            t = _sequential(t, duration)
+            callee = rng.choice(staff, size=count)
+            sub = np.full(count, port)
             parts.append(
                 Events.make(
-                    line.size, t=t, dur=duration, result=result,
-                    **world.from_subscriber(rng, line, t, day, pop.home_site[line]),
+                    count, t=t, dur=duration, result=result,
+                    **world.from_subscriber(rng, sub, t, day, pop.home_site[sub], static=True),
                     **world.to_numbers(rng, callee, t, day),
                 )
             )  # fmt: skip
-            back = (result == ANSWERED) & (rng.random(line.size) < 0.08)
-            tb = t[back] + rng.integers(600, 7200, size=int(back.sum()))
-            parts.append(_calls_in(world, rng, day, callee[back], line[back], tb, 0.8, 120.0))
-        # GSM gateways: a company's PBX calling its own staff and clients, one call per port at a time.
-        for ports, staff in world.gateways:
-            for port in ports:
-                count = int(rng.integers(15, 40))
-                t = world.sample_times(
-                    rng, day, hourly_profile((8, 19), world.country.utc_offset_h), count
-                )
-                result, duration = world.outcome(rng, count, 0.8, 120.0)
-                t = _sequential(t, duration)
-                callee = rng.choice(staff, size=count)
-                sub = np.full(count, port)
-                parts.append(
-                    Events.make(
-                        count, t=t, dur=duration, result=result,
-                        **world.from_subscriber(rng, sub, t, day, pop.home_site[sub], static=True),
-                        **world.to_numbers(rng, callee, t, day),
-                    )
-                )  # fmt: skip
-                back = rng.random(count) < 0.3
-                tb = t[back] + rng.integers(300, 7200, size=int(back.sum()))
-                parts.append(_calls_in(world, rng, day, callee[back], sub[back], tb, 0.8, 90.0))
+            back = rng.random(count) < 0.3
+            tb = t[back] + rng.integers(300, 7200, size=int(back.sum()))
+            parts.append(_calls_in(world, rng, day, callee[back], sub[back], tb, 0.8, 90.0))
+    return parts
 
-    # M2M panels: periodic reports by SMS, a rare alarm call, never called.
+
+def _m2m_reports(world: World, rng: np.random.Generator, day: int) -> list[Events]:
+    """M2M panels: periodic reports by SMS, a rare alarm call, never called."""
+    pop = world.pop
+    parts: list[Events] = []
     m2m = world.m2m
     per = rng.integers(1, 4, size=m2m.size)
     panel = np.repeat(m2m, per)
@@ -326,27 +369,47 @@ def look_alike_traffic(world: World, rng: np.random.Generator, day: int) -> Even
                 **world.to_numbers(rng, np.full(alarm.size, world.m2m_centre), t, day),
             )
         )  # fmt: skip
+    return parts
 
-    # Banks calling their customers over their own trunks, from registered numbers.
-    if not weekend and world.registry.bank_outbound:
-        count = rng.poisson(world.scenario.subscribers * s.bank_calls_per_subscriber_day)
-        bank = rng.integers(0, len(world.registry.bank_outbound), size=count)
-        customer = pop.msisdn[rng.integers(0, world.scenario.subscribers, size=count)]
-        t = world.sample_times(rng, day, hourly_profile((9, 20), world.country.utc_offset_h), count)
-        result, duration = world.outcome(rng, count, 0.7, 80.0, 0.6)
-        numbers = np.array([b[0] for b in world.registry.bank_outbound], dtype=np.int64)
-        routes = np.array(
-            [world.codes.code("ingress", b[2]) for b in world.registry.bank_outbound],
-            dtype=np.int16,
+
+def _bank_calls(world: World, rng: np.random.Generator, day: int) -> list[Events]:
+    """Banks calling their customers over their own trunks, from registered numbers."""
+    pop = world.pop
+    s = world.scenario.look_alikes
+    parts: list[Events] = []
+    count = rng.poisson(world.scenario.subscribers * s.bank_calls_per_subscriber_day)
+    bank = rng.integers(0, len(world.registry.bank_outbound), size=count)
+    customer = pop.msisdn[rng.integers(0, world.scenario.subscribers, size=count)]
+    t = world.sample_times(rng, day, hourly_profile((9, 20), world.country.utc_offset_h), count)
+    result, duration = world.outcome(rng, count, 0.7, 80.0, 0.6)
+    numbers = np.array([b[0] for b in world.registry.bank_outbound], dtype=np.int64)
+    routes = np.array(
+        [world.codes.code("ingress", b[2]) for b in world.registry.bank_outbound],
+        dtype=np.int16,
+    )
+    parts.append(
+        Events.make(
+            count, t=t, dur=duration, result=result, a_num=numbers[bank], ingress=routes[bank],
+            attest=0, truth=Truth.LEGIT, group=world.group("bank_outbound"),
+            **world.to_numbers(rng, customer, t, day),
         )
-        parts.append(
-            Events.make(
-                count, t=t, dur=duration, result=result, a_num=numbers[bank], ingress=routes[bank],
-                attest=0, truth=Truth.LEGIT, group=world.group("bank_outbound"),
-                **world.to_numbers(rng, customer, t, day),
-            )
-        )  # fmt: skip
-    if s.foreign_business_calls_per_subscriber_day > 0:
+    )  # fmt: skip
+    return parts
+
+
+def look_alike_traffic(world: World, rng: np.random.Generator, day: int) -> Events:
+    """A day of every legitimate look-alike's calls (in this order: the random draws follow it)."""
+    parts = _roamers_calling_home(world, rng, day)
+    parts += _other_operators_roamers(world, rng, day)
+    parts += _taxi_and_couriers(world, rng, day)
+    weekend = world.is_weekend(day)
+    if not weekend:
+        parts += _sales_line_calls(world, rng, day)
+        parts += _gateway_calls(world, rng, day)
+    parts += _m2m_reports(world, rng, day)
+    if not weekend and world.registry.bank_outbound:
+        parts += _bank_calls(world, rng, day)
+    if world.scenario.look_alikes.foreign_business_calls_per_subscriber_day > 0:
         parts.append(_foreign_business_calls(world, rng, day))
     return Events.concat(parts)
 
