@@ -161,12 +161,34 @@ def make_iccids(serials: I64, country: Country = COUNTRIES["KZ"]) -> I64:
 
 
 def build_population(scenario: Scenario, rng: np.random.Generator) -> Population:
-    n = scenario.subscribers
-    s = scenario.ordinary
     country = COUNTRIES[scenario.country]
     weights = np.array([c.population_k for c in country.cities], dtype=np.float64)
     weights /= weights.sum()
+    sites = _sites(country, scenario.subscribers, weights, rng)
+    people, elderly = _subscribers(scenario, country, weights, rng)
+    habits = _habits(scenario, people["city"], sites["city_sites"], elderly, rng)
+    offnet, offnet_city = _offnet(country, people["msisdn"], weights, rng)
+    contacts = _contact_lists(
+        scenario, country, weights, people["city"], people["msisdn"], offnet, offnet_city, rng
+    )
+    return Population(
+        **sites,
+        **people,
+        **habits,
+        **contacts,
+        kind=np.zeros(scenario.subscribers, dtype=np.int8),
+        offnet_number=offnet,
+        offnet_city=offnet_city,
+    )
 
+
+def _other_prefixes(country: Country) -> I64:
+    """The mobile prefixes of the country's other operators."""
+    return np.array([p for ps in country.other_operators.values() for p in ps], dtype=np.int64)
+
+
+def _sites(country: Country, n: int, weights: F64, rng: np.random.Generator) -> dict[str, Any]:
+    """The cell sites (:class:`Population`'s ``site_*`` and ``city_sites``)."""
     # Sites: about one per 350 subscribers, scattered around the city centre.
     n_sites = max(len(country.cities) * 4, n // 350)
     # Every city gets sites in proportion to its people, at least two.
@@ -182,14 +204,26 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> Population
     city_sites = [
         np.flatnonzero(site_city == c).astype(np.int32) for c in range(len(country.cities))
     ]
+    return {
+        "site_lat": site_lat,
+        "site_lon": site_lon,
+        "site_city": site_city,
+        "city_sites": city_sites,
+    }
 
-    # Subscribers.
+
+def _subscribers(
+    scenario: Scenario, country: Country, weights: F64, rng: np.random.Generator
+) -> tuple[dict[str, Any], npt.NDArray[np.bool_]]:
+    """Who the operator's SIMs are registered to, and which of them are elderly."""
+    n = scenario.subscribers
+    s = scenario.ordinary
     city = rng.choice(len(country.cities), size=n, p=weights).astype(np.int32)
     serials = unique_serials(rng, n, 0, 10_000_000_000)
     imsi = np.int64(country.imsi_prefix) * 10_000_000_000 + serials
     prefix = rng.choice(np.array(country.home_prefixes, dtype=np.int64), size=n)
     ported = rng.random(n) < s.ported_share
-    other = np.array([p for ps in country.other_operators.values() for p in ps], dtype=np.int64)
+    other = _other_prefixes(country)
     prefix = np.where(ported, rng.choice(other, size=n), prefix)
     lines = unique_serials(rng, n, 1_000_000, 10_000_000)
     msisdn = country.mobile(prefix, lines)
@@ -208,9 +242,32 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> Population
     second = np.flatnonzero(rng.random(n) < 0.06)
     if second.size:
         owner[second] = owner[rng.integers(0, n, size=second.size)]
+    fields = {
+        "imsi": imsi,
+        "msisdn": msisdn,
+        "iccid": iccid,
+        "activated_day": activated.astype(np.int64),
+        "plan": plan,
+        "birth_year": birth_year,
+        "city": city,
+        "owner": owner.astype(np.int64),
+    }
+    return fields, elderly
+
+
+def _habits(
+    scenario: Scenario,
+    city: I32,
+    city_sites: list[I32],
+    elderly: npt.NDArray[np.bool_],
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """Where each SIM lives and works, its handsets and how much it calls."""
+    n = scenario.subscribers
+    s = scenario.ordinary
     home_site = np.empty(n, dtype=np.int32)
     work_site = np.empty(n, dtype=np.int32)
-    for c in range(len(country.cities)):
+    for c in range(len(city_sites)):
         idx = np.flatnonzero(city == c)
         home_site[idx] = rng.choice(city_sites[c], size=idx.size)
         work_site[idx] = rng.choice(city_sites[c], size=idx.size)
@@ -224,16 +281,45 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> Population
     voice_rate = s.voice_calls_per_day * rng.lognormal(-sigma * sigma / 2, sigma, size=n)
     voice_rate = np.where(elderly, voice_rate * 0.6, voice_rate)
     sms_rate = s.sms_per_day * rng.lognormal(-0.5, 1.0, size=n)
+    return {
+        "home_site": home_site,
+        "work_site": work_site,
+        "imei": imei,
+        "new_imei": new_imei,
+        "new_imei_day": new_imei_day.astype(np.int32),
+        "voice_rate": voice_rate,
+        "sms_rate": sms_rate,
+    }
 
-    # Other operators' subscribers living in the same cities: about 0.8 per own subscriber.
+
+def _offnet(
+    country: Country, msisdn: I64, weights: F64, rng: np.random.Generator
+) -> tuple[I64, I32]:
+    """Other operators' subscribers living in the same cities: about 0.8 per own subscriber."""
+    n = msisdn.size
+    other = _other_prefixes(country)
     n_off = max(1000, int(n * 0.8))
     offnet_city = rng.choice(len(country.cities), size=n_off, p=weights).astype(np.int32)
     other_prefix = rng.choice(other, size=n_off)
     offnet = country.mobile(other_prefix, rng.integers(1_000_000, 10_000_000, size=n_off))
     offnet = np.setdiff1d(offnet, msisdn)  # a number belongs to one SIM only
     offnet_city = rng.choice(len(country.cities), size=offnet.size, p=weights).astype(np.int32)
+    return offnet, offnet_city
 
-    # Contact lists: mostly in the same city, on-net and off-net, a few abroad.
+
+def _contact_lists(
+    scenario: Scenario,
+    country: Country,
+    weights: F64,
+    city: I32,
+    msisdn: I64,
+    offnet: I64,
+    offnet_city: I32,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """Contact lists: mostly in the same city, on-net and off-net, a few abroad."""
+    n = scenario.subscribers
+    s = scenario.ordinary
     k = 3 + rng.geometric(1.0 / max(s.contacts_mean - 2, 1), size=n).astype(np.int64)
     k = np.minimum(k, 120)
     contact_start = np.zeros(n + 1, dtype=np.int64)
@@ -275,31 +361,8 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> Population
     self_call = contact_sub == owner_of
     contact_sub[self_call] = -1
     contact_number[self_call] = offnet[opick[self_call]]
-
-    return Population(
-        site_lat=site_lat,
-        site_lon=site_lon,
-        site_city=site_city,
-        city_sites=city_sites,
-        imsi=imsi,
-        msisdn=msisdn,
-        iccid=iccid,
-        activated_day=activated.astype(np.int64),
-        plan=plan,
-        birth_year=birth_year,
-        city=city,
-        owner=owner.astype(np.int64),
-        kind=np.zeros(n, dtype=np.int8),
-        home_site=home_site,
-        work_site=work_site,
-        imei=imei,
-        new_imei=new_imei,
-        new_imei_day=new_imei_day.astype(np.int32),
-        voice_rate=voice_rate,
-        sms_rate=sms_rate,
-        contact_start=contact_start,
-        contact_number=contact_number,
-        contact_sub=contact_sub,
-        offnet_number=offnet,
-        offnet_city=offnet_city,
-    )
+    return {
+        "contact_start": contact_start,
+        "contact_number": contact_number,
+        "contact_sub": contact_sub,
+    }
