@@ -22,13 +22,13 @@ demo: $(STAMP)
 	$(BIN)/qalqan demo --out $(DEMO_DIR)
 
 test: $(STAMP)
-	$(BIN)/ruff check qalqan tests benchmarks
+	$(BIN)/ruff check qalqan research tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check qalqan tests benchmarks
-	$(BIN)/ruff format --check qalqan tests benchmarks
+	$(BIN)/ruff check qalqan research tests benchmarks
+	$(BIN)/ruff format --check qalqan research tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

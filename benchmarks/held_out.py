@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import _research  # noqa: F401  (puts research/ on the import path)
+
 from qalqan.analytics.calls import CALL_FEATURES
-from qalqan.analytics.cross_validation import ReliabilityBin, reliability
 from qalqan.analytics.evaluate import evaluate
 from qalqan.analytics.features import FEATURES
 from qalqan.analytics.number_scoring import FeatureTable
@@ -41,6 +42,7 @@ from qalqan.simulator.operator import simulate
 from qalqan.training.cache import cached_models
 from qalqan.training.frames import labelled_frames
 from qalqan.training.recipe import TRAINING_RECIPE
+from research.cross_validation import ReliabilityBin, reliability
 
 DEFAULT = "default"
 

@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import _research  # noqa: F401  (puts research/ on the import path)
+
 from qalqan.analytics.calls import CALL_FEATURES
-from qalqan.analytics.cross_validation import ReliabilityBin, reliability
 from qalqan.analytics.evaluate import evaluate
 from qalqan.analytics.features import FEATURES
 from qalqan.analytics.models import Models
@@ -48,6 +49,7 @@ from qalqan.simulator.families import FAMILIES
 from qalqan.simulator.operator import simulate
 from qalqan.training.frames import TrainingFrames, labelled_frames, operator_frames
 from qalqan.training.recipe import TRAINING_RECIPE, fit_models
+from research.cross_validation import ReliabilityBin, reliability
 
 DEFAULT = "default"
 

@@ -26,6 +26,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+import _research  # noqa: F401  (puts research/ on the import path)
 import numpy as np
 import sklearn
 from sklearn.metrics import (
@@ -37,7 +38,9 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import train_test_split
 
-from qalqan.analytics.cross_validation import (
+from qalqan.analytics.number_scoring import NumberFraudScorer
+from qalqan.errors import QalqanError
+from research.cross_validation import (
     METRICS,
     CrossValidation,
     FoldResult,
@@ -46,10 +49,8 @@ from qalqan.analytics.cross_validation import (
     cross_validate,
     stratified_folds,
 )
-from qalqan.analytics.number_scoring import NumberFraudScorer
-from qalqan.analytics.sichuan import FEATURE_DESCRIPTIONS, SichuanData, load_sichuan
-from qalqan.analytics.similarity_graph import communities
-from qalqan.errors import QalqanError
+from research.sichuan import FEATURE_DESCRIPTIONS, SichuanData, load_sichuan
+from research.similarity_graph import communities
 
 GRAPH = GraphFeatureSet(degree=True, known_fraud_share=True)
 

@@ -26,8 +26,7 @@ IN_TRAINING = ("simulator", "analytics", "exchange", "training")
 #: Modules of those packages that play no part in training: changing them does not retrain.
 NOT_IN_TRAINING = frozenset(
     {"analytics/campaigns.py", "analytics/farms.py", "analytics/evaluate.py",
-     "analytics/output.py", "analytics/sim_reasons.py", "analytics/sichuan.py",
-     "analytics/cross_validation.py", "analytics/similarity_graph.py", "training/cache.py"}
+     "analytics/output.py", "analytics/sim_reasons.py", "training/cache.py"}
 )  # fmt: skip
 
 

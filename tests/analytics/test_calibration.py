@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qalqan.analytics.cross_validation import reliability
 from qalqan.analytics.number_scoring import FeatureTable, NumberFraudScorer, fit_calibrated
+from research.cross_validation import reliability
 
 
 def operator(

@@ -8,7 +8,7 @@ and this module avoids each of them on purpose:
    batches: one call center, one SIM farm, one script. In a similarity graph
    they are neighbours. A random split trains on one member of a batch and
    tests on its twin. :func:`stratified_folds` with ``groups`` (communities of
-   the graph, from :func:`qalqan.analytics.similarity_graph.communities`) keeps
+   the graph, from :func:`research.similarity_graph.communities`) keeps
    every group within one fold. Each fold records the share of its test
    numbers' graph edges that still lead into training (``edges_across``).
 2. **A threshold tuned on the test fold.** F1, precision and recall depend on
@@ -44,7 +44,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from qalqan.analytics.number_scoring import FeatureTable, NumberFraudScorer
-from qalqan.analytics.similarity_graph import (
+from research.similarity_graph import (
     cross_fitted_neighbour_fraud_share,
     edges_across,
     neighbour_degree,

@@ -36,8 +36,8 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from qalqan.analytics.number_scoring import FeatureTable
-from qalqan.analytics.similarity_graph import symmetrise
 from qalqan.errors import DataSetError, MissingColumnError, UnreadableFileError
+from research.similarity_graph import symmetrise
 
 __all__ = [
     "ENV_VAR",
@@ -141,7 +141,7 @@ def default_directory() -> Path:
     configured = os.environ.get(ENV_VAR)
     if configured:
         return Path(configured)
-    repo_root = Path(__file__).resolve().parents[2]
+    repo_root = Path(__file__).resolve().parents[1]
     return repo_root.parent / "shared" / "data" / "sichuan-telecom-fraud"
 
 
