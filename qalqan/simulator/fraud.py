@@ -198,14 +198,26 @@ def _farm_sims(
 
 def setup_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
     s = world.scenario.fraud
-    pop = world.pop
-    days = world.scenario.days
-    start_day = int(pop.activated_day.max()) + 1
+    centers = _call_centers(world, rng)
+    farms = _farms(world, rng, centers)
+    _record_centers(world, centers)
+    wangiri = [
+        WANGIRI_RANGES[i % len(WANGIRI_RANGES)]
+        for i in range(s.wangiri_operations if s.wangiri_bursts_per_day > 0 else 0)
+    ]
+    for i in range(len(wangiri)):
+        world.campaigns.append(
+            {"campaign": f"wangiri-{i + 1}", "utc_offset_h": "", "category": "wangiri"}
+        )
+    world.grow_roaming_arrays()
+    return FraudPlan(centers=centers, farms=farms, wangiri=wangiri)
+
+
+def _call_centers(world: World, rng: np.random.Generator) -> list[CallCenter]:
+    """The scam call centers: their hours, routes, caller-ID habits and money accounts."""
+    s = world.scenario.fraud
     country = world.country
     everyone = _all_prefixes(country)
-    big = [i for i, c in enumerate(country.cities) if c.population_k >= 300]
-    big = big or [int(np.argmax([c.population_k for c in country.cities]))]
-
     centers: list[CallCenter] = []
     offsets = list(rng.permutation(np.array(OFFSETS)))
     for i in range(s.call_centers):
@@ -241,7 +253,17 @@ def setup_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
                 sequence_next=int(rng.integers(1_000_000, 9_000_000)),
             )
         )  # fmt: skip
+    return centers
 
+
+def _farms(world: World, rng: np.random.Generator, centers: list[CallCenter]) -> list[Farm]:
+    """The SIM boxes and farms, each with its stock of SIMs; scam farms join their center's routes."""
+    s = world.scenario.fraud
+    pop = world.pop
+    start_day = int(pop.activated_day.max()) + 1
+    country = world.country
+    big = [i for i, c in enumerate(country.cities) if c.population_k >= 300]
+    big = big or [int(np.argmax([c.population_k for c in country.cities]))]
     farms: list[Farm] = []
     kinds = (
         ["bypass"] * s.bypass_boxes
@@ -251,40 +273,19 @@ def setup_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
     scam_farms = [k for k in kinds if k != "bypass"]
     # Which center each scam farm works for, known before the stock is bought.
     farm_center = [i % max(s.call_centers, 1) for i in range(len(scam_farms))] if centers else []
-    total_agents = sum(c.agents for c in centers) or 1
     scam_index = 0
     for f, kind in enumerate(kinds):
         farm_id = f"farm-{f + 1}"
-        city = int(rng.choice(big))
-        base = int(rng.choice(pop.city_sites[city]))
-        if kind == "evasive":
-            # Moves among the sites nearest its first hide-out.
-            d = np.hypot(
-                pop.site_lat - pop.site_lat[base],
-                (pop.site_lon - pop.site_lon[base]) * np.cos(np.radians(pop.site_lat[base])),
-            )
-            sites = [int(x) for x in np.argsort(d, kind="stable")[: max(1, s.evasive_sites)]]
-        else:
-            sites = [base]
+        sites = _farm_hideouts(world, rng, kind, big)
         channels = int(rng.choice([16, 32])) if kind == "bypass" else int(rng.choice([8, 16]))
         center: int | None = None
         if kind == "bypass" or not centers:
-            stock = channels * (days // 4 + 2)
+            stock = channels * (world.scenario.days // 4 + 2)
             style = "batch"
         else:
             center = farm_center[scam_index]
             scam_index += 1
-            owner = centers[center]
-            share = owner.agents / total_agents
-            per_day = max(
-                150.0 * share * len(centers),
-                world.scenario.subscribers * s.attempts_per_subscriber_day * share,
-            )
-            sharing = 1 + sum(1 for c in farm_center if c == center)
-            route_share = 1.6 / (sum(w for _, w in owner.routes) + 1.6 * (sharing - 1))
-            expected = per_day * days * route_share * 1.3
-            per_sim = s.rotating_calls_per_sim if kind == "rotating" else s.evasive_calls_per_sim
-            stock = int(expected / max(per_sim, 0.5)) + channels * 2
+            stock = _scam_farm_stock(world, kind, channels, centers, center, farm_center)
             style = ("batch", "straw")[scam_index % 2] if kind == "rotating" else "dealer"
         sims = _farm_sims(
             world, rng, farm_id, stock, site=sites[0], style=style, first_use_day=start_day
@@ -311,7 +312,50 @@ def setup_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
                 "lat": float(pop.site_lat[sites[0]]), "lon": float(pop.site_lon[sites[0]]),
             }
         )  # fmt: skip
+    return farms
 
+
+def _farm_hideouts(world: World, rng: np.random.Generator, kind: str, big: list[int]) -> list[int]:
+    """Where a farm stands: one site in a big city; an evasive farm also the sites nearest it."""
+    s = world.scenario.fraud
+    pop = world.pop
+    city = int(rng.choice(big))
+    base = int(rng.choice(pop.city_sites[city]))
+    if kind != "evasive":
+        return [base]
+    # Moves among the sites nearest its first hide-out.
+    d = np.hypot(
+        pop.site_lat - pop.site_lat[base],
+        (pop.site_lon - pop.site_lon[base]) * np.cos(np.radians(pop.site_lat[base])),
+    )
+    return [int(x) for x in np.argsort(d, kind="stable")[: max(1, s.evasive_sites)]]
+
+
+def _scam_farm_stock(
+    world: World,
+    kind: str,
+    channels: int,
+    centers: list[CallCenter],
+    center: int,
+    farm_center: list[int],
+) -> int:
+    """SIMs a scam farm buys: enough for its share of its center's calls over the whole period."""
+    s = world.scenario.fraud
+    owner = centers[center]
+    share = owner.agents / (sum(c.agents for c in centers) or 1)
+    per_day = max(
+        150.0 * share * len(centers),
+        world.scenario.subscribers * s.attempts_per_subscriber_day * share,
+    )
+    sharing = 1 + sum(1 for c in farm_center if c == center)
+    route_share = 1.6 / (sum(w for _, w in owner.routes) + 1.6 * (sharing - 1))
+    expected = per_day * world.scenario.days * route_share * 1.3
+    per_sim = s.rotating_calls_per_sim if kind == "rotating" else s.evasive_calls_per_sim
+    return int(expected / max(per_sim, 0.5)) + channels * 2
+
+
+def _record_centers(world: World, centers: list[CallCenter]) -> None:
+    """The ground truth of the centers: one campaign each, and their accounts as mules."""
     for c in centers:
         world.campaigns.append(
             {
@@ -323,16 +367,6 @@ def setup_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
         )  # fmt: skip
         for account in c.mules + c.wallets + c.crypto:
             world.labels.append(("account", account, "mule", c.ident))
-    wangiri = [
-        WANGIRI_RANGES[i % len(WANGIRI_RANGES)]
-        for i in range(s.wangiri_operations if s.wangiri_bursts_per_day > 0 else 0)
-    ]
-    for i in range(len(wangiri)):
-        world.campaigns.append(
-            {"campaign": f"wangiri-{i + 1}", "utc_offset_h": "", "category": "wangiri"}
-        )
-    world.grow_roaming_arrays()
-    return FraudPlan(centers=centers, farms=farms, wangiri=wangiri)
 
 
 # --- daily traffic -------------------------------------------------------------------------
