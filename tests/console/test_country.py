@@ -235,9 +235,9 @@ def test_without_a_known_currency_an_amount_is_refused_not_counted_in_tenge(
     ],
 )
 def test_numbers_are_shown_in_groups_whatever_the_country(number: str | None, shown: str) -> None:
-    from qalqan.console.app import _phone
+    from qalqan.console.formats import phone
 
-    assert _phone(number) == shown
+    assert phone(number) == shown
 
 
 def test_the_data_is_asked_once_per_few_minutes_not_per_page(
