@@ -224,47 +224,14 @@ def load_scenario(path: Path | None, *, family: str | None = None, **overrides: 
     ``family`` names one of :data:`qalqan.simulator.families.FAMILIES`: its settings
     come first, the file's on top of them, then the overrides.
     """
-    raw: dict[str, Any] = {}
-    if path is not None:
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot read scenario: {exc}") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: a scenario is a mapping of sections to settings")
-        raw = loaded or {}
+    raw = _read_scenario(path) if path is not None else {}
     if family:
-        merged = _family(family)
-        for key, value in raw.items():
-            if key in _SECTIONS and isinstance(value, dict) and key in merged:
-                merged[key].update(value)
-            else:
-                merged[key] = value
-        raw = merged
+        raw = _on_family(family, raw)
     scenario = Scenario(family=family or "")
     top: dict[str, Any] = {}
     for key, value in raw.items():
         if key in _SECTIONS:
-            if not isinstance(value, dict):
-                raise ConfigError(f"{path}: '{key}' must be a mapping of settings")
-            cls = _SECTIONS[key]
-            known = {f.name: f for f in fields(cls)}
-            for name, setting in value.items():
-                if name not in known:
-                    raise ConfigError(
-                        f"{path}: unknown setting '{key}.{name}' (known: {', '.join(known)})"
-                    )
-                expected = type(getattr(cls(), name))
-                if not isinstance(setting, int | float) or isinstance(setting, bool):
-                    raise ConfigError(f"{path}: '{key}.{name}' must be a number, got {setting!r}")
-                if setting < 0:
-                    raise ConfigError(f"{path}: '{key}.{name}' must not be negative")
-                if expected is int and setting != int(setting):
-                    raise ConfigError(f"{path}: '{key}.{name}' must be a whole number")
-            section = replace(
-                getattr(scenario, key), **{k: type(getattr(cls(), k))(v) for k, v in value.items()}
-            )
-            top[key] = section
+            top[key] = _section(path, key, value, getattr(scenario, key))
         elif key in ("subscribers", "days", "seed"):
             top[key] = int(value)
         elif key == "start":
@@ -275,3 +242,44 @@ def load_scenario(path: Path | None, *, family: str | None = None, **overrides: 
             raise ConfigError(f"{path}: unknown key '{key}'")
     top.update({k: v for k, v in overrides.items() if v is not None})
     return replace(scenario, **top)
+
+
+def _read_scenario(path: Path) -> dict[str, Any]:
+    """The mapping a scenario file holds (empty for an empty file)."""
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read scenario: {exc}") from None
+    if loaded is not None and not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: a scenario is a mapping of sections to settings")
+    return loaded or {}
+
+
+def _on_family(family: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """The family's settings with ``raw``'s on top (a section's settings one by one)."""
+    merged = _family(family)
+    for key, value in raw.items():
+        if key in _SECTIONS and isinstance(value, dict) and key in merged:
+            merged[key].update(value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _section(path: Path | None, key: str, value: Any, current: Any) -> Any:
+    """Section ``key`` of the scenario (``current``) with the settings ``value`` gives, checked."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: '{key}' must be a mapping of settings")
+    cls = _SECTIONS[key]
+    known = {f.name: f for f in fields(cls)}
+    for name, setting in value.items():
+        if name not in known:
+            raise ConfigError(f"{path}: unknown setting '{key}.{name}' (known: {', '.join(known)})")
+        expected = type(getattr(cls(), name))
+        if not isinstance(setting, int | float) or isinstance(setting, bool):
+            raise ConfigError(f"{path}: '{key}.{name}' must be a number, got {setting!r}")
+        if setting < 0:
+            raise ConfigError(f"{path}: '{key}.{name}' must not be negative")
+        if expected is int and setting != int(setting):
+            raise ConfigError(f"{path}: '{key}.{name}' must be a whole number")
+    return replace(current, **{k: type(getattr(cls(), k))(v) for k, v in value.items()})
