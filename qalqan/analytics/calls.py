@@ -33,7 +33,7 @@ import duckdb
 from qalqan.detections.spoofing import SPOOFING_RULES, UNALLOCATED, SpoofingRule
 from qalqan.domain.messages import MESSAGES
 
-__all__ = ["CALL_FEATURES", "CALL_RULES", "call_features", "reason_facts_sql", "said_sql"]
+__all__ = ["CALL_FEATURES", "CALL_RULES", "call_features", "reason_sql", "said_sql"]
 
 _WANGIRI_FACTS: Mapping[str, str] = {
     "range": "wangiri_range",
@@ -105,10 +105,13 @@ def said_sql(key: str, facts: Mapping[str, str]) -> tuple[str, str]:
     return text, f"json_object({members})"
 
 
-def reason_facts_sql(rule: str, key: str, facts: str) -> str:
-    """SQL for a one-reason ``reason_facts`` cell: ``[{"rule":..,"key":..,"facts":{..}}]``."""
+def reason_sql(rule: str, weight: str, key: str, facts: str) -> str:
+    """SQL for a one-reason ``reason_facts`` cell, as :func:`~qalqan.domain.messages.reasons_cell`
+    writes it: ``[{"rule":..,"key":..,"facts":{..},"weight":..}]``; each argument is SQL."""
     return (
-        f"CAST(json_array(json_object('rule', {rule}, 'key', {key}, 'facts', {facts})) AS VARCHAR)"
+        "CAST(json_array(json_object("
+        f"'rule', {rule}, 'key', {key}, 'facts', {facts}, 'weight', CAST(({weight}) AS DOUBLE)"
+        ")) AS VARCHAR)"
     )
 
 

@@ -42,7 +42,7 @@ import pyarrow as pa
 from scipy.stats import chi2
 
 from qalqan.analytics.farms import Farm
-from qalqan.domain.messages import reason_facts_cell
+from qalqan.domain.messages import reasons_cell
 from qalqan.domain.model import Reason
 
 __all__ = [
@@ -106,8 +106,8 @@ class Campaign:
         return "; ".join(r.detail for r in self.said)
 
     def reason_facts(self) -> str | None:
-        """The message keys and facts of :meth:`reasons`, in its order (``reason_facts``)."""
-        return reason_facts_cell(self.said)
+        """:attr:`said` as data, in the order of :meth:`reasons` (``reason_facts``)."""
+        return reasons_cell(self.said)
 
 
 def _office_templates() -> tuple[list[tuple[int, int]], np.ndarray]:
@@ -791,27 +791,30 @@ def _why(
 ) -> list[Reason]:
     """Why a campaign's calls are one campaign, from the evidence that joined its sources.
 
-    Like a farm's evidence, a campaign's has no rule of its own: each reason's ``rule``
-    is "" (the text has no ``rule:`` prefix), its key names the kind of evidence.
+    Each reason's rule is ``campaign.<kind of evidence>``, its key
+    ``analysis.campaign.<kind>``. The office day and the script weigh what their
+    links weigh in the graph of sources (:data:`OFFICE_WEIGHT`, :data:`SCRIPT_WEIGHT`);
+    the other weights rank the evidence (victims' and caller IDs' links weigh by how
+    far beyond chance they are, which a campaign's reason does not add up).
     """
     if campaign.kind == "wangiri":
         ranges = sorted({s.removeprefix("range:") for s in campaign.sources})
         return [
             Reason.said(
-                "", 1.0, "analysis.campaign.range",
+                "campaign.range", 1.0, "analysis.campaign.range",
                 numbers=numbers, range=", ".join(f"{r}…" for r in ranges),
                 days=len({int(t // 86_400) for t in times}),
             )
         ]  # fmt: skip
     if campaign.kind != "call_center":
-        return [Reason.said("", 1.0, "analysis.campaign.round_the_clock")]
+        return [Reason.said("campaign.round_the_clock", 1.0, "analysis.campaign.round_the_clock")]
     said: list[Reason] = []
     office = fit_office_day(campaign.hourly)
     if office is not None:
         offset, start = office
         said.append(
             Reason.said(
-                "", OFFICE_WEIGHT, "analysis.campaign.office_day",
+                "campaign.office_day", OFFICE_WEIGHT, "analysis.campaign.office_day",
                 sources=len(campaign.sources), start=f"{start:02d}", end=f"{start + 9:02d}",
                 offset=f"{offset:+d}",
             )
@@ -823,20 +826,28 @@ def _why(
             weekday = (days.min() + np.arange(per_day.size) + 3) % 7  # 1 Jan 1970 was a Thursday
             mean = np.array([per_day[weekday == d].mean() for d in range(7)])
             worked = int((mean >= 0.2 * mean.max()).sum())
-            said.append(Reason.said("", 0.5, "analysis.campaign.week", days=worked))
+            said.append(Reason.said("campaign.week", 0.5, "analysis.campaign.week", days=worked))
     base = {s.split("#")[0] for s in campaign.sources}
     inside = [k for a, b, k in set(joined) if a in base and b in base]
     if victims := inside.count("victims"):
-        said.append(Reason.said("", 2.0, "analysis.campaign.shared_victims", pairs=victims))
+        said.append(
+            Reason.said(
+                "campaign.shared_victims", 2.0, "analysis.campaign.shared_victims", pairs=victims
+            )
+        )
     if caller_ids := inside.count("caller_ids"):
-        said.append(Reason.said("", 2.0, "analysis.campaign.caller_ids", pairs=caller_ids))
+        said.append(
+            Reason.said(
+                "campaign.caller_ids", 2.0, "analysis.campaign.caller_ids", pairs=caller_ids
+            )
+        )
     category, reports = max(
         campaign.report_categories.items(), key=lambda kv: (kv[1], kv[0]), default=("", 0)
     )
     if reports >= 2 and reports >= 0.6 * sum(campaign.report_categories.values()):
         said.append(
             Reason.said(
-                "", SCRIPT_WEIGHT, "analysis.campaign.script", category=category,
+                "campaign.script", SCRIPT_WEIGHT, "analysis.campaign.script", category=category,
                 reports=reports, total=sum(campaign.report_categories.values()),
             )
         )  # fmt: skip
@@ -844,7 +855,7 @@ def _why(
     if shared:
         said.append(
             Reason.said(
-                "", 1.0, "analysis.campaign.shared_route",
+                "campaign.shared_route", 1.0, "analysis.campaign.shared_route",
                 routes=", ".join(shared),
             )
         )  # fmt: skip

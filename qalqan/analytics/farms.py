@@ -37,12 +37,13 @@ import networkx as nx
 import numpy as np
 import pyarrow as pa
 
-from qalqan.domain.messages import reason_facts_cell
+from qalqan.domain.messages import reasons_cell
 from qalqan.domain.model import Reason
 
 __all__ = [
     "EDGE_WEIGHTS",
     "EVIDENCE_MESSAGES",
+    "EVIDENCE_RULES",
     "MAX_STAYS",
     "Farm",
     "FarmLikeSettings",
@@ -60,6 +61,9 @@ EVIDENCE_MESSAGES: dict[str, str] = {
     "same_site_day": "analysis.farm.evidence.same_site_day",
     "shared_victims": "analysis.farm.evidence.shared_victims",
 }
+
+#: The rule id of each kind of evidence in a farm's reasons.
+EVIDENCE_RULES: dict[str, str] = {kind: f"simfarm.{kind}" for kind in EVIDENCE_MESSAGES}
 
 #: How much one kind of evidence says that two SIMs belong to one box.
 EDGE_WEIGHTS: dict[str, float] = {
@@ -136,13 +140,14 @@ class Farm:
     """Where the farm stood, in time order (the latest :data:`MAX_STAYS` stays)."""
 
     def said(self) -> list[Reason]:
-        """The evidence, kind by kind, most pairs first (ties by kind), each a message with its facts.
+        """The evidence, kind by kind, most pairs first (ties by kind), each a reason.
 
-        A farm's evidence has no rule of its own: each reason's ``rule`` is ""
-        (the text has no ``rule:`` prefix), its key names the kind of evidence.
+        The rule of each is ``simfarm.<kind>`` (:data:`EVIDENCE_RULES`), its weight what
+        that evidence adds to the farm in the SIM graph: its pairs times the weight
+        of one such pair (:data:`EDGE_WEIGHTS`).
         """
         return [
-            Reason.said("", EDGE_WEIGHTS[k], EVIDENCE_MESSAGES[k], pairs=n)
+            Reason.said(EVIDENCE_RULES[k], EDGE_WEIGHTS[k] * n, EVIDENCE_MESSAGES[k], pairs=n)
             for k, n in sorted(self.evidence.items(), key=lambda x: (-x[1], x[0]))
             if n
         ]
@@ -152,8 +157,8 @@ class Farm:
         return "; ".join(r.detail for r in self.said())
 
     def reason_facts(self) -> str | None:
-        """The message keys and facts of :meth:`reasons`, in its order (``reason_facts``)."""
-        return reason_facts_cell(self.said())
+        """:meth:`said` as data, in the order of :meth:`reasons` (``reason_facts``)."""
+        return reasons_cell(self.said())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

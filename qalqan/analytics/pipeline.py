@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from qalqan.analytics.calls import call_features, model_matrix_sql, reason_facts_sql, said_sql
+from qalqan.analytics.calls import call_features, model_matrix_sql, reason_sql, said_sql
 from qalqan.analytics.farms import Farm, find_farms
 from qalqan.analytics.features import estimate_local_offset, sim_features
 from qalqan.analytics.inbound import inbound_call_facts
 from qalqan.analytics.money import money_trail
 from qalqan.analytics.numbering import home_region, number_facts
-from qalqan.analytics.sim_reasons import SIM_RULES, sim_reasons_said
+from qalqan.analytics.sim_reasons import SIM_RULES, sim_reasons
 from qalqan.analytics.store import AnalysisStore
 from qalqan.detections.spoofing import SpoofingSettings
 from qalqan.detections.wangiri import WangiriBurst
-from qalqan.domain.messages import reason_facts_cell
+from qalqan.domain.messages import reasons_cell
 from qalqan.domain.model import Reason
 
 if TYPE_CHECKING:
@@ -162,7 +162,7 @@ class Analysis:
             )
             reasons: list[Reason] = []
             if verdict != "clear":
-                reasons = sim_reasons_said(row)
+                reasons = sim_reasons(row)
                 if farm:
                     reasons.insert(
                         0,
@@ -178,14 +178,17 @@ class Analysis:
                 if drivers:
                     model = Reason.said(
                         "model",
-                        scores[imsi],
+                        round(scores[imsi], 4),
                         "analysis.sim.model.drivers",
                         score=f"{scores[imsi]:.2f}",
                         drivers=drivers,
                     )
                 else:
                     model = Reason.said(
-                        "model", scores[imsi], "analysis.sim.model", score=f"{scores[imsi]:.2f}"
+                        "model",
+                        round(scores[imsi], 4),
+                        "analysis.sim.model",
+                        score=f"{scores[imsi]:.2f}",
                     )
                 reasons.append(model)
             out_rows.append(
@@ -196,7 +199,7 @@ class Analysis:
                     "verdict": verdict,
                     "farm_id": farm or None,
                     "reasons": " | ".join(f"{r.rule}: {r.detail}" for r in reasons) or None,
-                    "reason_facts": reason_facts_cell(reasons),
+                    "reason_facts": reasons_cell(reasons),
                 }
             )
         sims = pa.Table.from_pylist(
@@ -248,8 +251,9 @@ class Analysis:
             "WHEN f.pair_history <= 0 THEN 'analysis.call.model' "
             "ELSE 'analysis.call.model.known_pair' END"
         )
-        model_facts_cell = reason_facts_sql(
+        model_facts_cell = reason_sql(
             "'fraud_call.model'",
+            "round(s.p, 4)",
             model_key,
             f"CASE WHEN f.cli_foreign = 1 THEN {foreign_facts} "
             f"WHEN f.pair_history <= 0 THEN {first_facts} ELSE {known_facts} END",
@@ -261,8 +265,9 @@ class Analysis:
         box_facts = {"imsi": "m.imsi", "farm": "b.farm_id"}
         box_text, box_json = said_sql("analysis.call.simbox", box_facts)
         lone_text, lone_json = said_sql("analysis.call.simbox.no_farm", {"imsi": "m.imsi"})
-        box_facts_cell = reason_facts_sql(
+        box_facts_cell = reason_sql(
             "'simbox.call'",
+            "1.0",
             "CASE WHEN b.farm_id IS NULL THEN 'analysis.call.simbox.no_farm' "
             "ELSE 'analysis.call.simbox' END",
             f"CASE WHEN b.farm_id IS NULL THEN {lone_json} ELSE {box_json} END",
@@ -287,7 +292,7 @@ class Analysis:
                            END AS reasons,
                            NULL AS farm_id, NULL AS imsi,
                            CASE WHEN f.rule IS NOT NULL
-                                    THEN {reason_facts_sql("f.rule", "f.rule_key", "f.rule_facts")}
+                                    THEN {reason_sql("f.rule", "1.0", "f.rule_key", "f.rule_facts")}
                                 WHEN {flagged} THEN {model_facts_cell}
                            END AS reason_facts
                     FROM call_facts f LEFT JOIN _call_scores s USING (record_id)

@@ -9,10 +9,10 @@ a SIM box.
 "Young" is the feature table's ``young``: the screening configuration's
 ``network.young_sim_days``, one definition for batch and real time.
 
-Each rule says its reason as a message of :mod:`qalqan.domain.messages` (a
-key and the facts that fill it), so that ``sims.csv`` can carry the keys and
-facts next to the English text (``reason_facts``) and the console can show
-the reason in Russian or Kazakh.
+Each rule says its reason as a :class:`~qalqan.domain.model.Reason` (its id,
+its weight, a message of :mod:`qalqan.domain.messages` and the facts that fill
+it), so that ``sims.csv`` carries the reason as data next to the English text
+(``reason_facts``) and the console can show it in Russian or Kazakh.
 """
 
 from __future__ import annotations
@@ -22,10 +22,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from qalqan.domain.messages import render
 from qalqan.domain.model import Reason
 
-__all__ = ["SIM_RULES", "SimRule", "sim_reasons", "sim_reasons_said"]
+__all__ = ["SIM_RULES", "SimRule", "sim_reasons"]
 
 Row = Mapping[str, Any]
 
@@ -37,32 +36,22 @@ def _n(row: Row, name: str) -> float:
     return float(value)
 
 
-Said = tuple[str, dict[str, str]]
-"""A message key and its facts, as strings."""
-
-
-def _says(key: str, /, **facts: object) -> Said:
-    """The message ``key`` with ``facts`` made strings (as :meth:`Reason.said` keeps them)."""
-    return key, {name: str(value) for name, value in facts.items()}
-
-
 @dataclass(frozen=True, slots=True)
 class SimRule:
     rule: str
     weight: float
     applies: Callable[[Row], bool]
-    says: Callable[[Row], Said]
-    """The message key and facts of what was seen; :meth:`said` renders them in English."""
+    tells: Callable[[SimRule, Row], Reason]
+    """What was seen, as this rule's reason: ``lambda rule, r: rule.says(key, **facts)``."""
     decisive: bool = False
 
-    def said(self, row: Row) -> str:
-        """What was seen, in English."""
-        key, facts = self.says(row)
-        return render(key, facts)
+    def says(self, key: str, /, **facts: object) -> Reason:
+        """This rule's reason with message ``key`` filled with ``facts``, at the rule's weight."""
+        return Reason.from_facts(self.rule, self.weight, key, facts)
 
     def reason(self, row: Row) -> Reason:
-        key, facts = self.says(row)
-        return Reason.from_facts(self.rule, self.weight, key, dict(facts))
+        """The reason this rule gives for ``row`` (a SIM's features), when it :attr:`applies`."""
+        return self.tells(self, row)
 
 
 SIM_RULES: tuple[SimRule, ...] = (
@@ -70,7 +59,7 @@ SIM_RULES: tuple[SimRule, ...] = (
         "simbox.imei_many_sims_day",
         0.9,
         lambda r: _n(r, "imei_max_sims_per_day") >= 4,
-        lambda r: _says(
+        lambda rule, r: rule.says(
             "analysis.sim.imei_many_sims_day",
             imei=r.get("busiest_imei"),
             sims=int(_n(r, "imei_max_sims_per_day")),
@@ -81,7 +70,7 @@ SIM_RULES: tuple[SimRule, ...] = (
         "simbox.imei_many_sims",
         0.6,
         lambda r: _n(r, "imei_max_sims") >= 4 and _n(r, "imei_max_sims_per_day") < 4,
-        lambda r: _says(
+        lambda rule, r: rule.says(
             "analysis.sim.imei_many_sims",
             imei=r.get("busiest_imei"),
             sims=int(_n(r, "imei_max_sims")),
@@ -91,7 +80,7 @@ SIM_RULES: tuple[SimRule, ...] = (
         "simbox.never_called",
         0.5,
         lambda r: _n(r, "voice_in") + _n(r, "sms_in") == 0 and _n(r, "voice_out") >= 10,
-        lambda r: _says(
+        lambda rule, r: rule.says(
             "analysis.sim.never_called",
             days=f"{max(_n(r, 'lifespan_h') / 24, 1):.0f}",
             calls=int(_n(r, "voice_out")),
@@ -101,13 +90,13 @@ SIM_RULES: tuple[SimRule, ...] = (
         "simbox.no_sms",
         0.2,
         lambda r: _n(r, "sms_out") + _n(r, "sms_in") == 0 and _n(r, "voice_out") >= 20,
-        lambda r: _says("analysis.sim.no_sms"),
+        lambda rule, r: rule.says("analysis.sim.no_sms"),
     ),
     SimRule(
         "simbox.strangers_only",
         0.4,
         lambda r: _n(r, "distinct_callees") >= 15 and _n(r, "callback_share") < 0.05,
-        lambda r: _says(
+        lambda rule, r: rule.says(
             "analysis.sim.strangers_only",
             callees=int(_n(r, "distinct_callees")),
             share=f"{100 * _n(r, 'callback_share'):.0f}",
@@ -117,37 +106,37 @@ SIM_RULES: tuple[SimRule, ...] = (
         "simbox.young_sim",
         0.3,
         lambda r: bool(r.get("young")),
-        lambda r: _says("analysis.sim.young_sim", days=int(_n(r, "age_days"))),
+        lambda rule, r: rule.says("analysis.sim.young_sim", days=int(_n(r, "age_days"))),
     ),
     SimRule(
         "simbox.activation_batch",
         0.5,
         lambda r: _n(r, "batch_sims") >= 10,
-        lambda r: _says("analysis.sim.activation_batch", sims=int(_n(r, "batch_sims"))),
+        lambda rule, r: rule.says("analysis.sim.activation_batch", sims=int(_n(r, "batch_sims"))),
     ),
     SimRule(
         "simbox.straw_owner",
         0.5,
         lambda r: _n(r, "owner_sims") >= 5 and _n(r, "plan_corporate") == 0,
-        lambda r: _says("analysis.sim.straw_owner", sims=int(_n(r, "owner_sims"))),
+        lambda rule, r: rule.says("analysis.sim.straw_owner", sims=int(_n(r, "owner_sims"))),
     ),
     SimRule(
         "simbox.short_life",
         0.3,
         lambda r: _n(r, "lifespan_h") <= 48 and bool(r.get("young")),
-        lambda r: _says("analysis.sim.short_life", hours=f"{_n(r, 'lifespan_h'):.0f}"),
+        lambda rule, r: rule.says("analysis.sim.short_life", hours=f"{_n(r, 'lifespan_h'):.0f}"),
     ),
     SimRule(
         "simbox.static",
         0.2,
         lambda r: _n(r, "distinct_sites") == 1 and _n(r, "voice_out") >= 20,
-        lambda r: _says("analysis.sim.static", site=r.get("main_site")),
+        lambda rule, r: rule.says("analysis.sim.static", site=r.get("main_site")),
     ),
     SimRule(
         "simbox.crowded_site",
         0.3,
         lambda r: _n(r, "site_young_sims_per_day") >= 12,
-        lambda r: _says(
+        lambda rule, r: rule.says(
             "analysis.sim.crowded_site",
             sims=int(_n(r, "site_young_sims_per_day")),
             site=r.get("main_site"),
@@ -157,7 +146,7 @@ SIM_RULES: tuple[SimRule, ...] = (
         "simbox.sibling_contacts",
         0.3,
         lambda r: _n(r, "young_contact_share") >= 0.3,
-        lambda r: _says(
+        lambda rule, r: rule.says(
             "analysis.sim.sibling_contacts", share=f"{100 * _n(r, 'young_contact_share'):.0f}"
         ),
     ),
@@ -165,7 +154,7 @@ SIM_RULES: tuple[SimRule, ...] = (
         "simbox.unassigned_callees",
         0.2,
         lambda r: _n(r, "failed_share") >= 0.15 and _n(r, "voice_out") >= 2,
-        lambda r: _says(
+        lambda rule, r: rule.says(
             "analysis.sim.unassigned_callees", share=f"{100 * _n(r, 'failed_share'):.0f}"
         ),
     ),
@@ -173,20 +162,15 @@ SIM_RULES: tuple[SimRule, ...] = (
         "simbox.elderly_targets",
         0.2,
         lambda r: _n(r, "elderly_callee_share") >= 0.3,
-        lambda r: _says(
+        lambda rule, r: rule.says(
             "analysis.sim.elderly_targets", share=f"{100 * _n(r, 'elderly_callee_share'):.0f}"
         ),
     ),
 )
 
 
-def sim_reasons_said(row: Row, *, limit: int = 5) -> list[Reason]:
+def sim_reasons(row: Row, *, limit: int = 5) -> list[Reason]:
     """The reason of every rule that applies, strongest first, with its message key and facts."""
     found = [r.reason(row) for r in SIM_RULES if r.applies(row)]
     found.sort(key=lambda x: -x.weight)
     return found[:limit]
-
-
-def sim_reasons(row: Row, *, limit: int = 5) -> list[tuple[str, float, str]]:
-    """(rule, weight, what was seen) for every rule that applies, strongest first."""
-    return [(r.rule, r.weight, r.detail) for r in sim_reasons_said(row, limit=limit)]

@@ -6,10 +6,10 @@
 Every call attempt of ``cdrs`` goes through :meth:`ScreeningEngine.screen` in
 time order, and one row per attempt is written to ``decisions.csv``
 (exchange-v1: ``record_id, action, score, reasons, latency_us``), in that order,
-with one Qalqan column after them, ``reason_facts``: the message key and facts
-of every reason as JSON, so that the case console can show the reasons in the
-operator's language (read a cell with
-:func:`qalqan.domain.messages.parse_reason_facts`).
+with one Qalqan column after them, ``reason_facts``: every reason as data
+(rule, message key, facts, weight) in JSON, so that the case console can show
+the reasons in the operator's language (read a cell with
+:func:`qalqan.domain.messages.parse_reasons`).
 
 **Never the future.** The point of a replay is to measure what the engine
 would have done live, so each decision may use only what was known before
@@ -67,7 +67,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from qalqan.domain.messages import reason_facts_cell
+from qalqan.domain.messages import reasons_cell
 from qalqan.domain.model import CallAttempt, CallResult, Event, Ingress, IngressClass
 from qalqan.exchange.reader import DataSet, ReadLimits, TableReport
 from qalqan.exchange.schema import DECISIONS
@@ -350,7 +350,7 @@ class _Replay:
             decision.score,
             decision.reasons_text() or None,
             round(decision.latency_us, 1),
-            reason_facts_cell(decision.reasons),
+            reasons_cell(decision.reasons),
         )
         if self.watch is not None:
             cell = attempt.cell

@@ -6,9 +6,10 @@ from collections.abc import Callable
 
 import pyarrow as pa
 
+from qalqan.analytics.farms import EDGE_WEIGHTS
 from qalqan.analytics.pipeline import Analysis
 from qalqan.analytics.sim_reasons import sim_reasons
-from qalqan.domain.messages import parse_reason_facts, render
+from qalqan.domain.messages import parse_reasons, render
 
 CELLS = [
     {"cell_id": f"C{i}", "site_id": f"S{i}", "lat": 43.2 + i / 100, "lon": 76.9, "region": "Almaty"}
@@ -61,7 +62,7 @@ def test_a_handset_with_many_sims_is_a_simbox_with_its_reason(
     box = rows["401770000000100"]
     assert box["imei_max_sims_per_day"] == 12
     assert box["owner_sims"] == 12 and box["batch_sims"] == 12
-    reasons = dict((rule, said) for rule, _, said in sim_reasons(box))
+    reasons = {r.rule: r.detail for r in sim_reasons(box)}
     assert (
         reasons["simbox.imei_many_sims_day"]
         == f"IMEI {box_imei} carried 12 different SIMs in one day"
@@ -82,24 +83,23 @@ def test_a_handset_with_many_sims_is_a_simbox_with_its_reason(
     for text, cell in zip(
         sims.column("reasons").to_pylist(), sims.column("reason_facts").to_pylist(), strict=True
     ):
-        parts = text.split(" | ") if text else []
-        keyed = parse_reason_facts(cell)
-        assert [p.split(": ", 1)[0] for p in parts] == [rule for rule, _, _ in keyed]
-        assert [p.split(": ", 1)[1] for p in parts] == [render(k, f) for _, k, f in keyed]
-    keys = {
-        key
-        for cell in sims.column("reason_facts").to_pylist()
-        for _, key, _ in parse_reason_facts(cell)
-    }
+        keyed = parse_reasons(cell)
+        assert (text or "") == " | ".join(
+            f"{r.rule}: {render(r.key, r.facts_dict())}" for r in keyed
+        )
+    keys = {r.key for cell in sims.column("reason_facts").to_pylist() for r in parse_reasons(cell)}
     assert {
         "analysis.sim.farm_member",
         "analysis.sim.imei_many_sims_day",
         "analysis.sim.model",
     } <= keys
     farm = farms[0]
-    assert farm.reasons() == "; ".join(
-        render(k, f) for _, k, f in parse_reason_facts(farm.reason_facts())
-    )
+    evidence = parse_reasons(farm.reason_facts())
+    assert farm.reasons() == "; ".join(render(r.key, r.facts_dict()) for r in evidence)
+    assert evidence == farm.said() and "simfarm.shared_imei" in {r.rule for r in evidence}
+    for reason in evidence:  # each kind of evidence weighs what its pairs add to the farm's graph
+        kind = reason.rule.removeprefix("simfarm.")
+        assert reason.weight == EDGE_WEIGHTS[kind] * farm.evidence[kind]
     # The calls of a SIM box, in a farm or on its own.
     lone = sims.set_column(
         sims.column_names.index("farm_id"), "farm_id", pa.nulls(sims.num_rows, pa.string())
@@ -120,7 +120,7 @@ def test_a_handset_with_many_sims_is_a_simbox_with_its_reason(
         ]
         assert len(boxed) == 24
         for text, cell in boxed:
-            [(rule, said, facts)] = parse_reason_facts(cell)
-            assert (rule, said) == ("simbox.call", key)
-            assert text == f"simbox.call: {render(said, facts)}"
-            assert render(said, facts, "ru").startswith("звонок с SIM-карты")
+            [reason] = parse_reasons(cell)
+            assert (reason.rule, reason.key, reason.weight) == ("simbox.call", key, 1.0)
+            assert text == f"simbox.call: {reason.detail}"
+            assert reason.detail_in("ru").startswith("звонок с SIM-карты")

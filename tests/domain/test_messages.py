@@ -173,7 +173,7 @@ SAYERS = {
     "listed": (0, frozenset({"source", "reason"})),
     "_fail_open": (1, frozenset({"action", "ingress"})),
     "_saying": (0, frozenset()),
-    "_says": (0, frozenset()),  # qalqan.analytics.sim_reasons
+    "says": (0, frozenset()),  # qalqan.analytics.sim_reasons.SimRule.says
 }
 NOT_FACTS = frozenset({"weight", "started"})
 

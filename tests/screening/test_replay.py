@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import string
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from qalqan.cli.main import app
-from qalqan.domain.messages import MESSAGES, parse_reason_facts, reason_facts_cell, render
+from qalqan.domain.messages import MESSAGES, parse_reasons, reasons_cell, render
 from qalqan.domain.model import Reason
 from qalqan.exchange.reader import DataSet, read_file
 from qalqan.exchange.schema import CDRS, DECISIONS
@@ -92,11 +93,11 @@ def test_reason_facts_follow_the_exchange_columns_and_agree_with_the_reasons_tex
     for text, cell in zip(
         table.column("reasons").to_pylist(), table.column("reason_facts").to_pylist(), strict=True
     ):
-        said = parse_reason_facts(cell)
+        said = parse_reasons(cell)
         assert (text is None) == (not said)
         if said:
-            assert " | ".join(f"{rule}: {render(key, facts)}" for rule, key, facts in said) == text
-            keys |= {key for _, key, _ in said}
+            assert " | ".join(f"{r.rule}: {render(r.key, r.facts_dict())}" for r in said) == text
+            keys |= {r.key for r in said}
     assert keys <= set(MESSAGES) and len(keys) >= 8
 
 
@@ -114,21 +115,25 @@ def test_a_decisions_file_without_reason_facts_still_reads(
         table = reader.read_all()
         assert reader.report.rows_rejected == 0
     assert table.column_names == list(DECISIONS.names)
-    assert parse_reason_facts(None) == []
+    assert parse_reasons(None) == []
 
 
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
-_REASONS = st.lists(
-    st.builds(
-        lambda rule, key, facts: Reason(
-            rule=rule, weight=0.5, detail="d", key=key, facts=tuple(facts.items())
-        ),
-        rule=_TEXT.filter(str.strip),
-        key=st.one_of(st.just(""), st.sampled_from(sorted(MESSAGES))),
-        facts=st.dictionaries(_TEXT, _TEXT, max_size=4),
-    ),
-    max_size=4,
-)
+
+
+@st.composite
+def _reason(draw: st.DrawFn) -> Reason:
+    """A reason as the engine gives one: a catalog key with its facts, or free text."""
+    rule = draw(_TEXT.filter(str.strip))
+    weight = draw(st.floats(-2, 2, allow_nan=False))
+    key = draw(st.one_of(st.just(""), st.sampled_from(sorted(MESSAGES))))
+    if not key:
+        return Reason(rule=rule, weight=weight, detail=draw(_TEXT))
+    names = {name for _, name, _, _ in string.Formatter().parse(MESSAGES[key]["en"]) if name}
+    return Reason.said(rule, weight, key, **{name: draw(_TEXT) for name in sorted(names)})
+
+
+_REASONS = st.lists(_reason(), max_size=4)
 
 
 @settings(
@@ -142,15 +147,11 @@ def test_reason_facts_read_back_from_the_csv_the_replay_writes(
     path = tmp_path / "decisions.csv"
     writer = _DecisionWriter(path)
     for i, reasons in enumerate(rows):
-        writer.add(
-            f"r{i}", "warn", 0.5, "text" if reasons else None, 1.0, reason_facts_cell(reasons)
-        )
+        writer.add(f"r{i}", "warn", 0.5, "text" if reasons else None, 1.0, reasons_cell(reasons))
     writer.close()
     with read_file(path, DECISIONS) as reader:
         cells = reader.read_all().column("reason_facts").to_pylist()
-    assert [parse_reason_facts(cell) for cell in cells] == [
-        [(r.rule, r.key, r.facts_dict()) for r in reasons] for reasons in rows
-    ]
+    assert [parse_reasons(cell) for cell in cells] == rows
 
 
 def test_the_replay_meets_the_targets_on_a_simulated_operator(
