@@ -1,17 +1,14 @@
 """The pages a refusal gets, at the edge: each exception of the library or the console to its page.
 
-======================================  =====  ==========================================
-exception                               code   page
-======================================  =====  ==========================================
-:class:`~qalqan.console.web.NotSignedIn`  303  the login form (htmx: ``HX-Redirect``)
-:class:`~qalqan.cases.errors.PermissionDenied`  403  "not for your role"
-:class:`~qalqan.console.forms.CsrfError`  403  audited; counts toward an address's lock
-:class:`~qalqan.console.forms.BadRequest`  400
-:class:`~qalqan.cases.errors.NotFoundError`  404
-:class:`~qalqan.cases.errors.WorkflowError`  409  in the reader's language when it has a code
-:class:`~qalqan.cases.errors.AlreadyClaimedError`  409  who holds it
-any other                               500    no details
-======================================  =====  ==========================================
+* :class:`~qalqan.console.web.NotSignedIn` → the login form (303; an htmx refresh gets
+  ``HX-Redirect``);
+* :class:`~qalqan.cases.errors.PermissionDenied` → 403, "not for your role";
+* :class:`~qalqan.console.forms.CsrfError` → 403, audited, and counted toward an address's lock;
+* :class:`~qalqan.console.forms.BadRequest` → 400;
+* :class:`~qalqan.cases.errors.NotFoundError` → 404;
+* :class:`~qalqan.cases.errors.WorkflowError` → 409, in the reader's language when it has a code;
+* :class:`~qalqan.cases.errors.AlreadyClaimedError` → 409, saying who holds the alert;
+* anything else → 500, with no details and the security headers of every page.
 """
 
 from __future__ import annotations
