@@ -38,10 +38,10 @@ from typing import Any, Final
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from qalqan.cases.clock import clock_of
 from qalqan.cases.errors import StoreUnavailableError
 from qalqan.cases.models import AuditEntry, AuditHead
 from qalqan.cases.roles import Actor, Permission, authorize
-from qalqan.cases.store import clock_of
 
 __all__ = [
     "GENESIS",

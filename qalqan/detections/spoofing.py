@@ -61,12 +61,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
+from qalqan.detections.settings import RulesFile
 from qalqan.domain.model import IngressClass
 
 if TYPE_CHECKING:
     import duckdb
-
-    from qalqan.screening.config import ScreeningConfig
 
 __all__ = [
     "DOMESTIC_FROM_ABROAD",
@@ -191,20 +190,13 @@ class SpoofingSettings:
     roaming_grace_s: float
 
     @classmethod
-    def from_config(cls, config: ScreeningConfig) -> SpoofingSettings:
+    def from_config(cls, config: RulesFile) -> SpoofingSettings:
         rule = config.rules[DOMESTIC_FROM_ABROAD.id]
         return cls(
             history_window_s=rule.seconds("history_window"),
             established_callees=rule.integer("established_callees"),
             roaming_grace_s=config.roaming_grace_s,
         )
-
-    @classmethod
-    def shipped(cls) -> SpoofingSettings:
-        """From the shipped rules file (what ``qalqan replay`` uses without ``--rules``)."""
-        from qalqan.screening.config import load_config
-
-        return cls.from_config(load_config())
 
 
 _EVENTS_AT_ONCE: Final = 65_536

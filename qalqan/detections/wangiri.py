@@ -48,10 +48,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-if TYPE_CHECKING:
-    from qalqan.screening.config import ScreeningConfig
+from qalqan.detections.settings import RulesFile
 
 __all__ = [
     "BUCKETS_PER_WINDOW",
@@ -163,7 +162,7 @@ class WangiriBurst:
         )
 
     @classmethod
-    def from_config(cls, config: ScreeningConfig) -> WangiriBurst:
+    def from_config(cls, config: RulesFile) -> WangiriBurst:
         """As a screening rules file sets ``wangiri.one_ring_burst``."""
         return cls.from_settings(config.rules["wangiri.one_ring_burst"].as_dict())
 
