@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -26,7 +27,7 @@ from qalqan.cases.country import data_country
 from qalqan.cases.models import Alert, AlertEntity, AlertKind, Loss, LossKind
 from qalqan.cases.roles import Actor, Permission, authorize
 from qalqan.cases.store import clock_of
-from qalqan.cases.views import texts_of
+from qalqan.cases.views import said_of
 from qalqan.domain.numbers import describe, is_e164
 
 __all__ = ["CALLER_ID_TYPES", "DashboardFigures", "caller_id_type", "dashboard_figures"]
@@ -57,17 +58,18 @@ CALLER_ID_TYPES: tuple[str, ...] = ("ours", "domestic", "foreign", "withheld", "
 
 
 def caller_id_type(
-    caller: str | None, reasons: list[str], own_sim: bool, home: str | None = None
+    caller: str | None, rules: Collection[str], own_sim: bool, home: str | None = None
 ) -> str:
     """What the call presented as its caller ID, from what the alert stores.
 
-    A number of the protected registry (banks, police: a ``spoofed_cli.registry…``
-    reason) first, then withheld (no number), then one of our subscribers (the
-    call has the caller's SIM on our network, or the rule said it presented our
-    subscriber's number), then domestic (a number of ``home``, the operator's country, by the
-    numbering plan) or foreign. With ``home`` unknown, no number is called domestic.
+    ``rules`` are the ids of the rules that gave the alert's reasons, as stored beside
+    them (never read out of their words). A number of the protected registry (banks,
+    police: a ``spoofed_cli.registry…`` rule) first, then withheld (no number), then one
+    of our subscribers (the call has the caller's SIM on our network, or the rule said
+    it presented our subscriber's number), then domestic (a number of ``home``, the
+    operator's country, by the numbering plan) or foreign. With ``home`` unknown, no
+    number is called domestic.
     """
-    rules = [r.partition(":")[0] for r in reasons]
     if any(r.startswith("spoofed_cli.registry") for r in rules):
         return "protected"
     if not caller:
@@ -129,8 +131,8 @@ def dashboard_figures(
         route = ingress.partition(":")[0]
         by_route[route] += 1
         route_day[route, day] += 1
-        reasons_said = list(texts_of(reasons))
-        by_caller_id[caller_id_type(caller, reasons_said, alert_id in own_sim, home)] += 1
+        rules = {said.rule for said in said_of(reasons)}
+        by_caller_id[caller_id_type(caller, rules, alert_id in own_sim, home)] += 1
         if outcome:
             worked[day] += 1
             outcomes[outcome] += 1

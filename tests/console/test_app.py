@@ -668,7 +668,7 @@ def test_dashboard_traffic_mix_matches_the_store(console: Console) -> None:
     routes = Counter(v.details["ingress"].partition(":")[0] for v in views)
     kinds = Counter(
         caller_id_type(
-            v.caller, list(v.reasons), any(e.relation == "caller_sim" for e in v.entities)
+            v.caller, {s.rule for s in v.said}, any(e.relation == "caller_sim" for e in v.entities)
         )
         for v in views
     )
@@ -697,13 +697,11 @@ def test_caller_id_types() -> None:
     from qalqan.cases.dashboard import CALLER_ID_TYPES, caller_id_type
 
     assert caller_id_type(None, [], False) == "withheld"
-    assert caller_id_type("+77272707000", ["spoofed_cli.registry_wrong_route: x"], False) == (
+    assert caller_id_type("+77272707000", ["spoofed_cli.registry_wrong_route"], False) == (
         "protected"
     )
     assert caller_id_type("+77010000001", [], True) == "ours"
-    assert caller_id_type("+77010000001", ["spoofed_cli.own_subscriber_at_home: y"], False) == (
-        "ours"
-    )
+    assert caller_id_type("+77010000001", ["spoofed_cli.own_subscriber_at_home"], False) == ("ours")
     assert caller_id_type("+77010000001", [], False, "KZ") == "domestic"
     assert caller_id_type("+447700900123", [], False, "KZ") == "foreign"
     # domestic is the operator's country by the numbering plan, not "+7"
