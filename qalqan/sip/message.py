@@ -1010,6 +1010,21 @@ def _skip_blank_lines(data: bytes | bytearray, start: int = 0) -> int:
     return start
 
 
+def _unfold(lines: list[str]) -> tuple[list[str], SipParseError | None]:
+    """Header lines with their continuation lines (folding, RFC 3261 §7.3.1) joined on."""
+    raw: list[str] = []
+    problem: SipParseError | None = None
+    for line in lines:
+        if line[:1] in (" ", "\t"):
+            if not raw:
+                problem = problem or SipParseError("a folded line before any header")
+                continue
+            raw[-1] = raw[-1].rstrip(" \t") + " " + line.strip(" \t")
+        else:
+            raw.append(line)
+    return raw, problem
+
+
 def _read_head(head: bytes) -> tuple[str, list[tuple[str, str]], SipParseError | None]:
     """Split a header block into its start line and fields.
 
@@ -1028,15 +1043,8 @@ def _read_head(head: bytes) -> tuple[str, list[tuple[str, str]], SipParseError |
     start_line = lines[0]
     fields: list[tuple[str, str]] = []
     if "\n " in text or "\n\t" in text:
-        raw: list[str] = []
-        for line in lines[1:]:
-            if line[:1] in (" ", "\t"):
-                if not raw:
-                    problem = problem or SipParseError("a folded line before any header")
-                    continue
-                raw[-1] = raw[-1].rstrip(" \t") + " " + line.strip(" \t")
-            else:
-                raw.append(line)
+        raw, folding = _unfold(lines[1:])
+        problem = problem or folding
     else:
         raw = lines[1:]
     suspicious = "\r" in text or "\0" in text
@@ -1086,6 +1094,60 @@ def _content_length(headers: Headers, method: str | None) -> int | None:
     return length
 
 
+def _request_method(start_line: str, headers: Headers, problem: SipParseError | None) -> str | None:
+    """The method of a request's start line; None for a response's. Raises for a bad one.
+
+    ``problem``, the first fault found in the header block, is raised once the
+    start line is known good, so that the error can say whether a request failed.
+    """
+    if start_line[:4].upper() == "SIP/":
+        if _STATUS_LINE.fullmatch(start_line) is None:
+            raise SipParseError(f"bad status line '{_clip(start_line)}'", headers=headers)
+        if problem is not None:
+            raise SipParseError(problem.reason, headers=headers)
+        return None
+    parts = start_line.split(" ")
+    method = parts[0] if parts and _TOKEN.fullmatch(parts[0]) else None
+    if len(parts) != 3 or method is None:
+        raise SipParseError(
+            f"bad request line '{_clip(start_line)}'", headers=headers, method=method
+        )
+    if parts[2].upper() != SIP_VERSION:
+        status = 505 if _VERSION.fullmatch(parts[2]) else 400
+        raise SipParseError(
+            f"version '{_clip(parts[2])}' is not SIP/2.0",
+            status=status,
+            headers=headers,
+            method=method,
+        )
+    if problem is not None:
+        raise SipParseError(problem.reason, headers=headers, method=method)
+    return method
+
+
+def _framed_body(body: bytes, headers: Headers, method: str | None, *, stream: bool) -> bytes:
+    """The body as ``Content-Length`` frames it (see :func:`parse_message`)."""
+    length = _content_length(headers, method)
+    if length is None:
+        if stream:
+            raise SipParseError(
+                "Content-Length is required on a stream", headers=headers, method=method
+            )
+    elif length > len(body):
+        raise SipParseError(
+            f"Content-Length {length} is more than the {len(body)} body bytes that arrived",
+            headers=headers,
+            method=method,
+        )
+    elif length < len(body):
+        if stream:
+            raise SipParseError(
+                "Content-Length does not match the framing", headers=headers, method=method
+            )
+        body = body[:length]
+    return body
+
+
 def parse_message(
     data: bytes, *, stream: bool = False, max_size: int = MAX_MESSAGE_SIZE
 ) -> Request | Response:
@@ -1110,51 +1172,9 @@ def parse_message(
     headers = Headers._read(fields)
     body = bytes(data[head_end + separator :])
 
+    message_method = _request_method(start_line, headers, problem)
+    body = _framed_body(body, headers, message_method, stream=stream)
     message: Request | Response
-    if start_line[:4].upper() == "SIP/":
-        match = _STATUS_LINE.fullmatch(start_line)
-        if match is None:
-            raise SipParseError(f"bad status line '{_clip(start_line)}'", headers=headers)
-        if problem is not None:
-            raise SipParseError(problem.reason, headers=headers)
-        message_method = None
-    else:
-        parts = start_line.split(" ")
-        message_method = parts[0] if parts and _TOKEN.fullmatch(parts[0]) else None
-        if len(parts) != 3 or message_method is None:
-            raise SipParseError(
-                f"bad request line '{_clip(start_line)}'", headers=headers, method=message_method
-            )
-        if parts[2].upper() != SIP_VERSION:
-            status = 505 if _VERSION.fullmatch(parts[2]) else 400
-            raise SipParseError(
-                f"version '{_clip(parts[2])}' is not SIP/2.0",
-                status=status,
-                headers=headers,
-                method=message_method,
-            )
-        if problem is not None:
-            raise SipParseError(problem.reason, headers=headers, method=message_method)
-
-    length = _content_length(headers, message_method)
-    if length is None:
-        if stream:
-            raise SipParseError(
-                "Content-Length is required on a stream", headers=headers, method=message_method
-            )
-    elif length > len(body):
-        raise SipParseError(
-            f"Content-Length {length} is more than the {len(body)} body bytes that arrived",
-            headers=headers,
-            method=message_method,
-        )
-    elif length < len(body):
-        if stream:
-            raise SipParseError(
-                "Content-Length does not match the framing", headers=headers, method=message_method
-            )
-        body = body[:length]
-
     if message_method is None:
         match = _STATUS_LINE.fullmatch(start_line)
         assert match is not None
