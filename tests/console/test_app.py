@@ -701,7 +701,7 @@ def test_caller_id_types() -> None:
         "protected"
     )
     assert caller_id_type("+77010000001", [], True) == "ours"
-    assert caller_id_type("+77010000001", ["spoofed_cli.own_subscriber_at_home"], False) == ("ours")
+    assert caller_id_type("+77010000001", ["spoofed_cli.own_subscriber_at_home"], False) == "ours"
     assert caller_id_type("+77010000001", [], False, "KZ") == "domestic"
     assert caller_id_type("+447700900123", [], False, "KZ") == "foreign"
     # domestic is the operator's country by the numbering plan, not "+7"
