@@ -13,7 +13,7 @@ idiom is :mod:`qalqan.config`'s, shared with the console's settings.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
@@ -31,6 +31,49 @@ __all__ = ["ApiSettings", "Secret"]
 _INGRESS_CLASSES = frozenset(c.value for c in IngressClass)
 
 
+def _as_action(value: object) -> Action | object:
+    """An :class:`Action` when ``value`` names one; otherwise ``value``, for problems() to name."""
+    try:
+        return Action(cast(str, value))
+    except ValueError:
+        return value
+
+
+def _actions_by_ingress(raw: str) -> dict[str, Action | object]:
+    """``international=divert,voip=divert`` as a mapping; problems() checks the names."""
+    found: dict[str, Action | object] = {}
+    for part in raw.split(","):
+        if not part.strip():
+            continue
+        kind, equals, action = part.partition("=")
+        if not equals or not kind.strip() or not action.strip():
+            raise ValueError(f"'{part.strip()}' is not CLASS=ACTION (e.g. international=divert)")
+        found[kind.strip().lower()] = _as_action(action.strip().lower())
+    return found
+
+
+# (setting, the test its value must pass, what is said when it does not)
+_BOUNDS: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
+    ("max_body_bytes", lambda v: v >= 1024, "is under 1024"),
+    ("max_batch", lambda v: v >= 1, "must be at least 1"),
+    ("deadline_ms", lambda v: v > 0, "must be above 0"),
+    ("client_time_skew_s", lambda v: v >= 0, "must be 0 or more"),
+    ("outcome_window_s", lambda v: v > 0, "must be above 0"),
+    ("outcome_max_attempts", lambda v: v >= 1, "must be at least 1"),
+    ("keep_alive_s", lambda v: v >= 1, "must be at least 1"),
+    ("header_timeout_s", lambda v: v > 0, "must be above 0"),
+    ("max_header_bytes", lambda v: v >= 1024, "is under 1024"),
+    ("max_connections", lambda v: v >= 1, "must be at least 1"),
+)
+
+
+def _parse(kind: Any, raw: str) -> Any:
+    if kind == Mapping[str, Action]:
+        return _actions_by_ingress(raw)
+    return config.parse_value(kind, raw)
+
+
+@config.part("http", prefix="QALQAN_HTTP_", title="HTTP API settings", parse=_parse)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ApiSettings:
     """How the HTTP screening API listens, validates and answers."""
@@ -206,60 +249,37 @@ class ApiSettings:
             problems.append(
                 f"{env['region']}={self.region!r} is not auto or an ISO 3166 code like KZ or AZ"
             )
-        if self.max_body_bytes < 1024:
-            problems.append(f"{env['max_body_bytes']}={self.max_body_bytes} is under 1024")
-        if self.max_batch < 1:
-            problems.append(f"{env['max_batch']}={self.max_batch} must be at least 1")
-        if not self.deadline_ms > 0:
-            problems.append(f"{env['deadline_ms']}={self.deadline_ms} must be above 0")
-        classes = ", ".join(c.value for c in IngressClass)
-        for kind, action in self.fail_open_by_ingress.items():
-            if kind not in _INGRESS_CLASSES:
-                problems.append(
-                    f"{env['fail_open_by_ingress']}: '{kind}' is not an ingress class ({classes})"
-                )
-            if not isinstance(cast(object, action), Action):
-                problems.append(
-                    f"{env['fail_open_by_ingress']}: '{action}' is not one of "
-                    + ", ".join(a.value for a in Action)
-                )
-        if not self.client_time_skew_s >= 0:
-            problems.append(
-                f"{env['client_time_skew_s']}={self.client_time_skew_s} must be 0 or more"
-            )
-        if not self.outcome_window_s > 0:
-            problems.append(f"{env['outcome_window_s']}={self.outcome_window_s} must be above 0")
-        if self.outcome_max_attempts < 1:
-            problems.append(
-                f"{env['outcome_max_attempts']}={self.outcome_max_attempts} must be at least 1"
-            )
-        if self.keep_alive_s < 1:
-            problems.append(f"{env['keep_alive_s']}={self.keep_alive_s} must be at least 1")
-        if not self.header_timeout_s > 0:
-            problems.append(f"{env['header_timeout_s']}={self.header_timeout_s} must be above 0")
-        if self.max_header_bytes < 1024:
-            problems.append(f"{env['max_header_bytes']}={self.max_header_bytes} is under 1024")
-        if self.max_connections < 1:
-            problems.append(f"{env['max_connections']}={self.max_connections} must be at least 1")
+        problems += [
+            f"{env[name]}={getattr(self, name)} {says}"
+            for name, holds, says in _BOUNDS
+            if not holds(getattr(self, name))
+        ]
+        problems += self._fail_open_problems(env["fail_open_by_ingress"])
         if self.api_token is not None and len(self.api_token) < 16:
             problems.append(f"{env['api_token']} is too short (at least 16 characters)")
         return problems
 
+    def _fail_open_problems(self, variable: str) -> list[str]:
+        classes = ", ".join(c.value for c in IngressClass)
+        problems: list[str] = []
+        for kind, action in self.fail_open_by_ingress.items():
+            if kind not in _INGRESS_CLASSES:
+                problems.append(f"{variable}: '{kind}' is not an ingress class ({classes})")
+            if not isinstance(cast(object, action), Action):
+                problems.append(
+                    f"{variable}: '{action}' is not one of " + ", ".join(a.value for a in Action)
+                )
+        return problems
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ApiSettings:
-        """Settings from ``QALQAN_HTTP_*`` variables, then ``overrides`` (None means not given).
+        """Settings from the file ``QALQAN_CONFIG`` names (its ``[http]`` table), then
+        ``QALQAN_HTTP_*`` variables, then ``overrides`` (None means not given).
 
-        Every unreadable variable is named in one :class:`ConfigError`; so are
+        Every unreadable value is named in one :class:`ConfigError`; so are
         unknown ``QALQAN_HTTP_*`` variables, which are usually typos.
         """
-        return config.from_env(
-            cls,
-            prefix="QALQAN_HTTP_",
-            title="HTTP API settings",
-            environ=environ,
-            overrides=overrides,
-            parse=_parse,
-        )
+        return config.from_env(cls, environ, overrides)
 
     def fail_open_action(self, kind: IngressClass) -> Action:
         """The action answered unscreened for a call from ``kind`` (engine error, deadline)."""
@@ -277,30 +297,3 @@ class ApiSettings:
     def shown(self) -> dict[str, str]:
         """Every setting as it may be printed: secrets as stars."""
         return config.shown(self)
-
-
-def _as_action(value: object) -> Action | object:
-    """An :class:`Action` when ``value`` names one; otherwise ``value``, for problems() to name."""
-    try:
-        return Action(cast(str, value))
-    except ValueError:
-        return value
-
-
-def _actions_by_ingress(raw: str) -> dict[str, Action | object]:
-    """``international=divert,voip=divert`` as a mapping; problems() checks the names."""
-    found: dict[str, Action | object] = {}
-    for part in raw.split(","):
-        if not part.strip():
-            continue
-        kind, equals, action = part.partition("=")
-        if not equals or not kind.strip() or not action.strip():
-            raise ValueError(f"'{part.strip()}' is not CLASS=ACTION (e.g. international=divert)")
-        found[kind.strip().lower()] = _as_action(action.strip().lower())
-    return found
-
-
-def _parse(kind: Any, raw: str) -> Any:
-    if kind == Mapping[str, Action]:
-        return _actions_by_ingress(raw)
-    return config.parse_value(kind, raw)

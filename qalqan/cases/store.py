@@ -25,10 +25,10 @@ signatures and tests can freeze time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -37,10 +37,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from qalqan.cases import audit
-from qalqan.cases.clock import CLOCK_KEY, Clock, clock_of, utc_now
+from qalqan import config
 from qalqan.cases.errors import PermissionDenied, StoreUnavailableError
-from qalqan.cases.roles import Actor, Role
+from qalqan.errors import ConfigError
 
 __all__ = [
     "DEFAULT_SETTINGS",
@@ -54,32 +53,113 @@ __all__ = [
     "upgrade",
 ]
 
+Clock = Callable[[], datetime]
+"""Returns the current time, timezone-aware UTC."""
+
 MIGRATIONS: Final = Path(__file__).with_name("migrations")
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _about(name: str, help: str) -> dict[str, Any]:
+    return config.setting(f"QALQAN_WORKFLOW_{name.upper()}", help)
+
+
+@config.part("workflow", prefix="QALQAN_WORKFLOW_", title="workflow settings")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorkflowSettings:
-    """The anti-call-center's service levels and how the queue judges urgency."""
+    """The anti-call-center's service levels and how the queue judges urgency: the
+    ``[workflow]`` table, ``QALQAN_WORKFLOW_*``."""
 
-    claim_ttl: timedelta = timedelta(minutes=15)
-    """A claim lapses after this long without an outcome; the call goes back to the queue."""
-    claim_within: timedelta = timedelta(minutes=5)
-    """SLA: an intercepted call should be claimed this soon after it reached the store."""
-    contact_within: timedelta = timedelta(minutes=15)
-    """SLA: the potential victim should be spoken to this soon after the call reached the store."""
-    in_progress_within: timedelta = timedelta(minutes=10)
-    """A call placed this recently may still be going on (or the victim about to act): first."""
-    vulnerable_age: int = 65
-    """Subscribers this old or older (from the birth year) are called back first."""
-    repeat_target_calls: int = 2
-    """A subscriber with this many intercepted calls or more is a repeat target."""
-    center_name: str = ""
-    """The anti-call-center's name in scripts; empty for each language's default."""
+    claim_ttl: timedelta = field(
+        default=timedelta(minutes=15),
+        metadata=_about(
+            "claim_ttl",
+            "A claim lapses after this long without an outcome; the call goes back to the queue "
+            "(a duration: 90s, 15m, 2h).",
+        ),
+    )
+    claim_within: timedelta = field(
+        default=timedelta(minutes=5),
+        metadata=_about(
+            "claim_within",
+            "Service level: an intercepted call should be claimed this soon after it reached "
+            "the store.",
+        ),
+    )
+    contact_within: timedelta = field(
+        default=timedelta(minutes=15),
+        metadata=_about(
+            "contact_within",
+            "Service level: the potential victim should be spoken to this soon after the call "
+            "reached the store.",
+        ),
+    )
+    in_progress_within: timedelta = field(
+        default=timedelta(minutes=10),
+        metadata=_about(
+            "in_progress_within",
+            "A call placed this recently may still be going on (or the victim about to act): "
+            "it comes first in the queue.",
+        ),
+    )
+    vulnerable_age: int = field(
+        default=65,
+        metadata=_about(
+            "vulnerable_age",
+            "Subscribers this old or older (from the birth year) are called back first.",
+        ),
+    )
+    repeat_target_calls: int = field(
+        default=2,
+        metadata=_about(
+            "repeat_target_calls",
+            "A subscriber with this many intercepted calls or more is a repeat target.",
+        ),
+    )
+    center_name: str = field(
+        default="",
+        metadata=_about(
+            "center_name",
+            "The anti-call-center's name in the call-back scripts; empty: each language's default.",
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"{f.metadata['env']}={config.shown_value(getattr(self, f.name))} must be above 0"
+            for f in fields(self)
+            if f.name != "center_name" and not _above_zero(getattr(self, f.name))
+        ]
+        if problems:
+            raise ConfigError("workflow settings: " + "; ".join(problems))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkflowSettings:
+        """Settings from the file ``QALQAN_CONFIG`` names (its ``[workflow]`` table), then
+        ``QALQAN_WORKFLOW_*`` variables; every mistake named in one ConfigError."""
+        return config.from_env(cls, environ)
+
+
+def _above_zero(value: timedelta | int) -> bool:
+    return value > timedelta(0) if isinstance(value, timedelta) else value > 0
 
 
 DEFAULT_SETTINGS: Final = WorkflowSettings()
 
+_CLOCK_KEY: Final = "qalqan.clock"
 _SETTINGS_KEY: Final = "qalqan.settings"
+
+
+def clock_of(session: Session) -> datetime:
+    """The current time as the session's store sees it (frozen in tests)."""
+    clock: Clock = session.info.get(_CLOCK_KEY, _now)
+    moment = clock()
+    if moment.tzinfo is None:
+        raise ValueError("the case store's clock must return timezone-aware times")
+    return moment.astimezone(UTC)
 
 
 def settings_of(session: Session) -> WorkflowSettings:
@@ -208,7 +288,7 @@ class CaseStore:
         self,
         engine: Engine,
         *,
-        clock: Clock = utc_now,
+        clock: Clock = _now,
         settings: WorkflowSettings = DEFAULT_SETTINGS,
     ) -> None:
         self.engine = engine
@@ -221,11 +301,19 @@ class CaseStore:
         cls,
         url: str | Path,
         *,
-        clock: Clock = utc_now,
-        settings: WorkflowSettings = DEFAULT_SETTINGS,
+        clock: Clock = _now,
+        settings: WorkflowSettings | None = None,
         check_schema: bool = True,
     ) -> CaseStore:
-        """Open a store; unless told not to, refuse one whose schema is not the newest."""
+        """Open a store; unless told not to, refuse one whose schema is not the newest.
+
+        Without ``settings``, the workflow settings are those of the settings file
+        and the environment (:meth:`WorkflowSettings.from_env`), so that every
+        command that opens the store (the console, ``qalqan cases``, the demo)
+        works to the same service levels.
+        """
+        if settings is None:
+            settings = WorkflowSettings.from_env()
         engine = make_engine(url)
         store = cls(engine, clock=clock, settings=settings)
         if check_schema:
@@ -258,7 +346,7 @@ class CaseStore:
     def session(self) -> Session:
         """A bare session with this store's clock and settings (the caller commits)."""
         session = self._sessions()
-        session.info[CLOCK_KEY] = self.clock
+        session.info[_CLOCK_KEY] = self.clock
         session.info[_SETTINGS_KEY] = self.settings
         return session
 
@@ -280,6 +368,9 @@ class CaseStore:
             session.close()
 
     def _audit_refusal(self, denied: PermissionDenied) -> None:
+        from qalqan.cases import audit
+        from qalqan.cases.roles import Actor, Role
+
         with self.session() as session:
             audit.append(
                 session,

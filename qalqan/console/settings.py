@@ -28,6 +28,7 @@ _POSITIVE = (
 )  # fmt: skip
 
 
+@config.part("console", prefix="QALQAN_CONSOLE_", title="console settings")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConsoleSettings:
     """How long sessions last, how sign-in is throttled, and how large a request may be."""
@@ -210,10 +211,9 @@ class ConsoleSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ConsoleSettings:
-        """Settings from ``QALQAN_CONSOLE_*`` variables; every mistake named in one ConfigError."""
-        return config.from_env(
-            cls, prefix="QALQAN_CONSOLE_", title="console settings", environ=environ
-        )
+        """Settings from the file ``QALQAN_CONFIG`` names (its ``[console]`` table), then
+        ``QALQAN_CONSOLE_*`` variables; every mistake named in one ConfigError."""
+        return config.from_env(cls, environ)
 
     @classmethod
     def registry(cls) -> list[tuple[str, str, str, str]]:

@@ -49,9 +49,12 @@ and contacts not seen for ``forget_days``.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Final
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Final
 
+from qalqan.config import from_env, part, setting
+from qalqan.errors import ConfigError
 from qalqan.screening.config import YOUNG_SIM_DAYS
 from qalqan.screening.network import SubscriberFacts, Subscribers
 from qalqan.screening.reputation import Listing, ReputationLists
@@ -62,25 +65,140 @@ _DAY: Final = 86_400.0
 _BUSINESS_PLANS: Final = frozenset({"corporate", "m2m"})
 
 
+def _about(name: str, help: str) -> dict[str, Any]:
+    return setting(f"QALQAN_FARM_WATCH_{name.upper()}", help)
+
+
+@part("farm_watch", prefix="QALQAN_FARM_WATCH_", title="farm watch settings")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FarmWatchSettings:
-    min_sims_per_imei: int = 4
-    min_callees: int = 12
-    max_calls_per_callee: float = 1.3
-    min_stranger_share: float = 0.8
-    min_life_contacts: int = 2
-    min_siblings: int = 2
-    min_listed_siblings: int = 3
-    min_listed_at_site: int = 4
-    young_sim_days: float = YOUNG_SIM_DAYS
-    """The screening configuration's ``network.young_sim_days`` (replay passes it on)."""
-    min_cluster: int = 4
-    farm_site_hours: float = 2.0
-    list_farm_sites: bool = False
-    """Off by default: on moving farms (mimic-farms, default) it caught 0.1 % more of the
-    centers' calls than ``sim_farm.young_sims_at_site`` alone, and touched young SIMs of
-    the people living where the farm stood (0.1-0.3 % of their calls)."""
-    forget_days: float = 7.0
+    """The thresholds of replay's hourly batch detector: the ``[farm_watch]`` table,
+    ``QALQAN_FARM_WATCH_*``."""
+
+    min_sims_per_imei: int = field(
+        default=4,
+        metadata=_about(
+            "min_sims_per_imei",
+            "SIMs one handset (IMEI) carried in one day for it and its SIMs to be listed as a "
+            "SIM box.",
+        ),
+    )
+    min_callees: int = field(
+        default=12,
+        metadata=_about(
+            "min_callees",
+            "Different people a young SIM called, never called or texted by anyone but other "
+            "young SIMs, for it to be listed as a SIM-box SIM.",
+        ),
+    )
+    max_calls_per_callee: float = field(
+        default=1.3,
+        metadata=_about(
+            "max_calls_per_callee",
+            "Most calls per person called for such a SIM (a SIM box hardly ever calls anyone "
+            "twice).",
+        ),
+    )
+    min_stranger_share: float = field(
+        default=0.8,
+        metadata=_about(
+            "min_stranger_share",
+            "Share of a farm-like group's calls out of the group that went to numbers it never "
+            "had contact with, for the group to be listed as a farm.",
+        ),
+    )
+    min_life_contacts: int = field(
+        default=2,
+        metadata=_about(
+            "min_life_contacts",
+            "People beyond the young SIMs a young SIM kept in touch with (two calls or SMS, "
+            "either way); fewer, and it is farm-like.",
+        ),
+    )
+    min_siblings: int = field(
+        default=2,
+        metadata=_about(
+            "min_siblings",
+            "Other farm-like SIMs a farm-like SIM called or texted, from a common site, to be "
+            "joined to their group.",
+        ),
+    )
+    min_listed_siblings: int = field(
+        default=3,
+        metadata=_about(
+            "min_listed_siblings",
+            "Listed SIMs of one activation batch or one straw owner after which the rest of "
+            "them (the farm's unused stock) are listed too.",
+        ),
+    )
+    min_listed_at_site: int = field(
+        default=4,
+        metadata=_about(
+            "min_listed_at_site",
+            "Listed SIMs that called from one site within farm_site_hours for the site to be "
+            "listed (with list_farm_sites).",
+        ),
+    )
+    young_sim_days: float = field(
+        default=YOUNG_SIM_DAYS,
+        metadata={
+            "help": "How young a young SIM is, in days: the rules file's "
+            "network.young_sim_days, which replay passes on (not a setting of its own)."
+        },
+    )
+    min_cluster: int = field(
+        default=4,
+        metadata=_about(
+            "min_cluster",
+            "SIMs a farm-like group needs, and people its calls out of the group reached, to be "
+            "judged a farm.",
+        ),
+    )
+    farm_site_hours: float = field(
+        default=2.0,
+        metadata=_about(
+            "farm_site_hours",
+            "Hours a site looks back for listed SIMs, and stays listed for, renewed while the "
+            "farm stays.",
+        ),
+    )
+    list_farm_sites: bool = field(
+        default=False,
+        metadata=_about(
+            "list_farm_sites",
+            "List farm sites (weighing on young SIMs only). Off: on moving farms it caught 0.1 % "
+            "more of the centers' calls than sim_farm.young_sims_at_site alone, and touched "
+            "young SIMs of the people living where the farm stood (0.1-0.3 % of their calls).",
+        ),
+    )
+    forget_days: float = field(
+        default=7.0,
+        metadata=_about(
+            "forget_days",
+            "Days after which SIMs, handsets and contacts not seen are forgotten (bounds memory).",
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"{f.metadata['env']}={getattr(self, f.name)} must be above 0"
+            for f in fields(self)
+            if "env" in f.metadata
+            and not isinstance(getattr(self, f.name), bool)
+            and not getattr(self, f.name) > 0
+        ]
+        if not self.min_stranger_share <= 1:
+            problems.append(
+                f"QALQAN_FARM_WATCH_MIN_STRANGER_SHARE={self.min_stranger_share} is above 1"
+            )
+        if problems:
+            raise ConfigError("farm watch settings: " + "; ".join(problems))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> FarmWatchSettings:
+        """Settings from the file ``QALQAN_CONFIG`` names (its ``[farm_watch]`` table), then
+        ``QALQAN_FARM_WATCH_*`` variables; every mistake named in one ConfigError."""
+        return from_env(cls, environ)
 
 
 @dataclass(slots=True)

@@ -52,15 +52,15 @@ import base64
 import binascii
 import json
 import math
-import os
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
@@ -69,6 +69,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import verification
 
+from qalqan import config
 from qalqan.errors import ConfigError, QalqanError
 
 if TYPE_CHECKING:
@@ -859,58 +860,58 @@ def _failure(failed: _CheckFailedError) -> IdentityCheck:
 # --- settings --------------------------------------------------------------------------------
 
 
+@config.part("stir", prefix="QALQAN_STIR_", title="STIR/SHAKEN settings")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StirSettings:
-    """Where a screening node finds its STIR/SHAKEN trust, read from ``QALQAN_STIR_*``.
+    """Where a screening node finds its STIR/SHAKEN trust: the ``[stir]`` table, ``QALQAN_STIR_*``.
 
     Documented in ``docs/stir-shaken.md``; :attr:`ENV` names every variable.
     """
 
-    trust_anchors: Path | None = None
-    """PEM file or folder of the STI-CA root certificates to trust (``QALQAN_STIR_TRUST_ANCHORS``)."""
-    certificates: Path | None = None
-    """Folder mirroring x5u URLs, ``host/path`` (``QALQAN_STIR_CERTIFICATES``)."""
-    max_age_s: int = 60
-    """Largest distance between iat and the call time, in seconds (``QALQAN_STIR_MAX_AGE_S``)."""
-    require_tn_auth_list: bool = True
-    """Refuse signing certificates without TNAuthList (``QALQAN_STIR_REQUIRE_TN_AUTH_LIST``)."""
+    trust_anchors: Path | None = field(
+        default=None,
+        metadata=config.setting(
+            "QALQAN_STIR_TRUST_ANCHORS",
+            "PEM file or folder of the STI-CA root certificates to trust; none: STIR/SHAKEN off.",
+        ),
+    )
+    certificates: Path | None = field(
+        default=None,
+        metadata=config.setting(
+            "QALQAN_STIR_CERTIFICATES",
+            "Folder mirroring the x5u URLs of signing certificates, as host/path; none: "
+            "STIR/SHAKEN off.",
+        ),
+    )
+    max_age_s: int = field(
+        default=60,
+        metadata=config.setting(
+            "QALQAN_STIR_MAX_AGE_S",
+            "Largest distance between a PASSporT's iat and the call time, in seconds.",
+        ),
+    )
+    require_tn_auth_list: bool = field(
+        default=True,
+        metadata=config.setting(
+            "QALQAN_STIR_REQUIRE_TN_AUTH_LIST",
+            "Refuse signing certificates without the TNAuthList extension (RFC 8226).",
+        ),
+    )
 
-    ENV: ClassVar[Mapping[str, str]] = {
-        "trust_anchors": "QALQAN_STIR_TRUST_ANCHORS",
-        "certificates": "QALQAN_STIR_CERTIFICATES",
-        "max_age_s": "QALQAN_STIR_MAX_AGE_S",
-        "require_tn_auth_list": "QALQAN_STIR_REQUIRE_TN_AUTH_LIST",
-    }
+    ENV: ClassVar[Mapping[str, str]]
+    """Every setting's environment variable, by field name."""
+
+    def __post_init__(self) -> None:
+        if not self.max_age_s > 0:
+            raise ConfigError(
+                f"STIR/SHAKEN settings: QALQAN_STIR_MAX_AGE_S={self.max_age_s} must be above 0"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StirSettings:
-        """Settings from the environment; every mistake is named in one :class:`ConfigError`."""
-        env = os.environ if environ is None else environ
-        problems: list[str] = []
-        values: dict[str, Any] = {}
-        for name in ("trust_anchors", "certificates"):
-            raw = env.get(cls.ENV[name], "").strip()
-            if raw:
-                values[name] = Path(raw)
-        raw = env.get(cls.ENV["max_age_s"], "").strip()
-        if raw:
-            try:
-                values["max_age_s"] = int(raw)
-                if values["max_age_s"] <= 0:
-                    problems.append(f"{cls.ENV['max_age_s']}={raw} must be above 0")
-            except ValueError:
-                problems.append(f"{cls.ENV['max_age_s']}={raw!r} is not a whole number of seconds")
-        raw = env.get(cls.ENV["require_tn_auth_list"], "").strip().lower()
-        if raw:
-            if raw in ("1", "true", "yes", "on"):
-                values["require_tn_auth_list"] = True
-            elif raw in ("0", "false", "no", "off"):
-                values["require_tn_auth_list"] = False
-            else:
-                problems.append(f"{cls.ENV['require_tn_auth_list']}={raw!r} is not true or false")
-        if problems:
-            raise ConfigError("STIR/SHAKEN settings: " + "; ".join(problems))
-        return cls(**values)
+        """Settings from the file ``QALQAN_CONFIG`` names (its ``[stir]`` table), then
+        ``QALQAN_STIR_*`` variables; every mistake is named in one :class:`ConfigError`."""
+        return config.from_env(cls, environ)
 
     @property
     def configured(self) -> bool:
@@ -927,3 +928,6 @@ class StirSettings:
             max_age_s=self.max_age_s,
             require_tn_auth_list=self.require_tn_auth_list,
         )
+
+
+StirSettings.ENV = MappingProxyType({f.name: f.metadata["env"] for f in fields(StirSettings)})
