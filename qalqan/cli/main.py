@@ -7,6 +7,7 @@ import typer
 from qalqan import __version__
 from qalqan.cli.analyze import analyze_command, evaluate_command, train_command
 from qalqan.cli.cases import audit_app, cases_app
+from qalqan.cli.config import config_app
 from qalqan.cli.console import console_command
 from qalqan.cli.demo import demo_command
 from qalqan.cli.screening import replay_command, rules_app
@@ -35,6 +36,7 @@ app.command("serve-http")(serve_http_command)
 app.add_typer(cases_app, name="cases")
 app.add_typer(audit_app, name="audit")
 app.command("console")(console_command)
+app.add_typer(config_app, name="config")
 
 
 @app.callback(invoke_without_command=True)
