@@ -20,13 +20,14 @@ and ``--get``-style callers use in-process, and writes the response. Every
 refusal, from a bad field to an unknown path or a fault, leaves as the one
 JSON error shape of :mod:`qalqan.api.errors`.
 
-``decide`` runs synchronously on the event loop: the engine is meant to be
-an in-memory, microsecond affair, and its time is measured. As on the SIP
-face, an engine that raises or answers past ``deadline_ms`` is replaced by
-the configured default action — per ingress class with
-``fail_open_by_ingress`` (divert for international routes, say) — with a
-reason saying so (``fail_open``), or, with ``fail_open`` off, answered with
-422 (the engine refused the attempt with a Qalqan error) or 500.
+Screening is the :class:`~qalqan.screening.node.ScreeningNode`'s: the API
+only turns JSON into a call attempt and the node's decision back into JSON.
+The node runs synchronously on the event loop (the engine is meant to be an
+in-memory, microsecond affair, and its time is measured); as on the SIP face,
+an engine that raises or answers past the node's deadline is replaced by the
+node's fail-open action — per ingress class (divert for international routes,
+say) — with a reason saying so, or, with ``QALQAN_HTTP_FAIL_OPEN`` off,
+answered with 422 (the engine refused the attempt with a Qalqan error) or 500.
 
 **The client does not move the engine's clock.** An attempt's ``time`` is
 believed only within ``client_time_skew_s`` of the node's own clock; further
@@ -44,9 +45,11 @@ which. The operator's own records (``screened: false``) are believed only when
 the API has a token (and so every caller has shown it); without one anyone
 could teach the engine contact.
 
-The engine may be given ready (``decide=``) or as a factory (``engine=``),
-built at ASGI startup in a worker thread, so that ``/healthz`` answers
-``not_ready`` while rules load; in-process, the first request builds it.
+The node may be given ready (``node=``, or a bare engine as ``decide=``, which
+is then put in a node with the deadline and fail-open policy of the API's
+settings) or as a factory (``engine=``), built at ASGI startup in a worker
+thread, so that ``/healthz`` answers ``not_ready`` while rules load;
+in-process, the first request builds it.
 
     >>> from qalqan.domain.model import Action, Decision
     >>> api = ScreeningApi(lambda attempt: Decision(action=Action.ALLOW, score=0.0))
@@ -91,19 +94,13 @@ from qalqan.api.schema import (
     parse_outcome,
 )
 from qalqan.domain.model import Action, CallAttempt, Decision, Reason
-from qalqan.domain.numbers import region_of_engine
 from qalqan.errors import QalqanError
-from qalqan.screening.engine import judged as engine_judged
+from qalqan.screening.node import Decide, NodeSettings, Observe, ScreeningNode
 from qalqan.screening.signals import CallOutcome
 
 __all__ = ["Decide", "Observe", "Response", "Screening", "ScreeningApi"]
 
 logger = logging.getLogger(__name__)
-
-#: The screening engine as the HTTP face sees it: a call attempt in, a decision out.
-Decide = Callable[[CallAttempt], Decision]
-#: How the engine learns how a call ended (``ScreeningEngine.observe``).
-Observe = Callable[[CallOutcome], None]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,12 +183,13 @@ _ENDPOINT_LIST = ", ".join(f"{e.methods[0]} {path}" for path, e in _ENDPOINTS.it
 
 
 class ScreeningApi:
-    """The HTTP screening API around a ``decide`` function; also an ASGI application.
+    """The HTTP screening API around a screening node; also an ASGI application.
 
-    Give ``decide`` (ready, with ``observe`` when the engine learns outcomes) or
-    ``engine`` (a factory returning ``decide`` or a :class:`Screening`, built
-    once, lazily). ``clock`` measures durations and how long screened attempts
-    are held; ``wall_clock`` dates attempts that carry no ``time``.
+    Give ``node``; or ``decide`` (a bare engine, with ``observe`` when it learns
+    outcomes); or ``engine`` (a factory returning a node, ``decide`` or a
+    :class:`Screening`, built once, lazily). ``clock`` measures durations and
+    how long screened attempts are held; ``wall_clock`` dates attempts that
+    carry no ``time``.
     """
 
     def __init__(
@@ -199,20 +197,24 @@ class ScreeningApi:
         decide: Decide | None = None,
         *,
         observe: Observe | None = None,
-        engine: Callable[[], Decide | Screening] | None = None,
+        node: ScreeningNode | None = None,
+        engine: Callable[[], ScreeningNode | Decide | Screening] | None = None,
         settings: ApiSettings | None = None,
         metrics: ApiMetrics | None = None,
         clock: Callable[[], float] = time.perf_counter,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        if (decide is None) == (engine is None):
-            raise TypeError("give exactly one of decide= or engine=")
+        if sum(given is not None for given in (decide, node, engine)) != 1:
+            raise TypeError("give exactly one of node=, decide= or engine=")
         self.settings = settings or ApiSettings()
         self.metrics = metrics or ApiMetrics()
         self.clock = clock
         self.wall_clock = wall_clock
-        self._decide = decide
-        self._observe = observe
+        self._node: ScreeningNode | None = None
+        if node is not None:
+            self._adopt(node)
+        elif decide is not None:
+            self._adopt(Screening(decide=decide, observe=observe))
         self._held: OrderedDict[Hashable, _Held] = OrderedDict()
         self._engine_factory = engine
         self._engine_problem: str | None = None
@@ -239,12 +241,37 @@ class ScreeningApi:
 
     @property
     def ready(self) -> bool:
-        """True once ``decide`` is there to call."""
-        return self._decide is not None
+        """True once the node is there to screen with."""
+        return self._node is not None
+
+    @property
+    def node(self) -> ScreeningNode | None:
+        """The screening node, None while it is not built."""
+        return self._node
+
+    def _adopt(self, built: ScreeningNode | Decide | Screening) -> None:
+        """Serve ``built``; a bare engine gets a node with the API settings' deadline policy."""
+        if isinstance(built, ScreeningNode):
+            self.metrics.node = built.metrics
+            self._node = built
+            return
+        screening = built if isinstance(built, Screening) else Screening(decide=built)
+        settings = self.settings
+        self._node = ScreeningNode(
+            screening.decide,
+            observe=screening.observe,
+            settings=NodeSettings(
+                deadline_ms=settings.deadline_ms,
+                default_action=settings.default_action,
+                fail_open_by_ingress=settings.fail_open_by_ingress,
+            ),
+            metrics=self.metrics.node,
+            clock=self.clock,
+        )
 
     def load_engine(self) -> bool:
-        """Build the engine from its factory now (once); False when that failed."""
-        if self._decide is not None:
+        """Build the node from its factory now (once); False when that failed."""
+        if self._node is not None:
             return True
         if self._engine_factory is None or self._loading:
             return False
@@ -256,19 +283,14 @@ class ScreeningApi:
         try:
             if factory is None:
                 raise RuntimeError("no engine factory was given")
-            built = factory()
-            if isinstance(built, Screening):
-                self._observe = built.observe
-                self._decide = built.decide
-            else:
-                self._decide = built
+            self._adopt(factory())
             self._engine_problem = None
         except Exception as error:
             self._engine_problem = f"{type(error).__name__}: {error}"
             logger.error("the screening engine failed to load: %s", self._engine_problem)
         finally:
             self._loading = False
-        return self._decide is not None
+        return self._node is not None
 
     @property
     def region(self) -> str | None:
@@ -279,13 +301,13 @@ class ScreeningApi:
         """
         if self.settings.region != "auto":
             return self.settings.region
-        return region_of_engine(self._decide)
+        return None if self._node is None else self._node.region
 
-    def _engine(self) -> Decide:
-        if self._decide is None and not self._loading and self._engine_problem is None:
+    def _engine(self) -> ScreeningNode:
+        if self._node is None and not self._loading and self._engine_problem is None:
             self.load_engine()
-        if self._decide is not None:
-            return self._decide
+        if self._node is not None:
+            return self._node
         raise NotReadyError(self._not_ready_message())
 
     def _not_ready_message(self) -> str:
@@ -297,14 +319,14 @@ class ScreeningApi:
 
     def screen(self, payload: Any) -> dict[str, Any]:
         """Judge one call attempt given as parsed JSON; raises :class:`ApiError`."""
-        decide = self._engine()
-        return self._screen_one(decide, payload, self.wall_clock())
+        node = self._engine()
+        return self._screen_one(node, payload, self.wall_clock())
 
-    def _screen_one(self, decide: Decide, payload: Any, arrived: datetime) -> dict[str, Any]:
+    def _screen_one(self, node: ScreeningNode, payload: Any, arrived: datetime) -> dict[str, Any]:
         attempt = parse_attempt(payload, region=self.region, arrived=arrived)
         attempt, note = self._node_time(attempt, arrived)
-        decision, judged = self._judge(decide, attempt)
-        if self._observe is not None:
+        decision, judged = self._judge(node, attempt)
+        if node.observe is not None:
             self._hold(attempt, decision, judged=judged)
         if note is not None:
             decision = replace(decision, reasons=(*decision.reasons, note))
@@ -339,9 +361,9 @@ class ScreeningApi:
         One item's fault never costs the others their answers: a bad item gets its
         own error (in the one error shape), even a fault of the API itself (500).
         """
-        decide = self._engine()
+        node = self._engine()
         results, errors = self._each(
-            payload, "call attempts", lambda item, arrived: self._screen_one(decide, item, arrived)
+            payload, "call attempts", lambda item, arrived: self._screen_one(node, item, arrived)
         )
         return {"results": results, "count": len(results), "errors": errors}
 
@@ -377,87 +399,22 @@ class ScreeningApi:
                 results.append(fault.body())
         return results, errors
 
-    def _judge(self, decide: Decide, attempt: CallAttempt) -> tuple[Decision, bool]:
-        """Run the engine, timed, under the deadline; fail open as configured.
+    def _judge(self, node: ScreeningNode, attempt: CallAttempt) -> tuple[Decision, bool]:
+        """The node's decision, and whether the engine judged it (not fail-open's answer).
 
-        The flag says whether the engine judged the attempt: False when the answer
-        is fail-open's or the engine's own missed deadline's.
+        With ``fail_open`` off, an engine's error is answered with an HTTP error
+        and a late answer is kept.
         """
-        started = self.clock()
         try:
-            decision = decide(attempt)
-            if not isinstance(decision, Decision):
-                raise TypeError(f"decide returned {type(decision).__name__}, not a Decision")
+            return node.judge(attempt, face="http", strict=not self.settings.fail_open)
         except QalqanError as error:
-            elapsed = self.clock() - started
-            self.metrics.engine_latency.observe(elapsed)
-            if self.settings.fail_open:
-                return self._fail_open(
-                    "error", "http.fail_open.error.refused", attempt, elapsed, error=error
-                ), False
             raise UnscreenableError(
                 f"the screening engine refused this call attempt: {error}"
             ) from error
         except Exception as error:
-            elapsed = self.clock() - started
-            self.metrics.engine_latency.observe(elapsed)
-            logger.warning("screening failed for call %s: %r", attempt.record_id, error)
-            if self.settings.fail_open:
-                return self._fail_open(
-                    "error",
-                    "http.fail_open.error",
-                    attempt,
-                    elapsed,
-                    error_type=type(error).__name__,
-                ), False
             raise InternalError(
                 f"the screening engine failed ({type(error).__name__})", code="engine_error"
             ) from error
-        elapsed = self.clock() - started
-        self.metrics.engine_latency.observe(elapsed)
-        if elapsed > self._deadline_s and self.settings.fail_open:
-            return self._fail_open(
-                "deadline",
-                "http.fail_open.deadline",
-                attempt,
-                elapsed,
-                elapsed_ms=f"{elapsed * 1000:.0f}",
-                deadline_ms=f"{self.settings.deadline_ms:g}",
-            ), False
-        self._count_decision(decision)
-        judged = engine_judged(decision)
-        if not decision.latency_us:
-            decision = replace(decision, latency_us=elapsed * 1e6)
-        return decision, judged
-
-    def _fail_open(
-        self, cause: str, key: str, attempt: CallAttempt, elapsed: float, **facts: object
-    ) -> Decision:
-        self.metrics.fail_open.inc((cause,))
-        action = self.settings.fail_open_action(attempt.ingress.kind)
-        decision = Decision(
-            action=action,
-            score=0.0,
-            reasons=(
-                Reason.said(
-                    f"http.fail_open.{cause}",
-                    0.0,
-                    key,
-                    action=action.value,
-                    ingress=attempt.ingress.kind.value,
-                    **facts,
-                ),
-            ),
-            latency_us=elapsed * 1e6,
-            record_id=attempt.record_id,
-        )
-        self._count_decision(decision)
-        return decision
-
-    def _count_decision(self, decision: Decision) -> None:
-        self.metrics.decisions.inc((decision.action.value,))
-        for reason in decision.reasons:
-            self.metrics.reasons.inc((reason.rule,))
 
     def _count_error(self, error: ApiError) -> None:
         self.metrics.errors.inc((error.code, str(error.status)))
@@ -511,12 +468,13 @@ class ScreeningApi:
     def _outcome_one(self, payload: Any, arrived: datetime) -> dict[str, Any]:
         reported = parse_outcome(payload, region=self.region, arrived=arrived)
         attempt = reported.attempt
-        if self._observe is None:
+        observe = self._engine().observe
+        if observe is None:
             return self._not_learned(
                 "not_learning", "this screening engine does not learn from outcomes", attempt
             )
         if not reported.screened:
-            return self._operator_record(self._observe, reported, arrived)
+            return self._operator_record(observe, reported, arrived)
         self._let_go(self.clock())
         key = _held_key(attempt)
         held = self._held.get(key)
@@ -556,7 +514,7 @@ class ScreeningApi:
                 attempt,
                 held.action,
             )
-        self._observe(_call_outcome(reported, screened, held.action))
+        observe(_call_outcome(reported, screened, held.action))
         return self._learned(attempt, held.action)
 
     def _operator_record(
@@ -775,7 +733,7 @@ class ScreeningApi:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                if self._decide is None:
+                if self._node is None:
                     # Load in a worker thread: the server answers /healthz (not ready) meanwhile.
                     self._loading = True
                     loader = asyncio.create_task(asyncio.to_thread(self._build_engine))

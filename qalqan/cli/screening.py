@@ -31,7 +31,6 @@ from qalqan.exchange.limits import DEFAULT_LIMITS, ReadLimits
 
 if TYPE_CHECKING:
     from qalqan.screening.replay import ReplayScore, ReplaySummary
-    from qalqan.screening.reputation import ReputationLists
 
 __all__ = ["lint_command", "replay_command", "rules_app"]
 
@@ -52,21 +51,6 @@ def _every(text: str) -> float | None:
         return parse_duration(text)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--analyze-every") from None
-
-
-def _lists(paths: list[Path]) -> ReputationLists:
-    from qalqan.errors import UnreadableFileError
-    from qalqan.screening.reputation import ReputationLists
-
-    lists = ReputationLists()
-    for path in paths:
-        if path.is_dir():
-            lists.load_analysis(path)
-        elif path.is_file():
-            lists.load_csv(path)
-        else:
-            raise UnreadableFileError(path, "there is no such file or folder")
-    return lists
 
 
 @guarded
@@ -138,7 +122,9 @@ def replay_command(
 
     config = load_config(rules)
     every = _every(analyze_every)
-    known = _lists(lists or [])
+    from qalqan.screening.node import reputation_lists
+
+    known = reputation_lists(lists or [])
     quarantine = quarantine or out.parent / "quarantine"
     with progress_bar(quiet=quiet, transient=True) as bar:
         task = bar.add_task("sorting call records by time", total=None)

@@ -1,10 +1,13 @@
 """``qalqan serve`` (the SIP redirect server) and ``qalqan serve-http`` (the HTTP screening API).
 
-A thin adapter: settings come from ``QALQAN_HTTP_*`` (see ``docs/api.md``)
-with the options given here on top, the engine from
-:func:`~qalqan.api.engine.engine_factory` (a missing engine or rules file is
-reported before anything listens), and the serving from
-:mod:`qalqan.api.server`. ``--get PATH`` answers one GET in-process and
+Thin adapters over one :class:`~qalqan.screening.node.ScreeningNode`, built the
+same way for both (:meth:`~qalqan.screening.node.ScreeningNode.build`: rules,
+reference tables, reputation lists, STIR/SHAKEN) with the node's deadline and
+fail-open policy from ``QALQAN_NODE_*`` (see ``docs/screening.md``). The SIP
+face's settings come from ``--sip-config``, the HTTP face's from
+``QALQAN_HTTP_*`` (see ``docs/api.md``) with the options given here on top; a
+missing engine or rules file is reported before anything listens. ``serve
+--metrics-port`` opens the node's ``/metrics`` beside the SIP listeners. ``--get PATH`` answers one GET in-process and
 prints it, without opening a port: a quick check of ``/healthz`` or
 ``/metrics`` with the very settings and engine a server would use.
 
@@ -15,11 +18,14 @@ Heavy imports (uvicorn, the engine) happen inside the command, so that
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from qalqan.cli.common import console, err_console, guarded
+
+if TYPE_CHECKING:
+    from qalqan.sip.config import SipConfig
 
 
 @guarded
@@ -54,6 +60,16 @@ def serve_command(
             "see docs/integrations/kamailio/README.md).",
         ),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Answer GET /metrics (Prometheus text) over HTTP on this port (0 picks a free "
+            "one); default: no metrics listener."
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Address of the metrics listener.")
+    ] = "127.0.0.1",
 ) -> None:
     """Serve the SIP redirect server: every INVITE answered 302 (allow, warn, divert) or 603/608 (block).
 
@@ -63,52 +79,60 @@ def serve_command(
     import signal
     import threading
 
-    import yaml
-
-    from qalqan.cli.screening import _lists
-    from qalqan.errors import ConfigError
-    from qalqan.screening.config import load_config
-    from qalqan.screening.engine import ScreeningEngine
-    from qalqan.screening.stir import StirSettings
-    from qalqan.sip.config import SipConfig
+    from qalqan.screening.node import NodeSettings, ScreeningNode
     from qalqan.sip.server import SipServerThread
 
-    settings: dict[str, object] = {}
-    if sip_config is not None:
-        try:
-            loaded = yaml.safe_load(sip_config.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{sip_config}: cannot read SIP settings: {exc}") from None
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{sip_config}: SIP settings are a mapping of names to values")
-        settings.update(loaded)
-    settings.update({"listen_host": host, "udp_port": udp_port, "tcp_port": tcp_port})
-    config = SipConfig.from_mapping(settings)
-    known = _lists(lists or [])
-    verifier = StirSettings.from_env().verifier()
-    engine = (
-        ScreeningEngine.from_dataset(data, load_config(rules), lists=known, verifier=verifier)
-        if data is not None
-        else ScreeningEngine(load_config(rules), lists=known, verifier=verifier)
+    config = _sip_config(sip_config, host=host, udp_port=udp_port, tcp_port=tcp_port)
+    node = ScreeningNode.build(
+        NodeSettings.from_env(face=config),
+        rules=rules,
+        data=data,
+        lists=lists or [],
+        on_history=lambda learned: err_console.print(
+            learned.summary(), soft_wrap=True, highlight=False
+        ),
     )
-    if data is not None:
-        # A redirect server never sees a call end: contact comes from the operator's records.
-        from qalqan.screening.history import learn_contacts
-
-        err_console.print(learn_contacts(engine, data).summary(), soft_wrap=True, highlight=False)
     gc.freeze()  # what was loaded stays; the collector need not walk it on every call
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
-    with SipServerThread(config, engine.screen) as node:
+    metrics_address = None if metrics_port is None else (metrics_host, metrics_port)
+    with SipServerThread(config, node, metrics_address=metrics_address) as running:
+        server = running.server
+        shown_metrics = (
+            f"; metrics on http://{metrics_host}:{server.metrics_port}/metrics"
+            if server.metrics_port is not None
+            else ""
+        )
         console.print(
-            f"Qalqan SIP redirect server on {host}: UDP {node.server.udp_port}, TCP {node.server.tcp_port}"
-            f"{'' if data else ' (no reference tables: give --data)'}; Ctrl-C stops it",
+            f"Qalqan SIP redirect server on {host}: UDP {server.udp_port}, TCP {server.tcp_port}"
+            f"{shown_metrics}{'' if data else ' (no reference tables: give --data)'}; "
+            "Ctrl-C stops it",
             soft_wrap=True,
         )
         stopped.wait()
-    snapshot = node.server.metrics.snapshot()
+    snapshot = server.metrics.snapshot()
     console.print(f"stopped; decisions: {snapshot['decisions_by_action']}", soft_wrap=True)
+
+
+def _sip_config(path: Path | None, *, host: str, udp_port: int, tcp_port: int) -> SipConfig:
+    """The SIP settings: the YAML file's, with the listening options on top."""
+    import yaml
+
+    from qalqan.errors import ConfigError
+    from qalqan.sip.config import SipConfig
+
+    settings: dict[str, object] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot read SIP settings: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: SIP settings are a mapping of names to values")
+        settings.update(loaded)
+    settings.update({"listen_host": host, "udp_port": udp_port, "tcp_port": tcp_port})
+    return SipConfig.from_mapping(settings)
 
 
 __all__ = ["serve_command", "serve_http_command"]
@@ -149,11 +173,13 @@ def serve_http_command(
     """
     from qalqan.api.app import ScreeningApi
     from qalqan.api.config import ApiSettings
-    from qalqan.api.engine import engine_factory
+    from qalqan.api.engine import node_factory
+    from qalqan.screening.node import NodeSettings
 
     settings = ApiSettings.from_env(host=host, port=port, rules=rules)
-    factory = engine_factory(
-        settings.rules,
+    factory = node_factory(
+        NodeSettings.from_env(face=settings),
+        rules=settings.rules,
         engine=settings.engine,
         data=data,
         on_history=lambda learned: err_console.print(

@@ -361,6 +361,13 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
             "kk": "тексеру сәтсіз аяқталды ({error_type})",
         }
     ),
+    "sip.fail_open.error.refused": _unscreened(
+        {
+            "en": "screening failed: {error}",
+            "ru": "сбой проверки: {error}",
+            "kk": "тексеру сәтсіз аяқталды: {error}",
+        }
+    ),
     "sip.fail_open.deadline": _unscreened(
         {
             "en": "screening took {elapsed_ms} ms, past the {deadline_ms} ms deadline",
@@ -380,6 +387,20 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
             "en": "screening failed: {error}",
             "ru": "сбой проверки: {error}",
             "kk": "тексеру сәтсіз аяқталды: {error}",
+        }
+    ),
+    "http.fail_open.overload": _unscreened(
+        {
+            "en": "the screening node was over capacity",
+            "ru": "узел проверки перегружен",
+            "kk": "тексеру түйіні шамадан тыс жүктелген",
+        }
+    ),
+    "http.fail_open.expired": _unscreened(
+        {
+            "en": "waited {waited_ms} ms in the queue, past the deadline",
+            "ru": "вызов ждал в очереди {waited_ms} мс — дольше допустимого",
+            "kk": "қоңырау кезекте {waited_ms} мс күтті — рұқсат етілген уақыттан ұзақ",
         }
     ),
     "http.fail_open.deadline": _unscreened(

@@ -1,16 +1,23 @@
 """What the SIP redirect server counts, as a plain object.
 
 No metrics library is imported here: the counters are ints and dicts that the
-server updates in its own thread, and :meth:`SipMetrics.snapshot` turns them
-into a flat dict that a ``/metrics`` endpoint (Prometheus text or JSON) can
-render without knowing SIP. Latency histograms use fixed upper bounds in
-milliseconds, Prometheus style (cumulative when exported, per-bucket here).
+server updates in its own thread. :meth:`SipMetrics.snapshot` turns them into a
+flat dict (JSON), :meth:`SipMetrics.render` into the Prometheus text of the
+``/metrics`` page of ``qalqan serve --metrics-port``: the screening node's
+decision families (:class:`~qalqan.screening.node.NodeMetrics`, the same names
+as on the HTTP API's page) and the SIP server's own, ``qalqan_sip_*``. Latency
+histograms use fixed upper bounds in milliseconds, Prometheus style
+(cumulative when exported, per-bucket here).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+from qalqan.metrics import gauge_lines, number
+from qalqan.screening.node import NodeMetrics
 
 __all__ = [
     "LATENCY_BOUNDS_MS",
@@ -116,13 +123,10 @@ class TcpCounters:
 
 @dataclass(slots=True)
 class SipMetrics:
-    """Counters of one SIP redirect server."""
+    """Counters of one SIP redirect server, beside its screening node's decision metrics."""
 
     requests_by_method: Counter[str] = field(default_factory=Counter)
     responses_by_status: Counter[int] = field(default_factory=Counter)
-    decisions_by_action: Counter[str] = field(default_factory=Counter)
-    fail_open_by_cause: Counter[str] = field(default_factory=Counter)
-    """Calls answered with the default action unscreened: error, deadline, overload, expired."""
     parse_errors: int = 0
     malformed_dropped: int = 0
     """Malformed messages that could not even be answered with 400 (no Via, garbage)."""
@@ -137,8 +141,30 @@ class SipMetrics:
     transactions: TransactionCounters = field(default_factory=TransactionCounters)
     response_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
     """From the INVITE's arrival to its answer leaving, queueing included."""
-    screening_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
-    """Time spent inside ``decide``."""
+    node: NodeMetrics = field(default_factory=NodeMetrics)
+    """The screening node's decision metrics (answers, reasons, fail-opens, engine time)."""
+
+    @property
+    def decisions_by_action(self) -> Counter[str]:
+        """Answers given, by action (the node's count)."""
+        return _counts(self.node.decisions.values)
+
+    @property
+    def fail_open_by_cause(self) -> Counter[str]:
+        """Calls answered with the fail-open action unscreened: error, deadline, overload, expired."""
+        return _counts(self.node.fail_open.values)
+
+    @property
+    def screening_latency(self) -> LatencyHistogram:
+        """Time spent in the engine, in the node's buckets (in milliseconds here)."""
+        latency = self.node.engine_latency
+        series = latency.series.get(())
+        histogram = LatencyHistogram(bounds_ms=tuple(b * 1000.0 for b in latency.bounds))
+        if series is not None:
+            histogram.counts = list(series.counts)
+            histogram.total = series.total
+            histogram.sum_ms = series.sum * 1000.0
+        return histogram
 
     def snapshot(self) -> dict[str, object]:
         """A JSON-ready copy of every counter."""
@@ -170,3 +196,103 @@ class SipMetrics:
             "response_latency": self.response_latency.snapshot(),
             "screening_latency": self.screening_latency.snapshot(),
         }
+
+    def render(self, gauges: Mapping[str, tuple[str, float]] | None = None) -> str:
+        """Prometheus text: the node's decision families, then the SIP server's own.
+
+        ``gauges`` are values read now (``name: (help, value)``): requests queued,
+        uptime.
+        """
+        lines = self.node.render_lines()
+        t = self.transactions
+        lines += _family(
+            "qalqan_sip_requests_total",
+            "SIP requests received, by method.",
+            "method",
+            self.requests_by_method.items(),
+        )
+        lines += _family(
+            "qalqan_sip_responses_total",
+            "SIP responses sent, by status.",
+            "status",
+            ((str(k), v) for k, v in self.responses_by_status.items()),
+        )
+        lines += _family(
+            "qalqan_sip_messages_total",
+            "SIP messages that were not an ordinary request, by what became of them.",
+            "result",
+            (
+                ("parse_error", self.parse_errors),
+                ("malformed_dropped", self.malformed_dropped),
+                ("response_ignored", self.responses_ignored),
+                ("shed", self.shed),
+                ("send_failure", self.send_failures),
+                ("handling_error", self.handling_errors),
+            ),
+        )
+        lines += _family(
+            "qalqan_sip_transactions_total",
+            "Transaction events besides new requests, by event.",
+            "event",
+            (
+                ("retransmission", t.retransmissions),
+                ("ack_absorbed", t.acks_absorbed),
+                ("stray_ack", t.stray_acks),
+                ("response_retransmission", t.response_retransmissions),
+                ("ack_timeout", t.ack_timeouts),
+                ("cancelled", t.cancelled),
+                ("evicted", t.evicted),
+            ),
+        )
+        lines += _family(
+            "qalqan_sip_tcp_connections_total",
+            "TCP connections, by what became of them.",
+            "result",
+            (
+                ("accepted", self.tcp.accepted),
+                ("refused", self.tcp.refused),
+                ("evicted", self.tcp.evicted),
+                ("accept_failure", self.tcp.accept_failures),
+                *((f"timed_out_{k}", v) for k, v in sorted(self.tcp.timed_out.items())),
+            ),
+        )
+        lines += _histogram(
+            "qalqan_sip_response_seconds",
+            "From an INVITE's arrival to its answer leaving, queueing included.",
+            self.response_latency,
+        )
+        all_gauges: dict[str, tuple[str, float]] = {
+            "qalqan_sip_tcp_connections_open": ("TCP connections open.", self.tcp.open)
+        }
+        all_gauges.update(gauges or {})
+        for name, (help, value) in all_gauges.items():
+            lines += gauge_lines(name, help, value)
+        return "\n".join(lines) + "\n"
+
+
+def _counts(values: Mapping[tuple[str, ...], float]) -> Counter[str]:
+    return Counter({key[0]: int(value) for key, value in values.items()})
+
+
+def _family(name: str, help: str, label: str, values: Iterable[tuple[str, float]]) -> list[str]:
+    lines = [f"# HELP {name} {help}", f"# TYPE {name} counter"]
+    lines += [
+        f'{name}{{{label}="{_escaped(key)}"}} {number(value)}' for key, value in sorted(values)
+    ]
+    return lines
+
+
+def _histogram(name: str, help: str, histogram: LatencyHistogram) -> list[str]:
+    lines = [f"# HELP {name} {help}", f"# TYPE {name} histogram"]
+    running = 0
+    for bound, count in zip((*histogram.bounds_ms, float("inf")), histogram.counts, strict=True):
+        running += count
+        le = "+Inf" if bound == float("inf") else number(bound / 1000.0)
+        lines.append(f'{name}_bucket{{le="{le}"}} {running}')
+    lines.append(f"{name}_sum {number(histogram.sum_ms / 1000.0)}")
+    lines.append(f"{name}_count {histogram.total}")
+    return lines
+
+
+def _escaped(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')

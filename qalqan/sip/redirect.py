@@ -18,27 +18,28 @@ Two halves:
   :func:`decision_response` turns a :class:`~qalqan.domain.model.Decision` into
   the SIP answer.
 - :class:`RedirectService`, the whole server minus sockets: bytes and the time
-  in, :class:`~qalqan.sip.transaction.Send` actions out. It runs ``decide``
-  under the configured deadline and fails open — an exception, a missed
-  deadline or a full queue answers the configured default action (or the
-  one chosen for the call's ingress class, ``fail_open_by_ingress``: divert
-  for international routes, say), with a reason saying so, rather than
-  leaving a subscriber's call hanging. Tests and
-  tools can run it in-process; :mod:`qalqan.sip.server` only moves its bytes.
+  in, :class:`~qalqan.sip.transaction.Send` actions out. It hands each call
+  attempt to the :class:`~qalqan.screening.node.ScreeningNode`, which runs the
+  engine under the node's deadline (counted from the INVITE's arrival) and
+  fails open — an exception, a missed deadline or a full queue answers the
+  fail-open action (the default, or the one chosen for the call's ingress
+  class: divert for international routes, say), with a reason saying so,
+  rather than leaving a subscriber's call hanging. Tests and tools can run it
+  in-process; :mod:`qalqan.sip.server` only moves its bytes.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from qalqan.domain.model import Action, CallAttempt, Decision, Ingress, Reason
-from qalqan.domain.numbers import normalise, region_of_engine
+from qalqan.domain.numbers import normalise
 from qalqan.errors import NumberError
+from qalqan.screening.node import NodeSettings, ScreeningNode
 from qalqan.sip.config import SipConfig
 from qalqan.sip.message import (
     Headers,
@@ -55,7 +56,6 @@ from qalqan.sip.message import (
 )
 from qalqan.sip.metrics import SipMetrics
 from qalqan.sip.transaction import Peer, Send, ServerTransactions
-from qalqan.throttled_log import ThrottledLog
 
 __all__ = [
     "Decide",
@@ -67,10 +67,9 @@ __all__ = [
     "dialled_number",
     "header_safe",
     "malformed_response",
+    "node_settings",
     "telephone_number",
 ]
-
-logger = logging.getLogger(__name__)
 
 #: The screening engine as the SIP face sees it: a call attempt in, a decision out.
 Decide = Callable[[CallAttempt], Decision]
@@ -373,15 +372,24 @@ class RedirectService:
         self,
         *,
         config: SipConfig,
-        decide: Decide,
+        decide: Decide | ScreeningNode,
         metrics: SipMetrics | None = None,
         clock: Callable[[], float] = time.perf_counter,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         tag_secret: bytes | None = None,
     ) -> None:
         self.config = config
-        self.decide = decide
         self.metrics = metrics if metrics is not None else SipMetrics()
+        if isinstance(decide, ScreeningNode):
+            self.node = decide
+            self.metrics.node = decide.metrics
+        else:  # a bare engine: the node's deadline and fail-open policy from the SIP settings
+            self.node = ScreeningNode(
+                decide,
+                settings=node_settings(config),
+                metrics=self.metrics.node,
+                clock=clock,
+            )
         self.clock = clock
         self.wall_clock = wall_clock
         self.ingress = IngressMap.from_config(config)
@@ -392,15 +400,18 @@ class RedirectService:
             tag_secret=tag_secret,
             counters=self.metrics.transactions,
         )
-        self._deadline_s = config.deadline_ms / 1000.0
-        self._complaints = ThrottledLog(logger)
+
+    @property
+    def decide(self) -> Decide:
+        """The engine the node screens with."""
+        return self.node.decide
 
     @property
     def region(self) -> str | None:
         """The numbering plan national-format numbers are read by; None while unknown."""
         if self.config.region != "auto":
             return self.config.region
-        return region_of_engine(self.decide)
+        return self.node.region
 
     # --- input ---------------------------------------------------------------------------
 
@@ -491,7 +502,7 @@ class RedirectService:
             and self.ingress.of(request, peer.host).kind.value not in config.fail_open_by_ingress
         ):
             self.metrics.shed += 1
-            self.metrics.fail_open_by_cause["overload"] += 1
+            self.node.metrics.fail_open.inc(("overload",))
             return build_response(
                 request,
                 config.overload_status,
@@ -512,85 +523,25 @@ class RedirectService:
                 score=0.0,
                 reasons=(Reason.said("sip.unscreened", 0.0, "sip.unscreened"),),
             )
-            self.metrics.decisions_by_action[decision.action.value] += 1
+            self.node.count(decision)
             return decision_response(request, decision, config=config, to_tag=tag)
-        decision = self._screen(attempt, arrived=arrived, shed=shed)
-        self.metrics.decisions_by_action[decision.action.value] += 1
+        if shed:
+            self.metrics.shed += 1
+            decision = self.node.fail_open("overload", attempt, face="sip")
+        else:
+            decision = self.node.screen(attempt, face="sip", arrived=arrived)
         return decision_response(
             request, decision, config=config, to_tag=tag, callee=attempt.callee
         )
 
-    def _screen(self, attempt: CallAttempt, *, arrived: float, shed: bool) -> Decision:
-        """Run ``decide`` under the deadline; fail open to the default action."""
-        if shed:
-            self.metrics.shed += 1
-            return self._fail_open("overload", "sip.fail_open.overload", attempt)
-        started = self.clock()
-        waited = started - arrived
-        if waited > self._deadline_s:
-            return self._fail_open(
-                "expired", "sip.fail_open.expired", attempt, waited_ms=f"{waited * 1000:.0f}"
-            )
-        try:
-            decision = self.decide(attempt)
-            if not isinstance(decision, Decision):
-                raise TypeError(f"decide returned {type(decision).__name__}, not a Decision")
-        except Exception as error:
-            self._complaints.log(
-                logging.WARNING,
-                type(error).__name__,
-                "screening failed for call %s: %r",
-                attempt.record_id,
-                error,
-            )
-            return self._fail_open(
-                "error",
-                "sip.fail_open.error",
-                attempt,
-                started=started,
-                error_type=type(error).__name__,
-            )
-        elapsed = self.clock() - started
-        self.metrics.screening_latency.observe(elapsed)
-        if waited + elapsed > self._deadline_s:
-            return self._fail_open(
-                "deadline",
-                "sip.fail_open.deadline",
-                attempt,
-                started=started,
-                elapsed_ms=f"{elapsed * 1000:.0f}",
-                deadline_ms=f"{self.config.deadline_ms:g}",
-            )
-        return decision if decision.latency_us else replace(decision, latency_us=elapsed * 1e6)
 
-    def _fail_open(
-        self,
-        cause: str,
-        key: str,
-        attempt: CallAttempt,
-        *,
-        started: float | None = None,
-        **facts: object,
-    ) -> Decision:
-        self.metrics.fail_open_by_cause[cause] += 1
-        action = self.config.fail_open_action(attempt.ingress.kind)
-        elapsed = 0.0 if started is None else self.clock() - started
-        return Decision(
-            action=action,
-            score=0.0,
-            reasons=(
-                Reason.said(
-                    f"sip.fail_open.{cause}",
-                    0.0,
-                    key,
-                    action=action.value,
-                    ingress=attempt.ingress.kind.value,
-                    **facts,
-                ),
-            ),
-            latency_us=elapsed * 1e6,
-            record_id=attempt.record_id,
-        )
+def node_settings(config: SipConfig) -> NodeSettings:
+    """The node's deadline and fail-open policy as the SIP settings give them."""
+    return NodeSettings(
+        deadline_ms=config.deadline_ms,
+        default_action=config.default_action,
+        fail_open_by_ingress=config.fail_open_by_ingress,
+    )
 
 
 def _stamp_received(request: Request, peer: Peer) -> Request:

@@ -28,6 +28,13 @@ into a log line per attempt.
 :class:`SipServerThread` runs a server on an event loop of its own thread, for
 synchronous callers: tests, benchmarks and a command-line ``serve``.
 
+Given a ``metrics_address``, the server also answers ``GET /metrics`` over HTTP
+(:class:`MetricsListener`; ``qalqan serve --metrics-port``, on 127.0.0.1 by default): the
+screening node's decision families, the same as on the HTTP API's page, and
+the SIP server's own. It is bounded like the API: a request must arrive within
+a few seconds and fit in a few kilobytes, at most a few connections are open,
+one request each, and it answers nothing but ``/metrics`` and ``/healthz``.
+
     >>> from qalqan.domain.model import Action, Decision
     >>> from qalqan.sip.config import SipConfig
     >>> config = SipConfig(listen_host="127.0.0.1", udp_port=0, tcp_port=0)
@@ -51,6 +58,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import cast
 
+from qalqan.screening.node import ScreeningNode
 from qalqan.sip.config import SipConfig
 from qalqan.sip.message import Request, Response, SipError, SipParseError, StreamParser
 from qalqan.sip.metrics import SipMetrics
@@ -58,7 +66,7 @@ from qalqan.sip.redirect import Decide, RedirectService
 from qalqan.sip.transaction import Peer, Send
 from qalqan.throttled_log import ThrottledLog
 
-__all__ = ["SipServer", "SipServerThread"]
+__all__ = ["MetricsListener", "SipServer", "SipServerThread"]
 
 logger = logging.getLogger(__name__)
 
@@ -100,14 +108,18 @@ class SipServer:
     def __init__(
         self,
         config: SipConfig,
-        decide: Decide,
+        decide: Decide | ScreeningNode,
         *,
         metrics: SipMetrics | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        metrics_address: tuple[str, int] | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
         self.service = RedirectService(config=config, decide=decide, metrics=metrics, clock=clock)
+        self.metrics_address = metrics_address
+        self.metrics_listener = MetricsListener(self) if metrics_address is not None else None
+        self._started_at = clock()
         self._pending: deque[_Pending] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._udp: socket.socket | None = None
@@ -147,6 +159,23 @@ class SipServer:
         """Requests waiting to be screened."""
         return len(self._pending)
 
+    @property
+    def metrics_port(self) -> int | None:
+        """The port of the ``/metrics`` listener, None when it is off or not started."""
+        return None if self.metrics_listener is None else self.metrics_listener.port
+
+    def metrics_page(self) -> str:
+        """The ``/metrics`` page: Prometheus text of the node's and the server's metrics."""
+        return self.metrics.render(
+            {
+                "qalqan_sip_queued_requests": ("Requests waiting to be screened.", self.queued),
+                "qalqan_sip_uptime_seconds": (
+                    "Seconds since the server was made.",
+                    self.clock() - self._started_at,
+                ),
+            }
+        )
+
     # --- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -162,6 +191,8 @@ class SipServer:
             if config.tcp_port is not None:
                 self._tcp = self._open_tcp(config.listen_host, config.tcp_port)
                 loop.add_reader(self._tcp.fileno(), self._accept)
+            if self.metrics_listener is not None and self.metrics_address is not None:
+                await self.metrics_listener.start(*self.metrics_address)
         except OSError as error:
             await self.stop()
             raise SipError(
@@ -177,6 +208,7 @@ class SipServer:
 
     async def stop(self) -> None:
         """Close the listeners and connections; requests still queued are dropped."""
+        await self._stop_metrics()
         if self._timers is not None:
             self._timers.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -202,6 +234,10 @@ class SipServer:
         self._pending.clear()
         if self._stopped is not None:
             self._stopped.set()
+
+    async def _stop_metrics(self) -> None:
+        if self.metrics_listener is not None:
+            await self.metrics_listener.stop()
 
     async def serve_forever(self) -> None:
         """Start and run until :meth:`stop` is called (or the task is cancelled)."""
@@ -552,6 +588,91 @@ class _TcpConnection(asyncio.Protocol):
             self.transport.abort()
 
 
+_METRICS_MAX_CONNECTIONS = 8
+_METRICS_MAX_REQUEST_BYTES = 8192
+_METRICS_TIMEOUT_S = 5.0
+
+
+class MetricsListener:
+    """``GET /metrics`` (and ``/healthz``) over HTTP/1.1 for a :class:`SipServer`, bounded.
+
+    One request per connection, answered and closed. A request must arrive
+    whole within five seconds and in 8 KB; past eight open connections a
+    newcomer is closed at once. Runs on the SIP server's own event loop, so the
+    page is read between two calls, never during one.
+    """
+
+    def __init__(self, server: SipServer) -> None:
+        self.server = server
+        self._listener: asyncio.Server | None = None
+        self._open = 0
+
+    @property
+    def port(self) -> int | None:
+        if self._listener is None or not self._listener.sockets:
+            return None
+        return int(self._listener.sockets[0].getsockname()[1])
+
+    async def start(self, host: str, port: int) -> None:
+        self._listener = await asyncio.start_server(
+            self._answer, host, port, limit=_METRICS_MAX_REQUEST_BYTES, backlog=64
+        )
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._listener.wait_closed(), 1.0)
+            self._listener = None
+
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._open >= _METRICS_MAX_CONNECTIONS:
+            writer.close()
+            return
+        self._open += 1
+        try:
+            status, body, content_type = await asyncio.wait_for(
+                self._respond(reader), _METRICS_TIMEOUT_S
+            )
+        except (TimeoutError, asyncio.LimitOverrunError, asyncio.IncompleteReadError, ValueError):
+            status, body, content_type = 400, b"bad request\n", "text/plain; charset=utf-8"
+        except ConnectionError:
+            self._open -= 1
+            writer.close()
+            return
+        try:
+            head = (
+                f"HTTP/1.1 {status} {_PHRASES[status]}\r\nContent-Type: {content_type}\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            )
+            writer.write(head.encode() + body)
+            await asyncio.wait_for(writer.drain(), _METRICS_TIMEOUT_S)
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            self._open -= 1
+            writer.close()
+
+    async def _respond(self, reader: asyncio.StreamReader) -> tuple[int, bytes, str]:
+        head = await reader.readuntil(b"\r\n\r\n")
+        method, _, rest = head.split(b"\r\n", 1)[0].decode("latin-1").partition(" ")
+        path = rest.partition(" ")[0].partition("?")[0]
+        text = "text/plain; charset=utf-8"
+        if path not in ("/metrics", "/healthz"):
+            return 404, b"not found: the SIP server answers GET /metrics and /healthz\n", text
+        if method not in ("GET", "HEAD"):
+            return 405, b"method not allowed: use GET\n", text
+        if path == "/healthz":
+            body = b"ok\n"
+        else:
+            body = self.server.metrics_page().encode()
+            text = "text/plain; version=0.0.4; charset=utf-8"
+        return 200, b"" if method == "HEAD" else body, text
+
+
+_PHRASES = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
+
+
 class SipServerThread:
     """A :class:`SipServer` on its own event-loop thread, for synchronous programs.
 
@@ -561,12 +682,15 @@ class SipServerThread:
     def __init__(
         self,
         config: SipConfig,
-        decide: Decide,
+        decide: Decide | ScreeningNode,
         *,
         metrics: SipMetrics | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        metrics_address: tuple[str, int] | None = None,
     ) -> None:
-        self.server = SipServer(config, decide, metrics=metrics, clock=clock)
+        self.server = SipServer(
+            config, decide, metrics=metrics, clock=clock, metrics_address=metrics_address
+        )
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
