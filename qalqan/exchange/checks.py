@@ -27,6 +27,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from qalqan.domain.messages import parse_reasons
 from qalqan.domain.numbers import E164_PATTERN
 from qalqan.exchange.schema import INGRESS_CLASSES, Column, Kind
 from qalqan.exchange.types import TIME_TYPE, arrow_type
@@ -513,6 +514,33 @@ def _check_typed(column: Column, values: pa.Array) -> CheckedColumn:
     return CheckedColumn(values, problems)
 
 
+def _check_reasons(column: Column, text: pa.Array) -> CheckedColumn:
+    """A ``reason_facts`` column: every distinct cell read as reasons, each wrong one saying why.
+
+    The one check that reads cells in Python (a JSON array is no pattern), once
+    per distinct value: a file's reasons repeat.
+    """
+    empty = _mask(pc.equal(text, ""))
+    problems = _missing(column, empty)
+    encoded = pc.dictionary_encode(text)
+    wrong: dict[int, str] = {}
+    for i, cell in enumerate(encoded.dictionary.to_pylist()):
+        try:
+            parse_reasons(cell)
+        except ValueError as error:
+            wrong[i] = str(error)  # names the column: "reason_facts item 0: ..."
+    if wrong:
+        indices = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
+        bad = np.isin(indices, list(wrong))
+
+        def describe(rows: Rows) -> pa.Array:
+            return pa.array([wrong[int(indices[row])] for row in rows], pa.string())
+
+        problems.append(Problem(f"{column.name} is not reasons data", bad, describe))
+    values = pc.if_else(pa.array(empty), pa.scalar(None, pa.string()), text)
+    return CheckedColumn(values, problems)
+
+
 def check_column(column: Column, values: pa.Array) -> CheckedColumn:
     """Check one column of a chunk: ``values`` are text (``""`` for empty) or already typed.
 
@@ -520,6 +548,8 @@ def check_column(column: Column, values: pa.Array) -> CheckedColumn:
     reader converts Parquet's own types (other time units, time zones, narrower
     integers) before calling this.
     """
+    if column.kind is Kind.REASONS and values.type == pa.string():
+        return _check_reasons(column, values)
     if values.type == pa.string():
         return _check_text(column, values)
     if values.type != arrow_type(column):

@@ -81,7 +81,7 @@ from qalqan.exchange.limits import (
 )
 from qalqan.exchange.quarantine import QuarantineFile
 from qalqan.exchange.report import FieldWarning, FileProblem, TableReport, ValidationReport
-from qalqan.exchange.schema import INPUT_TABLES, TABLES, Column, Kind, Table
+from qalqan.exchange.schema import INPUT_TABLES, OUTPUT_TABLES, TABLES, Column, Kind, Table
 from qalqan.exchange.sources import BrokenRow, ParquetFile, RawChunk, find_table, open_table_file
 from qalqan.exchange.types import TIME_TYPE, arrow_type, canonical_schema
 
@@ -763,17 +763,22 @@ class DataSet:
 
     @classmethod
     def open(cls, directory: Path | str, *, limits: ReadLimits | None = None) -> DataSet:
-        """Find the tables in ``directory``; raise when a required table has no file."""
+        """Find the tables in ``directory``; raise when a required table has no file.
+
+        A folder of Qalqan's outputs alone (``sims.csv``, ``decisions.csv``, ...,
+        and no operator table) is a data set of its outputs: nothing is required.
+        """
         directory = Path(directory)
         if not directory.is_dir():
             raise UnreadableFileError(directory, "there is no such folder")
         paths: dict[str, Path] = {}
-        for name in (*INPUT_TABLES, "labels"):
+        for name in (*INPUT_TABLES, "labels", *OUTPUT_TABLES):
             path = find_table(directory, name)
             if path is not None:
                 paths[name] = path
+        outputs_only = paths.keys() <= OUTPUT_TABLES.keys() and bool(paths)
         for table in INPUT_TABLES.values():
-            if table.required and table.name not in paths:
+            if table.required and table.name not in paths and not outputs_only:
                 raise MissingTableError(table.name, directory)
         return cls(directory, paths, limits=limits)
 
@@ -828,11 +833,17 @@ class DataSet:
         progress: Progress | None = None,
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
     ) -> ValidationReport:
-        """Read every input table present, collecting every problem rather than stopping."""
+        """Read every table present, collecting every problem rather than stopping.
+
+        The operator's tables first (an absent one is listed as absent), then any
+        of Qalqan's outputs in the folder.
+        """
         report = ValidationReport(directory=self.directory)
-        for name in INPUT_TABLES:
+        inputs = not self.paths.keys() <= OUTPUT_TABLES.keys()
+        for name in (*INPUT_TABLES, *OUTPUT_TABLES):
             if name not in self.paths:
-                report.absent.append(name)
+                if inputs and name in INPUT_TABLES:
+                    report.absent.append(name)
                 continue
             table_report = report.tables[name] = TableReport(table=name)
             try:

@@ -55,6 +55,8 @@ class Kind(StrEnum):
     """ISO 3166 alpha-2, two capital letters."""
     CURRENCY = "currency"
     """ISO 4217, three capital letters."""
+    REASONS = "reasons"
+    """A ``reason_facts`` cell: a JSON array of reasons, version 1 or 2 (``docs/exchange-format.md``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -313,15 +315,16 @@ LABELS = Table(
 
 
 def _reason_facts(split: str = "") -> Column:
-    """The Qalqan column after an output's exchange-v1 ones: each reason's message key and facts."""
+    """The Qalqan column after an output's exchange-v1 ones: each reason as data."""
     where = f" (split at '{split}')" if split else " (one reason a row)"
     return Column(
         name="reason_facts",
-        kind=Kind.TEXT,
+        kind=Kind.REASONS,
         nullable=True,
         required=False,
-        doc=f"Qalqan extension: the reasons' message keys and facts, a JSON array in the order of "
-        f"`reasons`{where}, so that they can be shown in the reader's language.",
+        doc=f"Qalqan extension: the reasons as data (rule, message key, facts, weight), a JSON "
+        f"array in the order of `reasons`{where}, so that they can be shown in the reader's "
+        "language.",
     )
 
 
@@ -382,6 +385,7 @@ CAMPAIGNS = Table(
         ),
         Column(name="farm_ids", kind=Kind.TEXT, nullable=True, doc="';'-separated"),
         Column(name="routes", kind=Kind.TEXT, nullable=True, doc="';'-separated"),
+        _reason_facts("; "),
     ),
 )
 
