@@ -201,3 +201,17 @@ def test_a_names_fold_and_skeleton_are_its_own_for_case_changes(name: str) -> No
     assert users.name_key(name.upper()) == users.name_key(name.lower()) == users.name_key(name)
     assert users.skeleton(name.swapcase()) == users.skeleton(name)
     assert users.skeleton(users.skeleton(name)) == users.skeleton(name)
+
+
+def test_an_account_acts_by_its_exact_name_with_its_role_as_it_is_now(
+    sqlite_store: CaseStore, sqlite_people: People
+) -> None:
+    with sqlite_store.transaction() as session:
+        users.set_role(session, sqlite_people.admin, "daniyar", Role.SUPERVISOR)
+    with sqlite_store.transaction() as session:
+        daniyar = users.actor_named(session, "daniyar")
+        assert users.actor_named(session, "Daniyar") is None  # exactly, not by the fold
+        assert users.actor_named(session, "nobody") is None
+    assert daniyar is not None
+    assert (daniyar.name, daniyar.role) == ("daniyar", Role.SUPERVISOR)
+    assert daniyar.user_id == sqlite_people.analyst.user_id
