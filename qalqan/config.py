@@ -100,6 +100,7 @@ _MODULES: Final = (
     "qalqan.api.config",
     "qalqan.sip.config",
     "qalqan.screening.stir",
+    "qalqan.screening.node",
     "qalqan.screening.farm_watch",
     "qalqan.cases.store",
     "qalqan.console.settings",
@@ -198,17 +199,7 @@ def parts() -> list[Part]:
     """Every registered part, in the order of the settings file's documentation."""
     for module in _MODULES:
         importlib.import_module(module)
-    _optional_parts()
     return list(_PARTS.values())
-
-
-def _optional_parts() -> None:
-    """Parts whose module may not be in every installation."""
-    try:
-        importlib.import_module("qalqan.screening.node")
-    except ModuleNotFoundError as error:
-        if error.name != "qalqan.screening.node":
-            raise
 
 
 def _part_of(cls: type[Any]) -> Part:

@@ -240,3 +240,13 @@ def test_a_mistaken_declaration_cannot_join_the_registry() -> None:
         @dataclass(frozen=True)
         class Usurper:
             port: int = field(default=1, metadata=config.setting("QALQAN_TEST_PORT", "A port."))
+
+
+def test_the_nodes_own_setting_in_the_file_wins_over_a_faces_older_one(tmp_path: Path) -> None:
+    from qalqan.screening.node import NodeSettings
+
+    file = write(tmp_path, "qalqan.toml", "[node]\ndeadline_ms = 30\n")
+    face = SipConfig(deadline_ms=80, default_action=Action.DIVERT)
+    settings = NodeSettings.from_env({"QALQAN_CONFIG": str(file)}, face=face)
+    assert (settings.deadline_ms, settings.default_action) == (30, Action.DIVERT)
+    assert NodeSettings.from_env({}, face=face).deadline_ms == 80

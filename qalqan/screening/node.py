@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -70,8 +69,8 @@ if TYPE_CHECKING:
     from qalqan.screening.stir import StirSettings
 
 __all__ = [
-    "FAIL_OPEN_KEYS",
     "FACE_SETTINGS",
+    "FAIL_OPEN_KEYS",
     "Decide",
     "NodeMetrics",
     "NodeSettings",
@@ -183,34 +182,32 @@ class NodeSettings:
         face: object | None = None,
         **overrides: Any,
     ) -> NodeSettings:
-        """Settings from ``QALQAN_NODE_*``, over what a face's older settings say.
+        """Settings from the ``node`` table of the settings file and ``QALQAN_NODE_*``, over
+        what a face's older settings say.
 
         ``face`` is the settings of the face serving the node (``SipConfig``,
         ``ApiSettings``): their ``deadline_ms``, ``default_action`` and
         ``fail_open_by_ingress``, which these settings replace, still count where
-        they differ from their defaults and the node's variable is not set.
+        they differ from their defaults and the node's own setting is not given
+        (in the settings file's ``node`` table or its variable).
         ``overrides`` (None: not given) win over both. Every mistake is named in
         one :class:`ConfigError`.
         """
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        if face is not None:
-            defaults = type(face)()
-            for name in FACE_SETTINGS:
-                value, default = getattr(face, name, None), getattr(defaults, name, None)
-                if isinstance(value, Mapping) and isinstance(default, Mapping):
-                    value, default = dict(value), dict(default)
-                if value != default and not env.get(_variable(name), "").strip():
-                    values[name] = value
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return config.from_env(
-            cls,
-            environ=env,
-            overrides=values,
-            prefix="QALQAN_NODE_",
-            title="Screening node settings",
-            parse=_parse,
-        )
+        found = config.resolve(cls, environ=environ, flags=overrides)
+        settings: NodeSettings = found.settings
+        if face is None:
+            return settings
+        defaults = type(face)()
+        older: dict[str, Any] = {}
+        for name in FACE_SETTINGS:
+            if found.sources[name] != config.DEFAULT:  # the node's own setting was given
+                continue
+            value, default = getattr(face, name, None), getattr(defaults, name, None)
+            if isinstance(value, Mapping) and isinstance(default, Mapping):
+                value, default = dict(value), dict(default)
+            if value != default:
+                older[name] = value
+        return dataclasses.replace(settings, **older) if older else settings
 
     def fail_open_action(self, kind: IngressClass) -> Action:
         """The action answered unscreened for a call from ``kind``."""
@@ -228,11 +225,6 @@ class NodeSettings:
     def shown(self) -> dict[str, str]:
         """Every setting as it may be printed."""
         return config.shown(self)
-
-
-def _variable(name: str) -> str:
-    found: str = next(f.metadata["env"] for f in fields(NodeSettings) if f.name == name)
-    return found
 
 
 def _as_action(value: object) -> Action | Any:
@@ -543,3 +535,8 @@ def reputation_lists(paths: Iterable[Path]) -> ReputationLists:
         else:
             raise UnreadableFileError(path, "there is no such file or folder")
     return lists
+
+
+config.part("node", prefix="QALQAN_NODE_", title="Screening node settings", parse=_parse)(
+    NodeSettings
+)
