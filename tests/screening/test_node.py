@@ -196,3 +196,13 @@ def test_a_node_is_built_around_qalqans_engine_with_its_lists(tmp_path: Path) ->
         ScreeningNode.build(rules=tmp_path / "missing.yaml", environ={})
     with pytest.raises(UnreadableFileError):
         reputation_lists([tmp_path / "nowhere.csv"])
+
+
+def test_every_node_setting_is_documented_with_its_default() -> None:
+    import re
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "screening.md").read_text("utf-8")
+    for name, env, default, help in NodeSettings.registry():
+        row = re.search(rf"^\| `{env}` \| `([^`]*)` \| (.+) \|$", text, re.MULTILINE)
+        assert row, f"{name} ({env}) is not documented in docs/screening.md"
+        assert (row.group(1), row.group(2)) == (default, help), env
