@@ -30,9 +30,18 @@ if TYPE_CHECKING:
 
 @guarded
 def serve_command(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    udp_port: Annotated[int, typer.Option(help="SIP over UDP (0 picks a free port).")] = 5060,
-    tcp_port: Annotated[int, typer.Option(help="SIP over TCP (0 picks a free port).")] = 5060,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Address to listen on (sip.listen_host; default 127.0.0.1)."),
+    ] = None,
+    udp_port: Annotated[
+        int | None,
+        typer.Option(help="SIP over UDP (sip.udp_port; default 5060; 0 picks a free port)."),
+    ] = None,
+    tcp_port: Annotated[
+        int | None,
+        typer.Option(help="SIP over TCP (sip.tcp_port; default 5060; 0 picks a free port)."),
+    ] = None,
     rules: Annotated[
         Path | None,
         typer.Option(help="Rules file of the screening engine (default: the shipped rules)."),
@@ -57,7 +66,8 @@ def serve_command(
         typer.Option(
             "--sip-config",
             help="YAML of SIP settings (warning_uri, divert_uri, block_status, source_ingress, ...; "
-            "see docs/integrations/kamailio/README.md).",
+            "see docs/integrations/kamailio/README.md); default: the sip table of the settings "
+            "file QALQAN_CONFIG names. QALQAN_SIP_* variables and the options above win over it.",
         ),
     ] = None,
     metrics_port: Annotated[
@@ -105,7 +115,8 @@ def serve_command(
             else ""
         )
         console.print(
-            f"Qalqan SIP redirect server on {host}: UDP {server.udp_port}, TCP {server.tcp_port}"
+            f"Qalqan SIP redirect server on {config.listen_host}: UDP {server.udp_port}, "
+            f"TCP {server.tcp_port}"
             f"{shown_metrics}{'' if data else ' (no reference tables: give --data)'}; "
             "Ctrl-C stops it",
             soft_wrap=True,
@@ -115,24 +126,14 @@ def serve_command(
     console.print(f"stopped; decisions: {snapshot['decisions_by_action']}", soft_wrap=True)
 
 
-def _sip_config(path: Path | None, *, host: str, udp_port: int, tcp_port: int) -> SipConfig:
-    """The SIP settings: the YAML file's, with the listening options on top."""
-    import yaml
-
-    from qalqan.errors import ConfigError
+def _sip_config(
+    path: Path | None, *, host: str | None, udp_port: int | None, tcp_port: int | None
+) -> SipConfig:
+    """The SIP settings: the YAML file's (else the settings file's ``sip`` table), then
+    ``QALQAN_SIP_*``, then the listening options given."""
     from qalqan.sip.config import SipConfig
 
-    settings: dict[str, object] = {}
-    if path is not None:
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot read SIP settings: {exc}") from None
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: SIP settings are a mapping of names to values")
-        settings.update(loaded)
-    settings.update({"listen_host": host, "udp_port": udp_port, "tcp_port": tcp_port})
-    return SipConfig.from_mapping(settings)
+    return SipConfig.read(path, listen_host=host, udp_port=udp_port, tcp_port=tcp_port)
 
 
 __all__ = ["serve_command", "serve_http_command"]

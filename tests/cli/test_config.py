@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from qalqan import config
@@ -84,3 +85,20 @@ def test_an_unknown_section_is_named_with_its_line(tmp_path: Path) -> None:
     code, _, err = show("--file", str(file))
     assert code == 2
     assert f"{file}:4: unknown section 'htpp'" in " ".join(err.split())
+
+
+def test_serve_reads_its_sip_file_then_the_environment_then_its_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qalqan.cli.serve import _sip_config
+
+    file = tmp_path / "sip.yaml"
+    file.write_text("listen_host: 10.0.0.5\nudp_port: 5070\ntcp_port: 5071\n", encoding="utf-8")
+    monkeypatch.setenv("QALQAN_SIP_TCP_PORT", "5080")
+    settings = _sip_config(file, host=None, udp_port=None, tcp_port=None)
+    # the file's listening address is no longer overwritten by the options' defaults
+    assert (settings.listen_host, settings.udp_port, settings.tcp_port) == ("10.0.0.5", 5070, 5080)
+    settings = _sip_config(file, host="127.0.0.1", udp_port=None, tcp_port=6000)
+    assert (settings.listen_host, settings.tcp_port) == ("127.0.0.1", 6000)
+    settings = _sip_config(None, host=None, udp_port=None, tcp_port=None)
+    assert (settings.listen_host, settings.udp_port) == ("127.0.0.1", 5060)
