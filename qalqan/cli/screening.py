@@ -8,6 +8,7 @@ tables, progress bars and exit codes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -118,10 +119,15 @@ def replay_command(
     reasons' message keys and facts, for showing them in another language).
     """
     from qalqan.screening.config import load_config
+    from qalqan.screening.farm_watch import FarmWatchSettings
     from qalqan.screening.replay import replay, score_replay
 
     config = load_config(rules)
     every = _every(analyze_every)
+    # the batch detector's thresholds from the settings (farm_watch); "young" is the rules'
+    farm_watch = dataclasses.replace(
+        FarmWatchSettings.from_env(), young_sim_days=config.young_sim_days
+    )
     from qalqan.screening.node import reputation_lists
 
     known = reputation_lists(lists or [])
@@ -138,6 +144,7 @@ def replay_command(
             config=config,
             lists=known,
             analyze_every_s=every,
+            farm_watch=farm_watch,
             quarantine=quarantine,
             protection_list=protection_list,
             work_dir=work_dir,

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from qalqan import config
 from qalqan.cli.main import app
+from qalqan.screening.farm_watch import FarmWatchSettings
 
 runner = CliRunner()
 TOKEN = "correct-horse-battery-staple"
@@ -102,3 +103,29 @@ def test_serve_reads_its_sip_file_then_the_environment_then_its_options(
     assert (settings.listen_host, settings.tcp_port) == ("127.0.0.1", 6000)
     settings = _sip_config(None, host=None, udp_port=None, tcp_port=None)
     assert (settings.listen_host, settings.udp_port) == ("127.0.0.1", 5060)
+
+
+def test_replay_hands_the_farm_watch_settings_to_its_batch_detector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qalqan.screening import replay as replay_module
+    from qalqan.screening.config import load_config
+
+    handed: dict[str, object] = {}
+
+    def replay(*args: object, **kwargs: object) -> None:
+        handed.update(kwargs)
+        raise KeyboardInterrupt  # enough: nothing is replayed
+
+    monkeypatch.setattr(replay_module, "replay", replay)
+    (tmp_path / "data").mkdir()
+    environ = {"QALQAN_FARM_WATCH_MIN_CALLEES": "20"}
+    result = runner.invoke(app, ["replay", str(tmp_path / "data"), "--quiet"], env=environ)
+    assert result.exit_code != 0 and handed, result.output
+    settings = handed["farm_watch"]
+    assert isinstance(settings, FarmWatchSettings) and settings.min_callees == 20
+    assert settings.young_sim_days == load_config(None).young_sim_days  # the rules' own
+    environ = {"QALQAN_FARM_WATCH_MIN_CALLEES": "many"}
+    result = runner.invoke(app, ["replay", str(tmp_path / "data"), "--quiet"], env=environ)
+    assert result.exit_code == 2
+    assert "QALQAN_FARM_WATCH_MIN_CALLEES='many': is not a whole number" in result.stderr
