@@ -125,7 +125,45 @@ def sim_features(
     the real-time rules use too. ``sim_age`` keeps the verdict (``young``) for the
     reasons and the farms.
     """
-    young_days = float(young_sim_days)
+    _mobile_originated(con, local_offset_h)
+    _activity(con)
+    _handsets_and_contacts(con)
+    _youth(con, float(young_sim_days))
+    return con.sql(
+        """
+        SELECT o.imsi, coalesce(s.msisdn, o.msisdn_seen) AS msisdn,
+               o.first_seen, o.last_seen, o.main_site, l.busiest_imei,
+               o.voice_out, o.sms_out,
+               coalesce(i.voice_in, 0) AS voice_in, coalesce(i.sms_in, 0) AS sms_in,
+               (o.voice_out + o.sms_out) / (1.0 + coalesce(i.voice_in, 0) + coalesce(i.sms_in, 0)) AS out_in_ratio,
+               o.distinct_callees,
+               CASE WHEN o.distinct_callees > 0 THEN o.voice_out / o.distinct_callees END AS calls_per_callee,
+               c.repeat_callee_share, c.callback_share,
+               o.answer_rate, o.failed_share, o.talk_median_s, o.short_answered_share,
+               o.active_days, o.lifespan_h, o.calls_per_active_hour, o.night_share,
+               o.distinct_cells, o.distinct_sites, ms.main_site_share, o.distinct_imeis,
+               l.imei_max_sims, l.imei_max_sims_per_day,
+               a.age_days, a.young, s.owner_sims, s.batch_sims,
+               CASE WHEN s.plan = 'corporate' THEN 1 ELSE 0 END AS plan_corporate,
+               CASE WHEN s.plan = 'm2m' THEN 1 ELSE 0 END AS plan_m2m,
+               y.site_young_sims_per_day,
+               so.young_contact_share, so.elderly_callee_share
+        FROM sim_out o
+        LEFT JOIN sim_subscriber s USING (imsi)
+        LEFT JOIN sim_in i USING (imsi)
+        LEFT JOIN sim_contacts c USING (imsi)
+        LEFT JOIN imei_load l USING (imsi)
+        LEFT JOIN sim_main_site ms USING (imsi)
+        LEFT JOIN sim_age a USING (imsi)
+        LEFT JOIN site_youth y USING (imsi)
+        LEFT JOIN sim_social so USING (imsi)
+        ORDER BY o.imsi
+        """
+    ).to_arrow_table()
+
+
+def _mobile_originated(con: duckdb.DuckDBPyConnection, local_offset_h: int) -> None:
+    """``mo``: what SIMs originated over the radio network; ``sim_subscriber``: their registration."""
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE mo AS
@@ -153,6 +191,10 @@ def sim_features(
         FROM s LEFT JOIN owners o USING (owner_id)
         """
     )
+
+
+def _activity(con: duckdb.DuckDBPyConnection) -> None:
+    """``sim_out``, ``sim_main_site``, ``sim_in``: how much each SIM calls, when, where, and is called."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE sim_out AS
@@ -194,6 +236,10 @@ def sim_features(
         FROM cdrs WHERE b_imsi IS NOT NULL GROUP BY 1
         """
     )
+
+
+def _handsets_and_contacts(con: duckdb.DuckDBPyConnection) -> None:
+    """``imei_load``: the SIMs of each SIM's handsets; ``sim_contacts``: repeat callees and callbacks."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE imei_load AS
@@ -232,6 +278,10 @@ def sim_features(
         GROUP BY c.imsi
         """
     )
+
+
+def _youth(con: duckdb.DuckDBPyConnection, young_days: float) -> None:
+    """``sim_age``, ``site_youth``, ``sim_social``: young SIMs, at their sites and among contacts."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE sim_age AS
@@ -278,34 +328,3 @@ def sim_features(
         GROUP BY c.imsi
         """
     )
-    return con.sql(
-        """
-        SELECT o.imsi, coalesce(s.msisdn, o.msisdn_seen) AS msisdn,
-               o.first_seen, o.last_seen, o.main_site, l.busiest_imei,
-               o.voice_out, o.sms_out,
-               coalesce(i.voice_in, 0) AS voice_in, coalesce(i.sms_in, 0) AS sms_in,
-               (o.voice_out + o.sms_out) / (1.0 + coalesce(i.voice_in, 0) + coalesce(i.sms_in, 0)) AS out_in_ratio,
-               o.distinct_callees,
-               CASE WHEN o.distinct_callees > 0 THEN o.voice_out / o.distinct_callees END AS calls_per_callee,
-               c.repeat_callee_share, c.callback_share,
-               o.answer_rate, o.failed_share, o.talk_median_s, o.short_answered_share,
-               o.active_days, o.lifespan_h, o.calls_per_active_hour, o.night_share,
-               o.distinct_cells, o.distinct_sites, ms.main_site_share, o.distinct_imeis,
-               l.imei_max_sims, l.imei_max_sims_per_day,
-               a.age_days, a.young, s.owner_sims, s.batch_sims,
-               CASE WHEN s.plan = 'corporate' THEN 1 ELSE 0 END AS plan_corporate,
-               CASE WHEN s.plan = 'm2m' THEN 1 ELSE 0 END AS plan_m2m,
-               y.site_young_sims_per_day,
-               so.young_contact_share, so.elderly_callee_share
-        FROM sim_out o
-        LEFT JOIN sim_subscriber s USING (imsi)
-        LEFT JOIN sim_in i USING (imsi)
-        LEFT JOIN sim_contacts c USING (imsi)
-        LEFT JOIN imei_load l USING (imsi)
-        LEFT JOIN sim_main_site ms USING (imsi)
-        LEFT JOIN sim_age a USING (imsi)
-        LEFT JOIN site_youth y USING (imsi)
-        LEFT JOIN sim_social so USING (imsi)
-        ORDER BY o.imsi
-        """
-    ).to_arrow_table()
