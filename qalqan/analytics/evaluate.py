@@ -24,7 +24,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
+from qalqan.domain.model import CallVerdict, SimVerdict
+
 __all__ = ["Evaluation", "evaluate"]
+
+Truth = dict[tuple[str, str], tuple[str, str]]
+"""(kind, id) → (label, group), as ``labels.csv`` gives them."""
+
+_FLAGGED = (CallVerdict.FRAUD, CallVerdict.SPOOFED)
 
 
 def _read(path: Path) -> list[dict[str, Any]]:
@@ -62,9 +69,7 @@ def adjusted_rand_index(truth: list[str], found: list[str]) -> float:
     return 1.0 if maximum == expected else (index - expected) / (maximum - expected)
 
 
-def _money(
-    out_dir: Path, truth_dir: Path, truth: dict[tuple[str, str], tuple[str, str]]
-) -> dict[str, Any]:
+def _money(out_dir: Path, truth_dir: Path, truth: Truth) -> dict[str, Any]:
     """Mule accounts found against those that moved money in the data set (next to the truth folder)."""
     found = {r["account"] for r in _read(out_dir / "accounts.csv")}
     payments = _read(truth_dir.parent / "payments.csv")
@@ -101,22 +106,34 @@ class Evaluation:
 
 def evaluate(out_dir: Path, truth_dir: Path) -> Evaluation:
     labels = _read(truth_dir / "labels.csv")
-    truth: dict[tuple[str, str], tuple[str, str]] = {
-        (r["kind"], r["id"]): (r["label"] or "", r["group"] or "") for r in labels
-    }
+    truth: Truth = {(r["kind"], r["id"]): (r["label"] or "", r["group"] or "") for r in labels}
     farm_truth = {r["farm_id"]: r for r in _read(truth_dir / "farms.csv")}
     center_truth = {r["campaign"]: r for r in _read(truth_dir / "campaigns.csv")}
-    result = Evaluation()
-
-    # --- SIMs ---------------------------------------------------------------------------
     sims = _read(out_dir / "sims.csv")
+    calls = _read(out_dir / "calls.csv")
+    result = Evaluation()
+    result.sim = _sim_figures(sims, truth, farm_truth)
+    result.farms = _farm_figures(sims, _read(out_dir / "farms.csv"), truth, farm_truth)
+    result.calls = _call_figures(calls, truth)
+    result.campaigns = _campaign_figures(calls, truth, center_truth, out_dir)
+    result.money = _money(out_dir, truth_dir, truth)
+    offsets = result.campaigns["utc_offsets"]
+    result.campaigns["offsets_right"] = sum(1 for v in offsets.values() if v["right"])
+    result.campaigns["call_centers"] = len(offsets)
+    return result
+
+
+def _sim_figures(
+    sims: list[dict[str, Any]], truth: Truth, farm_truth: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """SIM boxes: precision, recall, recall by farm kind, and false SIM boxes by look-alike."""
     tp = fp = fn = 0
     per_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     false_by_group: Counter[str] = Counter()
     for row in sims:
         label, group = truth.get(("sim", row["imsi"]), ("legit", ""))
-        flagged = row["verdict"] == "simbox"
-        if label == "simbox":
+        flagged = row["verdict"] == SimVerdict.SIMBOX
+        if label == SimVerdict.SIMBOX:
             kind = (farm_truth.get(group) or {}).get("kind") or "farm"
             per_kind[kind][1] += 1
             if flagged:
@@ -127,7 +144,7 @@ def evaluate(out_dir: Path, truth_dir: Path) -> Evaluation:
         elif flagged:
             fp += 1
             false_by_group[group or "ordinary"] += 1
-    result.sim = {
+    return {
         "sims_seen": len(sims),
         "simbox_sims": tp + fn,
         "precision": _ratio(tp, tp + fp),
@@ -136,8 +153,14 @@ def evaluate(out_dir: Path, truth_dir: Path) -> Evaluation:
         "recall_by_kind": {k: _ratio(v[0], v[1]) for k, v in sorted(per_kind.items())},
     }
 
-    # --- farms --------------------------------------------------------------------------
-    found_farms = _read(out_dir / "farms.csv")
+
+def _farm_figures(
+    sims: list[dict[str, Any]],
+    found_farms: list[dict[str, Any]],
+    truth: Truth,
+    farm_truth: dict[str, dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """For each true farm: the found farm overlapping it most, and how far from its sites."""
     members: dict[str, set[str]] = defaultdict(set)
     for row in sims:
         if row.get("farm_id"):
@@ -145,9 +168,10 @@ def evaluate(out_dir: Path, truth_dir: Path) -> Evaluation:
     seen = {r["imsi"] for r in sims}
     true_members: dict[str, set[str]] = defaultdict(set)
     for (kind, ident), (label, group) in truth.items():
-        if kind == "sim" and label == "simbox" and ident in seen:
+        if kind == "sim" and label == SimVerdict.SIMBOX and ident in seen:
             true_members[group].add(ident)
     located = {r["farm_id"]: r for r in found_farms}
+    farms: list[dict[str, Any]] = []
     for farm, true in sorted(true_members.items()):
         best, best_j = None, 0.0
         for fid, got in members.items():
@@ -167,19 +191,33 @@ def evaluate(out_dir: Path, truth_dir: Path) -> Evaluation:
             lat, lon = float(located[best]["lat"]), float(located[best]["lon"])
             sites = zip(place["site_lats"].split(";"), place["site_lons"].split(";"), strict=True)
             entry["km"] = round(min(_km(lat, lon, float(a), float(b)) for a, b in sites), 3)
-        result.farms.append(entry)
+        farms.append(entry)
+    return farms
 
-    # --- calls --------------------------------------------------------------------------
-    calls = _read(out_dir / "calls.csv")
+
+def _fraud_and_flagged(
+    judged: dict[str, dict[str, Any]], truth: Truth
+) -> tuple[list[str], set[str]]:
+    """The fraud calls of the truth, and the calls the analysis flagged (fraud or spoofed)."""
+    fraud_ids = [
+        i for (k, i), (lab, _) in truth.items() if k == "call" and lab == CallVerdict.FRAUD
+    ]
+    flagged_ids = {i for i, r in judged.items() if r["verdict"] in _FLAGGED}
+    return fraud_ids, flagged_ids
+
+
+def _call_figures(calls: list[dict[str, Any]], truth: Truth) -> dict[str, Any]:
+    """Fraud calls: precision, recall, and false flags by look-alike kind and from abroad."""
     judged = {r["record_id"]: r for r in calls}
-    fraud_ids = [i for (k, i), (lab, _) in truth.items() if k == "call" and lab == "fraud"]
-    flagged_ids = {i for i, r in judged.items() if r["verdict"] in ("fraud", "spoofed")}
+    fraud_ids, flagged_ids = _fraud_and_flagged(judged, truth)
     tp = sum(1 for i in fraud_ids if i in flagged_ids)
-    fp_ids = [i for i in flagged_ids if truth.get(("call", i), ("legit", ""))[0] != "fraud"]
+    fp_ids = [
+        i for i in flagged_ids if truth.get(("call", i), ("legit", ""))[0] != CallVerdict.FRAUD
+    ]
     legit_outside = [
         r
         for r in calls
-        if truth.get(("call", r["record_id"]), ("legit", ""))[0] != "fraud"
+        if truth.get(("call", r["record_id"]), ("legit", ""))[0] != CallVerdict.FRAUD
         and r.get("ingress", "mobile") != "mobile"
     ]
     legit_groups: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -187,8 +225,8 @@ def evaluate(out_dir: Path, truth_dir: Path) -> Evaluation:
         label, group = truth.get(("call", i), ("legit", ""))
         if label == "legit" and group:
             legit_groups[group][1] += 1
-            legit_groups[group][0] += r["verdict"] != "clear"
-    result.calls = {
+            legit_groups[group][0] += r["verdict"] != CallVerdict.CLEAR
+    figures: dict[str, Any] = {
         "fraud_calls": len(fraud_ids),
         "precision": _ratio(tp, len(flagged_ids)),
         "recall": _ratio(tp, len(fraud_ids)),
@@ -201,17 +239,27 @@ def evaluate(out_dir: Path, truth_dir: Path) -> Evaluation:
     ]
     flagged_intl = sum(legit_groups[g][0] for g in international)
     total_intl = sum(legit_groups[g][1] for g in international)
-    result.calls["false_flag_rate_international"] = _ratio(flagged_intl, total_intl)
+    figures["false_flag_rate_international"] = _ratio(flagged_intl, total_intl)
+    return figures
 
-    # --- campaigns ----------------------------------------------------------------------
+
+def _campaign_figures(
+    calls: list[dict[str, Any]],
+    truth: Truth,
+    center_truth: dict[str, dict[str, Any]],
+    out_dir: Path,
+) -> dict[str, Any]:
+    """Campaigns: the adjusted Rand index over flagged fraud calls, and each center's UTC offset."""
+    judged = {r["record_id"]: r for r in calls}
+    fraud_ids, flagged_ids = _fraud_and_flagged(judged, truth)
     pairs = [
         (truth[("call", i)][1], judged[i].get("campaign_id") or "none")
         for i in fraud_ids
         if i in flagged_ids
     ]
-    result.campaigns["ari"] = (
-        adjusted_rand_index([p[0] for p in pairs], [p[1] for p in pairs]) if pairs else None
-    )
+    figures: dict[str, Any] = {
+        "ari": adjusted_rand_index([p[0] for p in pairs], [p[1] for p in pairs]) if pairs else None
+    }
     found_campaigns = {r["campaign_id"]: r for r in _read(out_dir / "campaigns.csv")}
     offsets: dict[str, dict[str, Any]] = {}
     by_center: dict[str, Counter[str]] = defaultdict(Counter)
@@ -232,8 +280,5 @@ def evaluate(out_dir: Path, truth_dir: Path) -> Evaluation:
             "campaign": campaign,
             "right": value is not None and abs(value - float(row["utc_offset_h"])) < 0.5,
         }
-    result.campaigns["utc_offsets"] = offsets
-    result.money = _money(out_dir, truth_dir, truth)
-    result.campaigns["offsets_right"] = sum(1 for v in offsets.values() if v["right"])
-    result.campaigns["call_centers"] = len(offsets)
-    return result
+    figures["utc_offsets"] = offsets
+    return figures
