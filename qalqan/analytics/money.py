@@ -13,13 +13,41 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from qalqan.analytics.calls import reason_sql, said_sql
+
 __all__ = ["CASH_OUT_CHANNELS", "money_trail"]
 
 CASH_OUT_CHANNELS = ("sim_topup", "ewallet", "crypto", "cash_out")
 
 
+#: Why each role is on the trail: rule id, message key, and the key's facts as SQL over the
+#: role's rows. Each rule alone puts an account on the trail, so its reason weighs 1.0.
+_SAID = {
+    "collector": (
+        "money.collector",
+        "analysis.money.collector",
+        {
+            "payers": "payers",
+            "channels": "channels",
+            "used": "array_to_string(list_sort(used), ', ')",
+        },
+    ),
+    "fed": ("money.fed_by_collector", "analysis.money.fed_by_collector", {"source": "source"}),
+    "onward": ("money.fed_by_wallet", "analysis.money.fed_by_wallet", {"source": "source"}),
+}
+
+
+def _said(role: str) -> str:
+    """SQL for a role's ``reasons`` (English) and ``reason_facts`` (its reason as data)."""
+    rule, key, facts = _SAID[role]
+    text, facts_json = said_sql(key, facts)
+    cell = reason_sql(f"'{rule}'", "1.0", f"'{key}'", facts_json)
+    return f"{text} AS reasons, {cell} AS reason_facts"
+
+
 def money_trail(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """``account, role, verdict, amount_in, payers, reasons`` for every account on a mule's trail."""
+    """``account, role, verdict, amount_in, payers, reasons, reason_facts`` for every account on
+    a mule's trail."""
     channels = ", ".join(f"'{c}'" for c in CASH_OUT_CHANNELS)
     return con.sql(
         f"""
@@ -45,16 +73,15 @@ def money_trail(con: duckdb.DuckDBPyConnection) -> pa.Table:
             FROM payments p JOIN fed f ON p.payer = f.account WHERE p.channel = 'crypto'
         )
         SELECT account, 'collector' AS role, 'mule' AS verdict, amount_in, payers,
-               'received ' || payers || ' transfer(s) and within a day paid out by '
-               || channels || ' channels (' || array_to_string(list_sort(used), ', ') || ')' AS reasons
+               {_said("collector")}
         FROM collectors
         UNION ALL
         SELECT account, CASE WHEN channel = 'sim_topup' THEN 'sim_balance' ELSE 'ewallet' END, 'mule',
-               NULL, NULL, 'fed by collecting mule ' || any_value(source)
-        FROM fed GROUP BY account, channel
+               NULL, NULL, {_said("fed")}
+        FROM (SELECT account, channel, any_value(source) AS source FROM fed GROUP BY account, channel)
         UNION ALL
-        SELECT account, 'crypto', 'mule', NULL, NULL, 'fed by mule wallet ' || any_value(source)
-        FROM onward GROUP BY account
+        SELECT account, 'crypto', 'mule', NULL, NULL, {_said("onward")}
+        FROM (SELECT account, any_value(source) AS source FROM onward GROUP BY account)
         ORDER BY role, account
         """
     ).to_arrow_table()

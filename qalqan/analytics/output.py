@@ -35,6 +35,13 @@ ACCOUNTS = Table(
         Column(name="amount_in", kind=Kind.FLOAT, nullable=True, doc=""),
         Column(name="payers", kind=Kind.INT, nullable=True, doc=""),
         Column(name="reasons", kind=Kind.TEXT, nullable=True, doc=""),
+        Column(
+            name="reason_facts",
+            kind=Kind.REASONS,
+            nullable=True,
+            required=False,
+            doc="the reason as data (rule, message key, facts, weight), a JSON array of one",
+        ),
     ),
 )
 

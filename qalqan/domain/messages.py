@@ -714,6 +714,22 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "ru": "звонит круглосуточно: оборудование, пропускающее трафик, а не офис",
         "kk": "тәулік бойы қоңырау шалады: кеңсе емес, трафик өткізетін жабдық",
     },
+    # Why an account is on a mule's trail (qalqan.analytics.money): accounts.csv.
+    "analysis.money.collector": {
+        "en": "received {payers} transfer(s) and within a day paid out by {channels} channels ({used})",
+        "ru": "получено переводов: {payers}; в течение суток деньги выведены по разным каналам ({channels}): {used}",
+        "kk": "түскен аударымдар саны: {payers}; бір тәулік ішінде ақша әртүрлі арналар арқылы шығарылды ({channels}): {used}",
+    },
+    "analysis.money.fed_by_collector": {
+        "en": "fed by collecting mule {source}",
+        "ru": "пополнялся со счёта дропа-сборщика {source}",
+        "kk": "{source} жинаушы дроп шотынан толтырылды",
+    },
+    "analysis.money.fed_by_wallet": {
+        "en": "fed by mule wallet {source}",
+        "ru": "пополнялся с кошелька дропа {source}",
+        "kk": "{source} дроп әмиянынан толтырылды",
+    },
 }
 """Message key → language → template. English is the reference; a reason's ``detail`` is its English."""
 

@@ -16,6 +16,7 @@ import math
 import string
 from pathlib import Path
 
+from qalqan.analytics.output import ACCOUNTS
 from qalqan.domain.messages import LANGUAGES, MESSAGES, parse_reasons, render
 from qalqan.domain.model import Reason
 from qalqan.exchange.reader import read_file
@@ -23,7 +24,14 @@ from qalqan.exchange.schema import TABLES
 
 __all__ = ["JOINS", "check_reasons_file"]
 
-JOINS = {"sims": " | ", "decisions": " | ", "farms": "; ", "campaigns": "; ", "calls": ""}
+JOINS = {
+    "sims": " | ",
+    "decisions": " | ",
+    "farms": "; ",
+    "campaigns": "; ",
+    "calls": "",
+    "accounts": "",
+}
 """How each file joins its reasons in ``reasons`` (calls have one reason each)."""
 RULE_PREFIXED = frozenset({"sims", "decisions", "calls"})
 """Files whose English says each reason's rule before its text (``rule: text``)."""
@@ -61,17 +69,18 @@ def _english(name: str, reasons: list[Reason], text: str) -> None:
         else render(r.key, r.facts_dict())
         for r in reasons
     ]
-    if name == "calls":
+    if not JOINS[name]:
         assert len(parts) == 1, reasons
     assert JOINS[name].join(parts) == text, (text, reasons)
 
 
 def check_reasons_file(path: Path, name: str, quarantine: Path) -> int:
     """Check every reason of output file ``path`` (table ``name``); returns how many there were."""
+    table_def = ACCOUNTS if name == "accounts" else TABLES[name]
     with path.open(encoding="utf-8") as handle:
         header = next(csv.reader(handle))
     assert header[-1] == "reason_facts"  # last in the file, after the extras
-    with read_file(path, TABLES[name], quarantine=quarantine) as reader:
+    with read_file(path, table_def, quarantine=quarantine) as reader:
         table = reader.read_all()
         report = reader.report
     assert report.rows_rejected == 0 and report.rows_read == table.num_rows

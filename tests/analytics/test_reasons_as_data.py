@@ -15,17 +15,19 @@ import pytest
 from typer.testing import CliRunner
 
 from qalqan.cli.main import app
-from qalqan.simulator.config import Scenario
+from qalqan.simulator.config import FraudSettings, Scenario
 from qalqan.simulator.operator import simulate
 from tests.analytics.reasons_check import check_reasons_file
 
-OUTPUTS = ("calls", "campaigns", "decisions", "farms", "sims")
+OUTPUTS = ("accounts", "calls", "campaigns", "decisions", "farms", "sims")
 
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("reasons-as-data")
-    simulate(root / "data", Scenario(subscribers=1500, days=2, seed=11))
+    # victims who pay, so that the money trail (accounts.csv) has mules to say why
+    fraud = FraudSettings(hooked_share=0.5, paid_share=1.0)
+    simulate(root / "data", Scenario(subscribers=1500, days=2, seed=11, fraud=fraud))
     runner = CliRunner()
     analysed = runner.invoke(
         app, ["analyze", str(root / "data"), "--out", str(root / "out"), "--quiet"]
