@@ -73,7 +73,7 @@ def create_app(
     the_store = store if store is not None else CaseStore.open(store_url)
     config = settings if settings is not None else ConsoleSettings()
     app = Starlette(
-        routes=ROUTES,
+        routes=list(ROUTES),  # each app its own table: a test may add a route to one
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(BodyLimit, max_bytes=config.max_body_bytes),
