@@ -193,6 +193,9 @@ class SipServer:
                 loop.add_reader(self._tcp.fileno(), self._accept)
             if self.metrics_listener is not None and self.metrics_address is not None:
                 await self.metrics_listener.start(*self.metrics_address)
+        except SipError:
+            await self.stop()
+            raise
         except OSError as error:
             await self.stop()
             raise SipError(
@@ -614,9 +617,15 @@ class MetricsListener:
         return int(self._listener.sockets[0].getsockname()[1])
 
     async def start(self, host: str, port: int) -> None:
-        self._listener = await asyncio.start_server(
-            self._answer, host, port, limit=_METRICS_MAX_REQUEST_BYTES, backlog=64
-        )
+        """Listen on ``host:port``; raises :class:`SipError` when it cannot."""
+        try:
+            self._listener = await asyncio.start_server(
+                self._answer, host, port, limit=_METRICS_MAX_REQUEST_BYTES, backlog=64
+            )
+        except OSError as error:
+            raise SipError(
+                f"cannot open /metrics on {host}:{port}: {error.strerror or error}"
+            ) from error
 
     async def stop(self) -> None:
         if self._listener is not None:

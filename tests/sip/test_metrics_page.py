@@ -125,3 +125,16 @@ def test_qalqan_serve_opens_its_metrics_on_localhost() -> None:
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(20)
+
+
+def test_a_taken_metrics_port_is_a_clear_error() -> None:
+    from qalqan.sip.message import SipError
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        thread = SipServerThread(test_config(), table_decide, metrics_address=("127.0.0.1", port))
+        with pytest.raises(SipError, match=rf"cannot open /metrics on 127\.0\.0\.1:{port}"):
+            thread.start()
+        thread.stop()
