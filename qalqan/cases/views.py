@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from qalqan.domain.model import Reason
+
 __all__ = [
     "ActionView",
     "AlertView",
@@ -59,46 +61,46 @@ class SlaTimers:
     contact_overdue: bool
 
 
+def stored_reasons(raw: str | None) -> tuple[Reason, ...]:
+    """An alert's ``reasons`` column: a JSON array of :meth:`Reason.as_data` objects.
+
+    An item that does not read as a reason (a key this version's catalog lacks,
+    say) is shown as it is stored, as the words of a reason without a key:
+    nothing the store keeps is hidden.
+    """
+    items = json.loads(raw) if raw else []
+    reasons = []
+    for item in items if isinstance(items, list) else []:
+        try:
+            reasons.append(Reason.from_data(item))
+        except ValueError:
+            text = json.dumps(item, ensure_ascii=False, sort_keys=True)
+            reasons.append(Reason(rule="", weight=0.0, detail=text))
+    return tuple(reasons)
+
+
+def texts_of(raw: str | None) -> tuple[str, ...]:
+    """An alert's reasons in English, for logs and the command line (each one's ``detail``)."""
+    return tuple(r.detail for r in stored_reasons(raw))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Said:
-    """One reason as the store keeps it: the library's English, and what a screen needs to say
-    it in the reader's language (the message key of :mod:`qalqan.domain.messages` and its facts).
-
-    Reasons written before keys existed, or by a tool that has none, have only ``text``.
-    """
+    """One stored reason as a screen takes it: its English and, to say it in the reader's
+    language, its message key and facts (see :func:`stored_reasons` for the reason itself)."""
 
     text: str
-    """``rule.id: what was seen``, in English, as ``decisions.csv`` and the logs have it."""
     rule: str = ""
     key: str = ""
     facts: dict[str, str] = field(default_factory=dict)
 
 
 def said_of(raw: str | None) -> tuple[Said, ...]:
-    """An alert's ``reasons`` column (a JSON array of strings or of objects) as :class:`Said`."""
-    items = json.loads(raw) if raw else []
-    said = []
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, str):
-            said.append(Said(text=item))
-        elif isinstance(item, dict) and isinstance(item.get("text"), str):
-            facts = item.get("facts")
-            said.append(
-                Said(
-                    text=item["text"],
-                    rule=str(item.get("rule") or ""),
-                    key=str(item.get("key") or ""),
-                    facts={str(k): str(v) for k, v in facts.items()}
-                    if isinstance(facts, dict)
-                    else {},
-                )
-            )
-    return tuple(said)
-
-
-def texts_of(raw: str | None) -> tuple[str, ...]:
-    """An alert's reasons as English sentences (``rule.id: what was seen``)."""
-    return tuple(s.text for s in said_of(raw))
+    """An alert's reasons as :class:`Said`."""
+    return tuple(
+        Said(text=r.detail, rule=r.rule, key=r.key, facts=r.facts_dict())
+        for r in stored_reasons(raw)
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -36,10 +36,11 @@ SPOOF_FACTS = json.dumps(
             "rule": "spoofed_cli.registry_inbound_only",
             "key": "spoofed_cli.registry_inbound_only",
             "facts": {"caller": BANK_HOTLINE, "owner": "National Bank, hotline"},
+            "weight": 0.85,
         }
     ]
 )
-"""What the replay writes beside a reason (``reason_facts``): its message key and facts."""
+"""What the replay writes beside a reason (``reason_facts``): the reason as data."""
 
 
 def farm_facts(imei: str) -> str:
@@ -49,6 +50,21 @@ def farm_facts(imei: str) -> str:
                 "rule": "sim_farm.handset_many_sims",
                 "key": "sim_farm.handset_many_sims",
                 "facts": {"imei": imei, "sims": "3", "window": "24h"},
+                "weight": 0.97,
+            }
+        ]
+    )
+
+
+def simbox_call_facts(imsi: str) -> str:
+    """What ``qalqan analyze`` writes beside a call of a farm's SIM (``calls.csv``)."""
+    return json.dumps(
+        [
+            {
+                "rule": "simbox.call",
+                "key": "analysis.call.simbox",
+                "facts": {"imsi": imsi, "farm": "F0001"},
+                "weight": 1.0,
             }
         ]
     )
@@ -119,9 +135,10 @@ def write_feed(folder: Path, *, calls: int = 12, start: datetime = T0, allowed: 
                     rid,
                     "fraud",
                     "C0001",
-                    f"simbox.call: placed by SIM {imsi} of farm F0001",
+                    f"simbox.call: placed by SIM {imsi} of farm F0001, judged a SIM box",
                     "mobile",
                     _time(when),
+                    simbox_call_facts(imsi),
                 ]
             )
         else:
@@ -144,7 +161,15 @@ def write_feed(folder: Path, *, calls: int = 12, start: datetime = T0, allowed: 
             )
             decisions.append([rid, "divert", 0.85, SPOOF_REASON, 40.0, SPOOF_FACTS])
             verdicts.append(
-                [rid, "spoofed", "C0002", SPOOF_REASON, "international:carrierA", _time(when)]
+                [
+                    rid,
+                    "spoofed",
+                    "C0002",
+                    SPOOF_REASON,
+                    "international:carrierA",
+                    _time(when),
+                    SPOOF_FACTS,
+                ]
             )
     for i in range(allowed):
         when = start + timedelta(minutes=calls + i)
@@ -210,7 +235,7 @@ def write_feed(folder: Path, *, calls: int = 12, start: datetime = T0, allowed: 
     )  # fmt: skip
     _write(
         out / "calls.csv",
-        ["record_id", "verdict", "campaign_id", "reasons", "ingress", "start_time"],
+        ["record_id", "verdict", "campaign_id", "reasons", "ingress", "start_time", "reason_facts"],
         verdicts,
     )
     farm_calls = (calls + 1) // 2

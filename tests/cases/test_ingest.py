@@ -29,9 +29,8 @@ from qalqan.cases.models import (
     PotentialVictim,
 )
 from qalqan.cases.store import CaseStore, upgrade
-from qalqan.cases.views import said_of
+from qalqan.cases.views import stored_reasons
 from qalqan.cli.main import app
-from qalqan.domain.messages import render
 from tests.cases.conftest import FrozenClock
 from tests.cases.feeds import BANK_HOTLINE, FARM_SIMS, Feed, victim_number, write_feed
 
@@ -79,10 +78,11 @@ def test_intercepted_calls_become_alerts_with_callee_caller_and_scheme(
             "divert",
             "bank_security",
         )
-        (said,) = said_of(spoofed.reasons)
-        assert said.text.startswith("spoofed_cli.registry_inbound_only: presents +77272707000")
+        (said,) = stored_reasons(spoofed.reasons)
+        assert said.detail.startswith("presents +77272707000")
         assert (said.rule, said.key) == ("spoofed_cli.registry_inbound_only",) * 2
-        assert said.facts == {"caller": BANK_HOTLINE, "owner": "National Bank, hotline"}
+        assert said.facts_dict() == {"caller": BANK_HOTLINE, "owner": "National Bank, hotline"}
+        assert said.weight == 0.85
         farm_call = alerts["r0"]
         assert farm_call.caller == FARM_SIMS[0][1]
         assert farm_call.severity == "critical"
@@ -102,8 +102,9 @@ def test_intercepted_calls_become_alerts_with_callee_caller_and_scheme(
     [
         "not json",
         '{"rule": "x"}',
-        '[{"rule": "other.rule", "key": "other.rule", "facts": {}}]',  # not the reason's rule
+        '[{"rule": "other.rule", "key": "other.rule", "facts": {}}]',  # a key of no catalog
         '[{"rule": "a", "key": "a", "facts": {}}, {"rule": "b", "key": "b", "facts": {}}]',
+        '[{"rule": "a", "key": "", "facts": {}, "weight": "heavy"}]',  # a weight no number
     ],
 )
 def test_reason_facts_that_do_not_fit_leave_the_english_reason(
@@ -122,12 +123,11 @@ def test_reason_facts_that_do_not_fit_leave_the_english_reason(
         stored = session.scalars(select(Alert.reasons)).all()
     assert len(stored) == 2
     for raw in stored:
-        (said,) = said_of(raw)
-        assert (said.key, said.facts) == ("", {})  # kept as the English sentence alone
-        assert said.text.split(":")[0] in {
-            "sim_farm.handset_many_sims",
-            "spoofed_cli.registry_inbound_only",
-        }
+        (said,) = stored_reasons(raw)
+        assert (said.rule, said.key, said.facts) == ("decisions.reasons", "", ())
+        assert said.detail.startswith(  # the words of the reasons column, whole
+            ("sim_farm.handset_many_sims: IMEI", "spoofed_cli.registry_inbound_only: presents")
+        )
 
 
 def test_findings_become_farm_campaign_and_wave_alerts_with_their_entities(
@@ -144,9 +144,9 @@ def test_findings_become_farm_campaign_and_wave_alerts_with_their_entities(
             .where(AlertEntity.alert_id == farm.id)
         ).all()
         kinds = {(k, r) for k, _, r in linked}
-        farm_headline = said_of(farm.reasons)[0]
+        farm_headline = stored_reasons(farm.reasons)[0]
         assert farm_headline.key == "finding.farm"
-        assert render(farm_headline.key, farm_headline.facts, "kk").startswith(
+        assert farm_headline.detail_in("kk").startswith(
             "SIM-карта саны: 3, құрылғы саны: 3; жабдық шамамен 43.25"
         )
         assert {
@@ -159,10 +159,10 @@ def test_findings_become_farm_campaign_and_wave_alerts_with_their_entities(
         wave = session.scalars(select(Alert).where(Alert.kind == "spoofed_wave")).one()
         assert wave.category == "bank_security"
         assert len(json.loads(wave.source_records)) == feed.intercepted // 2
-        headline = said_of(wave.reasons)[0]
-        assert BANK_HOTLINE in headline.text
+        headline = stored_reasons(wave.reasons)[0]
+        assert BANK_HOTLINE in headline.detail
         assert headline.key == "finding.wave.campaign.examples"
-        assert render(headline.key, headline.facts, "ru") == (
+        assert headline.detail_in("ru") == (
             "звонков с подменных номеров: 6 — кампания C0002, 2026-03-02; разных номеров: 1 "
             f"(чаще всего: {BANK_HOTLINE})"
         )
@@ -231,7 +231,7 @@ def test_decisions_alone_still_make_alerts(store: CaseStore, feed: Feed) -> None
     with store.transaction() as session:
         alert = session.scalars(select(Alert).where(Alert.source_ref == "r1")).one()
         assert alert.caller is None and alert.victim_id is None
-        assert alert.category == "bank_security"  # from the reason's words
+        assert alert.category == "bank_security"  # the reason's facts: whose number it presents
     with store.transaction() as session:  # the data set later fills in who was called
         ingest_decisions(session, feed.decisions, feed.data)
         alert = session.scalars(select(Alert).where(Alert.source_ref == "r1")).one()

@@ -45,7 +45,6 @@ from __future__ import annotations
 from qalqan.cases.ingest.alerts import call_severity
 from qalqan.cases.ingest.decisions import ingest_decisions
 from qalqan.cases.ingest.findings import MAX_CAMPAIGN_NUMBERS, ingest_findings
-from qalqan.cases.ingest.reasons import guess_category
 from qalqan.cases.ingest.report import DEFAULT_BATCH, IngestProgress, IngestReport, RejectedRows
 
 __all__ = [
@@ -55,7 +54,6 @@ __all__ = [
     "IngestReport",
     "RejectedRows",
     "call_severity",
-    "guess_category",
     "ingest_decisions",
     "ingest_findings",
 ]

@@ -5,33 +5,25 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
+from typing import Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from qalqan.cases.ingest.report import IngestReport
+from qalqan.domain.model import CallAttempt, Ingress
 from qalqan.exchange.reader import DataSet
-
-
-@dataclass(frozen=True, slots=True)
-class KnownCall:
-    """What the data set's cdrs say about one intercepted call."""
-
-    start_time: datetime
-    caller: str | None
-    callee: str
-    ingress: str
-    imsi: str | None
-    imei: str | None
-    cell: str | None
-    callee_imsi: str | None
 
 
 @dataclass(slots=True)
 class DataSetFacts:
-    calls: dict[str, KnownCall] = field(default_factory=dict)
+    """What the data set says about the calls of one ingest and the people they reached."""
+
+    calls: dict[str, CallAttempt] = field(default_factory=dict)
+    """record id → the call as its CDR has it."""
+    callee_imsis: dict[str, str] = field(default_factory=dict)
+    """callee → the IMSI its CDRs name (for a callee missing from ``subscribers``)."""
     subscribers: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     """msisdn → (imsi, birth year)."""
     registry: dict[str, str] = field(default_factory=dict)
@@ -48,6 +40,48 @@ def _whole_table(ds: DataSet, name: str, quarantine: Path | None, report: Ingest
         table = reader.read_all()
     report.note_rejected(reader.report, quarantine)
     return table
+
+
+_CDR_COLUMNS: Final = (
+    "record_id",
+    "start_time",
+    "a_number",
+    "b_number",
+    "ingress",
+    "a_imsi",
+    "a_imei",
+    "a_cell",
+    "b_imsi",
+)
+
+
+def _read_calls(
+    ds: DataSet,
+    record_ids: Sequence[str],
+    facts: DataSetFacts,
+    report: IngestReport,
+    quarantine: Path | None,
+) -> None:
+    """The calls of ``record_ids`` as their CDRs have them, into ``facts``."""
+    wanted = pa.array(sorted(set(record_ids)), pa.string())
+    with ds.read("cdrs", quarantine=quarantine) as reader:
+        for batch in reader:
+            keep = pc.is_in(batch.column("record_id"), value_set=wanted)
+            for row in batch.filter(keep).select(list(_CDR_COLUMNS)).to_pylist():
+                call = CallAttempt(
+                    time=row["start_time"],
+                    caller=row["a_number"],
+                    callee=row["b_number"],
+                    ingress=Ingress.parse(row["ingress"]),
+                    imsi=row["a_imsi"],
+                    imei=row["a_imei"],
+                    cell=row["a_cell"],
+                    record_id=row["record_id"],
+                )
+                facts.calls[row["record_id"]] = call
+                if row["b_imsi"]:
+                    facts.callee_imsis[call.callee] = row["b_imsi"]
+    report.note_rejected(reader.report, quarantine)
 
 
 def read_data_set(
@@ -70,34 +104,7 @@ def read_data_set(
     # cells first, read on their own, so that their rejected rows are counted too
     # (cdrs would otherwise read them for their keys alone)
     _whole_table(ds, "cells", quarantine, report)
-    wanted = pa.array(sorted(set(record_ids)), pa.string())
-    columns = (
-        "record_id",
-        "start_time",
-        "a_number",
-        "b_number",
-        "ingress",
-        "a_imsi",
-        "a_imei",
-        "a_cell",
-        "b_imsi",
-    )
-    with ds.read("cdrs", quarantine=quarantine) as reader:
-        for batch in reader:
-            keep = pc.is_in(batch.column("record_id"), value_set=wanted)
-            chosen = batch.filter(keep).select(list(columns))
-            for row in chosen.to_pylist():
-                facts.calls[row["record_id"]] = KnownCall(
-                    start_time=row["start_time"],
-                    caller=row["a_number"],
-                    callee=row["b_number"],
-                    ingress=row["ingress"],
-                    imsi=row["a_imsi"],
-                    imei=row["a_imei"],
-                    cell=row["a_cell"],
-                    callee_imsi=row["b_imsi"],
-                )
-    report.note_rejected(reader.report, quarantine)
+    _read_calls(ds, record_ids, facts, report, quarantine)
     if not with_people:
         return facts
     callees = pa.array(sorted({c.callee for c in facts.calls.values()}), pa.string())

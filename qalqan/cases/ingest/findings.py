@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,19 +25,20 @@ from qalqan.cases.ingest.alerts import (
     write_alerts,
 )
 from qalqan.cases.ingest.data_set import DataSetFacts, read_data_set
-from qalqan.cases.ingest.reasons import guess_category, keyed, saying
+from qalqan.cases.ingest.reasons import file_reasons, finding, reasons_json, scheme_of
 from qalqan.cases.ingest.report import DEFAULT_BATCH, IngestProgress, IngestReport
 from qalqan.cases.models import AlertKind, AnalysedCall, EntityKind
 from qalqan.cases.roles import SYSTEM, Actor, Permission, authorize
 from qalqan.cases.store import clock_of
 from qalqan.cases.upsert import entity_ids, upsert
-from qalqan.domain.model import ReportCategory
+from qalqan.domain.model import CallVerdict, Reason, ReportCategory
 from qalqan.errors import MissingTableError
 from qalqan.exchange.reader import read_file
 from qalqan.exchange.sources import find_table
 
 
 def _split(text: str | None, sep: str = ";") -> list[str]:
+    """A list column of the analysis (``imeis``, ``cells``, ``farm_ids``): never reasons."""
     return [p.strip() for p in (text or "").split(sep) if p.strip()]
 
 
@@ -48,6 +48,18 @@ def _time_of(value: object) -> datetime | None:
     if isinstance(value, str) and value:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Judged:
+    """One call of ``calls.csv`` that analysis judged fraud or spoofed, as it says."""
+
+    record_id: str
+    verdict: CallVerdict
+    campaign_id: str | None
+    reasons: tuple[Reason, ...]
+    start_time: datetime | None
+    ingress: str | None
 
 
 @dataclass(slots=True)
@@ -61,7 +73,18 @@ class _Finding:
     entity_links: list[tuple[tuple[str, str], tuple[str, str], str]] = field(default_factory=list)
 
 
-def _farm_findings(farms: pa.Table, sims: pa.Table, source: str) -> list[_Finding]:
+def _farm_headline(row: dict[str, Any], sites: list[str], handsets: int) -> Reason:
+    weight = float(row.get("score") or 1.0)
+    size = {"sims": row["n_sims"], "handsets": handsets}
+    if row.get("lat") is None or row.get("lon") is None:
+        return finding("finding.farm.unplaced", weight, **size)
+    place = {**size, "lat": f"{row['lat']:.5f}", "lon": f"{row['lon']:.5f}"}
+    if sites:
+        return finding("finding.farm", weight, **place, site=sites[0])
+    return finding("finding.farm.no_site", weight, **place)
+
+
+def _farm_members(sims: pa.Table) -> dict[str, list[tuple[str, str | None]]]:
     members: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
     for imsi, msisdn, farm_id in zip(
         sims.column("imsi").to_pylist(),
@@ -71,6 +94,11 @@ def _farm_findings(farms: pa.Table, sims: pa.Table, source: str) -> list[_Findin
     ):
         if farm_id:
             members[farm_id].append((imsi, msisdn))
+    return members
+
+
+def _farm_findings(farms: pa.Table, sims: pa.Table, source: str) -> list[_Finding]:
+    members = _farm_members(sims)
     findings = []
     for row in farms.to_pylist():
         farm_id = row["farm_id"]
@@ -79,18 +107,10 @@ def _farm_findings(farms: pa.Table, sims: pa.Table, source: str) -> list[_Findin
         cells = _split(row.get("cells"))
         sites = _split(row.get("sites"))
         severity = severity_by_count(int(row["n_sims"]), critical=50, high=10)
-        size = {"sims": row["n_sims"], "handsets": len(imeis)}
-        if row.get("lat") is None or row.get("lon") is None:
-            headline = saying("finding.farm.unplaced", **size)
-        else:
-            place = {**size, "lat": f"{row['lat']:.5f}", "lon": f"{row['lon']:.5f}"}
-            headline = (
-                saying("finding.farm", **place, site=sites[0])
-                if sites
-                else saying("finding.farm.no_site", **place)
-            )
-        reasons: list[str | dict[str, object]] = [headline]
-        reasons += keyed(_split(row.get("reasons"), ";"), row.get("reason_facts"))
+        reasons = [
+            _farm_headline(row, sites, len(imeis)),
+            *file_reasons(row.get("reason_facts"), row.get("reasons"), table="farms"),
+        ]
         f = _Finding(
             AlertKind.SIM_FARM,
             {
@@ -98,7 +118,7 @@ def _farm_findings(farms: pa.Table, sims: pa.Table, source: str) -> list[_Findin
                 "severity": severity.value,
                 "severity_rank": severity.rank,
                 "score": float(row.get("score") or 1.0),
-                "reasons": as_json(reasons),
+                "reasons": reasons_json(reasons),
                 "source_records": as_json([]),
                 "details": as_json(
                     {
@@ -136,37 +156,50 @@ MAX_CAMPAIGN_NUMBERS: Final = 10_000
 """A campaign links at most this many of the numbers it called from (the rest are counted)."""
 
 
+def _campaign_reasons(row: dict[str, Any], farms: list[str], routes: list[str]) -> list[Reason]:
+    """What the store says of a campaign (size, office hours, farms, routes), then why
+    analysis holds its calls to be one campaign (``campaigns.csv``'s own reasons)."""
+    offset = row.get("utc_offset_h")
+    reasons = [
+        finding(
+            "finding.campaign", 1.0, calls=f"{row['n_calls']:,}", people=f"{row['n_victims']:,}"
+        )
+    ]
+    if offset is not None:
+        reasons.append(finding("finding.campaign.offset", 0.0, offset=f"{offset:+g}"))
+    if farms:
+        key = "finding.campaign.farms" if len(farms) > 1 else "finding.campaign.farm"
+        reasons.append(finding(key, 0.0, farms=", ".join(farms)))
+    if routes:
+        reasons.append(finding("finding.campaign.routes", 0.0, routes=", ".join(routes)))
+    return reasons + file_reasons(row.get("reason_facts"), row.get("reasons"), table="campaigns")
+
+
+def _campaign_category(reasons: list[Reason], members: list[_Judged]) -> ReportCategory:
+    """The scheme the campaign's own reasons name (its complaints), else the one most of its
+    calls point to."""
+    told = scheme_of(reasons)
+    if told is not None:
+        return told
+    votes = Counter(c.value for c in (scheme_of(call.reasons) for call in members) if c)
+    return ReportCategory(votes.most_common(1)[0][0]) if votes else ReportCategory.OTHER
+
+
 def _campaign_findings(
-    campaigns: pa.Table,
-    calls: list[dict[str, Any]],
-    facts: DataSetFacts,
-    source: str,
+    campaigns: pa.Table, calls: list[_Judged], facts: DataSetFacts, source: str
 ) -> list[_Finding]:
-    by_campaign: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_campaign: dict[str, list[_Judged]] = defaultdict(list)
     for call in calls:
-        if call["campaign_id"]:
-            by_campaign[call["campaign_id"]].append(call)
+        if call.campaign_id:
+            by_campaign[call.campaign_id].append(call)
     findings = []
     for row in campaigns.to_pylist():
         cid = row["campaign_id"]
         members = by_campaign.get(cid, [])
         severity = severity_by_count(int(row["n_victims"]), critical=100, high=20)
-        offset = row.get("utc_offset_h")
         farms = _split(row.get("farm_ids"))
         routes = _split(row.get("routes"))
-        reasons: list[str | dict[str, object]] = [
-            saying("finding.campaign", calls=f"{row['n_calls']:,}", people=f"{row['n_victims']:,}")
-        ]
-        if offset is not None:
-            reasons.append(saying("finding.campaign.offset", offset=f"{offset:+g}"))
-        if farms:
-            key = "finding.campaign.farms" if len(farms) > 1 else "finding.campaign.farm"
-            reasons.append(saying(key, farms=", ".join(farms)))
-        if routes:
-            reasons.append(saying("finding.campaign.routes", routes=", ".join(routes)))
-        votes = Counter(
-            c.value for c in (guess_category(call["reasons"]) for call in members) if c is not None
-        )
+        reasons = _campaign_reasons(row, farms, routes)
         numbers = sorted({n for n in (_presented(call, facts) for call in members) if n})
         f = _Finding(
             AlertKind.CAMPAIGN,
@@ -175,14 +208,14 @@ def _campaign_findings(
                 "severity": severity.value,
                 "severity_rank": severity.rank,
                 "score": 1.0,
-                "category": votes.most_common(1)[0][0] if votes else ReportCategory.OTHER.value,
-                "reasons": as_json(reasons),
-                "source_records": as_json([c["record_id"] for c in members]),
+                "category": _campaign_category(reasons, members).value,
+                "reasons": reasons_json(reasons),
+                "source_records": as_json([c.record_id for c in members]),
                 "details": as_json(
                     {
                         "n_calls": row["n_calls"],
                         "n_victims": row["n_victims"],
-                        "utc_offset_h": offset,
+                        "utc_offset_h": row.get("utc_offset_h"),
                         "farm_ids": farms,
                         "routes": routes,
                         "kind": row.get("kind"),
@@ -194,7 +227,7 @@ def _campaign_findings(
                     }
                 ),
                 "occurred_at": _time_of(row.get("last_seen"))
-                or max((c["start_time"] for c in members if c["start_time"]), default=None),
+                or max((c.start_time for c in members if c.start_time), default=None),
             },
         )
         campaign = (EntityKind.CAMPAIGN.value, f"{source}/{cid}")
@@ -212,16 +245,14 @@ def _campaign_findings(
     return findings
 
 
-_NUMBER: Final = re.compile(r"\+\d{7,15}")
-
-
-def _presented(call: dict[str, Any], facts: DataSetFacts) -> str | None:
-    """The caller ID a call presented: from cdrs when known, else the first number its reason names."""
-    known = facts.calls.get(call["record_id"])
+def _presented(call: _Judged, facts: DataSetFacts) -> str | None:
+    """The caller ID a call presented: its CDR's when the data set is given, else the
+    ``caller`` fact of the first of its reasons that has one."""
+    known = facts.calls.get(call.record_id)
     if known is not None:
         return known.caller
-    match = _NUMBER.search(call["reasons"] or "")
-    return match.group(0) if match else None
+    told = (dict(r.facts).get("caller") for r in call.reasons)
+    return next((number for number in told if number), None)
 
 
 _WAVE_HEADLINES: Final = {
@@ -233,50 +264,67 @@ _WAVE_HEADLINES: Final = {
 """A wave's headline by (grouped by campaign rather than route, numbers to show as examples)."""
 
 
-def _wave_findings(
-    calls: list[dict[str, Any]], facts: DataSetFacts, source: str, min_calls: int
-) -> list[_Finding]:
-    waves: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _WaveCall:
+    """A spoofed call of a wave, with when and where it came in (its CDR's, when known)."""
+
+    judged: _Judged
+    start: datetime | None
+    ingress: str | None
+
+
+def _waves(
+    calls: list[_Judged], facts: DataSetFacts
+) -> dict[tuple[str, str, str], list[_WaveCall]]:
+    """The spoofed calls by (campaign or route, the rule of their first reason, UTC day)."""
+    waves: dict[tuple[str, str, str], list[_WaveCall]] = defaultdict(list)
     for call in calls:
-        if call["verdict"] != "spoofed":
+        if call.verdict is not CallVerdict.SPOOFED:
             continue
-        known = facts.calls.get(call["record_id"])
-        start = known.start_time if known is not None else call["start_time"]
-        ingress = known.ingress if known is not None else call["ingress"]
+        known = facts.calls.get(call.record_id)
+        start = known.time if known is not None else call.start_time
+        ingress = str(known.ingress) if known is not None else call.ingress
         group = (
-            f"campaign {call['campaign_id']}"
-            if call["campaign_id"]
-            else f"route {ingress or 'unknown'}"
+            f"campaign {call.campaign_id}" if call.campaign_id else f"route {ingress or 'unknown'}"
         )
-        rule = (call["reasons"] or "unexplained").split(":", 1)[0].strip()
+        rule = call.reasons[0].rule if call.reasons else "unexplained"
         day = start.date().isoformat() if start is not None else "unknown day"
-        waves[group, rule, day].append(
-            {**call, "_start": start, "_ingress": ingress, "_campaign": call["campaign_id"]}
-        )
+        waves[group, rule, day].append(_WaveCall(judged=call, start=start, ingress=ingress))
+    return waves
+
+
+def _wave_reasons(
+    members: list[_WaveCall], numbers: Counter[str], day: str
+) -> tuple[Reason, list[Reason]]:
+    """A wave's headline, and the distinct reasons of its calls (strongest first)."""
+    examples = ", ".join(n for n, _ in numbers.most_common(3))
+    campaign = members[0].judged.campaign_id
+    told: dict[str, object] = {"calls": len(members), "day": day, "numbers": len(numbers)}
+    if campaign:
+        told["campaign"] = campaign
+    else:
+        told["route"] = members[0].ingress or "unknown"
+    if examples:
+        told["examples"] = examples
+    key = _WAVE_HEADLINES[bool(campaign), bool(examples)]
+    distinct = {reason for m in members for reason in m.judged.reasons}
+    ordered = sorted(distinct, key=lambda r: (-r.weight, r.detail, r.rule))
+    return finding(key, 1.0, **told), ordered
+
+
+def _wave_findings(
+    calls: list[_Judged], facts: DataSetFacts, source: str, min_calls: int
+) -> list[_Finding]:
     findings = []
-    for (group, rule, day), members in sorted(waves.items()):
+    for (group, rule, day), members in sorted(_waves(calls, facts).items()):
         if len(members) < min_calls:
             continue
-        numbers = Counter(n for n in (_presented(c, facts) for c in members) if n)
+        numbers = Counter(n for n in (_presented(m.judged, facts) for m in members) if n)
         severity = severity_by_count(len(members), critical=50, high=10)
-        examples = ", ".join(n for n, _ in numbers.most_common(3))
-        cells = {c["reasons"]: c.get("reason_facts") for c in members if c["reasons"]}
-        distinct = sorted(cells)
-        by_campaign = members[0]["_campaign"]
-        told: dict[str, object] = {"calls": len(members), "day": day, "numbers": len(numbers)}
-        if by_campaign:
-            told["campaign"] = by_campaign
-        else:
-            told["route"] = members[0]["_ingress"] or "unknown"
-        if examples:
-            told["examples"] = examples
-        key = _WAVE_HEADLINES[bool(by_campaign), bool(examples)]
-        reasons: list[str | dict[str, object]] = [saying(key, **told)]
-        for sentence in distinct[:5]:
-            reasons += keyed([sentence], cells[sentence])
-        campaign_ids = {c["campaign_id"] for c in members if c["campaign_id"]}
-        routes = {c["_ingress"] for c in members if c["_ingress"] and ":" in c["_ingress"]}
-        category = guess_category(*distinct[:20]) or ReportCategory.OTHER
+        headline, distinct = _wave_reasons(members, numbers, day)
+        campaign_ids = {m.judged.campaign_id for m in members if m.judged.campaign_id}
+        routes = {m.ingress for m in members if m.ingress and ":" in m.ingress}
+        category = scheme_of(distinct) or ReportCategory.OTHER
         f = _Finding(
             AlertKind.SPOOFED_WAVE,
             {
@@ -285,8 +333,8 @@ def _wave_findings(
                 "severity_rank": severity.rank,
                 "score": 1.0,
                 "category": category.value,
-                "reasons": as_json(reasons),
-                "source_records": as_json([c["record_id"] for c in members]),
+                "reasons": reasons_json([headline, *distinct[:5]]),
+                "source_records": as_json([m.judged.record_id for m in members]),
                 "details": as_json(
                     {
                         "calls": len(members),
@@ -296,7 +344,7 @@ def _wave_findings(
                         "numbers": len(numbers),
                     }
                 ),
-                "occurred_at": max((c["_start"] for c in members if c["_start"]), default=None),
+                "occurred_at": max((m.start for m in members if m.start), default=None),
             },
         )
         for number in numbers:
@@ -334,6 +382,68 @@ def _write_findings(session: Session, findings: Sequence[_Finding], source: str)
     return written
 
 
+_NO_SIMS: Final = pa.schema(
+    [("imsi", pa.string()), ("msisdn", pa.string()), ("farm_id", pa.string())]
+)
+
+
+def _read_tables(
+    out_dir: Path, report: IngestReport, quarantine: Path | None
+) -> dict[str, pa.Table]:
+    """``farms``, ``sims`` (empty when absent), ``calls`` and ``campaigns`` of the analysis."""
+    tables: dict[str, pa.Table] = {"sims": _NO_SIMS.empty_table()}
+    for name in ("farms", "sims", "calls", "campaigns"):
+        path = find_table(out_dir, name)
+        if path is None:
+            if name == "sims":
+                continue
+            raise MissingTableError(name, out_dir)
+        with read_file(path, name, quarantine=quarantine) as reader:
+            tables[name] = reader.read_all()
+        report.note_rejected(reader.report, quarantine)
+        report.rows_read += len(tables[name])
+    return tables
+
+
+_FLAGGED: Final = pa.array([CallVerdict.FRAUD.value, CallVerdict.SPOOFED.value])
+
+
+def _judged_calls(calls: pa.Table) -> list[_Judged]:
+    """The calls analysis judged fraud or spoofed."""
+    flagged = calls.filter(pc.is_in(calls.column("verdict"), value_set=_FLAGGED))
+    extra_time = "start_time" in flagged.column_names
+    extra_ingress = "ingress" in flagged.column_names
+    return [
+        _Judged(
+            record_id=r["record_id"],
+            verdict=CallVerdict(r["verdict"]),
+            campaign_id=r["campaign_id"],
+            reasons=tuple(file_reasons(r.get("reason_facts"), r["reasons"], table="calls")),
+            start_time=_time_of(r.get("start_time")) if extra_time else None,
+            ingress=r.get("ingress") if extra_ingress else None,
+        )
+        for r in flagged.to_pylist()
+    ]
+
+
+def _write_judged(session: Session, part: Sequence[_Judged], source: str) -> None:
+    upsert(
+        session,
+        AnalysedCall,
+        [
+            {
+                "source": source,
+                "record_id": c.record_id,
+                "verdict": c.verdict.value,
+                "campaign_id": c.campaign_id,
+            }
+            for c in {c.record_id: c for c in part}.values()
+        ],
+        keys=("source", "record_id"),
+        update={"verdict": "excluded", "campaign_id": "excluded"},
+    )
+
+
 def ingest_findings(
     session: Session,
     out_dir: Path,
@@ -352,43 +462,16 @@ def ingest_findings(
     ``sims.csv`` gives a farm its SIMs and numbers. With ``data`` (the data set
     analysed), the numbers each campaign and wave called from come from its
     ``cdrs``. Rejected rows are counted and quarantined as by
-    :func:`ingest_decisions`. Permission: ``ingest``.
+    :func:`~qalqan.cases.ingest.ingest_decisions`. Permission: ``ingest``.
     """
     actor = authorize(session, actor, Permission.INGEST, f"folder:{out_dir.name}")
     report = IngestReport()
-    tables: dict[str, pa.Table] = {}
-    for name in ("farms", "sims", "calls", "campaigns"):
-        path = find_table(out_dir, name)
-        if path is None:
-            if name == "sims":
-                continue
-            raise MissingTableError(name, out_dir)
-        with read_file(path, name, quarantine=quarantine) as reader:
-            tables[name] = reader.read_all()
-        report.note_rejected(reader.report, quarantine)
-        report.rows_read += len(tables[name])
-    calls_table = tables["calls"]
-    calls_table = calls_table.filter(
-        pc.is_in(calls_table.column("verdict"), value_set=pa.array(["fraud", "spoofed"]))
-    )
-    extra_time = "start_time" in calls_table.column_names
-    extra_ingress = "ingress" in calls_table.column_names
-    calls = [
-        {
-            "record_id": r["record_id"],
-            "verdict": r["verdict"],
-            "campaign_id": r["campaign_id"],
-            "reasons": r["reasons"],
-            "reason_facts": r.get("reason_facts"),
-            "start_time": _time_of(r.get("start_time")) if extra_time else None,
-            "ingress": r.get("ingress") if extra_ingress else None,
-        }
-        for r in calls_table.to_pylist()
-    ]
+    tables = _read_tables(out_dir, report, quarantine)
+    calls = _judged_calls(tables["calls"])
     facts = (
         read_data_set(
             data,
-            [c["record_id"] for c in calls],
+            [c.record_id for c in calls],
             with_people=False,
             report=report,
             quarantine=quarantine,
@@ -396,17 +479,8 @@ def ingest_findings(
         if data
         else DataSetFacts()
     )
-    sims = tables.get("sims")
-    if sims is None:
-        sims = pa.table(
-            {
-                "imsi": pa.array([], pa.string()),
-                "msisdn": pa.array([], pa.string()),
-                "farm_id": pa.array([], pa.string()),
-            }
-        )
     findings = (
-        _farm_findings(tables["farms"], sims, source)
+        _farm_findings(tables["farms"], tables["sims"], source)
         + _campaign_findings(tables["campaigns"], calls, facts, source)
         + _wave_findings(calls, facts, source, min_wave_calls)
     )
@@ -440,28 +514,14 @@ def ingest_findings(
 
     size = max(1, batch_size)
     for part in batches(calls, size):
-        upsert(
-            session,
-            AnalysedCall,
-            [
-                {
-                    "source": source,
-                    "record_id": c["record_id"],
-                    "verdict": c["verdict"],
-                    "campaign_id": c["campaign_id"],
-                }
-                for c in {c["record_id"]: c for c in part}.values()
-            ],
-            keys=("source", "record_id"),
-            update={"verdict": "excluded", "campaign_id": "excluded"},
-        )
+        _write_judged(session, part, source)
         acknowledge("calls", len(part), 0)
     # a farm links all its SIMs: batches of findings are kept small
-    for part in batches(findings, max(1, size // 20)):
-        written = _write_findings(session, part, source)
+    for group in batches(findings, max(1, size // 20)):
+        written = _write_findings(session, group, source)
         for kind, n in written.items():
             report._saw(kind, n)
-        acknowledge("findings", len(part), sum(written.values()))
+        acknowledge("findings", len(group), sum(written.values()))
     link_calls_to_campaigns(session, source, None)
     session.commit()
     after = count_alerts(session, kinds, source)

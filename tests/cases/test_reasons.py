@@ -1,0 +1,274 @@
+"""The case store keeps every reason as data: rule, message key, facts and weight.
+
+What screening and analysis said goes in as they said it (weights included),
+an older store is brought to the same shape by its migration, and the
+scheme of an alert is taken from data, not from a reason's words.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from qalqan.cases.ingest import ingest_decisions, ingest_findings
+from qalqan.cases.models import Alert
+from qalqan.cases.store import CaseStore, make_engine, upgrade
+from qalqan.cases.views import stored_reasons
+from qalqan.domain.messages import MESSAGES, parse_reasons
+from qalqan.domain.model import Reason
+from tests.cases.feeds import BANK_HOTLINE, Feed, write_feed
+
+
+@pytest.fixture
+def feed(tmp_path: Path) -> Feed:
+    return write_feed(tmp_path / "feed", calls=8)
+
+
+def _stored(store: CaseStore, kind: str) -> dict[str, list[Any]]:
+    """The raw reasons of every alert of ``kind``, by source ref."""
+    with store.transaction() as session:
+        rows = session.execute(
+            select(Alert.source_ref, Alert.reasons).where(Alert.kind == kind)
+        ).all()
+    return {ref: json.loads(raw) for ref, raw in rows}
+
+
+def test_a_decisions_reasons_are_kept_with_their_weights(store: CaseStore, feed: Feed) -> None:
+    with store.transaction() as session:
+        ingest_decisions(session, feed.decisions, feed.data)
+    stored = _stored(store, "intercepted_call")
+    assert stored["r1"] == [
+        {
+            "rule": "spoofed_cli.registry_inbound_only",
+            "key": "spoofed_cli.registry_inbound_only",
+            "facts": {"caller": BANK_HOTLINE, "owner": "National Bank, hotline"},
+            "weight": 0.85,
+        }
+    ]
+    (reason,) = stored_reasons(json.dumps(stored["r1"]))
+    assert reason == Reason.said(
+        "spoofed_cli.registry_inbound_only",
+        0.85,
+        "spoofed_cli.registry_inbound_only",
+        caller=BANK_HOTLINE,
+        owner="National Bank, hotline",
+    )
+
+
+def test_a_file_without_reason_facts_keeps_its_words_whole(
+    sqlite_store: CaseStore, feed: Feed
+) -> None:
+    # decisions.csv as exchange-v1 has it: five columns, the reasons in words only
+    words = "sim_farm.handset_many_sims: IMEI 1 carried 3 SIMs | vulnerable_callee: aged 78"
+    rows = [f'r{k},block,0.97,"{words}",40.0' for k in range(3)]
+    feed.decisions.write_text(
+        "record_id,action,score,reasons,latency_us\n" + "\n".join(rows) + "\n", encoding="utf-8"
+    )
+    with sqlite_store.transaction() as session:
+        ingest_decisions(session, feed.decisions)
+    stored = _stored(sqlite_store, "intercepted_call")
+    assert stored["r0"] == [
+        {"rule": "decisions.reasons", "key": "", "facts": {}, "weight": 0.0, "text": words}
+    ]
+
+
+def test_a_wave_is_keyed_by_its_calls_rule_and_its_numbers_by_their_cdrs_or_facts(
+    sqlite_store: CaseStore, feed: Feed
+) -> None:
+    with sqlite_store.transaction() as session:
+        ingest_findings(session, feed.findings)  # no data set: the facts say the number
+        wave = session.scalars(select(Alert).where(Alert.kind == "spoofed_wave")).one()
+        numbers = session.execute(
+            text(
+                "SELECT e.value FROM entities e JOIN alert_entities l ON l.entity_id = e.id "
+                "WHERE l.alert_id = :a AND l.relation = 'presented'"
+            ),
+            {"a": wave.id},
+        ).all()
+    assert wave.source_ref == "campaign C0002|spoofed_cli.registry_inbound_only|2026-03-02"
+    assert json.loads(wave.details)["rule"] == "spoofed_cli.registry_inbound_only"
+    assert [n for (n,) in numbers] == [BANK_HOTLINE]
+    assert wave.category == "bank_security"  # the owner of the protected number it presented
+
+
+def test_a_campaigns_category_is_the_one_its_complaints_tell(
+    sqlite_store: CaseStore, feed: Feed
+) -> None:
+    campaigns = feed.findings / "campaigns.csv"
+    lines = campaigns.read_text(encoding="utf-8").splitlines()
+    script = json.dumps(
+        [
+            {
+                "rule": "analysis.campaign",
+                "key": "analysis.campaign.script",
+                "facts": {"category": "police", "reports": "4", "total": "5"},
+                "weight": 1.0,
+            }
+        ]
+    )
+    cell = '"' + script.replace('"', '""') + '"'
+    rows = [lines[0] + ",reason_facts"] + [f"{line},{cell}" for line in lines[1:]]
+    campaigns.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with sqlite_store.transaction() as session:
+        ingest_findings(session, feed.findings, feed.data)
+        categories = dict(
+            session.execute(
+                select(Alert.source_ref, Alert.category).where(Alert.kind == "campaign")
+            ).all()
+        )
+    assert categories == {"C0001": "police", "C0002": "police"}
+
+
+OLD_SHAPES: list[tuple[str, list[object]]] = [
+    ("intercepted_call", ["spoofed_cli.unallocated: presents +7999, which lies nowhere"]),
+    (
+        "intercepted_call",
+        [
+            {
+                "text": "spoofed_cli.registry_inbound_only: presents +77272707000 (Bank), ...",
+                "rule": "spoofed_cli.registry_inbound_only",
+                "key": "spoofed_cli.registry_inbound_only",
+                "facts": {"caller": "+77272707000", "owner": "Bank"},
+            }
+        ],
+    ),
+    (
+        "sim_farm",
+        [
+            {
+                "text": "3 SIMs in 3 handsets",
+                "rule": "",
+                "key": "finding.farm.unplaced",
+                "facts": {"sims": "3", "handsets": "3"},
+            },
+            "SIMs shared handsets (3 pairs)",
+        ],
+    ),
+]
+
+
+def _old_store(url: str) -> None:
+    """A store at the previous revision, with alerts whose reasons have the older shapes."""
+    upgrade(url, "0002")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            for i, (kind, reasons) in enumerate(OLD_SHAPES):
+                connection.execute(
+                    text(
+                        "INSERT INTO alerts (kind, source, source_ref, severity, severity_rank, "
+                        "score, category, reasons, source_records, details, occurred_at, "
+                        "received_at, status, attempts) VALUES (:kind, 'old', :ref, 'high', 3, "
+                        "0.9, 'other', :reasons, '[]', '{}', :at, :at, 'open', 0)"
+                    ),
+                    {
+                        "kind": kind,
+                        "ref": f"a{i}",
+                        "reasons": json.dumps(reasons),
+                        "at": "2026-03-02 08:00:00",
+                    },
+                )
+    finally:
+        engine.dispose()
+
+
+def test_the_migration_brings_an_older_stores_reasons_to_data(store_url: str) -> None:
+    _old_store(store_url)
+    upgrade(store_url)
+    upgrade(store_url)  # a second run changes nothing
+    engine = make_engine(store_url)
+    try:
+        with engine.connect() as connection:
+            rows: dict[str, str] = dict(
+                connection.execute(text("SELECT source_ref, reasons FROM alerts")).all()
+            )
+    finally:
+        engine.dispose()
+    assert json.loads(rows["a0"]) == [
+        {
+            "rule": "decisions.reasons",
+            "key": "",
+            "facts": {},
+            "weight": 0.0,
+            "text": "spoofed_cli.unallocated: presents +7999, which lies nowhere",
+        }
+    ]
+    assert json.loads(rows["a1"]) == [
+        {
+            "rule": "spoofed_cli.registry_inbound_only",
+            "key": "spoofed_cli.registry_inbound_only",
+            "facts": {"caller": "+77272707000", "owner": "Bank"},
+            "weight": 0.0,
+        }
+    ]
+    headline, evidence = stored_reasons(rows["a2"])
+    assert (headline.rule, headline.key, headline.weight) == ("finding.farm.unplaced",) * 2 + (0.0,)
+    assert (
+        headline.detail == Reason.said("x", 0, "finding.farm.unplaced", sims=3, handsets=3).detail
+    )
+    assert (evidence.rule, evidence.key) == ("farms.reasons", "")
+    assert evidence.detail == "SIMs shared handsets (3 pairs)"
+    for raw in rows.values():
+        for item in json.loads(raw):
+            assert Reason.from_data(item).as_data() == item  # the shape as_data writes
+
+
+# -- a small simulated operator, screened, analysed and loaded ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """(data set, analysis folder, decisions.csv) of a small simulated operator."""
+    from qalqan.cli.analyze import run_analysis
+    from qalqan.screening.replay import replay
+    from qalqan.simulator.config import Scenario
+    from qalqan.simulator.operator import simulate
+
+    root = tmp_path_factory.mktemp("operator")
+    data, results = root / "data", root / "analysis"
+    simulate(data, Scenario(subscribers=1200, days=2, seed=5))
+    run_analysis(data, results, quarantine=results / "quarantine")
+    decisions = results / "decisions.csv"
+    replay(data, decisions)
+    return data, results, decisions
+
+
+def test_every_stored_reason_has_rule_key_facts_and_weight(
+    sqlite_store: CaseStore, simulated: tuple[Path, Path, Path]
+) -> None:
+    data, results, decisions = simulated
+    with sqlite_store.transaction() as session:
+        ingest_decisions(session, decisions, data)
+        ingest_findings(session, results, data)
+        stored = session.execute(select(Alert.kind, Alert.reasons)).all()
+    kinds = {kind for kind, _ in stored}
+    assert {"intercepted_call", "sim_farm", "campaign", "spoofed_wave"} <= kinds
+    items = [(kind, item) for kind, raw in stored for item in json.loads(raw)]
+    assert items
+    for kind, item in items:
+        assert isinstance(item["rule"], str) and item["rule"], (kind, item)
+        assert item["key"] in MESSAGES or (item["key"] == "" and item["text"]), (kind, item)
+        assert isinstance(item["facts"], dict), (kind, item)
+        assert isinstance(item["weight"], float), (kind, item)
+        assert Reason.from_data(item).as_data() == item
+    # what screening weighed, the store keeps: a decision's reasons as its file has them
+    with sqlite_store.transaction() as session:
+        by_call = dict(
+            session.execute(
+                select(Alert.source_ref, Alert.reasons).where(Alert.kind == "intercepted_call")
+            ).all()
+        )
+    with decisions.open(encoding="utf-8", newline="") as f:
+        written = {
+            row["record_id"]: parse_reasons(row["reason_facts"])
+            for row in csv.DictReader(f)
+            if row["action"] != "allow"
+        }
+    assert written
+    assert all(stored_reasons(by_call[rid]) == tuple(r) for rid, r in written.items())
+    assert any(r.weight for reasons in written.values() for r in reasons)
