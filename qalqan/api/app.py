@@ -53,7 +53,7 @@ in-process, the first request builds it.
 
     >>> from qalqan.domain.model import Action, Decision
     >>> api = ScreeningApi(lambda attempt: Decision(action=Action.ALLOW, score=0.0))
-    >>> response = api.handle("POST", "/v1/screen", body=b'{"callee": "87071234567", "ingress": "mobile"}',
+    >>> response = api.handle("POST", "/v1/screen", body=b'{"callee": "+77071234567", "ingress": "mobile"}',
     ...                       headers={"content-type": "application/json"})
     >>> response.status, response.json()["action"]
     (200, 'allow')
