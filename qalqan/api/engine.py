@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
@@ -47,6 +47,7 @@ def node_factory(
     engine: str = DEFAULT_ENGINE,
     environ: Mapping[str, str] | None = None,
     data: Path | None = None,
+    lists: Sequence[Path] = (),
     on_history: Callable[[Any], None] | None = None,
     now: Callable[[], datetime] | None = None,
 ) -> Callable[[], ScreeningNode]:
@@ -55,7 +56,9 @@ def node_factory(
     ``environ`` (default: the process environment) is where ``QALQAN_STIR_*`` are read;
     ``data`` is a folder of the operator's reference tables (exchange-v1), whose ``cdrs``
     Qalqan's engine learns contact from (up to ``now()``, default the clock's time);
-    ``on_history`` is given the :class:`~qalqan.screening.history.ContactHistory` learned.
+    ``lists`` are reputation lists for Qalqan's engine (``qalqan analyze`` folders or
+    CSVs); ``on_history`` is given the :class:`~qalqan.screening.history.ContactHistory`
+    learned.
     """
     from qalqan.screening.stir import StirSettings
 
@@ -63,6 +66,11 @@ def node_factory(
         raise EngineUnavailableError(f"rules file {rules}: there is no such file")
     if data is not None and not Path(data).is_dir():
         raise EngineUnavailableError(f"reference tables {data}: there is no such folder")
+    missing = [str(path) for path in lists if not Path(path).exists()]
+    if missing:
+        raise EngineUnavailableError(
+            f"reputation lists {', '.join(missing)}: there is no such file"
+        )
     stir = StirSettings.from_env(environ)
     if engine != DEFAULT_ENGINE:
         build_plugin = _plugin(engine, rules=rules, data=data, stir=stir)
@@ -77,6 +85,7 @@ def node_factory(
         settings,
         rules=rules,
         data=data,
+        lists=lists,
         stir=stir,
         on_history=on_history,
         now=None if now is None else now(),

@@ -160,6 +160,13 @@ def serve_http_command(
             "contact between numbers is learned at start from its cdrs."
         ),
     ] = None,
+    lists: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--lists",
+            help="Reputation lists: a `qalqan analyze` output folder or a CSV; repeatable.",
+        ),
+    ] = None,
     get: Annotated[
         str | None,
         typer.Option(
@@ -183,6 +190,7 @@ def serve_http_command(
         rules=settings.rules,
         engine=settings.engine,
         data=data,
+        lists=lists or [],
         on_history=lambda learned: err_console.print(
             learned.summary(), soft_wrap=True, highlight=False
         ),

@@ -256,3 +256,23 @@ def test_qalqan_serve_http_serves_until_stopped(tmp_path: Path) -> None:
         _, stderr = process.communicate(timeout=10)
     assert token not in stderr and token not in line
     assert "QALQAN_HTTP_API_TOKEN=Secret('**********')" in stderr
+
+
+def test_serve_http_takes_reputation_lists_as_serve_does(tmp_path: Path) -> None:
+    from qalqan.api.engine import node_factory
+
+    listed = tmp_path / "lists.csv"
+    listed.write_text("kind,value,source,reason\nnumber,+77011234567,a partner,test\n")
+    node = node_factory(lists=[listed], environ={})()
+    api = ScreeningApi(node=node)
+    body = api.handle(
+        "POST",
+        "/v1/screen",
+        headers={"content-type": "application/json"},
+        body=json.dumps(attempt_json(ingress="mobile")).encode(),
+    ).json()
+    assert any(reason["rule"].startswith("reputation.") for reason in body["reasons"]), body
+    missing = CliRunner().invoke(
+        cli, ["serve-http", "--lists", str(tmp_path / "gone.csv"), "--get", "/healthz"]
+    )
+    assert missing.exit_code == 2 and "gone.csv" in missing.output
