@@ -104,6 +104,7 @@ _MODULES: Final = (
     "qalqan.screening.farm_watch",
     "qalqan.cases.store",
     "qalqan.console.settings",
+    "qalqan.training.cache",
 )
 
 

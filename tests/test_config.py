@@ -250,3 +250,16 @@ def test_the_nodes_own_setting_in_the_file_wins_over_a_faces_older_one(tmp_path:
     settings = NodeSettings.from_env({"QALQAN_CONFIG": str(file)}, face=face)
     assert (settings.deadline_ms, settings.default_action) == (30, Action.DIVERT)
     assert NodeSettings.from_env({}, face=face).deadline_ms == 80
+
+
+def test_the_model_cache_folder_can_be_set_in_the_settings_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qalqan.training.cache import default_model_path
+
+    file = write(tmp_path, "qalqan.toml", f"[models]\nfolder = '{tmp_path / 'models'}'\n")
+    monkeypatch.delenv("QALQAN_MODEL_DIR", raising=False)
+    monkeypatch.setenv("QALQAN_CONFIG", str(file))
+    assert default_model_path().parent == tmp_path / "models"
+    monkeypatch.setenv("QALQAN_MODEL_DIR", str(tmp_path / "elsewhere"))
+    assert default_model_path().parent == tmp_path / "elsewhere"  # the environment wins

@@ -1,24 +1,47 @@
 """Where the trained models are kept: trained on first use, then loaded.
 
-The models are cached in ``$QALQAN_MODEL_DIR`` or ``~/.cache/qalqan/models``,
-under a name that changes with Qalqan's and scikit-learn's versions, the recipe
-and the code that shapes them (the simulator, the exchange reader, the features
-and this package). ``qalqan train`` retrains them on demand.
+The models are cached in ``$QALQAN_MODEL_DIR`` (or the settings file's
+``models.folder``; :class:`ModelSettings`) or ``~/.cache/qalqan/models``, under
+a name that changes with Qalqan's and scikit-learn's versions, the recipe and
+the code that shapes them (the simulator, the exchange reader, the features and
+this package). ``qalqan train`` retrains them on demand.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sklearn
 
-from qalqan import __version__
+from qalqan import __version__, config
 from qalqan.analytics.models import Models, load_models, save_models
 from qalqan.training.recipe import RECIPE_VERSION, TRAINING_RECIPE, Step, train_models
 
-__all__ = ["NOT_IN_TRAINING", "cached_models", "default_model_path"]
+__all__ = ["NOT_IN_TRAINING", "ModelSettings", "cached_models", "default_model_path"]
+
+
+@config.part("models", prefix="QALQAN_MODEL_", title="model settings")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelSettings:
+    """Where the trained models are cached: the ``models`` table, ``QALQAN_MODEL_DIR``."""
+
+    folder: Path | None = field(
+        default=None,
+        metadata=config.setting(
+            "QALQAN_MODEL_DIR",
+            "Folder of the cached trained models; none: ~/.cache/qalqan/models.",
+        ),
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ModelSettings:
+        """Settings from the file ``QALQAN_CONFIG`` names (its ``models`` table), then
+        ``QALQAN_MODEL_DIR``."""
+        return config.from_env(cls, environ)
+
 
 #: Packages whose code shapes the models: a change in any of their modules retrains them.
 IN_TRAINING = ("simulator", "analytics", "exchange", "training")
@@ -46,8 +69,7 @@ def _fingerprint() -> str:
 
 
 def default_model_path() -> Path:
-    base = os.environ.get("QALQAN_MODEL_DIR")
-    folder = Path(base) if base else Path.home() / ".cache" / "qalqan" / "models"
+    folder = ModelSettings.from_env().folder or Path.home() / ".cache" / "qalqan" / "models"
     return folder / f"qalqan-models-{_fingerprint()}.pkl"
 
 
