@@ -53,9 +53,7 @@ __all__ = [
     "DURATION_FACTS",
     "LANGUAGES",
     "MESSAGES",
-    "parse_reason_facts",
     "parse_reasons",
-    "reason_facts_cell",
     "reasons_cell",
     "render",
 ]
@@ -858,41 +856,3 @@ def _json_array(cell: str | None) -> list[object]:
     if not isinstance(items, list):
         raise ValueError(f"reason_facts is a JSON {type(items).__name__}, not an array of reasons")
     return items
-
-
-def reason_facts_cell(reasons: Iterable[Reason]) -> str | None:
-    """One ``reason_facts`` cell: a JSON array, one object per reason, in the reasons' order.
-
-    ``[{"rule": ..., "key": ..., "facts": {...}}, ...]``; ``key`` is "" for a
-    reason without a message key. None (an empty cell) when there are no
-    reasons, as in the ``reasons`` column.
-    """
-    said = [{"rule": r.rule, "key": r.key, "facts": dict(r.facts)} for r in reasons]
-    if not said:
-        return None
-    return json.dumps(said, ensure_ascii=False, separators=(",", ":"))
-
-
-def parse_reason_facts(cell: str | None) -> list[tuple[str, str, dict[str, str]]]:
-    """A ``reason_facts`` cell of ``decisions.csv`` as ``(rule, key, facts)``, one per reason.
-
-    None or an empty cell (no reasons, or a file written before the column
-    existed) gives ``[]``. Raises ``ValueError`` saying what is wrong when the
-    cell is not such a JSON array.
-
-    >>> parse_reason_facts('[{"rule":"spoofed_cli.unallocated","key":"spoofed_cli.unallocated","facts":{"caller":"+7999"}}]')
-    [('spoofed_cli.unallocated', 'spoofed_cli.unallocated', {'caller': '+7999'})]
-    """
-    items = _json_array(cell)
-    parsed: list[tuple[str, str, dict[str, str]]] = []
-    for i, item in enumerate(items):
-        where = f"reason_facts item {i}"
-        if not isinstance(item, dict):
-            raise ValueError(f"{where} is not an object with rule, key and facts")
-        rule, key, facts = item.get("rule"), item.get("key"), item.get("facts")
-        if not isinstance(rule, str) or not isinstance(key, str):
-            raise ValueError(f"{where}: rule and key must be strings")
-        if not isinstance(facts, dict) or not all(isinstance(v, str) for v in facts.values()):
-            raise ValueError(f"{where} ({rule}): facts must be an object of strings")
-        parsed.append((rule, key, facts))
-    return parsed
