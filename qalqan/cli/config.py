@@ -5,7 +5,8 @@ resolved from its defaults, the settings file (``--file``, else the one
 ``QALQAN_CONFIG`` names) and the environment, as the commands that serve
 resolve it. Secrets print as stars. A bad value anywhere makes the command
 exit 2 with one line per part naming the setting, the reason and where it was
-set: run it before a restart to check a change.
+set, and one line per problem of the rules file ``http.rules`` names, with its
+file:line:column: run it before a restart to check a change.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def effective_settings(
         except ConfigError as error:
             problems.append(str(error))
             continue
+        if part.section == "http":
+            problems += _rules_problems(resolved.settings.rules, resolved.sources["rules"])
         for f in part.settings_fields():
             where = resolved.sources[f.name]
             rows.append(
@@ -57,6 +60,21 @@ def effective_settings(
                 }
             )
     return rows, problems
+
+
+def _rules_problems(rules: Path | None, where: str) -> list[str]:
+    """The rules file's problems, each with its file:line:column, as ``qalqan rules lint``
+    finds them: its path is a setting, the file keeps its own linter."""
+    if rules is None:
+        return []
+    from qalqan.errors import ConfigError
+    from qalqan.screening.config import lint_config_file
+
+    try:
+        found = [str(problem) for problem in lint_config_file(rules)]
+    except ConfigError as error:
+        found = [str(error)]
+    return [f"rules file of http.rules (from {where}): {problem}" for problem in found]
 
 
 def _environ() -> dict[str, str]:

@@ -129,3 +129,15 @@ def test_replay_hands_the_farm_watch_settings_to_its_batch_detector(
     result = runner.invoke(app, ["replay", str(tmp_path / "data"), "--quiet"], env=environ)
     assert result.exit_code == 2
     assert "QALQAN_FARM_WATCH_MIN_CALLEES='many': is not a whole number" in result.stderr
+
+
+def test_the_rules_file_a_setting_names_is_linted_with_its_own_locations(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("network:\n  young_sim_dayz: 30\n", encoding="utf-8")
+    code, _, err = show(env={"QALQAN_HTTP_RULES": str(rules)})
+    assert code == 2
+    said = " ".join(err.split())
+    assert f"rules file of http.rules (from QALQAN_HTTP_RULES): {rules}:2:3:" in said
+    assert "young_sim_dayz" in said
+    rules.write_text("network:\n  young_sim_days: 30\n", encoding="utf-8")
+    assert show(env={"QALQAN_HTTP_RULES": str(rules)})[0] == 0
