@@ -265,6 +265,17 @@ def _burst_ranges(numbers: list[str]) -> list[list[str]]:
     return [ordered[a:b] for a, b in itertools.pairwise(cuts)]
 
 
+def _bursts_cut(timed: list[tuple[float, str]]) -> list[list[str]]:
+    """Time-ordered calls of one number length, cut into bursts and each burst into ranges."""
+    pieces: list[list[str]] = []
+    start = 0
+    for i in range(1, len(timed) + 1):
+        if i == len(timed) or timed[i][0] - timed[i - 1][0] > BURST_GAP_S:
+            pieces += _burst_ranges([n for _, n in timed[start:i]])
+            start = i
+    return pieces
+
+
 def wangiri_ranges(calls: Iterable[tuple[str, float]]) -> dict[str, str]:
     """The number range of each Wangiri caller: one operation across bursts, carriers and days.
 
@@ -289,13 +300,7 @@ def wangiri_ranges(calls: Iterable[tuple[str, float]]) -> dict[str, str]:
     blocks: set[str] = set()
     for timed in by_length.values():
         timed.sort()
-        pieces: list[list[str]] = []
-        start = 0
-        for i in range(1, len(timed) + 1):
-            if i == len(timed) or timed[i][0] - timed[i - 1][0] > BURST_GAP_S:
-                pieces += _burst_ranges([n for _, n in timed[start:i]])
-                start = i
-        for piece in pieces:
+        for piece in _bursts_cut(timed):
             block = _common_prefix(piece[0], piece[-1])
             # too wide to be one range: each number stands for itself
             for part in [piece] if len(block) >= _shortest_range(block) else [[n] for n in piece]:
@@ -671,6 +676,74 @@ def _pool_unseen(
     return np.asarray(pooled[best], dtype=np.int64)
 
 
+def _office_days(
+    groups: list[list[str]], profiles: dict[str, _Profile]
+) -> list[tuple[int, np.ndarray]]:
+    """The groups that show an office day, with its hourly shape (smoothed), by group number."""
+    centers = []
+    for g, members in enumerate(groups):
+        if any(m.startswith("range:") for m in members):
+            continue  # a Wangiri operation's bursts are no office day
+        hourly = sum((profiles[m].hourly for m in members), np.zeros(24, np.int64))
+        if hourly.sum() >= MIN_OFFICE_CALLS and estimate_utc_offset(hourly) is not None:
+            centers.append((g, (hourly + 0.5) / (hourly.sum() + 12.0)))
+    return centers
+
+
+def _talked_with(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
+    """For each victim, the sources whose call with them was a conversation."""
+    talked: dict[str, set[str]] = {}
+    for source, b_number in con.execute(
+        f"""SELECT DISTINCT f.source, f.b_number FROM fraud_calls f JOIN cdrs k USING (record_id)
+            WHERE NOT f.internal AND k.duration_s >= {CONVERSATION_S}"""
+    ).fetchall():
+        talked.setdefault(b_number, set()).add(source)
+    return talked
+
+
+def _office_mixture(
+    counts: np.ndarray, components: np.ndarray, *, mixed: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The mixture weights of a route's hourly ``counts``, and the office days that keep calls.
+
+    On a route not known to be mixed, several office days are kept only when the mixture
+    explains the hours far better than the best single one (see :func:`_share_routes`).
+    """
+    weights = _mixture(counts, components) if len(components) else np.zeros(0)
+    keep = np.flatnonzero(
+        (weights * counts.sum() >= MIN_OFFICE_CALLS / 2) & ((weights >= 0.1) | mixed)
+    )
+    if keep.size > 1 and not mixed:
+        shape = weights[keep] @ components[keep] / weights[keep].sum()
+        mix = float(counts @ np.log(shape))
+        one = float(np.max(np.log(components[keep]) @ counts))
+        fits = 0.5 * float(np.abs(counts / counts.sum() - shape).sum()) <= OFFICE_DISTANCE
+        if not fits or 2 * (mix - one) < chi2.isf(1e-6, keep.size - 1):
+            keep = keep[:0]
+    return weights, keep
+
+
+def _call_scores(
+    calls: list[tuple[str, int, str]],
+    hours: np.ndarray,
+    weights: np.ndarray,
+    components: np.ndarray,
+    keep: np.ndarray,
+    group_no: list[int],
+    talked: dict[str, set[str]],
+    group_of: dict[str, int],
+) -> np.ndarray:
+    """Log-likelihood of each call (row) under each kept office day (column), victims weighed in."""
+    likely = np.log(weights[keep, None] * components[keep])  # component x hour
+    scores = likely[:, hours].T.copy()  # call x component
+    for i, (_, _, b_number) in enumerate(calls):
+        for source in talked.get(b_number, ()):
+            center = group_of.get(source)
+            if center is not None and center in group_no:
+                scores[i, group_no.index(center)] += np.log(VICTIM_ODDS)
+    return np.asarray(scores)
+
+
 def _share_routes(
     con: duckdb.DuckDBPyConnection,
     routes: list[str],
@@ -697,13 +770,7 @@ def _share_routes(
     for route in routes:
         if route in home:
             groups[home[route]].remove(route)
-    centers = []
-    for g, members in enumerate(groups):
-        if any(m.startswith("range:") for m in members):
-            continue  # a Wangiri operation's bursts are no office day
-        hourly = sum((profiles[m].hourly for m in members), np.zeros(24, np.int64))
-        if hourly.sum() >= MIN_OFFICE_CALLS and estimate_utc_offset(hourly) is not None:
-            centers.append((g, (hourly + 0.5) / (hourly.sum() + 12.0)))
+    centers = _office_days(groups, profiles)
     if not mixed and any(
         r in home and groups[home[r]] and home[r] not in {g for g, _ in centers} for r in routes
     ):
@@ -716,15 +783,10 @@ def _share_routes(
         if all(0.5 * np.abs(t - shape).sum() > KNOWN_OFFICE for shape in known)
     ]
     components = np.array(known + unseen) if known or unseen else np.zeros((0, 24))
-    talked: dict[str, set[str]] = {}
-    for source, b_number in con.execute(
-        f"""SELECT DISTINCT f.source, f.b_number FROM fraud_calls f JOIN cdrs k USING (record_id)
-            WHERE NOT f.internal AND k.duration_s >= {CONVERSATION_S}"""
-    ).fetchall():
-        talked.setdefault(b_number, set()).add(source)
+    talked = _talked_with(con)
     group_of = {m: g for g, members in enumerate(groups) for m in members}
-    ids: list[str] = []
-    names: list[str] = []
+    moved: dict[str, str] = {}
+    """record_id → the route's part its call now comes from"""
     for route in routes:
         calls = con.execute(
             "SELECT record_id, hour(t), b_number FROM fraud_calls WHERE source = ? AND NOT internal ORDER BY record_id",
@@ -732,17 +794,7 @@ def _share_routes(
         ).fetchall()
         hours = np.array([h for _, h, _ in calls], dtype=np.int64)
         counts = np.bincount(hours, minlength=24).astype(np.float64)
-        weights = _mixture(counts, components) if len(components) else np.zeros(0)
-        keep = np.flatnonzero(
-            (weights * counts.sum() >= MIN_OFFICE_CALLS / 2) & ((weights >= 0.1) | mixed)
-        )
-        if keep.size > 1 and not mixed:
-            shape = weights[keep] @ components[keep] / weights[keep].sum()
-            mix = float(counts @ np.log(shape))
-            one = float(np.max(np.log(components[keep]) @ counts))
-            fits = 0.5 * float(np.abs(counts / counts.sum() - shape).sum()) <= OFFICE_DISTANCE
-            if not fits or 2 * (mix - one) < chi2.isf(1e-6, keep.size - 1):
-                keep = keep[:0]
+        weights, keep = _office_mixture(counts, components, mixed=mixed)
         if keep.size <= 1:  # one office day after all: the route stays with its center
             if route in home:
                 groups[home[route]].append(route)
@@ -751,39 +803,55 @@ def _share_routes(
             else:
                 groups.append([route])
             continue
-        likely = np.log(weights[keep, None] * components[keep])  # component x hour
         group_no = [centers[k][0] if k < len(centers) else -1 - k for k in keep.tolist()]
-        scores = likely[:, hours].T.copy()  # call x component
-        for i, (_, _, b_number) in enumerate(calls):
-            for source in talked.get(b_number, ()):
-                center = group_of.get(source)
-                if center is not None and center in group_no:
-                    scores[i, group_no.index(center)] += np.log(VICTIM_ODDS)
+        scores = _call_scores(calls, hours, weights, components, keep, group_no, talked, group_of)
         best = _pool_unseen(np.argmax(scores, axis=1), keep, weights, components, len(centers))
-        parts: dict[int, str] = {}
-        for (record_id, _, _), k in zip(calls, best.tolist(), strict=True):
-            if k not in parts:
-                parts[k] = f"{route}#{len(parts) + 1}"
-                g = group_no[k]
-                if g >= 0:
-                    groups[g].append(parts[k])
-                else:
-                    groups.append([parts[k]])
-            ids.append(record_id)
-            names.append(parts[k])
+        parts = _route_parts(route, calls, best, group_no, groups, moved)
         for k, part in parts.items():  # what a part shows of its office day, for the next pass
             profiles[part] = _Profile(
                 hourly=np.bincount(hours[best == k], minlength=24), daily=np.ones(1, np.int64)
             )
-    if ids:
-        con.register("_split", pa.table({"record_id": ids, "new_source": names}))
-        try:
-            con.execute(
-                "UPDATE fraud_calls SET source = s.new_source FROM _split s WHERE fraud_calls.record_id = s.record_id"
-            )
-        finally:
-            con.unregister("_split")
+    if moved:
+        _move_calls(con, moved)
     return [g for g in groups if g]
+
+
+def _route_parts(
+    route: str,
+    calls: list[tuple[str, int, str]],
+    best: np.ndarray,
+    group_no: list[int],
+    groups: list[list[str]],
+    moved: dict[str, str],
+) -> dict[int, str]:
+    """The parts of ``route`` (``route#1``, ...) by office day, each put in its center's group.
+
+    ``best`` is each call's office day; ``group_no`` the group of each, negative for an
+    office day no center shows (its part becomes a group of its own). Each call's new
+    source goes into ``moved``.
+    """
+    parts: dict[int, str] = {}
+    for (record_id, _, _), k in zip(calls, best.tolist(), strict=True):
+        if k not in parts:
+            parts[k] = f"{route}#{len(parts) + 1}"
+            g = group_no[k]
+            if g >= 0:
+                groups[g].append(parts[k])
+            else:
+                groups.append([parts[k]])
+        moved[record_id] = parts[k]
+    return parts
+
+
+def _move_calls(con: duckdb.DuckDBPyConnection, moved: dict[str, str]) -> None:
+    """Give the fraud calls of ``moved`` their new source."""
+    con.register("_split", pa.table({"record_id": list(moved), "new_source": list(moved.values())}))
+    try:
+        con.execute(
+            "UPDATE fraud_calls SET source = s.new_source FROM _split s WHERE fraud_calls.record_id = s.record_id"
+        )
+    finally:
+        con.unregister("_split")
 
 
 def _why(
@@ -874,134 +942,15 @@ def group_campaigns(
     )
     try:
         _sources(con)
-        population = int(
-            con.execute("SELECT greatest(count(*), 1) FROM subscribers").fetchall()[0][0]
-        )
-        sources = [
-            r[0]
-            for r in con.execute("SELECT DISTINCT source FROM fraud_calls ORDER BY 1").fetchall()
-        ]
-        profiles = _profiles(con, sources)
-        shared = _mixed_routes(profiles)
-        groups, joined = _group_sources(
-            con, [s for s in sources if s not in shared], population, profiles
-        )
-        groups = _share_routes(con, shared, groups, profiles, mixed=True)
-        # a carrier two centers an hour apart both rent looks like one office day: test each
-        routes = [s for g in groups for s in g if s.startswith("route:") and "#" not in s]
-        for route in routes:
-            groups = _share_routes(con, [route], groups, profiles, mixed=False)
-        assignment = {s: i for i, g in enumerate(groups) for s in g}
-        con.register(
-            "_assign",
-            pa.table({"source": list(assignment), "group_no": list(assignment.values())}),
-        )
-        con.execute("ALTER TABLE fraud_calls ADD COLUMN group_no BIGINT")
-        con.execute(
-            "UPDATE fraud_calls SET group_no = a.group_no FROM _assign a WHERE fraud_calls.source = a.source"
-        )
-        _split_mixed_campaigns(con, next_group=len(groups))
-        stats = con.sql(
-            """
-            SELECT f.group_no, count(*) AS n_calls,
-                   count(DISTINCT f.b_number) FILTER (WHERE NOT f.internal) AS n_victims,
-                   list(DISTINCT f.farm_id) FILTER (WHERE f.farm_id IS NOT NULL) AS farms,
-                   list(DISTINCT f.ingress) AS routes, list(DISTINCT f.source) AS sources,
-                   min(f.t) AS first_seen, max(f.t) AS last_seen,
-                   list(hour(f.t)) FILTER (WHERE NOT f.internal) AS hours,
-                   list(epoch(f.t)) FILTER (WHERE NOT f.internal) AS times,
-                   count(DISTINCT f.a_number) AS n_numbers
-            FROM fraud_calls f
-            GROUP BY 1 ORDER BY n_calls DESC, f.group_no
-            """
-        ).fetchall()
-        campaigns: list[Campaign] = []
-        number_of: dict[int, str] = {}
-        evidence: dict[str, tuple[list[float], int]] = {}
-        for n, (
-            group_no,
-            n_calls,
-            n_victims,
-            farm_ids,
-            routes,
-            srcs,
-            first,
-            last,
-            hours,
-            times,
-            n_numbers,
-        ) in enumerate(stats, 1):
-            hourly = np.bincount(np.asarray(hours or [], dtype=np.int64), minlength=24).tolist()
-            cid = f"C{n:04d}"
-            number_of[group_no] = cid
-            evidence[cid] = (times or [], int(n_numbers))
-            wangiri = all(s.startswith("range:") for s in srcs)
-            total = max(sum(hourly), 1)
-            round_the_clock = sum(1 for h in hourly if h / total > 0.005) > 16
-            campaigns.append(
-                Campaign(
-                    campaign_id=cid,
-                    n_calls=int(n_calls),
-                    n_victims=int(n_victims),
-                    utc_offset_h=None if wangiri else estimate_utc_offset(hourly),
-                    farm_ids=sorted(farm_ids or []),
-                    routes=sorted(r for r in routes if r != "mobile"),
-                    sources=sorted(srcs),
-                    peak_lines=0,
-                    first_seen=first,
-                    last_seen=last,
-                    hourly=hourly,
-                    kind="wangiri"
-                    if wangiri
-                    else "bypass"
-                    if round_the_clock and farm_ids
-                    else "round_the_clock"
-                    if round_the_clock
-                    else "call_center",
-                )
-            )
+        groups, joined = _grouped_sources(con)
+        _assign_groups(con, groups)
+        campaigns, number_of, evidence = _campaigns(con)
         con.register(
             "_campaign_of",
             pa.table({"group_no": list(number_of), "campaign_id": list(number_of.values())}),
         )
-        peaks = dict(
-            con.execute(
-                """
-                WITH c AS (SELECT f.record_id, f.t, co.campaign_id FROM fraud_calls f
-                           JOIN _campaign_of co USING (group_no)),
-                     ends AS (SELECT c.campaign_id, c.t AS ts, 1 AS d FROM c
-                              UNION ALL SELECT c.campaign_id, c.t + to_seconds(coalesce(k.duration_s, 0) + 20), -1
-                              FROM c JOIN cdrs k USING (record_id)),
-                     running AS (SELECT campaign_id, sum(d) OVER (PARTITION BY campaign_id ORDER BY ts, d
-                                 ROWS UNBOUNDED PRECEDING) AS lines FROM ends)
-                SELECT campaign_id, max(lines) FROM running GROUP BY 1
-                """
-            ).fetchall()
-        )
-        office = {c.campaign_id for c in campaigns if c.kind == "call_center"}
-        reported: dict[str, dict[str, int]] = {}
-        for campaign_id, category, by_victim in con.execute(
-            """
-            WITH c AS (SELECT f.a_number, f.b_number, f.t, co.campaign_id FROM fraud_calls f
-                       JOIN _campaign_of co USING (group_no)),
-            linked AS (
-                -- a complaint names a number the campaign called from, or comes from one of its
-                -- victims within three days of its call
-                SELECT r.report_id, c.campaign_id, any_value(r.category) AS category,
-                       NOT bool_or(r.reported_number IS NOT NULL AND r.reported_number = c.a_number) AS by_victim
-                FROM reports r JOIN c
-                  ON (r.reported_number IS NOT NULL AND r.reported_number = c.a_number)
-                  OR (r.reporter = c.b_number AND r.time BETWEEN c.t AND c.t + INTERVAL 3 DAY)
-                GROUP BY 1, 2
-            )
-            SELECT campaign_id, category, by_victim FROM linked ORDER BY report_id, campaign_id
-            """
-        ).fetchall():
-            # A bypass box calls everybody: its callees' complaints are about someone else.
-            if by_victim and campaign_id not in office:
-                continue
-            counts = reported.setdefault(campaign_id, {})
-            counts[category] = counts.get(category, 0) + 1
+        peaks = _peak_lines(con)
+        reported = _reported(con, {c.campaign_id for c in campaigns if c.kind == "call_center"})
         for c in campaigns:
             c.peak_lines = int(peaks.get(c.campaign_id, 0))
             c.report_categories = reported.get(c.campaign_id, {})
@@ -1020,3 +969,153 @@ def group_campaigns(
             with contextlib.suppress(duckdb.Error):
                 con.unregister(name)
     return out, campaigns
+
+
+def _grouped_sources(
+    con: duckdb.DuckDBPyConnection,
+) -> tuple[list[list[str]], list[tuple[str, str, str]]]:
+    """The fraud calls' sources grouped into centers, shared routes split among them; and the links."""
+    population = int(con.execute("SELECT greatest(count(*), 1) FROM subscribers").fetchall()[0][0])
+    sources = [
+        r[0] for r in con.execute("SELECT DISTINCT source FROM fraud_calls ORDER BY 1").fetchall()
+    ]
+    profiles = _profiles(con, sources)
+    shared = _mixed_routes(profiles)
+    groups, joined = _group_sources(
+        con, [s for s in sources if s not in shared], population, profiles
+    )
+    groups = _share_routes(con, shared, groups, profiles, mixed=True)
+    # a carrier two centers an hour apart both rent looks like one office day: test each
+    routes = [s for g in groups for s in g if s.startswith("route:") and "#" not in s]
+    for route in routes:
+        groups = _share_routes(con, [route], groups, profiles, mixed=False)
+    return groups, joined
+
+
+def _assign_groups(con: duckdb.DuckDBPyConnection, groups: list[list[str]]) -> None:
+    """Each fraud call's ``group_no``: its source's group, mixed groups then split."""
+    assignment = {s: i for i, g in enumerate(groups) for s in g}
+    con.register(
+        "_assign",
+        pa.table({"source": list(assignment), "group_no": list(assignment.values())}),
+    )
+    con.execute("ALTER TABLE fraud_calls ADD COLUMN group_no BIGINT")
+    con.execute(
+        "UPDATE fraud_calls SET group_no = a.group_no FROM _assign a WHERE fraud_calls.source = a.source"
+    )
+    _split_mixed_campaigns(con, next_group=len(groups))
+
+
+def _campaigns(
+    con: duckdb.DuckDBPyConnection,
+) -> tuple[list[Campaign], dict[int, str], dict[str, tuple[list[float], int]]]:
+    """The campaigns, largest first; each group's campaign id; each campaign's call times and numbers."""
+    stats = con.sql(
+        """
+        SELECT f.group_no, count(*) AS n_calls,
+               count(DISTINCT f.b_number) FILTER (WHERE NOT f.internal) AS n_victims,
+               list(DISTINCT f.farm_id) FILTER (WHERE f.farm_id IS NOT NULL) AS farms,
+               list(DISTINCT f.ingress) AS routes, list(DISTINCT f.source) AS sources,
+               min(f.t) AS first_seen, max(f.t) AS last_seen,
+               list(hour(f.t)) FILTER (WHERE NOT f.internal) AS hours,
+               list(epoch(f.t)) FILTER (WHERE NOT f.internal) AS times,
+               count(DISTINCT f.a_number) AS n_numbers
+        FROM fraud_calls f
+        GROUP BY 1 ORDER BY n_calls DESC, f.group_no
+        """
+    ).fetchall()
+    campaigns: list[Campaign] = []
+    number_of: dict[int, str] = {}
+    evidence: dict[str, tuple[list[float], int]] = {}
+    for n, (
+        group_no,
+        n_calls,
+        n_victims,
+        farm_ids,
+        routes,
+        srcs,
+        first,
+        last,
+        hours,
+        times,
+        n_numbers,
+    ) in enumerate(stats, 1):
+        hourly = np.bincount(np.asarray(hours or [], dtype=np.int64), minlength=24).tolist()
+        cid = f"C{n:04d}"
+        number_of[group_no] = cid
+        evidence[cid] = (times or [], int(n_numbers))
+        wangiri = all(s.startswith("range:") for s in srcs)
+        total = max(sum(hourly), 1)
+        round_the_clock = sum(1 for h in hourly if h / total > 0.005) > 16
+        campaigns.append(
+            Campaign(
+                campaign_id=cid,
+                n_calls=int(n_calls),
+                n_victims=int(n_victims),
+                utc_offset_h=None if wangiri else estimate_utc_offset(hourly),
+                farm_ids=sorted(farm_ids or []),
+                routes=sorted(r for r in routes if r != "mobile"),
+                sources=sorted(srcs),
+                peak_lines=0,
+                first_seen=first,
+                last_seen=last,
+                hourly=hourly,
+                kind="wangiri"
+                if wangiri
+                else "bypass"
+                if round_the_clock and farm_ids
+                else "round_the_clock"
+                if round_the_clock
+                else "call_center",
+            )
+        )
+    return campaigns, number_of, evidence
+
+
+def _peak_lines(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """The most calls each campaign had going at once (a call's line is busy 20 s past its end)."""
+    return dict(
+        con.execute(
+            """
+            WITH c AS (SELECT f.record_id, f.t, co.campaign_id FROM fraud_calls f
+                       JOIN _campaign_of co USING (group_no)),
+                 ends AS (SELECT c.campaign_id, c.t AS ts, 1 AS d FROM c
+                          UNION ALL SELECT c.campaign_id, c.t + to_seconds(coalesce(k.duration_s, 0) + 20), -1
+                          FROM c JOIN cdrs k USING (record_id)),
+                 running AS (SELECT campaign_id, sum(d) OVER (PARTITION BY campaign_id ORDER BY ts, d
+                             ROWS UNBOUNDED PRECEDING) AS lines FROM ends)
+            SELECT campaign_id, max(lines) FROM running GROUP BY 1
+            """
+        ).fetchall()
+    )
+
+
+def _reported(con: duckdb.DuckDBPyConnection, office: set[str]) -> dict[str, dict[str, int]]:
+    """Citizens' complaints linked to each campaign, counted by category.
+
+    ``office``: the call centers' campaigns, the only ones a victim's complaint is counted for.
+    """
+    reported: dict[str, dict[str, int]] = {}
+    for campaign_id, category, by_victim in con.execute(
+        """
+        WITH c AS (SELECT f.a_number, f.b_number, f.t, co.campaign_id FROM fraud_calls f
+                   JOIN _campaign_of co USING (group_no)),
+        linked AS (
+            -- a complaint names a number the campaign called from, or comes from one of its
+            -- victims within three days of its call
+            SELECT r.report_id, c.campaign_id, any_value(r.category) AS category,
+                   NOT bool_or(r.reported_number IS NOT NULL AND r.reported_number = c.a_number) AS by_victim
+            FROM reports r JOIN c
+              ON (r.reported_number IS NOT NULL AND r.reported_number = c.a_number)
+              OR (r.reporter = c.b_number AND r.time BETWEEN c.t AND c.t + INTERVAL 3 DAY)
+            GROUP BY 1, 2
+        )
+        SELECT campaign_id, category, by_victim FROM linked ORDER BY report_id, campaign_id
+        """
+    ).fetchall():
+        # A bypass box calls everybody: its callees' complaints are about someone else.
+        if by_victim and campaign_id not in office:
+            continue
+        counts = reported.setdefault(campaign_id, {})
+        counts[category] = counts.get(category, 0) + 1
+    return reported
