@@ -61,11 +61,14 @@ from qalqan.errors import ConfigError
 
 __all__ = [
     "CONFIG_VARIABLE",
+    "DEFAULT",
+    "FLAG",
     "MAX_FILE_BYTES",
     "Part",
     "Resolved",
     "Secret",
     "SettingsFile",
+    "every_variable",
     "from_env",
     "load",
     "parse_value",
@@ -74,6 +77,7 @@ __all__ = [
     "registry",
     "resolve",
     "setting",
+    "settings_file",
     "shown",
     "shown_value",
 ]
@@ -87,7 +91,9 @@ MAX_FILE_BYTES: Final = 1 << 20
 """A settings file is a few kilobytes; one past this size is refused unread."""
 
 DEFAULT: Final = "default"
+"""The source of a value nothing set."""
 FLAG: Final = "flag"
+"""The source of a value a command's option set."""
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -510,16 +516,7 @@ def resolve(
     Every problem of every source is named in one :class:`ConfigError` that
     starts with the part's title.
     """
-    return _resolve(_part_of(cls), environ=environ, file=file, flags=flags)
-
-
-def _resolve(
-    found: Part,
-    *,
-    environ: Mapping[str, str] | None,
-    file: SettingsFile | Path | str | None,
-    flags: Mapping[str, Any] | None,
-) -> Resolved:
+    found = _part_of(cls)
     env = os.environ if environ is None else environ
     source = settings_file(file, env)
     values: dict[str, Any] = {}
@@ -556,24 +553,10 @@ def from_env(
     cls: type[S],
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
-    *,
-    prefix: str | None = None,
-    title: str | None = None,
-    parse: Callable[[Any, str], Any] | None = None,
 ) -> S:
-    """``cls``'s settings from the file ``QALQAN_CONFIG`` names, the environment and ``overrides``.
-
-    A class not (yet) in the registry is read from the environment alone, as
-    ``prefix``, ``title`` and ``parse`` say.
-    """
-    if cls in _PARTS:
-        return load(cls, environ=environ, flags=overrides)
-    if prefix is None or title is None:
-        raise TypeError(f"{cls.__name__} is not a registered settings part: give prefix and title")
-    section = prefix.removeprefix("QALQAN_").strip("_").lower()
-    found = Part(section, cls, prefix, title, parse or parse_value)
-    settings: S = _resolve(found, environ=environ, file=None, flags=overrides).settings
-    return settings
+    """``cls``'s settings from the file ``QALQAN_CONFIG`` names, the environment and
+    ``overrides`` (a command's options by field name; None means not given)."""
+    return load(cls, environ=environ, flags=overrides)
 
 
 def _from_file(
