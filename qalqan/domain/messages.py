@@ -29,30 +29,32 @@ One kind of fact is localised while rendering: a duration (the fact
 ``24h``, ``30d`` — and a unit letter means nothing to a Russian or Kazakh
 reader, so :func:`render` spells the unit in the operator's language.
 
-Every file Qalqan writes keeps its reasons as data next to the English
-text: the replay in ``decisions.csv``, ``qalqan analyze`` in ``calls.csv``,
-``sims.csv`` and ``farms.csv`` (keys ``analysis.*``, listed in
-``docs/analytics.md``), each in the column ``reason_facts`` (see
+A reason is a :class:`Reason`, defined here beside the catalog that renders
+it (and known everywhere as ``qalqan.domain.model.Reason``). Every file Qalqan
+writes keeps its reasons as data next to the English text: the replay in
+``decisions.csv``, ``qalqan analyze`` in ``calls.csv``, ``sims.csv``,
+``farms.csv``, ``campaigns.csv`` and ``accounts.csv`` (keys ``analysis.*``,
+listed in ``docs/analytics.md``), each in the column ``reason_facts`` (see
 ``docs/exchange-format.md``): :func:`reasons_cell` writes one cell and
-:func:`parse_reasons` reads it back, each reason as
-:meth:`~qalqan.domain.model.Reason.as_data` gives it.
+:func:`parse_reasons` reads it back, each reason as :meth:`Reason.as_data`
+gives it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import string
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Final
-
-if TYPE_CHECKING:
-    from qalqan.domain.model import Reason
+from dataclasses import dataclass
+from typing import Final
 
 __all__ = [
     "DURATION_FACTS",
     "LANGUAGES",
     "MESSAGES",
+    "Reason",
     "parse_reasons",
     "reasons_cell",
     "render",
@@ -804,6 +806,158 @@ def render(key: str, facts: Mapping[str, object], lang: str = "en") -> str:
     return template.format_map(spelled)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reason:
+    """One contribution to a verdict, in the operator's words — in each of the console's languages.
+
+    Operators read reasons in Russian, Kazakh or English, so a reason is kept
+    as a message ``key`` of :data:`qalqan.domain.messages.MESSAGES` and the
+    ``facts`` that fill it; ``detail`` is its English rendering, which log
+    lines, SIP headers and CSV cells carry. Build one with :meth:`said`, which
+    renders ``detail`` from the same catalog, so the English and the other
+    languages cannot drift apart. A reason with free text only (``key`` "")
+    still works: it just has no translation.
+    """
+
+    rule: str
+    """Stable id of the rule or model, e.g. ``spoofed_cli.domestic_from_abroad``."""
+    weight: float
+    detail: str
+    """What was seen, in English: ``IMEI 86… carried 41 different SIMs in 24h``."""
+    key: str = ""
+    """The message key (``sim_farm.handset_many_sims``); "" for free text with no translation."""
+    facts: tuple[tuple[str, str], ...] = ()
+    """The values that fill the message, as ``(name, text)`` pairs: immutable, so reasons stay hashable."""
+
+    @classmethod
+    def said(cls, rule: str, weight: float, key: str, /, **facts: object) -> Reason:
+        """The reason ``rule`` gives with message ``key``: ``detail`` is the English rendering.
+
+        Facts are kept as strings — numbers formatted by the caller (``f"{share:.0%}"``) —
+        so that every language shows the same value the English does.
+        """
+        return cls.from_facts(rule, weight, key, facts)
+
+    @classmethod
+    def from_facts(cls, rule: str, weight: float, key: str, facts: dict[str, object]) -> Reason:
+        """:meth:`said`, for a caller holding the facts in a dict of its own, which this takes over.
+
+        The dict's values become strings in place: rules call this with their
+        own keyword arguments (:meth:`qalqan.screening.signals.Rule.say`), and
+        one copy fewer matters when it runs every time a rule fires.
+        """
+        for name, value in facts.items():
+            if value.__class__ is not str:
+                facts[name] = str(value)
+        return cls(
+            rule=rule,
+            weight=weight,
+            detail=render(key, facts),
+            key=key,
+            facts=tuple(facts.items()),  # type: ignore[arg-type]
+        )
+
+    def facts_dict(self) -> dict[str, str]:
+        """The facts by name, as :func:`~qalqan.domain.messages.render` takes them."""
+        return dict(self.facts)
+
+    def detail_in(self, lang: str) -> str:
+        """What the operator reads in ``lang`` (``ru``, ``kk``, ``en``).
+
+        The English ``detail`` when the reason has no key, or a key this
+        version's catalog does not know (a file written by a newer Qalqan).
+        """
+        if not self.key:
+            return self.detail
+        try:
+            return render(self.key, dict(self.facts), lang)
+        except (KeyError, IndexError, ValueError):
+            return self.detail
+
+    def as_data(self) -> dict[str, object]:
+        """This reason as JSON-ready data: what every output file and the case store keep.
+
+        ``{"rule", "key", "facts", "weight"}``, and ``"text"`` (the English
+        ``detail``) only for a reason without a message key, whose words have no
+        template to be rendered from. :meth:`from_data` reads it back.
+
+        >>> Reason.said("spoofed_cli.unallocated", 0.9, "spoofed_cli.unallocated", caller="+7999").as_data()
+        {'rule': 'spoofed_cli.unallocated', 'key': 'spoofed_cli.unallocated', 'facts': {'caller': '+7999'}, 'weight': 0.9}
+        """
+        data: dict[str, object] = {
+            "rule": self.rule,
+            "key": self.key,
+            "facts": dict(self.facts),
+            "weight": self.weight,
+        }
+        if not self.key:
+            data["text"] = self.detail
+        return data
+
+    @classmethod
+    def from_data(cls, obj: object) -> Reason:
+        """The reason :meth:`as_data` wrote; ``ValueError`` saying what is wrong for anything else.
+
+        ``detail`` is rendered in English from ``key`` and ``facts`` (the
+        ``text`` of a reason without a key). Data written before weights were
+        kept has no ``weight``, and reads as weight 0.0; such data may also have
+        an empty ``rule`` and, for a reason without a key, no ``text``. Data
+        with a ``weight`` has both. Fields this version does not know are
+        ignored, so that a newer writer can add some.
+        """
+        if not isinstance(obj, dict):
+            raise ValueError(
+                f"a reason is an object with rule, key and facts, not {_json_kind(obj)}"
+            )
+        rule, key, facts = obj.get("rule"), obj.get("key"), obj.get("facts")
+        if not isinstance(rule, str) or not isinstance(key, str):
+            raise ValueError("a reason's rule and key must be strings")
+        if not isinstance(facts, dict) or not all(isinstance(v, str) for v in facts.values()):
+            raise ValueError(f"reason {rule or key!r}: facts must be an object of strings")
+        weighed = "weight" in obj
+        weight = _weight(obj["weight"], rule) if weighed else 0.0
+        if weighed and not rule:
+            raise ValueError("a reason with a weight must name its rule")
+        detail = _english(rule, key, facts) if key else _text(obj.get("text"), rule, weighed)
+        return cls(rule=rule, weight=weight, detail=detail, key=key, facts=tuple(facts.items()))
+
+    def __str__(self) -> str:
+        return f"{self.rule} ({self.weight:+.2f}): {self.detail}"
+
+
+def _json_kind(value: object) -> str:
+    """What a JSON value is, in a sentence: ``a number``, ``an array``."""
+    kinds = {list: "an array", str: "a string", bool: "true/false", type(None): "null"}
+    kinds |= {int: "a number", float: "a number"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def _weight(value: object, rule: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"reason {rule!r}: weight must be a finite number, not {value!r}")
+    return float(value)
+
+
+def _english(rule: str, key: str, facts: dict[str, str]) -> str:
+    if key not in MESSAGES:
+        raise ValueError(f"reason {rule!r}: key {key!r} is not in the message catalog")
+    try:
+        return render(key, facts)
+    except KeyError as missing:
+        raise ValueError(
+            f"reason {rule!r}: facts lack {missing}, which the message {key!r} needs"
+        ) from None
+
+
+def _text(value: object, rule: str, weighed: bool) -> str:
+    """The words of a reason without a key; data without weights never kept them."""
+    if value is None and not weighed:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(f"reason {rule!r} has no key, so it needs its words as a string 'text'")
+    return value
+
+
 def reasons_cell(reasons: Iterable[Reason]) -> str | None:
     """The ``reason_facts`` cell of every output file: a JSON array of the reasons' data.
 
@@ -831,9 +985,6 @@ def parse_reasons(cell: str | None) -> list[Reason]:
     >>> r.detail, r.weight
     ('presents +7999, which lies in no allocated number range', 0.9)
     """
-    # The model imports this catalog to render; it is read here only when a cell is.
-    from qalqan.domain.model import Reason
-
     items = _json_array(cell)
     reasons: list[Reason] = []
     for i, item in enumerate(items):
