@@ -36,6 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final, Literal
 
+from qalqan.domain.model import SimVerdict
 from qalqan.domain.numbers import is_e164
 from qalqan.errors import ConfigError, UnreadableFileError
 
@@ -141,44 +142,62 @@ class ReputationLists:
         added = 0
         sims = out_dir / "sims.csv"
         if sims.exists():
-            for row in _rows(sims):
-                if row.get("verdict") != "simbox":
-                    continue
-                farm = row.get("farm_id") or ""
-                why = f"farm {farm}: SIM judged a SIM box" if farm else "SIM judged a SIM box"
-                if row.get("imsi"):
-                    added += self.add(
-                        Listing(kind="imsi", value=row["imsi"], source=source, reason=why)
-                    )
-                if row.get("msisdn") and is_e164(row["msisdn"]):
-                    added += self.add(
-                        Listing(kind="number", value=row["msisdn"], source=source, reason=why)
-                    )
+            added += self._load_sim_boxes(sims, source)
         farms = out_dir / "farms.csv"
         if farms.exists():
-            for row in _rows(farms):
-                farm = row.get("farm_id") or "?"
-                why = f"farm {farm} of {row.get('n_sims') or '?'} SIMs"
-                for imei in filter(None, (row.get("imeis") or "").split(";")):
-                    added += self.add(Listing(kind="imei", value=imei, source=source, reason=why))
-                for cell in filter(None, (row.get("cells") or "").split(";")):
-                    added += self.add(Listing(kind="cell", value=cell, source=source, reason=why))
+            added += self._load_farms(farms, source)
         calls = out_dir / "calls.csv"
         if calls.exists():
-            for row in _rows(calls):
-                reasons = row.get("reasons") or ""
-                if "wangiri" not in reasons:
-                    continue
-                match = _WANGIRI_RANGE.search(reasons)
-                if match:
-                    added += self.add(
-                        Listing(
-                            kind="number_range",
-                            value=match.group(1),
-                            source=source,
-                            reason="one-ring (Wangiri) burst from this range",
-                        )
+            added += self._load_wangiri_ranges(calls, source)
+        return added
+
+    def _load_sim_boxes(self, sims: Path, source: str) -> int:
+        """The IMSI and number of every SIM ``sims.csv`` judges a SIM box."""
+        added = 0
+        for row in _rows(sims):
+            if row.get("verdict") != SimVerdict.SIMBOX:
+                continue
+            farm = row.get("farm_id") or ""
+            why = f"farm {farm}: SIM judged a SIM box" if farm else "SIM judged a SIM box"
+            if row.get("imsi"):
+                added += self.add(
+                    Listing(kind="imsi", value=row["imsi"], source=source, reason=why)
+                )
+            if row.get("msisdn") and is_e164(row["msisdn"]):
+                added += self.add(
+                    Listing(kind="number", value=row["msisdn"], source=source, reason=why)
+                )
+        return added
+
+    def _load_farms(self, farms: Path, source: str) -> int:
+        """The handsets and cells of every farm of ``farms.csv``."""
+        added = 0
+        for row in _rows(farms):
+            farm = row.get("farm_id") or "?"
+            why = f"farm {farm} of {row.get('n_sims') or '?'} SIMs"
+            for imei in filter(None, (row.get("imeis") or "").split(";")):
+                added += self.add(Listing(kind="imei", value=imei, source=source, reason=why))
+            for cell in filter(None, (row.get("cells") or "").split(";")):
+                added += self.add(Listing(kind="cell", value=cell, source=source, reason=why))
+        return added
+
+    def _load_wangiri_ranges(self, calls: Path, source: str) -> int:
+        """The number range of every one-ring burst ``calls.csv`` tells of."""
+        added = 0
+        for row in _rows(calls):
+            reasons = row.get("reasons") or ""
+            if "wangiri" not in reasons:
+                continue
+            match = _WANGIRI_RANGE.search(reasons)
+            if match:
+                added += self.add(
+                    Listing(
+                        kind="number_range",
+                        value=match.group(1),
+                        source=source,
+                        reason="one-ring (Wangiri) burst from this range",
                     )
+                )
         return added
 
 
