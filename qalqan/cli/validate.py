@@ -162,7 +162,9 @@ def validate_command(
     data_dir: Annotated[
         Path,
         typer.Argument(
-            metavar="DATA_DIR", help="Folder of the data set: one CSV, CSV.gz or Parquet per table."
+            metavar="DATA_DIR",
+            help="Folder of the data set (or of Qalqan's outputs): one CSV, CSV.gz or Parquet "
+            "per table.",
         ),
     ],
     quarantine: Annotated[
