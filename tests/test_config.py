@@ -8,6 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from qalqan import config
 from qalqan.api.config import ApiSettings
@@ -263,3 +265,24 @@ def test_the_model_cache_folder_can_be_set_in_the_settings_file(
     assert default_model_path().parent == tmp_path / "models"
     monkeypatch.setenv("QALQAN_MODEL_DIR", str(tmp_path / "elsewhere"))
     assert default_model_path().parent == tmp_path / "elsewhere"  # the environment wins
+
+
+@pytest.mark.parametrize(
+    ("part", "name"),
+    [(p, f.name) for p in config.parts() for f in p.settings_fields()],
+    ids=lambda x: x if isinstance(x, str) else x.section,
+)
+def test_every_default_as_shown_reads_back_as_itself(part: config.Part, name: str) -> None:
+    """What ``qalqan config show`` prints can be set again, in the environment, as it is."""
+    default = getattr(part.cls(), name)
+    shown = config.shown_value(default)
+    if default is None or shown in ("", "(none)"):
+        return  # nothing to write back: the variable is left unset
+    variable = next(f.metadata["env"] for f in part.settings_fields() if f.name == name)
+    assert getattr(config.load(part.cls, environ={variable: shown}), name) == default
+
+
+@given(st.integers(min_value=1, max_value=10**13))
+def test_durations_read_back_as_they_are_shown(microseconds: int) -> None:
+    value = timedelta(microseconds=microseconds)
+    assert config.parse_value(timedelta, config.shown_value(value)) == value
