@@ -317,16 +317,41 @@ class FarmWatch:
     # --- the hourly run ----------------------------------------------------------------------
     def run(self, now: float, lists: ReputationLists) -> int:
         """Turn the totals so far into listings valid from ``now``; returns how many were added."""
+        newly: list[str] = []
+        """SIMs listed by this run, in the order listed."""
+        added = self._list_busy_handsets(now, lists, newly)
+        added += self._list_silent_sims(now, lists, newly)
+        added += self._list_clusters(now, lists, newly)
+        added += self._list_stock(newly, now, lists)
+        if self.settings.list_farm_sites:
+            added += self._list_sites(newly, now, lists)
+
+        self._forget(now)
+        self.runs += 1
+        self.listed += added
+        return added
+
+    def _list_new_sim(
+        self, imsi: str, why: str, now: float, lists: ReputationLists, newly: list[str]
+    ) -> int:
+        """List a SIM not listed yet (noting it in ``newly``); returns how many listings were new."""
+        if imsi in self._listed_sims:
+            return 0
+        newly.append(imsi)
+        return self._list_sim(imsi, why, now, lists)
+
+    def _list_imeis(self, imeis: set[str], why: str, now: float, lists: ReputationLists) -> int:
+        added = 0
+        for imei in sorted(imeis):
+            added += lists.add(
+                Listing(kind="imei", value=imei, source=self.source, reason=why, since=now)
+            )
+        return added
+
+    def _list_busy_handsets(self, now: float, lists: ReputationLists, newly: list[str]) -> int:
+        """Handsets that carried many SIMs in a day (today or yesterday), and those SIMs."""
         s = self.settings
         added = 0
-        newly: list[str] = []
-
-        def list_sim(imsi: str, why: str) -> None:
-            nonlocal added
-            if imsi not in self._listed_sims:
-                newly.append(imsi)
-                added += self._list_sim(imsi, why, now, lists)
-
         today = int(now // _DAY)
         for (imei, day), imsis in self._imei_day.items():
             if day < today - 1 or len(imsis) < s.min_sims_per_imei:
@@ -336,8 +361,13 @@ class FarmWatch:
                 Listing(kind="imei", value=imei, source=self.source, reason=why, since=now)
             )
             for imsi in sorted(imsis):
-                list_sim(imsi, why)
+                added += self._list_new_sim(imsi, why, now, lists, newly)
+        return added
 
+    def _list_silent_sims(self, now: float, lists: ReputationLists, newly: list[str]) -> int:
+        """Young SIMs that called many people and were called back by none, with their handsets."""
+        s = self.settings
+        added = 0
         for imsi in sorted(self._dirty):
             sim = self._sims[imsi]
             if imsi in self._listed_sims or len(sim.callees) < s.min_callees:
@@ -357,13 +387,14 @@ class FarmWatch:
             if (sub.msisdn if sub is not None else sim.number) in self._heard_from_old:
                 continue
             why = f"SIM box: called {len(sim.callees)} people, called back by none"
-            list_sim(imsi, why)
-            for imei in sorted(sim.imeis):
-                added += lists.add(
-                    Listing(kind="imei", value=imei, source=self.source, reason=why, since=now)
-                )
+            added += self._list_new_sim(imsi, why, now, lists, newly)
+            added += self._list_imeis(sim.imeis, why, now, lists)
         self._dirty.clear()
+        return added
 
+    def _list_clusters(self, now: float, lists: ReputationLists, newly: list[str]) -> int:
+        """The young SIMs of each cluster that fakes lives among its siblings, with their handsets."""
+        added = 0
         for members, sites in self._clusters(now):
             where = ", ".join(sorted(sites)[:3])
             why = (
@@ -373,19 +404,8 @@ class FarmWatch:
             for imsi in members:
                 if imsi in self._listed_sims:
                     continue
-                list_sim(imsi, why)
-                for imei in sorted(self._sims[imsi].imeis):
-                    added += lists.add(
-                        Listing(kind="imei", value=imei, source=self.source, reason=why, since=now)
-                    )
-
-        added += self._list_stock(newly, now, lists)
-        if s.list_farm_sites:
-            added += self._list_sites(newly, now, lists)
-
-        self._forget(now)
-        self.runs += 1
-        self.listed += added
+                added += self._list_new_sim(imsi, why, now, lists, newly)
+                added += self._list_imeis(self._sims[imsi].imeis, why, now, lists)
         return added
 
     def _list_sites(self, newly: list[str], now: float, lists: ReputationLists) -> int:
@@ -435,24 +455,7 @@ class FarmWatch:
                 x = parent[x]
             return x
 
-        horizon = now - 2 * _DAY
-        farm_like: dict[str, bool] = {}
-        ties: list[tuple[str, str]] = []
-        degree: dict[str, int] = defaultdict(int)
-        for (a, b), last in self._young_links.items():
-            if last < horizon:
-                continue
-            sim_a, sim_b = self._sims.get(a), self._sims.get(b)
-            if sim_a is None or sim_b is None or sim_a.sites.isdisjoint(sim_b.sites):
-                continue
-            if not all(
-                farm_like[x] if x in farm_like else farm_like.setdefault(x, self._farm_like(x))
-                for x in (a, b)
-            ):
-                continue
-            ties.append((a, b))
-            degree[a] += 1
-            degree[b] += 1
+        ties, degree = self._young_ties(now)
         least = self.settings.min_siblings
         for a, b in ties:
             if degree[a] < least or degree[b] < least:
@@ -484,6 +487,28 @@ class FarmWatch:
             out.append((members, sites))
         out.sort(key=lambda g: (-len(g[0]), g[0][0]))
         return out
+
+    def _young_ties(self, now: float) -> tuple[list[tuple[str, str]], dict[str, int]]:
+        """Recent calls between two farm-like young SIMs that share a site; each SIM's ties."""
+        horizon = now - 2 * _DAY
+        farm_like: dict[str, bool] = {}
+        ties: list[tuple[str, str]] = []
+        degree: dict[str, int] = defaultdict(int)
+        for (a, b), last in self._young_links.items():
+            if last < horizon:
+                continue
+            sim_a, sim_b = self._sims.get(a), self._sims.get(b)
+            if sim_a is None or sim_b is None or sim_a.sites.isdisjoint(sim_b.sites):
+                continue
+            if not all(
+                farm_like[x] if x in farm_like else farm_like.setdefault(x, self._farm_like(x))
+                for x in (a, b)
+            ):
+                continue
+            ties.append((a, b))
+            degree[a] += 1
+            degree[b] += 1
+        return ties, degree
 
     def _farm_like(self, imsi: str) -> bool:
         """A young SIM of ours, not a business line, with no life beyond the young SIMs.
