@@ -126,7 +126,8 @@ class ApiSettings:
         default=50.0,
         metadata=_about(
             "QALQAN_HTTP_DEADLINE_MS",
-            "Screening budget per call attempt; a later answer is replaced by the default action.",
+            "Screening budget per call attempt; a later answer is replaced by the default action. "
+            "Superseded by node.deadline_ms: counts only where that is not given.",
         ),
     )
     fail_open: bool = field(
@@ -140,7 +141,8 @@ class ApiSettings:
         default=Action.ALLOW,
         metadata=_about(
             "QALQAN_HTTP_DEFAULT_ACTION",
-            "Action answered when screening fails open: allow, warn, divert or block.",
+            "Action answered when screening fails open: allow, warn, divert or block. "
+            "Superseded by node.default_action: counts only where that is not given.",
         ),
     )
     fail_open_by_ingress: Mapping[str, Action] = field(
@@ -149,7 +151,8 @@ class ApiSettings:
             "QALQAN_HTTP_FAIL_OPEN_BY_INGRESS",
             "Per ingress class, the action answered instead of the default when screening fails "
             "open, as CLASS=ACTION,... (e.g. international=divert,voip=divert); classes not "
-            "named get the default action.",
+            "named get the default action. "
+            "Superseded by node.fail_open_by_ingress: counts only where that is not given.",
         ),
     )
     client_time_skew_s: float = field(

@@ -116,7 +116,8 @@ class SipConfig:
         default=Action.ALLOW,
         metadata=_about(
             "QALQAN_SIP_DEFAULT_ACTION",
-            "Action answered when screening fails, misses its deadline or the node is over capacity.",
+            "Action answered when screening fails, misses its deadline or the node is over capacity. "
+            "Superseded by node.default_action: counts only where that is not given.",
         ),
     )
     overload_status: int | None = field(
@@ -130,7 +131,8 @@ class SipConfig:
         default=50.0,
         metadata=_about(
             "QALQAN_SIP_DEADLINE_MS",
-            "Screening budget per call from arrival; past it the default action is answered.",
+            "Screening budget per call from arrival; past it the default action is answered. "
+            "Superseded by node.deadline_ms: counts only where that is not given.",
         ),
     )
     queue_size: int = field(
@@ -210,7 +212,8 @@ class SipConfig:
         metadata=_about(
             "QALQAN_SIP_FAIL_OPEN_BY_INGRESS",
             "Ingress class → action answered instead of default_action when screening fails "
-            "open (over capacity, error, deadline), e.g. {'international': 'divert', 'voip': 'divert'}.",
+            "open (over capacity, error, deadline), e.g. {'international': 'divert', 'voip': 'divert'}. "
+            "Superseded by node.fail_open_by_ingress: counts only where that is not given.",
         ),
     )
     tcp_max_connections: int = field(
