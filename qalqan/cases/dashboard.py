@@ -27,7 +27,7 @@ from qalqan.cases.country import data_country
 from qalqan.cases.models import Alert, AlertEntity, AlertKind, Loss, LossKind
 from qalqan.cases.roles import Actor, Permission, authorize
 from qalqan.cases.store import clock_of
-from qalqan.cases.views import said_of
+from qalqan.cases.views import stored_reasons
 from qalqan.domain.numbers import describe, is_e164
 
 __all__ = ["CALLER_ID_TYPES", "DashboardFigures", "caller_id_type", "dashboard_figures"]
@@ -131,7 +131,7 @@ def dashboard_figures(
         route = ingress.partition(":")[0]
         by_route[route] += 1
         route_day[route, day] += 1
-        rules = {said.rule for said in said_of(reasons)}
+        rules = {reason.rule for reason in stored_reasons(reasons)}
         by_caller_id[caller_id_type(caller, rules, alert_id in own_sim, home)] += 1
         if outcome:
             worked[day] += 1

@@ -79,7 +79,7 @@ from qalqan.cases.views import (
     SlaTimers,
     VictimView,
     Worker,
-    said_of,
+    stored_reasons,
     texts_of,
 )
 from qalqan.domain.model import Account, ReportCategory
@@ -719,7 +719,7 @@ def _alert_view(session: Session, alert: Alert, now: datetime) -> AlertView:
         select(Escalation).where(Escalation.alert_id == alert.id).order_by(Escalation.id)
     ).all()
     intercepted = alert.kind == AlertKind.INTERCEPTED_CALL.value
-    said = said_of(alert.reasons)
+    said = stored_reasons(alert.reasons)
     return AlertView(
         id=alert.id,
         kind=alert.kind,
@@ -730,7 +730,7 @@ def _alert_view(session: Session, alert: Alert, now: datetime) -> AlertView:
         score=alert.score,
         action=alert.action,
         category=alert.category,
-        reasons=tuple(s.text for s in said),
+        reasons=tuple(r.detail for r in said),
         said=said,
         source_records=tuple(json.loads(alert.source_records)),
         details=json.loads(alert.details),

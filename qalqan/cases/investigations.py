@@ -69,7 +69,7 @@ from qalqan.cases.views import (
     NoteView,
     Suggestion,
     TimelineEvent,
-    said_of,
+    stored_reasons,
     texts_of,
 )
 from qalqan.domain.model import Account
@@ -128,7 +128,7 @@ def _headline(alert: Alert) -> str:
 
 
 def _finding(alert: Alert) -> FindingSummary:
-    said = said_of(alert.reasons)
+    said = stored_reasons(alert.reasons)
     return FindingSummary(
         alert_id=alert.id,
         kind=alert.kind,
@@ -771,7 +771,7 @@ def _subject(session: Session, e: Escalation) -> EscalationSubject | None:
         return None
     victim = None if alert.victim_id is None else session.get(PotentialVictim, alert.victim_id)
     prevented, suffered = _losses(session, [alert.id])
-    said = said_of(alert.reasons)[:3]
+    said = stored_reasons(alert.reasons)[:3]
     return EscalationSubject(
         kind=alert.kind,
         title=None if alert.kind == AlertKind.INTERCEPTED_CALL.value else _headline(alert),
@@ -781,7 +781,7 @@ def _subject(session: Session, e: Escalation) -> EscalationSubject | None:
         callee=None if victim is None else victim.msisdn,
         occurred_at=alert.occurred_at,
         outcome=alert.outcome,
-        reasons=tuple(s.text for s in said),
+        reasons=tuple(r.detail for r in said),
         said=said,
         prevented=prevented,
         suffered=suffered,

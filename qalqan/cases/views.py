@@ -1,7 +1,8 @@
 """What the service functions hand back: plain frozen data the console renders as it is.
 
 No ORM object leaves the service layer: a page gets these, with every field
-already in the operator's words (reasons as a list, the SLA as due times and
+already in the operator's words (reasons as :class:`~qalqan.domain.model.Reason`,
+which a screen says in the reader's language, the SLA as due times and
 overdue flags, why an item is first in the queue).
 """
 
@@ -32,6 +33,8 @@ __all__ = [
     "Suggestion",
     "TimelineEvent",
     "VictimView",
+    "stored_reasons",
+    "texts_of",
 ]
 
 
@@ -82,25 +85,6 @@ def stored_reasons(raw: str | None) -> tuple[Reason, ...]:
 def texts_of(raw: str | None) -> tuple[str, ...]:
     """An alert's reasons in English, for logs and the command line (each one's ``detail``)."""
     return tuple(r.detail for r in stored_reasons(raw))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Said:
-    """One stored reason as a screen takes it: its English and, to say it in the reader's
-    language, its message key and facts (see :func:`stored_reasons` for the reason itself)."""
-
-    text: str
-    rule: str = ""
-    key: str = ""
-    facts: dict[str, str] = field(default_factory=dict)
-
-
-def said_of(raw: str | None) -> tuple[Said, ...]:
-    """An alert's reasons as :class:`Said`."""
-    return tuple(
-        Said(text=r.detail, rule=r.rule, key=r.key, facts=r.facts_dict())
-        for r in stored_reasons(raw)
-    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,9 +172,9 @@ class EscalationSubject:
     occurred_at: datetime | None = None
     outcome: str | None = None
     reasons: tuple[str, ...] = ()
-    """The first few reasons, strongest first."""
-    said: tuple[Said, ...] = ()
-    """The same reasons with their message keys."""
+    """The first few reasons in English."""
+    said: tuple[Reason, ...] = ()
+    """The same reasons, for a screen to say in the reader's language."""
     episodes: int = 0
     """Calls in the case."""
     prevented: tuple[Money, ...] = ()
@@ -227,7 +211,7 @@ class AlertView:
     action: str | None
     category: str
     reasons: tuple[str, ...]
-    """In English; ``said`` has the same with message keys, for a screen to translate."""
+    """In English; ``said`` has the same reasons, for a screen to say in the reader's language."""
     source_records: tuple[str, ...]
     details: dict[str, Any]
     occurred_at: datetime
@@ -246,7 +230,7 @@ class AlertView:
     escalations: tuple[EscalationView, ...]
     sla: SlaTimers | None
     """Only intercepted calls have service levels."""
-    said: tuple[Said, ...] = ()
+    said: tuple[Reason, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -261,8 +245,8 @@ class FindingSummary:
     headline: str
     occurred_at: datetime
     details: dict[str, Any]
-    said: Said | None = None
-    """The headline with its message key, for a screen to say in the reader's language."""
+    said: Reason | None = None
+    """The headline, for a screen to say in the reader's language."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from qalqan.cases.views import Money, Said, TimelineEvent
+from qalqan.cases.views import Money, TimelineEvent
 from qalqan.console.i18n import translate, words
 from qalqan.console.maps import campaign_hours, office_day, offset_text
-from qalqan.domain.messages import render
+from qalqan.domain.model import Reason
 from qalqan.domain.numbers import is_e164
 
 __all__ = ["campaign", "event_text", "money", "phone", "say", "shared_text", "when"]
@@ -24,24 +24,13 @@ def when(moment: datetime | None) -> str:
     return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _reason_parts(reason: str) -> tuple[str, str]:
-    """``rule.id: what happened`` → (what happened, rule.id), the words first."""
-    rule, sep, detail = reason.partition(": ")
-    return (detail, rule) if sep and " " not in rule else (reason, "")
-
-
-def say(lang: str, said: Said) -> tuple[str, str]:
+def say(lang: str, reason: Reason) -> tuple[str, str]:
     """A stored reason in the reader's language: (what was seen, the rule's id).
 
-    Rendered from its message key and facts when it has them; otherwise (an
-    older store, a key this version does not know) the library's English.
+    Rendered from its message key and facts; a reason without a key (free
+    text) is shown as its words (:meth:`~qalqan.domain.model.Reason.detail_in`).
     """
-    if said.key:
-        try:
-            return render(said.key, said.facts, lang), said.rule
-        except (KeyError, IndexError, ValueError):
-            pass
-    return _reason_parts(said.text)
+    return reason.detail_in(lang), reason.rule
 
 
 def money(amounts: tuple[Money, ...] | list[Money]) -> str:

@@ -77,7 +77,7 @@ def test_demo_runs_the_main_job_end_to_end(tmp_path: Path) -> None:
     from qalqan.cases.models import Alert, Case, Escalation, OperatorAction
     from qalqan.cases.store import CaseStore
     from qalqan.cases.users import login
-    from qalqan.cases.views import said_of
+    from qalqan.cases.views import stored_reasons
     from qalqan.domain.messages import render
 
     store = CaseStore.open(f"sqlite:///{tmp_path / 'cases.sqlite'}")
@@ -102,9 +102,9 @@ def test_demo_runs_the_main_job_end_to_end(tmp_path: Path) -> None:
     assert report.intact and report.entries > 30
     assert "calls called back" in text and "call being worked now" in text
     # every reason the store got from screening and analysis can be said in Kazakh
-    said = [(kind, s) for kind, raw in stored for s in said_of(raw)]
+    said = [(kind, r) for kind, raw in stored for r in stored_reasons(raw)]
     kinds = {kind for kind, _ in said}
     assert {"intercepted_call", "sim_farm", "campaign", "spoofed_wave"} <= kinds
-    unkeyed = [s.text for _, s in said if not s.key]
+    unkeyed = [r.detail for _, r in said if not r.key]
     assert unkeyed == []
-    assert all(render(s.key, s.facts, "kk") for _, s in said)
+    assert all(render(r.key, r.facts_dict(), "kk") for _, r in said)
