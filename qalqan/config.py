@@ -99,6 +99,7 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 _NONE = ("none", "off")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|min|h|d)", re.IGNORECASE)
+_MAX_YAML_DEPTH = 8  # sections, their settings, a group's or a mapping's values: 3 at most
 _DURATION_UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86_400.0}
 
 # The modules whose settings join the registry; importing them registers their parts.
@@ -257,7 +258,10 @@ def _duration(raw: str) -> timedelta:
     if not found or "".join(m.group(0) for m in found) != text:
         raise ValueError("is not a duration like 90s, 15m, 2h or 1d")
     seconds = sum(float(m.group(1)) * _DURATION_UNITS[m.group(2).lower()] for m in found)
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError("is too long a duration") from None
 
 
 def _pairs(raw: str) -> dict[str, str]:
@@ -330,7 +334,9 @@ def _file_value(kind: Any, value: Any, parse: Callable[[Any, str], Any]) -> Any:
         if is_dataclass(inner):
             return _group(inner, value)
         if get_origin(inner) is Mapping:
-            return {str(k): v for k, v in value.items()}
+            if any(isinstance(v, Mapping | list) for v in value.values()):
+                raise ValueError("has a table or a list where one value goes")
+            return {str(k): v if isinstance(v, str) else str(v) for k, v in value.items()}
         raise ValueError("is a table, not one value")
     if isinstance(value, bool) != (inner is bool):
         raise ValueError("is not true or false" if inner is bool else "is true or false")
@@ -444,6 +450,8 @@ def _read_toml(path: Path, text: str) -> tuple[dict[str, Any], dict[tuple[str, s
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not TOML: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deep for a settings file") from None
     lines: dict[tuple[str, str], int] = {}
     table: list[str] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -460,10 +468,13 @@ def _read_yaml(path: Path, text: str) -> tuple[dict[str, Any], dict[tuple[str, s
     import yaml
 
     try:
-        if any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=yaml.SafeLoader)):
-            raise ConfigError(f"{path}: anchors and aliases have no place in a settings file")
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        _check_yaml_shape(path, yaml.parse(text, Loader=yaml.SafeLoader))
+        loader = yaml.SafeLoader(text)
+        try:
+            root = loader.get_single_node()
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not YAML: {error}".replace("\n", " ")) from None
     if data is None:
@@ -477,6 +488,23 @@ def _read_yaml(path: Path, text: str) -> tuple[dict[str, Any], dict[tuple[str, s
             for inner, _ in value.value:
                 lines[(str(key.value), str(inner.value))] = inner.start_mark.line + 1
     return data, lines
+
+
+def _check_yaml_shape(path: Path, events: Iterable[Any]) -> None:
+    """Refuse, before building anything, YAML nested deeper than settings go, or with aliases
+    (a small file that expands to a large one); the events stop at the first."""
+    import yaml
+
+    depth = 0
+    for event in events:
+        if isinstance(event, yaml.AliasEvent):
+            raise ConfigError(f"{path}: anchors and aliases have no place in a settings file")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > _MAX_YAML_DEPTH:
+                raise ConfigError(f"{path}: nested too deep for a settings file")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 # --- resolving a part --------------------------------------------------------------------------

@@ -286,3 +286,17 @@ def test_every_default_as_shown_reads_back_as_itself(part: config.Part, name: st
 def test_durations_read_back_as_they_are_shown(microseconds: int) -> None:
     value = timedelta(microseconds=microseconds)
     assert config.parse_value(timedelta, config.shown_value(value)) == value
+
+
+def test_hostile_settings_files_are_refused_in_one_line(tmp_path: Path) -> None:
+    deep = write(tmp_path, "deep.yaml", "http: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    with pytest.raises(ConfigError, match=r"deep\.yaml: nested too deep"):
+        config.load(ApiSettings, environ={}, file=deep)
+    nested = write(tmp_path, "nested.toml", "[sip.source_ingress]\n'10.0.0.1' = { a = 1 }\n")
+    with pytest.raises(ConfigError, match="has a table or a list where one value goes"):
+        config.load(SipConfig, environ={}, file=nested)
+    numbers = write(tmp_path, "numbers.toml", "[sip.source_ingress]\n'10.0.0.1' = 7\n")
+    with pytest.raises(ConfigError, match="'7' is not CLASS or CLASS:ROUTE"):
+        config.load(SipConfig, environ={}, file=numbers)
+    with pytest.raises(ConfigError, match="is too long a duration"):
+        config.load(WorkflowSettings, environ={"QALQAN_WORKFLOW_CLAIM_TTL": "9" * 30 + "d"})
