@@ -32,6 +32,7 @@ import duckdb
 
 from qalqan.detections.spoofing import SPOOFING_RULES, UNALLOCATED, SpoofingRule
 from qalqan.domain.messages import MESSAGES
+from qalqan.domain.model import CallVerdict
 
 __all__ = ["CALL_FEATURES", "CALL_RULES", "call_features", "reason_sql", "said_sql"]
 
@@ -43,25 +44,25 @@ _WANGIRI_FACTS: Mapping[str, str] = {
 """A one-ring burst's facts, as the screening rule says them (:mod:`qalqan.detections.wangiri`)."""
 
 
-def _spoofed(rule: SpoofingRule) -> tuple[str, str, str, str, Mapping[str, str]]:
-    return (rule.id, "spoofed", rule.condition, rule.key, rule.facts)
+def _spoofed(rule: SpoofingRule) -> tuple[str, CallVerdict, str, str, Mapping[str, str]]:
+    return (rule.id, CallVerdict.SPOOFED, rule.condition, rule.key, rule.facts)
 
 
 #: (rule id, verdict, SQL condition over ``inbound``, message key, its facts as SQL over ``inbound``).
 #: The reason's English text is the key's template filled in SQL (:func:`said_sql`), so the text
 #: and the facts in ``reason_facts`` cannot disagree.
-CALL_RULES: tuple[tuple[str, str, str, str, Mapping[str, str]], ...] = (
+CALL_RULES: tuple[tuple[str, CallVerdict, str, str, Mapping[str, str]], ...] = (
     *(_spoofed(rule) for rule in SPOOFING_RULES if rule is not UNALLOCATED),
     (
         "wangiri.one_ring_burst",
-        "fraud",
+        CallVerdict.FRAUD,
         "wangiri_state = 'confirmed'",
         "wangiri.one_ring_burst",
         {**_WANGIRI_FACTS, "one_ring": "wangiri_one_ring", "ended": "wangiri_ended"},
     ),
     (
         "wangiri.one_ring_burst",
-        "fraud",
+        CallVerdict.FRAUD,
         "wangiri_state = 'continues'",
         "wangiri.one_ring_burst.continues",
         _WANGIRI_FACTS,
@@ -69,7 +70,7 @@ CALL_RULES: tuple[tuple[str, str, str, str, Mapping[str, str]], ...] = (
     (
         # in hindsight only: the first calls of a burst, before anyone could tell
         "wangiri.burst_opening",
-        "fraud",
+        CallVerdict.FRAUD,
         "wangiri_state = 'opening'",
         "analysis.call.wangiri_opening",
         {"range": "wangiri_range", "window": "wangiri_window", "callees": "wangiri_callees"},

@@ -43,7 +43,7 @@ from scipy.stats import chi2
 
 from qalqan.analytics.farms import Farm
 from qalqan.domain.messages import reasons_cell
-from qalqan.domain.model import Reason
+from qalqan.domain.model import CallVerdict, Reason
 
 __all__ = [
     "Campaign",
@@ -324,7 +324,7 @@ def wangiri_ranges(calls: Iterable[tuple[str, float]]) -> dict[str, str]:
 
 def _sources(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE fraud_calls AS
         SELECT c.record_id, c.t, c.ingress, c.a_number, c.b_number, c.farm_id, c.imsi,
                -- a farm calling its own SIMs to look human: not a victim, not office hours
@@ -334,7 +334,7 @@ def _sources(con: duckdb.DuckDBPyConnection) -> None:
                     WHEN starts_with(json_extract_string(c.reason_facts, '$[0].rule'), 'wangiri.')
                          THEN 'range:' || c.a_number
                     ELSE 'route:' || c.ingress END AS source
-        FROM _calls c WHERE c.verdict IN ('fraud', 'spoofed')
+        FROM _calls c WHERE c.verdict IN ('{CallVerdict.FRAUD}', '{CallVerdict.SPOOFED}')
         """
     )
     # A Wangiri operation's numbers spread over its range: one source per range, not per number.

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from qalqan.analytics.farms import Stay
 from qalqan.analytics.pipeline import AnalysisResult
+from qalqan.domain.model import CallVerdict, SimVerdict
 from qalqan.exchange.schema import CALLS, CAMPAIGNS, FARMS, SIMS, Column, Kind, Table
 from qalqan.exchange.types import TIME_TYPE, canonical_schema
 from qalqan.exchange.writer import TableWriter
@@ -234,9 +235,9 @@ th {{ background: #f3f0f4; }}
 <h1>Qalqan analysis</h1>
 <p>Network local time: UTC{result.local_offset_h:+d}; home country {esc(result.home_region)}.</p>
 <div class="figures">
-<span>{verdicts.get("simbox", 0)} SIM-box SIMs</span><span>{verdicts.get("suspect", 0)} suspect SIMs</span>
-<span>{len(result.farms)} farms</span><span>{call_verdicts.get("spoofed", 0)} spoofed calls</span>
-<span>{call_verdicts.get("fraud", 0)} fraud calls</span><span>{len(result.campaigns)} campaigns</span>
+<span>{verdicts.get(SimVerdict.SIMBOX, 0)} SIM-box SIMs</span><span>{verdicts.get(SimVerdict.SUSPECT, 0)} suspect SIMs</span>
+<span>{len(result.farms)} farms</span><span>{call_verdicts.get(CallVerdict.SPOOFED, 0)} spoofed calls</span>
+<span>{call_verdicts.get(CallVerdict.FRAUD, 0)} fraud calls</span><span>{len(result.campaigns)} campaigns</span>
 </div>
 <h2>SIM boxes and farms</h2>
 <table><tr><th>farm</th><th>SIMs</th><th>IMEIs</th><th>estimated place</th><th>sites</th><th>active</th><th>track (UTC)</th><th>evidence</th></tr>{farms}</table>

@@ -29,7 +29,7 @@ from qalqan.analytics.store import AnalysisStore
 from qalqan.detections.spoofing import SpoofingSettings
 from qalqan.detections.wangiri import WangiriBurst
 from qalqan.domain.messages import reasons_cell
-from qalqan.domain.model import Reason
+from qalqan.domain.model import CallVerdict, Reason, SimVerdict
 
 if TYPE_CHECKING:
     from qalqan.analytics.campaigns import Campaign
@@ -154,14 +154,14 @@ class Analysis:
             if farm:
                 score = max(score, SIMBOX_SCORE)
             verdict = (
-                "simbox"
+                SimVerdict.SIMBOX
                 if score >= SIMBOX_SCORE
-                else "suspect"
+                else SimVerdict.SUSPECT
                 if score >= SUSPECT_SCORE
-                else "clear"
+                else SimVerdict.CLEAR
             )
             reasons: list[Reason] = []
-            if verdict != "clear":
+            if verdict is not SimVerdict.CLEAR:
                 reasons = sim_reasons(row)
                 if farm:
                     reasons.insert(
@@ -226,7 +226,7 @@ class Analysis:
                 {"record_id": residual.column("record_id"), "p": pa.array(scores, pa.float64())}
             ),
         )
-        boxes = sims.filter(pa.compute.equal(sims.column("verdict"), "simbox")).select(
+        boxes = sims.filter(pa.compute.equal(sims.column("verdict"), SimVerdict.SIMBOX)).select(
             ["imsi", "farm_id"]
         )
         self.con.register("_boxes", boxes)
@@ -285,7 +285,7 @@ class Analysis:
                 outside AS (
                     SELECT f.record_id, f.t, f.ingress, f.a_number, f.b_number,
                            CASE WHEN f.rule IS NOT NULL THEN f.rule_verdict
-                                WHEN {flagged} THEN 'fraud' ELSE 'clear' END AS verdict,
+                                WHEN {flagged} THEN '{CallVerdict.FRAUD}' ELSE '{CallVerdict.CLEAR}' END AS verdict,
                            CASE WHEN f.rule IS NOT NULL THEN f.rule || ': ' || f.rule_detail
                                 WHEN {flagged} THEN
                                     'fraud_call.model (' || round(s.p, 2) || '): ' || {model_text}
@@ -300,7 +300,7 @@ class Analysis:
                 ),
                 from_boxes AS (
                     SELECT m.record_id, m.t, 'mobile' AS ingress, m.a_number, m.b_number,
-                           'fraud' AS verdict,
+                           '{CallVerdict.FRAUD}' AS verdict,
                            'simbox.call: '
                                || CASE WHEN b.farm_id IS NULL THEN {lone_text} ELSE {box_text} END
                                AS reasons,

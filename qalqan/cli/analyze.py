@@ -23,6 +23,7 @@ from qalqan.cli.common import (
     guarded,
     progress_bar,
 )
+from qalqan.domain.model import CallVerdict, SimVerdict
 from qalqan.exchange.limits import DEFAULT_LIMITS, ReadLimits
 
 if TYPE_CHECKING:
@@ -179,11 +180,11 @@ def print_findings(
     table.add_column("finding")
     table.add_column("count", justify="right")
     table.add_row("call records read", f"{report.rows_read:,}")
-    table.add_row("SIMs judged SIM boxes", f"{verdicts.get('simbox', 0):,}")
-    table.add_row("SIMs suspect", f"{verdicts.get('suspect', 0):,}")
+    table.add_row("SIMs judged SIM boxes", f"{verdicts.get(SimVerdict.SIMBOX, 0):,}")
+    table.add_row("SIMs suspect", f"{verdicts.get(SimVerdict.SUSPECT, 0):,}")
     table.add_row("SIM farms", f"{len(result.farms):,}")
-    table.add_row("calls with spoofed caller ID", f"{calls.get('spoofed', 0):,}")
-    table.add_row("other fraud calls", f"{calls.get('fraud', 0):,}")
+    table.add_row("calls with spoofed caller ID", f"{calls.get(CallVerdict.SPOOFED, 0):,}")
+    table.add_row("other fraud calls", f"{calls.get(CallVerdict.FRAUD, 0):,}")
     table.add_row("campaigns", f"{len(result.campaigns):,}")
     console.print(table)
     for farm in result.farms[:5]:

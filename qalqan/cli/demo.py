@@ -21,6 +21,7 @@ from qalqan.cli.analyze import print_findings, run_analysis
 from qalqan.cli.common import console, guarded, progress_bar
 from qalqan.cli.simulate import summary_line, summary_table
 from qalqan.cli.validate import report_table
+from qalqan.domain.model import Action
 from qalqan.exchange.reader import DataSet
 from qalqan.simulator.config import Scenario
 from qalqan.simulator.operator import simulate
@@ -111,9 +112,7 @@ def _replay(data: Path, decisions: Path) -> None:
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     score = score_replay(decisions, data, data / "truth")
-    actions = ", ".join(
-        f"{summary.actions.get(a, 0):,} {a}" for a in ("allow", "warn", "divert", "block")
-    )
+    actions = ", ".join(f"{summary.actions.get(a, 0):,} {a}" for a in Action)
     console.print(
         f"{summary.attempts:,} attempts: {actions}; engine time p99 {summary.latency_p99_us:.0f} µs\n"
         f"fraud calls intercepted: {100 * score.interception_rate:.1f} %; legitimate calls from outside "

@@ -28,6 +28,7 @@ from qalqan.cli.common import (
     guarded,
     progress_bar,
 )
+from qalqan.domain.model import Action
 from qalqan.exchange.limits import DEFAULT_LIMITS, ReadLimits
 
 if TYPE_CHECKING:
@@ -204,7 +205,7 @@ def _print_summary(out: Path, summary: ReplaySummary, score: ReplayScore | None)
     table.add_column("")
     table.add_column("value", justify="right")
     table.add_row("call attempts screened", f"{summary.attempts:,}")
-    for action in ("allow", "warn", "divert", "block"):
+    for action in Action:
         table.add_row(f"  {action}", f"{summary.actions.get(action, 0):,}")
     table.add_row("batch detector runs", f"{summary.farm_watch_runs:,}")
     table.add_row("listings it fed to the engine", f"{summary.listings_added:,}")

@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from qalqan.domain.model import (
+    Action,
     CallResult,
+    CallVerdict,
     Event,
     IngressClass,
     PaymentChannel,
     Plan,
     ReportCategory,
     ReportChannel,
+    SimVerdict,
 )
 
 __all__ = [
@@ -336,7 +339,7 @@ SIMS = Table(
         Column(name="imsi", kind=Kind.TEXT, unique=True, doc=""),
         Column(name="msisdn", kind=Kind.E164, nullable=True, doc=""),
         Column(name="score", kind=Kind.FLOAT, minimum=0, maximum=1, doc=""),
-        Column(name="verdict", kind=Kind.ENUM, values=("simbox", "suspect", "clear"), doc=""),
+        Column(name="verdict", kind=Kind.ENUM, values=_values(SimVerdict), doc=""),
         Column(name="farm_id", kind=Kind.TEXT, nullable=True, doc=""),
         Column(name="reasons", kind=Kind.TEXT, nullable=True, doc=""),
         _reason_facts(" | "),
@@ -365,7 +368,7 @@ CALLS = Table(
     output=True,
     columns=(
         Column(name="record_id", kind=Kind.TEXT, unique=True, doc=""),
-        Column(name="verdict", kind=Kind.ENUM, values=("fraud", "spoofed", "clear"), doc=""),
+        Column(name="verdict", kind=Kind.ENUM, values=_values(CallVerdict), doc=""),
         Column(name="campaign_id", kind=Kind.TEXT, nullable=True, doc=""),
         Column(name="reasons", kind=Kind.TEXT, nullable=True, doc=""),
         _reason_facts(),
@@ -395,7 +398,7 @@ DECISIONS = Table(
     output=True,
     columns=(
         Column(name="record_id", kind=Kind.TEXT, doc=""),
-        Column(name="action", kind=Kind.ENUM, values=("allow", "warn", "divert", "block"), doc=""),
+        Column(name="action", kind=Kind.ENUM, values=_values(Action), doc=""),
         Column(name="score", kind=Kind.FLOAT, minimum=0, maximum=1, doc=""),
         Column(name="reasons", kind=Kind.TEXT, nullable=True, doc=""),
         Column(name="latency_us", kind=Kind.FLOAT, minimum=0, doc=""),

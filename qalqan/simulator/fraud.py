@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from qalqan.domain.model import SimVerdict
 from qalqan.simulator.events import ANSWERED, BUSY, FAILED, NO_ANSWER, SMS, Events, Truth
 from qalqan.simulator.geography import Country
 from qalqan.simulator.ids import luhn_append, unique_serials
@@ -381,13 +382,13 @@ def label_farms(world: World, plan: FraudPlan) -> None:
     pop = world.pop
     for farm in plan.farms:
         for sub in farm.sims:
-            world.labels.append(("sim", str(pop.imsi[sub]), "simbox", farm.farm_id))
+            world.labels.append(("sim", str(pop.imsi[sub]), SimVerdict.SIMBOX, farm.farm_id))
         if farm.kind == "evasive":
             imeis = {int(farm.imeis[i]) for i in sorted(farm.used)}
         else:
             imeis = {int(x) for x in farm.imeis}
         for imei in sorted(imeis):
-            world.labels.append(("device", str(imei), "simbox", farm.farm_id))
+            world.labels.append(("device", str(imei), SimVerdict.SIMBOX, farm.farm_id))
 
 
 def fraud_traffic(world: World, plan: FraudPlan, rng: np.random.Generator, day: int) -> Events:

@@ -16,6 +16,7 @@ from qalqan.analytics.models import feature_table
 from qalqan.analytics.pipeline import Analysis
 from qalqan.analytics.staging import stage
 from qalqan.analytics.store import AnalysisStore
+from qalqan.domain.model import CallVerdict, SimVerdict
 from qalqan.simulator.config import Scenario
 from qalqan.simulator.operator import simulate
 
@@ -48,13 +49,16 @@ def labelled_frames(
     sims = analysis.sim_table
     sim_x = feature_table(sims, FEATURES).values
     sim_y = np.array(
-        [labels.get(("sim", i)) == "simbox" for i in sims.column("imsi").to_pylist()],
+        [labels.get(("sim", i)) == SimVerdict.SIMBOX for i in sims.column("imsi").to_pylist()],
         dtype=np.int64,
     )
     calls = analysis.residual_calls()
     call_x = feature_table(calls, CALL_FEATURES).values
     call_y = np.array(
-        [labels.get(("call", i)) == "fraud" for i in calls.column("record_id").to_pylist()],
+        [
+            labels.get(("call", i)) == CallVerdict.FRAUD
+            for i in calls.column("record_id").to_pylist()
+        ],
         dtype=np.int64,
     )
     return sim_x, sim_y, call_x, call_y
