@@ -18,7 +18,7 @@ Two loaders:
 - :meth:`ReputationLists.load_analysis` reads an output folder of ``qalqan
   analyze`` (``sims.csv``: SIMs judged ``simbox`` and their numbers;
   ``farms.csv``: farm IMEIs and, when present, cells; ``calls.csv``: the number
-  ranges of Wangiri bursts). Numbers merely *presented* by spoofed calls are
+  ranges of Wangiri bursts, the ``range`` fact of their ``wangiri.*`` reasons). Numbers merely *presented* by spoofed calls are
   not listed: they belong to innocent people whose identity was borrowed.
 - :meth:`ReputationLists.load_csv` reads a simple CSV,
   ``kind,value,source,reason`` with optional ``weight``, ``since``, ``until``;
@@ -36,6 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final, Literal
 
+from qalqan.domain.messages import parse_reasons
 from qalqan.domain.model import SimVerdict
 from qalqan.domain.numbers import is_e164
 from qalqan.errors import ConfigError, UnreadableFileError
@@ -47,7 +48,6 @@ KINDS: Final[tuple[ListingKind, ...]] = ("number", "number_range", "imsi", "imei
 
 _KIND_OF: Final[dict[str, ListingKind]] = {kind: kind for kind in KINDS}
 _RANGE = re.compile(r"^\+[1-9][0-9]{2,13}$")
-_WANGIRI_RANGE = re.compile(r"from (\+[0-9]{3,14})xx")
 _FOREVER: Final = float("inf")
 
 
@@ -182,22 +182,30 @@ class ReputationLists:
         return added
 
     def _load_wangiri_ranges(self, calls: Path, source: str) -> int:
-        """The number range of every one-ring burst ``calls.csv`` tells of."""
+        """The number range of every one-ring burst ``calls.csv`` tells of: the ``range`` fact
+        (``+37125000xx``) of a ``wangiri.*`` reason in its ``reason_facts``."""
         added = 0
         for row in _rows(calls):
-            reasons = row.get("reasons") or ""
-            if "wangiri" not in reasons:
+            try:
+                reasons = parse_reasons(row.get("reason_facts"))
+            except ValueError:
                 continue
-            match = _WANGIRI_RANGE.search(reasons)
-            if match:
-                added += self.add(
-                    Listing(
-                        kind="number_range",
-                        value=match.group(1),
-                        source=source,
-                        reason="one-ring (Wangiri) burst from this range",
-                    )
+            for reason in reasons:
+                block = (
+                    reason.facts_dict().get("range", "")
+                    if reason.rule.startswith("wangiri.")
+                    else ""
                 )
+                prefix = block.rstrip("x")
+                if prefix != block and _RANGE.match(prefix):
+                    added += self.add(
+                        Listing(
+                            kind="number_range",
+                            value=prefix,
+                            source=source,
+                            reason="one-ring (Wangiri) burst from this range",
+                        )
+                    )
         return added
 
 

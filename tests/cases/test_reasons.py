@@ -7,8 +7,11 @@ scheme of an alert is taken from data, not from a reason's words.
 
 from __future__ import annotations
 
+import ast
 import csv
 import json
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -272,3 +275,74 @@ def test_every_stored_reason_has_rule_key_facts_and_weight(
     assert written
     assert all(stored_reasons(by_call[rid]) == tuple(r) for rid, r in written.items())
     assert any(r.weight for reasons in written.values() for r in reasons)
+
+
+# -- nothing reads facts back out of a reason's words -----------------------------------------
+
+PACKAGE = Path(__file__).resolve().parents[2] / "qalqan"
+CUTS = frozenset({"split", "rsplit", "partition", "rpartition"})
+"""Cutting text: on a reason, a way to fish out its rule or its facts."""
+PATTERNS = frozenset(
+    {"search", "match", "fullmatch", "findall", "finditer", "sub", "subn", "split"}
+)
+"""A regular expression's methods (``re.search`` or a compiled pattern's)."""
+REASON_WORDS = re.compile(r"reason|detail|said", re.IGNORECASE)
+SEPARATORS = frozenset({" | ", "; ", " |", "|", ";"})
+"""What reasons were once joined with: cutting on them is cutting reasons apart."""
+NOT_REASONS = {
+    ("screening/stir.py", "detail.split("): "the words of a JWT library's error, not a reason",
+    ("sip/message.py", '.split(";")'): "SIP header parameters",
+    ("sip/message.py", '.partition(";")'): "SIP URI parameters",
+    ("sip/redirect.py", '.split(";", 1)'): "SIP URI user parameters",
+    ("api/app.py", '.split(";", 1)'): "an HTTP Content-Type's parameters",
+    ("analytics/evaluate.py", '.split(";")'): "a farm's site coordinates (a list column)",
+    ("screening/reputation.py", '.split(";")'): "a farm's IMEIs and cells (list columns)",
+}
+"""Lines the scan flags that do not touch a reason, and what they cut instead."""
+
+
+def _text_cuts(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, code) of every call that cuts or matches text on a line that speaks of reasons,
+    or cuts text on a separator reasons were joined with."""
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        method, receiver = node.func.attr, ast.get_source_segment(source, node.func.value) or ""
+        code = "\n".join(lines[node.lineno - 1 : node.end_lineno]).strip()
+        literals = {a.value for a in node.args if isinstance(a, ast.Constant)}
+        compiled = receiver.lstrip("_").isupper() or receiver.endswith(("_re", "pattern"))
+        regex = method in PATTERNS and (receiver == "re" or compiled)
+        cut = method in CUTS and receiver != "re"
+        if (cut or regex) and (REASON_WORDS.search(code) or (cut and literals & SEPARATORS)):
+            yield node.lineno, code
+
+
+def test_no_code_reads_facts_out_of_a_reasons_words() -> None:
+    """A later step that needs a fact takes it from the reason's facts, rule or key, or from
+    the data, never by cutting or matching the English a reason was rendered in."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        where = path.relative_to(PACKAGE).as_posix()
+        for line, code in _text_cuts(path):
+            if not any(where == file and snippet in code for file, snippet in NOT_REASONS):
+                found.append(f"qalqan/{where}:{line}: {code}")
+    assert found == [], "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        'parts = text.split(" | ")',
+        "rule = (call['reasons'] or '').split(':', 1)[0]",
+        'rules = [r.partition(":")[0] for r in reasons]',
+        "match = _NUMBER.search(call['reasons'] or '')",
+        "found = re.search(r'from (\\+[0-9]+)xx', reasons)",
+        'evidence = row["reasons"].split("; ")',
+    ],
+)
+def test_the_scan_finds_each_way_reasons_were_read(tmp_path: Path, code: str) -> None:
+    path = tmp_path / "parsing.py"
+    path.write_text(code + "\n", encoding="utf-8")
+    assert [line for line, _ in _text_cuts(path)] == [1]

@@ -32,11 +32,16 @@ def test_findings_of_qalqan_analyze_become_listings(tmp_path: Path) -> None:
     )
     _write(
         tmp_path / "calls.csv",
-        "record_id,verdict,campaign_id,reasons,ingress,start_time\n"
-        '"r1","fraud","C0001","wangiri.burst: one-ring burst: 440 unanswered calls to 440 people '
-        'from +371250000xx within the hour","international:w6","2026-03-02T18:24:00Z"\n'
+        "record_id,verdict,campaign_id,reasons,ingress,start_time,reason_facts\n"
+        '"r1","fraud","C0001","wangiri.one_ring_burst: one-ring burst: 440 of 440 ended calls '
+        'from +371250000xx in the last 1h rang off unanswered, 440 people rung",'
+        '"international:w6","2026-03-02T18:24:00Z","[{""rule"":""wangiri.one_ring_burst"",'
+        '""key"":""wangiri.one_ring_burst"",""facts"":{""one_ring"":""440"",""ended"":""440"",'
+        '""range"":""+371250000xx"",""window"":""1h"",""callees"":""440""},""weight"":0.9}]"\n'
         '"r2","spoofed",,"spoofed_cli.unallocated: presents +77991234567, which lies in no '
-        'allocated number range","international:w1","2026-03-02T18:25:00Z"\n',
+        'allocated number range","international:w1","2026-03-02T18:25:00Z","[{""rule"":'
+        '""spoofed_cli.unallocated"",""key"":""spoofed_cli.unallocated"",""facts"":{""caller"":'
+        '""+77991234567""},""weight"":0.9}]"\n',
     )
     lists = ReputationLists()
     added = lists.load_analysis(tmp_path)
