@@ -68,7 +68,15 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from qalqan.domain.messages import reasons_cell
-from qalqan.domain.model import CallAttempt, CallResult, Event, Ingress, IngressClass
+from qalqan.domain.model import (
+    Action,
+    CallAttempt,
+    CallResult,
+    CallVerdict,
+    Event,
+    Ingress,
+    IngressClass,
+)
 from qalqan.exchange.reader import DataSet, ReadLimits, TableReport
 from qalqan.exchange.schema import DECISIONS
 from qalqan.exchange.sources import find_table
@@ -541,17 +549,18 @@ def score_replay(decisions: Path, data_dir: Path, truth_dir: Path) -> ReplayScor
                SELECT c.*, d.action, coalesce(l.label, 'legit') AS label, coalesce(l.g, '') AS g
                FROM c JOIN d USING (record_id) LEFT JOIN l ON l.id = c.record_id"""
         )
+        touched = f"count(*) FILTER (WHERE action <> '{Action.ALLOW}')"
         fraud = con.execute(
-            "SELECT g, count(*), count(*) FILTER (WHERE action <> 'allow') FROM j "
-            "WHERE label = 'fraud' GROUP BY g ORDER BY g"
+            f"SELECT g, count(*), {touched} FROM j "
+            f"WHERE label = '{CallVerdict.FRAUD}' GROUP BY g ORDER BY g"
         ).fetchall()
         inbound = con.execute(
-            "SELECT g, count(*), count(*) FILTER (WHERE action <> 'allow') FROM j "
-            "WHERE label <> 'fraud' AND kind IN ('international', 'voip', 'national') GROUP BY g ORDER BY g"
+            f"SELECT g, count(*), {touched} FROM j "
+            f"WHERE label <> '{CallVerdict.FRAUD}' AND kind IN ('international', 'voip', 'national') GROUP BY g ORDER BY g"
         ).fetchall()
         mobile = con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE action <> 'allow') FROM j "
-            "WHERE label <> 'fraud' AND kind IN ('mobile', 'fixed')"
+            f"SELECT count(*), {touched} FROM j "
+            f"WHERE label <> '{CallVerdict.FRAUD}' AND kind IN ('mobile', 'fixed')"
         ).fetchall()[0]
         roaming_calls = roaming_blocked = 0
         if subscribers is not None and roaming is not None:
@@ -564,7 +573,7 @@ def score_replay(decisions: Path, data_dir: Path, truth_dir: Path) -> ReplayScor
                             JOIN s ON s.msisdn = j.a_number
                             JOIN r ON r.imsi = s.imsi AND j.t BETWEEN r.s0 AND r.s1
                             WHERE j.kind IN ('international', 'voip', 'national'))
-                    SELECT count(*), count(*) FILTER (WHERE action = 'block') FROM calls"""
+                    SELECT count(*), count(*) FILTER (WHERE action = '{Action.BLOCK}') FROM calls"""
             ).fetchall()[0]
             roaming_calls, roaming_blocked = int(row[0]), int(row[1])
     finally:
