@@ -499,7 +499,8 @@ class RedirectService:
         if (
             shed
             and config.overload_status is not None
-            and self.ingress.of(request, peer.host).kind.value not in config.fail_open_by_ingress
+            and self.ingress.of(request, peer.host).kind.value
+            not in self.node.settings.fail_open_by_ingress
         ):
             self.metrics.shed += 1
             self.node.metrics.fail_open.inc(("overload",))

@@ -647,3 +647,31 @@ def test_region_auto_reads_national_forms_by_the_engines_country() -> None:
     kazakh = service(unknown.screen, region="KZ")
     one_answer(kazakh, invite(uri="sip:87015550001@sbc.example"))
     assert seen[-1].callee == "+77015550001"
+
+
+def test_a_node_given_brings_its_own_deadline_and_fail_open_policy() -> None:
+    from qalqan.screening.node import NodeSettings, ScreeningNode
+
+    clock = FakeClock()
+
+    def slow(attempt: CallAttempt) -> Decision:
+        clock.now += 0.030  # 30 ms: within the SIP settings' 50 ms, past the node's 20 ms
+        return table_decide(attempt)
+
+    settings = NodeSettings(deadline_ms=20, fail_open_by_ingress={"international": Action.BLOCK})
+    node = ScreeningNode(slow, settings=settings, clock=clock)
+    config = test_config(
+        source_ingress={"203.0.113.7": "international:carrierA"}, overload_status=503
+    )
+    face = RedirectService(
+        config=config, decide=node, clock=clock, wall_clock=lambda: NOON, tag_secret=b"s" * 16
+    )
+    late = response(face.handle_datagram(invite(), peer=INTERNATIONAL_SBC, now=clock.now)[0].data)
+    assert (late.status, late.headers.get("X-Qalqan-Action")) == (603, "block")
+    assert "sip.fail_open.deadline" in (late.headers.get("X-Qalqan-Reasons") or "")
+    # over capacity, the node's per-route answer is given rather than 503
+    probe = invite(call_id="probe-2", branch="z9hG4bK-probe2")
+    shed = face.handle_datagram(probe, peer=INTERNATIONAL_SBC, now=clock.now, shed=True)
+    assert response(shed[0].data).status == 603
+    assert face.metrics.decisions_by_action == {"block": 2}
+    assert node.metrics.fail_open.values == {("deadline",): 1, ("overload",): 1}
