@@ -49,4 +49,3 @@ def test_no_function_is_longer_than_the_limit() -> None:
         if f"{path.relative_to(PACKAGE).as_posix()}:{name}" not in STILL_LONG
     ]
     assert not found, f"over {MAX_LINES} lines: " + ", ".join(found)
-
