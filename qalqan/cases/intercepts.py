@@ -510,6 +510,88 @@ def _money(value: Money | None, what: str) -> Money | None:
     return Money(amount, currency)
 
 
+def _outcome_of(outcome: Outcome | str) -> Outcome:
+    try:
+        return Outcome(outcome)
+    except ValueError:
+        known = ", ".join(o.value for o in Outcome)
+        raise WorkflowError(f"'{outcome}' is not an outcome ({known})") from None
+
+
+def _claimed_by(session: Session, alert: Alert, actor: Actor) -> None:
+    """Refuse unless ``actor`` holds the claim on ``alert``."""
+    if alert.status == AlertStatus.CLAIMED.value and alert.claimed_by == actor.user_id:
+        return
+    if alert.status == AlertStatus.CLAIMED.value and alert.claimed_by is not None:
+        holder = _user_name(session, alert.claimed_by) or "someone else"
+        raise AlreadyClaimedError(alert.id, holder, alert.claim_expires_at)
+    raise WorkflowError(f"claim alert {alert.id} before recording an outcome", code="claim_first")
+
+
+def _accounts(paid_to: Sequence[str]) -> list[str]:
+    """The accounts money went to, each as :class:`~qalqan.domain.model.Account` writes it."""
+    accounts = []
+    for text in paid_to:
+        try:
+            accounts.append(str(Account.parse(text.strip())))
+        except ValueError as exc:
+            raise WorkflowError(str(exc), code="not_an_account", value=text.strip()) from None
+    return accounts
+
+
+def _close_or_requeue(alert: Alert, result: Outcome, now: datetime) -> None:
+    """Done with its outcome, or (``not_reachable``) back in the queue, unclaimed."""
+    alert.attempts += 1
+    if result is Outcome.NOT_REACHABLE:
+        alert.status = AlertStatus.OPEN.value
+        alert.claimed_by = None
+        alert.claimed_at = None
+        alert.claim_expires_at = None
+        return
+    alert.status = AlertStatus.DONE.value
+    alert.outcome = result.value
+    alert.closed_at = now
+    alert.claim_expires_at = None
+    if alert.first_contact_at is None:
+        alert.first_contact_at = now
+
+
+def _write_losses(
+    session: Session,
+    action: OperatorAction,
+    kept: Money | None,
+    lost: Money | None,
+    accounts: list[str],
+) -> None:
+    """The mule accounts the call revealed, linked to its alert, and the money kept and lost
+    (a loss suffered is tied to the first account it went to)."""
+    account_ids = entity_ids(session, [(EntityKind.ACCOUNT.value, a) for a in accounts])
+    insert_new(
+        session,
+        AlertEntity,
+        [
+            {"alert_id": action.alert_id, "entity_id": ident, "relation": "mule_account"}
+            for ident in account_ids.values()
+        ],
+        keys=("alert_id", "entity_id", "relation"),
+    )
+    for kind, money, account in (
+        (LossKind.PREVENTED, kept, None),
+        (LossKind.SUFFERED, lost, next(iter(account_ids.values()), None)),
+    ):
+        if money is not None:
+            session.add(
+                Loss(
+                    alert_id=action.alert_id,
+                    action_id=action.id,
+                    kind=kind.value,
+                    amount=money.amount,
+                    currency=money.currency,
+                    account_id=account,
+                )
+            )
+
+
 def record_outcome(
     session: Session,
     actor: Actor,
@@ -533,27 +615,12 @@ def record_outcome(
     """
     actor = authorize(session, actor, Permission.RECORD_OUTCOME, f"alert:{alert_id}")
     now = clock_of(session)
-    try:
-        result = Outcome(outcome)
-    except ValueError:
-        known = ", ".join(o.value for o in Outcome)
-        raise WorkflowError(f"'{outcome}' is not an outcome ({known})") from None
+    result = _outcome_of(outcome)
     alert = _call_to_work(session, alert_id)
-    if alert.status != AlertStatus.CLAIMED.value or alert.claimed_by != actor.user_id:
-        if alert.status == AlertStatus.CLAIMED.value and alert.claimed_by is not None:
-            holder = _user_name(session, alert.claimed_by) or "someone else"
-            raise AlreadyClaimedError(alert_id, holder, alert.claim_expires_at)
-        raise WorkflowError(
-            f"claim alert {alert_id} before recording an outcome", code="claim_first"
-        )
+    _claimed_by(session, alert, actor)
     kept = _money(prevented, "the loss prevented")
     lost = _money(suffered, "the loss suffered")
-    accounts = []
-    for text in paid_to:
-        try:
-            accounts.append(str(Account.parse(text.strip())))
-        except ValueError as exc:
-            raise WorkflowError(str(exc), code="not_an_account", value=text.strip()) from None
+    accounts = _accounts(paid_to)
     if result is Outcome.NOT_REACHABLE and (kept or lost or accounts):
         raise WorkflowError(
             "a potential victim who was not reached cannot report losses",
@@ -574,51 +641,8 @@ def record_outcome(
     )
     session.add(action)
     session.flush()
-    alert.attempts += 1
-    if result is Outcome.NOT_REACHABLE:
-        alert.status = AlertStatus.OPEN.value
-        alert.claimed_by = None
-        alert.claimed_at = None
-        alert.claim_expires_at = None
-    else:
-        alert.status = AlertStatus.DONE.value
-        alert.outcome = result.value
-        alert.closed_at = now
-        alert.claim_expires_at = None
-        if alert.first_contact_at is None:
-            alert.first_contact_at = now
-    account_ids = entity_ids(session, [(EntityKind.ACCOUNT.value, a) for a in accounts])
-    insert_new(
-        session,
-        AlertEntity,
-        [
-            {"alert_id": alert_id, "entity_id": ident, "relation": "mule_account"}
-            for ident in account_ids.values()
-        ],
-        keys=("alert_id", "entity_id", "relation"),
-    )
-    if kept is not None:
-        session.add(
-            Loss(
-                alert_id=alert_id,
-                action_id=action.id,
-                kind=LossKind.PREVENTED.value,
-                amount=kept.amount,
-                currency=kept.currency,
-            )
-        )
-    if lost is not None:
-        first = next(iter(account_ids.values()), None)
-        session.add(
-            Loss(
-                alert_id=alert_id,
-                action_id=action.id,
-                kind=LossKind.SUFFERED.value,
-                amount=lost.amount,
-                currency=lost.currency,
-                account_id=first,
-            )
-        )
+    _close_or_requeue(alert, result, now)
+    _write_losses(session, action, kept, lost, accounts)
     audit.append(
         session,
         actor,

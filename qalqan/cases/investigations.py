@@ -59,6 +59,7 @@ from qalqan.cases.roles import Actor, Permission, authorize
 from qalqan.cases.store import clock_of
 from qalqan.cases.upsert import entity_ids, insert_new
 from qalqan.cases.views import (
+    AlertView,
     CaseSummary,
     CaseView,
     EntityView,
@@ -517,6 +518,134 @@ def list_cases(
     return [_summary(session, c) for c in cases]
 
 
+def _case_entities(
+    session: Session,
+    case_id: int,
+    episodes: Sequence[AlertView],
+    finding_alerts: Sequence[Alert],
+) -> tuple[EntityView, ...]:
+    """Every entity of a case's calls and findings, and those attached by hand."""
+    entities: dict[tuple[int, str], EntityView] = {}
+    for view in episodes:
+        for e in view.entities:
+            entities.setdefault((e.id, e.relation), e)
+    for a in finding_alerts:
+        for ident, kind, value, relation in session.execute(
+            select(Entity.id, Entity.kind, Entity.value, AlertEntity.relation)
+            .join(AlertEntity, AlertEntity.entity_id == Entity.id)
+            .where(AlertEntity.alert_id == a.id)
+        ):
+            entities.setdefault(
+                (ident, relation), EntityView(id=ident, kind=kind, value=value, relation=relation)
+            )
+    for ident, kind, value in session.execute(
+        select(Entity.id, Entity.kind, Entity.value)
+        .join(CaseEntity, CaseEntity.entity_id == Entity.id)
+        .where(CaseEntity.case_id == case_id)
+    ):
+        entities.setdefault(
+            (ident, "attached"), EntityView(id=ident, kind=kind, value=value, relation="attached")
+        )
+    return tuple(sorted(entities.values(), key=lambda e: (e.kind, e.value, e.relation)))
+
+
+def _call_events(view: AlertView) -> list[TimelineEvent]:
+    """A call of a case in its timeline: intercepted, then what was done about it."""
+    events = [
+        TimelineEvent(
+            at=view.occurred_at,
+            what=f"call from {view.caller or 'a withheld number'} intercepted ({view.action})",
+            by=None,
+            alert_id=view.id,
+            kind="intercepted",
+            values={"caller": view.caller or "", "action": view.action or ""},
+        )
+    ]
+    for action in view.actions:
+        if action.kind == "escalated":
+            continue  # told once, from the escalation itself
+        what = f"{action.kind}: {action.outcome}" if action.outcome else action.kind
+        events.append(
+            TimelineEvent(
+                at=action.at,
+                what=what,
+                by=action.by,
+                alert_id=view.id,
+                kind="action",
+                values={"action": action.kind, "outcome": action.outcome or ""},
+            )
+        )
+    return events
+
+
+def _escalation_events(raised: Escalation, names: dict[int, str]) -> list[TimelineEvent]:
+    events = [
+        TimelineEvent(
+            at=raised.raised_at,
+            what="escalated to a prosecutor",
+            by=names.get(raised.raised_by or -1),
+            alert_id=raised.alert_id,
+            kind="escalated",
+        )
+    ]
+    if raised.responded_at is not None:
+        events.append(
+            TimelineEvent(
+                at=raised.responded_at,
+                what=f"prosecutor {raised.status}",
+                by=names.get(raised.responded_by or -1),
+                kind="answered",
+                values={"status": raised.status},
+            )
+        )
+    return events
+
+
+def _timeline(
+    found: Case,
+    episodes: Sequence[AlertView],
+    notes: Sequence[CaseNote],
+    escalated: Sequence[Escalation],
+    names: dict[int, str],
+) -> tuple[TimelineEvent, ...]:
+    """A case's story in time order: opened, its calls and what was done, notes,
+    escalations and their answers, closed."""
+    timeline = [
+        TimelineEvent(
+            at=found.opened_at,
+            what=f"case opened: {found.title}",
+            by=names.get(found.opened_by or -1),
+            kind="case_opened",
+            values={"title": found.title},
+        )
+    ]
+    for view in episodes:
+        timeline += _call_events(view)
+    for note in notes:
+        timeline.append(
+            TimelineEvent(
+                at=note.written_at,
+                what="note added",
+                by=names.get(note.author_id or -1),
+                kind="note_added",
+            )
+        )
+    for raised in escalated:
+        timeline += _escalation_events(raised, names)
+    if found.closed_at is not None:
+        timeline.append(
+            TimelineEvent(
+                at=found.closed_at,
+                what=f"case closed: {found.close_reason}",
+                by=names.get(found.closed_by or -1),
+                kind="case_closed",
+                values={"reason": found.close_reason or ""},
+            )
+        )
+    timeline.sort(key=lambda t: t.at)
+    return tuple(timeline)
+
+
 def case_view(session: Session, actor: Actor, case_id: int) -> CaseView:
     """A case with its episodes, findings, entities, notes, escalations, losses and timeline.
 
@@ -539,27 +668,6 @@ def case_view(session: Session, actor: Actor, case_id: int) -> CaseView:
         .where(CaseFinding.case_id == case_id)
         .order_by(Alert.id)
     ).all()
-    entities: dict[tuple[int, str], EntityView] = {}
-    for view in episodes:
-        for e in view.entities:
-            entities.setdefault((e.id, e.relation), e)
-    for a in finding_alerts:
-        for ident, kind, value, relation in session.execute(
-            select(Entity.id, Entity.kind, Entity.value, AlertEntity.relation)
-            .join(AlertEntity, AlertEntity.entity_id == Entity.id)
-            .where(AlertEntity.alert_id == a.id)
-        ):
-            entities.setdefault(
-                (ident, relation), EntityView(id=ident, kind=kind, value=value, relation=relation)
-            )
-    for ident, kind, value in session.execute(
-        select(Entity.id, Entity.kind, Entity.value)
-        .join(CaseEntity, CaseEntity.entity_id == Entity.id)
-        .where(CaseEntity.case_id == case_id)
-    ):
-        entities.setdefault(
-            (ident, "attached"), EntityView(id=ident, kind=kind, value=value, relation="attached")
-        )
     notes = session.scalars(
         select(CaseNote)
         .where(CaseNote.case_id == case_id)
@@ -572,80 +680,6 @@ def case_view(session: Session, actor: Actor, case_id: int) -> CaseView:
         .order_by(Escalation.id)
     ).all()
     prevented, suffered = _losses(session, alert_ids)
-    timeline = [
-        TimelineEvent(
-            at=found.opened_at,
-            what=f"case opened: {found.title}",
-            by=names.get(found.opened_by or -1),
-            kind="case_opened",
-            values={"title": found.title},
-        )
-    ]
-    for view in episodes:
-        timeline.append(
-            TimelineEvent(
-                at=view.occurred_at,
-                what=f"call from {view.caller or 'a withheld number'} intercepted ({view.action})",
-                by=None,
-                alert_id=view.id,
-                kind="intercepted",
-                values={"caller": view.caller or "", "action": view.action or ""},
-            )
-        )
-        for action in view.actions:
-            if action.kind == "escalated":
-                continue  # told once, from the escalation itself
-            what = f"{action.kind}: {action.outcome}" if action.outcome else action.kind
-            timeline.append(
-                TimelineEvent(
-                    at=action.at,
-                    what=what,
-                    by=action.by,
-                    alert_id=view.id,
-                    kind="action",
-                    values={"action": action.kind, "outcome": action.outcome or ""},
-                )
-            )
-    for note in notes:
-        timeline.append(
-            TimelineEvent(
-                at=note.written_at,
-                what="note added",
-                by=names.get(note.author_id or -1),
-                kind="note_added",
-            )
-        )
-    for raised in case_escalations:
-        timeline.append(
-            TimelineEvent(
-                at=raised.raised_at,
-                what="escalated to a prosecutor",
-                by=names.get(raised.raised_by or -1),
-                alert_id=raised.alert_id,
-                kind="escalated",
-            )
-        )
-        if raised.responded_at is not None:
-            timeline.append(
-                TimelineEvent(
-                    at=raised.responded_at,
-                    what=f"prosecutor {raised.status}",
-                    by=names.get(raised.responded_by or -1),
-                    kind="answered",
-                    values={"status": raised.status},
-                )
-            )
-    if found.closed_at is not None:
-        timeline.append(
-            TimelineEvent(
-                at=found.closed_at,
-                what=f"case closed: {found.close_reason}",
-                by=names.get(found.closed_by or -1),
-                kind="case_closed",
-                values={"reason": found.close_reason or ""},
-            )
-        )
-    timeline.sort(key=lambda t: t.at)
     audit.append(
         session,
         actor,
@@ -666,7 +700,7 @@ def case_view(session: Session, actor: Actor, case_id: int) -> CaseView:
         close_note=found.close_note,
         episodes=episodes,
         findings=tuple(_finding(a) for a in finding_alerts),
-        entities=tuple(sorted(entities.values(), key=lambda e: (e.kind, e.value, e.relation))),
+        entities=_case_entities(session, case_id, episodes, finding_alerts),
         notes=tuple(
             NoteView(id=n.id, at=n.written_at, by=names.get(n.author_id or -1), text=n.text)
             for n in notes
@@ -674,7 +708,7 @@ def case_view(session: Session, actor: Actor, case_id: int) -> CaseView:
         escalations=tuple(escalation_view(session, e) for e in case_escalations),
         prevented=prevented,
         suffered=suffered,
-        timeline=tuple(timeline),
+        timeline=_timeline(found, episodes, notes, case_escalations, names),
     )
 
 
