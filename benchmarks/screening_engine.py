@@ -31,14 +31,13 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-from qalqan.domain.model import CallAttempt, Ingress
+from qalqan.domain.model import Event, Ingress
 from qalqan.exchange.reader import DataSet
 from qalqan.screening.engine import ScreeningEngine
 from qalqan.screening.network import load_network
-from qalqan.screening.replay import replay, sorted_cdrs
+from qalqan.screening.replay import recorded_calls, replay, sorted_cdrs
 from qalqan.screening.signals import CallOutcome
 from qalqan.simulator.config import Scenario
 from qalqan.simulator.operator import simulate
@@ -61,29 +60,82 @@ def _rss_mb() -> float:
     return _peak_rss_mb()
 
 
-def _load(data: Path) -> tuple[list[CallAttempt], list[tuple[bool, float, bool]]]:
-    """Every attempt in time order, and (answered, duration, is_voice) of each."""
-    attempts: list[CallAttempt] = []
-    outcomes: list[tuple[bool, float, bool]] = []
+def _load(data: Path) -> list[CallOutcome]:
+    """Every call of ``cdrs`` in time order: the attempt and how it ended (not yet screened)."""
+    calls: list[CallOutcome] = []
     ingresses: dict[str, Ingress] = {}
-    dataset = DataSet.open(data)
     with tempfile.TemporaryDirectory() as scratch:
-        for batch in sorted_cdrs(dataset, Path(scratch), quarantine=None):
-            names = ("record_id", "start_us", "a_number", "b_number", "ingress", "a_imsi",
-                     "a_imei", "a_cell", "result", "duration_s", "event")  # fmt: skip
-            columns = [batch.column(n).to_pylist() for n in names]
-            for rid, us, a, b, ing, imsi, imei, cell, result, dur, event in zip(
-                *columns, strict=True
-            ):
-                ingress = ingresses.get(ing) or ingresses.setdefault(ing, Ingress.parse(ing))
-                attempts.append(
-                    CallAttempt(
-                        time=datetime.fromtimestamp(us / 1e6, UTC), caller=a, callee=b,
-                        ingress=ingress, imsi=imsi, imei=imei, cell=cell, record_id=rid,
-                    )
-                )  # fmt: skip
-                outcomes.append((result == "answered", float(dur or 0), event == "voice"))
-    return attempts, outcomes
+        for batch in sorted_cdrs(DataSet.open(data), Path(scratch), quarantine=None):
+            calls.extend(recorded_calls(batch, ingresses))
+    return calls
+
+
+def _data_set(args: argparse.Namespace, scratch: Path) -> Path:
+    """``--data``, or an operator simulated for about ``--attempts`` attempts."""
+    if args.data is not None:
+        return Path(args.data)
+    data = Path(args.keep or scratch / "data")
+    subscribers = max(200, round(args.attempts / (ROWS_PER_SUBSCRIBER_DAY * args.days)))
+    started = time.perf_counter()
+    summary = simulate(data, Scenario(subscribers=subscribers, days=args.days, seed=args.seed))
+    print(
+        f"simulated {subscribers:,} subscribers x {args.days} days: "
+        f"{summary.rows['cdrs']:,} attempts in {time.perf_counter() - started:.1f} s"
+    )
+    return data
+
+
+def _screen_all(engine: ScreeningEngine, calls: list[CallOutcome]) -> tuple[list[float], float]:
+    """Screen every call as a node would; the decisions' latencies (µs) and the loop's seconds.
+
+    Each voice call's outcome, with the engine's answer, is revealed 30 s after it ends.
+    """
+    latencies: list[float] = []
+    pending: list[tuple[float, int, CallOutcome]] = []
+    started = time.perf_counter()
+    for i, call in enumerate(calls):
+        attempt = call.attempt
+        t = attempt.time.timestamp()
+        while pending and pending[0][0] <= t:
+            engine.observe(heapq.heappop(pending)[2])
+        decision = engine.screen(attempt)
+        latencies.append(decision.latency_us)
+        if call.event is Event.VOICE:
+            outcome = CallOutcome(
+                attempt=attempt,
+                answered=call.answered,
+                duration_s=call.duration_s,
+                action=decision.action,
+            )
+            heapq.heappush(pending, (t + call.duration_s + 30.0, i, outcome))
+        if i % 10_000 == 9_999:
+            gc.freeze()  # as a long-running node would, now and then
+    return latencies, time.perf_counter() - started
+
+
+def _print_engine(
+    engine: ScreeningEngine, latencies: list[float], elapsed: float, rss_loaded: float
+) -> None:
+    latencies.sort()
+    n = len(latencies)
+
+    def pct(q: float) -> float:
+        return latencies[min(n - 1, int(n * q))]
+
+    print(f"engine: {n:,} decisions in {elapsed:.1f} s = {n / elapsed:,.0f} decisions/s (one core)")
+    print(
+        f"engine time: p50 {pct(0.5):.1f} µs, p90 {pct(0.9):.1f} µs, p99 {pct(0.99):.1f} µs, "
+        f"p99.9 {pct(0.999):.1f} µs, max {latencies[-1]:.0f} µs"
+    )
+    print(
+        f"memory: the engine's state grew the process by {_rss_mb() - rss_loaded:,.0f} MB "
+        f"(resident {_rss_mb():,.0f} MB with the attempts held in memory for the benchmark; "
+        f"peak {_peak_rss_mb():,.0f} MB, while loading them)"
+    )
+    sizes = engine.feature_sizes()
+    print(
+        "rolling features at the end (keys): " + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
+    )
 
 
 def main() -> None:
@@ -98,19 +150,8 @@ def main() -> None:
 
     scratch = Path(tempfile.mkdtemp(prefix="qalqan-bench-"))
     try:
-        data = args.data
-        if data is None:
-            data = args.keep or scratch / "data"
-            subscribers = max(200, round(args.attempts / (ROWS_PER_SUBSCRIBER_DAY * args.days)))
-            started = time.perf_counter()
-            summary = simulate(
-                data, Scenario(subscribers=subscribers, days=args.days, seed=args.seed)
-            )
-            print(
-                f"simulated {subscribers:,} subscribers x {args.days} days: "
-                f"{summary.rows['cdrs']:,} attempts in {time.perf_counter() - started:.1f} s"
-            )
-        attempts, outcomes = _load(data)
+        data = _data_set(args, scratch)
+        calls = _load(data)
         network = load_network(DataSet.open(data))
         gc.collect()
         rss_loaded = _rss_mb()
@@ -119,49 +160,9 @@ def main() -> None:
         )
         gc.collect()
         gc.freeze()
-        latencies: list[float] = []
-        pending: list[tuple[float, int, CallOutcome]] = []
-        started = time.perf_counter()
-        for i, (attempt, (answered, duration, voice)) in enumerate(
-            zip(attempts, outcomes, strict=True)
-        ):
-            t = attempt.time.timestamp()
-            while pending and pending[0][0] <= t:
-                engine.observe(heapq.heappop(pending)[2])
-            decision = engine.screen(attempt)
-            latencies.append(decision.latency_us)
-            if voice:
-                outcome = CallOutcome(
-                    attempt=attempt, answered=answered, duration_s=duration, action=decision.action
-                )
-                heapq.heappush(pending, (t + duration + 30.0, i, outcome))
-            if i % 10_000 == 9_999:
-                gc.freeze()  # as a long-running node would, now and then
-        elapsed = time.perf_counter() - started
-        latencies.sort()
-        n = len(latencies)
-
-        def pct(q: float) -> float:
-            return latencies[min(n - 1, int(n * q))]
-
-        print(
-            f"engine: {n:,} decisions in {elapsed:.1f} s = {n / elapsed:,.0f} decisions/s (one core)"
-        )
-        print(
-            f"engine time: p50 {pct(0.5):.1f} µs, p90 {pct(0.9):.1f} µs, p99 {pct(0.99):.1f} µs, "
-            f"p99.9 {pct(0.999):.1f} µs, max {latencies[-1]:.0f} µs"
-        )
-        print(
-            f"memory: the engine's state grew the process by {_rss_mb() - rss_loaded:,.0f} MB "
-            f"(resident {_rss_mb():,.0f} MB with the attempts held in memory for the benchmark; "
-            f"peak {_peak_rss_mb():,.0f} MB, while loading them)"
-        )
-        sizes = engine.feature_sizes()
-        print(
-            "rolling features at the end (keys): "
-            + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
-        )
-        del attempts, outcomes
+        latencies, elapsed = _screen_all(engine, calls)
+        _print_engine(engine, latencies, elapsed, rss_loaded)
+        del calls
         if args.replay:
             started = time.perf_counter()
             result = replay(data, scratch / "decisions.csv")
