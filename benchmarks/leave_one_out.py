@@ -269,6 +269,18 @@ def main() -> None:
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
+    _report(args, judged, fit_s=fit_s, seconds=time.perf_counter() - started, loads=loads)
+
+
+def _report(
+    args: argparse.Namespace,
+    judged: list[Judged],
+    *,
+    fit_s: float,
+    seconds: float,
+    loads: list[float],
+) -> None:
+    """Print how the run was made, then the tables of every way the models were trained."""
     print()
     print(
         f"Evaluation operators: seed {args.seed}, {args.subscribers:,} subscribers, {args.days} "
@@ -276,7 +288,7 @@ def main() -> None:
         f"operator per family ({args.train_subscribers:,} x {args.train_days} days, seeds "
         f"2001-{2000 + len(FAMILIES)}); fitting both models on all of it, calibration "
         f"included, took {fit_s:.0f} s. "
-        f"{time.perf_counter() - started:.0f} s in all; load average "
+        f"{seconds:.0f} s in all; load average "
         f"{min(loads):.2f}-{max(loads):.2f} on {os.cpu_count()} CPUs."
     )
     for way in ("held out", "in training", "shipped"):
