@@ -89,7 +89,9 @@ OWNER_WORDS: Final[tuple[tuple[ReportCategory, tuple[str, ...]], ...]] = (
 
 def owner_category(owner: str | None) -> ReportCategory | None:
     """The scheme of a caller posing as the protected number's ``owner`` (None: not told)."""
-    name = (owner or "").lower()
+    if not owner:
+        return None
+    name = owner.lower()
     for category, words in OWNER_WORDS:
         if any(word in name for word in words):
             return category
