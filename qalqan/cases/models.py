@@ -296,7 +296,8 @@ class Alert(Base):
     category: Mapped[str] = mapped_column(String(20), default="other")
     """The fraud scheme (bank_security, police, …): picks the call-back script."""
     reasons: Mapped[str] = mapped_column(Text)
-    """JSON list of reasons, each in the words of the rule that gave it."""
+    """JSON list of reasons, each as :meth:`~qalqan.domain.model.Reason.as_data` writes it
+    (rule, message key, facts, weight; the words only of a reason without a key)."""
     source_records: Mapped[str] = mapped_column(Text)
     """JSON list of the record ids (calls) behind the alert."""
     details: Mapped[str] = mapped_column(Text)
