@@ -117,6 +117,80 @@ def time_queue(store: CaseStore, operator: Actor, queries: int, what: str) -> li
     return page
 
 
+def _fresh_database() -> tuple[str, tuple[str, str]]:
+    """A new PostgreSQL database on the benchmark's server: its URL, and (server, name) to drop."""
+    server = normalise_url(os.environ.get("QALQAN_BENCH_POSTGRES_URL", DEFAULT_SERVER))
+    name = f"qalqan_cases_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server).set(database=name).render_as_string(hide_password=False), (server, name)
+
+
+def _drop_database(server: str, name: str) -> None:
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _time_ingest(store: CaseStore, feed: Path, alerts: int, batch: int) -> int:
+    """Time the ingest of the feed, then of the same feed again; returns the alerts waiting."""
+    with store.transaction() as session:
+        started = time.perf_counter()
+        report = ingest_decisions(session, feed / "decisions.csv", feed / "data", batch_size=batch)
+        took = time.perf_counter() - started
+    print(
+        f"ingest: {report.total_new:,} alerts in {took:.1f} s = {report.total_new / took:,.0f} alerts/s "
+        f"(batches of {batch:,}, files read and validated included)"
+    )
+    with store.transaction() as session:
+        started = time.perf_counter()
+        again = ingest_decisions(session, feed / "decisions.csv", feed / "data", batch_size=batch)
+        took_again = time.perf_counter() - started
+        waiting = session.scalar(select(func.count()).select_from(Alert))
+    print(
+        f"re-ingest of the same input: {again.total_new} new, {took_again:.1f} s "
+        f"= {alerts / took_again:,.0f} alerts/s checked"
+    )
+    return int(waiting or 0)
+
+
+def _time_claims(store: CaseStore, operator: Actor, page: list[QueueItem]) -> None:
+    """Time claiming the first 50 alerts of a queue page, one transaction each."""
+    claims = []
+    for item in page[:50]:
+        started = time.perf_counter()
+        with store.transaction() as session:
+            claim(session, operator, item.alert_id)
+        claims.append((time.perf_counter() - started) * 1000)
+    print(f"claim: p50 {statistics.median(claims):.1f} ms, p99 {percentile(claims, 99):.1f} ms")
+
+
+def _leave_backlog(store: CaseStore, backlog: int) -> int:
+    """Mark all but the newest ``backlog`` alerts worked, as after months; returns those waiting."""
+    # The usual state of a store: months of calls worked, a shift's backlog waiting.
+    # (Set up with one UPDATE: recording 100,000 outcomes one by one is not what is measured.)
+    with store.transaction() as session:
+        keep = select(Alert.id).order_by(Alert.received_at.desc()).limit(backlog)
+        session.execute(
+            update(Alert)
+            .where(Alert.id.not_in(keep.scalar_subquery()))
+            .values(status="done", outcome="warned", claimed_by=None, claim_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        waiting = session.scalar(
+            select(func.count()).select_from(Alert).where(Alert.status != "done")
+        )
+    # What autovacuum does after such an UPDATE, done now so that the figure is not
+    # about dead rows and stale statistics left by the set-up.
+    with store.engine.connect() as connection:
+        statement = "VACUUM ANALYZE alerts" if store.dialect == "postgresql" else "ANALYZE"
+        connection.execution_options(isolation_level="AUTOCOMMIT").execute(text(statement))
+    return int(waiting or 0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -138,14 +212,7 @@ def main() -> None:
     created: tuple[str, str] | None = None
     url = args.url
     if url is None:
-        server = normalise_url(os.environ.get("QALQAN_BENCH_POSTGRES_URL", DEFAULT_SERVER))
-        name = f"qalqan_cases_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        created = (server, name)
-        url = make_url(server).set(database=name).render_as_string(hide_password=False)
+        url, created = _fresh_database()
     try:
         started = time.perf_counter()
         feed = write_feed(scratch, args.alerts)
@@ -162,55 +229,10 @@ def main() -> None:
             )
         operator = Actor(name=made.name, role=made.role, user_id=made.id)
 
-        with store.transaction() as session:
-            started = time.perf_counter()
-            report = ingest_decisions(
-                session, feed / "decisions.csv", feed / "data", batch_size=args.batch
-            )
-            took = time.perf_counter() - started
-        print(
-            f"ingest: {report.total_new:,} alerts in {took:.1f} s = {report.total_new / took:,.0f} alerts/s "
-            f"(batches of {args.batch:,}, files read and validated included)"
-        )
-        with store.transaction() as session:
-            started = time.perf_counter()
-            again = ingest_decisions(
-                session, feed / "decisions.csv", feed / "data", batch_size=args.batch
-            )
-            took_again = time.perf_counter() - started
-            waiting = session.scalar(select(func.count()).select_from(Alert))
-        print(
-            f"re-ingest of the same input: {again.total_new} new, {took_again:.1f} s "
-            f"= {args.alerts / took_again:,.0f} alerts/s checked"
-        )
-
+        waiting = _time_ingest(store, feed, args.alerts, args.batch)
         page = time_queue(store, operator, args.queries, f"over {waiting:,} waiting alerts")
-        claims = []
-        for item in page[:50]:
-            started = time.perf_counter()
-            with store.transaction() as session:
-                claim(session, operator, item.alert_id)
-            claims.append((time.perf_counter() - started) * 1000)
-        print(f"claim: p50 {statistics.median(claims):.1f} ms, p99 {percentile(claims, 99):.1f} ms")
-
-        # The usual state of a store: months of calls worked, a shift's backlog waiting.
-        # (Set up with one UPDATE: recording 100,000 outcomes one by one is not what is measured.)
-        with store.transaction() as session:
-            keep = select(Alert.id).order_by(Alert.received_at.desc()).limit(args.backlog)
-            session.execute(
-                update(Alert)
-                .where(Alert.id.not_in(keep.scalar_subquery()))
-                .values(status="done", outcome="warned", claimed_by=None, claim_expires_at=None)
-                .execution_options(synchronize_session=False)
-            )
-            waiting = session.scalar(
-                select(func.count()).select_from(Alert).where(Alert.status != "done")
-            )
-        # What autovacuum does after such an UPDATE, done now so that the figure is not
-        # about dead rows and stale statistics left by the set-up.
-        with store.engine.connect() as connection:
-            statement = "VACUUM ANALYZE alerts" if store.dialect == "postgresql" else "ANALYZE"
-            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text(statement))
+        _time_claims(store, operator, page)
+        waiting = _leave_backlog(store, args.backlog)
         time_queue(
             store, operator, args.queries, f"with {waiting:,} waiting of {args.alerts:,} alerts"
         )
@@ -218,11 +240,7 @@ def main() -> None:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         if created is not None:
-            server, name = created
-            admin = create_engine(server, isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+            _drop_database(*created)
 
 
 if __name__ == "__main__":
