@@ -13,12 +13,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from qalqan.cli.common import EXIT_BAD_DATA, console, err_console, guarded, progress_bar
+
+if TYPE_CHECKING:
+    from qalqan.cases.ingest import IngestReport
 
 __all__ = ["audit_app", "cases_app"]
 
@@ -118,7 +121,7 @@ def ingest_command(
 
     Every decision other than allow is an intercepted call. Running it again adds nothing; a crash loses at most the batch in flight. Input rows that break the exchange contract are left out, counted per file and quarantined (exit code 1).
     """
-    from qalqan.cases.ingest import IngestReport, ingest_decisions, ingest_findings
+    from qalqan.cases.ingest import ingest_decisions, ingest_findings
     from qalqan.cases.store import CaseStore
 
     if decisions is None and findings is None:
@@ -170,6 +173,12 @@ def ingest_command(
                         ),
                     )
                 )
+    if _said_loaded(reports, source):
+        raise typer.Exit(EXIT_BAD_DATA)
+
+
+def _said_loaded(reports: list[tuple[str, IngestReport]], source: str) -> bool:
+    """Print the alerts loaded and, on stderr, every file's rejected rows; True if there were."""
     table = Table(title=f"Alerts loaded (source '{source}')", title_justify="left")
     table.add_column("alerts")
     table.add_column("new", justify="right")
@@ -188,8 +197,7 @@ def ingest_command(
             f"and left out{kept}[/]",
             soft_wrap=True,
         )
-    if rejected:
-        raise typer.Exit(EXIT_BAD_DATA)
+    return bool(rejected)
 
 
 @users_app.command("add")
