@@ -54,3 +54,12 @@ def test_every_variable_qalqan_reads_is_documented() -> None:
     prefixes = {part.prefix.rstrip("_") for part in config.parts()}
     for variable in sorted(named - prefixes):
         assert f"`{variable}`" in text, f"{variable} is not in docs/configuration.md"
+
+
+def test_the_settings_file_example_of_the_configuration_guide_reads(tmp_path: Path) -> None:
+    text = (DOCS / "configuration.md").read_text(encoding="utf-8")
+    example = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    file = tmp_path / "qalqan.toml"
+    file.write_text(example, encoding="utf-8")
+    for part in config.parts():
+        config.load(part.cls, environ={}, file=file)
