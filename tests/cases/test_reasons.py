@@ -24,6 +24,7 @@ from qalqan.cases.store import CaseStore, make_engine, upgrade
 from qalqan.cases.views import stored_reasons
 from qalqan.domain.messages import MESSAGES, parse_reasons
 from qalqan.domain.model import Reason
+from tests.cases.conftest import People
 from tests.cases.feeds import BANK_HOTLINE, Feed, write_feed
 
 
@@ -346,3 +347,30 @@ def test_the_scan_finds_each_way_reasons_were_read(tmp_path: Path, code: str) ->
     path = tmp_path / "parsing.py"
     path.write_text(code + "\n", encoding="utf-8")
     assert [line for line, _ in _text_cuts(path)] == [1]
+
+
+def test_a_view_hands_the_stored_reasons_to_a_screen_which_says_them_in_its_language(
+    sqlite_store: CaseStore, sqlite_people: People, tmp_path: Path
+) -> None:
+    from qalqan.cases.intercepts import alert_view
+    from qalqan.console.formats import say
+
+    feed = write_feed(tmp_path / "f", calls=2)
+    words = "handset seen in 3 farms, by a partner's list"
+    lines = feed.decisions.read_text(encoding="utf-8").splitlines()
+    feed.decisions.write_text(  # r0 as the replay writes it, r1 in words only
+        "\n".join([lines[0], lines[1], f'r1,divert,0.85,"{words}",40.0,']) + "\n",
+        encoding="utf-8",
+    )
+    with sqlite_store.transaction() as session:
+        ingest_decisions(session, feed.decisions, feed.data)
+        ids = dict(session.execute(select(Alert.source_ref, Alert.id)).all())
+        keyed = alert_view(session, sqlite_people.operator, ids["r0"])
+        free = alert_view(session, sqlite_people.operator, ids["r1"])
+    (reason,) = keyed.said
+    assert isinstance(reason, Reason) and reason.weight == 0.97
+    assert say("ru", reason) == (reason.detail_in("ru"), "sim_farm.handset_many_sims")
+    assert say("ru", reason)[0].startswith("аппарат IMEI")
+    assert keyed.reasons == (reason.detail,)
+    (told,) = free.said
+    assert say("kk", told) == (words, "decisions.reasons")  # free text: its words, as written
