@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 
 from qalqan.cases.ingest import ingest_decisions, ingest_findings
 from qalqan.cases.models import Alert
-from qalqan.cases.store import CaseStore, make_engine, upgrade
+from qalqan.cases.store import CaseStore, downgrade, make_engine, upgrade
 from qalqan.cases.views import stored_reasons
 from qalqan.domain.messages import MESSAGES, parse_reasons
 from qalqan.domain.model import Reason
@@ -220,6 +220,23 @@ def test_the_migration_brings_an_older_stores_reasons_to_data(store_url: str) ->
     for raw in rows.values():
         for item in json.loads(raw):
             assert Reason.from_data(item).as_data() == item  # the shape as_data writes
+    downgrade(store_url, "0002")  # and back: objects with their English text
+    engine = make_engine(store_url)
+    try:
+        with engine.connect() as connection:
+            back: dict[str, str] = dict(
+                connection.execute(text("SELECT source_ref, reasons FROM alerts")).all()
+            )
+    finally:
+        engine.dispose()
+    assert json.loads(back["a1"]) == [
+        {
+            "text": "presents +77272707000 (Bank), a number that never calls out",
+            "rule": "spoofed_cli.registry_inbound_only",
+            "key": "spoofed_cli.registry_inbound_only",
+            "facts": {"caller": "+77272707000", "owner": "Bank"},
+        }
+    ]
 
 
 # -- a small simulated operator, screened, analysed and loaded ---------------------------------
