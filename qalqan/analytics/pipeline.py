@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SIMBOX_SCORE", "SUSPECT_SCORE", "Analysis", "AnalysisResult"]
 
-# The models' scores are calibrated probabilities (qalqan.analytics.models.fit_models): the share
+# The models' scores are calibrated probabilities (qalqan.training.recipe.fit_models): the share
 # of SIM boxes, or of fraud calls, among those that scored alike on simulated operators the model
 # had not learnt from. A threshold therefore means the same on another operator.
 SIMBOX_SCORE = 0.2
