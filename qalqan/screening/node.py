@@ -59,7 +59,7 @@ from qalqan.domain.model import Action, CallAttempt, Decision, IngressClass, Rea
 from qalqan.domain.numbers import region_of_engine
 from qalqan.errors import ConfigError, QalqanError
 from qalqan.metrics import Counter, Histogram
-from qalqan.screening.engine import judged as engine_judged
+from qalqan.screening.engine import DEADLINE_MISSED
 from qalqan.screening.signals import CallOutcome
 from qalqan.throttled_log import ThrottledLog
 
@@ -87,6 +87,7 @@ Decide = Callable[[CallAttempt], Decision]
 Observe = Callable[[CallOutcome], None]
 
 _INGRESS_CLASSES = frozenset(c.value for c in IngressClass)
+_ACTION_KEYS: Mapping[Action, tuple[str]] = {action: (action.value,) for action in Action}
 
 #: The message key of each fail-open reason, by face and cause (``refused``: the engine refused
 #: the attempt with a Qalqan error, which the reason quotes).
@@ -309,11 +310,23 @@ class NodeMetrics:
             lines.extend(family.render())
         return lines
 
-    def count(self, decision: Decision) -> None:
-        """Count one answer given: its action and the rule of each of its reasons."""
-        self.decisions.inc((decision.action.value,))
+    def count(self, decision: Decision) -> bool:
+        """Count one answer given: its action and the rule of each of its reasons.
+
+        True unless a reason says the engine missed its own budget (no judgement).
+        """
+        self.decisions.inc(_ACTION_KEYS[decision.action])
+        judged = True
+        counted = self.reasons.values
         for reason in decision.reasons:
-            self.reasons.inc((reason.rule,))
+            key = (reason.rule,)
+            if key in counted:  # the common case, without a call
+                counted[key] += 1.0
+            else:
+                self.reasons.inc(key)
+            if key[0] == DEADLINE_MISSED:
+                judged = False
+        return judged
 
 
 class ScreeningNode:
@@ -402,7 +415,7 @@ class ScreeningNode:
         carry it (``sip.fail_open.deadline``). ``arrived`` is when the call
         reached the node, on :attr:`clock`; None: now.
         """
-        return self.judge(attempt, face=face, arrived=arrived)[0]
+        return self._judge(attempt, face, arrived, False)[0]
 
     def judge(
         self,
@@ -419,11 +432,16 @@ class ScreeningNode:
         ``strict``: an engine's error is raised (after being counted) and a late
         answer is kept, for a face that reports them rather than fail open.
         """
-        started = self.clock()
+        return self._judge(attempt, face, arrived, strict)
+
+    def _judge(
+        self, attempt: CallAttempt, face: str, arrived: float | None, strict: bool
+    ) -> tuple[Decision, bool]:
+        clock = self.clock
+        started = clock()
         waited = 0.0 if arrived is None else started - arrived
-        metrics = self.metrics
         if waited > self._deadline_s:
-            metrics.deadline_misses.inc(("node",))
+            self.metrics.deadline_misses.inc(("node",))
             waited_ms = f"{waited * 1000:.0f}"
             return self.fail_open("expired", attempt, face=face, waited_ms=waited_ms), False
         try:
@@ -431,10 +449,11 @@ class ScreeningNode:
             if not isinstance(decision, Decision):
                 raise TypeError(f"decide returned {type(decision).__name__}, not a Decision")
         except Exception as error:
-            elapsed = self.clock() - started
-            metrics.engine_latency.observe(elapsed)
+            elapsed = clock() - started
+            self.metrics.engine_latency.observe(elapsed)
             return self._failed(error, attempt, face=face, elapsed=elapsed, strict=strict), False
-        elapsed = self.clock() - started
+        elapsed = clock() - started
+        metrics = self.metrics
         metrics.engine_latency.observe(elapsed)
         if waited + elapsed > self._deadline_s:
             metrics.deadline_misses.inc(("node",))
@@ -447,10 +466,9 @@ class ScreeningNode:
                     elapsed_ms=f"{elapsed * 1000:.0f}",
                     deadline_ms=f"{self.settings.deadline_ms:g}",
                 ), False
-        judged = engine_judged(decision)
+        judged = metrics.count(decision)
         if not judged:
             metrics.deadline_misses.inc(("engine",))
-        metrics.count(decision)
         if not decision.latency_us:
             decision = replace(decision, latency_us=elapsed * 1e6)
         return decision, judged

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from qalqan.domain.model import Action, CallAttempt, Decision, Ingress, Reason
-from qalqan.domain.numbers import normalise
+from qalqan.domain.numbers import normalise, region_of_engine
 from qalqan.errors import NumberError
 from qalqan.screening.node import NodeSettings, ScreeningNode
 from qalqan.sip.config import SipConfig
@@ -411,7 +411,7 @@ class RedirectService:
         """The numbering plan national-format numbers are read by; None while unknown."""
         if self.config.region != "auto":
             return self.config.region
-        return self.node.region
+        return region_of_engine(self.node.decide)
 
     # --- input ---------------------------------------------------------------------------
 
