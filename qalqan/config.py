@@ -49,7 +49,7 @@ import importlib
 import os
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import Field, dataclass, fields, is_dataclass
 from datetime import timedelta
 from enum import Enum
@@ -393,19 +393,7 @@ class SettingsFile:
     ) -> SettingsFile:
         """Settings already parsed: ``{section: {key: value}}``; each section must be a table."""
         found = cls(path, {str(k): v for k, v in data.items()}, lines or {})
-        problems = [
-            f"{found.at(str(name), '')}section '{name}' is not a table of settings"
-            for name, table in data.items()
-            if not isinstance(table, Mapping)
-        ]
-        known = {p.section for p in _PARTS.values()}
-        if set(data) - known:  # only then is every part imported, to be sure
-            known = {p.section for p in parts()}
-        problems.extend(
-            f"{found.at(str(name), '')}unknown section '{name}' (known: {', '.join(sorted(known))})"
-            for name in data
-            if name not in known
-        )
+        problems = [found.at(str(name), "") + problem for name, problem in _sections_wrong(data)]
         if problems:
             raise ConfigError("; ".join(problems))
         return found
@@ -421,6 +409,22 @@ class SettingsFile:
     def at(self, section: str, key: str) -> str:
         """``file:line: `` to put before a problem, or nothing for settings from no file."""
         return "" if self.path is None else f"{self.where(section, key)}: "
+
+
+def _sections_wrong(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """``(name, what is wrong)`` for each top-level name of a settings file that is no part's
+    table; a setting's name there (a file of one part's settings) is told where it goes."""
+    known = {p.section for p in _PARTS.values()}
+    if set(data) - known:  # only then is every part imported, to be sure
+        known = {p.section for p in parts()}
+    for name, table in data.items():
+        if name in known:
+            if not isinstance(table, Mapping):
+                yield name, f"section '{name}' is not a table of settings"
+            continue
+        owners = [p.section for p in _PARTS.values() for f in p.settings_fields() if f.name == name]
+        hint = f"; {name} is a setting of the {' or '.join(owners)} table" if owners else ""
+        yield name, f"unknown section '{name}' (known: {', '.join(sorted(known))}{hint})"
 
 
 def _bounded_text(path: Path) -> str:

@@ -71,6 +71,12 @@ def test_unknown_keys_and_sections_are_named_with_file_and_line(tmp_path: Path) 
     with pytest.raises(ConfigError) as raised:
         config.load(ApiSettings, environ={}, file=file)
     assert f"{file}:4: unknown section 'htpp'" in str(raised.value)
+    flat = write(tmp_path, "sip.yaml", "listen_host: 10.0.0.5\n")  # one part's file, given whole
+    with pytest.raises(ConfigError) as raised:
+        config.load(ApiSettings, environ={}, file=flat)
+    assert f"{flat}:1: unknown section 'listen_host'" in str(raised.value)
+    assert "listen_host is a setting of the sip table" in str(raised.value)
+    assert "is not a table" not in str(raised.value)  # one problem said once
 
 
 def test_every_mistake_of_every_source_is_named_at_once(tmp_path: Path) -> None:
