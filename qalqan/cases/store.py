@@ -39,12 +39,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qalqan import config
 from qalqan.cases.errors import PermissionDenied, StoreUnavailableError
+from qalqan.config import Secret
 from qalqan.errors import ConfigError
 
 __all__ = [
     "DEFAULT_SETTINGS",
     "CaseStore",
     "Clock",
+    "StoreSettings",
     "WorkflowSettings",
     "clock_of",
     "make_engine",
@@ -145,6 +147,28 @@ class WorkflowSettings:
 
 def _above_zero(value: timedelta | int) -> bool:
     return value > timedelta(0) if isinstance(value, timedelta) else value > 0
+
+
+@config.part("cases", prefix="QALQAN_CASES_", title="case store settings")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreSettings:
+    """Which case store the commands open: the ``[cases]`` table, ``QALQAN_CASES_DB``."""
+
+    db: Secret | None = field(
+        default=None,
+        metadata=config.setting(
+            "QALQAN_CASES_DB",
+            "The case store of qalqan cases, audit and console when --db is not given: an "
+            "SQLite file path or a postgresql:// URL (never printed: it may hold a password).",
+            secret=True,
+        ),
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StoreSettings:
+        """Settings from the file ``QALQAN_CONFIG`` names (its ``[cases]`` table), then
+        ``QALQAN_CASES_DB``."""
+        return config.from_env(cls, environ)
 
 
 DEFAULT_SETTINGS: Final = WorkflowSettings()

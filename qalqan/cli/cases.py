@@ -4,7 +4,8 @@ Thin adapters over :mod:`qalqan.cases`: each command opens the store, calls
 one library function as the ``system`` actor (whoever runs the machine;
 audited under that name), and turns the result into a table, a progress bar
 or an exit code. ``--db`` takes an SQLite file path or a ``postgresql://``
-URL, or ``QALQAN_CASES_DB`` from the environment.
+URL, or ``QALQAN_CASES_DB`` from the environment, or the ``cases`` table's
+``db`` from the settings file.
 """
 
 from __future__ import annotations
@@ -43,12 +44,35 @@ audit_app = typer.Typer(
     add_completion=False,
 )
 
+
+def _configured_store() -> str:
+    """The case store the settings name (the ``[cases]`` table of the settings file), for a
+    command given neither ``--db`` nor ``QALQAN_CASES_DB``."""
+    from qalqan.cases.store import StoreSettings
+    from qalqan.errors import ConfigError
+
+    try:
+        db = StoreSettings.from_env().db
+    except ConfigError as error:
+        raise typer.BadParameter(str(error), param_hint="'--db'") from None
+    if db is None:
+        raise typer.BadParameter(
+            "no case store: give --db, set QALQAN_CASES_DB, or set db in the cases table of "
+            "the settings file",
+            param_hint="'--db'",
+        )
+    return db.reveal()
+
+
 Db = Annotated[
     str,
     typer.Option(
         "--db",
         envvar="QALQAN_CASES_DB",
-        help="The case store: an SQLite file path or a postgresql:// URL.",
+        default_factory=_configured_store,
+        show_default=False,
+        help="The case store: an SQLite file path or a postgresql:// URL; default: db in the "
+        "cases table of the settings file QALQAN_CONFIG names.",
         show_envvar=True,
     ),
 ]

@@ -141,3 +141,17 @@ def test_the_rules_file_a_setting_names_is_linted_with_its_own_locations(tmp_pat
     assert "young_sim_dayz" in said
     rules.write_text("network:\n  young_sim_days: 30\n", encoding="utf-8")
     assert show(env={"QALQAN_HTTP_RULES": str(rules)})[0] == 0
+
+
+def test_the_case_store_commands_find_their_store_in_the_settings_file(tmp_path: Path) -> None:
+    file = tmp_path / "qalqan.toml"
+    file.write_text(f"[cases]\ndb = '{tmp_path / 'cases.db'}'\n", encoding="utf-8")
+    unset: dict[str, str | None] = {name: None for name in config.every_variable()}
+    result = runner.invoke(app, ["cases", "init"], env={**unset, "QALQAN_CONFIG": str(file)})
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "cases.db").exists()
+    code, out, _ = show("--file", str(file), "--json")
+    assert code == 0 and str(tmp_path / "cases.db") not in out  # a URL may hold a password
+    result = runner.invoke(app, ["cases", "init"], env=unset)
+    assert result.exit_code == 2
+    assert "give --db, set QALQAN_CASES_DB" in " ".join(result.output.split())
