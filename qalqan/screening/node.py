@@ -64,6 +64,7 @@ from qalqan.screening.signals import CallOutcome
 from qalqan.throttled_log import ThrottledLog
 
 if TYPE_CHECKING:
+    from qalqan.screening.engine import ScreeningEngine
     from qalqan.screening.history import ContactHistory
     from qalqan.screening.reputation import ReputationLists
     from qalqan.screening.stir import StirSettings
@@ -334,7 +335,10 @@ class ScreeningNode:
 
     ``decide`` is the engine (Qalqan's ``ScreeningEngine.screen``: decide, then
     remember the attempt), ``observe`` how it learns how calls ended (None: it
-    does not). :meth:`build` makes both from the settings and the operator's data.
+    does not). :meth:`build` makes both from the settings and the operator's data,
+    and keeps the engine as :attr:`engine`, whose lists, subscribers and roaming
+    an operator's process updates while the node runs
+    (``node.engine.lists.load_csv(path)``, ``node.engine.subscribers.start_roaming(...)``).
     """
 
     def __init__(
@@ -345,8 +349,11 @@ class ScreeningNode:
         settings: NodeSettings | None = None,
         metrics: NodeMetrics | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        engine: ScreeningEngine | None = None,
     ) -> None:
         self.decide = decide
+        self.engine = engine
+        """Qalqan's engine when the node was built around one (:meth:`build`), else None."""
         self.observe = observe
         self.settings = settings if settings is not None else NodeSettings()
         self.metrics = metrics if metrics is not None else NodeMetrics()
@@ -399,7 +406,7 @@ class ScreeningNode:
             learned = learn_contacts(engine, data, now=now)
             if on_history is not None:
                 on_history(learned)
-        return cls(engine.screen, observe=engine.observe, settings=settings)
+        return cls(engine.screen, observe=engine.observe, settings=settings, engine=engine)
 
     @property
     def region(self) -> str | None:

@@ -190,6 +190,7 @@ def test_a_node_is_built_around_qalqans_engine_with_its_lists(tmp_path: Path) ->
     listed.write_text("kind,value,source,reason\nnumber,+77011000001,a partner,test\n")
     node = ScreeningNode.build(lists=[listed], environ={})
     assert node.observe is not None  # Qalqan's engine learns how calls ended
+    assert node.engine is not None and len(node.engine.lists) == 1
     decision = node.screen(attempt(), face="sip")
     assert any(r.rule.startswith("reputation.") for r in decision.reasons), decision.reasons
     with pytest.raises(ConfigError, match="no such file"):
