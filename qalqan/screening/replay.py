@@ -352,13 +352,15 @@ class _Replay:
         decision = self.engine.screen(attempt)
         self.latencies.add(decision.latency_us)
         self.actions[decision.action.value] += 1
+        # Most calls are allowed with no reason: their two reason cells are empty.
+        reasons = decision.reasons
         self.writer.add(
             attempt.record_id or "",
             decision.action.value,
             decision.score,
-            decision.reasons_text() or None,
+            decision.reasons_text() or None if reasons else None,
             round(decision.latency_us, 1),
-            reasons_cell(decision.reasons),
+            reasons_cell(reasons) if reasons else None,
         )
         if self.watch is not None:
             cell = attempt.cell
