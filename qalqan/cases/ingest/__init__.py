@@ -14,6 +14,11 @@ with the data set, the numbers it called from) and per *spoofed-number wave*
 (the spoofed calls of one campaign — or one route when no campaign — under one
 rule on one UTC day, when there are at least ``min_wave_calls``).
 
+**Reasons as given.** Every alert keeps its reasons as data, each as
+:meth:`~qalqan.domain.model.Reason.as_data` has it (rule, message key, facts,
+weight), from the input's ``reason_facts``; nothing is read back out of a
+reason's words (:mod:`~qalqan.cases.ingest.reasons`).
+
 **Idempotent.** Every row has a natural key with a unique constraint
 (an alert: kind, source, record/farm/campaign id; an entity: kind, value; a
 link: both ends) and is written with ``INSERT … ON CONFLICT`` on both
