@@ -11,11 +11,14 @@ import ast
 import csv
 import json
 import re
+import string
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from qalqan.cases.ingest import ingest_decisions, ingest_findings
@@ -391,3 +394,29 @@ def test_a_view_hands_the_stored_reasons_to_a_screen_which_says_them_in_its_lang
     assert keyed.reasons == (reason.detail,)
     (told,) = free.said
     assert say("kk", told) == (words, "decisions.reasons")  # free text: its words, as written
+
+
+_FIELDS = {
+    key: sorted({name for _, name, _, _ in string.Formatter().parse(lang["en"]) if name})
+    for key, lang in MESSAGES.items()
+}
+_words = st.text(st.characters(codec="utf-8"), min_size=1, max_size=40)
+
+
+@st.composite
+def _reasons(draw: st.DrawFn) -> Reason:
+    """A reason any rule could give: a catalog message with its facts, or free text."""
+    rule = draw(st.from_regex(r"[a-z_]{1,12}\.[a-z_]{1,12}", fullmatch=True))
+    weight = draw(st.floats(-5, 5, allow_nan=False))
+    if draw(st.booleans()):
+        return Reason(rule=rule, weight=weight, detail=draw(_words))
+    key = draw(st.sampled_from(sorted(_FIELDS)))
+    facts = {name: draw(_words) for name in _FIELDS[key]}
+    return Reason.said(rule, weight, key, **facts)
+
+
+@given(st.lists(_reasons(), max_size=4))
+def test_reasons_read_back_from_the_store_as_they_were_written(reasons: list[Reason]) -> None:
+    from qalqan.cases.ingest.reasons import reasons_json
+
+    assert stored_reasons(reasons_json(reasons)) == tuple(reasons)
