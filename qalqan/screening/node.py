@@ -316,7 +316,12 @@ class NodeMetrics:
 
         True unless a reason says the engine missed its own budget (no judgement).
         """
-        self.decisions.inc(_ACTION_KEYS[decision.action])
+        by_action = self.decisions.values
+        action = _ACTION_KEYS[decision.action]
+        if action in by_action:  # the common case, without a call
+            by_action[action] += 1.0
+        else:
+            self.decisions.inc(action)
         judged = True
         counted = self.reasons.values
         for reason in decision.reasons:
