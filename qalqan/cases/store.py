@@ -25,10 +25,10 @@ signatures and tests can freeze time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -38,7 +38,10 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from qalqan import config
+from qalqan.cases import audit
+from qalqan.cases.clock import CLOCK_KEY, Clock, clock_of, utc_now
 from qalqan.cases.errors import PermissionDenied, StoreUnavailableError
+from qalqan.cases.roles import Actor, Role
 from qalqan.config import Secret
 from qalqan.errors import ConfigError
 
@@ -55,14 +58,7 @@ __all__ = [
     "upgrade",
 ]
 
-Clock = Callable[[], datetime]
-"""Returns the current time, timezone-aware UTC."""
-
 MIGRATIONS: Final = Path(__file__).with_name("migrations")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _about(name: str, help: str) -> dict[str, Any]:
@@ -173,17 +169,7 @@ class StoreSettings:
 
 DEFAULT_SETTINGS: Final = WorkflowSettings()
 
-_CLOCK_KEY: Final = "qalqan.clock"
 _SETTINGS_KEY: Final = "qalqan.settings"
-
-
-def clock_of(session: Session) -> datetime:
-    """The current time as the session's store sees it (frozen in tests)."""
-    clock: Clock = session.info.get(_CLOCK_KEY, _now)
-    moment = clock()
-    if moment.tzinfo is None:
-        raise ValueError("the case store's clock must return timezone-aware times")
-    return moment.astimezone(UTC)
 
 
 def settings_of(session: Session) -> WorkflowSettings:
@@ -312,7 +298,7 @@ class CaseStore:
         self,
         engine: Engine,
         *,
-        clock: Clock = _now,
+        clock: Clock = utc_now,
         settings: WorkflowSettings = DEFAULT_SETTINGS,
     ) -> None:
         self.engine = engine
@@ -325,7 +311,7 @@ class CaseStore:
         cls,
         url: str | Path,
         *,
-        clock: Clock = _now,
+        clock: Clock = utc_now,
         settings: WorkflowSettings | None = None,
         check_schema: bool = True,
     ) -> CaseStore:
@@ -370,7 +356,7 @@ class CaseStore:
     def session(self) -> Session:
         """A bare session with this store's clock and settings (the caller commits)."""
         session = self._sessions()
-        session.info[_CLOCK_KEY] = self.clock
+        session.info[CLOCK_KEY] = self.clock
         session.info[_SETTINGS_KEY] = self.settings
         return session
 
@@ -392,9 +378,6 @@ class CaseStore:
             session.close()
 
     def _audit_refusal(self, denied: PermissionDenied) -> None:
-        from qalqan.cases import audit
-        from qalqan.cases.roles import Actor, Role
-
         with self.session() as session:
             audit.append(
                 session,
