@@ -288,7 +288,7 @@ def ingest_decisions(
             now=now,
         )
         report.batches += 1
-        report._saw(AlertKind.INTERCEPTED_CALL.value, written)
+        report.saw(AlertKind.INTERCEPTED_CALL.value, written)
         audit.append(
             session,
             actor,

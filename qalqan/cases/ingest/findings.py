@@ -520,7 +520,7 @@ def ingest_findings(
     for group in batches(findings, max(1, size // 20)):
         written = _write_findings(session, group, source)
         for kind, n in written.items():
-            report._saw(kind, n)
+            report.saw(kind, n)
         acknowledge("findings", len(group), sum(written.values()))
     link_calls_to_campaigns(session, source, None)
     session.commit()

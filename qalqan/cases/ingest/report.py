@@ -62,5 +62,6 @@ class IngestReport:
             )
         )
 
-    def _saw(self, kind: str, n: int) -> None:
+    def saw(self, kind: str, n: int) -> None:
+        """Count ``n`` alerts of ``kind`` in the input (new or already in the store)."""
         self.alerts_seen[kind] = self.alerts_seen.get(kind, 0) + n
