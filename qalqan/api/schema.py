@@ -20,7 +20,8 @@ ignored.
 A decision::
 
     {"action": "warn", "score": 0.73,
-     "reasons": [{"rule": "...", "weight": 0.4, "detail": "..."}],
+     "reasons": [{"rule": "...", "weight": 0.4, "detail": "...",
+                  "key": "...", "facts": {"...": "..."}}],
      "latency_us": 41.2, "record_id": "..."}
 
 An outcome (``POST /v1/outcome``): the screened attempt's own fields (as
@@ -332,12 +333,24 @@ def parse_outcome(item: Any, *, region: str | None, arrived: datetime) -> Report
 
 
 def decision_json(decision: Decision, *, record_id: str | None) -> dict[str, Any]:
-    """A :class:`Decision` as the API answers it."""
+    """A :class:`Decision` as the API answers it.
+
+    Each reason is its data (rule, weight, message key, facts: what a client needs to say
+    it in its own language with the message catalog) and ``detail``, its English rendering.
+    A reason of free text has key ``""`` and no facts.
+    """
     return {
         "action": decision.action.value,
         "score": decision.score,
         "reasons": [
-            {"rule": r.rule, "weight": r.weight, "detail": r.detail} for r in decision.reasons
+            {
+                "rule": r.rule,
+                "weight": r.weight,
+                "detail": r.detail,
+                "key": r.key,
+                "facts": dict(r.facts),
+            }
+            for r in decision.reasons
         ],
         "latency_us": round(decision.latency_us, 1),
         "record_id": decision.record_id if decision.record_id is not None else record_id,

@@ -66,6 +66,15 @@ def test_the_same_spoofed_call_twice_is_diverted_twice() -> None:
     )
 
 
+def test_a_decisions_reasons_come_as_data_the_catalog_renders() -> None:
+    _, body = post(real_api(), "/v1/screen", SPOOFED_CALL)
+    (reason,) = body["reasons"]
+    assert reason["key"] == "spoofed_cli.domestic_from_abroad"
+    assert reason["facts"]["caller"] == SPOOFED_CALL["caller"]
+    assert render(reason["key"], reason["facts"], "en") == reason["detail"]
+    assert render(reason["key"], reason["facts"], "ru") != reason["detail"]
+
+
 def test_an_attempt_from_the_victim_does_not_pre_seed_contact() -> None:
     api = real_api()
     seed = {"caller": "+77075550202", "callee": "+77015550101", "ingress": "national:ic1"}

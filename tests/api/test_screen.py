@@ -33,7 +33,13 @@ def test_a_call_attempt_gets_a_decision_with_reasons(client: Client) -> None:
     assert body["action"] == "warn"
     assert body["score"] == 0.33
     assert body["reasons"] == [
-        {"rule": "caller.withheld", "weight": 0.33, "detail": "the caller ID is withheld"}
+        {
+            "rule": "caller.withheld",
+            "weight": 0.33,
+            "detail": "the caller ID is withheld",
+            "key": "",
+            "facts": {},
+        }
     ]
     assert body["record_id"] == "r-1"
     assert body["latency_us"] >= 0
