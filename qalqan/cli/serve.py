@@ -18,7 +18,7 @@ Heavy imports (uvicorn, the engine) happen inside the command, so that
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -73,13 +73,14 @@ def serve_command(
     metrics_port: Annotated[
         int | None,
         typer.Option(
-            help="Answer GET /metrics (Prometheus text) over HTTP on this port (0 picks a free "
-            "one); default: no metrics listener."
+            help="Answer GET /metrics (Prometheus text) over HTTP on this port (sip.metrics_port; "
+            "0 picks a free one); default: no metrics listener."
         ),
     ] = None,
     metrics_host: Annotated[
-        str, typer.Option(help="Address of the metrics listener.")
-    ] = "127.0.0.1",
+        str | None,
+        typer.Option(help="Address of the metrics listener (sip.metrics_host; default 127.0.0.1)."),
+    ] = None,
 ) -> None:
     """Serve the SIP redirect server: every INVITE answered 302 (allow, warn, divert) or 603/608 (block).
 
@@ -92,7 +93,14 @@ def serve_command(
     from qalqan.screening.node import NodeSettings, ScreeningNode
     from qalqan.sip.server import SipServerThread
 
-    config = _sip_config(sip_config, host=host, udp_port=udp_port, tcp_port=tcp_port)
+    config = _sip_config(
+        sip_config,
+        host=host,
+        udp_port=udp_port,
+        tcp_port=tcp_port,
+        metrics_host=metrics_host,
+        metrics_port=metrics_port,
+    )
     node = ScreeningNode.build(
         NodeSettings.from_env(face=config),
         rules=rules,
@@ -106,11 +114,13 @@ def serve_command(
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
-    metrics_address = None if metrics_port is None else (metrics_host, metrics_port)
+    metrics_address = (
+        None if config.metrics_port is None else (config.metrics_host, config.metrics_port)
+    )
     with SipServerThread(config, node, metrics_address=metrics_address) as running:
         server = running.server
         shown_metrics = (
-            f"; metrics on http://{metrics_host}:{server.metrics_port}/metrics"
+            f"; metrics on http://{config.metrics_host}:{server.metrics_port}/metrics"
             if server.metrics_port is not None
             else ""
         )
@@ -126,14 +136,12 @@ def serve_command(
     console.print(f"stopped; decisions: {snapshot['decisions_by_action']}", soft_wrap=True)
 
 
-def _sip_config(
-    path: Path | None, *, host: str | None, udp_port: int | None, tcp_port: int | None
-) -> SipConfig:
+def _sip_config(path: Path | None, *, host: str | None, **given: Any) -> SipConfig:
     """The SIP settings: the YAML file's (else the settings file's ``sip`` table), then
-    ``QALQAN_SIP_*``, then the listening options given."""
+    ``QALQAN_SIP_*``, then the listening and metrics options given (None: not given)."""
     from qalqan.sip.config import SipConfig
 
-    return SipConfig.read(path, listen_host=host, udp_port=udp_port, tcp_port=tcp_port)
+    return SipConfig.read(path, listen_host=host, **given)
 
 
 __all__ = ["serve_command", "serve_http_command"]

@@ -172,6 +172,21 @@ class SipConfig:
             "forms are left unread while it is not known.",
         ),
     )
+    metrics_host: str = field(
+        default="127.0.0.1",
+        metadata=_about(
+            "QALQAN_SIP_METRICS_HOST",
+            "Address of the node's metrics listener (GET /metrics, /healthz over HTTP).",
+        ),
+    )
+    metrics_port: int | None = field(
+        default=None,
+        metadata=_about(
+            "QALQAN_SIP_METRICS_PORT",
+            "Port of the node's metrics listener; None (off in the environment): no listener, "
+            "0 picks a free port.",
+        ),
+    )
     timers: SipTimers = field(
         default_factory=SipTimers,
         metadata=_about(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import signal
 import socket
@@ -110,10 +111,18 @@ def test_both_faces_show_the_same_decision_families(sip_with_metrics: SipServerT
     assert 'qalqan_node_decisions_total{action="block"} 1' in sip_page
 
 
-def test_qalqan_serve_opens_its_metrics_on_localhost() -> None:
+@pytest.mark.parametrize(
+    ("flags", "environ"),
+    [(["--metrics-port", "0"], {}), ([], {"QALQAN_SIP_METRICS_PORT": "0"})],
+    ids=["flag", "setting"],
+)
+def test_qalqan_serve_opens_its_metrics_on_localhost(
+    flags: list[str], environ: dict[str, str]
+) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "qalqan.cli.main", "serve", "--udp-port", "0", "--tcp-port", "0", "--metrics-port", "0"],
+        [sys.executable, "-m", "qalqan.cli.main", "serve", "--udp-port", "0", "--tcp-port", "0", *flags],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **environ},
     )  # fmt: skip
     try:
         assert process.stdout is not None
