@@ -302,6 +302,15 @@ REGISTRY = Table(
         Column(name="number", kind=Kind.E164, doc="the protected number"),
         Column(name="owner", kind=Kind.TEXT, doc="bank, police unit, state body, ..."),
         Column(name="policy", kind=Kind.POLICY, doc="inbound_only or route:CLASS:ROUTE"),
+        Column(
+            name="category",
+            kind=Kind.ENUM,
+            values=_values(ReportCategory),
+            required=False,
+            nullable=True,
+            doc="the kind of body the number belongs to, as the scam types name them "
+            "(bank_security, police, egov, ...): what a caller posing as it pretends to be",
+        ),
     ),
 )
 

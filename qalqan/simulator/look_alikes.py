@@ -185,11 +185,13 @@ def setup_look_alikes(world: World, rng: np.random.Generator) -> None:
         hotline = world.country.bank_hotline_base + (i + 1) * 100000
         outbound = world.country.bank_outbound_base + (i + 1) * 1000
         trunk = "bank" + bank.split()[0].lower()
-        world.registry.rows.append((hotline, f"{bank}, hotline", "inbound_only"))
-        world.registry.rows.append((outbound, f"{bank}, customer calls", f"route:voip:{trunk}"))
+        world.registry.rows.append((hotline, f"{bank}, hotline", "inbound_only", "bank_security"))
+        world.registry.rows.append(
+            (outbound, f"{bank}, customer calls", f"route:voip:{trunk}", "bank_security")
+        )
         world.registry.bank_outbound.append((outbound, bank, f"voip:{trunk}"))
-    for number, owner_name, _ in world.country.state_numbers:
-        world.registry.rows.append((number, owner_name, "inbound_only"))
+    for number, owner_name, category in world.country.state_numbers:
+        world.registry.rows.append((number, owner_name, "inbound_only", category))
     world.grow_roaming_arrays()
 
 

@@ -293,9 +293,10 @@ def _write_reference_tables(world: World, out_dir: Path, fmt: Format) -> dict[st
 
     registry = pa.table(
         {
-            "number": [f"+{n}" for n, _, _ in world.registry.rows],
-            "owner": [o for _, o, _ in world.registry.rows],
-            "policy": [p for _, _, p in world.registry.rows],
+            "number": [f"+{n}" for n, _, _, _ in world.registry.rows],
+            "owner": [o for _, o, _, _ in world.registry.rows],
+            "policy": [p for _, _, p, _ in world.registry.rows],
+            "category": [c for _, _, _, c in world.registry.rows],
         }
     )
     write_table(out_dir, REGISTRY, registry, fmt=fmt)

@@ -54,14 +54,14 @@ def hourly_profile(
 
 @dataclass(slots=True)
 class Registry:
-    """Protected numbers written to ``registry``: (number, owner, policy)."""
+    """Protected numbers written to ``registry``: (number, owner, policy, category)."""
 
-    rows: list[tuple[int, str, str]] = field(default_factory=list)
+    rows: list[tuple[int, str, str, str]] = field(default_factory=list)
     bank_outbound: list[tuple[int, str, str]] = field(default_factory=list)
     """(number, bank name, ingress route) of banks' registered outbound lines."""
 
     def inbound_only(self) -> I64:
-        return np.array([n for n, _, p in self.rows if p == "inbound_only"], dtype=np.int64)
+        return np.array([n for n, _, p, _ in self.rows if p == "inbound_only"], dtype=np.int64)
 
 
 @dataclass(slots=True)

@@ -103,6 +103,33 @@ def test_a_wave_is_keyed_by_its_calls_rule_and_its_numbers_by_their_cdrs_or_fact
     assert wave.category == "bank_security"  # the owner of the protected number it presented
 
 
+@pytest.mark.parametrize(
+    ("registry", "category"),
+    [
+        # the registry's category column says it as data, over the words of the owner's name
+        ("number,owner,policy,category\n{n},\"National Bank, hotline\",inbound_only,police\n", "police"),
+        ("number,owner,policy,category\n{n},Dala 102,inbound_only,police\n", "police"),
+        # a registry without the column: the owner's name is all there is
+        ("number,owner,policy\n{n},Dala 102,inbound_only\n", "other"),
+        ("number,owner,policy,category\n{n},\"National Bank, hotline\",inbound_only,\n", "bank_security"),
+    ],
+    ids=["category-over-words", "category-only", "no-column", "empty-category"],
+)
+def test_an_intercepted_calls_scheme_is_the_registrys_category_of_the_number_it_presented(
+    store: CaseStore, feed: Feed, registry: str, category: str
+) -> None:
+    (feed.data / "registry.csv").write_text(registry.format(n=BANK_HOTLINE), encoding="utf-8")
+    decisions = feed.decisions.read_text(encoding="utf-8")
+    # the call's own reason names no owner, so only the registry can tell its scheme
+    feed.decisions.write_text(
+        decisions.replace(', \"\"owner\"\": \"\"National Bank, hotline\"\"', ""), encoding="utf-8"
+    )
+    with store.transaction() as session:
+        ingest_decisions(session, feed.decisions, feed.data)
+        alert = session.scalars(select(Alert).where(Alert.source_ref == "r1")).one()
+    assert alert.category == category
+
+
 def test_a_campaigns_category_is_the_one_its_complaints_tell(
     sqlite_store: CaseStore, feed: Feed
 ) -> None:

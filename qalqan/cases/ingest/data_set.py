@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from qalqan.cases.ingest.report import IngestReport
-from qalqan.domain.model import CallAttempt, Ingress
+from qalqan.domain.model import CallAttempt, Ingress, ReportCategory
 from qalqan.exchange.reader import DataSet
 
 
@@ -28,6 +28,9 @@ class DataSetFacts:
     """msisdn → (imsi, birth year)."""
     registry: dict[str, str] = field(default_factory=dict)
     """protected number → owner."""
+    registered: dict[str, ReportCategory] = field(default_factory=dict)
+    """protected number → the kind of body it belongs to, where the registry's optional
+    ``category`` column says."""
     reported: dict[str, Counter[str]] = field(default_factory=dict)
     """reported number → categories citizens gave."""
 
@@ -124,11 +127,16 @@ def read_data_set(
             year = None if birth is None else birth[i].as_py()
             facts.subscribers[msisdn] = (imsi, year)
     registry = _whole_table(ds, "registry", quarantine, report)
-    facts.registry = dict(
-        zip(
-            registry.column("number").to_pylist(), registry.column("owner").to_pylist(), strict=True
-        )
-    )
+    numbers = registry.column("number").to_pylist()
+    facts.registry = dict(zip(numbers, registry.column("owner").to_pylist(), strict=True))
+    if "category" in registry.column_names:
+        facts.registered = {
+            number: ReportCategory(category)
+            for number, category in zip(
+                numbers, registry.column("category").to_pylist(), strict=True
+            )
+            if category
+        }
     reports = _whole_table(ds, "reports", quarantine, report)
     for number, category in zip(
         reports.column("reported_number").to_pylist(),

@@ -80,6 +80,7 @@ def _category_of_call(
     caller = call.caller if call is not None else None
     found = scheme_of(
         decision.reasons,
+        registered=facts.registered.get(caller) if caller else None,
         owner=facts.registry.get(caller) if caller else None,
         reported=facts.reported.get(caller) if caller else None,
     )

@@ -84,7 +84,8 @@ OWNER_WORDS: Final[tuple[tuple[ReportCategory, tuple[str, ...]], ...]] = (
     (ReportCategory.RELATIVE, ("relative", "родствен", "туыс")),
 )
 """The kind of body a protected number belongs to, by the words of its owner's name
-(``National Bank, hotline``): the registry has a name for each number, not a category."""
+(``National Bank, hotline``): only for a registry without the optional ``category`` column,
+which says it as data (a registry row with a category is never guessed at)."""
 
 
 def owner_category(owner: str | None) -> ReportCategory | None:
@@ -117,11 +118,18 @@ call presented (``owner``), the scheme a campaign's complaints tell (``category`
 
 
 def scheme_of(
-    reasons: Iterable[Reason], *, owner: str | None = None, reported: Counter[str] | None = None
+    reasons: Iterable[Reason],
+    *,
+    registered: ReportCategory | None = None,
+    owner: str | None = None,
+    reported: Counter[str] | None = None,
 ) -> ReportCategory | None:
-    """The scheme of a call or finding, from data: the registry ``owner`` of the number it
-    presented, what citizens ``reported`` of that number, else the first scheme a reason's key
+    """The scheme of a call or finding, from data: the registry's ``category`` of the number it
+    presented (``registered``), else its registry ``owner``'s name (a registry without
+    categories), what citizens ``reported`` of that number, else the first scheme a reason's key
     names (:data:`SCHEME_OF_KEY`); None when none says."""
+    if registered is not None:
+        return registered
     found = owner_category(owner)
     if found is not None:
         return found
