@@ -46,7 +46,12 @@ class Ticking:
 def outcome_api(
     *, clock: Callable[[], float] | None = None, **options: Any
 ) -> tuple[ScreeningApi, ScreeningEngine]:
-    engine = ScreeningEngine(parse_config("network:\n  home_region: KZ\n"))
+    # No engine budget and a long deadline: on a busy machine a first screen (numbering
+    # metadata loading) may outlast them, and an answer by fail-open is rightly learnt nothing from.
+    engine = ScreeningEngine(
+        parse_config("network:\n  home_region: KZ\ndeadline:\n  budget_us: 1000000000\n")
+    )
+    options.setdefault("deadline_ms", 2_000.0)
     api = ScreeningApi(
         engine.screen,
         observe=engine.observe,
@@ -251,7 +256,12 @@ def test_outcomes_are_counted_in_the_metrics() -> None:
 
 
 def test_an_engine_that_does_not_learn_says_so() -> None:
-    engine = ScreeningEngine(parse_config("network:\n  home_region: KZ\n"))
+    # No engine budget and a long deadline: on a busy machine a first screen (numbering
+    # metadata loading) may outlast them, and an answer by fail-open is rightly learnt nothing from.
+    engine = ScreeningEngine(
+        parse_config("network:\n  home_region: KZ\ndeadline:\n  budget_us: 1000000000\n")
+    )
+    options.setdefault("deadline_ms", 2_000.0)
     api = ScreeningApi(engine.screen, settings=ApiSettings(), wall_clock=lambda: NOW)
     post(api, "/v1/screen", {**AT_HOME, "record_id": "call-1"})
     status, body = post(api, "/v1/outcome", answered(AT_HOME, record_id="call-1"))
