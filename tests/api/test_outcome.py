@@ -256,12 +256,7 @@ def test_outcomes_are_counted_in_the_metrics() -> None:
 
 
 def test_an_engine_that_does_not_learn_says_so() -> None:
-    # No engine budget and a long deadline: on a busy machine a first screen (numbering
-    # metadata loading) may outlast them, and an answer by fail-open is rightly learnt nothing from.
-    engine = ScreeningEngine(
-        parse_config("network:\n  home_region: KZ\ndeadline:\n  budget_us: 1000000000\n")
-    )
-    options.setdefault("deadline_ms", 2_000.0)
+    engine = ScreeningEngine(parse_config("network:\n  home_region: KZ\n"))
     api = ScreeningApi(engine.screen, settings=ApiSettings(), wall_clock=lambda: NOW)
     post(api, "/v1/screen", {**AT_HOME, "record_id": "call-1"})
     status, body = post(api, "/v1/outcome", answered(AT_HOME, record_id="call-1"))
