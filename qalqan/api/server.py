@@ -168,7 +168,8 @@ _FULL = _refusal(
 )
 
 
-def guarded_protocol(guard: ConnectionGuard) -> type[asyncio.Protocol]:
+# A class factory: its complexity is the sum of its methods', each of them short.
+def guarded_protocol(guard: ConnectionGuard) -> type[asyncio.Protocol]:  # noqa: C901
     """uvicorn's HTTP protocol with ``guard``'s timeouts, header bound and connection cap.
 
     The timer runs from a new connection, or the first byte of a request, until
