@@ -25,31 +25,11 @@ from qalqan.config import setting as _about
 from qalqan.domain.model import Action, IngressClass
 from qalqan.domain.numbers import is_region
 from qalqan.errors import ConfigError
+from qalqan.screening.node import actions_by_ingress, as_action
 
 __all__ = ["ApiSettings", "Secret"]
 
 _INGRESS_CLASSES = frozenset(c.value for c in IngressClass)
-
-
-def _as_action(value: object) -> Action | object:
-    """An :class:`Action` when ``value`` names one; otherwise ``value``, for problems() to name."""
-    try:
-        return Action(cast(str, value))
-    except ValueError:
-        return value
-
-
-def _actions_by_ingress(raw: str) -> dict[str, Action | object]:
-    """``international=divert,voip=divert`` as a mapping; problems() checks the names."""
-    found: dict[str, Action | object] = {}
-    for part in raw.split(","):
-        if not part.strip():
-            continue
-        kind, equals, action = part.partition("=")
-        if not equals or not kind.strip() or not action.strip():
-            raise ValueError(f"'{part.strip()}' is not CLASS=ACTION (e.g. international=divert)")
-        found[kind.strip().lower()] = _as_action(action.strip().lower())
-    return found
 
 
 # (setting, the test its value must pass, what is said when it does not)
@@ -69,7 +49,7 @@ _BOUNDS: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
 
 def _parse(kind: Any, raw: str) -> Any:
     if kind == Mapping[str, Action]:
-        return _actions_by_ingress(raw)
+        return actions_by_ingress(raw)
     return config.parse_value(kind, raw)
 
 
@@ -227,7 +207,7 @@ class ApiSettings:
             self,
             "fail_open_by_ingress",
             MappingProxyType(
-                {str(k): _as_action(v) for k, v in dict(self.fail_open_by_ingress).items()}
+                {str(k): as_action(v) for k, v in dict(self.fail_open_by_ingress).items()}
             ),
         )
         token: object = self.api_token

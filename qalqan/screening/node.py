@@ -77,6 +77,8 @@ __all__ = [
     "NodeSettings",
     "Observe",
     "ScreeningNode",
+    "actions_by_ingress",
+    "as_action",
     "reputation_lists",
 ]
 
@@ -141,12 +143,12 @@ class NodeSettings:
     )
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "default_action", _as_action(self.default_action))
+        object.__setattr__(self, "default_action", as_action(self.default_action))
         object.__setattr__(
             self,
             "fail_open_by_ingress",
             MappingProxyType(
-                {str(k): _as_action(v) for k, v in dict(self.fail_open_by_ingress).items()}
+                {str(k): as_action(v) for k, v in dict(self.fail_open_by_ingress).items()}
             ),
         )
         problems = self.problems()
@@ -229,7 +231,7 @@ class NodeSettings:
         return config.shown(self)
 
 
-def _as_action(value: object) -> Action | Any:
+def as_action(value: object) -> Action | Any:
     """An :class:`Action` when ``value`` names one; otherwise ``value``, for problems() to name."""
     if isinstance(value, Action):
         return value
@@ -239,7 +241,7 @@ def _as_action(value: object) -> Action | Any:
         return value
 
 
-def _actions_by_ingress(raw: str) -> dict[str, Any]:
+def actions_by_ingress(raw: str) -> dict[str, Any]:
     """``international=divert,voip=divert`` as a mapping; problems() checks the names."""
     found: dict[str, Any] = {}
     for part in raw.split(","):
@@ -248,13 +250,13 @@ def _actions_by_ingress(raw: str) -> dict[str, Any]:
         kind, equals, action = part.partition("=")
         if not equals or not kind.strip() or not action.strip():
             raise ValueError(f"'{part.strip()}' is not CLASS=ACTION (e.g. international=divert)")
-        found[kind.strip().lower()] = _as_action(action)
+        found[kind.strip().lower()] = as_action(action)
     return found
 
 
 def _parse(kind: Any, raw: str) -> Any:
     if kind == Mapping[str, Action]:
-        return _actions_by_ingress(raw)
+        return actions_by_ingress(raw)
     return config.parse_value(kind, raw)
 
 
