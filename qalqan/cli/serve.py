@@ -28,6 +28,24 @@ if TYPE_CHECKING:
     from qalqan.sip.config import SipConfig
 
 
+NodeData = Annotated[
+    Path | None,
+    typer.Option(
+        help="The operator's reference tables (subscribers, roaming, registry, cells; exchange-v1). "
+        "Without them most spoofing and farm rules cannot fire. Contact between numbers is "
+        "learned at start from its cdrs (answered calls and SMS of the last 30 days)."
+    ),
+]
+"""What a screening node knows of the operator, the same for both faces."""
+NodeLists = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--lists",
+        help="Reputation lists: a `qalqan analyze` output folder or a CSV; repeatable.",
+    ),
+]
+
+
 @guarded
 def serve_command(
     host: Annotated[
@@ -46,21 +64,8 @@ def serve_command(
         Path | None,
         typer.Option(help="Rules file of the screening engine (default: the shipped rules)."),
     ] = None,
-    data: Annotated[
-        Path | None,
-        typer.Option(
-            help="The operator's reference tables (subscribers, roaming, registry, cells; exchange-v1). "
-            "Without them most spoofing and farm rules cannot fire. Contact between numbers is "
-            "learned at start from its cdrs (answered calls and SMS of the last 30 days)."
-        ),
-    ] = None,
-    lists: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--lists",
-            help="Reputation lists: a `qalqan analyze` output folder or a CSV; repeatable.",
-        ),
-    ] = None,
+    data: NodeData = None,
+    lists: NodeLists = None,
     sip_config: Annotated[
         Path | None,
         typer.Option(
@@ -161,20 +166,8 @@ def serve_http_command(
         Path | None,
         typer.Option(help="Rules file for the screening engine (env QALQAN_HTTP_RULES)."),
     ] = None,
-    data: Annotated[
-        Path | None,
-        typer.Option(
-            help="The operator's reference tables (subscribers, roaming, registry, cells); "
-            "contact between numbers is learned at start from its cdrs."
-        ),
-    ] = None,
-    lists: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--lists",
-            help="Reputation lists: a `qalqan analyze` output folder or a CSV; repeatable.",
-        ),
-    ] = None,
+    data: NodeData = None,
+    lists: NodeLists = None,
     get: Annotated[
         str | None,
         typer.Option(
