@@ -264,10 +264,6 @@ class ApiSettings:
         """
         return config.from_env(cls, environ, overrides)
 
-    def fail_open_action(self, kind: IngressClass) -> Action:
-        """The action answered unscreened for a call from ``kind`` (engine error, deadline)."""
-        return self.fail_open_by_ingress.get(kind.value, self.default_action)
-
     def replace(self, **changes: Any) -> ApiSettings:
         """A copy with ``changes`` applied (None values are ignored)."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -358,10 +358,6 @@ class SipConfig:
             if not holds(getattr(self, name))
         ]
 
-    def fail_open_action(self, kind: IngressClass) -> Action:
-        """The action answered unscreened for a call from ``kind`` (over capacity, error, deadline)."""
-        return self.fail_open_by_ingress.get(kind.value, self.default_action)
-
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> SipConfig:
         """Settings from a parsed YAML/JSON mapping alone (no file, no environment); unknown
