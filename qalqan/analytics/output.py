@@ -18,7 +18,16 @@ import pyarrow as pa
 from qalqan.analytics.farms import Stay
 from qalqan.analytics.pipeline import AnalysisResult
 from qalqan.domain.model import CallVerdict, SimVerdict
-from qalqan.exchange.schema import CALLS, CAMPAIGNS, FARMS, SIMS, Column, Kind, Table
+from qalqan.exchange.schema import (
+    CALLS,
+    CAMPAIGNS,
+    FARMS,
+    SIMS,
+    Column,
+    Kind,
+    Table,
+    reason_facts_column,
+)
 from qalqan.exchange.types import TIME_TYPE, canonical_schema
 from qalqan.exchange.writer import TableWriter
 
@@ -36,13 +45,7 @@ ACCOUNTS = Table(
         Column(name="amount_in", kind=Kind.FLOAT, nullable=True, doc=""),
         Column(name="payers", kind=Kind.INT, nullable=True, doc=""),
         Column(name="reasons", kind=Kind.TEXT, nullable=True, doc=""),
-        Column(
-            name="reason_facts",
-            kind=Kind.REASONS,
-            nullable=True,
-            required=False,
-            doc="the reason as data (rule, message key, facts, weight), a JSON array of one",
-        ),
+        reason_facts_column(),
     ),
 )
 

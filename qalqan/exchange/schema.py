@@ -31,6 +31,7 @@ __all__ = [
     "Column",
     "Kind",
     "Table",
+    "reason_facts_column",
 ]
 
 
@@ -326,7 +327,7 @@ LABELS = Table(
 )
 
 
-def _reason_facts(split: str = "") -> Column:
+def reason_facts_column(split: str = "") -> Column:
     """The Qalqan column after an output's exchange-v1 ones: each reason as data."""
     where = f" (split at '{split}')" if split else " (one reason a row)"
     return Column(
@@ -351,7 +352,7 @@ SIMS = Table(
         Column(name="verdict", kind=Kind.ENUM, values=_values(SimVerdict), doc=""),
         Column(name="farm_id", kind=Kind.TEXT, nullable=True, doc=""),
         Column(name="reasons", kind=Kind.TEXT, nullable=True, doc=""),
-        _reason_facts(" | "),
+        reason_facts_column(" | "),
     ),
 )
 
@@ -367,7 +368,7 @@ FARMS = Table(
         Column(name="lon", kind=Kind.FLOAT, minimum=-180, maximum=180, nullable=True, doc=""),
         Column(name="first_seen", kind=Kind.TIME, doc=""),
         Column(name="last_seen", kind=Kind.TIME, doc=""),
-        _reason_facts("; "),
+        reason_facts_column("; "),
     ),
 )
 
@@ -380,7 +381,7 @@ CALLS = Table(
         Column(name="verdict", kind=Kind.ENUM, values=_values(CallVerdict), doc=""),
         Column(name="campaign_id", kind=Kind.TEXT, nullable=True, doc=""),
         Column(name="reasons", kind=Kind.TEXT, nullable=True, doc=""),
-        _reason_facts(),
+        reason_facts_column(),
     ),
 )
 
@@ -397,7 +398,7 @@ CAMPAIGNS = Table(
         ),
         Column(name="farm_ids", kind=Kind.TEXT, nullable=True, doc="';'-separated"),
         Column(name="routes", kind=Kind.TEXT, nullable=True, doc="';'-separated"),
-        _reason_facts("; "),
+        reason_facts_column("; "),
     ),
 )
 
@@ -411,7 +412,7 @@ DECISIONS = Table(
         Column(name="score", kind=Kind.FLOAT, minimum=0, maximum=1, doc=""),
         Column(name="reasons", kind=Kind.TEXT, nullable=True, doc=""),
         Column(name="latency_us", kind=Kind.FLOAT, minimum=0, doc=""),
-        _reason_facts(" | "),
+        reason_facts_column(" | "),
     ),
 )
 
