@@ -11,8 +11,6 @@ message needs, its English detail rendered from them.
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import random
 import string
 from datetime import timedelta
@@ -23,7 +21,7 @@ import yaml
 
 from qalqan.domain.messages import MESSAGES, render
 from qalqan.domain.model import CallAttempt, IngressClass, Reason
-from qalqan.screening.config import default_rules_text, load_config
+from qalqan.screening.config import default_rules_text
 from qalqan.screening.signals import SIGNALS, Context, Rule
 from tests.screening.conftest import (
     BANK_HOTLINE,
@@ -137,12 +135,11 @@ def test_the_rule_handles_missing_inputs_over_every_ingress(rule: str) -> None:
 
 @pytest.mark.parametrize("rule", RULES)
 def test_the_rule_is_deterministic(rule: str) -> None:
-    # Without a time budget, as below: a screen that overruns it on a busy machine answers the
-    # deadline's action, and what the state learns from an attempt depends on that action.
-    timeless = dataclasses.replace(load_config(), deadline_us=math.inf)
+    # The hand-made operator screens without a time budget (conftest.timeless): a screen that
+    # overruns it on a busy machine answers the deadline's action, and the state learns from that.
     runs = []
     for _ in range(2):
-        op = Operator(config=timeless)
+        op = Operator()
         signal = _signal(op, rule)
         said = []
         for attempt in traffic(seed=7, n=800):
@@ -161,10 +158,9 @@ def test_only_the_ingress_it_declares_reaches_it(rule: str) -> None:
 
 
 def test_whole_decisions_are_deterministic() -> None:
-    # Without a time budget: a decision that overruns it (a first lookup of numbering-plan
-    # metadata, a busy machine) answers the deadline's action instead, by design.
-    timeless = dataclasses.replace(load_config(), deadline_us=math.inf)
-    first, second = Operator(config=timeless), Operator(config=timeless)
+    # Without a time budget (conftest.timeless): a decision that overruns it (a first lookup of
+    # numbering-plan metadata, a busy machine) answers the deadline's action instead, by design.
+    first, second = Operator(), Operator()
     for attempt in traffic(seed=3):
         a, b = first.screen(attempt), second.screen(attempt)
         assert (a.action, a.score, a.reasons) == (b.action, b.score, b.reasons)
