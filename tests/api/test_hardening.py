@@ -22,9 +22,8 @@ from qalqan.api.config import ApiSettings
 from qalqan.domain.messages import render
 from qalqan.domain.model import Action, CallAttempt, Decision, Ingress
 from qalqan.errors import ConfigError
-from qalqan.screening.config import parse_config
 from qalqan.screening.engine import ScreeningEngine
-from tests.api.conftest import NOW, Client, attempt_json, make_api
+from tests.api.conftest import NOW, Client, attempt_json, make_api, real_engine
 
 JSON_HEADERS = {"content-type": "application/json"}
 SPOOFED_CALL = {
@@ -32,13 +31,6 @@ SPOOFED_CALL = {
     "callee": "+77075550202",
     "ingress": "international:carrierA",
 }
-
-
-def real_engine() -> ScreeningEngine:
-    # no engine budget either: a screen past it on a busy machine answers the deadline's action
-    return ScreeningEngine(
-        parse_config("network:\n  home_region: KZ\ndeadline:\n  budget_us: 1000000000\n")
-    )
 
 
 def real_api(

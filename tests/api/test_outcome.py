@@ -23,7 +23,7 @@ from qalqan.api.app import ScreeningApi
 from qalqan.api.config import ApiSettings
 from qalqan.screening.config import parse_config
 from qalqan.screening.engine import ScreeningEngine
-from tests.api.conftest import NOW, Client
+from tests.api.conftest import NOW, Client, real_engine
 
 TOKEN = "s3cret-token-of-the-switch"
 RELATIVE = "+77015550101"
@@ -48,9 +48,7 @@ def outcome_api(
 ) -> tuple[ScreeningApi, ScreeningEngine]:
     # No engine budget and a long deadline: on a busy machine a first screen (numbering
     # metadata loading) may outlast them, and an answer by fail-open is rightly learnt nothing from.
-    engine = ScreeningEngine(
-        parse_config("network:\n  home_region: KZ\ndeadline:\n  budget_us: 1000000000\n")
-    )
+    engine = real_engine()
     options.setdefault("deadline_ms", 2_000.0)
     api = ScreeningApi(
         engine.screen,
