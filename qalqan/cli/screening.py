@@ -69,6 +69,13 @@ def replay_command(
             "lists with what it found so far (15m, 1h, ...; 'off' for never).",
         ),
     ] = "1h",
+    outcomes: Annotated[
+        bool,
+        typer.Option(
+            help="Reveal each call's outcome once it has ended, as the operator's records do. "
+            "--no-outcomes: never, as a SIP redirect server (qalqan serve) sees the attempts only.",
+        ),
+    ] = True,
     lists: Annotated[
         list[Path] | None,
         typer.Option(
@@ -145,6 +152,7 @@ def replay_command(
             config=config,
             lists=known,
             analyze_every_s=every,
+            outcome_delay_s=30.0 if outcomes else None,
             farm_watch=farm_watch,
             quarantine=quarantine,
             protection_list=protection_list,

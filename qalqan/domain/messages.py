@@ -308,6 +308,19 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "kk": "Identity тақырыбы тексерілді, бірақ тек шлюздік аттестация (C): "
         "оператор қоңырау шалушыны білмейді",
     },
+    "stir_shaken.identity.upstream.full": {
+        "en": "caller ID verified by the network with full attestation (A)",
+        "ru": "номер звонящего проверен сетью, полная аттестация (A)",
+        "kk": "қоңырау шалушының нөмірі желіде тексерілді, толық аттестация (A)",
+    },
+    "stir_shaken.identity.upstream.gateway": {
+        "en": "caller ID verified by the network with gateway attestation (C) only: "
+        "the carrier does not know the caller",
+        "ru": "номер звонящего проверен сетью, но аттестация только шлюзовая (C): "
+        "оператор не знает, кто звонит",
+        "kk": "қоңырау шалушының нөмірі желіде тексерілді, бірақ тек шлюздік аттестация (C): "
+        "оператор қоңырау шалушыны білмейді",
+    },
     # --- the engine's own reasons -------------------------------------------------------------
     "vulnerable_callee.opted_in": {
         "en": "callee {callee} asked to be protected: warned at a lower score",

@@ -14,7 +14,11 @@ from enum import StrEnum
 
 from qalqan.domain.messages import Reason
 
+ATTESTATIONS = ("A", "B", "C")
+"""STIR/SHAKEN attestation levels (ATIS-1000074): full, partial, gateway."""
+
 __all__ = [
+    "ATTESTATIONS",
     "Account",
     "Action",
     "CallAttempt",
@@ -162,6 +166,14 @@ class CallAttempt:
     identity: str | None = None
     """The SIP Identity header (RFC 8224 PASSporT), when the call carried one."""
     record_id: str | None = None
+    attest: str | None = None
+    """STIR/SHAKEN attestation (``A``, ``B`` or ``C``) of an Identity header the operator's
+    own network already verified (the CDR's ``identity_attest``, the SBC's
+    ``P-Attestation-Indicator`` or ``verstat``); None when nothing upstream vouched."""
+
+    def __post_init__(self) -> None:
+        if self.attest is not None and self.attest not in ATTESTATIONS:
+            raise ValueError(f"attestation '{self.attest}' is not A, B or C")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

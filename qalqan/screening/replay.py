@@ -116,6 +116,8 @@ _COLUMNS: Final = (
     "a_imei",
     "a_cell",
 )
+_ATTEST: Final = "identity_attest"
+"""Optional column: the attestation the operator's network gave a verified Identity header."""
 _EVENTS: Final = {event.value: event for event in Event}
 _ANSWERED: Final = CallResult.ANSWERED.value
 
@@ -174,7 +176,7 @@ def sorted_cdrs(
     """Accepted ``cdrs`` rows sorted by start time (ties in file order), in Arrow batches.
 
     Columns: ``record_id, start_us`` (microseconds since the epoch) and the
-    call's fields. The rows are staged in ``scratch`` and sorted by DuckDB,
+    call's fields, ``identity_attest`` among them (empty where the data set has no such column). The rows are staged in ``scratch`` and sorted by DuckDB,
     which spills to ``scratch`` when the table outgrows memory. ``since`` and
     ``until`` keep only the rows that start after ``since`` and no later than
     ``until`` (the others are dropped as they are read, never staged).
@@ -205,7 +207,7 @@ def sorted_cdrs(
         result = con.sql(
             f"""
             SELECT record_id, epoch_us(start_time) AS start_us, duration_s, event, result,
-                   a_number, b_number, ingress, a_imsi, a_imei, a_cell
+                   a_number, b_number, ingress, a_imsi, a_imei, a_cell, identity_attest
             FROM read_parquet('{staged.as_posix()}')
             ORDER BY start_time, _seq
             """
@@ -240,8 +242,10 @@ def recorded_calls(
     """
     ingresses = {} if ingresses is None else ingresses
     columns = [batch.column(name).to_pylist() for name in _COLUMNS]
+    names = batch.schema.names
+    attests = batch.column(_ATTEST).to_pylist() if _ATTEST in names else [None] * batch.num_rows
     for (record_id, start_us, duration, event, result, caller, callee,
-         ingress_text, imsi, imei, cell) in zip(*columns, strict=True):  # fmt: skip
+         ingress_text, imsi, imei, cell, attest) in zip(*columns, attests, strict=True):  # fmt: skip
         ingress = ingresses.get(ingress_text)
         if ingress is None:
             ingress = ingresses[ingress_text] = Ingress.parse(ingress_text)
@@ -256,6 +260,7 @@ def recorded_calls(
                 imei=imei,
                 cell=cell,
                 record_id=record_id,
+                attest=attest or None,
             ),
             answered=result == _ANSWERED,
             duration_s=float(duration or 0) if kind is Event.VOICE else 0.0,
@@ -314,7 +319,7 @@ class _Replay:
         *,
         sites: dict[str, str],
         analyze_every_s: float | None,
-        outcome_delay_s: float,
+        outcome_delay_s: float | None,
     ) -> None:
         self.engine = engine
         self.watch = watch
@@ -372,6 +377,9 @@ class _Replay:
                 imei=attempt.imei,
                 site=self.sites.get(cell, cell) if cell else None,
             )
+        if self.delay is None:  # outcomes are never revealed (a redirect server's view)
+            self._count()
+            return
         # The outcome carries the engine's answer: a call it intercepted would not have gone
         # through as the CDR says, so it teaches no contact (see qalqan.screening.features).
         outcome = CallOutcome(
@@ -382,6 +390,9 @@ class _Replay:
             event=call.event,
         )
         heapq.heappush(self.pending, (t + call.duration_s + self.delay, self.done, outcome))
+        self._count()
+
+    def _count(self) -> None:
         self.done += 1
         if self.done % FREEZE_EVERY == 0:
             gc.freeze()  # the state grew: keep it out of the cyclic collector's passes
@@ -394,7 +405,7 @@ def replay(
     config: ScreeningConfig | None = None,
     lists: ReputationLists | None = None,
     analyze_every_s: float | None = 3600.0,
-    outcome_delay_s: float = 30.0,
+    outcome_delay_s: float | None = 30.0,
     farm_watch: FarmWatchSettings | None = None,
     quarantine: Path | None = None,
     protection_list: Path | None = None,
@@ -408,7 +419,9 @@ def replay(
 
     ``analyze_every_s``: how often (in the data's own time) the batch detector
     runs and feeds the engine's reputation lists; None never.
-    ``outcome_delay_s``: how long after a call ends its outcome becomes known.
+    ``outcome_delay_s``: how long after a call ends its outcome becomes known; None
+    never, as a SIP redirect server, which hands each call on and never sees it end, knows
+    only the attempts it screened (what ``qalqan serve`` decides, replayed).
     ``enforce_deadline``: apply the rules file's time budget as a live node
     would; off by default, so that a hiccup of the machine running the replay
     (another process, the garbage collector) cannot change a decision and the

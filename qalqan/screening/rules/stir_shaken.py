@@ -9,6 +9,14 @@ the signal is *supporting only*, so a call with nothing else against it is
 not stopped for its header, and the mitigation is small enough that real
 evidence of spoofing still wins.
 
+Where the operator's own network verified the header already (the SBC's
+``P-Attestation-Indicator`` or ``verstat``, the CDR's ``identity_attest``), the
+call comes with that attestation (``CallAttempt.attest``) and no header to
+verify, or none this engine can: the attestation then weighs as a verified
+header's would (``A`` lends some trust, ``C`` adds a little), with its own
+reason saying it was verified upstream. A header the engine can verify itself
+is always verified: its result wins over what upstream said.
+
 The verifier module is imported lazily (:func:`default_verifier`) and may be
 absent: the engine then simply has no STIR/SHAKEN signal.
 """
@@ -50,7 +58,9 @@ def default_verifier(**options: Any) -> IdentityVerifying | None:
 class IdentityHeader(Rule):
     """The STIR/SHAKEN verification of the call's Identity header; supporting evidence only.
 
-    ``weight`` applies when the header fails verification.
+    ``weight`` applies when the header fails verification. A call whose header the
+    operator's network verified already (``CallAttempt.attest``) and that brings none
+    this engine can verify weighs its attestation the same way.
     """
 
     id = "stir_shaken.identity"
@@ -61,6 +71,8 @@ class IdentityHeader(Rule):
         "stir_shaken.identity.failed",
         "stir_shaken.identity.full",
         "stir_shaken.identity.gateway",
+        "stir_shaken.identity.upstream.full",
+        "stir_shaken.identity.upstream.gateway",
     )
     settings = (
         Setting(
@@ -91,7 +103,7 @@ class IdentityHeader(Rule):
         verifier = self.env.verifier
         header = attempt.identity
         if verifier is None or not header:
-            return None
+            return self._upstream(attempt.attest)
         check = verifier.verify(
             header, caller=attempt.caller, callee=attempt.callee, now=attempt.time
         )
@@ -101,4 +113,12 @@ class IdentityHeader(Rule):
             return self.say("stir_shaken.identity.full", weight=self.full_weight)
         if check.attestation == "C" and self.gateway_weight > 0:
             return self.say("stir_shaken.identity.gateway", weight=self.gateway_weight)
+        return None
+
+    def _upstream(self, attest: str | None) -> Reason | None:
+        """The attestation the operator's network gave a header it verified itself."""
+        if attest == "A":
+            return self.say("stir_shaken.identity.upstream.full", weight=self.full_weight)
+        if attest == "C" and self.gateway_weight > 0:
+            return self.say("stir_shaken.identity.upstream.gateway", weight=self.gateway_weight)
         return None
