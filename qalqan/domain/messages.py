@@ -423,6 +423,14 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
             "kk": "тексеруге {elapsed_ms} мс кетті — {deadline_ms} мс шегінен асты",
         }
     ),
+    "sip.client_time_ignored": {
+        "en": "the INVITE's Date {client_time} is more than {skew_s} s from the node's own clock; "
+        "judged at the node's own clock, {node_time}",
+        "ru": "дата INVITE {client_time} расходится с часами узла больше чем на {skew_s} с; "
+        "проверено по часам узла, {node_time}",
+        "kk": "INVITE күні {client_time} түйін сағатынан {skew_s} с-тан артық ауытқиды; "
+        "түйін сағаты бойынша тексерілді, {node_time}",
+    },
     "http.client_time_ignored": {
         "en": "the client's time {client_time} is more than {skew_s} s from the node's own clock; "
         "judged at the node's own clock, {node_time}",

@@ -19,6 +19,7 @@ arrived and ``{host}`` its host (and port).
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,6 +173,23 @@ class SipConfig:
             "forms are left unread while it is not known.",
         ),
     )
+    client_time_skew_s: float = field(
+        default=0.0,
+        metadata=_about(
+            "QALQAN_SIP_CLIENT_TIME_SKEW_S",
+            "Most seconds an INVITE's Date header may differ from the node's clock to be taken as "
+            "the call's time; further, or 0 (the default), the node dates the call itself. inf "
+            "believes every Date: for replaying recorded calls only.",
+        ),
+    )
+    imsi_header: str = field(
+        default="P-Qalqan-IMSI",
+        metadata=_about(
+            "QALQAN_SIP_IMSI_HEADER",
+            "Header the SBC writes the calling SIM's IMSI into (no standard INVITE header "
+            "carries it); read for calls of the mobile ingress only.",
+        ),
+    )
     metrics_host: str = field(
         default="127.0.0.1",
         metadata=_about(
@@ -323,6 +341,8 @@ class SipConfig:
             problems.append(f"overload_status {self.overload_status} is not None or 503")
         if any(c in self.server_name for c in "\r\n\0"):
             problems.append("server_name has a line break")
+        if not _HEADER_NAME.fullmatch(self.imsi_header):
+            problems.append(f"imsi_header '{self.imsi_header}' is not a header name")
         return problems
 
     def _ingress_problems(self) -> list[str]:
@@ -389,7 +409,9 @@ _BOUNDS: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("tcp_max_connections", lambda v: v >= 1, "must be at least 1"),
     ("tcp_header_timeout_s", lambda v: v > 0, "must be above 0"),
     ("tcp_idle_timeout_s", lambda v: v > 0, "must be above 0"),
+    ("client_time_skew_s", lambda v: v >= 0, "must be 0 or more"),
 )
+_HEADER_NAME = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]{1,64}")
 
 
 def _as_action(value: object) -> Action | object:

@@ -14,7 +14,9 @@ Two halves:
   the :class:`~qalqan.domain.model.CallAttempt` the screening engine judges
   (caller from ``P-Asserted-Identity`` else ``From``; callee from the
   Request-URI; ingress from RFC 4904 ``tgrp``/``trunk-context`` or the sending
-  SBC's address; the RFC 8224 ``Identity`` header), and
+  SBC's address; the RFC 8224 ``Identity`` header; the ``Date`` within
+  ``client_time_skew_s``; the cell, IMEI and IMSI of a mobile-originated call and
+  the attestation the SBC verified, by :mod:`qalqan.sip.radio`), and
   :func:`decision_response` turns a :class:`~qalqan.domain.model.Decision` into
   the SIP answer.
 - :class:`RedirectService`, the whole server minus sockets: bytes and the time
@@ -33,10 +35,10 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from qalqan.domain.model import Action, CallAttempt, Decision, Ingress, Reason
+from qalqan.domain.model import Action, CallAttempt, Decision, Ingress, IngressClass, Reason
 from qalqan.domain.numbers import normalise, region_of_engine
 from qalqan.errors import NumberError
 from qalqan.screening.node import NodeSettings, ScreeningNode
@@ -55,12 +57,20 @@ from qalqan.sip.message import (
     reason_phrase,
 )
 from qalqan.sip.metrics import SipMetrics
+from qalqan.sip.radio import (
+    parse_access_cell,
+    parse_attestation,
+    parse_imsi,
+    parse_instance_imei,
+    parse_sip_date,
+)
 from qalqan.sip.transaction import Peer, Send, ServerTransactions
 
 __all__ = [
     "Decide",
     "IngressMap",
     "RedirectService",
+    "attempt_time",
     "call_attempt",
     "caller_number",
     "decision_response",
@@ -216,6 +226,22 @@ def _trunk_groups(request: Request) -> Iterable[tuple[str, str]]:
             yield group, context or ""
 
 
+def attempt_time(request: Request, *, node_time: datetime, skew_s: float) -> datetime:
+    """When the call was made: its ``Date`` header within ``skew_s`` of ``node_time``, else
+    ``node_time``.
+
+    The engine's rolling state moves with its attempts' times, so a Date from outside
+    never moves it further than ``skew_s`` from the node's own clock (0: never believed;
+    ``inf``: always, for replaying recorded calls).
+    """
+    if skew_s <= 0:
+        return node_time
+    said = parse_sip_date(request.headers.get("Date"))
+    if said is None or abs((said - node_time).total_seconds()) > skew_s:
+        return node_time
+    return said
+
+
 def call_attempt(
     request: Request,
     *,
@@ -228,7 +254,9 @@ def call_attempt(
     """The call attempt an INVITE describes, or None when it dials no telephone number.
 
     National-format numbers are read by ``region``, else by ``config.region`` unless it
-    is ``auto`` (then they are left unread: the operator's country is not known).
+    is ``auto`` (then they are left unread: the operator's country is not known). ``at``
+    is the node's own time of arrival (None: now); the ``Date`` header replaces it only
+    within ``config.client_time_skew_s`` (:func:`attempt_time`).
     """
     if region is None and config.region != "auto":
         region = config.region
@@ -236,13 +264,28 @@ def call_attempt(
     if callee is None:
         return None
     ingress_map = ingress or IngressMap.from_config(config)
+    route = ingress_map.of(request, source_host)
+    headers = request.headers
+    imsi = imei = cell = None
+    if route.kind is IngressClass.MOBILE:  # radio facts belong to our own subscribers' calls
+        imsi = parse_imsi(headers.get(config.imsi_header))
+        imei = parse_instance_imei(headers.get_all("Contact"))
+        cell = parse_access_cell(headers.get_all("P-Access-Network-Info"))
+    node_time = at or datetime.now(UTC)
     return CallAttempt(
-        time=at or datetime.now(UTC),
+        time=attempt_time(request, node_time=node_time, skew_s=config.client_time_skew_s),
         caller=caller_number(request, region=region),
         callee=callee,
-        ingress=ingress_map.of(request, source_host),
-        identity=request.headers.get("Identity") or None,
+        ingress=route,
+        imsi=imsi,
+        imei=imei,
+        cell=cell,
+        identity=headers.get("Identity") or None,
         record_id=request.call_id,
+        attest=parse_attestation(
+            headers.get("P-Attestation-Indicator"),
+            [*headers.get_all("P-Asserted-Identity"), *headers.get_all("From")],
+        ),
     )
 
 
@@ -510,12 +553,13 @@ class RedirectService:
                 to_tag=tag,
                 extra=[("Retry-After", "1"), *common],
             )
+        node_time = self.wall_clock()
         attempt = call_attempt(
             request,
             source_host=peer.host,
             config=config,
             ingress=self.ingress,
-            at=self.wall_clock(),
+            at=node_time,
             region=self.region,
         )
         if attempt is None:
@@ -531,8 +575,30 @@ class RedirectService:
             decision = self.node.fail_open("overload", attempt, face="sip")
         else:
             decision = self.node.screen(attempt, face="sip", arrived=arrived)
+        note = self._date_ignored(request, attempt, node_time)
+        if note is not None:
+            decision = replace(decision, reasons=(*decision.reasons, note))
         return decision_response(
             request, decision, config=config, to_tag=tag, callee=attempt.callee
+        )
+
+    def _date_ignored(
+        self, request: Request, attempt: CallAttempt, node_time: datetime
+    ) -> Reason | None:
+        """A reason of weight 0 when the INVITE's Date was not believed (too far off)."""
+        skew_s = self.config.client_time_skew_s
+        if skew_s <= 0 or attempt.time != node_time:
+            return None
+        said = request.headers.get("Date")
+        if said is None or parse_sip_date(said) == node_time:
+            return None
+        return Reason.said(
+            "sip.client_time_ignored",
+            0.0,
+            "sip.client_time_ignored",
+            client_time=header_safe(said, limit=64),
+            skew_s=f"{skew_s:g}",
+            node_time=node_time.isoformat(),
         )
 
 
