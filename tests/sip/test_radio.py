@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qalqan.domain.model import Action, Decision, IngressClass
+from qalqan.domain.model import Action, CallAttempt, Decision, IngressClass
 from qalqan.sip.message import Request, parse_message
 from qalqan.sip.radio import (
     MAX_CELL_CHARS,
@@ -185,9 +185,9 @@ def test_radio_facts_from_another_network_are_not_believed() -> None:
 
 
 def test_the_service_says_when_it_did_not_believe_the_date() -> None:
-    seen = []
+    seen: list[CallAttempt] = []
 
-    def decide(attempt: object) -> Decision:
+    def decide(attempt: CallAttempt) -> Decision:
         seen.append(attempt)
         return Decision(action=Action.ALLOW, score=0.0)
 
