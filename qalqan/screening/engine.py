@@ -84,7 +84,7 @@ from qalqan.screening.state import (
     StateStore,
 )
 
-__all__ = ["DEADLINE_MISSED", "ScreeningEngine", "judged"]
+__all__ = ["DEADLINE_MISSED", "ScreeningEngine", "allowed", "fired", "judged"]
 
 DEADLINE_MISSED: Final = "deadline.missed"
 """The rule of the reason saying the engine missed its deadline and answered its default."""
@@ -241,10 +241,22 @@ class ScreeningEngine:
         and says whether the engine let the attempt through: without it, the
         attempt counts only where it raises suspicion (it was merely seen).
         """
+        if decision is None:
+            self._remember(Context(attempt, self.env))
+            return
+        allowed = decision.action is Action.ALLOW and judged(decision)
+        self.remember(attempt, fired=_fired(decision.reasons), allowed=allowed)
+
+    def remember(self, attempt: CallAttempt, *, fired: frozenset[str], allowed: bool) -> None:
+        """Remember an attempt another engine judged: the rules that fired on it with a positive
+        weight, and whether it let the attempt through on its own judgement.
+
+        The state changes exactly as that engine's :meth:`screen` changed its own, so that
+        engines sharing their attempts (:mod:`qalqan.screening.cluster`) hold the same state.
+        """
         context = Context(attempt, self.env)
-        if decision is not None:
-            context.fired = _fired(decision.reasons)
-            context.allowed = decision.action is Action.ALLOW and judged(decision)
+        context.fired = fired
+        context.allowed = allowed
         self._remember(context)
 
     @property
@@ -254,7 +266,11 @@ class ScreeningEngine:
         return self.env.home_region
 
     def screen(self, attempt: CallAttempt) -> Decision:
-        """Decide, then record: what the SIP and HTTP faces call for every call attempt."""
+        """Decide, then record: what the SIP and HTTP faces call for every call attempt.
+
+        What it records is what :meth:`remember` records given the decision's
+        :func:`fired` rules and whether it :func:`allowed` the attempt.
+        """
         started = perf_counter_ns()
         context = Context(attempt, self.env)
         decision = self._decide(context, started)
@@ -406,3 +422,13 @@ class ScreeningEngine:
 
 def _fired(reasons: Sequence[Reason]) -> frozenset[str]:
     return frozenset(r.rule for r in reasons if r.weight > 0)
+
+
+def fired(decision: Decision) -> frozenset[str]:
+    """The rules that fired on an attempt with a positive weight: what the state learns from."""
+    return _fired(decision.reasons)
+
+
+def allowed(decision: Decision) -> bool:
+    """Whether the engine let the attempt through on its own judgement (not a missed deadline)."""
+    return decision.action is Action.ALLOW and judged(decision)

@@ -39,10 +39,21 @@ in the past is forgotten at once. The engine takes its times from the
 attempts, so the faces that accept a time from a client bound it (see
 ``docs/api.md``, ``QALQAN_HTTP_CLIENT_TIME_SKEW_S``); replay feeds the data's
 own times in order.
+
+**Copies.** :meth:`InMemoryStateStore.dump` gives every aggregate as plain
+data (names, windows, and each key's buckets, items or time: strings, numbers
+and lists, nothing else), which :meth:`InMemoryStateStore.load` puts back into
+the aggregates a store already holds, so that an engine's references to them
+stay valid. A cluster of screening nodes ships such copies as snapshots
+(:mod:`qalqan.screening.cluster`); ``load`` checks every value's shape and
+raises :class:`ValueError` on the first that is wrong, and keeps at most
+``max_keys`` keys per aggregate and ``max_items`` items per key, whatever the
+copy holds.
 """
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Final, Protocol, runtime_checkable
@@ -50,6 +61,7 @@ from typing import Final, Protocol, runtime_checkable
 __all__ = [
     "DEFAULT_MAX_ITEMS",
     "DEFAULT_MAX_KEYS",
+    "DUMP_VERSION",
     "EXPIRE_PER_CALL",
     "InMemoryStateStore",
     "RecentKeys",
@@ -65,6 +77,9 @@ DEFAULT_MAX_KEYS: Final = 2_000_000
 DEFAULT_MAX_ITEMS: Final = 4_096
 """Distinct items one key of a :class:`RollingDistinct` holds at most (its count saturates there)."""
 BUCKETS_PER_WINDOW: Final = 10
+DUMP_VERSION: Final = 1
+"""The shape of :meth:`InMemoryStateStore.dump`; :meth:`InMemoryStateStore.load` refuses others."""
+_KINDS: Final = ("count", "distinct", "recent")
 EXPIRE_PER_CALL: Final = 64
 """Keys (or one key's items) one update forgets at most; stale ones left over wait for the next.
 
@@ -360,3 +375,137 @@ class InMemoryStateStore:
 
     def sizes(self) -> dict[str, int]:
         return {name: len(agg) for name, agg in sorted(self._aggregates.items())}
+
+    # --- copies ------------------------------------------------------------------------------
+
+    def dump(self) -> dict[str, object]:
+        """Every aggregate as plain data, keys in order of last update (a copy: later updates
+        do not change it). Tuple keys become lists; :meth:`load` makes them tuples again."""
+        aggregates: list[list[object]] = []
+        for name, agg in self._aggregates.items():
+            if isinstance(agg, _Count):
+                entries: list[object] = [
+                    [_plain(key), [[b, n] for b, n in counts.items()]]
+                    for key, counts in agg._keys.items()
+                ]
+                kind = "count"
+            elif isinstance(agg, _Distinct):
+                entries = [
+                    [_plain(key), [[_plain(item), t] for item, t in items.items()]]
+                    for key, items in agg._keys.items()
+                ]
+                kind = "distinct"
+            else:
+                entries = [[_plain(key), t] for key, t in agg._keys.items()]
+                kind = "recent"
+            aggregates.append([name, kind, agg.window_s, entries])
+        return {"version": DUMP_VERSION, "aggregates": aggregates}
+
+    def load(self, data: object) -> int:
+        """Replace the keys of every aggregate ``data`` (a :meth:`dump`) names; keys held in
+        aggregates it does not name stay. Returns the keys loaded.
+
+        Raises :class:`ValueError` naming the first value whose shape is wrong; the store is
+        then left with whatever was loaded before it.
+        """
+        if not isinstance(data, dict) or data.get("version") != DUMP_VERSION:
+            raise ValueError(f"not a state dump of version {DUMP_VERSION}")
+        aggregates = data.get("aggregates")
+        if not isinstance(aggregates, list):
+            raise ValueError("a state dump's aggregates are not a list")
+        loaded = 0
+        for entry in aggregates:
+            if not (isinstance(entry, list) and len(entry) == 4):
+                raise ValueError("an aggregate of a state dump is not [name, kind, window, keys]")
+            full, kind, window_s, keys = entry
+            if not isinstance(full, str) or kind not in _KINDS or not isinstance(keys, list):
+                raise ValueError(f"aggregate {str(full)[:80]!r} of a state dump is malformed")
+            if not isinstance(window_s, int | float) or not window_s > 0:
+                raise ValueError(f"aggregate {full[:80]!r} has no positive window")
+            loaded += self._load_one(full, kind, float(window_s), keys)
+        return loaded
+
+    def _load_one(self, full: str, kind: str, window_s: float, keys: list[object]) -> int:
+        found = self._aggregates.get(full)
+        if found is None:
+            if kind == "count":
+                found = _Count(full, window_s, self.max_keys)
+            elif kind == "distinct":
+                found = _Distinct(full, window_s, self.max_keys, self.max_items)
+            else:
+                found = _Recent(full, window_s, self.max_keys)
+            self._aggregates[full] = found
+        if found.window_s != window_s or _KINDS[_KIND_OF[type(found)]] != kind:
+            raise ValueError(f"aggregate {full[:80]!r} is held here as another kind or window")
+        kept = keys[-self.max_keys :]
+        if isinstance(found, _Count):
+            found._keys = OrderedDict((_key(k), _buckets(v)) for k, v in _pairs(kept, full))
+        elif isinstance(found, _Distinct):
+            limit = self.max_items
+            found._keys = OrderedDict((_key(k), _items(v, limit)) for k, v in _pairs(kept, full))
+        else:
+            found._keys = OrderedDict((_key(k), _time(v)) for k, v in _pairs(kept, full))
+        found._next_sweep = float("-inf")
+        return len(found._keys)
+
+
+_KIND_OF: Final = {_Count: 0, _Distinct: 1, _Recent: 2}
+_MAX_KEY_DEPTH: Final = 4
+
+
+def _plain(key: Hashable) -> object:
+    """A key as plain data: a tuple as a list (of plain data)."""
+    if isinstance(key, tuple):
+        return [_plain(part) for part in key]
+    return key
+
+
+def _key(value: object, depth: int = 0) -> Hashable:
+    """A key of a dump back as the engine made it: lists as tuples; only plain scalars."""
+    if isinstance(value, list) and depth < _MAX_KEY_DEPTH:
+        return tuple(_key(part, depth + 1) for part in value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise ValueError(f"a key of a state dump is a {type(value).__name__}")
+
+
+def _pairs(entries: list[object], name: str) -> list[tuple[object, object]]:
+    found: list[tuple[object, object]] = []
+    for entry in entries:
+        if not (isinstance(entry, list) and len(entry) == 2):
+            raise ValueError(f"a key of {name[:80]!r} in a state dump is not [key, value]")
+        found.append((entry[0], entry[1]))
+    return found
+
+
+def _time(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError("a time in a state dump is not a number")
+    return float(value)
+
+
+def _buckets(value: object) -> dict[int, int]:
+    if not isinstance(value, list) or len(value) > 2 * BUCKETS_PER_WINDOW:
+        raise ValueError("a count's buckets in a state dump are not a short list")
+    buckets: dict[int, int] = {}
+    for pair in value:
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise ValueError("a bucket in a state dump is not [bucket, count]")
+        bucket, n = pair
+        if not (type(bucket) is int and type(n) is int and n > 0):
+            raise ValueError("a bucket in a state dump is not two whole numbers")
+        buckets[bucket] = n
+    if list(buckets) != sorted(buckets):
+        raise ValueError("a count's buckets in a state dump are out of order")
+    return buckets
+
+
+def _items(value: object, limit: int) -> dict[Hashable, float]:
+    if not isinstance(value, list) or not value:
+        raise ValueError("a key's items in a state dump are not a list of [item, time]")
+    items: dict[Hashable, float] = {}
+    for pair in value[-limit:]:
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise ValueError("an item in a state dump is not [item, time]")
+        items[_key(pair[0])] = _time(pair[1])
+    return items
