@@ -353,6 +353,13 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "ru": "в Request-URI нет телефонного номера; вызов пропущен без проверки",
         "kk": "Request-URI ішінде телефон нөмірі жоқ; қоңырау тексерусіз өткізілді",
     },
+    "sip.fail_open.store": _unscreened(
+        {
+            "en": "the cluster's shared state could not be reached (or was still being caught up)",
+            "ru": "общее состояние кластера недоступно (или ещё загружается)",
+            "kk": "кластердің ортақ күйіне қол жеткізу мүмкін болмады (немесе ол әлі жүктелуде)",
+        }
+    ),
     "sip.fail_open.overload": _unscreened(
         {
             "en": "the screening node was over capacity",
@@ -400,6 +407,13 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
             "en": "screening failed: {error}",
             "ru": "сбой проверки: {error}",
             "kk": "тексеру сәтсіз аяқталды: {error}",
+        }
+    ),
+    "http.fail_open.store": _unscreened(
+        {
+            "en": "the cluster's shared state could not be reached (or was still being caught up)",
+            "ru": "общее состояние кластера недоступно (или ещё загружается)",
+            "kk": "кластердің ортақ күйіне қол жеткізу мүмкін болмады (немесе ол әлі жүктелуде)",
         }
     ),
     "http.fail_open.overload": _unscreened(
