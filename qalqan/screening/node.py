@@ -25,7 +25,13 @@ Everything between is here, once:
   budget for running its rules (replay reproduces it);
 - **the decision metrics**, the same Prometheus families on both faces'
   ``/metrics``: decisions by action, reasons by rule, fail-opens by cause,
-  deadline misses (the node's budget, or the engine's own), time in the engine.
+  deadline misses (the node's budget, or the engine's own), time in the engine;
+- **its share of a cluster** (``cluster=``, :mod:`qalqan.screening.cluster`):
+  other nodes' state events applied before each decision, its own sent with
+  :meth:`ScreeningNode.commit`, which the faces call before answers leave;
+  until :meth:`ScreeningNode.start` has caught up, and while the store is lost
+  under ``on_store_loss = fail_open``, calls are answered the fail-open action
+  with the cause ``store``.
 
 A node is run from one thread (the SIP event loop, the HTTP event loop), as
 its engine is.
@@ -59,6 +65,7 @@ from qalqan.domain.model import Action, CallAttempt, Decision, IngressClass, Rea
 from qalqan.domain.numbers import region_of_engine
 from qalqan.errors import ConfigError, QalqanError
 from qalqan.metrics import Counter, Histogram
+from qalqan.screening.cluster import ClusterMetrics, ClusterSettings, SharedState
 from qalqan.screening.engine import DEADLINE_MISSED
 from qalqan.screening.signals import CallOutcome
 from qalqan.throttled_log import ThrottledLog
@@ -101,11 +108,13 @@ FAIL_OPEN_KEYS: Mapping[tuple[str, str], str] = MappingProxyType(
         ("sip", "deadline"): "sip.fail_open.deadline",
         ("sip", "expired"): "sip.fail_open.expired",
         ("sip", "overload"): "sip.fail_open.overload",
+        ("sip", "store"): "sip.fail_open.store",
         ("http", "error"): "http.fail_open.error",
         ("http", "refused"): "http.fail_open.error.refused",
         ("http", "deadline"): "http.fail_open.deadline",
         ("http", "expired"): "http.fail_open.expired",
         ("http", "overload"): "http.fail_open.overload",
+        ("http", "store"): "http.fail_open.store",
     }
 )
 
@@ -269,7 +278,8 @@ class NodeMetrics:
       (``error``, ``deadline``, ``expired`` in the queue, ``overload``);
     - ``qalqan_node_deadline_misses_total{budget}``: calls past the node's
       deadline (``node``) or the engine's own rules budget (``engine``);
-    - ``qalqan_node_engine_seconds``: time in the engine per call attempt.
+    - ``qalqan_node_engine_seconds``: time in the engine per call attempt;
+    - in a cluster, the cluster's families (:class:`~qalqan.screening.cluster.ClusterMetrics`).
     """
 
     def __init__(self) -> None:
@@ -296,6 +306,8 @@ class NodeMetrics:
         self.engine_latency = Histogram(
             "qalqan_node_engine_seconds", "Time spent in the screening engine per call attempt."
         )
+        self.cluster: ClusterMetrics | None = None
+        """The cluster's families when the node shares its state, else None."""
 
     def families(self) -> tuple[Counter | Histogram, ...]:
         return (
@@ -311,6 +323,8 @@ class NodeMetrics:
         lines: list[str] = []
         for family in self.families():
             lines.extend(family.render())
+        if self.cluster is not None:
+            lines.extend(self.cluster.render_lines())
         return lines
 
     def count(self, decision: Decision) -> bool:
@@ -357,16 +371,21 @@ class ScreeningNode:
         metrics: NodeMetrics | None = None,
         clock: Callable[[], float] = time.perf_counter,
         engine: ScreeningEngine | None = None,
+        shared: SharedState | None = None,
     ) -> None:
         self.decide = decide
         self.engine = engine
         """Qalqan's engine when the node was built around one (:meth:`build`), else None."""
+        self.shared = shared
+        """The node's share of a cluster (:meth:`build` with ``cluster``), else None."""
         self.observe = observe
         self.settings = settings if settings is not None else NodeSettings()
         self.metrics = metrics if metrics is not None else NodeMetrics()
         self.clock = clock
         self._deadline_s = self.settings.deadline_ms / 1000.0
         self._complaints = ThrottledLog(logger)
+        if shared is not None:
+            self.metrics.cluster = shared.metrics
 
     @classmethod
     def build(
@@ -380,6 +399,7 @@ class ScreeningNode:
         environ: Mapping[str, str] | None = None,
         on_history: Callable[[ContactHistory], None] | None = None,
         now: datetime | None = None,
+        cluster: ClusterSettings | None = None,
     ) -> ScreeningNode:
         """A node around Qalqan's engine: the one way a served node is built.
 
@@ -388,7 +408,9 @@ class ScreeningNode:
         teach the engine contact at start (up to ``now``; ``on_history`` is told
         what was learned); ``lists`` reputation lists (:func:`reputation_lists`);
         ``stir`` the STIR/SHAKEN settings (None: read from ``environ``,
-        ``QALQAN_STIR_*``). Raises :class:`ConfigError` for a missing file.
+        ``QALQAN_STIR_*``); ``cluster`` the cluster to share the state with (None, or
+        no ``url``: none), which :meth:`start` then joins. Raises :class:`ConfigError`
+        for a missing file.
         """
         from qalqan.screening.config import load_config
         from qalqan.screening.engine import ScreeningEngine
@@ -413,7 +435,45 @@ class ScreeningNode:
             learned = learn_contacts(engine, data, now=now)
             if on_history is not None:
                 on_history(learned)
-        return cls(engine.screen, observe=engine.observe, settings=settings, engine=engine)
+        if cluster is None or not cluster.enabled:
+            return cls(engine.screen, observe=engine.observe, settings=settings, engine=engine)
+        shared = SharedState(engine, cluster)
+        return cls(
+            engine.screen, observe=shared.observe, settings=settings, engine=engine, shared=shared
+        )
+
+    # --- the cluster -------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """Whether the node answers with its judgement: always alone; in a cluster, once it
+        has caught up (:meth:`start`)."""
+        return self.shared is None or self.shared.ready
+
+    @property
+    def store_up(self) -> bool | None:
+        """Whether the cluster's store answers; None for a node alone."""
+        return None if self.shared is None else self.shared.store_up
+
+    def start(self) -> None:
+        """Catch up with the cluster and follow it (nothing for a node alone); raises
+        :class:`~qalqan.screening.cluster.ClusterError` when the store cannot be reached."""
+        if self.shared is not None:
+            self.shared.start()
+
+    def stop(self) -> None:
+        """Stop following the cluster (nothing for a node alone)."""
+        if self.shared is not None:
+            self.shared.stop()
+
+    def commit(self) -> bool:
+        """Wait until the store holds the events of every decision made so far (group commit).
+
+        A face calls it once per batch of requests, before the answers leave. True when they
+        are all in the store (always, for a node alone); False when the store is deemed lost
+        (the events are kept for a later commit, up to ``max_pending``).
+        """
+        return True if self.shared is None else self.shared.commit()
 
     @property
     def region(self) -> str | None:
@@ -458,10 +518,17 @@ class ScreeningNode:
             self.metrics.deadline_misses.inc(("node",))
             waited_ms = f"{waited * 1000:.0f}"
             return self.fail_open("expired", attempt, face=face, waited_ms=waited_ms), False
+        shared = self.shared
+        if shared is not None and not shared.judging:
+            return self.fail_open("store", attempt, face=face), False
         try:
+            if shared is not None:
+                shared.apply_pending()
             decision = self.decide(attempt)
             if not isinstance(decision, Decision):
                 raise TypeError(f"decide returned {type(decision).__name__}, not a Decision")
+            if shared is not None:
+                shared.recorded(attempt, decision)
         except Exception as error:
             elapsed = clock() - started
             self.metrics.engine_latency.observe(elapsed)
@@ -522,7 +589,8 @@ class ScreeningNode:
     ) -> Decision:
         """The answer for a call the engine did not judge: the fail-open action, with its reason.
 
-        ``cause`` is ``error``, ``deadline``, ``expired`` or ``overload``; the
+        ``cause`` is ``error``, ``deadline``, ``expired``, ``overload`` or ``store``
+        (the cluster's store is lost, or the node is still catching up); the
         reason's rule is ``{face}.fail_open.{cause}``, its message key that of
         :data:`FAIL_OPEN_KEYS` (``refused``: the engine refused the attempt with
         a Qalqan error).

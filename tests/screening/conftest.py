@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -233,3 +237,83 @@ def rules_of(decision: Decision) -> set[str]:
 
 def data_dir(summary: SimulationSummary) -> Path:
     return summary.out_dir
+
+
+# --- a Redis of the test's own, for the cluster's tests -------------------------------------------
+
+
+@dataclass
+class RedisServer:
+    """A ``redis-server`` on a free port in a folder of its own, which a test may kill and restart.
+
+    It keeps its data in an append-only file (``--appendonly yes``, no RDB snapshots), so
+    that a restart in the same folder finds the stream again; :meth:`restart` with
+    ``keep_data=False`` starts it in a fresh folder, as a store that lost its disk.
+    """
+
+    root: Path
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+    lives: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        if not self.port:
+            self.port = _free_tcp_port()
+        folder = self.root / f"life-{self.lives}"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [
+                str(shutil.which("redis-server")),
+                "--port", str(self.port),
+                "--bind", "127.0.0.1",
+                "--save", "",
+                "--appendonly", "yes",
+                "--appendfsync", "always",
+                "--dir", str(folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.02)
+        raise RuntimeError(f"redis-server did not listen on {self.port}")
+
+    def kill(self) -> None:
+        """Kill the server at once (SIGKILL), as a store lost to a crash."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def restart(self, *, keep_data: bool = True) -> None:
+        self.kill()
+        if not keep_data:
+            self.lives += 1
+        self.start()
+
+
+def _free_tcp_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A fresh ``redis-server`` of the test's own (skipped when the binary is missing)."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
