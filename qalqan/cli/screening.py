@@ -55,6 +55,15 @@ def _every(text: str) -> float | None:
         raise typer.BadParameter(str(exc), param_hint="--analyze-every") from None
 
 
+Outcomes = Annotated[
+    bool,
+    typer.Option(
+        help="Reveal each call's outcome once it has ended, as the operator's records do. "
+        "--no-outcomes: never, as a SIP redirect server (qalqan serve) sees the attempts only.",
+    ),
+]
+
+
 @guarded
 def replay_command(
     data_dir: Annotated[Path, typer.Argument(help="The data set to replay (exchange-v1 tables).")],
@@ -69,13 +78,7 @@ def replay_command(
             "lists with what it found so far (15m, 1h, ...; 'off' for never).",
         ),
     ] = "1h",
-    outcomes: Annotated[
-        bool,
-        typer.Option(
-            help="Reveal each call's outcome once it has ended, as the operator's records do. "
-            "--no-outcomes: never, as a SIP redirect server (qalqan serve) sees the attempts only.",
-        ),
-    ] = True,
+    outcomes: Outcomes = True,
     lists: Annotated[
         list[Path] | None,
         typer.Option(
