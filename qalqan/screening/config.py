@@ -193,6 +193,15 @@ GENERAL_SETTINGS: Final[dict[str, tuple[Setting, ...]]] = {
             minimum=1,
             help="Distinct items one key of a distinct-count feature holds at most.",
         ),
+        Setting(
+            name="store",
+            kind="text",
+            default="exact",
+            choices=("exact", "compact"),
+            help="How the rolling features are held: `exact` as Python objects (fast, about "
+            "500 bytes a key), `compact` in arrays of fingerprints (10 to 30 bytes a key, for a "
+            "national subscriber base; see State at national scale).",
+        ),
     ),
 }
 """Every general key of the file, by section (``version`` is a top-level key)."""
@@ -250,6 +259,9 @@ class ScreeningConfig:
     young_sim_days: float
     max_keys: int
     max_items: int
+    state_store: str = "exact"
+    """``exact`` (:class:`~qalqan.screening.state.InMemoryStateStore`) or ``compact``
+    (:class:`~qalqan.screening.compact_state.CompactStateStore`)."""
     rules: Mapping[str, Settings] = field(default_factory=dict)
     """Settings of every registered rule, by id, in the order rules run."""
     source: str = "<defaults>"
@@ -314,6 +326,8 @@ def _convert(setting: Setting, value: object) -> object:
         return str(value)
     if not isinstance(value, str):
         raise ValueError(f"must be text, got {value!r}")
+    if setting.choices and value not in setting.choices:
+        raise ValueError(f"must be one of {', '.join(setting.choices)}, got {value!r}")
     return value
 
 
@@ -498,6 +512,7 @@ def _build(text: str, source: str, problems: _Problems) -> ScreeningConfig:
         young_sim_days=section["network"].number("young_sim_days"),
         max_keys=section["state"].integer("max_keys"),
         max_items=section["state"].integer("max_items"),
+        state_store=section["state"].text("store"),
         rules={
             rule: _filled(rule, cls.all_settings(), rules.get(rule, {}))
             for rule, cls in SIGNALS.items()

@@ -64,6 +64,7 @@ from time import perf_counter_ns
 from typing import Final
 
 from qalqan.domain.model import Action, CallAttempt, Decision, IngressClass, Reason
+from qalqan.screening.compact_state import CompactStateStore
 from qalqan.screening.config import ScreeningConfig, load_config
 from qalqan.screening.network import CellSites, ProtectedNumbers, Subscribers, guess_home_region
 from qalqan.screening.numbering import warm_up
@@ -143,11 +144,10 @@ class ScreeningEngine:
     ) -> None:
         self.config = config = config if config is not None else load_config()
         warm_up()  # no caller ID may cost a pattern compilation on the hot path
-        self.state = (
-            state
-            if state is not None
-            else InMemoryStateStore(max_keys=config.max_keys, max_items=config.max_items)
-        )
+        if state is None:
+            held = CompactStateStore if config.state_store == "compact" else InMemoryStateStore
+            state = held(max_keys=config.max_keys, max_items=config.max_items)
+        self.state = state
         self.lists = lists if lists is not None else ReputationLists()
         self.subscribers = subscribers if subscribers is not None else Subscribers()
         self.protected = protected if protected is not None else ProtectedNumbers()

@@ -1,0 +1,602 @@
+"""Rolling state for a national subscriber base: the same aggregates in flat arrays of fingerprints.
+
+:class:`~qalqan.screening.state.InMemoryStateStore` keeps every key as Python
+objects (a text key, an ordered dict of buckets or items, floats): some 300 to
+600 bytes a key, which is 20 GB and more for 20 million subscribers.
+:class:`CompactStateStore` answers the same :class:`~qalqan.screening.state.StateStore`
+protocol from arrays, at 10 to 30 bytes a key, so that the whole state of a
+20-million-subscriber operator (100 million attempts a day, contact between
+numbers over 30 days) stays within 4 GB (``benchmarks/state_memory.py``).
+
+**Fingerprints.** A key is never stored, only its 32-bit fingerprint, in a
+table of buckets of 16 slots; each key has two candidate buckets and goes into
+the emptier one, so a table is about 90 % full before it must grow. A table is
+split into shards (up to 4,096) that double one at a time, so growing never
+stops a decision for longer than one shard takes to copy (well under a
+millisecond at 100 million keys). The fingerprint and the shard together take
+44 bits of the key's hash, so two keys share a slot with probability
+``n / 2**44`` for a table of ``n`` keys: one lookup in 300,000 at 60 million
+keys. What such a collision does, it does in one direction only and is stated
+with each shape below. Hashes are Python's own (SipHash, keyed with a secret
+drawn when the process starts) mixed with a secret of this store's, so that
+nobody outside the node can craft two keys that collide; a node must not fix
+``PYTHONHASHSEED``.
+
+The three shapes, and where they are exact:
+
+- **counts** (:class:`RollingCount`): per key a ring of ten one-byte counters,
+  a tenth of the window each, exactly as the in-memory store counts; a key
+  whose counter would pass 255 moves to a ring of four-byte counters. Exact,
+  save a colliding key's events (over-counts only).
+- **distinct counts** (:class:`RollingDistinct`): every (key, item) pair is a
+  fingerprint with the tenth of the window it was last seen in, and per key a
+  ring counts its items by that tenth. Exact to a tenth of the window: an item
+  last seen up to a tenth of the window before the window may still count
+  (over-counts only, as a count does for events), and ``contains`` answers
+  with the same edge, so that ``counting_this`` adds up. A colliding pair
+  makes a new item look already counted (under-counts by one).
+- **recent keys** (:class:`RecentKeys`): the fingerprint and the second it was
+  last seen; exact to the second. A colliding key looks seen: for
+  ``contact_pairs_30d`` that is earlier contact speaking for a call, about one
+  pair in 300,000 at 60 million pairs, and not one an attacker can choose.
+
+**Memory stays bounded.** Stale entries are not swept: a stale slot answers
+nothing (every read checks the window) and is the first to be taken by a new
+key in its bucket, so a table grows only when both buckets of a new key are
+full of live keys, and a shard stops growing once it holds its share of
+``max_keys``; past that, the stalest of the two buckets' keys is dropped,
+as the in-memory store drops the stalest. A distinct count's pairs obey the
+same bound, and a key's items saturate at ``max_items`` (new items are not
+remembered once it holds that many). No update costs more than one shard's
+copy; a table never shrinks (its size is that of its busiest window).
+
+**Time** is as for the in-memory store: seconds since the epoch, moving
+forward with the traffic. Recent keys keep whole seconds (times before the
+epoch count as the epoch); counts and distinct counts keep tenths of their
+window, numbered from the first update.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import sys
+from array import array
+from collections.abc import Hashable
+from typing import Final
+
+import numpy as np
+
+from qalqan.screening.state import (
+    BUCKETS_PER_WINDOW,
+    DEFAULT_MAX_ITEMS,
+    DEFAULT_MAX_KEYS,
+    RecentKeys,
+    RollingCount,
+    RollingDistinct,
+    format_window,
+)
+
+__all__ = ["SLOTS_PER_BUCKET", "CompactStateStore", "collision_rate"]
+
+SLOTS_PER_BUCKET: Final = 16
+"""Slots of one bucket; a key has two candidate buckets."""
+MAX_SHARDS: Final = 4096
+"""Shards of one table at most: a table grows one shard at a time."""
+_SHARD_BITS_MAX: Final = 12
+_BUCKET_BYTES: Final = SLOTS_PER_BUCKET * 4
+_MASK64: Final = (1 << 64) - 1
+_MASK32: Final = (1 << 32) - 1
+_MIX: Final = 0x9E3779B97F4A7C15
+_PAIR: Final = 0xC2B2AE3D27D4EB4F
+_ORDER: Final = sys.byteorder
+_NO_SLOT: Final = -1
+_SMALL_MAX: Final = 255
+"""A one-byte counter's largest value; past it a key's ring moves to four-byte counters."""
+_NEVER: Final = 0
+
+
+def _shard_bits(max_entries: int) -> int:
+    """Shards of a table holding at most ``max_entries``, as a power of two: one per 1,024 keys."""
+    return min(_SHARD_BITS_MAX, max(0, (max_entries // 1024).bit_length() - 1))
+
+
+def collision_rate(keys: int, *, max_keys: int = DEFAULT_MAX_KEYS) -> float:
+    """Chance that a lookup in a table holding ``keys`` keys finds another key's fingerprint.
+
+    The fingerprint (32 bits) and the shard (up to 12 bits) must both match: at most
+    ``max_keys`` from 4,194,304 up, a table of 60 million keys answers one lookup in
+    290,000 with another key's entry.
+    """
+    return keys / 2.0 ** (32 + _shard_bits(max_keys))
+
+
+class _Shard:
+    """One shard: fingerprints (0 marks an empty slot), a stamp per slot, and a row of counters."""
+
+    __slots__ = ("fps", "fpv", "mask", "nb", "rows", "stamps", "used", "width")
+
+    def __init__(self, buckets: int, width: int, code: str) -> None:
+        slots = buckets * SLOTS_PER_BUCKET
+        self.nb = buckets
+        self.mask = buckets - 1
+        self.width = width
+        self.fps = bytearray(slots * 4)
+        self.fpv = memoryview(self.fps).cast("I")
+        self.stamps = memoryview(bytearray(slots * 4)).cast("I")
+        raw = memoryview(bytearray(slots * width * (4 if code == "I" else 1)))
+        self.rows = raw.cast("I") if code == "I" else raw.cast("B")
+        self.used = 0
+
+    def find(self, fp: int) -> int:
+        """The slot holding ``fp``, or -1."""
+        needle = fp.to_bytes(4, _ORDER)
+        fps = self.fps
+        start = (fp & self.mask) * _BUCKET_BYTES
+        end = start + _BUCKET_BYTES
+        i = fps.find(needle, start, end)
+        while i >= 0:
+            if not i & 3:
+                return i >> 2
+            i = fps.find(needle, i + 1, end)
+        start = ((fp >> 16) & self.mask) * _BUCKET_BYTES
+        end = start + _BUCKET_BYTES
+        i = fps.find(needle, start, end)
+        while i >= 0:
+            if not i & 3:
+                return i >> 2
+            i = fps.find(needle, i + 1, end)
+        return _NO_SLOT
+
+    def _empty_in(self, bucket: int) -> int:
+        fps = self.fps
+        start = bucket * _BUCKET_BYTES
+        end = start + _BUCKET_BYTES
+        i = fps.find(b"\0\0\0\0", start, end)
+        while i >= 0:
+            if not i & 3:
+                return i >> 2
+            i = fps.find(b"\0\0\0\0", i + 1, end)
+        return _NO_SLOT
+
+    def empty_slot(self, fp: int) -> int:
+        """An empty slot in the emptier of ``fp``'s two buckets, or -1."""
+        b1 = fp & self.mask
+        b2 = (fp >> 16) & self.mask
+        if b1 != b2:
+            zero = b"\0\0\0\0"
+            fps = self.fps
+            s1, s2 = b1 * _BUCKET_BYTES, b2 * _BUCKET_BYTES
+            if fps.count(zero, s2, s2 + _BUCKET_BYTES) > fps.count(zero, s1, s1 + _BUCKET_BYTES):
+                b1, b2 = b2, b1
+        slot = self._empty_in(b1)
+        return slot if slot >= 0 or b1 == b2 else self._empty_in(b2)
+
+    def stalest_slot(self, fp: int) -> int:
+        """The held slot with the oldest stamp among ``fp``'s two buckets (-1 when both are empty)."""
+        best = _NO_SLOT
+        oldest = _MASK32 + 1
+        fpv = self.fpv
+        stamps = self.stamps
+        b1 = fp & self.mask
+        b2 = (fp >> 16) & self.mask
+        for bucket in (b1,) if b1 == b2 else (b1, b2):
+            first = bucket * SLOTS_PER_BUCKET
+            for offset, stamp in enumerate(stamps[first : first + SLOTS_PER_BUCKET].tolist()):
+                if stamp < oldest and fpv[first + offset]:
+                    best, oldest = first + offset, stamp
+        return best
+
+    def doubled(self) -> _Shard:
+        """This shard with twice the buckets: each key keeps its slot, in one of its new buckets."""
+        code = self.rows.format
+        grown = _Shard(self.nb * 2, self.width, code)
+        fps = np.frombuffer(self.fps, dtype=np.uint32)
+        occupied = np.flatnonzero(fps)
+        fp = fps[occupied].astype(np.int64)
+        bucket = occupied // SLOTS_PER_BUCKET
+        first_choice = (fp & self.mask) == bucket
+        new_bucket = np.where(first_choice, fp & grown.mask, (fp >> 16) & grown.mask)
+        target = new_bucket * SLOTS_PER_BUCKET + occupied % SLOTS_PER_BUCKET
+        np.frombuffer(grown.fps, dtype=np.uint32)[target] = fps[occupied]
+        stamps = np.frombuffer(self.stamps, dtype=np.uint32)
+        np.frombuffer(grown.stamps, dtype=np.uint32)[target] = stamps[occupied]
+        if self.width:
+            dtype = np.uint32 if code == "I" else np.uint8
+            rows = np.frombuffer(self.rows, dtype=dtype).reshape(-1, self.width)
+            np.frombuffer(grown.rows, dtype=dtype).reshape(-1, self.width)[target] = rows[occupied]
+        grown.used = self.used
+        return grown
+
+    def nbytes(self) -> int:
+        return len(self.fps) + int(self.stamps.nbytes) + int(self.rows.nbytes)
+
+
+class _Table:
+    """Fingerprints with a stamp (and a row of ``width`` counters) each, in shards that double."""
+
+    __slots__ = ("_code", "_share", "_slot_limit", "shards", "shift", "width", "zeros")
+
+    def __init__(self, max_entries: int, width: int = 0, code: str = "B") -> None:
+        shard_bits = _shard_bits(max_entries)
+        count = 1 << shard_bits
+        self.shift = 64 - shard_bits
+        self._share = max(1, -(-max_entries // count))
+        """Keys one shard holds at most."""
+        slots = 1 << max(0, math.ceil(math.log2(self._share / 0.75)))
+        self._slot_limit = max(SLOTS_PER_BUCKET, slots)
+        self.width = width
+        self._code = code
+        self.zeros = array(code, [0] * width)
+        self.shards: list[_Shard | None] = [None] * count
+
+    def shard(self, index: int) -> _Shard:
+        found = self.shards[index]
+        if found is None:
+            found = self.shards[index] = _Shard(1, self.width, self._code)
+        return found
+
+    def take(self, h: int, fresh_from: int) -> tuple[_Shard, int]:
+        """A slot for the new key of mixed hash ``h``, which then holds its fingerprint and a row of
+        zeros (the caller sets the stamp): an empty slot, or a stale one (stamp below
+        ``fresh_from``), or one made by growing the shard, or else the stalest of the key's two
+        buckets (whose key is forgotten)."""
+        index = h >> self.shift
+        fp = ((h >> 20) & _MASK32) or 1
+        shard = self.shard(index)
+        while True:
+            slot = shard.empty_slot(fp) if shard.used < self._share else _NO_SLOT
+            if slot >= 0:
+                break
+            slot = shard.stalest_slot(fp)
+            if slot < 0:
+                slot = shard.empty_slot(fp)
+                break
+            if shard.stamps[slot] < fresh_from or shard.used >= self._share:
+                break
+            if shard.nb * SLOTS_PER_BUCKET * 2 > self._slot_limit:
+                break
+            shard = self.shards[index] = shard.doubled()
+        if not shard.fpv[slot]:
+            shard.used += 1
+        shard.fpv[slot] = fp
+        width = self.width
+        if width:
+            shard.rows[slot * width : (slot + 1) * width] = self.zeros
+        return shard, slot
+
+    def drop(self, shard: _Shard, slot: int) -> None:
+        shard.fpv[slot] = 0
+        shard.used -= 1
+
+    def __len__(self) -> int:
+        return sum(s.used for s in self.shards if s is not None)
+
+    def nbytes(self) -> int:
+        return sum(s.nbytes() for s in self.shards if s is not None) + 8 * len(self.shards)
+
+
+class _Rings:
+    """Per key, counters for the last ten tenths of a window: one byte each, four past 255.
+
+    Counter ``j`` of a key's row counts tenth ``stamp - j``; the stamp is the newest tenth
+    touched. Keys are mixed hashes (the key's hash, mixed with the store's secret).
+    """
+
+    __slots__ = ("big", "small")
+
+    def __init__(self, max_entries: int) -> None:
+        self.small = _Table(max_entries, BUCKETS_PER_WINDOW, "B")
+        self.big = _Table(max_entries, BUCKETS_PER_WINDOW, "I")
+
+    def locate(self, h: int) -> tuple[_Table, _Shard | None, int]:
+        """Where the key of hash ``h`` is: its table, shard and slot (no shard when held nowhere)."""
+        small = self.small
+        index = h >> small.shift
+        fp = ((h >> 20) & _MASK32) or 1
+        shard = small.shards[index]
+        if shard is not None:
+            slot = shard.find(fp)
+            if slot >= 0:
+                return small, shard, slot
+        big = self.big
+        shard = big.shards[index]
+        if shard is not None:
+            slot = shard.find(fp)
+            if slot >= 0:
+                return big, shard, slot
+        return small, None, _NO_SLOT
+
+    def add(
+        self,
+        h: int,
+        tenth: int,
+        amount: int,
+        where: tuple[_Table, _Shard | None, int] | None = None,
+    ) -> None:
+        """Add ``amount`` (negative to take away) to the key's counter of ``tenth``."""
+        table, shard, slot = self.locate(h) if where is None else where
+        if shard is None:
+            if amount <= 0:
+                return
+            shard, slot = table.take(h, tenth - BUCKETS_PER_WINDOW + 1)
+            shard.stamps[slot] = tenth
+        rows = shard.rows
+        start = slot * BUCKETS_PER_WINDOW
+        newest = shard.stamps[slot]
+        if tenth > newest:  # the ring moves on: older tenths fall out of it
+            ahead = tenth - newest
+            if ahead >= BUCKETS_PER_WINDOW:
+                rows[start : start + BUCKETS_PER_WINDOW] = table.zeros
+            else:
+                kept = rows[start : start + BUCKETS_PER_WINDOW - ahead].tobytes()
+                rows[start + ahead : start + BUCKETS_PER_WINDOW] = (
+                    kept if table is self.small else memoryview(kept).cast("I")
+                )
+                rows[start : start + ahead] = table.zeros[:ahead]
+            shard.stamps[slot] = newest = tenth
+        j = start + newest - tenth
+        if j >= start + BUCKETS_PER_WINDOW:
+            return  # older than the ring: out of every window to come
+        value = rows[j] + amount
+        if value <= 0:
+            rows[j] = 0
+        elif value <= _SMALL_MAX or table is self.big:
+            rows[j] = value if value <= _MASK32 else _MASK32
+        else:  # a one-byte counter overflows: the key moves to four-byte counters
+            counters = rows[start : start + BUCKETS_PER_WINDOW].tolist()
+            counters[j - start] = value
+            table.drop(shard, slot)
+            moved, to = self.big.take(h, 0)
+            moved.stamps[to] = newest
+            first = to * BUCKETS_PER_WINDOW
+            moved.rows[first : first + BUCKETS_PER_WINDOW] = array("I", counters)
+
+    def total(self, h: int, tenth: int) -> int:
+        """Events counted in the ten tenths up to ``tenth`` (and any dated after it)."""
+        _, shard, slot = self.locate(h)
+        return 0 if shard is None else _ring_total(shard, slot, tenth)
+
+    def __len__(self) -> int:
+        return len(self.small) + len(self.big)
+
+    def nbytes(self) -> int:
+        return self.small.nbytes() + self.big.nbytes()
+
+
+def _ring_total(shard: _Shard, slot: int, tenth: int) -> int:
+    keep = shard.stamps[slot] - tenth + BUCKETS_PER_WINDOW  # counters 0 .. keep-1 are in the window
+    if keep <= 0:
+        return 0
+    start = slot * BUCKETS_PER_WINDOW
+    return sum(
+        shard.rows[start : start + (keep if keep < BUCKETS_PER_WINDOW else BUCKETS_PER_WINDOW)]
+    )
+
+
+class _Tenths:
+    """Tenths of a window, numbered from a million before the first one an aggregate saw."""
+
+    __slots__ = ("_base", "_secret", "_width", "name", "window_s")
+
+    def __init__(self, name: str, window_s: float, secret: int) -> None:
+        self.name = name
+        self.window_s = window_s
+        self._width = window_s / BUCKETS_PER_WINDOW
+        self._secret = secret
+        self._base: int | None = None
+
+    def _tenth(self, t: float) -> int:
+        absolute = int(t // self._width)
+        base = self._base
+        if base is None:
+            base = self._base = absolute - (1 << 20)
+        tenth = absolute - base
+        return tenth if 0 <= tenth <= _MASK32 else (0 if tenth < 0 else _MASK32)
+
+
+class _CompactCount(_Tenths):
+    """Events per key in rings of ten tenths of the window."""
+
+    __slots__ = ("_rings",)
+
+    def __init__(self, name: str, window_s: float, max_keys: int, secret: int) -> None:
+        super().__init__(name, window_s, secret)
+        self._rings = _Rings(max_keys)
+
+    def add(self, key: Hashable, t: float, amount: int = 1) -> None:
+        if amount > 0:
+            self._rings.add(((hash(key) ^ self._secret) * _MIX) & _MASK64, self._tenth(t), amount)
+
+    def total(self, key: Hashable, t: float) -> int:
+        if self._base is None:
+            return 0
+        h = ((hash(key) ^ self._secret) * _MIX) & _MASK64
+        _, shard, slot = self._rings.locate(h)
+        return 0 if shard is None else _ring_total(shard, slot, self._tenth(t))
+
+    def __len__(self) -> int:
+        return len(self._rings)
+
+    def nbytes(self) -> int:
+        return self._rings.nbytes()
+
+
+class _CompactDistinct(_Tenths):
+    """Distinct items per key: each (key, item) with its last tenth, and per key a ring of them."""
+
+    __slots__ = ("_max_items", "_pairs", "_rings")
+
+    def __init__(
+        self, name: str, window_s: float, max_keys: int, max_items: int, secret: int
+    ) -> None:
+        super().__init__(name, window_s, secret)
+        self._max_items = max_items
+        self._rings = _Rings(max_keys)
+        self._pairs = _Table(max_keys)
+
+    def add(self, key: Hashable, t: float, item: Hashable) -> None:
+        tenth = self._tenth(t)
+        secret = self._secret
+        hk = hash(key)
+        hp = (((hk * _PAIR + hash(item)) ^ secret) * _MIX) & _MASK64
+        pairs = self._pairs
+        shard = pairs.shards[hp >> pairs.shift]
+        slot = shard.find(((hp >> 20) & _MASK32) or 1) if shard is not None else _NO_SLOT
+        last = _NO_SLOT
+        if slot >= 0:
+            assert shard is not None
+            last = shard.stamps[slot]
+            if last >= tenth:
+                return  # counted in this tenth already (or a later one)
+        rings = self._rings
+        h = ((hk ^ secret) * _MIX) & _MASK64
+        where = rings.locate(h)
+        if slot < 0 or last <= tenth - BUCKETS_PER_WINDOW:  # new to the window: is the key full?
+            ring_shard, ring_slot = where[1], where[2]
+            if ring_shard is not None and (
+                _ring_total(ring_shard, ring_slot, tenth) >= self._max_items
+            ):
+                return
+        if slot < 0:
+            shard, slot = pairs.take(hp, tenth - BUCKETS_PER_WINDOW + 1)
+        assert shard is not None
+        shard.stamps[slot] = tenth
+        rings.add(h, tenth, 1, where)
+        if last >= 0:
+            rings.add(h, last, -1)  # no longer counted where it was last seen
+
+    def distinct(self, key: Hashable, t: float) -> int:
+        if self._base is None:
+            return 0
+        h = ((hash(key) ^ self._secret) * _MIX) & _MASK64
+        _, shard, slot = self._rings.locate(h)
+        return 0 if shard is None else _ring_total(shard, slot, self._tenth(t))
+
+    def contains(self, key: Hashable, item: Hashable, t: float) -> bool:
+        if self._base is None:
+            return False
+        hp = (((hash(key) * _PAIR + hash(item)) ^ self._secret) * _MIX) & _MASK64
+        pairs = self._pairs
+        shard = pairs.shards[hp >> pairs.shift]
+        if shard is None:
+            return False
+        slot = shard.find(((hp >> 20) & _MASK32) or 1)
+        return slot >= 0 and shard.stamps[slot] > self._tenth(t) - BUCKETS_PER_WINDOW
+
+    def __len__(self) -> int:
+        return len(self._rings)
+
+    def nbytes(self) -> int:
+        return self._rings.nbytes() + self._pairs.nbytes()
+
+
+class _CompactRecent:
+    """The second each key was last seen."""
+
+    __slots__ = ("_secret", "_table", "name", "window_s")
+
+    def __init__(self, name: str, window_s: float, max_keys: int, secret: int) -> None:
+        self.name = name
+        self.window_s = window_s
+        self._table = _Table(max_keys)
+        self._secret = secret
+
+    def add(self, key: Hashable, t: float) -> None:
+        second = int(t)
+        second = second if 0 <= second <= _MASK32 else (0 if second < 0 else _MASK32)
+        table = self._table
+        h = ((hash(key) ^ self._secret) * _MIX) & _MASK64
+        shard = table.shards[h >> table.shift]
+        slot = shard.find(((h >> 20) & _MASK32) or 1) if shard is not None else _NO_SLOT
+        if slot < 0:
+            shard, slot = table.take(h, math.floor(t - self.window_s) + 1)
+        assert shard is not None
+        shard.stamps[slot] = second
+
+    def seen(self, key: Hashable, t: float) -> bool:
+        table = self._table
+        h = ((hash(key) ^ self._secret) * _MIX) & _MASK64
+        shard = table.shards[h >> table.shift]
+        if shard is None:
+            return False
+        slot = shard.find(((h >> 20) & _MASK32) or 1)
+        return slot >= 0 and shard.stamps[slot] > t - self.window_s
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def nbytes(self) -> int:
+        return self._table.nbytes()
+
+
+_Compact = _CompactCount | _CompactDistinct | _CompactRecent
+
+
+class CompactStateStore:
+    """Rolling aggregates in arrays of fingerprints: a screening node for a national subscriber base.
+
+    The same protocol and windows as :class:`~qalqan.screening.state.InMemoryStateStore`,
+    exact where the module says so, at a tenth of the memory or less. ``secret``
+    keys the fingerprints (drawn at random when not given: pass one only to
+    reproduce a run).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_keys: int = DEFAULT_MAX_KEYS,
+        max_items: int = DEFAULT_MAX_ITEMS,
+        secret: int | None = None,
+    ) -> None:
+        if max_keys < 1 or max_items < 1:
+            raise ValueError("max_keys and max_items must be at least 1")
+        self.max_keys = max_keys
+        self.max_items = max_items
+        self._secret = secrets.randbits(64) if secret is None else secret & _MASK64
+        self._aggregates: dict[str, _Compact] = {}
+
+    def _full_name(self, name: str, window_s: float) -> str:
+        if window_s <= 0:
+            raise ValueError(f"window of {name} must be positive, got {window_s}")
+        return f"{name}_{format_window(window_s)}"
+
+    def count(self, name: str, window_s: float) -> RollingCount:
+        full = self._full_name(name, window_s)
+        found = self._aggregates.get(full)
+        if found is None:
+            found = self._aggregates[full] = _CompactCount(
+                full, window_s, self.max_keys, self._secret
+            )
+        if not isinstance(found, _CompactCount):
+            raise ValueError(f"'{full}' is already held as another kind of aggregate")
+        return found
+
+    def distinct(self, name: str, window_s: float) -> RollingDistinct:
+        full = self._full_name(name, window_s)
+        found = self._aggregates.get(full)
+        if found is None:
+            found = self._aggregates[full] = _CompactDistinct(
+                full, window_s, self.max_keys, self.max_items, self._secret
+            )
+        if not isinstance(found, _CompactDistinct):
+            raise ValueError(f"'{full}' is already held as another kind of aggregate")
+        return found
+
+    def recent(self, name: str, window_s: float) -> RecentKeys:
+        full = self._full_name(name, window_s)
+        found = self._aggregates.get(full)
+        if found is None:
+            found = self._aggregates[full] = _CompactRecent(
+                full, window_s, self.max_keys, self._secret
+            )
+        if not isinstance(found, _CompactRecent):
+            raise ValueError(f"'{full}' is already held as another kind of aggregate")
+        return found
+
+    def sizes(self) -> dict[str, int]:
+        return {name: len(agg) for name, agg in sorted(self._aggregates.items())}
+
+    def nbytes(self) -> dict[str, int]:
+        """Bytes of arrays each aggregate holds, by full name (what ``benchmarks/state_memory.py`` prints)."""
+        return {name: agg.nbytes() for name, agg in sorted(self._aggregates.items())}
