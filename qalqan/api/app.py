@@ -9,7 +9,9 @@ decision out: the screening engine, or anything shaped like it) and answers:
 - ``POST /v1/outcome``: how a screened call ended (answered, talk time, voice
   or SMS), reported by the switch → 202 with ``learned`` and, when nothing was
   learned, the reason; ``POST /v1/outcome/batch``: a JSON array of them;
-- ``GET /healthz``: alive and the engine loaded (200), or 503 ``not_ready``;
+- ``GET /healthz``: alive and the engine loaded (200), or 503 ``not_ready`` (while the
+  engine loads, and while a node of a cluster catches up); in a cluster, whether
+  the cluster's store is up;
 - ``GET /metrics``: Prometheus text (:mod:`qalqan.api.metrics`).
 
 Why no web framework: the hot path is one small JSON body in, one out, and
@@ -49,7 +51,12 @@ The node may be given ready (``node=``, or a bare engine as ``decide=``, which
 is then put in a node with the deadline and fail-open policy of the API's
 settings) or as a factory (``engine=``), built at ASGI startup in a worker
 thread, so that ``/healthz`` answers ``not_ready`` while rules load;
-in-process, the first request builds it.
+in-process, the first request builds it. A node of a cluster
+(:mod:`qalqan.screening.cluster`) is then started, on the same worker thread:
+it catches up before it screens. Before any answer of ``/v1/screen``,
+``/v1/screen/batch`` and ``/v1/outcome`` leaves, the node commits (its state
+events are in the cluster's log), so that no decision the client has heard of
+is missing from the log.
 
     >>> from qalqan.domain.model import Action, Decision
     >>> api = ScreeningApi(lambda attempt: Decision(action=Action.ALLOW, score=0.0))
@@ -241,8 +248,8 @@ class ScreeningApi:
 
     @property
     def ready(self) -> bool:
-        """True once the node is there to screen with."""
-        return self._node is not None
+        """True once the node is there to screen with (and, in a cluster, has caught up)."""
+        return self._node is not None and self._node.ready
 
     @property
     def node(self) -> ScreeningNode | None:
@@ -284,6 +291,8 @@ class ScreeningApi:
             if factory is None:
                 raise RuntimeError("no engine factory was given")
             self._adopt(factory())
+            if self._node is not None:
+                self._node.start()  # a node of a cluster catches up: /healthz says so meanwhile
             self._engine_problem = None
         except Exception as error:
             self._engine_problem = f"{type(error).__name__}: {error}"
@@ -306,14 +315,21 @@ class ScreeningApi:
     def _engine(self) -> ScreeningNode:
         if self._node is None and not self._loading and self._engine_problem is None:
             self.load_engine()
-        if self._node is not None:
+        if self._node is not None and self._node.ready:
             return self._node
         raise NotReadyError(self._not_ready_message())
 
     def _not_ready_message(self) -> str:
         if self._engine_problem is not None:
             return f"the screening engine failed to load ({self._engine_problem})"
+        if self._node is not None:
+            return "the screening node is catching up with its cluster"
         return "the screening engine is loading"
+
+    def _commit(self) -> None:
+        """Wait until the cluster's log holds every decision made so far (nothing alone)."""
+        if self._node is not None:
+            self._node.commit()
 
     # --- screening -----------------------------------------------------------------------
 
@@ -566,12 +582,16 @@ class ScreeningApi:
         """Liveness and readiness; raises :class:`NotReadyError` while the engine is not loaded."""
         if not self.ready:
             self._engine()
-        return {
+        found: dict[str, Any] = {
             "status": "ok",
             "ready": True,
             "version": __version__,
             "uptime_s": round(self.clock() - self._started, 3),
         }
+        node = self._node
+        if node is not None and node.store_up is not None:
+            found["cluster_store_up"] = node.store_up
+        return found
 
     # --- requests ------------------------------------------------------------------------
 
@@ -620,13 +640,21 @@ class ScreeningApi:
     def _dispatch(self, endpoint: _Endpoint, body: bytes) -> Response:
         route = endpoint.route
         if route == "/v1/screen":
-            return Response(200, _dumps(self.screen(parse_json(body))))
+            screened = self.screen(parse_json(body))
+            self._commit()
+            return Response(200, _dumps(screened))
         if route == "/v1/screen/batch":
-            return Response(200, _dumps(self.screen_batch(parse_json(body))))
+            batch = self.screen_batch(parse_json(body))
+            self._commit()
+            return Response(200, _dumps(batch))
         if route == "/v1/outcome":
-            return Response(202, _dumps(self.outcome(parse_json(body))))
+            learned = self.outcome(parse_json(body))
+            self._commit()
+            return Response(202, _dumps(learned))
         if route == "/v1/outcome/batch":
-            return Response(200, _dumps(self.outcome_batch(parse_json(body))))
+            outcomes = self.outcome_batch(parse_json(body))
+            self._commit()
+            return Response(200, _dumps(outcomes))
         if route == "/healthz":
             return Response(200, _dumps(self.health()))
         return Response(200, self.metrics.render().encode(), content_type=_PROMETHEUS)

@@ -33,6 +33,7 @@ from typing import Any, cast
 
 from qalqan.api.app import Decide, Observe, Screening
 from qalqan.api.errors import EngineUnavailableError
+from qalqan.screening.cluster import ClusterSettings
 from qalqan.screening.node import NodeSettings, ScreeningNode
 
 __all__ = ["DEFAULT_ENGINE", "engine_factory", "node_factory"]
@@ -50,6 +51,7 @@ def node_factory(
     lists: Sequence[Path] = (),
     on_history: Callable[[Any], None] | None = None,
     now: Callable[[], datetime] | None = None,
+    cluster: ClusterSettings | None = None,
 ) -> Callable[[], ScreeningNode]:
     """A factory building the screening node; raises :class:`EngineUnavailableError` now if it cannot.
 
@@ -58,7 +60,8 @@ def node_factory(
     Qalqan's engine learns contact from (up to ``now()``, default the clock's time);
     ``lists`` are reputation lists for Qalqan's engine (``qalqan analyze`` folders or
     CSVs); ``on_history`` is given the :class:`~qalqan.screening.history.ContactHistory`
-    learned.
+    learned; ``cluster`` the cluster Qalqan's engine shares its state with (the API joins
+    it, :meth:`~qalqan.screening.node.ScreeningNode.start`, once the node is built).
     """
     from qalqan.screening.stir import StirSettings
 
@@ -89,6 +92,7 @@ def node_factory(
         stir=stir,
         on_history=on_history,
         now=None if now is None else now(),
+        cluster=cluster,
     )
 
 

@@ -25,6 +25,7 @@ import typer
 from qalqan.cli.common import console, err_console, guarded
 
 if TYPE_CHECKING:
+    from qalqan.screening.node import ScreeningNode
     from qalqan.sip.config import SipConfig
 
 
@@ -37,6 +38,21 @@ NodeData = Annotated[
     ),
 ]
 """What a screening node knows of the operator, the same for both faces."""
+NodeCluster = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Redis URL of the cluster's event log (cluster.url, QALQAN_CLUSTER_URL): the node "
+        "shares its rolling state with every node on the same stream (docs/cluster.md).",
+    ),
+]
+NodeId = Annotated[
+    str | None,
+    typer.Option(
+        "--node-id",
+        help="This node's name in the cluster's event log (cluster.node_id; default hostname-pid).",
+    ),
+]
 NodeLists = Annotated[
     list[Path] | None,
     typer.Option(
@@ -86,15 +102,20 @@ def serve_command(
         str | None,
         typer.Option(help="Address of the metrics listener (sip.metrics_host; default 127.0.0.1)."),
     ] = None,
+    cluster: NodeCluster = None,
+    node_id: NodeId = None,
 ) -> None:
     """Serve the SIP redirect server: every INVITE answered 302 (allow, warn, divert) or 603/608 (block).
 
-    The decision travels in X-Qalqan-Action, X-Qalqan-Score and X-Qalqan-Reasons.
+    The decision travels in X-Qalqan-Action, X-Qalqan-Score and X-Qalqan-Reasons. In a
+    cluster (--cluster), the node catches up with the others once its listeners are open,
+    answering fail-open meanwhile (/healthz says 503 until then), and says when it has.
     """
     import gc
     import signal
     import threading
 
+    from qalqan.screening.cluster import ClusterSettings
     from qalqan.screening.node import NodeSettings, ScreeningNode
     from qalqan.sip.server import SipServerThread
 
@@ -114,8 +135,8 @@ def serve_command(
         on_history=lambda learned: err_console.print(
             learned.summary(), soft_wrap=True, highlight=False
         ),
+        cluster=ClusterSettings.from_env(url=cluster, node_id=node_id),
     )
-    gc.freeze()  # what was loaded stays; the collector need not walk it on every call
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
@@ -136,9 +157,28 @@ def serve_command(
             "Ctrl-C stops it",
             soft_wrap=True,
         )
+        _join_cluster(node)
+        gc.freeze()  # what was loaded stays; the collector need not walk it on every call
         stopped.wait()
+    node.stop()
     snapshot = server.metrics.snapshot()
     console.print(f"stopped; decisions: {snapshot['decisions_by_action']}", soft_wrap=True)
+
+
+def _join_cluster(node: ScreeningNode) -> None:
+    """Catch up with the cluster (nothing for a node alone), and say so."""
+    if node.shared is None:
+        return
+    shared = node.shared
+    console.print(f"node {shared.node_id}: catching up with the cluster's stream", soft_wrap=True)
+    node.start()
+    applied = int(shared.metrics.applied.get())
+    console.print(
+        f"node {shared.node_id}: caught up ({applied} events applied"
+        f"{', from a snapshot on' if shared.metrics.snapshots.get(('loaded',)) else ''}); "
+        "judging",
+        soft_wrap=True,
+    )
 
 
 def _sip_config(path: Path | None, *, host: str | None, **given: Any) -> SipConfig:
@@ -175,6 +215,8 @@ def serve_http_command(
             help="Answer one GET for this path in-process, print it and exit (e.g. /healthz).",
         ),
     ] = None,
+    cluster: NodeCluster = None,
+    node_id: NodeId = None,
 ) -> None:
     """Serve the HTTP screening API: POST /v1/screen, /v1/screen/batch, /v1/outcome, /healthz, /metrics.
 
@@ -183,6 +225,7 @@ def serve_http_command(
     from qalqan.api.app import ScreeningApi
     from qalqan.api.config import ApiSettings
     from qalqan.api.engine import node_factory
+    from qalqan.screening.cluster import ClusterSettings
     from qalqan.screening.node import NodeSettings
 
     settings = ApiSettings.from_env(host=host, port=port, rules=rules)
@@ -195,6 +238,7 @@ def serve_http_command(
         on_history=lambda learned: err_console.print(
             learned.summary(), soft_wrap=True, highlight=False
         ),
+        cluster=ClusterSettings.from_env(url=cluster, node_id=node_id),
     )
     api = ScreeningApi(engine=factory, settings=settings)
     if get is not None:

@@ -330,6 +330,7 @@ class SipServer:
         except Exception:  # the node must outlive any one bad request
             self._handling_failed(f"request from {item.peer.host}:{item.peer.port}")
             return
+        self.service.node.commit()  # in a cluster: the call's state event is in the log first
         self._send_all(sends)
 
     def _handling_failed(self, what: str) -> None:
@@ -672,14 +673,25 @@ class MetricsListener:
         if method not in ("GET", "HEAD"):
             return 405, b"method not allowed: use GET\n", text
         if path == "/healthz":
-            body = b"ok\n"
+            node = self.server.service.node
+            if not node.ready:
+                return 503, b"catching up with the cluster\n", text
+            body = {None: b"ok\n", True: b"ok; cluster store up\n"}.get(
+                node.store_up, b"ok; cluster store down\n"
+            )
         else:
             body = self.server.metrics_page().encode()
             text = "text/plain; version=0.0.4; charset=utf-8"
         return 200, b"" if method == "HEAD" else body, text
 
 
-_PHRASES = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
+_PHRASES = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    503: "Service Unavailable",
+}
 
 
 class SipServerThread:
