@@ -13,6 +13,7 @@ from qalqan.cli.demo import demo_command
 from qalqan.cli.screening import replay_command, rules_app
 from qalqan.cli.serve import serve_command, serve_http_command
 from qalqan.cli.simulate import simulate_command
+from qalqan.cli.sip_feed import sip_feed_command
 from qalqan.cli.validate import validate_command
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app.command("replay")(replay_command)
 app.add_typer(rules_app, name="rules")
 app.command("serve")(serve_command)
 app.command("serve-http")(serve_http_command)
+app.command("sip-feed")(sip_feed_command)
 app.add_typer(cases_app, name="cases")
 app.add_typer(audit_app, name="audit")
 app.command("console")(console_command)

@@ -194,3 +194,28 @@ def test_the_figure_against_a_full_replay_is_reported(played: Played) -> None:
     same = 1 - len(differences) / len(replayed)
     print(f"SIP vs full replay: {same:.2%} of {len(replayed)} the same")
     assert replayed
+
+
+def test_the_feed_holds_replays_attempts_in_replays_order(played: Played) -> None:
+    with played.feed.attempts_csv.open(encoding="utf-8") as handle:  # type: ignore[union-attr]
+        lines = handle.read().splitlines()
+    assert lines[0] == "SEQUENTIAL"
+    fed = [unquote(line.split(";", 1)[0]) for line in lines[1:]]
+    out = played.work / "replay-order.csv"
+    replay(played.data, out, analyze_every_s=None, outcome_delay_s=None)
+    assert fed == list(_replayed(out))
+
+
+def test_sip_feed_command_writes_the_feed_and_the_settings_that_read_it(
+    played: Played, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(app, ["sip-feed", str(played.data), str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert f"{played.feed.attempts:,} call attempts" in result.output
+    assert played.feed.attempts_csv is not None
+    assert (tmp_path / "attempts.csv").read_bytes() == played.feed.attempts_csv.read_bytes()
+    config = SipConfig.read(tmp_path / "sip.yaml", environ={})
+    assert config.client_time_skew_s == float("inf")
+    assert config.region == "KZ"
+    assert config.trunk_groups["mobile"] == "mobile"
+    assert set(config.trunk_groups.values()) >= {"mobile", "national:opB", "national:opC"}
