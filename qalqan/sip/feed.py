@@ -59,8 +59,10 @@ from qalqan.sip.radio import format_instance_imei, format_sip_date
 __all__ = [
     "ANONYMOUS",
     "FeedSummary",
+    "feed_fields",
     "feed_record_id",
     "scenario_xml",
+    "sip_yaml",
     "trunk_group_label",
     "write_feed",
 ]
@@ -112,7 +114,9 @@ def feed_record_id(record_id: str) -> str:
     return quote(record_id, safe=_CALL_ID_SAFE)
 
 
-def _row(attempt: CallAttempt, label: str, summary: FeedSummary) -> list[str]:
+def feed_fields(attempt: CallAttempt, label: str, summary: FeedSummary) -> list[str]:
+    """The fields of ``attempt``'s line of ``attempts.csv`` (see :func:`scenario_xml`); what
+    an INVITE cannot carry is left empty and counted in ``summary``."""
     caller = f"tel:{attempt.caller}" if attempt.caller else ANONYMOUS
     cell = imei = imsi = ""
     if attempt.ingress.kind is IngressClass.MOBILE:
@@ -175,7 +179,7 @@ def write_feed(
                 for call in recorded_calls(batch, ingresses):
                     attempt = call.attempt
                     label = trunk_group_label(attempt.ingress, summary.trunk_groups)
-                    out.write(";".join(_row(attempt, label, summary)) + ";\n")
+                    out.write(";".join(feed_fields(attempt, label, summary)) + ";\n")
                     summary.attempts += 1
                     summary.by_ingress[attempt.ingress.kind.value] += 1
     finally:
@@ -185,11 +189,12 @@ def write_feed(
     summary.scenario = out_dir / "scenario.xml"
     summary.scenario.write_text(scenario_xml(imsi_header=imsi_header), encoding="utf-8")
     summary.sip_config = out_dir / "sip.yaml"
-    summary.sip_config.write_text(_sip_yaml(summary, imsi_header=imsi_header), encoding="utf-8")
+    summary.sip_config.write_text(sip_yaml(summary, imsi_header=imsi_header), encoding="utf-8")
     return summary
 
 
-def _sip_yaml(summary: FeedSummary, *, imsi_header: str) -> str:
+def sip_yaml(summary: FeedSummary, *, imsi_header: str) -> str:
+    """The SIP settings (YAML) that read a feed back: its trunk groups, region, time skew."""
     settings: dict[str, object] = {
         "trunk_groups": dict(sorted(summary.trunk_groups.items())),
         "client_time_skew_s": float("inf"),
