@@ -39,9 +39,11 @@ The exceptions of the SIP face::
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 from urllib.parse import unquote
 
 from qalqan.errors import QalqanError
@@ -62,7 +64,9 @@ __all__ = [
     "build_response",
     "canonical_name",
     "parse_address",
+    "parse_common_request",
     "parse_message",
+    "parse_message_full",
     "parse_uri",
     "parse_via",
     "split_header_values",
@@ -465,6 +469,40 @@ def _parse_params(text: str, *, where: str) -> Params:
     return tuple(params)
 
 
+# --- remembering what was read -------------------------------------------------------------
+
+_Parsed = TypeVar("_Parsed")
+
+#: Values remembered per reader; past it the memo starts afresh (a flood of new values costs
+#: what it cost without a memo, never memory).
+MEMO_ENTRIES = 4096
+#: Longer values are read every time: the memo holds at most MEMO_ENTRIES short strings.
+MEMO_LONGEST = 200
+
+
+def _remembered(read: Callable[[str], _Parsed]) -> Callable[[str], _Parsed]:
+    """``read`` with a bounded memo: the same text read again gives the same (immutable) value.
+
+    An SBC's Contact, a callee's Request-URI (in the INVITE and again in its ACK)
+    and a caller's P-Asserted-Identity come back call after call; reading them
+    is most of what a URI or an address costs. Errors are not remembered.
+    """
+    memo: dict[str, _Parsed] = {}
+
+    @functools.wraps(read)
+    def remembered(text: str) -> _Parsed:
+        found = memo.get(text)
+        if found is None:
+            found = read(text)
+            if len(text) <= MEMO_LONGEST:
+                if len(memo) >= MEMO_ENTRIES:
+                    memo.clear()
+                memo[text] = found
+        return found
+
+    return remembered
+
+
 # --- URIs ---------------------------------------------------------------------------------
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*")
@@ -577,6 +615,7 @@ def _split_hostport(text: str, where: str) -> tuple[str, int | None]:
     return host, _parse_port(port, where) if sep else None
 
 
+@_remembered
 def parse_uri(text: str) -> Uri:
     """Parse a URI as it appears in a Request-URI or inside ``<>``.
 
@@ -677,6 +716,7 @@ class Address:
         return f"{name}<{self.uri}>{_format_params(self.params)}"
 
 
+@_remembered
 def parse_address(text: str) -> Address:
     """Parse a From/To/Contact/P-Asserted-Identity value.
 
@@ -865,6 +905,36 @@ class Request:
         object.__setattr__(self, "to", to)
         object.__setattr__(self, "call_id", call_id)
         object.__setattr__(self, "cseq", cseq)
+
+    @classmethod
+    def _read(
+        cls,
+        *,
+        method: str,
+        uri: Uri,
+        headers: Headers,
+        body: bytes,
+        via: tuple[Via, ...],
+        from_: Address,
+        to: Address,
+        call_id: str,
+        cseq: CSeq,
+    ) -> Request:
+        """A request whose headers the parser has already read and checked."""
+        request = cls.__new__(cls)
+        for name, value in (
+            ("method", method),
+            ("uri", uri),
+            ("headers", headers),
+            ("body", body),
+            ("via", via),
+            ("from_", from_),
+            ("to", to),
+            ("call_id", call_id),
+            ("cseq", cseq),
+        ):
+            object.__setattr__(request, name, value)
+        return request
 
     def to_bytes(self) -> bytes:
         """The request on the wire; ``Content-Length`` always states the body's true length."""
@@ -1157,6 +1227,26 @@ def parse_message(
     body runs to the end of the packet, and bytes past the stated length are
     dropped (RFC 3261 §18.3). With ``stream=True`` ``data`` must be exactly one
     message, ``Content-Length`` included, as :class:`StreamParser` frames it.
+
+    The INVITEs and ACKs an SBC sends call after call are read the short way
+    (:func:`parse_common_request`); every other message, and any the short
+    way is unsure of, by the full reader (:func:`parse_message_full`). Both
+    give the same answer for every message (a property test holds them to it).
+    """
+    if len(data) <= max_size:
+        request = parse_common_request(data, stream=stream)
+        if request is not None:
+            return request
+    return parse_message_full(data, stream=stream, max_size=max_size)
+
+
+def parse_message_full(
+    data: bytes, *, stream: bool = False, max_size: int = MAX_MESSAGE_SIZE
+) -> Request | Response:
+    """:func:`parse_message` the long way: the reference reader of every message, good or bad.
+
+    Whatever it cannot read raises :class:`SipParseError` with the header fields
+    that could be read, so that a 400 can still be routed back.
     """
     if len(data) > max_size:
         raise SipParseError(f"message of {len(data)} bytes is over {max_size}", status=513)
@@ -1190,6 +1280,139 @@ def parse_message(
             ) from None
         message = Request(method=message_method, uri=uri, headers=headers, body=body)
     return message
+
+
+# --- the common INVITE and ACK, read the short way ---------------------------------------
+
+#: What the short way reads: an INVITE or ACK request line in exactly ``SIP/2.0``, then header
+#: lines ``Name: value`` in ASCII, each ended by CRLF, without folding, stray CR, LF or NUL.
+_COMMON_HEAD = re.compile(
+    r"(?:INVITE|ACK) [^ \r\n\0]+ SIP/2\.0(?:\r\n[A-Za-z0-9\-.!%*_+`'~]+:[^\r\n\0]*)+"
+)
+#: One header line of a block :data:`_COMMON_HEAD` has matched: the name, the value less its
+#: leading blanks (its trailing ones are stripped after).
+_COMMON_FIELD = re.compile(r"\r\n([^:]+):[ \t]*([^\r\n]*)")
+#: A Via written plainly: ``SIP/2.0/UDP host[:port];params`` (an IPv6 host takes the long way).
+_COMMON_VIA = re.compile(
+    r"SIP/2\.0/([A-Z]+) ([A-Za-z0-9](?:[A-Za-z0-9\-_.]*[A-Za-z0-9_.])?)(?::([1-9][0-9]{0,4}))?"
+    r"(;\S*)?"
+)
+_COMMON_CSEQ = re.compile(r"([0-9]{1,9}) (INVITE|ACK)")
+#: The header fields checked one by one, by the lower-case names (long and compact) they come in.
+_CHECKED_KEYS: dict[str, str] = {
+    alias: key
+    for alias, key in _KEYS.items()
+    if key in ("from", "to", "call-id", "cseq", "content-length", "max-forwards")
+}
+
+
+def parse_common_request(data: bytes, *, stream: bool = False) -> Request | None:
+    """An INVITE or ACK read the short way, or None: then only :func:`parse_message_full` can say.
+
+    What an SBC sends call after call (ASCII, CRLF line ends, no folding, a plain
+    ``Via``, one ``From``, ``To``, ``Call-ID`` and ``CSeq``) is checked with one
+    pattern over the whole header block and a handful of string operations, and
+    read into the very :class:`Request` the full reader would give. Anything
+    else (another method, UTF-8, folding, an IPv6 Via, a wrong ``Content-Length``,
+    a header the full reader would refuse) gives None, and the full reader,
+    which stays the reference, answers for it. It never raises.
+    """
+    head_end = data.find(b"\r\n\r\n")
+    if head_end < 0:
+        return None
+    head = data[:head_end]
+    if not head.isascii() or _COMMON_HEAD.fullmatch(text := head.decode("ascii")) is None:
+        return None
+    method, target, _ = text[: text.find("\r\n")].split(" ")
+    fields: list[tuple[str, str]] = []
+    vias: list[str] = []
+    checked: dict[str, list[str]] = {}
+    try:
+        for name, value in _COMMON_FIELD.findall(text):
+            lowered = name.lower()
+            canonical = _CANONICAL.get(lowered, name)
+            value = value.rstrip(" \t")
+            if lowered in _LIST_KEYS:
+                values = split_header_values(value) if "," in value else [value] if value else []
+                fields.extend((canonical, v) for v in values)
+                if canonical == "Via":
+                    vias.extend(values)
+                continue
+            fields.append((canonical, value))
+            key = _CHECKED_KEYS.get(lowered)
+            if key is not None:
+                checked.setdefault(key, []).append(value)
+        body = _common_body(data[head_end + 4 :], checked.get("content-length"), stream=stream)
+        if body is None or not _common_max_forwards(checked.get("max-forwards")):
+            return None
+        return _common_request(method, target, fields, vias, checked, body)
+    except SipParseError:
+        return None
+
+
+def _common_body(body: bytes, lengths: list[str] | None, *, stream: bool) -> bytes | None:
+    """The body as ``Content-Length`` frames it, or None when the full reader must judge."""
+    if lengths is None:
+        return None if stream else body
+    if len(set(lengths)) != 1:
+        return None
+    length = _small_number(lengths[0], digits=_CONTENT_LENGTH_DIGITS)
+    if length is None or length > len(body) or (stream and length != len(body)):
+        return None
+    return body if length == len(body) else body[:length]
+
+
+def _common_max_forwards(values: list[str] | None) -> bool:
+    return values is None or _small_number(values[0], digits=3, most=255) is not None
+
+
+def _common_via(text: str) -> Via | None:
+    match = _COMMON_VIA.fullmatch(text)
+    if match is None:
+        return None
+    transport, host, port_text, params = match.groups()
+    port = None if port_text is None else int(port_text)
+    if port is not None and port > 65535:
+        return None
+    return Via(
+        transport=transport,
+        host=host,
+        port=port,
+        params=_parse_params(params, where="the Via") if params else (),
+    )
+
+
+def _common_request(
+    method: str,
+    target: str,
+    fields: list[tuple[str, str]],
+    vias: list[str],
+    checked: dict[str, list[str]],
+    body: bytes,
+) -> Request | None:
+    """The request from what the short way read, or None when a header needs the full reader."""
+    if not vias or any(len(checked.get(k, ())) != 1 for k in ("from", "to", "call-id", "cseq")):
+        return None
+    call_id = checked["call-id"][0]
+    cseq = _COMMON_CSEQ.fullmatch(checked["cseq"][0])
+    if not call_id or " " in call_id or "\t" in call_id or cseq is None or cseq[2] != method:
+        return None
+    via = tuple(_common_via(v) for v in vias)
+    from_ = parse_address(checked["from"][0])
+    to = parse_address(checked["to"][0])
+    if None in via or from_.uri is None or to.uri is None:
+        return None
+    return Request._read(
+        method=method,
+        uri=parse_uri(target),
+        headers=Headers._read(fields),
+        body=body,
+        via=cast(tuple[Via, ...], via),
+        from_=from_,
+        to=to,
+        call_id=call_id,
+        cseq=CSeq(int(cseq[1]), method),
+    )
 
 
 _CONTENT_LENGTH_LINE = re.compile(
