@@ -92,7 +92,10 @@ logger = logging.getLogger(__name__)
 ON_STORE_LOSS: Final = ("fail_open", "judge_locally")
 """What a node does while its store cannot be reached."""
 EVENT_FIELD: Final = b"e"
-"""The one field of a stream entry: the encoded event."""
+"""The field of a stream entry holding the encoded event."""
+ORIGIN_FIELD: Final = b"o"
+"""The field of a stream entry naming its origin node, so that a node passes over its own
+events without decoding them."""
 FORMAT: Final = 1
 """The version of the event and snapshot encodings."""
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -502,6 +505,7 @@ class SharedState:
         self._epoch_key = f"{settings.stream}:epoch"
         self._epoch: bytes | None = None
         self._outbox: list[bytes] = []
+        self._origin = self.node_id.encode()
         self._inbox: deque[tuple[str, StateEvent | None]] = deque()
         self._inbox_room = threading.Semaphore(max(1, settings.max_pending))
         self._applied: dict[str, int] = {}
@@ -798,13 +802,9 @@ class SharedState:
             for _stream, entries in found or ():
                 for entry_id, values in entries:
                     after = entry_id.decode()
-                    event = self._decoded(values)
-                    if (
-                        event is not None
-                        and event.origin == self.node_id
-                        and event.seq >= self._seq_base
-                    ):
+                    if values.get(ORIGIN_FIELD) == self._origin:
                         continue  # this node's own, applied when it was decided
+                    event = self._decoded(values)
                     while not self._inbox_room.acquire(timeout=_RETRY_S):
                         if self._stopped.is_set():
                             return
@@ -912,13 +912,14 @@ class SharedState:
             return self._up
         if not self._up and not self._follower_up and time.monotonic() < self._retry_at:
             return False
+        origin = self._origin
         try:
             sent = 0
             while sent < len(outbox):
                 chunk = outbox[sent : sent + _PUBLISH_CHUNK]
                 pipe = self._redis.pipeline(transaction=False)
                 for payload in chunk:
-                    pipe.xadd(self._stream, {EVENT_FIELD: payload})
+                    pipe.xadd(self._stream, {EVENT_FIELD: payload, ORIGIN_FIELD: origin})
                 pipe.execute()
                 sent += len(chunk)
                 self.metrics.published.inc(amount=float(len(chunk)))
