@@ -190,6 +190,22 @@ class SipConfig:
             "carries it); read for calls of the mobile ingress only.",
         ),
     )
+    decisions_log: Path | None = field(
+        default=None,
+        metadata=_about(
+            "QALQAN_SIP_DECISIONS_LOG",
+            "CSV file the node adds each screened INVITE's decision to, in the columns of "
+            "replay's decisions.csv (record_id is the Call-ID); None: no log.",
+        ),
+    )
+    decisions_log_max_bytes: int = field(
+        default=256 * 1024 * 1024,
+        metadata=_about(
+            "QALQAN_SIP_DECISIONS_LOG_MAX_BYTES",
+            "Largest decisions log; past it the file is moved to FILE.1 (replacing the one "
+            "before) and a new one begun.",
+        ),
+    )
     metrics_host: str = field(
         default="127.0.0.1",
         metadata=_about(
@@ -410,6 +426,7 @@ _BOUNDS: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("tcp_header_timeout_s", lambda v: v > 0, "must be above 0"),
     ("tcp_idle_timeout_s", lambda v: v > 0, "must be above 0"),
     ("client_time_skew_s", lambda v: v >= 0, "must be 0 or more"),
+    ("decisions_log_max_bytes", lambda v: v >= 4096, "is under 4096 bytes"),
 )
 _HEADER_NAME = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]{1,64}")
 

@@ -43,6 +43,7 @@ from qalqan.domain.numbers import normalise, region_of_engine
 from qalqan.errors import NumberError
 from qalqan.screening.node import NodeSettings, ScreeningNode
 from qalqan.sip.config import SipConfig
+from qalqan.sip.decisions_log import DecisionsLog
 from qalqan.sip.message import (
     Headers,
     Request,
@@ -436,6 +437,11 @@ class RedirectService:
         self.clock = clock
         self.wall_clock = wall_clock
         self.ingress = IngressMap.from_config(config)
+        self.decisions_log = (
+            DecisionsLog(config.decisions_log, max_bytes=config.decisions_log_max_bytes)
+            if config.decisions_log is not None
+            else None
+        )
         self.transactions = ServerTransactions(
             timers=config.timers,
             server_name=config.server_name,
@@ -569,6 +575,7 @@ class RedirectService:
                 reasons=(Reason.said("sip.unscreened", 0.0, "sip.unscreened"),),
             )
             self.node.count(decision)
+            self._log(request, decision)
             return decision_response(request, decision, config=config, to_tag=tag)
         if shed:
             self.metrics.shed += 1
@@ -578,9 +585,14 @@ class RedirectService:
         note = self._date_ignored(request, attempt, node_time)
         if note is not None:
             decision = replace(decision, reasons=(*decision.reasons, note))
+        self._log(request, decision)
         return decision_response(
             request, decision, config=config, to_tag=tag, callee=attempt.callee
         )
+
+    def _log(self, request: Request, decision: Decision) -> None:
+        if self.decisions_log is not None:
+            self.decisions_log.write(request.call_id, decision)
 
     def _date_ignored(
         self, request: Request, attempt: CallAttempt, node_time: datetime

@@ -28,6 +28,7 @@ from qalqan.screening.replay import replay
 from qalqan.simulator.config import Scenario
 from qalqan.simulator.operator import simulate
 from qalqan.sip.config import SipConfig
+from qalqan.sip.decisions_log import COLUMNS
 from qalqan.sip.feed import FeedSummary, write_feed
 from qalqan.sip.server import SipServerThread
 from tests.sip.conftest import require_binary
@@ -103,7 +104,12 @@ def played(tmp_path_factory: pytest.TempPathFactory) -> Played:
     )
     assert feed.sip_config is not None and feed.scenario and feed.attempts_csv
     config = SipConfig.read(
-        feed.sip_config, environ={}, listen_host="127.0.0.1", udp_port=0, tcp_port=None
+        feed.sip_config,
+        environ={},
+        listen_host="127.0.0.1",
+        udp_port=0,
+        tcp_port=None,
+        decisions_log=work / "sip-decisions.csv",
     )
     messages = work / "messages.log"
     with SipServerThread(config, node) as running:
@@ -219,3 +225,12 @@ def test_sip_feed_command_writes_the_feed_and_the_settings_that_read_it(
     assert config.region == "KZ"
     assert config.trunk_groups["mobile"] == "mobile"
     assert set(config.trunk_groups.values()) >= {"mobile", "national:opB", "national:opC"}
+
+
+def test_the_nodes_decisions_log_says_what_it_answered_in_replays_columns(played: Played) -> None:
+    with (played.work / "sip-decisions.csv").open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        assert tuple(reader.fieldnames or ()) == COLUMNS
+        logged = [(unquote(row["record_id"].split("///", 1)[0]), row) for row in reader]
+    assert [record_id for record_id, _ in logged] == list(played.actions)
+    assert {record_id: row["action"] for record_id, row in logged} == played.actions
