@@ -66,7 +66,7 @@ from qalqan.sip.redirect import Decide, RedirectService
 from qalqan.sip.transaction import Peer, Send
 from qalqan.throttled_log import ThrottledLog
 
-__all__ = ["MetricsListener", "SipServer", "SipServerThread"]
+__all__ = ["MetricsListener", "SipServer", "SipServerThread", "event_loop_factory"]
 
 logger = logging.getLogger(__name__)
 
@@ -113,9 +113,12 @@ class SipServer:
         metrics: SipMetrics | None = None,
         clock: Callable[[], float] = time.perf_counter,
         metrics_address: tuple[str, int] | None = None,
+        reuse_port: bool = False,
     ) -> None:
         self.config = config
         self.clock = clock
+        self.reuse_port = reuse_port
+        """Bind with SO_REUSEPORT, beside the other workers of one host (:mod:`qalqan.sip.workers`)."""
         self.service = RedirectService(config=config, decide=decide, metrics=metrics, clock=clock)
         self.metrics_address = metrics_address
         self.metrics_listener = MetricsListener(self) if metrics_address is not None else None
@@ -186,10 +189,10 @@ class SipServer:
         config = self.config
         try:
             if config.udp_port is not None:
-                self._udp = self._open_udp(config.listen_host, config.udp_port)
+                self._udp = self._open_udp(config.listen_host, config.udp_port, self.reuse_port)
                 loop.add_reader(self._udp.fileno(), self._read_udp)
             if config.tcp_port is not None:
-                self._tcp = self._open_tcp(config.listen_host, config.tcp_port)
+                self._tcp = self._open_tcp(config.listen_host, config.tcp_port, self.reuse_port)
                 loop.add_reader(self._tcp.fileno(), self._accept)
             if self.metrics_listener is not None and self.metrics_address is not None:
                 await self.metrics_listener.start(*self.metrics_address)
@@ -254,12 +257,14 @@ class SipServer:
     # --- receiving -----------------------------------------------------------------------
 
     @staticmethod
-    def _open_udp(host: str, port: int) -> socket.socket:
+    def _open_udp(host: str, port: int, reuse_port: bool = False) -> socket.socket:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             sock.bind((host, port))
             sock.setblocking(False)
         except OSError:
@@ -268,11 +273,13 @@ class SipServer:
         return sock
 
     @staticmethod
-    def _open_tcp(host: str, port: int) -> socket.socket:
+    def _open_tcp(host: str, port: int, reuse_port: bool = False) -> socket.socket:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             sock.bind((host, port))
             sock.listen(_TCP_BACKLOG)
             sock.setblocking(False)
@@ -694,6 +701,16 @@ _PHRASES = {
 }
 
 
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when it is installed (it reads and writes sockets in C), else None:
+    asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency; a platform may lack it
+        return None
+    return cast(Callable[[], asyncio.AbstractEventLoop], uvloop.new_event_loop)
+
+
 class SipServerThread:
     """A :class:`SipServer` on its own event-loop thread, for synchronous programs.
 
@@ -708,9 +725,15 @@ class SipServerThread:
         metrics: SipMetrics | None = None,
         clock: Callable[[], float] = time.perf_counter,
         metrics_address: tuple[str, int] | None = None,
+        reuse_port: bool = False,
     ) -> None:
         self.server = SipServer(
-            config, decide, metrics=metrics, clock=clock, metrics_address=metrics_address
+            config,
+            decide,
+            metrics=metrics,
+            clock=clock,
+            metrics_address=metrics_address,
+            reuse_port=reuse_port,
         )
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -748,7 +771,8 @@ class SipServerThread:
         self.stop()
 
     def _run(self) -> None:
-        asyncio.run(self._main())
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            runner.run(self._main())
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
