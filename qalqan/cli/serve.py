@@ -104,6 +104,13 @@ def serve_command(
     ] = None,
     cluster: NodeCluster = None,
     node_id: NodeId = None,
+    decisions_log: Annotated[
+        Path | None,
+        typer.Option(
+            help="Add each INVITE's decision to this CSV, in replay's decisions.csv columns "
+            "(sip.decisions_log; size-capped by sip.decisions_log_max_bytes)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the SIP redirect server: every INVITE answered 302 (allow, warn, divert) or 603/608 (block).
 
@@ -126,6 +133,7 @@ def serve_command(
         tcp_port=tcp_port,
         metrics_host=metrics_host,
         metrics_port=metrics_port,
+        decisions_log=decisions_log,
     )
     node = ScreeningNode.build(
         NodeSettings.from_env(face=config),

@@ -11,8 +11,12 @@ failure lists every difference with its reasons on both sides.
 from __future__ import annotations
 
 import csv
+import os
+import re
 import shutil
+import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,3 +238,55 @@ def test_the_nodes_decisions_log_says_what_it_answered_in_replays_columns(played
         logged = [(unquote(row["record_id"].split("///", 1)[0]), row) for row in reader]
     assert [record_id for record_id, _ in logged] == list(played.actions)
     assert {record_id: row["action"] for record_id, row in logged} == played.actions
+
+
+def test_qalqan_serve_with_the_feeds_settings_decides_the_same(played: Played) -> None:
+    """The command operators run: ``qalqan serve --sip-config sip.yaml --decisions-log``."""
+    sipp = require_binary("sipp")
+    assert played.feed.sip_config and played.feed.scenario and played.feed.attempts_csv
+    log = played.work / "serve-decisions.csv"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("QALQAN_")}
+    environ["QALQAN_NODE_DEADLINE_MS"] = "60000"
+    command = [
+        sys.executable, "-m", "qalqan.cli.main", "serve", "--udp-port", "0", "--tcp-port", "0",
+        "--data", str(played.work / "reference"), "--rules", str(played.work / "rules.yaml"),
+        "--sip-config", str(played.feed.sip_config), "--decisions-log", str(log),
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ
+    )
+    first = 400
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        found = re.search(r"UDP (\d+)", line)
+        assert found, line + (process.stderr.read() if process.stderr else "")
+        play = [
+            sipp, f"127.0.0.1:{found.group(1)}",
+            "-sf", str(played.feed.scenario), "-inf", str(played.feed.attempts_csv),
+            "-m", str(first), "-l", "1", "-r", str(RATE), "-i", "127.0.0.1",
+            "-nostdin", "-timeout", "60s",
+        ]  # fmt: skip
+        run = subprocess.run(
+            play,
+            check=False,
+            cwd=played.work,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+        assert run.returncode == 0, run.stdout[-3000:]
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    with log.open(newline="", encoding="utf-8") as handle:
+        logged = {
+            unquote(row["record_id"].split("///", 1)[0]): row["action"]
+            for row in csv.DictReader(handle)
+        }
+    expected = dict(list(played.actions.items())[:first])
+    assert logged == expected
