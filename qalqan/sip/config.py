@@ -143,6 +143,15 @@ class SipConfig:
             "Requests waiting to be screened; past it new ones are answered at once without screening.",
         ),
     )
+    workers: int = field(
+        default=1,
+        metadata=_about(
+            "QALQAN_SIP_WORKERS",
+            "Worker processes of qalqan serve, each with its own event loop and screening node, "
+            "sharing the UDP and TCP ports (SO_REUSEPORT); more than 1 needs the cluster's shared "
+            "state (cluster.url) or --allow-split-state.",
+        ),
+    )
     source_ingress: Mapping[str, str] = field(
         default_factory=dict,
         metadata=_about(
@@ -419,6 +428,7 @@ class SipConfig:
 _BOUNDS: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("deadline_ms", lambda v: v > 0, "must be above 0"),
     ("queue_size", lambda v: v >= 1, "must be at least 1"),
+    ("workers", lambda v: 1 <= v <= 64, "is not 1..64"),
     ("max_message_size", lambda v: v >= 1024, "is under 1024 bytes"),
     ("max_transactions", lambda v: v >= 1, "must be at least 1"),
     ("reasons_max_chars", lambda v: v >= 16, "is under 16"),
