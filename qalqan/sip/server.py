@@ -305,7 +305,7 @@ class SipServer:
     def _admit(self, item: _Pending) -> None:
         """Queue a request for screening, or answer it at once when the queue is full."""
         if len(self._pending) >= self.config.queue_size:
-            self._process(item, shed=True)
+            self._send_all(self._process(item, shed=True))
             return
         self._pending.append(item)
         if not self._screening_scheduled and self._loop is not None:
@@ -315,15 +315,19 @@ class SipServer:
     def _screen_batch(self) -> None:
         self._screening_scheduled = False
         pending = self._pending
+        answers: list[Send] = []
         for _ in range(_SCREEN_BATCH):
             if not pending:
-                return
-            self._process(pending.popleft(), shed=False)
+                break
+            answers += self._process(pending.popleft(), shed=False)
+        self.service.node.commit()  # in a cluster: the batch's state events are in the log first
+        self._send_all(answers)
         if pending and self._loop is not None:
             self._screening_scheduled = True
             self._loop.call_soon(self._screen_batch)
 
-    def _process(self, item: _Pending, *, shed: bool) -> None:
+    def _process(self, item: _Pending, *, shed: bool) -> list[Send]:
+        """The answers to one request (sent by the caller)."""
         now = self.clock()
         try:
             if item.message is None:
@@ -336,9 +340,8 @@ class SipServer:
                 )
         except Exception:  # the node must outlive any one bad request
             self._handling_failed(f"request from {item.peer.host}:{item.peer.port}")
-            return
-        self.service.node.commit()  # in a cluster: the call's state event is in the log first
-        self._send_all(sends)
+            return []
+        return sends
 
     def _handling_failed(self, what: str) -> None:
         """Count a message whose handling raised; log it (with its traceback) now and then."""
