@@ -19,7 +19,9 @@ over the whole loop on one core. Then the propagation lag: a second node, in a
 process of its own, follows the stream while this one screens ``--lag-events``
 attempts at ``--rate`` a second, committing each; the lag is from an event's
 making on this node to its application on the other (both read the same
-clock), p50/p99/max.
+clock), p50/p99/max. Last, how often two nodes in turn (one process, no wait
+between calls, each committing per call) decide as one engine would: the share
+of the first ``--lag-events`` attempts judged the same (action and score).
 
 The store is ``--redis`` or else a ``redis-server`` started here on a free port
 (no persistence), stopped at the end. Numbers printed are measurements, not
@@ -213,6 +215,36 @@ def _lag(data: Path, calls: list[CallOutcome], url: str, rate: float) -> dict[st
     }
 
 
+def _agreement(data: Path, calls: list[CallOutcome], url: str) -> float:
+    """The share of ``calls`` that two nodes in turn, never waiting, decide as one engine does."""
+    alone = ScreeningEngine.from_dataset(data, load_config())
+    expected = []
+    for call in calls:
+        decision = alone.screen(call.attempt)
+        _teach(alone.observe, call, decision.action)
+        expected.append((decision.action, decision.score))
+    stream = f"bench:{uuid.uuid4().hex}"
+    nodes = []
+    for name in ("a", "b"):
+        shared = SharedState(
+            ScreeningEngine.from_dataset(data, load_config()), _settings(url, stream, name)
+        )
+        shared.start()
+        nodes.append(shared)
+    same = 0
+    for i, call in enumerate(calls):
+        shared = nodes[i % 2]
+        shared.apply_pending()
+        decision = shared.engine.screen(call.attempt)
+        shared.recorded(call.attempt, decision)
+        _teach(shared.observe, call, decision.action)
+        shared.commit()
+        same += (decision.action, decision.score) == expected[i]
+    for shared in nodes:
+        shared.stop()
+    return same / len(calls)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--data", type=Path, required=True, help="an exchange-v1 folder")
@@ -239,6 +271,11 @@ def main() -> None:
         print(
             f"propagation lag over {lag['events']:.0f} events at {args.rate:g}/s: "
             f"p50 {lag['p50_ms']:.2f} ms, p99 {lag['p99_ms']:.2f} ms, max {lag['max_ms']:.2f} ms"
+        )
+        share = _agreement(args.data, calls[: args.lag_events], url)
+        print(
+            f"two nodes in turn, no wait between calls: {share:.2%} of {args.lag_events} "
+            "decisions as one engine's"
         )
 
 
