@@ -739,7 +739,7 @@ class SharedState:
             "last_id": self._applied_id,
             "home_region": self.engine.env.home_region,
             "votes": dict(self.engine.env._region_votes),
-            "state": state.dump(),
+            "state": state.copy(),  # made plain data on the writing thread
         }
         self._writing = threading.Thread(target=self._write_snapshot, args=(body,), daemon=True)
         self._writing.start()
@@ -748,8 +748,13 @@ class SharedState:
     def _write_snapshot(self, body: dict[str, object]) -> None:
         import redis
 
+        from qalqan.screening.state import StateCopy
+
         msgpack = _msgpack()
 
+        copy = body["state"]
+        if isinstance(copy, StateCopy):
+            body = {**body, "state": copy.dump()}
         packed = zlib.compress(msgpack.packb(body), 1)
         try:
             r = self._client()

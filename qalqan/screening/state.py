@@ -67,6 +67,7 @@ __all__ = [
     "RecentKeys",
     "RollingCount",
     "RollingDistinct",
+    "StateCopy",
     "StateStore",
     "counting_this",
     "format_window",
@@ -381,25 +382,27 @@ class InMemoryStateStore:
     def dump(self) -> dict[str, object]:
         """Every aggregate as plain data, keys in order of last update (a copy: later updates
         do not change it). Tuple keys become lists; :meth:`load` makes them tuples again."""
-        aggregates: list[list[object]] = []
+        return self.copy().dump()
+
+    def copy(self) -> StateCopy:
+        """A copy of every aggregate, as cheap as a copy can be (each key's buckets or items
+        copied, nothing converted): take it on the engine's thread, and turn it into plain
+        data (:meth:`StateCopy.dump`) on another."""
+        aggregates: list[tuple[str, str, float, list[tuple[Hashable, object]]]] = []
         for name, agg in self._aggregates.items():
             if isinstance(agg, _Count):
-                entries: list[object] = [
-                    [_plain(key), [[b, n] for b, n in counts.items()]]
-                    for key, counts in agg._keys.items()
-                ]
                 kind = "count"
-            elif isinstance(agg, _Distinct):
-                entries = [
-                    [_plain(key), [[_plain(item), t] for item, t in items.items()]]
-                    for key, items in agg._keys.items()
+                entries: list[tuple[Hashable, object]] = [
+                    (key, counts.copy()) for key, counts in agg._keys.items()
                 ]
+            elif isinstance(agg, _Distinct):
                 kind = "distinct"
+                entries = [(key, items.copy()) for key, items in agg._keys.items()]
             else:
-                entries = [[_plain(key), t] for key, t in agg._keys.items()]
                 kind = "recent"
-            aggregates.append([name, kind, agg.window_s, entries])
-        return {"version": DUMP_VERSION, "aggregates": aggregates}
+                entries = list(agg._keys.items())
+            aggregates.append((name, kind, agg.window_s, entries))
+        return StateCopy(aggregates)
 
     def load(self, data: object) -> int:
         """Replace the keys of every aggregate ``data`` (a :meth:`dump`) names; keys held in
@@ -447,6 +450,36 @@ class InMemoryStateStore:
             found._keys = OrderedDict((_key(k), _time(v)) for k, v in _pairs(kept, full))
         found._next_sweep = float("-inf")
         return len(found._keys)
+
+
+class StateCopy:
+    """A copy of an :class:`InMemoryStateStore` taken by :meth:`InMemoryStateStore.copy`."""
+
+    __slots__ = ("_aggregates",)
+
+    def __init__(
+        self, aggregates: list[tuple[str, str, float, list[tuple[Hashable, object]]]]
+    ) -> None:
+        self._aggregates = aggregates
+
+    def dump(self) -> dict[str, object]:
+        """The copy as plain data, what :meth:`InMemoryStateStore.load` takes."""
+        aggregates: list[list[object]] = []
+        for name, kind, window_s, entries in self._aggregates:
+            if kind == "count":
+                plain: list[object] = [
+                    [_plain(key), [[b, n] for b, n in counts.items()]]  # type: ignore[attr-defined]
+                    for key, counts in entries
+                ]
+            elif kind == "distinct":
+                plain = [
+                    [_plain(key), [[_plain(i), t] for i, t in items.items()]]  # type: ignore[attr-defined]
+                    for key, items in entries
+                ]
+            else:
+                plain = [[_plain(key), t] for key, t in entries]
+            aggregates.append([name, kind, window_s, plain])
+        return {"version": DUMP_VERSION, "aggregates": aggregates}
 
 
 _KIND_OF: Final = {_Count: 0, _Distinct: 1, _Recent: 2}

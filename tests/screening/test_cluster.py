@@ -461,3 +461,30 @@ def test_without_a_cluster_a_node_commits_at_once() -> None:
     node = ScreeningNode(lambda attempt: Decision(action=Action.ALLOW, score=0.0))
     assert node.commit() and node.ready and node.store_up is None
     assert ClusterSettings().enabled is False
+
+
+def test_a_state_copy_loads_back_into_the_aggregates_held_and_a_malformed_one_is_refused() -> None:
+    store = InMemoryStateStore()
+    store.count("calls", 600).add(("voip:a", "+7701"), 100.0)
+    store.distinct("callees", 600).add("k", 100.0, "+7702")
+    for n in range(5):
+        store.recent("contact", 3600).add(("+7701", f"+770{n}"), 100.0 + n)
+    other = InMemoryStateStore(max_keys=3)
+    held_before = other.count("calls", 600)  # an engine holds its aggregates from the start
+    copied = msgpack.unpackb(msgpack.packb(store.dump()), raw=False)
+    assert other.load(copied) == 1 + 1 + 3
+    assert held_before.total(("voip:a", "+7701"), 101.0) == 1
+    assert other.distinct("callees", 600).contains("k", "+7702", 101.0)
+    recent = other.recent("contact", 3600)
+    assert len(recent) == 3 and recent.seen(("+7701", "+7704"), 105.0)  # the newest kept
+    assert not recent.seen(("+7701", "+7700"), 105.0)
+    for malformed in (
+        {"version": 2, "aggregates": []},
+        {"version": 1, "aggregates": [["calls_10m", "count", 0, []]]},
+        {"version": 1, "aggregates": [["calls_10m", "count", 600, [[{"a": 1}, [[1, 1]]]]]]},
+        {"version": 1, "aggregates": [["calls_10m", "count", 600, [["k", [[1, -1]]]]]]},
+        {"version": 1, "aggregates": [["calls_10m", "recent", 600, [["k", 1.0]]]]},
+        {"version": 1, "aggregates": [["x_10m", "distinct", 600, [["k", [["i", "later"]]]]]]},
+    ):
+        with pytest.raises(ValueError):
+            other.load(malformed)
