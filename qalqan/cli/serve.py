@@ -25,6 +25,9 @@ import typer
 from qalqan.cli.common import console, err_console, guarded
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from qalqan.screening.cluster import ClusterSettings
     from qalqan.screening.node import ScreeningNode
     from qalqan.sip.config import SipConfig
 
@@ -51,6 +54,21 @@ NodeId = Annotated[
     typer.Option(
         "--node-id",
         help="This node's name in the cluster's event log (cluster.node_id; default hostname-pid).",
+    ),
+]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        help="Worker processes sharing the ports, each with its own screening node "
+        "(sip.workers; default 1). More than 1 needs --cluster, or --allow-split-state."
+    ),
+]
+AllowSplitState = Annotated[
+    bool,
+    typer.Option(
+        "--allow-split-state",
+        help="With --workers N > 1 and no cluster: let each worker judge from its own "
+        "rolling state, like N separate nodes.",
     ),
 ]
 NodeLists = Annotated[
@@ -111,6 +129,8 @@ def serve_command(
             "(sip.decisions_log; size-capped by sip.decisions_log_max_bytes)."
         ),
     ] = None,
+    workers: Workers = None,
+    allow_split_state: AllowSplitState = False,
 ) -> None:
     """Serve the SIP redirect server: every INVITE answered 302 (allow, warn, divert) or 603/608 (block).
 
@@ -123,7 +143,6 @@ def serve_command(
     import threading
 
     from qalqan.screening.cluster import ClusterSettings
-    from qalqan.screening.node import NodeSettings, ScreeningNode
     from qalqan.sip.server import SipServerThread
 
     config = _sip_config(
@@ -134,17 +153,14 @@ def serve_command(
         metrics_host=metrics_host,
         metrics_port=metrics_port,
         decisions_log=decisions_log,
+        workers=workers,
     )
-    node = ScreeningNode.build(
-        NodeSettings.from_env(face=config),
-        rules=rules,
-        data=data,
-        lists=lists or [],
-        on_history=lambda learned: err_console.print(
-            learned.summary(), soft_wrap=True, highlight=False
-        ),
-        cluster=ClusterSettings.from_env(url=cluster, node_id=node_id),
-    )
+    shared = ClusterSettings.from_env(url=cluster, node_id=node_id)
+    build = _node_builder(config, shared, rules=rules, data=data, lists=lists or [])
+    if config.workers > 1:
+        _serve_workers(config, build, clustered=shared.enabled, split=allow_split_state)
+        return
+    node = build(0)
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
@@ -171,6 +187,73 @@ def serve_command(
     node.stop()
     snapshot = server.metrics.snapshot()
     console.print(f"stopped; decisions: {snapshot['decisions_by_action']}", soft_wrap=True)
+
+
+def _node_builder(
+    config: SipConfig,
+    cluster: ClusterSettings,
+    *,
+    rules: Path | None,
+    data: Path | None,
+    lists: list[Path],
+) -> Callable[[int], ScreeningNode]:
+    """How the node of worker k is built (k = 0: the one node of a single process).
+
+    In a cluster, each worker is a node of its own name, ``<node_id>-w<k>``.
+    """
+    import dataclasses
+    import os
+    import socket
+
+    from qalqan.screening.node import NodeSettings, ScreeningNode
+
+    def build(worker: int) -> ScreeningNode:
+        shared = cluster
+        if worker and shared.enabled:
+            base = shared.node_id or f"{socket.gethostname()}-{os.getppid()}"
+            shared = dataclasses.replace(shared, node_id=f"{base}-w{worker}")
+        return ScreeningNode.build(
+            NodeSettings.from_env(face=config),
+            rules=rules,
+            data=data,
+            lists=lists,
+            on_history=lambda learned: err_console.print(
+                learned.summary(), soft_wrap=True, highlight=False
+            ),
+            cluster=shared,
+        )
+
+    return build
+
+
+def _serve_workers(
+    config: SipConfig, build: Callable[[int], ScreeningNode], *, clustered: bool, split: bool
+) -> None:
+    """``--workers N``: N worker processes on the same ports (:mod:`qalqan.sip.workers`)."""
+    from qalqan.errors import ConfigError
+    from qalqan.sip.workers import WorkerPool
+
+    if not clustered and not split:
+        raise ConfigError(
+            f"--workers {config.workers}: each worker would judge from its own rolling state "
+            "(calls per caller, per SIM, ...), seeing about 1/N of the calls, like "
+            f"{config.workers} separate nodes; give --cluster URL to share the state, or "
+            "--allow-split-state to accept that"
+        )
+    console.print(
+        f"Qalqan SIP redirect server on {config.listen_host}: {config.workers} workers on "
+        f"UDP {config.udp_port}, TCP {config.tcp_port} (SO_REUSEPORT)"
+        f"{'' if clustered else ', each with its own state'}; Ctrl-C stops them",
+        soft_wrap=True,
+    )
+    pool = WorkerPool(
+        config,
+        build,
+        say=lambda text: err_console.print(text, soft_wrap=True, highlight=False),
+        on_listening=_join_cluster,
+    )
+    pool.run()
+    console.print("stopped: every worker", soft_wrap=True)
 
 
 def _join_cluster(node: ScreeningNode) -> None:
