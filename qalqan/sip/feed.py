@@ -219,6 +219,8 @@ def scenario_xml(*, imsi_header: str = "P-Qalqan-IMSI") -> str:
     Fields: 0 record id, 1 callee, 2 caller URI, 3 trunk group, 4 Date, 5 cell, 6 IMEI
     (8-6-1 digits), 7 IMSI, 8 attestation.
     """
+    # sipp's [branch-N] is the branch of the message N places earlier: the INVITE's, past the
+    # optional 100 and the finals (RFC 3261 §17.1.1.3: the ACK of a non-2xx shares its branch).
     answers = "\n".join(
         f'  <recv response="{status}" optional="true" next="answered"/>' for status in _FINALS[:-1]
     )
@@ -262,7 +264,7 @@ def scenario_xml(*, imsi_header: str = "P-Qalqan-IMSI") -> str:
     <![CDATA[
 
       ACK sip:[field1]@[remote_ip]:[remote_port];user=phone SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-{len(_FINALS) + 1}]
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-{len(_FINALS) + 2}]
       From: <[field2]>;tag=[call_number]
       To: <sip:[field1]@[remote_ip]:[remote_port];user=phone>[peer_tag_param]
       Call-ID: [field0]///[call_id]

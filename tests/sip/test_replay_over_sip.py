@@ -290,3 +290,15 @@ def test_qalqan_serve_with_the_feeds_settings_decides_the_same(played: Played) -
         }
     expected = dict(list(played.actions.items())[:first])
     assert logged == expected
+
+
+def test_each_answer_is_acked_on_its_invites_branch(played: Played) -> None:
+    """RFC 3261 §17.1.1.3: the ACK of a non-2xx answer belongs to the INVITE's transaction."""
+    sent: dict[str, list[str]] = {"INVITE": [], "ACK": []}
+    for chunk in (played.work / "messages.log").read_text(errors="replace").split("\n\n"):
+        method = chunk.lstrip().split(" ", 1)[0]
+        branch = re.search(r"^Via: .*;branch=([^;\s]+)", chunk, re.MULTILINE)
+        if method in sent and branch is not None:
+            sent[method].append(branch.group(1))
+    assert len(sent["ACK"]) == played.feed.attempts
+    assert sent["ACK"] == sent["INVITE"]
