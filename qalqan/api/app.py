@@ -136,6 +136,8 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 _JSON = b"application/json"
 _PROMETHEUS = b"text/plain; version=0.0.4; charset=utf-8"
 _SERVER_HEADER = (b"x-qalqan-version", __version__.encode())
+_KEEP_UP_S = 0.05
+"""Seconds between two chances for a node of a cluster to apply the others' events unasked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -756,8 +758,21 @@ class ScreeningApi:
                 break
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
+    async def _keep_up(self) -> None:
+        """Between requests, let a node of a cluster apply the others' events (see
+        :meth:`~qalqan.screening.node.ScreeningNode.keep_up`)."""
+        while True:
+            await asyncio.sleep(_KEEP_UP_S)
+            node = self._node
+            if node is not None and node.shared is not None:
+                try:
+                    node.keep_up()
+                except Exception:
+                    logger.exception("the screening node failed to keep up with its cluster")
+
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         loader: asyncio.Task[bool] | None = None
+        ticker = asyncio.create_task(self._keep_up())
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
@@ -767,6 +782,7 @@ class ScreeningApi:
                     loader = asyncio.create_task(asyncio.to_thread(self._build_engine))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                ticker.cancel()
                 if loader is not None and not loader.done():
                     loader.cancel()
                 await send({"type": "lifespan.shutdown.complete"})

@@ -466,6 +466,17 @@ class ScreeningNode:
         if self.shared is not None:
             self.shared.stop()
 
+    def keep_up(self) -> None:
+        """Between calls: apply the other nodes' events, take a snapshot when one is due, and
+        publish what was kept while the store was down once it is back (nothing for a node
+        alone). A face's timer calls it, so that a node without traffic does not fall behind."""
+        shared = self.shared
+        if shared is None or not shared.ready:
+            return
+        shared.apply_pending()
+        if shared.pending and shared.store_up:
+            shared.commit()
+
     def commit(self) -> bool:
         """Wait until the store holds the events of every decision made so far (group commit).
 

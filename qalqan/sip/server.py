@@ -372,6 +372,7 @@ class SipServer:
             now = self.clock()
             try:
                 self._send_all(self.service.tick(now))
+                self.service.node.keep_up()  # in a cluster: the others' events, between calls
                 if now - self._last_sweep >= _SWEEP_INTERVAL_S:
                     self._last_sweep = now
                     self._close_late_connections(now)

@@ -101,7 +101,9 @@ def test_the_http_face_answers_once_the_log_holds_the_decision_and_shares_outcom
         other.stop()
 
 
-def test_the_sip_metrics_listener_says_catching_up_then_ok(redis_server: RedisServer) -> None:
+def test_the_sip_node_says_catching_up_then_ok_and_keeps_up_between_calls(
+    redis_server: RedisServer,
+) -> None:
     node = cluster_node(redis_server, "sip-a")
     config = SipConfig(listen_host="127.0.0.1", udp_port=0, tcp_port=0)
     with SipServerThread(config, node, metrics_address=("127.0.0.1", 0)) as running:
@@ -112,8 +114,22 @@ def test_the_sip_metrics_listener_says_catching_up_then_ok(redis_server: RedisSe
         except urllib.error.HTTPError as error:
             assert error.code == 503 and b"catching up" in error.read()
         node.start()
+        other = cluster_node(redis_server, "sip-b")
+        other.start()
         try:
             with urllib.request.urlopen(url, timeout=5) as answer:
                 assert answer.status == 200 and answer.read() == b"ok; cluster store up\n"
+            # With no call to answer, the node still applies the other node's events.
+            attempt = CallAttempt(
+                time=NOW, caller=RELATIVE, callee=SUBSCRIBER, ingress=Ingress.parse("mobile")
+            )
+            other.screen(attempt, face="sip")
+            assert other.commit()
+            assert node.shared is not None
+            deadline = time.monotonic() + 5
+            while node.shared.metrics.applied.get() < 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert node.shared.metrics.applied.get() == 1
         finally:
             node.stop()
+            other.stop()
