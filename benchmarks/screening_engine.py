@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/screening_engine.py                 # ~1 million attempts
     .venv/bin/python benchmarks/screening_engine.py --attempts 200000 --replay
+    .venv/bin/python benchmarks/screening_engine.py --state compact  # the compact state store
 
 Simulates an operator sized to give about ``--attempts`` call attempts (or
 reads ``--data``), loads them in time order into memory first (so that reading
@@ -17,13 +18,16 @@ record, and reveal each call's outcome once it has ended. Figures:
   process's peak, and the keys held by each rolling feature at the end.
 
 With ``--replay`` it also times ``qalqan replay`` end to end on the same data
-(sorting, the hourly batch detector, writing decisions.csv). Numbers printed
-are measurements, not pass/fail thresholds.
+(sorting, the hourly batch detector, writing decisions.csv). ``--state compact``
+screens with :class:`~qalqan.screening.compact_state.CompactStateStore` (the rules
+file's ``state.store: compact``) and prints the bytes its arrays hold. Numbers
+printed are measurements, not pass/fail thresholds.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import heapq
 import resource
@@ -35,6 +39,8 @@ from pathlib import Path
 
 from qalqan.domain.model import Event, Ingress
 from qalqan.exchange.reader import DataSet
+from qalqan.screening.compact_state import CompactStateStore
+from qalqan.screening.config import load_config
 from qalqan.screening.engine import ScreeningEngine
 from qalqan.screening.network import load_network
 from qalqan.screening.replay import recorded_calls, replay, sorted_cdrs
@@ -136,6 +142,11 @@ def _print_engine(
     print(
         "rolling features at the end (keys): " + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
     )
+    if isinstance(engine.state, CompactStateStore):
+        held = engine.state.nbytes()
+        print(
+            f"compact state: {sum(held.values()) / 1e6:,.1f} MB of arrays for {sum(sizes.values()):,} keys"
+        )
 
 
 def main() -> None:
@@ -146,6 +157,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="replay this data set instead of simulating")
     parser.add_argument("--keep", type=Path, help="keep the simulated data set here")
     parser.add_argument("--replay", action="store_true", help="also time `qalqan replay`")
+    parser.add_argument(
+        "--state",
+        choices=("exact", "compact"),
+        default="exact",
+        help="the state store screening holds its rolling features in (state.store)",
+    )
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="qalqan-bench-"))
@@ -155,8 +172,12 @@ def main() -> None:
         network = load_network(DataSet.open(data))
         gc.collect()
         rss_loaded = _rss_mb()
+        config = dataclasses.replace(load_config(), state_store=args.state)
         engine = ScreeningEngine(
-            subscribers=network.subscribers, protected=network.protected, cells=network.cells
+            config,
+            subscribers=network.subscribers,
+            protected=network.protected,
+            cells=network.cells,
         )
         gc.collect()
         gc.freeze()

@@ -62,7 +62,7 @@ import math
 import secrets
 import sys
 from array import array
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Final
 
 import numpy as np
@@ -77,7 +77,7 @@ from qalqan.screening.state import (
     format_window,
 )
 
-__all__ = ["SLOTS_PER_BUCKET", "CompactStateStore", "collision_rate"]
+__all__ = ["SLOTS_PER_BUCKET", "CompactStateStore", "collision_rate", "raw_hashes"]
 
 SLOTS_PER_BUCKET: Final = 16
 """Slots of one bucket; a key has two candidate buckets."""
@@ -87,8 +87,10 @@ _SHARD_BITS_MAX: Final = 12
 _BUCKET_BYTES: Final = SLOTS_PER_BUCKET * 4
 _MASK64: Final = (1 << 64) - 1
 _MASK32: Final = (1 << 32) - 1
-_MIX: Final = 0x9E3779B97F4A7C15
-_PAIR: Final = 0xC2B2AE3D27D4EB4F
+_XXPRIME_1: Final = 11400714785074694791
+_XXPRIME_2: Final = 14029467366897019727
+_XXPRIME_5: Final = 2870177450012600261
+"""CPython's tuple hash (xxHash's primes), to hash (key, item) pairs in bulk as ``hash`` does."""
 _ORDER: Final = sys.byteorder
 _NO_SLOT: Final = -1
 _SMALL_MAX: Final = 255
@@ -212,6 +214,83 @@ class _Shard:
         return len(self.fps) + int(self.stamps.nbytes) + int(self.rows.nbytes)
 
 
+_FILL_PER_ROUND: Final = 2
+"""Keys one bucket takes in one round of :func:`_spread`: few, so that each key's choice of the
+emptier bucket is made again as they fill, as when keys come one at a time."""
+
+
+def _spread(first: np.ndarray, second: np.ndarray, buckets: int) -> np.ndarray:
+    """Slots for keys whose two candidate buckets (numbered across the table) are ``first`` and
+    ``second``, each placed in the emptier of its two as they fill; -1 where both are full."""
+    fill = np.zeros(buckets, dtype=np.int64)
+    slots = np.full(len(first), -1, dtype=np.int64)
+    todo = np.arange(len(first))
+    while len(todo):
+        a, b = first[todo], second[todo]
+        fa, fb = fill[a], fill[b]
+        room = (fa < SLOTS_PER_BUCKET) | (fb < SLOTS_PER_BUCKET)
+        todo, a, b, fa, fb = todo[room], a[room], b[room], fa[room], fb[room]
+        target = np.where(fb < fa, b, a)
+        order = np.argsort(target, kind="stable")
+        ordered = target[order]
+        rank = np.arange(len(ordered)) - np.searchsorted(ordered, ordered)
+        fits = rank < np.minimum(SLOTS_PER_BUCKET - fill[ordered], _FILL_PER_ROUND)
+        placed = ordered[fits]
+        slots[todo[order[fits]]] = placed * SLOTS_PER_BUCKET + fill[placed] + rank[fits]
+        fill += np.bincount(placed, minlength=buckets)
+        todo = todo[order[~fits]]
+    return slots
+
+
+def _buckets_for(keys: np.ndarray) -> np.ndarray:
+    """Buckets of shards holding ``keys`` keys each, as growing one key at a time sizes them:
+    doubled until the keys fill them at most 90 %."""
+    need = np.maximum(1, np.ceil(keys / (SLOTS_PER_BUCKET * 0.9))).astype(np.int64)
+    return (1 << np.ceil(np.log2(need)).astype(np.int64)).astype(np.int64)
+
+
+def _built(
+    buckets: int,
+    fps: np.ndarray,
+    slots: np.ndarray,
+    stamps: np.ndarray,
+    rows: np.ndarray | None,
+    code: str,
+) -> _Shard:
+    width = 0 if rows is None else rows.shape[1]
+    shard = _Shard(buckets, width, code)
+    np.frombuffer(shard.fps, dtype=np.uint32)[slots] = fps
+    np.frombuffer(shard.stamps, dtype=np.uint32)[slots] = stamps
+    if rows is not None:
+        dtype = np.uint32 if code == "I" else np.uint8
+        np.frombuffer(shard.rows, dtype=dtype).reshape(-1, width)[slots] = rows
+    shard.used = len(fps)
+    return shard
+
+
+def _mixed(raw: np.ndarray, secret: int) -> np.ndarray:
+    """:meth:`CompactStateStore` hashes of many keys at once, from their Python ``hash`` (as uint64)."""
+    return raw.astype(np.uint64) ^ np.uint64(secret)
+
+
+def _paired(raw_keys: np.ndarray, raw_items: np.ndarray, secret: int) -> np.ndarray:
+    """``hash((key, item))`` of many pairs at once, from the keys' and items' hashes, mixed."""
+    acc = np.full(len(raw_keys), _XXPRIME_5, dtype=np.uint64)
+    for lane in (raw_keys.astype(np.uint64), raw_items.astype(np.uint64)):
+        acc += lane * np.uint64(_XXPRIME_2)
+        acc = (acc << np.uint64(31)) | (acc >> np.uint64(33))
+        acc *= np.uint64(_XXPRIME_1)
+    acc += np.uint64(2 ^ (_XXPRIME_5 ^ 3527539))
+    acc[acc == np.uint64(_MASK64)] = 1546275796
+    return _mixed(acc, secret)
+
+
+def raw_hashes(values: Sequence[Hashable]) -> np.ndarray:
+    """Python's ``hash`` of each value as uint64: what :meth:`CompactStateStore.fill_count` and its
+    siblings take for keys and items."""
+    return np.fromiter((hash(v) & _MASK64 for v in values), dtype=np.uint64, count=len(values))
+
+
 class _Table:
     """Fingerprints with a stamp (and a row of ``width`` counters) each, in shards that double."""
 
@@ -242,7 +321,7 @@ class _Table:
         ``fresh_from``), or one made by growing the shard, or else the stalest of the key's two
         buckets (whose key is forgotten)."""
         index = h >> self.shift
-        fp = ((h >> 20) & _MASK32) or 1
+        fp = (h & _MASK32) or 1
         shard = self.shard(index)
         while True:
             slot = shard.empty_slot(fp) if shard.used < self._share else _NO_SLOT
@@ -269,6 +348,58 @@ class _Table:
         shard.fpv[slot] = 0
         shard.used -= 1
 
+    def load(self, h: np.ndarray, stamps: np.ndarray, rows: np.ndarray | None = None) -> None:
+        """Fill an empty table with many keys at once (mixed hashes; the last of equal ones)."""
+        if any(shard is not None for shard in self.shards):
+            raise ValueError("only an empty table is filled at once")
+        if not len(h):
+            return
+        h, stamps = h.astype(np.uint64)[::-1], stamps[::-1]
+        # the shard (top bits) and the fingerprint (low 32 bits): sorted by shard
+        ident = (
+            (h >> np.uint64(self.shift)) << np.uint64(32) | (h & np.uint64(_MASK32))
+            if self.shift < 64
+            else h & np.uint64(_MASK32)
+        )
+        _, last = np.unique(ident, return_index=True)
+        h, stamps = h[last], stamps[last]
+        rows = None if rows is None else rows[::-1][last]
+        fps = (h & np.uint64(_MASK32)).astype(np.uint32)
+        fps[fps == 0] = 1
+        shard_of = (
+            (h >> np.uint64(self.shift)).astype(np.int64)
+            if self.shift < 64
+            else np.zeros(len(h), dtype=np.int64)
+        )
+        stamps = stamps.astype(np.uint32)
+        buckets = _buckets_for(np.bincount(shard_of, minlength=len(self.shards)))
+        wide = fps.astype(np.int64)
+        todo = np.ones(len(buckets), dtype=bool)  # shards still to place
+        slots = np.full(len(fps), -1, dtype=np.int64)
+        while todo.any():  # all shards at once; a shard whose keys did not fit doubles and again
+            offsets = np.concatenate([[0], np.cumsum(np.where(todo, buckets, 0))])
+            keys = np.flatnonzero(todo[shard_of])
+            mask, base = (buckets - 1)[shard_of[keys]], offsets[shard_of[keys]]
+            placed = _spread(
+                base + (wide[keys] & mask), base + ((wide[keys] >> 16) & mask), int(offsets[-1])
+            )
+            slots[keys] = placed - base * SLOTS_PER_BUCKET
+            failed = np.zeros(len(buckets), dtype=bool)
+            failed[shard_of[keys[placed < 0]]] = True
+            buckets[failed] *= 2
+            todo = failed
+        bounds = np.searchsorted(shard_of, np.arange(len(self.shards) + 1))
+        for index in np.flatnonzero(np.diff(bounds)):
+            part = slice(bounds[index], bounds[index + 1])
+            self.shards[index] = _built(
+                int(buckets[index]),
+                fps[part],
+                slots[part],
+                stamps[part],
+                None if rows is None else rows[part],
+                self._code,
+            )
+
     def __len__(self) -> int:
         return sum(s.used for s in self.shards if s is not None)
 
@@ -293,7 +424,7 @@ class _Rings:
         """Where the key of hash ``h`` is: its table, shard and slot (no shard when held nowhere)."""
         small = self.small
         index = h >> small.shift
-        fp = ((h >> 20) & _MASK32) or 1
+        fp = (h & _MASK32) or 1
         shard = small.shards[index]
         if shard is not None:
             slot = shard.find(fp)
@@ -357,6 +488,26 @@ class _Rings:
         _, shard, slot = self.locate(h)
         return 0 if shard is None else _ring_total(shard, slot, tenth)
 
+    def fill(self, h: np.ndarray, tenths: np.ndarray, amounts: np.ndarray) -> None:
+        """Fill empty rings at once: ``amounts[i]`` events of key ``h[i]`` in tenth ``tenths[i]``."""
+        if not len(h):
+            return
+        order = np.lexsort((tenths, h))
+        h, tenths, amounts = h[order], tenths[order].astype(np.int64), amounts[order]
+        starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
+        ends = np.r_[starts[1:], len(h)]
+        newest = tenths[ends - 1]
+        key_of = np.repeat(np.arange(len(starts)), ends - starts)
+        back = newest[key_of] - tenths
+        kept = back < BUCKETS_PER_WINDOW
+        rows = np.zeros((len(starts), BUCKETS_PER_WINDOW), dtype=np.int64)
+        np.add.at(rows, (key_of[kept], back[kept]), amounts[kept])
+        wide = (rows > _SMALL_MAX).any(axis=1)
+        self.small.load(h[starts][~wide], newest[~wide], rows[~wide].astype(np.uint8))
+        self.big.load(
+            h[starts][wide], newest[wide], np.minimum(rows[wide], _MASK32).astype(np.uint32)
+        )
+
     def __len__(self) -> int:
         return len(self.small) + len(self.big)
 
@@ -394,6 +545,13 @@ class _Tenths:
         tenth = absolute - base
         return tenth if 0 <= tenth <= _MASK32 else (0 if tenth < 0 else _MASK32)
 
+    def _tenths(self, times: np.ndarray) -> np.ndarray:
+        absolute = np.floor_divide(times.astype(np.float64), self._width).astype(np.int64)
+        if self._base is None:
+            self._base = int(absolute.min()) - (1 << 20) if len(absolute) else None
+        base = 0 if self._base is None else self._base
+        return np.clip(absolute - base, 0, _MASK32)
+
 
 class _CompactCount(_Tenths):
     """Events per key in rings of ten tenths of the window."""
@@ -406,14 +564,19 @@ class _CompactCount(_Tenths):
 
     def add(self, key: Hashable, t: float, amount: int = 1) -> None:
         if amount > 0:
-            self._rings.add(((hash(key) ^ self._secret) * _MIX) & _MASK64, self._tenth(t), amount)
+            self._rings.add((hash(key) ^ self._secret) & _MASK64, self._tenth(t), amount)
+
+    def fill(self, keys: np.ndarray, times: np.ndarray, amounts: np.ndarray) -> None:
+        """Many events at once into an empty count (keys as :func:`raw_hashes`)."""
+        self._rings.fill(_mixed(keys, self._secret), self._tenths(times), amounts.astype(np.int64))
 
     def total(self, key: Hashable, t: float) -> int:
-        if self._base is None:
+        base = self._base
+        if base is None:
             return 0
-        h = ((hash(key) ^ self._secret) * _MIX) & _MASK64
+        h = (hash(key) ^ self._secret) & _MASK64
         _, shard, slot = self._rings.locate(h)
-        return 0 if shard is None else _ring_total(shard, slot, self._tenth(t))
+        return 0 if shard is None else _ring_total(shard, slot, int(t // self._width) - base)
 
     def __len__(self) -> int:
         return len(self._rings)
@@ -438,11 +601,10 @@ class _CompactDistinct(_Tenths):
     def add(self, key: Hashable, t: float, item: Hashable) -> None:
         tenth = self._tenth(t)
         secret = self._secret
-        hk = hash(key)
-        hp = (((hk * _PAIR + hash(item)) ^ secret) * _MIX) & _MASK64
+        hp = (hash((key, item)) ^ secret) & _MASK64
         pairs = self._pairs
         shard = pairs.shards[hp >> pairs.shift]
-        slot = shard.find(((hp >> 20) & _MASK32) or 1) if shard is not None else _NO_SLOT
+        slot = shard.find((hp & _MASK32) or 1) if shard is not None else _NO_SLOT
         last = _NO_SLOT
         if slot >= 0:
             assert shard is not None
@@ -450,7 +612,7 @@ class _CompactDistinct(_Tenths):
             if last >= tenth:
                 return  # counted in this tenth already (or a later one)
         rings = self._rings
-        h = ((hk ^ secret) * _MIX) & _MASK64
+        h = (hash(key) ^ secret) & _MASK64
         where = rings.locate(h)
         if slot < 0 or last <= tenth - BUCKETS_PER_WINDOW:  # new to the window: is the key full?
             ring_shard, ring_slot = where[1], where[2]
@@ -466,23 +628,39 @@ class _CompactDistinct(_Tenths):
         if last >= 0:
             rings.add(h, last, -1)  # no longer counted where it was last seen
 
+    def fill(self, keys: np.ndarray, items: np.ndarray, times: np.ndarray) -> None:
+        """Many sightings at once into an empty distinct count (keys and items as :func:`raw_hashes`)."""
+        if not len(keys):
+            return
+        pairs = _paired(keys, items, self._secret)
+        tenths = self._tenths(times)
+        order = np.lexsort((tenths, pairs))
+        pairs, tenths, keys = pairs[order], tenths[order], keys[order]
+        last = np.flatnonzero(np.r_[pairs[1:] != pairs[:-1], True])  # each pair's latest sighting
+        self._pairs.load(pairs[last], tenths[last])
+        self._rings.fill(
+            _mixed(keys[last], self._secret), tenths[last], np.ones(len(last), dtype=np.int64)
+        )
+
     def distinct(self, key: Hashable, t: float) -> int:
-        if self._base is None:
+        base = self._base
+        if base is None:
             return 0
-        h = ((hash(key) ^ self._secret) * _MIX) & _MASK64
+        h = (hash(key) ^ self._secret) & _MASK64
         _, shard, slot = self._rings.locate(h)
-        return 0 if shard is None else _ring_total(shard, slot, self._tenth(t))
+        return 0 if shard is None else _ring_total(shard, slot, int(t // self._width) - base)
 
     def contains(self, key: Hashable, item: Hashable, t: float) -> bool:
-        if self._base is None:
+        base = self._base
+        if base is None:
             return False
-        hp = (((hash(key) * _PAIR + hash(item)) ^ self._secret) * _MIX) & _MASK64
+        hp = (hash((key, item)) ^ self._secret) & _MASK64
         pairs = self._pairs
         shard = pairs.shards[hp >> pairs.shift]
         if shard is None:
             return False
-        slot = shard.find(((hp >> 20) & _MASK32) or 1)
-        return slot >= 0 and shard.stamps[slot] > self._tenth(t) - BUCKETS_PER_WINDOW
+        slot = shard.find((hp & _MASK32) or 1)
+        return slot >= 0 and shard.stamps[slot] > int(t // self._width) - base - BUCKETS_PER_WINDOW
 
     def __len__(self) -> int:
         return len(self._rings)
@@ -506,21 +684,26 @@ class _CompactRecent:
         second = int(t)
         second = second if 0 <= second <= _MASK32 else (0 if second < 0 else _MASK32)
         table = self._table
-        h = ((hash(key) ^ self._secret) * _MIX) & _MASK64
+        h = (hash(key) ^ self._secret) & _MASK64
         shard = table.shards[h >> table.shift]
-        slot = shard.find(((h >> 20) & _MASK32) or 1) if shard is not None else _NO_SLOT
+        slot = shard.find((h & _MASK32) or 1) if shard is not None else _NO_SLOT
         if slot < 0:
             shard, slot = table.take(h, math.floor(t - self.window_s) + 1)
         assert shard is not None
         shard.stamps[slot] = second
 
+    def fill(self, keys: np.ndarray, times: np.ndarray) -> None:
+        """Many keys at once into an empty aggregate (keys as :func:`raw_hashes`)."""
+        seconds = np.clip(np.floor(times.astype(np.float64)), 0, _MASK32).astype(np.uint32)
+        self._table.load(_mixed(keys, self._secret), seconds)
+
     def seen(self, key: Hashable, t: float) -> bool:
         table = self._table
-        h = ((hash(key) ^ self._secret) * _MIX) & _MASK64
+        h = (hash(key) ^ self._secret) & _MASK64
         shard = table.shards[h >> table.shift]
         if shard is None:
             return False
-        slot = shard.find(((h >> 20) & _MASK32) or 1)
+        slot = shard.find((h & _MASK32) or 1)
         return slot >= 0 and shard.stamps[slot] > t - self.window_s
 
     def __len__(self) -> int:
@@ -596,6 +779,32 @@ class CompactStateStore:
 
     def sizes(self) -> dict[str, int]:
         return {name: len(agg) for name, agg in sorted(self._aggregates.items())}
+
+    # --- filling at once: a state of a given size, for benchmarks and loading -------------------
+    # Keys and items are given as :func:`raw_hashes` (Python's ``hash`` of each, as uint64), times
+    # as seconds; the aggregate must still be empty.
+
+    def fill_count(
+        self, name: str, window_s: float, keys: np.ndarray, times: np.ndarray, amounts: np.ndarray
+    ) -> None:
+        """``amounts[i]`` events of ``keys[i]`` at ``times[i]``, as many :meth:`RollingCount.add`."""
+        count = self.count(name, window_s)
+        assert isinstance(count, _CompactCount)
+        count.fill(keys, times, amounts)
+
+    def fill_distinct(
+        self, name: str, window_s: float, keys: np.ndarray, items: np.ndarray, times: np.ndarray
+    ) -> None:
+        """``items[i]`` seen under ``keys[i]`` at ``times[i]``, as many :meth:`RollingDistinct.add`."""
+        distinct = self.distinct(name, window_s)
+        assert isinstance(distinct, _CompactDistinct)
+        distinct.fill(keys, items, times)
+
+    def fill_recent(self, name: str, window_s: float, keys: np.ndarray, times: np.ndarray) -> None:
+        """``keys[i]`` seen at ``times[i]``, as many :meth:`RecentKeys.add`."""
+        recent = self.recent(name, window_s)
+        assert isinstance(recent, _CompactRecent)
+        recent.fill(keys, times)
 
     def nbytes(self) -> dict[str, int]:
         """Bytes of arrays each aggregate holds, by full name (what ``benchmarks/state_memory.py`` prints)."""

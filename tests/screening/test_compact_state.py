@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import heapq
+import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qalqan.domain.model import Action, Event
 from qalqan.exchange.reader import DataSet
-from qalqan.screening.compact_state import CompactStateStore, collision_rate
+from qalqan.screening.compact_state import CompactStateStore, collision_rate, raw_hashes
 from qalqan.screening.config import lint_config, parse_config
 from qalqan.screening.engine import ScreeningEngine
 from qalqan.screening.replay import recorded_calls, sorted_cdrs
@@ -263,3 +265,34 @@ def test_decisions_with_the_compact_store_agree_with_the_exact_store(
     assert len(calls) > 5_000 and intercepted > 100
     assert same_action >= 0.99
     assert same >= 0.99
+
+
+def test_filling_at_once_answers_as_updating_one_by_one() -> None:
+    rnd = random.Random(3)
+    keys = [f"+7701{rnd.randrange(3000):07d}" for _ in range(20_000)]
+    items = [f"+7702{rnd.randrange(50):07d}" for _ in range(20_000)]
+    times = np.sort(np.array([rnd.uniform(0.0, 1000.0) for _ in range(20_000)]))
+    one_by_one = CompactStateStore(max_keys=100_000, secret=7)
+    at_once = CompactStateStore(max_keys=100_000, secret=7)
+    for key, item, t in zip(keys, items, times.tolist(), strict=True):
+        one_by_one.count("calls", 600).add(key, t)
+        one_by_one.distinct("callees", 600).add(key, t, item)
+        one_by_one.recent("pairs", 600).add(key, t)
+    key_hashes, item_hashes = raw_hashes(keys), raw_hashes(items)
+    at_once.fill_count("calls", 600, key_hashes, times, np.ones(len(keys), dtype=np.int64))
+    at_once.fill_distinct("callees", 600, key_hashes, item_hashes, times)
+    at_once.fill_recent("pairs", 600, key_hashes, times)
+    assert at_once.sizes() == one_by_one.sizes()
+    for key, item in zip(keys[:3000], items[:3000], strict=True):
+        for t in (1000.0, 1100.0, 1400.0):
+            assert at_once.count("calls", 600).total(key, t) == one_by_one.count(
+                "calls", 600
+            ).total(key, t)
+            a, b = one_by_one.distinct("callees", 600), at_once.distinct("callees", 600)
+            assert a.distinct(key, t) == b.distinct(key, t)
+            assert a.contains(key, item, t) == b.contains(key, item, t)
+            assert one_by_one.recent("pairs", 600).seen(key, t) == at_once.recent(
+                "pairs", 600
+            ).seen(key, t)
+    with pytest.raises(ValueError, match="empty"):
+        at_once.fill_recent("pairs", 600, key_hashes, times)
