@@ -1,28 +1,50 @@
 """How many call attempts per second the SIP screening node answers within 10 ms, next to Kamailio.
 
-    .venv/bin/python benchmarks/sip_throughput.py            # needs sipp and kamailio (apt: sip-tester kamailio)
+    .venv/bin/python benchmarks/sip_throughput.py                 # the full engine, one worker
+    .venv/bin/python benchmarks/sip_throughput.py --workers 2 --cluster redis://127.0.0.1:6379/0
+    .venv/bin/python benchmarks/sip_throughput.py --engine trivial --skip-kamailio
+    # needs sipp and kamailio (apt: sip-tester kamailio)
 
-sipp plays the SBC on 127.0.0.1: each call is an INVITE, the 302 it waits for
-(the response time measured, per call, with ``-trace_rtt``) and the ACK. The
-rate climbs (×1.5 a step, then bisection) until a step fails; a step passes
-when every call got its 302, sipp really reached the rate (≥ 95 %) and the
-99th percentile of response times is at most ``--p99-ms``. The same search is
-run against Qalqan's SIP server (a trivial ``decide``, so the SIP path itself
-is measured) and against Kamailio answering with a plain stateless
-``sl_send_reply("302")`` — the fastest thing an SBC could talk to. Load stays
-on loopback and is bounded by ``--max-rate`` and ``--seconds``.
+sipp plays the SBC on 127.0.0.1: each call is an INVITE, the 302 (or 603/608) it
+waits for (the response time measured, per call, with ``-trace_rtt``) and the
+ACK. The rate climbs (×1.5 a step, then bisection) until a step fails; a step
+passes when every call got its answer, sipp really reached the rate (≥ 95 %)
+and the 99th percentile of response times is at most ``--p99-ms``. The same
+search is run against Qalqan and against Kamailio answering with a plain
+stateless ``sl_send_reply("302")`` — the fastest thing an SBC could talk to —
+in the same run, and the ratio printed. Load stays on loopback and is bounded
+by ``--max-rate`` and ``--seconds``.
+
+``--engine full`` (the default) serves the real engine with ``qalqan serve
+--data``, as an operator runs it, on a data set (``--data``, else a simulated
+operator made for the run), and sipp plays that data set's own call attempts
+(``qalqan.sip.feed``: the callee in the Request-URI, the caller in
+P-Asserted-Identity, the ingress as a trunk group, the time, the cell, the
+IMEI): every call is judged by every rule. ``--workers N`` runs ``qalqan serve
+--workers N``, with the cluster's shared state when ``--cluster URL`` is given
+(a stream of its own for the run), else each worker with its own state.
+``--engine trivial`` measures the SIP path alone (a ``decide`` that allows
+everything, in this process), the figure of earlier runs.
+
+sipp's transport mode decides how the workers share the load: ``-t u1`` (one
+socket) sends everything from one port, which SO_REUSEPORT hands to one
+worker; ``-t un`` (a socket per call, the default with several workers)
+spreads the calls. sipp itself needs CPU on the same 2 cores; each step prints
+the share of a core it used.
 
 What the two do differs, and the figures should be read with that in mind:
-Qalqan parses every message fully, keeps an RFC 3261 transaction per INVITE
-(for retransmissions and Timer G), builds a CallAttempt, calls ``decide`` and
-writes the decision headers, in one Python process; Kamailio sends a canned
-reply from C without transaction state.
+Qalqan parses every message, keeps an RFC 3261 transaction per INVITE (for
+retransmissions and Timer G), builds a CallAttempt, runs the engine and writes
+the decision headers; Kamailio sends a canned reply from C without transaction
+state.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import resource
 import shutil
 import signal
 import socket
@@ -30,6 +52,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -37,6 +60,7 @@ from pathlib import Path
 
 from qalqan.domain.model import Action, CallAttempt, Decision
 from qalqan.sip.config import SipConfig
+from qalqan.sip.feed import write_feed
 from qalqan.sip.metrics import LatencyHistogram, SipMetrics
 from qalqan.sip.server import SipServerThread
 
@@ -58,6 +82,8 @@ class Step:
     sipp_ok: bool
     server_p99_ms: float | None = None
     """Qalqan's own view: arrival of the INVITE to its answer leaving (histogram bucket bound)."""
+    sipp_cores: float = 0.0
+    """CPU sipp used over the step, in cores (user + system seconds per second)."""
 
     def passed(self, p99_limit_ms: float) -> bool:
         return (
@@ -73,7 +99,7 @@ class Step:
         return (
             f"  {self.rate:>6} calls/s asked  {self.achieved_rate:>8.0f} reached  "
             f"p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:7.2f} ms  "
-            f"{self.completed}/{self.calls} answered  {verdict}"
+            f"{self.completed}/{self.calls} answered  {verdict}  (sipp {self.sipp_cores:.2f} cores)"
             + (
                 ""
                 if self.server_p99_ms is None
@@ -95,15 +121,27 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run_step(sipp: str, port: int, rate: int, seconds: float, workdir: Path) -> Step:
+@dataclass(frozen=True)
+class Load:
+    """What sipp plays: a scenario, its injection file (None: the fixed DIALLED number), a transport."""
+
+    scenario: Path
+    feed: Path | None = None
+    transport: str = "u1"
+
+
+def run_step(sipp: str, port: int, rate: int, seconds: float, workdir: Path, load: Load) -> Step:
     """Drive ``rate`` calls per second for ``seconds`` and read back every response time."""
     calls = max(1, int(rate * seconds))
     for old in workdir.glob("*_rtt.csv"):
         old.unlink()
+    played = ["-inf", str(load.feed)] if load.feed is not None else ["-s", DIALLED]
     command = [
         sipp, f"127.0.0.1:{port}",
-        "-sf", str(SCENARIO),
-        "-s", DIALLED,
+        "-sf", str(load.scenario),
+        *played,
+        "-t", load.transport,
+        "-max_socket", "4096",  # -t un opens a socket per open call; under the file limit
         "-i", "127.0.0.1",
         "-r", str(rate),
         "-m", str(calls),
@@ -114,9 +152,14 @@ def run_step(sipp: str, port: int, rate: int, seconds: float, workdir: Path) -> 
         "-timer_resol", "1",  # sipp's clock otherwise ticks in 4-10 ms steps
         "-buff_size", str(4 << 20),
     ]  # fmt: skip
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
     process = subprocess.run(
         command, check=False, cwd=workdir, capture_output=True, text=True, timeout=seconds + 60
     )
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    sipp_cpu = (after.ru_utime - used.ru_utime) + (after.ru_stime - used.ru_stime)
     times: list[float] = []
     stamps: list[float] = []
     for path in workdir.glob("*_rtt.csv"):
@@ -136,6 +179,7 @@ def run_step(sipp: str, port: int, rate: int, seconds: float, workdir: Path) -> 
         p99_ms=percentile(times, 0.99),
         failed=calls - len(times),
         sipp_ok=process.returncode == 0,
+        sipp_cores=sipp_cpu / wall if wall > 0 else 0.0,
     )
 
 
@@ -203,6 +247,116 @@ def qalqan_node() -> Iterator[tuple[int, SipMetrics]]:
         yield node.server.udp_port or 0, node.server.metrics
 
 
+def prepare_feed(data: Path | None, workdir: Path) -> tuple[Path, Load]:
+    """The data set (simulated when none is given) and sipp's load: its own call attempts."""
+    if data is None:
+        data = workdir / "operator"
+        subprocess.run(
+            [sys.executable, "-m", "qalqan.cli.main", "simulate", str(data), "-n", "5000",
+             "-d", "2", "--seed", "1"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    summary = write_feed(data, workdir / "feed")
+    assert summary.scenario is not None and summary.attempts_csv is not None
+    # The response time is measured from the INVITE to its final answer, whichever it is.
+    text = summary.scenario.read_text(encoding="utf-8")
+    text = re.sub(r'<recv response="([2-6][0-9][0-9])"', r'<recv response="\1" rtd="true"', text)
+    summary.scenario.write_text(text, encoding="utf-8")
+    print(f"data set {data}: {summary.attempts} call attempts in the feed")
+    return data, Load(scenario=summary.scenario, feed=summary.attempts_csv)
+
+
+@contextmanager
+def qalqan_serve(
+    data: Path, sip_config: Path, workdir: Path, *, workers: int, cluster: str | None
+) -> Iterator[int]:
+    """``qalqan serve`` with the full engine on ``data``, as an operator starts it; yields the UDP port."""
+    port = free_udp_port()
+    metrics = free_metrics_ports(workers)
+    command = [
+        sys.executable, "-m", "qalqan.cli.main", "serve", "--data", str(data),
+        "--sip-config", str(sip_config), "--udp-port", str(port), "--tcp-port", str(port),
+        "--workers", str(workers), "--metrics-port", str(metrics),
+    ]  # fmt: skip
+    env = {**os.environ, "COLUMNS": "400", "QALQAN_SIP_QUEUE_SIZE": "4096"}
+    if cluster:
+        command += ["--cluster", cluster]
+        env["QALQAN_CLUSTER_STREAM"] = f"qalqan:bench-sip:{os.getpid()}:{time.time_ns()}"
+    elif workers > 1:
+        command.append("--allow-split-state")
+    log_path = workdir / "qalqan-serve.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+        try:
+            _wait_until_ready(process, log_path, workers=workers, clustered=bool(cluster))
+            yield port
+            print_decisions(range(metrics, metrics + workers))
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(timeout=5)
+
+
+def free_metrics_ports(count: int) -> int:
+    """The first of ``count`` consecutive free TCP ports (worker k answers /metrics on first + k - 1)."""
+    for _ in range(100):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = int(probe.getsockname()[1])
+        if first + count <= 65535 and all(_tcp_free(p) for p in range(first, first + count)):
+            return first
+    raise RuntimeError("no free run of ports for the workers' /metrics")
+
+
+def _tcp_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def print_decisions(ports: range) -> None:
+    """What the node answered over the run, from its workers' /metrics: judged or failed open."""
+    totals: dict[str, float] = {}
+    for port in ports:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as page:
+            text = page.read().decode()
+        for family, label, value in re.findall(
+            r'^qalqan_node_(decisions|fail_open)_total\{\w+="([^"]+)"\} (\S+)$', text, re.M
+        ):
+            key = f"{family} {label}"
+            totals[key] = totals.get(key, 0.0) + float(value)
+    print("  answers over the run: " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(totals.items())))
+
+
+def _wait_until_ready(
+    process: subprocess.Popen[bytes], log: Path, *, workers: int, clustered: bool
+) -> None:
+    """Until every worker listens (and, in a cluster, has caught up): the node's own lines."""
+    listening = r"worker \d+ \(pid \d+\) listening" if workers > 1 else r"redirect server on"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")
+        ready = len(re.findall(listening, text)) >= (workers if workers > 1 else 1)
+        if ready and clustered:
+            ready = len(re.findall(r"caught up", text)) >= workers
+        if ready:
+            time.sleep(1.0)
+            return
+        if process.poll() is not None:
+            raise RuntimeError(f"qalqan serve exited at start:\n{text}")
+        time.sleep(0.5)
+    raise RuntimeError(f"qalqan serve was not ready within 300 s; see {log}")
+
+
 def with_server_view(metrics: SipMetrics, measure: Callable[[int], Step]) -> Callable[[int], Step]:
     """Add Qalqan's own response-latency p99 over the step to what sipp measured."""
 
@@ -257,8 +411,24 @@ def main(argv: list[str] | None = None) -> int:
         "--tries", type=int, default=2, help="runs of a step before it counts as failed"
     )
     parser.add_argument(
-        "--kamailio-children", type=int, default=1, help="UDP workers (Qalqan uses one process)"
+        "--engine", choices=("full", "trivial"), default="full",
+        help="full: qalqan serve --data with the real engine, fed the data set's own calls; "
+        "trivial: a decide that allows everything, in this process (the SIP path alone)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--data", type=Path, help="data set of the full engine (default: simulated)"
     )
+    parser.add_argument("--workers", type=int, default=1, help="qalqan serve --workers N")
+    parser.add_argument(
+        "--cluster", help="Redis URL of the cluster's shared state for several workers "
+        "(default: each worker its own state)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--transport", choices=("u1", "un"),
+        help="sipp's UDP mode: u1 one socket, un a socket per call (default: un with several "
+        "workers, else u1); Kamailio is driven the same way",
+    )  # fmt: skip
+    parser.add_argument("--kamailio-children", type=int, default=1, help="Kamailio's UDP workers")
     parser.add_argument("--skip-kamailio", action="store_true")
     args = parser.parse_args(argv)
 
@@ -269,9 +439,14 @@ def main(argv: list[str] | None = None) -> int:
     if sipp is None or (kamailio is None and not args.skip_kamailio):
         print("needs sipp and kamailio: apt-get install sip-tester kamailio", file=sys.stderr)
         return 2
+    if args.engine == "trivial" and args.workers > 1:
+        print("--engine trivial runs in this process: one worker only", file=sys.stderr)
+        return 2
+    transport = args.transport or ("un" if args.workers > 1 else "u1")
     print(
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; steps of {args.seconds:g} s; "
-        f"pass = all answered, rate reached, p99 ≤ {args.p99_ms:g} ms (sipp times in its clock ticks)"
+        f"pass = all answered, rate reached, p99 ≤ {args.p99_ms:g} ms (sipp times in its clock ticks); "
+        f"sipp -t {transport}"
     )
     options = {
         "start": args.start_rate,
@@ -282,20 +457,37 @@ def main(argv: list[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="qalqan-sip-bench-") as tmp:
         workdir = Path(tmp)
-        with qalqan_node() as (port, metrics):
-            qalqan, _ = search(
-                "Qalqan SIP server (Python, one process, trivial decide)",
-                with_server_view(
-                    metrics, lambda rate: run_step(sipp, port, rate, args.seconds, workdir)
-                ),
-                **options,
-            )
+        if args.engine == "trivial":
+            load = Load(scenario=SCENARIO, transport=transport)
+            with qalqan_node() as (port, metrics):
+                qalqan, _ = search(
+                    "Qalqan SIP server (one process, trivial decide)",
+                    with_server_view(
+                        metrics,
+                        lambda rate: run_step(sipp, port, rate, args.seconds, workdir, load),
+                    ),
+                    **options,
+                )
+        else:
+            data, load = prepare_feed(args.data, workdir)
+            load = replace(load, transport=transport)
+            assert load.feed is not None
+            state = "shared state " + args.cluster if args.cluster else "each its own state"
+            with qalqan_serve(
+                data, load.feed.parent / "sip.yaml", workdir, workers=args.workers,
+                cluster=args.cluster,
+            ) as port:  # fmt: skip
+                qalqan, _ = search(
+                    f"Qalqan qalqan serve, full engine, {args.workers} worker(s), {state}",
+                    lambda rate: run_step(sipp, port, rate, args.seconds, workdir, load),
+                    **options,
+                )
         kamailio_best = 0
         if not args.skip_kamailio and kamailio is not None:
             with kamailio_node(kamailio, workdir, args.kamailio_children) as port:
                 kamailio_best, _ = search(
                     f"Kamailio sl_send_reply 302 ({args.kamailio_children} UDP worker(s))",
-                    lambda rate: run_step(sipp, port, rate, args.seconds, workdir),
+                    lambda rate: run_step(sipp, port, rate, args.seconds, workdir, load),
                     **options,
                 )
     print()
