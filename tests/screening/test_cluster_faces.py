@@ -9,6 +9,7 @@ catching up and say whether the store is up.
 from __future__ import annotations
 
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +26,7 @@ from qalqan.sip.config import SipConfig
 from qalqan.sip.server import SipServerThread
 from tests.api.conftest import NOW, real_engine
 from tests.screening.conftest import RedisServer
+from tests.sip.conftest import invite
 
 RELATIVE = "+77015550101"
 SUBSCRIBER = "+77075550202"
@@ -133,3 +135,27 @@ def test_the_sip_node_says_catching_up_then_ok_and_keeps_up_between_calls(
         finally:
             node.stop()
             other.stop()
+
+
+def test_the_sip_node_answers_a_burst_of_invites_once_the_log_holds_them(
+    redis_server: RedisServer,
+) -> None:
+    node = cluster_node(redis_server, "sip-a")
+    node.start()
+    client = redis.Redis.from_url(redis_server.url)
+    config = SipConfig(listen_host="127.0.0.1", udp_port=0, tcp_port=0)
+    try:
+        with (
+            SipServerThread(config, node) as running,
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sbc,
+        ):
+            sbc.settimeout(5)
+            address = ("127.0.0.1", running.server.udp_port)
+            for n in range(20):
+                sbc.sendto(invite(branch=f"z9hG4bK-{n}", call_id=f"c{n}@sbc"), address)
+            for answered in range(1, 21):
+                response, _ = sbc.recvfrom(65536)
+                assert response.startswith(b"SIP/2.0 302")
+                assert client.xlen(STREAM) >= answered  # its event was logged before it left
+    finally:
+        node.stop()
