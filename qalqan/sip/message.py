@@ -993,6 +993,12 @@ class Response:
         return _serialize(f"{SIP_VERSION} {self.status} {self.reason}", self.headers, self.body)
 
 
+#: The header fields a response copies from its request (RFC 3261 §8.2.6).
+_ANSWER_COPIES = frozenset(("Via", "From", "To", "Call-ID", "CSeq"))
+#: Header names of responses already checked (as given → canonical): the same few every call.
+_ANSWER_NAMES: dict[str, str] = {}
+
+
 def build_response(
     request: Request,
     status: int,
@@ -1007,21 +1013,22 @@ def build_response(
     ``Via`` values, ``From``, ``Call-ID`` and ``CSeq`` are copied as they are; ``To``
     is copied and given ``to_tag`` when it has none and the response is not 100.
     """
-    fields: list[tuple[str, str]] = []
-    to_value = ""
-    for name, value in request.headers:
-        if name in ("Via", "From", "Call-ID", "CSeq"):
-            fields.append((name, value))
-        elif name == "To":
-            to_value = value
-            if to_tag and status != 100 and request.to.tag is None:
-                to_value = f"{value};tag={to_tag}"
-            fields.append((name, to_value))
+    tagged = bool(to_tag) and status != 100 and request.to.tag is None
+    fields = [
+        (name, f"{value};tag={to_tag}" if tagged and name == "To" else value)
+        for name, value in request.headers._fields
+        if name in _ANSWER_COPIES
+    ]
     for name, value in extra:
-        if not _TOKEN.fullmatch(name):
-            raise SipParseError(f"'{_clip(name)}' is not a header name")
+        canonical = _ANSWER_NAMES.get(name)
+        if canonical is None:
+            if not _TOKEN.fullmatch(name):
+                raise SipParseError(f"'{_clip(name)}' is not a header name")
+            canonical = canonical_name(name)
+            if len(_ANSWER_NAMES) < MEMO_ENTRIES:
+                _ANSWER_NAMES[name] = canonical
         _check_value(name, value)
-        fields.append((canonical_name(name), value))
+        fields.append((canonical, value))
     return Response(
         status=status,
         reason=reason or reason_phrase(status),
@@ -1306,6 +1313,20 @@ _CHECKED_KEYS: dict[str, str] = {
 }
 
 
+#: Header names as written → (canonical name, list-valued, the key checked one by one or None).
+_NAME_FACTS: dict[str, tuple[str, bool, str | None]] = {}
+
+
+def _name_facts(name: str) -> tuple[str, bool, str | None]:
+    """What the short way needs to know of a header name, remembered (at most MEMO_ENTRIES)."""
+    lowered = name.lower()
+    facts = (_CANONICAL.get(lowered, name), lowered in _LIST_KEYS, _CHECKED_KEYS.get(lowered))
+    if len(_NAME_FACTS) >= MEMO_ENTRIES:
+        _NAME_FACTS.clear()
+    _NAME_FACTS[name] = facts
+    return facts
+
+
 def parse_common_request(data: bytes, *, stream: bool = False) -> Request | None:
     """An INVITE or ACK read the short way, or None: then only :func:`parse_message_full` can say.
 
@@ -1329,17 +1350,15 @@ def parse_common_request(data: bytes, *, stream: bool = False) -> Request | None
     checked: dict[str, list[str]] = {}
     try:
         for name, value in _COMMON_FIELD.findall(text):
-            lowered = name.lower()
-            canonical = _CANONICAL.get(lowered, name)
+            canonical, listed, key = _NAME_FACTS.get(name) or _name_facts(name)
             value = value.rstrip(" \t")
-            if lowered in _LIST_KEYS:
+            if listed:
                 values = split_header_values(value) if "," in value else [value] if value else []
                 fields.extend((canonical, v) for v in values)
                 if canonical == "Via":
                     vias.extend(values)
                 continue
             fields.append((canonical, value))
-            key = _CHECKED_KEYS.get(lowered)
             if key is not None:
                 checked.setdefault(key, []).append(value)
         body = _common_body(data[head_end + 4 :], checked.get("content-length"), stream=stream)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import secrets
+from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
@@ -163,6 +164,8 @@ class Send:
 
 
 TransactionKey = tuple[str, ...]
+_Timer = tuple[float, int, TransactionKey, int, "TransactionEvent"]
+"""A timer: when it is due, its sequence number, the transaction's key and serial, the event."""
 
 
 def transaction_key(request: Request) -> TransactionKey:
@@ -266,8 +269,12 @@ class ServerTransactions:
         self._secret = tag_secret if tag_secret is not None else secrets.token_bytes(16)
         self._table: dict[TransactionKey, ServerTransaction] = {}
         # Timers hold the key and serial, not the transaction: a finished transaction
-        # is freed at once even though its Timer H entry stays queued.
-        self._timers: list[tuple[float, int, TransactionKey, int, TransactionEvent]] = []
+        # is freed at once even though its Timer H entry stays queued. A timer set a fixed
+        # delay after "now" (the first Timer G, H, I, J) is due in the order it was set: it
+        # waits in a first-in-first-out line of its own, O(1) in and out; the rest (Timer G's
+        # doubling intervals, a clock that went back) in a heap.
+        self._timers: list[_Timer] = []
+        self._lines: dict[tuple[TransactionEvent, bool], deque[_Timer]] = {}
         self._sequence = 0
 
     def __len__(self) -> int:
@@ -408,14 +415,30 @@ class ServerTransactions:
 
     def next_deadline(self) -> float | None:
         """When :meth:`tick` next has something to do, or None when no timer is running."""
-        return self._timers[0][0] if self._timers else None
+        heads = [line[0][0] for line in self._lines.values() if line]
+        if self._timers:
+            heads.append(self._timers[0][0])
+        return min(heads) if heads else None
+
+    def _next_due(self, now: float) -> _Timer | None:
+        """The earliest timer due at ``now``, taken off its line or heap; None when none is due."""
+        earliest: _Timer | None = None
+        source: deque[_Timer] | None = None
+        for line in self._lines.values():
+            if line and line[0][0] <= now and (earliest is None or line[0] < earliest):
+                earliest, source = line[0], line
+        timers = self._timers
+        if timers and timers[0][0] <= now and (earliest is None or timers[0] < earliest):
+            return heapq.heappop(timers)
+        if source is not None:
+            source.popleft()
+        return earliest
 
     def tick(self, now: float) -> list[Send]:
-        """Fire every timer due at ``now``: retransmissions to send, transactions to end."""
+        """Fire every timer due at ``now``, earliest first: retransmissions to send, transactions to end."""
         sends: list[Send] = []
-        timers = self._timers
-        while timers and timers[0][0] <= now:
-            when, _, key, serial, event = heapq.heappop(timers)
+        while (due := self._next_due(now)) is not None:
+            when, _, key, serial, event = due
             transaction = self._table.get(key)
             if transaction is None or transaction.serial != serial:
                 continue
@@ -440,9 +463,14 @@ class ServerTransactions:
             self._fire(transaction, event)  # a zero timer (reliable transport) fires at once
             return
         self._sequence += 1
-        heapq.heappush(
-            self._timers, (when, self._sequence, transaction.key, transaction.serial, event)
-        )
+        timer = (when, self._sequence, transaction.key, transaction.serial, event)
+        # The first Timer G of a transaction is T1 after now; later ones double.
+        fixed = event is not TransactionEvent.TIMER_G or transaction.g_interval == self.timers.t1
+        line = self._lines.setdefault((event, transaction.peer.reliable), deque())
+        if fixed and (not line or line[-1][0] <= when):
+            line.append(timer)
+        else:
+            heapq.heappush(self._timers, timer)
 
     def _fire(self, transaction: ServerTransaction, event: TransactionEvent) -> None:
         transaction.state = next_state(transaction.kind, transaction.state, event)
