@@ -45,10 +45,13 @@ data (names, windows, and each key's buckets, items or time: strings, numbers
 and lists, nothing else), which :meth:`InMemoryStateStore.load` puts back into
 the aggregates a store already holds, so that an engine's references to them
 stay valid. A cluster of screening nodes ships such copies as snapshots
-(:mod:`qalqan.screening.cluster`); ``load`` checks every value's shape and
-raises :class:`ValueError` on the first that is wrong, and keeps at most
-``max_keys`` keys per aggregate and ``max_items`` items per key, whatever the
-copy holds.
+(:mod:`qalqan.screening.cluster`). ``load`` is all or nothing: it checks
+every value's shape first and raises :class:`ValueError` on the first that is
+wrong, leaving the store as it was; it keeps at most ``max_keys`` keys per
+aggregate and ``max_items`` items per key, whatever the copy holds.
+:meth:`InMemoryStateStore.copy` is the part of ``dump`` that must happen on the
+engine's thread (each key's buckets or items copied); :meth:`StateCopy.dump`
+turns it into plain data on any thread.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Hashable
-from typing import Final, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 __all__ = [
     "DEFAULT_MAX_ITEMS",
@@ -408,15 +411,15 @@ class InMemoryStateStore:
         """Replace the keys of every aggregate ``data`` (a :meth:`dump`) names; keys held in
         aggregates it does not name stay. Returns the keys loaded.
 
-        Raises :class:`ValueError` naming the first value whose shape is wrong; the store is
-        then left with whatever was loaded before it.
+        All or nothing: every value is read and checked first, and on the first whose shape
+        is wrong :class:`ValueError` names it and the store is left as it was.
         """
         if not isinstance(data, dict) or data.get("version") != DUMP_VERSION:
             raise ValueError(f"not a state dump of version {DUMP_VERSION}")
         aggregates = data.get("aggregates")
         if not isinstance(aggregates, list):
             raise ValueError("a state dump's aggregates are not a list")
-        loaded = 0
+        read: list[tuple[str, str, float, OrderedDict[Hashable, Any]]] = []
         for entry in aggregates:
             if not (isinstance(entry, list) and len(entry) == 4):
                 raise ValueError("an aggregate of a state dump is not [name, kind, window, keys]")
@@ -425,31 +428,32 @@ class InMemoryStateStore:
                 raise ValueError(f"aggregate {str(full)[:80]!r} of a state dump is malformed")
             if not isinstance(window_s, int | float) or not window_s > 0:
                 raise ValueError(f"aggregate {full[:80]!r} has no positive window")
-            loaded += self._load_one(full, kind, float(window_s), keys)
-        return loaded
+            held = self._aggregates.get(full)
+            if held is not None and (held.window_s != window_s or _kind(held) != kind):
+                raise ValueError(f"aggregate {full[:80]!r} is held here as another kind or window")
+            read.append((full, kind, float(window_s), self._read_keys(full, kind, keys)))
+        for full, kind, window_s, keys in read:
+            found = self._aggregates.get(full)
+            if found is None:
+                if kind == "count":
+                    found = _Count(full, window_s, self.max_keys)
+                elif kind == "distinct":
+                    found = _Distinct(full, window_s, self.max_keys, self.max_items)
+                else:
+                    found = _Recent(full, window_s, self.max_keys)
+                self._aggregates[full] = found
+            found._keys = keys
+            found._next_sweep = float("-inf")
+        return sum(len(keys) for *_, keys in read)
 
-    def _load_one(self, full: str, kind: str, window_s: float, keys: list[object]) -> int:
-        found = self._aggregates.get(full)
-        if found is None:
-            if kind == "count":
-                found = _Count(full, window_s, self.max_keys)
-            elif kind == "distinct":
-                found = _Distinct(full, window_s, self.max_keys, self.max_items)
-            else:
-                found = _Recent(full, window_s, self.max_keys)
-            self._aggregates[full] = found
-        if found.window_s != window_s or _KINDS[_KIND_OF[type(found)]] != kind:
-            raise ValueError(f"aggregate {full[:80]!r} is held here as another kind or window")
-        kept = keys[-self.max_keys :]
-        if isinstance(found, _Count):
-            found._keys = OrderedDict((_key(k), _buckets(v)) for k, v in _pairs(kept, full))
-        elif isinstance(found, _Distinct):
+    def _read_keys(self, full: str, kind: str, keys: list[object]) -> OrderedDict[Hashable, Any]:
+        kept = _pairs(keys[-self.max_keys :], full)
+        if kind == "count":
+            return OrderedDict((_key(k), _buckets(v)) for k, v in kept)
+        if kind == "distinct":
             limit = self.max_items
-            found._keys = OrderedDict((_key(k), _items(v, limit)) for k, v in _pairs(kept, full))
-        else:
-            found._keys = OrderedDict((_key(k), _time(v)) for k, v in _pairs(kept, full))
-        found._next_sweep = float("-inf")
-        return len(found._keys)
+            return OrderedDict((_key(k), _items(v, limit)) for k, v in kept)
+        return OrderedDict((_key(k), _time(v)) for k, v in kept)
 
 
 class StateCopy:
@@ -482,7 +486,12 @@ class StateCopy:
         return {"version": DUMP_VERSION, "aggregates": aggregates}
 
 
-_KIND_OF: Final = {_Count: 0, _Distinct: 1, _Recent: 2}
+def _kind(aggregate: _Count | _Distinct | _Recent) -> str:
+    if isinstance(aggregate, _Count):
+        return "count"
+    return "distinct" if isinstance(aggregate, _Distinct) else "recent"
+
+
 _MAX_KEY_DEPTH: Final = 4
 
 

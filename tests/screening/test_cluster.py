@@ -488,3 +488,10 @@ def test_a_state_copy_loads_back_into_the_aggregates_held_and_a_malformed_one_is
     ):
         with pytest.raises(ValueError):
             other.load(malformed)
+    half_good = {
+        "version": 1,
+        "aggregates": [["calls_10m", "count", 600, []], ["x_10m", "recent", 600, [["k", "?"]]]],
+    }
+    with pytest.raises(ValueError):
+        other.load(half_good)
+    assert held_before.total(("voip:a", "+7701"), 101.0) == 1  # all or nothing
