@@ -495,3 +495,24 @@ def test_a_state_copy_loads_back_into_the_aggregates_held_and_a_malformed_one_is
     with pytest.raises(ValueError):
         other.load(half_good)
     assert held_before.total(("voip:a", "+7701"), 101.0) == 1  # all or nothing
+
+
+def test_a_node_on_the_compact_store_passes_over_the_snapshot_and_catches_up_from_the_stream(
+    redis_server: RedisServer, started: list[SharedState]
+) -> None:
+    from qalqan.screening.compact_state import CompactStateStore
+
+    writer = SharedState(ScreeningEngine(timeless(load_config())), settings(redis_server, "a"))
+    writer.start()
+    started.append(writer)
+    decision = writer.engine.screen(attempt_at(4))
+    writer.recorded(attempt_at(4), decision)
+    assert writer.commit() and writer.snapshot(force=True)
+    wait_for(lambda: writer.metrics.snapshots.get(("written",)) == 1)
+    compact = ScreeningEngine(timeless(load_config()), state=CompactStateStore(secret=1))
+    reader = SharedState(compact, settings(redis_server, "b"))
+    reader.start()
+    started.append(reader)
+    assert reader.ready and reader.metrics.applied.get() == 1
+    assert reader.metrics.snapshots.get(("loaded",)) == 0
+    assert not reader.snapshot(force=True)  # it has no copies to give
