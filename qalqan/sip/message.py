@@ -23,6 +23,17 @@ What it gives:
 - :func:`build_response` copies ``Via``/``From``/``To``/``Call-ID``/``CSeq``
   from a request the way RFC 3261 §8.2.6 asks.
 
+Every call brings an INVITE and an ACK, so those two are read the short way
+(:func:`parse_common_request`): when the message has the shape SBCs send (ASCII,
+CRLF line ends, no folding, a plain ``Via``, one ``From``/``To``/``Call-ID``/
+``CSeq``), one pattern checks the whole header block and the request is built
+from a handful of string operations, with the URIs and addresses that come back
+call after call (the callee's Request-URI in the INVITE and its ACK, the SBC's
+Contact, a caller's identity) taken from a bounded memo. Anything else gives
+None, and :func:`parse_message_full` reads it: the full reader stays the
+reference, and a property test holds the two to the same answer, or the same
+refusal, on every message (``tests/sip/test_fast_path.py``).
+
 Malformed input raises :class:`SipParseError` and nothing else. The error
 says why, suggests the status code to answer with (400, 505 or 513) and keeps
 whatever header fields could be read, so that a ``400 Bad Request`` can still

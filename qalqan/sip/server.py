@@ -26,7 +26,14 @@ at most once per interval: what an attacker can trigger at will never turns
 into a log line per attempt.
 
 :class:`SipServerThread` runs a server on an event loop of its own thread, for
-synchronous callers: tests, benchmarks and a command-line ``serve``.
+synchronous callers: tests, benchmarks and a command-line ``serve``. The loop is
+uvloop's when it is installed (:func:`event_loop_factory`). With ``reuse_port``
+the listeners bind with SO_REUSEPORT, so that the workers of ``qalqan serve
+--workers N`` share one UDP and one TCP port (:mod:`qalqan.sip.workers`).
+
+A node alone sends each answer as soon as its request is screened; a node of a
+cluster screens a batch (32 requests or 2 ms, whichever comes first), commits the
+batch's state events to the shared log (group commit), then sends its answers.
 
 Given a ``metrics_address``, the server also answers ``GET /metrics`` over HTTP
 (:class:`MetricsListener`; ``qalqan serve --metrics-port``, on 127.0.0.1 by default): the
