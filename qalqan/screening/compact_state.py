@@ -1,59 +1,73 @@
 """Rolling state for a national subscriber base: the same aggregates in flat arrays of fingerprints.
 
 :class:`~qalqan.screening.state.InMemoryStateStore` keeps every key as Python
-objects (a text key, an ordered dict of buckets or items, floats): some 300 to
-600 bytes a key, which is 20 GB and more for 20 million subscribers.
-:class:`CompactStateStore` answers the same :class:`~qalqan.screening.state.StateStore`
-protocol from arrays, at 10 to 30 bytes a key, so that the whole state of a
-20-million-subscriber operator (100 million attempts a day, contact between
-numbers over 30 days) stays within 4 GB (``benchmarks/state_memory.py``).
+objects (the key's text, a dict of buckets or items, floats): 150 to 600 bytes
+a key, some 20 GB for 20 million subscribers. :class:`CompactStateStore`
+answers the same :class:`~qalqan.screening.state.StateStore` protocol from
+arrays, at 10 to 30 bytes a key, so that the state of a 20-million-subscriber
+operator (100 million attempts a day, contact between numbers over 30 days)
+stays within 4 GB (``benchmarks/state_memory.py``; ``docs/screening.md``,
+*State at national scale*). Choose it with ``state.store: compact``.
 
-**Fingerprints.** A key is never stored, only its 32-bit fingerprint, in a
-table of buckets of 16 slots; each key has two candidate buckets and goes into
-the emptier one, so a table is about 90 % full before it must grow. A table is
-split into shards (up to 4,096) that double one at a time, so growing never
-stops a decision for longer than one shard takes to copy (well under a
-millisecond at 100 million keys). The fingerprint and the shard together take
-44 bits of the key's hash, so two keys share a slot with probability
-``n / 2**44`` for a table of ``n`` keys: one lookup in 300,000 at 60 million
-keys. What such a collision does, it does in one direction only and is stated
-with each shape below. Hashes are Python's own (SipHash, keyed with a secret
-drawn when the process starts) mixed with a secret of this store's, so that
-nobody outside the node can craft two keys that collide; a node must not fix
-``PYTHONHASHSEED``.
+**Fingerprints.** A key is never stored, only a 32-bit fingerprint of its
+hash, in buckets of 16 slots. Each key has two candidate buckets and goes into
+the emptier, so a table is some 90 % full before it must grow. A table is split
+into up to 4,096 shards by the hash's top bits, and each shard grows alone:
+doubling while small, by a quarter once it has :data:`DOUBLING_BUCKETS`
+buckets, so that a big table stays 72 to 90 % full and no update waits for more
+than one shard (about 5 ms to place again the 10,000 keys of a shard of a
+40-million-key table). Fingerprint and shard take 44 bits of the hash: a lookup
+finds another key's entry with probability ``n / 2**44`` in a table of ``n``
+keys (:func:`collision_rate`; one in 290,000 at 60 million). What such a
+collision does is said with each shape below.
+
+Hashes are Python's own: a text's is SipHash keyed with a 128-bit secret drawn
+when the process starts, and a tuple's combines its members', so that nobody
+outside the node can craft two keys that collide (keys and items are text or
+tuples of text, as the features make them; a node must not fix
+``PYTHONHASHSEED``). The store's own secret, mixed in, places keys differently
+on every node.
 
 The three shapes, and where they are exact:
 
-- **counts** (:class:`RollingCount`): per key a ring of ten one-byte counters,
-  a tenth of the window each, exactly as the in-memory store counts; a key
-  whose counter would pass 255 moves to a ring of four-byte counters. Exact,
-  save a colliding key's events (over-counts only).
-- **distinct counts** (:class:`RollingDistinct`): every (key, item) pair is a
-  fingerprint with the tenth of the window it was last seen in, and per key a
-  ring counts its items by that tenth. Exact to a tenth of the window: an item
-  last seen up to a tenth of the window before the window may still count
-  (over-counts only, as a count does for events), and ``contains`` answers
-  with the same edge, so that ``counting_this`` adds up. A colliding pair
-  makes a new item look already counted (under-counts by one).
-- **recent keys** (:class:`RecentKeys`): the fingerprint and the second it was
-  last seen; exact to the second. A colliding key looks seen: for
-  ``contact_pairs_30d`` that is earlier contact speaking for a call, about one
-  pair in 300,000 at 60 million pairs, and not one an attacker can choose.
+- **counts** (:class:`~qalqan.screening.state.RollingCount`): per key a ring
+  of ten one-byte counters, a tenth of the window each, exactly as the
+  in-memory store counts; a key whose counter passes 255 moves to a ring of
+  four-byte counters. Exact, save a colliding key's events (over-counts only).
+- **distinct counts** (:class:`~qalqan.screening.state.RollingDistinct`): each
+  (key, item) pair is a fingerprint with the tenth of the window it was last
+  seen in, and per key a ring counts its items by that tenth. The window is its
+  last ten tenths, the current one included, as for counts: an item last seen
+  in the part of the oldest tenth already past is forgotten up to a tenth of the
+  window early (under-counts only, never more than the exact store says), and
+  ``contains`` answers with the same edge, so that ``counting_this`` adds up. A
+  colliding pair makes a new item look counted already (under-counts by one).
+- **recent keys** (:class:`~qalqan.screening.state.RecentKeys`): the
+  fingerprint and the second it was last seen; exact to the second. A colliding
+  key looks seen: for ``contact_pairs_30d`` that is earlier contact speaking
+  for a call, one pair in 290,000 at 60 million pairs, and never one an
+  attacker can choose.
 
 **Memory stays bounded.** Stale entries are not swept: a stale slot answers
-nothing (every read checks the window) and is the first to be taken by a new
-key in its bucket, so a table grows only when both buckets of a new key are
-full of live keys, and a shard stops growing once it holds its share of
-``max_keys``; past that, the stalest of the two buckets' keys is dropped,
-as the in-memory store drops the stalest. A distinct count's pairs obey the
-same bound, and a key's items saturate at ``max_items`` (new items are not
-remembered once it holds that many). No update costs more than one shard's
-copy; a table never shrinks (its size is that of its busiest window).
+nothing (every read checks the window) and is taken by the next new key of its
+bucket, so a table grows only when both buckets of a new key are full of live
+keys, and a shard stops growing once it holds its share of ``max_keys``; past
+that, the stalest key of the two buckets is forgotten, as the in-memory store
+forgets the stalest. A distinct count's pairs are bounded the same way, and a
+key's items saturate at ``max_items`` (new items are not remembered once it
+holds that many). A table never shrinks: its size is that of its busiest
+window.
 
 **Time** is as for the in-memory store: seconds since the epoch, moving
 forward with the traffic. Recent keys keep whole seconds (times before the
 epoch count as the epoch); counts and distinct counts keep tenths of their
 window, numbered from the first update.
+
+**Filling at once.** :meth:`CompactStateStore.fill_count` and its siblings put
+many keys into an empty aggregate in one go, from their hashes
+(:func:`raw_hashes`), as the updates one by one would (a test holds them
+together): how the benchmark builds a state of 20 million subscribers in
+minutes.
 """
 
 from __future__ import annotations
@@ -81,6 +95,9 @@ __all__ = ["SLOTS_PER_BUCKET", "CompactStateStore", "collision_rate", "raw_hashe
 
 SLOTS_PER_BUCKET: Final = 16
 """Slots of one bucket; a key has two candidate buckets."""
+DOUBLING_BUCKETS: Final = 128
+"""Buckets from which a shard grows by a quarter rather than doubling: a big table stays
+about 80 % full (when doubling, between 45 and 90 %)."""
 MAX_SHARDS: Final = 4096
 """Shards of one table at most: a table grows one shard at a time."""
 _SHARD_BITS_MAX: Final = 12
@@ -116,12 +133,11 @@ def collision_rate(keys: int, *, max_keys: int = DEFAULT_MAX_KEYS) -> float:
 class _Shard:
     """One shard: fingerprints (0 marks an empty slot), a stamp per slot, and a row of counters."""
 
-    __slots__ = ("fps", "fpv", "mask", "nb", "rows", "stamps", "used", "width")
+    __slots__ = ("fps", "fpv", "nb", "rows", "stamps", "used", "width")
 
     def __init__(self, buckets: int, width: int, code: str) -> None:
         slots = buckets * SLOTS_PER_BUCKET
         self.nb = buckets
-        self.mask = buckets - 1
         self.width = width
         self.fps = bytearray(slots * 4)
         self.fpv = memoryview(self.fps).cast("I")
@@ -134,20 +150,40 @@ class _Shard:
         """The slot holding ``fp``, or -1."""
         needle = fp.to_bytes(4, _ORDER)
         fps = self.fps
-        start = (fp & self.mask) * _BUCKET_BYTES
-        end = start + _BUCKET_BYTES
-        i = fps.find(needle, start, end)
+        nb = self.nb
+        first = ((fp & 0xFFFF) * nb) >> 16
+        start = first * _BUCKET_BYTES
+        i = fps.find(needle, start, start + _BUCKET_BYTES)
+        if i >= 0:
+            if not i & 3:
+                return i >> 2
+            return self._aligned(needle, i, start + _BUCKET_BYTES, fp)
+        second = ((fp >> 16) * nb) >> 16
+        if second == first:
+            return _NO_SLOT
+        start = second * _BUCKET_BYTES
+        i = fps.find(needle, start, start + _BUCKET_BYTES)
+        if i >= 0 and not i & 3:
+            return i >> 2
+        return _NO_SLOT if i < 0 else self._aligned(needle, i, start + _BUCKET_BYTES, fp)
+
+    def _aligned(self, needle: bytes, i: int, end: int, fp: int) -> int:
+        """The rare case of a fingerprint's bytes found astride two slots: look on, then in the
+        key's other bucket."""
+        fps = self.fps
         while i >= 0:
             if not i & 3:
                 return i >> 2
             i = fps.find(needle, i + 1, end)
-        start = ((fp >> 16) & self.mask) * _BUCKET_BYTES
-        end = start + _BUCKET_BYTES
-        i = fps.find(needle, start, end)
-        while i >= 0:
-            if not i & 3:
-                return i >> 2
-            i = fps.find(needle, i + 1, end)
+        for bucket in {((fp & 0xFFFF) * self.nb) >> 16, ((fp >> 16) * self.nb) >> 16}:
+            start = bucket * _BUCKET_BYTES
+            if start < end <= start + _BUCKET_BYTES:
+                continue  # the bucket just searched
+            i = fps.find(needle, start, start + _BUCKET_BYTES)
+            while i >= 0:
+                if not i & 3:
+                    return i >> 2
+                i = fps.find(needle, i + 1, start + _BUCKET_BYTES)
         return _NO_SLOT
 
     def _empty_in(self, bucket: int) -> int:
@@ -163,8 +199,8 @@ class _Shard:
 
     def empty_slot(self, fp: int) -> int:
         """An empty slot in the emptier of ``fp``'s two buckets, or -1."""
-        b1 = fp & self.mask
-        b2 = (fp >> 16) & self.mask
+        b1 = ((fp & 0xFFFF) * self.nb) >> 16
+        b2 = ((fp >> 16) * self.nb) >> 16
         if b1 != b2:
             zero = b"\0\0\0\0"
             fps = self.fps
@@ -180,8 +216,8 @@ class _Shard:
         oldest = _MASK32 + 1
         fpv = self.fpv
         stamps = self.stamps
-        b1 = fp & self.mask
-        b2 = (fp >> 16) & self.mask
+        b1 = ((fp & 0xFFFF) * self.nb) >> 16
+        b2 = ((fp >> 16) * self.nb) >> 16
         for bucket in (b1,) if b1 == b2 else (b1, b2):
             first = bucket * SLOTS_PER_BUCKET
             for offset, stamp in enumerate(stamps[first : first + SLOTS_PER_BUCKET].tolist()):
@@ -189,32 +225,37 @@ class _Shard:
                     best, oldest = first + offset, stamp
         return best
 
-    def doubled(self) -> _Shard:
-        """This shard with twice the buckets: each key keeps its slot, in one of its new buckets."""
-        code = self.rows.format
-        grown = _Shard(self.nb * 2, self.width, code)
+    def grown(self) -> _Shard:
+        """This shard with more buckets: twice as many while it is small (each key keeps its
+        slot, in one of the two buckets its old one became), a quarter more (one at least) once
+        it has :data:`DOUBLING_BUCKETS`, its keys placed again."""
         fps = np.frombuffer(self.fps, dtype=np.uint32)
         occupied = np.flatnonzero(fps)
-        fp = fps[occupied].astype(np.int64)
-        bucket = occupied // SLOTS_PER_BUCKET
-        first_choice = (fp & self.mask) == bucket
-        new_bucket = np.where(first_choice, fp & grown.mask, (fp >> 16) & grown.mask)
-        target = new_bucket * SLOTS_PER_BUCKET + occupied % SLOTS_PER_BUCKET
-        np.frombuffer(grown.fps, dtype=np.uint32)[target] = fps[occupied]
-        stamps = np.frombuffer(self.stamps, dtype=np.uint32)
-        np.frombuffer(grown.stamps, dtype=np.uint32)[target] = stamps[occupied]
+        held = fps[occupied]
+        wide = held.astype(np.int64)
+        buckets = self.nb
+        if buckets < DOUBLING_BUCKETS:
+            buckets *= 2
+            first = _choices(wide, self.nb)[0]
+            chosen = np.where(first == occupied // SLOTS_PER_BUCKET, wide & 0xFFFF, wide >> 16)
+            slots = ((chosen * buckets) >> 16) * SLOTS_PER_BUCKET + occupied % SLOTS_PER_BUCKET
+        else:
+            slots = np.full(1, -1)
+            while (slots < 0).any():
+                buckets += max(1, buckets // 4)
+                slots = _spread(*_choices(wide, buckets), buckets)
+        rows = None
         if self.width:
-            dtype = np.uint32 if code == "I" else np.uint8
-            rows = np.frombuffer(self.rows, dtype=dtype).reshape(-1, self.width)
-            np.frombuffer(grown.rows, dtype=dtype).reshape(-1, self.width)[target] = rows[occupied]
-        grown.used = self.used
-        return grown
+            dtype = np.uint32 if self.rows.format == "I" else np.uint8
+            rows = np.frombuffer(self.rows, dtype=dtype).reshape(-1, self.width)[occupied]
+        stamps = np.frombuffer(self.stamps, dtype=np.uint32)[occupied]
+        return _built(buckets, held, slots, stamps, rows, self.rows.format)
 
     def nbytes(self) -> int:
         return len(self.fps) + int(self.stamps.nbytes) + int(self.rows.nbytes)
 
 
-_FILL_PER_ROUND: Final = 2
+_FILL_PER_ROUND: Final = 1
 """Keys one bucket takes in one round of :func:`_spread`: few, so that each key's choice of the
 emptier bucket is made again as they fill, as when keys come one at a time."""
 
@@ -224,7 +265,7 @@ def _spread(first: np.ndarray, second: np.ndarray, buckets: int) -> np.ndarray:
     ``second``, each placed in the emptier of its two as they fill; -1 where both are full."""
     fill = np.zeros(buckets, dtype=np.int64)
     slots = np.full(len(first), -1, dtype=np.int64)
-    todo = np.arange(len(first))
+    todo = np.random.default_rng(0).permutation(len(first))  # keys in no particular order
     while len(todo):
         a, b = first[todo], second[todo]
         fa, fb = fill[a], fill[b]
@@ -242,11 +283,17 @@ def _spread(first: np.ndarray, second: np.ndarray, buckets: int) -> np.ndarray:
     return slots
 
 
+def _choices(fps: np.ndarray, buckets: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
+    """The two candidate buckets of each fingerprint (as int64) in a shard of ``buckets``:
+    the low and the high 16 bits, each scaled to the buckets."""
+    return ((fps & 0xFFFF) * buckets) >> 16, ((fps >> 16) * buckets) >> 16
+
+
 def _buckets_for(keys: np.ndarray) -> np.ndarray:
-    """Buckets of shards holding ``keys`` keys each, as growing one key at a time sizes them:
-    doubled until the keys fill them at most 90 %."""
-    need = np.maximum(1, np.ceil(keys / (SLOTS_PER_BUCKET * 0.9))).astype(np.int64)
-    return (1 << np.ceil(np.log2(need)).astype(np.int64)).astype(np.int64)
+    """Buckets of shards holding ``keys`` keys each, filled at once: as many as the keys fill
+    80 % of, as full as a big shard grown one key at a time is on average (between the 90 % at
+    which it grows and the 72 % it grows to)."""
+    return np.maximum(1, np.ceil(keys / (SLOTS_PER_BUCKET * 0.8))).astype(np.int64)
 
 
 def _built(
@@ -292,7 +339,7 @@ def raw_hashes(values: Sequence[Hashable]) -> np.ndarray:
 
 
 class _Table:
-    """Fingerprints with a stamp (and a row of ``width`` counters) each, in shards that double."""
+    """Fingerprints with a stamp (and a row of ``width`` counters) each, in shards that grow a quarter at a time."""
 
     __slots__ = ("_code", "_share", "_slot_limit", "shards", "shift", "width", "zeros")
 
@@ -302,8 +349,7 @@ class _Table:
         self.shift = 64 - shard_bits
         self._share = max(1, -(-max_entries // count))
         """Keys one shard holds at most."""
-        slots = 1 << max(0, math.ceil(math.log2(self._share / 0.75)))
-        self._slot_limit = max(SLOTS_PER_BUCKET, slots)
+        self._slot_limit = max(SLOTS_PER_BUCKET, math.ceil(self._share / 0.75))
         self.width = width
         self._code = code
         self.zeros = array(code, [0] * width)
@@ -333,9 +379,9 @@ class _Table:
                 break
             if shard.stamps[slot] < fresh_from or shard.used >= self._share:
                 break
-            if shard.nb * SLOTS_PER_BUCKET * 2 > self._slot_limit:
+            if shard.nb * SLOTS_PER_BUCKET >= self._slot_limit:
                 break
-            shard = self.shards[index] = shard.doubled()
+            shard = self.shards[index] = shard.grown()
         if not shard.fpv[slot]:
             shard.used += 1
         shard.fpv[slot] = fp
@@ -376,17 +422,16 @@ class _Table:
         wide = fps.astype(np.int64)
         todo = np.ones(len(buckets), dtype=bool)  # shards still to place
         slots = np.full(len(fps), -1, dtype=np.int64)
-        while todo.any():  # all shards at once; a shard whose keys did not fit doubles and again
+        while todo.any():  # all shards at once; a shard whose keys did not fit grows and again
             offsets = np.concatenate([[0], np.cumsum(np.where(todo, buckets, 0))])
             keys = np.flatnonzero(todo[shard_of])
-            mask, base = (buckets - 1)[shard_of[keys]], offsets[shard_of[keys]]
-            placed = _spread(
-                base + (wide[keys] & mask), base + ((wide[keys] >> 16) & mask), int(offsets[-1])
-            )
+            base = offsets[shard_of[keys]]
+            first, second = _choices(wide[keys], buckets[shard_of[keys]])
+            placed = _spread(base + first, base + second, int(offsets[-1]))
             slots[keys] = placed - base * SLOTS_PER_BUCKET
             failed = np.zeros(len(buckets), dtype=bool)
             failed[shard_of[keys[placed < 0]]] = True
-            buckets[failed] *= 2
+            buckets[failed] += np.maximum(1, buckets[failed] // 4)
             todo = failed
         bounds = np.searchsorted(shard_of, np.arange(len(self.shards) + 1))
         for index in np.flatnonzero(np.diff(bounds)):

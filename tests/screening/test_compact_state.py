@@ -296,3 +296,15 @@ def test_filling_at_once_answers_as_updating_one_by_one() -> None:
             ).seen(key, t)
     with pytest.raises(ValueError, match="empty"):
         at_once.fill_recent("pairs", 600, key_hashes, times)
+
+
+def test_a_fingerprint_astride_two_slots_is_not_taken_for_one() -> None:
+    from qalqan.screening.compact_state import _Shard
+
+    shard = _Shard(1, 0, "B")
+    shard.fpv[0] = 0x2222_1111  # bytes 11 11 22 22, then 33 33 44 44: 22 22 33 33 astride
+    shard.fpv[1] = 0x4444_3333
+    assert shard.find(0x3333_2222) == -1
+    shard.fpv[5] = 0x3333_2222
+    assert shard.find(0x3333_2222) == 5
+    assert shard.find(0x2222_1111) == 0 and shard.find(0x4444_3333) == 1
