@@ -12,9 +12,10 @@ callee that answers 480, or relays a block's 603. Each call's time is sipp's,
 from the INVITE to that final answer, so it holds Kamailio's two hops and the
 callee's answer as well as the node.
 
-The rate search is ``benchmarks/sip_throughput.py``'s (climb ×1.5 until a step
-fails, then bisect; a step passes when every call was answered, sipp reached
-the rate and the 99th percentile is within ``--p99-ms``). The nodes date each
+sipp's steps and the rate search are ``benchmarks/sip_throughput.py``'s
+(``prepare_feed``, ``run_step``, ``search``: climb ×1.5 until a step fails, then
+bisect; a step passes when every call was answered, sipp reached the rate and
+the 99th percentile is within ``--p99-ms``). The nodes date each
 call by their own clock, as live (``client_time_skew_s: 0``): the data set's
 day is replayed in seconds, bursts and all.
 
@@ -26,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,93 +34,45 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.sip_throughput import Step, percentile, search
+from benchmarks.sip_throughput import Load, Step, prepare_feed, run_step, search
 from qalqan.screening.cluster import ClusterSettings
 from qalqan.simulator.config import Scenario
 from qalqan.simulator.operator import simulate
-from qalqan.sip.feed import FeedSummary, write_feed
 from tests.cluster.harness import Cluster, binary
 
-__all__ = ["main", "timed_scenario"]
+__all__ = ["main"]
 
 
-def timed_scenario(feed: FeedSummary, path: Path) -> Path:
-    """The feed's scenario with sipp's response time measured from the INVITE to its final answer."""
-    assert feed.scenario is not None
-    text = feed.scenario.read_text(encoding="utf-8")
-    text = text.replace('<send retrans="500">', '<send retrans="500" start_rtd="true">', 1)
-    text, finals = re.subn(r'(<recv response="(?!100")\d{3}")', r'\1 rtd="true"', text)
-    assert finals > 1, "the feed's scenario has no final answers to time"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def run_step(cluster: Cluster, scenario: Path, attempts: Path, rate: int, seconds: float) -> Step:
-    """Drive ``rate`` calls per second for ``seconds`` through Kamailio; read every response time."""
-    sipp = binary("sipp")
-    assert sipp is not None
-    workdir = cluster.workdir
-    calls = max(1, int(rate * seconds))
-    for old in workdir.glob("*_rtt.csv"):
-        old.unlink()
-    command = [
-        sipp, cluster.target, "-sf", str(scenario), "-inf", str(attempts),
-        "-i", "127.0.0.1", "-r", str(rate), "-m", str(calls),
-        "-l", str(max(100, rate)), "-nostdin", "-timeout", f"{int(seconds) + 20}s",
-        "-trace_rtt", "-rtt_freq", "1", "-timer_resol", "1", "-buff_size", str(4 << 20),
-    ]  # fmt: skip
-    process = subprocess.run(
-        command, check=False, cwd=workdir, capture_output=True, text=True, timeout=seconds + 60
-    )
-    times: list[float] = []
-    stamps: list[float] = []
-    for path in workdir.glob("*_rtt.csv"):
-        for row in path.read_text().splitlines()[1:]:
-            parts = row.split(";")
-            if len(parts) >= 2:
-                stamps.append(float(parts[0]))
-                times.append(float(parts[1]))
-    span_s = (max(stamps) - min(stamps)) / 1000.0 if len(stamps) > 1 else seconds
-    return Step(
-        rate=rate,
-        calls=calls,
-        completed=len(times),
-        achieved_rate=len(times) / span_s if span_s > 0 else 0.0,
-        p50_ms=percentile(times, 0.50),
-        p99_ms=percentile(times, 0.99),
-        failed=calls - len(times),
-        sipp_ok=process.returncode == 0,
-    )
-
-
-def _operator(workdir: Path, subscribers: int) -> tuple[Path, FeedSummary, dict[str, object]]:
-    """The simulated operator's reference tables (empty cdrs), its feed, and the nodes' SIP settings."""
+def _operator(workdir: Path, subscribers: int) -> tuple[Path, Load, dict[str, object]]:
+    """The simulated operator's reference tables (an empty ``cdrs``: no contact learned at
+    start), sipp's load (its call attempts, timed to their final answers) and the nodes'
+    SIP settings."""
     import shutil
 
     import yaml
 
     data = simulate(workdir / "operator", Scenario(subscribers=subscribers, days=1, seed=3)).out_dir
-    feed = write_feed(data, workdir / "feed")
+    _, load = prepare_feed(data, workdir)
     reference = workdir / "reference"
     reference.mkdir()
     for name in ("cells", "subscribers", "roaming", "registry"):
         shutil.copy(data / f"{name}.csv", reference / f"{name}.csv")
     with (data / "cdrs.csv").open(encoding="utf-8") as handle:
         (reference / "cdrs.csv").write_text(handle.readline(), encoding="utf-8")
-    assert feed.sip_config is not None
-    settings = yaml.safe_load(feed.sip_config.read_text(encoding="utf-8"))
+    settings = yaml.safe_load((workdir / "feed" / "sip.yaml").read_text(encoding="utf-8"))
     settings["client_time_skew_s"] = 0.0  # live: the node's own clock dates every call
-    return reference, feed, settings
+    return reference, load, settings
 
 
 def _measure(
     size: int,
     args: argparse.Namespace,
     workdir: Path,
-    operator: tuple[Path, FeedSummary, dict[str, object]],
+    operator: tuple[Path, Load, dict[str, object]],
 ) -> tuple[int, Step | None]:
-    reference, feed, settings = operator
-    assert feed.attempts_csv is not None
+    reference, load, settings = operator
+    sipp = binary("sipp")
+    assert sipp is not None
     options = {
         "start": args.start_rate,
         "max_rate": args.max_rate,
@@ -139,13 +90,14 @@ def _measure(
         try_ms=args.try_ms,
         store_fsync=args.fsync,
     ) as cluster:
-        scenario = timed_scenario(feed, cluster.workdir / "timed.xml")
         shared = (
             f"shared state in Redis, fsync {args.fsync}" if not args.alone else "each node alone"
         )
         best, steps = search(
             f"{size} node(s) behind Kamailio ({shared})",
-            lambda rate: run_step(cluster, scenario, feed.attempts_csv, rate, args.seconds),  # type: ignore[arg-type]
+            lambda rate: run_step(
+                sipp, cluster.kamailio.port, rate, args.seconds, cluster.workdir, load
+            ),
             **options,
         )
         log = cluster.kamailio.log()
@@ -192,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         started = time.monotonic()
         operator = _operator(workdir, args.subscribers)
-        print(f"feed: {operator[1].attempts} call attempts ({time.monotonic() - started:.1f} s)")
+        print(f"operator and feed ready in {time.monotonic() - started:.1f} s")
         for size in args.nodes:
             results[size] = _measure(size, args, workdir, operator)
     print()
