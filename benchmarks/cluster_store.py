@@ -1,7 +1,7 @@
 """What a cluster's shared store costs: a replicated log (Redis Streams, NATS JetStream) or look-ups.
 
     .venv/bin/python benchmarks/cluster_store.py --quick          # about a minute
-    .venv/bin/python benchmarks/cluster_store.py                  # a few minutes
+    .venv/bin/python benchmarks/cluster_store.py                  # about two minutes
     .venv/bin/python benchmarks/cluster_store.py --events 50000 --seconds 20
 
 Screening nodes that share their traffic can do it two ways, and this measures both on the
@@ -668,11 +668,7 @@ async def _js_costs(server: Server, events: list[bytes], n: int) -> list[LogFigu
             await _fresh_stream(js)
             with _measured(server) as spent:
                 await _js_publish(js, events, batch, n)
-            how = (
-                "publish, ack awaited"
-                if batch == 0
-                else f"publish_async, {batch} acks awaited together"
-            )
+            how = "publish, each ack awaited" if batch == 0 else f"publish_async, {batch} a batch"
             figures.append(_log_figure("NATS JetStream, file", how, n, spent))
         await _fresh_stream(js)
     finally:
