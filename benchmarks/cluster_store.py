@@ -45,6 +45,7 @@ import asyncio
 import contextlib
 import heapq
 import importlib
+import importlib.util
 import json
 import math
 import multiprocessing as mp
@@ -1069,9 +1070,13 @@ def main() -> None:
                 with redis_server(scratch, aof=aof) as server:
                     redis_log(server, label, trace.events, args, results)
             with redis_server(scratch, aof=False) as server:
-                for exact, raw in ((True, False), (False, False), (True, True), (False, True)):
-                    figure = lookups(server, trace, exact=exact, raw=raw, seconds=args.seconds)
-                    results.decisions.append(figure)
+                clients = (False, True) if importlib.util.find_spec("hiredis") else (False,)
+                for raw in clients:
+                    for exact in (True, False):
+                        figure = lookups(server, trace, exact=exact, raw=raw, seconds=args.seconds)
+                        results.decisions.append(figure)
+                if len(clients) == 1:
+                    results.notes.append("hiredis is not installed: look-ups through redis-py only")
         else:
             results.notes.append("redis-server is not installed: Redis not measured")
         if shutil.which("nats-server"):
