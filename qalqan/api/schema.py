@@ -4,7 +4,7 @@ A call attempt::
 
     {"time": "2026-03-02T07:15:02Z", "caller": "+77011234567", "callee": "+77071234567",
      "ingress": "international:carrierA", "imsi": "...", "imei": "...", "cell": "...",
-     "identity": "<SIP Identity header>", "record_id": "..."}
+     "identity": "<SIP Identity header>", "attest": "A", "record_id": "..."}
 
 ``callee`` and ``ingress`` are required; ``caller`` is null or absent when the
 caller ID is withheld; ``time`` defaults to the moment the request arrived (and
@@ -46,7 +46,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from qalqan.api.errors import BadRequestError
-from qalqan.domain.model import CallAttempt, Decision, Event, Ingress, IngressClass
+from qalqan.domain.model import ATTESTATIONS, CallAttempt, Decision, Event, Ingress, IngressClass
 from qalqan.domain.numbers import normalise
 from qalqan.errors import NumberError
 
@@ -70,6 +70,7 @@ ATTEMPT_FIELDS = (
     "imei",
     "cell",
     "identity",
+    "attest",
     "record_id",
 )
 _KNOWN = frozenset(ATTEMPT_FIELDS)
@@ -247,6 +248,12 @@ def parse_attempt(item: Any, *, region: str | None, arrived: datetime) -> CallAt
     record_id = _text(item, "record_id")
     if record_id is not None and not record_id:
         raise BadRequestError("record_id is empty", field="record_id")
+    attest = _text(item, "attest")
+    if attest is not None and attest not in ATTESTATIONS:
+        raise BadRequestError(
+            f"attest {_shown(attest)} is not A, B or C (the attestation the network verified)",
+            field="attest",
+        )
     return CallAttempt(
         time=time,
         caller=caller,
@@ -256,6 +263,7 @@ def parse_attempt(item: Any, *, region: str | None, arrived: datetime) -> CallAt
         imei=_digits(item, "imei", 14, 16),
         cell=cell,
         identity=_text(item, "identity") or None,
+        attest=attest,
         record_id=record_id,
     )
 

@@ -64,10 +64,12 @@ def test_the_engine_sees_normalised_numbers_and_typed_fields() -> None:
             imei="86123456789012",
             cell="KZ-ALA-0042",
             identity="eyJ...;info=<https://cr.example/sp.pem>",
+            attest="B",
         ),
     )
     assert response.status_code == 200, response.text
     attempt = seen[0]
+    assert attempt.attest == "B"
     assert attempt.caller == "+77011234567" and attempt.callee == "+77071234567"
     assert attempt.time == NOW
     assert str(attempt.ingress) == "international:carrierA"
@@ -107,6 +109,9 @@ def test_time_defaults_to_the_arrival_of_the_request() -> None:
         ({"cell": "x" * 65}, 400, "invalid_field", "cell", "65 characters long (limit 64)"),
         ({"record_id": ["a"]}, 400, "invalid_field", "record_id", "not an array"),
         ({"identity": {}}, 400, "invalid_field", "identity", "not an object"),
+        ({"attest": "a"}, 400, "invalid_field", "attest", "'a' is not A, B or C"),
+        ({"attest": "AB"}, 400, "invalid_field", "attest", "is not A, B or C"),
+        ({"attest": 1}, 400, "invalid_field", "attest", "must be a string, not a number"),
         ({"calee": "+77071234567"}, 400, "unknown_field", "calee", "is not a field"),
     ],
 )
