@@ -72,6 +72,7 @@ minutes.
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 import sys
@@ -92,6 +93,8 @@ from qalqan.screening.state import (
 )
 
 __all__ = ["SLOTS_PER_BUCKET", "CompactStateStore", "collision_rate", "raw_hashes"]
+
+logger = logging.getLogger(__name__)
 
 SLOTS_PER_BUCKET: Final = 16
 """Slots of one bucket; a key has two candidate buckets."""
@@ -781,6 +784,11 @@ class CompactStateStore:
             raise ValueError("max_keys and max_items must be at least 1")
         self.max_keys = max_keys
         self.max_items = max_items
+        if not sys.flags.hash_randomization:
+            logger.warning(
+                "PYTHONHASHSEED is fixed: whoever knows it can find numbers whose fingerprints "
+                "collide in the compact state (a contact pair taken as seen); leave it unset"
+            )
         self._secret = secrets.randbits(64) if secret is None else secret & _MASK64
         self._aggregates: dict[str, _Compact] = {}
 

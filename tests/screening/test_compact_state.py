@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import heapq
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -308,3 +311,21 @@ def test_a_fingerprint_astride_two_slots_is_not_taken_for_one() -> None:
     shard.fpv[5] = 0x3333_2222
     assert shard.find(0x3333_2222) == 5
     assert shard.find(0x2222_1111) == 0 and shard.find(0x4444_3333) == 1
+
+
+@pytest.mark.parametrize(("seed", "warned"), [("0", True), ("random", False)])
+def test_a_node_with_a_fixed_hash_seed_is_warned(seed: str, warned: bool) -> None:
+    """Fingerprints are only as secret as Python's string hash: a fixed seed is said aloud."""
+    code = (
+        "import logging; logging.basicConfig(); "
+        "from qalqan.screening.compact_state import CompactStateStore; CompactStateStore()"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONHASHSEED": seed},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert ("PYTHONHASHSEED is fixed" in ran.stderr) is warned
