@@ -138,12 +138,11 @@ def serve_command(
     cluster (--cluster), the node catches up with the others once its listeners are open,
     answering fail-open meanwhile (/healthz says 503 until then), and says when it has.
     """
-    import gc
     import signal
     import threading
 
     from qalqan.screening.cluster import ClusterSettings
-    from qalqan.sip.server import SipServerThread
+    from qalqan.sip.server import SipServerThread, settle_collector
 
     config = _sip_config(
         sip_config,
@@ -182,7 +181,7 @@ def serve_command(
             soft_wrap=True,
         )
         _join_cluster(node)
-        gc.freeze()  # what was loaded stays; the collector need not walk it on every call
+        settle_collector()  # what was loaded is frozen; the oldest generation is walked rarely
         stopped.wait()
     node.stop()
     snapshot = server.metrics.snapshot()

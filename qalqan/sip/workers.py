@@ -111,9 +111,7 @@ def serve_worker(
     Runs in the worker's own process (the parent forks it). ``on_listening`` is
     called once the listeners are open (the command joins the cluster there).
     """
-    import gc
-
-    from qalqan.sip.server import SipServerThread
+    from qalqan.sip.server import SipServerThread, settle_collector
 
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -132,7 +130,7 @@ def serve_worker(
             f"TCP {server.tcp_port}{shown_metrics}"
         )
         on_listening(node)
-        gc.freeze()  # what was loaded stays; the collector need not walk it on every call
+        settle_collector()
         stopped.wait()
     node.stop()
 

@@ -1,4 +1,5 @@
-"""The server's hot path: a node alone answers each call as soon as it is screened.
+"""The server's hot path: a node alone answers each call as soon as it is screened, and the
+garbage collector of a served node leaves what it loaded alone.
 
 A batch of requests is screened between two visits of the event loop; a node
 alone has no shared log to commit to, so nothing holds the first answer of a
@@ -9,11 +10,12 @@ over the batch's screening time, not all at its end.
 
 from __future__ import annotations
 
+import gc
 import socket
 import time
 
 from qalqan.domain.model import Action, CallAttempt, Decision
-from qalqan.sip.server import SipServerThread
+from qalqan.sip.server import SipServerThread, settle_collector
 from tests.sip.conftest import invite, test_config
 
 SLOW_S = 0.005
@@ -47,3 +49,15 @@ def test_a_node_alone_sends_each_answer_as_soon_as_it_is_screened() -> None:
     # Sent one by one, the answers arrive over the ten screenings (~45 ms between the first
     # and the last); held for the end of the batch, they would arrive together.
     assert arrivals[-1] - arrivals[0] >= 4 * SLOW_S
+
+
+def test_a_settled_node_walks_its_oldest_objects_rarely() -> None:
+    """What a node loaded is frozen, and its oldest generation waits a hundred middle ones."""
+    before = gc.get_threshold()
+    try:
+        settle_collector()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (before[0], before[1], 1000)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
