@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -93,13 +94,17 @@ def _measure(
         shared = (
             f"shared state in Redis, fsync {args.fsync}" if not args.alone else "each node alone"
         )
-        best, steps = search(
-            f"{size} node(s) behind Kamailio ({shared})",
-            lambda rate: run_step(
-                sipp, cluster.kamailio.port, rate, args.seconds, cluster.workdir, load
-            ),
-            **options,
-        )
+
+        def measure(rate: int) -> Step:
+            try:
+                return run_step(
+                    sipp, cluster.kamailio.port, rate, args.seconds, cluster.workdir, load
+                )
+            except subprocess.TimeoutExpired:  # sipp itself stuck past its own timeout: failed
+                calls = max(1, int(rate * args.seconds))
+                return Step(rate, calls, 0, 0.0, float("inf"), float("inf"), calls, False)
+
+        best, steps = search(f"{size} node(s) behind Kamailio ({shared})", measure, **options)
         log = cluster.kamailio.log()
         print(
             f"  Kamailio: {log.count('did not answer')} tries passed to the next node, "
