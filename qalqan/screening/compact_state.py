@@ -1,10 +1,10 @@
 """Rolling state for a national subscriber base: the same aggregates in flat arrays of fingerprints.
 
 :class:`~qalqan.screening.state.InMemoryStateStore` keeps every key as Python
-objects (the key's text, a dict of buckets or items, floats): 150 to 600 bytes
-a key, some 20 GB for 20 million subscribers. :class:`CompactStateStore`
+objects (the key's text, a dict of buckets or items, floats): 170 to 650 bytes
+a key, 2.4 GB for a million subscribers. :class:`CompactStateStore`
 answers the same :class:`~qalqan.screening.state.StateStore` protocol from
-arrays, at 10 to 30 bytes a key, so that the state of a 20-million-subscriber
+arrays, at 10 to 65 bytes a key, so that the state of a 20-million-subscriber
 operator (100 million attempts a day, contact between numbers over 30 days)
 stays within 4 GB (``benchmarks/state_memory.py``; ``docs/screening.md``,
 *State at national scale*). Choose it with ``state.store: compact``.

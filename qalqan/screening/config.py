@@ -198,9 +198,9 @@ GENERAL_SETTINGS: Final[dict[str, tuple[Setting, ...]]] = {
             kind="text",
             default="exact",
             choices=("exact", "compact"),
-            help="How the rolling features are held: `exact` as Python objects (fast, about "
-            "500 bytes a key), `compact` in arrays of fingerprints (10 to 30 bytes a key, for a "
-            "national subscriber base; see State at national scale).",
+            help="How the rolling features are held: `exact` as Python objects (170 to 650 bytes "
+            "a key, the fastest), `compact` in arrays of fingerprints (10 to 65 bytes a key, for "
+            "a national subscriber base; see State at national scale).",
         ),
     ),
 }
