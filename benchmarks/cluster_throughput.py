@@ -90,6 +90,7 @@ def _measure(
         kamailio_children=args.kamailio_children,
         try_ms=args.try_ms,
         store_fsync=args.fsync,
+        log_decisions=False,
     ) as cluster:
         shared = (
             f"shared state in Redis, fsync {args.fsync}" if not args.alone else "each node alone"

@@ -156,6 +156,8 @@ class QalqanNode:
     sip_config: Path | None = None
     extra: Sequence[str] = ()
     env: dict[str, str] = field(default_factory=dict)
+    log_decisions: bool = False
+    """Write each INVITE's decision to :attr:`decisions_log` (``--decisions-log``)."""
     udp_port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
@@ -163,6 +165,23 @@ class QalqanNode:
     @property
     def uri(self) -> str:
         return f"sip:127.0.0.1:{self.udp_port}"
+
+    @property
+    def decisions_log(self) -> Path:
+        return self.workdir / f"{self.name}-decisions.csv"
+
+    def decisions(self) -> dict[str, tuple[str, str]]:
+        """Record id → (action, reasons) of every INVITE it answered, in all its lives."""
+        import csv
+        from urllib.parse import unquote
+
+        if not self.decisions_log.exists():
+            return {}
+        with self.decisions_log.open(newline="", encoding="utf-8") as handle:
+            return {
+                unquote(row["record_id"].split("///", 1)[0]): (row["action"], row["reasons"])
+                for row in csv.DictReader(handle)
+            }
 
     def command(self) -> list[str]:
         command = [
@@ -174,6 +193,8 @@ class QalqanNode:
             command += ["--sip-config", str(self.sip_config)]
         if self.cluster is not None:
             command += ["--cluster", self.cluster, "--node-id", self.name]
+        if self.log_decisions:
+            command += ["--decisions-log", str(self.decisions_log)]
         return command + list(self.extra)
 
     def start(self) -> None:
@@ -525,6 +546,7 @@ class Cluster:
     kamailio_children: int = 2
     shared: bool = True
     store_fsync: str = "always"
+    log_decisions: bool = True
 
     def __post_init__(self) -> None:
         self.store = RedisStore(self.workdir / "redis", fsync=self.store_fsync)
@@ -549,6 +571,7 @@ class Cluster:
                 sip_config=self.sip_config,
                 extra=extra,
                 env=self.env,
+                log_decisions=self.log_decisions,
             )
             for i in range(self.size)
         ]
