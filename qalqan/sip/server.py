@@ -27,7 +27,9 @@ into a log line per attempt.
 
 :class:`SipServerThread` runs a server on an event loop of its own thread, for
 synchronous callers: tests, benchmarks and a command-line ``serve``. The loop is
-uvloop's when it is installed (:func:`event_loop_factory`). With ``reuse_port``
+asyncio's own: uvloop's was tried, and out of file descriptors it gave a closed
+connection's descriptor back later, so that the next accept failed again and a
+newcomer was closed with the silent ones (``tests/sip/test_tcp_limits.py``). With ``reuse_port``
 the listeners bind with SO_REUSEPORT, so that the workers of ``qalqan serve
 --workers N`` share one UDP and one TCP port (:mod:`qalqan.sip.workers`).
 
@@ -78,7 +80,6 @@ __all__ = [
     "MetricsListener",
     "SipServer",
     "SipServerThread",
-    "event_loop_factory",
     "settle_collector",
 ]
 
@@ -757,16 +758,6 @@ def settle_collector() -> None:
     gc.set_threshold(young, middle, _OLDEST_GENERATION_AFTER)
 
 
-def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's event loop when it is installed (it reads and writes sockets in C), else None:
-    asyncio's own."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency; a platform may lack it
-        return None
-    return cast(Callable[[], asyncio.AbstractEventLoop], uvloop.new_event_loop)
-
-
 class SipServerThread:
     """A :class:`SipServer` on its own event-loop thread, for synchronous programs.
 
@@ -827,8 +818,7 @@ class SipServerThread:
         self.stop()
 
     def _run(self) -> None:
-        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-            runner.run(self._main())
+        asyncio.run(self._main())
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()

@@ -1,7 +1,7 @@
 """Several SIP worker processes on one host: ``qalqan serve --workers N``.
 
 One Python process answers calls on one core. To use the others, the parent
-process starts N workers, each with its own event loop (uvloop), its own
+process starts N workers, each with its own event loop, its own
 :class:`~qalqan.sip.server.SipServer` and its own
 :class:`~qalqan.screening.node.ScreeningNode`, built the one way a node is built
 (``ScreeningNode.build``, by the ``build`` function the command passes), and
