@@ -12,6 +12,7 @@ outlives the ``with`` block that made it. The cluster tests and
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import shutil
 import signal
@@ -244,7 +245,7 @@ def http_get(url: str, timeout_s: float = 2.0) -> tuple[int, str]:
             return int(answer.status), answer.read().decode(errors="replace")
     except urllib.error.HTTPError as error:
         return int(error.code), error.read().decode(errors="replace")
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, http.client.HTTPException) as error:
         return 0, str(error)
 
 
