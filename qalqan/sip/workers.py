@@ -30,6 +30,8 @@ only watches over them:
   pause that doubles, up to 30 s, so that a worker that cannot start does not
   spin. SIGTERM or SIGINT to the parent is passed on to every worker, which
   closes its listeners and stops; a worker still running 10 s later is killed.
+  A worker whose parent dies (SIGKILL leaves no time to pass anything on) stops
+  within a second: no worker outlives its parent to hold the port.
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ _QUICK_DEATH_S = 5.0
 """A worker that dies sooner than this after its start is started again only after a pause."""
 _RESTART_PAUSE_S = (0.5, 30.0)
 _STOP_GRACE_S = 10.0
+_PARENT_CHECK_S = 1.0
+"""How often a worker checks that its parent still runs; a worker whose parent died stops."""
 
 
 def worker_config(config: SipConfig, index: int) -> SipConfig:
@@ -131,7 +135,11 @@ def serve_worker(
         )
         on_listening(node)
         settle_collector()
-        stopped.wait()
+        parent = os.getppid()
+        while not stopped.wait(_PARENT_CHECK_S):
+            if os.getppid() != parent:  # the parent is gone (killed): no one would stop us
+                say(f"worker {index} (pid {os.getpid()}): the parent is gone; stopping")
+                break
     node.stop()
 
 

@@ -10,6 +10,7 @@ each worker may keep its own state.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -37,7 +38,12 @@ class ServeProcess:
     def __init__(self, args: list[str]) -> None:
         env = {**os.environ, "COLUMNS": "400", "QALQAN_NODE_DEADLINE_MS": "2000"}
         self.process = subprocess.Popen(
-            [*SERVE, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+            [*SERVE, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            start_new_session=True,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
@@ -65,9 +71,10 @@ class ServeProcess:
         raise AssertionError(f"no line matching {pattern!r}; output so far:\n{''.join(self.seen)}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
+        """Kill the parent and whatever of its workers still runs."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
 
 
 @dataclass
@@ -191,6 +198,26 @@ def _is_zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_workers_stop_when_their_parent_is_killed(two_workers: Workers) -> None:
+    """SIGKILL to the parent passes nothing on: the workers notice it is gone, and stop."""
+    two_workers.serve.process.kill()
+    two_workers.serve.process.wait(10)
+    deadline = time.monotonic() + 15
+    running = set(two_workers.pids.values())
+    while running and time.monotonic() < deadline:
+        running = {pid for pid in running if _alive(pid)}
+        time.sleep(0.2)
+    assert not running, f"workers {running} outlived their parent"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not _is_zombie(pid)
 
 
 def test_several_workers_without_a_cluster_are_refused_unless_allowed() -> None:
