@@ -448,6 +448,7 @@ class RedirectService:
             max_transactions=config.max_transactions,
             tag_secret=tag_secret,
             counters=self.metrics.transactions,
+            ready=lambda: self.node.ready,
         )
 
     @property

@@ -30,6 +30,7 @@ import hashlib
 import heapq
 import secrets
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
@@ -261,8 +262,13 @@ class ServerTransactions:
         max_transactions: int = 200_000,
         tag_secret: bytes | None = None,
         counters: TransactionCounters | None = None,
+        ready: Callable[[], bool] = lambda: True,
     ) -> None:
         self.timers = timers or SipTimers()
+        self.ready = ready
+        """Whether the node takes calls: OPTIONS is answered 200 when it does, else 503 with
+        ``Retry-After`` (a node of a cluster catching up), so that a dispatcher's probes keep
+        it out of the set until it is ready."""
         self.server_name = server_name
         self.max_transactions = max_transactions
         self.counters = counters if counters is not None else TransactionCounters()
@@ -371,7 +377,11 @@ class ServerTransactions:
             response = build_response(request, 481, to_tag=tag, extra=common)
         elif request.method == "OPTIONS":
             extra = [allow, ("Accept", "application/sdp"), *common]
-            response = build_response(request, 200, to_tag=tag, extra=extra)
+            if self.ready():
+                response = build_response(request, 200, to_tag=tag, extra=extra)
+            else:
+                extra.append(("Retry-After", "1"))
+                response = build_response(request, 503, to_tag=tag, extra=extra)
         else:
             response = build_response(request, 405, to_tag=tag, extra=[allow, *common])
         return self.respond(transaction, response, now=now)

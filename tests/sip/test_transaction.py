@@ -320,3 +320,15 @@ def test_a_retransmission_over_a_new_connection_is_answered_there(
     reconnected = Peer("tcp", "192.0.2.10", 40001, connection=2)
     again = layer.receive(request(data), peer=reconnected, now=1.0)
     assert [(s.peer, s.data) for s in again.sends] == [(reconnected, first)]
+
+
+def test_options_is_answered_503_while_the_node_is_not_ready() -> None:
+    ready = False
+    layer = ServerTransactions(ready=lambda: ready)
+    data = invite(method="OPTIONS", uri="sip:qalqan.example", branch="z9hG4bK-p1")
+    answer = response(layer.receive(request(data), peer=UDP, now=0).sends[0].data)
+    assert answer.status == 503
+    assert answer.headers.get("Retry-After") == "1"
+    ready = True  # caught up: the dispatcher's next probe brings the node into the set
+    data = invite(method="OPTIONS", uri="sip:qalqan.example", branch="z9hG4bK-p2")
+    assert response(layer.receive(request(data), peer=UDP, now=1).sends[0].data).status == 200
