@@ -107,11 +107,17 @@ def test_a_wave_is_keyed_by_its_calls_rule_and_its_numbers_by_their_cdrs_or_fact
     ("registry", "category"),
     [
         # the registry's category column says it as data, over the words of the owner's name
-        ("number,owner,policy,category\n{n},\"National Bank, hotline\",inbound_only,police\n", "police"),
+        (
+            'number,owner,policy,category\n{n},"National Bank, hotline",inbound_only,police\n',
+            "police",
+        ),
         ("number,owner,policy,category\n{n},Dala 102,inbound_only,police\n", "police"),
         # a registry without the column: the owner's name is all there is
         ("number,owner,policy\n{n},Dala 102,inbound_only\n", "other"),
-        ("number,owner,policy,category\n{n},\"National Bank, hotline\",inbound_only,\n", "bank_security"),
+        (
+            'number,owner,policy,category\n{n},"National Bank, hotline",inbound_only,\n',
+            "bank_security",
+        ),
     ],
     ids=["category-over-words", "category-only", "no-column", "empty-category"],
 )
@@ -122,7 +128,7 @@ def test_an_intercepted_calls_scheme_is_the_registrys_category_of_the_number_it_
     decisions = feed.decisions.read_text(encoding="utf-8")
     # the call's own reason names no owner, so only the registry can tell its scheme
     feed.decisions.write_text(
-        decisions.replace(', \"\"owner\"\": \"\"National Bank, hotline\"\"', ""), encoding="utf-8"
+        decisions.replace(', ""owner"": ""National Bank, hotline""', ""), encoding="utf-8"
     )
     with store.transaction() as session:
         ingest_decisions(session, feed.decisions, feed.data)
@@ -342,6 +348,11 @@ NOT_REASONS = {
     ("sip/message.py", '.split(";")'): "SIP header parameters",
     ("sip/message.py", '.partition(";")'): "SIP URI parameters",
     ("sip/redirect.py", '.split(";", 1)'): "SIP URI user parameters",
+    (
+        "sip/radio.py",
+        '.partition(";")',
+    ): "P-Access-Network-Info: the access type and its parameters",
+    ("sip/radio.py", '.split(";")'): "P-Access-Network-Info's parameters",
     ("api/app.py", '.split(";", 1)'): "an HTTP Content-Type's parameters",
     ("analytics/evaluate.py", '.split(";")'): "a farm's site coordinates (a list column)",
     ("screening/reputation.py", '.split(";")'): "a farm's IMEIs and cells (list columns)",

@@ -300,5 +300,8 @@ def test_each_answer_is_acked_on_its_invites_branch(played: Played) -> None:
         branch = re.search(r"^Via: .*;branch=([^;\s]+)", chunk, re.MULTILINE)
         if method in sent and branch is not None:
             sent[method].append(branch.group(1))
-    assert len(sent["ACK"]) == played.feed.attempts
-    assert sent["ACK"] == sent["INVITE"]
+    # A retransmission (sipp's Timer A on a loaded machine, or an ACK of a retransmitted answer)
+    # repeats its transaction's branch: each transaction counts once, in order.
+    invites, acks = list(dict.fromkeys(sent["INVITE"])), list(dict.fromkeys(sent["ACK"]))
+    assert len(acks) == played.feed.attempts
+    assert acks == invites
