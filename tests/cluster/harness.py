@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import random
 import shutil
 import signal
 import socket
@@ -39,17 +40,33 @@ def binary(name: str) -> str | None:
     return found
 
 
+def _ephemeral_ports() -> range:
+    """The ports the kernel hands out to outgoing connections (32768-60999 by default)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return range(int(low), int(high) + 1)
+    except (OSError, ValueError):
+        return range(32768, 61000)
+
+
 def free_port() -> int:
-    """A port free on 127.0.0.1 for both UDP and TCP at the time of asking."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other:
-            try:
+    """A port free on 127.0.0.1 for both UDP and TCP at the time of asking.
+
+    Taken below the kernel's ephemeral range: a port the kernel handed out once may be handed
+    out again to any outgoing connection (a Redis client, sipp) before the node binds it.
+    """
+    ephemeral = _ephemeral_ports()
+    for _ in range(200):
+        port = random.randrange(20_000, 32_000)
+        if port in ephemeral:
+            continue
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                probe.bind(("127.0.0.1", port))
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other:
                 other.bind(("127.0.0.1", port))
-            except OSError:
-                continue
+        except OSError:
+            continue
         return port
     raise RuntimeError("no free port on 127.0.0.1")
 
