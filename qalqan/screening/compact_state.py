@@ -89,7 +89,7 @@ from qalqan.screening.state import (
     RecentKeys,
     RollingCount,
     RollingDistinct,
-    format_window,
+    held,
 )
 
 __all__ = ["SLOTS_PER_BUCKET", "CompactStateStore", "collision_rate", "raw_hashes"]
@@ -792,43 +792,35 @@ class CompactStateStore:
         self._secret = secrets.randbits(64) if secret is None else secret & _MASK64
         self._aggregates: dict[str, _Compact] = {}
 
-    def _full_name(self, name: str, window_s: float) -> str:
-        if window_s <= 0:
-            raise ValueError(f"window of {name} must be positive, got {window_s}")
-        return f"{name}_{format_window(window_s)}"
-
     def count(self, name: str, window_s: float) -> RollingCount:
-        full = self._full_name(name, window_s)
-        found = self._aggregates.get(full)
-        if found is None:
-            found = self._aggregates[full] = _CompactCount(
-                full, window_s, self.max_keys, self._secret
-            )
-        if not isinstance(found, _CompactCount):
-            raise ValueError(f"'{full}' is already held as another kind of aggregate")
-        return found
+        secret = self._secret
+        return held(
+            self._aggregates,
+            name,
+            window_s,
+            _CompactCount,
+            lambda full: _CompactCount(full, window_s, self.max_keys, secret),
+        )
 
     def distinct(self, name: str, window_s: float) -> RollingDistinct:
-        full = self._full_name(name, window_s)
-        found = self._aggregates.get(full)
-        if found is None:
-            found = self._aggregates[full] = _CompactDistinct(
-                full, window_s, self.max_keys, self.max_items, self._secret
-            )
-        if not isinstance(found, _CompactDistinct):
-            raise ValueError(f"'{full}' is already held as another kind of aggregate")
-        return found
+        secret = self._secret
+        return held(
+            self._aggregates,
+            name,
+            window_s,
+            _CompactDistinct,
+            lambda full: _CompactDistinct(full, window_s, self.max_keys, self.max_items, secret),
+        )
 
     def recent(self, name: str, window_s: float) -> RecentKeys:
-        full = self._full_name(name, window_s)
-        found = self._aggregates.get(full)
-        if found is None:
-            found = self._aggregates[full] = _CompactRecent(
-                full, window_s, self.max_keys, self._secret
-            )
-        if not isinstance(found, _CompactRecent):
-            raise ValueError(f"'{full}' is already held as another kind of aggregate")
-        return found
+        secret = self._secret
+        return held(
+            self._aggregates,
+            name,
+            window_s,
+            _CompactRecent,
+            lambda full: _CompactRecent(full, window_s, self.max_keys, secret),
+        )
 
     def sizes(self) -> dict[str, int]:
         return {name: len(agg) for name, agg in sorted(self._aggregates.items())}

@@ -58,8 +58,10 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Hashable
-from typing import Any, Final, Protocol, runtime_checkable
+from collections.abc import Callable, Hashable
+from typing import Any, Final, Protocol, TypeVar, runtime_checkable
+
+_Held = TypeVar("_Held")
 
 __all__ = [
     "DEFAULT_MAX_ITEMS",
@@ -74,6 +76,7 @@ __all__ = [
     "StateStore",
     "counting_this",
     "format_window",
+    "held",
 ]
 
 DEFAULT_MAX_KEYS: Final = 2_000_000
@@ -105,6 +108,26 @@ def format_window(seconds: float) -> str:
     if whole % 60 == 0:
         return f"{whole // 60}m"
     return f"{whole}s"
+
+
+def held(
+    aggregates: dict[str, Any],
+    name: str,
+    window_s: float,
+    kind: type[_Held],
+    make: Callable[[str], _Held],
+) -> _Held:
+    """A store's aggregate ``name`` over ``window_s``, made by ``make(full_name)`` when first
+    asked for; asking again gives the same one, and asking for it as another kind is an error."""
+    if window_s <= 0:
+        raise ValueError(f"window of {name} must be positive, got {window_s}")
+    full = f"{name}_{format_window(window_s)}"
+    found = aggregates.get(full)
+    if found is None:
+        found = aggregates[full] = make(full)
+    if not isinstance(found, kind):
+        raise ValueError(f"'{full}' is already held as another kind of aggregate")
+    return found
 
 
 @runtime_checkable
@@ -343,39 +366,32 @@ class InMemoryStateStore:
         self.max_items = max_items
         self._aggregates: dict[str, _Count | _Distinct | _Recent] = {}
 
-    def _full_name(self, name: str, window_s: float) -> str:
-        if window_s <= 0:
-            raise ValueError(f"window of {name} must be positive, got {window_s}")
-        return f"{name}_{format_window(window_s)}"
-
     def count(self, name: str, window_s: float) -> RollingCount:
-        full = self._full_name(name, window_s)
-        found = self._aggregates.get(full)
-        if found is None:
-            found = self._aggregates[full] = _Count(full, window_s, self.max_keys)
-        if not isinstance(found, _Count):
-            raise ValueError(f"'{full}' is already held as another kind of aggregate")
-        return found
+        return held(
+            self._aggregates,
+            name,
+            window_s,
+            _Count,
+            lambda full: _Count(full, window_s, self.max_keys),
+        )
 
     def distinct(self, name: str, window_s: float) -> RollingDistinct:
-        full = self._full_name(name, window_s)
-        found = self._aggregates.get(full)
-        if found is None:
-            found = self._aggregates[full] = _Distinct(
-                full, window_s, self.max_keys, self.max_items
-            )
-        if not isinstance(found, _Distinct):
-            raise ValueError(f"'{full}' is already held as another kind of aggregate")
-        return found
+        return held(
+            self._aggregates,
+            name,
+            window_s,
+            _Distinct,
+            lambda full: _Distinct(full, window_s, self.max_keys, self.max_items),
+        )
 
     def recent(self, name: str, window_s: float) -> RecentKeys:
-        full = self._full_name(name, window_s)
-        found = self._aggregates.get(full)
-        if found is None:
-            found = self._aggregates[full] = _Recent(full, window_s, self.max_keys)
-        if not isinstance(found, _Recent):
-            raise ValueError(f"'{full}' is already held as another kind of aggregate")
-        return found
+        return held(
+            self._aggregates,
+            name,
+            window_s,
+            _Recent,
+            lambda full: _Recent(full, window_s, self.max_keys),
+        )
 
     def sizes(self) -> dict[str, int]:
         return {name: len(agg) for name, agg in sorted(self._aggregates.items())}
