@@ -24,7 +24,6 @@ Run alone with ``pytest -m cluster`` (about a minute and a half on two cores).
 from __future__ import annotations
 
 import csv
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -41,7 +40,6 @@ from typer.testing import CliRunner
 
 from qalqan.cli.main import app
 from qalqan.screening.cluster import EVENT_FIELD, ClusterSettings, decode_event
-from qalqan.screening.config import default_rules_text
 from qalqan.simulator.config import Scenario
 from qalqan.simulator.operator import simulate
 from qalqan.sip.feed import FeedSummary, write_feed
@@ -53,11 +51,10 @@ from tests.cluster.harness import (
     play_command,
     played,
 )
-from tests.sip.conftest import invite
+from tests.sip.conftest import invite, reference_only, rules_without_budget
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
-REFERENCE = ("cells", "subscribers", "roaming", "registry")
 AGREEMENT = 0.995
 STORE = "sip.fail_open.store"
 """The reason of an answer given without the shared state (store lost, or still catching up)."""
@@ -77,27 +74,6 @@ class Operator:
     attempts: dict[str, tuple[int, str, str, datetime]]
     """Record id → (place in the feed, caller, callee, time)."""
     replayed: dict[str, dict[str, str]]
-
-
-def _reference_only(data: Path, target: Path) -> Path:
-    """The operator's reference tables and an empty ``cdrs``: a node learns no contact at start,
-    as replay without outcomes learns none."""
-    target.mkdir(parents=True)
-    for name in REFERENCE:
-        shutil.copy(data / f"{name}.csv", target / f"{name}.csv")
-    with (data / "cdrs.csv").open(encoding="utf-8") as handle:
-        header = handle.readline()
-    (target / "cdrs.csv").write_text(header, encoding="utf-8")
-    return target
-
-
-def _rules_without_budget(path: Path) -> Path:
-    text = default_rules_text()
-    assert "budget_us: 5000.0" in text
-    path.write_text(
-        text.replace("budget_us: 5000.0", "budget_us: 1000000000000.0"), encoding="utf-8"
-    )
-    return path
 
 
 def _attempts(path: Path) -> dict[str, tuple[int, str, str, datetime]]:
@@ -127,7 +103,7 @@ def operator(tmp_path_factory: pytest.TempPathFactory) -> Operator:
     feed = write_feed(data, work / "feed")
     assert feed.sip_config is not None and feed.attempts_csv is not None
     assert feed.attempts > 1000 and feed.rows_rejected == 0
-    rules = _rules_without_budget(work / "rules.yaml")
+    rules = rules_without_budget(work / "rules.yaml")
     out = work / "replayed.csv"
     result = CliRunner().invoke(
         app,
@@ -139,7 +115,7 @@ def operator(tmp_path_factory: pytest.TempPathFactory) -> Operator:
         replayed = {row["record_id"]: row for row in csv.DictReader(handle)}
     return Operator(
         data=data,
-        reference=_reference_only(data, work / "reference"),
+        reference=reference_only(data, work / "reference"),
         rules=rules,
         feed=feed,
         sip_settings=yaml.safe_load(feed.sip_config.read_text(encoding="utf-8")),

@@ -237,3 +237,32 @@ def stop_process(process: subprocess.Popen[str], *, grace_s: float = 5.0) -> Non
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=grace_s)
+
+
+REFERENCE_TABLES = ("cells", "subscribers", "roaming", "registry")
+"""The operator's reference tables of a data set (what a served node knows besides traffic)."""
+
+
+def reference_only(data: Path, target: Path) -> Path:
+    """The operator's reference tables of ``data`` in ``target``, and a ``cdrs`` with no calls:
+    a node learns no contact at start, as replay without outcomes learns none."""
+    target.mkdir(parents=True)
+    for name in REFERENCE_TABLES:
+        shutil.copy(data / f"{name}.csv", target / f"{name}.csv")
+    with (data / "cdrs.csv").open(encoding="utf-8") as handle:
+        header = handle.readline()
+    (target / "cdrs.csv").write_text(header, encoding="utf-8")
+    return target
+
+
+def rules_without_budget(path: Path) -> Path:
+    """The shipped rules without their time budget, written to ``path``: a busy machine must not
+    decide for them."""
+    from qalqan.screening.config import default_rules_text
+
+    text = default_rules_text()
+    assert "budget_us: 5000.0" in text
+    path.write_text(
+        text.replace("budget_us: 5000.0", "budget_us: 1000000000000.0"), encoding="utf-8"
+    )
+    return path

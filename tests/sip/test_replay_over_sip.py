@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +25,6 @@ import pytest
 from typer.testing import CliRunner
 
 from qalqan.cli.main import app
-from qalqan.screening.config import default_rules_text
 from qalqan.screening.node import NodeSettings, ScreeningNode
 from qalqan.screening.replay import replay
 from qalqan.simulator.config import Scenario
@@ -35,9 +33,8 @@ from qalqan.sip.config import SipConfig
 from qalqan.sip.decisions_log import COLUMNS
 from qalqan.sip.feed import FeedSummary, write_feed
 from qalqan.sip.server import SipServerThread
-from tests.sip.conftest import require_binary
+from tests.sip.conftest import reference_only, require_binary, rules_without_budget
 
-REFERENCE = ("cells", "subscribers", "roaming", "registry")
 AGREEMENT = 0.995
 RATE = 400
 """INVITEs a second that sipp starts at most; one at a time (-l 1) keeps replay's order."""
@@ -51,27 +48,6 @@ class Played:
     """Record id → the action the SIP node answered."""
     reasons: dict[str, str]
     work: Path
-
-
-def _reference_only(data: Path, target: Path) -> Path:
-    """The operator's reference tables, and a ``cdrs`` with no calls to learn contact from."""
-    target.mkdir(parents=True)
-    for name in REFERENCE:
-        shutil.copy(data / f"{name}.csv", target / f"{name}.csv")
-    with (data / "cdrs.csv").open(encoding="utf-8") as handle:
-        header = handle.readline()
-    (target / "cdrs.csv").write_text(header, encoding="utf-8")
-    return target
-
-
-def _rules_without_budget(path: Path) -> Path:
-    """The shipped rules without their time budget: a busy machine must not decide for them."""
-    text = default_rules_text()
-    assert "budget_us: 5000.0" in text
-    path.write_text(
-        text.replace("budget_us: 5000.0", "budget_us: 1000000000000.0"), encoding="utf-8"
-    )
-    return path
 
 
 def _answers(messages: str) -> Iterator[tuple[str, str, str]]:
@@ -101,8 +77,8 @@ def played(tmp_path_factory: pytest.TempPathFactory) -> Played:
     assert feed.attempts > 1000 and feed.rows_rejected == 0
     node = ScreeningNode.build(
         NodeSettings(deadline_ms=60_000.0),
-        rules=_rules_without_budget(work / "rules.yaml"),
-        data=_reference_only(data, work / "reference"),
+        rules=rules_without_budget(work / "rules.yaml"),
+        data=reference_only(data, work / "reference"),
         stir=None,
         environ={},
     )
