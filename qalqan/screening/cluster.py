@@ -76,6 +76,8 @@ if TYPE_CHECKING:
     from qalqan.screening.engine import ScreeningEngine
 
 __all__ = [
+    "APPLY_PER_CALL",
+    "APPLY_PER_TICK",
     "ON_STORE_LOSS",
     "ClusterError",
     "ClusterMetrics",
@@ -103,6 +105,10 @@ _MAX_TEXT: Final = 256
 _MAX_FIRED: Final = 64
 _FOLLOW_BLOCK_MS: Final = 500
 _FOLLOW_COUNT: Final = 1000
+APPLY_PER_CALL: Final = 256
+"""Other nodes' events a node applies at most before one decision (some 10 ms of work here)."""
+APPLY_PER_TICK: Final = 1024
+"""Other nodes' events a node applies at most in one turn of its face's timer, between calls."""
 _FOLLOW_PAUSE_S: Final = 0.001
 """After a read that found few entries, the follower waits this long before reading again: its
 wake-ups (one per entry, the node's own included, at full speed) would otherwise contend with
@@ -853,13 +859,19 @@ class SharedState:
 
     # --- the engine's thread --------------------------------------------------------------
 
-    def apply_pending(self) -> int:
-        """Apply the other nodes' events read so far (on the engine's thread); how many."""
+    def apply_pending(self, limit: int | None = None) -> int:
+        """Apply the other nodes' events read so far, the oldest first, at most ``limit`` of them
+        (None: all), on the engine's thread; how many.
+
+        A node applies at most :data:`APPLY_PER_CALL` before each decision, so that a backlog
+        (another node's burst, a follower that was cut off) never holds one call past its
+        deadline: the rest wait for the next calls and the face's timer."""
         inbox = self._inbox
         applied = 0
         if inbox:
             room = self._inbox_room
-            while inbox:
+            left = len(inbox) if limit is None else min(limit, len(inbox))
+            for _ in range(left):
                 entry_id, event = inbox.popleft()
                 room.release()
                 applied += self._apply(entry_id, event)

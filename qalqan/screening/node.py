@@ -65,7 +65,13 @@ from qalqan.domain.model import Action, CallAttempt, Decision, IngressClass, Rea
 from qalqan.domain.numbers import region_of_engine
 from qalqan.errors import ConfigError, QalqanError
 from qalqan.metrics import Counter, Histogram
-from qalqan.screening.cluster import ClusterMetrics, ClusterSettings, SharedState
+from qalqan.screening.cluster import (
+    APPLY_PER_CALL,
+    APPLY_PER_TICK,
+    ClusterMetrics,
+    ClusterSettings,
+    SharedState,
+)
 from qalqan.screening.engine import DEADLINE_MISSED
 from qalqan.screening.signals import CallOutcome
 from qalqan.throttled_log import ThrottledLog
@@ -473,7 +479,7 @@ class ScreeningNode:
         shared = self.shared
         if shared is None or not shared.ready:
             return
-        shared.apply_pending()
+        shared.apply_pending(APPLY_PER_TICK)
         if shared.pending and shared.store_up:
             shared.commit()
 
@@ -534,7 +540,7 @@ class ScreeningNode:
             return self.fail_open("store", attempt, face=face), False
         try:
             if shared is not None:
-                shared.apply_pending()
+                shared.apply_pending(APPLY_PER_CALL)
             decision = self.decide(attempt)
             if not isinstance(decision, Decision):
                 raise TypeError(f"decide returned {type(decision).__name__}, not a Decision")

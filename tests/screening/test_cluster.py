@@ -255,6 +255,25 @@ def test_commit_returns_once_the_stream_holds_the_events(
     assert [e.seq for e in events] == sorted(e.seq for e in events)
 
 
+def test_a_backlog_is_applied_a_bounded_number_at_a_time_in_order(
+    small_operator: SimulationSummary,
+    calls: list[CallOutcome],
+    redis_server: RedisServer,
+    started: list[SharedState],
+) -> None:
+    """A decision never waits for a whole backlog of the others' events: at most a bounded
+    number is applied before it, the oldest first, and nothing is skipped."""
+    a = join(small_operator, redis_server, "a", started)
+    b = join(small_operator, redis_server, "b", started)
+    for call in calls[:30]:
+        b.recorded(call.attempt, b.engine.screen(call.attempt))
+    assert b.commit()
+    wait_for(lambda: len(a._inbox) == 30)
+    assert a.apply_pending(limit=12) == 12 and len(a._inbox) == 18
+    assert a._applied["b"] == b._seq - 18  # the oldest twelve, in order
+    assert a.apply_pending() == 18 and a._applied["b"] == b._seq
+
+
 def attempt_at(second: int, callee: str = "+77011230000") -> CallAttempt:
     return CallAttempt(
         time=datetime(2026, 3, 2, 10, 0, second, 123_456, tzinfo=UTC),
