@@ -78,7 +78,7 @@ import secrets
 import sys
 from array import array
 from collections.abc import Hashable, Sequence
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -601,6 +601,17 @@ class _Tenths:
         return np.clip(absolute - base, 0, _MASK32)
 
 
+def _key_total(aggregate: Any, key: Hashable, t: float) -> int:
+    """What ``key``'s ring of tenths holds within the window at ``t``: a count's events, or a
+    distinct count's items (both keep one ring per key)."""
+    base = aggregate._base
+    if base is None:
+        return 0
+    h = (hash(key) ^ aggregate._secret) & _MASK64
+    _, shard, slot = aggregate._rings.locate(h)
+    return 0 if shard is None else _ring_total(shard, slot, int(t // aggregate._width) - base)
+
+
 class _CompactCount(_Tenths):
     """Events per key in rings of ten tenths of the window."""
 
@@ -619,12 +630,7 @@ class _CompactCount(_Tenths):
         self._rings.fill(_mixed(keys, self._secret), self._tenths(times), amounts.astype(np.int64))
 
     def total(self, key: Hashable, t: float) -> int:
-        base = self._base
-        if base is None:
-            return 0
-        h = (hash(key) ^ self._secret) & _MASK64
-        _, shard, slot = self._rings.locate(h)
-        return 0 if shard is None else _ring_total(shard, slot, int(t // self._width) - base)
+        return _key_total(self, key, t)
 
     def __len__(self) -> int:
         return len(self._rings)
@@ -691,12 +697,7 @@ class _CompactDistinct(_Tenths):
         )
 
     def distinct(self, key: Hashable, t: float) -> int:
-        base = self._base
-        if base is None:
-            return 0
-        h = (hash(key) ^ self._secret) & _MASK64
-        _, shard, slot = self._rings.locate(h)
-        return 0 if shard is None else _ring_total(shard, slot, int(t // self._width) - base)
+        return _key_total(self, key, t)
 
     def contains(self, key: Hashable, item: Hashable, t: float) -> bool:
         base = self._base
