@@ -6,12 +6,18 @@ over these views. The views read validated, staged Parquet (see
 times as ``TIMESTAMPTZ`` in UTC, numbers as E.164 strings, ids as strings.
 DuckDB streams and spills to disk, so a 100-million-row ``cdrs`` fits a machine
 with a fraction of its size in memory.
+
+With ``engine="spark"`` the same views are Spark temporary views over the same
+Parquet, and ``con`` is a :class:`~qalqan.analytics.engine.SparkConnection`: the
+same queries, transpiled (docs/analytics-engines.md). The staged folder may then be
+a URL Spark reads where the data lives (``hdfs://…``, ``s3a://…``, a shared mount).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, cast
 
 import duckdb
 
@@ -34,8 +40,12 @@ class AnalysisStore:
         threads: int | None = None,
         memory_limit: str | None = None,
         spill_dir: Path | None = None,
+        engine: Literal["duckdb", "spark"] = "duckdb",
+        spark_master: str | None = None,
     ) -> AnalysisStore:
         """Views over ``staged/<table>.parquet`` (or a folder of Parquet parts) for each present table."""
+        if engine == "spark":
+            return cls._open_spark(staged, master=spark_master, cores=threads)
         con = duckdb.connect()
         con.execute("SET TimeZone = 'UTC'")
         if threads:
@@ -63,6 +73,26 @@ class AnalysisStore:
                 store._empty_view(name)
         return store
 
+    @classmethod
+    def _open_spark(
+        cls, staged: Path | str, *, master: str | None, cores: int | None
+    ) -> AnalysisStore:
+        """The same views on Spark; ``staged`` may be a local folder or a URL Spark can read."""
+        from qalqan.analytics.engine import SparkConnection
+
+        spark = SparkConnection.start(master, cores=cores)
+        # SparkConnection offers the part of DuckDB's connection API the analysis uses.
+        store = cls(con=cast(duckdb.DuckDBPyConnection, spark))
+        local = not isinstance(staged, str) or "://" not in staged
+        for name in INPUT_TABLES:
+            source = _spark_source(Path(staged), name) if local else f"{staged}/{name}.parquet"
+            if source is None:
+                store._empty_view(name)
+                continue
+            spark.session.read.parquet(source).createOrReplaceTempView(name)
+            store.tables.add(name)
+        return store
+
     def _empty_view(self, name: str) -> None:
         """An absent optional table reads as empty, so every query can join it."""
         from qalqan.exchange.types import canonical_schema
@@ -85,3 +115,14 @@ class AnalysisStore:
 
     def close(self) -> None:
         self.con.close()
+
+
+def _spark_source(staged: Path, name: str) -> str | None:
+    """The Parquet file or folder of parts Spark reads for one table, if the data set has it."""
+    single = staged / f"{name}.parquet"
+    parts = staged / name
+    if single.exists():
+        return single.resolve().as_posix()
+    if parts.is_dir() and any(parts.glob("*.parquet")):
+        return parts.resolve().as_posix()
+    return None
