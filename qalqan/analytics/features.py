@@ -11,9 +11,24 @@ who the SIM's contacts are.
 Local time is the network's own: its offset from UTC is estimated from the
 quietest hour of the day (people sleep around 3 a.m.), so nothing here
 assumes a country.
+
+The work is done in two phases so that history need not be read again:
+
+1. **Partials** (``part_*`` tables, :data:`PARTIALS`): aggregates of the call
+   records per SIM and day, per SIM and callee, per SIM and cell, per handset
+   and day, per pair of numbers, per answered talk time … Each merges exactly
+   with the same partial of other days by sums, minima, maxima and unions, so
+   partials of months can be kept and a new day added to them.
+2. **Features** from the merged partials, one row per SIM.
+
+A full run is the partials of every day at once. Where the features name one
+of several equals (the main site, the busiest handset), the most used wins and
+ties go to the smallest identifier, so that a run never picks at random.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
@@ -23,7 +38,12 @@ from qalqan.screening.config import YOUNG_SIM_DAYS
 __all__ = [
     "FEATURES",
     "FEATURE_DESCRIPTIONS",
+    "PARTIALS",
+    "Partial",
+    "day_partials",
     "estimate_local_offset",
+    "features_from_partials",
+    "merge_partials",
     "sim_features",
 ]
 
@@ -115,6 +135,115 @@ def estimate_local_offset(con: duckdb.DuckDBPyConnection) -> int:
     return offset - 24 if offset > 14 else offset
 
 
+@dataclass(frozen=True, kw_only=True)
+class Partial:
+    """One mergeable aggregate of call records: ``part_<name>`` with its key and how to merge.
+
+    ``select`` computes it from ``{mo}`` (the SIMs' own records) or ``{cdrs}``; ``merge``
+    names the aggregate that combines each value column across days (``sum``, ``min``,
+    ``max``). A partial without values is a set: merging is a union.
+    """
+
+    name: str
+    keys: tuple[str, ...]
+    merge: dict[str, str]
+    select: str
+
+    @property
+    def table(self) -> str:
+        """The table that holds it."""
+        return f"part_{self.name}"
+
+
+#: The partials, each from one pass over the records; see the module docstring.
+PARTIALS: tuple[Partial, ...] = (
+    Partial(
+        name="sim_hour",
+        keys=("imsi", "h"),
+        merge={
+            "msisdn_seen": "min",
+            "voice_out": "sum",
+            "sms_out": "sum",
+            "voice_answered": "sum",
+            "voice_failed": "sum",
+            "answered_short": "sum",
+            "originated": "sum",
+            "night": "sum",
+            "first_seen": "min",
+            "last_seen": "max",
+        },
+        select="""
+        SELECT imsi, date_trunc('hour', t) AS h, min(a_number) AS msisdn_seen,
+               count(*) FILTER (WHERE event = 'voice') AS voice_out,
+               count(*) FILTER (WHERE event = 'sms') AS sms_out,
+               count(*) FILTER (WHERE event = 'voice' AND result = 'answered') AS voice_answered,
+               count(*) FILTER (WHERE event = 'voice' AND result = 'failed') AS voice_failed,
+               count(*) FILTER (WHERE event = 'voice' AND result = 'answered' AND dur < 30)
+                   AS answered_short,
+               count(*) AS originated,
+               count(*) FILTER (WHERE local_hour < 6) AS night,
+               min(t) AS first_seen, max(t) AS last_seen
+        FROM {mo} GROUP BY 1, 2""",
+    ),
+    Partial(
+        name="sim_callee",
+        keys=("imsi", "b_number"),
+        merge={"n": "sum"},
+        select="""SELECT imsi, b_number, count(*) AS n FROM {mo}
+                  WHERE event = 'voice' AND b_number IS NOT NULL GROUP BY 1, 2""",
+    ),
+    Partial(
+        name="sim_cell",
+        keys=("imsi", "cell", "site"),
+        merge={"n": "sum"},
+        select="SELECT imsi, cell, site, count(*) AS n FROM {mo} GROUP BY 1, 2, 3",
+    ),
+    Partial(
+        name="sim_talk",
+        keys=("imsi", "dur"),
+        merge={"n": "sum"},
+        select="""SELECT imsi, dur, count(*) AS n FROM {mo}
+                  WHERE event = 'voice' AND result = 'answered' AND dur IS NOT NULL GROUP BY 1, 2""",
+    ),
+    Partial(
+        name="sim_imei_day",
+        keys=("imsi", "imei", "d"),
+        merge={},
+        select="SELECT DISTINCT imsi, imei, CAST(t AS DATE) AS d FROM {mo} WHERE imei IS NOT NULL",
+    ),
+    Partial(
+        name="sim_site_day",
+        keys=("imsi", "site", "d"),
+        merge={},
+        select="SELECT DISTINCT imsi, site, CAST(t AS DATE) AS d FROM {mo}",
+    ),
+    Partial(
+        name="sim_contact",
+        keys=("imsi", "other"),
+        merge={},
+        select="""SELECT imsi, b_imsi AS other FROM {mo} WHERE b_imsi IS NOT NULL
+                  UNION
+                  SELECT b_imsi AS imsi, imsi AS other FROM {mo} WHERE b_imsi IS NOT NULL""",
+    ),
+    Partial(
+        name="sim_in",
+        keys=("imsi",),
+        merge={"voice_in": "sum", "sms_in": "sum"},
+        select="""SELECT b_imsi AS imsi,
+                         count(*) FILTER (WHERE event = 'voice') AS voice_in,
+                         count(*) FILTER (WHERE event = 'sms') AS sms_in
+                  FROM {cdrs} WHERE b_imsi IS NOT NULL GROUP BY 1""",
+    ),
+    Partial(
+        name="pairs",
+        keys=("a_number", "b_number"),
+        merge={"n": "sum"},
+        select="""SELECT a_number, b_number, count(*) AS n FROM {cdrs}
+                  WHERE a_number IS NOT NULL GROUP BY 1, 2""",
+    ),
+)
+
+
 def sim_features(
     con: duckdb.DuckDBPyConnection, *, local_offset_h: int, young_sim_days: float = YOUNG_SIM_DAYS
 ) -> pa.Table:
@@ -126,6 +255,47 @@ def sim_features(
     reasons and the farms.
     """
     _mobile_originated(con, local_offset_h)
+    day_partials(con)
+    return features_from_partials(con, young_sim_days=young_sim_days)
+
+
+def day_partials(
+    con: duckdb.DuckDBPyConnection, *, prefix: str = "part_", mo: str = "mo", cdrs: str = "cdrs"
+) -> None:
+    """Every partial of the records in ``mo`` and ``cdrs``, as ``<prefix><name>`` tables.
+
+    ``mo`` and ``cdrs`` name the tables to read, so that the partials of some days only
+    can be made from a selection of them.
+    """
+    for partial in PARTIALS:
+        select = partial.select.format(mo=mo, cdrs=cdrs)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {prefix}{partial.name} AS {select}")
+
+
+def merge_partials(con: duckdb.DuckDBPyConnection, sources: list[str]) -> None:
+    """``part_<name>`` from the same partial of other days, held in ``<source><name>`` tables.
+
+    Sums, minima and maxima combine values of one key; a set is the union of its keys.
+    """
+    for partial in PARTIALS:
+        union = " UNION ALL ".join(f"SELECT * FROM {s}{partial.name}" for s in sources)
+        keys = ", ".join(partial.keys)
+        values = "".join(f", {_merged(how, col)} AS {col}" for col, how in partial.merge.items())
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {partial.table} AS "
+            f"SELECT {keys}{values} FROM ({union}) u GROUP BY {keys}"
+        )
+
+
+def _merged(how: str, col: str) -> str:
+    """How one value merges; counts stay whole numbers of their own type."""
+    return f"CAST(sum({col}) AS BIGINT)" if how == "sum" else f"{how}({col})"
+
+
+def features_from_partials(
+    con: duckdb.DuckDBPyConnection, *, young_sim_days: float = YOUNG_SIM_DAYS
+) -> pa.Table:
+    """The feature table from the merged ``part_*`` tables and ``sim_subscriber``."""
     _activity(con)
     _handsets_and_contacts(con)
     _youth(con, float(young_sim_days))
@@ -141,7 +311,7 @@ def sim_features(
                c.repeat_callee_share, c.callback_share,
                o.answer_rate, o.failed_share, o.talk_median_s, o.short_answered_share,
                o.active_days, o.lifespan_h, o.calls_per_active_hour, o.night_share,
-               o.distinct_cells, o.distinct_sites, ms.main_site_share, o.distinct_imeis,
+               o.distinct_cells, o.distinct_sites, o.main_site_share, o.distinct_imeis,
                l.imei_max_sims, l.imei_max_sims_per_day,
                a.age_days, a.young, s.owner_sims, s.batch_sims,
                CASE WHEN s.plan = 'corporate' THEN 1 ELSE 0 END AS plan_corporate,
@@ -149,14 +319,13 @@ def sim_features(
                y.site_young_sims_per_day,
                so.young_contact_share, so.elderly_callee_share
         FROM sim_out o
-        LEFT JOIN sim_subscriber s USING (imsi)
-        LEFT JOIN sim_in i USING (imsi)
-        LEFT JOIN sim_contacts c USING (imsi)
-        LEFT JOIN imei_load l USING (imsi)
-        LEFT JOIN sim_main_site ms USING (imsi)
-        LEFT JOIN sim_age a USING (imsi)
-        LEFT JOIN site_youth y USING (imsi)
-        LEFT JOIN sim_social so USING (imsi)
+        LEFT JOIN sim_subscriber s ON s.imsi = o.imsi
+        LEFT JOIN part_sim_in i ON i.imsi = o.imsi
+        LEFT JOIN sim_contacts c ON c.imsi = o.imsi
+        LEFT JOIN imei_load l ON l.imsi = o.imsi
+        LEFT JOIN sim_age a ON a.imsi = o.imsi
+        LEFT JOIN site_youth y ON y.imsi = o.imsi
+        LEFT JOIN sim_social so ON so.imsi = o.imsi
         ORDER BY o.imsi
         """
     ).to_arrow_table()
@@ -194,76 +363,92 @@ def _mobile_originated(con: duckdb.DuckDBPyConnection, local_offset_h: int) -> N
 
 
 def _activity(con: duckdb.DuckDBPyConnection) -> None:
-    """``sim_out``, ``sim_main_site``, ``sim_in``: how much each SIM calls, when, where, and is called."""
+    """``sim_out``: how much each SIM calls, when, where, and its main site (most calls, then smallest id)."""
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE sim_out AS
-        SELECT imsi,
-            any_value(a_number) AS msisdn_seen,
-            count(*) FILTER (WHERE event = 'voice') AS voice_out,
-            count(*) FILTER (WHERE event = 'sms') AS sms_out,
-            count(DISTINCT b_number) FILTER (WHERE event = 'voice') AS distinct_callees,
-            avg(CASE WHEN result = 'answered' THEN 1.0 ELSE 0.0 END) FILTER (WHERE event = 'voice') AS answer_rate,
-            avg(CASE WHEN result = 'failed' THEN 1.0 ELSE 0.0 END) FILTER (WHERE event = 'voice') AS failed_share,
-            median(dur) FILTER (WHERE event = 'voice' AND result = 'answered') AS talk_median_s,
-            avg(CASE WHEN dur < 30 THEN 1.0 ELSE 0.0 END)
-                FILTER (WHERE event = 'voice' AND result = 'answered') AS short_answered_share,
-            count(DISTINCT CAST(t AS DATE)) AS active_days,
-            epoch(max(t) - min(t)) / 3600.0 AS lifespan_h,
-            count(*) / count(DISTINCT date_trunc('hour', t)) AS calls_per_active_hour,
-            avg(CASE WHEN local_hour < 6 THEN 1.0 ELSE 0.0 END) AS night_share,
-            count(DISTINCT cell) AS distinct_cells,
-            count(DISTINCT site) AS distinct_sites,
-            count(DISTINCT imei) AS distinct_imeis,
-            min(t) AS first_seen, max(t) AS last_seen,
-            mode(site) AS main_site
-        FROM mo GROUP BY imsi
+        WITH hours AS (
+            SELECT imsi, min(msisdn_seen) AS msisdn_seen,
+                   CAST(sum(voice_out) AS BIGINT) AS voice_out, CAST(sum(sms_out) AS BIGINT) AS sms_out,
+                   sum(voice_answered) AS answered, sum(voice_failed) AS failed,
+                   sum(answered_short) AS answered_short, sum(originated) AS originated,
+                   sum(night) AS night, count(DISTINCT CAST(h AS DATE)) AS active_days,
+                   count(*) AS hours, min(first_seen) AS first_seen, max(last_seen) AS last_seen
+            FROM part_sim_hour GROUP BY imsi
+        ),
+        callees AS (SELECT imsi, count(*) AS distinct_callees FROM part_sim_callee GROUP BY imsi),
+        cells AS (
+            SELECT imsi, count(DISTINCT cell) AS distinct_cells, count(DISTINCT site) AS distinct_sites
+            FROM part_sim_cell GROUP BY imsi
+        ),
+        imeis AS (SELECT imsi, count(DISTINCT imei) AS distinct_imeis FROM part_sim_imei_day GROUP BY imsi)
+        SELECT d.imsi, d.msisdn_seen, d.voice_out, d.sms_out,
+               coalesce(c.distinct_callees, 0) AS distinct_callees,
+               CASE WHEN d.voice_out > 0 THEN d.answered / d.voice_out END AS answer_rate,
+               CASE WHEN d.voice_out > 0 THEN d.failed / d.voice_out END AS failed_share,
+               t.talk_median_s,
+               CASE WHEN d.answered > 0 THEN d.answered_short / d.answered END AS short_answered_share,
+               d.active_days,
+               date_diff('microsecond', d.first_seen, d.last_seen) / 3600000000.0 AS lifespan_h,
+               d.originated / d.hours AS calls_per_active_hour,
+               d.night / d.originated AS night_share,
+               coalesce(k.distinct_cells, 0) AS distinct_cells,
+               coalesce(k.distinct_sites, 0) AS distinct_sites,
+               coalesce(i.distinct_imeis, 0) AS distinct_imeis,
+               d.first_seen, d.last_seen, m.main_site,
+               coalesce(m.main_calls, 0) / d.originated AS main_site_share
+        FROM hours d
+        LEFT JOIN callees c ON c.imsi = d.imsi
+        LEFT JOIN cells k ON k.imsi = d.imsi
+        LEFT JOIN imeis i ON i.imsi = d.imsi
+        LEFT JOIN ({_TALK_MEDIAN}) t ON t.imsi = d.imsi
+        LEFT JOIN ({_MAIN_SITE}) m ON m.imsi = d.imsi
         """
     )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE sim_main_site AS
-        SELECT m.imsi, count(*) FILTER (WHERE m.site = o.main_site) / count(*) AS main_site_share
-        FROM mo m JOIN sim_out o USING (imsi) GROUP BY m.imsi
-        """
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE sim_in AS
-        SELECT b_imsi AS imsi,
-               count(*) FILTER (WHERE event = 'voice') AS voice_in,
-               count(*) FILTER (WHERE event = 'sms') AS sms_in
-        FROM cdrs WHERE b_imsi IS NOT NULL GROUP BY 1
-        """
-    )
+
+
+#: The median answered talk time of each SIM from its counts per duration: each duration
+#: repeated as often as it was counted, so that ``median`` sees the calls themselves.
+_TALK_MEDIAN = """
+    SELECT imsi, median(dur) AS talk_median_s
+    FROM (SELECT imsi, dur, unnest(range(n)) AS i FROM part_sim_talk) x
+    GROUP BY imsi"""
+
+#: Each SIM's main site: where it made most calls, the smallest site id among equals.
+_MAIN_SITE = """
+    WITH per_site AS (SELECT imsi, site, sum(n) AS n FROM part_sim_cell WHERE site IS NOT NULL GROUP BY 1, 2),
+    most AS (SELECT imsi, max(n) AS n FROM per_site GROUP BY 1)
+    SELECT m.imsi, min(p.site) AS main_site, m.n AS main_calls
+    FROM most m JOIN per_site p ON p.imsi = m.imsi AND p.n = m.n
+    GROUP BY m.imsi, m.n"""
 
 
 def _handsets_and_contacts(con: duckdb.DuckDBPyConnection) -> None:
-    """``imei_load``: the SIMs of each SIM's handsets; ``sim_contacts``: repeat callees and callbacks."""
+    """``imei_load``: the SIMs of each SIM's handsets; ``pairs``, ``sim_contacts``: repeat callees and callbacks.
+
+    A SIM's busiest handset is the one that held most SIMs, the smallest IMEI among equals.
+    """
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE imei_load AS
-        WITH per_day AS (
-            SELECT imei, CAST(t AS DATE) AS d, count(DISTINCT imsi) AS n FROM mo
-            WHERE imei IS NOT NULL GROUP BY 1, 2
+        WITH sim_imei AS (SELECT imsi, imei FROM part_sim_imei_day GROUP BY 1, 2),
+        per_day AS (SELECT imei, d, count(*) AS n FROM part_sim_imei_day GROUP BY 1, 2),
+        whole AS (SELECT imei, count(*) AS n FROM sim_imei GROUP BY 1),
+        day_max AS (SELECT imei, max(n) AS n FROM per_day GROUP BY 1),
+        load AS (
+            SELECT m.imsi, m.imei, w.n AS sims, x.n AS sims_per_day
+            FROM sim_imei m JOIN whole w ON w.imei = m.imei JOIN day_max x ON x.imei = m.imei
         ),
-        whole AS (SELECT imei, count(DISTINCT imsi) AS n FROM mo WHERE imei IS NOT NULL GROUP BY 1),
-        day_max AS (SELECT imei, max(n) AS n FROM per_day GROUP BY 1)
-        SELECT DISTINCT m.imsi,
-               max(w.n) OVER (PARTITION BY m.imsi) AS imei_max_sims,
-               max(d.n) OVER (PARTITION BY m.imsi) AS imei_max_sims_per_day,
-               arg_max(m.imei, w.n) OVER (PARTITION BY m.imsi) AS busiest_imei
-        FROM (SELECT DISTINCT imsi, imei FROM mo WHERE imei IS NOT NULL) m
-        JOIN whole w USING (imei) JOIN day_max d USING (imei)
+        most AS (
+            SELECT imsi, max(sims) AS imei_max_sims, max(sims_per_day) AS imei_max_sims_per_day
+            FROM load GROUP BY 1
+        )
+        SELECT o.imsi, o.imei_max_sims, o.imei_max_sims_per_day, min(l.imei) AS busiest_imei
+        FROM most o JOIN load l ON l.imsi = o.imsi AND l.sims = o.imei_max_sims
+        GROUP BY 1, 2, 3
         """
     )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE pairs AS
-        SELECT a_number, b_number, count(*) AS n FROM cdrs
-        WHERE a_number IS NOT NULL GROUP BY 1, 2
-        """
-    )
+    con.execute("CREATE OR REPLACE TEMP VIEW pairs AS SELECT * FROM part_pairs")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE sim_contacts AS
@@ -289,7 +474,7 @@ def _youth(con: duckdb.DuckDBPyConnection, young_days: float) -> None:
             SELECT o.imsi,
                    CASE WHEN s.activated IS NULL THEN NULL
                         ELSE date_diff('day', s.activated, CAST(o.first_seen AS DATE)) END AS age_days
-            FROM sim_out o LEFT JOIN sim_subscriber s USING (imsi)
+            FROM sim_out o LEFT JOIN sim_subscriber s ON s.imsi = o.imsi
         )
         SELECT imsi, age_days, age_days IS NOT NULL AND age_days <= ? AS young FROM a
         """,
@@ -298,31 +483,25 @@ def _youth(con: duckdb.DuckDBPyConnection, young_days: float) -> None:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE site_youth AS
-        WITH young AS (
-            SELECT DISTINCT m.site, CAST(m.t AS DATE) AS d, m.imsi
-            FROM mo m JOIN sim_age a USING (imsi) WHERE a.young
-        ),
-        per_site_day AS (SELECT site, d, count(*) AS n FROM young GROUP BY 1, 2)
+        WITH per_site_day AS (
+            SELECT m.site, m.d, count(*) AS n
+            FROM part_sim_site_day m JOIN sim_age a ON a.imsi = m.imsi WHERE a.young GROUP BY 1, 2
+        )
         SELECT m.imsi, max(p.n) AS site_young_sims_per_day
-        FROM (SELECT DISTINCT imsi, site, CAST(t AS DATE) AS d FROM mo) m
-        JOIN per_site_day p USING (site, d) GROUP BY m.imsi
+        FROM part_sim_site_day m JOIN per_site_day p ON p.site = m.site AND p.d = m.d
+        GROUP BY m.imsi
         """
     )
     year = int(con.execute("SELECT year(max(start_time)) FROM cdrs").fetchall()[0][0] or 2000)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE sim_social AS
-        WITH contacts AS (
-            SELECT imsi, b_imsi AS other FROM mo WHERE b_imsi IS NOT NULL
-            UNION
-            SELECT m.b_imsi AS imsi, m.imsi AS other FROM mo m WHERE m.b_imsi IS NOT NULL
-        )
         SELECT c.imsi,
                avg(CASE WHEN a.young THEN 1.0 ELSE 0.0 END)
                    AS young_contact_share,
                avg(CASE WHEN s.birth_year IS NOT NULL AND s.birth_year <= {year - 65} THEN 1.0 ELSE 0.0 END)
                    AS elderly_callee_share
-        FROM contacts c
+        FROM part_sim_contact c
         LEFT JOIN sim_age a ON a.imsi = c.other
         LEFT JOIN sim_subscriber s ON s.imsi = c.other
         GROUP BY c.imsi
