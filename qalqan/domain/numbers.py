@@ -15,8 +15,10 @@ allocated is not a broken row, it is evidence of a spoofed caller ID.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -25,6 +27,7 @@ from qalqan.errors import NumberError
 
 __all__ = [
     "E164_PATTERN",
+    "KIND_NAMES",
     "NumberInfo",
     "describe",
     "is_e164",
@@ -51,6 +54,9 @@ _TYPE_NAMES = {
     PhoneNumberType.UAN: "uan",
     PhoneNumberType.VOICEMAIL: "voicemail",
 }
+
+#: The kind :func:`describe` gives a number of each ``phonenumbers`` type (read-only).
+KIND_NAMES: Mapping[int, str] = MappingProxyType(_TYPE_NAMES)
 
 
 def is_e164(text: str) -> bool:
