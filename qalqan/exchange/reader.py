@@ -82,7 +82,14 @@ from qalqan.exchange.limits import (
 from qalqan.exchange.quarantine import QuarantineFile
 from qalqan.exchange.report import FieldWarning, FileProblem, TableReport, ValidationReport
 from qalqan.exchange.schema import INPUT_TABLES, OUTPUT_TABLES, TABLES, Column, Kind, Table
-from qalqan.exchange.sources import BrokenRow, ParquetFile, RawChunk, find_table, open_table_file
+from qalqan.exchange.sources import (
+    SUFFIXES,
+    BrokenRow,
+    ParquetFile,
+    RawChunk,
+    find_table,
+    open_table_file,
+)
 from qalqan.exchange.types import TIME_TYPE, arrow_type, canonical_schema
 
 __all__ = [
@@ -90,11 +97,13 @@ __all__ = [
     "DataSet",
     "FieldWarning",
     "FileProblem",
+    "PartedTableReader",
     "Progress",
     "ReadLimits",
     "TableReader",
     "TableReport",
     "ValidationReport",
+    "find_parts",
     "find_table",
     "read_file",
 ]
@@ -247,7 +256,12 @@ class TableReader:
         report: TableReport | None = None,
         on_complete: Callable[[dict[str, pa.Array]], None] | None = None,
         limits: ReadLimits | None = None,
+        seen: dict[str, SeenIds] | None = None,
+        part: str | None = None,
     ) -> None:
+        """``seen`` and ``part`` are for one part of a table in a folder of parts: the ids
+        seen in the parts before, and the part's name for its quarantine
+        (``QUARANTINE/<table>/<part>.csv``)."""
         if chunk_rows < 1:
             raise ValueError("chunk_rows must be at least 1")
         self.path = Path(path)
@@ -276,13 +290,23 @@ class TableReader:
             c: [] for t, c in REFERENCED if t == table.name and c in names
         }
         self._references = self._plan_references(keys or {}, unavailable or {})
-        self._seen = {c.name: SeenIds() for c in table.columns if c.unique and c.name in names}
+        seen = seen if seen is not None else {}
+        self._seen = {
+            c.name: seen.setdefault(c.name, SeenIds())
+            for c in table.columns
+            if c.unique and c.name in names
+        }
         self._hasher = duckdb.connect() if self._seen else None  # DuckDB hashes the ids
         # Arrow's kernels let go of the GIL: checking columns side by side uses every core.
         self._workers = ThreadPoolExecutor(WORKERS, "qalqan-check") if WORKERS > 1 else None
         self._quarantine = (
-            QuarantineFile(Path(quarantine), table.name, names) if quarantine is not None else None
+            None
+            if quarantine is None
+            else QuarantineFile(Path(quarantine), table.name, names)
+            if part is None
+            else QuarantineFile(Path(quarantine) / table.name, part, names)
         )
+        self.report.complete = False
         self.schema = canonical_schema(table, self._extra_schema())
         self._batches = self._generate()
 
@@ -743,6 +767,101 @@ def read_file(
     )
 
 
+def find_parts(directory: Path, name: str) -> list[Path] | None:
+    """The daily parts of table ``name`` kept as a folder (``cdrs/2026-03-02.csv``), in order.
+
+    None when there is no such folder; a folder without parts, or two files for one
+    part (``2026-03-02.csv`` and ``2026-03-02.parquet``), cannot be read.
+    """
+    folder = directory / name
+    if not folder.is_dir():
+        return None
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        suffix = next((x for x in SUFFIXES if path.name.endswith(x)), None)
+        if suffix is None or not path.is_file():
+            continue
+        stem = path.name[: -len(suffix)]
+        if stem in found:
+            raise UnreadableFileError(
+                path, f"part '{stem}' is ambiguous: both {found[stem].name} and {path.name} exist"
+            )
+        found[stem] = path
+    if not found:
+        raise UnreadableFileError(
+            folder, f"table '{name}' is a folder with no part in it ({', '.join(SUFFIXES)})"
+        )
+    return [found[stem] for stem in sorted(found)]
+
+
+def _part_name(path: Path) -> str:
+    """``2026-03-02`` for ``cdrs/2026-03-02.csv.gz``."""
+    suffix = next(x for x in SUFFIXES if path.name.endswith(x))
+    return path.name[: -len(suffix)]
+
+
+class PartedTableReader:
+    """The accepted rows of a table kept as a folder of parts, part after part, as one table.
+
+    Every part has the table's header and the same columns. Ids that must be unique
+    are unique across the parts: a repeat in a later part is rejected like a repeat
+    in the same file. Problems name the part's file and line; each part's rejected
+    rows go to a quarantine of its own (``QUARANTINE/<table>/<part>.csv``).
+    """
+
+    def __init__(
+        self, parts: list[Path], open_part: Callable[[Path, dict[str, SeenIds]], TableReader]
+    ) -> None:
+        self.parts = parts
+        self._open = open_part
+        self._seen: dict[str, SeenIds] = {}
+        self._current = open_part(parts[0], self._seen)
+        self.table = self._current.table
+        self.report = self._current.report
+        self.schema = self._current.schema
+        self._batches = self._generate()
+
+    def _generate(self) -> Generator[pa.RecordBatch]:
+        for i, path in enumerate(self.parts):
+            if i:
+                self._current = self._open(path, self._seen)
+                if self._current.schema != self.schema:
+                    self._current.close()
+                    raise UnreadableFileError(
+                        path,
+                        f"its columns are not those of {self.parts[0].name}: "
+                        "every part of a table has the same header",
+                    )
+            with self._current as reader:
+                yield from reader
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return self
+
+    def __next__(self) -> pa.RecordBatch:
+        return next(self._batches)
+
+    def close(self) -> None:
+        """Stop reading (the report then stays incomplete)."""
+        self._batches.close()
+        self._current.close()
+
+    def __enter__(self) -> PartedTableReader:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def read_all(self) -> pa.Table:
+        """Every accepted row of every part in one table: for small tables only."""
+        return pa.Table.from_batches(list(self), schema=self.schema)
+
+
 class DataSet:
     """An operator's data set: a folder with one file per exchange-v1 table.
 
@@ -774,6 +893,13 @@ class DataSet:
         paths: dict[str, Path] = {}
         for name in (*INPUT_TABLES, "labels", *OUTPUT_TABLES):
             path = find_table(directory, name)
+            if path is not None and (directory / name).is_dir():
+                raise UnreadableFileError(
+                    directory / name,
+                    f"table '{name}' is ambiguous: both {path.name} and a folder of parts exist",
+                )
+            if path is None and name in INPUT_TABLES and find_parts(directory, name):
+                path = directory / name
             if path is not None:
                 paths[name] = path
         outputs_only = paths.keys() <= OUTPUT_TABLES.keys() and bool(paths)
@@ -794,7 +920,7 @@ class DataSet:
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
         progress: Progress | None = None,
         report: TableReport | None = None,
-    ) -> TableReader:
+    ) -> TableReader | PartedTableReader:
         """Stream the accepted rows of table ``name``; rejected rows go to ``quarantine/NAME.csv``.
 
         Raises :class:`~qalqan.errors.MissingTableError` for a table the data set
@@ -807,18 +933,30 @@ class DataSet:
         if path is None:
             raise MissingTableError(name, self.directory, required=table.required)
         self._load_references(table)
-        return TableReader(
-            path,
-            table,
-            quarantine=quarantine,
-            chunk_rows=chunk_rows,
-            keys=self._keys,
-            unavailable=self._unreadable,
-            progress=progress,
-            report=report,
-            on_complete=lambda found: self._store_keys(name, found),
-            limits=self.limits,
-        )
+        report = report if report is not None else TableReport(table=name)
+
+        def open_file(
+            file: Path, seen: dict[str, SeenIds] | None = None, part: str | None = None
+        ) -> TableReader:
+            return TableReader(
+                file,
+                table,
+                quarantine=quarantine,
+                chunk_rows=chunk_rows,
+                keys=self._keys,
+                unavailable=self._unreadable,
+                progress=progress,
+                report=report,
+                on_complete=lambda found: self._store_keys(name, found, add=part is not None),
+                limits=self.limits,
+                seen=seen,
+                part=part,
+            )
+
+        if not path.is_dir():
+            return open_file(path)
+        parts = find_parts(self.directory, name) or []
+        return PartedTableReader(parts, lambda p, seen: open_file(p, seen, _part_name(p)))
 
     def read_all(self, name: str, *, quarantine: Path | str | None = None) -> pa.Table:
         """A whole table in memory (cells, subscribers, registry); empty when absent."""
@@ -861,8 +999,12 @@ class DataSet:
                 self._unreadable[name] = f"{self.paths[name].name} cannot be read"
         return report
 
-    def _store_keys(self, table: str, found: Mapping[str, pa.Array]) -> None:
+    def _store_keys(self, table: str, found: Mapping[str, pa.Array], *, add: bool = False) -> None:
+        """Keep a table's keys for the tables that refer to it; ``add`` joins a part's to the rest."""
         for column, values in found.items():
+            before = self._keys.get((table, column))
+            if add and before is not None:
+                values = pc.unique(pa.concat_arrays([before, values]))
             self._keys[(table, column)] = values
 
     def _load_references(self, table: Table) -> None:
