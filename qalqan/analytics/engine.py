@@ -51,6 +51,7 @@ __all__ = [
     "SparkCursor",
     "SparkRelation",
     "SparkUnavailableError",
+    "require_spark",
     "start_session",
     "to_spark_sql",
 ]
@@ -63,21 +64,33 @@ class SparkUnavailableError(QalqanError):
 # --- the session ------------------------------------------------------------------
 
 
+def require_spark() -> None:
+    """Stop early, before any work, when Spark cannot run here (no pyspark, no Java)."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError as e:
+        raise SparkUnavailableError(
+            "--engine spark needs pyspark: pip install 'qalqan[spark]'"
+        ) from e
+    if os.environ.get("SPARK_REMOTE"):
+        return
+    java_home = os.environ.get("JAVA_HOME")
+    if not shutil.which("java") and not (java_home and os.path.exists(f"{java_home}/bin/java")):
+        raise SparkUnavailableError(
+            "--engine spark needs a Java runtime (17 or later) on PATH or in JAVA_HOME"
+        )
+
+
 def start_session(master: str | None = None, *, cores: int | None = None) -> SparkSession:
     """A SparkSession for the analysis: ``master`` (``local[N]`` by default) or Spark Connect.
 
     Local mode gets few shuffle partitions (the default 200 turn a small query into
     200 tiny tasks) and no UI; the session's time zone is UTC, as the staged data's.
     """
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError as e:  # pragma: no cover - depends on the installation
-        raise SparkUnavailableError(
-            "--engine spark needs pyspark: pip install 'qalqan[spark]'"
-        ) from e
+    require_spark()
+    from pyspark.sql import SparkSession
+
     remote = os.environ.get("SPARK_REMOTE")
-    if not remote and not (shutil.which("java") or os.environ.get("JAVA_HOME")):
-        raise SparkUnavailableError("--engine spark needs a Java runtime (17 or later) on PATH")
     n = cores or os.cpu_count() or 2
     builder = SparkSession.builder.appName("qalqan-analyze")
     if remote:
@@ -86,7 +99,8 @@ def start_session(master: str | None = None, *, cores: int | None = None) -> Spa
         builder = builder.master(master or f"local[{n}]")
         builder = builder.config("spark.ui.enabled", "false")
         builder = builder.config("spark.ui.showConsoleProgress", "false")
-        builder = builder.config("spark.driver.memory", os.environ.get("QALQAN_SPARK_MEMORY", "4g"))
+        memory = os.environ.get("QALQAN_SPARK_MEMORY", "4g")
+        builder = builder.config("spark.driver.memory", memory)
     for key, value in _SETTINGS.items():
         builder = builder.config(key, value)
     if not remote and (master is None or master.startswith("local")):

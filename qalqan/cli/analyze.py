@@ -7,7 +7,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.table import Table
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from qalqan.analytics.pipeline import AnalysisResult
     from qalqan.exchange.report import ValidationReport
 
+Engine = Literal["duckdb", "spark"]
+
 __all__ = ["analyze_command", "evaluate_command", "print_findings", "run_analysis", "train_command"]
 
 
@@ -43,11 +45,14 @@ def run_analysis(
     quiet: bool = False,
     limits: ReadLimits | None = None,
     rules: Path | None = None,
+    engine: Engine = "duckdb",
+    spark_master: str | None = None,
 ) -> tuple[ValidationReport, AnalysisResult]:
     """Stage, analyse and write; the progress bar tells which step is running.
 
     ``rules`` is the screening rules file whose settings the shared detections use
     (the shipped one by default), the same file ``qalqan replay --rules`` takes.
+    ``engine`` runs the queries on DuckDB (default) or on Spark (``spark_master``).
     """
     from qalqan.analytics.output import write_result
     from qalqan.analytics.pipeline import Analysis
@@ -57,6 +62,10 @@ def run_analysis(
     from qalqan.training.cache import cached_models
 
     config = load_config(rules)  # a bad rules file stops here, before any work
+    if engine == "spark":
+        from qalqan.analytics.engine import require_spark
+
+        require_spark()  # no pyspark or no Java stops here too
     scratch = Path(tempfile.mkdtemp(prefix="qalqan-", dir=work_dir))
     try:
         with progress_bar(quiet=quiet, transient=True) as bar:
@@ -77,7 +86,11 @@ def run_analysis(
             bar.update(task, description="loading models (trained on first use)", total=None)
             models = cached_models(step=lambda s: bar.update(task, description=s))
             store = AnalysisStore.open(
-                scratch / "staged", memory_limit=memory_limit, spill_dir=scratch / "spill"
+                scratch / "staged",
+                memory_limit=memory_limit,
+                spill_dir=scratch / "spill",
+                engine=engine,
+                spark_master=spark_master,
             )
             try:
                 analysis = Analysis(store, models, config=config)
@@ -126,6 +139,22 @@ def analyze_command(
     max_line_bytes: MaxLineBytes = DEFAULT_LIMITS.max_line_bytes,
     max_gzip_ratio: MaxGzipRatio = DEFAULT_LIMITS.max_gzip_ratio,
     max_gzip_bytes: MaxGzipBytes = DEFAULT_LIMITS.max_gzip_bytes,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine",
+            help="Where the queries run: duckdb (in process) or spark (needs pyspark and Java; "
+            "docs/analytics-engines.md).",
+        ),
+    ] = "duckdb",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            help="Spark master URL for --engine spark (default local[N]; SPARK_REMOTE in the "
+            "environment selects Spark Connect).",
+        ),
+    ] = None,
 ) -> None:
     """Find SIM boxes and farms, judge calls from outside, and group fraud calls into campaigns.
 
@@ -142,6 +171,8 @@ def analyze_command(
         memory_limit=memory_limit,
         quiet=quiet,
         rules=rules,
+        engine=engine,
+        spark_master=spark_master,
         limits=ReadLimits(
             max_rejected_rows=max_rejected_rows,
             max_quarantine_bytes=max_quarantine_bytes,
