@@ -31,6 +31,7 @@ the equipment moves and rests, and an investigator follows it from site to site.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import networkx as nx
@@ -202,9 +203,12 @@ def farm_like_groups(
               AND u.msisdn IS NOT NULL
         ),
         young_numbers AS (SELECT DISTINCT msisdn FROM young),
+        -- only the young SIMs' own contacts count: the rest of the network is not read
         both_ways AS (
             SELECT a_number AS me, b_number AS other, n FROM pairs
+            WHERE a_number IN (SELECT msisdn FROM young_numbers)
             UNION ALL SELECT b_number, a_number, n FROM pairs
+            WHERE b_number IN (SELECT msisdn FROM young_numbers)
         ),
         living AS (
             SELECT y.imsi FROM young y JOIN (
@@ -394,9 +398,9 @@ def find_farms(
             if a in member_set and b in member_set:
                 for k in found:
                     evidence[k] = evidence.get(k, 0) + 1
-        farms.append(_describe(con, imsis, strength, evidence))
+        farms.append(_undescribed(imsis, strength, evidence))
     _expand(con, farms, scores)
-    farms = [_describe(con, f.imsis, f.score, f.evidence) for f in farms]
+    _describe(con, farms)
     farms.sort(key=lambda f: (-len(f.imsis), f.imsis[0]))
     membership: dict[str, str] = {}
     for n, farm in enumerate(farms, start=1):
@@ -542,8 +546,10 @@ def _expand(con: duckdb.DuckDBPyConnection, farms: list[Farm], scores: dict[str,
                 FROM mo JOIN members m ON m.imsi = mo.imsi WHERE mo.b_imsi IS NOT NULL
             ),
             at_site AS (
+                -- only where the SIMs that called the farm or were called by it stood
                 SELECT DISTINCT mo.imsi, sd.farm FROM mo JOIN member_site_day sd
                   ON sd.site = mo.site AND sd.d = CAST(mo.t AS DATE)
+                WHERE mo.imsi IN (SELECT outsider FROM contacts)
             ),
             young AS (SELECT imsi FROM sim_age WHERE age_days IS NULL OR young),
             by_contact AS (
@@ -563,9 +569,11 @@ def _expand(con: duckdb.DuckDBPyConnection, farms: list[Farm], scores: dict[str,
                 WHERE o.imsi IN (SELECT imsi FROM outsiders)
                 GROUP BY 1, 2 HAVING count(DISTINCT ms.imsi) >= 3
             )
-            SELECT imsi, min(farm), 'shared_imei' FROM by_imei GROUP BY 1
-            UNION ALL SELECT imsi, min(farm), 'sim_to_sim' FROM by_contact GROUP BY 1
-            UNION ALL SELECT imsi, min(farm), 'activation_batch' FROM by_batch GROUP BY 1
+            SELECT imsi, farm, kind FROM (
+                SELECT imsi, min(farm) AS farm, 'shared_imei' AS kind, 0 AS rank FROM by_imei GROUP BY 1
+                UNION ALL SELECT imsi, min(farm), 'sim_to_sim', 1 FROM by_contact GROUP BY 1
+                UNION ALL SELECT imsi, min(farm), 'activation_batch', 2 FROM by_batch GROUP BY 1
+            ) ORDER BY rank, imsi
             """
         ).fetchall()
     finally:
@@ -583,77 +591,132 @@ def _expand(con: duckdb.DuckDBPyConnection, farms: list[Farm], scores: dict[str,
         farm.imsis = sorted(set(farm.imsis))
 
 
-def _describe(
-    con: duckdb.DuckDBPyConnection, imsis: list[str], score: float, evidence: dict[str, int]
-) -> Farm:
-    con.register("_members", pa.table({"imsi": pa.array(imsis, pa.string())}))
-    try:
-        imeis = [
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT imei FROM mo JOIN _members USING (imsi) WHERE imei IS NOT NULL ORDER BY 1"
-            ).fetchall()
-        ]
-        sites = con.execute(
-            """SELECT m.site, count(*) AS n, avg(k.lat) AS lat, avg(k.lon) AS lon
-               FROM mo m JOIN _members USING (imsi) LEFT JOIN cells k ON k.site_id = m.site
-               GROUP BY m.site ORDER BY n DESC, m.site"""
-        ).fetchall()
-        cells = [
-            r[0]
-            for r in con.execute(
-                "SELECT cell FROM mo JOIN _members USING (imsi) GROUP BY cell ORDER BY count(*) DESC, cell"
-            ).fetchall()
-        ]
-        first, last = con.execute(
-            "SELECT min(t), max(t) FROM mo JOIN _members USING (imsi)"
-        ).fetchall()[0]
-        track = _track(con)
-    finally:
-        con.unregister("_members")
-    main = sites[0] if sites else (None, 0, None, None)
+def _undescribed(imsis: list[str], score: float, evidence: dict[str, int]) -> Farm:
+    """A farm known by its SIMs, score and evidence, before :func:`_describe` places it."""
     return Farm(
         farm_id="",
         imsis=imsis,
-        imeis=imeis,
-        lat=main[2],
-        lon=main[3],
-        sites=[s[0] for s in sites if s[0] is not None],
-        cells=[c for c in cells if c is not None],
-        first_seen=first,
-        last_seen=last,
+        imeis=[],
+        lat=None,
+        lon=None,
+        sites=[],
+        cells=[],
+        first_seen=None,
+        last_seen=None,
         score=score,
         evidence=evidence,
-        track=track,
     )
 
 
-def _track(con: duckdb.DuckDBPyConnection) -> list[Stay]:
-    """The stays of the SIMs in ``_members``: runs of their calls from one site, in time order."""
+def _describe(con: duckdb.DuckDBPyConnection, farms: list[Farm]) -> None:
+    """Fill in every farm's handsets, sites, cells, time span and track, all farms at once.
+
+    One pass of each query over the calls of all the farms' SIMs, grouped by farm:
+    the work grows with the farms' calls, not with their number.
+    """
+    if not farms:
+        return
+    rows = [(imsi, n) for n, f in enumerate(farms) for imsi in f.imsis]
+    con.register(
+        "_members",
+        pa.table(
+            {
+                "imsi": pa.array([r[0] for r in rows], pa.string()),
+                "farm": pa.array([r[1] for r in rows], pa.int64()),
+            }
+        ),
+    )
+    try:
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE _farm_calls AS
+               SELECT f.farm, m.imsi, m.t, m.site, m.cell, m.imei, m.record_id
+               FROM mo m JOIN _members f USING (imsi)"""
+        )
+        imeis = _per_farm(
+            con,
+            """SELECT DISTINCT farm, imei FROM _farm_calls
+               WHERE imei IS NOT NULL ORDER BY farm, imei""",
+        )
+        sites = _per_farm(
+            con,
+            """SELECT m.farm, m.site, count(*) AS n, avg(k.lat) AS lat, avg(k.lon) AS lon
+               FROM _farm_calls m LEFT JOIN cells k ON k.site_id = m.site
+               GROUP BY m.farm, m.site ORDER BY m.farm, n DESC, m.site""",
+        )
+        cells = _per_farm(
+            con,
+            """SELECT farm, cell FROM _farm_calls
+               GROUP BY farm, cell ORDER BY farm, count(*) DESC, cell""",
+        )
+        spans = _per_farm(
+            con,
+            """SELECT farm, min(t), max(t) FROM _farm_calls GROUP BY farm ORDER BY farm""",
+        )
+        tracks = _tracks(con)
+    finally:
+        con.unregister("_members")
+        con.execute("DROP TABLE IF EXISTS _farm_calls")
+    for n, farm in enumerate(farms):
+        main = sites[n][0] if sites.get(n) else (None, 0, None, None)
+        farm.imeis = [r[0] for r in imeis.get(n, [])]
+        farm.lat, farm.lon = main[2], main[3]
+        farm.sites = [s[0] for s in sites.get(n, []) if s[0] is not None]
+        farm.cells = [c[0] for c in cells.get(n, []) if c[0] is not None]
+        farm.first_seen, farm.last_seen = spans[n][0] if spans.get(n) else (None, None)
+        farm.track = tracks.get(n, [])
+
+
+def _per_farm(con: duckdb.DuckDBPyConnection, sql: str) -> dict[int, list[tuple[Any, ...]]]:
+    """The rows of ``sql`` (farm first, in the query's order) grouped by farm, the farm left out."""
+    grouped: dict[int, list[tuple[Any, ...]]] = {}
+    for row in con.execute(sql).fetchall():
+        grouped.setdefault(int(row[0]), []).append(tuple(row[1:]))
+    return grouped
+
+
+def _tracks(con: duckdb.DuckDBPyConnection) -> dict[int, list[Stay]]:
+    """Each farm's stays (``_farm_calls``): runs of its calls from one site, in time order.
+
+    The latest :data:`MAX_STAYS` of each farm are kept.
+    """
     rows = con.execute(
         """
-        WITH m AS (
-            SELECT mo.t, mo.site, mo.imsi, mo.record_id FROM mo JOIN _members USING (imsi)
-            WHERE mo.site IS NOT NULL
-        ),
+        WITH m AS (SELECT farm, t, site, imsi, record_id FROM _farm_calls WHERE site IS NOT NULL),
         marked AS (
-            SELECT *, CASE WHEN site IS DISTINCT FROM lag(site) OVER w THEN 1 ELSE 0 END AS moved
-            FROM m WINDOW w AS (ORDER BY t, record_id)
+            SELECT *,
+                   CASE WHEN lag(site) OVER w IS NULL OR site <> lag(site) OVER w
+                        THEN 1 ELSE 0 END AS moved
+            FROM m WINDOW w AS (PARTITION BY farm ORDER BY t, record_id)
         ),
-        stays AS (SELECT *, sum(moved) OVER (ORDER BY t, record_id) AS stay FROM marked),
+        stays AS (
+            SELECT *, sum(moved) OVER (PARTITION BY farm ORDER BY t, record_id) AS stay
+            FROM marked
+        ),
         per_stay AS (
-            SELECT stay, any_value(site) AS site, min(t) AS first, max(t) AS last,
-                   count(*) AS calls, count(DISTINCT imsi) AS sims
-            FROM stays GROUP BY stay
+            SELECT farm, stay, min(site) AS site, min(t) AS first, max(t) AS last,
+                   count(*) AS calls, count(DISTINCT imsi) AS sims,
+                   row_number() OVER (PARTITION BY farm ORDER BY stay DESC) AS latest
+            FROM stays GROUP BY farm, stay
         ),
         places AS (SELECT site_id, avg(lat) AS lat, avg(lon) AS lon FROM cells GROUP BY 1)
-        SELECT p.site, k.lat, k.lon, p.first, p.last, p.calls, p.sims
+        SELECT p.farm, p.site, k.lat, k.lon, p.first, p.last, p.calls, p.sims
         FROM per_stay p LEFT JOIN places k ON k.site_id = p.site
-        ORDER BY p.stay DESC LIMIT ?
+        WHERE p.latest <= ?
+        ORDER BY p.farm, p.stay
         """,
         [MAX_STAYS],
     ).fetchall()
-    return [
-        Stay(site=r[0], lat=r[1], lon=r[2], first=r[3], last=r[4], calls=int(r[5]), sims=int(r[6]))
-        for r in reversed(rows)
-    ]
+    tracks: dict[int, list[Stay]] = {}
+    for farm, site, lat, lon, first, last, calls, sims in rows:
+        tracks.setdefault(int(farm), []).append(
+            Stay(
+                site=site,
+                lat=lat,
+                lon=lon,
+                first=first,
+                last=last,
+                calls=int(calls),
+                sims=int(sims),
+            )
+        )
+    return tracks
