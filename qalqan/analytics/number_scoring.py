@@ -311,14 +311,14 @@ class NumberFraudScorer:
         values = self._aligned(features)
         if not rows:
             return []
-        background = self._background
-        k, m = values.shape[1], background.shape[0]
         x = values[np.asarray(rows, dtype=np.int64)]
-        probes = np.repeat(x, k * m, axis=0).reshape(len(rows), k * m, k)
-        for j in range(k):
-            probes[:, j * m : (j + 1) * m, j] = background[None, :, j]
         own = self._raw(x)
-        typical = self._raw(probes.reshape(-1, k)).reshape(len(rows), k, m).mean(axis=2)
+        typical = np.concatenate(
+            [
+                self._typical(x[i : i + _EXPLAIN_CHUNK], own[i : i + _EXPLAIN_CHUNK])
+                for i in range(0, len(rows), _EXPLAIN_CHUNK)
+            ]
+        )
         explained = []
         for i in range(len(rows)):
             contribution = own[i] - typical[i]
@@ -335,6 +335,37 @@ class NumberFraudScorer:
                 ]
             )
         return explained
+
+    def _typical(self, x: FloatArray, own: FloatArray) -> FloatArray:
+        """Mean log-odds of each row of ``x`` (own log-odds ``own``) with each feature in turn
+        set to each background value: shape ``(rows, features)``.
+
+        The model is asked once, for every distinct background value of every feature, except
+        where that value is the row's own (the answer is then ``own``); the answers are laid
+        out per background row and averaged in the same order as asking for every one, so the
+        means are the same to the last bit.
+        """
+        n, k = x.shape
+        asked: list[tuple[int, FloatArray, npt.NDArray[np.int64], npt.NDArray[np.bool_]]] = []
+        probes: list[FloatArray] = []
+        for j in range(k):
+            distinct, where = _distinct(self._background[:, j])
+            probe = np.repeat(x, distinct.size, axis=0).reshape(n, distinct.size, k)
+            probe[:, :, j] = distinct[None, :]
+            column = x[:, j, None]
+            same = (column == distinct) | (np.isnan(column) & np.isnan(distinct))
+            asked.append((j, distinct, where, same))
+            probes.append(probe[~same])
+        answers = self._raw(np.concatenate(probes)) if probes else np.empty(0)
+        laid_out = np.empty((n, k, self._background.shape[0]))
+        start = 0
+        for j, distinct, where, same in asked:
+            found = np.repeat(own[:, None], distinct.size, axis=1)
+            count = int((~same).sum())
+            found[~same] = answers[start : start + count]
+            start += count
+            laid_out[:, j, :] = found[:, where]
+        return np.asarray(laid_out.mean(axis=2), dtype=np.float64)
 
     def permutation_importance(
         self, features: FeatureTable, labels: npt.ArrayLike, *, repeats: int = 3, seed: int = 0
@@ -397,6 +428,17 @@ class NumberFraudScorer:
             else:
                 where = f"lower than {above:.0%} of training numbers"
         return f"{what} is {value:.4g}, {where}; this {effect} the fraud score"
+
+
+_EXPLAIN_CHUNK = 256
+"""Rows explained per batch of model calls: bounds the probes held at once (a few MB)."""
+
+
+def _distinct(values: FloatArray) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+    """The distinct values of ``values`` (NaN once) and where each value stands among them."""
+    filled = np.where(np.isnan(values), np.inf, values)
+    _, first, where = np.unique(filled, return_index=True, return_inverse=True)
+    return values[first], np.asarray(where, dtype=np.int64).ravel()
 
 
 def fit_calibrated(
