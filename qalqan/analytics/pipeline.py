@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from qalqan.analytics.calls import call_features, model_matrix_sql, reason_sql, said_sql
 from qalqan.analytics.farms import Farm, find_farms
@@ -24,7 +25,7 @@ from qalqan.analytics.features import estimate_local_offset, sim_features
 from qalqan.analytics.inbound import inbound_call_facts
 from qalqan.analytics.money import money_trail
 from qalqan.analytics.numbering import home_region, number_facts
-from qalqan.analytics.sim_reasons import SIM_RULES, sim_reasons
+from qalqan.analytics.sim_reasons import decisive, sim_reasons_of
 from qalqan.analytics.store import AnalysisStore
 from qalqan.detections.spoofing import SpoofingSettings
 from qalqan.detections.wangiri import WangiriBurst
@@ -58,6 +59,22 @@ FOREIGN_NUMBER_WORKED_CALLEES = 2
 subscribers who got other flagged calls within three days. That the callee is being worked says
 nothing about a foreign number: the people a call center rings are the people whose relatives
 abroad call them, minutes later, from the same countries over the same carriers."""
+
+
+_WORKED = """
+    -- per caller ID: how many people it called who got other flagged calls
+    SELECT a_number, count(DISTINCT b_number) AS worked
+    FROM call_facts
+    WHERE a_number IS NOT NULL AND callee_flagged_calls >= 1
+    GROUP BY a_number
+"""
+"""SQL: the people each caller ID called who are being worked (``w.worked`` below)."""
+_CORROBORATED = (
+    "(f.cli_withheld OR (f.cli_foreign = 0 AND f.callee_flagged_calls >= 1)"
+    f" OR (f.cli_foreign = 1 AND coalesce(w.worked, 0) >= {FOREIGN_NUMBER_WORKED_CALLEES}))"
+)
+"""SQL over a call ``f`` of ``call_facts`` and its caller's ``w`` of :data:`_WORKED`: what must
+corroborate the call model (:data:`CALL_FRAUD_SCORE`)."""
 
 
 @dataclass(slots=True)
@@ -121,120 +138,120 @@ class Analysis:
             f"SELECT record_id, {model_matrix_sql()} FROM call_facts WHERE rule IS NULL ORDER BY record_id"
         ).to_arrow_table()
 
+    def corroborated_calls(self) -> pa.Table:
+        """The residual calls (:meth:`residual_calls`) that something corroborates, with the
+        call model's inputs: only these can be flagged by the model (:data:`CALL_FRAUD_SCORE`)."""
+        return self.con.sql(
+            f"""
+            WITH worked AS ({_WORKED}),
+            corroborated AS (
+                SELECT f.* FROM call_facts f LEFT JOIN worked w ON w.a_number = f.a_number
+                WHERE f.rule IS NULL AND {_CORROBORATED}
+            )
+            SELECT record_id, {model_matrix_sql()} FROM corroborated ORDER BY record_id
+            """
+        ).to_arrow_table()
+
     # --- judgements ---------------------------------------------------------------------
     def judge_sims(self) -> tuple[pa.Table, list[Farm]]:
+        """Every SIM's score and verdict, over the feature columns at once; only the flagged
+        few (SIM boxes and suspects) get reasons, said one by one."""
         table = self.sim_table
-        rows = table.to_pylist()
-        model_scores = (
-            self.models.score_sims(table) if self.models is not None else np.zeros(len(rows))
+        model = (
+            self.models.score_sims(table) if self.models is not None else np.zeros(table.num_rows)
         )
-        scores: dict[str, float] = {}
-        for row, p in zip(rows, model_scores, strict=True):
-            decisive = any(r.decisive and r.applies(row) for r in SIM_RULES)
-            scores[row["imsi"]] = max(float(p), 0.95) if decisive else float(p)
+        own = np.where(decisive(table), np.maximum(model, 0.95), model)
+        imsis = table.column("imsi")
         farms, farm_of = find_farms(
-            self.con, scores, candidate_score=SUSPECT_SCORE, farm_score=SIMBOX_SCORE
+            self.con,
+            dict(zip(imsis.to_pylist(), own.tolist(), strict=True)),
+            candidate_score=SUSPECT_SCORE,
+            farm_score=SIMBOX_SCORE,
         )
-        farm_size = {f.farm_id: len(f.imsis) for f in farms}
-        out_rows = []
-        flagged = [
-            i
-            for i, row in enumerate(rows)
-            if farm_of.get(row["imsi"]) or scores[row["imsi"]] >= SUSPECT_SCORE
-        ]
+        farm_ids = _farm_of_each(imsis, farm_of)
+        in_farm = np.asarray(farm_ids.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
+        score = np.where(in_farm, np.maximum(own, SIMBOX_SCORE), own)
+        flagged = np.flatnonzero(score >= SUSPECT_SCORE)
+        reasons, facts = self._sim_reasons(
+            table.take(flagged), own[flagged], farm_ids.take(flagged), farms
+        )
+        verdict = np.where(
+            score >= SIMBOX_SCORE,
+            SimVerdict.SIMBOX.value,
+            np.where(score >= SUSPECT_SCORE, SimVerdict.SUSPECT.value, SimVerdict.CLEAR.value),
+        )
+        sims = pa.table(
+            {
+                "imsi": imsis,
+                "msisdn": table.column("msisdn"),
+                "score": pa.array(_round4(score), pa.float64()),
+                "verdict": pa.array(verdict, pa.string()),
+                "farm_id": farm_ids,
+                "reasons": _spread(reasons, flagged, table.num_rows),
+                "reason_facts": _spread(facts, flagged, table.num_rows),
+            }
+        )
+        return sims, farms
+
+    def _sim_reasons(
+        self, flagged: pa.Table, own: np.ndarray, farm_ids: pa.ChunkedArray, farms: list[Farm]
+    ) -> tuple[list[str], list[str | None]]:
+        """The reasons of the flagged SIMs (``own``: their own scores), as text and as data:
+        the farm it belongs to, the rules that fired, the model with its drivers."""
+        explained = min(flagged.num_rows, MAX_EXPLAINED_SIMS)
         explanations = (
-            self.models.explain_sims(table, flagged[:MAX_EXPLAINED_SIMS])
+            self.models.explain_sims(flagged, list(range(explained)))
             if self.models is not None
             else {}
         )
-        for index, row in enumerate(rows):
-            imsi = row["imsi"]
-            score = scores[imsi]
-            farm = farm_of.get(imsi, "")
+        farm_size = {f.farm_id: len(f.imsis) for f in farms}
+        texts: list[str] = []
+        cells: list[str | None] = []
+        for index, (reasons, farm, p) in enumerate(
+            zip(sim_reasons_of(flagged), farm_ids.to_pylist(), own.tolist(), strict=True)
+        ):
             if farm:
-                score = max(score, SIMBOX_SCORE)
-            verdict = (
-                SimVerdict.SIMBOX
-                if score >= SIMBOX_SCORE
-                else SimVerdict.SUSPECT
-                if score >= SUSPECT_SCORE
-                else SimVerdict.CLEAR
-            )
-            reasons: list[Reason] = []
-            if verdict is not SimVerdict.CLEAR:
-                reasons = sim_reasons(row)
-                if farm:
-                    reasons.insert(
-                        0,
-                        Reason.said(
-                            "simfarm.member",
-                            1.0,
-                            "analysis.sim.farm_member",
-                            sims=farm_size[farm],
-                            farm=farm,
-                        ),
-                    )
-                drivers = "; ".join(c.detail for c in explanations.get(index, []))
-                if drivers:
-                    model = Reason.said(
-                        "model",
-                        round(scores[imsi], 4),
-                        "analysis.sim.model.drivers",
-                        score=f"{scores[imsi]:.2f}",
-                        drivers=drivers,
-                    )
-                else:
-                    model = Reason.said(
-                        "model",
-                        round(scores[imsi], 4),
-                        "analysis.sim.model",
-                        score=f"{scores[imsi]:.2f}",
-                    )
-                reasons.append(model)
-            out_rows.append(
-                {
-                    "imsi": imsi,
-                    "msisdn": row["msisdn"],
-                    "score": round(score, 4),
-                    "verdict": verdict,
-                    "farm_id": farm or None,
-                    "reasons": " | ".join(f"{r.rule}: {r.detail}" for r in reasons) or None,
-                    "reason_facts": reasons_cell(reasons),
-                }
-            )
-        sims = pa.Table.from_pylist(
-            out_rows,
-            schema=pa.schema(
-                [("imsi", pa.string()), ("msisdn", pa.string()), ("score", pa.float64()),
-                 ("verdict", pa.string()), ("farm_id", pa.string()), ("reasons", pa.string()),
-                 ("reason_facts", pa.string())]
-            ),
-        )  # fmt: skip
-        return sims, farms
+                member = Reason.said(
+                    "simfarm.member",
+                    1.0,
+                    "analysis.sim.farm_member",
+                    sims=farm_size[farm],
+                    farm=farm,
+                )
+                reasons.insert(0, member)
+            drivers = "; ".join(c.detail for c in explanations.get(index, []))
+            reasons.append(_model_reason(p, drivers))
+            texts.append(" | ".join(f"{r.rule}: {r.detail}" for r in reasons))
+            cells.append(reasons_cell(reasons))
+        return texts, cells
 
     def judge_calls(self, sims: pa.Table) -> pa.Table:
-        """Verdicts for every call from outside and every call of a SIM judged a SIM box."""
-        residual = self.residual_calls()
+        """Verdicts for every call from outside and every call of a SIM judged a SIM box.
+
+        The call model is asked only about the residual calls something corroborates
+        (:meth:`corroborated_calls`): no other can be flagged, whatever its score, and
+        ``calls.csv`` carries no score for a call that is not.
+        """
+        corroborated = self.corroborated_calls()
         scores = (
-            self.models.score_calls(residual)
+            self.models.score_calls(corroborated)
             if self.models is not None
-            else np.zeros(residual.num_rows)
+            else np.zeros(corroborated.num_rows)
         )
         self.con.register(
             "_call_scores",
             pa.table(
-                {"record_id": residual.column("record_id"), "p": pa.array(scores, pa.float64())}
+                {
+                    "record_id": corroborated.column("record_id"),
+                    "p": pa.array(scores, pa.float64()),
+                }
             ),
         )
-        boxes = sims.filter(pa.compute.equal(sims.column("verdict"), SimVerdict.SIMBOX)).select(
+        boxes = sims.filter(pc.equal(sims.column("verdict"), SimVerdict.SIMBOX)).select(
             ["imsi", "farm_id"]
         )
         self.con.register("_boxes", boxes)
-        flagged = (
-            f"s.p >= {CALL_FRAUD_SCORE} AND (f.cli_withheld"
-            " OR (f.cli_foreign = 0 AND f.callee_flagged_calls >= 1)"
-            f" OR (f.cli_foreign = 1 AND coalesce(w.worked, 0) >= {FOREIGN_NUMBER_WORKED_CALLEES}))"
-        )
+        flagged = f"s.p >= {CALL_FRAUD_SCORE} AND {_CORROBORATED}"
         model_facts = {
             "share": "round(100 * f.route_hour_flag_share)",
             "route": "f.ingress",
@@ -275,13 +292,7 @@ class Analysis:
         try:
             table = self.con.sql(
                 f"""
-                WITH worked AS (
-                    -- per caller ID: how many people it called who got other flagged calls
-                    SELECT a_number, count(DISTINCT b_number) AS worked
-                    FROM call_facts
-                    WHERE a_number IS NOT NULL AND callee_flagged_calls >= 1
-                    GROUP BY a_number
-                ),
+                WITH worked AS ({_WORKED}),
                 outside AS (
                     SELECT f.record_id, f.t, f.ingress, f.a_number, f.b_number,
                            CASE WHEN f.rule IS NOT NULL THEN f.rule_verdict
@@ -308,8 +319,9 @@ class Analysis:
                            {box_facts_cell} AS reason_facts
                     FROM mo m JOIN _boxes b USING (imsi)
                 )
-                SELECT * REPLACE (CASE WHEN reasons IS NULL THEN NULL ELSE reason_facts END AS reason_facts)
-                FROM (SELECT * FROM outside UNION ALL SELECT * FROM from_boxes)
+                SELECT record_id, t, ingress, a_number, b_number, verdict, reasons, farm_id, imsi,
+                       CASE WHEN reasons IS NULL THEN NULL ELSE reason_facts END AS reason_facts
+                FROM (SELECT * FROM outside UNION ALL SELECT * FROM from_boxes) AS judged
                 ORDER BY t, record_id
                 """
             ).to_arrow_table()
@@ -335,6 +347,48 @@ class Analysis:
             local_offset_h=self.local_offset_h,
             home_region=self.home,
         )
+
+
+def _model_reason(score: float, drivers: str) -> Reason:
+    """The model's word on a flagged SIM: its own score, and what drove it when worked out."""
+    if drivers:
+        return Reason.said(
+            "model",
+            round(score, 4),
+            "analysis.sim.model.drivers",
+            score=f"{score:.2f}",
+            drivers=drivers,
+        )
+    return Reason.said("model", round(score, 4), "analysis.sim.model", score=f"{score:.2f}")
+
+
+def _farm_of_each(imsis: pa.ChunkedArray, farm_of: dict[str, str]) -> pa.ChunkedArray:
+    """The farm of each SIM of ``imsis`` (null for a SIM in none), looked up over the column."""
+    members = pa.array(list(farm_of), pa.string())
+    where = pc.index_in(imsis, value_set=members)
+    found = pc.take(pa.array(list(farm_of.values()), pa.string()), where)
+    return found if isinstance(found, pa.ChunkedArray) else pa.chunked_array([found])
+
+
+def _spread(values: list[str] | list[str | None], rows: np.ndarray, total: int) -> pa.Array:
+    """A column of ``total`` cells holding ``values`` at ``rows`` and null everywhere else."""
+    at = np.full(total, -1, dtype=np.int64)
+    at[rows] = np.arange(len(rows))
+    return pc.take(pa.array(values, pa.string()), pa.array(at, mask=at < 0))
+
+
+def _round4(values: np.ndarray) -> np.ndarray:
+    """``values`` rounded to 4 decimals exactly as Python's ``round`` does (correctly rounded).
+
+    NumPy's ``round`` scales by 10,000 first, which can fall on the other side of a half where
+    the exact value does not; only those few values near a half are rounded one by one.
+    """
+    rounded = np.round(values, 4)
+    scaled = values * 10_000.0
+    near_half = np.flatnonzero(np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6)
+    for i in near_half.tolist():
+        rounded[i] = round(float(values[i]), 4)
+    return rounded
 
 
 def _with_reason_facts(calls: pa.Table, judged: pa.Table) -> pa.Table:
