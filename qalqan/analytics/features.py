@@ -44,6 +44,7 @@ __all__ = [
     "estimate_local_offset",
     "features_from_partials",
     "merge_partials",
+    "record_partials",
     "sim_features",
 ]
 
@@ -254,9 +255,16 @@ def sim_features(
     the real-time rules use too. ``sim_age`` keeps the verdict (``young``) for the
     reasons and the farms.
     """
-    _mobile_originated(con, local_offset_h)
-    day_partials(con)
+    record_partials(con, local_offset_h=local_offset_h)
     return features_from_partials(con, young_sim_days=young_sim_days)
+
+
+def record_partials(
+    con: duckdb.DuckDBPyConnection, *, local_offset_h: int, prefix: str = "part_"
+) -> None:
+    """``mo`` and ``sim_subscriber`` from the staged tables, and the partials of their days."""
+    _mobile_originated(con, local_offset_h)
+    day_partials(con, prefix=prefix)
 
 
 def day_partials(

@@ -118,7 +118,7 @@ def test_partials_of_early_and_late_days_merge_into_the_features_of_all_days(
     operator: duckdb.DuckDBPyConnection,
 ) -> None:
     full = _full(operator)
-    (first,) = operator.execute("SELECT min(CAST(start_time AS DATE)) FROM cdrs").fetchone() or ()
+    [(first,)] = operator.execute("SELECT min(CAST(start_time AS DATE)) FROM cdrs").fetchall()
     cut = first + timedelta(days=2)
     for part, test in (("early", "<"), ("late", ">=")):
         when = f"{test} DATE '{cut.isoformat()}'"

@@ -1,0 +1,99 @@
+"""A daily run from the kept state gives the features a full run over every day gives.
+
+Days 1–3 are analysed in full and their partials kept; day 4 is then read alone
+and merged with them. The features must be those of one run over days 1–4, and
+a state that does not end the day before ``--since`` is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from qalqan.analytics.features import estimate_local_offset, sim_features
+from qalqan.analytics.incremental import StateError, features_since, start_state
+from qalqan.analytics.staging import stage
+from qalqan.simulator.config import Scenario
+from qalqan.simulator.operator import simulate
+
+
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("incremental")
+    simulate(root / "data", Scenario(subscribers=1500, days=4, seed=91))
+    stage(root / "data", root / "staged", quarantine_dir=root / "q")
+    yield root / "staged"
+
+
+def _days(staged: Path, where: str) -> duckdb.DuckDBPyConnection:
+    """A connection whose ``cdrs`` holds the calls of some days only."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for name in ("cells", "subscribers"):
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{staged / name}.parquet')")
+    con.execute(
+        f"CREATE TABLE cdrs AS SELECT * FROM read_parquet('{staged}/cdrs.parquet') "
+        f"WHERE CAST(start_time AS DATE) {where}"
+    )
+    return con
+
+
+def _first_day(staged: Path) -> date:
+    con = _days(staged, "IS NOT NULL")
+    [(first,)] = con.execute("SELECT min(CAST(start_time AS DATE)) FROM cdrs").fetchall()
+    assert isinstance(first, date)
+    return first
+
+
+def _full(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    return sim_features(con, local_offset_h=estimate_local_offset(con))
+
+
+def test_day_four_from_the_state_of_days_one_to_three_equals_a_full_run(
+    staged: Path, tmp_path: Path
+) -> None:
+    since = _first_day(staged) + timedelta(days=3)
+    whole = _full(_days(staged, "IS NOT NULL"))
+    early = _days(staged, f"< DATE '{since}'")
+    _full(early)
+    start_state(
+        early,
+        tmp_path / "state",
+        local_offset_h=estimate_local_offset(_days(staged, "IS NOT NULL")),
+    )
+    daily = features_since(_days(staged, f">= DATE '{since}'"), tmp_path / "state", since=since)
+    assert daily.num_rows == whole.num_rows
+    assert daily.equals(whole)
+
+
+def test_a_state_that_ends_before_the_day_before_since_is_refused(
+    staged: Path, tmp_path: Path
+) -> None:
+    first = _first_day(staged)
+    early = _days(staged, f"< DATE '{first + timedelta(days=2)}'")
+    _full(early)
+    start_state(early, tmp_path / "state", local_offset_h=0)
+    late = _days(staged, f">= DATE '{first + timedelta(days=3)}'")
+    with pytest.raises(StateError, match="left out"):
+        features_since(late, tmp_path / "state", since=first + timedelta(days=3))
+
+
+def test_a_state_that_covers_since_is_refused(staged: Path, tmp_path: Path) -> None:
+    first = _first_day(staged)
+    early = _days(staged, f"< DATE '{first + timedelta(days=3)}'")
+    _full(early)
+    start_state(early, tmp_path / "state", local_offset_h=0)
+    late = _days(staged, f">= DATE '{first + timedelta(days=2)}'")
+    with pytest.raises(StateError, match="counted twice"):
+        features_since(late, tmp_path / "state", since=first + timedelta(days=2))
+
+
+def test_no_state_is_refused(staged: Path, tmp_path: Path) -> None:
+    late = _days(staged, "IS NOT NULL")
+    with pytest.raises(StateError, match="no kept state"):
+        features_since(late, tmp_path / "nothing", since=_first_day(staged))
