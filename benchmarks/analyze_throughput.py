@@ -1,11 +1,17 @@
-"""End-to-end speed of ``qalqan analyze``: validation and staging, features, judgements, campaigns.
+"""End-to-end speed of ``qalqan analyze`` against DuckDB's raw aggregation of the same call records.
 
     python benchmarks/analyze_throughput.py --data DIR   # an existing data set
     python benchmarks/analyze_throughput.py --rows 10000000   # simulate one first
+    python benchmarks/analyze_throughput.py --data DIR --engine spark --spark-master 'local[2]'
 
 Runs the analysis in a child process and prints call records per second end to
 end, the time of each step, and the child's peak resident memory (DuckDB's
-included), then extrapolates to 100 million rows at the same rate.
+included; with Spark, the JVM's beside it), then extrapolates to 100 million rows
+at the same rate. In the same run, on the same files, another child lets DuckDB
+aggregate each SIM's behaviour straight from the input (calls, distinct callees,
+talk time, first and last call: what any per-SIM analysis must at least read and
+group) and the ratio analyze/raw says how far the whole analysis is from that floor.
+``--repeat N`` does both N times and prints each run.
 """
 
 from __future__ import annotations
@@ -17,22 +23,49 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from _child import run_in_child
 
 ROWS_PER_SUBSCRIBER_DAY = 5.4
 DAYS = 7
 
+#: Each mobile SIM's behaviour, straight from the call records: the raw floor.
+RAW_AGGREGATION = """
+SELECT count(*), sum(calls), sum(callees), sum(talk_s), min(first_call), max(last_call)
+FROM (
+    SELECT a_imsi, count(*) AS calls, count(DISTINCT b_number) AS callees,
+           sum(duration_s) AS talk_s, min(start_time) AS first_call, max(start_time) AS last_call
+    FROM {source}
+    WHERE ingress = 'mobile'
+    GROUP BY a_imsi
+) AS per_sim
+"""
 
-def _analyze(data: str, out: str, memory_limit: str, queue: mp.Queue) -> None:  # type: ignore[type-arg]
+
+def _peaks() -> tuple[float, float]:
+    """Peak resident MiB of this process (DuckDB included) and of its largest child (a JVM)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, children
+
+
+def _analyze(
+    data: str,
+    out: str,
+    options: dict[str, Any],
+    queue: mp.Queue,  # type: ignore[type-arg]
+) -> None:
+    from qalqan.analytics.models import load_models
     from qalqan.analytics.output import write_result
     from qalqan.analytics.pipeline import Analysis
     from qalqan.analytics.staging import stage
     from qalqan.analytics.store import AnalysisStore
-    from qalqan.training.cache import cached_models
 
     steps: dict[str, float] = {}
-    models = cached_models()
+    t = time.perf_counter()
+    models = load_models(Path(options["models"]))
+    steps["load models"] = time.perf_counter() - t
     with tempfile.TemporaryDirectory(prefix="qalqan-bench-") as scratch:
         t = time.perf_counter()
         report = stage(
@@ -40,7 +73,12 @@ def _analyze(data: str, out: str, memory_limit: str, queue: mp.Queue) -> None:  
         )
         steps["validate and stage"] = time.perf_counter() - t
         store = AnalysisStore.open(
-            Path(scratch) / "staged", memory_limit=memory_limit, spill_dir=Path(scratch) / "spill"
+            Path(scratch) / "staged",
+            memory_limit=options["memory_limit"],
+            threads=options["threads"],
+            spill_dir=Path(scratch) / "spill",
+            engine=options["engine"],
+            spark_master=options["spark_master"],
         )
         analysis = Analysis(store, models)
         t = time.perf_counter()
@@ -53,10 +91,38 @@ def _analyze(data: str, out: str, memory_limit: str, queue: mp.Queue) -> None:  
         write_result(result, Path(out), analysis.sim_table)
         steps["write outputs"] = time.perf_counter() - t
         store.close()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put(
-        (report.tables["cdrs"].rows_read, steps, peak, len(result.farms), len(result.campaigns))
+        (report.tables["cdrs"].rows_read, steps, _peaks(), len(result.farms), len(result.campaigns))
     )
+
+
+def _cdrs_source(data: Path) -> str:
+    """DuckDB's reader of the data set's call records, whatever files hold them."""
+    for pattern, reader in (
+        ("cdrs.parquet", "read_parquet"),
+        ("cdrs/*.parquet", "read_parquet"),
+        ("cdrs.csv", "read_csv"),
+        ("cdrs.csv.gz", "read_csv"),
+        ("cdrs/*.csv", "read_csv"),
+        ("cdrs/*.csv.gz", "read_csv"),
+    ):
+        if any(data.glob(pattern)):
+            return f"{reader}('{(data / pattern).as_posix()}')"
+    raise SystemExit(f"no call records (cdrs.csv, cdrs.parquet or a cdrs/ folder) in {data}")
+
+
+def _raw(data: str, options: dict[str, Any], queue: mp.Queue) -> None:  # type: ignore[type-arg]
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{options['memory_limit']}'")
+    if options["threads"]:
+        con.execute(f"SET threads = {int(options['threads'])}")
+    sql = RAW_AGGREGATION.format(source=_cdrs_source(Path(data)))
+    t = time.perf_counter()
+    sims, calls, *_ = con.execute(sql).fetchone() or (0, 0)
+    seconds = time.perf_counter() - t
+    queue.put((seconds, sims, calls, _peaks()))
 
 
 def _simulate(out: str, subscribers: int, queue: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -69,7 +135,7 @@ def _simulate(out: str, subscribers: int, queue: mp.Queue) -> None:  # type: ign
     queue.put((summary.rows["cdrs"],))
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, help="an existing data set")
     parser.add_argument(
@@ -78,40 +144,82 @@ def main() -> None:
         default=10_000_000,
         help="call records to simulate when --data is not given",
     )
-    parser.add_argument("--memory-limit", default="16GB")
-    args = parser.parse_args()
-    made = None
-    data = args.data
-    if data is None:
-        made = data = Path(tempfile.mkdtemp(prefix="qalqan-bench-data-"))
-        subscribers = max(1000, int(args.rows / (ROWS_PER_SUBSCRIBER_DAY * DAYS)))
-        (rows,) = run_in_child(_simulate, str(data), subscribers)
-        print(
-            f"simulated {rows:,} call records ({subscribers:,} subscribers x {DAYS} days, Parquet)"
-        )
+    parser.add_argument(
+        "--memory-limit",
+        default="6GB",
+        help="DuckDB's memory limit (6GB keeps 100 million rows within 8 GB peak)",
+    )
+    parser.add_argument("--threads", type=int, default=None, help="engine threads (all cores)")
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb")
+    parser.add_argument("--spark-master", default=None, help="e.g. local[2], spark://host:7077")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of both measurements")
+    return parser.parse_args()
+
+
+def _simulated(rows: int) -> Path:
+    data = Path(tempfile.mkdtemp(prefix="qalqan-bench-data-"))
+    subscribers = max(1000, int(rows / (ROWS_PER_SUBSCRIBER_DAY * DAYS)))
+    (made,) = run_in_child(_simulate, str(data), subscribers)
+    print(f"simulated {made:,} call records ({subscribers:,} subscribers x {DAYS} days, Parquet)")
+    return data
+
+
+def _run_once(run: int, data: Path, options: dict[str, Any]) -> None:
+    """One analysis and one raw aggregation of the same files, each in its own child."""
     out = Path(tempfile.mkdtemp(prefix="qalqan-bench-out-"))
     try:
-        # models are trained on first use; do it before the clock starts
-        from qalqan.training.cache import cached_models
-
-        cached_models()
         started = time.perf_counter()
-        rows, steps, peak, farms, campaigns = run_in_child(
-            _analyze, str(data), str(out), args.memory_limit
-        )
+        rows, steps, peaks, farms, campaigns = run_in_child(_analyze, str(data), str(out), options)
         total = time.perf_counter() - started
-        for step, seconds in steps.items():  # type: ignore[attr-defined]
-            print(f"  {step:<32} {seconds:8.1f} s")
-        rate = rows / total  # type: ignore[operator]
-        print(
-            f"analyze: {rows:,} call records in {total:.1f} s end to end: {rate:,.0f} rows/s; peak memory {peak:,.0f} MiB"
-        )
-        print(f"found {farms} farms and {campaigns} campaigns")
-        print(
-            f"at this rate 100 million rows take about {1e8 / rate / 60:.0f} minutes (DuckDB spills to disk beyond --memory-limit)"
-        )
     finally:
         shutil.rmtree(out, ignore_errors=True)
+    print(f"run {run}: analyze on {options['engine']}")
+    for step, seconds in steps.items():
+        print(f"  {step:<32} {seconds:8.1f} s  {rows / seconds:>12,.0f} rows/s")
+    rate = rows / total
+    jvm = f", its largest child (the JVM) {peaks[1]:,.0f} MiB" if peaks[1] > 1 else ""
+    print(
+        f"analyze: {rows:,} call records in {total:.1f} s end to end: {rate:,.0f} rows/s;"
+        f" peak memory {peaks[0]:,.0f} MiB{jvm}"
+    )
+    print(f"found {farms} farms and {campaigns} campaigns")
+    print(
+        f"at this rate 100 million rows take about {1e8 / rate / 60:.0f} minutes"
+        " (DuckDB spills to disk beyond --memory-limit)"
+    )
+    raw_s, sims, mobile, raw_peaks = run_in_child(_raw, str(data), options)
+    raw_rate = rows / raw_s
+    print(
+        f"raw: DuckDB aggregates {sims:,} SIMs' behaviour ({mobile:,} mobile calls) straight from"
+        f" the input in {raw_s:.1f} s: {raw_rate:,.0f} rows/s; peak memory {raw_peaks[0]:,.0f} MiB"
+    )
+    print(f"analyze/raw: {rate / raw_rate:.3f} of the raw rate ({total / raw_s:.1f}x its time)")
+
+
+def main() -> None:
+    args = _arguments()
+    if args.engine == "spark":
+        from qalqan.analytics.engine import require_spark
+
+        require_spark()
+    made = None if args.data is not None else _simulated(args.rows)
+    data = args.data if made is None else made
+    options: dict[str, Any] = {
+        "memory_limit": args.memory_limit,
+        "threads": args.threads,
+        "engine": args.engine,
+        "spark_master": args.spark_master,
+    }
+    try:
+        # models are trained on first use; do it before the clock starts, and hand the
+        # child the very file (its name follows the source, which may change meanwhile)
+        from qalqan.training.cache import cached_models, default_model_path
+
+        options["models"] = str(default_model_path())
+        cached_models(path=Path(options["models"]))
+        for run in range(1, args.repeat + 1):
+            _run_once(run, data, options)
+    finally:
         if made is not None:
             shutil.rmtree(made, ignore_errors=True)
 
