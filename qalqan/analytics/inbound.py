@@ -50,25 +50,16 @@ def inbound_call_facts(
     file the analysis reads; Wangiri's likewise): each is what was known at the call's time. ``pair_history``,
     ``cli_own_imsi`` and the other model inputs see the whole data set.
     """
-    wangiri_evidence(con, wangiri)
+    _outside_calls(con, local_offset_h)
+    wangiri_evidence(con, wangiri, source="outside_calls")
     grace = f"INTERVAL {round(spoofing.roaming_grace_s)} SECOND"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE inbound AS
-        WITH calls AS (
-            SELECT c.record_id, c.start_time AS t, c.duration_s AS dur, c.event, c.result,
-                   c.a_number, c.b_number, c.ingress,
-                   split_part(c.ingress, ':', 1) AS ingress_class,
-                   c.b_imsi,
-                   (hour(c.start_time) + {int(local_offset_h)} + 24) % 24 AS local_hour,
-                   -- number range: the caller ID without its last two digits
-                   CASE WHEN c.a_number IS NOT NULL THEN left(c.a_number, length(c.a_number) - 2) END AS cli_range
-            FROM cdrs c
-            WHERE split_part(c.ingress, ':', 1) IN ('international', 'voip', 'national')
-        ),
+        WITH calls AS (SELECT * FROM outside_calls),
         -- our subscribers: the register, and every number seen calling over our radio
         own AS (
-            SELECT msisdn, any_value(imsi) AS imsi FROM (
+            SELECT msisdn, min(imsi) AS imsi FROM (
                 SELECT msisdn, imsi FROM subscribers
                 UNION ALL
                 SELECT DISTINCT a_number, a_imsi FROM cdrs
@@ -76,9 +67,9 @@ def inbound_call_facts(
             ) GROUP BY msisdn
         ),
         -- our subscribers as the operator lists them: whose roaming the spoofing rules check
-        listed AS (SELECT msisdn, any_value(imsi) AS imsi FROM subscribers GROUP BY msisdn),
+        listed AS (SELECT msisdn, min(imsi) AS imsi FROM subscribers GROUP BY msisdn),
         abroad AS (
-            SELECT c.record_id, any_value(r.country) AS roaming_country
+            SELECT c.record_id, min(r.country) AS roaming_country
             FROM calls c LEFT JOIN listed l ON l.msisdn = c.a_number
             LEFT JOIN own o ON o.msisdn = c.a_number
             JOIN roaming r ON r.imsi = coalesce(l.imsi, o.imsi)
@@ -86,8 +77,9 @@ def inbound_call_facts(
             GROUP BY c.record_id
         ),
         reg AS (
-            SELECT number, any_value(owner) AS owner, list(policy) AS policies,
-                   list_sort(list(DISTINCT substr(policy, 7)) FILTER (WHERE policy LIKE 'route:%')) AS routes
+            SELECT number, min(owner) AS owner, list(policy) AS policies,
+                   list_sort(list(DISTINCT substr(policy, 7)) FILTER (WHERE policy LIKE 'route:%')) AS routes,
+                   count(*) FILTER (WHERE policy LIKE 'route:%') AS n_routes
             FROM registry GROUP BY number
         ),
         home_life AS (
@@ -118,7 +110,7 @@ def inbound_call_facts(
                list_contains(reg.policies, 'inbound_only') AS registry_inbound_only,
                reg.policies IS NOT NULL
                    AND NOT list_contains(reg.policies, 'inbound_only')
-                   AND len(reg.routes) > 0
+                   AND reg.n_routes > 0
                    AND NOT list_contains(reg.routes, c.ingress) AS registry_wrong_route,
                array_to_string(reg.routes, ', ') AS registry_routes,
                coalesce(p1.n, 0) + coalesce(p2.n, 0) - 1 AS pair_history,
@@ -143,3 +135,23 @@ def inbound_call_facts(
         """
     )
     first_contact_facts(con, spoofing)
+    con.execute("DROP TABLE outside_calls")
+
+
+def _outside_calls(con: duckdb.DuckDBPyConnection, local_offset_h: int) -> None:
+    """Create TEMP TABLE ``outside_calls``: the calls over ``international``, ``voip`` or
+    ``national`` ingress, read once from ``cdrs`` for the Wangiri evidence and the facts."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE outside_calls AS
+        SELECT c.record_id, c.start_time AS t, c.duration_s AS dur, c.event, c.result,
+               c.a_number, c.b_number, c.ingress,
+               split_part(c.ingress, ':', 1) AS ingress_class,
+               c.b_imsi,
+               (hour(c.start_time) + {int(local_offset_h)} + 24) % 24 AS local_hour,
+               -- number range: the caller ID without its last two digits
+               CASE WHEN c.a_number IS NOT NULL THEN left(c.a_number, length(c.a_number) - 2) END AS cli_range
+        FROM cdrs c
+        WHERE split_part(c.ingress, ':', 1) IN ('international', 'voip', 'national')
+        """
+    )

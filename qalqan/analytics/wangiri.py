@@ -15,22 +15,32 @@ from qalqan.detections.wangiri import WangiriBurst, burst_sql
 __all__ = ["wangiri_evidence"]
 
 
-def wangiri_evidence(con: duckdb.DuckDBPyConnection, wangiri: WangiriBurst) -> None:
+def wangiri_evidence(
+    con: duckdb.DuckDBPyConnection, wangiri: WangiriBurst, *, source: str = "cdrs"
+) -> None:
     """Create TEMP TABLE ``wangiri_evidence``: the calls from outside in a one-ring burst by then.
 
     One row per such call: ``record_id``, ``wangiri_state`` (``confirmed`` or
     ``continues``), ``wangiri_range``, ``wangiri_callees``, ``wangiri_ended``,
     ``wangiri_one_ring`` (see :func:`qalqan.detections.wangiri.burst_sql`).
-    Needs TEMP TABLE ``numbers`` (whether a caller ID is domestic).
+    Needs TEMP TABLE ``numbers`` (whether a caller ID is domestic). ``source`` is
+    ``cdrs``, or a table of the calls from outside already read from it (with
+    ``record_id``, ``t``, ``dur``, ``event``, ``result``, ``a_number``, ``b_number``).
     """
+    calls = (
+        """SELECT record_id, start_time AS t, duration_s AS dur, event, result, a_number, b_number
+           FROM cdrs
+           WHERE split_part(ingress, ':', 1) IN ('international', 'voip', 'national')"""
+        if source == "cdrs"
+        else f"SELECT record_id, t, dur, event, result, a_number, b_number FROM {source}"
+    )
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE wangiri_source AS
-        SELECT c.record_id, c.start_time AS t, c.duration_s AS dur, c.event, c.result,
+        SELECT c.record_id, c.t, c.dur, c.event, c.result,
                c.a_number, c.b_number, coalesce(n.domestic, false) AS cli_domestic
-        FROM cdrs c LEFT JOIN numbers n ON n.number = c.a_number
-        WHERE split_part(c.ingress, ':', 1) IN ('international', 'voip', 'national')
-          AND c.a_number IS NOT NULL
+        FROM ({calls}) c LEFT JOIN numbers n ON n.number = c.a_number
+        WHERE c.a_number IS NOT NULL
         """
     )
     con.execute(
