@@ -49,6 +49,7 @@ __all__ = [
     "Campaign",
     "estimate_utc_offset",
     "group_campaigns",
+    "office_day_of_hour",
     "office_days_differ",
     "split_office_days",
     "wangiri_ranges",
@@ -158,16 +159,29 @@ def split_office_days(
     """Which office day each call of a shared route came from, by its UTC hour.
 
     A carrier rented by two call centers in different time zones carries two office
-    days. The route's hourly activity is fitted as a mixture of office-day templates
-    (EM over the templates' weights); near-identical templates pool their weight, and
-    those keeping at least ``min_share`` of the calls (and ``min_calls`` calls) are the
-    centers; each call goes to the likeliest. Returns one label a
-    call (0 when the route is one office day).
+    days. Returns one label a call (0 when the route is one office day): the label
+    of its hour by :func:`office_day_of_hour` over the route's calls.
     """
     hours = np.asarray(hours, dtype=np.int64)
-    if hours.size < 60:
-        return np.zeros(hours.size, dtype=np.int64)
-    counts = np.bincount(hours, minlength=24).astype(np.float64)
+    counts = np.bincount(hours, minlength=24)
+    labels = office_day_of_hour(counts, min_share=min_share, min_calls=min_calls)
+    return np.asarray(labels[hours], dtype=np.int64)
+
+
+def office_day_of_hour(
+    counts: np.ndarray, *, min_share: float = 0.08, min_calls: int = 20
+) -> np.ndarray:
+    """Which office day the calls of each UTC hour came from, given a route's calls by hour.
+
+    The route's hourly activity is fitted as a mixture of office-day templates
+    (EM over the templates' weights); near-identical templates pool their weight, and
+    those keeping at least ``min_share`` of the calls (and ``min_calls`` calls) are the
+    centers; each hour goes to the likeliest. Returns 24 labels (all 0 when the route is
+    one office day). Reads the counts only, so a route of millions of calls costs no more.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.sum() < 60:
+        return np.zeros(24, dtype=np.int64)
     weights = np.full(len(TEMPLATES), 1.0 / len(TEMPLATES))
     for _ in range(200):
         joint = weights[:, None] * TEMPLATES  # template x hour
@@ -191,9 +205,9 @@ def split_office_days(
         dtype=np.int64,
     )
     if kept.size <= 1:
-        return np.zeros(hours.size, dtype=np.int64)
+        return np.zeros(24, dtype=np.int64)
     joint = weights[kept, None] * TEMPLATES[kept]
-    return np.asarray(np.argmax(joint[:, hours], axis=0), dtype=np.int64)
+    return np.asarray(np.argmax(joint, axis=0), dtype=np.int64)
 
 
 #: Calls of one Wangiri burst come at most this many seconds apart.
@@ -327,6 +341,7 @@ def _sources(con: duckdb.DuckDBPyConnection) -> None:
         f"""
         CREATE OR REPLACE TEMP TABLE fraud_calls AS
         SELECT c.record_id, c.t, c.ingress, c.a_number, c.b_number, c.farm_id, c.imsi,
+               k.duration_s,  -- read once: whether a call was a conversation, how long a line was busy
                -- a farm calling its own SIMs to look human: not a victim, not office hours
                c.b_number IN (SELECT msisdn FROM _box_numbers) AS internal,
                CASE WHEN c.farm_id IS NOT NULL THEN 'farm:' || c.farm_id
@@ -334,7 +349,8 @@ def _sources(con: duckdb.DuckDBPyConnection) -> None:
                     WHEN starts_with(json_extract_string(c.reason_facts, '$[0].rule'), 'wangiri.')
                          THEN 'range:' || c.a_number
                     ELSE 'route:' || c.ingress END AS source
-        FROM _calls c WHERE c.verdict IN ('{CallVerdict.FRAUD}', '{CallVerdict.SPOOFED}')
+        FROM _calls c LEFT JOIN cdrs k USING (record_id)
+        WHERE c.verdict IN ('{CallVerdict.FRAUD}', '{CallVerdict.SPOOFED}')
         """
     )
     # A Wangiri operation's numbers spread over its range: one source per range, not per number.
@@ -366,7 +382,8 @@ def _split_mixed_campaigns(con: duckdb.DuckDBPyConnection, *, next_group: int) -
     """A campaign whose calls follow two office days is two call centers: split it by the hour.
 
     Campaigns with a source busy round the clock (a bypass box) or made of Wangiri
-    ranges have no office day and are left whole.
+    ranges have no office day and are left whole. Each campaign is read as its calls
+    by UTC hour, and its calls move to their hour's center in one update.
     """
     rows = con.execute(
         """
@@ -375,30 +392,40 @@ def _split_mixed_campaigns(con: duckdb.DuckDBPyConnection, *, next_group: int) -
             SELECT DISTINCT group_no FROM fraud_calls
             WHERE source IN (SELECT source FROM busy) OR starts_with(source, 'range:')
         )
-        SELECT group_no, record_id, hour(t) FROM fraud_calls
+        SELECT group_no, hour(t) AS h, count(*) FROM fraud_calls
         WHERE NOT internal AND group_no NOT IN (SELECT group_no FROM whole)
-        ORDER BY group_no, record_id
+        GROUP BY group_no, h ORDER BY group_no, h
         """
     ).fetchall()
-    by_group: dict[int, list[tuple[str, int]]] = {}
-    for group_no, record_id, hour in rows:
-        by_group.setdefault(int(group_no), []).append((record_id, int(hour)))
-    ids: list[str] = []
-    new: list[int] = []
-    for calls in by_group.values():
-        labels = split_office_days(np.array([h for _, h in calls]))
-        if labels.max(initial=0) == 0:
+    by_group: dict[int, np.ndarray] = {}
+    for group_no, hour, n in rows:
+        by_group.setdefault(int(group_no), np.zeros(24, dtype=np.int64))[int(hour)] = int(n)
+    moved: list[tuple[int, int, int]] = []
+    for group_no, counts in by_group.items():
+        labels = office_day_of_hour(counts)
+        used = labels[counts > 0]
+        if used.max(initial=0) == 0:
             continue
-        numbers = {k: next_group + i for i, k in enumerate(sorted(set(labels.tolist())))}
+        numbers = {k: next_group + i for i, k in enumerate(sorted(set(used.tolist())))}
         next_group += len(numbers)
-        ids += [r for r, _ in calls]
-        new += [numbers[int(k)] for k in labels]
-    if not ids:
+        moved += [(group_no, h, numbers[int(labels[h])]) for h in range(24) if counts[h] > 0]
+    if not moved:
         return
-    con.register("_regroup", pa.table({"record_id": ids, "group_no": pa.array(new, pa.int64())}))
+    con.register(
+        "_regroup",
+        pa.table(
+            {
+                "old": pa.array([m[0] for m in moved], pa.int64()),
+                "h": pa.array([m[1] for m in moved], pa.int64()),
+                "group_no": pa.array([m[2] for m in moved], pa.int64()),
+            }
+        ),
+    )
     try:
         con.execute(
-            "UPDATE fraud_calls SET group_no = r.group_no FROM _regroup r WHERE fraud_calls.record_id = r.record_id"
+            """UPDATE fraud_calls SET group_no = r.group_no FROM _regroup r
+               WHERE NOT fraud_calls.internal AND fraud_calls.group_no = r.old
+                 AND hour(fraud_calls.t) = r.h"""
         )
     finally:
         con.unregister("_regroup")
@@ -558,8 +585,7 @@ def _links(con: duckdb.DuckDBPyConnection, population: int) -> list[tuple[str, s
         victims = con.sql(
             f"""
             WITH v AS (SELECT DISTINCT f.source, f.b_number FROM fraud_calls f
-                       {"JOIN cdrs k USING (record_id)" if talked else ""}
-                       WHERE NOT f.internal {f"AND k.duration_s >= {CONVERSATION_S}" if talked else ""}),
+                       WHERE NOT f.internal {f"AND f.duration_s >= {CONVERSATION_S}" if talked else ""}),
             sizes AS (SELECT source, count(*) AS n FROM v GROUP BY 1)
             SELECT x.source AS a, y.source AS b, count(*) AS shared, any_value(sx.n) AS na, any_value(sy.n) AS nb
             FROM v x JOIN v y ON x.b_number = y.b_number AND x.source < y.source
@@ -694,8 +720,8 @@ def _talked_with(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
     """For each victim, the sources whose call with them was a conversation."""
     talked: dict[str, set[str]] = {}
     for source, b_number in con.execute(
-        f"""SELECT DISTINCT f.source, f.b_number FROM fraud_calls f JOIN cdrs k USING (record_id)
-            WHERE NOT f.internal AND k.duration_s >= {CONVERSATION_S}"""
+        f"""SELECT DISTINCT f.source, f.b_number FROM fraud_calls f
+            WHERE NOT f.internal AND f.duration_s >= {CONVERSATION_S}"""
     ).fetchall():
         talked.setdefault(b_number, set()).add(source)
     return talked
@@ -1077,11 +1103,12 @@ def _peak_lines(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return dict(
         con.execute(
             """
-            WITH c AS (SELECT f.record_id, f.t, co.campaign_id FROM fraud_calls f
+            WITH c AS (SELECT f.record_id, f.t, f.duration_s, co.campaign_id FROM fraud_calls f
                        JOIN _campaign_of co USING (group_no)),
-                 ends AS (SELECT c.campaign_id, c.t AS ts, 1 AS d FROM c
-                          UNION ALL SELECT c.campaign_id, c.t + to_seconds(coalesce(k.duration_s, 0) + 20), -1
-                          FROM c JOIN cdrs k USING (record_id)),
+                 -- in seconds since the epoch: a start and an end at one moment tie exactly
+                 ends AS (SELECT c.campaign_id, epoch(c.t) AS ts, 1 AS d FROM c
+                          UNION ALL SELECT c.campaign_id, epoch(c.t) + coalesce(c.duration_s, 0) + 20, -1
+                          FROM c),
                  running AS (SELECT campaign_id, sum(d) OVER (PARTITION BY campaign_id ORDER BY ts, d
                              ROWS UNBOUNDED PRECEDING) AS lines FROM ends)
             SELECT campaign_id, max(lines) FROM running GROUP BY 1
