@@ -1,0 +1,46 @@
+"""Farms described together: each keeps its own handsets, places, span and track."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from qalqan.analytics.farms import find_farms
+from tests.analytics.test_farms import SITES, T0, Network, mimic_farm
+
+
+def test_two_farms_working_at_the_same_hours_keep_their_own_tracks() -> None:
+    """Their calls interleave in time; each farm's stays, sites and handsets are its own."""
+    net = Network()
+    moving = mimic_farm(net)  # S1 -> S2 -> S1
+    resting = mimic_farm(net, first=100, stays=((0, "S3"), (4, "S3"), (8, "S3")))
+    con = net.connect()
+    scores = {imsi: 0.0 for (imsi,) in con.execute("SELECT imsi FROM sim_out").fetchall()}
+    farms, membership = find_farms(con, scores)
+    by_members = {frozenset(f.imsis): f for f in farms}
+    one = by_members[frozenset(i for i, _ in moving)]
+    other = by_members[frozenset(i for i, _ in resting)]
+    assert [s.site for s in one.track] == ["S1", "S2", "S1"]
+    assert [s.site for s in other.track] == ["S3"]
+    assert other.track[0].sims == 6 and other.sites == ["S3"]
+    assert (other.lat, other.lon) == pytest.approx(SITES["S3"])
+    assert [s.first for s in one.track] == [T0 + timedelta(hours=h) for h in (0, 4, 8)]
+    assert one.first_seen == T0 and one.last_seen == T0 + timedelta(hours=8, minutes=27)
+    assert not set(one.imeis) & set(other.imeis) and len(one.imeis) == 6
+    assert set(membership.values()) == {one.farm_id, other.farm_id}
+
+
+def test_a_farm_keeps_its_latest_stays_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the most stays a track keeps, the earliest go: the latest tell where it is now."""
+    import qalqan.analytics.farms as farms_module
+
+    monkeypatch.setattr(farms_module, "MAX_STAYS", 2)
+    net = Network()
+    mimic_farm(net)
+    mimic_farm(net, first=100, stays=((0, "S3"), (4, "S3"), (8, "S3")))
+    con = net.connect()
+    scores = {imsi: 0.0 for (imsi,) in con.execute("SELECT imsi FROM sim_out").fetchall()}
+    farms, _ = find_farms(con, scores)
+    tracks = {len(f.track): [s.site for s in f.track] for f in farms}
+    assert tracks == {2: ["S2", "S1"], 1: ["S3"]}
