@@ -184,7 +184,7 @@ def _farm_sims(
     prefix = rng.choice(np.array(country.home_prefixes, dtype=np.int64), size=count * 2)
     lines = rng.integers(1_000_000, 10_000_000, size=count * 2)
     numbers = np.unique(country.mobile(prefix, lines))
-    numbers = np.setdiff1d(numbers, pop.msisdn)
+    numbers = pop.free_msisdns(numbers)
     numbers = rng.permutation(numbers)[:count]
     subs = pop.add_sims(
         imsi=imsi, msisdn=numbers, iccid=iccid, activated_day=activated,

@@ -58,11 +58,11 @@ def _new_sims(
     country = world.country
     mcc_mnc = np.int64(country.imsi_prefix) * 10_000_000_000
     serials = unique_serials(rng, count, 0, 10_000_000_000)
-    serials = serials[~np.isin(mcc_mnc + serials, pop.imsi)]
+    serials = serials[~pop.holds_imsi(mcc_mnc + serials)]
     while serials.size < count:
         serials = np.unique(np.concatenate([serials, rng.integers(0, 10**10, size=count)]))[:count]
     lines = rng.integers(1_000_000, 10_000_000, size=count * 2)
-    numbers = np.setdiff1d(country.mobile(country.home_prefixes[1], lines), pop.msisdn)[:count]
+    numbers = pop.free_msisdns(country.mobile(country.home_prefixes[1], lines))[:count]
     rng.shuffle(numbers)
     city = world.pop.site_city[site]
     return pop.add_sims(

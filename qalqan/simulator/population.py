@@ -19,7 +19,7 @@ from qalqan.simulator.config import Scenario
 from qalqan.simulator.geography import COUNTRIES, MOBILE_SHAPES, Country
 from qalqan.simulator.ids import luhn_append, unique_serials
 
-__all__ = ["Population", "SimKind", "build_population", "foreign_numbers"]
+__all__ = ["Population", "SimKind", "SortedRuns", "build_population", "foreign_numbers"]
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -92,8 +92,9 @@ class Population:
     offnet_number: I64
     offnet_city: I32
     groups: dict[str, int] = field(default_factory=dict)
-    _sorted_msisdn: I64 | None = None
-    _sorted_index: I64 | None = None
+    _buffers: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
+    _msisdns: SortedRuns | None = None
+    _imsis: SortedRuns | None = None
 
     @property
     def size(self) -> int:
@@ -104,29 +105,57 @@ class Population:
         return int(self.site_lat.size)
 
     def add_sims(self, **columns: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
-        """Append SIMs (all subscriber columns given); returns their subscriber indexes."""
+        """Append SIMs (all subscriber columns given); returns their subscriber indexes.
+
+        Columns grow in place with spare room, so adding the SIMs of many small
+        groups costs what they hold, not the whole population each time.
+        """
         start = self.size
         count = len(columns["imsi"])
         for name in _SIM_COLUMNS:
-            old = getattr(self, name)
-            setattr(self, name, np.concatenate([old, np.asarray(columns[name], dtype=old.dtype)]))
-        self.contact_start = np.concatenate(
-            [self.contact_start, np.full(count, self.contact_start[-1], dtype=np.int64)]
-        )
-        self._sorted_msisdn = None
+            self._append(name, np.asarray(columns[name]))
+        self._append("contact_start", np.full(count, self.contact_start[-1], dtype=np.int64))
+        if self._msisdns is not None:
+            self._msisdns.add(self.msisdn[start:], start)
+        if self._imsis is not None:
+            self._imsis.add(self.imsi[start:], start)
         return np.arange(start, start + count, dtype=np.int64)
+
+    def _append(self, name: str, values: npt.NDArray[Any]) -> None:
+        """Append to one column; the column stays a view of the filled part of its buffer."""
+        old = getattr(self, name)
+        buffer = self._buffers.get(name)
+        if buffer is None or old.base is not buffer or buffer.dtype != old.dtype:
+            buffer = old  # first append, or the column was replaced since
+        size, need = old.size, old.size + values.size
+        if need > buffer.size or buffer is old:
+            grown = np.empty(max(need, size + size // 8 + 1024), dtype=old.dtype)
+            grown[:size] = old
+            buffer = grown
+        buffer[size:need] = np.asarray(values, dtype=old.dtype)
+        self._buffers[name] = buffer
+        setattr(self, name, buffer[:need])
 
     def subscriber_of(self, numbers: I64) -> I64:
         """Index of the operator's SIM holding each number, or -1."""
-        if self._sorted_msisdn is None:
-            order = np.argsort(self.msisdn, kind="stable")
-            self._sorted_msisdn = self.msisdn[order]
-            self._sorted_index = order.astype(np.int64)
-        assert self._sorted_index is not None
-        pos = np.searchsorted(self._sorted_msisdn, numbers)
-        pos = np.minimum(pos, self._sorted_msisdn.size - 1)
-        found = self._sorted_msisdn[pos] == numbers
-        return np.where(found, self._sorted_index[pos], -1)
+        if self._msisdns is None:
+            self._msisdns = SortedRuns(self.msisdn)
+        return self._msisdns.index_of(numbers)
+
+    def holds_msisdn(self, numbers: I64) -> npt.NDArray[np.bool_]:
+        """Whether each number is already one of the operator's SIMs (as ``np.isin``)."""
+        return self.subscriber_of(numbers) >= 0
+
+    def holds_imsi(self, imsis: I64) -> npt.NDArray[np.bool_]:
+        """Whether each IMSI is already one of the operator's SIMs (as ``np.isin``)."""
+        if self._imsis is None:
+            self._imsis = SortedRuns(self.imsi)
+        return self._imsis.index_of(imsis) >= 0
+
+    def free_msisdns(self, numbers: I64) -> I64:
+        """The sorted distinct numbers no SIM holds yet (as ``np.setdiff1d(numbers, msisdn)``)."""
+        distinct = np.unique(numbers)
+        return distinct[~self.holds_msisdn(distinct)]
 
     def random_site_in_city(self, rng: np.random.Generator, cities: I32) -> I32:
         out = np.empty(cities.size, dtype=np.int32)
@@ -137,6 +166,51 @@ class Population:
 
     def imei_on(self, subs: I64, day: int) -> I64:
         return np.where(self.new_imei_day[subs] <= day, self.new_imei[subs], self.imei[subs])
+
+
+class SortedRuns:
+    """Values with their row indexes, kept as a few sorted runs for look-ups.
+
+    Rows are only ever appended; a new run is merged with the runs before it
+    while they are not at least twice its size, so every row is re-sorted a
+    logarithmic number of times and a look-up searches a logarithmic number of
+    runs, instead of sorting the whole population after every appended group.
+    """
+
+    __slots__ = ("_runs",)
+
+    def __init__(self, values: I64) -> None:
+        self._runs: list[tuple[I64, I64]] = []
+        self.add(values, 0)
+
+    def add(self, values: I64, first_row: int) -> None:
+        """Add rows ``first_row``, ``first_row + 1``, ... holding ``values``."""
+        rows = np.arange(first_row, first_row + values.size, dtype=np.int64)
+        run = _sorted_run(np.asarray(values, dtype=np.int64), rows)
+        while self._runs and self._runs[-1][0].size <= 2 * run[0].size:
+            before = self._runs.pop()
+            run = _sorted_run(
+                np.concatenate([before[0], run[0]]), np.concatenate([before[1], run[1]])
+            )
+        self._runs.append(run)
+
+    def index_of(self, values: I64) -> I64:
+        """The first row holding each value, or -1."""
+        values = np.asarray(values, dtype=np.int64)
+        best = np.full(values.shape, np.iinfo(np.int64).max, dtype=np.int64)
+        for keys, rows in self._runs:
+            if keys.size == 0:
+                continue
+            pos = np.minimum(np.searchsorted(keys, values), keys.size - 1)
+            hit = keys[pos] == values
+            best = np.where(hit, np.minimum(best, rows[pos]), best)
+        return np.where(best == np.iinfo(np.int64).max, -1, best)
+
+
+def _sorted_run(values: I64, rows: I64) -> tuple[I64, I64]:
+    """Values sorted, ties in row order, with their rows."""
+    order = np.argsort(values, kind="stable")
+    return values[order], rows[order]
 
 
 _SIM_COLUMNS = (
