@@ -12,6 +12,7 @@ The CLI is a thin adapter over this; tests run it in-process.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +76,78 @@ _CORROBORATED = (
 )
 """SQL over a call ``f`` of ``call_facts`` and its caller's ``w`` of :data:`_WORKED`: what must
 corroborate the call model (:data:`CALL_FRAUD_SCORE`)."""
+
+
+def _one_of(
+    cases: list[tuple[str, str, Mapping[str, str]]], rule: str, weight: str
+) -> tuple[str, str]:
+    """SQL for the text and the ``reason_facts`` cell of one reason whose message depends on
+    the call: ``cases`` are (condition, message key, its facts), the last one's condition
+    ``ELSE``. Each branch is a whole cell, so that the JSON is built where Spark can build it."""
+    texts, cells = [], []
+    for n, (condition, key, facts) in enumerate(cases):
+        text, facts_json = said_sql(key, facts)
+        cell = reason_sql(rule, weight, f"'{key}'", facts_json)
+        when = "ELSE" if n == len(cases) - 1 else f"WHEN {condition} THEN"
+        texts.append(f"{when} {text}")
+        cells.append(f"{when} {cell}")
+    return f"CASE {' '.join(texts)} END", f"CASE {' '.join(cells)} END"
+
+
+def _judged_calls_sql() -> str:
+    """The verdicts of every call from outside (``call_facts`` with the model's ``_call_scores``)
+    and of every call of a SIM box (``mo`` of ``_boxes``), in time order then record id."""
+    flagged = f"s.p >= {CALL_FRAUD_SCORE} AND {_CORROBORATED}"
+    said = {"share": "round(100 * f.route_hour_flag_share)", "route": "f.ingress"}
+    model_text, model_cell = _one_of(
+        [
+            ("f.cli_foreign = 1", "analysis.call.model.foreign_number", said | {"people": "w.worked"}),
+            ("f.pair_history <= 0", "analysis.call.model", said | {"flagged": "f.callee_flagged_calls"}),
+            ("", "analysis.call.model.known_pair", said | {"flagged": "f.callee_flagged_calls"}),
+        ],
+        "'fraud_call.model'",
+        "round(s.p, 4)",
+    )  # fmt: skip
+    box_text, box_cell = _one_of(
+        [
+            ("b.farm_id IS NULL", "analysis.call.simbox.no_farm", {"imsi": "m.imsi"}),
+            ("", "analysis.call.simbox", {"imsi": "m.imsi", "farm": "b.farm_id"}),
+        ],
+        "'simbox.call'",
+        "1.0",
+    )
+    rule_cell = reason_sql("f.rule", "1.0", "f.rule_key", "json(f.rule_facts)")
+    return f"""
+        WITH worked AS ({_WORKED}),
+        outside AS (
+            SELECT f.record_id, f.t, f.ingress, f.a_number, f.b_number,
+                   CASE WHEN f.rule IS NOT NULL THEN f.rule_verdict
+                        WHEN {flagged} THEN '{CallVerdict.FRAUD}' ELSE '{CallVerdict.CLEAR}' END AS verdict,
+                   CASE WHEN f.rule IS NOT NULL THEN f.rule || ': ' || f.rule_detail
+                        WHEN {flagged} THEN
+                            'fraud_call.model (' || round(s.p, 2) || '): ' || {model_text}
+                   END AS reasons,
+                   NULL AS farm_id, NULL AS imsi,
+                   CASE WHEN f.rule IS NOT NULL THEN {rule_cell}
+                        WHEN {flagged} THEN {model_cell}
+                   END AS reason_facts
+            FROM call_facts f LEFT JOIN _call_scores s USING (record_id)
+            LEFT JOIN worked w ON w.a_number = f.a_number
+        ),
+        from_boxes AS (
+            SELECT m.record_id, m.t, 'mobile' AS ingress, m.a_number, m.b_number,
+                   '{CallVerdict.FRAUD}' AS verdict, 'simbox.call: ' || {box_text} AS reasons,
+                   b.farm_id, m.imsi, {box_cell} AS reason_facts
+            FROM mo m JOIN _boxes b USING (imsi)
+        )
+        SELECT record_id, t, ingress, a_number, b_number, verdict, reasons, farm_id, imsi,
+               CASE WHEN reasons IS NULL THEN NULL ELSE reason_facts END AS reason_facts
+        FROM (SELECT * FROM outside UNION ALL SELECT * FROM from_boxes) AS judged
+        ORDER BY t, record_id
+    """
+
+
+_JUDGED_CALLS_SQL = _judged_calls_sql()
 
 
 @dataclass(slots=True)
@@ -251,80 +324,8 @@ class Analysis:
             ["imsi", "farm_id"]
         )
         self.con.register("_boxes", boxes)
-        flagged = f"s.p >= {CALL_FRAUD_SCORE} AND {_CORROBORATED}"
-        model_facts = {
-            "share": "round(100 * f.route_hour_flag_share)",
-            "route": "f.ingress",
-            "flagged": "f.callee_flagged_calls",
-        }
-        first_text, first_facts = said_sql("analysis.call.model", model_facts)
-        known_text, known_facts = said_sql("analysis.call.model.known_pair", model_facts)
-        foreign_text, foreign_facts = said_sql(
-            "analysis.call.model.foreign_number",
-            {"share": model_facts["share"], "route": "f.ingress", "people": "w.worked"},
-        )
-        model_key = (
-            "CASE WHEN f.cli_foreign = 1 THEN 'analysis.call.model.foreign_number' "
-            "WHEN f.pair_history <= 0 THEN 'analysis.call.model' "
-            "ELSE 'analysis.call.model.known_pair' END"
-        )
-        model_facts_cell = reason_sql(
-            "'fraud_call.model'",
-            "round(s.p, 4)",
-            model_key,
-            f"CASE WHEN f.cli_foreign = 1 THEN {foreign_facts} "
-            f"WHEN f.pair_history <= 0 THEN {first_facts} ELSE {known_facts} END",
-        )
-        model_text = (
-            f"CASE WHEN f.cli_foreign = 1 THEN {foreign_text} "
-            f"WHEN f.pair_history <= 0 THEN {first_text} ELSE {known_text} END"
-        )
-        box_facts = {"imsi": "m.imsi", "farm": "b.farm_id"}
-        box_text, box_json = said_sql("analysis.call.simbox", box_facts)
-        lone_text, lone_json = said_sql("analysis.call.simbox.no_farm", {"imsi": "m.imsi"})
-        box_facts_cell = reason_sql(
-            "'simbox.call'",
-            "1.0",
-            "CASE WHEN b.farm_id IS NULL THEN 'analysis.call.simbox.no_farm' "
-            "ELSE 'analysis.call.simbox' END",
-            f"CASE WHEN b.farm_id IS NULL THEN {lone_json} ELSE {box_json} END",
-        )
         try:
-            table = self.con.sql(
-                f"""
-                WITH worked AS ({_WORKED}),
-                outside AS (
-                    SELECT f.record_id, f.t, f.ingress, f.a_number, f.b_number,
-                           CASE WHEN f.rule IS NOT NULL THEN f.rule_verdict
-                                WHEN {flagged} THEN '{CallVerdict.FRAUD}' ELSE '{CallVerdict.CLEAR}' END AS verdict,
-                           CASE WHEN f.rule IS NOT NULL THEN f.rule || ': ' || f.rule_detail
-                                WHEN {flagged} THEN
-                                    'fraud_call.model (' || round(s.p, 2) || '): ' || {model_text}
-                           END AS reasons,
-                           NULL AS farm_id, NULL AS imsi,
-                           CASE WHEN f.rule IS NOT NULL
-                                    THEN {reason_sql("f.rule", "1.0", "f.rule_key", "f.rule_facts")}
-                                WHEN {flagged} THEN {model_facts_cell}
-                           END AS reason_facts
-                    FROM call_facts f LEFT JOIN _call_scores s USING (record_id)
-                    LEFT JOIN worked w ON w.a_number = f.a_number
-                ),
-                from_boxes AS (
-                    SELECT m.record_id, m.t, 'mobile' AS ingress, m.a_number, m.b_number,
-                           '{CallVerdict.FRAUD}' AS verdict,
-                           'simbox.call: '
-                               || CASE WHEN b.farm_id IS NULL THEN {lone_text} ELSE {box_text} END
-                               AS reasons,
-                           b.farm_id, m.imsi,
-                           {box_facts_cell} AS reason_facts
-                    FROM mo m JOIN _boxes b USING (imsi)
-                )
-                SELECT record_id, t, ingress, a_number, b_number, verdict, reasons, farm_id, imsi,
-                       CASE WHEN reasons IS NULL THEN NULL ELSE reason_facts END AS reason_facts
-                FROM (SELECT * FROM outside UNION ALL SELECT * FROM from_boxes) AS judged
-                ORDER BY t, record_id
-                """
-            ).to_arrow_table()
+            table = self.con.sql(_JUDGED_CALLS_SQL).to_arrow_table()
         finally:
             self.con.unregister("_call_scores")
             self.con.unregister("_boxes")
