@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from qalqan.analytics.farms import Stay
 from qalqan.analytics.pipeline import AnalysisResult
@@ -205,13 +206,14 @@ def _bars(values: list[int], width: int = 360, height: int = 60) -> str:
     return f'<svg width="{width}" height="{height + 14}" role="img">{bars}<text x="0" y="{height + 12}" font-size="10">00 UTC</text><text x="{width - 40}" y="{height + 12}" font-size="10">23 UTC</text></svg>'
 
 
+def _counts(column: pa.ChunkedArray) -> dict[str, int]:
+    """How many rows have each value of ``column``, counted over the column at once."""
+    return {c["values"]: c["counts"] for c in pc.value_counts(column).to_pylist()}
+
+
 def _summary_html(result: AnalysisResult) -> str:
-    verdicts: dict[str, int] = {}
-    for v in result.sims.column("verdict").to_pylist():
-        verdicts[v] = verdicts.get(v, 0) + 1
-    call_verdicts: dict[str, int] = {}
-    for v in result.calls.column("verdict").to_pylist():
-        call_verdicts[v] = call_verdicts.get(v, 0) + 1
+    verdicts = _counts(result.sims.column("verdict"))
+    call_verdicts = _counts(result.calls.column("verdict"))
     esc = html.escape
     farms = "".join(
         f"<tr><td>{esc(f.farm_id)}</td><td>{len(f.imsis)}</td><td>{len(f.imeis)}</td>"

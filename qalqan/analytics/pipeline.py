@@ -403,12 +403,6 @@ def _with_reason_facts(calls: pa.Table, judged: pa.Table) -> pa.Table:
     ids = calls.column("record_id")
     if ids.equals(judged.column("record_id")):
         return calls.append_column("reason_facts", judged.column("reason_facts"))
-    by_id = dict(
-        zip(
-            judged.column("record_id").to_pylist(),
-            judged.column("reason_facts").to_pylist(),
-            strict=True,
-        )
-    )
-    facts = pa.array([by_id.get(rid) for rid in ids.to_pylist()], pa.string())
+    where = pc.index_in(ids, value_set=judged.column("record_id").combine_chunks())
+    facts = pc.take(judged.column("reason_facts"), where)
     return calls.append_column("reason_facts", facts)
