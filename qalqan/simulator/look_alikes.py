@@ -20,6 +20,7 @@ from qalqan.simulator.ids import luhn_append, unique_serials
 from qalqan.simulator.population import (
     GATEWAY_TAC,
     M2M_TAC,
+    Population,
     SimKind,
     foreign_numbers,
     make_iccids,
@@ -117,6 +118,7 @@ def _gsm_gateways(
     n = world.scenario.subscribers
     s = world.scenario.look_alikes
     gateways: list[tuple[I64, I64]] = []
+    people = _CityPeople(pop)
     for gw in range(max(1, round(n * s.gsm_gateways_per_100k / 100_000))):
         city = int(rng.choice(big_cities))
         site = np.int32(rng.choice(pop.city_sites[city]))
@@ -130,14 +132,40 @@ def _gsm_gateways(
             owner=owner, activated_day=activated, imei=imeis,
         )  # fmt: skip
         staff = np.concatenate(
-            [pop.msisdn[rng.choice(np.flatnonzero((pop.city == city) & (pop.kind == SimKind.ORDINARY)), size=60)],
-             pop.offnet_number[rng.choice(np.flatnonzero(pop.offnet_city == city), size=40)]]
+            [pop.msisdn[rng.choice(people.ordinary(city), size=60)],
+             pop.offnet_number[rng.choice(people.offnet(city), size=40)]]
         )  # fmt: skip
         gateways.append((subs, staff))
         for sub, imei in zip(subs, imeis, strict=True):
             world.labels.append(("sim", str(pop.imsi[sub]), "legit", "gsm_gateway"))
             world.labels.append(("device", str(imei), "legit", "gsm_gateway"))
     return gateways
+
+
+class _CityPeople:
+    """Ordinary SIMs and other operators' subscribers of a city, found once per city.
+
+    The gateways' SIMs added meanwhile are never ordinary, so a city's list
+    stays what a fresh look at the whole population would give.
+    """
+
+    def __init__(self, pop: Population) -> None:
+        self._pop = pop
+        self._ordinary: dict[int, I64] = {}
+        self._offnet: dict[int, I64] = {}
+
+    def ordinary(self, city: int) -> I64:
+        if city not in self._ordinary:
+            pop = self._pop
+            self._ordinary[city] = np.flatnonzero(
+                (pop.city == city) & (pop.kind == SimKind.ORDINARY)
+            )
+        return self._ordinary[city]
+
+    def offnet(self, city: int) -> I64:
+        if city not in self._offnet:
+            self._offnet[city] = np.flatnonzero(self._pop.offnet_city == city)
+        return self._offnet[city]
 
 
 def setup_look_alikes(world: World, rng: np.random.Generator) -> None:

@@ -112,3 +112,22 @@ def test_a_replaced_column_is_appended_to_as_it_now_stands(scenario: Scenario) -
     pop.add_sims(**new_sims(pop, rng, 2))
     assert pop.voice_rate[:403].tolist() == [0.0] * 403
     assert pop.size == 405 and pop.voice_rate.size == 405
+
+
+def test_gateway_staff_come_from_the_same_lists_as_a_fresh_look(scenario: Scenario) -> None:
+    from qalqan.simulator.look_alikes import _CityPeople
+
+    pop = build_population(scenario, np.random.default_rng(scenario.seed))
+    people = _CityPeople(pop)
+    cities = sorted(set(pop.city.tolist()))[:3]
+    for city in cities:
+        people.ordinary(city)
+    rng = np.random.default_rng(2)
+    columns = new_sims(pop, rng, 6)
+    columns["kind"] = np.full(6, 3)  # gateway SIMs: never ordinary
+    columns["city"] = np.full(6, cities[0])
+    pop.add_sims(**columns)
+    for city in cities:
+        fresh = np.flatnonzero((pop.city == city) & (pop.kind == 0))
+        assert people.ordinary(city).tolist() == fresh.tolist()
+        assert people.offnet(city).tolist() == np.flatnonzero(pop.offnet_city == city).tolist()
