@@ -228,11 +228,11 @@ def farm_like_groups(
             FROM mo m JOIN member x ON x.imsi = m.imsi JOIN member y ON y.imsi = m.b_imsi
             WHERE m.b_imsi <> m.imsi
         )
-        SELECT t.a, t.b FROM ties t
-        WHERE EXISTS (
-            SELECT 1 FROM places p JOIN places q ON q.site = p.site AND abs(q.slot - p.slot) <= 1
-            WHERE p.imsi = t.a AND q.imsi = t.b
-        )
+        -- tied pairs that stood at one site within a slot of each other
+        SELECT DISTINCT t.a, t.b FROM ties t
+        JOIN places p ON p.imsi = t.a
+        JOIN places q ON q.imsi = t.b AND q.site = p.site AND q.slot BETWEEN p.slot - 1 AND p.slot + 1
+        ORDER BY t.a, t.b
         """,
         [s.max_kept_contacts, bucket_s],
     ).fetchall()
