@@ -6,6 +6,11 @@ the strongest rules can decide on their own (``decisive``), because some facts
 are clearer than any model: a handset that carried a dozen SIMs in a day is
 a SIM box.
 
+Whether a rule fires is read over the whole feature table at once
+(:class:`SimColumns`), so that a national operator's millions of SIMs are judged
+without a Python step per SIM; what a rule says is said only for the few SIMs
+that are flagged (:func:`sim_reasons_of`).
+
 "Young" is the feature table's ``young``: the screening configuration's
 ``network.young_sim_days``, one definition for batch and real time.
 
