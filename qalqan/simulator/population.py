@@ -175,12 +175,19 @@ class SortedRuns:
     while they are not at least twice its size, so every row is re-sorted a
     logarithmic number of times and a look-up searches a logarithmic number of
     runs, instead of sorting the whole population after every appended group.
+    Once look-ups since the last append have cost about as much as sorting
+    everything (the daily traffic, when no more SIMs come), the runs become one.
     """
 
-    __slots__ = ("_runs",)
+    __slots__ = ("_asked", "_runs", "_size")
+
+    #: What one look-up is counted as at least: its fixed cost, per run searched.
+    LOOKUP_WEIGHT = 1024
 
     def __init__(self, values: I64) -> None:
         self._runs: list[tuple[I64, I64]] = []
+        self._size = 0
+        self._asked = 0
         self.add(values, 0)
 
     def add(self, values: I64, first_row: int) -> None:
@@ -188,23 +195,41 @@ class SortedRuns:
         rows = np.arange(first_row, first_row + values.size, dtype=np.int64)
         run = _sorted_run(np.asarray(values, dtype=np.int64), rows)
         while self._runs and self._runs[-1][0].size <= 2 * run[0].size:
-            before = self._runs.pop()
-            run = _sorted_run(
-                np.concatenate([before[0], run[0]]), np.concatenate([before[1], run[1]])
-            )
+            run = _merged(self._runs.pop(), run)
         self._runs.append(run)
+        self._size += values.size
+        self._asked = 0
 
     def index_of(self, values: I64) -> I64:
         """The first row holding each value, or -1."""
         values = np.asarray(values, dtype=np.int64)
-        best = np.full(values.shape, np.iinfo(np.int64).max, dtype=np.int64)
-        for keys, rows in self._runs:
-            if keys.size == 0:
-                continue
-            pos = np.minimum(np.searchsorted(keys, values), keys.size - 1)
-            hit = keys[pos] == values
-            best = np.where(hit, np.minimum(best, rows[pos]), best)
-        return np.where(best == np.iinfo(np.int64).max, -1, best)
+        if len(self._runs) > 1:
+            self._asked += max(values.size, self.LOOKUP_WEIGHT) * len(self._runs)
+            if self._asked >= self._size:
+                while len(self._runs) > 1:
+                    last = self._runs.pop()
+                    self._runs[-1] = _merged(self._runs[-1], last)
+        if len(self._runs) == 1:
+            return _search(self._runs[0], values)
+        best = np.full(values.shape, -1, dtype=np.int64)
+        for run in reversed(self._runs):  # later runs hold later rows: the earliest found wins
+            found = _search(run, values)
+            best = np.where(found >= 0, found, best)
+        return best
+
+
+def _search(run: tuple[I64, I64], values: I64) -> I64:
+    """Row of each value in one sorted run (the first of equal ones), or -1."""
+    keys, rows = run
+    if keys.size == 0:
+        return np.full(values.shape, -1, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(keys, values), keys.size - 1)
+    return np.where(keys[pos] == values, rows[pos], -1)
+
+
+def _merged(before: tuple[I64, I64], after: tuple[I64, I64]) -> tuple[I64, I64]:
+    """One run of two, ``before`` holding the earlier rows."""
+    return _sorted_run(np.concatenate([before[0], after[0]]), np.concatenate([before[1], after[1]]))
 
 
 def _sorted_run(values: I64, rows: I64) -> tuple[I64, I64]:

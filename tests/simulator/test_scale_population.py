@@ -36,19 +36,38 @@ def first_row_reference(all_values: npt.NDArray[np.int64], queries: npt.NDArray[
     return np.where(keys[pos] == queries, order[pos], -1)
 
 
-@settings(max_examples=200, deadline=None)
-@given(first=values, chunks=st.lists(values, max_size=8), queries=values)
+class EagerRuns(SortedRuns):
+    """Merges its runs at the first look-up after an append."""
+
+    __slots__ = ()
+    LOOKUP_WEIGHT = 1 << 40
+
+
+class PatientRuns(SortedRuns):
+    """Keeps its runs apart for as long as it can."""
+
+    __slots__ = ()
+    LOOKUP_WEIGHT = 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=st.sampled_from([SortedRuns, EagerRuns, PatientRuns]),
+    first=values,
+    chunks=st.lists(st.tuples(values, values), max_size=8),
+)
 def test_sorted_runs_find_the_first_row_like_one_sort(
-    first: list[int], chunks: list[list[int]], queries: list[int]
+    kind: type[SortedRuns], first: list[int], chunks: list[tuple[list[int], list[int]]]
 ) -> None:
-    runs = SortedRuns(np.array(first, dtype=np.int64))
+    runs = kind(np.array(first, dtype=np.int64))
     everything = list(first)
-    for chunk in chunks:
+    for chunk, queries in chunks:
         runs.add(np.array(chunk, dtype=np.int64), len(everything))
         everything += chunk
-    asked = np.array(queries, dtype=np.int64)
-    expected = first_row_reference(np.array(everything, dtype=np.int64), asked)
-    assert runs.index_of(asked).tolist() == expected.tolist()
+        asked = np.array(queries, dtype=np.int64)
+        expected = first_row_reference(np.array(everything, dtype=np.int64), asked)
+        assert runs.index_of(asked).tolist() == expected.tolist()
+        assert runs.index_of(asked).tolist() == expected.tolist()  # asked again, maybe merged
 
 
 @pytest.fixture(scope="module")
