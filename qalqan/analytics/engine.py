@@ -14,7 +14,7 @@ the same queries there:
   pasted as text);
 * ``CREATE [OR REPLACE] TEMP TABLE x AS ...`` becomes a DataFrame computed once
   (a local checkpoint) behind a temporary view ``x``; ``CREATE VIEW`` a temporary
-  view;
+  view; ``UPDATE`` and ``ALTER TABLE … ADD COLUMN`` of such a table write it anew;
 * results come back as Arrow tables (``DataFrame.toArrow``).
 
 The session runs in UTC with ANSI mode off, so that casts that fail give NULL as
@@ -343,6 +343,12 @@ class SparkConnection:
         if isinstance(tree, exp.Drop):
             self._drop(tree)
             return SparkCursor(None)
+        if isinstance(tree, exp.Update):
+            self._update(tree)
+            return SparkCursor(None)
+        if isinstance(tree, exp.Alter):
+            self._add_columns(tree)
+            return SparkCursor(None)
         if isinstance(tree, exp.Set | exp.Command | exp.Pragma):
             return SparkCursor(None)  # DuckDB's settings have no meaning on Spark
         return SparkCursor(self._run(tree))
@@ -371,12 +377,7 @@ class SparkConnection:
             self.session.stop()
 
     def _run(self, tree: exp.Expression) -> DataFrame:
-        text = tree.sql(dialect="spark")
-        try:
-            return self.session.sql(text)
-        except Exception as e:
-            e.add_note(f"Spark SQL: {text}")
-            raise
+        return self._sql(tree.sql(dialect="spark"))
 
     def _create(self, tree: exp.Create) -> None:
         name = tree.this.find(exp.Table)
@@ -385,6 +386,64 @@ class SparkConnection:
         if str(tree.args.get("kind", "")).upper() == "TABLE":
             frame = frame.localCheckpoint()
         self._replace(name.name, frame)
+
+    def _update(self, tree: exp.Update) -> None:
+        """``UPDATE t SET c = e [FROM s] WHERE …`` on a temp table: the table written anew.
+
+        Spark has no UPDATE of a temporary view, so each row is numbered, the rows the
+        WHERE (joined to FROM) matches get their new values (any one match, as in DuckDB),
+        and the table is rebuilt with those values in place and its columns' types kept.
+        """
+        from pyspark.sql import functions
+
+        target = tree.this
+        name, alias = target.name, target.alias_or_name
+        frame = self.session.table(name)
+        types = {f.name: f.dataType.simpleString() for f in frame.schema.fields}
+        rowid = "__qalqan_row"
+        frame.withColumn(
+            rowid, functions.monotonically_increasing_id()
+        ).localCheckpoint().createOrReplaceTempView("__qalqan_update")
+        sets = {eq.this.name: eq.expression for eq in tree.expressions}
+        values = ", ".join(f"first({e.sql(dialect='spark')}) AS `__v_{c}`" for c, e in sets.items())
+        source = tree.args.get("from_")
+        joined = f", {source.this.sql(dialect='spark')}" if source is not None else ""
+        where = tree.args.get("where")
+        condition = f" WHERE {where.this.sql(dialect='spark')}" if where is not None else ""
+        matched = (
+            f"SELECT `{alias}`.{rowid}, {values} FROM __qalqan_update AS `{alias}`{joined}"
+            f"{condition} GROUP BY `{alias}`.{rowid}"
+        )
+        cols = ", ".join(
+            f"CAST(CASE WHEN m.{rowid} IS NULL THEN u.`{c}` ELSE m.`__v_{c}` END AS {types[c]}) AS `{c}`"
+            if c in sets
+            else f"u.`{c}`"
+            for c in frame.columns
+        )
+        rebuilt = self._sql(
+            f"SELECT {cols} FROM __qalqan_update AS u LEFT JOIN ({matched}) AS m ON u.{rowid} = m.{rowid}"
+        ).localCheckpoint()
+        self._replace(name, rebuilt)
+        self.session.catalog.dropTempView("__qalqan_update")
+
+    def _add_columns(self, tree: exp.Alter) -> None:
+        """``ALTER TABLE t ADD COLUMN c TYPE`` on a temp table: ``t`` with ``c`` NULL."""
+        added = [
+            f"CAST(NULL AS {a.args['kind'].sql(dialect='spark')}) AS `{a.name}`"
+            for a in tree.args.get("actions", [])
+            if isinstance(a, exp.ColumnDef)
+        ]
+        name = tree.this.name
+        self._replace(
+            name, self._sql(f"SELECT *, {', '.join(added)} FROM `{name}`").localCheckpoint()
+        )
+
+    def _sql(self, text: str) -> DataFrame:
+        try:
+            return self.session.sql(text)
+        except Exception as e:
+            e.add_note(f"Spark SQL: {text}")
+            raise
 
     def _drop(self, tree: exp.Drop) -> None:
         table = tree.find(exp.Table)

@@ -89,3 +89,41 @@ def test_temp_table_register_and_cursor(spark: SparkConnection) -> None:
     spark.execute("DROP TABLE busy")
     spark.unregister("people")
     assert not spark.session.catalog.tableExists("people")
+
+
+@pytest.mark.parametrize(
+    "statements",
+    [
+        [
+            "UPDATE calls SET source = 'range:' || r.range FROM ranges r "
+            "WHERE starts_with(calls.source, 'route:') AND calls.a_number = r.a_number",
+        ],
+        ["UPDATE calls SET n = n * 10 WHERE NOT internal"],
+        [
+            "ALTER TABLE calls ADD COLUMN group_no BIGINT",
+            "UPDATE calls SET group_no = m.g FROM (SELECT source, min(n) AS g FROM calls "
+            "GROUP BY source) m WHERE calls.source = m.source AND calls.n > 1",
+        ],
+    ],
+)
+def test_update_and_add_column_as_on_duckdb(
+    spark: SparkConnection, duck: duckdb.DuckDBPyConnection, statements: list[str]
+) -> None:
+    calls = pa.table(
+        {
+            "record_id": ["r1", "r2", "r3", "r4"],
+            "source": ["route:a", "route:a", "farm:F1", "route:b"],
+            "a_number": ["+1", "+2", "+1", None],
+            "n": [1, 2, 3, 4],
+            "internal": [False, True, False, False],
+        }
+    )
+    ranges = pa.table({"a_number": ["+1", "+2"], "range": ["+1x", "+2x"]})
+    for con in (spark, duck):
+        con.register("calls_in", calls)
+        con.register("ranges", ranges)
+        con.execute("CREATE OR REPLACE TEMP TABLE calls AS SELECT * FROM calls_in")
+        for sql in statements:
+            con.execute(sql)
+    query = "SELECT * FROM calls ORDER BY record_id"
+    assert spark.sql(query).to_arrow_table() == duck.sql(query).to_arrow_table()
