@@ -416,7 +416,11 @@ def _contact_lists(
     offnet_city: I32,
     rng: np.random.Generator,
 ) -> dict[str, Any]:
-    """Contact lists: mostly in the same city, on-net and off-net, a few abroad."""
+    """Contact lists: mostly in the same city, on-net and off-net, a few abroad.
+
+    Built a step at a time, each step's scratch columns let go of as soon as it
+    is done, so that a national operator's hundred million contacts fit in memory.
+    """
     n = scenario.subscribers
     s = scenario.ordinary
     k = 3 + rng.geometric(1.0 / max(s.contacts_mean - 2, 1), size=n).astype(np.int64)
@@ -424,39 +428,23 @@ def _contact_lists(
     contact_start = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(k, out=contact_start[1:])
     total = int(contact_start[-1])
-    owner_of = np.repeat(np.arange(n, dtype=np.int64), k)
+    rows = np.arange(n, dtype=np.int32) if n < 2**31 else np.arange(n, dtype=np.int64)
+    owner_of: npt.NDArray[np.integer[Any]] = np.repeat(rows, k)
     kind_draw = rng.random(total)
     foreign = kind_draw < s.foreign_contact_share
     onnet = (~foreign) & (kind_draw < s.foreign_contact_share + s.onnet_contact_share)
-    same_city = rng.random(total) < 0.85
-    contact_city = np.where(
-        same_city, city[owner_of], rng.choice(len(country.cities), size=total, p=weights)
-    )
-    contact_sub = np.full(total, -1, dtype=np.int64)
-    contact_number = np.zeros(total, dtype=np.int64)
+    del kind_draw
+    cc = _contact_cities(country, weights, city, owner_of, rng)
     order_by_city = np.argsort(city, kind="stable")
-    city_start = np.searchsorted(city[order_by_city], np.arange(len(country.cities) + 1))
-    off_order = np.argsort(offnet_city, kind="stable")
-    off_start = np.searchsorted(offnet_city[off_order], np.arange(len(country.cities) + 1))
-    cc = contact_city.astype(np.int64)
-    lo, hi = city_start[cc], city_start[cc + 1]
-    pick = order_by_city[np.minimum(lo + (rng.random(total) * (hi - lo)).astype(np.int64), n - 1)]
+    pick = _draw_in_city(rng, cc, city, order_by_city, len(country.cities), n)
     contact_sub = np.where(onnet, pick, -1)
-    olo, ohi = off_start[cc], off_start[cc + 1]
-    opick = off_order[
-        np.minimum(olo + (rng.random(total) * (ohi - olo)).astype(np.int64), offnet.size - 1)
-    ]
+    off_order = np.argsort(offnet_city, kind="stable")
+    opick = _draw_in_city(rng, cc, offnet_city, off_order, len(country.cities), offnet.size)
+    del cc
     contact_number = np.where(onnet, msisdn[np.maximum(pick, 0)], offnet[opick])
+    del pick, onnet
     if foreign.any():
-        countries = [c for c, _ in country.abroad]
-        share = np.array([w for _, w in country.abroad])
-        chosen = rng.choice(len(countries), size=int(foreign.sum()), p=share / share.sum())
-        numbers = np.empty(chosen.size, dtype=np.int64)
-        for ci, where in enumerate(countries):
-            m = chosen == ci
-            if m.any():
-                numbers[m] = foreign_numbers(rng, where, int(m.sum()))
-        contact_number[foreign] = numbers
+        contact_number[foreign] = _foreign_contacts(country, int(foreign.sum()), rng)
     self_call = contact_sub == owner_of
     contact_sub[self_call] = -1
     contact_number[self_call] = offnet[opick[self_call]]
@@ -465,3 +453,49 @@ def _contact_lists(
         "contact_number": contact_number,
         "contact_sub": contact_sub,
     }
+
+
+def _contact_cities(
+    country: Country,
+    weights: F64,
+    city: I32,
+    owner_of: npt.NDArray[np.integer[Any]],
+    rng: np.random.Generator,
+) -> I32:
+    """The city each contact lives in: mostly the owner's own."""
+    same_city = rng.random(owner_of.size) < 0.85
+    elsewhere = rng.choice(len(country.cities), size=owner_of.size, p=weights)
+    contact_city = np.where(same_city, city[owner_of], elsewhere)
+    del same_city, elsewhere
+    return contact_city.astype(np.int32)
+
+
+def _draw_in_city(
+    rng: np.random.Generator, cc: I32, where: I32, order: I64, cities: int, size: int
+) -> I64:
+    """For each contact, a random one of the people (``order`` by city ``where``) of its city."""
+    start = np.searchsorted(where[order], np.arange(cities + 1))
+    lo = start[cc]
+    span = start[cc + 1] - lo
+    draw = rng.random(cc.size)
+    draw *= span
+    del span
+    offset = draw.astype(np.int64)
+    del draw
+    offset += lo
+    del lo
+    np.minimum(offset, size - 1, out=offset)
+    return order[offset]
+
+
+def _foreign_contacts(country: Country, count: int, rng: np.random.Generator) -> I64:
+    """Numbers abroad, by the country's share of relatives in each country."""
+    countries = [c for c, _ in country.abroad]
+    share = np.array([w for _, w in country.abroad])
+    chosen = rng.choice(len(countries), size=count, p=share / share.sum())
+    numbers = np.empty(chosen.size, dtype=np.int64)
+    for ci, where in enumerate(countries):
+        m = chosen == ci
+        if m.any():
+            numbers[m] = foreign_numbers(rng, where, int(m.sum()))
+    return numbers

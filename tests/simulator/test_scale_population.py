@@ -150,3 +150,17 @@ def test_gateway_staff_come_from_the_same_lists_as_a_fresh_look(scenario: Scenar
         fresh = np.flatnonzero((pop.city == city) & (pop.kind == 0))
         assert people.ordinary(city).tolist() == fresh.tolist()
         assert people.offnet(city).tolist() == np.flatnonzero(pop.offnet_city == city).tolist()
+
+
+def test_building_contact_lists_holds_little_more_than_the_population() -> None:
+    import tracemalloc
+
+    scenario = Scenario(subscribers=20_000, days=1, seed=1)
+    tracemalloc.start()
+    try:
+        pop = build_population(scenario, np.random.default_rng(1))
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert pop.contact_number.size > 10 * scenario.subscribers
+    assert peak < 3.5 * held  # the scratch columns of every step at once were over 5 times
