@@ -1,21 +1,33 @@
-"""The per-SIM partials of the days already analysed, kept so that a daily run reads one day.
+"""Keep what the days already analysed left behind, so that a daily run reads and checks one day.
 
-A state folder holds every partial of :data:`~qalqan.analytics.features.PARTIALS`
-merged over the days it covers (``<name>.parquet``) and ``manifest.json``: the
-first and last day covered and the partials' names. A run ``--since DAY`` makes
-the partials of the days from ``DAY`` on, merges them with the state, computes
-the features from the merged partials, and keeps them as the state of the next
-run, then covering every day up to the last one read.
+Two things are kept in a state folder (``qalqan analyze --state DIR``):
 
-The state must end the day before ``DAY`` and hold nothing from ``DAY`` on:
-a gap would leave days out, an overlap would count them twice. Either is
-refused with :class:`StateError` (the command exits 2) rather than giving
-features that look right and are not.
+- **the checked call records** (``cdrs/<first day>.parquet``, one file a run,
+  and ``history.json``: the first and last day held). ``qalqan analyze --since
+  DAY`` reads and validates only the records from ``DAY`` on (of a ``cdrs``
+  kept as a folder of daily parts, only those parts), adds them to the state
+  and analyses every day held. What is written is what a full run over all the
+  days writes, since the analysis sees the same records; what is saved is
+  reading, checking and staging the history again. Record ids are checked for
+  repeats among the new days only.
+- **the per-SIM partials** (``<name>.parquet`` for every partial of
+  :data:`~qalqan.analytics.features.PARTIALS`, and ``manifest.json``):
+  :func:`features_since` gives the features of every day from the new day's
+  records merged with them, the same as from all the records. The analysis
+  does not use them yet: its farms and its calls still read the records of
+  every day (``mo``, ``cdrs``), so these are the features' part of a run that
+  reads one day.
+
+The state must end the day before ``DAY`` and hold nothing from ``DAY`` on: a
+gap would leave days out, an overlap would count them twice. Either is refused
+with :class:`StateError` (the command exits 2) rather than giving findings that
+look right and are not.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -37,7 +49,9 @@ __all__ = [
     "MANIFEST",
     "State",
     "StateError",
+    "check_history",
     "features_since",
+    "keep_history",
     "load_state",
     "save_state",
     "start_state",
@@ -182,3 +196,53 @@ def start_state(con: duckdb.DuckDBPyConnection, folder: Path, *, local_offset_h:
     state = State(first_day=first, last_day=last, local_offset_h=local_offset_h)
     save_state(con, folder, state)
     return state
+
+
+#: The file that says which days of call records a history folder holds.
+HISTORY = "history.json"
+
+
+def check_history(folder: Path, since: date) -> date:
+    """The first day of the call records kept in ``folder``, which must end the day before ``since``."""
+    path = folder / HISTORY
+    if not path.is_file():
+        raise StateError(
+            f"there is no kept state in {folder} ({HISTORY} is missing): run once without "
+            "--since and with --state to start one"
+        )
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        first, last = date.fromisoformat(kept["first_day"]), date.fromisoformat(kept["last_day"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StateError(f"{path} cannot be read: {exc}") from None
+    State(first_day=first, last_day=last, local_offset_h=0).check_before(since)
+    return first
+
+
+def keep_history(staged: Path, folder: Path, *, since: date | None) -> None:
+    """Add the staged call records to those kept in ``folder`` and stage them all.
+
+    Without ``since`` (a full run) the kept records start again from the staged ones.
+    The staged ``cdrs`` then reads every kept day, so that the analysis sees the
+    history it needs (farms over weeks, callers' past calls) while only the new
+    days were read and checked.
+    """
+    first = check_history(folder, since) if since is not None else None
+    parts = folder / "cdrs"
+    if since is None:
+        shutil.rmtree(parts, ignore_errors=True)
+        (folder / HISTORY).unlink(missing_ok=True)
+    parts.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    source = (staged / "cdrs.parquet").as_posix()
+    [(low, high)] = con.execute(
+        f"SELECT CAST(min(start_time) AS DATE), CAST(max(start_time) AS DATE) FROM read_parquet('{source}')"
+    ).fetchall()
+    con.close()
+    if low is None:
+        raise StateError("the data set holds no call records to add to the kept state")
+    shutil.move(staged / "cdrs.parquet", parts / f"{low.isoformat()}.parquet")
+    (staged / "cdrs").symlink_to(parts.resolve(), target_is_directory=True)
+    kept = {"first_day": (first or low).isoformat(), "last_day": high.isoformat()}
+    (folder / HISTORY).write_text(json.dumps(kept, indent=2) + "\n", encoding="utf-8")

@@ -6,6 +6,7 @@ import json
 import shutil
 import tempfile
 import time
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -47,12 +48,16 @@ def run_analysis(
     rules: Path | None = None,
     engine: Engine = "duckdb",
     spark_master: str | None = None,
+    since: date | None = None,
+    state: Path | None = None,
 ) -> tuple[ValidationReport, AnalysisResult]:
     """Stage, analyse and write; the progress bar tells which step is running.
 
     ``rules`` is the screening rules file whose settings the shared detections use
     (the shipped one by default), the same file ``qalqan replay --rules`` takes.
     ``engine`` runs the queries on DuckDB (default) or on Spark (``spark_master``).
+    ``state`` keeps the checked call records for the next run; ``since`` reads only the
+    days from then on and analyses them with those kept (qalqan.analytics.incremental).
     """
     from qalqan.analytics.output import write_result
     from qalqan.analytics.pipeline import Analysis
@@ -62,6 +67,10 @@ def run_analysis(
     from qalqan.training.cache import cached_models
 
     config = load_config(rules)  # a bad rules file stops here, before any work
+    if since is not None:
+        from qalqan.analytics.incremental import check_history
+
+        check_history(state or out / "state", since)  # a state with a gap stops here too
     if engine == "spark":
         from qalqan.analytics.engine import require_spark
 
@@ -82,7 +91,13 @@ def run_analysis(
                 quarantine_dir=quarantine,
                 progress=advance,
                 limits=limits,
+                since=since,
             )
+            if state is not None:
+                from qalqan.analytics.incremental import keep_history
+
+                bar.update(task, description=f"keeping the checked call records in {state}")
+                keep_history(scratch / "staged", state, since=since)
             bar.update(task, description="loading models (trained on first use)", total=None)
             models = cached_models(step=lambda s: bar.update(task, description=s))
             store = AnalysisStore.open(
@@ -155,6 +170,25 @@ def analyze_command(
             "environment selects Spark Connect).",
         ),
     ] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            "--since",
+            formats=["%Y-%m-%d"],
+            help="Read only the call records of this day (YYYY-MM-DD) and later, and analyse "
+            "them with those kept in --state by the runs before, which must end the day "
+            "before. A table kept as a folder of daily parts (cdrs/2026-03-04.csv) is read "
+            "from that part on. Record ids are checked for repeats within the new days only.",
+        ),
+    ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            "--state",
+            help="Folder where the checked call records are kept for the next --since run "
+            "(default OUT/state with --since; a full run keeps them only when given).",
+        ),
+    ] = None,
 ) -> None:
     """Find SIM boxes and farms, judge calls from outside, and group fraud calls into campaigns.
 
@@ -173,6 +207,8 @@ def analyze_command(
         rules=rules,
         engine=engine,
         spark_master=spark_master,
+        since=since.date() if since is not None else None,
+        state=state or (out / "state" if since is not None else None),
         limits=ReadLimits(
             max_rejected_rows=max_rejected_rows,
             max_quarantine_bytes=max_quarantine_bytes,

@@ -920,8 +920,12 @@ class DataSet:
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
         progress: Progress | None = None,
         report: TableReport | None = None,
+        parts_from: str | None = None,
     ) -> TableReader | PartedTableReader:
         """Stream the accepted rows of table ``name``; rejected rows go to ``quarantine/NAME.csv``.
+
+        ``parts_from`` reads only the parts named from it on (``2026-03-04``) of a table
+        kept as a folder of parts; a table in one file is read whole.
 
         Raises :class:`~qalqan.errors.MissingTableError` for a table the data set
         does not have (see :meth:`has`, or :meth:`read_all`, which gives an empty
@@ -956,6 +960,10 @@ class DataSet:
         if not path.is_dir():
             return open_file(path)
         parts = find_parts(self.directory, name) or []
+        if parts_from is not None:
+            parts = [p for p in parts if _part_name(p) >= parts_from]
+            if not parts:
+                raise UnreadableFileError(path, f"table '{name}' has no part from {parts_from} on")
         return PartedTableReader(parts, lambda p, seen: open_file(p, seen, _part_name(p)))
 
     def read_all(self, name: str, *, quarantine: Path | str | None = None) -> pa.Table:
