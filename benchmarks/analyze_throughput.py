@@ -44,7 +44,7 @@ FROM (
 
 
 def _peaks() -> tuple[float, float]:
-    """Peak resident MiB of this process (DuckDB included) and of its largest child (a JVM)."""
+    """Peak resident MiB of this process (DuckDB included) and of its largest finished child."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return own, children
@@ -177,7 +177,7 @@ def _run_once(run: int, data: Path, options: dict[str, Any]) -> None:
     for step, seconds in steps.items():
         print(f"  {step:<32} {seconds:8.1f} s  {rows / seconds:>12,.0f} rows/s")
     rate = rows / total
-    jvm = f", its largest child (the JVM) {peaks[1]:,.0f} MiB" if peaks[1] > 1 else ""
+    jvm = f", its largest child process {peaks[1]:,.0f} MiB" if peaks[1] > 1 else ""
     print(
         f"analyze: {rows:,} call records in {total:.1f} s end to end: {rate:,.0f} rows/s;"
         f" peak memory {peaks[0]:,.0f} MiB{jvm}"
