@@ -289,6 +289,11 @@ class SparkCursor:
         self._next = len(self._all())
         return rows
 
+    def fetchmany(self, size: int = 1) -> list[tuple[Any, ...]]:
+        rows = self._all()[self._next : self._next + size]
+        self._next += len(rows)
+        return rows
+
     def fetchone(self) -> tuple[Any, ...] | None:
         rows = self._all()
         if self._next >= len(rows):

@@ -81,7 +81,7 @@ def test_temp_table_register_and_cursor(spark: SparkConnection) -> None:
     spark.register("people", pa.table({"id": ["b", "a", "c"], "n": [2, 1, 3]}))
     spark.execute("CREATE OR REPLACE TEMP TABLE busy AS SELECT id FROM people WHERE n >= 2")
     cursor = spark.execute("SELECT id FROM busy ORDER BY id")
-    assert cursor.fetchone() == ("b",)
+    assert cursor.fetchmany(1) == [("b",)]
     assert cursor.fetchall() == [("c",)]
     assert cursor.fetchone() is None
     table = spark.sql("SELECT id, n FROM people ORDER BY id").to_arrow_table()
