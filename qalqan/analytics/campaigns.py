@@ -433,7 +433,14 @@ def _split_mixed_campaigns(con: duckdb.DuckDBPyConnection, *, next_group: int) -
     con.execute(
         """
         UPDATE fraud_calls SET group_no = m.g
-        FROM (SELECT source, mode(group_no) AS g FROM fraud_calls WHERE NOT internal GROUP BY source) m
+        FROM (
+            -- the group most of the source's calls to victims went to; a tie to the smallest
+            SELECT source, group_no AS g FROM (
+                SELECT source, group_no,
+                       row_number() OVER (PARTITION BY source ORDER BY count(*) DESC, group_no) AS rank
+                FROM fraud_calls WHERE NOT internal GROUP BY source, group_no
+            ) WHERE rank = 1
+        ) m
         WHERE fraud_calls.internal AND fraud_calls.source = m.source
         """
     )

@@ -258,19 +258,20 @@ def farm_like_groups(
                 SELECT g.grp, u.msisdn FROM _groups g JOIN sim_subscriber u USING (imsi)
             ),
             out_calls AS (
+                -- calls to numbers outside the group (an anti-join, portable to Spark)
                 SELECT g.grp, m.b_number FROM mo m JOIN _groups g USING (imsi)
-                WHERE m.event = 'voice'
-                  AND m.b_number NOT IN (SELECT msisdn FROM numbers n WHERE n.grp = g.grp)
+                LEFT JOIN numbers own ON own.grp = g.grp AND own.msisdn = m.b_number
+                WHERE m.event = 'voice' AND m.b_number IS NOT NULL AND own.msisdn IS NULL
             ),
             callees AS (SELECT DISTINCT grp, b_number FROM out_calls),
             called_back AS (
                 SELECT DISTINCT c.grp, c.b_number FROM callees c
                 JOIN pairs p ON p.a_number = c.b_number
                 JOIN numbers n ON n.msisdn = p.b_number AND n.grp = c.grp
-            )
-            SELECT c.grp, count(*) AS callees,
-                   (SELECT count(*) FROM called_back b WHERE b.grp = c.grp) AS back
-            FROM callees c GROUP BY c.grp
+            ),
+            back AS (SELECT grp, count(*) AS back FROM called_back GROUP BY grp)
+            SELECT c.grp, count(*) AS callees, coalesce(max(b.back), 0) AS back
+            FROM callees c LEFT JOIN back b USING (grp) GROUP BY c.grp ORDER BY c.grp
             """
         ).fetchall()
     finally:

@@ -78,10 +78,10 @@ def money_trail(con: duckdb.DuckDBPyConnection) -> pa.Table:
         UNION ALL
         SELECT account, CASE WHEN channel = 'sim_topup' THEN 'sim_balance' ELSE 'ewallet' END, 'mule',
                NULL, NULL, {_said("fed")}
-        FROM (SELECT account, channel, any_value(source) AS source FROM fed GROUP BY account, channel)
+        FROM (SELECT account, channel, min(source) AS source FROM fed GROUP BY account, channel)
         UNION ALL
         SELECT account, 'crypto', 'mule', NULL, NULL, {_said("onward")}
-        FROM (SELECT account, any_value(source) AS source FROM onward GROUP BY account)
+        FROM (SELECT account, min(source) AS source FROM onward GROUP BY account)
         ORDER BY role, account
         """
     ).to_arrow_table()

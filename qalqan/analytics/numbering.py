@@ -20,7 +20,13 @@ __all__ = ["home_region", "number_facts"]
 
 def home_region(con: duckdb.DuckDBPyConnection) -> str:
     """The operator's country: the region most of its subscribers' numbers belong to."""
-    rows = con.execute("SELECT msisdn FROM subscribers USING SAMPLE 2000 ROWS").fetchall()
+    # every k-th number in order: the same sample on every engine and every run
+    rows = con.execute(
+        """SELECT msisdn FROM (
+               SELECT msisdn, row_number() OVER (ORDER BY msisdn) AS r, count(*) OVER () AS n
+               FROM subscribers WHERE msisdn IS NOT NULL
+           ) WHERE r % greatest(n // 2000, 1) = 0 ORDER BY msisdn LIMIT 2000"""
+    ).fetchall()
     regions = Counter(describe(n).region for (n,) in rows if n)
     regions.pop(None, None)
     if not regions:

@@ -24,14 +24,7 @@ from qalqan.cli.analyze import run_analysis
 from qalqan.simulator.config import Scenario
 from qalqan.simulator.operator import simulate
 
-pytestmark = [
-    pytest.mark.spark,
-    pytest.mark.xfail(
-        reason="statements named in docs/analytics-engines.md ('What the queries must avoid') "
-        "still use DuckDB-only forms",
-        strict=False,
-    ),
-]
+pytestmark = pytest.mark.spark
 
 TABLES = ("sims.csv", "farms.csv", "calls.csv", "campaigns.csv")
 FLOAT_RELATIVE = 1e-9
