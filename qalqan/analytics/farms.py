@@ -30,6 +30,7 @@ the equipment moves and rests, and an investigator follows it from site to site.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -241,16 +242,7 @@ def farm_like_groups(
     groups = [sorted(c) for c in nx.connected_components(graph) if len(c) >= s.min_sims]
     if not groups:
         return []
-    member_rows = [(imsi, n) for n, g in enumerate(groups) for imsi in g]
-    con.register(
-        "_groups",
-        pa.table(
-            {
-                "imsi": pa.array([r[0] for r in member_rows], pa.string()),
-                "grp": pa.array([r[1] for r in member_rows], pa.int64()),
-            }
-        ),
-    )
+    con.register("_groups", _membership(groups, "grp"))
     try:
         judged = con.execute(
             """
@@ -609,6 +601,17 @@ def _undescribed(imsis: list[str], score: float, evidence: dict[str, int]) -> Fa
     )
 
 
+def _membership(groups: Sequence[Iterable[str]], column: str) -> pa.Table:
+    """(imsi, ``column``): each group's SIMs with the group's number, as an engine table."""
+    rows = [(imsi, n) for n, members in enumerate(groups) for imsi in members]
+    return pa.table(
+        {
+            "imsi": pa.array([r[0] for r in rows], pa.string()),
+            column: pa.array([r[1] for r in rows], pa.int64()),
+        }
+    )
+
+
 def _describe(con: duckdb.DuckDBPyConnection, farms: list[Farm]) -> None:
     """Fill in every farm's handsets, sites, cells, time span and track, all farms at once.
 
@@ -617,16 +620,7 @@ def _describe(con: duckdb.DuckDBPyConnection, farms: list[Farm]) -> None:
     """
     if not farms:
         return
-    rows = [(imsi, n) for n, f in enumerate(farms) for imsi in f.imsis]
-    con.register(
-        "_members",
-        pa.table(
-            {
-                "imsi": pa.array([r[0] for r in rows], pa.string()),
-                "farm": pa.array([r[1] for r in rows], pa.int64()),
-            }
-        ),
-    )
+    con.register("_members", _membership([f.imsis for f in farms], "farm"))
     try:
         con.execute(
             """CREATE OR REPLACE TEMP TABLE _farm_calls AS

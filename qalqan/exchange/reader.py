@@ -46,7 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Final, NoReturn
+from typing import Final, NoReturn, Self
 
 import duckdb
 import numpy as np
@@ -234,7 +234,41 @@ def _leave_empty(given: pa.Array, values: pa.Array, problems: list[Problem]) -> 
     return _ReadColumn(given, emptied, [], problems)
 
 
-class TableReader:
+class _BatchStream:
+    """Accepted rows as an iterator of record batches that closes as a context manager.
+
+    A subclass sets ``schema`` and ``_batches`` (the generator) and defines ``close``.
+    """
+
+    schema: pa.Schema
+    _batches: Generator[pa.RecordBatch]
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return self
+
+    def __next__(self) -> pa.RecordBatch:
+        return next(self._batches)
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def read_all(self) -> pa.Table:
+        """Every accepted row in one table: for small tables only (cells, subscribers, registry)."""
+        return pa.Table.from_batches(list(self), schema=self.schema)
+
+
+class TableReader(_BatchStream):
     """The accepted rows of one table file, as an iterator of Arrow record batches.
 
     Batches have the table's canonical schema (the contract's columns, then the
@@ -341,12 +375,6 @@ class TableReader:
 
     # -- iteration ------------------------------------------------------------------------
 
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
-        return self
-
-    def __next__(self) -> pa.RecordBatch:
-        return next(self._batches)
-
     def close(self) -> None:
         """Stop reading (the report then stays incomplete) and close the quarantine file."""
         self._batches.close()
@@ -362,21 +390,6 @@ class TableReader:
         if self._workers is not None:
             self._workers.shutdown()
             self._workers = None
-
-    def __enter__(self) -> TableReader:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def read_all(self) -> pa.Table:
-        """Every accepted row in one table: for small tables only (cells, subscribers, registry)."""
-        return pa.Table.from_batches(list(self), schema=self.schema)
 
     def _generate(self) -> Generator[pa.RecordBatch]:
         self._reserve_ids()
@@ -800,7 +813,7 @@ def _part_name(path: Path) -> str:
     return path.name[: -len(suffix)]
 
 
-class PartedTableReader:
+class PartedTableReader(_BatchStream):
     """The accepted rows of a table kept as a folder of parts, part after part, as one table.
 
     Every part has the table's header and the same columns. Ids that must be unique
@@ -835,31 +848,10 @@ class PartedTableReader:
             with self._current as reader:
                 yield from reader
 
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
-        return self
-
-    def __next__(self) -> pa.RecordBatch:
-        return next(self._batches)
-
     def close(self) -> None:
         """Stop reading (the report then stays incomplete)."""
         self._batches.close()
         self._current.close()
-
-    def __enter__(self) -> PartedTableReader:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def read_all(self) -> pa.Table:
-        """Every accepted row of every part in one table: for small tables only."""
-        return pa.Table.from_batches(list(self), schema=self.schema)
 
 
 class DataSet:
