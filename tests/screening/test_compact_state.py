@@ -285,7 +285,13 @@ def test_filling_at_once_answers_as_updating_one_by_one() -> None:
     at_once.fill_count("calls", 600, key_hashes, times, np.ones(len(keys), dtype=np.int64))
     at_once.fill_distinct("callees", 600, key_hashes, item_hashes, times)
     at_once.fill_recent("pairs", 600, key_hashes, times)
-    assert at_once.sizes() == one_by_one.sizes()
+    # Added one by one, a new key may take the slot of a key whose window has passed (its
+    # answers are 0 either way); filled at once, every key gets a slot. So the sizes differ
+    # by at most the keys gone quiet for a window before the last call, and never the other way.
+    last_seen = dict(zip(keys, times.tolist(), strict=True))
+    quiet = sum(t < float(times[-1]) - 600 for t in last_seen.values())
+    for name, size in one_by_one.sizes().items():
+        assert size <= at_once.sizes()[name] <= size + quiet, name
     for key, item in zip(keys[:3000], items[:3000], strict=True):
         for t in (1000.0, 1100.0, 1400.0):
             assert at_once.count("calls", 600).total(key, t) == one_by_one.count(
