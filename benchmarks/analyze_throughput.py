@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import resource
 import shutil
 import tempfile
@@ -44,10 +45,41 @@ FROM (
 
 
 def _peaks() -> tuple[float, float]:
-    """Peak resident MiB of this process (DuckDB included) and of its largest finished child."""
+    """Peak resident MiB of this process (DuckDB included) and of the largest process it started
+    that still runs (a local Spark session's JVM), read before the session stops."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return own, children
+    below = max((peak_kib(p) for p in descendants(os.getpid())), default=0) / 1024
+    return own, below
+
+
+def peak_kib(pid: int) -> int:
+    """VmHWM of a process, in KiB (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process started below ``pid`` (the JVM of a local Spark session)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def _analyze(
@@ -90,9 +122,10 @@ def _analyze(
         t = time.perf_counter()
         write_result(result, Path(out), analysis.sim_table)
         steps["write outputs"] = time.perf_counter() - t
+        peaks = _peaks()
         store.close()
     queue.put(
-        (report.tables["cdrs"].rows_read, steps, _peaks(), len(result.farms), len(result.campaigns))
+        (report.tables["cdrs"].rows_read, steps, peaks, len(result.farms), len(result.campaigns))
     )
 
 
@@ -177,7 +210,7 @@ def _run_once(run: int, data: Path, options: dict[str, Any]) -> None:
     for step, seconds in steps.items():
         print(f"  {step:<32} {seconds:8.1f} s  {rows / seconds:>12,.0f} rows/s")
     rate = rows / total
-    jvm = f", its largest child process {peaks[1]:,.0f} MiB" if peaks[1] > 1 else ""
+    jvm = f", the JVM {peaks[1]:,.0f} MiB" if peaks[1] > 1 else ""
     print(
         f"analyze: {rows:,} call records in {total:.1f} s end to end: {rate:,.0f} rows/s;"
         f" peak memory {peaks[0]:,.0f} MiB{jvm}"
