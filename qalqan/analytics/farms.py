@@ -26,6 +26,13 @@ graph (Louvain, seeded) are scored as a whole, and their members inherit the
 verdict. A farm's place is the site that carried most of its calls, with the
 other sites it used; its track is where it stood in time order (:class:`Stay`):
 the equipment moves and rests, and an investigator follows it from site to site.
+
+The graph, the farm-like groups and the farms' growth read the per-SIM partials
+(``part_*`` of :mod:`qalqan.analytics.features`, and :data:`FARM_PARTIALS`),
+never the call records themselves: the partials of earlier days merged with those
+of a new day give the same farms as all the records, so a daily run
+(:mod:`qalqan.analytics.incremental`) need not read the days before. Only a farm's
+description (its handsets, sites, span and track) reads its own SIMs' calls in ``mo``.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import networkx as nx
 import numpy as np
 import pyarrow as pa
 
+from qalqan.analytics.features import Partial
 from qalqan.domain.messages import reasons_cell
 from qalqan.domain.model import Reason
 
@@ -46,11 +54,13 @@ __all__ = [
     "EDGE_WEIGHTS",
     "EVIDENCE_MESSAGES",
     "EVIDENCE_RULES",
+    "FARM_PARTIALS",
     "MAX_STAYS",
     "Farm",
     "FarmLikeSettings",
     "Stay",
     "farm_like_groups",
+    "farm_partials",
     "find_farms",
 ]
 
@@ -76,6 +86,50 @@ EDGE_WEIGHTS: dict[str, float] = {
     "same_site_day": 0.5,
     "shared_victims": 0.5,
 }
+
+
+#: The partials the farms read beside those of the features (``part_<name>``), made from
+#: ``mo`` and merged across days as :class:`~qalqan.analytics.features.Partial` says:
+#: who called or texted which SIM (the direction matters when a farm grows), and the
+#: sites each SIM worked from, hour by hour (two SIMs stood together).
+FARM_PARTIALS: tuple[Partial, ...] = (
+    Partial(
+        name="sim_to_sim",
+        keys=("imsi", "b_imsi"),
+        merge={},
+        select="SELECT DISTINCT imsi, b_imsi FROM {mo} WHERE b_imsi IS NOT NULL",
+    ),
+    Partial(
+        name="sim_site_hour",
+        keys=("imsi", "site", "hour_n"),
+        merge={},
+        select="""SELECT DISTINCT imsi, site, CAST(epoch(t) AS BIGINT) // 3600 AS hour_n
+                  FROM {mo} WHERE site IS NOT NULL""",
+    ),
+)
+
+
+def farm_partials(con: duckdb.DuckDBPyConnection, *, prefix: str = "part_", mo: str = "mo") -> None:
+    """Every partial of :data:`FARM_PARTIALS` of the records in ``mo``, as ``<prefix><name>``."""
+    for partial in FARM_PARTIALS:
+        select = partial.select.format(mo=mo)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {prefix}{partial.name} AS {select}")
+
+
+def _missing_farm_partials(con: duckdb.DuckDBPyConnection) -> bool:
+    """Make the farm partials from ``mo`` unless they are there already (a daily run merged
+    them from the kept state); True when they were made here, to be dropped after use."""
+    try:
+        con.execute(f"SELECT * FROM {FARM_PARTIALS[0].table} LIMIT 0").fetchall()
+    except Exception:  # the engine's "no such table", whichever engine it is
+        farm_partials(con)
+        return True
+    return False
+
+
+def _drop_farm_partials(con: duckdb.DuckDBPyConnection) -> None:
+    for partial in FARM_PARTIALS:
+        con.execute(f"DROP TABLE IF EXISTS {partial.table}")
 
 
 #: Most stays a farm's track keeps (the latest); a farm hopping between two sites
@@ -176,7 +230,8 @@ class FarmLikeSettings:
     min_callees_per_sim: float = 1.0
     """Different people outside the group it called, per SIM: a farm exists to call them."""
     together_h: float = 3.0
-    """Two SIMs stood together when they worked from one site within this many hours."""
+    """Two SIMs stood together when they worked from one site within this many hours (whole
+    hours: the partial of the sites SIMs worked from counts hours since the epoch)."""
     group_score: float = 0.9
     """The score a member of a farm-like group is given (as a candidate of :func:`find_farms`)."""
 
@@ -186,7 +241,8 @@ def farm_like_groups(
 ) -> list[list[str]]:
     """Groups of young SIMs that live only among themselves and call strangers: farms.
 
-    Needs the feature tables (``mo``, ``pairs``, ``sim_age``, ``sim_subscriber``). A
+    Needs the feature tables (``part_*``, ``pairs``, ``sim_age``, ``sim_subscriber``; the
+    farm partials are made from ``mo`` when they are not there). A
     member is a young SIM (``sim_age.young``), not corporate or M2M, that kept in
     touch with at most ``max_kept_contacts`` people outside the young SIMs; two
     members are tied when one called or texted the other and both worked from one
@@ -195,7 +251,17 @@ def farm_like_groups(
     people per SIM or more, hardly any of whom (``max_callback_share``) called back.
     """
     s = settings or FarmLikeSettings()
-    bucket_s = max(int(s.together_h * 3600), 1)
+    made = _missing_farm_partials(con)
+    try:
+        return _farm_like_groups(con, s)
+    finally:
+        if made:
+            _drop_farm_partials(con)
+
+
+def _farm_like_groups(con: duckdb.DuckDBPyConnection, s: FarmLikeSettings) -> list[list[str]]:
+    """:func:`farm_like_groups` once the farm partials are there."""
+    slot_h = max(int(s.together_h), 1)
     rows = con.execute(
         """
         WITH young AS (
@@ -221,13 +287,14 @@ def farm_like_groups(
         ),
         member AS (SELECT imsi FROM young WHERE imsi NOT IN (SELECT imsi FROM living)),
         places AS (
-            SELECT DISTINCT m.imsi, m.site, CAST(epoch(m.t) AS BIGINT) // ? AS slot
-            FROM mo m JOIN member USING (imsi) WHERE m.site IS NOT NULL
+            SELECT DISTINCT p.imsi, p.site, p.hour_n // ? AS slot
+            FROM part_sim_site_hour p JOIN member USING (imsi)
         ),
         ties AS (
-            SELECT DISTINCT least(m.imsi, m.b_imsi) AS a, greatest(m.imsi, m.b_imsi) AS b
-            FROM mo m JOIN member x ON x.imsi = m.imsi JOIN member y ON y.imsi = m.b_imsi
-            WHERE m.b_imsi <> m.imsi
+            -- the contacts are kept both ways: each pair once, the smaller SIM first
+            SELECT c.imsi AS a, c.other AS b
+            FROM part_sim_contact c JOIN member x ON x.imsi = c.imsi JOIN member y ON y.imsi = c.other
+            WHERE c.imsi < c.other
         )
         -- tied pairs that stood at one site within a slot of each other
         SELECT DISTINCT t.a, t.b FROM ties t
@@ -235,7 +302,7 @@ def farm_like_groups(
         JOIN places q ON q.imsi = t.b AND q.site = p.site AND q.slot BETWEEN p.slot - 1 AND p.slot + 1
         ORDER BY t.a, t.b
         """,
-        [s.max_kept_contacts, bucket_s],
+        [s.max_kept_contacts, slot_h],
     ).fetchall()
     graph = nx.Graph()
     graph.add_edges_from(rows)
@@ -251,9 +318,9 @@ def farm_like_groups(
             ),
             out_calls AS (
                 -- calls to numbers outside the group (an anti-join, portable to Spark)
-                SELECT g.grp, m.b_number FROM mo m JOIN _groups g USING (imsi)
+                SELECT g.grp, m.b_number FROM part_sim_callee m JOIN _groups g USING (imsi)
                 LEFT JOIN numbers own ON own.grp = g.grp AND own.msisdn = m.b_number
-                WHERE m.event = 'voice' AND m.b_number IS NOT NULL AND own.msisdn IS NULL
+                WHERE own.msisdn IS NULL
             ),
             callees AS (SELECT DISTINCT grp, b_number FROM out_calls),
             called_back AS (
@@ -280,16 +347,14 @@ def farm_like_groups(
 
 
 def _edges(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """Pairs (a < b) of candidate SIMs with the kind of evidence that links them."""
+    """Pairs (a < b) of candidate SIMs with the kind of evidence that links them, from the partials."""
     return con.sql(
         """
         WITH cand AS (SELECT imsi FROM candidates),
-        m AS (SELECT mo.* FROM mo JOIN cand USING (imsi)),
+        handsets AS (SELECT DISTINCT p.imsi, p.imei FROM part_sim_imei_day p JOIN cand USING (imsi)),
         imei_pairs AS (
             SELECT DISTINCT x.imsi AS a, y.imsi AS b, 'shared_imei' AS kind
-            FROM (SELECT DISTINCT imsi, imei FROM m WHERE imei IS NOT NULL) x
-            JOIN (SELECT DISTINCT imsi, imei FROM m WHERE imei IS NOT NULL) y
-              ON x.imei = y.imei AND x.imsi < y.imsi
+            FROM handsets x JOIN handsets y ON x.imei = y.imei AND x.imsi < y.imsi
         ),
         subs AS (
             SELECT s.imsi, s.activated, s.imsi_n, s.owner_id, s.owner_sims
@@ -306,17 +371,16 @@ def _edges(con: duckdb.DuckDBPyConnection) -> pa.Table:
             WHERE x.owner_sims >= 3
         ),
         contact_pairs AS (
-            SELECT DISTINCT least(m.imsi, m.b_imsi) AS a, greatest(m.imsi, m.b_imsi) AS b, 'sim_to_sim' AS kind
-            FROM m JOIN cand c ON c.imsi = m.b_imsi WHERE m.b_imsi <> m.imsi
+            SELECT c.imsi AS a, c.other AS b, 'sim_to_sim' AS kind
+            FROM part_sim_contact c JOIN cand x ON x.imsi = c.imsi JOIN cand y ON y.imsi = c.other
+            WHERE c.imsi < c.other
         ),
-        site_days AS (
-            SELECT DISTINCT imsi, site, CAST(t AS DATE) AS d FROM m
-        ),
+        site_days AS (SELECT p.imsi, p.site, p.d FROM part_sim_site_day p JOIN cand USING (imsi)),
         site_pairs AS (
             SELECT DISTINCT x.imsi AS a, y.imsi AS b, 'same_site_day' AS kind
             FROM site_days x JOIN site_days y ON x.site = y.site AND x.d = y.d AND x.imsi < y.imsi
         ),
-        victims AS (SELECT DISTINCT imsi, b_number FROM m WHERE event = 'voice'),
+        victims AS (SELECT p.imsi, p.b_number FROM part_sim_callee p JOIN cand USING (imsi)),
         victim_pairs AS (
             SELECT x.imsi AS a, y.imsi AS b, 'shared_victims' AS kind
             FROM victims x JOIN victims y ON x.b_number = y.b_number AND x.imsi < y.imsi
@@ -343,8 +407,35 @@ def find_farms(
     ``scores`` are the SIMs' own scores; members of :func:`farm_like_groups` count
     as suspects with ``farm_like.group_score`` whatever their own. Returns the farms
     (largest first) and the farm of every SIM in one.
+
+    Reads the partials (``part_*``); the farm partials (:data:`FARM_PARTIALS`) are made
+    from ``mo`` when they are not there, and dropped again once the farms are found.
     """
-    like = farm_like or FarmLikeSettings()
+    made = _missing_farm_partials(con)
+    try:
+        return _find_farms(
+            con,
+            scores,
+            candidate_score=candidate_score,
+            farm_score=farm_score,
+            seed=seed,
+            like=farm_like or FarmLikeSettings(),
+        )
+    finally:
+        if made:
+            _drop_farm_partials(con)
+
+
+def _find_farms(
+    con: duckdb.DuckDBPyConnection,
+    scores: dict[str, float],
+    *,
+    candidate_score: float,
+    farm_score: float,
+    seed: int,
+    like: FarmLikeSettings,
+) -> tuple[list[Farm], dict[str, str]]:
+    """:func:`find_farms` once the farm partials are there."""
     scores = dict(scores)
     group_of: dict[str, int] = {}
     for n, group in enumerate(farm_like_groups(con, like)):
@@ -456,16 +547,28 @@ def _merge_channels(con: duckdb.DuckDBPyConnection, pieces: list[set[str]]) -> l
     members = sorted(set().union(*sized))
     con.register("_piece_members", pa.table({"imsi": pa.array(members, pa.string())}))
     try:
-        rows = con.execute(
+        site_days = con.execute(
             """
-            SELECT imsi, list(DISTINCT site || '@' || CAST(CAST(t AS DATE) AS VARCHAR)), count(*),
-                   list(hour(t))
-            FROM mo JOIN _piece_members USING (imsi) GROUP BY imsi
+            SELECT s.imsi, list(DISTINCT s.site || '@' || CAST(s.d AS VARCHAR))
+            FROM part_sim_site_day s JOIN _piece_members USING (imsi) GROUP BY s.imsi
+            """
+        ).fetchall()
+        hours = con.execute(
+            """
+            SELECT h.imsi, hour(h.h) AS hour, CAST(sum(h.originated) AS BIGINT) AS n
+            FROM part_sim_hour h JOIN _piece_members USING (imsi) GROUP BY 1, 2
             """
         ).fetchall()
     finally:
         con.unregister("_piece_members")
-    per_sim = {imsi: (set(days), int(n), hours) for imsi, days, n, hours in rows}
+    by_hour: dict[str, np.ndarray] = {}
+    for imsi, hour, n in hours:
+        by_hour.setdefault(imsi, np.zeros(24, dtype=np.int64))[int(hour)] += int(n)
+    per_sim = {
+        imsi: (set(days), int(by_hour[imsi].sum()), by_hour[imsi])
+        for imsi, days in site_days
+        if imsi in by_hour
+    }
     stats = []
     for piece in sized:
         days: set[str] = set()
@@ -474,10 +577,10 @@ def _merge_channels(con: duckdb.DuckDBPyConnection, pieces: list[set[str]]) -> l
         for imsi in piece:
             if imsi not in per_sim:
                 continue
-            d, n, hours = per_sim[imsi]
+            d, n, per_hour = per_sim[imsi]
             days |= d
             calls.append(n)
-            hourly += np.bincount(np.asarray(hours, dtype=np.int64), minlength=24)
+            hourly += per_hour
         norm = float(np.linalg.norm(hourly)) or 1.0
         stats.append((days, float(np.median(calls)) if calls else 0.0, hourly / norm))
     parent = list(range(len(sized)))
@@ -524,25 +627,31 @@ def _expand(con: duckdb.DuckDBPyConnection, farms: list[Farm], scores: dict[str,
         found = con.execute(
             """
             WITH members AS (SELECT * FROM _members),
-            member_imei AS (SELECT DISTINCT m.farm, mo.imei FROM mo JOIN members m USING (imsi) WHERE mo.imei IS NOT NULL),
-            member_site_day AS (SELECT DISTINCT m.farm, mo.site, CAST(mo.t AS DATE) AS d FROM mo JOIN members m USING (imsi)),
-            outsiders AS (SELECT DISTINCT imsi FROM mo WHERE imsi NOT IN (SELECT imsi FROM members)),
+            member_imei AS (
+                SELECT DISTINCT m.farm, p.imei FROM part_sim_imei_day p JOIN members m USING (imsi)
+            ),
+            member_site_day AS (
+                SELECT DISTINCT m.farm, p.site, p.d FROM part_sim_site_day p JOIN members m USING (imsi)
+            ),
+            outsiders AS (
+                SELECT DISTINCT imsi FROM part_sim_hour WHERE imsi NOT IN (SELECT imsi FROM members)
+            ),
             by_imei AS (
-                SELECT DISTINCT mo.imsi, mi.farm FROM mo JOIN member_imei mi USING (imei)
-                WHERE mo.imsi IN (SELECT imsi FROM outsiders)
+                SELECT DISTINCT p.imsi, mi.farm FROM part_sim_imei_day p JOIN member_imei mi USING (imei)
+                WHERE p.imsi IN (SELECT imsi FROM outsiders)
             ),
             contacts AS (
-                SELECT mo.imsi AS outsider, m.farm, m.imsi AS member, 'out' AS way
-                FROM mo JOIN members m ON m.imsi = mo.b_imsi
+                SELECT s.imsi AS outsider, m.farm, m.imsi AS member, 'out' AS way
+                FROM part_sim_to_sim s JOIN members m ON m.imsi = s.b_imsi
                 UNION
-                SELECT mo.b_imsi AS outsider, m.farm, m.imsi AS member, 'in' AS way
-                FROM mo JOIN members m ON m.imsi = mo.imsi WHERE mo.b_imsi IS NOT NULL
+                SELECT s.b_imsi AS outsider, m.farm, m.imsi AS member, 'in' AS way
+                FROM part_sim_to_sim s JOIN members m ON m.imsi = s.imsi
             ),
             at_site AS (
                 -- only where the SIMs that called the farm or were called by it stood
-                SELECT DISTINCT mo.imsi, sd.farm FROM mo JOIN member_site_day sd
-                  ON sd.site = mo.site AND sd.d = CAST(mo.t AS DATE)
-                WHERE mo.imsi IN (SELECT outsider FROM contacts)
+                SELECT DISTINCT p.imsi, sd.farm FROM part_sim_site_day p JOIN member_site_day sd
+                  ON sd.site = p.site AND sd.d = p.d
+                WHERE p.imsi IN (SELECT outsider FROM contacts)
             ),
             young AS (SELECT imsi FROM sim_age WHERE age_days IS NULL OR young),
             by_contact AS (
