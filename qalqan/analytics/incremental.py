@@ -10,13 +10,20 @@ Two things are kept in a state folder (``qalqan analyze --state DIR``):
   days writes, since the analysis sees the same records; what is saved is
   reading, checking and staging the history again. Record ids are checked for
   repeats among the new days only.
-- **the per-SIM partials** (``<name>.parquet`` for every partial of
-  :data:`~qalqan.analytics.features.PARTIALS`, and ``manifest.json``):
+- **the per-SIM partials** (``<name>.parquet`` for every partial of :data:`KEPT`:
+  those of the features, :data:`~qalqan.analytics.features.PARTIALS`, and those of
+  the farms, :data:`~qalqan.analytics.farms.FARM_PARTIALS`; and ``manifest.json``):
   :func:`features_since` gives the features of every day from the new day's
-  records merged with them, the same as from all the records. The analysis
-  does not use them yet: its farms and its calls still read the records of
-  every day (``mo``, ``cdrs``), so these are the features' part of a run that
-  reads one day.
+  records merged with them, the same as from all the records.
+
+:class:`IncrementalAnalysis` is the analysis of such a run. With ``since`` it
+reads the new days' records alone for the SIMs' features and their farms (the
+merged partials say the rest), and the SIMs' verdicts and farms are those of a
+full run. The calls are still judged over every kept day, since their history
+facts (pairs, callers' past, the first-contact walk, the Wangiri look-back) are
+read from the kept records: that part of a daily run still costs every day.
+Without ``since`` (a full run with ``--state``) it is the full analysis, and
+keeps the partials for the next day.
 
 The state must end the day before ``DAY`` and hold nothing from ``DAY`` on: a
 gap would leave days out, an overlap would count them twice. Either is refused
@@ -31,22 +38,39 @@ import shutil
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from qalqan.analytics.calls import call_features
+from qalqan.analytics.farms import FARM_PARTIALS, farm_partials
 from qalqan.analytics.features import (
     PARTIALS,
+    Partial,
+    _mobile_originated,
     features_from_partials,
     merge_partials,
     record_partials,
 )
+from qalqan.analytics.inbound import inbound_call_facts
+from qalqan.analytics.numbering import home_region, number_facts
+from qalqan.analytics.pipeline import Analysis
+from qalqan.detections.spoofing import SpoofingSettings
+from qalqan.detections.wangiri import WangiriBurst
 from qalqan.errors import DataSetError
 from qalqan.screening.config import YOUNG_SIM_DAYS
 
+if TYPE_CHECKING:
+    from qalqan.analytics.models import Models
+    from qalqan.analytics.store import AnalysisStore
+    from qalqan.screening.config import ScreeningConfig
+
 __all__ = [
+    "KEPT",
     "MANIFEST",
+    "IncrementalAnalysis",
     "State",
     "StateError",
     "check_history",
@@ -62,6 +86,9 @@ MANIFEST = "manifest.json"
 
 #: The prefix of the stored partials once read back into the connection.
 STORED = "stored_"
+
+#: Every partial a state keeps: the features' and the farms'.
+KEPT: tuple[Partial, ...] = PARTIALS + FARM_PARTIALS
 
 
 class StateError(DataSetError):
@@ -108,7 +135,7 @@ def read_manifest(folder: Path) -> State:
         names = set(manifest["partials"])
     except (ValueError, KeyError, TypeError) as exc:
         raise StateError(f"{path} cannot be read: {exc}") from None
-    missing = sorted({p.name for p in PARTIALS} - names)
+    missing = sorted({p.name for p in KEPT} - names)
     if missing:
         raise StateError(f"the kept state in {folder} lacks {', '.join(missing)}")
     return state
@@ -118,7 +145,7 @@ def load_state(con: duckdb.DuckDBPyConnection, folder: Path, *, since: date) -> 
     """Read the state that ends the day before ``since`` as ``stored_<name>`` tables."""
     state = read_manifest(folder)
     state.check_before(since)
-    for partial in PARTIALS:
+    for partial in KEPT:
         source = (folder / f"{partial.name}.parquet").as_posix()
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {STORED}{partial.name} AS SELECT * FROM read_parquet('{source}')"
@@ -129,6 +156,11 @@ def load_state(con: duckdb.DuckDBPyConnection, folder: Path, *, since: date) -> 
 def merge_with_state(con: duckdb.DuckDBPyConnection, *, new_prefix: str) -> None:
     """``part_<name>``: the stored partials merged with those of the new days."""
     merge_partials(con, [STORED, new_prefix])
+    for partial in FARM_PARTIALS:  # sets: the union of the days' keys
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {partial.table} AS "
+            f"SELECT * FROM {STORED}{partial.name} UNION SELECT * FROM {new_prefix}{partial.name}"
+        )
 
 
 def save_state(con: duckdb.DuckDBPyConnection, folder: Path, state: State) -> None:
@@ -139,7 +171,7 @@ def save_state(con: duckdb.DuckDBPyConnection, folder: Path, state: State) -> No
     """
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MANIFEST).unlink(missing_ok=True)
-    for partial in PARTIALS:
+    for partial in KEPT:
         keys = ", ".join(partial.keys)
         table = con.sql(f"SELECT * FROM {partial.table} ORDER BY {keys}").to_arrow_table()
         pq.write_table(table, folder / f"{partial.name}.parquet", compression="zstd")
@@ -147,7 +179,7 @@ def save_state(con: duckdb.DuckDBPyConnection, folder: Path, state: State) -> No
         "first_day": state.first_day.isoformat(),
         "last_day": state.last_day.isoformat(),
         "local_offset_h": state.local_offset_h,
-        "partials": [p.name for p in PARTIALS],
+        "partials": [p.name for p in KEPT],
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
@@ -180,6 +212,7 @@ def features_since(
         raise StateError(f"the data set read for --since {since} holds calls of {first}")
     state = load_state(con, folder, since=since)
     record_partials(con, local_offset_h=state.local_offset_h, prefix="new_")
+    farm_partials(con, prefix="new_")
     merge_with_state(con, new_prefix="new_")
     features = features_from_partials(con, young_sim_days=young_sim_days)
     save_state(
@@ -191,7 +224,12 @@ def features_since(
 
 
 def start_state(con: duckdb.DuckDBPyConnection, folder: Path, *, local_offset_h: int) -> State:
-    """Keep the ``part_*`` tables of a full run as the state its next day starts from."""
+    """Keep the ``part_*`` tables of a full run as the state its next day starts from.
+
+    The features' partials must be there (``sim_features``); the farms' are made here
+    from ``mo``, and stay for the farms of this run.
+    """
+    farm_partials(con)
     first, last = first_and_last_day(con)
     state = State(first_day=first, last_day=last, local_offset_h=local_offset_h)
     save_state(con, folder, state)
@@ -219,13 +257,13 @@ def check_history(folder: Path, since: date) -> date:
     return first
 
 
-def keep_history(staged: Path, folder: Path, *, since: date | None) -> None:
+def keep_history(staged: Path, folder: Path, *, since: date | None) -> Path:
     """Add the staged call records to those kept in ``folder`` and stage them all.
 
     Without ``since`` (a full run) the kept records start again from the staged ones.
     The staged ``cdrs`` then reads every kept day, so that the analysis sees the
-    history it needs (farms over weeks, callers' past calls) while only the new
-    days were read and checked.
+    history it needs (callers' past calls) while only the new days were read and
+    checked. Returns the kept file of the new days' records.
     """
     first = check_history(folder, since) if since is not None else None
     parts = folder / "cdrs"
@@ -242,7 +280,69 @@ def keep_history(staged: Path, folder: Path, *, since: date | None) -> None:
     con.close()
     if low is None:
         raise StateError("the data set holds no call records to add to the kept state")
-    shutil.move(staged / "cdrs.parquet", parts / f"{low.isoformat()}.parquet")
+    new = parts / f"{low.isoformat()}.parquet"
+    shutil.move(staged / "cdrs.parquet", new)
     (staged / "cdrs").symlink_to(parts.resolve(), target_is_directory=True)
     kept = {"first_day": (first or low).isoformat(), "last_day": high.isoformat()}
     (folder / HISTORY).write_text(json.dumps(kept, indent=2) + "\n", encoding="utf-8")
+    return new
+
+
+class IncrementalAnalysis(Analysis):
+    """The analysis of a run with ``--state``: with ``since``, the SIMs from the kept partials.
+
+    ``new_records`` is the kept file of this run's records (:func:`keep_history`); the
+    store's ``cdrs`` reads every kept day. With ``since``, the features and the farms'
+    partials are made from ``new_records`` alone and merged with those kept in ``state``
+    (:func:`features_since`); the network's offset from UTC is the state's. The call
+    facts are then made over every kept day, as a full run makes them. Without
+    ``since`` the analysis is the full one and its partials start the state.
+    """
+
+    def __init__(
+        self,
+        store: AnalysisStore,
+        models: Models | None = None,
+        *,
+        config: ScreeningConfig | None = None,
+        state: Path,
+        since: date | None,
+        new_records: Path,
+    ) -> None:
+        super().__init__(store, models, config=config)
+        self.state = state
+        self.since = since
+        self.new_records = new_records
+
+    def prepare(self) -> None:
+        if self.since is None:
+            super().prepare()
+            start_state(self.con, self.state, local_offset_h=self.local_offset_h)
+            return
+        con = self.con
+        self.local_offset_h = read_manifest(self.state).local_offset_h
+        _read_cdrs(con, self.new_records.as_posix())
+        self.sim_table = features_since(
+            con, self.state, since=self.since, young_sim_days=self.config.young_sim_days
+        )
+        _read_cdrs(con, (self.state / "cdrs" / "*.parquet").as_posix())
+        _mobile_originated(con, self.local_offset_h)  # the farms' descriptions, the calls
+        self._call_facts()
+
+    def _call_facts(self) -> None:
+        """The facts of the calls from outside, as :meth:`Analysis.prepare` makes them."""
+        self.home = home_region(self.con)
+        number_facts(self.con, "numbers", self.home)
+        inbound_call_facts(
+            self.con,
+            local_offset_h=self.local_offset_h,
+            roaming_known=self.store.has("roaming"),
+            spoofing=SpoofingSettings.from_config(self.config),
+            wangiri=WangiriBurst.from_config(self.config),
+        )
+        call_features(self.con)
+
+
+def _read_cdrs(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """Point the ``cdrs`` view at ``source`` (a Parquet file or a glob of them)."""
+    con.execute(f"CREATE OR REPLACE VIEW cdrs AS SELECT * FROM read_parquet('{source}')")

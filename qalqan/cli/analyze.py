@@ -56,8 +56,10 @@ def run_analysis(
     ``rules`` is the screening rules file whose settings the shared detections use
     (the shipped one by default), the same file ``qalqan replay --rules`` takes.
     ``engine`` runs the queries on DuckDB (default) or on Spark (``spark_master``).
-    ``state`` keeps the checked call records for the next run; ``since`` reads only the
-    days from then on and analyses them with those kept (qalqan.analytics.incremental).
+    ``state`` keeps the checked call records and the per-SIM partials for the next run;
+    ``since`` reads only the days from then on: the SIMs and farms come from the new days
+    and the kept partials, the calls are judged over every kept day
+    (qalqan.analytics.incremental). On Spark, ``since`` saves the reading and checking only.
     """
     from qalqan.analytics.output import write_result
     from qalqan.analytics.pipeline import Analysis
@@ -68,9 +70,11 @@ def run_analysis(
 
     config = load_config(rules)  # a bad rules file stops here, before any work
     if since is not None:
-        from qalqan.analytics.incremental import check_history
+        from qalqan.analytics.incremental import check_history, read_manifest
 
         check_history(state or out / "state", since)  # a state with a gap stops here too
+        if engine == "duckdb":
+            read_manifest(state or out / "state").check_before(since)
     if engine == "spark":
         from qalqan.analytics.engine import require_spark
 
@@ -93,11 +97,12 @@ def run_analysis(
                 limits=limits,
                 since=since,
             )
+            new_records = None
             if state is not None:
                 from qalqan.analytics.incremental import keep_history
 
                 bar.update(task, description=f"keeping the checked call records in {state}")
-                keep_history(scratch / "staged", state, since=since)
+                new_records = keep_history(scratch / "staged", state, since=since)
             bar.update(task, description="loading models (trained on first use)", total=None)
             models = cached_models(step=lambda s: bar.update(task, description=s))
             store = AnalysisStore.open(
@@ -108,7 +113,19 @@ def run_analysis(
                 spark_master=spark_master,
             )
             try:
-                analysis = Analysis(store, models, config=config)
+                if new_records is not None and state is not None and engine == "duckdb":
+                    from qalqan.analytics.incremental import IncrementalAnalysis
+
+                    analysis: Analysis = IncrementalAnalysis(
+                        store,
+                        models,
+                        config=config,
+                        state=state,
+                        since=since,
+                        new_records=new_records,
+                    )
+                else:
+                    analysis = Analysis(store, models, config=config)
                 bar.update(task, description="computing features")
                 analysis.prepare()
                 bar.update(task, description="judging SIMs, farms, calls and campaigns")

@@ -3,6 +3,9 @@
 Days 1–3 are analysed with ``--state``; day 4's part is then added to the data set's
 ``cdrs/`` folder and analysed with ``--since``: every output equals that of one run
 over days 1–4, and a state that already holds day 4 is refused (exit 2).
+
+The SIMs of a daily run come from day 4 and the kept partials alone: with the kept
+records of days 1–3 gone, its ``sims.csv`` is still that of the full run.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, da
     held = last.rename(root / "held.csv")
     state = root / "state"
     assert _analyze(str(root / "data"), "--out", str(root / "first"), "--state", str(state)) == 0
+    shutil.copytree(state, root / "state_of_days_1_to_3")
     held.rename(last)
     daily, full = root / "daily", root / "full"
     since = str(days[-1])
@@ -94,3 +98,19 @@ def test_a_state_with_a_gap_is_refused(runs: tuple[Path, Path, Path, date], tmp_
     )  # fmt: skip
     assert result.exit_code == 2
     assert "left out" in result.output
+
+
+def test_a_daily_run_judges_sims_without_the_records_of_the_days_before(
+    runs: tuple[Path, Path, Path, date],
+) -> None:
+    daily, full, _, day = runs
+    root = daily.parent
+    state = root / "state_of_days_1_to_3"
+    for part in (state / "cdrs").glob("*.parquet"):
+        part.unlink()  # the records of days 1-3: the partials must say all they said
+    out = root / "forgetful"
+    assert (
+        _analyze(str(root / "data"), "--out", str(out), "--since", str(day), "--state", str(state))
+        == 0
+    )
+    assert (out / "sims.csv").read_bytes() == (full / "sims.csv").read_bytes()
