@@ -193,17 +193,21 @@ def analyze_command(
             "--since",
             formats=["%Y-%m-%d"],
             help="Read only the call records of this day (YYYY-MM-DD) and later, and analyse "
-            "them with those kept in --state by the runs before, which must end the day "
-            "before. A table kept as a folder of daily parts (cdrs/2026-03-04.csv) is read "
-            "from that part on. Record ids are checked for repeats within the new days only.",
+            "them with what --state kept from the runs before, which must end the day "
+            "before. The SIMs and farms come from the new days and the kept per-SIM "
+            "partials; the calls are still judged over every kept day, so the outputs are "
+            "those of a full run. A table kept as a folder of daily parts "
+            "(cdrs/2026-03-04.csv) is read from that part on. Record ids are checked for "
+            "repeats within the new days only.",
         ),
     ] = None,
     state: Annotated[
         Path | None,
         typer.Option(
             "--state",
-            help="Folder where the checked call records are kept for the next --since run "
-            "(default OUT/state with --since; a full run keeps them only when given).",
+            help="Folder where the checked call records and the per-SIM partials are kept "
+            "for the next --since run (default OUT/state with --since; a full run keeps "
+            "them only when given).",
         ),
     ] = None,
 ) -> None:
