@@ -5,22 +5,108 @@ rejected rows go to the quarantine with file, line and reason, and accepted
 rows are written to ``WORK/<table>.parquet`` with the contract's types. The
 analysis then runs SQL over those files. Bad rows are reported, never fatal;
 a data set that cannot be read at all raises :class:`~qalqan.errors.DataSetError`.
+
+Writing Parquet costs about as much as checking the rows, so a chunk is
+written in a thread of its own while the next one is checked (Arrow lets go
+of the GIL while it encodes): at most one chunk waits to be written. Columns
+whose values repeat (an event, a route, a cell) are dictionary-encoded; ids
+and numbers, nearly all distinct, are not, which spares the encoder a
+dictionary it would only give up on. Compression is zstd at its fastest
+level: the staged call records may be kept (``--state``), so they stay small.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import TracebackType
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from qalqan.exchange.reader import DataSet, Progress, ReadLimits, TableReport, ValidationReport
-from qalqan.exchange.schema import INPUT_TABLES
+from qalqan.exchange.checks import FEW_VALUES
+from qalqan.exchange.reader import (
+    DEFAULT_CHUNK_ROWS,
+    DataSet,
+    Progress,
+    ReadLimits,
+    TableReport,
+    ValidationReport,
+)
+from qalqan.exchange.schema import INPUT_TABLES, Table
 from qalqan.exchange.types import canonical_schema
 
-__all__ = ["stage"]
+__all__ = ["StagedTableWriter", "dictionary_columns", "stage"]
+
+COMPRESSION = "zstd"
+COMPRESSION_LEVEL = 1
+
+
+def dictionary_columns(table: Table) -> list[str]:
+    """The columns of ``table`` whose values repeat: a handful of kinds, or another table's keys."""
+    return [
+        column.name
+        for column in table.columns
+        if column.kind in FEW_VALUES or column.references is not None
+    ]
+
+
+class StagedTableWriter:
+    """Writes a table's accepted rows to Parquet in a thread, one chunk behind the caller.
+
+    :meth:`write` hands a batch over and returns once the batch before it is
+    written, so at most two are held; an error in writing is raised there or
+    when the writer is closed. The file is closed on leaving the with-block,
+    also when reading stops with an error.
+    """
+
+    def __init__(self, path: Path, table: Table) -> None:
+        self.path = path
+        self.table = table
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._pending: Future[None] | None = None
+        self._thread = ThreadPoolExecutor(1, "qalqan-stage")
+
+    def __enter__(self) -> StagedTableWriter:
+        return self
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self._wait()
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(
+                self.path,
+                batch.schema,
+                compression=COMPRESSION,
+                compression_level=COMPRESSION_LEVEL,
+                use_dictionary=[
+                    name for name in dictionary_columns(self.table) if name in batch.schema.names
+                ],
+            )
+        self._pending = self._thread.submit(self._writer.write_batch, batch)
+        self.rows += batch.num_rows
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self._wait()
+        finally:
+            self._thread.shutdown()
+            if self._writer is not None:
+                self._writer.close()
+            elif exc_type is None:  # no accepted rows: an empty file with the contract's columns
+                pq.write_table(canonical_schema(self.table).empty_table(), self.path)
 
 
 def stage(
@@ -31,6 +117,7 @@ def stage(
     progress: Progress | None = None,
     limits: ReadLimits | None = None,
     since: date | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> ValidationReport:
     """Validate ``data_dir`` into ``work_dir``; returns what was read, accepted and rejected.
 
@@ -45,27 +132,21 @@ def stage(
             report.absent.append(name)
             continue
         table_report = report.tables[name] = TableReport(table=name)
-        target = work_dir / f"{name}.parquet"
-        writer: pq.ParquetWriter | None = None
-        try:
-            with dataset.read(
+        with (
+            StagedTableWriter(work_dir / f"{name}.parquet", INPUT_TABLES[name]) as writer,
+            dataset.read(
                 name,
                 quarantine=quarantine_dir,
                 progress=progress,
                 report=table_report,
+                chunk_rows=chunk_rows,
                 parts_from=since.isoformat() if since is not None and name == "cdrs" else None,
-            ) as reader:
-                for batch in reader:
-                    if since is not None and name == "cdrs":
-                        batch = _from_day(batch, since)
-                    if writer is None:
-                        writer = pq.ParquetWriter(target, batch.schema, compression="zstd")
-                    writer.write_batch(batch)
-        finally:
-            if writer is not None:
-                writer.close()
-        if writer is None:  # no accepted rows: an empty file with the contract's columns
-            pq.write_table(canonical_schema(INPUT_TABLES[name]).empty_table(), target)
+            ) as reader,
+        ):
+            for batch in reader:
+                if since is not None and name == "cdrs":
+                    batch = _from_day(batch, since)
+                writer.write(batch)
     return report
 
 

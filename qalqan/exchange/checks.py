@@ -34,6 +34,7 @@ from qalqan.exchange.types import TIME_TYPE, arrow_type
 from qalqan.exchange.writer import to_csv_text_columns
 
 __all__ = [
+    "FEW_VALUES",
     "ROW_RULES",
     "CheckedColumn",
     "Mask",
@@ -238,7 +239,7 @@ _PATTERNS: Final[dict[Kind, tuple[str, str]]] = {
     Kind.CURRENCY: (r"^[A-Z]{3}$", "is not a currency code (ISO 4217, e.g. KZT)"),
 }
 
-_FEW_VALUES: Final = frozenset({Kind.INGRESS, Kind.POLICY, Kind.COUNTRY, Kind.CURRENCY})
+FEW_VALUES: Final = frozenset({Kind.ENUM, Kind.INGRESS, Kind.POLICY, Kind.COUNTRY, Kind.CURRENCY})
 """Kinds whose columns hold a handful of distinct values (routes, countries) in any size of file."""
 
 _EXPECTED: Final[dict[Kind, str]] = {
@@ -478,7 +479,7 @@ def _check_text(column: Column, text: pa.Array) -> CheckedColumn:
         ok = _mask(pc.is_in(text, value_set=pa.array(column.values, pa.string())))
         values = text
     elif kind in _PATTERNS:
-        ok = _matches(text, _PATTERNS[kind][0], few_values=kind in _FEW_VALUES)
+        ok = _matches(text, _PATTERNS[kind][0], few_values=kind in FEW_VALUES)
         values = text
     elif kind is Kind.TIME:
         values, ok = _parse_time(text)
