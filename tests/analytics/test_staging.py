@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from qalqan.analytics import staging
 from qalqan.analytics.staging import dictionary_columns, stage
 from qalqan.errors import UnreadableFileError
 from qalqan.exchange.limits import ReadLimits
@@ -109,7 +108,7 @@ def test_a_failed_write_stops_staging_with_its_error(
             written.append(batch.num_rows)
             super().write_batch(batch, row_group_size)
 
-    monkeypatch.setattr(staging.pq, "ParquetWriter", FullDisk)
+    monkeypatch.setattr(pq, "ParquetWriter", FullDisk)
     with pytest.raises(OSError, match="No space left on device"):
         stage(data, tmp_path / "work", quarantine_dir=tmp_path / "q", chunk_rows=64)
     assert written == [2, 64]
