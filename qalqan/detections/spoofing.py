@@ -57,15 +57,18 @@ allowed: both only make the batch flag less.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 from qalqan.detections.settings import RulesFile
 from qalqan.domain.model import IngressClass
 
 if TYPE_CHECKING:
     import duckdb
+    import numpy as np
+    import pyarrow as pa
 
 __all__ = [
     "DOMESTIC_FROM_ABROAD",
@@ -74,10 +77,13 @@ __all__ = [
     "REGISTRY_WRONG_ROUTE",
     "SPOOFING_RULES",
     "UNALLOCATED",
+    "FirstContactFacts",
+    "FirstContactHistory",
     "SpoofingRule",
     "SpoofingSettings",
     "first_contact_facts",
     "ingress_sql",
+    "walk_first_contact",
 ]
 
 ALL_INGRESS: Final = frozenset(IngressClass)
@@ -200,9 +206,15 @@ class SpoofingSettings:
 
 
 _EVENTS_AT_ONCE: Final = 65_536
+_SWEEPS_PER_WINDOW: Final = 4
+"""How often the walk forgets what lies beyond the window: every quarter window of
+time, so it holds at most a window and a quarter of history."""
+
+CONTACT, RADIO, JUDGED = 0, 1, 2
+"""Kinds of the walk's events: contact between two numbers, a call over our radio, a judged call."""
 
 
-def _recent(last_seen: dict[str, float], horizon: float, enough: int) -> int:
+def _recent(last_seen: dict[int, float], horizon: float, enough: int) -> int:
     """Items of ``last_seen`` (oldest first) seen after ``horizon``, counted up to ``enough``.
 
     Newest first, stopping at ``enough`` or at the first one too old: a number let
@@ -216,23 +228,195 @@ def _recent(last_seen: dict[str, float], horizon: float, enough: int) -> int:
     return n
 
 
+@dataclass(slots=True, kw_only=True)
+class FirstContactHistory:
+    """What the walk knows at a moment, keyed by the ids the SQL gave the numbers.
+
+    Only the last time of each thing counts, and only within ``window_s`` before a
+    judged call, so whatever lies at or before ``now - window_s`` is forgotten as the
+    clock moves on: no call at ``now`` or later can read it.
+    """
+
+    window_s: float
+    enough: int
+    """``established_callees``: more of a route's callees than this never change a verdict."""
+    contact: dict[int, float] = field(default_factory=dict)
+    """Pair id (caller, callee) → the last contact let through between the two, either way."""
+    radio: dict[int, float] = field(default_factory=dict)
+    """Caller id → its last call over our radio."""
+    route_callees: dict[int, dict[int, float]] = field(default_factory=dict)
+    """Route id (ingress, caller) → pair id → the last call let through, oldest first,
+    the newest ``enough`` only."""
+    swept_at: float = -math.inf
+    peak_entries: int = 0
+    """The most entries held at once (counted at each sweep and at the end)."""
+
+    def entries(self) -> int:
+        """Contacts, radio times and route callees held now."""
+        routes = sum(len(callees) for callees in self.route_callees.values())
+        return len(self.contact) + len(self.radio) + routes
+
+    def sweep(self, now: float) -> None:
+        """Forget every time at or before ``now - window_s``, and routes left with none."""
+        self.peak_entries = max(self.peak_entries, self.entries())
+        horizon = now - self.window_s
+        self.contact = {k: t for k, t in self.contact.items() if t > horizon}
+        self.radio = {k: t for k, t in self.radio.items() if t > horizon}
+        kept: dict[int, dict[int, float]] = {}
+        for route, callees in self.route_callees.items():
+            fresh = {k: t for k, t in callees.items() if t > horizon}
+            if fresh:
+                kept[route] = fresh
+        self.route_callees = kept
+        self.swept_at = now
+
+
+@dataclass(slots=True)
+class FirstContactFacts:
+    """The facts of each judged call, at its ordinal (its place in time order)."""
+
+    contact_known: np.ndarray
+    route_callees: np.ndarray
+    on_our_radio: np.ndarray
+    first_contact: np.ndarray
+
+    @classmethod
+    def empty(cls, calls: int) -> FirstContactFacts:
+        import numpy as np
+
+        return cls(
+            contact_known=np.zeros(calls, dtype=np.bool_),
+            route_callees=np.zeros(calls, dtype=np.int32),
+            on_our_radio=np.zeros(calls, dtype=np.bool_),
+            first_contact=np.zeros(calls, dtype=np.bool_),
+        )
+
+
+EventColumns = tuple[
+    list[int], list[float], list[int], list[int], list[int], list[int], list[bool], list[bool]
+]
+"""One batch of events as columns: kind, time (epoch seconds), judged call's ordinal,
+caller id, pair id, route id, answered, flagged by another spoofing rule (the last five
+are read for judged calls only; contact reads the pair, radio the caller)."""
+
+
+def walk_first_contact(
+    history: FirstContactHistory, batches: Iterable[EventColumns], facts: FirstContactFacts
+) -> None:
+    """Judge each judged call of ``batches`` (events in time order) into ``facts``.
+
+    A judged call is first contact when there was no contact with its callee, fewer
+    than ``enough`` people called over its route and nothing over our radio, all
+    after ``s - window``. Unless intercepted (first contact, or flagged by another
+    spoofing rule), it is let through: it establishes its callee on its route and,
+    answered, is contact. ``history`` goes on from where it stands and is swept
+    every quarter window, so its size follows the window, not the data set.
+    """
+    window, enough = history.window_s, history.enough
+    every = window / _SWEEPS_PER_WINDOW
+    contact, radio, routes = history.contact, history.radio, history.route_callees
+    next_sweep = history.swept_at + every
+    for kinds, times, ordinals, callers, pairs, route_ids, answered, flagged in batches:
+        judged: list[int] = []
+        said: tuple[list[bool], list[int], list[bool], list[bool]] = ([], [], [], [])
+        for kind, s, ordinal, caller, pair, route, answer, flag in zip(
+            kinds, times, ordinals, callers, pairs, route_ids, answered, flagged, strict=True
+        ):
+            if s >= next_sweep:
+                history.sweep(s)
+                contact, radio, routes = history.contact, history.radio, history.route_callees
+                next_sweep = s + every
+            if kind == CONTACT:
+                contact[pair] = s
+                continue
+            if kind == RADIO:
+                radio[caller] = s
+                continue
+            horizon = s - window
+            last = contact.get(pair)
+            known = last is not None and last > horizon
+            callees = routes.get(route)
+            if callees is None:
+                callees = routes[route] = {}
+            established = _recent(callees, horizon, enough)
+            heard = radio.get(caller)
+            on_radio = heard is not None and heard > horizon
+            first = not known and established < enough and not on_radio
+            judged.append(ordinal)
+            said[0].append(known)
+            said[1].append(established)
+            said[2].append(on_radio)
+            said[3].append(first)
+            if flag or first:
+                continue  # intercepted: teaches nothing
+            callees.pop(pair, None)
+            callees[pair] = s
+            if len(callees) > enough:
+                del callees[next(iter(callees))]
+            if answer:
+                contact[pair] = s
+        if judged:
+            facts.contact_known[judged] = said[0]
+            facts.route_callees[judged] = said[1]
+            facts.on_our_radio[judged] = said[2]
+            facts.first_contact[judged] = said[3]
+    history.peak_entries = max(history.peak_entries, history.entries())
+
+
 def first_contact_facts(con: duckdb.DuckDBPyConnection, settings: SpoofingSettings) -> None:
     """Add ``contact_known``, ``route_callees``, ``on_our_radio`` and ``first_contact`` to ``inbound``.
 
     Walks, in time order, the calls that ``spoofed_cli.domestic_from_abroad``
     judges by their history, with the events that make that history: answered
     calls between the same two numbers that no spoofing rule flagged, and calls
-    of the same numbers over our radio. A judged call that the rule does not
-    flag is itself let through: it establishes its number on its route and,
-    answered, is contact. ``route_callees`` counts only up to
-    ``established_callees``, which is enough to tell. Needs ``inbound`` with the
-    columns of the other spoofing rules, and ``cdrs``.
+    of the same numbers over our radio (:func:`walk_first_contact`). Needs
+    ``inbound`` with the columns of the other spoofing rules, and ``cdrs``.
 
-    Bounded: the events stream from DuckDB in batches, and each judged call
-    costs at most ``established_callees`` steps over its number's callees.
+    Bounded: numbers, pairs and routes are integer ids given in SQL, the events
+    stream from the engine in batches, what the walk holds is swept to the
+    window, and the facts go back as arrays joined on each judged call's ordinal.
+    Judged calls of the same second are taken in the order of their record ids.
     """
-    import pyarrow as pa  # here, not at the top: the screening engine imports this module
+    # here, not at the top: the screening engine imports this module
+    import numpy as np
+    import pyarrow as pa
 
+    calls = _judged_calls(con)
+    history = FirstContactHistory(
+        window_s=settings.history_window_s, enough=settings.established_callees
+    )
+    facts = FirstContactFacts.empty(calls)
+    walk_first_contact(history, _event_batches(con), facts)
+    con.register(
+        "_first_contact",
+        pa.table(
+            {
+                "ordinal": np.arange(calls, dtype=np.int64),
+                "contact_known": facts.contact_known,
+                "route_callees": facts.route_callees,
+                "on_our_radio": facts.on_our_radio,
+                "first_contact": facts.first_contact,
+            }
+        ),
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE inbound AS
+        SELECT i.*, f.contact_known, f.route_callees, f.on_our_radio, f.first_contact
+        FROM inbound i LEFT JOIN (
+            SELECT j.record_id, x.contact_known, x.route_callees, x.on_our_radio, x.first_contact
+            FROM _judged j JOIN _first_contact x USING (ordinal)
+        ) f USING (record_id)
+        """
+    )
+    con.unregister("_first_contact")
+    for table in ("_judged", "_candidates", "_flagged", "_fc_pairs", "_fc_callers", "_fc_routes"):
+        con.execute(f"DROP TABLE {table}")
+
+
+def _judged_calls(con: duckdb.DuckDBPyConnection) -> int:
+    """Create ``_judged`` (the judged calls, numbered in time order, with their ids) and
+    the id tables ``_fc_callers``, ``_fc_pairs``, ``_fc_routes``; returns how many."""
     flagged = " OR ".join(
         f"({rule.condition})" for rule in SPOOFING_RULES if rule is not DOMESTIC_FROM_ABROAD
     )
@@ -241,88 +425,74 @@ def first_contact_facts(con: duckdb.DuckDBPyConnection, settings: SpoofingSettin
     )
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE _judged AS
+        CREATE OR REPLACE TEMP TABLE _candidates AS
         SELECT i.record_id, epoch(i.t) AS s, i.a_number, i.b_number, i.ingress,
-               i.result = 'answered' AS answered, f.record_id IS NOT NULL AS flagged
+               coalesce(i.result = 'answered', false) AS answered,
+               f.record_id IS NOT NULL AS flagged
         FROM inbound i LEFT JOIN _flagged f USING (record_id)
         WHERE {FIRST_CONTACT_CANDIDATE}
         """
     )
-    # kind 0: contact between the two numbers; 1: a call over our radio; 2: a judged call.
-    events = con.execute(
-        f"""
-        WITH pairs AS (SELECT DISTINCT a_number, b_number FROM _judged),
-        callers AS (SELECT DISTINCT a_number FROM _judged),
-        passed AS (
-            SELECT epoch(c.start_time) AS s, c.a_number, c.b_number FROM cdrs c
-            ANTI JOIN _judged j USING (record_id)
-            ANTI JOIN _flagged f USING (record_id)
-            WHERE c.result = 'answered' AND c.a_number IS NOT NULL
+    for table, key, column in (
+        ("_fc_callers", "a_number", "caller"),
+        ("_fc_pairs", "a_number, b_number", "pair"),
+        ("_fc_routes", "ingress, a_number", "route"),
+    ):
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {table} AS
+            SELECT {key}, row_number() OVER (ORDER BY {key}) AS {column}
+            FROM (SELECT DISTINCT {key} FROM _candidates) AS d
+            """
         )
-        SELECT 0 AS kind, p.s, p.a_number, p.b_number, NULL AS ingress, NULL AS record_id,
-               false AS answered, false AS flagged
-        FROM passed p JOIN pairs USING (a_number, b_number)
-        UNION ALL
-        SELECT 0, p.s, p.b_number, p.a_number, NULL, NULL, false, false
-        FROM passed p JOIN pairs q ON q.a_number = p.b_number AND q.b_number = p.a_number
-        UNION ALL
-        SELECT 1, epoch(c.start_time), c.a_number, NULL, NULL, NULL, false, false
-        FROM cdrs c JOIN callers USING (a_number)
-        WHERE {ingress_sql([IngressClass.MOBILE], "split_part(c.ingress, ':', 1)")}
-        UNION ALL
-        SELECT 2, s, a_number, b_number, ingress, record_id, answered, flagged FROM _judged
-        ORDER BY 2, 1
-        """
-    )
-    window = settings.history_window_s
-    enough = settings.established_callees
-    contact: dict[tuple[str, str], float] = {}
-    radio: dict[str, float] = {}
-    # per (route, caller): callee → last call let through, oldest first
-    route_callees: dict[tuple[str, str], dict[str, float]] = {}
-    facts: list[tuple[str, bool, int, bool, bool]] = []
-    while rows := events.fetchmany(_EVENTS_AT_ONCE):
-        for kind, s, caller, callee, ingress, record_id, answered, flagged_before in rows:
-            if kind == 0:
-                contact[(caller, callee)] = s
-                continue
-            if kind == 1:
-                radio[caller] = s
-                continue
-            horizon = s - window
-            last = contact.get((caller, callee))
-            known = last is not None and last > horizon
-            callees = route_callees.setdefault((ingress, caller), {})
-            established = _recent(callees, horizon, enough)
-            heard = radio.get(caller)
-            on_radio = heard is not None and heard > horizon
-            first = not known and established < enough and not on_radio
-            facts.append((record_id, known, established, on_radio, first))
-            if flagged_before or first:
-                continue  # intercepted: teaches nothing
-            callees.pop(callee, None)
-            callees[callee] = s
-            if answered:
-                contact[(caller, callee)] = s
-    con.register(
-        "_first_contact",
-        pa.table(
-            {
-                "record_id": pa.array([f[0] for f in facts], pa.string()),
-                "contact_known": pa.array([f[1] for f in facts], pa.bool_()),
-                "route_callees": pa.array([f[2] for f in facts], pa.int32()),
-                "on_our_radio": pa.array([f[3] for f in facts], pa.bool_()),
-                "first_contact": pa.array([f[4] for f in facts], pa.bool_()),
-            }
-        ),
-    )
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE inbound AS
-        SELECT i.*, f.contact_known, f.route_callees, f.on_our_radio, f.first_contact
-        FROM inbound i LEFT JOIN _first_contact f USING (record_id)
+        CREATE OR REPLACE TEMP TABLE _judged AS
+        SELECT row_number() OVER (ORDER BY c.s, c.record_id) - 1 AS ordinal, c.record_id, c.s,
+               k.caller, p.pair, r.route, c.answered, c.flagged
+        FROM _candidates c
+        JOIN _fc_callers k USING (a_number)
+        JOIN _fc_pairs p USING (a_number, b_number)
+        JOIN _fc_routes r USING (ingress, a_number)
         """
     )
-    con.unregister("_first_contact")
-    con.execute("DROP TABLE _judged")
-    con.execute("DROP TABLE _flagged")
+    ((calls,),) = con.execute("SELECT count(*) FROM _judged").fetchall()
+    return int(calls)
+
+
+_EVENTS_SQL: Final = f"""
+    WITH passed AS (
+        SELECT epoch(c.start_time) AS s, c.a_number, c.b_number FROM cdrs c
+        ANTI JOIN _candidates j USING (record_id)
+        ANTI JOIN _flagged f USING (record_id)
+        WHERE c.result = 'answered' AND c.a_number IS NOT NULL
+    )
+    SELECT {CONTACT} AS kind, p.s, 0 AS ordinal, 0 AS caller, q.pair, 0 AS route,
+           false AS answered, false AS flagged
+    FROM passed p JOIN _fc_pairs q USING (a_number, b_number)
+    UNION ALL
+    SELECT {CONTACT}, p.s, 0, 0, q.pair, 0, false, false
+    FROM passed p JOIN _fc_pairs q ON q.a_number = p.b_number AND q.b_number = p.a_number
+    UNION ALL
+    SELECT {RADIO}, epoch(c.start_time), 0, k.caller, 0, 0, false, false
+    FROM cdrs c JOIN _fc_callers k USING (a_number)
+    WHERE {ingress_sql([IngressClass.MOBILE], "split_part(c.ingress, ':', 1)")}
+    UNION ALL
+    SELECT {JUDGED}, s, ordinal, caller, pair, route, answered, flagged FROM _judged
+    ORDER BY 2, 1, 3
+"""
+"""The walk's events in time order; at the same second contact and radio come before
+the judged calls, and those in the order of their ordinals."""
+
+
+def _event_batches(con: duckdb.DuckDBPyConnection) -> Iterator[EventColumns]:
+    """The events of :data:`_EVENTS_SQL` as columns of Python values, a batch at a time."""
+    events = con.sql(_EVENTS_SQL)
+    batches: Iterable[pa.RecordBatch]
+    if hasattr(events, "to_arrow_reader"):  # DuckDB: the sorted rows stream
+        batches = events.to_arrow_reader(_EVENTS_AT_ONCE)
+    else:  # a SparkConnection's rows come to the driver at once
+        batches = events.to_arrow_table().to_batches(max_chunksize=_EVENTS_AT_ONCE)
+    for batch in batches:
+        columns = [c.to_numpy(zero_copy_only=False).tolist() for c in batch.columns]
+        yield cast("EventColumns", tuple(columns))
