@@ -44,6 +44,7 @@ __all__ = [
     "estimate_local_offset",
     "features_from_partials",
     "merge_partials",
+    "mobile_originated",
     "record_partials",
     "sim_features",
 ]
@@ -260,11 +261,18 @@ def sim_features(
 
 
 def record_partials(
-    con: duckdb.DuckDBPyConnection, *, local_offset_h: int, prefix: str = "part_"
+    con: duckdb.DuckDBPyConnection,
+    *,
+    local_offset_h: int,
+    prefix: str = "part_",
+    cdrs: str = "cdrs",
 ) -> None:
-    """``mo`` and ``sim_subscriber`` from the staged tables, and the partials of their days."""
-    _mobile_originated(con, local_offset_h)
-    day_partials(con, prefix=prefix)
+    """``mo`` and ``sim_subscriber`` from the staged tables, and the partials of their days.
+
+    ``cdrs`` names the call records to read (the staged ``cdrs``, or some days of them).
+    """
+    mobile_originated(con, local_offset_h=local_offset_h, cdrs=cdrs)
+    day_partials(con, prefix=prefix, cdrs=cdrs)
 
 
 def day_partials(
@@ -339,8 +347,11 @@ def features_from_partials(
     ).to_arrow_table()
 
 
-def _mobile_originated(con: duckdb.DuckDBPyConnection, local_offset_h: int) -> None:
-    """``mo``: what SIMs originated over the radio network; ``sim_subscriber``: their registration."""
+def mobile_originated(
+    con: duckdb.DuckDBPyConnection, *, local_offset_h: int, cdrs: str = "cdrs"
+) -> None:
+    """``mo``: what SIMs originated over the radio network, of the call records in the table
+    named ``cdrs``; ``sim_subscriber``: their registration."""
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE mo AS
@@ -348,7 +359,7 @@ def _mobile_originated(con: duckdb.DuckDBPyConnection, local_offset_h: int) -> N
                c.a_number, c.b_number, c.a_imsi AS imsi, c.a_imei AS imei, c.a_cell AS cell,
                coalesce(k.site_id, c.a_cell) AS site, c.b_imsi,
                (hour(c.start_time) + {int(local_offset_h)} + 24) % 24 AS local_hour
-        FROM cdrs c LEFT JOIN cells k ON k.cell_id = c.a_cell
+        FROM {cdrs} c LEFT JOIN cells k ON k.cell_id = c.a_cell
         WHERE c.ingress = 'mobile' AND c.a_imsi IS NOT NULL
         """
     )
@@ -368,6 +379,11 @@ def _mobile_originated(con: duckdb.DuckDBPyConnection, local_offset_h: int) -> N
         FROM s LEFT JOIN owners o USING (owner_id)
         """
     )
+
+
+def _mobile_originated(con: duckdb.DuckDBPyConnection, local_offset_h: int) -> None:
+    """:func:`mobile_originated` of the staged ``cdrs`` (the name incremental runs still import)."""
+    mobile_originated(con, local_offset_h=local_offset_h)
 
 
 def _activity(con: duckdb.DuckDBPyConnection) -> None:

@@ -189,11 +189,23 @@ class Analysis:
     # --- facts --------------------------------------------------------------------------
     def prepare(self) -> None:
         """Features of SIMs and facts of calls from outside; no model needed."""
+        self.prepare_sims()
+        self.prepare_calls()
+
+    def prepare_sims(self) -> None:
+        """The network's offset from UTC and every SIM's features (:attr:`sim_table`)."""
         self.local_offset_h = estimate_local_offset(self.con)
-        config = self.config
         self.sim_table = sim_features(
-            self.con, local_offset_h=self.local_offset_h, young_sim_days=config.young_sim_days
+            self.con,
+            local_offset_h=self.local_offset_h,
+            young_sim_days=self.config.young_sim_days,
         )
+
+    def prepare_calls(self) -> None:
+        """The facts of the calls from outside (``call_facts``), read at the network's offset
+        that :meth:`prepare_sims` found: the home country, the calling numbers' facts, what
+        backs each caller ID, and the call model's inputs."""
+        config = self.config
         self.home = home_region(self.con)
         number_facts(self.con, "numbers", self.home)
         inbound_call_facts(

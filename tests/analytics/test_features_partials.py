@@ -24,6 +24,7 @@ from qalqan.analytics.features import (
     estimate_local_offset,
     features_from_partials,
     merge_partials,
+    record_partials,
     sim_features,
 )
 from qalqan.analytics.staging import stage
@@ -132,6 +133,29 @@ def test_partials_of_early_and_late_days_merge_into_the_features_of_all_days(
         day_partials(operator, prefix=f"{part}_", mo=f"mo_{part}", cdrs=f"cdrs_{part}")
     merge_partials(operator, ["early_", "late_"])
     _assert_tables_equal(features_from_partials(operator), full)
+
+
+def test_the_partials_of_some_days_come_from_the_records_named(
+    operator: duckdb.DuckDBPyConnection,
+) -> None:
+    full = _full(operator)
+    [(first,)] = operator.execute("SELECT min(CAST(start_time AS DATE)) FROM cdrs").fetchall()
+    cut = first + timedelta(days=2)
+    offset = estimate_local_offset(operator)
+    for part, test in (("early", "<"), ("late", ">=")):
+        operator.execute(
+            f"CREATE OR REPLACE TEMP VIEW records_{part} AS SELECT * FROM cdrs "
+            f"WHERE CAST(start_time AS DATE) {test} DATE '{cut.isoformat()}'"
+        )
+        record_partials(operator, local_offset_h=offset, prefix=f"{part}_", cdrs=f"records_{part}")
+    [(late_mo,)] = operator.execute("SELECT count(*) FROM mo").fetchall()
+    [(late_records,)] = operator.execute(
+        "SELECT count(*) FROM records_late WHERE ingress = 'mobile' AND a_imsi IS NOT NULL"
+    ).fetchall()
+    assert late_mo == late_records > 0
+    merge_partials(operator, ["early_", "late_"])
+    _assert_tables_equal(features_from_partials(operator), full)
+    record_partials(operator, local_offset_h=offset)  # the other tests read every day's
 
 
 def test_every_partial_merges_every_value_it_holds() -> None:
