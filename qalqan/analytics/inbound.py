@@ -14,18 +14,70 @@ For each call over ``international``, ``voip`` or ``national`` ingress:
   burst by what was known at its time (``wangiri_*``, the one definition shared
   with the screening engine: :mod:`qalqan.analytics.wangiri`);
 - the route's share of calls whose caller ID could not be genuine.
+
+The facts of a number over the whole data set (its SIM on our radio, its calls at
+home, its calls from outside and to whom) are read from partials
+(:data:`CALL_PARTIALS`), per-number aggregates that merge across days as those of
+the SIMs' features do, so that a daily run (:mod:`qalqan.analytics.incremental`)
+can keep them instead of reading the days before.
 """
 
 from __future__ import annotations
 
 import duckdb
 
+from qalqan.analytics.features import Partial
 from qalqan.analytics.wangiri import wangiri_evidence
 from qalqan.detections.spoofing import SpoofingSettings, first_contact_facts
 from qalqan.detections.wangiri import WangiriBurst
 from qalqan.screening.state import format_window
 
-__all__ = ["inbound_call_facts"]
+__all__ = ["CALL_PARTIALS", "call_partials", "inbound_call_facts"]
+
+#: The calls from outside, by their ingress class (the calls judged here).
+_FROM_OUTSIDE = "split_part(ingress, ':', 1) IN ('international', 'voip', 'national')"
+
+#: The numbers' history over the whole data set, each merged across days as
+#: :class:`~qalqan.analytics.features.Partial` says: the least SIM each number was seen
+#: calling from over our radio; its calls at home (national interconnect, our radio,
+#: fixed lines); its calls from outside per callee, and how many were answered.
+CALL_PARTIALS: tuple[Partial, ...] = (
+    Partial(
+        name="number_imsi",
+        keys=("a_number",),
+        merge={"a_imsi": "min"},
+        select="""SELECT a_number, min(a_imsi) AS a_imsi FROM {cdrs}
+                  WHERE ingress = 'mobile' AND a_number IS NOT NULL AND a_imsi IS NOT NULL
+                  GROUP BY 1""",
+    ),
+    Partial(
+        name="home_life",
+        keys=("a_number",),
+        merge={"n": "sum"},
+        select="""SELECT a_number, count(*) AS n FROM {cdrs}
+                  WHERE split_part(ingress, ':', 1) IN ('national', 'mobile', 'fixed')
+                    AND a_number IS NOT NULL
+                  GROUP BY 1""",
+    ),
+    Partial(
+        name="cli_callee",
+        keys=("a_number", "b_number"),
+        merge={"n": "sum", "answered": "sum"},
+        select=f"""SELECT a_number, b_number, count(*) AS n,
+                          count(*) FILTER (WHERE result = 'answered') AS answered
+                   FROM {{cdrs}} WHERE {_FROM_OUTSIDE} AND a_number IS NOT NULL
+                   GROUP BY 1, 2""",
+    ),
+)
+
+
+def call_partials(
+    con: duckdb.DuckDBPyConnection, *, prefix: str = "part_", cdrs: str = "cdrs"
+) -> None:
+    """Every partial of :data:`CALL_PARTIALS` of the records in ``cdrs``, as ``<prefix><name>``."""
+    for partial in CALL_PARTIALS:
+        select = partial.select.format(cdrs=cdrs)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {prefix}{partial.name} AS {select}")
 
 
 def inbound_call_facts(
@@ -35,8 +87,12 @@ def inbound_call_facts(
     roaming_known: bool = True,
     spoofing: SpoofingSettings,
     wangiri: WangiriBurst,
+    history_kept: bool = False,
 ) -> None:
     """Create TEMP TABLE ``inbound`` with one row per call from outside and its facts.
+
+    The numbers' history (:data:`CALL_PARTIALS`) is made from ``cdrs``, unless
+    ``history_kept`` says the ``part_*`` tables hold it already (merged from a kept state).
 
     ``roaming_known`` says whether the data set has a ``roaming`` table: without it
     nobody can tell a roaming subscriber from a spoofed number, and none is flagged.
@@ -50,6 +106,8 @@ def inbound_call_facts(
     file the analysis reads; Wangiri's likewise): each is what was known at the call's time. ``pair_history``,
     ``cli_own_imsi`` and the other model inputs see the whole data set.
     """
+    if not history_kept:
+        call_partials(con)
     _outside_calls(con, local_offset_h)
     wangiri_evidence(con, wangiri, source="outside_calls")
     grace = f"INTERVAL {round(spoofing.roaming_grace_s)} SECOND"
@@ -62,8 +120,7 @@ def inbound_call_facts(
             SELECT msisdn, min(imsi) AS imsi FROM (
                 SELECT msisdn, imsi FROM subscribers
                 UNION ALL
-                SELECT DISTINCT a_number, a_imsi FROM cdrs
-                WHERE ingress = 'mobile' AND a_number IS NOT NULL AND a_imsi IS NOT NULL
+                SELECT a_number, a_imsi FROM part_number_imsi
             ) GROUP BY msisdn
         ),
         -- our subscribers as the operator lists them: whose roaming the spoofing rules check
@@ -82,15 +139,12 @@ def inbound_call_facts(
                    count(*) FILTER (WHERE policy LIKE 'route:%') AS n_routes
             FROM registry GROUP BY number
         ),
-        home_life AS (
-            SELECT a_number, count(*) AS n FROM cdrs
-            WHERE split_part(ingress, ':', 1) IN ('national', 'mobile', 'fixed') AND a_number IS NOT NULL
-            GROUP BY 1
-        ),
+        home_life AS (SELECT a_number, n FROM part_home_life),
         cli_stats AS (
-            SELECT a_number, count(*) AS cli_calls, count(DISTINCT b_number) AS cli_callees,
-                   avg(CASE WHEN result = 'answered' THEN 1.0 ELSE 0.0 END) AS cli_answer_rate
-            FROM calls WHERE a_number IS NOT NULL GROUP BY 1
+            -- a callee left empty is no callee (count of the column, not of the rows)
+            SELECT a_number, CAST(sum(n) AS BIGINT) AS cli_calls, count(b_number) AS cli_callees,
+                   sum(answered) / sum(n) AS cli_answer_rate
+            FROM part_cli_callee GROUP BY 1
         ),
         bursts AS (
             SELECT cli_range, date_trunc('hour', t) AS h, count(*) AS n,

@@ -10,18 +10,21 @@ Two things are kept in a state folder (``qalqan analyze --state DIR``):
   days writes, since the analysis sees the same records; what is saved is
   reading, checking and staging the history again. Record ids are checked for
   repeats among the new days only.
-- **the per-SIM partials** (``<name>.parquet`` for every partial of :data:`KEPT`:
-  those of the features, :data:`~qalqan.analytics.features.PARTIALS`, and those of
-  the farms, :data:`~qalqan.analytics.farms.FARM_PARTIALS`; and ``manifest.json``):
+- **the partials** (``<name>.parquet`` for every partial of :data:`KEPT`: those of
+  the features, :data:`~qalqan.analytics.features.PARTIALS`, of the farms,
+  :data:`~qalqan.analytics.farms.FARM_PARTIALS`, and the numbers' history the call
+  facts read, :data:`~qalqan.analytics.inbound.CALL_PARTIALS`; and ``manifest.json``):
   :func:`features_since` gives the features of every day from the new day's
   records merged with them, the same as from all the records.
 
 :class:`IncrementalAnalysis` is the analysis of such a run. With ``since`` it
 reads the new days' records alone for the SIMs' features and their farms (the
 merged partials say the rest), and the SIMs' verdicts and farms are those of a
-full run. The calls are still judged over every kept day, since their history
-facts (pairs, callers' past, the first-contact walk, the Wangiri look-back) are
-read from the kept records: that part of a daily run still costs every day.
+full run. The calls are still judged over every kept day: the numbers' history
+(pairs, calls at home, calls from outside, their SIMs) comes from the merged
+partials, but the facts known at a call's time (the first-contact walk, the Wangiri
+bursts, the callee's other flagged calls) are read from the kept records, so that
+part of a daily run still costs every day.
 Without ``since`` (a full run with ``--state``) it is the full analysis, and
 keeps the partials for the next day.
 
@@ -54,7 +57,7 @@ from qalqan.analytics.features import (
     merge_partials,
     record_partials,
 )
-from qalqan.analytics.inbound import inbound_call_facts
+from qalqan.analytics.inbound import CALL_PARTIALS, call_partials, inbound_call_facts
 from qalqan.analytics.numbering import home_region, number_facts
 from qalqan.analytics.pipeline import Analysis
 from qalqan.detections.spoofing import SpoofingSettings
@@ -87,8 +90,8 @@ MANIFEST = "manifest.json"
 #: The prefix of the stored partials once read back into the connection.
 STORED = "stored_"
 
-#: Every partial a state keeps: the features' and the farms'.
-KEPT: tuple[Partial, ...] = PARTIALS + FARM_PARTIALS
+#: Every partial a state keeps: the features', the farms' and the numbers' history.
+KEPT: tuple[Partial, ...] = PARTIALS + FARM_PARTIALS + CALL_PARTIALS
 
 
 class StateError(DataSetError):
@@ -156,10 +159,16 @@ def load_state(con: duckdb.DuckDBPyConnection, folder: Path, *, since: date) -> 
 def merge_with_state(con: duckdb.DuckDBPyConnection, *, new_prefix: str) -> None:
     """``part_<name>``: the stored partials merged with those of the new days."""
     merge_partials(con, [STORED, new_prefix])
-    for partial in FARM_PARTIALS:  # sets: the union of the days' keys
+    for partial in FARM_PARTIALS + CALL_PARTIALS:
+        keys = ", ".join(partial.keys)
+        values = "".join(
+            f", CAST(sum({col}) AS BIGINT) AS {col}" if how == "sum" else f", {how}({col}) AS {col}"
+            for col, how in partial.merge.items()
+        )  # a set (no values) is the union of the days' keys
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {partial.table} AS "
-            f"SELECT * FROM {STORED}{partial.name} UNION SELECT * FROM {new_prefix}{partial.name}"
+            f"CREATE OR REPLACE TEMP TABLE {partial.table} AS SELECT {keys}{values} FROM ("
+            f"SELECT * FROM {STORED}{partial.name} UNION ALL SELECT * FROM {new_prefix}{partial.name}"
+            f") u GROUP BY {keys}"
         )
 
 
@@ -213,6 +222,7 @@ def features_since(
     state = load_state(con, folder, since=since)
     record_partials(con, local_offset_h=state.local_offset_h, prefix="new_")
     farm_partials(con, prefix="new_")
+    call_partials(con, prefix="new_")
     merge_with_state(con, new_prefix="new_")
     features = features_from_partials(con, young_sim_days=young_sim_days)
     save_state(
@@ -226,10 +236,11 @@ def features_since(
 def start_state(con: duckdb.DuckDBPyConnection, folder: Path, *, local_offset_h: int) -> State:
     """Keep the ``part_*`` tables of a full run as the state its next day starts from.
 
-    The features' partials must be there (``sim_features``); the farms' are made here
-    from ``mo``, and stay for the farms of this run.
+    The features' partials must be there (``sim_features``); the farms' and the
+    numbers' history are made here from ``mo`` and ``cdrs``, and stay for this run.
     """
     farm_partials(con)
+    call_partials(con)
     first, last = first_and_last_day(con)
     state = State(first_day=first, last_day=last, local_offset_h=local_offset_h)
     save_state(con, folder, state)
@@ -339,6 +350,7 @@ class IncrementalAnalysis(Analysis):
             roaming_known=self.store.has("roaming"),
             spoofing=SpoofingSettings.from_config(self.config),
             wangiri=WangiriBurst.from_config(self.config),
+            history_kept=True,
         )
         call_features(self.con)
 

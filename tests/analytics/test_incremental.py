@@ -15,7 +15,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from qalqan.analytics.features import estimate_local_offset, sim_features
+from qalqan.analytics.features import Partial, estimate_local_offset, sim_features
+from qalqan.analytics.inbound import CALL_PARTIALS, call_partials
 from qalqan.analytics.incremental import StateError, features_since, start_state
 from qalqan.analytics.staging import stage
 from qalqan.simulator.config import Scenario
@@ -97,3 +98,26 @@ def test_no_state_is_refused(staged: Path, tmp_path: Path) -> None:
     late = _days(staged, "IS NOT NULL")
     with pytest.raises(StateError, match="no kept state"):
         features_since(late, tmp_path / "nothing", since=_first_day(staged))
+
+
+def _sorted(con: duckdb.DuckDBPyConnection, partial: Partial) -> pa.Table:
+    keys = ", ".join(partial.keys)
+    return con.sql(f"SELECT * FROM {partial.table} ORDER BY {keys}").to_arrow_table()
+
+
+def test_the_calls_history_kept_for_days_one_to_three_and_merged_with_day_four_is_that_of_all_four(
+    staged: Path, tmp_path: Path
+) -> None:
+    since = _first_day(staged) + timedelta(days=3)
+    whole = _days(staged, "IS NOT NULL")
+    _full(whole)
+    call_partials(whole)
+    early = _days(staged, f"< DATE '{since}'")
+    _full(early)
+    start_state(early, tmp_path / "state", local_offset_h=estimate_local_offset(whole))
+    daily = _days(staged, f">= DATE '{since}'")
+    features_since(daily, tmp_path / "state", since=since)
+    for partial in CALL_PARTIALS:
+        merged, full = _sorted(daily, partial), _sorted(whole, partial)
+        assert merged.num_rows == full.num_rows > 0
+        assert merged.equals(full), partial.name
