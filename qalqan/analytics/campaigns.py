@@ -46,7 +46,9 @@ from qalqan.domain.messages import reasons_cell
 from qalqan.domain.model import CallVerdict, Reason
 
 __all__ = [
+    "CALL_CAMPAIGNS",
     "Campaign",
+    "assign_campaigns",
     "estimate_utc_offset",
     "group_campaigns",
     "office_day_of_hour",
@@ -336,7 +338,8 @@ def wangiri_ranges(calls: Iterable[tuple[str, float]]) -> dict[str, str]:
     }
 
 
-def _sources(con: duckdb.DuckDBPyConnection) -> None:
+def _sources(con: duckdb.DuckDBPyConnection, calls: str) -> None:
+    """TEMP TABLE ``fraud_calls``: the fraud calls among ``calls``, each with its source."""
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE fraud_calls AS
@@ -349,15 +352,15 @@ def _sources(con: duckdb.DuckDBPyConnection) -> None:
                     WHEN starts_with(json_extract_string(c.reason_facts, '$[0].rule'), 'wangiri.')
                          THEN 'range:' || c.a_number
                     ELSE 'route:' || c.ingress END AS source
-        FROM _calls c LEFT JOIN cdrs k USING (record_id)
+        FROM {calls} c LEFT JOIN cdrs k USING (record_id)
         WHERE c.verdict IN ('{CallVerdict.FRAUD}', '{CallVerdict.SPOOFED}')
         """
     )
     # A Wangiri operation's numbers spread over its range: one source per range, not per number.
-    calls = con.execute(
+    from_ranges = con.execute(
         "SELECT a_number, epoch(t) FROM fraud_calls WHERE starts_with(source, 'range:')"
     ).fetchall()
-    ranges = wangiri_ranges(calls)
+    ranges = wangiri_ranges(from_ranges)
     if not ranges:
         return
     con.register("_ranges", pa.table({"a_number": list(ranges), "range": list(ranges.values())}))
@@ -963,18 +966,44 @@ def _why(
     return said
 
 
+CALL_CAMPAIGNS = "call_campaigns"
+"""The engine's table of each fraud call's campaign (:func:`assign_campaigns`)."""
+
+
 def group_campaigns(
     con: duckdb.DuckDBPyConnection, calls: pa.Table, farms: list[Farm]
 ) -> tuple[pa.Table, list[Campaign]]:
     """Assign a campaign to every fraud call; returns the calls with ``campaign_id`` and the campaigns."""
     con.register("_calls", calls)
+    try:
+        campaigns = assign_campaigns(con, "_calls", farms)
+        out = con.sql(
+            f"""
+            SELECT c.record_id, c.verdict, cc.campaign_id, c.reasons, c.ingress, c.t AS start_time
+            FROM _calls c LEFT JOIN {CALL_CAMPAIGNS} cc USING (record_id)
+            ORDER BY c.t, c.record_id
+            """
+        ).to_arrow_table()
+    finally:
+        con.unregister("_calls")
+    return out, campaigns
+
+
+def assign_campaigns(
+    con: duckdb.DuckDBPyConnection, calls: str, farms: list[Farm]
+) -> list[Campaign]:
+    """The campaigns of the fraud calls among ``calls`` (the engine's table of judged calls), and
+    TEMP TABLE ``call_campaigns`` (``record_id``, ``campaign_id``): each fraud call's campaign.
+
+    Only the fraud calls are read out of ``calls``; they are what scales with findings.
+    """
     box_imsis = sorted({imsi for f in farms for imsi in f.imsis})
     con.register("_box_imsis", pa.table({"imsi": pa.array(box_imsis, pa.string())}))
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _box_numbers AS SELECT DISTINCT s.msisdn FROM subscribers s JOIN _box_imsis USING (imsi)"
     )
     try:
-        _sources(con)
+        _sources(con, calls)
         groups, joined = _grouped_sources(con)
         _assign_groups(con, groups)
         campaigns, number_of, evidence = _campaigns(con)
@@ -988,20 +1017,15 @@ def group_campaigns(
             c.peak_lines = int(peaks.get(c.campaign_id, 0))
             c.report_categories = reported.get(c.campaign_id, {})
             c.said = _why(c, joined, *evidence[c.campaign_id])
-        out = con.sql(
-            """
-            SELECT c.record_id, c.verdict, co.campaign_id, c.reasons, c.ingress, c.t AS start_time
-            FROM _calls c
-            LEFT JOIN fraud_calls f USING (record_id)
-            LEFT JOIN _campaign_of co USING (group_no)
-            ORDER BY c.t, c.record_id
-            """
-        ).to_arrow_table()
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {CALL_CAMPAIGNS} AS
+                SELECT f.record_id, co.campaign_id FROM fraud_calls f JOIN _campaign_of co USING (group_no)"""
+        )
     finally:
-        for name in ("_calls", "_assign", "_campaign_of", "_box_imsis"):
+        for name in ("_assign", "_campaign_of", "_box_imsis"):
             with contextlib.suppress(duckdb.Error):
                 con.unregister(name)
-    return out, campaigns
+    return campaigns
 
 
 def _grouped_sources(

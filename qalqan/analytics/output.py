@@ -9,6 +9,7 @@ features; ``summary.html`` shows the findings at a glance.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 from pathlib import Path
@@ -17,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from qalqan.analytics.farms import Stay
-from qalqan.analytics.pipeline import AnalysisResult
+from qalqan.analytics.pipeline import AnalysisResult, JudgedCalls
 from qalqan.domain.model import CallVerdict, SimVerdict
 from qalqan.exchange.schema import (
     CALLS,
@@ -72,22 +73,36 @@ FARM_TRACKS = Table(
 )
 
 
-def _write(out_dir: Path, table_def: object, data: pa.Table) -> None:
-    from qalqan.exchange.schema import Table
-
-    assert isinstance(table_def, Table)
-    schema = canonical_schema(table_def, data.schema)
-    # Qalqan's own extension columns (not required by the contract) come last, after the
-    # contract's columns and the extras, and only when the result has them.
+def _written_schema(table_def: Table, found: pa.Schema) -> pa.Schema:
+    """The columns a table is written with: the contract's, the extras ``found`` holds, and
+    Qalqan's own extension columns (not required by the contract) last, only when found."""
+    schema = canonical_schema(table_def, found)
     extensions = [c.name for c in table_def.columns if not c.required]
-    present = set(data.schema.names)
-    schema = pa.schema(
+    present = set(found.names)
+    return pa.schema(
         [f for f in schema if f.name not in extensions]
         + [schema.field(name) for name in extensions if name in present]
     )
+
+
+def _write(out_dir: Path, table_def: Table, data: pa.Table) -> None:
+    schema = _written_schema(table_def, data.schema)
     data = data.select(schema.names).cast(schema)
     with TableWriter(out_dir, table_def, schema=schema) as writer:
         writer.write(data)
+
+
+def _write_calls(out_dir: Path, calls: JudgedCalls) -> None:
+    """``calls.csv`` a batch at a time, as the engine gives the judged calls in order."""
+    with contextlib.ExitStack() as open_writer:
+        writer: TableWriter | None = None
+        for batch in calls.batches():
+            if writer is None:
+                schema = _written_schema(CALLS, batch.schema)
+                writer = open_writer.enter_context(TableWriter(out_dir, CALLS, schema=schema))
+            writer.write(batch)
+    if writer is None:  # no calls: the header alone
+        _write(out_dir, CALLS, calls.to_arrow())
 
 
 def write_result(
@@ -138,14 +153,7 @@ def write_result(
     )  # fmt: skip
     with TableWriter(out_dir, FARM_TRACKS, schema=tracks.schema) as writer:
         writer.write(tracks)
-    calls = result.calls
-    if "start_time" in calls.column_names:
-        calls = calls.set_column(
-            calls.column_names.index("start_time"),
-            "start_time",
-            calls.column("start_time").cast(TIME_TYPE),
-        )
-    _write(out_dir, CALLS, calls)
+    _write_calls(out_dir, result.calls)
     campaigns = pa.Table.from_pylist(
         [
             {
@@ -213,7 +221,7 @@ def _counts(column: pa.ChunkedArray) -> dict[str, int]:
 
 def _summary_html(result: AnalysisResult) -> str:
     verdicts = _counts(result.sims.column("verdict"))
-    call_verdicts = _counts(result.calls.column("verdict"))
+    call_verdicts = result.calls.verdicts
     esc = html.escape
     farms = "".join(
         f"<tr><td>{esc(f.farm_id)}</td><td>{len(f.imsis)}</td><td>{len(f.imeis)}</td>"

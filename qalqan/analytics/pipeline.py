@@ -12,10 +12,11 @@ The CLI is a thin adapter over this; tests run it in-process.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from qalqan.analytics.models import Models
     from qalqan.screening.config import ScreeningConfig
 
-__all__ = ["SIMBOX_SCORE", "SUSPECT_SCORE", "Analysis", "AnalysisResult"]
+__all__ = ["SIMBOX_SCORE", "SUSPECT_SCORE", "Analysis", "AnalysisResult", "JudgedCalls"]
 
 # The models' scores are calibrated probabilities (qalqan.training.recipe.fit_models): the share
 # of SIM boxes, or of fraud calls, among those that scored alike on simulated operators the model
@@ -96,7 +97,7 @@ def _one_of(
 
 def _judged_calls_sql() -> str:
     """The verdicts of every call from outside (``call_facts`` with the model's ``_call_scores``)
-    and of every call of a SIM box (``mo`` of ``_boxes``), in time order then record id."""
+    and of every call of a SIM box (``mo`` of ``_boxes``), in no particular order."""
     flagged = f"s.p >= {CALL_FRAUD_SCORE} AND {_CORROBORATED}"
     said = {"share": "round(100 * f.route_hour_flag_share)", "route": "f.ingress"}
     model_text, model_cell = _one_of(
@@ -143,18 +144,82 @@ def _judged_calls_sql() -> str:
         SELECT record_id, t, ingress, a_number, b_number, verdict, reasons, farm_id, imsi,
                CASE WHEN reasons IS NULL THEN NULL ELSE reason_facts END AS reason_facts
         FROM (SELECT * FROM outside UNION ALL SELECT * FROM from_boxes) AS judged
-        ORDER BY t, record_id
     """
 
 
 _JUDGED_CALLS_SQL = _judged_calls_sql()
 
 
+CALLS_AT_ONCE = 250_000
+"""Rows of ``calls.csv`` read from the engine at a time."""
+JUDGED_CALLS = "judged_calls"
+"""The engine's table of every judged call (:meth:`Analysis.record_judged_calls`)."""
+
+
+def _calls_csv_sql() -> str:
+    """SQL: ``calls.csv``'s rows, in time order then record id."""
+    from qalqan.analytics.campaigns import CALL_CAMPAIGNS
+
+    return f"""
+        SELECT j.record_id, j.verdict, c.campaign_id, j.reasons, j.ingress, j.t AS start_time,
+               j.reason_facts
+        FROM {JUDGED_CALLS} j LEFT JOIN {CALL_CAMPAIGNS} c USING (record_id)
+        ORDER BY j.t, j.record_id
+    """
+
+
+class JudgedCalls:
+    """``calls.csv``'s rows, kept in the engine: every call from outside and every call of a SIM
+    box with its verdict, reasons and, for a fraud call, its campaign.
+
+    At national scale there are millions of them, so Python never holds them all: they are read
+    a batch at a time, in time order then record id, while the store is open. Only the count of
+    each verdict is kept here, for the summaries written after the store is closed.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.verdicts: dict[str, int] = {
+            str(verdict): int(n)
+            for verdict, n in con.execute(
+                f"SELECT verdict, count(*) FROM {JUDGED_CALLS} GROUP BY verdict ORDER BY verdict"
+            ).fetchall()
+        }
+        """How many calls got each verdict."""
+
+    @property
+    def num_rows(self) -> int:
+        return sum(self.verdicts.values())
+
+    def batches(self, rows: int = CALLS_AT_ONCE) -> Iterator[pa.RecordBatch]:
+        """The rows of ``calls.csv``, in order, at most ``rows`` at a time."""
+        found = self.con.sql(_calls_csv_sql())
+        if hasattr(found, "to_arrow_reader"):  # DuckDB: the sorted rows stream
+            yield from found.to_arrow_reader(rows)
+        else:  # a SparkConnection's rows come to the driver at once
+            yield from found.to_arrow_table().to_batches(max_chunksize=rows)
+
+    def to_arrow(self) -> pa.Table:
+        """Every row at once (small operators and tests)."""
+        return self.con.sql(_calls_csv_sql()).to_arrow_table()
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        """The verdicts as a column, from their counts and in no order; only ``verdict``, for
+        callers that count the verdicts over it (use :attr:`verdicts`)."""
+        if name != "verdict":
+            raise KeyError(f"only the verdicts are kept out of the engine, not {name!r}")
+        names = sorted(self.verdicts)
+        at = np.repeat(np.arange(len(names), dtype=np.int32), [self.verdicts[v] for v in names])
+        return pa.chunked_array(
+            [pa.DictionaryArray.from_arrays(pa.array(at), pa.array(names, pa.string()))]
+        )
+
+
 @dataclass(slots=True)
 class AnalysisResult:
     sims: pa.Table
     farms: list[Farm]
-    calls: pa.Table
+    calls: JudgedCalls
     campaigns: list[Campaign]
     local_offset_h: int
     home_region: str
@@ -311,7 +376,14 @@ class Analysis:
         return texts, cells
 
     def judge_calls(self, sims: pa.Table) -> pa.Table:
-        """Verdicts for every call from outside and every call of a SIM judged a SIM box.
+        """Verdicts for every call from outside and every call of a SIM judged a SIM box,
+        in time order then record id (:meth:`record_judged_calls`, read out at once)."""
+        self.record_judged_calls(sims)
+        return self.con.sql(f"SELECT * FROM {JUDGED_CALLS} ORDER BY t, record_id").to_arrow_table()
+
+    def record_judged_calls(self, sims: pa.Table) -> None:
+        """TEMP TABLE ``judged_calls``: the verdict of every call from outside and of every call
+        of a SIM judged a SIM box, kept in the engine.
 
         The call model is asked only about the residual calls something corroborates
         (:meth:`corroborated_calls`): no other can be flagged, whatever its score, and
@@ -337,19 +409,18 @@ class Analysis:
         )
         self.con.register("_boxes", boxes)
         try:
-            table = self.con.sql(_JUDGED_CALLS_SQL).to_arrow_table()
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {JUDGED_CALLS} AS {_JUDGED_CALLS_SQL}")
         finally:
             self.con.unregister("_call_scores")
             self.con.unregister("_boxes")
-        return table
 
     def run(self) -> AnalysisResult:
-        from qalqan.analytics.campaigns import group_campaigns
+        from qalqan.analytics.campaigns import assign_campaigns
 
         sims, farms = self.judge_sims()
-        judged = self.judge_calls(sims)
-        calls, campaigns = group_campaigns(self.con, judged, farms)
-        calls = _with_reason_facts(calls, judged)
+        self.record_judged_calls(sims)
+        campaigns = assign_campaigns(self.con, JUDGED_CALLS, farms)
+        calls = JudgedCalls(self.con)
         accounts = money_trail(self.con)
         return AnalysisResult(
             accounts=accounts,
@@ -402,19 +473,3 @@ def _round4(values: np.ndarray) -> np.ndarray:
     for i in near_half.tolist():
         rounded[i] = round(float(values[i]), 4)
     return rounded
-
-
-def _with_reason_facts(calls: pa.Table, judged: pa.Table) -> pa.Table:
-    """``calls`` with the ``reason_facts`` of ``judged`` (the same calls) as its last column.
-
-    Both are ordered by time and record id, so the column is taken over as it is;
-    should the rows ever differ, it is joined by record id.
-    """
-    if "reason_facts" in calls.column_names or "reason_facts" not in judged.column_names:
-        return calls
-    ids = calls.column("record_id")
-    if ids.equals(judged.column("record_id")):
-        return calls.append_column("reason_facts", judged.column("reason_facts"))
-    where = pc.index_in(ids, value_set=judged.column("record_id").combine_chunks())
-    facts = pc.take(judged.column("reason_facts"), where)
-    return calls.append_column("reason_facts", facts)
