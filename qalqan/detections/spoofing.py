@@ -76,6 +76,7 @@ __all__ = [
     "REGISTRY_INBOUND_ONLY",
     "REGISTRY_WRONG_ROUTE",
     "SPOOFING_RULES",
+    "STATE_COLUMNS",
     "UNALLOCATED",
     "FirstContactFacts",
     "FirstContactHistory",
@@ -363,7 +364,13 @@ def walk_first_contact(
     history.peak_entries = max(history.peak_entries, history.entries())
 
 
-def first_contact_facts(con: duckdb.DuckDBPyConnection, settings: SpoofingSettings) -> None:
+def first_contact_facts(
+    con: duckdb.DuckDBPyConnection,
+    settings: SpoofingSettings,
+    *,
+    start_from: str | None = None,
+    keep_state: str | None = None,
+) -> None:
     """Add ``contact_known``, ``route_callees``, ``on_our_radio`` and ``first_contact`` to ``inbound``.
 
     Walks, in time order, the calls that ``spoofed_cli.domestic_from_abroad``
@@ -376,17 +383,27 @@ def first_contact_facts(con: duckdb.DuckDBPyConnection, settings: SpoofingSettin
     stream from the engine in batches, what the walk holds is swept to the
     window, and the facts go back as arrays joined on each judged call's ordinal.
     Judged calls of the same second are taken in the order of their record ids.
+
+    A run over the days after another goes on from where that one stopped:
+    ``start_from`` names a table of the history it kept (:data:`STATE_COLUMNS`), and
+    ``keep_state`` a table to create with the history at the end of this run, pruned
+    to the window before the last call record of ``cdrs``, for the next run. The
+    facts of the later days are then those of one run over all the days.
     """
     # here, not at the top: the screening engine imports this module
     import numpy as np
     import pyarrow as pa
 
-    calls = _judged_calls(con)
+    calls = _judged_calls(con, start_from)
     history = FirstContactHistory(
         window_s=settings.history_window_s, enough=settings.established_callees
     )
+    if start_from is not None:
+        _resume(con, history, start_from)
     facts = FirstContactFacts.empty(calls)
     walk_first_contact(history, _event_batches(con), facts)
+    if keep_state is not None:
+        _keep_state(con, history, keep_state, start_from)
     con.register(
         "_first_contact",
         pa.table(
@@ -414,9 +431,12 @@ def first_contact_facts(con: duckdb.DuckDBPyConnection, settings: SpoofingSettin
         con.execute(f"DROP TABLE {table}")
 
 
-def _judged_calls(con: duckdb.DuckDBPyConnection) -> int:
+def _judged_calls(con: duckdb.DuckDBPyConnection, start_from: str | None = None) -> int:
     """Create ``_judged`` (the judged calls, numbered in time order, with their ids) and
-    the id tables ``_fc_callers``, ``_fc_pairs``, ``_fc_routes``; returns how many."""
+    the id tables ``_fc_callers``, ``_fc_pairs``, ``_fc_routes``; returns how many.
+
+    With ``start_from``, the pairs include the callees its routes hold for the callers
+    judged now: they count on those routes."""
     flagged = " OR ".join(
         f"({rule.condition})" for rule in SPOOFING_RULES if rule is not DOMESTIC_FROM_ABROAD
     )
@@ -433,16 +453,33 @@ def _judged_calls(con: duckdb.DuckDBPyConnection) -> int:
         WHERE {FIRST_CONTACT_CANDIDATE}
         """
     )
-    for table, key, column in (
-        ("_fc_callers", "a_number", "caller"),
-        ("_fc_pairs", "a_number, b_number", "pair"),
-        ("_fc_routes", "ingress, a_number", "route"),
+    routed = (
+        f"""UNION SELECT x.caller, x.callee FROM {start_from} x
+            JOIN (SELECT DISTINCT a_number FROM _candidates) c ON c.a_number = x.caller
+            WHERE x.kind = 'route'"""
+        if start_from is not None
+        else ""
+    )
+    for table, key, column, source in (
+        ("_fc_callers", "a_number", "caller", "SELECT DISTINCT a_number FROM _candidates"),
+        (
+            "_fc_pairs",
+            "a_number, b_number",
+            "pair",
+            f"SELECT a_number, b_number FROM _candidates {routed}",
+        ),
+        (
+            "_fc_routes",
+            "ingress, a_number",
+            "route",
+            "SELECT DISTINCT ingress, a_number FROM _candidates",
+        ),
     ):
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE {table} AS
             SELECT {key}, row_number() OVER (ORDER BY {key}) AS {column}
-            FROM (SELECT DISTINCT {key} FROM _candidates) AS d
+            FROM (SELECT DISTINCT {key} FROM ({source}) AS s) AS d
             """
         )
     con.execute(
@@ -460,13 +497,16 @@ def _judged_calls(con: duckdb.DuckDBPyConnection) -> int:
     return int(calls)
 
 
+_PASSED_SQL: Final = """
+    SELECT epoch(c.start_time) AS s, c.a_number, c.b_number FROM cdrs c
+    ANTI JOIN _candidates j USING (record_id)
+    ANTI JOIN _flagged f USING (record_id)
+    WHERE c.result = 'answered' AND c.a_number IS NOT NULL
+"""
+"""Answered calls let through that the walk does not judge: contact between their numbers."""
+
 _EVENTS_SQL: Final = f"""
-    WITH passed AS (
-        SELECT epoch(c.start_time) AS s, c.a_number, c.b_number FROM cdrs c
-        ANTI JOIN _candidates j USING (record_id)
-        ANTI JOIN _flagged f USING (record_id)
-        WHERE c.result = 'answered' AND c.a_number IS NOT NULL
-    )
+    WITH passed AS ({_PASSED_SQL})
     SELECT {CONTACT} AS kind, p.s, 0 AS ordinal, 0 AS caller, q.pair, 0 AS route,
            false AS answered, false AS flagged
     FROM passed p JOIN _fc_pairs q USING (a_number, b_number)
@@ -496,3 +536,132 @@ def _event_batches(con: duckdb.DuckDBPyConnection) -> Iterator[EventColumns]:
     for batch in batches:
         columns = [c.to_numpy(zero_copy_only=False).tolist() for c in batch.columns]
         yield cast("EventColumns", tuple(columns))
+
+
+STATE_COLUMNS: Final = ("kind", "ingress", "caller", "callee", "s")
+"""The history one run keeps for the next, one row per thing remembered, numbers as
+strings: ``kind`` ``'contact'`` (``caller`` had contact with ``callee``, either way, at
+``s``), ``'radio'`` (``caller`` called over our radio at ``s``; ``callee`` NULL) or
+``'route'`` (``caller`` was let through to ``callee`` over ``ingress`` at ``s``), ``s``
+in epoch seconds. Contact and radio are kept for every number that a later day could
+judge (any number in neither ``subscribers`` nor ``registry``), not only those judged
+so far."""
+
+
+def _resume(con: duckdb.DuckDBPyConnection, history: FirstContactHistory, start_from: str) -> None:
+    """Fill ``history`` with what ``start_from`` remembers of the numbers judged now."""
+    contact = con.execute(
+        f"""
+        SELECT p.pair, max(x.s) FROM {start_from} x
+        JOIN _fc_pairs p ON p.a_number = x.caller AND p.b_number = x.callee
+        WHERE x.kind = 'contact' GROUP BY p.pair
+        """
+    ).fetchall()
+    history.contact.update(contact)
+    radio = con.execute(
+        f"""
+        SELECT k.caller, max(x.s) FROM {start_from} x JOIN _fc_callers k ON k.a_number = x.caller
+        WHERE x.kind = 'radio' GROUP BY k.caller
+        """
+    ).fetchall()
+    history.radio.update(radio)
+    routes = con.execute(
+        f"""
+        SELECT r.route, p.pair, x.s FROM {start_from} x
+        JOIN _fc_routes r ON r.ingress = x.ingress AND r.a_number = x.caller
+        JOIN _fc_pairs p ON p.a_number = x.caller AND p.b_number = x.callee
+        WHERE x.kind = 'route' ORDER BY r.route, x.s, p.pair
+        """
+    ).fetchall()
+    for route, pair, s in routes:  # oldest first, as the walk keeps them
+        callees = history.route_callees.setdefault(route, {})
+        callees.pop(pair, None)
+        callees[pair] = s
+        if len(callees) > history.enough:
+            del callees[next(iter(callees))]
+
+
+_NO_STATE: Final = (
+    "(SELECT CAST(NULL AS VARCHAR) AS kind, CAST(NULL AS VARCHAR) AS ingress,"
+    " CAST(NULL AS VARCHAR) AS caller, CAST(NULL AS VARCHAR) AS callee,"
+    " CAST(NULL AS DOUBLE) AS s WHERE false)"
+)
+"""A state that remembers nothing, for a run that starts from none."""
+
+_KEEP_STATE_SQL: Final = f"""
+    WITH ours AS (SELECT msisdn AS number FROM subscribers UNION SELECT number FROM registry),
+    passed AS ({_PASSED_SQL}),
+    contact AS (
+        SELECT p.a_number AS caller, p.b_number AS callee, p.s FROM passed p
+        ANTI JOIN ours o ON o.number = p.a_number
+        UNION ALL
+        SELECT p.b_number, p.a_number, p.s FROM passed p ANTI JOIN ours o ON o.number = p.b_number
+        UNION ALL
+        SELECT q.a_number, q.b_number, w.s FROM _fc_walk_contact w JOIN _fc_pairs q USING (pair)
+        UNION ALL
+        SELECT caller, callee, s FROM {{start}} x WHERE x.kind = 'contact'
+    ),
+    radio AS (
+        SELECT c.a_number AS caller, epoch(c.start_time) AS s FROM cdrs c
+        ANTI JOIN ours o ON o.number = c.a_number
+        WHERE c.a_number IS NOT NULL
+          AND {ingress_sql([IngressClass.MOBILE], "split_part(c.ingress, ':', 1)")}
+        UNION ALL
+        SELECT caller, s FROM {{start}} x WHERE x.kind = 'radio'
+    ),
+    route AS (
+        SELECT r.ingress, r.a_number AS caller, q.b_number AS callee, w.s
+        FROM _fc_walk_routes w JOIN _fc_routes r USING (route) JOIN _fc_pairs q USING (pair)
+        UNION ALL
+        SELECT x.ingress, x.caller, x.callee, x.s FROM {{start}} x
+        ANTI JOIN _fc_routes r ON r.ingress = x.ingress AND r.a_number = x.caller
+        WHERE x.kind = 'route'
+    ),
+    horizon AS (SELECT max(epoch(start_time)) - {{window}} AS h FROM cdrs),
+    state AS (
+        SELECT 'contact' AS kind, CAST(NULL AS VARCHAR) AS ingress, caller, callee, max(s) AS s
+        FROM contact GROUP BY caller, callee
+        UNION ALL
+        SELECT 'radio', CAST(NULL AS VARCHAR), caller, CAST(NULL AS VARCHAR), max(s)
+        FROM radio GROUP BY caller
+        UNION ALL
+        SELECT 'route', ingress, caller, callee, s FROM route
+    )
+    SELECT kind, ingress, caller, callee, s FROM state CROSS JOIN horizon
+    WHERE horizon.h IS NULL OR state.s > horizon.h
+"""
+"""The state a run keeps (:data:`STATE_COLUMNS`): what ``{start}`` remembered, this run's
+calls and what the walk learnt (``_fc_walk_contact``, ``_fc_walk_routes``), the last
+time of each within ``{window}`` seconds before the last call record. The walk's routes
+replace the remembered ones of the same route: it went on from them."""
+
+
+def _keep_state(
+    con: duckdb.DuckDBPyConnection,
+    history: FirstContactHistory,
+    keep_state: str,
+    start_from: str | None,
+) -> None:
+    """Create ``keep_state`` from ``start_from``, this run's calls and ``history``."""
+    import pyarrow as pa
+
+    contact = pa.table(
+        {
+            "pair": pa.array(list(history.contact), pa.int64()),
+            "s": pa.array(list(history.contact.values()), pa.float64()),
+        }
+    )
+    routes = [(r, p, s) for r, callees in history.route_callees.items() for p, s in callees.items()]
+    route = pa.table(
+        {
+            "route": pa.array([r for r, _, _ in routes], pa.int64()),
+            "pair": pa.array([p for _, p, _ in routes], pa.int64()),
+            "s": pa.array([s for _, _, s in routes], pa.float64()),
+        }
+    )
+    con.register("_fc_walk_contact", contact)
+    con.register("_fc_walk_routes", route)
+    sql = _KEEP_STATE_SQL.format(start=start_from or _NO_STATE, window=repr(history.window_s))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {keep_state} AS {sql}")
+    con.unregister("_fc_walk_contact")
+    con.unregister("_fc_walk_routes")

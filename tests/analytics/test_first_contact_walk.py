@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -215,25 +216,25 @@ def test_the_sweep_forgets_what_lies_beyond_the_window() -> None:
 
 # --- the whole step, SQL included, on DuckDB and on Spark -----------------------------
 
-DOMESTIC = ("+77010000001", "+77010000002", "+77010000003")
+DOMESTIC = tuple(f"+7701000000{i}" for i in range(1, 9))
 SUBSCRIBER = "+77070000009"
 CALLEES = ("+77071000001", "+77071000002", "+77071000003")
 INGRESS = ("international:carrierA", "voip:trunk1", "national:beeline")
+START = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def random_calls(
-    seed: int, calls: int = 160
+    seed: int, calls: int = 160, minutes: int = 120, callers: int = 3
 ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     """``inbound`` (with the columns the spoofing rules read) and ``cdrs`` of a small
     random operator: many calls share a second, and some lie exactly a window apart."""
     rng = random.Random(seed)
     inbound: list[dict[str, object]] = []
     cdrs: list[dict[str, object]] = []
-    start = datetime(2026, 3, 1, tzinfo=UTC)
     for n in range(calls):
-        t = start + timedelta(minutes=rng.randrange(0, 120, 5))
-        caller = rng.choice((*DOMESTIC, SUBSCRIBER, None))
-        callee = rng.choice((*CALLEES, *DOMESTIC))
+        t = START + timedelta(minutes=rng.randrange(0, minutes, 5))
+        caller = rng.choice((*DOMESTIC[:callers], SUBSCRIBER, None))
+        callee = rng.choice((*CALLEES, *DOMESTIC[:3]))
         result = rng.choice(("answered", "answered", "no_answer"))
         record_id = f"r{rng.randrange(10**6):06d}-{n}"
         if rng.random() < 0.2:  # over our radio
@@ -311,25 +312,46 @@ def reference_of_tables(
     return {str(r["record_id"]): f for r, f in zip(judged, facts, strict=True)}
 
 
+def load(con: Any, inbound: list[dict[str, object]], cdrs: list[dict[str, object]]) -> None:
+    """``inbound``, ``cdrs``, ``subscribers`` and ``registry`` as the step reads them."""
+    con.register("_given_inbound", pa.Table.from_pylist(inbound))
+    con.register("_given_cdrs", pa.Table.from_pylist(cdrs))
+    con.execute("CREATE OR REPLACE TEMP TABLE inbound AS SELECT * FROM _given_inbound")
+    con.execute("CREATE OR REPLACE TEMP TABLE cdrs AS SELECT * FROM _given_cdrs")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE subscribers AS SELECT '{SUBSCRIBER}' AS msisdn,"
+        " '250010000000009' AS imsi"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE registry AS SELECT CAST(NULL AS VARCHAR) AS number WHERE false"
+    )
+
+
+def said_on(
+    con: Any,
+    settings: SpoofingSettings,
+    start_from: str | None = None,
+    keep_state: str | None = None,
+) -> dict[str, Facts]:
+    """The step's facts of each judged call in ``inbound``."""
+    first_contact_facts(con, settings, start_from=start_from, keep_state=keep_state)
+    rows = con.execute(
+        "SELECT record_id, contact_known, route_callees, on_our_radio, first_contact FROM inbound"
+        " WHERE first_contact IS NOT NULL"
+    ).fetchall()
+    return {r[0]: (bool(r[1]), int(r[2]), bool(r[3]), bool(r[4])) for r in rows}
+
+
 def facts_on(
     con: Any, seed: int, window: float, enough: int
 ) -> tuple[dict[str, Facts], dict[str, Facts]]:
     """The step's facts on ``con`` (DuckDB's or Spark's) beside the reference's."""
     inbound, cdrs = random_calls(seed)
-    con.register("_given_inbound", pa.Table.from_pylist(inbound))
-    con.register("_given_cdrs", pa.Table.from_pylist(cdrs))
-    con.execute("CREATE OR REPLACE TEMP TABLE inbound AS SELECT * FROM _given_inbound")
-    con.execute("CREATE OR REPLACE TEMP TABLE cdrs AS SELECT * FROM _given_cdrs")
+    load(con, inbound, cdrs)
     settings = SpoofingSettings(
         history_window_s=window, established_callees=enough, roaming_grace_s=0
     )
-    first_contact_facts(con, settings)
-    rows = con.execute(
-        "SELECT record_id, contact_known, route_callees, on_our_radio, first_contact FROM inbound"
-        " WHERE first_contact IS NOT NULL"
-    ).fetchall()
-    said = {r[0]: (bool(r[1]), int(r[2]), bool(r[3]), bool(r[4])) for r in rows}
-    return said, reference_of_tables(inbound, cdrs, window, enough)
+    return said_on(con, settings), reference_of_tables(inbound, cdrs, window, enough)
 
 
 @pytest.mark.parametrize(
@@ -346,16 +368,65 @@ def test_the_step_on_duckdb_says_what_the_reference_says(
     assert len(set(said.values())) > 2  # the facts vary: the case tests something
 
 
-@pytest.mark.spark
-def test_the_step_on_spark_says_what_the_reference_says() -> None:
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
     pytest.importorskip("pyspark")
     if shutil.which("java") is None:  # pragma: no cover - CI installs Java
         pytest.skip("Spark needs a Java runtime")
     from qalqan.analytics.engine import SparkConnection
 
-    spark = SparkConnection.start("local[1]")
-    try:
-        said, expected = facts_on(spark, 1, 1800.0, 3)
-    finally:
-        spark.close()
+    con = SparkConnection.start("local[1]")
+    yield con
+    con.close()
+
+
+@pytest.mark.spark
+def test_the_step_on_spark_says_what_the_reference_says(spark: Any) -> None:
+    said, expected = facts_on(spark, 1, 1800.0, 3)
     assert said == expected
+
+
+def days_of(
+    rows: list[dict[str, object]], column: str, day: int, hours: int
+) -> list[dict[str, object]]:
+    """The rows of ``day`` (1, 2, …), each day ``hours`` long."""
+    first = START + timedelta(hours=(day - 1) * hours)
+    last = first + timedelta(hours=hours)
+    return [r for r in rows if first <= r[column] < last]  # type: ignore[operator]
+
+
+def day_by_day(con: Any, seed: int, enough: int, days: int = 4) -> None:
+    """Days an hour long, a window of 90 minutes: each day's run starts from what the day
+    before kept, and judges its calls as one run over all the days does."""
+    inbound, cdrs = random_calls(seed, calls=100 * days, minutes=60 * days, callers=8)
+    settings = SpoofingSettings(
+        history_window_s=5400.0, established_callees=enough, roaming_grace_s=0
+    )
+    load(con, inbound, cdrs)
+    at_once = said_on(con, settings)
+    alone: dict[str, Facts] = {}
+    for day in range(1, days + 1):
+        load(con, days_of(inbound, "t", day, 1), days_of(cdrs, "start_time", day, 1))
+        start = f"_state_{day - 1}" if day > 1 else None
+        said = said_on(con, settings, start_from=start, keep_state=f"_state_{day}")
+        assert said == {r: at_once[r] for r in said}, f"day {day}"
+        load(con, days_of(inbound, "t", day, 1), days_of(cdrs, "start_time", day, 1))
+        alone.update(said_on(con, settings))
+        ((oldest,),) = con.execute(f"SELECT min(s) FROM _state_{day}").fetchall()
+        ((last,),) = con.execute("SELECT max(epoch(start_time)) FROM cdrs").fetchall()
+        assert oldest > last - 5400.0  # pruned to the window
+    assert alone != at_once  # without the kept state, the later days are judged otherwise
+
+
+@pytest.mark.parametrize(("seed", "enough"), [(4, 3), (5, 1), (6, 2)])
+def test_day_by_day_from_the_kept_state_says_what_one_run_over_all_days_says(
+    seed: int, enough: int
+) -> None:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    day_by_day(con, seed, enough)
+
+
+@pytest.mark.spark
+def test_day_by_day_on_spark(spark: Any) -> None:
+    day_by_day(spark, 4, 3, days=3)
