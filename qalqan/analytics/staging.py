@@ -11,8 +11,10 @@ written in a thread of its own while the next one is checked (Arrow lets go
 of the GIL while it encodes): at most one chunk waits to be written. Columns
 whose values repeat (an event, a route, a cell) are dictionary-encoded; ids
 and numbers, nearly all distinct, are not, which spares the encoder a
-dictionary it would only give up on. Compression is zstd at its fastest
-level: the staged call records may be kept (``--state``), so they stay small.
+dictionary it would only give up on. Nor do those get minimum and maximum
+statistics: every row group of them spans about the whole range, so no query
+could skip one by them. Compression is zstd at its fastest level: the staged
+call records may be kept (``--state``), so they stay small.
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ from qalqan.exchange.reader import (
     ValidationReport,
 )
 from qalqan.exchange.schema import INPUT_TABLES, Table
-from qalqan.exchange.types import canonical_schema
+from qalqan.exchange.types import arrow_type, canonical_schema
 
-__all__ = ["StagedTableWriter", "dictionary_columns", "stage"]
+__all__ = ["StagedTableWriter", "dictionary_columns", "stage", "statistics_columns"]
 
 COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 1
@@ -50,6 +52,17 @@ def dictionary_columns(table: Table) -> list[str]:
         column.name
         for column in table.columns
         if column.kind in FEW_VALUES or column.references is not None
+    ]
+
+
+def statistics_columns(table: Table) -> list[str]:
+    """The columns of ``table`` whose minimum and maximum per row group can spare a query work:
+    times, numbers and the columns whose values repeat; not ids and numbers written as text."""
+    repeating = set(dictionary_columns(table))
+    return [
+        column.name
+        for column in table.columns
+        if column.name in repeating or arrow_type(column) != pa.string()
     ]
 
 
@@ -76,14 +89,14 @@ class StagedTableWriter:
     def write(self, batch: pa.RecordBatch) -> None:
         self._wait()
         if self._writer is None:
+            names = set(batch.schema.names)
             self._writer = pq.ParquetWriter(
                 self.path,
                 batch.schema,
                 compression=COMPRESSION,
                 compression_level=COMPRESSION_LEVEL,
-                use_dictionary=[
-                    name for name in dictionary_columns(self.table) if name in batch.schema.names
-                ],
+                use_dictionary=[n for n in dictionary_columns(self.table) if n in names],
+                write_statistics=[n for n in statistics_columns(self.table) if n in names],
             )
         self._pending = self._thread.submit(self._writer.write_batch, batch)
         self.rows += batch.num_rows

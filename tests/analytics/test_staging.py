@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from qalqan.analytics.staging import dictionary_columns, stage
+from qalqan.analytics.staging import dictionary_columns, stage, statistics_columns
 from qalqan.errors import UnreadableFileError
 from qalqan.exchange.limits import ReadLimits
 from qalqan.exchange.reader import DataSet
@@ -73,6 +73,20 @@ def test_only_columns_whose_values_repeat_are_dictionary_encoded(tmp_path: Path)
     assert {"event", "result", "ingress", "a_cell", "b_cell"} <= repeating
     assert {"record_id", "a_imsi", "duration_s", "start_time"}.isdisjoint(repeating)
     assert encoded == {name: name in repeating for name in encoded}
+
+
+def test_only_times_numbers_and_repeating_values_have_statistics(tmp_path: Path) -> None:
+    data = data_set(tmp_path / "data", *_rows(200))
+    stage(data, tmp_path / "work", quarantine_dir=tmp_path / "q")
+    group = pq.ParquetFile(tmp_path / "work" / "cdrs.parquet").metadata.row_group(0)
+    with_statistics = {
+        group.column(i).path_in_schema
+        for i in range(group.num_columns)
+        if group.column(i).is_stats_set
+    }
+    assert {"start_time", "duration_s", "event", "a_cell"} <= with_statistics
+    assert with_statistics.isdisjoint({"record_id", "a_number", "a_imsi", "a_imei"})
+    assert with_statistics == set(statistics_columns(INPUT_TABLES["cdrs"]))
 
 
 def test_a_limit_reached_mid_file_stops_the_writing_thread_and_closes_the_files(
