@@ -15,7 +15,10 @@ Two things are kept in a state folder (``qalqan analyze --state DIR``):
   :data:`~qalqan.analytics.farms.FARM_PARTIALS`, and the numbers' history the call
   facts read, :data:`~qalqan.analytics.inbound.CALL_PARTIALS`; and ``manifest.json``):
   :func:`features_since` gives the features of every day from the new day's
-  records merged with them, the same as from all the records.
+  records merged with them, the same as from all the records. The partials keyed
+  by the hour or day of their records (:data:`BY_DAY`) are kept a part a run
+  (``<name>/<first day>.parquet``): a new day only adds its own; the others are
+  merged and written again.
 
 :class:`IncrementalAnalysis` is the analysis of such a run. With ``since`` it
 reads the new days' records alone for the SIMs' features and their farms (the
@@ -54,7 +57,6 @@ from qalqan.analytics.features import (
     Partial,
     _mobile_originated,
     features_from_partials,
-    merge_partials,
     record_partials,
 )
 from qalqan.analytics.inbound import CALL_PARTIALS, call_partials, inbound_call_facts
@@ -92,6 +94,12 @@ STORED = "stored_"
 
 #: Every partial a state keeps: the features', the farms' and the numbers' history.
 KEPT: tuple[Partial, ...] = PARTIALS + FARM_PARTIALS + CALL_PARTIALS
+
+#: The partials whose keys hold the hour or day of their records (``h``, ``d``,
+#: ``hour_n``). A new day's keys cannot be in a state that ends the day before, so
+#: merging is appending: each run keeps its own rows as a part, and no part is
+#: written twice. The others are merged key by key and written again.
+BY_DAY: frozenset[str] = frozenset({"sim_hour", "sim_imei_day", "sim_site_day", "sim_site_hour"})
 
 
 class StateError(DataSetError):
@@ -149,6 +157,12 @@ def load_state(con: duckdb.DuckDBPyConnection, folder: Path, *, since: date) -> 
     state = read_manifest(folder)
     state.check_before(since)
     for partial in KEPT:
+        if partial.name in BY_DAY:
+            source = (folder / partial.name / "*.parquet").as_posix()
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {STORED}{partial.name} AS SELECT * FROM read_parquet('{source}')"
+            )
+            continue
         source = (folder / f"{partial.name}.parquet").as_posix()
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {STORED}{partial.name} AS SELECT * FROM read_parquet('{source}')"
@@ -157,9 +171,18 @@ def load_state(con: duckdb.DuckDBPyConnection, folder: Path, *, since: date) -> 
 
 
 def merge_with_state(con: duckdb.DuckDBPyConnection, *, new_prefix: str) -> None:
-    """``part_<name>``: the stored partials merged with those of the new days."""
-    merge_partials(con, [STORED, new_prefix])
-    for partial in FARM_PARTIALS + CALL_PARTIALS:
+    """``part_<name>``: the stored partials merged with those of the new days.
+
+    Sums, minima and maxima combine the values of one key; a set is the union of its
+    keys; a partial of :data:`BY_DAY` is the stored rows and the new ones.
+    """
+    for partial in KEPT:
+        if partial.name in BY_DAY:
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {partial.table} AS SELECT * FROM {STORED}{partial.name} "
+                f"UNION ALL SELECT * FROM {new_prefix}{partial.name}"
+            )
+            continue
         keys = ", ".join(partial.keys)
         values = "".join(
             f", CAST(sum({col}) AS BIGINT) AS {col}" if how == "sum" else f", {how}({col}) AS {col}"
@@ -172,9 +195,20 @@ def merge_with_state(con: duckdb.DuckDBPyConnection, *, new_prefix: str) -> None
         )
 
 
-def save_state(con: duckdb.DuckDBPyConnection, folder: Path, state: State) -> None:
+def save_state(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    state: State,
+    *,
+    new_prefix: str | None,
+    new_first_day: date,
+) -> None:
     """Keep the merged ``part_*`` tables and a manifest of the days they cover.
 
+    Of a partial of :data:`BY_DAY`, only the new days' rows (``<new_prefix><name>``)
+    are written, as a part of their own named by their first day (``new_first_day``)
+    beside the kept ones; without ``new_prefix`` (a state started from a full run) the
+    whole ``part_<name>`` is the first part.
     The manifest is written last, so that a run stopped halfway leaves no state
     that claims days it does not hold.
     """
@@ -182,6 +216,17 @@ def save_state(con: duckdb.DuckDBPyConnection, folder: Path, state: State) -> No
     (folder / MANIFEST).unlink(missing_ok=True)
     for partial in KEPT:
         keys = ", ".join(partial.keys)
+        if partial.name in BY_DAY:
+            parts = folder / partial.name
+            if new_prefix is None:
+                shutil.rmtree(parts, ignore_errors=True)
+            parts.mkdir(exist_ok=True)
+            table = con.sql(
+                f"SELECT * FROM {new_prefix or 'part_'}{partial.name} ORDER BY {keys}"
+            ).to_arrow_table()
+            name = f"{new_first_day.isoformat()}.parquet"
+            pq.write_table(table, parts / name, compression="zstd")
+            continue
         table = con.sql(f"SELECT * FROM {partial.table} ORDER BY {keys}").to_arrow_table()
         pq.write_table(table, folder / f"{partial.name}.parquet", compression="zstd")
     manifest = {
@@ -229,6 +274,8 @@ def features_since(
         con,
         folder,
         State(first_day=state.first_day, last_day=last, local_offset_h=state.local_offset_h),
+        new_prefix="new_",
+        new_first_day=first,
     )
     return features
 
@@ -243,7 +290,7 @@ def start_state(con: duckdb.DuckDBPyConnection, folder: Path, *, local_offset_h:
     call_partials(con)
     first, last = first_and_last_day(con)
     state = State(first_day=first, last_day=last, local_offset_h=local_offset_h)
-    save_state(con, folder, state)
+    save_state(con, folder, state, new_prefix=None, new_first_day=first)
     return state
 
 

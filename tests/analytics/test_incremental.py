@@ -17,7 +17,7 @@ import pytest
 
 from qalqan.analytics.features import Partial, estimate_local_offset, sim_features
 from qalqan.analytics.inbound import CALL_PARTIALS, call_partials
-from qalqan.analytics.incremental import StateError, features_since, start_state
+from qalqan.analytics.incremental import BY_DAY, KEPT, StateError, features_since, start_state
 from qalqan.analytics.staging import stage
 from qalqan.simulator.config import Scenario
 from qalqan.simulator.operator import simulate
@@ -121,3 +121,26 @@ def test_the_calls_history_kept_for_days_one_to_three_and_merged_with_day_four_i
         merged, full = _sorted(daily, partial), _sorted(whole, partial)
         assert merged.num_rows == full.num_rows > 0
         assert merged.equals(full), partial.name
+
+
+def test_the_partials_kept_by_day_are_keyed_by_the_hour_or_day_of_their_records() -> None:
+    for partial in KEPT:
+        if partial.name in BY_DAY:
+            assert {"h", "d", "hour_n"} & set(partial.keys), partial.name
+
+
+def test_a_daily_run_adds_a_part_of_its_own_to_the_partials_kept_by_day(
+    staged: Path, tmp_path: Path
+) -> None:
+    since = _first_day(staged) + timedelta(days=3)
+    early = _days(staged, f"< DATE '{since}'")
+    _full(early)
+    start_state(early, tmp_path / "state", local_offset_h=0)
+    before = {p: p.read_bytes() for p in (tmp_path / "state").glob("*/*.parquet")}
+    assert {p.parent.name for p in before} >= BY_DAY
+    features_since(_days(staged, f">= DATE '{since}'"), tmp_path / "state", since=since)
+    for path, kept in before.items():
+        assert path.read_bytes() == kept  # what the days before kept is not written again
+    for name in BY_DAY:
+        parts = sorted(p.name for p in (tmp_path / "state" / name).glob("*.parquet"))
+        assert parts == [f"{_first_day(staged)}.parquet", f"{since}.parquet"]
