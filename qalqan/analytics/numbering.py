@@ -46,10 +46,14 @@ def number_facts(con: duckdb.DuckDBPyConnection, table: str, home: str) -> None:
     engine for all numbers in one query from the numbering plan's metadata
     (:mod:`qalqan.analytics.numbering_plan`); only the countries present are compiled.
     """
-    outside = "a_number IS NOT NULL AND ingress <> 'mobile'"
-    leads = con.execute(
-        f"SELECT DISTINCT substr(a_number, 2, 3) FROM cdrs WHERE {outside}"
-    ).fetchall()
-    numbers = f"SELECT DISTINCT a_number AS number FROM cdrs WHERE {outside}"
-    sql = number_facts_sql(numbers, country_codes(lead for (lead,) in leads if lead))
+    # the call records are read once, for the distinct numbers; their leads come from those
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _calling_numbers AS SELECT DISTINCT a_number AS number"
+        " FROM cdrs WHERE a_number IS NOT NULL AND ingress <> 'mobile'"
+    )
+    leads = con.execute("SELECT DISTINCT substr(number, 2, 3) FROM _calling_numbers").fetchall()
+    sql = number_facts_sql(
+        "SELECT number FROM _calling_numbers", country_codes(lead for (lead,) in leads if lead)
+    )
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}", [home])
+    con.execute("DROP TABLE _calling_numbers")
