@@ -578,22 +578,54 @@ def _breaks_outside_quotes(
     """Whether every line break of ``values`` (a record starts at 0) is outside quotes, when
     every quote is in effect (False when some may not be: the caller then looks closer).
 
-    ``lf`` and ``quote`` mark the LFs and the quotes of ``values``.
+    ``lf`` and ``quote`` mark the LFs and the quotes of ``values``. Taken in order,
+    the quotes open and close values by turns: a byte is inside quotes when an odd
+    number of quotes come up to it. Every quote is in effect when each one that
+    opens (the first, third, ...) is at the start, after a comma or a line break,
+    or right after the quote that closed the value before (``""``). The marks are
+    packed 64 bytes to a word and the quotes counted up to each byte by shifts,
+    a few operations per word rather than a position per quote: this runs on
+    every block of every file.
     """
-    quotes = np.flatnonzero(quote)
-    if len(quotes) % 2:
-        return False
-    breaks = np.flatnonzero(lf | (values == _CR)) if cr else np.flatnonzero(lf)
-    if np.any(np.searchsorted(quotes, breaks) & 1):
+    quotes = _words(quote)
+    odd = quotes.copy()  # bit k: an odd number of quotes up to byte k, within its word
+    for shift in _PREFIX_SHIFTS:
+        odd ^= odd << shift
+    parity = odd >> _TOP_BIT
+    if np.bitwise_xor.reduce(parity):
+        return False  # a quote is left open
+    before = np.zeros_like(parity)  # the parity of the words before each word
+    np.bitwise_xor.accumulate(parity[:-1], out=before[1:])
+    odd ^= before * _ALL_BITS
+    breaks = _words(lf | (values == _CR)) if cr else _words(lf)
+    if np.any(odd & breaks):
         return False  # some break follows an odd number of quotes
-    openers = quotes[0::2]
-    before = values[openers - 1] if openers[0] else values[np.maximum(openers - 1, 0)]
-    fine = (before == _COMMA) | (before == _LF) | (before == _CR)
-    if fine.all():
-        return True
-    fine[0] |= openers[0] == 0
-    fine[1:] |= openers[1:] - 1 == quotes[1:-1:2]  # "" in a quoted value
-    return bool(fine.all())
+    delimiters = breaks | _words(values == _COMMA)  # no CR in values unless cr
+    openers = quotes & odd
+    fine = _one_byte_on(delimiters, start=True) | _one_byte_on(quotes, start=False)
+    return not np.any(openers & ~fine)
+
+
+_PREFIX_SHIFTS: Final = tuple(np.uint64(1 << i) for i in range(6))
+_TOP_BIT: Final = np.uint64(63)
+_ALL_BITS: Final = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
+
+
+def _words(mask: np.ndarray) -> np.ndarray:
+    """A boolean mask packed into 64-bit words: bit k of word w is byte ``64 * w + k``."""
+    packed = np.packbits(mask, bitorder="little")
+    if len(packed) % 8:
+        packed = np.concatenate([packed, np.zeros(8 - len(packed) % 8, dtype=np.uint8)])
+    return packed.view("<u8")
+
+
+def _one_byte_on(words: np.ndarray, *, start: bool) -> np.ndarray:
+    """Packed marks moved one byte on: bit k then says what bit k - 1 said (``start`` for byte 0)."""
+    carry = np.empty_like(words)
+    carry[0] = np.uint64(start)
+    carry[1:] = words[:-1] >> _TOP_BIT
+    moved: np.ndarray = (words << np.uint64(1)) | carry
+    return moved
 
 
 def _first_line(data: bytes, start: int, end: int) -> tuple[int, int] | None:
