@@ -174,12 +174,13 @@ def merge_with_state(con: duckdb.DuckDBPyConnection, *, new_prefix: str) -> None
     """``part_<name>``: the stored partials merged with those of the new days.
 
     Sums, minima and maxima combine the values of one key; a set is the union of its
-    keys; a partial of :data:`BY_DAY` is the stored rows and the new ones.
+    keys; a partial of :data:`BY_DAY` is the stored rows and the new ones, read once
+    into a table (the farms read it many times).
     """
     for partial in KEPT:
         if partial.name in BY_DAY:
             con.execute(
-                f"CREATE OR REPLACE TEMP VIEW {partial.table} AS SELECT * FROM {STORED}{partial.name} "
+                f"CREATE OR REPLACE TEMP TABLE {partial.table} AS SELECT * FROM {STORED}{partial.name} "
                 f"UNION ALL SELECT * FROM {new_prefix}{partial.name}"
             )
             continue
