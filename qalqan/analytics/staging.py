@@ -112,14 +112,27 @@ class StagedTableWriter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        failed = exc_type is not None
         try:
             self._wait()
+        except BaseException:
+            failed = True
+            raise
         finally:
             self._thread.shutdown()
-            if self._writer is not None:
-                self._writer.close()
-            elif exc_type is None:  # no accepted rows: an empty file with the contract's columns
+            self._close(failed=failed)
+
+    def _close(self, *, failed: bool) -> None:
+        """Close the file; after a failure, an error in closing it does not hide the failure."""
+        if self._writer is None:
+            if not failed:  # no accepted rows: an empty file with the contract's columns
                 pq.write_table(canonical_schema(self.table).empty_table(), self.path)
+            return
+        try:
+            self._writer.close()
+        except (OSError, pa.ArrowException):
+            if not failed:
+                raise
 
 
 def stage(

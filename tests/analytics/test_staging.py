@@ -122,6 +122,11 @@ def test_a_failed_write_stops_staging_with_its_error(
             written.append(batch.num_rows)
             super().write_batch(batch, row_group_size)
 
+        def close(self) -> None:
+            super().close()
+            if len(written) == 2:  # closing the file on the full disk fails too
+                raise OSError(5, "Input/output error")
+
     monkeypatch.setattr(pq, "ParquetWriter", FullDisk)
     with pytest.raises(OSError, match="No space left on device"):
         stage(data, tmp_path / "work", quarantine_dir=tmp_path / "q", chunk_rows=64)
