@@ -459,6 +459,17 @@ def _check_range(column: Column, values: pa.Array) -> list[Problem]:
     return problems
 
 
+def _empty(text: pa.Array) -> Mask:
+    """Which cells are empty (``""``); a null is not. Read off the offsets: no string is compared."""
+    if text.null_count or not pa.types.is_string(text.type) or not len(text):
+        return _mask(pc.equal(text, ""))
+    bounds = np.frombuffer(
+        text.buffers()[1], dtype=np.int32, count=len(text) + 1, offset=text.offset * 4
+    )
+    empty: Mask = bounds[1:] == bounds[:-1]
+    return empty
+
+
 def _missing(column: Column, empty: Mask) -> list[Problem]:
     if column.nullable or not empty.any():
         return []
@@ -468,7 +479,7 @@ def _missing(column: Column, empty: Mask) -> list[Problem]:
 
 def _check_text(column: Column, text: pa.Array) -> CheckedColumn:
     """A column read as text, with ``""`` for an empty cell."""
-    empty = _mask(pc.equal(text, ""))
+    empty = _empty(text)
     problems = _missing(column, empty)
     kind = column.kind
     values: pa.Array
@@ -521,7 +532,7 @@ def _check_reasons(column: Column, text: pa.Array) -> CheckedColumn:
     The one check that reads cells in Python (a JSON array is no pattern), once
     per distinct value: a file's reasons repeat.
     """
-    empty = _mask(pc.equal(text, ""))
+    empty = _empty(text)
     problems = _missing(column, empty)
     encoded = pc.dictionary_encode(text)
     wrong: dict[int, str] = {}
