@@ -422,6 +422,36 @@ def _matches(text: pa.Array, pattern: str, *, few_values: bool) -> Mask:
     return _mask(pc.take(pc.match_substring_regex(encoded.dictionary, pattern), encoded.indices))
 
 
+def _e164(text: pa.Array) -> Mask:
+    """Which cells are E.164 numbers (``E164_PATTERN``): from their bytes when that is quick.
+
+    The regex costs a call per cell, and there are two numbers a call. When
+    every cell that is not empty starts with + and the column holds no other
+    byte that is not a digit, the pattern comes down to each cell's length (8 to
+    16) and its second byte (not 0), read off the bytes at once. Otherwise (a
+    number without its +, a typo) the regex decides, over the whole chunk.
+    """
+    pattern = _PATTERNS[Kind.E164][0]
+    if text.null_count or not len(text) or not pa.types.is_string(text.type):
+        return _matches(text, pattern, few_values=False)
+    _, offsets, data = text.buffers()
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(text) + 1, offset=text.offset * 4)
+    lengths = np.diff(bounds)
+    if data is None or not lengths.any():
+        return np.zeros(len(text), dtype=np.bool_)
+    start, end = int(bounds[0]), int(bounds[-1])
+    values = np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
+    first = bounds[:-1] - start
+    filled = first[lengths > 0]
+    not_digits = np.count_nonzero(values - np.uint8(ord("0")) > 9)
+    if not_digits != len(filled) or not (values[filled] == ord("+")).all():
+        return _matches(text, pattern, few_values=False)
+    ok: Mask = (lengths >= 8) & (lengths <= 16)  # + and 7 to 15 digits
+    rows = np.flatnonzero(ok)
+    ok[rows] = values[first[rows] + 1] - np.uint8(ord("1")) < 9
+    return ok
+
+
 def _format_problem(column: Column, text: pa.Array, bad: Mask) -> Problem:
     name = column.name
     if column.kind is Kind.ENUM:
@@ -488,6 +518,9 @@ def _check_text(column: Column, text: pa.Array) -> CheckedColumn:
         values = text
     elif kind is Kind.ENUM:
         ok = _mask(pc.is_in(text, value_set=pa.array(column.values, pa.string())))
+        values = text
+    elif kind is Kind.E164:
+        ok = _e164(text)
         values = text
     elif kind in _PATTERNS:
         ok = _matches(text, _PATTERNS[kind][0], few_values=kind in FEW_VALUES)
