@@ -10,7 +10,6 @@ caches them; this module only reads, writes and applies them.
 
 from __future__ import annotations
 
-import contextlib
 import pickle
 import tempfile
 from dataclasses import dataclass, field
@@ -29,30 +28,26 @@ __all__ = ["Models", "feature_table", "load_models", "save_models"]
 
 @dataclass(slots=True)
 class Models:
-    """The two scorers, applied to a whole table at a time on ``threads`` cores (1 by default:
-    the screening engine shares its machine; a batch analysis gives it every core)."""
-
     sim: Any
     call: Any
     sim_features: tuple[str, ...] = FEATURES
     call_features: tuple[str, ...] = CALL_FEATURES
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def score_sims(self, table: pa.Table, *, threads: int = 1) -> np.ndarray:
-        return _score(self.sim, table, self.sim_features, threads)
+    def score_sims(self, table: pa.Table) -> np.ndarray:
+        return _score(self.sim, table, self.sim_features)
 
-    def score_calls(self, table: pa.Table, *, threads: int = 1) -> np.ndarray:
-        return _score(self.call, table, self.call_features, threads)
+    def score_calls(self, table: pa.Table) -> np.ndarray:
+        return _score(self.call, table, self.call_features)
 
     def explain_sims(
-        self, table: pa.Table, rows: list[int], *, top: int = 3, threads: int = 1
+        self, table: pa.Table, rows: list[int], *, top: int = 3
     ) -> dict[int, list[FeatureContribution]]:
         """For each of ``rows``, the behaviour features that moved its score most, in plain words."""
         if not rows:
             return {}
         features = feature_table(table, self.sim_features)
-        with _on_threads(self.sim, threads):
-            found = self.sim.explain_rows(features, rows, top=top)
+        found = self.sim.explain_rows(features, rows, top=top)
         return dict(zip(rows, found, strict=True))
 
 
@@ -68,20 +63,12 @@ def feature_table(table: pa.Table, names: tuple[str, ...]) -> FeatureTable:
     )
 
 
-def _score(model: Any, table: pa.Table, names: tuple[str, ...], threads: int) -> np.ndarray:
+def _score(model: Any, table: pa.Table, names: tuple[str, ...]) -> np.ndarray:
     if table.num_rows == 0:
         return np.zeros(0)
     if model is None:
         return np.zeros(table.num_rows)
-    with _on_threads(model, threads):
-        return np.asarray(model.score(feature_table(table, names)))
-
-
-def _on_threads(model: Any, threads: int) -> contextlib.AbstractContextManager[Any]:
-    """``model`` on ``threads`` threads within the block, when it can be told (a scorer that
-    cannot, such as a test's stand-in, runs as it is)."""
-    using = getattr(model, "using_threads", None)
-    return using(threads) if using is not None else contextlib.nullcontext(model)
+    return np.asarray(model.score(feature_table(table, names)))
 
 
 def load_models(path: Path) -> Models:

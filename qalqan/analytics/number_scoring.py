@@ -409,22 +409,6 @@ class NumberFraudScorer:
         with threadpool_limits(limits=self.threads, user_api="openmp"):
             yield
 
-    @contextmanager
-    def using_threads(self, threads: int) -> Iterator[NumberFraudScorer]:
-        """The scorer on ``threads`` OpenMP threads within the block, then on its own again.
-
-        A batch analysis that has the machine to itself scores its rows on every core; each
-        row's score is the same whatever the threads (the rows are shared out, not the trees).
-        """
-        if threads < 1:
-            raise ValueError("threads must be at least 1")
-        own = self.threads
-        self.threads = threads
-        try:
-            yield self
-        finally:
-            self.threads = own
-
     def _describe(self, j: int, value: float, contribution: float) -> str:
         name = self._columns[j]
         what = self.descriptions.get(name, name)

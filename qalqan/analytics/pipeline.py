@@ -12,7 +12,6 @@ The CLI is a thin adapter over this; tests run it in-process.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -50,8 +49,6 @@ SIMBOX_SCORE = 0.2
 vouches for it; the farm graph stands on SIMs from :data:`SUSPECT_SCORE`. Both keep the operating
 point of the uncalibrated scores' 0.5 and 0.2 on the training operators."""
 SUSPECT_SCORE = 0.08
-CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-"""The models score on every core this process may use: the engine waits meanwhile."""
 MAX_EXPLAINED_SIMS = 2000
 """The model's own drivers are worked out for this many flagged SIMs; rules explain all of them."""
 CALL_FRAUD_SCORE = 0.5
@@ -311,9 +308,7 @@ class Analysis:
         few (SIM boxes and suspects) get reasons, said one by one."""
         table = self.sim_table
         model = (
-            self.models.score_sims(table, threads=CORES)
-            if self.models is not None
-            else np.zeros(table.num_rows)
+            self.models.score_sims(table) if self.models is not None else np.zeros(table.num_rows)
         )
         own = np.where(decisive(table), np.maximum(model, 0.95), model)
         imsis = table.column("imsi")
@@ -355,7 +350,7 @@ class Analysis:
         the farm it belongs to, the rules that fired, the model with its drivers."""
         explained = min(flagged.num_rows, MAX_EXPLAINED_SIMS)
         explanations = (
-            self.models.explain_sims(flagged, list(range(explained)), threads=CORES)
+            self.models.explain_sims(flagged, list(range(explained)))
             if self.models is not None
             else {}
         )
@@ -396,7 +391,7 @@ class Analysis:
         """
         corroborated = self.corroborated_calls()
         scores = (
-            self.models.score_calls(corroborated, threads=CORES)
+            self.models.score_calls(corroborated)
             if self.models is not None
             else np.zeros(corroborated.num_rows)
         )

@@ -118,17 +118,3 @@ def test_docstring_examples_run() -> None:
     result = doctest.testmod(number_scoring, raise_on_error=False)
     assert result.attempted > 0
     assert result.failed == 0
-
-
-def test_scores_and_explanations_are_the_same_on_every_core_and_the_threads_come_back() -> None:
-    table, labels = planted(rows=3000)
-    scorer = NumberFraudScorer(seed=0, max_iter=40).fit(table, labels)
-    alone = scorer.score(table)
-    explained = scorer.explain_rows(table, [0, 1, 2], top=2)
-    with scorer.using_threads(2) as on_two:
-        assert on_two.threads == 2
-        assert np.array_equal(on_two.score(table), alone)
-        assert on_two.explain_rows(table, [0, 1, 2], top=2) == explained
-    assert scorer.threads == 1
-    with pytest.raises(ValueError), scorer.using_threads(0):
-        pass
