@@ -87,12 +87,12 @@ def inbound_call_facts(
     roaming_known: bool = True,
     spoofing: SpoofingSettings,
     wangiri: WangiriBurst,
-    history_kept: bool = False,
 ) -> None:
     """Create TEMP TABLE ``inbound`` with one row per call from outside and its facts.
 
-    The numbers' history (:data:`CALL_PARTIALS`) is made from ``cdrs``, unless
-    ``history_kept`` says the ``part_*`` tables hold it already (merged from a kept state).
+    The numbers' history (:data:`CALL_PARTIALS`) is made from ``cdrs`` and dropped
+    after, unless the ``part_*`` tables hold it already (a daily run merged them from
+    the kept state).
 
     ``roaming_known`` says whether the data set has a ``roaming`` table: without it
     nobody can tell a roaming subscriber from a spoofed number, and none is flagged.
@@ -106,8 +106,34 @@ def inbound_call_facts(
     file the analysis reads; Wangiri's likewise): each is what was known at the call's time. ``pair_history``,
     ``cli_own_imsi`` and the other model inputs see the whole data set.
     """
-    if not history_kept:
+    made = _absent(con, CALL_PARTIALS[0].table)
+    if made:
         call_partials(con)
+    try:
+        _inbound(con, local_offset_h, roaming_known, spoofing, wangiri)
+    finally:
+        if made:
+            for partial in CALL_PARTIALS:
+                con.execute(f"DROP TABLE IF EXISTS {partial.table}")
+
+
+def _absent(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether ``table`` is not there (the engine's "no such table", whichever engine it is)."""
+    try:
+        con.execute(f"SELECT * FROM {table} LIMIT 0").fetchall()
+    except Exception:
+        return True
+    return False
+
+
+def _inbound(
+    con: duckdb.DuckDBPyConnection,
+    local_offset_h: int,
+    roaming_known: bool,
+    spoofing: SpoofingSettings,
+    wangiri: WangiriBurst,
+) -> None:
+    """:func:`inbound_call_facts` once the numbers' history is there."""
     _outside_calls(con, local_offset_h)
     wangiri_evidence(con, wangiri, source="outside_calls")
     grace = f"INTERVAL {round(spoofing.roaming_grace_s)} SECOND"

@@ -50,20 +50,16 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from qalqan.analytics.calls import call_features
 from qalqan.analytics.farms import FARM_PARTIALS, farm_partials
 from qalqan.analytics.features import (
     PARTIALS,
     Partial,
-    _mobile_originated,
     features_from_partials,
+    mobile_originated,
     record_partials,
 )
-from qalqan.analytics.inbound import CALL_PARTIALS, call_partials, inbound_call_facts
-from qalqan.analytics.numbering import home_region, number_facts
+from qalqan.analytics.inbound import CALL_PARTIALS, call_partials
 from qalqan.analytics.pipeline import Analysis
-from qalqan.detections.spoofing import SpoofingSettings
-from qalqan.detections.wangiri import WangiriBurst
 from qalqan.errors import DataSetError
 from qalqan.screening.config import YOUNG_SIM_DAYS
 
@@ -239,10 +235,10 @@ def save_state(
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
-def first_and_last_day(con: duckdb.DuckDBPyConnection) -> tuple[date, date]:
-    """The first and last day of the staged call records."""
+def first_and_last_day(con: duckdb.DuckDBPyConnection, cdrs: str = "cdrs") -> tuple[date, date]:
+    """The first and last day of the call records in the table named ``cdrs``."""
     (row,) = con.execute(
-        "SELECT CAST(min(start_time) AS DATE), CAST(max(start_time) AS DATE) FROM cdrs"
+        f"SELECT CAST(min(start_time) AS DATE), CAST(max(start_time) AS DATE) FROM {cdrs}"
     ).fetchall()
     if row[0] is None:
         raise StateError("the data set holds no call records to add to the kept state")
@@ -255,20 +251,22 @@ def features_since(
     *,
     since: date,
     young_sim_days: float = YOUNG_SIM_DAYS,
+    cdrs: str = "cdrs",
 ) -> pa.Table:
     """The features of every day the state and the staged records cover, from the records of
     the days from ``since`` on only; the state then covers them too.
 
-    The staged ``cdrs`` must hold those days alone. Night calls are counted with the
-    offset from UTC the state was made with, so that they add up.
+    The table named ``cdrs`` must hold those days alone; ``mo`` is then of those days.
+    Night calls are counted with the offset from UTC the state was made with, so that
+    they add up.
     """
-    first, last = first_and_last_day(con)
+    first, last = first_and_last_day(con, cdrs)
     if first < since:
         raise StateError(f"the data set read for --since {since} holds calls of {first}")
     state = load_state(con, folder, since=since)
-    record_partials(con, local_offset_h=state.local_offset_h, prefix="new_")
+    record_partials(con, local_offset_h=state.local_offset_h, prefix="new_", cdrs=cdrs)
     farm_partials(con, prefix="new_")
-    call_partials(con, prefix="new_")
+    call_partials(con, prefix="new_", cdrs=cdrs)
     merge_with_state(con, new_prefix="new_")
     features = features_from_partials(con, young_sim_days=young_sim_days)
     save_state(
@@ -351,11 +349,12 @@ class IncrementalAnalysis(Analysis):
     """The analysis of a run with ``--state``: with ``since``, the SIMs from the kept partials.
 
     ``new_records`` is the kept file of this run's records (:func:`keep_history`); the
-    store's ``cdrs`` reads every kept day. With ``since``, the features and the farms'
-    partials are made from ``new_records`` alone and merged with those kept in ``state``
-    (:func:`features_since`); the network's offset from UTC is the state's. The call
-    facts are then made over every kept day, as a full run makes them. Without
-    ``since`` the analysis is the full one and its partials start the state.
+    store's ``cdrs`` reads every kept day. With ``since``, the partials are made from
+    ``new_records`` alone and merged with those kept in ``state`` (:func:`features_since`);
+    the network's offset from UTC is the state's. ``mo`` is then made of every kept day
+    (the farms' descriptions, the SIM boxes' calls), and the call facts over every kept
+    day read the merged numbers' history. Without ``since`` the analysis is the full one
+    and its partials start the state.
     """
 
     def __init__(
@@ -373,36 +372,22 @@ class IncrementalAnalysis(Analysis):
         self.since = since
         self.new_records = new_records
 
-    def prepare(self) -> None:
+    def prepare_sims(self) -> None:
         if self.since is None:
-            super().prepare()
+            super().prepare_sims()
             start_state(self.con, self.state, local_offset_h=self.local_offset_h)
             return
         con = self.con
         self.local_offset_h = read_manifest(self.state).local_offset_h
-        _read_cdrs(con, self.new_records.as_posix())
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW new_cdrs AS "
+            f"SELECT * FROM read_parquet('{self.new_records.as_posix()}')"
+        )
         self.sim_table = features_since(
-            con, self.state, since=self.since, young_sim_days=self.config.young_sim_days
+            con,
+            self.state,
+            since=self.since,
+            young_sim_days=self.config.young_sim_days,
+            cdrs="new_cdrs",
         )
-        _read_cdrs(con, (self.state / "cdrs" / "*.parquet").as_posix())
-        _mobile_originated(con, self.local_offset_h)  # the farms' descriptions, the calls
-        self._call_facts()
-
-    def _call_facts(self) -> None:
-        """The facts of the calls from outside, as :meth:`Analysis.prepare` makes them."""
-        self.home = home_region(self.con)
-        number_facts(self.con, "numbers", self.home)
-        inbound_call_facts(
-            self.con,
-            local_offset_h=self.local_offset_h,
-            roaming_known=self.store.has("roaming"),
-            spoofing=SpoofingSettings.from_config(self.config),
-            wangiri=WangiriBurst.from_config(self.config),
-            history_kept=True,
-        )
-        call_features(self.con)
-
-
-def _read_cdrs(con: duckdb.DuckDBPyConnection, source: str) -> None:
-    """Point the ``cdrs`` view at ``source`` (a Parquet file or a glob of them)."""
-    con.execute(f"CREATE OR REPLACE VIEW cdrs AS SELECT * FROM read_parquet('{source}')")
+        mobile_originated(con, local_offset_h=self.local_offset_h)

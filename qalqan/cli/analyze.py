@@ -261,9 +261,7 @@ def print_findings(
     verdicts: dict[str, int] = {}
     for v in result.sims.column("verdict").to_pylist():
         verdicts[v] = verdicts.get(v, 0) + 1
-    calls: dict[str, int] = {}
-    for v in result.calls.column("verdict").to_pylist():
-        calls[v] = calls.get(v, 0) + 1
+    calls = result.calls.verdicts
     table = Table(title=f"Analysis of {data_dir}", title_justify="left", min_width=60)
     table.add_column("finding")
     table.add_column("count", justify="right")
