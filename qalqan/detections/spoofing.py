@@ -416,24 +416,43 @@ def first_contact_facts(
             }
         ),
     )
+    # the judged calls are a few of ``inbound``: set theirs rather than write it anew
+    for column, kind in (
+        ("contact_known", "BOOLEAN"),
+        ("route_callees", "INTEGER"),
+        ("on_our_radio", "BOOLEAN"),
+        ("first_contact", "BOOLEAN"),
+    ):
+        con.execute(f"ALTER TABLE inbound ADD COLUMN {column} {kind}")
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE inbound AS
-        SELECT i.*, f.contact_known, f.route_callees, f.on_our_radio, f.first_contact
-        FROM inbound i LEFT JOIN (
+        UPDATE inbound SET contact_known = f.contact_known, route_callees = f.route_callees,
+               on_our_radio = f.on_our_radio, first_contact = f.first_contact
+        FROM (
             SELECT j.record_id, x.contact_known, x.route_callees, x.on_our_radio, x.first_contact
             FROM _judged j JOIN _first_contact x USING (ordinal)
-        ) f USING (record_id)
+        ) f
+        WHERE inbound.record_id = f.record_id
         """
     )
     con.unregister("_first_contact")
-    for table in ("_judged", "_candidates", "_flagged", "_fc_pairs", "_fc_callers", "_fc_routes"):
+    for table in (
+        "_judged",
+        "_candidates",
+        "_flagged",
+        "_fc_pairs",
+        "_fc_callers",
+        "_fc_routes",
+        "_fc_cdrs",
+    ):
         con.execute(f"DROP TABLE {table}")
 
 
 def _judged_calls(con: duckdb.DuckDBPyConnection, start_from: str | None = None) -> int:
     """Create ``_judged`` (the judged calls, numbered in time order, with their ids) and
-    the id tables ``_fc_callers``, ``_fc_pairs``, ``_fc_routes``; returns how many.
+    the id tables ``_fc_callers``, ``_fc_pairs``, ``_fc_routes``, and ``_fc_cdrs``, the
+    call records with a judged caller on either side (all the walk's events read);
+    returns how many.
 
     With ``start_from``, the pairs include the callees its routes hold for the callers
     judged now: they count on those routes."""
@@ -493,12 +512,20 @@ def _judged_calls(con: duckdb.DuckDBPyConnection, start_from: str | None = None)
         JOIN _fc_routes r USING (ingress, a_number)
         """
     )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _fc_cdrs AS
+        SELECT c.record_id, c.start_time, c.a_number, c.b_number, c.result, c.ingress FROM cdrs c
+        WHERE c.a_number IN (SELECT a_number FROM _fc_callers)
+           OR c.b_number IN (SELECT a_number FROM _fc_callers)
+        """
+    )
     ((calls,),) = con.execute("SELECT count(*) FROM _judged").fetchall()
     return int(calls)
 
 
 _PASSED_SQL: Final = """
-    SELECT epoch(c.start_time) AS s, c.a_number, c.b_number FROM cdrs c
+    SELECT epoch(c.start_time) AS s, c.a_number, c.b_number FROM {cdrs} c
     ANTI JOIN _candidates j USING (record_id)
     ANTI JOIN _flagged f USING (record_id)
     WHERE c.result = 'answered' AND c.a_number IS NOT NULL
@@ -506,7 +533,7 @@ _PASSED_SQL: Final = """
 """Answered calls let through that the walk does not judge: contact between their numbers."""
 
 _EVENTS_SQL: Final = f"""
-    WITH passed AS ({_PASSED_SQL})
+    WITH passed AS ({_PASSED_SQL.format(cdrs="_fc_cdrs")})
     SELECT {CONTACT} AS kind, p.s, 0 AS ordinal, 0 AS caller, q.pair, 0 AS route,
            false AS answered, false AS flagged
     FROM passed p JOIN _fc_pairs q USING (a_number, b_number)
@@ -515,7 +542,7 @@ _EVENTS_SQL: Final = f"""
     FROM passed p JOIN _fc_pairs q ON q.a_number = p.b_number AND q.b_number = p.a_number
     UNION ALL
     SELECT {RADIO}, epoch(c.start_time), 0, k.caller, 0, 0, false, false
-    FROM cdrs c JOIN _fc_callers k USING (a_number)
+    FROM _fc_cdrs c JOIN _fc_callers k USING (a_number)
     WHERE {ingress_sql([IngressClass.MOBILE], "split_part(c.ingress, ':', 1)")}
     UNION ALL
     SELECT {JUDGED}, s, ordinal, caller, pair, route, answered, flagged FROM _judged
@@ -590,7 +617,7 @@ _NO_STATE: Final = (
 
 _KEEP_STATE_SQL: Final = f"""
     WITH ours AS (SELECT msisdn AS number FROM subscribers UNION SELECT number FROM registry),
-    passed AS ({_PASSED_SQL}),
+    passed AS ({_PASSED_SQL.format(cdrs="cdrs")}),
     contact AS (
         SELECT p.a_number AS caller, p.b_number AS callee, p.s FROM passed p
         ANTI JOIN ours o ON o.number = p.a_number
