@@ -381,11 +381,6 @@ def mobile_originated(
     )
 
 
-def _mobile_originated(con: duckdb.DuckDBPyConnection, local_offset_h: int) -> None:
-    """:func:`mobile_originated` of the staged ``cdrs`` (the name incremental runs still import)."""
-    mobile_originated(con, local_offset_h=local_offset_h)
-
-
 def _activity(con: duckdb.DuckDBPyConnection) -> None:
     """``sim_out``: how much each SIM calls, when, where, and its main site (most calls, then smallest id)."""
     con.execute(

@@ -203,17 +203,6 @@ class JudgedCalls:
         """Every row at once (small operators and tests)."""
         return self.con.sql(_calls_csv_sql()).to_arrow_table()
 
-    def column(self, name: str) -> pa.ChunkedArray:
-        """The verdicts as a column, from their counts and in no order; only ``verdict``, for
-        callers that count the verdicts over it (use :attr:`verdicts`)."""
-        if name != "verdict":
-            raise KeyError(f"only the verdicts are kept out of the engine, not {name!r}")
-        names = sorted(self.verdicts)
-        at = np.repeat(np.arange(len(names), dtype=np.int32), [self.verdicts[v] for v in names])
-        return pa.chunked_array(
-            [pa.DictionaryArray.from_arrays(pa.array(at), pa.array(names, pa.string()))]
-        )
-
 
 @dataclass(slots=True)
 class AnalysisResult:
