@@ -71,13 +71,17 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = [
+    "CONTACT",
     "DOMESTIC_FROM_ABROAD",
+    "JUDGED",
     "OWN_SUBSCRIBER_AT_HOME",
+    "RADIO",
     "REGISTRY_INBOUND_ONLY",
     "REGISTRY_WRONG_ROUTE",
     "SPOOFING_RULES",
     "STATE_COLUMNS",
     "UNALLOCATED",
+    "EventColumns",
     "FirstContactFacts",
     "FirstContactHistory",
     "SpoofingRule",
