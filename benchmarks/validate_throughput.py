@@ -43,6 +43,7 @@ def main() -> None:
         data_set = DataSet.open(args.data)
         print(
             f"{'table':<12} {'rows':>13} {'rejected':>10} {'seconds':>8} {'rows/s':>12} {'MB/s':>7}"
+            f" {'CPU s':>7}"
         )
         total_rows = 0
         total_seconds = 0.0
