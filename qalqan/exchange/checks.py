@@ -130,12 +130,29 @@ def _same_reason(reason: str) -> Callable[[Rows], pa.Array]:
     return describe
 
 
+def _ascii(raw: pa.Array) -> bool:
+    """Whether a binary column holds only ASCII bytes (nulls aside)."""
+    if not pa.types.is_binary(raw.type) or not len(raw):
+        return False
+    _, offsets, data = raw.buffers()
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(raw) + 1, offset=raw.offset * 4)
+    start, end = int(bounds[0]), int(bounds[-1])
+    if data is None or end == start:
+        return True
+    values = np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
+    return bool(values.max() < 0x80)
+
+
 def decode_text(name: str, raw: pa.Array) -> tuple[pa.Array, Problem | None]:
     """Bytes of a CSV cell as UTF-8 text; cells that are not UTF-8 become a problem of their own.
 
     Arrow validates a whole column at once and cannot say which cell failed, so
-    only a chunk that fails is looked at cell by cell.
+    only a chunk that fails is looked at cell by cell. A column of ASCII bytes
+    alone (one reduction tells) is UTF-8 as it stands, and is taken as text
+    without a copy or a validation.
     """
+    if _ascii(raw):
+        return raw.view(pa.string()), None
     try:
         return pc.cast(raw, pa.string()), None
     except pa.ArrowInvalid:
