@@ -370,6 +370,10 @@ class SparkConnection:
         self._replace(name, frame)
         return self
 
+    def has_table(self, name: str) -> bool:
+        """Whether a temporary view or table ``name`` is there (``features.has_table``)."""
+        return bool(self.session.catalog.tableExists(name))
+
     def unregister(self, name: str) -> SparkConnection:
         self._forget(name)
         self.session.catalog.dropTempView(name)

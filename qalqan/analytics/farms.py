@@ -46,7 +46,7 @@ import networkx as nx
 import numpy as np
 import pyarrow as pa
 
-from qalqan.analytics.features import Partial
+from qalqan.analytics.features import Partial, has_table
 from qalqan.domain.messages import reasons_cell
 from qalqan.domain.model import Reason
 
@@ -119,12 +119,10 @@ def farm_partials(con: duckdb.DuckDBPyConnection, *, prefix: str = "part_", mo: 
 def _missing_farm_partials(con: duckdb.DuckDBPyConnection) -> bool:
     """Make the farm partials from ``mo`` unless they are there already (a daily run merged
     them from the kept state); True when they were made here, to be dropped after use."""
-    try:
-        con.execute(f"SELECT * FROM {FARM_PARTIALS[0].table} LIMIT 0").fetchall()
-    except Exception:  # the engine's "no such table", whichever engine it is
-        farm_partials(con)
-        return True
-    return False
+    if has_table(con, FARM_PARTIALS[0].table):
+        return False
+    farm_partials(con)
+    return True
 
 
 def _drop_farm_partials(con: duckdb.DuckDBPyConnection) -> None:

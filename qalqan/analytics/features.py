@@ -43,6 +43,7 @@ __all__ = [
     "day_partials",
     "estimate_local_offset",
     "features_from_partials",
+    "has_table",
     "merge_partials",
     "mobile_originated",
     "record_partials",
@@ -155,6 +156,23 @@ class Partial:
     def table(self) -> str:
         """The table that holds it."""
         return f"part_{self.name}"
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the engine holds a table or view ``name`` (partials a daily run merged already).
+
+    Asked of the engine's catalog, so that a query failing for another reason (memory, a
+    busy connection) is never taken for an absent table.
+    """
+    on_spark = getattr(con, "has_table", None)  # SparkConnection asks Spark's catalog
+    if on_spark is not None:
+        return bool(on_spark(name))
+    found = con.execute(
+        "SELECT 1 FROM duckdb_tables() WHERE table_name = ?"
+        " UNION ALL SELECT 1 FROM duckdb_views() WHERE view_name = ?",
+        [name, name],
+    ).fetchall()
+    return bool(found)
 
 
 #: The partials, each from one pass over the records; see the module docstring.

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import duckdb
 
-from qalqan.analytics.features import Partial
+from qalqan.analytics.features import Partial, has_table
 from qalqan.analytics.wangiri import wangiri_evidence
 from qalqan.detections.spoofing import SpoofingSettings, first_contact_facts
 from qalqan.detections.wangiri import WangiriBurst
@@ -106,7 +106,7 @@ def inbound_call_facts(
     file the analysis reads; Wangiri's likewise): each is what was known at the call's time. ``pair_history``,
     ``cli_own_imsi`` and the other model inputs see the whole data set.
     """
-    made = _absent(con, CALL_PARTIALS[0].table)
+    made = not has_table(con, CALL_PARTIALS[0].table)
     if made:
         call_partials(con)
     try:
@@ -115,15 +115,6 @@ def inbound_call_facts(
         if made:
             for partial in CALL_PARTIALS:
                 con.execute(f"DROP TABLE IF EXISTS {partial.table}")
-
-
-def _absent(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """Whether ``table`` is not there (the engine's "no such table", whichever engine it is)."""
-    try:
-        con.execute(f"SELECT * FROM {table} LIMIT 0").fetchall()
-    except Exception:
-        return True
-    return False
 
 
 def _inbound(

@@ -20,6 +20,7 @@ if shutil.which("java") is None:  # pragma: no cover - CI installs Java
     pytest.skip("Spark needs a Java runtime", allow_module_level=True)
 
 from qalqan.analytics.engine import SparkConnection, to_spark_sql
+from qalqan.analytics.features import has_table
 
 pytestmark = pytest.mark.spark
 
@@ -86,9 +87,12 @@ def test_temp_table_register_and_cursor(spark: SparkConnection) -> None:
     assert cursor.fetchone() is None
     table = spark.sql("SELECT id, n FROM people ORDER BY id").to_arrow_table()
     assert table.column("id").to_pylist() == ["a", "b", "c"]
+    engine: Any = spark  # the analysis's functions take either engine's connection
+    assert has_table(engine, "busy") and has_table(engine, "people")
     spark.execute("DROP TABLE busy")
     spark.unregister("people")
     assert not spark.session.catalog.tableExists("people")
+    assert not has_table(engine, "busy") and not has_table(engine, "people")
 
 
 @pytest.mark.parametrize(

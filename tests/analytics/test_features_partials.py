@@ -23,6 +23,7 @@ from qalqan.analytics.features import (
     day_partials,
     estimate_local_offset,
     features_from_partials,
+    has_table,
     merge_partials,
     record_partials,
     sim_features,
@@ -232,3 +233,22 @@ def test_every_statement_reads_as_spark_sql(operator: duckdb.DuckDBPyConnection)
         sqlglot.transpile(
             statement, read="duckdb", write="spark", unsupported_level=ErrorLevel.RAISE
         )
+
+
+def test_a_partial_is_there_by_the_catalog_not_by_reading_it() -> None:
+    """A daily run's merged partial that fails to read is not taken for an absent one,
+    which the farms would make again from the day's records and then drop."""
+    from qalqan.analytics.farms import FARM_PARTIALS, _missing_farm_partials
+
+    con = duckdb.connect()
+    name = FARM_PARTIALS[0].table
+    assert not has_table(con, name)
+    con.execute("CREATE TEMP TABLE kept AS SELECT 'a' AS imsi, 'b' AS b_imsi")
+    con.execute(f"CREATE VIEW {name} AS SELECT * FROM kept")
+    assert has_table(con, name)
+    con.execute("DROP TABLE kept")  # the view is still there, and reading it fails
+    with pytest.raises(duckdb.CatalogException):
+        con.execute(f"SELECT * FROM {name}").fetchall()
+    assert _missing_farm_partials(con) is False
+    con.execute(f"DROP VIEW {name}")
+    assert not has_table(con, name)
