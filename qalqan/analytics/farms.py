@@ -21,9 +21,9 @@ among themselves from the same site within hours, and judges each group as a
 whole; the SIMs of a group judged a farm become candidates however little
 each one says on its own.
 
-Each edge has a weight by how telling it is; communities of the weighted
-graph (Louvain, seeded) are scored as a whole, and their members inherit the
-verdict. A farm's place is the site that carried most of its calls, with the
+Each edge has a weight by how telling it is; the graph's pieces (SIMs tied by
+hard evidence, each stray placed with the piece it is tied to most) are scored
+as a whole, and their members inherit the verdict. A farm's place is the site that carried most of its calls, with the
 other sites it used; its track is where it stood in time order (:class:`Stay`):
 the equipment moves and rests, and an investigator follows it from site to site.
 
@@ -45,6 +45,7 @@ import duckdb
 import networkx as nx
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from qalqan.analytics.features import Partial, has_table
 from qalqan.domain.messages import reasons_cell
@@ -434,6 +435,7 @@ def _find_farms(
     like: FarmLikeSettings,
 ) -> tuple[list[Farm], dict[str, str]]:
     """:func:`find_farms` once the farm partials are there."""
+    del seed  # the pieces are found without chance; kept for the callers that pass it
     scores = dict(scores)
     group_of: dict[str, int] = {}
     for n, group in enumerate(farm_like_groups(con, like)):
@@ -444,28 +446,8 @@ def _find_farms(
     con.register("_cand", pa.table({"imsi": pa.array(candidates, pa.string())}))
     con.execute("CREATE OR REPLACE TEMP TABLE candidates AS SELECT * FROM _cand")
     con.unregister("_cand")
-    edges = _edges(con).to_pylist()
-
-    graph = nx.Graph()
-    graph.add_nodes_from(candidates)
-    kinds: dict[tuple[str, str], set[str]] = {}
-    for e in edges:
-        key = (e["a"], e["b"])
-        kinds.setdefault(key, set()).add(e["kind"])
-    for (a, b), found in kinds.items():
-        graph.add_edge(a, b, weight=sum(EDGE_WEIGHTS[k] for k in found))
-
-    # Two farm-like groups were judged apart (they never stood together): one call
-    # between them (a center dialling a number that is another of its farms' SIMs) does
-    # not make them one farm.
-    apart = {
-        pair
-        for pair in kinds
-        if pair[0] in group_of and pair[1] in group_of and group_of[pair[0]] != group_of[pair[1]]
-    }
-    communities = _merge_channels(
-        con, _communities(graph, {p: k for p, k in kinds.items() if p not in apart}, seed=seed)
-    )
+    graph = _SimGraph.of(_edges(con), candidates, group_of)
+    communities = _merge_channels(con, _communities(graph))
     farms: list[Farm] = []
     for members in communities:
         imsis = sorted(members)
@@ -474,13 +456,7 @@ def _find_farms(
         strength = sum(scores[i] for i in imsis) / len(imsis)
         if strength < farm_score:
             continue
-        evidence: dict[str, int] = {}
-        member_set = set(imsis)
-        for (a, b), found in kinds.items():
-            if a in member_set and b in member_set:
-                for k in found:
-                    evidence[k] = evidence.get(k, 0) + 1
-        farms.append(_undescribed(imsis, strength, evidence))
+        farms.append(_undescribed(imsis, strength, graph.evidence(imsis)))
     _expand(con, farms, scores)
     _describe(con, farms)
     farms.sort(key=lambda f: (-len(f.imsis), f.imsis[0]))
@@ -494,40 +470,116 @@ def _find_farms(
 
 STRONG = frozenset({"shared_imei", "activation_batch", "same_owner", "sim_to_sim"})
 
+_KINDS: tuple[str, ...] = tuple(EDGE_WEIGHTS)
+"""The kinds of evidence in a fixed order: bit ``1 << i`` of a pair's kinds is ``_KINDS[i]``."""
+_STRONG_BITS = sum(1 << i for i, k in enumerate(_KINDS) if k in STRONG)
+_WEIGHT_OF_KINDS = np.array(
+    [
+        sum(EDGE_WEIGHTS[k] for i, k in enumerate(_KINDS) if bits >> i & 1)
+        for bits in range(1 << len(_KINDS))
+    ]
+)
+"""A pair's weight in the SIM graph by the bits of its kinds: the weights of its kinds summed."""
 
-def _communities(
-    graph: nx.Graph, kinds: dict[tuple[str, str], set[str]], *, seed: int
-) -> list[set[str]]:
+
+@dataclass(frozen=True, slots=True)
+class _SimGraph:
+    """The SIM graph as columns: candidate SIMs numbered in sorted order, and one row per linked
+    pair with the bits of its kinds of evidence.
+
+    At national scale the graph has millions of pairs (one owner's thousands of candidate SIMs
+    are linked pair by pair): held as arrays they cost bytes a pair, where a graph library's
+    dictionaries cost hundreds.
+    """
+
+    nodes: list[str]
+    a: np.ndarray
+    b: np.ndarray
+    kinds: np.ndarray
+    apart: np.ndarray
+    """Pairs of two farm-like groups judged apart: a call between them joins nothing."""
+
+    @classmethod
+    def of(cls, edges: pa.Table, nodes: list[str], group_of: dict[str, int]) -> _SimGraph:
+        """From :func:`_edges` (one row per pair and kind), over the sorted candidate SIMs."""
+        names = pa.array(nodes, pa.string())
+        a = pc.index_in(edges.column("a"), value_set=names)
+        b = pc.index_in(edges.column("b"), value_set=names)
+        kind = pc.index_in(edges.column("kind"), value_set=pa.array(_KINDS, pa.string()))
+        if a.null_count or b.null_count or kind.null_count:
+            raise ValueError("the SIM graph links a SIM that is no candidate, or an unknown kind")
+        n = max(len(nodes), 1)
+        key = a.to_numpy().astype(np.int64) * n + b.to_numpy()
+        pairs, row = np.unique(key, return_inverse=True)
+        bits = np.zeros(len(pairs), dtype=np.uint8)
+        np.bitwise_or.at(bits, row, np.left_shift(1, kind.to_numpy()).astype(np.uint8))
+        group = np.array([group_of.get(name, -1) for name in nodes], dtype=np.int64)
+        pa_, pb_ = pairs // n, pairs % n
+        apart = (group[pa_] >= 0) & (group[pb_] >= 0) & (group[pa_] != group[pb_])
+        return cls(nodes=nodes, a=pa_, b=pb_, kinds=bits, apart=apart)
+
+    def evidence(self, members: Sequence[str]) -> dict[str, int]:
+        """The pairs of each kind of evidence among ``members`` (kinds absent left out)."""
+        inside = np.zeros(len(self.nodes), dtype=np.bool_)
+        inside[np.searchsorted(self.nodes, members)] = True
+        bits = self.kinds[inside[self.a] & inside[self.b]]
+        counts = {k: int(np.count_nonzero(bits >> i & 1)) for i, k in enumerate(_KINDS)}
+        return {k: n for k, n in counts.items() if n}
+
+
+def _communities(graph: _SimGraph) -> list[set[str]]:
     """Pieces of equipment: SIMs tied by hard evidence, then strays placed by where they stood.
 
     SIMs tied by a shared handset, an activation batch, an owner or calls between
     them are one piece; a piece of one or two SIMs joins the piece it shared most
     site-days with. Weak evidence alone (the same site, the same victims) never
     joins two well-formed pieces: two farms can stand in one building.
+
+    Pieces come in the order of their first SIM, and strays are placed in that order
+    (a stray joins the piece it is tied to most, ties to the piece found first), each
+    seeing the strays placed before it.
     """
-    strong = nx.Graph()
-    strong.add_nodes_from(graph.nodes)
-    strong.add_edges_from(pair for pair, found in kinds.items() if found & STRONG)
-    pieces = [set(c) for c in nx.connected_components(strong)]
-    big = [p for p in pieces if len(p) >= 3]
-    owner = {node: i for i, p in enumerate(big) for node in p}
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(graph.nodes)
+    strong = ((graph.kinds & _STRONG_BITS) != 0) & ~graph.apart
+    tied = coo_matrix(
+        (np.ones(int(strong.sum()), dtype=np.int8), (graph.a[strong], graph.b[strong])),
+        shape=(n, n),
+    )
+    _, label = connected_components(tied.tocsr(), directed=False)
+    # pieces in the order of their first SIM, as a walk over the sorted SIMs meets them
+    by_label = np.argsort(label, kind="stable")
+    starts = np.flatnonzero(np.r_[True, label[by_label][1:] != label[by_label][:-1]])
+    pieces = sorted(np.split(by_label, starts[1:]), key=lambda p: int(p[0]))
+    # every pair's weight from either side, for the strays' ties
+    weight = _WEIGHT_OF_KINDS[graph.kinds]
+    side = np.concatenate([graph.a, graph.b])
+    other = np.concatenate([graph.b, graph.a])
+    ordered = np.argsort(side, kind="stable")
+    other, weight = other[ordered], np.concatenate([weight, weight])[ordered]
+    bounds = np.searchsorted(side[ordered], np.arange(n + 1))
+    big = [set(p.tolist()) for p in pieces if len(p) >= 3]
+    owner = np.full(n, -1, dtype=np.int64)
+    for i, members in enumerate(big):
+        owner[list(members)] = i
     for piece in pieces:
         if len(piece) >= 3:
             continue
         ties: dict[int, float] = {}
-        for node in piece:
-            for other, data in graph[node].items():
-                if other in owner:
-                    ties[owner[other]] = ties.get(owner[other], 0.0) + float(data["weight"])
+        for node in piece.tolist():
+            lo, hi = bounds[node], bounds[node + 1]
+            for whose, w in zip(owner[other[lo:hi]].tolist(), weight[lo:hi].tolist(), strict=True):
+                if whose >= 0:
+                    ties[whose] = ties.get(whose, 0.0) + w
         if ties:
             best = max(sorted(ties), key=lambda i: ties[i])
-            big[best] |= piece
-            for node in piece:
-                owner[node] = best
+            big[best] |= set(piece.tolist())
+            owner[piece] = best
         else:
-            big.append(set(piece))
-    del seed
-    return big
+            big.append(set(piece.tolist()))
+    return [{graph.nodes[i] for i in piece} for piece in big]
 
 
 def _merge_channels(con: duckdb.DuckDBPyConnection, pieces: list[set[str]]) -> list[set[str]]:

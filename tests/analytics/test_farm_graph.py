@@ -1,0 +1,137 @@
+"""The SIM graph held as columns finds the same pieces and evidence as the graph library did.
+
+The reference below is the earlier implementation over networkx's dictionaries, kept
+here word for word in its logic: pieces of SIMs tied by hard evidence (pairs of two
+farm-like groups judged apart excepted), strays placed with the piece they are tied
+to most, ties to the piece found first, each stray seeing those placed before it.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qalqan.analytics.farms import EDGE_WEIGHTS, STRONG, _communities, _SimGraph
+
+KINDS = list(EDGE_WEIGHTS)
+
+
+def _reference(
+    nodes: list[str], edges: list[tuple[str, str, str]], group_of: dict[str, int]
+) -> tuple[list[set[str]], dict[frozenset[str], dict[str, int]]]:
+    graph = nx.Graph()
+    graph.add_nodes_from(nodes)
+    kinds: dict[tuple[str, str], set[str]] = {}
+    for a, b, kind in edges:
+        kinds.setdefault((a, b), set()).add(kind)
+    for (a, b), found in kinds.items():
+        graph.add_edge(a, b, weight=sum(EDGE_WEIGHTS[k] for k in found))
+    apart = {
+        p
+        for p in kinds
+        if p[0] in group_of and p[1] in group_of and group_of[p[0]] != group_of[p[1]]
+    }
+    strong = nx.Graph()
+    strong.add_nodes_from(graph.nodes)
+    strong.add_edges_from(p for p, found in kinds.items() if p not in apart and found & STRONG)
+    pieces = [set(c) for c in nx.connected_components(strong)]
+    big = [p for p in pieces if len(p) >= 3]
+    owner = {node: i for i, p in enumerate(big) for node in p}
+    for piece in pieces:
+        if len(piece) >= 3:
+            continue
+        ties: dict[int, float] = {}
+        for node in piece:
+            for other, data in graph[node].items():
+                if other in owner:
+                    ties[owner[other]] = ties.get(owner[other], 0.0) + float(data["weight"])
+        if ties:
+            best = max(sorted(ties), key=lambda i: ties[i])
+            big[best] |= piece
+            for node in piece:
+                owner[node] = best
+        else:
+            big.append(set(piece))
+    return big, {frozenset(m): _evidence(kinds, m) for m in big}
+
+
+def _evidence(kinds: dict[tuple[str, str], set[str]], members: set[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for (a, b), found in kinds.items():
+        if a in members and b in members:
+            for k in found:
+                counts[k] = counts.get(k, 0) + 1
+    return counts
+
+
+@st.composite
+def _graphs(draw: st.DrawFn) -> tuple[list[str], list[tuple[str, str, str]], dict[str, int]]:
+    n = draw(st.integers(min_value=1, max_value=24))
+    nodes = [f"4010{i:05d}" for i in range(n)]
+    edges = []
+    for _ in range(draw(st.integers(min_value=0, max_value=60))):
+        i, j = sorted(
+            draw(st.lists(st.integers(0, n - 1), min_size=2, max_size=2, unique=True))
+            if n > 1
+            else [0, 0]
+        )
+        if i == j:
+            continue
+        edges.append((nodes[i], nodes[j], draw(st.sampled_from(KINDS))))
+    grouped = draw(st.lists(st.sampled_from(nodes), unique=True, max_size=n))
+    group_of = {node: draw(st.integers(0, 2)) for node in grouped}
+    return nodes, edges, group_of
+
+
+def _table(edges: list[tuple[str, str, str]]) -> pa.Table:
+    return pa.table(
+        {
+            "a": pa.array([e[0] for e in edges], pa.string()),
+            "b": pa.array([e[1] for e in edges], pa.string()),
+            "kind": pa.array([e[2] for e in edges], pa.string()),
+        }
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(_graphs())
+def test_the_pieces_and_their_evidence_are_the_graph_librarys(
+    case: tuple[list[str], list[tuple[str, str, str]], dict[str, int]],
+) -> None:
+    nodes, edges, group_of = case
+    graph = _SimGraph.of(_table(edges), nodes, group_of)
+    pieces = _communities(graph)
+    expected, evidence = _reference(nodes, edges, group_of)
+    assert pieces == expected
+    for piece in pieces:
+        assert graph.evidence(sorted(piece)) == evidence[frozenset(piece)]
+
+
+def test_a_stray_joins_the_piece_it_is_tied_to_most_and_later_strays_see_it() -> None:
+    nodes = [f"s{i}" for i in range(8)]
+    edges = [
+        # two pieces tied by handsets: s0-s1-s2 and s3-s4-s5
+        ("s0", "s1", "shared_imei"), ("s1", "s2", "shared_imei"),
+        ("s3", "s4", "same_owner"), ("s4", "s5", "same_owner"),
+        # s6 stood with both, more often with the second
+        ("s0", "s6", "same_site_day"), ("s3", "s6", "same_site_day"), ("s4", "s6", "shared_victims"),
+        # s7 is tied only to s6, which has joined the second piece by then
+        ("s6", "s7", "same_site_day"),
+    ]  # fmt: skip
+    pieces = _communities(_SimGraph.of(_table(edges), nodes, {}))
+    assert pieces == [{"s0", "s1", "s2"}, {"s3", "s4", "s5", "s6", "s7"}]
+
+
+def test_a_call_between_two_groups_judged_apart_joins_nothing() -> None:
+    nodes = [f"s{i}" for i in range(6)]
+    edges = [
+        ("s0", "s1", "shared_imei"), ("s1", "s2", "shared_imei"),
+        ("s3", "s4", "shared_imei"), ("s4", "s5", "shared_imei"),
+        ("s2", "s3", "sim_to_sim"),
+    ]  # fmt: skip
+    apart = _communities(_SimGraph.of(_table(edges), nodes, {"s2": 0, "s3": 1}))
+    assert apart == [{"s0", "s1", "s2"}, {"s3", "s4", "s5"}]
+    together = _communities(_SimGraph.of(_table(edges), nodes, {"s2": 0, "s3": 0}))
+    assert together == [set(nodes)]
