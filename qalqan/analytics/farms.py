@@ -543,6 +543,8 @@ def _communities(graph: _SimGraph) -> list[set[str]]:
     from scipy.sparse.csgraph import connected_components
 
     n = len(graph.nodes)
+    if n == 0:
+        return []
     strong = ((graph.kinds & _STRONG_BITS) != 0) & ~graph.apart
     tied = coo_matrix(
         (np.ones(int(strong.sum()), dtype=np.int8), (graph.a[strong], graph.b[strong])),

@@ -68,7 +68,7 @@ def _evidence(kinds: dict[tuple[str, str], set[str]], members: set[str]) -> dict
 
 @st.composite
 def _graphs(draw: st.DrawFn) -> tuple[list[str], list[tuple[str, str, str]], dict[str, int]]:
-    n = draw(st.integers(min_value=1, max_value=24))
+    n = draw(st.integers(min_value=0, max_value=24))
     nodes = [f"4010{i:05d}" for i in range(n)]
     edges = []
     for _ in range(draw(st.integers(min_value=0, max_value=60))):
@@ -80,7 +80,7 @@ def _graphs(draw: st.DrawFn) -> tuple[list[str], list[tuple[str, str, str]], dic
         if i == j:
             continue
         edges.append((nodes[i], nodes[j], draw(st.sampled_from(KINDS))))
-    grouped = draw(st.lists(st.sampled_from(nodes), unique=True, max_size=n))
+    grouped = draw(st.lists(st.sampled_from(nodes), unique=True, max_size=n)) if nodes else []
     group_of = {node: draw(st.integers(0, 2)) for node in grouped}
     return nodes, edges, group_of
 
@@ -135,3 +135,7 @@ def test_a_call_between_two_groups_judged_apart_joins_nothing() -> None:
     assert apart == [{"s0", "s1", "s2"}, {"s3", "s4", "s5"}]
     together = _communities(_SimGraph.of(_table(edges), nodes, {"s2": 0, "s3": 0}))
     assert together == [set(nodes)]
+
+
+def test_no_candidate_sims_make_no_pieces() -> None:
+    assert _communities(_SimGraph.of(_table([]), [], {})) == []
