@@ -28,6 +28,7 @@ ties go to the smallest identifier, so that a run never picks at random.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -306,13 +307,24 @@ def day_partials(
         con.execute(f"CREATE OR REPLACE TEMP TABLE {prefix}{partial.name} AS {select}")
 
 
-def merge_partials(con: duckdb.DuckDBPyConnection, sources: list[str]) -> None:
+def merge_partials(
+    con: duckdb.DuckDBPyConnection,
+    sources: list[str],
+    *,
+    partials: Sequence[Partial] = PARTIALS,
+    appended: Collection[str] = (),
+) -> None:
     """``part_<name>`` from the same partial of other days, held in ``<source><name>`` tables.
 
     Sums, minima and maxima combine values of one key; a set is the union of its keys.
+    A partial named in ``appended`` (keyed by the hour or day of its records, so that no
+    key is in two sources) is the sources' rows one after the other, with nothing to merge.
     """
-    for partial in PARTIALS:
+    for partial in partials:
         union = " UNION ALL ".join(f"SELECT * FROM {s}{partial.name}" for s in sources)
+        if partial.name in appended:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {partial.table} AS {union}")
+            continue
         keys = ", ".join(partial.keys)
         values = "".join(f", {_merged(how, col)} AS {col}" for col, how in partial.merge.items())
         con.execute(

@@ -55,6 +55,7 @@ from qalqan.analytics.features import (
     PARTIALS,
     Partial,
     features_from_partials,
+    merge_partials,
     mobile_originated,
     record_partials,
 )
@@ -173,23 +174,7 @@ def merge_with_state(con: duckdb.DuckDBPyConnection, *, new_prefix: str) -> None
     keys; a partial of :data:`BY_DAY` is the stored rows and the new ones, read once
     into a table (the farms read it many times).
     """
-    for partial in KEPT:
-        if partial.name in BY_DAY:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {partial.table} AS SELECT * FROM {STORED}{partial.name} "
-                f"UNION ALL SELECT * FROM {new_prefix}{partial.name}"
-            )
-            continue
-        keys = ", ".join(partial.keys)
-        values = "".join(
-            f", CAST(sum({col}) AS BIGINT) AS {col}" if how == "sum" else f", {how}({col}) AS {col}"
-            for col, how in partial.merge.items()
-        )  # a set (no values) is the union of the days' keys
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {partial.table} AS SELECT {keys}{values} FROM ("
-            f"SELECT * FROM {STORED}{partial.name} UNION ALL SELECT * FROM {new_prefix}{partial.name}"
-            f") u GROUP BY {keys}"
-        )
+    merge_partials(con, [STORED, new_prefix], partials=KEPT, appended=BY_DAY)
 
 
 def save_state(
