@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from qalqan.domain.messages import parse_reasons
 from qalqan.domain.numbers import E164_PATTERN
-from qalqan.exchange.schema import INGRESS_CLASSES, Column, Kind
+from qalqan.exchange.schema import ACCOUNT_PREFIXES, INGRESS_CLASSES, Column, Kind
 from qalqan.exchange.types import TIME_TYPE, arrow_type
 from qalqan.exchange.writer import to_csv_text_columns
 
@@ -636,7 +636,25 @@ def _period_ends_after_start(values: Mapping[str, pa.Array]) -> list[Problem]:
     ]
 
 
+_KIND_PREFIXES = ", ".join(f"{kind}: {prefix}" for kind, prefix in ACCOUNT_PREFIXES.items())
+
+
+def _account_is_of_its_kind(values: Mapping[str, pa.Array]) -> list[Problem]:
+    """An ``accounts`` row's kind says which prefix its account has (a card is ``bank:``)."""
+    account, kind = values["account"], values["kind"]
+    wrong = np.zeros(len(account), dtype=np.bool_)
+    for name, prefix in ACCOUNT_PREFIXES.items():
+        of_kind = _mask(pc.equal(kind, name))
+        if of_kind.any():
+            wrong |= of_kind & _mask(pc.invert(pc.starts_with(account, prefix)))
+    if not wrong.any():
+        return []
+    template = "account {} is not written as its kind {} is (" + _KIND_PREFIXES + ")"
+    return [Problem("account is not of its kind", wrong, describe_values(account, template, kind))]
+
+
 ROW_RULES: Final[dict[str, tuple[Callable[[Mapping[str, pa.Array]], list[Problem]], ...]]] = {
     "roaming": (_period_ends_after_start,),
+    "accounts": (_account_is_of_its_kind,),
 }
 """Checks across the columns of a row, by table; they see the typed values of the chunk."""

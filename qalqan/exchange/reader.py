@@ -894,7 +894,12 @@ class DataSet:
                 path = directory / name
             if path is not None:
                 paths[name] = path
-        outputs_only = paths.keys() <= OUTPUT_TABLES.keys() and bool(paths)
+        found = paths.keys() - {"accounts"}
+        outputs_only = found <= OUTPUT_TABLES.keys() and bool(found)
+        if outputs_only:
+            # Among Qalqan's outputs, accounts.csv is the analysis's money trail, not the
+            # operator's table of account holders.
+            paths.pop("accounts", None)
         for table in INPUT_TABLES.values():
             if table.required and table.name not in paths and not outputs_only:
                 raise MissingTableError(table.name, directory)

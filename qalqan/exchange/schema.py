@@ -25,6 +25,9 @@ from qalqan.domain.model import (
 )
 
 __all__ = [
+    "ACCOUNTS",
+    "ACCOUNT_KINDS",
+    "ACCOUNT_PREFIXES",
     "INPUT_TABLES",
     "OUTPUT_TABLES",
     "TABLES",
@@ -275,6 +278,51 @@ PAYMENTS = Table(
     ),
 )
 
+#: What an ``accounts`` row's account is (exchange-v1.1).
+ACCOUNT_KINDS = ("card", "bank_account", "ewallet", "sim_balance", "crypto")
+
+#: The account prefix each kind of account is written with, as in ``payments``.
+ACCOUNT_PREFIXES = {
+    "card": "bank:",
+    "bank_account": "bank:",
+    "ewallet": "ewallet:",
+    "sim_balance": "msisdn:",
+    "crypto": "crypto:",
+}
+
+ACCOUNTS = Table(
+    name="accounts",
+    doc="Who holds the accounts that payments name (exchange-v1.1; optional).",
+    columns=(
+        Column(name="account", kind=Kind.ACCOUNT, unique=True, doc="as payments write it"),
+        Column(
+            name="holder_msisdn",
+            kind=Kind.E164,
+            nullable=True,
+            doc="the phone number the holder registered with the bank or wallet; empty when unknown",
+        ),
+        Column(
+            name="bank",
+            kind=Kind.TEXT,
+            nullable=True,
+            doc="the bank, wallet provider, operator or exchange that keeps the account",
+        ),
+        Column(
+            name="kind",
+            kind=Kind.ENUM,
+            values=ACCOUNT_KINDS,
+            doc="card, bank_account, ewallet, sim_balance or crypto (matches the prefix)",
+        ),
+        Column(
+            name="opened",
+            kind=Kind.DATE,
+            required=False,
+            nullable=True,
+            doc="the day the account was opened, when known",
+        ),
+    ),
+)
+
 REPORTS = Table(
     name="reports",
     doc="Complaints from citizens.",
@@ -417,7 +465,7 @@ DECISIONS = Table(
 )
 
 INPUT_TABLES: dict[str, Table] = {
-    t.name: t for t in (CELLS, SUBSCRIBERS, ROAMING, REGISTRY, PAYMENTS, REPORTS, CDRS)
+    t.name: t for t in (CELLS, SUBSCRIBERS, ROAMING, REGISTRY, PAYMENTS, ACCOUNTS, REPORTS, CDRS)
 }
 """Operator tables in the order they are read: references point to earlier tables."""
 

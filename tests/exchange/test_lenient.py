@@ -169,6 +169,13 @@ VALID: dict[str, dict[str, str]] = {
         "currency": "KZT",
         "channel": "ewallet",
     },
+    "accounts": {
+        "account": "bank:1",
+        "holder_msisdn": "+77011234567",
+        "bank": "Halyk",
+        "kind": "card",
+        "opened": "2019-05-01",
+    },
     "reports": {
         "report_id": "q1",
         "time": "2026-03-02T07:15:02Z",
