@@ -338,13 +338,22 @@ def wangiri_ranges(calls: Iterable[tuple[str, float]]) -> dict[str, str]:
     }
 
 
-def _sources(con: duckdb.DuckDBPyConnection, calls: str) -> None:
-    """TEMP TABLE ``fraud_calls``: the fraud calls among ``calls``, each with its source."""
+def _sources(con: duckdb.DuckDBPyConnection, calls: str, durations: str | None) -> None:
+    """TEMP TABLE ``fraud_calls``: the fraud calls among ``calls``, each with its source.
+
+    A call's duration is read from the call records named ``durations`` (by record id),
+    or, when ``durations`` is None, from the calls' own ``duration_s``.
+    """
+    duration, records = (
+        ("c.duration_s", "")
+        if durations is None
+        else ("k.duration_s", f"LEFT JOIN {durations} k USING (record_id)")
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE fraud_calls AS
         SELECT c.record_id, c.t, c.ingress, c.a_number, c.b_number, c.farm_id, c.imsi,
-               k.duration_s,  -- read once: whether a call was a conversation, how long a line was busy
+               {duration} AS duration_s,  -- read once: whether a call was a conversation, how long a line was busy
                -- a farm calling its own SIMs to look human: not a victim, not office hours
                c.b_number IN (SELECT msisdn FROM _box_numbers) AS internal,
                CASE WHEN c.farm_id IS NOT NULL THEN 'farm:' || c.farm_id
@@ -352,7 +361,7 @@ def _sources(con: duckdb.DuckDBPyConnection, calls: str) -> None:
                     WHEN starts_with(json_extract_string(c.reason_facts, '$[0].rule'), 'wangiri.')
                          THEN 'range:' || c.a_number
                     ELSE 'route:' || c.ingress END AS source
-        FROM {calls} c LEFT JOIN cdrs k USING (record_id)
+        FROM {calls} c {records}
         WHERE c.verdict IN ('{CallVerdict.FRAUD}', '{CallVerdict.SPOOFED}')
         """
     )
@@ -990,12 +999,19 @@ def group_campaigns(
 
 
 def assign_campaigns(
-    con: duckdb.DuckDBPyConnection, calls: str, farms: list[Farm]
+    con: duckdb.DuckDBPyConnection,
+    calls: str,
+    farms: list[Farm],
+    *,
+    durations: str | None = "cdrs",
 ) -> list[Campaign]:
     """The campaigns of the fraud calls among ``calls`` (the engine's table of judged calls), and
     TEMP TABLE ``call_campaigns`` (``record_id``, ``campaign_id``): each fraud call's campaign.
 
-    Only the fraud calls are read out of ``calls``; they are what scales with findings.
+    Only the fraud calls are read out of ``calls``; they are what scales with findings. Their
+    durations come from the call records named ``durations``, or from the calls' own
+    ``duration_s`` when it is None (fraud calls kept from earlier days, whose records may be
+    gone: :mod:`qalqan.analytics.campaign_days`).
     """
     box_imsis = sorted({imsi for f in farms for imsi in f.imsis})
     con.register("_box_imsis", pa.table({"imsi": pa.array(box_imsis, pa.string())}))
@@ -1003,7 +1019,7 @@ def assign_campaigns(
         "CREATE OR REPLACE TEMP TABLE _box_numbers AS SELECT DISTINCT s.msisdn FROM subscribers s JOIN _box_imsis USING (imsi)"
     )
     try:
-        _sources(con, calls)
+        _sources(con, calls, durations)
         groups, joined = _grouped_sources(con)
         _assign_groups(con, groups)
         campaigns, number_of, evidence = _campaigns(con)
