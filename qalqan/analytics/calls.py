@@ -34,7 +34,16 @@ from qalqan.detections.spoofing import SPOOFING_RULES, UNALLOCATED, SpoofingRule
 from qalqan.domain.messages import MESSAGES
 from qalqan.domain.model import CallVerdict
 
-__all__ = ["CALL_FEATURES", "CALL_RULES", "call_features", "reason_sql", "said_sql"]
+__all__ = [
+    "CALLEE_DAYS",
+    "CALL_FEATURES",
+    "CALL_RULES",
+    "FLAGGED_CALLS",
+    "VERDICT_STATE",
+    "call_features",
+    "reason_sql",
+    "said_sql",
+]
 
 _WANGIRI_FACTS: Mapping[str, str] = {
     "range": "wangiri_range",
@@ -144,9 +153,34 @@ CALL_FEATURES: tuple[str, ...] = (
 )
 
 
-def call_features(con: duckdb.DuckDBPyConnection) -> None:
+VERDICT_STATE: tuple[str, ...] = ("route_flags", "route_hour_flags", "worked_pairs")
+"""What :func:`call_features` makes of the whole data set and a daily run keeps, as tables
+of that name: the calls and rule-flagged calls of each route (``ingress``) and of each
+route and hour of the day (``h``), the sums :data:`CALL_FEATURES`'s route shares are made
+of; and the callers and callees of the calls whose callee was being worked, a set that
+only grows."""
+FLAGGED_CALLS = "flagged_calls"
+"""The table of the rule-flagged calls from outside (``b_number``, ``t``) that the callees'
+other flagged calls count (:func:`call_features`); one-ring bursts left out."""
+CALLEE_DAYS = 3
+"""``callee_flagged_calls`` counts a callee's other flagged calls this many days either side."""
+
+
+def call_features(con: duckdb.DuckDBPyConnection, *, kept: str | None = None) -> None:
     """Create TEMP TABLE ``call_facts``: ``inbound`` plus the first rule that fired (with its
-    reason's text, message key and facts) and the model inputs."""
+    reason's text, message key and facts) and the model inputs.
+
+    Also the tables of :data:`VERDICT_STATE` over the whole data set and
+    :data:`FLAGGED_CALLS` of ``inbound``'s calls. A daily run, whose ``inbound`` holds the
+    new days' calls alone, names with ``kept`` the prefix of what it kept of the days
+    before: ``<kept>route_flags``, ``<kept>route_hour_flags`` and ``<kept>worked_pairs``
+    (those tables of the days before), ``<kept>flagged_calls`` (the flagged calls of the
+    :data:`CALLEE_DAYS` days before) and ``<kept>outside`` (every call from outside of those
+    days: ``a_number``, ``b_number``, ``t``), so that each new call's facts are those of
+    one run over every day: the route shares sum the kept counts and the new; the callee's
+    flagged calls are the new and the kept; and a kept call whose callee a new flagged
+    call works makes its pair worked.
+    """
     cases = " ".join(f"WHEN {cond} THEN '{rule}'" for rule, _, cond, _, _ in CALL_RULES)
     verdicts = " ".join(f"WHEN {cond} THEN '{verdict}'" for _, verdict, cond, _, _ in CALL_RULES)
     said = [(cond, key, *said_sql(key, facts)) for _, _, cond, key, facts in CALL_RULES]
@@ -167,25 +201,33 @@ def call_features(con: duckdb.DuckDBPyConnection) -> None:
         FROM inbound i
         """
     )
+    _route_flags(con, kept)
+    # A one-ring burst is the range's doing, not the carrier's nor the callee's: its calls
+    # (which ring nearly everyone, over every carrier) are left out of what speaks of either.
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {FLAGGED_CALLS} AS
+            SELECT b_number, t FROM call_ruled WHERE rule IS NOT NULL AND wangiri_state IS NULL"""
+    )
+    flagged = (
+        FLAGGED_CALLS
+        if kept is None
+        else f"(SELECT b_number, t FROM {FLAGGED_CALLS} UNION ALL SELECT b_number, t FROM {kept}{FLAGGED_CALLS})"
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE call_facts AS
-        -- A one-ring burst is the range's doing, not the carrier's nor the callee's: its calls
-        -- (which ring nearly everyone, over every carrier) are left out of what speaks of either.
         WITH route_share AS (
-            SELECT ingress, avg(CASE WHEN rule IS NULL THEN 0.0 ELSE 1.0 END) AS route_flag_share
-            FROM call_ruled WHERE wangiri_state IS NULL GROUP BY 1
+            SELECT ingress, CAST(flagged AS DOUBLE) / calls AS route_flag_share FROM route_flags
         ),
         route_hour AS (
-            SELECT ingress, hour(t) AS h,
-                   avg(CASE WHEN rule IS NULL THEN 0.0 ELSE 1.0 END) AS route_hour_flag_share
-            FROM call_ruled WHERE wangiri_state IS NULL GROUP BY 1, 2
+            SELECT ingress, h, CAST(flagged AS DOUBLE) / calls AS route_hour_flag_share
+            FROM route_hour_flags
         ),
-        flagged AS (SELECT b_number, t FROM call_ruled WHERE rule IS NOT NULL AND wangiri_state IS NULL),
         callee_flags AS (
             SELECT c.record_id, count(f.t) AS callee_flagged_calls
-            FROM call_ruled c JOIN flagged f
-              ON f.b_number = c.b_number AND f.t BETWEEN c.t - INTERVAL 3 DAY AND c.t + INTERVAL 3 DAY
+            FROM call_ruled c JOIN {flagged} f
+              ON f.b_number = c.b_number
+             AND f.t BETWEEN c.t - INTERVAL {CALLEE_DAYS} DAY AND c.t + INTERVAL {CALLEE_DAYS} DAY
              AND f.t <> c.t
             GROUP BY 1
         )
@@ -211,6 +253,46 @@ def call_features(con: duckdb.DuckDBPyConnection) -> None:
         LEFT JOIN callee_flags cf USING (record_id)
         LEFT JOIN subscribers s ON s.msisdn = c.b_number
         """
+    )
+    _worked_pairs(con, kept)
+
+
+def _route_flags(con: duckdb.DuckDBPyConnection, kept: str | None) -> None:
+    """``route_flags`` and ``route_hour_flags``: calls and rule-flagged calls of each route,
+    and of each route and hour of the day, one-ring bursts left out; with ``kept``, summed
+    with the kept ones."""
+    for table, keys in (("route_flags", "ingress"), ("route_hour_flags", "ingress, h")):
+        counted = f"""SELECT {keys}, count(*) AS calls, count(rule) AS flagged
+                      FROM (SELECT ingress, hour(t) AS h, rule FROM call_ruled
+                            WHERE wangiri_state IS NULL) AS c
+                      GROUP BY {keys}"""
+        if kept is not None:
+            counted = f"""SELECT {keys}, sum(calls) AS calls, sum(flagged) AS flagged FROM (
+                              SELECT {keys}, calls, flagged FROM ({counted}) AS n
+                              UNION ALL SELECT {keys}, calls, flagged FROM {kept}{table}
+                          ) AS both_ GROUP BY {keys}"""
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {table} AS
+                SELECT {keys}, CAST(calls AS BIGINT) AS calls, CAST(flagged AS BIGINT) AS flagged
+                FROM ({counted}) AS counted"""
+        )
+
+
+def _worked_pairs(con: duckdb.DuckDBPyConnection, kept: str | None) -> None:
+    """``worked_pairs``: the caller ID and callee of every call whose callee got other flagged
+    calls within :data:`CALLEE_DAYS` days; with ``kept``, the kept pairs too, and those of
+    the kept calls (``<kept>outside``) whose callee a new flagged call works."""
+    pairs = """SELECT a_number, b_number FROM call_facts
+               WHERE a_number IS NOT NULL AND b_number IS NOT NULL AND callee_flagged_calls >= 1"""
+    if kept is not None:
+        pairs = f"""{pairs}
+            UNION ALL SELECT a_number, b_number FROM {kept}worked_pairs
+            UNION ALL
+            SELECT o.a_number, o.b_number FROM {kept}outside o SEMI JOIN {FLAGGED_CALLS} f
+              ON f.b_number = o.b_number AND f.t <= o.t + INTERVAL {CALLEE_DAYS} DAY
+            WHERE o.a_number IS NOT NULL AND o.b_number IS NOT NULL"""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE worked_pairs AS SELECT DISTINCT * FROM ({pairs}) AS w"
     )
 
 

@@ -400,6 +400,7 @@ def find_farms(
     farm_score: float = 0.5,
     seed: int = 7,
     farm_like: FarmLikeSettings | None = None,
+    calls: str = "mo",
 ) -> tuple[list[Farm], dict[str, str]]:
     """Communities of suspect SIMs that behave as one piece of equipment.
 
@@ -409,6 +410,8 @@ def find_farms(
 
     Reads the partials (``part_*``); the farm partials (:data:`FARM_PARTIALS`) are made
     from ``mo`` when they are not there, and dropped again once the farms are found.
+    A farm's description reads its SIMs' calls in the table named ``calls`` (``mo``'s
+    ``imsi``, ``t``, ``site``, ``cell``, ``imei``, ``record_id``; every day's).
     """
     made = _missing_farm_partials(con)
     try:
@@ -419,6 +422,7 @@ def find_farms(
             farm_score=farm_score,
             seed=seed,
             like=farm_like or FarmLikeSettings(),
+            calls=calls,
         )
     finally:
         if made:
@@ -433,6 +437,7 @@ def _find_farms(
     farm_score: float,
     seed: int,
     like: FarmLikeSettings,
+    calls: str,
 ) -> tuple[list[Farm], dict[str, str]]:
     """:func:`find_farms` once the farm partials are there."""
     del seed  # the pieces are found without chance; kept for the callers that pass it
@@ -458,7 +463,7 @@ def _find_farms(
             continue
         farms.append(_undescribed(imsis, strength, graph.evidence(imsis)))
     _expand(con, farms, scores)
-    _describe(con, farms)
+    _describe(con, farms, calls)
     farms.sort(key=lambda f: (-len(f.imsis), f.imsis[0]))
     membership: dict[str, str] = {}
     for n, farm in enumerate(farms, start=1):
@@ -773,7 +778,7 @@ def _membership(groups: Sequence[Iterable[str]], column: str) -> pa.Table:
     )
 
 
-def _describe(con: duckdb.DuckDBPyConnection, farms: list[Farm]) -> None:
+def _describe(con: duckdb.DuckDBPyConnection, farms: list[Farm], calls: str = "mo") -> None:
     """Fill in every farm's handsets, sites, cells, time span and track, all farms at once.
 
     One pass of each query over the calls of all the farms' SIMs, grouped by farm:
@@ -784,9 +789,9 @@ def _describe(con: duckdb.DuckDBPyConnection, farms: list[Farm]) -> None:
     con.register("_members", _membership([f.imsis for f in farms], "farm"))
     try:
         con.execute(
-            """CREATE OR REPLACE TEMP TABLE _farm_calls AS
+            f"""CREATE OR REPLACE TEMP TABLE _farm_calls AS
                SELECT f.farm, m.imsi, m.t, m.site, m.cell, m.imei, m.record_id
-               FROM mo m JOIN _members f USING (imsi)"""
+               FROM {calls} m JOIN _members f USING (imsi)"""
         )
         imeis = _per_farm(
             con,

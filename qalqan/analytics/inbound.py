@@ -27,12 +27,19 @@ from __future__ import annotations
 import duckdb
 
 from qalqan.analytics.features import Partial, has_table
+from qalqan.analytics.numbering_plan import country_codes, number_facts_sql
 from qalqan.analytics.wangiri import wangiri_evidence
 from qalqan.detections.spoofing import SpoofingSettings, first_contact_facts
 from qalqan.detections.wangiri import WangiriBurst
 from qalqan.screening.state import format_window
 
-__all__ = ["CALL_PARTIALS", "call_partials", "inbound_call_facts"]
+__all__ = [
+    "CALL_PARTIALS",
+    "add_number_facts",
+    "call_partials",
+    "inbound_call_facts",
+    "outside_calls_sql",
+]
 
 #: The calls from outside, by their ingress class (the calls judged here).
 _FROM_OUTSIDE = "split_part(ingress, ':', 1) IN ('international', 'voip', 'national')"
@@ -87,6 +94,9 @@ def inbound_call_facts(
     roaming_known: bool = True,
     spoofing: SpoofingSettings,
     wangiri: WangiriBurst,
+    look_back: str | None = None,
+    contact_from: str | None = None,
+    keep_contact: str | None = None,
 ) -> None:
     """Create TEMP TABLE ``inbound`` with one row per call from outside and its facts.
 
@@ -105,12 +115,21 @@ def inbound_call_facts(
     :mod:`qalqan.detections.spoofing`, with ``spoofing``'s settings (those of the rules
     file the analysis reads; Wangiri's likewise): each is what was known at the call's time. ``pair_history``,
     ``cli_own_imsi`` and the other model inputs see the whole data set.
+
+    A daily run (:mod:`qalqan.analytics.incremental`), whose ``cdrs`` holds the new days
+    alone, says what it read of the days before: ``look_back`` names a table of the kept
+    calls from outside just before them (the columns of :func:`outside_calls_sql`), which
+    the Wangiri bursts read as well; ``contact_from`` names the first-contact walk's kept
+    state to go on from, and ``keep_contact`` a table to create with the walk's state at
+    the end of this run (:func:`~qalqan.detections.spoofing.first_contact_facts`).
+    ``numbers`` must then hold the numbers of the look-back's calls too.
     """
     made = not has_table(con, CALL_PARTIALS[0].table)
     if made:
         call_partials(con)
     try:
-        _inbound(con, local_offset_h, roaming_known, spoofing, wangiri)
+        _inbound(con, local_offset_h, roaming_known, spoofing, wangiri, look_back)
+        first_contact_facts(con, spoofing, start_from=contact_from, keep_state=keep_contact)
     finally:
         if made:
             for partial in CALL_PARTIALS:
@@ -123,10 +142,19 @@ def _inbound(
     roaming_known: bool,
     spoofing: SpoofingSettings,
     wangiri: WangiriBurst,
+    look_back: str | None,
 ) -> None:
-    """:func:`inbound_call_facts` once the numbers' history is there."""
-    _outside_calls(con, local_offset_h)
-    wangiri_evidence(con, wangiri, source="outside_calls")
+    """:func:`inbound_call_facts` once the numbers' history is there, but for first contact."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE outside_calls AS {outside_calls_sql('cdrs', local_offset_h)}"
+    )
+    columns = "record_id, t, dur, event, result, a_number, b_number"
+    source = (
+        "outside_calls"
+        if look_back is None
+        else f"(SELECT {columns} FROM outside_calls UNION ALL SELECT {columns} FROM {look_back})"
+    )
+    wangiri_evidence(con, wangiri, source=source)
     grace = f"INTERVAL {round(spoofing.roaming_grace_s)} SECOND"
     con.execute(
         f"""
@@ -205,16 +233,27 @@ def _inbound(
         LEFT JOIN wangiri_evidence w USING (record_id)
         """
     )
-    first_contact_facts(con, spoofing)
     con.execute("DROP TABLE outside_calls")
 
 
-def _outside_calls(con: duckdb.DuckDBPyConnection, local_offset_h: int) -> None:
-    """Create TEMP TABLE ``outside_calls``: the calls over ``international``, ``voip`` or
-    ``national`` ingress, read once from ``cdrs`` for the Wangiri evidence and the facts."""
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE outside_calls AS
+def add_number_facts(con: duckdb.DuckDBPyConnection, table: str, home: str, *, calls: str) -> None:
+    """Add to ``table`` (:func:`~qalqan.analytics.numbering.number_facts`) the facts of the
+    caller IDs of the table named ``calls`` that it lacks (a daily run's look-back)."""
+    missing = f"""SELECT DISTINCT c.a_number AS number FROM {calls} c
+                  ANTI JOIN {table} n ON n.number = c.a_number WHERE c.a_number IS NOT NULL"""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _missing_numbers AS {missing}")
+    leads = con.execute("SELECT DISTINCT substr(number, 2, 3) FROM _missing_numbers").fetchall()
+    sql = number_facts_sql(
+        "SELECT number FROM _missing_numbers", country_codes(lead for (lead,) in leads if lead)
+    )
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ({sql}) AS facts", [home])
+    con.execute("DROP TABLE _missing_numbers")
+
+
+def outside_calls_sql(cdrs: str, local_offset_h: int) -> str:
+    """SQL: the calls over ``international``, ``voip`` or ``national`` ingress of the table
+    named ``cdrs``, with what the facts and the Wangiri evidence read of them (read once)."""
+    return f"""
         SELECT c.record_id, c.start_time AS t, c.duration_s AS dur, c.event, c.result,
                c.a_number, c.b_number, c.ingress,
                split_part(c.ingress, ':', 1) AS ingress_class,
@@ -222,7 +261,6 @@ def _outside_calls(con: duckdb.DuckDBPyConnection, local_offset_h: int) -> None:
                (hour(c.start_time) + {int(local_offset_h)} + 24) % 24 AS local_hour,
                -- number range: the caller ID without its last two digits
                CASE WHEN c.a_number IS NOT NULL THEN left(c.a_number, length(c.a_number) - 2) END AS cli_range
-        FROM cdrs c
+        FROM {cdrs} c
         WHERE split_part(c.ingress, ':', 1) IN ('international', 'voip', 'national')
-        """
-    )
+    """

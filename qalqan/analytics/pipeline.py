@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from qalqan.analytics.calls import call_features, model_matrix_sql, reason_sql, said_sql
 from qalqan.analytics.farms import Farm, find_farms
 from qalqan.analytics.features import estimate_local_offset, sim_features
-from qalqan.analytics.inbound import inbound_call_facts
+from qalqan.analytics.inbound import add_number_facts, inbound_call_facts
 from qalqan.analytics.money import money_trail
 from qalqan.analytics.numbering import home_region, number_facts
 from qalqan.analytics.sim_reasons import decisive, sim_reasons_of
@@ -65,12 +65,10 @@ abroad call them, minutes later, from the same countries over the same carriers.
 
 _WORKED = """
     -- per caller ID: how many people it called who got other flagged calls
-    SELECT a_number, count(DISTINCT b_number) AS worked
-    FROM call_facts
-    WHERE a_number IS NOT NULL AND callee_flagged_calls >= 1
-    GROUP BY a_number
+    SELECT a_number, count(*) AS worked FROM worked_pairs GROUP BY a_number
 """
-"""SQL: the people each caller ID called who are being worked (``w.worked`` below)."""
+"""SQL: the people each caller ID called who are being worked (``w.worked`` below), over the
+whole data set: ``worked_pairs`` of :func:`~qalqan.analytics.calls.call_features`."""
 _CORROBORATED = (
     "(f.cli_withheld OR (f.cli_foreign = 0 AND f.callee_flagged_calls >= 1)"
     f" OR (f.cli_foreign = 1 AND coalesce(w.worked, 0) >= {FOREIGN_NUMBER_WORKED_CALLEES}))"
@@ -239,6 +237,9 @@ class Analysis:
         self.local_offset_h = 0
         self.home = "ZZ"
         self.sim_table = pa.table({})
+        self.sim_calls = "mo"
+        """The table of the SIMs' own calls over the whole data set that the farms'
+        descriptions read (a daily run's ``mo`` holds the new days' alone)."""
 
     # --- facts --------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -255,21 +256,31 @@ class Analysis:
             young_sim_days=self.config.young_sim_days,
         )
 
-    def prepare_calls(self) -> None:
+    def prepare_calls(self, *, kept: str | None = None, keep_contact: str | None = None) -> None:
         """The facts of the calls from outside (``call_facts``), read at the network's offset
         that :meth:`prepare_sims` found: the home country, the calling numbers' facts, what
-        backs each caller ID, and the call model's inputs."""
+        backs each caller ID, and the call model's inputs.
+
+        A daily run names with ``kept`` the prefix of the tables it kept of the days before
+        (the first-contact walk's ``<kept>first_contact``, the look-back's calls from outside
+        ``<kept>outside``, and what :func:`~qalqan.analytics.calls.call_features` reads);
+        ``keep_contact`` names a table to create with the first-contact walk's state."""
         config = self.config
         self.home = home_region(self.con)
         number_facts(self.con, "numbers", self.home)
+        if kept is not None:
+            add_number_facts(self.con, "numbers", self.home, calls=f"{kept}outside")
         inbound_call_facts(
             self.con,
             local_offset_h=self.local_offset_h,
             roaming_known=self.store.has("roaming"),
             spoofing=SpoofingSettings.from_config(config),
             wangiri=WangiriBurst.from_config(config),
+            look_back=None if kept is None else f"{kept}outside",
+            contact_from=None if kept is None else f"{kept}first_contact",
+            keep_contact=keep_contact,
         )
-        call_features(self.con)
+        call_features(self.con, kept=kept)
 
     def residual_calls(self) -> pa.Table:
         """Calls from outside that no rule settles, with the call model's inputs."""
@@ -306,6 +317,7 @@ class Analysis:
             dict(zip(imsis.to_pylist(), own.tolist(), strict=True)),
             candidate_score=SUSPECT_SCORE,
             farm_score=SIMBOX_SCORE,
+            calls=self.sim_calls,
         )
         farm_ids = _farm_of_each(imsis, farm_of)
         in_farm = np.asarray(farm_ids.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
