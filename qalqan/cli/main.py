@@ -10,6 +10,8 @@ from qalqan.cli.cases import audit_app, cases_app
 from qalqan.cli.config import config_app
 from qalqan.cli.console import console_command
 from qalqan.cli.demo import demo_command
+from qalqan.cli.evidence import evidence_app
+from qalqan.cli.keys import keys_app
 from qalqan.cli.screening import replay_command, rules_app
 from qalqan.cli.serve import serve_command, serve_http_command
 from qalqan.cli.simulate import simulate_command
@@ -39,6 +41,8 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(audit_app, name="audit")
 app.command("console")(console_command)
 app.add_typer(config_app, name="config")
+app.add_typer(keys_app, name="keys")
+app.add_typer(evidence_app, name="evidence")
 
 
 @app.callback(invoke_without_command=True)

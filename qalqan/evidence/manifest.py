@@ -199,7 +199,7 @@ def _read_manifest(root: Path) -> tuple[bytes, dict[str, tuple[str, int]]]:
     data = path.read_bytes()[: MAX_MANIFEST_BYTES + 1]
     try:
         body = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise PackageRefused(MANIFEST, f"not JSON ({exc})") from None
     return data, _entries(body)
 
@@ -267,7 +267,14 @@ def _signature(root: Path) -> tuple[str, bytes]:
             raise ValueError("not an Ed25519 signature of manifest.json")
         raw = base64.b64decode(body["signature"], validate=True)
         signer = str(body["signer"])
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError, binascii.Error) as exc:
+    except (
+        UnicodeDecodeError,
+        ValueError,
+        KeyError,
+        TypeError,
+        binascii.Error,
+        RecursionError,
+    ) as exc:
         raise PackageRefused(SIGNATURE, f"malformed ({exc})") from None
     return signer, raw
 
@@ -309,7 +316,7 @@ def _check_timestamp(
                 return "", [
                     Problem(TIMESTAMP, "timestamp", f"no {CHAIN} and no TSA certificate given")
                 ]
-            trusted = load_certificates((root / CHAIN).read_bytes(), CHAIN)
+            trusted = load_certificates((root / CHAIN).read_bytes(), CHAIN, exact=True)
         if token.st_size > 256 * 1024:
             return "", [Problem(TIMESTAMP, "timestamp", f"{token.st_size:,} bytes is too large")]
         stamp = check_timestamp((root / TIMESTAMP).read_bytes(), signature, trusted, TIMESTAMP)

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Final
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 from rfc3161_client import (
     HashAlgorithm,
@@ -102,14 +103,19 @@ def _parse(body: bytes, where: str) -> Timestamp:
             x509.load_der_x509_certificate(c) for c in decoded.signed_data.certificates
         )
         time = decoded.tst_info.gen_time
-    except (ValueError, TypeError) as exc:
+        tsa = certificates[0].subject.rfc4514_string() if certificates else ""
+    except Exception as exc:  # hostile bytes: whatever the decoders raise is a refusal
         raise TimestampError(f"{where}: not an RFC 3161 time-stamp response ({exc})") from None
-    tsa = certificates[0].subject.rfc4514_string() if certificates else ""
     return Timestamp(response=body, time=time, tsa=tsa, certificates=certificates)
 
 
-def load_certificates(data: bytes, where: str) -> tuple[x509.Certificate, ...]:
-    """PEM certificates (at most :data:`MAX_CERTIFICATES`, at most :data:`MAX_CHAIN_BYTES`)."""
+def load_certificates(
+    data: bytes, where: str, *, exact: bool = False
+) -> tuple[x509.Certificate, ...]:
+    """PEM certificates (at most :data:`MAX_CERTIFICATES`, at most :data:`MAX_CHAIN_BYTES`).
+
+    ``exact``: the bytes must be those certificates as written, nothing else (a package's
+    chain, which no manifest lists: any byte changed shows here)."""
     if len(data) > MAX_CHAIN_BYTES:
         raise TimestampError(f"{where}: larger than {MAX_CHAIN_BYTES:,} bytes")
     try:
@@ -118,11 +124,36 @@ def load_certificates(data: bytes, where: str) -> tuple[x509.Certificate, ...]:
         raise TimestampError(f"{where}: not PEM certificates ({exc})") from None
     if len(found) > MAX_CERTIFICATES:
         raise TimestampError(f"{where}: more than {MAX_CERTIFICATES} certificates")
+    if exact and certificates_pem(found) != data:
+        raise TimestampError(f"{where}: holds more than its certificates as written")
     return found
 
 
 def certificates_pem(certificates: tuple[x509.Certificate, ...]) -> bytes:
     return b"".join(c.public_bytes(Encoding.PEM) for c in certificates)
+
+
+def _carried_certificates_check(
+    carried: tuple[x509.Certificate, ...], trusted: tuple[x509.Certificate, ...], where: str
+) -> None:
+    """Every certificate the token carries is a trusted one, byte for byte, or issued by one:
+    a certificate the verifier would otherwise take on trust cannot be altered unseen."""
+    known = {c.public_bytes(Encoding.DER) for c in trusted}
+    for certificate in carried:
+        if certificate.public_bytes(Encoding.DER) in known:
+            continue
+        issuers = [c for c in trusted if c.subject == certificate.issuer]
+        for issuer in issuers:
+            try:
+                certificate.verify_directly_issued_by(issuer)
+                break
+            except (ValueError, TypeError, InvalidSignature):
+                continue
+        else:
+            raise TimestampError(
+                f"{where}: carries a certificate ({certificate.subject.rfc4514_string()}) "
+                "that none of the trusted certificates issued"
+            )
 
 
 def check_timestamp(
@@ -135,6 +166,14 @@ def check_timestamp(
     if not trusted:
         raise TimestampError(f"{where}: no TSA certificate to check it against")
     stamp = _parse(token, where)
+    try:
+        _carried_certificates_check(stamp.certificates, trusted, where)
+    except TimestampError:
+        raise
+    except Exception as exc:  # a certificate's parts are decoded lazily, hostile or not
+        raise TimestampError(
+            f"{where}: carries a certificate that cannot be read ({exc})"
+        ) from None
     builder = VerifierBuilder()
     for certificate in trusted:
         builder = builder.add_root_certificate(certificate)
@@ -142,6 +181,6 @@ def check_timestamp(
         builder.build().verify(decode_timestamp_response(token), _imprint(signature))
     except VerificationError as exc:
         raise TimestampError(f"{where}: {exc}") from None
-    except ValueError as exc:
+    except Exception as exc:  # hostile bytes: whatever the checker raises is a failure
         raise TimestampError(f"{where}: cannot be checked ({exc})") from None
     return stamp

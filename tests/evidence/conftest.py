@@ -177,7 +177,6 @@ dir = {dir}
 serial = {dir}/serial
 crypto_device = builtin
 signer_cert = {dir}/tsa.pem
-certs = {dir}/chain.pem
 signer_key = {dir}/tsa.key
 signer_digest = sha256
 default_policy = 1.2.3.4.1
