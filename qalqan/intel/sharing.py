@@ -86,7 +86,7 @@ def import_feed(
     read = read_feed(path, source=source, limits=limits)
     until = None
     if expires_days is not None:
-        until = (now or datetime.now(UTC)) + timedelta(days=expires_days)
+        until = (now or datetime.now(UTC)).replace(microsecond=0) + timedelta(days=expires_days)
     merged = merge_into_list(
         into,
         read.feed.indicators,
