@@ -11,6 +11,7 @@ from qalqan.cli.config import config_app
 from qalqan.cli.console import console_command
 from qalqan.cli.demo import demo_command
 from qalqan.cli.evidence import evidence_app
+from qalqan.cli.intel import intel_app
 from qalqan.cli.keys import keys_app
 from qalqan.cli.screening import replay_command, rules_app
 from qalqan.cli.serve import serve_command, serve_http_command
@@ -43,6 +44,7 @@ app.command("console")(console_command)
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(intel_app, name="intel")
 
 
 @app.callback(invoke_without_command=True)
