@@ -20,8 +20,9 @@ Values go in MISP's shipped object templates where one fits:
 ========================  ==============================================================
 
 The event is tagged with TLP and with the ``gsma-fraud`` taxonomy's kinds of
-fraud the campaigns show (``interconnect-abuse`` for SIM boxes, ``wangiri``,
-``social-engineering`` for call centers). Reading a partner's event accepts
+fraud its campaigns and values show (``interconnect-abuse`` for SIM boxes,
+``wangiri``, ``social-engineering`` for call centers and their mule accounts);
+each value's attributes carry the kind of fraud it serves. Reading a partner's event accepts
 the same templates and MISP's plain attribute types for the same values
 (``phone-number``, ``iban``, ``bank-account-nr``, ``btc``); anything else is
 counted as skipped, not guessed at.
@@ -45,6 +46,17 @@ _GSMA_FRAUD: Final = {
     "wangiri": 'gsma-fraud:business="wangiri"',
     "call_center": 'gsma-fraud:business="social-engineering"',
 }
+_KIND_FRAUD: Final = {
+    "number": _GSMA_FRAUD["bypass"],
+    "imsi": _GSMA_FRAUD["bypass"],
+    "imei": _GSMA_FRAUD["bypass"],
+    "cell": _GSMA_FRAUD["bypass"],
+    "location": _GSMA_FRAUD["bypass"],
+    "number_range": _GSMA_FRAUD["wangiri"],
+    "account": _GSMA_FRAUD["call_center"],
+}
+"""The kind of fraud each kind of value serves: SIM boxes' SIMs, numbers, handsets, cells and
+places; Wangiri ranges; the mule accounts of call centers' victims."""
 _NAMESPACE: Final = uuid.UUID("5b0e3c3e-5d3f-4a53-9a0c-7f1c2e9d4a11")
 
 
@@ -113,6 +125,8 @@ def _object(indicator: Indicator) -> MISPObject:
     else:
         made = MISPObject("bank-account")
         made.add_attribute("account", value)
+    for attribute in made.attributes:
+        attribute.add_tag(_KIND_FRAUD[kind])
     made.add_attribute("text", indicator.reason)
     made.comment = indicator.source
     return made
@@ -151,7 +165,8 @@ def to_misp(feed: Feed, *, tlp: str = "amber") -> MISPEvent:
     event.Orgc = MISPOrganisation()
     event.Orgc.name = feed.source
     event.add_tag(f"tlp:{tlp}")
-    for tag in sorted({_GSMA_FRAUD[c.kind] for c in feed.campaigns if c.kind in _GSMA_FRAUD}):
+    kinds = {_GSMA_FRAUD[c.kind] for c in feed.campaigns if c.kind in _GSMA_FRAUD}
+    for tag in sorted(kinds | {_KIND_FRAUD[i.kind] for i in feed.indicators}):
         event.add_tag(tag)
     campaign_objects: dict[str, MISPObject] = {}
     for facts in feed.campaigns:

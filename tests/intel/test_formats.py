@@ -120,6 +120,15 @@ def test_the_misp_event_loads_with_pymisp(analysis: Path, tlp: str) -> None:
         "phone-number", "phone", "qalqan-cell", "geolocation", "bank-account", "coin-address",
         "qalqan-campaign",
     }  # fmt: skip
+    assert 'gsma-fraud:business="interconnect-abuse"' in tags
+    tag_of = {
+        a.object_relation: {tag.name for tag in a.tags}
+        for obj in event.objects
+        for a in obj.attributes
+        if a.tags
+    }
+    assert tag_of["imei"] == {'gsma-fraud:business="interconnect-abuse"'}
+    assert tag_of["account"] == {'gsma-fraud:business="social-engineering"'}
     campaign_uuids = {obj.uuid for obj in event.objects if obj.name == "qalqan-campaign"}
     imsi_object = next(o for o in event.objects if o.get_attributes_by_relation("imsi"))
     assert {ref.referenced_uuid for ref in imsi_object.references} <= campaign_uuids
