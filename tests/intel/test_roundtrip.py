@@ -99,3 +99,40 @@ def test_a_partners_own_confidence_and_expiry_win(analysis: Path, tmp_path: Path
     listing = lists.imeis[FARM_IMEIS[0]]
     assert listing.weight == 0.4
     assert listing.until == pytest.approx(1798761600.0)
+
+
+def test_a_partners_plain_misp_event_is_read_by_attribute_types() -> None:
+    """A partner who writes plain attributes, not Qalqan's objects, is read all the same."""
+    event = {
+        "Event": {
+            "info": "Dala Bank: numbers used against our customers",
+            "Orgc": {"name": "Dala Bank"},
+            "Attribute": [
+                {"type": "phone-number", "value": "+77011234567", "comment": "called customers"},
+                {"type": "iban", "value": "KZ363167842790181311"},
+                {"type": "btc", "value": "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"},
+                {"type": "bank-account-nr", "value": "40817810099910004312"},
+                {"type": "ip-dst", "value": "10.0.0.1"},
+            ],
+            "Object": [
+                {
+                    "name": "phone",
+                    "Attribute": [
+                        {"object_relation": "msisdn", "type": "text", "value": "+77021234567"},
+                        {"object_relation": "imei", "type": "text", "value": FARM_IMEIS[1]},
+                        {"object_relation": "text", "type": "text", "value": "seen in a box"},
+                    ],
+                }
+            ],
+        }
+    }
+    read = parse_feed(json.dumps(event).encode(), file="dala.json")
+    assert read.format == "misp" and read.skipped == 1
+    assert {(i.kind, i.value, i.source, i.reason) for i in read.feed.indicators} == {
+        ("number", "+77011234567", "Dala Bank", "called customers"),
+        ("account", "bank:KZ363167842790181311", "Dala Bank", "MISP attribute iban"),
+        ("account", "crypto:1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "Dala Bank", "MISP attribute btc"),
+        ("account", "bank:40817810099910004312", "Dala Bank", "MISP attribute bank-account-nr"),
+        ("number", "+77021234567", "Dala Bank", "seen in a box"),
+        ("imei", FARM_IMEIS[1], "Dala Bank", "seen in a box"),
+    }
