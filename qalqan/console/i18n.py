@@ -763,6 +763,30 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     },
     "closed_by": {"ru": "Закрыто", "kk": "Жабылды", "en": "Closed"},
     "case_closed_flash": {"ru": "Дело закрыто.", "kk": "Іс жабылды.", "en": "The case is closed."},
+    "evidence_title": {
+        "ru": "Пакет доказательств",
+        "kk": "Дәлелдер пакеті",
+        "en": "Evidence package",
+    },
+    "evidence_help": {
+        "ru": "Все данные дела, отчёт на русском и английском и подписанный перечень файлов — "
+        "для прокуратуры и полиции других стран. Выгрузка записывается в журнал аудита.",
+        "kk": "Істің барлық деректері, орыс және ағылшын тілдеріндегі есеп және қол қойылған "
+        "файлдар тізімі — прокуратура мен басқа елдердің полициясы үшін. Жүктеу аудит "
+        "журналына жазылады.",
+        "en": "Everything about the case, a report in Russian and English and a signed list of "
+        "its files, for prosecutors and police abroad. Each download is written to the audit log.",
+    },
+    "evidence_button": {
+        "ru": "Сформировать и скачать (zip)",
+        "kk": "Жасау және жүктеу (zip)",
+        "en": "Generate and download (zip)",
+    },
+    "evidence_no_key": {
+        "ru": "Нет ключа подписи: администратор создаёт его командой qalqan keys generate.",
+        "kk": "Қол қою кілті жоқ: әкімші оны qalqan keys generate командасымен жасайды.",
+        "en": "No signing key: an administrator makes one with qalqan keys generate.",
+    },
     "close_referred": {
         "ru": "передано в полицию / прокуратуру",
         "kk": "полицияға / прокуратураға берілді",

@@ -31,6 +31,7 @@ URL_MAP: dict[str, tuple[str, frozenset[str]]] = {
     "/cases/{case_id:int}/notes": ("cases", POST),
     "/cases/{case_id:int}/link": ("cases", POST),
     "/cases/{case_id:int}/close": ("cases", POST),
+    "/cases/{case_id:int}/evidence": ("evidence", POST),
     "/findings": ("findings", GET),
     "/dashboard": ("dashboard", GET),
     "/users": ("users", GET),

@@ -8,6 +8,7 @@ module                    pages
 :mod:`.alerts`            ``/alerts/{id}``; outcome, escalation, case, vulnerable
 :mod:`.escalations`       ``/escalations``; answering one
 :mod:`.cases`             ``/cases``, ``/cases/{id}``; notes, links, closing
+:mod:`.evidence`          ``/cases/{id}/evidence``: the case's signed evidence package
 :mod:`.findings`          ``/findings`` (with the map)
 :mod:`.dashboard`         ``/dashboard``
 :mod:`.users`             ``/users``; adding and changing accounts
@@ -30,6 +31,7 @@ from qalqan.console.routes import (
     cases,
     dashboard,
     escalations,
+    evidence,
     findings,
     queue,
     sign_in,
@@ -46,6 +48,7 @@ ROUTES: list[BaseRoute] = [
     *alerts.routes,
     *escalations.routes,
     *cases.routes,
+    *evidence.routes,
     *findings.routes,
     *dashboard.routes,
     *users.routes,

@@ -14,6 +14,7 @@ from qalqan.console.forms import form_id, path_id, posted, text
 from qalqan.console.graph import case_graph
 from qalqan.console.i18n import translate, words
 from qalqan.console.web import console_of, flash, lang_of, redirect, signed_in_actor
+from qalqan.evidence import may_export
 
 __all__ = ["routes"]
 
@@ -46,6 +47,7 @@ async def case_page(request: Request) -> Response:
         suggestions=[(sug, shared_text(lang, sug.links)) for sug in suggestions],
         timeline=[(event, event_text(lang, event)) for event in case.timeline],
         close_reasons=[r.value for r in cases.CloseReason],
+        evidence_export=may_export(signed_in_actor(request).role),
     )
 
 
