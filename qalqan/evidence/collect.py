@@ -10,8 +10,9 @@ as CSV, describes them in CASE/UCO and prints them in the report.
 
 **The money chain** is gathered by every function in :data:`MONEY_TRAILS`:
 the accounts the store links to the case (losses suffered, accounts attached
-by hand or found on its alerts) and the accounts of ``accounts.csv`` tied to
-the case's accounts or campaigns. A part of Qalqan that learns more about
+by hand or found on its alerts), and the rows of the analysis's ``accounts.csv``
+and ``victim_payments.csv`` tied to the case's accounts or campaigns (by their
+account, ``campaign_id`` or ``called_by`` columns, or their reasons' facts). A part of Qalqan that learns more about
 money adds its own function with :func:`register_money_trail`; each row says
 which source gave it.
 """
@@ -57,6 +58,7 @@ __all__ = [
     "MoneyContext",
     "Table",
     "collect_case",
+    "office_hours",
     "register_money_trail",
 ]
 
@@ -330,20 +332,41 @@ def store_money(ctx: MoneyContext) -> Iterable[tuple[str, ...]]:
         yield (account, "linked", "", "", "entity", "case store", "")
 
 
+def _tied(row: dict[str, str], ctx: MoneyContext, accounts: tuple[str, ...]) -> str:
+    """How an analysis row is tied to the case ("" when it is not): one of its accounts is the
+    case's, its campaign columns name the case's campaign, or its reasons' facts name either."""
+    for column in accounts:
+        if row.get(column) in ctx.accounts:
+            return f"{column}: case account"
+    for column in ("campaign_id", "called_by"):
+        if row.get(column) in ctx.campaigns:
+            return f"{column}: {row[column]}"
+    facts = row.get("reason_facts") or ""
+    named = sorted(c for c in (*ctx.campaigns, *ctx.accounts) if c and f'"{c}"' in facts)
+    return "reason facts: " + ", ".join(named) if named else ""
+
+
 @register_money_trail
 def analysis_money(ctx: MoneyContext) -> Iterable[tuple[str, ...]]:
-    """Rows of the analysis's ``accounts.csv`` tied to the case: the account is one of the
-    case's, or a reason's facts name one of the case's campaigns or accounts."""
+    """Rows of the analysis's ``accounts.csv`` tied to the case (see :func:`_tied`)."""
     if ctx.analysis is None:
         return
     for row in _read_csv(ctx.analysis / "accounts.csv", ctx.remarks):
-        account = row.get("account", "")
-        facts = json.dumps(row.get("reason_facts") or "")
-        named = [c for c in (*ctx.campaigns, *ctx.accounts) if c and c in facts]
-        if account in ctx.accounts or named:
-            linked = "account" if account in ctx.accounts else "reason facts: " + ", ".join(named)
-            yield (account, row.get("role", ""), row.get("amount_in", ""), "", linked,
-                   "accounts.csv", row.get("reasons", ""))  # fmt: skip
+        if linked := _tied(row, ctx, ("account",)):
+            yield (row.get("account", ""), row.get("role", ""), row.get("amount_in", ""), "",
+                   linked, "accounts.csv", row.get("reasons", ""))  # fmt: skip
+
+
+@register_money_trail
+def analysis_payments(ctx: MoneyContext) -> Iterable[tuple[str, ...]]:
+    """Victims' transfers into the mules (``victim_payments.csv``) tied to the case."""
+    if ctx.analysis is None:
+        return
+    for row in _read_csv(ctx.analysis / "victim_payments.csv", ctx.remarks):
+        if linked := _tied(row, ctx, ("mule", "payer")):
+            role = f"paid by {row.get('payer', '')} at {row.get('time', '')}"
+            yield (row.get("mule", ""), role, row.get("amount", ""), row.get("currency", ""),
+                   linked, "victim_payments.csv", row.get("reasons", ""))  # fmt: skip
 
 
 def _audit(session: Session, case_id: int, alert_ids: Sequence[int]) -> Table:

@@ -33,6 +33,7 @@ from qalqan.cases.views import Money
 from qalqan.evidence.keys import KeyFolder
 from tests.cases.conftest import FrozenClock, People, make_people
 from tests.cases.feeds import T0, write_feed
+from tests.console.conftest import store_campaign_hours
 
 MULE = "bank:KZ86125KZT5004100100"
 
@@ -90,8 +91,19 @@ def _analysis_extras(analysis: Path) -> None:
         )
     with (analysis / "accounts.csv").open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["account", "role", "verdict", "amount_in", "payers", "reasons", "reason_facts"])
-        w.writerow([MULE, "collector", "mule", 350000.0, 3, "three victims paid in", ""])
+        w.writerow(
+            [
+                "account",
+                "role",
+                "verdict",
+                "amount_in",
+                "payers",
+                "campaign_id",
+                "reasons",
+                "reason_facts",
+            ]
+        )
+        w.writerow([MULE, "collector", "mule", 350000.0, 3, "", "three victims paid in", ""])
         w.writerow(
             [
                 "ewallet:77001234567",
@@ -99,11 +111,74 @@ def _analysis_extras(analysis: Path) -> None:
                 "mule",
                 120000.0,
                 1,
+                "",
                 "fed by the collector",
                 '[{"rule":"money.chain","facts":{"campaign":"C0001"}}]',
             ]
         )
-        w.writerow(["crypto:bc1qunrelated", "crypto", "mule", 5.0, 1, "another story", ""])
+        w.writerow(["crypto:bc1qcampaign", "crypto", "mule", 2.5, 1, "C0001", "cashed out", ""])
+        w.writerow(
+            [
+                "crypto:bc1qunrelated",
+                "crypto",
+                "mule",
+                5.0,
+                1,
+                "C0002",
+                "another story",
+                '[{"rule":"money.chain","facts":{"campaign":"C00011"}}]',
+            ]
+        )
+    with (analysis / "victim_payments.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(
+            [
+                "payment_id",
+                "time",
+                "payer",
+                "victim",
+                "mule",
+                "amount",
+                "currency",
+                "campaign_id",
+                "called_by",
+                "call_record",
+                "minutes_after_call",
+                "reasons",
+            ]
+        )
+        w.writerow(
+            [
+                "p1",
+                "2026-03-02T08:20:00Z",
+                "bank:KZ0001",
+                "+77020000000",
+                MULE,
+                150000,
+                "KZT",
+                "",
+                "C0001",
+                "r0",
+                20,
+                "paid 20 minutes after the call",
+            ]
+        )
+        w.writerow(
+            [
+                "p2",
+                "2026-03-02T09:00:00Z",
+                "bank:KZ0002",
+                "+77020000009",
+                "bank:KZ99OTHER",
+                9000,
+                "KZT",
+                "C0002",
+                "C0002",
+                "r1",
+                5,
+                "another campaign",
+            ]
+        )
 
 
 def make_world(folder: Path) -> CaseWorld:
@@ -116,6 +191,7 @@ def make_world(folder: Path) -> CaseWorld:
     with store.transaction() as session:
         ingest_decisions(session, feed.decisions, feed.data)
         ingest_findings(session, feed.findings, feed.data)
+    store_campaign_hours(store)
     with store.transaction() as session:
         rows = session.execute(select(Alert.kind, Alert.source_ref, Alert.id)).all()
     alerts = {ref if kind == "intercepted_call" else f"{kind}:{ref}": i for kind, ref, i in rows}

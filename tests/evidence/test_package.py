@@ -12,11 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from qalqan.cases.errors import PermissionDenied
 from qalqan.cases.models import AuditEntry
 from qalqan.cases.roles import Actor
+from qalqan.evidence.collect import office_hours
 from qalqan.evidence.export import EXPORT_ACTION, Exported, export_case
 from qalqan.evidence.keys import KeyFolder
 from qalqan.evidence.manifest import MANIFEST, verify_package
@@ -104,8 +107,14 @@ def test_the_data_tell_the_case(package: Path, world: CaseWorld) -> None:
     money = _rows(package / "data/money.csv")
     accounts = {(m["account"], m["source"]) for m in money}
     assert (MULE, "case store") in accounts and (MULE, "accounts.csv") in accounts
-    assert ("ewallet:77001234567", "accounts.csv") in accounts  # tied by the campaign C0001
-    assert not any(m["account"].startswith("crypto:") for m in money)  # another story
+    assert ("ewallet:77001234567", "accounts.csv") in accounts  # its reasons name C0001
+    assert ("crypto:bc1qcampaign", "accounts.csv") in accounts  # its campaign_id is C0001
+    assert (MULE, "victim_payments.csv") in accounts  # a victim's transfer after a C0001 call
+    assert "crypto:bc1qunrelated" not in {
+        m["account"] for m in money
+    }  # C0002, and C00011 is not C0001
+    assert "bank:KZ99OTHER" not in {m["account"] for m in money}
+    assert campaign["office_hours_local"] == "09-13, 14-18"  # UTC+8, busy 01-05 and 06-10 UTC
     audit = _rows(package / "data/audit.csv")
     assert {"open_case", "link_to_case", "claim_alert", "record_outcome", "add_case_note"} <= {
         a["action"] for a in audit
@@ -276,3 +285,19 @@ def test_export_refuses_a_folder_in_use(world: CaseWorld, keys: KeyFolder, tmp_p
 
     with pytest.raises(EvidenceError, match="not an empty folder"):
         _export(world, keys, tmp_path / "used")
+
+
+@given(
+    hours=st.lists(st.integers(min_value=0, max_value=10_000), min_size=24, max_size=24),
+    offset=st.one_of(st.none(), st.floats(min_value=-12, max_value=14, allow_nan=False)),
+)
+def test_office_hours_are_the_busy_local_hours_as_spans(
+    hours: list[int], offset: float | None
+) -> None:
+    said = office_hours(hours, offset)
+    spans = [tuple(int(h) for h in s.split("-")) for s in said.split(", ")] if said else []
+    covered = {h % 24 for a, b in spans for h in range(a, b)}
+    total = sum(hours)
+    busy = {(h + round(offset or 0)) % 24 for h, n in enumerate(hours) if total and n * 20 >= total}
+    assert covered == busy
+    assert all(0 <= a < b <= 24 for a, b in spans)
