@@ -81,7 +81,7 @@ def export_command(
 @evidence_app.command("verify")
 @guarded
 def verify_command(
-    package: Annotated[Path, typer.Argument(help="The package's folder.")],
+    package: Annotated[Path, typer.Argument(help="The package's folder, or its zip.")],
     public_key: Annotated[
         Path | None,
         typer.Option(
@@ -98,13 +98,17 @@ def verify_command(
     ] = None,
 ) -> None:
     """Check a package offline: hashes, no file missing or added, the signature, the time stamp."""
+    from qalqan.evidence.archive import verify_archive
     from qalqan.evidence.keys import load_public_pem
     from qalqan.evidence.manifest import verify_package
     from qalqan.evidence.timestamp import load_certificates
 
     key = load_public_pem(public_key.read_bytes()[:65536], str(public_key)) if public_key else None
     trusted = load_certificates(tsa_cert.read_bytes(), str(tsa_cert)) if tsa_cert else None
-    result = verify_package(package, public_key=key, tsa_certificates=trusted)
+    if package.is_file():
+        result = verify_archive(package, public_key=key, tsa_certificates=trusted)
+    else:
+        result = verify_package(package, public_key=key, tsa_certificates=trusted)
     for problem in result.problems:
         err_console.print(f"[bold red]{problem}[/]", soft_wrap=True, markup=True, highlight=False)
     if not result.intact:

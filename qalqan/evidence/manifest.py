@@ -51,6 +51,7 @@ __all__ = [
     "TIMESTAMP",
     "Problem",
     "Verification",
+    "check_name",
     "file_entry",
     "sign_manifest",
     "verify_package",
@@ -96,7 +97,7 @@ def file_entry(root: Path, relative: str) -> dict[str, Any]:
 def write_manifest(root: Path, header: dict[str, Any], paths: Sequence[str]) -> bytes:
     """Write manifest.json listing ``paths`` (sorted), return its bytes."""
     for p in paths:
-        _check_name(p)
+        check_name(p)
     entries = [file_entry(root, p) for p in sorted(paths)]
     body = {"format": FORMAT, **header, "files": entries}
     data = (json.dumps(body, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()
@@ -152,7 +153,7 @@ class Verification:
         return not self.problems
 
 
-def _check_name(name: str) -> PurePosixPath:
+def check_name(name: str) -> PurePosixPath:
     """A manifest name: relative, forward slashes, plain parts; refused otherwise."""
     if not isinstance(name, str) or not name or len(name) > MAX_PATH_CHARS:
         raise PackageRefused(MANIFEST, f"file name {str(name)[:80]!r} is empty or too long")
@@ -178,7 +179,7 @@ def _entries(body: object) -> dict[str, tuple[str, int]]:
         if not isinstance(entry, dict):
             raise PackageRefused(MANIFEST, f"file entry {i} is not an object")
         name, digest, size = entry.get("path"), entry.get("sha256"), entry.get("size")
-        _check_name(name)  # type: ignore[arg-type]
+        check_name(name)  # type: ignore[arg-type]
         if not isinstance(digest, str) or not _SHA256.match(digest):
             raise PackageRefused(MANIFEST, f"file entry {i} ({name}): sha256 is not 64 hex digits")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:

@@ -21,8 +21,8 @@ from qalqan.evidence.manifest import (
     MANIFEST,
     MAX_FILES,
     MAX_MANIFEST_BYTES,
-    _check_name,
     _entries,
+    check_name,
     sign_manifest,
     verify_package,
 )
@@ -196,6 +196,6 @@ def test_the_manifest_reader_accepts_or_refuses_nothing_else(body: object) -> No
         assert refused.where == MANIFEST and refused.reason
         return
     for name, (digest, size) in entries.items():
-        assert _check_name(name)
+        assert check_name(name)
         assert ".." not in name.split("/") and not name.startswith("/")
         assert len(digest) == 64 and size >= 0

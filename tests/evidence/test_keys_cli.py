@@ -138,3 +138,38 @@ def test_export_and_verify_from_the_command_line(world: CaseWorld, tmp_path: Pat
         ],
     )
     assert missing_case.exit_code == 2 and "999" in missing_case.output
+
+
+def test_verify_takes_the_zip_the_console_sends(world: CaseWorld, tmp_path: Path) -> None:
+    from qalqan.console.routes.evidence import zip_package
+
+    keys = str(tmp_path / "keys")
+    assert runner.invoke(app, ["keys", "generate", "--keys", keys]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["keys", "export-public", "--keys", keys, "--out", str(tmp_path / "pub.pem")]
+        ).exit_code
+        == 0
+    )
+    out = tmp_path / "case"
+    made = runner.invoke(
+        app,
+        [
+            "evidence",
+            "export",
+            "--db",
+            world.url,
+            "--case",
+            str(world.case_id),
+            "--out",
+            str(out),
+            "--keys",
+            keys,
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    archive = zip_package(out, tmp_path / "case.zip")
+    ok = runner.invoke(
+        app, ["evidence", "verify", str(archive), "--public-key", str(tmp_path / "pub.pem")]
+    )
+    assert ok.exit_code == 0, ok.output
