@@ -164,6 +164,16 @@ def _register_fonts() -> None:
         pdfmetrics.registerFont(TTFont("DejaVuSans-Bold", str(_font("DejaVuSans-Bold.ttf"))))
 
 
+def _widths(table: Table, total: float) -> list[float]:
+    """Column widths in proportion to what the columns hold (their header, their first rows)."""
+    sample = table.rows[:200]
+    weights = []
+    for i, name in enumerate(table.columns):
+        typical = sum(len(r[i]) for r in sample) / len(sample) if sample else 0
+        weights.append(min(max(len(name), typical, 6), 48))
+    return [total * w / sum(weights) for w in weights]
+
+
 def write_pdf(path: Path, evidence: CaseEvidence, info: ReportInfo, language: str) -> None:
     """The same report as a PDF (A4 landscape), drawn offline."""
     from xml.sax.saxutils import escape
@@ -205,9 +215,7 @@ def write_pdf(path: Path, evidence: CaseEvidence, info: ReportInfo, language: st
             story.append(Paragraph(escape(cut), body))
         data = [[Paragraph(escape(c), cell) for c in table.columns]]
         data += [[Paragraph(escape(v[:400]), cell) for v in r] for r in _rows(table)]
-        grid = LongTable(
-            data, colWidths=[width / len(table.columns)] * len(table.columns), repeatRows=1
-        )
+        grid = LongTable(data, colWidths=_widths(table, width), repeatRows=1)
         grid.setStyle(TableStyle([
             ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
             ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
