@@ -8,12 +8,11 @@ in the state folder:
 
 - ``fraud_calls/<day>.parquet``: the judged fraud calls of each of the last days (those a
   later window reaches, :data:`KEPT_COLUMNS`: what grouping reads, with each call's
-  duration, so that the call records of those days are not needed again);
-- ``campaign_calls.parquet`` (``record_id``, ``campaign_id``): the campaign of every fraud
-  call of the last run's window, and ``campaign_marks.parquet`` (``campaign_id``,
-  ``mark``): what each of those campaigns called from that outlives a run (a SIM box's
-  SIM, a Wangiri range, a route not shared out among centers; a farm's id does not, its
-  SIMs do);
+  duration, so that the call records of those days are not needed again), each with the
+  campaign id it was given on its day (the one ``calls.csv`` showed);
+- ``campaign_marks.parquet`` (``campaign_id``, ``mark``): what each campaign of the last
+  run called from that outlives a run (a SIM box's SIM, a Wangiri range, a route not
+  shared out among centers; a farm's id does not, its SIMs do);
 - ``campaigns.json``: the last day held, the window, the highest campaign number ever
   given and the last run's campaign ids; written last.
 
@@ -22,16 +21,18 @@ days before ``since`` and the new days' fraud calls are grouped by
 :func:`~qalqan.analytics.campaigns.assign_campaigns`, as a full run over those days would
 group them. Each campaign found then *continues* a kept one by this rule (:func:`continue_ids`):
 
-1. a new campaign and a kept one that share calls (kept calls of the window that the kept
-   campaign held) are paired most shared calls first, one to one; a tie goes to the larger
-   new campaign (the order :func:`assign_campaigns` lists them in), then the kept campaign
-   of the lower number;
+1. a new campaign and a kept one that share calls (kept calls of the window that were given
+   the kept id on their day) are paired most shared calls first, one to one; a tie goes to
+   the larger new campaign (the order :func:`assign_campaigns` lists them in), then the
+   kept campaign of the lower number;
 2. the new campaigns left are paired the same way with the kept campaigns left, by the
    marks they share;
 3. the others are new centers: fresh ids after the highest ever given, in the order listed.
 
 A center seen on one day and the next therefore keeps its id while its calls of the day
 before are in the window (``days >= 2``); with ``days = 1`` only its marks carry it on.
+A kept call keeps the id of its own day, whatever later windows made of it, so a center
+that one day's grouping wrongly merged with another takes its id back the day after.
 
 :func:`start_campaign_days` starts that state from a full run's judged calls and campaigns.
 
@@ -63,7 +64,6 @@ from qalqan.domain.model import CallVerdict
 from qalqan.errors import DataSetError
 
 __all__ = [
-    "CAMPAIGN_CALLS",
     "CAMPAIGN_MARKS",
     "CAMPAIGN_STATE",
     "DEFAULT_CAMPAIGN_DAYS",
@@ -81,8 +81,6 @@ __all__ = [
 
 #: The folder of the kept fraud calls, one Parquet part a day (``<day>.parquet``).
 FRAUD_CALLS = "fraud_calls"
-#: The campaign of every fraud call of the last run's window.
-CAMPAIGN_CALLS = "campaign_calls.parquet"
 #: What each campaign of the last run called from that outlives a run.
 CAMPAIGN_MARKS = "campaign_marks.parquet"
 #: The last day held, the window, the highest campaign number given, the last run's campaigns.
@@ -96,7 +94,8 @@ MAX_CAMPAIGN_DAYS = 31
 #: oldest kept days are left out.
 MAX_KEPT_CALLS = 2_000_000
 
-#: What a kept fraud call holds: what :func:`assign_campaigns` reads, with the duration.
+#: What a kept fraud call holds for grouping: what :func:`assign_campaigns` reads, with the
+#: duration (and, beside them, ``campaign_id``: the id it was given on its day).
 KEPT_COLUMNS = (
     "record_id", "t", "ingress", "a_number", "b_number", "verdict", "reason_facts",
     "farm_id", "imsi", "duration_s",
@@ -327,13 +326,18 @@ def campaigns_of_days(
     finally:
         con.unregister("_farm_of")
     campaigns = assign_campaigns(con, "_window_calls", farms, durations=None)
-    calls_file, marks_file = folder / CAMPAIGN_CALLS, folder / CAMPAIGN_MARKS
+    marks_file = folder / CAMPAIGN_MARKS
+    files = ", ".join(f"'{p.as_posix()}'" for p in parts)
     try:
-        shared_calls = _shared(
-            con,
-            f"""SELECT n.campaign_id, o.campaign_id, count(*)
-                FROM {CALL_CAMPAIGNS} n JOIN read_parquet('{calls_file.as_posix()}') o USING (record_id)
-                GROUP BY 1, 2""",
+        shared_calls = (
+            _shared(
+                con,
+                f"""SELECT n.campaign_id, o.campaign_id, count(*)
+                    FROM {CALL_CAMPAIGNS} n JOIN read_parquet([{files}]) o USING (record_id)
+                    GROUP BY 1, 2""",
+            )
+            if parts
+            else {}
         )
         shared_marks = _shared(
             con,
@@ -394,8 +398,8 @@ def _keep(
     days: int,
 ) -> None:
     """Write the fraud calls of the new days (from ``since``; every day of ``window_from``
-    when starting) a part a day, drop the parts the next window will not reach, and keep
-    the campaign of every call and the marks of every campaign of the window."""
+    when starting), each with its campaign, a part a day; drop the parts the next window
+    will not reach; and keep the marks of every campaign of the window."""
     first_kept = last_day - timedelta(days=days - 2)
     store = folder / FRAUD_CALLS
     if window_from is not None:
@@ -403,25 +407,21 @@ def _keep(
     store.mkdir(parents=True, exist_ok=True)
     source = window_from or "_window_calls"
     start = first_kept if since is None else max(first_kept, since)
-    columns = ", ".join(KEPT_COLUMNS)
+    columns = ", ".join(f"w.{c}" for c in KEPT_COLUMNS)
     for (day,) in con.execute(
         f"""SELECT DISTINCT CAST(t AS DATE) FROM {source}
             WHERE CAST(t AS DATE) >= DATE '{start.isoformat()}' ORDER BY 1"""
     ).fetchall():
         table = con.sql(
-            f"""SELECT {columns} FROM {source} WHERE CAST(t AS DATE) = DATE '{day.isoformat()}'
-                ORDER BY t, record_id"""
+            f"""SELECT {columns}, cc.campaign_id
+                FROM {source} w LEFT JOIN {CALL_CAMPAIGNS} cc USING (record_id)
+                WHERE CAST(w.t AS DATE) = DATE '{day.isoformat()}'
+                ORDER BY w.t, w.record_id"""
         ).to_arrow_table()
         pq.write_table(table, store / f"{day.isoformat()}.parquet", compression="zstd")
     for day, path in _parts(folder).items():
         if day < first_kept:
             path.unlink()
-    calls = con.sql(
-        f"""SELECT cc.record_id, cc.campaign_id FROM {CALL_CAMPAIGNS} cc JOIN {source} w
-            USING (record_id) WHERE CAST(w.t AS DATE) >= DATE '{first_kept.isoformat()}'
-            ORDER BY cc.record_id"""
-    ).to_arrow_table()
-    pq.write_table(calls, folder / CAMPAIGN_CALLS, compression="zstd")
     marks = con.sql(f"SELECT * FROM ({_MARKS_SQL}) ORDER BY 1, 2").to_arrow_table()
     pq.write_table(marks, folder / CAMPAIGN_MARKS, compression="zstd")
 

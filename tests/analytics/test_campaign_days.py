@@ -25,7 +25,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qalqan.analytics.campaign_days import (
-    CAMPAIGN_CALLS,
     CAMPAIGN_STATE,
     FRAUD_CALLS,
     MAX_CAMPAIGN_DAYS,
@@ -219,12 +218,15 @@ def test_the_days_beyond_the_window_are_dropped(operator: Operator, tmp_path: Pa
     campaigns_of_days(whole.con, whole.farms, tmp_path, since=day, days=3)
     kept = sorted(p.stem for p in (tmp_path / FRAUD_CALLS).glob("*.parquet"))
     assert kept == [str(day - timedelta(days=1)), str(day)]
-    # the window was days 6-8; the kept campaigns are those of the calls of days 7 and 8
+    # the window was days 6-8; each kept call holds the campaign it was given on its day
     window = whole.con.execute("SELECT min(CAST(t AS DATE)) FROM fraud_calls").fetchall()[0][0]
     assert window == day - timedelta(days=2)
-    day_of = whole.day_of()
-    calls = pq.read_table(tmp_path / CAMPAIGN_CALLS).column("record_id").to_pylist()
-    assert calls and {day_of[r] for r in calls} == {day - timedelta(days=1), day}
+    given = whole.campaign_of()
+    newest = pq.read_table(tmp_path / FRAUD_CALLS / f"{day}.parquet")
+    assert (
+        dict(zip(*newest.select(["record_id", "campaign_id"]).to_pydict().values(), strict=True))
+        == given
+    )
     assert read_campaign_state(tmp_path).last_day == day
 
 
