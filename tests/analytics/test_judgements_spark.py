@@ -53,7 +53,7 @@ def test_calls_judged_on_spark_are_those_judged_on_duckdb(
 
     spark = SparkConnection.start("local[1]")
     try:
-        for name in ("call_facts", "mo"):
+        for name in ("call_facts", "worked_pairs", "mo"):
             spark.register(name, analysis.con.sql(f"SELECT * FROM {name}").to_arrow_table())
         analysis.con = spark  # type: ignore[assignment]
         on_spark = analysis.judge_calls(sims).cast(on_duckdb.schema)
