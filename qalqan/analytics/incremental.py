@@ -1,15 +1,15 @@
-"""Keep what the days already analysed left behind, so that a daily run reads and checks one day.
+"""Keep what the days already analysed left behind, so that a daily run reads and judges one day.
 
-Two things are kept in a state folder (``qalqan analyze --state DIR``):
+Three things are kept in a state folder (``qalqan analyze --state DIR``):
 
 - **the checked call records** (``cdrs/<first day>.parquet``, one file a run,
   and ``history.json``: the first and last day held). ``qalqan analyze --since
   DAY`` reads and validates only the records from ``DAY`` on (of a ``cdrs``
-  kept as a folder of daily parts, only those parts), adds them to the state
-  and analyses every day held. What is written is what a full run over all the
-  days writes, since the analysis sees the same records; what is saved is
-  reading, checking and staging the history again. Record ids are checked for
-  repeats among the new days only.
+  kept as a folder of daily parts, only those parts) and adds them to the state;
+  its ``cdrs`` holds those days alone. Of the kept records it reads the
+  :data:`LOOK_BACK` days before ``DAY`` (the calls from outside, for the Wangiri
+  bursts and the callees being worked) and, for the farms' descriptions, the
+  farms' SIMs' own calls. Record ids are checked for repeats among the new days only.
 - **the partials** (``<name>.parquet`` for every partial of :data:`KEPT`: those of
   the features, :data:`~qalqan.analytics.features.PARTIALS`, of the farms,
   :data:`~qalqan.analytics.farms.FARM_PARTIALS`, and the numbers' history the call
@@ -19,22 +19,37 @@ Two things are kept in a state folder (``qalqan analyze --state DIR``):
   by the hour or day of their records (:data:`BY_DAY`) are kept a part a run
   (``<name>/<first day>.parquet``): a new day only adds its own; the others are
   merged and written again.
+- **what the calls' verdicts read of the days before** (:data:`CALLS`,
+  :func:`keep_calls`): the first-contact walk's state
+  (:func:`~qalqan.detections.spoofing.first_contact_facts`), the calls and
+  rule-flagged calls per route and per route and hour, the worked caller/callee
+  pairs (:data:`~qalqan.analytics.calls.VERDICT_STATE`), and the rule-flagged
+  calls (callee, time) a part a run, of which a daily run reads the
+  :data:`LOOK_BACK` days before ``DAY``.
 
-:class:`IncrementalAnalysis` is the analysis of such a run. With ``since`` it
-reads the new days' records alone for the SIMs' features and their farms (the
-merged partials say the rest), and the SIMs' verdicts and farms are those of a
-full run. The calls are still judged over every kept day: the numbers' history
-(pairs, calls at home, calls from outside, their SIMs) comes from the merged
-partials, but the facts known at a call's time (the first-contact walk, the Wangiri
-bursts, the callee's other flagged calls) are read from the kept records, so that
-part of a daily run still costs every day.
+:class:`IncrementalAnalysis` is the analysis of such a run. With ``since`` the
+SIMs' verdicts and the farms are those of a full run over every day (``sims.csv``,
+``farms.csv``, ``farm_tracks.csv`` the same bytes), and the calls judged are **the
+new days' alone**: a daily run's ``calls.csv`` holds the calls that began from ``DAY``
+on, each with the verdict and reasons a full run over every day up to then gives it
+(what speaks of the whole data set, the route shares, a callee's other flagged calls
+within three days and the callers working lists, is known up to the run's last call,
+as in that full run; a full run over later days too knows more of them), and its
+``campaigns.csv`` groups those calls. The numbers' history comes from the merged partials; what was known
+at each call's time from the walk's kept state, the look-back and the new days; the
+route shares from the kept and the new counts. Two things can differ from a full run,
+at a day's edge only: a one-ring burst still ringing without a window's pause since
+before the look-back, and the opening calls of a burst found only after midnight (in
+hindsight they are the burst's; the day before, no rule flagged them, and that day's
+kept counts say so).
 Without ``since`` (a full run with ``--state``) it is the full analysis, and
-keeps the partials for the next day.
+keeps the partials and the calls' state for the next day.
 
 The state must end the day before ``DAY`` and hold nothing from ``DAY`` on: a
 gap would leave days out, an overlap would count them twice. Either is refused
 with :class:`StateError` (the command exits 2) rather than giving findings that
-look right and are not.
+look right and are not, as is a state without the calls' state (kept by an older
+version).
 """
 
 from __future__ import annotations
@@ -50,16 +65,16 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from qalqan.analytics.calls import CALLEE_DAYS, FLAGGED_CALLS, VERDICT_STATE
 from qalqan.analytics.farms import FARM_PARTIALS, farm_partials
 from qalqan.analytics.features import (
     PARTIALS,
     Partial,
     features_from_partials,
     merge_partials,
-    mobile_originated,
     record_partials,
 )
-from qalqan.analytics.inbound import CALL_PARTIALS, call_partials
+from qalqan.analytics.inbound import CALL_PARTIALS, call_partials, outside_calls_sql
 from qalqan.analytics.pipeline import Analysis
 from qalqan.errors import DataSetError
 from qalqan.screening.config import YOUNG_SIM_DAYS
@@ -70,14 +85,19 @@ if TYPE_CHECKING:
     from qalqan.screening.config import ScreeningConfig
 
 __all__ = [
+    "CALLS",
     "KEPT",
+    "LOOK_BACK",
     "MANIFEST",
     "IncrementalAnalysis",
     "State",
     "StateError",
+    "check_calls",
     "check_history",
     "features_since",
+    "keep_calls",
     "keep_history",
+    "load_calls",
     "load_state",
     "save_state",
     "start_state",
@@ -299,13 +319,17 @@ def check_history(folder: Path, since: date) -> date:
     return first
 
 
-def keep_history(staged: Path, folder: Path, *, since: date | None) -> Path:
-    """Add the staged call records to those kept in ``folder`` and stage them all.
+def keep_history(
+    staged: Path, folder: Path, *, since: date | None, stage_kept: bool = False
+) -> Path:
+    """Add the staged call records to those kept in ``folder``; returns the kept file of
+    the new days' records.
 
     Without ``since`` (a full run) the kept records start again from the staged ones.
-    The staged ``cdrs`` then reads every kept day, so that the analysis sees the
-    history it needs (callers' past calls) while only the new days were read and
-    checked. Returns the kept file of the new days' records.
+    With ``since`` the staged ``cdrs`` reads the new days' records alone
+    (:class:`IncrementalAnalysis` reads what it needs of the days before from the state),
+    or with ``stage_kept`` every kept day (a full analysis over the kept records, as on
+    Spark, where only the reading and checking of the days before is saved).
     """
     first = check_history(folder, since) if since is not None else None
     parts = folder / "cdrs"
@@ -324,22 +348,120 @@ def keep_history(staged: Path, folder: Path, *, since: date | None) -> Path:
         raise StateError("the data set holds no call records to add to the kept state")
     new = parts / f"{low.isoformat()}.parquet"
     shutil.move(staged / "cdrs.parquet", new)
-    (staged / "cdrs").symlink_to(parts.resolve(), target_is_directory=True)
+    if since is None or stage_kept:
+        (staged / "cdrs").symlink_to(parts.resolve(), target_is_directory=True)
+    else:
+        (staged / "cdrs.parquet").symlink_to(new.resolve())
     kept = {"first_day": (first or low).isoformat(), "last_day": high.isoformat()}
     (folder / HISTORY).write_text(json.dumps(kept, indent=2) + "\n", encoding="utf-8")
     return new
 
 
-class IncrementalAnalysis(Analysis):
-    """The analysis of a run with ``--state``: with ``since``, the SIMs from the kept partials.
+#: The folder of a state that keeps what the calls' verdicts read of the days before.
+CALLS = "calls"
+#: The file of :data:`CALLS` that says the last day it covers (written last).
+CALLS_COVERED = "covered.json"
+#: The first-contact walk's kept state (:data:`~qalqan.detections.spoofing.STATE_COLUMNS`).
+FIRST_CONTACT = "first_contact"
+#: The prefix of the calls' kept tables once read back into the connection.
+KEPT_CALLS = "kept_"
+#: The days before ``--since`` whose records a daily run reads: the callee's other flagged
+#: calls count this far either side, and the Wangiri bursts look back as far.
+LOOK_BACK = timedelta(days=CALLEE_DAYS)
 
-    ``new_records`` is the kept file of this run's records (:func:`keep_history`); the
-    store's ``cdrs`` reads every kept day. With ``since``, the partials are made from
-    ``new_records`` alone and merged with those kept in ``state`` (:func:`features_since`);
-    the network's offset from UTC is the state's. ``mo`` is then made of every kept day
-    (the farms' descriptions, the SIM boxes' calls), and the call facts over every kept
-    day read the merged numbers' history. Without ``since`` the analysis is the full one
-    and its partials start the state.
+
+def check_calls(folder: Path, since: date) -> None:
+    """Refuse unless ``folder`` keeps the calls' state (:data:`CALLS`) of the day before ``since``."""
+    path = folder / CALLS / CALLS_COVERED
+    if not path.is_file():
+        raise StateError(
+            f"the kept state in {folder} lacks what the calls' verdicts read of the days before "
+            f"({CALLS}/{CALLS_COVERED} is missing; kept by an older version?): run once without --since"
+        )
+    try:
+        last = date.fromisoformat(json.loads(path.read_text(encoding="utf-8"))["last_day"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StateError(f"{path} cannot be read: {exc}") from None
+    if last != since - timedelta(days=1):
+        raise StateError(
+            f"the calls' kept state in {folder} ends on {last}, not on the day before {since}: "
+            "run once without --since"
+        )
+
+
+def keep_calls(
+    con: duckdb.DuckDBPyConnection, folder: Path, *, last_day: date, new_first_day: date, full: bool
+) -> None:
+    """Keep what the next day's calls read of these (:data:`CALLS`): the tables of
+    :data:`~qalqan.analytics.calls.VERDICT_STATE` over every day, the first-contact walk's
+    state (``first_contact_state``), and these days' flagged calls as a part of their own.
+
+    ``full`` (a full run) starts the folder again. The file that says the last day
+    covered is written last, so that a run stopped halfway leaves no state that claims
+    days it does not hold.
+    """
+    calls = folder / CALLS
+    if full:
+        shutil.rmtree(calls, ignore_errors=True)
+    (calls / FLAGGED_CALLS).mkdir(parents=True, exist_ok=True)
+    (calls / CALLS_COVERED).unlink(missing_ok=True)
+    for name in VERDICT_STATE:
+        table = con.sql(f"SELECT * FROM {name} ORDER BY ALL").to_arrow_table()
+        pq.write_table(table, calls / f"{name}.parquet", compression="zstd")
+    table = con.sql(f"SELECT * FROM {FIRST_CONTACT}_state ORDER BY ALL").to_arrow_table()
+    pq.write_table(table, calls / f"{FIRST_CONTACT}.parquet", compression="zstd")
+    table = con.sql(
+        f"SELECT b_number, t FROM {FLAGGED_CALLS} ORDER BY t, b_number"
+    ).to_arrow_table()
+    pq.write_table(
+        table, calls / FLAGGED_CALLS / f"{new_first_day.isoformat()}.parquet", compression="zstd"
+    )
+    covered = {"last_day": last_day.isoformat()}
+    (calls / CALLS_COVERED).write_text(json.dumps(covered, indent=2) + "\n", encoding="utf-8")
+
+
+def load_calls(
+    con: duckdb.DuckDBPyConnection, folder: Path, *, since: date, local_offset_h: int
+) -> None:
+    """Read what the calls from ``since`` on need of the days before, as ``kept_*`` tables.
+
+    Those of :data:`~qalqan.analytics.calls.VERDICT_STATE` and the first-contact walk's
+    state whole; of the kept flagged calls and call records, the :data:`LOOK_BACK` days
+    before ``since`` only (``kept_flagged_calls``; ``kept_outside``, the calls from outside,
+    as :func:`~qalqan.analytics.inbound.outside_calls_sql` reads them).
+    """
+    check_calls(folder, since)
+    calls = folder / CALLS
+    for name in (*VERDICT_STATE, FIRST_CONTACT):
+        source = (calls / f"{name}.parquet").as_posix()
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {KEPT_CALLS}{name} AS SELECT * FROM read_parquet('{source}')"
+        )
+    start, end = (since - LOOK_BACK).isoformat(), since.isoformat()
+    flagged = (calls / FLAGGED_CALLS / "*.parquet").as_posix()
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {KEPT_CALLS}{FLAGGED_CALLS} AS
+            SELECT b_number, t FROM read_parquet('{flagged}') WHERE t >= '{start}' AND t < '{end}'"""
+    )
+    records = (folder / "cdrs" / "*.parquet").as_posix()
+    kept = f"""(SELECT * FROM read_parquet('{records}')
+                WHERE start_time >= '{start}' AND start_time < '{end}')"""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {KEPT_CALLS}outside AS {outside_calls_sql(kept, local_offset_h)}"
+    )
+
+
+class IncrementalAnalysis(Analysis):
+    """The analysis of a run with ``--state``: with ``since``, the new days' records alone.
+
+    ``new_records`` is the kept file of this run's records (:func:`keep_history`); with
+    ``since`` the store's ``cdrs`` reads it alone. The SIMs' partials are made from it and
+    merged with those kept in ``state`` (:func:`features_since`), so the SIMs and farms are
+    those of every day; the network's offset from UTC is the state's. ``mo`` is of the new
+    days (the SIM boxes' calls judged); the farms' descriptions read their SIMs' calls of
+    every kept day (``kept_mo``). The calls judged are the new days': their facts read of
+    the days before only what :func:`load_calls` gives. Without ``since`` the analysis is
+    the full one and its partials and calls' state start the state.
     """
 
     def __init__(
@@ -363,6 +485,7 @@ class IncrementalAnalysis(Analysis):
             start_state(self.con, self.state, local_offset_h=self.local_offset_h)
             return
         con = self.con
+        check_calls(self.state, self.since)  # before the partials are written anew
         self.local_offset_h = read_manifest(self.state).local_offset_h
         con.execute(
             "CREATE OR REPLACE TEMP VIEW new_cdrs AS "
@@ -375,4 +498,27 @@ class IncrementalAnalysis(Analysis):
             young_sim_days=self.config.young_sim_days,
             cdrs="new_cdrs",
         )
-        mobile_originated(con, local_offset_h=self.local_offset_h)
+        # the SIMs' own calls of every kept day, as ``mo`` holds them, for the farms' descriptions
+        records = (self.state / "cdrs" / "*.parquet").as_posix()
+        con.execute(
+            f"""CREATE OR REPLACE TEMP VIEW kept_mo AS
+                SELECT c.record_id, c.start_time AS t, c.a_imsi AS imsi, c.a_imei AS imei,
+                       c.a_cell AS cell, coalesce(k.site_id, c.a_cell) AS site
+                FROM read_parquet('{records}') c LEFT JOIN cells k ON k.cell_id = c.a_cell
+                WHERE c.ingress = 'mobile' AND c.a_imsi IS NOT NULL"""
+        )
+        self.sim_calls = "kept_mo"
+
+    def prepare_calls(self) -> None:
+        """The new days' call facts from what the state keeps of the days before, which then
+        keeps this run's for the next."""
+        first, last = first_and_last_day(self.con, "new_cdrs" if self.since else "cdrs")
+        if self.since is not None:
+            load_calls(self.con, self.state, since=self.since, local_offset_h=self.local_offset_h)
+        self.call_facts(
+            kept=None if self.since is None else KEPT_CALLS,
+            keep_contact=f"{FIRST_CONTACT}_state",
+        )
+        keep_calls(
+            self.con, self.state, last_day=last, new_first_day=first, full=self.since is None
+        )

@@ -256,10 +256,14 @@ class Analysis:
             young_sim_days=self.config.young_sim_days,
         )
 
-    def prepare_calls(self, *, kept: str | None = None, keep_contact: str | None = None) -> None:
+    def prepare_calls(self) -> None:
         """The facts of the calls from outside (``call_facts``), read at the network's offset
         that :meth:`prepare_sims` found: the home country, the calling numbers' facts, what
-        backs each caller ID, and the call model's inputs.
+        backs each caller ID, and the call model's inputs."""
+        self.call_facts()
+
+    def call_facts(self, *, kept: str | None = None, keep_contact: str | None = None) -> None:
+        """:meth:`prepare_calls` of the calls in ``cdrs``.
 
         A daily run names with ``kept`` the prefix of the tables it kept of the days before
         (the first-contact walk's ``<kept>first_contact``, the look-back's calls from outside

@@ -58,8 +58,9 @@ def run_analysis(
     ``engine`` runs the queries on DuckDB (default) or on Spark (``spark_master``).
     ``state`` keeps the checked call records and the per-SIM partials for the next run;
     ``since`` reads only the days from then on: the SIMs and farms come from the new days
-    and the kept partials, the calls are judged over every kept day
-    (qalqan.analytics.incremental). On Spark, ``since`` saves the reading and checking only.
+    and the kept partials, and the new days' calls alone are judged, from what the state
+    keeps of the days before (qalqan.analytics.incremental). On Spark, ``since`` saves the
+    reading and checking only: every kept day is analysed again.
     """
     from qalqan.analytics.output import write_result
     from qalqan.analytics.pipeline import Analysis
@@ -70,11 +71,12 @@ def run_analysis(
 
     config = load_config(rules)  # a bad rules file stops here, before any work
     if since is not None:
-        from qalqan.analytics.incremental import check_history, read_manifest
+        from qalqan.analytics.incremental import check_calls, check_history, read_manifest
 
         check_history(state or out / "state", since)  # a state with a gap stops here too
         if engine == "duckdb":
             read_manifest(state or out / "state").check_before(since)
+            check_calls(state or out / "state", since)
     if engine == "spark":
         from qalqan.analytics.engine import require_spark
 
@@ -102,7 +104,9 @@ def run_analysis(
                 from qalqan.analytics.incremental import keep_history
 
                 bar.update(task, description=f"keeping the checked call records in {state}")
-                new_records = keep_history(scratch / "staged", state, since=since)
+                new_records = keep_history(
+                    scratch / "staged", state, since=since, stage_kept=engine == "spark"
+                )
             bar.update(task, description="loading models (trained on first use)", total=None)
             models = cached_models(step=lambda s: bar.update(task, description=s))
             store = AnalysisStore.open(
@@ -195,8 +199,9 @@ def analyze_command(
             help="Read only the call records of this day (YYYY-MM-DD) and later, and analyse "
             "them with what --state kept from the runs before, which must end the day "
             "before. The SIMs and farms come from the new days and the kept per-SIM "
-            "partials; the calls are still judged over every kept day, so the outputs are "
-            "those of a full run. A table kept as a folder of daily parts "
+            "partials, so sims.csv and farms.csv are those of a full run; calls.csv and "
+            "campaigns.csv hold the new days' calls alone, judged from what the state keeps "
+            "(on --engine spark every kept day is analysed again). A table kept as a folder of daily parts "
             "(cdrs/2026-03-04.csv) is read from that part on. Record ids are checked for "
             "repeats within the new days only.",
         ),
@@ -205,7 +210,8 @@ def analyze_command(
         Path | None,
         typer.Option(
             "--state",
-            help="Folder where the checked call records and the per-SIM partials are kept "
+            help="Folder where the checked call records, the per-SIM partials and what the "
+            "calls' verdicts read of the days before are kept "
             "for the next --since run (default OUT/state with --since; a full run keeps "
             "them only when given).",
         ),

@@ -1,11 +1,16 @@
-"""``qalqan analyze --since DAY``: a daily run reads one day and writes what a full run writes.
+"""``qalqan analyze --since DAY``: a daily run reads one day and judges that day's calls.
 
-Days 1–3 are analysed with ``--state``; day 4's part is then added to the data set's
-``cdrs/`` folder and analysed with ``--since``: every output equals that of one run
-over days 1–4, and a state that already holds day 4 is refused (exit 2).
+Days 1–5 are analysed with ``--state``; day 6's part is then added to the data set's
+``cdrs/`` folder and analysed with ``--since``. The whole-history outputs (``sims.csv``,
+``farms.csv``, ``farm_tracks.csv``) equal those of one run over days
+1–6; ``calls.csv`` holds day 6's calls alone, each as the full run judged it (all but
+the campaign, which a daily run groups over its own calls). A state that already holds
+day 6, or ends before day 5, is refused (exit 2).
 
-The SIMs of a daily run come from day 4 and the kept partials alone: with the kept
-records of days 1–3 gone, its ``sims.csv`` is still that of the full run.
+What a daily run reads of the days before is the kept state and the last
+:data:`~qalqan.analytics.incremental.LOOK_BACK` days' records: with the kept records of
+days 1–2 gone, its ``calls.csv`` is the same, and with every kept day's records gone its
+``sims.csv`` still is.
 """
 
 from __future__ import annotations
@@ -15,14 +20,23 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
+from qalqan.analytics.incremental import LOOK_BACK
 from qalqan.cli.main import app
 from qalqan.simulator.config import Scenario
 from qalqan.simulator.operator import simulate
 
-OUTPUTS = ("sims.csv", "farms.csv", "calls.csv", "campaigns.csv", "accounts.csv", "farm_tracks.csv")
+WHOLE_HISTORY = ("sims.csv", "farms.csv", "farm_tracks.csv")
+"""The outputs that speak of every day, in a daily run as in a full one (``accounts.csv``
+reads the campaigns' calls, and those of a daily run are its own days')."""
+NOT_COMPARED = ("campaign_id",)
+"""A daily run's campaigns group its own fraud calls (a windowed regrouping is not wired yet)."""
+EXPECTED_DIFFERENCES: dict[tuple[str, str], str] = {}
+"""(record id, column) of day 6's calls that a daily run cannot judge as the full run does,
+with the reason (none on this operator; docs/analytics.md says when one can arise)."""
 
 
 def _split_by_day(data: Path) -> list[date]:
@@ -47,70 +61,145 @@ def _analyze(*args: str) -> int:
     return result.exit_code
 
 
+def _rows(path: Path) -> dict[str, dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return {row["record_id"]: row for row in csv.DictReader(f)}
+
+
+class Runs:
+    """The runs the tests compare: the daily run of day 6, the full run, and the state."""
+
+    def __init__(self, root: Path, day: date) -> None:
+        self.root = root
+        self.data = root / "data"
+        self.day = day
+        self.daily = root / "daily"
+        self.full = root / "full"
+        self.state = root / "state"
+        self.state_of_days_before = root / "state_of_days_1_to_5"
+
+    def daily_from(self, state: Path, out: Path) -> int:
+        return _analyze(
+            str(self.data), "--out", str(out), "--since", str(self.day), "--state", str(state)
+        )
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, date]:
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     root = tmp_path_factory.mktemp("since")
-    simulate(root / "data", Scenario(subscribers=1500, days=4, seed=91))
+    simulate(root / "data", Scenario(subscribers=1500, days=6, seed=91))
     shutil.rmtree(root / "data" / "truth", ignore_errors=True)
     days = _split_by_day(root / "data")
-    last = root / "data" / "cdrs" / f"{days[-1]}.csv"
-    held = last.rename(root / "held.csv")
-    state = root / "state"
-    assert _analyze(str(root / "data"), "--out", str(root / "first"), "--state", str(state)) == 0
-    shutil.copytree(state, root / "state_of_days_1_to_3")
-    held.rename(last)
-    daily, full = root / "daily", root / "full"
-    since = str(days[-1])
-    assert (
-        _analyze(str(root / "data"), "--out", str(daily), "--since", since, "--state", str(state))
-        == 0
-    )
-    assert _analyze(str(root / "data"), "--out", str(full)) == 0
-    return daily, full, state, days[-1]
+    runs = Runs(root, days[5])
+    held = root / "held"
+    held.mkdir()
+    for day in days[5:]:  # day 6, and the last calls' minutes past its midnight
+        (runs.data / "cdrs" / f"{day}.csv").rename(held / f"{day}.csv")
+    assert _analyze(str(runs.data), "--out", str(root / "first"), "--state", str(runs.state)) == 0
+    shutil.copytree(runs.state, runs.state_of_days_before)
+    for part in held.iterdir():
+        part.rename(runs.data / "cdrs" / part.name)
+    assert runs.daily_from(runs.state, runs.daily) == 0
+    assert _analyze(str(runs.data), "--out", str(runs.full)) == 0
+    return runs
 
 
-@pytest.mark.parametrize("name", OUTPUTS)
-def test_a_daily_run_writes_what_a_full_run_writes(
-    runs: tuple[Path, Path, Path, date], name: str
+@pytest.mark.parametrize("name", WHOLE_HISTORY)
+def test_a_daily_run_writes_the_whole_history_a_full_run_writes(runs: Runs, name: str) -> None:
+    assert (runs.daily / name).read_bytes() == (runs.full / name).read_bytes()
+
+
+def test_a_daily_run_judges_the_new_days_calls_as_a_full_run_does(runs: Runs) -> None:
+    daily = _rows(runs.daily / "calls.csv")
+    full = {
+        record: row
+        for record, row in _rows(runs.full / "calls.csv").items()
+        if row["start_time"][:10] >= runs.day.isoformat()
+    }
+    assert full, "the full run judged no call of day 6"
+    assert sorted(daily) == sorted(full)  # day 6's calls, and no other
+    differences = {
+        (record, column): (row[column], daily[record][column])
+        for record, row in full.items()
+        for column in row
+        if column not in NOT_COMPARED and row[column] != daily[record][column]
+    }
+    assert set(differences) == set(EXPECTED_DIFFERENCES), differences
+    # the rows also come in the full run's order
+    order = [r for r in _rows(runs.full / "calls.csv") if r in daily]
+    assert list(daily) == order
+
+
+def test_a_daily_run_flags_calls_of_the_new_day(runs: Runs) -> None:
+    """The comparison above is not of empty verdicts: day 6 has fraud and spoofed calls."""
+    verdicts = {row["verdict"] for row in _rows(runs.daily / "calls.csv").values()}
+    assert {"fraud", "spoofed", "clear"} <= verdicts
+
+
+def _forget_before(state: Path, day: date) -> None:
+    """Delete from ``state`` the kept call records and flagged calls before ``day``."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for parts, column in ((state / "cdrs", "start_time"), (state / "calls" / "flagged_calls", "t")):
+        for part in parts.glob("*.parquet"):
+            kept = part.with_suffix(".kept")
+            con.execute(
+                f"COPY (SELECT * FROM read_parquet('{part}') WHERE {column} >= '{day}') "
+                f"TO '{kept}' (FORMAT parquet)"
+            )
+            kept.replace(part)
+
+
+def test_a_daily_run_reads_only_the_look_back_of_the_kept_records(
+    runs: Runs, tmp_path: Path
 ) -> None:
-    daily, full, _, _ = runs
-    assert (daily / name).read_bytes() == (full / name).read_bytes()
+    state = tmp_path / "state"
+    shutil.copytree(runs.state_of_days_before, state)
+    _forget_before(state, runs.day - LOOK_BACK)
+    con = duckdb.connect()
+    [(first,)] = con.execute(
+        f"SELECT min(start_time) FROM read_parquet('{state}/cdrs/*.parquet')"
+    ).fetchall()
+    assert first.date() == runs.day - LOOK_BACK  # days 1-2 are gone
+    out = tmp_path / "out"
+    assert runs.daily_from(state, out) == 0
+    assert (out / "calls.csv").read_bytes() == (runs.daily / "calls.csv").read_bytes()
 
 
-def test_a_state_that_holds_the_day_already_is_refused(
-    runs: tuple[Path, Path, Path, date], tmp_path: Path
+def test_a_daily_run_judges_sims_without_the_records_of_the_days_before(
+    runs: Runs, tmp_path: Path
 ) -> None:
-    daily, _, state, day = runs
+    state = tmp_path / "state"
+    shutil.copytree(runs.state_of_days_before, state)
+    for part in (state / "cdrs").glob("*.parquet"):
+        part.unlink()  # the records of days 1-5: the partials must say all they said
+    out = tmp_path / "out"
+    assert runs.daily_from(state, out) == 0
+    assert (out / "sims.csv").read_bytes() == (runs.full / "sims.csv").read_bytes()
+
+
+def test_a_state_that_holds_the_day_already_is_refused(runs: Runs, tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        app, ["analyze", str(daily.parent / "data"), "--out", str(tmp_path), "--since", str(day),
-              "--state", str(state), "--quiet"]
+        app, ["analyze", str(runs.data), "--out", str(tmp_path), "--since", str(runs.day),
+              "--state", str(runs.state), "--quiet"]
     )  # fmt: skip
     assert result.exit_code == 2
     assert "counted twice" in result.output
 
 
-def test_a_state_with_a_gap_is_refused(runs: tuple[Path, Path, Path, date], tmp_path: Path) -> None:
-    daily, _, state, day = runs
-    later = str(day + timedelta(days=2))
+def test_a_state_with_a_gap_is_refused(runs: Runs, tmp_path: Path) -> None:
+    later = str(runs.day + timedelta(days=3))  # the state ends on day 6 or 7 (its last minutes)
     result = CliRunner().invoke(
-        app, ["analyze", str(daily.parent / "data"), "--out", str(tmp_path), "--since", later,
-              "--state", str(state), "--quiet"]
+        app, ["analyze", str(runs.data), "--out", str(tmp_path), "--since", later,
+              "--state", str(runs.state), "--quiet"]
     )  # fmt: skip
     assert result.exit_code == 2
     assert "left out" in result.output
 
 
-def test_a_daily_run_judges_sims_without_the_records_of_the_days_before(
-    runs: tuple[Path, Path, Path, date],
-) -> None:
-    daily, full, _, day = runs
-    root = daily.parent
-    state = root / "state_of_days_1_to_3"
-    for part in (state / "cdrs").glob("*.parquet"):
-        part.unlink()  # the records of days 1-3: the partials must say all they said
-    out = root / "forgetful"
-    assert (
-        _analyze(str(root / "data"), "--out", str(out), "--since", str(day), "--state", str(state))
-        == 0
-    )
-    assert (out / "sims.csv").read_bytes() == (full / "sims.csv").read_bytes()
+def test_a_state_without_the_calls_state_is_refused(runs: Runs, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    shutil.copytree(runs.state_of_days_before, state)
+    (state / "calls" / "covered.json").unlink()
+    assert runs.daily_from(state, tmp_path / "out") == 2
+    assert not (tmp_path / "out" / "calls.csv").exists()
