@@ -471,7 +471,16 @@ def start_campaign_days(
     state = CampaignState(
         last_day=last,
         days=days,
-        last_number=max((_number(c.campaign_id) for c in campaigns), default=0),
+        last_number=max(
+            [_number(c.campaign_id) for c in campaigns]
+            + [
+                _number(str(c))
+                for (c,) in con.execute(
+                    f"SELECT DISTINCT campaign_id FROM {CALL_CAMPAIGNS}"
+                ).fetchall()
+            ],
+            default=0,
+        ),
         campaigns=tuple(c.campaign_id for c in campaigns),
     )
     _write_state(folder, campaigns, last_day=last, days=days, last_number=state.last_number)

@@ -214,8 +214,12 @@ def test_the_days_beyond_the_window_are_dropped(operator: Operator, tmp_path: Pa
     day = operator.day8
     kept = sorted(p.stem for p in (tmp_path / FRAUD_CALLS).glob("*.parquet"))
     assert kept == [str(day - timedelta(days=2)), str(day - timedelta(days=1))]
+    day7 = tmp_path / FRAUD_CALLS / f"{day - timedelta(days=1)}.parquet"
+    given_on_day7 = pq.read_table(day7)
     whole.judged_from(first=day)
     campaigns_of_days(whole.con, whole.farms, tmp_path, since=day, days=3)
+    # a kept call keeps the id it was given on its day, whatever the later window made of it
+    assert pq.read_table(day7).equals(given_on_day7)
     kept = sorted(p.stem for p in (tmp_path / FRAUD_CALLS).glob("*.parquet"))
     assert kept == [str(day - timedelta(days=1)), str(day)]
     # the window was days 6-8; each kept call holds the campaign it was given on its day
