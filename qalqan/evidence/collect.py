@@ -12,7 +12,7 @@ as CSV, describes them in CASE/UCO and prints them in the report.
 the accounts the store links to the case (losses suffered, accounts attached
 by hand or found on its alerts), and the rows of the analysis's ``accounts.csv``
 and ``victim_payments.csv`` tied to the case's accounts or campaigns (by their
-account, ``campaign_id`` or ``called_by`` columns, or their reasons' facts). A part of Qalqan that learns more about
+account, ``campaign_id``, ``called_by`` or ``farm_id`` columns, or their reasons' facts). A part of Qalqan that learns more about
 money adds its own function with :func:`register_money_trail`; each row says
 which source gave it.
 """
@@ -132,6 +132,8 @@ class MoneyContext:
     """Accounts the store links to the case."""
     campaigns: frozenset[str]
     """The case's campaign ids (without their source)."""
+    farms: frozenset[str] = frozenset()
+    """The case's farm ids (without their source)."""
     analysis: Path | None
     remarks: list[str]
 
@@ -341,6 +343,8 @@ def _tied(row: dict[str, str], ctx: MoneyContext, accounts: tuple[str, ...]) -> 
     for column in ("campaign_id", "called_by"):
         if row.get(column) in ctx.campaigns:
             return f"{column}: {row[column]}"
+    if row.get("farm_id") in ctx.farms:
+        return f"farm_id: {row['farm_id']}"
     facts = row.get("reason_facts") or ""
     named = sorted(c for c in (*ctx.campaigns, *ctx.accounts) if c and f'"{c}"' in facts)
     return "reason facts: " + ", ".join(named) if named else ""
@@ -459,6 +463,7 @@ def collect_case(session: Session, case_id: int, *, analysis: Path | None = None
     ctx = MoneyContext(
         session=session, case_id=case_id, alert_ids=tuple(call_ids), accounts=accounts,
         campaigns=frozenset(campaigns.column("campaign_id")), analysis=analysis, remarks=remarks,
+        farms=frozenset(farms.column("farm_id")),
     )  # fmt: skip
     money = [row for trail in MONEY_TRAILS for row in trail(ctx)]
     notes, escalations = _notes_and_escalations(session, case_id, call_ids, names)

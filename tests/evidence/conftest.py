@@ -99,11 +99,15 @@ def _analysis_extras(analysis: Path) -> None:
                 "amount_in",
                 "payers",
                 "campaign_id",
+                "farm_id",
                 "reasons",
                 "reason_facts",
             ]
         )
-        w.writerow([MULE, "collector", "mule", 350000.0, 3, "", "three victims paid in", ""])
+        w.writerow([MULE, "collector", "mule", 350000.0, 3, "", "", "three victims paid in", ""])
+        w.writerow(
+            ["msisdn:+77010000001", "sim_balance", "mule", 5000.0, 2, "", "F0001", "topped up", ""]
+        )
         w.writerow(
             [
                 "ewallet:77001234567",
@@ -112,11 +116,12 @@ def _analysis_extras(analysis: Path) -> None:
                 120000.0,
                 1,
                 "",
+                "",
                 "fed by the collector",
                 '[{"rule":"money.chain","facts":{"campaign":"C0001"}}]',
             ]
         )
-        w.writerow(["crypto:bc1qcampaign", "crypto", "mule", 2.5, 1, "C0001", "cashed out", ""])
+        w.writerow(["crypto:bc1qcampaign", "crypto", "mule", 2.5, 1, "C0001", "", "cashed out", ""])
         w.writerow(
             [
                 "crypto:bc1qunrelated",
@@ -125,6 +130,7 @@ def _analysis_extras(analysis: Path) -> None:
                 5.0,
                 1,
                 "C0002",
+                "F0099",
                 "another story",
                 '[{"rule":"money.chain","facts":{"campaign":"C00011"}}]',
             ]

@@ -110,6 +110,7 @@ def test_the_data_tell_the_case(package: Path, world: CaseWorld) -> None:
     assert ("ewallet:77001234567", "accounts.csv") in accounts  # its reasons name C0001
     assert ("crypto:bc1qcampaign", "accounts.csv") in accounts  # its campaign_id is C0001
     assert (MULE, "victim_payments.csv") in accounts  # a victim's transfer after a C0001 call
+    assert ("msisdn:+77010000001", "accounts.csv") in accounts  # a SIM balance of farm F0001
     assert "crypto:bc1qunrelated" not in {
         m["account"] for m in money
     }  # C0002, and C00011 is not C0001
