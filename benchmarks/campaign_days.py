@@ -3,6 +3,7 @@
     python benchmarks/campaign_days.py                        # 3,000 subscribers, 10 days
     python benchmarks/campaign_days.py -n 1500 -d 10 --seeds 5,6 --window 7 --centers 5
     python benchmarks/campaign_days.py --models /tmp/models.pkl  # trained models of that file
+    python benchmarks/campaign_days.py --flood 20  # the last day again, its fraud calls 20 times
 
 A full run over days 1 to ``d - 3`` starts the kept campaigns
 (:func:`~qalqan.analytics.campaign_days.start_campaign_days`); each of the last three days
@@ -146,9 +147,17 @@ def _kept_state(root: Path, state: Path, before: date, window: int, models: Mode
 
 
 def _days(
-    root: Path, state: Path, last_days: list[date], window: int, models: Models | None
+    root: Path,
+    state: Path,
+    last_days: list[date],
+    window: int,
+    models: Models | None,
+    flood: int,
 ) -> tuple[Seen, Seen]:
-    """Each of ``last_days``: a daily run's campaigns, and a full run's made anew over days 1..day."""
+    """Each of ``last_days``: a daily run's campaigns, and a full run's made anew over days 1..day.
+
+    With ``flood``, the last day is run again from the same state with each of its fraud
+    calls ``flood`` times (a minute apart): what a flood of fraud calls costs the window."""
     daily: Seen = []
     anew: Seen = []
     for day in last_days:
@@ -156,7 +165,9 @@ def _days(
         store, farms = _judged(folder, models)
         con = store.con
         con.execute(f"CREATE TEMP TABLE _all AS SELECT * FROM {JUDGED_CALLS}")
+        began = time.perf_counter()
         assign_campaigns(con, JUDGED_CALLS, farms)
+        whole_s = time.perf_counter() - began
         anew += [
             (str(i), day, str(c))
             for i, c in con.execute(
@@ -168,19 +179,53 @@ def _days(
             f"CREATE OR REPLACE TEMP TABLE {JUDGED_CALLS} AS SELECT * FROM _all "
             f"WHERE CAST(t AS DATE) = DATE '{day}'"
         )
+        if flood and day == last_days[-1]:
+            shutil.copytree(state, root / "flooded")
+        began = time.perf_counter()
         campaigns_of_days(con, farms, state, since=day, days=window)
+        print(
+            f"{day}: grouping {time.perf_counter() - began:.1f} s a daily run (window {window}), "
+            f"{whole_s:.1f} s a full run over every day so far"
+        )
         daily += [(i, day, c) for i, c in _campaign_of(con).items()]
+        if flood and day == last_days[-1]:
+            _flooded(con, farms, root / "flooded", day, window, flood)
         store.close()
     return daily, anew
 
 
-def run(scenario: Scenario, window: int, models: Models | None) -> None:
+def _flooded(
+    con: duckdb.DuckDBPyConnection,
+    farms: list[Farm],
+    state: Path,
+    day: date,
+    window: int,
+    copies: int,
+) -> None:
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {JUDGED_CALLS} AS
+            SELECT * REPLACE (record_id || '~' || k AS record_id, t + INTERVAL (k) MINUTE AS t)
+            FROM _all, range({copies}) r(k)
+            WHERE CAST(t AS DATE) = DATE '{day}' AND verdict IN ('fraud', 'spoofed')"""
+    )
+    [(n,)] = con.execute(f"SELECT count(*) FROM {JUDGED_CALLS}").fetchall()
+    began = time.perf_counter()
+    campaigns = campaigns_of_days(con, farms, state, since=day, days=window)
+    seconds = time.perf_counter() - began
+    [(held,)] = con.execute("SELECT count(*) FROM fraud_calls").fetchall()
+    print(
+        f"{day} flooded ×{copies}: {n:,} new fraud calls, {held:,} in the window, "
+        f"{len(campaigns)} campaigns, grouping {seconds:.1f} s"
+    )
+
+
+def run(scenario: Scenario, window: int, models: Models | None, flood: int = 0) -> None:
     root = Path(tempfile.mkdtemp(prefix="campaign-days-"))
     try:
         began = time.perf_counter()
         truth, last_days = _operator(root, scenario)
         early = _kept_state(root, root / "state", last_days[0], window, models)
-        daily, anew = _days(root, root / "state", last_days, window, models)
+        daily, anew = _days(root, root / "state", last_days, window, models, flood)
         store, farms = _judged(root / "staged", models)
         full_campaigns = assign_campaigns(store.con, JUDGED_CALLS, farms)
         full = _campaign_of(store.con)
@@ -233,6 +278,9 @@ def main() -> None:
         "--centers", type=int, default=None, help="call centers (default: the simulator's)"
     )
     parser.add_argument("--models", type=Path, default=None)
+    parser.add_argument(
+        "--flood", type=int, default=0, help="run the last day again with its fraud calls N times"
+    )
     args = parser.parse_args()
     models = load_models(args.models) if args.models else cached_models()
     for seed in (int(s) for s in args.seeds.split(",")):
@@ -240,7 +288,7 @@ def main() -> None:
         if args.centers is not None:
             fraud = replace(scenario.fraud, call_centers=args.centers)
             scenario = replace(scenario, fraud=fraud)
-        run(scenario, args.window, models)
+        run(scenario, args.window, models, args.flood)
 
 
 if __name__ == "__main__":
