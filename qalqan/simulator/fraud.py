@@ -34,7 +34,16 @@ from qalqan.simulator.ids import luhn_append, unique_serials
 from qalqan.simulator.population import PHONE_TACS, SimKind, foreign_numbers, make_iccids
 from qalqan.simulator.world import DAY, World, hourly_profile
 
-__all__ = ["CallCenter", "Farm", "FraudPlan", "fraud_traffic", "label_farms", "setup_fraud"]
+__all__ = [
+    "CallCenter",
+    "Farm",
+    "FraudPlan",
+    "fraud_traffic",
+    "label_farms",
+    "person_account",
+    "setup_fraud",
+    "victim_account",
+]
 
 I64 = npt.NDArray[np.int64]
 
@@ -149,6 +158,13 @@ def victim_account(world: World, sub: int) -> str:
     digest = hashlib.blake2b(f"{world.scenario.seed}:{sub}".encode(), digest_size=8).digest()
     iban = world.country.iban_country
     return f"bank:{iban}" + str(int.from_bytes(digest, "big")).zfill(18)[:18]
+
+
+def person_account(world: World, sub: int) -> str:
+    """:func:`victim_account`, remembered as the subscriber's for the ``accounts`` table."""
+    account = victim_account(world, sub)
+    world.account_holders.setdefault(account, sub)
+    return account
 
 
 def _farm_sims(
@@ -526,7 +542,8 @@ def _center_day(
             tt, tg, fw = times[m][keep], targets[m][keep], is_follow[m][keep]
             parts.append(_spoofed_calls(world, center, rng, day, tt, tg, fw, name, group))
     events = Events.concat(parts)
-    _hook_and_pay(world, center, rng, day, events)
+    farms = [f for f in plan.farms if f"farm:{f.farm_id}" in names]
+    _hook_and_pay(world, center, farms, rng, day, events)
     return events
 
 
@@ -862,7 +879,12 @@ def _wangiri_day(world: World, plan: FraudPlan, rng: np.random.Generator, day: i
 
 
 def _hook_and_pay(
-    world: World, center: CallCenter, rng: np.random.Generator, day: int, events: Events
+    world: World,
+    center: CallCenter,
+    farms: list[Farm],
+    rng: np.random.Generator,
+    day: int,
+    events: Events,
 ) -> None:
     """Long answered calls draw victims in; some of them pay, and some complain."""
     s = world.scenario.fraud
@@ -882,34 +904,45 @@ def _hook_and_pay(
         t = int(events["t"][i]) + int(events["dur"][i]) + int(rng.integers(600, 7200))
         cli = int(events["a_num"][i])
         if rng.random() < s.paid_share:
-            _money_trail(world, center, rng, victim, t)
+            _money_trail(world, center, farms, rng, victim, t)
             if rng.random() < s.report_share:
                 _report(world, center, rng, victim, cli, t + int(rng.integers(3600, 2 * DAY)))
         elif rng.random() < 0.1:
             _report(world, center, rng, victim, cli, t + int(rng.integers(600, DAY)))
 
 
+def _topped_up(world: World, farms: list[Farm], drawn: int) -> int:
+    """The SIM a mule tops up: one its center's farms have used so far, or, for a center
+    without a farm (or before its farms made a call), the subscriber ``drawn``."""
+    used = [int(f.sims[i]) for f in farms for i in sorted(f.used)]
+    return used[drawn % len(used)] if used else drawn
+
+
 def _money_trail(
-    world: World, center: CallCenter, rng: np.random.Generator, victim: int, t: int
+    world: World,
+    center: CallCenter,
+    farms: list[Farm],
+    rng: np.random.Generator,
+    victim: int,
+    t: int,
 ) -> None:
+    """The victim pays a mule, who tops up SIMs, pays an e-wallet that buys crypto, cashes out.
+
+    The draws are those the calls' stream has always made here, so that the calls after
+    them stay as they were; the SIMs topped up are those the center's farms work with.
+    """
     amount = float(np.round(rng.lognormal(np.log(400_000), 0.9), -3))
     mule = str(rng.choice(center.mules))
     pid = f"p{len(world.payments) + 1:08d}"
-    world.payments.append(
-        (
-            pid,
-            t,
-            victim_account(world, victim),
-            mule,
-            amount,
-            world.country.currency,
-            "bank_transfer",
-        )
+    account = person_account(world, victim)
+    world.payments.append((pid, t, account, mule, amount, world.country.currency, "bank_transfer"))
+    world.losses.append(
+        (pid, t, f"+{world.pop.msisdn[victim]}", account, mule, amount, center.ident)
     )
     t += int(rng.integers(600, 3 * 3600))
     topups = amount * 0.2
     for _ in range(int(rng.integers(2, 5))):
-        number = world.pop.msisdn[rng.integers(0, world.pop.size)]
+        number = world.pop.msisdn[_topped_up(world, farms, int(rng.integers(0, world.pop.size)))]
         part = float(np.round(topups / 3, -2))
         world.payments.append(
             (

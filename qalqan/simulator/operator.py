@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import yaml
 
 from qalqan.exchange.schema import (
+    ACCOUNTS,
     CDRS,
     CELLS,
     LABELS,
@@ -39,12 +40,13 @@ from qalqan.exchange.types import TIME_TYPE
 from qalqan.exchange.writer import Format, TableWriter, write_table
 from qalqan.simulator.config import Scenario
 from qalqan.simulator.events import RESULTS, Events, Truth
-from qalqan.simulator.fraud import fraud_traffic, label_farms, setup_fraud, victim_account
+from qalqan.simulator.fraud import fraud_traffic, label_farms, person_account, setup_fraud
 from qalqan.simulator.look_alikes import (
     look_alike_traffic,
     relatives_calling_targets,
     setup_look_alikes,
 )
+from qalqan.simulator.money import MoneyLookAlikes, account_rows, money_look_alikes
 from qalqan.simulator.ordinary import ordinary_traffic
 from qalqan.simulator.population import build_population
 from qalqan.simulator.world import World
@@ -216,11 +218,13 @@ def simulate(
         summary.fraud_calls = sink.fraud_calls
         label_farms(world, plan)
         summary.rows["cdrs"] = cdrs.rows
+        money = money_look_alikes(world, _stream(scenario, 21))
+        world.labels.extend(money.labels)
         _write_labels(world, labels)
     if progress is not None:
         progress(sink.next_id - 1, sink.next_id - 1)
 
-    summary.rows.update(_write_reference_tables(world, out_dir, fmt))
+    summary.rows.update(_write_reference_tables(world, out_dir, fmt, money))
     _write_truth_files(world, truth_dir)
     summary.seconds = (datetime.now(UTC) - started).total_seconds()
     return summary
@@ -244,7 +248,9 @@ def _time(values: list[int] | npt.NDArray[np.int64]) -> pa.Array:
     return pa.array(np.asarray(values, dtype=np.int64) * 1_000_000, pa.int64()).cast(TIME_TYPE)
 
 
-def _write_reference_tables(world: World, out_dir: Path, fmt: Format) -> dict[str, int]:
+def _write_reference_tables(
+    world: World, out_dir: Path, fmt: Format, money: MoneyLookAlikes
+) -> dict[str, int]:
     pop = world.pop
     cities = world.country.cities
     n_cells = pop.n_sites * 3
@@ -303,6 +309,8 @@ def _write_reference_tables(world: World, out_dir: Path, fmt: Format) -> dict[st
     rows["registry"] = registry.num_rows
 
     _background_payments_and_reports(world)
+    for row in money.payments:
+        world.payments.append((f"p{len(world.payments) + 1:08d}", *row))
     payments = sorted(world.payments, key=lambda p: (p[1], p[0]))
     write_table(
         out_dir,
@@ -321,6 +329,7 @@ def _write_reference_tables(world: World, out_dir: Path, fmt: Format) -> dict[st
         fmt=fmt,
     )
     rows["payments"] = len(payments)
+    rows["accounts"] = _write_accounts(world, out_dir, fmt, payments, money)
     reports = sorted(world.reports, key=lambda r: (r[1], r[0]))
     write_table(
         out_dir,
@@ -342,6 +351,32 @@ def _write_reference_tables(world: World, out_dir: Path, fmt: Format) -> dict[st
     return rows
 
 
+def _write_accounts(
+    world: World,
+    out_dir: Path,
+    fmt: Format,
+    payments: list[tuple[str, int, str, str, float, str, str]],
+    money: MoneyLookAlikes,
+) -> int:
+    """exchange-v1.1 ``accounts``: every account the payments name, in the order they appear."""
+    named = list(dict.fromkeys(a for p in payments for a in (p[2], p[3])))
+    rows = account_rows(world, named, money.holders, _stream(world.scenario, 22))
+    opened = np.array([r.opened_day if r.opened_day is not None else 0 for r in rows], np.int32)
+    table = pa.table(
+        {
+            "account": [r.account for r in rows],
+            "holder_msisdn": [r.holder_msisdn or None for r in rows],
+            "bank": [r.bank or None for r in rows],
+            "kind": [r.kind for r in rows],
+            "opened": pa.array(
+                opened, pa.date32(), mask=np.array([r.opened_day is None for r in rows], bool)
+            ),
+        }
+    )
+    write_table(out_dir, ACCOUNTS, table, fmt=fmt)
+    return len(rows)
+
+
 def _background_payments_and_reports(world: World) -> None:
     """Ordinary money and complaints, so that fraud is not all there is to see."""
     rng = _stream(world.scenario, 20)
@@ -354,7 +389,7 @@ def _background_payments_and_reports(world: World) -> None:
     topup = rng.random(count) < 0.6
     payee_sub = rng.integers(0, n, size=count)
     for i in range(count):
-        account = victim_account(world, int(payer[i]))
+        account = person_account(world, int(payer[i]))
         if topup[i]:
             row = (
                 account,
@@ -365,7 +400,7 @@ def _background_payments_and_reports(world: World) -> None:
         else:
             row = (
                 account,
-                victim_account(world, int(payee_sub[i])),
+                person_account(world, int(payee_sub[i])),
                 float(rng.integers(1, 200) * 1000),
                 "bank_transfer",
             )
@@ -427,6 +462,14 @@ def _write_truth_files(world: World, truth_dir: Path) -> None:
         w.writerow(keys)
         for c in world.campaigns:
             w.writerow([c.get(k, "") for k in keys])
+    with (truth_dir / "losses.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(
+            ["payment_id", "time", "victim", "account", "mule", "amount", "currency", "campaign"]
+        )
+        for pid, t, victim, account, mule, amount, campaign in world.losses:
+            when = datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            w.writerow([pid, when, victim, account, mule, amount, world.country.currency, campaign])
     (truth_dir / "scenario.yaml").write_text(
         yaml.safe_dump(world.scenario.as_dict(), sort_keys=False, allow_unicode=True),
         encoding="utf-8",

@@ -84,6 +84,10 @@ class World:
     # money and complaints: lists of row tuples
     payments: list[tuple[str, int, str, str, float, str, str]] = field(default_factory=list)
     reports: list[tuple[str, int, int, int, str, str, str]] = field(default_factory=list)
+    losses: list[tuple[str, int, str, str, str, float, str]] = field(default_factory=list)
+    """Each victim's payment: (payment_id, time, victim's number, account, mule, amount, campaign)."""
+    account_holders: dict[str, int] = field(default_factory=dict)
+    """Subscribers' own bank accounts that money moved through: account -> subscriber."""
     farms: list[dict[str, object]] = field(default_factory=list)
     campaigns: list[dict[str, object]] = field(default_factory=list)
     # look-alikes set up by qalqan.simulator.look_alikes
