@@ -7,10 +7,14 @@
 - calls: fraud-call precision and recall (``fraud`` and ``spoofed`` both count as
   flagged), and false flags on legitimate calls from abroad, per look-alike kind;
 - campaigns: adjusted Rand index over flagged fraud calls, and for each call
-  center whether the campaign holding most of its calls has the right UTC offset.
+  center whether the campaign holding most of its calls has the right UTC offset;
+- money: mule precision and recall (every account on the trail, and collecting
+  mules alone), the share of collecting mules tied to the right campaign (a found
+  campaign stands for the center that placed most of its calls), each center's
+  losses against ``losses.csv``, and false mules by look-alike kind.
 
-Truth comes as exchange-v1 ``labels.csv``, optionally with ``farms.csv`` and
-``campaigns.csv`` as the simulator writes them.
+Truth comes as exchange-v1 ``labels.csv``, optionally with ``farms.csv``,
+``campaigns.csv`` and ``losses.csv`` as the simulator writes them.
 """
 
 from __future__ import annotations
@@ -69,9 +73,14 @@ def adjusted_rand_index(truth: list[str], found: list[str]) -> float:
     return 1.0 if maximum == expected else (index - expected) / (maximum - expected)
 
 
-def _money(out_dir: Path, truth_dir: Path, truth: Truth) -> dict[str, Any]:
-    """Mule accounts found against those that moved money in the data set (next to the truth folder)."""
-    found = {r["account"] for r in _read(out_dir / "accounts.csv")}
+def _money(
+    out_dir: Path, truth_dir: Path, truth: Truth, calls: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Mule accounts found against those that moved money in the data set (next to the truth
+    folder); collecting mules alone, each tied to the right campaign or not; each campaign's
+    losses against the truth's (``losses.csv``); false mules by look-alike kind."""
+    trail = _read(out_dir / "accounts.csv")
+    found = {r["account"] for r in trail if (r.get("verdict") or "mule") == "mule"}
     payments = _read(truth_dir.parent / "payments.csv")
     active = {r["payer"] for r in payments} | {r["payee"] for r in payments}
     mules = {
@@ -80,11 +89,80 @@ def _money(out_dir: Path, truth_dir: Path, truth: Truth) -> dict[str, Any]:
     if not mules and not found:
         return {}
     hit = len(found & mules)
-    return {
+    figures: dict[str, Any] = {
         "mules": len(mules),
         "found": len(found),
         "precision": _ratio(hit, len(found)),
         "recall": _ratio(hit, len(mules)),
+    }
+    false_by_kind: Counter[str] = Counter(
+        truth.get(("account", a), ("legit", ""))[1] or "ordinary" for a in found - mules
+    )
+    figures["false_mules"] = dict(sorted(false_by_kind.items()))
+    losses = _read(truth_dir / "losses.csv")
+    collecting = {r["mule"]: r["campaign"] for r in losses}
+    if not collecting:
+        return figures
+    found_collectors = {
+        r["account"]: r.get("campaign_id") or "" for r in trail if r.get("role") == "collector"
+    }
+    right = len(collecting.keys() & found_collectors.keys())
+    figures["collectors"] = {
+        "mules": len(collecting),
+        "found": len(found_collectors),
+        "precision": _ratio(right, len(found_collectors)),
+        "recall": _ratio(right, len(collecting)),
+    }
+    center_of = _campaign_centers(calls, truth)
+    attributed = [
+        center_of.get(found_collectors[m]) == center
+        for m, center in collecting.items()
+        if m in found_collectors
+    ]
+    figures["collectors"]["attributed_right"] = _ratio(sum(attributed), len(attributed))
+    figures["losses"] = _loss_figures(losses, _read(out_dir / "campaign_money.csv"), center_of)
+    return figures
+
+
+def _campaign_centers(calls: list[dict[str, Any]], truth: Truth) -> dict[str, str]:
+    """Each found campaign's call center: the one that placed most of its calls."""
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in calls:
+        label, group = truth.get(("call", r["record_id"]), ("legit", ""))
+        if r.get("campaign_id") and label == CallVerdict.FRAUD:
+            votes[r["campaign_id"]][group] += 1
+    return {c: v.most_common(1)[0][0] for c, v in votes.items()}
+
+
+def _loss_figures(
+    losses: list[dict[str, Any]], found: list[dict[str, Any]], center_of: dict[str, str]
+) -> dict[str, Any]:
+    """Per call center: what its victims lost, what the analysis says its campaigns took, and
+    how far apart (the campaigns of one center added up)."""
+    true_loss: defaultdict[str, float] = defaultdict(float)
+    for r in losses:
+        true_loss[r["campaign"]] += float(r["amount"])
+    found_loss: defaultdict[str, float] = defaultdict(float)
+    for r in found:
+        found_loss[center_of.get(r["campaign_id"], r["campaign_id"])] += float(r["lost"])
+    per_center: dict[str, dict[str, Any]] = {}
+    for center in sorted(true_loss.keys() | found_loss.keys()):
+        lost, said = true_loss[center], found_loss[center]
+        per_center[center] = {
+            "true": round(lost, 2),
+            "found": round(said, 2),
+            "error": None if not lost else round(abs(said - lost) / lost, 6),
+        }
+    errors = [v["error"] for v in per_center.values() if v["error"] is not None]
+    spurious = [c for c, v in per_center.items() if v["error"] is None]
+    return {
+        "by_center": per_center,
+        "within_1pct": sum(1 for e in errors if e <= 0.01) if errors else 0,
+        "centers": len(errors),
+        "worst_error": max(errors) if errors else None,
+        "spurious": spurious,
+        "total_true": round(sum(true_loss.values()), 2),
+        "total_found": round(sum(found_loss.values()), 2),
     }
 
 
@@ -116,7 +194,7 @@ def evaluate(out_dir: Path, truth_dir: Path) -> Evaluation:
     result.farms = _farm_figures(sims, _read(out_dir / "farms.csv"), truth, farm_truth)
     result.calls = _call_figures(calls, truth)
     result.campaigns = _campaign_figures(calls, truth, center_truth, out_dir)
-    result.money = _money(out_dir, truth_dir, truth)
+    result.money = _money(out_dir, truth_dir, truth, calls)
     offsets = result.campaigns["utc_offsets"]
     result.campaigns["offsets_right"] = sum(1 for v in offsets.values() if v["right"])
     result.campaigns["call_centers"] = len(offsets)

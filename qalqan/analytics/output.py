@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from qalqan.analytics.farms import Stay
+from qalqan.analytics.money import money_tables
 from qalqan.analytics.pipeline import AnalysisResult, JudgedCalls
 from qalqan.domain.model import CallVerdict, SimVerdict
 from qalqan.exchange.schema import (
@@ -33,7 +34,7 @@ from qalqan.exchange.schema import (
 from qalqan.exchange.types import TIME_TYPE, canonical_schema
 from qalqan.exchange.writer import TableWriter
 
-__all__ = ["ACCOUNTS", "FARM_TRACKS", "write_result"]
+__all__ = ["ACCOUNTS", "CAMPAIGN_MONEY", "FARM_TRACKS", "VICTIM_PAYMENTS", "write_result"]
 
 #: ``accounts.csv``: the money trail (an extra output; not part of exchange-v1's required set).
 ACCOUNTS = Table(
@@ -46,6 +47,95 @@ ACCOUNTS = Table(
         Column(name="verdict", kind=Kind.TEXT, doc="mule"),
         Column(name="amount_in", kind=Kind.FLOAT, nullable=True, doc=""),
         Column(name="payers", kind=Kind.INT, nullable=True, doc=""),
+        Column(name="reasons", kind=Kind.TEXT, nullable=True, doc=""),
+        Column(
+            name="campaign_id",
+            kind=Kind.TEXT,
+            nullable=True,
+            required=False,
+            doc="the campaign whose victims' money it carried (as in campaigns.csv)",
+        ),
+        Column(
+            name="victims",
+            kind=Kind.INT,
+            nullable=True,
+            required=False,
+            doc="of a collector: payers called by a campaign shortly before paying",
+        ),
+        Column(
+            name="farm_id",
+            kind=Kind.TEXT,
+            nullable=True,
+            required=False,
+            doc="of a SIM balance: the farm whose calls its SIM made (as in farms.csv)",
+        ),
+        reason_facts_column(),
+    ),
+)
+
+#: ``victim_payments.csv``: every transfer into a collecting mule (an extra output).
+VICTIM_PAYMENTS = Table(
+    name="victim_payments",
+    doc="Every transfer into a collecting mule: who paid, how much, when, after which call.",
+    output=True,
+    columns=(
+        Column(name="payment_id", kind=Kind.TEXT, unique=True, doc="as in payments"),
+        Column(name="time", kind=Kind.TIME, doc="when the money moved"),
+        Column(name="payer", kind=Kind.ACCOUNT, doc="the victim's account"),
+        Column(name="victim", kind=Kind.E164, nullable=True, doc="the payer's holder_msisdn"),
+        Column(name="mule", kind=Kind.ACCOUNT, doc="the collecting mule paid"),
+        Column(name="amount", kind=Kind.FLOAT, minimum=0, doc=""),
+        Column(name="currency", kind=Kind.CURRENCY, doc=""),
+        Column(name="campaign_id", kind=Kind.TEXT, nullable=True, doc="the mule's campaign"),
+        Column(
+            name="called_by",
+            kind=Kind.TEXT,
+            nullable=True,
+            doc="the campaign whose flagged call last reached the victim before paying",
+        ),
+        Column(name="call_record", kind=Kind.TEXT, nullable=True, doc="that call's record_id"),
+        Column(name="minutes_after_call", kind=Kind.INT, nullable=True, doc=""),
+        Column(name="reasons", kind=Kind.TEXT, nullable=True, doc=""),
+        reason_facts_column(),
+    ),
+)
+
+#: ``campaign_money.csv``: what each campaign's victims paid and where it went (an extra output).
+CAMPAIGN_MONEY = Table(
+    name="campaign_money",
+    doc="Per campaign: victims who paid its mules, the money lost and preventable, the chain.",
+    output=True,
+    columns=(
+        Column(name="campaign_id", kind=Kind.TEXT, unique=True, doc="as in campaigns.csv"),
+        Column(name="victims_paid", kind=Kind.INT, minimum=0, doc="payers of its mules"),
+        Column(name="victims_called", kind=Kind.INT, minimum=0, doc="of them, called by it before"),
+        Column(name="transfers", kind=Kind.INT, minimum=0, doc="transfers into its mules"),
+        Column(name="lost", kind=Kind.FLOAT, minimum=0, doc="their sum"),
+        Column(name="currency", kind=Kind.CURRENCY, doc=""),
+        Column(
+            name="preventable",
+            kind=Kind.FLOAT,
+            minimum=0,
+            doc="of it, paid after the campaign's first flagged call to the payer",
+        ),
+        Column(
+            name="calls_before_payment",
+            kind=Kind.INT,
+            minimum=0,
+            doc="its flagged calls to paying victims before their first payment",
+        ),
+        Column(name="first_payment", kind=Kind.TIME, doc=""),
+        Column(name="last_payment", kind=Kind.TIME, doc=""),
+        Column(name="n_collectors", kind=Kind.INT, minimum=0, doc=""),
+        Column(name="collectors", kind=Kind.TEXT, doc="';'-separated"),
+        Column(name="sim_balances", kind=Kind.INT, minimum=0, doc="SIM balances its mules fed"),
+        Column(name="ewallets", kind=Kind.INT, minimum=0, doc="e-wallets its mules fed"),
+        Column(
+            name="farm_ids",
+            kind=Kind.TEXT,
+            nullable=True,
+            doc="farms whose SIMs its mules topped up, ';'-separated",
+        ),
         Column(name="reasons", kind=Kind.TEXT, nullable=True, doc=""),
         reason_facts_column(),
     ),
@@ -185,8 +275,11 @@ def write_result(
     )  # fmt: skip
     _write(out_dir, CAMPAIGNS, campaigns)
     if result.accounts is not None:
-        with TableWriter(out_dir, ACCOUNTS, schema=result.accounts.schema) as writer:
-            writer.write(result.accounts)
+        _write(out_dir, ACCOUNTS, result.accounts)
+        found = money_tables(result.calls.con)
+        for table_def in (VICTIM_PAYMENTS, CAMPAIGN_MONEY):
+            if table_def.name in found:
+                _write(out_dir, table_def, found[table_def.name])
     if sim_features is not None:
         import pyarrow.parquet as pq
 

@@ -765,6 +765,37 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "ru": "пополнялся с кошелька дропа {source}",
         "kk": "{source} дроп әмиянынан толтырылды",
     },
+    "analysis.money.collector.victims": {
+        "en": "received money from {payers} payer(s), {victims} of them after talking on a call of campaign {campaign} in the {hours} hours before; within a day paid out by {channels} channels ({used})",
+        "ru": "деньги от плательщиков: {payers}, из них {victims} перевели после разговора со звонившими от кампании {campaign} за {hours} ч до перевода; в течение суток деньги выведены по разным каналам ({channels}): {used}",
+        "kk": "ақша жіберушілер саны: {payers}, оның {victims} аударымға дейінгі {hours} сағатта {campaign} науқанының қоңырауында сөйлескен; бір тәулік ішінде ақша әртүрлі арналар арқылы шығарылды ({channels}): {used}",
+    },
+    "analysis.money.farm_sim": {
+        "en": "SIM balance topped up by collecting mule {source}; the SIM made calls of farm {farm}",
+        "ru": "баланс SIM пополнен дропом-сборщиком {source}; с этой SIM звонила ферма {farm}",
+        "kk": "SIM балансын {source} жинаушы дроп толтырды; бұл SIM-нен {farm} фермасы қоңырау шалған",
+    },
+    # Why a payment is a victim's (victim_payments.csv) and what a campaign took (campaign_money.csv).
+    "analysis.money.victim_payment": {
+        "en": "paid {amount} to collecting mule {mule} {minutes} minutes after talking on a call of campaign {campaign} (record {record})",
+        "ru": "перевёл {amount} дропу-сборщику {mule} через {minutes} мин после разговора по звонку кампании {campaign} (запись {record})",
+        "kk": "{campaign} науқанының қоңырауынан {minutes} минуттан кейін {mule} жинаушы дропқа {amount} аударды (жазба {record})",
+    },
+    "analysis.money.paid_mule": {
+        "en": "paid {amount} to collecting mule {mule} of campaign {campaign}; the payer had not talked on a flagged call of a campaign shortly before",
+        "ru": "перевёл {amount} дропу-сборщику {mule} кампании {campaign}; незадолго до перевода плательщик не разговаривал по помеченным звонкам кампаний",
+        "kk": "{campaign} науқанының {mule} жинаушы дропына {amount} аударды; аударым алдында төлеушіге белгіленген науқан қоңыраулары болмаған",
+    },
+    "analysis.money.paid_collector": {
+        "en": "paid {amount} to collecting mule {mule}",
+        "ru": "перевёл {amount} дропу-сборщику {mule}",
+        "kk": "{mule} жинаушы дропқа {amount} аударды",
+    },
+    "analysis.money.campaign": {
+        "en": "{victims} victim(s) paid {lost} {currency} to {collectors} collecting mule(s); {preventable} {currency} of it after the campaign's first flagged call to them",
+        "ru": "жертв, заплативших дропам-сборщикам ({collectors}): {victims}, на сумму {lost} {currency}; из них {preventable} {currency} после первого помеченного звонка кампании",
+        "kk": "{victims} құрбан {collectors} жинаушы дропқа {lost} {currency} төлеген; оның {preventable} {currency} науқанның алғашқы белгіленген қоңырауынан кейін",
+    },
 }
 """Message key → language → template. English is the reference; a reason's ``detail`` is its English."""
 

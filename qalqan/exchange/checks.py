@@ -657,4 +657,5 @@ ROW_RULES: Final[dict[str, tuple[Callable[[Mapping[str, pa.Array]], list[Problem
     "roaming": (_period_ends_after_start,),
     "accounts": (_account_is_of_its_kind,),
 }
-"""Checks across the columns of a row, by table; they see the typed values of the chunk."""
+"""Checks across the columns of a row, by operator table (not Qalqan's outputs, such as the
+analysis's own ``accounts.csv``); they see the typed values of the chunk."""
