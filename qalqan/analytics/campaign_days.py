@@ -309,6 +309,37 @@ def campaigns_of_days(
             "days in between would be left out"
         )
     parts = _window_parts(_parts(folder), since=since, days=days, max_calls=max_kept_calls)
+    _window_calls(con, farms, parts, judged=judged, cdrs=cdrs, since=since)
+    campaigns = assign_campaigns(con, "_window_calls", farms, durations=None)
+    shared_calls, shared_marks = _shared_with_kept(con, folder, parts)
+    ids, last_number = continue_ids(
+        [c.campaign_id for c in campaigns],
+        shared_calls,
+        shared_marks,
+        last_number=kept.last_number,
+    )
+    _rename(con, campaigns, ids)
+    last_day = _last_day(con, judged, since)
+    _keep(con, folder, window_from=None, since=since, last_day=last_day, days=days)
+    _write_state(folder, campaigns, last_day=last_day, days=days, last_number=last_number)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {CALL_CAMPAIGNS} AS
+            SELECT cc.* FROM {CALL_CAMPAIGNS} cc JOIN _window_calls w USING (record_id)
+            WHERE CAST(w.t AS DATE) >= DATE '{since.isoformat()}'"""
+    )
+    return campaigns
+
+
+def _window_calls(
+    con: duckdb.DuckDBPyConnection,
+    farms: list[Farm],
+    parts: list[Path],
+    *,
+    judged: str,
+    cdrs: str,
+    since: date,
+) -> None:
+    """TEMP TABLE ``_window_calls``: the kept fraud calls of ``parts`` and the new ones."""
     con.register(
         "_farm_of",
         pa.table(
@@ -323,9 +354,20 @@ def campaigns_of_days(
             f"""CREATE OR REPLACE TEMP TABLE _window_calls AS
                 {_select_kept(parts)} UNION ALL BY NAME {_select_new(judged, cdrs, since)}"""
         )
+    except duckdb.Error as exc:
+        where = ", ".join(p.name for p in parts) or "none kept"
+        raise CampaignStateError(
+            f"the window's fraud calls cannot be read (kept: {where}): {exc}"
+        ) from None
     finally:
         con.unregister("_farm_of")
-    campaigns = assign_campaigns(con, "_window_calls", farms, durations=None)
+
+
+def _shared_with_kept(
+    con: duckdb.DuckDBPyConnection, folder: Path, parts: list[Path]
+) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+    """For each (campaign found, kept campaign): the kept calls of ``parts`` the found one
+    holds that were given the kept id on their day, and the marks they share."""
     marks_file = folder / CAMPAIGN_MARKS
     files = ", ".join(f"'{p.as_posix()}'" for p in parts)
     try:
@@ -347,22 +389,7 @@ def campaigns_of_days(
         )
     except duckdb.Error as exc:
         raise CampaignStateError(f"the kept campaigns in {folder} cannot be read: {exc}") from None
-    ids, last_number = continue_ids(
-        [c.campaign_id for c in campaigns],
-        shared_calls,
-        shared_marks,
-        last_number=kept.last_number,
-    )
-    _rename(con, campaigns, ids)
-    last_day = _last_day(con, judged, since)
-    _keep(con, folder, window_from=None, since=since, last_day=last_day, days=days)
-    _write_state(folder, campaigns, last_day=last_day, days=days, last_number=last_number)
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {CALL_CAMPAIGNS} AS
-            SELECT cc.* FROM {CALL_CAMPAIGNS} cc JOIN _window_calls w USING (record_id)
-            WHERE CAST(w.t AS DATE) >= DATE '{since.isoformat()}'"""
-    )
-    return campaigns
+    return shared_calls, shared_marks
 
 
 def _rename(con: duckdb.DuckDBPyConnection, campaigns: list[Campaign], ids: dict[str, str]) -> None:

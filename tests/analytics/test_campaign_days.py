@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
@@ -302,6 +303,14 @@ def test_bad_windows_and_states_are_refused_with_the_reason(
     with pytest.raises(CampaignStateError, match=r"notes\.parquet"):
         campaigns_of_days(whole.con, whole.farms, tmp_path, since=day)
     (tmp_path / FRAUD_CALLS / "notes.parquet").unlink()
+    day7 = tmp_path / FRAUD_CALLS / f"{day - timedelta(days=1)}.parquet"
+    kept = day7.read_bytes()
+    day7.write_bytes(b"not parquet")
+    with pytest.raises(CampaignStateError, match=day7.name):
+        campaigns_of_days(whole.con, whole.farms, tmp_path, since=day)
+    pq.write_table(pq.read_table(pa.BufferReader(kept)).drop_columns(["t"]), day7)
+    with pytest.raises(CampaignStateError, match=day7.name):
+        campaigns_of_days(whole.con, whole.farms, tmp_path, since=day)
     (tmp_path / CAMPAIGN_STATE).write_text(json.dumps({"last_day": "someday"}))
     with pytest.raises(CampaignStateError, match=CAMPAIGN_STATE):
         campaigns_of_days(whole.con, whole.farms, tmp_path, since=day)
@@ -339,3 +348,16 @@ def test_ids_go_on_one_to_one_and_fresh_ones_after_the_highest_given(
     )
     if best is not None:
         assert ids[best[1]] == best[2]
+
+
+def test_a_day_without_fraud_calls_moves_the_state_on(operator: Operator, tmp_path: Path) -> None:
+    early, whole, day = operator.early, operator.whole, operator.day8
+    early.judged_from()
+    kept = _start(early, tmp_path, days=7)
+    whole.judged_from(first=day)
+    whole.con.execute(f"DELETE FROM {JUDGED_CALLS} WHERE verdict IN ('fraud', 'spoofed')")
+    campaigns = campaigns_of_days(whole.con, whole.farms, tmp_path, since=day)
+    assert campaigns and whole.campaign_of() == {}
+    assert not (tmp_path / FRAUD_CALLS / f"{day}.parquet").exists()
+    state = read_campaign_state(tmp_path)
+    assert state.last_day == day and state.last_number >= len(kept)
