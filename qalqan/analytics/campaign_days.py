@@ -74,6 +74,7 @@ __all__ = [
     "CampaignState",
     "CampaignStateError",
     "campaigns_of_days",
+    "check_days",
     "continue_ids",
     "read_campaign_state",
     "start_campaign_days",
