@@ -24,7 +24,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import shutil
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
@@ -144,6 +146,42 @@ def _write_files(out: Path, evidence: CaseEvidence, info: ReportInfo) -> list[st
     return written
 
 
+def _write_package(
+    out: Path,
+    evidence: CaseEvidence,
+    actor: Actor,
+    key: Ed25519PrivateKey,
+    now: datetime,
+    tsa_url: str | None,
+    tsa_chain: tuple[x509.Certificate, ...],
+) -> tuple[bytes, str, int]:
+    """Write, describe, list, sign and time-stamp; the manifest's bytes, the TSA's time and
+    the number of files the manifest lists."""
+    signer = fingerprint(key.public_key())
+    written = _write_files(
+        out, evidence, ReportInfo(made_at=now, made_by=actor.name, signer=signer)
+    )
+    digests = [(p, file_entry(out, p)["sha256"]) for p in written]
+    write_description(
+        out / UCO_NAME,
+        describe_package(
+            out, evidence, digests, made_at=now, made_by=actor.name, tool_version=__version__
+        ),
+    )
+    (out / SIGNER).write_bytes(public_pem(key.public_key()))
+    header = {"case": evidence.case_id, "made_at": now.isoformat(), "made_by": actor.name,
+              "signer": signer, "tool": f"qalqan {__version__}"}  # fmt: skip
+    manifest = write_manifest(out, header, [*written, UCO_NAME, SIGNER])
+    signature = sign_manifest(out, manifest, key)
+    when = ""
+    if tsa_url is not None:
+        stamp = request_timestamp(tsa_url, signature)
+        (out / TIMESTAMP).write_bytes(stamp.response)
+        (out / CHAIN).write_bytes(certificates_pem(tsa_chain or stamp.certificates))
+        when = stamp.time.isoformat()
+    return manifest, when, len(written) + 2
+
+
 def export_case(
     session: Session,
     actor: Actor,
@@ -161,34 +199,18 @@ def export_case(
     now = clock_of(session)
     signer = fingerprint(key.public_key())
     _fresh_folder(out)
-    written = _write_files(
-        out, evidence, ReportInfo(made_at=now, made_by=actor.name, signer=signer)
-    )
-    digests = [(p, file_entry(out, p)["sha256"]) for p in written]
-    write_description(
-        out / UCO_NAME,
-        describe_package(
-            out, evidence, digests, made_at=now, made_by=actor.name, tool_version=__version__
-        ),
-    )
-    (out / SIGNER).write_bytes(public_pem(key.public_key()))
-    header = {"case": case_id, "made_at": now.isoformat(), "made_by": actor.name,
-              "signer": signer, "tool": f"qalqan {__version__}"}  # fmt: skip
-    manifest = write_manifest(out, header, [*written, UCO_NAME, SIGNER])
-    signature = sign_manifest(out, manifest, key)
-    when = ""
-    if tsa_url is not None:
-        stamp = request_timestamp(tsa_url, signature)
-        (out / TIMESTAMP).write_bytes(stamp.response)
-        (out / CHAIN).write_bytes(certificates_pem(tsa_chain or stamp.certificates))
-        when = stamp.time.isoformat()
+    try:
+        manifest, when, files = _write_package(out, evidence, actor, key, now, tsa_url, tsa_chain)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)  # no half-made package left behind
+        raise
     manifest_sha256 = hashlib.sha256(manifest).hexdigest()
     audit.append(
         session, actor, EXPORT_ACTION, f"case:{case_id}", at=now,
-        details={"manifest_sha256": manifest_sha256, "files": len(written) + 2,
+        details={"manifest_sha256": manifest_sha256, "files": files,
                  "signer": signer, "timestamp": when, "calls": len(evidence.calls.rows)},
     )  # fmt: skip
     return Exported(
-        root=out, case_id=case_id, files=len(written) + 2, manifest_sha256=manifest_sha256,
+        root=out, case_id=case_id, files=files, manifest_sha256=manifest_sha256,
         signer=signer, timestamp=when,
     )  # fmt: skip

@@ -132,3 +132,23 @@ def test_what_the_token_proves_cannot_change_unseen(
             continue
         unseen.append(at)
     assert unseen == [], unseen
+
+
+def test_an_export_whose_tsa_fails_leaves_no_package_and_no_audit_entry(
+    world: CaseWorld, keys: KeyFolder, tmp_path: Path
+) -> None:
+    from sqlalchemy import func, select
+
+    from qalqan.cases.models import AuditEntry
+
+    with world.store.transaction() as session:
+        before = session.scalar(select(func.count()).where(AuditEntry.action == "export_evidence"))
+    with pytest.raises(TimestampError), world.store.transaction() as session:
+        export_case(
+            session, world.people.prosecutor, world.case_id, tmp_path / "half",
+            key=keys.private_key(), tsa_url="http://127.0.0.1:9/tsa",
+        )  # fmt: skip
+    assert not (tmp_path / "half").exists()
+    with world.store.transaction() as session:
+        after = session.scalar(select(func.count()).where(AuditEntry.action == "export_evidence"))
+    assert after == before
