@@ -66,7 +66,7 @@ def export_command(
     from qalqan.evidence.timestamp import load_certificates
 
     key = KeyFolder.default(keys).private_key(passphrase=passphrase_from(passphrase_env))
-    chain = load_certificates(tsa_chain.read_bytes(), str(tsa_chain)) if tsa_chain else ()
+    chain = load_certificates(_head(tsa_chain), str(tsa_chain)) if tsa_chain else ()
     with _database_errors(), CaseStore.open(db) as store, store.transaction() as session:
         made = export_case(
             session, SYSTEM, case, out, key=key, analysis=analysis, tsa_url=tsa, tsa_chain=chain
@@ -76,6 +76,13 @@ def export_command(
     console.print(f"signed by {made.signer}", soft_wrap=True)
     if made.timestamp:
         console.print(f"time-stamped at {made.timestamp}")
+
+
+def _head(path: Path, limit: int = 256 * 1024) -> bytes:
+    """A key or certificate file given on the command line, read no further than ``limit``
+    (one byte more, so that a larger one is refused as such)."""
+    with path.open("rb") as f:
+        return f.read(limit + 1)
 
 
 @evidence_app.command("verify")
@@ -103,8 +110,8 @@ def verify_command(
     from qalqan.evidence.manifest import verify_package
     from qalqan.evidence.timestamp import load_certificates
 
-    key = load_public_pem(public_key.read_bytes()[:65536], str(public_key)) if public_key else None
-    trusted = load_certificates(tsa_cert.read_bytes(), str(tsa_cert)) if tsa_cert else None
+    key = load_public_pem(_head(public_key), str(public_key)) if public_key else None
+    trusted = load_certificates(_head(tsa_cert), str(tsa_cert)) if tsa_cert else None
     if package.is_file():
         result = verify_archive(package, public_key=key, tsa_certificates=trusted)
     else:

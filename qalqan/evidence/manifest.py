@@ -37,7 +37,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from qalqan.evidence.errors import KeyFolderError, PackageRefused, TimestampError
 from qalqan.evidence.keys import fingerprint, load_public_pem
-from qalqan.evidence.timestamp import check_timestamp, load_certificates
+from qalqan.evidence.timestamp import (
+    MAX_CHAIN_BYTES,
+    MAX_RESPONSE_BYTES,
+    check_timestamp,
+    load_certificates,
+)
 
 __all__ = [
     "CHAIN",
@@ -303,6 +308,12 @@ def _signer_key(
     return given or own, []
 
 
+def _read_at_most(path: Path, limit: int) -> bytes:
+    """The file's bytes, or one byte past ``limit`` (which the reader then refuses as too large)."""
+    with path.open("rb") as f:
+        return f.read(limit + 1)
+
+
 def _check_timestamp(
     root: Path, signature: bytes, trusted: tuple[x509.Certificate, ...] | None
 ) -> tuple[str, list[Problem]]:
@@ -317,10 +328,11 @@ def _check_timestamp(
                 return "", [
                     Problem(TIMESTAMP, "timestamp", f"no {CHAIN} and no TSA certificate given")
                 ]
-            trusted = load_certificates((root / CHAIN).read_bytes(), CHAIN, exact=True)
-        if token.st_size > 256 * 1024:
-            return "", [Problem(TIMESTAMP, "timestamp", f"{token.st_size:,} bytes is too large")]
-        stamp = check_timestamp((root / TIMESTAMP).read_bytes(), signature, trusted, TIMESTAMP)
+            trusted = load_certificates(
+                _read_at_most(root / CHAIN, MAX_CHAIN_BYTES), CHAIN, exact=True
+            )
+        token_bytes = _read_at_most(root / TIMESTAMP, MAX_RESPONSE_BYTES)
+        stamp = check_timestamp(token_bytes, signature, trusted, TIMESTAMP)
     except TimestampError as exc:
         where = CHAIN if str(exc).startswith(CHAIN) else TIMESTAMP
         return "", [Problem(where, "timestamp", str(exc).removeprefix(f"{where}: "))]

@@ -31,6 +31,7 @@ from rfc3161_client import (
 from qalqan.evidence.errors import TimestampError
 
 __all__ = [
+    "MAX_CHAIN_BYTES",
     "MAX_RESPONSE_BYTES",
     "Timestamp",
     "certificates_pem",

@@ -152,3 +152,20 @@ def test_an_export_whose_tsa_fails_leaves_no_package_and_no_audit_entry(
     with world.store.transaction() as session:
         after = session.scalar(select(func.count()).where(AuditEntry.action == "export_evidence"))
     assert after == before
+
+
+@pytest.mark.parametrize("name", [TIMESTAMP, CHAIN])
+def test_a_huge_token_or_chain_is_not_read_whole(
+    stamped: Path, keys: KeyFolder, tmp_path: Path, name: str
+) -> None:
+    import time
+
+    copy = tmp_path / "copy"
+    shutil.copytree(stamped, copy)
+    with (copy / name).open("ab") as f:
+        f.truncate(20 * 1024**3)  # sparse 20 GB
+    started = time.perf_counter()
+    result = verify_package(copy, public_key=keys.public_key())
+    assert time.perf_counter() - started < 5
+    assert [(p.path, p.what) for p in result.problems] == [(name, "timestamp")]
+    assert "larger than" in result.problems[0].detail
