@@ -66,6 +66,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from qalqan.analytics.calls import CALLEE_DAYS, FLAGGED_CALLS, VERDICT_STATE
+from qalqan.analytics.campaign_days import (
+    DEFAULT_CAMPAIGN_DAYS,
+    campaigns_of_days,
+    check_days,
+    read_campaign_state,
+    start_campaign_days,
+)
 from qalqan.analytics.farms import FARM_PARTIALS, farm_partials
 from qalqan.analytics.features import (
     PARTIALS,
@@ -80,6 +87,8 @@ from qalqan.errors import DataSetError
 from qalqan.screening.config import YOUNG_SIM_DAYS
 
 if TYPE_CHECKING:
+    from qalqan.analytics.campaigns import Campaign
+    from qalqan.analytics.farms import Farm
     from qalqan.analytics.models import Models
     from qalqan.analytics.store import AnalysisStore
     from qalqan.screening.config import ScreeningConfig
@@ -93,6 +102,7 @@ __all__ = [
     "State",
     "StateError",
     "check_calls",
+    "check_campaigns",
     "check_history",
     "features_since",
     "keep_calls",
@@ -389,6 +399,18 @@ def check_calls(folder: Path, since: date) -> None:
         )
 
 
+def check_campaigns(folder: Path, since: date, days: int) -> None:
+    """Refuse a window of ``days`` out of bounds, or kept campaigns that do not end the day
+    before ``since`` (:mod:`~qalqan.analytics.campaign_days`), before anything is kept."""
+    check_days(days)
+    last = read_campaign_state(folder).last_day
+    if last != since - timedelta(days=1):
+        raise StateError(
+            f"the kept campaigns in {folder} end on {last}, not on the day before {since}: "
+            "run once without --since"
+        )
+
+
 def keep_calls(
     con: duckdb.DuckDBPyConnection, folder: Path, *, last_day: date, new_first_day: date, full: bool
 ) -> None:
@@ -473,11 +495,14 @@ class IncrementalAnalysis(Analysis):
         state: Path,
         since: date | None,
         new_records: Path,
+        campaign_days: int = DEFAULT_CAMPAIGN_DAYS,
     ) -> None:
         super().__init__(store, models, config=config)
         self.state = state
         self.since = since
         self.new_records = new_records
+        self.campaign_days = campaign_days
+        """The days of fraud calls a daily run's campaigns group (:mod:`~qalqan.analytics.campaign_days`)."""
 
     def prepare_sims(self) -> None:
         if self.since is None:
@@ -522,3 +547,15 @@ class IncrementalAnalysis(Analysis):
         keep_calls(
             self.con, self.state, last_day=last, new_first_day=first, full=self.since is None
         )
+
+    def group_campaigns(self, farms: list[Farm]) -> list[Campaign]:
+        """With ``since``, the campaigns of the last :attr:`campaign_days` days' fraud calls,
+        with the ids they had (:func:`~qalqan.analytics.campaign_days.campaigns_of_days`);
+        without, the full run's, which start the kept campaigns."""
+        if self.since is not None:
+            return campaigns_of_days(
+                self.con, farms, self.state, since=self.since, days=self.campaign_days
+            )
+        campaigns = super().group_campaigns(farms)
+        start_campaign_days(self.con, self.state, campaigns, days=self.campaign_days)
+        return campaigns

@@ -419,12 +419,16 @@ class Analysis:
             self.con.unregister("_call_scores")
             self.con.unregister("_boxes")
 
-    def run(self) -> AnalysisResult:
+    def group_campaigns(self, farms: list[Farm]) -> list[Campaign]:
+        """The campaigns of the judged calls' fraud calls (``call_campaigns`` for each)."""
         from qalqan.analytics.campaigns import assign_campaigns
 
+        return assign_campaigns(self.con, JUDGED_CALLS, farms)
+
+    def run(self) -> AnalysisResult:
         sims, farms = self.judge_sims()
         self.record_judged_calls(sims)
-        campaigns = assign_campaigns(self.con, JUDGED_CALLS, farms)
+        campaigns = self.group_campaigns(farms)
         calls = JudgedCalls(self.con)
         accounts = money_trail(self.con)
         return AnalysisResult(

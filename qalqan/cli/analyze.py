@@ -36,6 +36,29 @@ Engine = Literal["duckdb", "spark"]
 __all__ = ["analyze_command", "evaluate_command", "print_findings", "run_analysis", "train_command"]
 
 
+def _check_state(state: Path, *, since: date | None, engine: Engine, campaign_days: int) -> None:
+    """Refuse, before any work, a state a run with ``--since`` cannot go on from (a gap,
+    an overlap, parts kept by an older version) and a campaign window out of bounds."""
+    if since is None:
+        if engine == "duckdb":
+            from qalqan.analytics.campaign_days import check_days
+
+            check_days(campaign_days)
+        return
+    from qalqan.analytics.incremental import (
+        check_calls,
+        check_campaigns,
+        check_history,
+        read_manifest,
+    )
+
+    check_history(state, since)  # a state with a gap stops here too
+    if engine == "duckdb":
+        read_manifest(state).check_before(since)
+        check_calls(state, since)
+        check_campaigns(state, since, campaign_days)
+
+
 def run_analysis(
     data_dir: Path,
     out: Path,
@@ -50,6 +73,7 @@ def run_analysis(
     spark_master: str | None = None,
     since: date | None = None,
     state: Path | None = None,
+    campaign_days: int = 7,
 ) -> tuple[ValidationReport, AnalysisResult]:
     """Stage, analyse and write; the progress bar tells which step is running.
 
@@ -60,7 +84,9 @@ def run_analysis(
     ``since`` reads only the days from then on: the SIMs and farms come from the new days
     and the kept partials, and the new days' calls alone are judged, from what the state
     keeps of the days before (qalqan.analytics.incremental). On Spark, ``since`` saves the
-    reading and checking only: every kept day is analysed again.
+    reading and checking only: every kept day is analysed again. A daily run's campaigns
+    group the fraud calls of the last ``campaign_days`` days, with the ids they had
+    (qalqan.analytics.campaign_days).
     """
     from qalqan.analytics.output import write_result
     from qalqan.analytics.pipeline import Analysis
@@ -70,13 +96,7 @@ def run_analysis(
     from qalqan.training.cache import cached_models
 
     config = load_config(rules)  # a bad rules file stops here, before any work
-    if since is not None:
-        from qalqan.analytics.incremental import check_calls, check_history, read_manifest
-
-        check_history(state or out / "state", since)  # a state with a gap stops here too
-        if engine == "duckdb":
-            read_manifest(state or out / "state").check_before(since)
-            check_calls(state or out / "state", since)
+    _check_state(state or out / "state", since=since, engine=engine, campaign_days=campaign_days)
     if engine == "spark":
         from qalqan.analytics.engine import require_spark
 
@@ -127,6 +147,7 @@ def run_analysis(
                         state=state,
                         since=since,
                         new_records=new_records,
+                        campaign_days=campaign_days,
                     )
                 else:
                     analysis = Analysis(store, models, config=config)
@@ -216,6 +237,15 @@ def analyze_command(
             "them only when given).",
         ),
     ] = None,
+    campaign_days: Annotated[
+        int,
+        typer.Option(
+            "--campaign-days",
+            help="With --state: the days of fraud calls a daily run's campaigns group (1 to "
+            "31), each campaign keeping the id it had; a full run keeps that many days' "
+            "fraud calls for the next.",
+        ),
+    ] = 7,
 ) -> None:
     """Find SIM boxes and farms, judge calls from outside, and group fraud calls into campaigns.
 
@@ -236,6 +266,7 @@ def analyze_command(
         spark_master=spark_master,
         since=since.date() if since is not None else None,
         state=state or (out / "state" if since is not None else None),
+        campaign_days=campaign_days,
         limits=ReadLimits(
             max_rejected_rows=max_rejected_rows,
             max_quarantine_bytes=max_quarantine_bytes,

@@ -33,7 +33,8 @@ WHOLE_HISTORY = ("sims.csv", "farms.csv", "farm_tracks.csv")
 """The outputs that speak of every day, in a daily run as in a full one (``accounts.csv``
 reads the campaigns' calls, and those of a daily run are its own days')."""
 NOT_COMPARED = ("campaign_id",)
-"""A daily run's campaigns group its own fraud calls (a windowed regrouping is not wired yet)."""
+"""A daily run's campaigns regroup the fraud calls of a window of days, ids carried on from
+the kept campaigns (qalqan.analytics.campaign_days); a full run numbers its own."""
 EXPECTED_DIFFERENCES: dict[tuple[str, str], str] = {}
 """(record id, column) of day 6's calls that a daily run cannot judge as the full run does,
 with the reason (none on this operator; docs/analytics.md says when one can arise)."""
@@ -134,6 +135,15 @@ def test_a_daily_run_flags_calls_of_the_new_day(runs: Runs) -> None:
     """The comparison above is not of empty verdicts: day 6 has fraud and spoofed calls."""
     verdicts = {row["verdict"] for row in _rows(runs.daily / "calls.csv").values()}
     assert {"fraud", "spoofed", "clear"} <= verdicts
+
+
+def test_a_daily_run_puts_each_fraud_call_in_a_campaign_it_lists(runs: Runs) -> None:
+    with (runs.daily / "campaigns.csv").open(newline="", encoding="utf-8") as f:
+        listed = {row["campaign_id"] for row in csv.DictReader(f)}
+    calls = _rows(runs.daily / "calls.csv").values()
+    fraud = [row for row in calls if row["verdict"] in ("fraud", "spoofed")]
+    assert fraud and all(row["campaign_id"] for row in fraud)
+    assert {row["campaign_id"] for row in fraud} <= listed
 
 
 def _forget_before(state: Path, day: date) -> None:
