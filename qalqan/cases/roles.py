@@ -16,7 +16,8 @@ The roles follow how the work is split:
   the SLA, taking a claim from one operator to give to another, and opening,
   linking and closing cases;
 - **prosecutor** — receives escalations and answers them, reads cases and
-  their notes, closes cases, checks the audit log;
+  their notes, closes cases, checks the audit log, makes a case's evidence
+  package for a court or partners abroad (as a supervisor may);
 - **analyst** — investigates: farms, campaigns and spoofed waves, linking
   episodes into cases, notes; loads findings and decisions;
 - **admin** — keeps the system: users, ingest, the audit log; sees no
@@ -81,6 +82,9 @@ class Permission(StrEnum):
     INGEST = "ingest"
     MANAGE_USERS = "manage_users"
     VERIFY_AUDIT = "verify_audit"
+    EXPORT_EVIDENCE = "export_evidence"
+    """Make a case's signed evidence package for a court or partner police abroad: it holds
+    every personal detail of the case (:mod:`qalqan.evidence`)."""
 
 
 _P = Permission
@@ -111,6 +115,7 @@ PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         _P.VIEW_CASE,
         _P.ADD_CASE_NOTE,
         _P.CLOSE_CASE,
+        _P.EXPORT_EVIDENCE,
     },
     Role.PROSECUTOR: frozenset(
         {
@@ -122,6 +127,7 @@ PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
             _P.ADD_CASE_NOTE,
             _P.CLOSE_CASE,
             _P.VERIFY_AUDIT,
+            _P.EXPORT_EVIDENCE,
         }
     ),
     Role.ANALYST: frozenset(

@@ -13,10 +13,11 @@ Last, the export is written to the case store's audit log (who, when, which
 case, the manifest's SHA-256, the signer), in the caller's transaction.
 
 **Who may export.** A package holds every personal detail of the case, so it
-is made only by the roles :data:`EXPORT_ROLES` (a prosecutor, a supervisor)
-or by ``SYSTEM`` (the command line of whoever runs the machine); anyone else
-is refused with :class:`~qalqan.cases.errors.PermissionDenied`, which the
-store writes to the audit log as a refused attempt.
+is made only by the roles the permission table lets ``export_evidence``
+(:data:`EXPORT_ROLES`: a prosecutor, a supervisor) or by ``SYSTEM`` (the command
+line of whoever runs the machine); anyone else is refused with
+:class:`~qalqan.cases.errors.PermissionDenied`, which the store writes to the
+audit log as a refused attempt.
 """
 
 from __future__ import annotations
@@ -37,8 +38,7 @@ from sqlalchemy.orm import Session
 from qalqan import __version__
 from qalqan.cases import audit
 from qalqan.cases.clock import clock_of
-from qalqan.cases.errors import PermissionDenied
-from qalqan.cases.roles import SYSTEM, Actor, Permission, Role, authorize
+from qalqan.cases.roles import SYSTEM, Actor, Permission, Role, authorize, may
 from qalqan.evidence.collect import CaseEvidence, Table, collect_case
 from qalqan.evidence.errors import EvidenceError
 from qalqan.evidence.keys import fingerprint, public_pem
@@ -63,8 +63,9 @@ __all__ = [
     "may_export",
 ]
 
-EXPORT_ROLES: Final = frozenset({Role.PROSECUTOR, Role.SUPERVISOR})
-EXPORT_ACTION: Final = "export_evidence"
+EXPORT_ROLES: Final = frozenset(r for r in Role if may(r, Permission.EXPORT_EVIDENCE))
+"""The roles the permission table lets export (a prosecutor, a supervisor)."""
+EXPORT_ACTION: Final = Permission.EXPORT_EVIDENCE.value
 UCO_NAME: Final = "case-uco.jsonld"
 
 
@@ -83,20 +84,17 @@ class Exported:
 
 def may_export(role: Role) -> bool:
     """May this role make evidence packages? (For showing the console's button.)"""
-    return role in EXPORT_ROLES
+    return may(role, Permission.EXPORT_EVIDENCE)
 
 
 def authorize_export(session: Session, actor: Actor, case_id: int) -> Actor:
-    """The actor as they are now, if they may read the case and export it; refused otherwise."""
+    """The actor as they are now, if they may read the case and export it; refused otherwise
+    (the refusal is audited). ``SYSTEM``, the command line, may."""
     if actor == SYSTEM:
         return actor
-    current = authorize(session, actor, Permission.VIEW_CASE, f"case:{case_id}")
-    if current.role not in EXPORT_ROLES:
-        raise PermissionDenied(
-            current.name, current.role.value, EXPORT_ACTION, user_id=current.user_id,
-            target=f"case:{case_id}",
-        )  # fmt: skip
-    return current
+    target = f"case:{case_id}"
+    current = authorize(session, actor, Permission.VIEW_CASE, target)
+    return authorize(session, current, Permission.EXPORT_EVIDENCE, target)
 
 
 def _write_table(root: Path, table: Table) -> str:

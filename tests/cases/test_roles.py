@@ -24,6 +24,7 @@ from qalqan.cases.ingest import ingest_decisions, ingest_findings
 from qalqan.cases.models import Alert, AuditEntry, Escalation
 from qalqan.cases.roles import PERMISSIONS, SYSTEM, Actor, Permission, Role, authorize, may
 from qalqan.cases.store import CaseStore, upgrade
+from qalqan.evidence.export import authorize_export
 from tests.cases.conftest import PASSWORD, FrozenClock, People, make_people
 from tests.cases.feeds import T0, Feed, write_feed
 
@@ -178,6 +179,7 @@ EXERCISES: dict[Permission, Exercise] = {
         w, users.add_user, a, name=f"user{next(w.counter)}", role=Role.OPERATOR, password=PASSWORD
     ),
     Permission.VERIFY_AUDIT: lambda w, a: _in(w, audit.check_audit, a),
+    Permission.EXPORT_EVIDENCE: lambda w, a: _in(w, authorize_export, a, w.fresh_case()),
 }
 
 
@@ -210,6 +212,11 @@ def test_the_table_gives_each_role_what_its_work_needs() -> None:
     assert Permission.VIEW_ALERT not in PERMISSIONS[Role.ADMIN]  # no personal data for admins
     assert PERMISSIONS[Role.OPERATOR] < PERMISSIONS[Role.SUPERVISOR]
     assert Permission.ANSWER_ESCALATION in PERMISSIONS[Role.PROSECUTOR]
+    # a package holds every personal detail of a case: those who take it to court, and the shift's lead
+    assert {r for r in Role if Permission.EXPORT_EVIDENCE in PERMISSIONS[r]} == {
+        Role.PROSECUTOR,
+        Role.SUPERVISOR,
+    }
     assert {r.value for r in Role} == {"operator", "supervisor", "prosecutor", "analyst", "admin"}
 
 
