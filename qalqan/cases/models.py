@@ -62,6 +62,7 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "Base",
+    "CampaignMoney",
     "Case",
     "CaseEntity",
     "CaseFinding",
@@ -76,12 +77,15 @@ __all__ = [
     "EscalationStatus",
     "Loss",
     "LossKind",
+    "MoneyAccount",
+    "MoneyRole",
     "OperatorAction",
     "Outcome",
     "PotentialVictim",
     "Severity",
     "User",
     "UtcDateTime",
+    "VictimPayment",
 ]
 
 NAMING: Final = {
@@ -508,3 +512,87 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class MoneyRole(StrEnum):
+    """Where an account stands on a campaign's money trail (``accounts.csv``'s ``role``)."""
+
+    COLLECTOR = "collector"
+    """A collecting mule: victims paid into it, and it spread the money within a day."""
+    SIM_BALANCE = "sim_balance"
+    EWALLET = "ewallet"
+    CRYPTO = "crypto"
+
+
+class CampaignMoney(Base):
+    """What one campaign's victims paid its mules (``campaign_money.csv``), by feed."""
+
+    __tablename__ = "campaign_money"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    victims_paid: Mapped[int] = mapped_column(Integer)
+    victims_called: Mapped[int] = mapped_column(Integer)
+    transfers: Mapped[int] = mapped_column(Integer)
+    lost: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    preventable: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    """Of ``lost``, paid after the campaign's first flagged call to the payer."""
+    currency: Mapped[str] = mapped_column(String(3))
+    calls_before_payment: Mapped[int] = mapped_column(Integer)
+    first_payment: Mapped[datetime | None]
+    last_payment: Mapped[datetime | None]
+    reasons: Mapped[str] = mapped_column(Text)
+    """JSON list of reasons, as :class:`Alert`'s."""
+
+
+class MoneyAccount(Base):
+    """An account on a mule's trail (``accounts.csv``), with the account that fed it."""
+
+    __tablename__ = "money_accounts"
+    __table_args__ = (
+        _enum_check("role", MoneyRole),
+        Index("ix_money_accounts_campaign", "source", "campaign_id", "role"),
+    )
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account: Mapped[str] = mapped_column(String(200), primary_key=True)
+    role: Mapped[str] = mapped_column(String(12))
+    campaign_id: Mapped[str | None] = mapped_column(String(64))
+    fed_by: Mapped[str | None] = mapped_column(String(200))
+    """The account that paid it (a SIM balance's or e-wallet's collector, a crypto address's
+    wallet), as its reason's facts name it; None for a collector."""
+    amount_in: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    """A collector's: what its payers paid in. Any other's: what ``fed_by`` paid it, when the
+    data set's payments were read; None when not known."""
+    payers: Mapped[int | None] = mapped_column(Integer)
+    victims: Mapped[int | None] = mapped_column(Integer)
+    farm_id: Mapped[str | None] = mapped_column(String(64))
+    """A SIM balance's: the farm whose calls its SIM made."""
+    reasons: Mapped[str] = mapped_column(Text)
+
+
+class VictimPayment(Base):
+    """A transfer into a collecting mule (``victim_payments.csv``)."""
+
+    __tablename__ = "victim_payments"
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+        Index("ix_victim_payments_campaign", "source", "campaign_id", "mule"),
+    )
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    payment_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    paid_at: Mapped[datetime]
+    payer: Mapped[str] = mapped_column(String(200))
+    victim: Mapped[str | None] = mapped_column(String(20))
+    """The payer's holder, by number, when the data set says."""
+    mule: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    campaign_id: Mapped[str | None] = mapped_column(String(64))
+    """The mule's campaign."""
+    called_by: Mapped[str | None] = mapped_column(String(64))
+    """The campaign whose flagged call last reached the victim before paying."""
+    call_record: Mapped[str | None] = mapped_column(String(200))
+    minutes_after_call: Mapped[int | None] = mapped_column(Integer)
+    reasons: Mapped[str] = mapped_column(Text)

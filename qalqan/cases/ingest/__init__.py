@@ -38,7 +38,8 @@ set's decisions and its analysis under the same source so that calls find
 their campaigns.
 
 **Where things are.** :mod:`~qalqan.cases.ingest.decisions` and
-:mod:`~qalqan.cases.ingest.findings` are the two pipelines,
+:mod:`~qalqan.cases.ingest.findings` are the two pipelines (the findings' also load
+the money trail, :mod:`~qalqan.cases.ingest.money`),
 :mod:`~qalqan.cases.ingest.data_set` reads what the operator's data set says
 about their calls, :mod:`~qalqan.cases.ingest.alerts` writes alerts, entities
 and links, :mod:`~qalqan.cases.ingest.reasons` keeps reasons and their schemes,
@@ -50,6 +51,7 @@ from __future__ import annotations
 from qalqan.cases.ingest.alerts import call_severity
 from qalqan.cases.ingest.decisions import ingest_decisions
 from qalqan.cases.ingest.findings import MAX_CAMPAIGN_NUMBERS, ingest_findings
+from qalqan.cases.ingest.money import ingest_money
 from qalqan.cases.ingest.report import DEFAULT_BATCH, IngestProgress, IngestReport, RejectedRows
 
 __all__ = [
@@ -61,4 +63,5 @@ __all__ = [
     "call_severity",
     "ingest_decisions",
     "ingest_findings",
+    "ingest_money",
 ]

@@ -25,6 +25,7 @@ from qalqan.cases.ingest.alerts import (
     write_alerts,
 )
 from qalqan.cases.ingest.data_set import DataSetFacts, read_data_set
+from qalqan.cases.ingest.money import ingest_money
 from qalqan.cases.ingest.reasons import file_reasons, finding, reasons_json, scheme_of
 from qalqan.cases.ingest.report import DEFAULT_BATCH, IngestProgress, IngestReport
 from qalqan.cases.models import AlertKind, AnalysedCall, EntityKind
@@ -524,6 +525,8 @@ def ingest_findings(
         acknowledge("findings", len(group), sum(written.values()))
     link_calls_to_campaigns(session, source, None)
     session.commit()
+    ingest_money(session, out_dir, data, source=source, actor=actor, batch_size=size,
+                 quarantine=quarantine, report=report)  # fmt: skip
     after = count_alerts(session, kinds, source)
     report.alerts_new = {k: after[k] - before[k] for k in after}
     return report
