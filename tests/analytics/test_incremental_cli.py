@@ -131,6 +131,52 @@ def test_a_daily_run_judges_the_new_days_calls_as_a_full_run_does(runs: Runs) ->
     assert list(daily) == order
 
 
+def _without_campaigns(path: Path) -> dict[str, dict[str, str]]:
+    return {
+        record: {k: v for k, v in row.items() if k not in NOT_COMPARED}
+        for record, row in _rows(path).items()
+    }
+
+
+def test_two_daily_runs_in_a_row_judge_day_6_as_one_daily_run_of_both_days(
+    runs: Runs, tmp_path: Path
+) -> None:
+    """Days 1-4 in full, then day 5 and day 6 each by a daily run, or both by one: what the
+    first daily run kept (the walk's state, the flagged calls, the route counts, the worked
+    pairs) is what the second needs. (Both go on from the state of days 1-4, whose network
+    offset from UTC a full run over days 1-6 may estimate otherwise.)"""
+    data = tmp_path / "data"
+    shutil.copytree(runs.data, data)
+    day_5 = runs.day - timedelta(days=1)
+    held = tmp_path / "held"
+    held.mkdir()
+    for part in (data / "cdrs").glob("*.csv"):
+        if date.fromisoformat(part.stem) >= day_5:
+            part.rename(held / part.name)
+    state = tmp_path / "state"
+    assert _analyze(str(data), "--out", str(tmp_path / "first"), "--state", str(state)) == 0
+    both = tmp_path / "state_for_both"
+    shutil.copytree(state, both)
+    (held / f"{day_5}.csv").rename(data / "cdrs" / f"{day_5}.csv")
+    for day, out in ((day_5, tmp_path / "day_5"), (runs.day, tmp_path / "day_6")):
+        assert (
+            _analyze(str(data), "--out", str(out), "--since", str(day), "--state", str(state)) == 0
+        )
+        for part in held.iterdir():  # day 6, once day 5 is analysed
+            part.rename(data / "cdrs" / part.name)
+    out = tmp_path / "days_5_and_6"
+    assert _analyze(str(data), "--out", str(out), "--since", str(day_5), "--state", str(both)) == 0
+    of_both = {
+        record: row
+        for record, row in _without_campaigns(out / "calls.csv").items()
+        if row["start_time"][:10] >= runs.day.isoformat()
+    }
+    assert of_both
+    assert _without_campaigns(tmp_path / "day_6" / "calls.csv") == of_both
+    for name in WHOLE_HISTORY:
+        assert (tmp_path / "day_6" / name).read_bytes() == (out / name).read_bytes()
+
+
 def test_a_daily_run_flags_calls_of_the_new_day(runs: Runs) -> None:
     """The comparison above is not of empty verdicts: day 6 has fraud and spoofed calls."""
     verdicts = {row["verdict"] for row in _rows(runs.daily / "calls.csv").values()}
