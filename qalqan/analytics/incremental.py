@@ -454,23 +454,23 @@ def load_calls(
     """
     check_calls(folder, since)
     calls = folder / CALLS
-    for name in (*VERDICT_STATE, FIRST_CONTACT):
-        source = (calls / f"{name}.parquet").as_posix()
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {KEPT_CALLS}{name} AS SELECT * FROM read_parquet('{source}')"
-        )
     start, end = (since - LOOK_BACK).isoformat(), since.isoformat()
+    reads = {
+        f"{KEPT_CALLS}{name}": f"SELECT * FROM read_parquet('{(calls / name).as_posix()}.parquet')"
+        for name in (*VERDICT_STATE, FIRST_CONTACT)
+    }
     flagged = (calls / FLAGGED_CALLS / "*.parquet").as_posix()
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {KEPT_CALLS}{FLAGGED_CALLS} AS
-            SELECT b_number, t FROM read_parquet('{flagged}') WHERE t >= '{start}' AND t < '{end}'"""
+    reads[f"{KEPT_CALLS}{FLAGGED_CALLS}"] = (
+        f"SELECT b_number, t FROM read_parquet('{flagged}') WHERE t >= '{start}' AND t < '{end}'"
     )
-    records = (folder / "cdrs" / "*.parquet").as_posix()
-    kept = f"""(SELECT * FROM read_parquet('{records}')
-                WHERE start_time >= '{start}' AND start_time < '{end}')"""
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {KEPT_CALLS}outside AS {outside_calls_sql(kept, local_offset_h)}"
-    )
+    records = f"""(SELECT * FROM read_parquet('{(folder / "cdrs" / "*.parquet").as_posix()}')
+                   WHERE start_time >= '{start}' AND start_time < '{end}')"""
+    reads[f"{KEPT_CALLS}outside"] = outside_calls_sql(records, local_offset_h)
+    for table, sql in reads.items():
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
+        except duckdb.Error as exc:
+            raise StateError(f"the kept state in {folder} cannot be read: {exc}") from None
 
 
 class IncrementalAnalysis(Analysis):
@@ -510,8 +510,9 @@ class IncrementalAnalysis(Analysis):
             start_state(self.con, self.state, local_offset_h=self.local_offset_h)
             return
         con = self.con
-        check_calls(self.state, self.since)  # before the partials are written anew
         self.local_offset_h = read_manifest(self.state).local_offset_h
+        # what the calls read of the days before, read before the partials are written anew
+        load_calls(con, self.state, since=self.since, local_offset_h=self.local_offset_h)
         con.execute(
             "CREATE OR REPLACE TEMP VIEW new_cdrs AS "
             f"SELECT * FROM read_parquet('{self.new_records.as_posix()}')"
@@ -537,9 +538,7 @@ class IncrementalAnalysis(Analysis):
     def prepare_calls(self) -> None:
         """The new days' call facts from what the state keeps of the days before, which then
         keeps this run's for the next."""
-        first, last = first_and_last_day(self.con, "new_cdrs" if self.since else "cdrs")
-        if self.since is not None:
-            load_calls(self.con, self.state, since=self.since, local_offset_h=self.local_offset_h)
+        first, last = first_and_last_day(self.con)  # the new days' with ``since``
         self.call_facts(
             kept=None if self.since is None else KEPT_CALLS,
             keep_contact=f"{FIRST_CONTACT}_state",

@@ -259,3 +259,19 @@ def test_a_state_without_the_calls_state_is_refused(runs: Runs, tmp_path: Path) 
     (state / "calls" / "covered.json").unlink()
     assert runs.daily_from(state, tmp_path / "out") == 2
     assert not (tmp_path / "out" / "calls.csv").exists()
+
+
+def test_a_kept_calls_state_that_cannot_be_read_is_refused_before_anything_is_kept(
+    runs: Runs, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    shutil.copytree(runs.state_of_days_before, state)
+    (state / "calls" / "worked_pairs.parquet").write_bytes(b"PAR1 not a parquet file")
+    manifest = (state / "manifest.json").read_bytes()
+    result = CliRunner().invoke(
+        app, ["analyze", str(runs.data), "--out", str(tmp_path / "out"), "--since",
+              str(runs.day), "--state", str(state), "--quiet"]
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "cannot be read" in result.output and "worked_pairs.parquet" in result.output
+    assert (state / "manifest.json").read_bytes() == manifest  # the partials were not kept
