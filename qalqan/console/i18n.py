@@ -985,6 +985,81 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "kk": "Сіздің рөліңізге мұнда беттер жоқ.",
         "en": "There are no pages here for your role.",
     },
+    # The money trail (qalqan.cases.money, qalqan.console.money_flow)
+    "money_title": {"ru": "Путь денег", "kk": "Ақша жолы", "en": "Money trail"},
+    "money_flow_of": {
+        "ru": "Деньги жертв кампании {campaigns}",
+        "kk": "{campaigns} науқаны жәбірленушілерінің ақшасы",
+        "en": "Victims' money of campaign {campaigns}",
+    },
+    "money_col_victims": {"ru": "Жертвы", "kk": "Жәбірленушілер", "en": "Victims"},
+    "money_col_collectors": {
+        "ru": "Счета-сборщики (дропы)",
+        "kk": "Жинаушы шоттар (дроптар)",
+        "en": "Collecting mules",
+    },
+    "money_col_balances": {
+        "ru": "SIM-балансы и кошельки",
+        "kk": "SIM баланстары мен әмияндар",
+        "en": "SIM balances, e-wallets",
+    },
+    "money_col_crypto": {"ru": "Криптоадреса", "kk": "Криптомекенжайлар", "en": "Crypto addresses"},
+    "money_other": {"ru": "ещё счетов: {n}", "kk": "тағы {n} шот", "en": "{n} other accounts"},
+    "money_unknown": {"ru": "сумма неизвестна", "kk": "сомасы белгісіз", "en": "amount not known"},
+    "money_farm": {"ru": "ферма {farm}", "kk": "ферма {farm}", "en": "farm {farm}"},
+    "money_desc": {
+        "ru": "Жертв, заплативших мошенникам: {victims}; потеряно {lost}, из них можно было "
+        "предотвратить {preventable}.",
+        "kk": "Алаяқтарға төлеген жәбірленушілер: {victims}; жоғалтылғаны {lost}, оның ішінде "
+        "алдын алуға болатыны {preventable}.",
+        "en": "{victims} victims paid the fraudsters {lost}; {preventable} of it was preventable.",
+    },
+    "money_lost": {"ru": "Потеряно", "kk": "Жоғалтылды", "en": "Lost"},
+    "money_preventable": {
+        "ru": "Можно было предотвратить",
+        "kk": "Алдын алуға болатын",
+        "en": "Preventable",
+    },
+    "money_preventable_def": {
+        "ru": "Предотвратимо — то, что жертва заплатила после первого помеченного звонка "
+        "кампании ей: перехвати мы тот звонок, кампания не дошла бы до денег.",
+        "kk": "Алдын алуға болатыны — жәбірленуші науқанның өзіне жасаған алғашқы белгіленген "
+        "қоңырауынан кейін төлеген ақша: сол қоңырау ұсталса, науқан ақшаға жетпес еді.",
+        "en": "Preventable: what a victim paid after the campaign's first flagged call to them. "
+        "Had that call been intercepted, the campaign would have been cut off before the "
+        "money moved.",
+    },
+    "money_folded": {
+        "ru": "В каждом столбце — {top} крупнейших счетов, остальные сложены в «ещё счетов».",
+        "kk": "Әр бағанда ең ірі {top} шот, қалғандары «тағы … шот» болып қосылған.",
+        "en": "Each column shows its {top} largest accounts; the rest are added up as "
+        "“other accounts”.",
+    },
+    "money_table_caption": {
+        "ru": "Переводы по шагам",
+        "kk": "Қадамдар бойынша аударымдар",
+        "en": "Transfers step by step",
+    },
+    "money_from": {"ru": "Откуда", "kk": "Қайдан", "en": "From"},
+    "money_to": {"ru": "Куда", "kk": "Қайда", "en": "To"},
+    "money_amount": {"ru": "Сумма", "kk": "Сома", "en": "Amount"},
+    "money_lost_total": {
+        "ru": "Потеряно жертвами кампаний",
+        "kk": "Науқандар жәбірленушілері жоғалтқаны",
+        "en": "Lost to campaigns",
+    },
+    "money_preventable_total": {
+        "ru": "Из них можно было предотвратить",
+        "kk": "Оның ішінде алдын алуға болатыны",
+        "en": "Of it, preventable",
+    },
+    "money_top_campaigns": {
+        "ru": "Кампании с наибольшими потерями",
+        "kk": "Ең көп шығын келтірген науқандар",
+        "en": "Campaigns that took most",
+    },
+    "money_campaign": {"ru": "Кампания", "kk": "Науқан", "en": "Campaign"},
+    "money_victims": {"ru": "Жертв", "kk": "Жәбірленушілер", "en": "Victims"},
 }
 
 

@@ -20,6 +20,7 @@ from qalqan import cases
 from qalqan.cases.roles import Permission, may
 from qalqan.console.formats import campaign
 from qalqan.console.forms import amount, path_id, posted, text
+from qalqan.console.routes.money import campaign_money
 from qalqan.console.web import console_of, flash, lang_of, redirect, signed_in_actor
 
 __all__ = ["OUTCOMES", "routes"]
@@ -63,6 +64,7 @@ async def alert_page(request: Request) -> Response:
         error=request.query_params.get("error"),
         campaign=hours,
         hands=hands,
+        money=await campaign_money(request, alert_id) if alert.kind == "campaign" else None,
     )
 
 

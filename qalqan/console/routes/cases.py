@@ -13,6 +13,7 @@ from qalqan.console.formats import event_text, shared_text
 from qalqan.console.forms import form_id, path_id, posted, text
 from qalqan.console.graph import case_graph
 from qalqan.console.i18n import translate, words
+from qalqan.console.routes.money import case_money
 from qalqan.console.web import console_of, flash, lang_of, redirect, signed_in_actor
 from qalqan.evidence import may_export
 
@@ -48,6 +49,7 @@ async def case_page(request: Request) -> Response:
         timeline=[(event, event_text(lang, event)) for event in case.timeline],
         close_reasons=[r.value for r in cases.CloseReason],
         evidence_export=may_export(signed_in_actor(request).role),
+        money=await case_money(request, case_id),
     )
 
 

@@ -10,6 +10,7 @@ from starlette.routing import Route
 from qalqan import cases
 from qalqan.cases.dashboard import dashboard_figures
 from qalqan.console.dashboard import dashboard_chart
+from qalqan.console.routes.money import money_totals
 from qalqan.console.web import console_of, lang_of
 
 __all__ = ["routes"]
@@ -21,7 +22,10 @@ async def dashboard_page(request: Request) -> Response:
     figures = await console.run(request, dashboard_figures, home=await console.country())
     sla = await console.run(request, cases.sla_report)
     chart = dashboard_chart(figures, lang_of(request))
-    return console.render(request, "dashboard.html", figures=figures, sla=sla, chart=chart)
+    money = await money_totals(request)
+    return console.render(
+        request, "dashboard.html", figures=figures, sla=sla, chart=chart, money=money
+    )
 
 
 routes = [Route("/dashboard", dashboard_page)]
