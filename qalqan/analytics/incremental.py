@@ -1,6 +1,6 @@
 """Keep what the days already analysed left behind, so that a daily run reads and judges one day.
 
-Three things are kept in a state folder (``qalqan analyze --state DIR``):
+Four things are kept in a state folder (``qalqan analyze --state DIR``):
 
 - **the checked call records** (``cdrs/<first day>.parquet``, one file a run,
   and ``history.json``: the first and last day held). ``qalqan analyze --since
@@ -26,6 +26,9 @@ Three things are kept in a state folder (``qalqan analyze --state DIR``):
   pairs (:data:`~qalqan.analytics.calls.VERDICT_STATE`), and the rule-flagged
   calls (callee, time) a part a run, of which a daily run reads the
   :data:`LOOK_BACK` days before ``DAY``.
+- **the last days' fraud calls and their campaigns** (:mod:`~qalqan.analytics.campaign_days`):
+  a daily run's campaigns regroup the fraud calls of a window of days, with the ids
+  they had.
 
 :class:`IncrementalAnalysis` is the analysis of such a run. With ``since`` the
 SIMs' verdicts and the farms are those of a full run over every day (``sims.csv``,
@@ -34,16 +37,16 @@ new days' alone**: a daily run's ``calls.csv`` holds the calls that began from `
 on, each with the verdict and reasons a full run over every day up to then gives it
 (what speaks of the whole data set, the route shares, a callee's other flagged calls
 within three days and the callers working lists, is known up to the run's last call,
-as in that full run; a full run over later days too knows more of them), and its
-``campaigns.csv`` groups those calls. The numbers' history comes from the merged partials; what was known
-at each call's time from the walk's kept state, the look-back and the new days; the
-route shares from the kept and the new counts. Two things can differ from a full run,
+as in that full run; a full run over later days too knows more of them); its
+``campaigns.csv`` is the window's campaigns. The numbers' history comes from the merged
+partials; what was known at each call's time from the walk's kept state, the look-back
+and the new days; the route shares from the kept and the new counts. Two things can differ from a full run,
 at a day's edge only: a one-ring burst still ringing without a window's pause since
 before the look-back, and the opening calls of a burst found only after midnight (in
 hindsight they are the burst's; the day before, no rule flagged them, and that day's
 kept counts say so).
 Without ``since`` (a full run with ``--state``) it is the full analysis, and
-keeps the partials and the calls' state for the next day.
+keeps the partials, the calls' state and the campaigns for the next day.
 
 The state must end the day before ``DAY`` and hold nothing from ``DAY`` on: a
 gap would leave days out, an overlap would count them twice. Either is refused
