@@ -11,10 +11,14 @@ accounts (exchange-v1.1 ``accounts``, ``holder_msisdn``), a transfer is a
 *victim's payment* when its payer's holder talked for :data:`CONVERSATION_S`
 seconds or more on a campaign's flagged call in the :data:`VICTIM_WINDOW_H`
 hours before it, and a spreading
-account is a collecting mule when at least half of its payers paid so. It
-belongs to the campaign most of those payers were called by. Without holders
-the spread alone decides, as it did before the table existed, and no account
-is tied to a campaign.
+account is a collecting mule when at least half of its payers paid so. Without
+holders the spread alone decides, as it did before the table existed.
+
+A collector belongs to the campaign of the farm whose SIMs took at least half
+of its SIM top-ups (a farm's campaign holds most of its calls), and otherwise to the campaign most
+of its victims talked to. A mule that pays for a farm's SIMs works for the
+call center the farm dials for, while its victims' calls may have come over a
+carrier several centers share and been grouped with another center's calls.
 
 The accounts a collector fed (SIM balances, e-wallets) and the crypto
 addresses those fed are the rest of the chain, each with its collector's
@@ -83,6 +87,18 @@ _SAID = {
             "victims": "victims",
             "campaign": "campaign_id",
             "hours": str(VICTIM_WINDOW_H),
+            "channels": "channels",
+            "used": "array_to_string(list_sort(used), ', ')",
+        },
+    ),
+    "collector_of_farm": (
+        "money.collector",
+        "analysis.money.collector.farm",
+        {
+            "payers": "payers",
+            "victims": "victims",
+            "farm": "farm_id",
+            "campaign": "campaign_id",
             "channels": "channels",
             "used": "array_to_string(list_sort(used), ', ')",
         },
@@ -236,10 +252,39 @@ def _collectors(con: duckdb.DuckDBPyConnection, holders_known: bool) -> None:
                    row_number() OVER (PARTITION BY payee
                                       ORDER BY count(DISTINCT payer) DESC, called_by) AS rank
             FROM {_TRANSFERS} WHERE called_by IS NOT NULL GROUP BY payee, called_by
+        ),
+        farm_sims AS (
+            SELECT 'msisdn:' || a_number AS sim, min(farm_id) AS farm_id
+            FROM judged_calls WHERE farm_id IS NOT NULL AND a_number IS NOT NULL
+            GROUP BY a_number
+        ),
+        farm_campaigns AS (
+            SELECT j.farm_id, c.campaign_id,
+                   row_number() OVER (PARTITION BY j.farm_id
+                                      ORDER BY count(*) DESC, c.campaign_id) AS rank
+            FROM judged_calls j JOIN call_campaigns c ON c.record_id = j.record_id
+            WHERE j.farm_id IS NOT NULL GROUP BY j.farm_id, c.campaign_id
+        ),
+        topups AS (
+            SELECT payer AS account, payee AS sim, count(*) OVER (PARTITION BY payer) AS all_topups
+            FROM payments
+            WHERE channel = 'sim_topup' AND payer IN (SELECT payee FROM {_TRANSFERS})
+        ),
+        funded AS (
+            SELECT t.account, f.farm_id, fc.campaign_id,
+                   row_number() OVER (PARTITION BY t.account
+                                      ORDER BY count(*) DESC, f.farm_id) AS rank
+            FROM topups t
+            JOIN farm_sims f ON f.sim = t.sim
+            JOIN farm_campaigns fc ON fc.farm_id = f.farm_id AND fc.rank = 1
+            GROUP BY t.account, f.farm_id, fc.campaign_id, t.all_topups
+            HAVING 2 * count(*) >= t.all_topups
         )
-        SELECT s.account, s.channels, s.used, i.payers, i.amount_in, i.victims, v.campaign_id
+        SELECT s.account, s.channels, s.used, i.payers, i.amount_in, i.victims,
+               coalesce(f.campaign_id, v.campaign_id) AS campaign_id, f.farm_id
         FROM spread s JOIN inflow i ON i.account = s.account
         LEFT JOIN votes v ON v.account = s.account AND v.rank = 1
+        LEFT JOIN funded f ON f.account = s.account AND f.rank = 1
         WHERE s.channels >= 2 AND {victims_paid}
         """
     )
@@ -282,8 +327,12 @@ def _accounts_sql(holders_known: bool) -> str:
               AND p.payee NOT IN (SELECT account FROM {_FED})
         )
         SELECT account, 'collector' AS role, 'mule' AS verdict, amount_in, payers,
-               {_said(collector)}, campaign_id, victims, CAST(NULL AS VARCHAR) AS farm_id
-        FROM {_COLLECTORS}
+               {_said(collector)}, campaign_id, victims, farm_id
+        FROM {_COLLECTORS} WHERE farm_id IS NULL
+        UNION ALL
+        SELECT account, 'collector', 'mule', amount_in, payers, {_said("collector_of_farm")},
+               campaign_id, victims, farm_id
+        FROM {_COLLECTORS} WHERE farm_id IS NOT NULL
         UNION ALL
         SELECT account, 'sim_balance', 'mule', NULL, NULL, {_said("farm_sim")}, campaign_id, NULL,
                farm_id

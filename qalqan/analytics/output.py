@@ -67,7 +67,8 @@ ACCOUNTS = Table(
             kind=Kind.TEXT,
             nullable=True,
             required=False,
-            doc="of a SIM balance: the farm whose calls its SIM made (as in farms.csv)",
+            doc="of a SIM balance: the farm whose calls its SIM made; of a collector: the farm "
+            "whose SIMs it paid for (as in farms.csv)",
         ),
         reason_facts_column(),
     ),

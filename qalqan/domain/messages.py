@@ -770,6 +770,11 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "ru": "деньги от плательщиков: {payers}, из них {victims} перевели после разговора со звонившими от кампании {campaign} за {hours} ч до перевода; в течение суток деньги выведены по разным каналам ({channels}): {used}",
         "kk": "ақша жіберушілер саны: {payers}, оның {victims} аударымға дейінгі {hours} сағатта {campaign} науқанының қоңырауында сөйлескен; бір тәулік ішінде ақша әртүрлі арналар арқылы шығарылды ({channels}): {used}",
     },
+    "analysis.money.collector.farm": {
+        "en": "received money from {payers} payer(s), {victims} of them just after talking on a scam call; paid for SIMs of farm {farm}, which calls for campaign {campaign}; within a day paid out by {channels} channels ({used})",
+        "ru": "деньги от плательщиков: {payers}, из них {victims} перевели сразу после разговора с мошенниками; оплачивал SIM фермы {farm}, которая звонит для кампании {campaign}; в течение суток деньги выведены по разным каналам ({channels}): {used}",
+        "kk": "ақша жіберушілер саны: {payers}, оның {victims} алаяқтармен сөйлескеннен кейін бірден аударған; {campaign} науқаны үшін қоңырау шалатын {farm} фермасының SIM-дерін төлеген; бір тәулік ішінде ақша әртүрлі арналар арқылы шығарылды ({channels}): {used}",
+    },
     "analysis.money.farm_sim": {
         "en": "SIM balance topped up by collecting mule {source}; the SIM made calls of farm {farm}",
         "ru": "баланс SIM пополнен дропом-сборщиком {source}; с этой SIM звонила ферма {farm}",

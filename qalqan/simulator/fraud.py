@@ -913,9 +913,10 @@ def _hook_and_pay(
 
 def _topped_up(world: World, farms: list[Farm], drawn: int) -> int:
     """The SIM a mule tops up: one its center's farms have used so far, or, for a center
-    without a farm (or before its farms made a call), the subscriber ``drawn``."""
+    without a farm (or before its farms made a call), a person's (``drawn`` among the
+    subscribers the population began with, never another center's farm SIM)."""
     used = [int(f.sims[i]) for f in farms for i in sorted(f.used)]
-    return used[drawn % len(used)] if used else drawn
+    return used[drawn % len(used)] if used else drawn % world.scenario.subscribers
 
 
 def _money_trail(

@@ -42,7 +42,7 @@ PAYMENTS = [
     # a second victim pays the same mule a day later, talked to by C1 only two days before
     ("p07", at(60 * 49), "bank:KZ11LATE", MULE, 100_000.0, "bank_transfer"),
     ("p08", at(60 * 50), MULE, WALLET, 60_000.0, "ewallet"),
-    ("p09", at(60 * 51), MULE, "msisdn:+77009999999", 5_000.0, "sim_topup"),
+    ("p09", at(60 * 51), MULE, f"msisdn:{FARM_SIM}", 5_000.0, "sim_topup"),
     # a kiosk: four customers pay it, it tops up their SIMs and cashes out
     *[
         (f"p1{i}", at(100 + i), f"bank:KZ2{i}CUSTOMER", KIOSK, 2_000.0, "bank_transfer")
@@ -147,8 +147,8 @@ def test_the_mule_of_the_campaign_and_its_chain(con: duckdb.DuckDBPyConnection) 
         2,
         2,
     )
-    assert mule["amount_in"] == 400_000.0
-    assert "2 of them after talking on a call of campaign C1" in str(mule["reasons"])
+    assert mule["amount_in"] == 400_000.0 and mule["farm_id"] == "F1"
+    assert "paid for SIMs of farm F1, which calls for campaign C1" in str(mule["reasons"])
     farm_sim = found[f"msisdn:{FARM_SIM}"]
     assert (farm_sim["role"], farm_sim["farm_id"], farm_sim["campaign_id"]) == (
         "sim_balance",
@@ -159,6 +159,35 @@ def test_the_mule_of_the_campaign_and_its_chain(con: duckdb.DuckDBPyConnection) 
     assert found["msisdn:+77009999999"]["farm_id"] is None
     assert (found[WALLET]["role"], found[COIN]["role"]) == ("ewallet", "crypto")
     assert {r["campaign_id"] for r in found.values()} == {"C1"}
+
+
+def test_a_mule_belongs_to_the_campaign_of_the_farm_it_pays_for_else_to_its_victims_callers(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """Both victims talked on calls grouped into C2, but two of the mule's three top-ups pay for
+    SIMs of farm F1, whose calls are C1's: it is C1's. Had it paid for no farm's SIM, or for
+    fewer than half its top-ups, it would be C2's."""
+    tables(con)
+    con.execute("UPDATE call_campaigns SET campaign_id = 'C2' WHERE record_id IN ('r1', 'r3')")
+    con.execute(
+        "INSERT INTO judged_calls VALUES ('r7', ?, ?, '+77015550000', 'fraud', 'F1')",
+        [at(5), FARM_SIM],
+    )
+    con.execute("INSERT INTO call_campaigns VALUES ('r7', 'C1')")
+    con.execute("INSERT INTO cdrs VALUES ('r7', 30)")
+    mule = rows(money_trail(con), "account")[MULE]
+    assert (mule["campaign_id"], mule["farm_id"], mule["victims"]) == ("C1", "F1", 2)
+    for n in (1, 2):
+        con.execute(
+            "INSERT INTO payments VALUES (?, ?, ?, ?, 1000.0, 'KZT', 'sim_topup')",
+            [f"p9{n}", at(100 + n), MULE, f"msisdn:+7701666000{n}"],
+        )
+    mule = rows(money_trail(con), "account")[MULE]
+    assert (mule["campaign_id"], mule["farm_id"]) == ("C2", None), "2 of 5 top-ups"
+    con.execute("DELETE FROM payments WHERE payment_id IN ('p02', 'p09')")
+    mule = rows(money_trail(con), "account")[MULE]
+    assert (mule["campaign_id"], mule["farm_id"]) == ("C2", None)
+    assert "2 of them after talking on a call of campaign C2" in str(mule["reasons"])
 
 
 def test_victims_payments_and_what_the_campaign_took(con: duckdb.DuckDBPyConnection) -> None:
@@ -211,8 +240,11 @@ def test_without_holders_the_spread_alone_decides_as_before(
     says_why(trail)
     collectors = {r["account"] for r in trail.to_pylist() if r["role"] == "collector"}
     assert collectors == {MULE, KIOSK, SPENDER}
-    assert {r["campaign_id"] for r in trail.to_pylist()} == {None}
-    assert money_tables(con)[CAMPAIGN_MONEY].num_rows == 0
+    campaigns = {r["account"]: r["campaign_id"] for r in trail.to_pylist()}
+    assert (campaigns[KIOSK], campaigns[SPENDER]) == (None, None)
+    assert campaigns[MULE] == "C1", "it pays for the SIMs of C1's farm"
+    [campaign] = money_tables(con)[CAMPAIGN_MONEY].to_pylist()
+    assert (campaign["lost"], campaign["victims_called"]) == (400_000.0, 0)
 
 
 def test_an_account_flooded_with_payments_costs_linear_time(
