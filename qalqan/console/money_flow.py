@@ -27,17 +27,17 @@ from qalqan.console.i18n import translate
 
 __all__ = ["FlowRow", "flow_context", "flow_rows", "flow_svg", "node_label"]
 
-WIDTH: Final = 1000
+WIDTH: Final = 1150
 NODE_W: Final = 14
-COLUMN_X: Final = (10, 260, 510, 760)
-TOP: Final = 56
+COLUMN_X: Final = (10, 285, 560, 835)
+TOP: Final = 62
 """Room above the nodes for the columns' titles."""
 SPREAD: Final = 360.0
 """Height the largest column's money is drawn over."""
-SLOT: Final = 50
+SLOT: Final = 58
 """Height a node's label needs: nodes are at least this far apart."""
 GAP: Final = 10
-MAX_LABEL: Final = 30
+MAX_LABEL: Final = 26
 """Characters of an account shown in the picture (the table has it whole)."""
 COLOURS: Final = ("#7fb3ff", "#ffb84d", "#ff7a7a", "#c89bff")
 """A colour per column: victims, collectors, balances, crypto."""
@@ -54,7 +54,10 @@ def node_label(node: FlowNode, t: Say) -> str:
 
 
 def _amount(amount: Decimal | None, currency: str, t: Say) -> str:
-    return t("money_unknown") if amount is None else money([Money(amount, currency)])
+    """An amount as the console writes money, kept on one line (no-break spaces)."""
+    if amount is None:
+        return t("money_unknown")
+    return money([Money(amount, currency)]).replace(" ", "\u00a0")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,12 +115,24 @@ def _layout(flow: MoneyFlow) -> tuple[dict[str, tuple[float, float]], float, flo
     return placed, scale, bottom + 10
 
 
-def _text(x: float, y: float, words: str, *, size: int = 13, weight: str = "normal") -> str:
+def _text(x: float, y: float, words: str, *, size: int = 15, weight: str = "normal") -> str:
     return (
         f'<text x="{x:.0f}" y="{y:.0f}" font-size="{size}" font-weight="{weight}" '
         f'fill="#f2f5f8" stroke="#1b232e" stroke-width="3" paint-order="stroke">'
         f"{escape(words)}</text>"
     )
+
+
+def _header(x: float, words: str) -> list[str]:
+    """A column's title, on two lines when it is long (split at the space nearest its middle)."""
+    if len(words) <= 20 or " " not in words:
+        return [_text(x, 36, words, size=16, weight="bold")]
+    spaces = [i for i, c in enumerate(words) if c == " "]
+    cut = min(spaces, key=lambda i: abs(i - len(words) / 2))
+    return [
+        _text(x, 18, words[:cut], size=16, weight="bold"),
+        _text(x, 38, words[cut + 1 :], size=16, weight="bold"),
+    ]
 
 
 def flow_svg(flow: MoneyFlow, t: Say, *, title: str) -> Markup:
@@ -137,7 +152,7 @@ def flow_svg(flow: MoneyFlow, t: Say, *, title: str) -> Markup:
         + "</desc>",
     ]  # fmt: skip
     for column, name in enumerate(COLUMNS):
-        out.append(_text(COLUMN_X[column], 24, t("money_col_" + name), size=15, weight="bold"))
+        out += _header(COLUMN_X[column], t("money_col_" + name))
     out += _edges(flow, nodes, placed, scale)
     for node in flow.nodes:
         out.append(_node(node, placed[node.key], flow.currency, t))
@@ -185,12 +200,12 @@ def _node(node: FlowNode, place: tuple[float, float], currency: str, t: Say) -> 
         f"<title>{escape(name)} — {escape(said)}</title>",
         f'<rect x="{x}" y="{y:.1f}" width="{NODE_W}" height="{height:.1f}" '
         f'fill="{COLOURS[node.column]}"/>',
-        _text(x + NODE_W + 5, y + 13, _short(name), weight="bold" if node.label else "normal"),
-        _text(x + NODE_W + 5, y + 29, said, size=12),
+        _text(x + NODE_W + 5, y + 15, _short(name), weight="bold" if node.label else "normal"),
+        _text(x + NODE_W + 5, y + 33, said, size=14),
     ]
     if node.farm_id:
         farm = t("money_farm", farm=node.farm_id)
-        link = _text(x + NODE_W + 5, y + 45, farm, size=12)
+        link = _text(x + NODE_W + 5, y + 51, farm, size=14)
         if node.farm_alert_id is not None:
             link = (
                 f'<a href="/alerts/{node.farm_alert_id}" class="farm-link">'

@@ -58,7 +58,7 @@ def _alert(store: CaseStore, kind: str, ref: str) -> int:
 
 def _money_part(html: str) -> str:
     start = html.index('id="money"')
-    return html[start : html.index("</section>", start)]
+    return html[start : html.index("</section>", start)].replace("\u00a0", " ")
 
 
 def _table(html: str) -> list[tuple[str, str, str]]:
