@@ -13,8 +13,9 @@ nothing and says so by its report):
   with its campaign, the account that fed it (the ``source`` fact of its
   reason: the analysis passes it as data) and, for a SIM balance, its farm.
   Every account is also an ``account`` entity, linked to its campaign
-  (``mule``), its farm (``farm_balance``) and the account that paid it
-  (``paid``), so that alerts and cases sharing it are suggested together;
+  (``mule``), its farm (a SIM balance's ``farm_balance``, a collector's
+  ``pays_farm``: the farm whose SIMs it topped up) and the account that paid
+  it (``paid``), so that alerts and cases sharing it are suggested together;
 - ``victim_payments.csv`` → :class:`~qalqan.cases.models.VictimPayment`.
 
 With the data set (``data``), what each fed account received from the
@@ -296,8 +297,10 @@ def _link_accounts(loading: _Loading, rows: Sequence[dict[str, Any]]) -> None:
         this = (account, r["account"])
         if r["campaign_id"]:
             links.append(((campaign, f"{loading.source}/{r['campaign_id']}"), this, "mule"))
-        if r["farm_id"]:
-            links.append(((farm, f"{loading.source}/{r['farm_id']}"), this, "farm_balance"))
+        if r["farm_id"]:  # a SIM balance's farm, or the farm a collector paid for
+            balance = r["role"] == MoneyRole.SIM_BALANCE.value
+            relation = "farm_balance" if balance else "pays_farm"
+            links.append(((farm, f"{loading.source}/{r['farm_id']}"), this, relation))
         if r["fed_by"]:
             links.append(((account, r["fed_by"]), this, "paid"))
     pairs = [(account, r["account"]) for r in rows] + [p for a, b, _ in links for p in (a, b)]
