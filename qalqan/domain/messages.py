@@ -801,6 +801,67 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "ru": "жертв, заплативших дропам-сборщикам ({collectors}): {victims}, на сумму {lost} {currency}; из них {preventable} {currency} после первого помеченного звонка кампании",
         "kk": "{victims} құрбан {collectors} жинаушы дропқа {lost} {currency} төлеген; оның {preventable} {currency} науқанның алғашқы белгіленген қоңырауынан кейін",
     },
+    # Impersonation of protected brands and persons in texts and addresses (qalqan.content).
+    "content.brand.named": {
+        "en": 'names {brand}: "{phrase}"',
+        "ru": "упоминается {brand}: «{phrase}»",
+        "kk": "{brand} аталады: «{phrase}»",
+    },
+    "content.brand.disguised": {
+        "en": '{brand} is written with look-alike letters, digits or spacing to slip past filters: "{phrase}"',
+        "ru": "название {brand} записано похожими буквами, цифрами или через пробелы, чтобы обойти фильтры: «{phrase}»",
+        "kk": "{brand} атауы сүзгіден өту үшін ұқсас әріптермен, цифрлармен не бос орынмен жазылған: «{phrase}»",
+    },
+    "content.brand.lure_investment": {
+        "en": 'promises investment returns: "{phrase}"',
+        "ru": "обещает доход от вложений: «{phrase}»",
+        "kk": "салымнан табыс уәде етеді: «{phrase}»",
+    },
+    "content.brand.lure_payment": {
+        "en": 'lures with a payout or asks for a payment or card details: "{phrase}"',
+        "ru": "заманивает выплатой или просит платёж либо данные карты: «{phrase}»",
+        "kk": "төлеммен азғырады не төлем немесе карта деректерін сұрайды: «{phrase}»",
+    },
+    "content.domain.own": {
+        "en": "{domain} is an address of {brand} itself ({real})",
+        "ru": "{domain} — собственный адрес {brand} ({real})",
+        "kk": "{domain} — {brand} өз мекенжайы ({real})",
+    },
+    "content.domain.homoglyph": {
+        "en": "{domain} reads as {brand}'s {real} but is written with look-alike characters ({shown})",
+        "ru": "{domain} читается как {real} ({brand}), но записан похожими символами ({shown})",
+        "kk": "{domain} {real} ({brand}) сияқты оқылады, бірақ ұқсас таңбалармен жазылған ({shown})",
+    },
+    "content.domain.typo": {
+        "en": "{domain} is {brand}'s {real} with {edits} character(s) slipped ({how})",
+        "ru": "{domain} отличается от {real} ({brand}) опечаткой, символов: {edits} ({how})",
+        "kk": "{domain} {real} ({brand}) мекенжайынан қатемен ерекшеленеді, таңба саны: {edits} ({how})",
+    },
+    "content.domain.added_words": {
+        "en": "{domain} adds {words} to {brand}'s name {real}",
+        "ru": "{domain} добавляет {words} к названию {real} ({brand})",
+        "kk": "{domain} {real} ({brand}) атауына {words} қосады",
+    },
+    "content.domain.other_tld": {
+        "en": "{domain} takes {brand}'s name {real} under another ending than its real addresses",
+        "ru": "{domain} использует название {real} ({brand}) в другой доменной зоне, не в его настоящих адресах",
+        "kk": "{domain} {real} ({brand}) атауын оның нақты мекенжайларынан басқа аймақта қолданады",
+    },
+    "content.domain.subdomain": {
+        "en": "{domain} puts {brand}'s {real} in front of another site's address ({registered})",
+        "ru": "{domain} ставит {real} ({brand}) перед адресом чужого сайта ({registered})",
+        "kk": "{domain} {real} ({brand}) атауын бөгде сайт мекенжайының алдына қояды ({registered})",
+    },
+    "content.domain.split": {
+        "en": "{domain} splits {brand}'s {real} with dots into another site's address ({registered})",
+        "ru": "{domain} разбивает {real} ({brand}) точками, и адрес принадлежит чужому сайту ({registered})",
+        "kk": "{domain} {real} ({brand}) атауын нүктелермен бөліп, бөгде сайт мекенжайына айналдырады ({registered})",
+    },
+    "content.domain.idn": {
+        "en": "{domain} is an international (punycode) address that a browser shows as {shown}",
+        "ru": "{domain} — международный (punycode) адрес, браузер покажет его как {shown}",
+        "kk": "{domain} — халықаралық (punycode) мекенжай, браузер оны {shown} деп көрсетеді",
+    },
 }
 """Message key → language → template. English is the reference; a reason's ``detail`` is its English."""
 
