@@ -198,3 +198,36 @@ def test_a_campaign_of_100000_payments_draws_a_bounded_page_quickly(tmp_path: Pa
         assert len(dashboard.text) < 120_000
     finally:
         store.close()
+
+
+def test_a_case_adds_the_campaign_whose_mule_a_victim_named(
+    money_console: tuple[Console, list[Paid]],
+) -> None:
+    """A call of C0002 whose victim says they paid one of C0001's mules brings C0001's money
+    into the case; the same call without it shows C0002's alone."""
+    from qalqan.cases import claim, record_outcome
+    from qalqan.cases.models import AnalysedCall
+
+    console, paid = money_console
+    store, people = console.store, console.people
+    with store.transaction() as session:
+        c2_calls = session.scalars(
+            select(Alert.id)
+            .join(AnalysedCall, AnalysedCall.record_id == Alert.source_ref)
+            .where(Alert.kind == "intercepted_call", AnalysedCall.campaign_id == "C0002")
+            .order_by(Alert.id)
+        ).all()
+    named, plain = c2_calls[0], c2_calls[1]
+    with store.transaction() as session:
+        claim(session, people.operator, named)
+        record_outcome(
+            session, people.operator, named, "already_paid",
+            suffered=Money(Decimal(95_000), "KZT"), paid_to=(COLLECTORS["C0001"][0],),
+        )  # fmt: skip
+        cases = [open_case(session, people.analyst, f"#{a}", [a]).id for a in (named, plain)]
+    browser = console.signed_in(Role.ANALYST)
+    with_mule = _money_part(browser.client.get(f"/cases/{cases[0]}").text)
+    alone = _money_part(browser.client.get(f"/cases/{cases[1]}").text)
+    assert _kzt(sum(p.amount for p in paid)) in with_mule
+    assert _kzt(sum(p.amount for p in paid if p.campaign_id == "C0002")) in alone
+    assert COLLECTORS["C0001"][0] not in alone
