@@ -6,6 +6,7 @@ import typer
 
 from qalqan import __version__
 from qalqan.cli.analyze import analyze_command, evaluate_command, train_command
+from qalqan.cli.brands import brands_app
 from qalqan.cli.cases import audit_app, cases_app
 from qalqan.cli.config import config_app
 from qalqan.cli.console import console_command
@@ -45,6 +46,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(intel_app, name="intel")
+app.add_typer(brands_app, name="brands")
 
 
 @app.callback(invoke_without_command=True)
