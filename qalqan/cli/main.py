@@ -10,6 +10,7 @@ from qalqan.cli.brands import brands_app
 from qalqan.cli.cases import audit_app, cases_app
 from qalqan.cli.config import config_app
 from qalqan.cli.console import console_command
+from qalqan.cli.content import content_app
 from qalqan.cli.demo import demo_command
 from qalqan.cli.evidence import evidence_app
 from qalqan.cli.intel import intel_app
@@ -47,6 +48,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(intel_app, name="intel")
 app.add_typer(brands_app, name="brands")
+app.add_typer(content_app, name="content")
 
 
 @app.callback(invoke_without_command=True)

@@ -305,7 +305,16 @@ def cached_classifier(folder: Path | None = None) -> SchemeClassifier:
             loaded = pickle.load(handle)
         if isinstance(loaded, SchemeClassifier):
             return loaded
-    except (FileNotFoundError, EOFError, pickle.UnpicklingError, AttributeError):
+    except (
+        FileNotFoundError,
+        EOFError,
+        pickle.UnpicklingError,
+        AttributeError,
+        ImportError,
+        ValueError,
+        TypeError,
+        IndexError,
+    ):
         pass
     classifier = train_classifier()
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,99 @@
+"""``qalqan content classify``: the fraud scheme a text tells, and the phrases that decided it.
+
+A thin adapter over :mod:`qalqan.content.schemes` (the cached classifier, in
+the models folder of :class:`~qalqan.training.cache.ModelSettings`) and
+:mod:`qalqan.content.text_file` (a CSV file read within bounds). A text longer
+than the limit is judged on its start, and the verdict says so; a file past its
+limits is one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from qalqan.cli.common import console, guarded
+from qalqan.content.schemes import SchemeVerdict, TextInputError, cached_classifier
+from qalqan.content.text_file import MAX_ROWS, read_texts
+from qalqan.training.cache import ModelSettings
+
+__all__ = ["content_app"]
+
+content_app = typer.Typer(
+    name="content",
+    help="Judge texts (call transcripts, SMS, posts, ads): the scam scheme they tell and why.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _as_dict(row_id: str, verdict: SchemeVerdict) -> dict[str, object]:
+    return {
+        "id": row_id,
+        "scheme": verdict.scheme,
+        "title": verdict.title,
+        "score": round(verdict.score, 4),
+        "scam_score": round(verdict.scam_score, 4),
+        "phrases": [
+            {"text": p.text, "start": p.start, "end": p.end, "weight": p.weight}
+            for p in verdict.phrases
+        ],
+        "notes": list(verdict.notes),
+    }
+
+
+def _print(row_id: str | None, verdict: SchemeVerdict) -> None:
+    head = f"{row_id}: " if row_id is not None else ""
+    console.print(
+        f"{head}{verdict.scheme} ({verdict.title}) score {verdict.score:.2f}, scam {verdict.scam_score:.2f}",
+        soft_wrap=True,
+        markup=False,
+    )
+    for phrase in verdict.phrases:
+        console.print(
+            f"  «{phrase.text}» [{phrase.start}:{phrase.end}] {phrase.weight:+.2f}",
+            soft_wrap=True,
+            markup=False,
+        )
+    for note in verdict.notes:
+        console.print(f"  note: {note}", soft_wrap=True, markup=False)
+
+
+@content_app.command("classify")
+@guarded
+def classify_command(
+    text: Annotated[str | None, typer.Argument(help="The text to judge (or --file).")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="A UTF-8 CSV file of texts.")] = None,
+    column: Annotated[
+        str, typer.Option("--column", help="The file's column holding the text.")
+    ] = "text",
+    id_column: Annotated[
+        str | None,
+        typer.Option("--id-column", help="The file's column naming each row (default: its line)."),
+    ] = None,
+    max_rows: Annotated[
+        int, typer.Option("--max-rows", help="Refuse a file with more rows.", min=1)
+    ] = MAX_ROWS,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per text.")] = False,
+) -> None:
+    """Print each text's scheme, its score and the phrases that decided it."""
+    if (text is None) == (file is None):
+        raise TextInputError("give either a TEXT or --file F.csv, not both nor neither")
+    rows = (
+        [(None, text or "")]
+        if file is None
+        else [
+            (r.row_id, r.text)
+            for r in read_texts(file, column=column, id_column=id_column, max_rows=max_rows)
+        ]
+    )
+    classifier = cached_classifier(ModelSettings.from_env().folder)
+    for row_id, body in rows:
+        verdict = classifier.classify(body)
+        if as_json:
+            typer.echo(json.dumps(_as_dict(row_id or "", verdict), ensure_ascii=False))
+        else:
+            _print(row_id, verdict)
