@@ -231,3 +231,33 @@ def test_a_case_adds_the_campaign_whose_mule_a_victim_named(
     assert _kzt(sum(p.amount for p in paid)) in with_mule
     assert _kzt(sum(p.amount for p in paid if p.campaign_id == "C0002")) in alone
     assert COLLECTORS["C0001"][0] not in alone
+
+
+def test_the_flows_and_totals_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    """The same pages over a real PostgreSQL: its grouping by expressions, tuple comparisons
+    and sums are the database's, not SQLite's."""
+    store, url, people = populated_store(tmp_path, ShiftClock(), url=postgres_url)
+    feed = write_feed(tmp_path / "money")
+    paid = write_money(feed, extra=30)
+    try:
+        with store.transaction() as session:
+            ingest_money(session, feed.findings, feed.data)
+            case_id = open_case(
+                session, people.analyst, "Farm", [_alert(store, "sim_farm", "F0001")]
+            ).id
+        console = Console(store=store, url=url, people=people)
+        browser = console.signed_in(Role.ANALYST)
+        lost = _kzt(sum(p.amount for p in paid if p.campaign_id == "C0001"))
+        for page in (f"/alerts/{_alert(store, 'campaign', 'C0001')}", f"/cases/{case_id}"):
+            part = _money_part(browser.client.get(page).text)
+            assert lost in part
+            rows = _table(part)
+            assert any(r[0].startswith(translate("ru", "money_other", n=30 + 5 - DEFAULT_TOP))
+                       for r in rows), rows  # fmt: skip
+            for account, _, _, amount, _ in FED:
+                assert any(r[1].startswith(account) and r[2] == _kzt(amount) for r in rows)
+        dashboard = console.signed_in(Role.SUPERVISOR).client.get("/dashboard").text
+        total = sum(Decimal(str(p.amount)) for p in paid)
+        assert f"{total:,.0f}".replace(",", " ") + " KZT" in unescape(dashboard)
+    finally:
+        store.close()
