@@ -1005,6 +1005,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     },
     "money_col_crypto": {"ru": "Криптоадреса", "kk": "Криптомекенжайлар", "en": "Crypto addresses"},
     "money_other": {"ru": "ещё счетов: {n}", "kk": "тағы {n} шот", "en": "{n} other accounts"},
+    "money_other_some": {"ru": "другие счета", "kk": "басқа шоттар", "en": "other accounts"},
     "money_unknown": {"ru": "сумма неизвестна", "kk": "сомасы белгісіз", "en": "amount not known"},
     "money_farm": {"ru": "ферма {farm}", "kk": "ферма {farm}", "en": "farm {farm}"},
     "money_desc": {

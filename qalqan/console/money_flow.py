@@ -48,8 +48,8 @@ Say = Callable[..., str]
 
 def node_label(node: FlowNode, t: Say) -> str:
     """What a node is called: a victim's number in groups, an account, or "other N …"."""
-    if not node.label:
-        return t("money_other", n=node.others)
+    if not node.label:  # the rest of a column; a count of 0: accounts only the next one names
+        return t("money_other", n=node.others) if node.others else t("money_other_some")
     return phone(node.label) if node.role == "victim" else node.label
 
 

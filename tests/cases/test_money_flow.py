@@ -94,3 +94,31 @@ def test_folding_keeps_the_money_and_names_the_largest(
             assert _sum(ins) == node.amount, node
         if node.column == 0:
             assert _sum(outs) == node.amount, node
+
+
+def test_an_account_fed_from_outside_the_named_collectors_comes_from_other_accounts(
+    sqlite_store: CaseStore, sqlite_people: People
+) -> None:
+    """A SIM balance whose feeder took no victim's payment in this campaign is drawn from the
+    collectors' "other" node, which says it stands for accounts only the next column names."""
+    from qalqan.cases.models import MoneyAccount
+    from qalqan.console.i18n import translate
+    from qalqan.console.money_flow import node_label
+
+    alert_id = _store(sqlite_store, [(1, 1, 700)])
+    with sqlite_store.transaction() as session:
+        source = session.get(Alert, alert_id).source  # type: ignore[union-attr]
+        session.add(
+            MoneyAccount(
+                source=source, account="msisdn:+77010000009", role="sim_balance",
+                campaign_id="C1", fed_by="bank:ELSEWHERE", amount_in=Decimal(500), reasons="[]",
+            )
+        )  # fmt: skip
+    with sqlite_store.transaction() as session:
+        flow = campaign_money_flow(session, sqlite_people.analyst, alert_id)
+    assert flow is not None
+    (feeder,) = [e.source for e in flow.edges if e.target == "2:msisdn:+77010000009"]
+    other = next(n for n in flow.nodes if n.key == feeder)
+    assert (other.column, other.label, other.others) == (1, "", 0)
+    assert node_label(other, lambda key, **v: translate("en", key, **v)) == "other accounts"
+    assert [e.amount for e in flow.edges if e.source == feeder] == [Decimal(500)]
