@@ -15,6 +15,7 @@ from qalqan.cli.demo import demo_command
 from qalqan.cli.evidence import evidence_app
 from qalqan.cli.intel import intel_app
 from qalqan.cli.keys import keys_app
+from qalqan.cli.media import media_app
 from qalqan.cli.screening import replay_command, rules_app
 from qalqan.cli.serve import serve_command, serve_http_command
 from qalqan.cli.simulate import simulate_command
@@ -48,6 +49,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(intel_app, name="intel")
 app.add_typer(brands_app, name="brands")
+app.add_typer(media_app, name="media")
 app.add_typer(content_app, name="content")
 
 

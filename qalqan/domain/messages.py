@@ -862,6 +862,11 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "ru": "{domain} — международный (punycode) адрес, браузер покажет его как {shown}",
         "kk": "{domain} — халықаралық (punycode) мекенжай, браузер оны {shown} деп көрсетеді",
     },
+    "content.media.score": {
+        "en": "model {model} scored {file} {score} (what the score means is the model's to say: Qalqan ships no deepfake detector)",
+        "ru": "модель {model} оценила {file}: {score} (что значит оценка, определяет сама модель: детектора дипфейков в Qalqan нет)",
+        "kk": "{model} моделі {file} файлын бағалады: {score} (бағаның мәнін модельдің өзі анықтайды: Qalqan-да дипфейк детекторы жоқ)",
+    },
 }
 """Message key → language → template. English is the reference; a reason's ``detail`` is its English."""
 
