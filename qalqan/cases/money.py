@@ -105,6 +105,8 @@ class FlowEdge:
 class MoneyFlow:
     campaigns: tuple[str, ...]
     """The campaigns it adds up, by id."""
+    left_out: tuple[str, ...] = ()
+    """Campaigns the case touches whose money is in another currency: not added up."""
     currency: str
     lost: Decimal
     preventable: Decimal
@@ -290,10 +292,31 @@ class _Builder:
         return {(source, ref): ident for source, ref, ident in found}
 
 
+def _one_currency(
+    session: Session, campaigns: Collection[Campaign]
+) -> tuple[set[Campaign], tuple[str, ...]]:
+    """The campaigns paid in the currency that lost most, and the ids of the others: money in
+    two currencies is not added up."""
+    paid = session.execute(
+        select(CampaignMoney.source, CampaignMoney.campaign_id, CampaignMoney.currency,
+               CampaignMoney.lost)
+        .where(_among((CampaignMoney.source, CampaignMoney.campaign_id), campaigns))
+    ).all()  # fmt: skip
+    lost: dict[str, Decimal] = {}
+    for _, _, currency, amount in paid:
+        lost[currency] = lost.get(currency, Decimal(0)) + amount
+    if len(lost) <= 1:
+        return set(campaigns), ()
+    main = max(sorted(lost), key=lambda c: lost[c])
+    kept = {(s, c) for s, c, currency, _ in paid if currency == main}
+    return kept, tuple(sorted(c for _, c, currency, _ in paid if currency != main))
+
+
 def _flow(session: Session, campaigns: Collection[Campaign], top: int) -> MoneyFlow | None:
     """The flow of ``campaigns`` (None when the store holds no money of theirs)."""
     if not campaigns:
         return None
+    campaigns, left_out = _one_currency(session, campaigns)
     figures = session.execute(
         select(func.sum(CampaignMoney.lost), func.sum(CampaignMoney.preventable),
                func.sum(CampaignMoney.victims_paid), func.sum(CampaignMoney.transfers),
@@ -309,6 +332,7 @@ def _flow(session: Session, campaigns: Collection[Campaign], top: int) -> MoneyF
     builder.fed(3, (MoneyRole.CRYPTO.value,), balances)
     return MoneyFlow(
         campaigns=tuple(sorted(c for _, c in campaigns)),
+        left_out=left_out,
         currency=currency,
         lost=lost,
         preventable=preventable,

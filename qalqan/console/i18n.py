@@ -1036,6 +1036,11 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "en": "Each column shows its {top} largest accounts; the rest are added up as "
         "“other accounts”.",
     },
+    "money_left_out": {
+        "ru": "Кампании в другой валюте сюда не сложены: {campaigns}.",
+        "kk": "Басқа валютадағы науқандар мұнда қосылмаған: {campaigns}.",
+        "en": "Campaigns paid in another currency are not added up here: {campaigns}.",
+    },
     "money_table_caption": {
         "ru": "Переводы по шагам",
         "kk": "Қадамдар бойынша аударымдар",

@@ -261,3 +261,25 @@ def test_the_flows_and_totals_on_postgresql(tmp_path: Path, postgres_url: str) -
         assert f"{total:,.0f}".replace(",", " ") + " KZT" in unescape(dashboard)
     finally:
         store.close()
+
+
+def test_a_case_does_not_add_up_money_in_two_currencies(
+    money_console: tuple[Console, list[Paid]],
+) -> None:
+    from sqlalchemy import update
+
+    from qalqan.cases.models import CampaignMoney, VictimPayment
+
+    console, paid = money_console
+    store = console.store
+    with store.transaction() as session:
+        for model in (CampaignMoney, VictimPayment):
+            session.execute(
+                update(model).where(model.campaign_id == "C0002").values(currency="USD")
+            )
+        calls = session.scalars(select(Alert.id).where(Alert.kind == "intercepted_call")).all()
+        case_id = open_case(session, console.people.analyst, "Both", list(calls)).id
+    part = _money_part(console.signed_in(Role.ANALYST).client.get(f"/cases/{case_id}").text)
+    assert _kzt(sum(p.amount for p in paid if p.campaign_id == "C0001")) in part
+    assert translate("ru", "money_left_out", campaigns="C0002") in unescape(part)
+    assert COLLECTORS["C0002"][0] not in part
