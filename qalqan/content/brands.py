@@ -249,6 +249,8 @@ class Brand:
     """Real domains: they and every address under them belong to the brand."""
     keys: tuple[str, ...] = ()
     """Names lookalike domains are compared with; by default the real domains' labels."""
+    not_names: tuple[str, ...] = ()
+    """Words that start like a name but are not it ("Каспийский" is not Kaspi inflected)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -346,6 +348,9 @@ class Registry:
                 key = "".join(t.skeleton for t in words)
                 if len(key) >= 2:
                     self._names.setdefault(key, []).append((brand, len(words) > 1))
+        self._not_names = {
+            brand.id: tuple(skeleton(word) for word in brand.not_names) for brand in self.brands
+        }
         self._longest = max((len(key) for key in self._names), default=0)
         self._prefixes = {key[:n] for key in self._names for n in range(1, len(key) + 1)}
         self._lures: dict[str, list[Lure]] = {}
@@ -401,6 +406,8 @@ class Registry:
                     break
                 for brand, many_words in self._names.get(stem, ()):
                     if several and not many_words and len(stem) < _MIN_JOINED:
+                        continue
+                    if cut and any(joined.startswith(word) for word in self._not_names[brand.id]):
                         continue
                     best = (brand, last, several and not many_words)
                     break
@@ -545,7 +552,7 @@ def _brand(entry: object, line: int, problems: _Problems) -> Brand | None:
         problems(line, "a brand must be a mapping with id, name, kind, names and domains")
         return None
     before = len(problems.found)
-    unknown = set(entry) - {"id", "name", "kind", "names", "domains", "keys"}
+    unknown = set(entry) - {"id", "name", "kind", "names", "domains", "keys", "not_names"}
     if unknown:
         problems(line, f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
     brand_id = entry.get("id")
@@ -565,13 +572,14 @@ def _brand(entry: object, line: int, problems: _Problems) -> Brand | None:
         if not _DOMAIN.fullmatch(domain):
             problems(line, f"brand {brand_id}: {domain!r} is not a lower-case ASCII domain")
     keys = _strings(entry.get("keys", []), line, f"brand {brand_id}: keys", problems)
+    not_names = _strings(entry.get("not_names", []), line, f"brand {brand_id}: not_names", problems)
     for key in keys:
         if len(skeleton(key)) < 2:
             problems(line, f"brand {brand_id}: key {key!r} has fewer than two letters")
     if len(problems.found) > before:
         return None
     return Brand(id=str(brand_id), name=str(name).strip(), kind=str(kind).strip(), names=names,
-                 domains=domains, keys=keys)  # fmt: skip
+                 domains=domains, keys=keys, not_names=not_names)  # fmt: skip
 
 
 def _lures(

@@ -83,6 +83,13 @@ def test_inflected_names_are_found_by_their_stem() -> None:
         assert REGISTRY.check_text(text).mentions, text
 
 
+def test_words_that_start_like_a_name_but_are_not_it_are_left_alone() -> None:
+    """ "Каспийское море" is the Caspian Sea, not Kaspi inflected (the brand's not_names)."""
+    for text in ("Каспийское море: инвестиции", "Каспий теңізі: табыс", "Kaspiysk invest forum"):
+        assert not REGISTRY.check_text(text).mentions, text
+    assert REGISTRY.check_text("Каспий банк: доход").mentions  # a name of its own
+
+
 def test_a_name_without_a_lure_is_a_mention_not_impersonation() -> None:
     verdict = REGISTRY.check_text("Отделение Halyk Bank на Абая работает до 19:00")
     assert [m.brand.id for m in verdict.mentions] == ["halyk"]

@@ -174,6 +174,7 @@ def test_an_idn_and_its_punycode_read_as_the_same_host(parts: list[str]) -> None
     host = parse_domain(name)
     assert host.ascii.isascii()
     assert parse_domain(host.ascii) == host
+    assert parse_domain(name.upper()) == host
     assert host.unicode == name.lower()
 
 
