@@ -343,8 +343,8 @@ class LookalikeIndex:
         seen: set[str] = set()
         size = len(name)
         most = 2 if 7 <= size <= self._longest + 2 else 1 if 4 <= size <= 9 else 0
-        for variant in _deletes(name, most):
-            for candidate in self._near.get(variant, ()):
+        for variant in sorted(_deletes(name, most)):  # sorted: ties go the same way every run
+            for candidate in sorted(self._near.get(variant, ())):
                 if candidate in seen:
                     continue
                 seen.add(candidate)
