@@ -21,6 +21,7 @@ from qalqan.errors import QalqanError
 
 if TYPE_CHECKING:
     from qalqan.content.brands import Registry
+    from qalqan.content.domains import DomainVerdict
     from qalqan.domain.messages import Reason
 
 __all__ = ["brands_app"]
@@ -73,6 +74,19 @@ def _reasons(reasons: tuple[Reason, ...], lang: str) -> None:
         console.print(f"  {escape(reason.detail_in(lang))}")
 
 
+def _print_domain(address: str, verdict: DomainVerdict) -> None:
+    if verdict.lookalike and verdict.brand is not None:
+        kinds = ", ".join(kind.value for kind in verdict.kinds)
+        console.print(
+            f"{escape(address)}: [bold red]lookalike[/] of {escape(verdict.brand.name)} "
+            f"({kinds}; score {verdict.score})"
+        )
+    elif verdict.own and verdict.brand is not None:
+        console.print(f"{escape(address)}: [green]own[/] address of {escape(verdict.brand.name)}")
+    else:
+        console.print(f"{escape(address)}: no protected brand imitated")
+
+
 @brands_app.command("check-text")
 @guarded
 def check_text_command(
@@ -84,12 +98,26 @@ def check_text_command(
     lang: Lang = "ru",
     as_json: Json = False,
 ) -> None:
-    """Whether a text names a protected brand or person with an investment or payment lure."""
+    """Whether a text names a protected brand or person with an investment or payment lure.
+
+    The addresses written in the text are checked too: those that imitate a protected
+    brand, or are one's own, are listed with their reasons.
+    """
+    from qalqan.content.domains import DomainVerdict, LookalikeIndex, check_domains, links_in
+
     if (text is None) == (file is None):
         raise _InputError("give the text, or --file FILE, but not both")
-    verdict = _registry(brands).check_text(text if text is not None else _read(file))  # type: ignore[arg-type]
+    registry = _registry(brands)
+    written = text if text is not None else _read(file)  # type: ignore[arg-type]
+    verdict = registry.check_text(written)
+    links = [
+        found
+        for found in check_domains(links_in(written), LookalikeIndex(registry))
+        if isinstance(found, DomainVerdict) and (found.lookalike or found.own)
+    ]
     if as_json:
-        console.print_json(json.dumps(verdict.as_data(), ensure_ascii=False))
+        data = {**verdict.as_data(), "links": [link.as_data() for link in links]}
+        console.print_json(json.dumps(data, ensure_ascii=False))
         return
     if verdict.impersonation:
         console.print(f"[bold red]impersonation[/] (score {verdict.score})")
@@ -98,6 +126,9 @@ def check_text_command(
     else:
         console.print("no protected brand or person named")
     _reasons(verdict.reasons, lang)
+    for link in links:
+        _print_domain(link.given, link)
+        _reasons(link.reasons, lang)
 
 
 @brands_app.command("check-domain")
@@ -138,18 +169,7 @@ def check_domain_command(
         rows.append(verdict.as_data())
         if as_json:
             continue
-        if verdict.lookalike and verdict.brand is not None:
-            kinds = ", ".join(kind.value for kind in verdict.kinds)
-            console.print(
-                f"{escape(address)}: [bold red]lookalike[/] of {escape(verdict.brand.name)} "
-                f"({kinds}; score {verdict.score})"
-            )
-        elif verdict.own and verdict.brand is not None:
-            console.print(
-                f"{escape(address)}: [green]own[/] address of {escape(verdict.brand.name)}"
-            )
-        else:
-            console.print(f"{escape(address)}: no protected brand imitated")
+        _print_domain(address, verdict)
         _reasons(verdict.reasons, lang)
     if as_json:
         console.print_json(json.dumps(rows, ensure_ascii=False))

@@ -65,6 +65,7 @@ __all__ = [
     "BAIT_WORDS",
     "MAX_DOMAINS",
     "MAX_INPUT_CHARS",
+    "MAX_LINKS",
     "SUFFIXES",
     "DomainError",
     "DomainVerdict",
@@ -74,6 +75,7 @@ __all__ = [
     "TooManyDomainsError",
     "check_domain",
     "check_domains",
+    "links_in",
     "parse_domain",
 ]
 
@@ -454,6 +456,41 @@ def check_domains(
             found.append(check_domain(address, index))
         except DomainError as exc:
             found.append(exc)
+    return found
+
+
+MAX_LINKS: Final = 100
+"""Addresses :func:`links_in` takes from one text."""
+_CHUNKS: Final = re.compile(r"[\s,;«»\"'()<>\[\]{}|]+")
+_LINK_LABEL: Final = re.compile(r"[^\W_][\w-]{0,62}")
+
+
+def links_in(text: str) -> list[str]:
+    """The addresses written in ``text`` (URLs, or names with a dot), the first :data:`MAX_LINKS`.
+
+    Read in one pass (split at spaces and quotes, then each piece's labels checked), so a
+    hostile text costs its length and no more.
+
+    >>> links_in("Бонус на kaspi-bonus.com/get и https://Halykbank.kz.")
+    ['kaspi-bonus.com/get', 'https://Halykbank.kz']
+    """
+    found: list[str] = []
+    for chunk in _CHUNKS.split(text):
+        chunk = chunk.strip(".:!?")
+        if "." not in chunk or len(chunk) > MAX_INPUT_CHARS:
+            continue
+        host = _SCHEME.sub("", chunk)
+        host = re.split(r"[/?#:]", host, maxsplit=1)[0].rpartition("@")[2]
+        labels = host.split(".")
+        if (
+            len(labels) >= 2
+            and all(_LINK_LABEL.fullmatch(label) for label in labels)
+            and labels[-1].isalpha()
+            and len(labels[-1]) >= 2
+        ):
+            found.append(chunk)
+            if len(found) == MAX_LINKS:
+                break
     return found
 
 

@@ -75,3 +75,12 @@ def test_unusable_input_is_one_line_and_exit_two(tmp_path: Path) -> None:
     big.write_bytes(b"a" * ((1 << 20) + 1))
     result = runner.invoke(app, ["brands", "check-domain", "--from", str(big)])
     assert result.exit_code == 2 and "larger than" in result.output
+
+
+def test_check_text_also_judges_the_addresses_written_in_it() -> None:
+    text = "Kaspi: бонус 50 000 ₸ на kaspi-bonus.com/get, подробнее на kaspi.kz или google.com"
+    result = runner.invoke(app, ["brands", "check-text", text, "--json"])
+    assert result.exit_code == 0, result.output
+    links = {link["domain"]: link for link in json.loads(result.output)["links"]}
+    assert set(links) == {"kaspi-bonus.com/get", "kaspi.kz"}
+    assert links["kaspi-bonus.com/get"]["lookalike"] is True and links["kaspi.kz"]["own"] is True

@@ -20,12 +20,14 @@ from qalqan.content.brands import shipped_registry
 from qalqan.content.domains import (
     MAX_DOMAINS,
     MAX_INPUT_CHARS,
+    MAX_LINKS,
     DomainError,
     DomainVerdict,
     Kind,
     TooManyDomainsError,
     check_domain,
     check_domains,
+    links_in,
     parse_domain,
 )
 
@@ -222,3 +224,21 @@ def test_ten_thousand_domains_are_bounded_in_time_and_one_more_is_refused() -> N
     assert isinstance(verdicts[-2], DomainError)
     with pytest.raises(TooManyDomainsError):
         check_domains(iter([*addresses, "one.more.kz"]))
+
+
+# --- addresses written in a text -----------------------------------------------------------------
+
+
+def test_the_addresses_written_in_a_text_are_found() -> None:
+    text = "Бонус на kaspi-bonus.com/get, вход: https://Halykbank.kz. (т.е. kaspl.kz)"
+    assert links_in(text) == ["kaspi-bonus.com/get", "https://Halykbank.kz", "kaspl.kz"]
+
+
+@pytest.mark.parametrize(
+    "hostile", ["a." * 25_000, "a" * 49_999 + ".", ("ab-" * 20 + ".") * 800, "x.kz " * 10_000]
+)
+def test_finding_addresses_costs_the_texts_length_and_no_more(hostile: str) -> None:
+    started = time.perf_counter()
+    found = links_in(hostile)
+    assert time.perf_counter() - started < 1.0
+    assert len(found) <= MAX_LINKS
