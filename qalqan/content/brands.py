@@ -43,7 +43,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -124,7 +124,7 @@ def _latin_base(char: str) -> str:
     return rest[0].lower() if rest and len(rest[0]) == 1 and rest[0].isalpha() else ""
 
 
-@cache
+@lru_cache(maxsize=1 << 16)
 def _fold(char: str) -> str:
     """One character's skeleton: letters and digits only, "" for anything else."""
     folded = unicodedata.normalize("NFKC", char).casefold()
