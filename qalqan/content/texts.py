@@ -225,6 +225,10 @@ _RU = {
 Бабуль, мы доехали, всё хорошо, завтра позвоним по видео.
 Ваш рейс задерживается до {time}. Приносим извинения за неудобства.
 Уважаемый клиент {bank}, обновились условия обслуживания. Подробности в приложении и на официальном сайте банка.
+Здравствуйте, это клиника «Медиком», звоним напомнить о вашей записи к кардиологу {date} в {time}. Для подтверждения нажмите 1.
+Добрый день, это автосервис на Сатпаева, ваша машина готова, можете забрать до семи вечера.
+Здравствуйте, это школа номер 12, завтра занятия отменяются из-за морозов, дети остаются дома.
+Это служба доставки {shop}, курьер будет у вас с {time} до 18:00, если время неудобно, перенесите доставку в приложении.
 """,
 }
 
@@ -362,6 +366,10 @@ eGov порталындағы өтінішіңіз орындалды, нәти�
 Әже, жеттік, бәрі жақсы, ертең бейнеқоңырау шаламыз.
 Рейсіңіз сағат {time}-ға дейін кешіктіріледі. Қолайсыздық үшін кешірім сұраймыз.
 Құрметті {bank} клиенті, қызмет көрсету шарттары жаңартылды. Толығырақ қосымшада және банктің ресми сайтында.
+Сәлеметсіз бе, бұл «Медиком» клиникасы, {date} күні сағат {time}-дағы кардиологқа жазылуыңызды еске саламыз. Растау үшін 1-ді басыңыз.
+Қайырлы күн, бұл Сәтпаев көшесіндегі автосервис, көлігіңіз дайын, кешкі жетіге дейін алып кетуге болады.
+Сәлеметсіз бе, бұл №12 мектеп, ертең аязға байланысты сабақ болмайды, балалар үйде қалады.
+Бұл {shop} жеткізу қызметі, курьер сізге {time} мен 18:00 аралығында келеді, уақыт ыңғайсыз болса, қосымшада ауыстырыңыз.
 """,
 }
 
@@ -499,6 +507,10 @@ Ad gününüz mübarək! {shop} mağazasında növbəti alışa 15% endirim həd
 Nənə, çatdıq, hər şey yaxşıdır, sabah video zəng edərik.
 Reysiniz saat {time}-dək gecikir. Narahatlığa görə üzr istəyirik.
 Hörmətli {bank} müştərisi, xidmət şərtləri yenilənib. Ətraflı məlumat tətbiqdə və bankın rəsmi saytındadır.
+Salam, bu «Medikom» klinikasıdır, {date} tarixində saat {time}-da kardioloqa yazılışınızı xatırladırıq. Təsdiq üçün 1-i basın.
+Günortanız xeyir, bu Nərimanovdakı avtoservisdir, maşınınız hazırdır, axşam yeddiyə qədər götürə bilərsiniz.
+Salam, bu 12 nömrəli məktəbdir, sabah şaxtaya görə dərslər olmayacaq, uşaqlar evdə qalır.
+Bu {shop} çatdırılma xidmətidir, kuryer saat {time} ilə 18:00 arasında gələcək, vaxt uyğun deyilsə, tətbiqdə dəyişin.
 """,
 }
 
@@ -636,6 +648,10 @@ Happy birthday! Enjoy 15% off your next purchase at {shop}.
 Grandma, we got home safely, we'll video call tomorrow.
 Your flight is delayed until {time}. We apologize for the inconvenience.
 Dear {bank} customer, our terms of service have been updated. Details are in the app and on the bank's official website.
+Hello, this is Riverside Clinic calling to remind you of your cardiology appointment on {date} at {time}. Press 1 to confirm.
+Hi, this is the service department at Main Street Auto, your car is ready and you can pick it up until seven tonight.
+This is Oak Park Middle School, classes are cancelled tomorrow because of the storm, students stay home.
+This is {shop} delivery, your courier will arrive between {time} and 6 pm, if that time does not work, reschedule in the app.
 """,
 }
 
