@@ -9,10 +9,11 @@ What tells them apart is who paid: a mule's payers are the people a scam
 campaign called shortly before. When the data set says who holds the
 accounts (exchange-v1.1 ``accounts``, ``holder_msisdn``), a transfer is a
 *victim's payment* when its payer's holder talked for :data:`CONVERSATION_S`
-seconds or more on a campaign's flagged call in the :data:`VICTIM_WINDOW_H`
-hours before it, and a spreading
-account is a collecting mule when at least half of its payers paid so. Without
-holders the spread alone decides, as it did before the table existed.
+seconds or more on a call center campaign's flagged call in the
+:data:`VICTIM_WINDOW_H` hours before it, and a spreading
+account is a collecting mule when most of its payers paid so, or when at least
+half of its SIM top-ups paid for the SIMs of a farm. Without holders the spread
+alone decides, as it did before the table existed.
 
 A collector belongs to the campaign of the farm whose SIMs took at least half
 of its SIM top-ups (a farm's campaign holds most of its calls), and otherwise to the campaign most
@@ -34,13 +35,17 @@ would have been cut off from the victim before the money moved.
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
 
 import duckdb
 import pyarrow as pa
 
 from qalqan.analytics.calls import reason_sql, said_sql
 from qalqan.analytics.features import has_table
+
+if TYPE_CHECKING:
+    from qalqan.analytics.campaigns import Campaign
 
 __all__ = [
     "CAMPAIGN_MONEY",
@@ -155,11 +160,14 @@ def _said(role: str) -> str:
 
 def _holders_known(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the data set says who holds any account (exchange-v1.1 ``accounts``)."""
-    row = con.execute("SELECT count(*) FROM accounts WHERE holder_msisdn IS NOT NULL").fetchone()
-    return bool(row and row[0])
+    found = con.execute("SELECT count(*) FROM accounts WHERE holder_msisdn IS NOT NULL").fetchall()
+    return bool(found and found[0][0])
 
 
-def _transfers(con: duckdb.DuckDBPyConnection) -> None:
+_SCAM_CAMPAIGNS = "_money_scam_campaigns"
+
+
+def _transfers(con: duckdb.DuckDBPyConnection, scams_only: bool) -> None:
     """Every bank transfer, with the campaign whose flagged call its payer's holder last talked on
     within the window before it (``called_by``; empty when none).
 
@@ -167,6 +175,9 @@ def _transfers(con: duckdb.DuckDBPyConnection) -> None:
     transfers in time order, not by pairing every call with every transfer: a number called a
     thousand times that paid a thousand times costs two thousand rows, not a million.
     """
+    scams = (
+        f"AND c.campaign_id IN (SELECT campaign_id FROM {_SCAM_CAMPAIGNS})" if scams_only else ""
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {_TRANSFERS} AS
@@ -182,7 +193,7 @@ def _transfers(con: duckdb.DuckDBPyConnection) -> None:
                 FROM judged_calls j
                 JOIN call_campaigns c ON c.record_id = j.record_id
                 JOIN cdrs d ON d.record_id = j.record_id AND d.duration_s >= {CONVERSATION_S}
-                WHERE j.b_number IN (SELECT holder_msisdn FROM transfers)
+                WHERE j.b_number IN (SELECT holder_msisdn FROM transfers) {scams}
             ) AS numbered WHERE nth = 1
         ),
         walk AS (
@@ -212,14 +223,15 @@ def _transfers(con: duckdb.DuckDBPyConnection) -> None:
 
 def _collectors(con: duckdb.DuckDBPyConnection, holders_known: bool) -> None:
     """Accounts that spread what they received within a day by two or more channels, and (when
-    holders are known) were paid by victims at least half the time; with their campaign.
+    holders are known) were paid by victims most of the time or paid for a farm's SIMs; with
+    their campaign.
 
     Whether money went out within a day of coming in is read off one walk over each account's
     payments in time order (the last transfer received before each payment out), linear in
     the payments however many an account makes.
     """
     channels = ", ".join(f"'{c}'" for c in CASH_OUT_CHANNELS)
-    victims_paid = "2 * i.victims >= i.payers" if holders_known else "true"
+    victims_paid = "2 * i.victims > i.payers" if holders_known else "true"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {_COLLECTORS} AS
@@ -285,7 +297,7 @@ def _collectors(con: duckdb.DuckDBPyConnection, holders_known: bool) -> None:
         FROM spread s JOIN inflow i ON i.account = s.account
         LEFT JOIN votes v ON v.account = s.account AND v.rank = 1
         LEFT JOIN funded f ON f.account = s.account AND f.rank = 1
-        WHERE s.channels >= 2 AND {victims_paid}
+        WHERE s.channels >= 2 AND ({victims_paid} OR f.farm_id IS NOT NULL)
         """
     )
 
@@ -431,15 +443,27 @@ def _campaign_money(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def money_trail(con: duckdb.DuckDBPyConnection) -> pa.Table:
+def money_trail(
+    con: duckdb.DuckDBPyConnection, campaigns: Sequence[Campaign] | None = None
+) -> pa.Table:
     """``accounts.csv``'s rows: ``account, role, verdict, amount_in, payers, reasons``, then
     ``campaign_id, victims, farm_id`` and ``reason_facts``, for every account on a mule's trail.
 
-    Reads ``payments``, ``accounts``, ``judged_calls`` and ``call_campaigns``; leaves
-    :data:`VICTIM_PAYMENTS` and :data:`CAMPAIGN_MONEY` in the engine (:func:`money_tables`).
+    Reads ``payments``, ``accounts``, ``cdrs``, ``judged_calls`` and ``call_campaigns``;
+    leaves :data:`VICTIM_PAYMENTS` and :data:`CAMPAIGN_MONEY` in the engine
+    (:func:`money_tables`). Given the ``campaigns``, only a call center's calls make victims
+    (not a bypass box's, whose callees talk to the people they know, nor Wangiri's).
     """
     holders_known = _holders_known(con)
-    _transfers(con)
+    if campaigns is None:
+        _transfers(con, scams_only=False)
+    else:
+        ids = [c.campaign_id for c in campaigns if c.kind == "call_center"]
+        con.register(_SCAM_CAMPAIGNS, pa.table({"campaign_id": pa.array(ids, pa.string())}))
+        try:
+            _transfers(con, scams_only=True)
+        finally:
+            con.unregister(_SCAM_CAMPAIGNS)
     _collectors(con, holders_known)
     _fed(con)
     _victim_payments(con)

@@ -430,7 +430,7 @@ class Analysis:
         self.record_judged_calls(sims)
         campaigns = self.group_campaigns(farms)
         calls = JudgedCalls(self.con)
-        accounts = money_trail(self.con)
+        accounts = money_trail(self.con, campaigns)
         return AnalysisResult(
             accounts=accounts,
             sims=sims,

@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from qalqan.analytics.campaigns import Campaign
 from qalqan.analytics.money import CAMPAIGN_MONEY, VICTIM_PAYMENTS, money_tables, money_trail
 from qalqan.domain.messages import parse_reasons, render
 
@@ -230,6 +231,27 @@ def test_money_paid_before_the_campaign_called_is_lost_but_not_preventable(
     assert campaign["lost"] == 400_000.0
     assert campaign["preventable"] == 300_000.0
     assert campaign["victims_called"] == 1
+
+
+def test_one_victim_among_two_payers_is_no_majority_and_only_call_centers_make_victims(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """The friend who paid the salary spender talked on a call of C1 for ten minutes first."""
+    tables(con)
+    con.execute("UPDATE cdrs SET duration_s = 600 WHERE record_id = 'r5'")
+    con.execute("UPDATE call_campaigns SET campaign_id = 'C1' WHERE record_id = 'r5'")
+    assert SPENDER not in rows(money_trail(con), "account"), "one of two payers"
+    con.execute("DELETE FROM payments WHERE payment_id = 'p40'")  # no salary: the friend alone
+    assert rows(money_trail(con), "account")[SPENDER]["campaign_id"] == "C1"
+    c1 = Campaign(
+        campaign_id="C1", n_calls=5, n_victims=4, utc_offset_h=None, farm_ids=["F1"], routes=[],
+        sources=[], peak_lines=0, first_seen=None, last_seen=None, kind="bypass",
+    )  # fmt: skip
+    found = rows(money_trail(con, [c1]), "account")
+    assert SPENDER not in found, "a bypass box's callee talks to people they know"
+    assert found[MULE]["victims"] == 0 and found[MULE]["farm_id"] == "F1", (
+        "the mule still pays for the farm's SIMs"
+    )
 
 
 def test_without_holders_the_spread_alone_decides_as_before(
