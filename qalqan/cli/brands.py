@@ -74,6 +74,25 @@ def _reasons(reasons: tuple[Reason, ...], lang: str) -> None:
         console.print(f"  {escape(reason.detail_in(lang))}")
 
 
+@brands_app.command("lint")
+def lint_command(
+    path: Annotated[Path, typer.Argument(help="An operator's brands file to check.")],
+) -> None:
+    """List every mistake of a brands file, each with its line; exit 2 if there is any."""
+    from qalqan.content.brands import BrandsFileError, load_registry
+
+    try:
+        registry = load_registry(path)
+    except BrandsFileError as exc:
+        for line, what in exc.problems:
+            console.print(f"{escape(str(exc.path))}:{line}: {escape(what)}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    console.print(
+        f"{escape(str(path))}: ok; {len(registry.brands)} brands and {len(registry.lures)} "
+        "lure phrases with the shipped list"
+    )
+
+
 def _print_domain(address: str, verdict: DomainVerdict) -> None:
     if verdict.lookalike and verdict.brand is not None:
         kinds = ", ".join(kind.value for kind in verdict.kinds)

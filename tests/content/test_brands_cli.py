@@ -84,3 +84,17 @@ def test_check_text_also_judges_the_addresses_written_in_it() -> None:
     links = {link["domain"]: link for link in json.loads(result.output)["links"]}
     assert set(links) == {"kaspi-bonus.com/get", "kaspi.kz"}
     assert links["kaspi-bonus.com/get"]["lookalike"] is True and links["kaspi.kz"]["own"] is True
+
+
+def test_lint_lists_every_mistake_of_a_brands_file_with_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "ours.yaml"
+    bad.write_text("brands:\n  - id: Bad Id\n    name: x\n    kind: bank\n    names: []\n"
+                   "    domains: [x.kz]\n", encoding="utf-8")  # fmt: skip
+    result = runner.invoke(app, ["brands", "lint", str(bad)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith(f"{bad}:2: ") for line in lines)
+    good = tmp_path / "good.yaml"
+    good.write_text("drop: [nazarbayev]\n", encoding="utf-8")
+    result = runner.invoke(app, ["brands", "lint", str(good)])
+    assert result.exit_code == 0 and "ok;" in result.output

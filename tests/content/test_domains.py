@@ -96,6 +96,12 @@ def test_a_brands_own_addresses_are_never_flagged(address: str) -> None:
     assert [r.key for r in verdict.reasons] == ["content.domain.own"]
 
 
+@given(st.sampled_from(OWN), st.lists(st.from_regex(r"[a-z0-9]{1,12}", fullmatch=True), max_size=3))
+def test_no_address_under_a_real_domain_is_ever_flagged(real: str, front: list[str]) -> None:
+    verdict = check_domain(".".join([*front, real]))
+    assert verdict.own and not verdict.lookalike
+
+
 def test_no_real_unrelated_domain_is_flagged() -> None:
     real = _real_unrelated()
     assert len(real) >= 300
