@@ -33,6 +33,7 @@ from qalqan.content.schemes import MAX_TEXT_CHARS, Phrase, SchemeClassifier, Tex
 __all__ = [
     "BUCKET_COMPARISONS",
     "MAX_TEXTS",
+    "REPORT_CATEGORIES",
     "SAME_SCRIPT",
     "TextCluster",
     "cluster_reports",
@@ -47,6 +48,20 @@ SAME_SCRIPT = 0.5
 MAX_TEXTS = 200_000
 #: In a band shared by many texts, each is compared with at most this many of them.
 BUCKET_COMPARISONS = 32
+
+#: The exchange format's ``reports.category`` for each scheme (legitimate: none; the rest ``other``).
+REPORT_CATEGORIES = {
+    "bank_security": "bank_security",
+    "police": "police",
+    "investment": "investment",
+    "egov": "egov",
+    "operator": "operator",
+    "relative": "relative",
+    "prize_refund": "other",
+    "delivery": "other",
+    "tech_support": "other",
+    "other_scam": "other",
+}
 
 _HASHES = 64
 _BANDS = 16
@@ -164,6 +179,11 @@ class TextCluster:
     example: str
     """The cluster's most frequent text (the first of them) telling ``scheme``."""
     phrases: tuple[Phrase, ...]
+
+    @property
+    def report_category(self) -> str | None:
+        """The category the exchange format's ``reports`` table gives this scheme (none: legitimate)."""
+        return REPORT_CATEGORIES.get(self.scheme)
 
     def reasons(self) -> str:
         said = ", ".join(f"«{p.text}»" for p in self.phrases) or "no phrase"

@@ -10,9 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import adjusted_rand_score
 
-from qalqan.content.clusters import MAX_TEXTS, cluster_reports, script_groups, script_text, shingles
+from qalqan.content.clusters import (
+    MAX_TEXTS,
+    REPORT_CATEGORIES,
+    cluster_reports,
+    script_groups,
+    script_text,
+    shingles,
+)
 from qalqan.content.schemes import TextInputError
-from qalqan.content.texts import generate_texts
+from qalqan.content.texts import SCAM_SCHEMES, generate_texts
+from qalqan.domain.model import ReportCategory
 from tests.content.schemes_trained import shipped
 
 #: Measured: every template filled four times (seed 21), 1,856 texts from 464 templates, grouped
@@ -55,6 +63,11 @@ def test_reports_become_clusters_with_their_scheme_and_phrases() -> None:
     assert [len(c.ids) for c in clusters] == [6, 6, 6]
     by_scheme = {c.scheme: c for c in clusters}
     assert set(by_scheme) == {"police", "investment", "legitimate"}
+    assert [by_scheme[s].report_category for s in ("police", "investment", "legitimate")] == [
+        "police",
+        "investment",
+        None,
+    ]
     for cluster in clusters:
         assert cluster.phrases and all(p.text in cluster.example for p in cluster.phrases)
         assert cluster.reasons().startswith("6 texts tell one script")
@@ -93,3 +106,8 @@ def test_shingles_are_three_words_or_the_whole_short_text(text: str) -> None:
     found = shingles(script_text(text))
     assert all(len(s.split()) == min(3, len(words)) for s in found)
     assert bool(found) == bool(words)
+
+
+def test_every_scam_scheme_has_a_report_category_of_the_exchange_format() -> None:
+    assert set(REPORT_CATEGORIES) == set(SCAM_SCHEMES)
+    assert set(REPORT_CATEGORIES.values()) == {c.value for c in ReportCategory}
