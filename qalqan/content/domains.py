@@ -32,9 +32,12 @@ kind                      the registered label ...                              
 ``idn``                   (beside another kind) is written in punycode             --
 ========================  ======================================================  =====
 
-A key of four letters or fewer is matched exactly or as a whole hyphenated word
-only (``bcc-bonus``, not ``bbc``), and slips are looked for in keys of five
-letters or more: a short name is one slip away from too many honest sites.
+A short name is one slip away from too many honest sites, so: slips are looked
+for in keys of five letters or more, and in keys of five or six only under the
+real domain's own ending (``kasspi.kz``, not ``susan.com``); a key of fewer than
+eight letters inside a longer label counts only beside :data:`BAIT_WORDS`
+(``kaspibonus``, ``bccsupport``; not ``kaspiysk``); a real domain's label that
+is a common word (``post``) is compared only under that domain's ending.
 
 Input is bounded: an address longer than :data:`MAX_INPUT_CHARS`, a label longer
 than 63 characters or a name longer than 253 is refused (:class:`DomainError`),
