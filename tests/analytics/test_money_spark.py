@@ -12,6 +12,7 @@ pytest.importorskip("pyspark")
 if shutil.which("java") is None:  # pragma: no cover - CI installs Java
     pytest.skip("Spark needs a Java runtime", allow_module_level=True)
 
+from qalqan.analytics.campaigns import Campaign
 from qalqan.analytics.engine import SparkConnection
 from qalqan.analytics.money import money_tables, money_trail
 from tests.analytics.test_money import tables
@@ -39,3 +40,9 @@ def test_the_same_trail_victims_and_campaign_money_on_both_engines(
     made_spark = money_tables(spark)  # type: ignore[arg-type]
     for name, table in money_tables(duck).items():
         assert made_spark[name].to_pylist() == table.to_pylist(), name
+    c1 = Campaign(
+        campaign_id="C1", n_calls=5, n_victims=4, utc_offset_h=5.0, farm_ids=["F1"], routes=[],
+        sources=[], peak_lines=0, first_seen=None, last_seen=None, kind="call_center",
+    )  # fmt: skip
+    given = money_trail(spark, [c1]).to_pylist()  # type: ignore[arg-type]
+    assert given == money_trail(duck, [c1]).to_pylist() == on_duck
