@@ -75,8 +75,9 @@ class ReportInfo:
     signer: str
 
 
-def _say(word: str, language: str) -> str:
-    return WORDS[word][language]
+def _word(name: str, language: str) -> str:
+    """The report's own word ``name`` (:data:`WORDS`) in ``language``."""
+    return WORDS[name][language]
 
 
 def _sections(evidence: CaseEvidence) -> list[tuple[str, Table]]:
@@ -90,34 +91,34 @@ def _rows(table: Table) -> Sequence[tuple[str, ...]]:
 def _cut(table: Table, language: str) -> str:
     if len(table.rows) <= MAX_REPORT_ROWS:
         return ""
-    return _say("cut", language).format(
+    return _word("cut", language).format(
         n=MAX_REPORT_ROWS, total=len(table.rows), file=f"data/{table.name}.csv"
     )
 
 
 _HTML = """<!doctype html>
 <html lang="{{ lang }}"><head><meta charset="utf-8">
-<title>{{ say('title') }}: {{ say('case') }} #{{ e.case_id }}</title>
+<title>{{ word('title') }}: {{ word('case') }} #{{ e.case_id }}</title>
 <style>
 body{font-family:"DejaVu Sans",sans-serif;margin:2em;color:#111}
 table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.85em}
 td,th{border:1px solid #999;padding:.2em .4em;vertical-align:top;text-align:left}
 th{background:#eee}.meta td{border:none}
 </style></head><body>
-<h1>{{ say('title') }}: {{ say('case') }} #{{ e.case_id }} — {{ e.title }}</h1>
+<h1>{{ word('title') }}: {{ word('case') }} #{{ e.case_id }} — {{ e.title }}</h1>
 <table class="meta">
-<tr><td>{{ say('status') }}</td><td>{{ e.status }}</td></tr>
-<tr><td>{{ say('opened') }}</td><td>{{ e.opened_at.isoformat() }} {{ say('by') }}: {{ e.opened_by or '' }}</td></tr>
-{% if e.closed_at %}<tr><td>{{ say('closed') }}</td><td>{{ e.closed_at.isoformat() }} ({{ e.close_reason }})</td></tr>{% endif %}
-<tr><td>{{ say('made') }}</td><td>{{ info.made_at.isoformat() }} {{ say('by') }}: {{ info.made_by }}</td></tr>
-<tr><td>{{ say('signer') }}</td><td><code>{{ info.signer }}</code></td></tr>
+<tr><td>{{ word('status') }}</td><td>{{ e.status }}</td></tr>
+<tr><td>{{ word('opened') }}</td><td>{{ e.opened_at.isoformat() }} {{ word('by') }}: {{ e.opened_by or '' }}</td></tr>
+{% if e.closed_at %}<tr><td>{{ word('closed') }}</td><td>{{ e.closed_at.isoformat() }} ({{ e.close_reason }})</td></tr>{% endif %}
+<tr><td>{{ word('made') }}</td><td>{{ info.made_at.isoformat() }} {{ word('by') }}: {{ info.made_by }}</td></tr>
+<tr><td>{{ word('signer') }}</td><td><code>{{ info.signer }}</code></td></tr>
 </table>
-<p>{{ say('verify') }}</p>
-{% if e.remarks %}<p><b>{{ say('remarks') }}:</b> {{ e.remarks | join('; ') }}</p>{% endif %}
+<p>{{ word('verify') }}</p>
+{% if e.remarks %}<p><b>{{ word('remarks') }}:</b> {{ e.remarks | join('; ') }}</p>{% endif %}
 {% for key, t in sections %}
-<h2>{{ say(key) }}</h2>
-<p>{{ say('file') }}: <code>data/{{ t.name }}.csv</code></p>
-{% if not t.rows %}<p>{{ say('none') }}</p>{% else %}
+<h2>{{ word(key) }}</h2>
+<p>{{ word('file') }}: <code>data/{{ t.name }}.csv</code></p>
+{% if not t.rows %}<p>{{ word('none') }}</p>{% else %}
 {% if cut(t) %}<p><i>{{ cut(t) }}</i></p>{% endif %}
 <table><tr>{% for c in t.columns %}<th>{{ c }}</th>{% endfor %}</tr>
 {% for r in rows(t) %}<tr>{% for v in r %}<td>{{ v }}</td>{% endfor %}</tr>
@@ -136,7 +137,7 @@ def write_html(path: Path, evidence: CaseEvidence, info: ReportInfo, language: s
             e=evidence,
             info=info,
             sections=_sections(evidence),
-            say=lambda w: _say(w, language),
+            word=lambda w: _word(w, language),
             cut=lambda t: _cut(t, language),
             rows=_rows,
         ),
@@ -192,24 +193,24 @@ def write_pdf(path: Path, evidence: CaseEvidence, info: ReportInfo, language: st
     )
     title = ParagraphStyle("t", parent=heading, fontSize=15, leading=19)
 
-    def say(word: str) -> str:
-        return escape(_say(word, language))
+    def word(name: str) -> str:
+        return escape(_word(name, language))
 
     story: list[object] = [
-        Paragraph(f"{say('title')}: {say('case')} #{evidence.case_id} — {escape(evidence.title)}", title),
-        Paragraph(f"{say('status')}: {escape(evidence.status)}; {say('opened')}: "
+        Paragraph(f"{word('title')}: {word('case')} #{evidence.case_id} — {escape(evidence.title)}", title),
+        Paragraph(f"{word('status')}: {escape(evidence.status)}; {word('opened')}: "
                   f"{evidence.opened_at.isoformat()} ({escape(evidence.opened_by or '')})", body),
-        Paragraph(f"{say('made')}: {info.made_at.isoformat()} ({escape(info.made_by)})", body),
-        Paragraph(f"{say('signer')}: {escape(info.signer)}", body),
-        Paragraph(say("verify"), body),
+        Paragraph(f"{word('made')}: {info.made_at.isoformat()} ({escape(info.made_by)})", body),
+        Paragraph(f"{word('signer')}: {escape(info.signer)}", body),
+        Paragraph(word("verify"), body),
     ]  # fmt: skip
     if evidence.remarks:
-        story.append(Paragraph(f"{say('remarks')}: {escape('; '.join(evidence.remarks))}", body))
+        story.append(Paragraph(f"{word('remarks')}: {escape('; '.join(evidence.remarks))}", body))
     width = landscape(A4)[0] - 20 * mm
     for key, table in _sections(evidence):
-        story.append(Paragraph(f"{say(key)} ({say('file')}: data/{table.name}.csv)", heading))
+        story.append(Paragraph(f"{word(key)} ({word('file')}: data/{table.name}.csv)", heading))
         if not table.rows:
-            story.append(Paragraph(say("none"), body))
+            story.append(Paragraph(word("none"), body))
             continue
         if cut := _cut(table, language):
             story.append(Paragraph(escape(cut), body))
@@ -224,7 +225,7 @@ def write_pdf(path: Path, evidence: CaseEvidence, info: ReportInfo, language: st
         story += [grid, Spacer(1, 4 * mm)]
     document = SimpleDocTemplate(
         str(path), pagesize=landscape(A4), leftMargin=10 * mm, rightMargin=10 * mm,
-        topMargin=10 * mm, bottomMargin=10 * mm, title=f"{_say('title', language)} #{evidence.case_id}",
+        topMargin=10 * mm, bottomMargin=10 * mm, title=f"{_word('title', language)} #{evidence.case_id}",
         author="Qalqan", invariant=1,
     )  # fmt: skip
     document.build(story)
