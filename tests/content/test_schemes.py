@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -123,3 +125,44 @@ def test_normalise_keeps_every_offset() -> None:
     text = "İstanbul ΣΑΣ Код 12"
     assert len(normalise(text)) == len(text)
     assert normalise(text).endswith("код 00")
+
+
+def test_the_characters_share_exactly_the_contributions_towards_the_scheme() -> None:
+    classifier = shipped()
+    weights_of = classifier._weights
+    for sample in generate_texts(seed=12, per_template=1)[::11]:
+        norm = normalise(sample.text)
+        features = classifier._features([norm])
+        best = classifier.schemes.index(classifier.classify(sample.text).scheme)
+        total = float(features.toarray()[0] @ weights_of(best))
+        assert classifier._char_scores(norm, features, best).sum() == pytest.approx(total, abs=1e-4)
+
+
+def test_blanking_the_top_phrase_costs_the_scheme_more_than_blanking_most_other_words() -> None:
+    classifier = shipped()
+    wins = trials = 0
+    for sample in generate_texts(seed=13, per_template=1)[::5]:
+        verdict = classifier.classify(sample.text)
+        if not verdict.phrases:
+            continue
+        top = verdict.phrases[0]
+        others = [
+            m
+            for m in re.finditer(r"\w+", sample.text)
+            if m.end() <= top.start or m.start() >= top.end
+        ]
+        if len(others) < 3:
+            continue
+        column = classifier.schemes.index(verdict.scheme)
+        span = len(re.findall(r"\w+", top.text))
+        blanked = [_blank(sample.text, top.start, top.end)]
+        blanked += [_blank(sample.text, others[i].start(), others[min(i + span, len(others)) - 1].end())
+                    for i in range(0, len(others), max(span, 1))]  # fmt: skip
+        proba = classifier.probabilities(blanked)[:, column]
+        trials += 1
+        wins += bool(proba[0] < np.median(proba[1:]))
+    assert trials > 50 and wins / trials >= 0.85  # measured: 84 of 92 (0.91)
+
+
+def _blank(text: str, start: int, end: int) -> str:
+    return text[:start] + " " * (end - start) + text[end:]

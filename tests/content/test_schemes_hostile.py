@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qalqan.content.schemes import MAX_TEXT_CHARS, normalise
+from qalqan.content.schemes import MAX_TEXT_CHARS, _char_occurrences, _word_occurrences, normalise
 from qalqan.content.texts import SCHEMES
 from tests.content.schemes_trained import shipped
 
@@ -57,3 +58,20 @@ def test_a_text_without_words_says_it_has_none() -> None:
     verdict = shipped().classify(" \x00 !!! ")
     assert verdict.phrases == ()
     assert any("no words" in note for note in verdict.notes)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=120))
+def test_the_ngrams_and_their_spans_are_the_vectorisers_own(text: str) -> None:
+    classifier = shipped()
+    norm = normalise(text)
+    chars = list(_char_occurrences(norm))
+    assert Counter(g for g, _, _ in chars) == Counter(classifier.chars.build_analyzer()(norm))
+    for gram, start, end in chars:
+        assert gram.strip(" ") == norm[start:end] or not gram.strip(" ")
+    words = list(_word_occurrences(norm))
+    assert Counter(g for g, _, _ in words) == Counter(classifier.words.build_analyzer()(norm))
+    for gram, start, end in words:
+        assert norm[start:end].startswith(gram.split(" ")[0]) and norm[start:end].endswith(
+            gram.split(" ")[-1]
+        )
