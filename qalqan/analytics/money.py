@@ -30,7 +30,10 @@ the engine, read by :func:`money_tables`: ``victim_payments`` (one row per
 transfer into a collecting mule) and ``campaign_money`` (one row per campaign
 whose mules collected). *Preventable* money is that paid after the campaign's
 first flagged call to the payer: had that call been intercepted, the campaign
-would have been cut off from the victim before the money moved.
+would have been cut off from the victim before the money moved. *Intercepted
+before payment* are the campaign's calls the network refused (``result``
+``rejected``, as screening records a blocked call) to people who had not paid it
+yet, or never did: a campaign all of whose calls were refused has a row too.
 """
 
 from __future__ import annotations
@@ -135,6 +138,11 @@ _SAID = {
         "money.victim_payment",
         "analysis.money.paid_collector",
         {"amount": "amount", "mule": "mule"},
+    ),
+    "intercepted_only": (
+        "money.campaign",
+        "analysis.money.campaign.intercepted",
+        {"intercepted": "intercepted"},
     ),
     "campaign": (
         "money.campaign",
@@ -430,15 +438,35 @@ def _campaign_money(con: duckdb.DuckDBPyConnection) -> None:
                    count(DISTINCT CASE WHEN channel = 'ewallet' THEN account END) AS ewallets,
                    array_to_string(list_sort(list(DISTINCT farm_id)), ';') AS farm_ids
             FROM {_FED} WHERE campaign_id IS NOT NULL GROUP BY campaign_id
+        ),
+        intercepted AS (
+            SELECT c.campaign_id, count(*) AS intercepted
+            FROM call_campaigns c
+            JOIN cdrs d ON d.record_id = c.record_id AND d.result = 'rejected'
+            JOIN judged_calls j ON j.record_id = c.record_id
+            LEFT JOIN first_paid f ON f.campaign_id = c.campaign_id AND f.victim = j.b_number
+            WHERE f.first_time IS NULL OR j.t < f.first_time
+            GROUP BY c.campaign_id
+        ),
+        with_money AS (
+            SELECT t.campaign_id, t.victims_paid, t.victims_called, t.transfers, t.lost,
+                   t.currency, t.preventable,
+                   coalesce(b.calls_before_payment, 0) AS calls_before_payment,
+                   coalesce(x.intercepted, 0) AS intercepted_before_payment,
+                   t.first_payment, t.last_payment, t.n_collectors, t.collectors,
+                   coalesce(c.sim_balances, 0) AS sim_balances,
+                   coalesce(c.ewallets, 0) AS ewallets, coalesce(c.farm_ids, '') AS farm_ids,
+                   {_said("campaign")}
+            FROM totals t
+            LEFT JOIN before b ON b.campaign_id = t.campaign_id
+            LEFT JOIN chain c ON c.campaign_id = t.campaign_id
+            LEFT JOIN intercepted x ON x.campaign_id = t.campaign_id
         )
-        SELECT t.campaign_id, t.victims_paid, t.victims_called, t.transfers, t.lost, t.currency,
-               t.preventable, coalesce(b.calls_before_payment, 0) AS calls_before_payment,
-               t.first_payment, t.last_payment, t.n_collectors, t.collectors,
-               coalesce(c.sim_balances, 0) AS sim_balances, coalesce(c.ewallets, 0) AS ewallets,
-               coalesce(c.farm_ids, '') AS farm_ids, {_said("campaign")}
-        FROM totals t
-        LEFT JOIN before b ON b.campaign_id = t.campaign_id
-        LEFT JOIN chain c ON c.campaign_id = t.campaign_id
+        SELECT * FROM with_money
+        UNION ALL
+        SELECT campaign_id, 0, 0, 0, 0.0, NULL, 0.0, 0, intercepted, NULL, NULL, 0, NULL, 0, 0,
+               '', {_said("intercepted_only")}
+        FROM intercepted WHERE campaign_id NOT IN (SELECT campaign_id FROM totals)
         """
     )
 

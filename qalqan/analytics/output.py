@@ -112,7 +112,7 @@ CAMPAIGN_MONEY = Table(
         Column(name="victims_called", kind=Kind.INT, minimum=0, doc="of them, called by it before"),
         Column(name="transfers", kind=Kind.INT, minimum=0, doc="transfers into its mules"),
         Column(name="lost", kind=Kind.FLOAT, minimum=0, doc="their sum"),
-        Column(name="currency", kind=Kind.CURRENCY, doc=""),
+        Column(name="currency", kind=Kind.CURRENCY, nullable=True, doc=""),
         Column(
             name="preventable",
             kind=Kind.FLOAT,
@@ -125,10 +125,16 @@ CAMPAIGN_MONEY = Table(
             minimum=0,
             doc="its flagged calls to paying victims before their first payment",
         ),
-        Column(name="first_payment", kind=Kind.TIME, doc=""),
-        Column(name="last_payment", kind=Kind.TIME, doc=""),
+        Column(
+            name="intercepted_before_payment",
+            kind=Kind.INT,
+            minimum=0,
+            doc="its calls refused by the network (result rejected) before the callee paid it",
+        ),
+        Column(name="first_payment", kind=Kind.TIME, nullable=True, doc=""),
+        Column(name="last_payment", kind=Kind.TIME, nullable=True, doc=""),
         Column(name="n_collectors", kind=Kind.INT, minimum=0, doc=""),
-        Column(name="collectors", kind=Kind.TEXT, doc="';'-separated"),
+        Column(name="collectors", kind=Kind.TEXT, nullable=True, doc="';'-separated"),
         Column(name="sim_balances", kind=Kind.INT, minimum=0, doc="SIM balances its mules fed"),
         Column(name="ewallets", kind=Kind.INT, minimum=0, doc="e-wallets its mules fed"),
         Column(

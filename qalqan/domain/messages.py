@@ -796,6 +796,11 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "ru": "перевёл {amount} дропу-сборщику {mule}",
         "kk": "{mule} жинаушы дропқа {amount} аударды",
     },
+    "analysis.money.campaign.intercepted": {
+        "en": "{intercepted} of its calls were intercepted before anyone paid, and no victim paid its mules",
+        "ru": "перехвачено звонков до какого-либо перевода: {intercepted}; никто из жертв не заплатил её дропам",
+        "kk": "кез келген аударымға дейін ұсталған қоңыраулар саны: {intercepted}; бірде-бір құрбан оның дроптарына төлемеген",
+    },
     "analysis.money.campaign": {
         "en": "{victims} victim(s) paid {lost} {currency} to {collectors} collecting mule(s); {preventable} {currency} of it after the campaign's first flagged call to them",
         "ru": "жертв, заплативших дропам-сборщикам ({collectors}): {victims}, на сумму {lost} {currency}; из них {preventable} {currency} после первого помеченного звонка кампании",

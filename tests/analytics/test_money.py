@@ -76,6 +76,7 @@ CALLS = [
     ("r4", 90, "+77012220001", "C1", 300, "+74951234567", None),  # a kiosk customer
     ("r5", 190, "+77014440000", "C2", 0, "+2224500000", None),  # one ring
     ("r6", 60 * 40, LATE_VICTIM, "C1", 400, FARM_SIM, "F1"),
+    ("r8", 60 * 30, "+77017770000", "C3", 0, "+74957654321", None),  # refused by screening
 ]
 
 
@@ -98,14 +99,15 @@ def tables(con: duckdb.DuckDBPyConnection, *, holders: bool = True) -> None:
         " b_number VARCHAR, verdict VARCHAR, farm_id VARCHAR)"
     )
     con.execute("CREATE TABLE call_campaigns (record_id VARCHAR, campaign_id VARCHAR)")
-    con.execute("CREATE TABLE cdrs (record_id VARCHAR, duration_s BIGINT)")
+    con.execute("CREATE TABLE cdrs (record_id VARCHAR, duration_s BIGINT, result VARCHAR)")
     for record, minutes, callee, campaign, talked, caller, farm in CALLS:
         con.execute(
             "INSERT INTO judged_calls VALUES (?, ?, ?, ?, 'fraud', ?)",
             [record, at(minutes), caller, callee, farm],
         )
         con.execute("INSERT INTO call_campaigns VALUES (?, ?)", [record, campaign])
-        con.execute("INSERT INTO cdrs VALUES (?, ?)", [record, talked])
+        result = "answered" if talked else "rejected" if campaign == "C3" else "no_answer"
+        con.execute("INSERT INTO cdrs VALUES (?, ?, ?)", [record, talked, result])
 
 
 @pytest.fixture
@@ -175,7 +177,7 @@ def test_a_mule_belongs_to_the_campaign_of_the_farm_it_pays_for_else_to_its_vict
         [at(5), FARM_SIM],
     )
     con.execute("INSERT INTO call_campaigns VALUES ('r7', 'C1')")
-    con.execute("INSERT INTO cdrs VALUES ('r7', 30)")
+    con.execute("INSERT INTO cdrs VALUES ('r7', 30, 'answered')")
     mule = rows(money_trail(con), "account")[MULE]
     assert (mule["campaign_id"], mule["farm_id"], mule["victims"]) == ("C1", "F1", 2)
     for n in (1, 2):
@@ -205,9 +207,12 @@ def test_victims_payments_and_what_the_campaign_took(con: duckdb.DuckDBPyConnect
         55,
     ), "the 20-second call at 10:02 was no conversation; the 15-minute one at 10:00 was"
     assert (paid["p07"]["call_record"], paid["p07"]["called_by"]) == ("r3", "C1")
-    [campaign] = made[CAMPAIGN_MONEY].to_pylist()
+    campaign, refused = made[CAMPAIGN_MONEY].to_pylist()
     says_why(made[CAMPAIGN_MONEY])
+    assert (refused["campaign_id"], refused["intercepted_before_payment"]) == ("C3", 1)
+    assert (refused["lost"], refused["currency"], refused["victims_paid"]) == (0.0, None, 0)
     assert campaign["campaign_id"] == "C1"
+    assert campaign["intercepted_before_payment"] == 0
     assert (campaign["victims_paid"], campaign["victims_called"], campaign["transfers"]) == (
         2,
         2,
@@ -226,10 +231,28 @@ def test_money_paid_before_the_campaign_called_is_lost_but_not_preventable(
 ) -> None:
     tables(con)
     con.execute("UPDATE judged_calls SET t = t + INTERVAL 3 DAY WHERE record_id IN ('r3', 'r6')")
+    # and a call of C1 to the second victim refused after they paid: too late to count
+    con.execute(
+        "INSERT INTO judged_calls VALUES ('r9', ?, '+74951234567', ?, 'fraud', NULL)",
+        [at(60 * 50), LATE_VICTIM],
+    )
+    con.execute("INSERT INTO call_campaigns VALUES ('r9', 'C1')")
+    con.execute("INSERT INTO cdrs VALUES ('r9', 0, 'rejected')")
     money_trail(con)
-    [campaign] = money_tables(con)[CAMPAIGN_MONEY].to_pylist()
+    campaign, _ = money_tables(con)[CAMPAIGN_MONEY].to_pylist()
     assert campaign["lost"] == 400_000.0
+    assert campaign["intercepted_before_payment"] == 0
     assert campaign["preventable"] == 300_000.0
+    # one refused a minute after the first call to the first victim, before they paid: counts
+    con.execute(
+        "INSERT INTO judged_calls VALUES ('r10', ?, '+74951234567', ?, 'fraud', NULL)",
+        [at(1), VICTIM],
+    )
+    con.execute("INSERT INTO call_campaigns VALUES ('r10', 'C1')")
+    con.execute("INSERT INTO cdrs VALUES ('r10', 0, 'rejected')")
+    money_trail(con)
+    campaign, _ = money_tables(con)[CAMPAIGN_MONEY].to_pylist()
+    assert campaign["intercepted_before_payment"] == 1
     assert campaign["victims_called"] == 1
 
 
@@ -265,7 +288,7 @@ def test_without_holders_the_spread_alone_decides_as_before(
     campaigns = {r["account"]: r["campaign_id"] for r in trail.to_pylist()}
     assert (campaigns[KIOSK], campaigns[SPENDER]) == (None, None)
     assert campaigns[MULE] == "C1", "it pays for the SIMs of C1's farm"
-    [campaign] = money_tables(con)[CAMPAIGN_MONEY].to_pylist()
+    campaign, _ = money_tables(con)[CAMPAIGN_MONEY].to_pylist()
     assert (campaign["lost"], campaign["victims_called"]) == (400_000.0, 0)
 
 
@@ -295,7 +318,7 @@ def test_an_account_flooded_with_payments_costs_linear_time(
         SELECT 'f' || i, TIMESTAMPTZ '2026-03-04 23:00:00+00' + i * INTERVAL 1 SECOND,
                '+74951234567', '{VICTIM}', 'fraud', NULL FROM range({n}) AS r(i);
         INSERT INTO call_campaigns SELECT 'f' || i, 'C1' FROM range({n}) AS r(i);
-        INSERT INTO cdrs SELECT 'f' || i, 600 FROM range({n}) AS r(i);
+        INSERT INTO cdrs SELECT 'f' || i, 600, 'answered' FROM range({n}) AS r(i);
         """
     )
     started = time.perf_counter()
