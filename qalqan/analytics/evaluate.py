@@ -144,7 +144,8 @@ def _loss_figures(
         true_loss[r["campaign"]] += float(r["amount"])
     found_loss: defaultdict[str, float] = defaultdict(float)
     for r in found:
-        found_loss[center_of.get(r["campaign_id"], r["campaign_id"])] += float(r["lost"])
+        if float(r["lost"]) > 0:  # a campaign whose calls were all intercepted took nothing
+            found_loss[center_of.get(r["campaign_id"], r["campaign_id"])] += float(r["lost"])
     per_center: dict[str, dict[str, Any]] = {}
     for center in sorted(true_loss.keys() | found_loss.keys()):
         lost, said = true_loss[center], found_loss[center]

@@ -44,3 +44,22 @@ def test_each_centers_losses_are_within_one_percent(scored: Evaluation) -> None:
     assert losses["centers"] > 0 and not losses["spurious"]
     assert losses["worst_error"] <= 0.01
     assert abs(losses["total_found"] - losses["total_true"]) <= 0.01 * losses["total_true"]
+
+
+def test_losses_are_summed_per_center_and_a_campaign_that_took_nothing_is_no_center() -> None:
+    from qalqan.analytics.evaluate import _loss_figures
+
+    truth = [
+        {"campaign": "cc-1", "amount": "300000.0"},
+        {"campaign": "cc-1", "amount": "100000.0"},
+        {"campaign": "cc-2", "amount": "50000.0"},
+    ]
+    found = [
+        {"campaign_id": "C1", "lost": "400000"},
+        {"campaign_id": "C2", "lost": "49000"},
+        {"campaign_id": "C3", "lost": "0"},  # every call intercepted, nothing paid
+    ]
+    figures = _loss_figures(truth, found, {"C1": "cc-1", "C2": "cc-2", "C3": "cc-3"})
+    assert figures["by_center"]["cc-1"] == {"true": 400000.0, "found": 400000.0, "error": 0.0}
+    assert figures["by_center"]["cc-2"]["error"] == 0.02
+    assert (figures["within_1pct"], figures["centers"], figures["spurious"]) == (1, 2, [])
