@@ -18,6 +18,7 @@ import typer
 from qalqan.cli.common import console, guarded
 from qalqan.content.schemes import SchemeVerdict, TextInputError, cached_classifier
 from qalqan.content.text_file import MAX_ROWS, read_texts
+from qalqan.domain.messages import LANGUAGES
 from qalqan.training.cache import ModelSettings
 
 __all__ = ["content_app"]
@@ -41,25 +42,22 @@ def _as_dict(row_id: str, verdict: SchemeVerdict) -> dict[str, object]:
             {"text": p.text, "start": p.start, "end": p.end, "weight": p.weight}
             for p in verdict.phrases
         ],
-        "notes": list(verdict.notes),
+        "reasons": [r.as_data() for r in verdict.reasons()],
     }
 
 
-def _print(row_id: str | None, verdict: SchemeVerdict) -> None:
+def _print(row_id: str | None, verdict: SchemeVerdict, lang: str) -> None:
     head = f"{row_id}: " if row_id is not None else ""
     console.print(
         f"{head}{verdict.scheme} ({verdict.title}) score {verdict.score:.2f}, scam {verdict.scam_score:.2f}",
         soft_wrap=True,
         markup=False,
     )
-    for phrase in verdict.phrases:
-        console.print(
-            f"  «{phrase.text}» [{phrase.start}:{phrase.end}] {phrase.weight:+.2f}",
-            soft_wrap=True,
-            markup=False,
-        )
+    for phrase, reason in zip(verdict.phrases, verdict.reasons()[1:], strict=False):
+        where = f"[{phrase.start}:{phrase.end}] {phrase.weight:+.2f}"
+        console.print(f"  {where} {reason.detail_in(lang)}", soft_wrap=True, markup=False)
     for note in verdict.notes:
-        console.print(f"  note: {note}", soft_wrap=True, markup=False)
+        console.print(f"  note: {note.detail_in(lang)}", soft_wrap=True, markup=False)
 
 
 @content_app.command("classify")
@@ -78,8 +76,13 @@ def classify_command(
         int, typer.Option("--max-rows", help="Refuse a file with more rows.", min=1)
     ] = MAX_ROWS,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per text.")] = False,
+    lang: Annotated[
+        str, typer.Option("--lang", help="The language of the reasons: en, ru or kk.")
+    ] = "en",
 ) -> None:
     """Print each text's scheme, its score and the phrases that decided it."""
+    if lang not in LANGUAGES:
+        raise TextInputError(f"--lang {lang}: not one of {', '.join(LANGUAGES)}")
     if (text is None) == (file is None):
         raise TextInputError("give either a TEXT or --file F.csv, not both nor neither")
     rows = (
@@ -96,4 +99,4 @@ def classify_command(
         if as_json:
             typer.echo(json.dumps(_as_dict(row_id or "", verdict), ensure_ascii=False))
         else:
-            _print(row_id, verdict)
+            _print(row_id, verdict, lang)

@@ -185,7 +185,8 @@ class TextCluster:
         """The category the exchange format's ``reports`` table gives this scheme (none: legitimate)."""
         return REPORT_CATEGORIES.get(self.scheme)
 
-    def reasons(self) -> str:
+    def summary(self) -> str:
+        """One English line: how many texts, the scheme, the share telling it, its phrases."""
         said = ", ".join(f"«{p.text}»" for p in self.phrases) or "no phrase"
         return f"{len(self.ids)} texts tell one script: {self.scheme} ({self.score:.0%} of them): {said}"
 

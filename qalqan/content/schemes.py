@@ -32,6 +32,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from qalqan.content.texts import SampleText, generate_texts
+from qalqan.domain.messages import Reason
 from qalqan.errors import QalqanError
 
 __all__ = [
@@ -121,7 +122,7 @@ class SchemeVerdict:
     scam_score: float
     """One less the probability that the text is legitimate."""
     phrases: tuple[Phrase, ...]
-    notes: tuple[str, ...] = ()
+    notes: tuple[Reason, ...] = ()
     """What the operator should know besides: a text cut at the limit, a text without words."""
 
     @property
@@ -132,10 +133,26 @@ class SchemeVerdict:
     def title(self) -> str:
         return SCHEME_TITLES[self.scheme]
 
-    def reasons(self) -> str:
-        """One line: the scheme, its probability and the phrases that decided it."""
+    def reasons(self) -> tuple[Reason, ...]:
+        """The scheme, each phrase that decided it (weighed by its contribution), then the notes."""
+        said = [Reason.said("content.scheme", self.score, "content.scheme", scheme=self.scheme,
+                            probability=f"{self.score:.2f}")]  # fmt: skip
+        said += [
+            Reason.said(
+                "content.scheme",
+                p.weight,
+                "content.scheme.phrase",
+                phrase=p.text,
+                scheme=self.scheme,
+            )
+            for p in self.phrases
+        ]
+        return (*said, *self.notes)
+
+    def summary(self) -> str:
+        """One English line: the scheme, its probability and the phrases that decided it."""
         said = ", ".join(f"«{p.text}» ({p.weight:+.2f})" for p in self.phrases) or "no phrase"
-        extra = "".join(f"; {note}" for note in self.notes)
+        extra = "".join(f"; {note.detail}" for note in self.notes)
         return f"{self.scheme} ({self.title}, {self.score:.2f}): {said}{extra}"
 
 
@@ -192,7 +209,8 @@ class SchemeClassifier:
         """The scheme ``text`` tells, its probability and the phrases that decided it."""
         notes = []
         if len(text) > MAX_TEXT_CHARS:
-            notes.append(f"judged on the first {MAX_TEXT_CHARS} of {len(text)} characters")
+            notes.append(Reason.said("content.scheme", 0.0, "content.scheme.cut", judged=str(MAX_TEXT_CHARS),
+                                     length=str(len(text))))  # fmt: skip
             text = text[:MAX_TEXT_CHARS]
         norm = normalise(text)
         features = self._features([norm])
@@ -200,7 +218,7 @@ class SchemeClassifier:
         best = int(np.argmax(proba))
         legit = self.schemes.index("legitimate") if "legitimate" in self.schemes else None
         if not _WORD.search(norm):
-            notes.append("no words to judge: the scheme is the model's prior")
+            notes.append(Reason.said("content.scheme", 0.0, "content.scheme.no_words"))
         phrases = self._phrases(text, norm, features, best) if _WORD.search(norm) else ()
         return SchemeVerdict(
             scheme=self.schemes[best],

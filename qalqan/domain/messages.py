@@ -872,6 +872,27 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "ru": "модель {model} оценила {file}: {score} (что значит оценка, определяет сама модель: детектора дипфейков в Qalqan нет)",
         "kk": "{model} моделі {file} файлын бағалады: {score} (бағаның мәнін модельдің өзі анықтайды: Qalqan-да дипфейк детекторы жоқ)",
     },
+    # The scam scheme a text tells and the phrases that decided it (qalqan.content.schemes).
+    "content.scheme": {
+        "en": "the text tells the {scheme} scheme ({probability})",
+        "ru": "текст излагает схему {scheme} ({probability})",
+        "kk": "мәтін {scheme} схемасын баяндайды ({probability})",
+    },
+    "content.scheme.phrase": {
+        "en": 'the words "{phrase}" point to {scheme}',
+        "ru": "слова «{phrase}» указывают на {scheme}",
+        "kk": "«{phrase}» сөздері {scheme} схемасын көрсетеді",
+    },
+    "content.scheme.cut": {
+        "en": "judged on the first {judged} of {length} characters",
+        "ru": "оценены первые {judged} символов из {length}",
+        "kk": "{length} таңбаның алғашқы {judged} таңбасы бағаланды",
+    },
+    "content.scheme.no_words": {
+        "en": "no words to judge: the scheme is the model's prior",
+        "ru": "в тексте нет слов: схема — исходное предположение модели",
+        "kk": "мәтінде сөз жоқ: схема — модельдің бастапқы болжамы",
+    },
 }
 """Message key → language → template. English is the reference; a reason's ``detail`` is its English."""
 

@@ -61,7 +61,7 @@ GENUINE = [
 @pytest.mark.parametrize("text", GENUINE)
 def test_genuine_notices_and_family_chats_stay_legitimate(text: str) -> None:
     verdict = shipped().classify(text)
-    assert verdict.scheme == "legitimate", verdict.reasons()
+    assert verdict.scheme == "legitimate", verdict.summary()
     assert not verdict.is_scam
 
 
@@ -88,9 +88,13 @@ SCAMS = [
 @pytest.mark.parametrize(("text", "scheme"), SCAMS)
 def test_written_scams_get_their_scheme_with_phrases_from_the_text(text: str, scheme: str) -> None:
     verdict = shipped().classify(text)
-    assert verdict.scheme == scheme, verdict.reasons()
+    assert verdict.scheme == scheme, verdict.summary()
     assert verdict.phrases
-    assert scheme in verdict.reasons()
+    assert scheme in verdict.summary()
+    first, *phrases = verdict.reasons()
+    assert first.key == "content.scheme" and first.facts_dict()["scheme"] == scheme
+    assert [r.facts_dict()["phrase"] for r in phrases] == [p.text for p in verdict.phrases]
+    assert all(p.text in r.detail_in("ru") for p, r in zip(verdict.phrases, phrases, strict=True))
 
 
 def test_every_phrase_is_a_span_of_the_text_and_carries_the_verdict() -> None:

@@ -42,7 +42,18 @@ def test_a_text_prints_its_scheme_score_and_phrases(models: Path) -> None:
     code, out, _ = run(models, "Здравствуйте, служба безопасности банка, назовите код из СМС")
     assert code == 0
     assert out.startswith("bank_security (fake bank security service) score 0.")
-    assert "«" in out and "]" in out
+    assert 'the words "' in out
+    assert out.count(" point to bank_security") >= 1
+
+
+def test_the_reasons_are_in_the_operators_language(models: Path) -> None:
+    code, out, _ = run(
+        models, "--lang", "kk", "Сіздің атыңызға қылмыстық іс қозғалды, тергеуші хабарласады"
+    )
+    assert code == 0
+    assert "сөздері police схемасын көрсетеді" in out
+    code, _, err = run(models, "--lang", "de", "hallo")
+    assert code == 2 and "--lang de: not one of ru, kk, en" in err
 
 
 def test_a_file_prints_each_row_as_json(models: Path, tmp_path: Path) -> None:
@@ -61,6 +72,10 @@ def test_a_file_prints_each_row_as_json(models: Path, tmp_path: Path) -> None:
     texts = ["Мам, я задержусь, ужинайте без меня", "Вы выиграли автомобиль, оплатите налог"]
     for row, text in zip(rows, texts, strict=True):
         assert all(text[p["start"] : p["end"]] == p["text"] for p in row["phrases"])
+        assert row["reasons"][0]["key"] == "content.scheme"
+        assert [r["facts"]["phrase"] for r in row["reasons"][1:]] == [
+            p["text"] for p in row["phrases"]
+        ]
 
 
 def test_a_long_text_is_cut_with_a_note(models: Path) -> None:

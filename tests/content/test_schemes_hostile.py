@@ -49,7 +49,7 @@ def test_a_huge_text_is_judged_on_its_start_and_says_so() -> None:
     start = time.perf_counter()
     verdict = classifier.classify("Служба безопасности банка, назовите код из СМС. " * 200_000)
     assert time.perf_counter() - start < 5.0
-    assert any(f"first {MAX_TEXT_CHARS}" in note for note in verdict.notes)
+    assert any(f"first {MAX_TEXT_CHARS}" in note.detail for note in verdict.notes)
     assert all(p.end <= MAX_TEXT_CHARS for p in verdict.phrases)
     assert verdict.scheme == "bank_security"
 
@@ -57,7 +57,7 @@ def test_a_huge_text_is_judged_on_its_start_and_says_so() -> None:
 def test_a_text_without_words_says_it_has_none() -> None:
     verdict = shipped().classify(" \x00 !!! ")
     assert verdict.phrases == ()
-    assert any("no words" in note for note in verdict.notes)
+    assert any("no words" in note.detail for note in verdict.notes)
 
 
 @settings(max_examples=150, deadline=None)

@@ -70,7 +70,7 @@ def test_reports_become_clusters_with_their_scheme_and_phrases() -> None:
     ]
     for cluster in clusters:
         assert cluster.phrases and all(p.text in cluster.example for p in cluster.phrases)
-        assert cluster.reasons().startswith("6 texts tell one script")
+        assert cluster.summary().startswith("6 texts tell one script")
     assert [c.cluster_id for c in clusters] == ["T00001", "T00002", "T00003"]
 
 
