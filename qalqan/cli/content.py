@@ -1,4 +1,4 @@
-"""``qalqan content classify``: the fraud scheme a text tells, and the phrases that decided it.
+"""``qalqan content classify`` and ``clusters``: the scheme a text tells and why; texts grouped by script.
 
 A thin adapter over :mod:`qalqan.content.schemes` (the cached classifier, in
 the models folder of :class:`~qalqan.training.cache.ModelSettings`) and
@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from qalqan.cli.common import console, guarded
+from qalqan.content.clusters import SAME_SCRIPT, TextCluster, cluster_reports
 from qalqan.content.schemes import SchemeVerdict, TextInputError, cached_classifier
 from qalqan.content.text_file import MAX_ROWS, read_texts
 from qalqan.domain.messages import LANGUAGES
@@ -100,3 +101,55 @@ def classify_command(
             typer.echo(json.dumps(_as_dict(row_id or "", verdict), ensure_ascii=False))
         else:
             _print(row_id, verdict, lang)
+
+
+@content_app.command("clusters")
+@guarded
+def clusters_command(
+    file: Annotated[Path, typer.Argument(help="A UTF-8 CSV file of texts (reports, transcripts).")],
+    column: Annotated[
+        str, typer.Option("--column", help="The file's column holding the text.")
+    ] = "text",
+    id_column: Annotated[
+        str | None,
+        typer.Option("--id-column", help="The file's column naming each row (default: its line)."),
+    ] = None,
+    max_rows: Annotated[
+        int, typer.Option("--max-rows", help="Refuse a file with more rows.", min=1)
+    ] = MAX_ROWS,
+    threshold: Annotated[
+        float,
+        typer.Option(
+            help="Jaccard similarity of two texts' shingles that ties them.", min=0.05, max=1.0
+        ),
+    ] = SAME_SCRIPT,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per cluster.")] = False,
+) -> None:
+    """Group the texts by script, largest group first, each with its scheme and phrases."""
+    rows = read_texts(file, column=column, id_column=id_column, max_rows=max_rows)
+    classifier = cached_classifier(ModelSettings.from_env().folder)
+    found = cluster_reports(
+        [(r.row_id, r.text) for r in rows], classifier=classifier, threshold=threshold
+    )
+    for cluster in found:
+        if as_json:
+            typer.echo(json.dumps(_cluster_dict(cluster), ensure_ascii=False))
+            continue
+        shown = ", ".join(cluster.ids[:10]) + (
+            f" and {len(cluster.ids) - 10} more" if len(cluster.ids) > 10 else ""
+        )
+        console.print(f"{cluster.cluster_id}: {cluster.summary()}", soft_wrap=True, markup=False)
+        console.print(f"  ids: {shown}", soft_wrap=True, markup=False)
+        console.print(f"  example: {cluster.example[:200]}", soft_wrap=True, markup=False)
+
+
+def _cluster_dict(cluster: TextCluster) -> dict[str, object]:
+    return {
+        "cluster_id": cluster.cluster_id,
+        "ids": list(cluster.ids),
+        "scheme": cluster.scheme,
+        "share": round(cluster.score, 4),
+        "report_category": cluster.report_category,
+        "example": cluster.example,
+        "phrases": [p.text for p in cluster.phrases],
+    }

@@ -19,6 +19,7 @@ from qalqan.content.schemes import (
     cached_classifier,
 )
 from qalqan.content.text_file import read_texts
+from qalqan.content.texts import generate_texts
 
 runner = CliRunner()
 
@@ -157,3 +158,29 @@ def test_any_bytes_are_rows_or_one_clear_refusal(tmp_path: Path, raw: bytes) -> 
         assert str(exc).startswith(f"{data}:")
     else:
         assert all(isinstance(r.text, str) and r.line >= 2 for r in rows)
+
+
+def test_a_file_of_reports_is_grouped_by_script(models: Path, tmp_path: Path) -> None:
+    chosen = [
+        t
+        for t in generate_texts(seed=8, per_template=3)
+        if t.template in {"police/ru/0", "delivery/en/1"}
+    ]
+    data = tmp_path / "reports.csv"
+    with data.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["report_id", "text"])
+        writer.writerows([f"R{i}", t.text] for i, t in enumerate(chosen))
+        writer.writerow(["R9", "Мам, я дома"])
+    args = ["content", "clusters", str(data), "--id-column", "report_id", "--json"]
+    result = runner.invoke(app, args, env={"QALQAN_MODEL_DIR": str(models)})
+    assert result.exit_code == 0, result.stderr
+    found = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(c["cluster_id"], len(c["ids"])) for c in found] == [
+        ("T00001", 3),
+        ("T00002", 3),
+        ("T00003", 1),
+    ]
+    assert {c["scheme"] for c in found[:2]} == {"police", "delivery"}
+    assert {c["report_category"] for c in found[:2]} == {"police", "other"}
+    assert found[2]["ids"] == ["R9"] and found[2]["report_category"] is None
