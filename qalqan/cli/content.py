@@ -20,7 +20,6 @@ from qalqan.content.clusters import SAME_SCRIPT, TextCluster, cluster_reports
 from qalqan.content.schemes import SchemeVerdict, TextInputError, cached_classifier
 from qalqan.content.text_file import MAX_ROWS, read_texts
 from qalqan.domain.messages import LANGUAGES
-from qalqan.training.cache import ModelSettings
 
 __all__ = ["content_app"]
 
@@ -30,6 +29,14 @@ content_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+def _models_folder() -> Path | None:
+    """Where the models are cached. (The training package is imported here, when a command
+    runs, not by every ``qalqan`` command at start-up.)"""
+    from qalqan.training.cache import ModelSettings
+
+    return ModelSettings.from_env().folder
 
 
 def _as_dict(row_id: str, verdict: SchemeVerdict) -> dict[str, object]:
@@ -94,7 +101,7 @@ def classify_command(
             for r in read_texts(file, column=column, id_column=id_column, max_rows=max_rows)
         ]
     )
-    classifier = cached_classifier(ModelSettings.from_env().folder)
+    classifier = cached_classifier(_models_folder())
     for row_id, body in rows:
         verdict = classifier.classify(body)
         if as_json:
@@ -127,7 +134,7 @@ def clusters_command(
 ) -> None:
     """Group the texts by script, largest group first, each with its scheme and phrases."""
     rows = read_texts(file, column=column, id_column=id_column, max_rows=max_rows)
-    classifier = cached_classifier(ModelSettings.from_env().folder)
+    classifier = cached_classifier(_models_folder())
     found = cluster_reports(
         [(r.row_id, r.text) for r in rows], classifier=classifier, threshold=threshold
     )

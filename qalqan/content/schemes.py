@@ -24,16 +24,19 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
-import sklearn
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from qalqan.content.texts import SampleText, generate_texts
 from qalqan.domain.messages import Reason
 from qalqan.errors import QalqanError
+
+if TYPE_CHECKING:  # scikit-learn is imported when a model is trained or fingerprinted, not
+    # by every ``qalqan`` command that merely registers ``qalqan content``
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
 
 __all__ = [
     "MAX_TEXT_CHARS",
@@ -195,6 +198,8 @@ class SchemeClassifier:
         self.schemes: tuple[str, ...] = tuple(str(c) for c in model.classes_)
 
     def _features(self, texts: Sequence[str]) -> sp.csr_matrix:
+        import scipy.sparse as sp
+
         return sp.hstack([self.chars.transform(texts), self.words.transform(texts)]).tocsr()
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
@@ -285,6 +290,10 @@ class SchemeClassifier:
 
 def train_classifier(samples: Sequence[SampleText] | None = None) -> SchemeClassifier:
     """Fit on ``samples``, or on the training templates' texts of the shipped recipe."""
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
     if samples is None:
         samples = generate_texts(seed=TRAINING_SEED, per_template=TEXTS_PER_TEMPLATE)
     texts = [normalise(s.text[:MAX_TEXT_CHARS]) for s in samples]
@@ -304,6 +313,8 @@ def _identity(text: str) -> str:
 
 def _fingerprint() -> str:
     """Changes with the versions, the recipe and the code that shapes the model."""
+    import sklearn
+
     digest = hashlib.sha256(
         f"{sklearn.__version__}|{RECIPE_VERSION}|{TRAINING_SEED}|{TEXTS_PER_TEMPLATE}".encode()
     )
