@@ -71,6 +71,7 @@ from qalqan.cases.investigations import (
     suggest_links,
 )
 from qalqan.cases.models import AlertKind, AlertStatus, EntityKind, Outcome, Severity
+from qalqan.cases.reports import file_report, number_record, report_rows
 from qalqan.cases.roles import PERMISSIONS, SYSTEM, Actor, Permission, Role, authorize, may
 from qalqan.cases.scripts import CallbackScript, Language, render_script
 from qalqan.cases.store import CaseStore, WorkflowSettings, upgrade
@@ -128,6 +129,7 @@ __all__ = [
     "end_sessions",
     "escalate",
     "escalations",
+    "file_report",
     "findings",
     "ingest_decisions",
     "ingest_findings",
@@ -137,6 +139,7 @@ __all__ = [
     "mark_vulnerable",
     "may",
     "my_claims",
+    "number_record",
     "open_case",
     "queue",
     "reassign",
@@ -144,6 +147,7 @@ __all__ = [
     "release",
     "remove_from_case",
     "render_script",
+    "report_rows",
     "set_password",
     "set_role",
     "set_user_active",

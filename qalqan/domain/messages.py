@@ -893,6 +893,102 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "ru": "в тексте нет слов: схема — исходное предположение модели",
         "kk": "мәтінде сөз жоқ: схема — модельдің бастапқы болжамы",
     },
+    # What the public number check says of a number (qalqan.public.checks; docs/public.md).
+    "public.registry.inbound_only": {
+        "en": "{number} belongs to {owner}, which never calls from it",
+        "ru": "номер {number} принадлежит организации «{owner}», и она никогда не звонит с него",
+        "kk": "{number} нөмірі «{owner}» ұйымына тиесілі, ол бұл нөмірден ешқашан қоңырау шалмайды",
+    },
+    "public.registry.owner": {
+        "en": "{number} belongs to {owner}",
+        "ru": "номер {number} принадлежит организации «{owner}»",
+        "kk": "{number} нөмірі «{owner}» ұйымына тиесілі",
+    },
+    "public.reported.bank_security": {
+        "en": "reported {reports} time(s) in {days} days as a call from a bank's security service",
+        "ru": "жалоб за {days} дн. о звонках от имени службы безопасности банка: {reports}",
+        "kk": "{days} күнде банк қауіпсіздік қызметі атынан қоңырау туралы шағымдар: {reports}",
+    },
+    "public.reported.police": {
+        "en": "reported {reports} time(s) in {days} days as a call from the police",
+        "ru": "жалоб за {days} дн. о звонках от имени полиции: {reports}",
+        "kk": "{days} күнде полиция атынан қоңырау туралы шағымдар: {reports}",
+    },
+    "public.reported.investment": {
+        "en": "reported {reports} time(s) in {days} days as an investment offer",
+        "ru": "жалоб за {days} дн. о предложениях инвестиций: {reports}",
+        "kk": "{days} күнде инвестиция ұсынысы туралы шағымдар: {reports}",
+    },
+    "public.reported.egov": {
+        "en": "reported {reports} time(s) in {days} days as a call from e-government",
+        "ru": "жалоб за {days} дн. о звонках от имени электронного правительства: {reports}",
+        "kk": "{days} күнде электрондық үкімет атынан қоңырау туралы шағымдар: {reports}",
+    },
+    "public.reported.operator": {
+        "en": "reported {reports} time(s) in {days} days as a call from a mobile operator",
+        "ru": "жалоб за {days} дн. о звонках от имени оператора связи: {reports}",
+        "kk": "{days} күнде байланыс операторы атынан қоңырау туралы шағымдар: {reports}",
+    },
+    "public.reported.relative": {
+        "en": "reported {reports} time(s) in {days} days as a relative in trouble",
+        "ru": "жалоб за {days} дн. о звонках якобы от попавшего в беду родственника: {reports}",
+        "kk": "{days} күнде қиындыққа тап болған туыс атынан қоңырау туралы шағымдар: {reports}",
+    },
+    "public.reported.other": {
+        "en": "reported {reports} time(s) in {days} days as another scam",
+        "ru": "жалоб за {days} дн. о другом мошенничестве: {reports}",
+        "kk": "{days} күнде басқа алаяқтық туралы шағымдар: {reports}",
+    },
+    "public.campaign": {
+        "en": "a scam call center found in the operator's calls used this number (last seen {last_seen})",
+        "ru": "этим номером пользовался мошеннический колл-центр, найденный в звонках оператора (последний раз {last_seen})",
+        "kk": "бұл нөмірді оператор қоңырауларынан табылған алаяқтық колл-орталығы пайдаланды (соңғы рет {last_seen})",
+    },
+    "public.farm_sim": {
+        "en": "this number is on a SIM of a SIM farm, a rack of SIMs that scammers call from",
+        "ru": "номер принадлежит SIM-карте из SIM-фермы — стойки SIM-карт, с которых звонят мошенники",
+        "kk": "бұл нөмір SIM-фермадағы SIM-картаға тиесілі — алаяқтар қоңырау шалатын SIM-карталар жинағы",
+    },
+    "public.spoofed": {
+        "en": "calls from abroad showed this number {waves} time(s): it was spoofed",
+        "ru": "звонки из-за рубежа показывали этот номер (волн: {waves}) — он был подменён",
+        "kk": "шетелден келген қоңыраулар бұл нөмірді көрсетті (толқындар: {waves}) — ол бұрмаланған",
+    },
+    "public.intercepted": {
+        "en": "{calls} call(s) from this number were stopped as fraud",
+        "ru": "звонков с этого номера, остановленных как мошеннические: {calls}",
+        "kk": "алаяқтық ретінде тоқтатылған бұл нөмірден қоңыраулар: {calls}",
+    },
+    "public.wangiri": {
+        "en": "this number rang people once and hung up, hoping they call back at a premium rate",
+        "ru": "с этого номера звонили на один гудок и сбрасывали, чтобы им перезвонили по платному тарифу",
+        "kk": "бұл нөмірден бір гудокқа қоңырау шалып, ақылы тарифпен кері қоңырау шалуларын күтті",
+    },
+    "public.unallocated": {
+        "en": "{number} is in no allocated range: no real phone has it, so a call showing it is spoofed",
+        "ru": "номер {number} не входит ни в один выделенный диапазон: такого телефона нет, звонок с ним подменён",
+        "kk": "{number} нөмірі бөлінген ауқымдардың ешқайсысына кірмейді: мұндай телефон жоқ, онымен келген қоңырау бұрмаланған",
+    },
+    "public.premium": {
+        "en": "{number} is a premium-rate number: calling it back costs money",
+        "ru": "{number} — платный номер: звонок на него стоит денег",
+        "kk": "{number} — ақылы нөмір: оған қоңырау шалу ақылы",
+    },
+    "public.foreign": {
+        "en": "{number} is a number of another country ({region})",
+        "ru": "{number} — номер другой страны ({region})",
+        "kk": "{number} — басқа елдің нөмірі ({region})",
+    },
+    "public.nothing": {
+        "en": "nothing is known against {number}",
+        "ru": "ничего плохого о номере {number} не известно",
+        "kk": "{number} нөмірі туралы жаман ештеңе белгісіз",
+    },
+    "public.report.campaign": {
+        "en": "a citizen reported a {channel} from {number}, a number of the live campaign {campaign}",
+        "ru": "гражданин сообщил о контакте ({channel}) с номера {number}, номера действующей кампании {campaign}",
+        "kk": "азамат {number} нөмірінен байланыс ({channel}) туралы хабарлады, бұл белсенді {campaign} науқанының нөмірі",
+    },
 }
 """Message key → language → template. English is the reference; a reason's ``detail`` is its English."""
 

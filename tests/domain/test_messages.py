@@ -269,6 +269,7 @@ def test_no_message_is_dead() -> None:
         for path in [
             *(PACKAGE / "cases" / "ingest").glob("*.py"),
             PACKAGE / "screening" / "node.py",
+            PACKAGE / "public" / "checks.py",
         ]
         for literal in _literals(path)
     }
@@ -301,8 +302,14 @@ def _literals(path: Path) -> set[str]:
 
 def test_every_message_is_documented() -> None:
     """Screening's messages in docs/screening.md, the case store's findings in docs/cases.md,
-    analyze's reasons in docs/analytics.md, the content checks' in docs/content.md."""
-    pages = {"finding.": "cases.md", "analysis.": "analytics.md", "content.": "content.md"}
+    analyze's reasons in docs/analytics.md, the content checks' in docs/content.md, the public
+    number check's in docs/public.md."""
+    pages = {
+        "finding.": "cases.md",
+        "analysis.": "analytics.md",
+        "content.": "content.md",
+        "public.": "public.md",
+    }
     for key, templates in MESSAGES.items():
         page = next((p for prefix, p in pages.items() if key.startswith(prefix)), "screening.md")
         docs = (PACKAGE.parent / "docs" / page).read_text(encoding="utf-8")

@@ -1,0 +1,419 @@
+"""The public application: ``/`` and ``/check`` pages, ``GET /v1/check/{number}``, the report form.
+
+A plain Starlette app, apart from the operators' console: it imports nothing of
+it, holds no session and signs nobody in, so it can be served on its own host
+(``qalqan serve-public``) with only the case store behind it. Every route is a
+thin adapter over :class:`~qalqan.public.face.PublicFace`.
+
+Routes::
+
+    GET  /                     the check form (and the verdict with ?number=)
+    GET  /check?number=        the verdict page
+    GET  /v1/check/{number}    the verdict as JSON
+    GET  /report               the report form (CSRF cookie and field, a challenge)
+    POST /report               the form posted (multipart; CSRF, proof of work)
+    GET  /v1/challenge         a proof-of-work challenge, JSON
+    POST /v1/reports           a report as JSON (proof of work; no cookies used)
+    GET  /metrics              counters by outcome (Prometheus text)
+
+Refusals of the JSON API share one shape: ``{"error": {"status", "code",
+"message", "field"}}``. A client over its budget gets 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any, cast
+
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from qalqan.cases.reports import MAX_TEXT, NewReport
+from qalqan.cases.store import CaseStore
+from qalqan.domain.messages import render
+from qalqan.domain.model import ReportCategory, ReportChannel
+from qalqan.errors import NumberError, QalqanError
+from qalqan.public.checks import NumberVerdict, parse_number
+from qalqan.public.face import PublicFace, PublicSettings
+from qalqan.public.i18n import LANGUAGES, language_of, words
+from qalqan.public.pow import PowError
+from qalqan.public.uploads import UploadError, read_screenshot
+from qalqan.screening.network import ProtectedNumbers
+
+__all__ = ["BadReportError", "create_app"]
+
+HERE = Path(__file__).parent
+CSRF_COOKIE = "qalqan_public_csrf"
+LANG_COOKIE = "qalqan_lang"
+MAX_JSON_BYTES = 16 * 1024
+
+
+class BadReportError(QalqanError):
+    """A report refused: the field at fault and why."""
+
+    def __init__(
+        self, field: str, reason: str, *, status: int = 400, code: str = "invalid_field"
+    ) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason, self.status, self.code = field, reason, status, code
+
+
+def error(
+    status: int, code: str, message: str, field: str | None = None, **headers: str
+) -> JSONResponse:
+    body = {"error": {"status": status, "code": code, "message": message, "field": field}}
+    return JSONResponse(body, status_code=status, headers=headers or None)
+
+
+class BodyLimit:
+    """A POST must say its length, at most ``max_bytes``: 411 or 413 before a byte is read."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
+            length = dict(scope["headers"]).get(b"content-length")
+            refusal = None
+            if length is None:
+                refusal = error(411, "length_required", "a request body must say its length")
+            elif not length.isdigit() or len(length) > 18 or int(length) > self.max_bytes:
+                refusal = error(413, "body_too_large", f"a body is at most {self.max_bytes} bytes")
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def face_of(request: Request) -> PublicFace:
+    return cast(PublicFace, request.app.state.face)
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
+def lang_of(request: Request) -> str:
+    return language_of(
+        request.query_params.get("lang") or request.cookies.get(LANG_COOKIE),
+        request.headers.get("accept-language"),
+    )
+
+
+def _page(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+    lang = lang_of(request)
+    templates = cast(Jinja2Templates, request.app.state.templates)
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "lang": lang,
+            "w": words(lang),
+            "languages": LANGUAGES,
+            "say": render,
+            "dict": dict,
+            **context,
+        },
+        status_code=status,
+    )
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+def _limited(seconds: float, lang: str | None = None) -> JSONResponse:
+    message = "too many requests" if lang is None else words(lang)["error.limited"]
+    return error(429, "rate_limited", message, **{"Retry-After": str(int(seconds))})
+
+
+async def _verdict(request: Request, typed: str) -> NumberVerdict | Response:
+    face = face_of(request)
+    wait = face.checks.take(client_of(request))
+    if wait is not None:
+        face.metrics.check("limited")
+        return _limited(wait)
+    try:
+        number = parse_number(typed, region=face.settings.home_region)
+    except NumberError as e:
+        face.metrics.check("invalid")
+        return error(400, "invalid_number", str(e), "number")
+    from starlette.concurrency import run_in_threadpool
+
+    return cast(NumberVerdict, await run_in_threadpool(face.check, number))
+
+
+async def check_json(request: Request) -> Response:
+    verdict = await _verdict(request, request.path_params["number"])
+    if isinstance(verdict, Response):
+        return verdict
+    return JSONResponse(verdict.as_data(lang_of(request)))
+
+
+async def check_page(request: Request) -> Response:
+    typed = request.query_params.get("number", "")
+    if not typed:
+        return _page(request, "check.html", verdict=None, typed="")
+    verdict = await _verdict(request, typed)
+    if isinstance(verdict, Response):
+        status = verdict.status_code
+        key = "error.limited" if status == 429 else "error.number"
+        page = _page(
+            request, "check.html", status=status, verdict=None, typed=typed[:40], problem=key
+        )
+        if "retry-after" in verdict.headers:
+            page.headers["Retry-After"] = verdict.headers["retry-after"]
+        return page
+    return _page(request, "check.html", verdict=verdict, typed=typed[:40])
+
+
+async def challenge(request: Request) -> Response:
+    face = face_of(request)
+    wait = face.reports.take(client_of(request))
+    if wait is not None:
+        return _limited(wait)
+    return JSONResponse({"challenge": face.pow.issue(), "difficulty": face.pow.difficulty})
+
+
+async def report_form(request: Request) -> Response:
+    token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    response = _page(
+        request,
+        "report.html",
+        csrf=token,
+        challenge=face_of(request).pow.issue(),
+        channels=[c.value for c in ReportChannel],
+        categories=[c.value for c in ReportCategory],
+        outcome=None,
+        problem=None,
+    )
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", max_age=3600)
+    return response
+
+
+def _text(fields: dict[str, Any], name: str, limit: int) -> str:
+    value = fields.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadReportError(name, "must be text")
+    if len(value) > limit:
+        raise BadReportError(name, f"at most {limit} characters")
+    return value.strip()
+
+
+def read_report(face: PublicFace, fields: dict[str, Any], client: str) -> NewReport:
+    """A report from its fields (form or JSON); BadReportError naming the field and why."""
+    region = face.settings.home_region
+    try:
+        number = parse_number(_text(fields, "number", 64), region=region)
+    except NumberError as e:
+        raise BadReportError("number", str(e)) from e
+    callback_typed = _text(fields, "callback", 64)
+    try:
+        callback = parse_number(callback_typed, region=region) if callback_typed else None
+    except NumberError as e:
+        raise BadReportError("callback", str(e)) from e
+    try:
+        channel = ReportChannel(_text(fields, "channel", 20) or "call")
+    except ValueError as e:
+        raise BadReportError(
+            "channel", "one of " + ", ".join(c.value for c in ReportChannel)
+        ) from e
+    try:
+        category = ReportCategory(_text(fields, "category", 20) or "other")
+    except ValueError as e:
+        raise BadReportError(
+            "category", "one of " + ", ".join(c.value for c in ReportCategory)
+        ) from e
+    try:
+        when = face.when(_text(fields, "time", 40))
+    except ValueError as e:
+        raise BadReportError("time", "an ISO 8601 time such as 2026-12-05T10:30") from e
+    return NewReport(
+        number=number,
+        channel=channel,
+        category=category,
+        text=_text(fields, "text", MAX_TEXT),
+        occurred_at=when,
+        reporter_key=face.reporter_key(client),
+        callback=callback,
+    )
+
+
+def _proof(face: PublicFace, fields: dict[str, Any]) -> None:
+    try:
+        face.pow.verify(_text(fields, "challenge", 200), _text(fields, "solution", 20))
+    except PowError as e:
+        face.metrics.report("pow_refused")
+        raise BadReportError("solution", e.reason, status=403, code="proof_of_work") from e
+
+
+async def _file(face: PublicFace, report: NewReport) -> dict[str, Any]:
+    from starlette.concurrency import run_in_threadpool
+
+    filed = await run_in_threadpool(face.report, report)
+    outcome = "duplicate" if filed.duplicate else "queued" if filed.alert_id else "filed"
+    return {"report_id": filed.report_id, "outcome": outcome}
+
+
+async def report_json(request: Request) -> Response:
+    face = face_of(request)
+    wait = face.reports.take(client_of(request))
+    if wait is not None:
+        face.metrics.report("limited")
+        return _limited(wait)
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return error(415, "unsupported_media_type", "send the report as application/json")
+    body = await request.body()
+    if len(body) > MAX_JSON_BYTES:
+        return error(413, "body_too_large", f"a report is at most {MAX_JSON_BYTES} bytes")
+    try:
+        fields = json.loads(body)
+    except ValueError:
+        return error(400, "invalid_json", "the body is not JSON")
+    if not isinstance(fields, dict):
+        return error(400, "invalid_body", "the body is a JSON object")
+    try:
+        _proof(face, fields)
+        report = read_report(face, fields, client_of(request))
+    except BadReportError as e:
+        if e.code != "proof_of_work":
+            face.metrics.report("invalid")
+        return error(e.status, e.code, e.reason, e.field)
+    return JSONResponse(await _file(face, report), status_code=201)
+
+
+async def _form_fields(request: Request) -> tuple[dict[str, Any], bytes | None]:
+    max_part = face_of(request).settings.max_body_bytes
+    form = await request.form(max_files=1, max_fields=20, max_part_size=max_part)
+    fields: dict[str, Any] = {}
+    upload = None
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            data = await value.read()
+            upload = data or None
+        else:
+            fields[name] = value
+    return fields, upload
+
+
+async def report_post(request: Request) -> Response:
+    face = face_of(request)
+    again = {
+        "channels": [c.value for c in ReportChannel],
+        "categories": [c.value for c in ReportCategory],
+        "outcome": None,
+    }
+    wait = face.reports.take(client_of(request))
+    if wait is not None:
+        face.metrics.report("limited")
+        page = _page(
+            request,
+            "report.html",
+            status=429,
+            csrf="",
+            challenge="",
+            problem="error.limited",
+            **again,
+        )
+        page.headers["Retry-After"] = str(int(wait))
+        return page
+    fields, upload = await _form_fields(request)
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not cookie or not secrets.compare_digest(cookie, str(fields.get("csrf", ""))):
+        face.metrics.report("csrf_refused")
+        return _page(
+            request,
+            "report.html",
+            status=403,
+            csrf=cookie,
+            challenge=face.pow.issue(),
+            problem="error.form",
+            **again,
+        )
+    try:
+        _proof(face, fields)
+        report = read_report(face, fields, client_of(request))
+        if upload is not None:
+            from dataclasses import replace
+
+            try:
+                report = replace(report, attachment=read_screenshot(upload))
+            except UploadError as e:
+                raise BadReportError("screenshot", str(e)) from e
+    except BadReportError as e:
+        if e.code != "proof_of_work":
+            face.metrics.report("invalid")
+        problem = "error.pow" if e.code == "proof_of_work" else "error.field"
+        return _page(
+            request,
+            "report.html",
+            status=e.status,
+            csrf=cookie,
+            challenge=face.pow.issue(),
+            problem=problem,
+            field=e.field,
+            reason=e.reason,
+            **again,
+        )
+    filed = await _file(face, report)
+    return _page(
+        request,
+        "report.html",
+        status=201,
+        csrf=cookie,
+        challenge=face.pow.issue(),
+        problem=None,
+        **{**again, "outcome": filed["outcome"]},
+    )
+
+
+async def metrics(request: Request) -> Response:
+    return PlainTextResponse(
+        face_of(request).metrics.exposition(), media_type="text/plain; version=0.0.4"
+    )
+
+
+ROUTES = [
+    Route("/", check_page),
+    Route("/check", check_page),
+    Route("/v1/check/{number:path}", check_json),
+    Route("/report", report_form, methods=["GET"]),
+    Route("/report", report_post, methods=["POST"]),
+    Route("/v1/challenge", challenge),
+    Route("/v1/reports", report_json, methods=["POST"]),
+    Route("/metrics", metrics),
+    Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+]
+
+
+def create_app(
+    *,
+    store: CaseStore,
+    registry: ProtectedNumbers | None = None,
+    settings: PublicSettings | None = None,
+    secret: bytes | None = None,
+    face: PublicFace | None = None,
+) -> Starlette:
+    """The public application over ``store`` (see the module's docstring)."""
+    config = settings or PublicSettings()
+    the_face = face or PublicFace(
+        store=store, registry=registry or ProtectedNumbers(), settings=config, secret=secret
+    )
+    from starlette.middleware import Middleware
+
+    app = Starlette(
+        routes=list(ROUTES),
+        middleware=[Middleware(BodyLimit, max_bytes=the_face.settings.max_body_bytes)],
+    )
+    app.state.face = the_face
+    app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    return app

@@ -1,0 +1,149 @@
+"""The public application's one core object: what it knows and the two things it does.
+
+:class:`PublicFace` holds the case store, the registry of protected numbers,
+the settings, the rate limits, the proof of work and the counters. The web
+routes (:mod:`qalqan.public.app`) and the benchmark call :meth:`PublicFace.check`
+and :meth:`PublicFace.report`, which run one short transaction of the store
+each: the check reads (:func:`~qalqan.cases.reports.number_record`), the report
+writes (:func:`~qalqan.cases.reports.file_report`).
+
+Who asks is never written anywhere: the client's address keys the rate limits
+in memory, and a report keeps only an HMAC of it (the reporter's fingerprint,
+for deduplication), never the address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from qalqan.cases.reports import FiledReport, NewReport, file_report, number_record
+from qalqan.cases.store import CaseStore
+from qalqan.exchange.reader import read_file
+from qalqan.public.checks import NumberVerdict, judge
+from qalqan.public.metrics import PublicMetrics
+from qalqan.public.pow import ProofOfWork
+from qalqan.public.throttle import TokenBuckets
+from qalqan.screening.network import ProtectedNumbers
+
+__all__ = ["PublicFace", "PublicSettings", "load_registry"]
+
+log = logging.getLogger("qalqan.public")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PublicSettings:
+    """The public application's bounds (the ``qalqan serve-public`` options)."""
+
+    home_region: str = "KZ"
+    check_rate: float = 1.0
+    """Number checks per second per client, after the burst."""
+    check_burst: float = 30.0
+    report_rate: float = 1 / 60
+    """Reports (and challenges) per second per client: one a minute after the burst."""
+    report_burst: float = 5.0
+    global_rate: float = 500.0
+    """All clients together: requests per second, after the global burst."""
+    global_burst: float = 1000.0
+    max_clients: int = 10_000
+    """Clients whose buckets are remembered (least recently seen forgotten first)."""
+    pow_difficulty: int = 16
+    pow_ttl_s: float = 300.0
+    max_body_bytes: int = 3 * 1024 * 1024
+    recent: timedelta = timedelta(days=30)
+    dedup_window: timedelta = timedelta(hours=24)
+
+
+def load_registry(path: Path | None) -> ProtectedNumbers:
+    """The exchange-v1 ``registry`` file at ``path`` (none: an empty registry)."""
+    if path is None:
+        return ProtectedNumbers()
+    return ProtectedNumbers.from_table(read_file(path, "registry").read_all())
+
+
+class PublicFace:
+    """One public application over one case store (see the module's docstring)."""
+
+    def __init__(
+        self,
+        *,
+        store: CaseStore,
+        registry: ProtectedNumbers,
+        settings: PublicSettings,
+        secret: bytes | None = None,
+        tag_scheme: Callable[[str], str | None] | None = None,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.settings = settings
+        self.secret = secret or secrets.token_bytes(32)
+        self.tag_scheme = tag_scheme
+        """The text classifier's scheme of a report's text (``qalqan.content``), when wired."""
+        self.metrics = PublicMetrics()
+        self.pow = ProofOfWork(
+            secret=self.secret, difficulty=settings.pow_difficulty, ttl_s=settings.pow_ttl_s
+        )
+        self.checks = TokenBuckets(
+            rate=settings.check_rate,
+            burst=settings.check_burst,
+            global_rate=settings.global_rate,
+            global_burst=settings.global_burst,
+            max_clients=settings.max_clients,
+        )
+        self.reports = TokenBuckets(
+            rate=settings.report_rate,
+            burst=settings.report_burst,
+            global_rate=settings.global_rate / 10,
+            global_burst=settings.global_burst / 10,
+            max_clients=settings.max_clients,
+        )
+
+    def reporter_key(self, client: str) -> str:
+        """A pseudonymous key of a client: an HMAC of its address, never the address."""
+        return hmac.new(self.secret, client.encode(), hashlib.sha256).hexdigest()
+
+    def check(self, number: str) -> NumberVerdict:
+        """The verdict on an E.164 ``number``; counted by its level, logged without the asker."""
+        with self.store.transaction() as session:
+            record = number_record(session, number, recent=self.settings.recent)
+        verdict = judge(
+            number,
+            registry=self.registry,
+            record=record,
+            home_region=self.settings.home_region,
+            recent=self.settings.recent,
+        )
+        self.metrics.check(verdict.level.value)
+        log.info("number check: %s", verdict.level.value)
+        return verdict
+
+    def report(self, report: NewReport) -> FiledReport:
+        """File a report (its text tagged with its scheme when a classifier is wired)."""
+        if self.tag_scheme is not None and report.text and report.scheme is None:
+            from dataclasses import replace
+
+            report = replace(report, scheme=self.tag_scheme(report.text))
+        with self.store.transaction() as session:
+            filed = file_report(session, report, dedup_window=self.settings.dedup_window)
+        outcome = "duplicate" if filed.duplicate else "queued" if filed.alert_id else "filed"
+        self.metrics.report(outcome)
+        log.info("citizen report: %s", outcome)
+        return filed
+
+    @staticmethod
+    def when(text: str) -> datetime | None:
+        """A report's time as the form or the API gives it (ISO 8601), None when empty."""
+        if not text:
+            return None
+        value = datetime.fromisoformat(text[:40])
+        if value.tzinfo is None:
+            from datetime import UTC
+
+            value = value.replace(tzinfo=UTC)
+        return value

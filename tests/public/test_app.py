@@ -1,0 +1,300 @@
+"""The public application in-process: the check, the reports, their bounds, and what is never said."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from typing import TYPE_CHECKING
+
+import pytest
+from PIL import Image
+
+from qalqan.cases import CaseStore
+from qalqan.cases.reports import CitizenReport
+from qalqan.public import PublicSettings
+from qalqan.public.pow import solve
+from tests.cases.feeds import BANK_HOTLINE, FARM_SIMS, victim_number
+from tests.public.conftest import client_for, face_over
+
+if TYPE_CHECKING:
+    from httpx import Response
+    from starlette.testclient import TestClient
+
+ASKER = "203.0.113.7"
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+CHALLENGE = re.compile(r'name="challenge" value="([^"]+)"')
+
+
+def _report(client: TestClient, number: str = BANK_HOTLINE, **changes: object) -> Response:
+    token = client.get("/v1/challenge").json()["challenge"]
+    body = {
+        "number": number,
+        "channel": "call",
+        "category": "bank_security",
+        "text": "служба безопасности банка, назовите код",
+        "challenge": token,
+        "solution": solve(token),
+        **changes,
+    }
+    answer: Response = client.post("/v1/reports", json=body)
+    return answer
+
+
+def test_a_farms_number_is_danger_and_nothing_personal_is_said(fed: CaseStore) -> None:
+    client = client_for(face_over(fed))
+    farm_number = FARM_SIMS[0][1]
+    answer = client.get(f"/v1/check/{farm_number}", headers={"Accept-Language": "en"})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["level"] == "danger"
+    keys = {r["key"] for r in body["reasons"]}
+    assert {"public.farm_sim", "public.campaign"} <= keys
+    said = answer.text
+    assert FARM_SIMS[0][0] not in said and FARM_SIMS[0][2] not in said  # IMSI, IMEI
+    assert not any(victim_number(k) in said for k in range(8))  # whom it called
+
+
+def test_the_page_speaks_the_language_of_the_switch_or_the_browser(fed: CaseStore) -> None:
+    client = client_for(face_over(fed))
+    kk = client.get(
+        "/check",
+        params={"number": "8 701 123 45 67"},
+        headers={"Accept-Language": "kk-KZ,kk;q=0.9"},
+    )
+    assert 'lang="kk"' in kk.text and "Нөмір туралы жаман ештеңе белгісіз" in kk.text
+    ru = client.get("/check", params={"number": BANK_HOTLINE, "lang": "ru"})
+    assert 'lang="ru"' in ru.text and "Опасно" in ru.text
+    remembered = client.get("/", headers={"Accept-Language": "en"})
+    assert 'lang="ru"' in remembered.text  # the switch's choice outlives the browser's
+
+
+def test_a_client_over_its_budget_gets_429_with_retry_after_while_others_are_served(
+    fed: CaseStore,
+) -> None:
+    face = face_over(fed, PublicSettings(pow_difficulty=8, check_rate=0.5, check_burst=3))
+    greedy, patient = client_for(face, "198.51.100.1"), client_for(face, "198.51.100.2")
+    codes = [greedy.get("/v1/check/+77011234567").status_code for _ in range(5)]
+    assert codes == [200, 200, 200, 429, 429]
+    refused = greedy.get("/v1/check/+77011234567")
+    assert refused.headers["Retry-After"] == "2"
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert patient.get("/v1/check/+77011234567").status_code == 200
+    assert 'qalqan_public_checks_total{outcome="limited"} 3' in greedy.get("/metrics").text
+
+
+def test_a_bad_number_is_refused_in_the_one_error_shape(fed: CaseStore) -> None:
+    answer = client_for(face_over(fed)).get("/v1/check/not-a-number")
+    assert answer.status_code == 400
+    assert answer.json()["error"] | {"message": None} == {
+        "status": 400,
+        "code": "invalid_number",
+        "message": None,
+        "field": "number",
+    }
+
+
+def test_every_lookup_is_counted_by_outcome_and_no_log_names_the_asker(
+    fed: CaseStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = client_for(face_over(fed), ASKER)
+    with caplog.at_level(logging.DEBUG):
+        client.get(f"/v1/check/{BANK_HOTLINE}")
+        client.get("/v1/check/+77011234567")
+        client.get("/v1/check/nonsense")
+        assert _report(client).status_code == 201
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "number check" in logged  # the lookups are logged ...
+    assert ASKER not in logged  # ... without who asked
+    metrics = client.get("/metrics").text
+    assert 'qalqan_public_checks_total{outcome="danger"} 1' in metrics
+    assert 'qalqan_public_checks_total{outcome="unknown"} 1' in metrics
+    assert 'qalqan_public_checks_total{outcome="invalid"} 1' in metrics
+    assert 'qalqan_public_reports_total{outcome="queued"} 1' in metrics
+
+
+def test_a_report_with_its_work_done_is_filed_and_queued_and_a_replay_refused(
+    fed: CaseStore,
+) -> None:
+    client = client_for(face_over(fed))
+    token = client.get("/v1/challenge").json()["challenge"]
+    body = {
+        "number": BANK_HOTLINE,
+        "channel": "sms",
+        "category": "bank_security",
+        "text": "x",
+        "challenge": token,
+        "solution": solve(token),
+    }
+    first = client.post("/v1/reports", json=body)
+    assert first.status_code == 201 and first.json()["outcome"] == "queued"
+    again = client.post("/v1/reports", json=body)
+    assert again.status_code == 403
+    assert again.json()["error"] == {
+        "status": 403,
+        "code": "proof_of_work",
+        "message": "replayed",
+        "field": "solution",
+    }
+
+
+def test_a_report_without_its_work_done_is_refused(fed: CaseStore) -> None:
+    from tests.public.test_pow import _unsolving
+
+    client = client_for(face_over(fed))
+    token = client.get("/v1/challenge").json()["challenge"]
+    unsolved = _report(client, challenge=token, solution=_unsolving(token, 8))
+    assert unsolved.status_code == 403
+    assert unsolved.json()["error"]["message"] == "unsolved"
+    missing = _report(client, challenge="", solution="1")
+    assert missing.status_code == 403
+    assert missing.json()["error"]["message"] == "malformed"
+    assert 'qalqan_public_reports_total{outcome="pow_refused"} 2' in client.get("/metrics").text
+
+
+def test_the_same_report_twice_is_one_report(fed: CaseStore) -> None:
+    client = client_for(face_over(fed))
+    first = _report(client, number="+77079998877").json()
+    second = _report(client, number="+77079998877").json()
+    assert first["outcome"] == "filed" and second["outcome"] == "duplicate"
+    assert first["report_id"] == second["report_id"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"number": "12"}, "number"),
+        ({"channel": "fax"}, "channel"),
+        ({"category": "x"}, "category"),
+        ({"time": "yesterday"}, "time"),
+        ({"text": "x" * 2001}, "text"),
+        ({"callback": "abc"}, "callback"),
+    ],
+)
+def test_a_bad_field_is_refused_naming_it(
+    fed: CaseStore, changes: dict[str, str], field: str
+) -> None:
+    answer = _report(client_for(face_over(fed)), **changes)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["field"] == field
+
+
+def test_bodies_are_bounded_before_they_are_read(fed: CaseStore) -> None:
+    client = client_for(face_over(fed, PublicSettings(pow_difficulty=8, max_body_bytes=1000)))
+    big = client.post(
+        "/v1/reports",
+        content=b"{" + b" " * 2000 + b"}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert big.status_code == 413
+    not_json = client.post(
+        "/v1/reports", content=b"number=1", headers={"Content-Type": "text/plain"}
+    )
+    assert not_json.status_code == 415
+
+
+def _form(client: TestClient, lang: str = "ru") -> tuple[str, str]:
+    page = client.get("/report", params={"lang": lang})
+    return CSRF.search(page.text).group(1), CHALLENGE.search(page.text).group(1)  # type: ignore[union-attr]
+
+
+def _png_with_exif() -> bytes:
+    image = Image.new("RGB", (40, 30), (200, 10, 10))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x8825] = {2: (43.0, 15.0, 0.0)}  # GPS latitude
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+def test_the_form_needs_its_csrf_token(fed: CaseStore) -> None:
+    client = client_for(face_over(fed))
+    _, challenge = _form(client)
+    answer = client.post(
+        "/report",
+        data={
+            "csrf": "guessed",
+            "number": BANK_HOTLINE,
+            "challenge": challenge,
+            "solution": solve(challenge),
+        },
+    )
+    assert answer.status_code == 403
+    assert "Форма устарела" in answer.text
+
+
+def test_the_form_files_a_report_with_its_screenshot_re_encoded_without_exif(
+    fed: CaseStore,
+) -> None:
+    client = client_for(face_over(fed))
+    csrf, challenge = _form(client, "kk")
+    photo = _png_with_exif()
+    assert b"PhoneMaker" in photo
+    answer = client.post(
+        "/report?lang=kk",
+        data={
+            "csrf": csrf,
+            "number": "8 707 999 88 77",
+            "channel": "messenger",
+            "category": "police",
+            "text": "полициядан",
+            "challenge": challenge,
+            "solution": solve(challenge),
+        },
+        files={"screenshot": ("photo.txt", photo, "text/plain")},
+    )
+    assert answer.status_code == 201, answer.text
+    assert "Рахмет" in answer.text
+    from sqlalchemy import select
+
+    with fed.transaction() as s:
+        row = s.execute(select(CitizenReport)).scalar_one()
+    assert row.attachment is not None and row.attachment.startswith(b"\x89PNG")
+    assert b"PhoneMaker" not in row.attachment and b"Exif" not in row.attachment
+    assert row.attachment_type == "image/png" and len(row.attachment_sha256 or "") == 64
+    assert Image.open(io.BytesIO(row.attachment)).size == (40, 30)
+
+
+@pytest.mark.parametrize(
+    "upload",
+    [b"MZ\x90\x00 not an image", b"\x89PNG\r\n\x1a\n broken", b"GIF89a" + b"\x00" * 20],
+)
+def test_what_is_not_an_accepted_image_is_refused(fed: CaseStore, upload: bytes) -> None:
+    client = client_for(face_over(fed))
+    csrf, challenge = _form(client, "en")
+    answer = client.post(
+        "/report",
+        data={
+            "csrf": csrf,
+            "number": BANK_HOTLINE,
+            "challenge": challenge,
+            "solution": solve(challenge),
+        },
+        files={"screenshot": ("x.png", upload, "image/png")},
+    )
+    assert answer.status_code == 400
+    assert "screenshot" in answer.text
+
+
+def test_a_picture_claiming_too_many_pixels_is_refused_before_decoding() -> None:
+    from qalqan.public.uploads import UploadError, read_screenshot
+
+    image = Image.new("1", (5000, 5000))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    assert len(out.getvalue()) < 100_000
+    with pytest.raises(UploadError, match="pixels"):
+        read_screenshot(out.getvalue())
+
+
+def test_the_public_app_knows_nothing_of_the_console() -> None:
+    import ast
+    from pathlib import Path
+
+    import qalqan.public
+
+    for path in Path(qalqan.public.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith("qalqan.console"), path
