@@ -16,6 +16,7 @@ from qalqan.cli.evidence import evidence_app
 from qalqan.cli.intel import intel_app
 from qalqan.cli.keys import keys_app
 from qalqan.cli.media import media_app
+from qalqan.cli.public import serve_public_command
 from qalqan.cli.screening import replay_command, rules_app
 from qalqan.cli.serve import serve_command, serve_http_command
 from qalqan.cli.simulate import simulate_command
@@ -44,6 +45,7 @@ app.command("sip-feed")(sip_feed_command)
 app.add_typer(cases_app, name="cases")
 app.add_typer(audit_app, name="audit")
 app.command("console")(console_command)
+app.command("serve-public")(serve_public_command)
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
 app.add_typer(evidence_app, name="evidence")

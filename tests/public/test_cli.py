@@ -1,0 +1,60 @@
+"""``qalqan serve-public``: the verdict in-process, the registry read, no access log, bad input refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from qalqan.cases import CaseStore, upgrade
+from qalqan.cli.main import app
+from qalqan.cli.public import uvicorn_config
+from qalqan.public import PublicSettings, create_app
+
+
+def _store(tmp_path: Path) -> str:
+    url = str(tmp_path / "cases.db")
+    upgrade(url)
+    return url
+
+
+def test_check_prints_the_verdict_with_the_registrys_owner(tmp_path: Path) -> None:
+    registry = tmp_path / "registry.csv"
+    registry.write_text(
+        "number,owner,policy\n+77272707000,National Bank,inbound_only\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(
+        app,
+        ["serve-public", "--db", _store(tmp_path), "--registry", str(registry),
+         "--check", "8 727 270 70 00"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(result.output)
+    assert verdict["level"] == "danger" and verdict["owner"] == "National Bank"
+    assert verdict["reasons"][0]["key"] == "public.registry.inbound_only"
+
+
+def test_an_unmigrated_store_a_short_secret_and_a_bad_number_are_one_line_each(
+    tmp_path: Path,
+) -> None:
+    runner = CliRunner()
+    unmigrated = runner.invoke(
+        app, ["serve-public", "--db", str(tmp_path / "no.db"), "--check", "+77011234567"]
+    )
+    assert unmigrated.exit_code == 2 and "error:" in unmigrated.output
+    short = tmp_path / "secret"
+    short.write_bytes(b"too short")
+    refused = runner.invoke(
+        app, ["serve-public", "--db", _store(tmp_path), "--secret-file", str(short), "--check", "1"]
+    )
+    assert refused.exit_code == 2 and "at least 32 bytes" in refused.output
+    bad = runner.invoke(app, ["serve-public", "--db", _store(tmp_path), "--check", "call me"])
+    assert bad.exit_code == 2 and "error:" in bad.output
+
+
+def test_the_server_keeps_no_access_log(tmp_path: Path) -> None:
+    store = CaseStore.open(_store(tmp_path))
+    config = uvicorn_config(create_app(store=store, settings=PublicSettings()), "127.0.0.1", 8080)
+    assert config.access_log is False
+    store.close()
