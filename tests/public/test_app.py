@@ -298,3 +298,28 @@ def test_the_public_app_knows_nothing_of_the_console() -> None:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom):
                 assert not (node.module or "").startswith("qalqan.console"), path
+
+
+def test_a_reports_text_is_tagged_by_the_scheme_classifier_when_one_is_wired(
+    fed_sqlite: CaseStore,
+) -> None:
+    from sqlalchemy import select
+
+    from qalqan.public import PublicFace
+
+    told: list[str] = []
+
+    def scheme_of(text: str) -> str:
+        told.append(text)
+        return "bank_security"
+
+    face = PublicFace(
+        store=fed_sqlite,
+        registry=face_over(fed_sqlite).registry,
+        settings=face_over(fed_sqlite).settings,
+        tag_scheme=scheme_of,
+    )
+    assert _report(client_for(face), number="+77079998877").status_code == 201
+    with fed_sqlite.transaction() as s:
+        row = s.execute(select(CitizenReport)).scalar_one()
+    assert told == [row.text] and row.scheme == "bank_security"
