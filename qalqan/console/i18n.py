@@ -536,6 +536,12 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "kk": "Күдіктілер тізімі",
         "en": "Watch list",
     },
+    "rule_content": {
+        "ru": "Мошеннический контент",
+        "kk": "Алаяқтық мазмұн",
+        "en": "Scam content",
+    },
+    "rule_public": {"ru": "Проверка номера", "kk": "Нөмірді тексеру", "en": "Number check"},
     "dashboard_title": {"ru": "Сводка смены", "kk": "Ауысым жиынтығы", "en": "Shift dashboard"},
     "chart_intercepted": {
         "ru": "Перехвачено звонков",
