@@ -32,7 +32,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, select
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from qalqan.cases.ingest.alerts import as_json
@@ -231,12 +240,14 @@ def number_record(session: Session, number: str, *, recent: timedelta = RECENT) 
     """What the store knows of ``number`` (see the module's docstring)."""
     now = clock_of(session)
     categories = Counter(
-        category
-        for (category,) in session.execute(
-            select(CitizenReport.category).where(
-                CitizenReport.number == number, CitizenReport.received_at >= now - recent
+        {
+            category: count
+            for category, count in session.execute(
+                select(CitizenReport.category, func.count())
+                .where(CitizenReport.number == number, CitizenReport.received_at >= now - recent)
+                .group_by(CitizenReport.category)
             )
-        )
+        }
     )
     campaigns, farm, waves, intercepted, wangiri = [], False, 0, 0, False
     for alert, relation in _alerts_naming(session, number):
