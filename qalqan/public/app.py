@@ -272,9 +272,9 @@ async def report_json(request: Request) -> Response:
         return _limited(wait)
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         return error(415, "unsupported_media_type", "send the report as application/json")
-    body = await request.body()
-    if len(body) > MAX_JSON_BYTES:
+    if int(request.headers.get("content-length", "0")) > MAX_JSON_BYTES:
         return error(413, "body_too_large", f"a report is at most {MAX_JSON_BYTES} bytes")
+    body = await request.body()
     try:
         fields = json.loads(body)
     except ValueError:

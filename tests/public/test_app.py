@@ -8,12 +8,16 @@ import re
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from qalqan.cases import CaseStore
 from qalqan.cases.reports import CitizenReport
 from qalqan.public import PublicSettings
+from qalqan.public.i18n import LANGUAGES, language_of
 from qalqan.public.pow import solve
+from qalqan.public.uploads import UploadError, read_screenshot
 from tests.cases.feeds import BANK_HOTLINE, FARM_SIMS, victim_number
 from tests.public.conftest import client_for, face_over
 
@@ -323,3 +327,43 @@ def test_a_reports_text_is_tagged_by_the_scheme_classifier_when_one_is_wired(
     with fed_sqlite.transaction() as s:
         row = s.execute(select(CitizenReport)).scalar_one()
     assert told == [row.text] and row.scheme == "bank_security"
+
+
+def test_a_json_report_past_its_own_bound_is_refused_before_it_is_read(
+    fed_sqlite: CaseStore,
+) -> None:
+    client = client_for(face_over(fed_sqlite))
+    answer = client.post(
+        "/v1/reports",
+        content=b'{"text": "' + b"x" * 20_000 + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "body_too_large"
+
+
+def test_hostile_sizes_are_refused_cheaply(fed_sqlite: CaseStore) -> None:
+    client = client_for(face_over(fed_sqlite))
+    long_number = client.get("/v1/check/" + "7" * 10_000)
+    assert long_number.status_code == 400
+    assert "at most 32" in long_number.json()["error"]["message"]
+    huge_language = client.get("/", headers={"Accept-Language": "xx," * 5_000 + "kk"})
+    assert huge_language.status_code == 200 and 'lang="ru"' in huge_language.text
+    page = client.get("/check", params={"number": "<b>" * 100})
+    assert page.status_code == 400 and "<b><b>" not in page.text
+
+
+@given(st.text(max_size=300))
+def test_any_accept_language_picks_one_of_the_pages_languages(header: str) -> None:
+    assert language_of(None, header) in LANGUAGES
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=4096))
+def test_any_upload_is_an_image_re_encoded_or_refused_saying_why(data: bytes) -> None:
+    for prefix in (b"", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"RIFF\x00\x00\x00\x00WEBP"):
+        try:
+            stored = read_screenshot(prefix + data)
+        except UploadError:
+            continue
+        assert stored.data.startswith(b"\x89PNG") and stored.media_type == "image/png"
