@@ -350,7 +350,7 @@ def _edges(con: duckdb.DuckDBPyConnection) -> pa.Table:
     return con.sql(
         """
         WITH cand AS (SELECT imsi FROM candidates),
-        handsets AS (SELECT DISTINCT p.imsi, p.imei FROM part_sim_imei_day p JOIN cand USING (imsi)),
+        handsets AS (SELECT p.imsi, p.imei FROM part_sim_imei p JOIN cand USING (imsi)),
         imei_pairs AS (
             SELECT DISTINCT x.imsi AS a, y.imsi AS b, 'shared_imei' AS kind
             FROM handsets x JOIN handsets y ON x.imei = y.imei AND x.imsi < y.imsi
@@ -612,8 +612,8 @@ def _merge_channels(con: duckdb.DuckDBPyConnection, pieces: list[set[str]]) -> l
         ).fetchall()
         hours = con.execute(
             """
-            SELECT h.imsi, hour(h.h) AS hour, CAST(sum(h.originated) AS BIGINT) AS n
-            FROM part_sim_hour h JOIN _piece_members USING (imsi) GROUP BY 1, 2
+            SELECT h.imsi, h.hour, h.originated
+            FROM part_sim_hour_of_day h JOIN _piece_members USING (imsi)
             """
         ).fetchall()
     finally:
@@ -685,16 +685,16 @@ def _expand(con: duckdb.DuckDBPyConnection, farms: list[Farm], scores: dict[str,
             """
             WITH members AS (SELECT * FROM _members),
             member_imei AS (
-                SELECT DISTINCT m.farm, p.imei FROM part_sim_imei_day p JOIN members m USING (imsi)
+                SELECT DISTINCT m.farm, p.imei FROM part_sim_imei p JOIN members m USING (imsi)
             ),
             member_site_day AS (
                 SELECT DISTINCT m.farm, p.site, p.d FROM part_sim_site_day p JOIN members m USING (imsi)
             ),
             outsiders AS (
-                SELECT DISTINCT imsi FROM part_sim_hour WHERE imsi NOT IN (SELECT imsi FROM members)
+                SELECT imsi FROM part_sim_activity WHERE imsi NOT IN (SELECT imsi FROM members)
             ),
             by_imei AS (
-                SELECT DISTINCT p.imsi, mi.farm FROM part_sim_imei_day p JOIN member_imei mi USING (imei)
+                SELECT DISTINCT p.imsi, mi.farm FROM part_sim_imei p JOIN member_imei mi USING (imei)
                 WHERE p.imsi IN (SELECT imsi FROM outsiders)
             ),
             contacts AS (

@@ -15,10 +15,13 @@ assumes a country.
 The work is done in two phases so that history need not be read again:
 
 1. **Partials** (``part_*`` tables, :data:`PARTIALS`): aggregates of the call
-   records per SIM and day, per SIM and callee, per SIM and cell, per handset
-   and day, per pair of numbers, per answered talk time … Each merges exactly
-   with the same partial of other days by sums, minima, maxima and unions, so
-   partials of months can be kept and a new day added to them.
+   records per SIM, per SIM and hour of the day, per SIM and callee, per SIM and
+   cell, per SIM and handset, per handset (its busiest day), per pair of numbers,
+   per answered talk time … Each merges exactly with the same partial of other
+   days by sums, minima, maxima and unions, so partials of months can be kept and
+   a new day added to them. Other days means days apart: a SIM's distinct active
+   days and hours, and a handset's SIMs on its busiest day, are counted over the
+   records of each day whole, so the parts of a merge never share a day.
 2. **Features** from the merged partials, one row per SIM.
 
 A full run is the partials of every day at once. Where the features name one
@@ -179,8 +182,10 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 #: The partials, each from one pass over the records; see the module docstring.
 PARTIALS: tuple[Partial, ...] = (
     Partial(
-        name="sim_hour",
-        keys=("imsi", "h"),
+        # The days and hours of a new day's records are never in the partial of the days
+        # before it, so the counts of distinct days and hours add up like the others.
+        name="sim_activity",
+        keys=("imsi",),
         merge={
             "msisdn_seen": "min",
             "voice_out": "sum",
@@ -192,9 +197,11 @@ PARTIALS: tuple[Partial, ...] = (
             "night": "sum",
             "first_seen": "min",
             "last_seen": "max",
+            "active_days": "sum",
+            "active_hours": "sum",
         },
         select="""
-        SELECT imsi, date_trunc('hour', t) AS h, min(a_number) AS msisdn_seen,
+        SELECT imsi, min(a_number) AS msisdn_seen,
                count(*) FILTER (WHERE event = 'voice') AS voice_out,
                count(*) FILTER (WHERE event = 'sms') AS sms_out,
                count(*) FILTER (WHERE event = 'voice' AND result = 'answered') AS voice_answered,
@@ -203,8 +210,16 @@ PARTIALS: tuple[Partial, ...] = (
                    AS answered_short,
                count(*) AS originated,
                count(*) FILTER (WHERE local_hour < 6) AS night,
-               min(t) AS first_seen, max(t) AS last_seen
-        FROM {mo} GROUP BY 1, 2""",
+               min(t) AS first_seen, max(t) AS last_seen,
+               count(DISTINCT CAST(t AS DATE)) AS active_days,
+               count(DISTINCT date_trunc('hour', t)) AS active_hours
+        FROM {mo} GROUP BY 1""",
+    ),
+    Partial(
+        name="sim_hour_of_day",
+        keys=("imsi", "hour"),
+        merge={"originated": "sum"},
+        select="SELECT imsi, hour(t) AS hour, count(*) AS originated FROM {mo} GROUP BY 1, 2",
     ),
     Partial(
         name="sim_callee",
@@ -227,10 +242,21 @@ PARTIALS: tuple[Partial, ...] = (
                   WHERE event = 'voice' AND result = 'answered' AND dur IS NOT NULL GROUP BY 1, 2""",
     ),
     Partial(
-        name="sim_imei_day",
-        keys=("imsi", "imei", "d"),
+        name="sim_imei",
+        keys=("imsi", "imei"),
         merge={},
-        select="SELECT DISTINCT imsi, imei, CAST(t AS DATE) AS d FROM {mo} WHERE imei IS NOT NULL",
+        select="SELECT DISTINCT imsi, imei FROM {mo} WHERE imei IS NOT NULL",
+    ),
+    Partial(
+        # a day's SIMs in one handset are all in that day's records: the most of a new
+        # day is that of its records alone, and the most of all days the largest of those
+        name="imei_day_sims",
+        keys=("imei",),
+        merge={"most_sims": "max"},
+        select="""SELECT imei, max(n) AS most_sims FROM (
+                      SELECT imei, CAST(t AS DATE) AS d, count(DISTINCT imsi) AS n FROM {mo}
+                      WHERE imei IS NOT NULL GROUP BY 1, 2
+                  ) x GROUP BY 1""",
     ),
     Partial(
         name="sim_site_day",
@@ -417,20 +443,17 @@ def _activity(con: duckdb.DuckDBPyConnection) -> None:
         f"""
         CREATE OR REPLACE TEMP TABLE sim_out AS
         WITH hours AS (
-            SELECT imsi, min(msisdn_seen) AS msisdn_seen,
-                   CAST(sum(voice_out) AS BIGINT) AS voice_out, CAST(sum(sms_out) AS BIGINT) AS sms_out,
-                   sum(voice_answered) AS answered, sum(voice_failed) AS failed,
-                   sum(answered_short) AS answered_short, sum(originated) AS originated,
-                   sum(night) AS night, count(DISTINCT CAST(h AS DATE)) AS active_days,
-                   count(*) AS hours, min(first_seen) AS first_seen, max(last_seen) AS last_seen
-            FROM part_sim_hour GROUP BY imsi
+            SELECT imsi, msisdn_seen, voice_out, sms_out, voice_answered AS answered,
+                   voice_failed AS failed, answered_short, originated, night, active_days,
+                   active_hours AS hours, first_seen, last_seen
+            FROM part_sim_activity
         ),
         callees AS (SELECT imsi, count(*) AS distinct_callees FROM part_sim_callee GROUP BY imsi),
         cells AS (
             SELECT imsi, count(DISTINCT cell) AS distinct_cells, count(DISTINCT site) AS distinct_sites
             FROM part_sim_cell GROUP BY imsi
         ),
-        imeis AS (SELECT imsi, count(DISTINCT imei) AS distinct_imeis FROM part_sim_imei_day GROUP BY imsi)
+        imeis AS (SELECT imsi, count(*) AS distinct_imeis FROM part_sim_imei GROUP BY imsi)
         SELECT d.imsi, d.msisdn_seen, d.voice_out, d.sms_out,
                coalesce(c.distinct_callees, 0) AS distinct_callees,
                CASE WHEN d.voice_out > 0 THEN d.answered / d.voice_out END AS answer_rate,
@@ -480,10 +503,9 @@ def _handsets_and_contacts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE imei_load AS
-        WITH sim_imei AS (SELECT imsi, imei FROM part_sim_imei_day GROUP BY 1, 2),
-        per_day AS (SELECT imei, d, count(*) AS n FROM part_sim_imei_day GROUP BY 1, 2),
+        WITH sim_imei AS (SELECT imsi, imei FROM part_sim_imei),
         whole AS (SELECT imei, count(*) AS n FROM sim_imei GROUP BY 1),
-        day_max AS (SELECT imei, max(n) AS n FROM per_day GROUP BY 1),
+        day_max AS (SELECT imei, most_sims AS n FROM part_imei_day_sims),
         load AS (
             SELECT m.imsi, m.imei, w.n AS sims, x.n AS sims_per_day
             FROM sim_imei m JOIN whole w ON w.imei = m.imei JOIN day_max x ON x.imei = m.imei

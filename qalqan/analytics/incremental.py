@@ -16,9 +16,10 @@ Four things are kept in a state folder (``qalqan analyze --state DIR``):
   facts read, :data:`~qalqan.analytics.inbound.CALL_PARTIALS`; and ``manifest.json``):
   :func:`features_since` gives the features of every day from the new day's
   records merged with them, the same as from all the records. The partials keyed
-  by the hour or day of their records (:data:`BY_DAY`) are kept a part a run
-  (``<name>/<first day>.parquet``): a new day only adds its own; the others are
-  merged and written again.
+  by the day or hour of their records (:data:`BY_DAY`: the SIMs' sites by day and
+  by hour) are kept a part a run (``<name>/<first day>.parquet``): a new day only
+  adds its own; the others, a row per SIM or handset or pair whatever the days
+  kept, are merged and written again.
 - **what the calls' verdicts read of the days before** (:data:`CALLS`,
   :func:`keep_calls`): the first-contact walk's state
   (:func:`~qalqan.detections.spoofing.first_contact_facts`), the calls and
@@ -125,11 +126,15 @@ STORED = "stored_"
 #: Every partial a state keeps: the features', the farms' and the numbers' history.
 KEPT: tuple[Partial, ...] = PARTIALS + FARM_PARTIALS + CALL_PARTIALS
 
-#: The partials whose keys hold the hour or day of their records (``h``, ``d``,
-#: ``hour_n``). A new day's keys cannot be in a state that ends the day before, so
-#: merging is appending: each run keeps its own rows as a part, and no part is
-#: written twice. The others are merged key by key and written again.
-BY_DAY: frozenset[str] = frozenset({"sim_hour", "sim_imei_day", "sim_site_day", "sim_site_hour"})
+#: The partials whose keys hold the day or hour of their records (``d``, ``hour_n``):
+#: the sites of each SIM by day and by hour, which the young SIMs at a site on one day
+#: and the farms' same-site evidence need as they are. A new day's keys cannot be in a
+#: state that ends the day before, so merging is appending: each run keeps its own rows
+#: as a part, and no part is written twice. The others are merged key by key and written
+#: again; they hold a row per SIM, handset, pair or SIM and hour of the day, whatever
+#: the days kept (a SIM's activity, ``sim_activity``, sums its days; its distinct days
+#: and hours add up as the new day's are never the kept ones').
+BY_DAY: frozenset[str] = frozenset({"sim_site_day", "sim_site_hour"})
 
 
 class StateError(DataSetError):
