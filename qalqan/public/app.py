@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
@@ -42,7 +45,7 @@ from qalqan.domain.messages import render
 from qalqan.domain.model import ReportCategory, ReportChannel
 from qalqan.errors import NumberError, QalqanError
 from qalqan.public.checks import NumberVerdict, parse_number
-from qalqan.public.face import PublicFace, PublicSettings
+from qalqan.public.face import PublicFace, PublicSettings, outcome_of
 from qalqan.public.i18n import LANGUAGES, language_of, words
 from qalqan.public.pow import PowError
 from qalqan.public.uploads import UploadError, read_screenshot
@@ -145,9 +148,7 @@ async def _verdict(request: Request, typed: str) -> NumberVerdict | Response:
     except NumberError as e:
         face.metrics.check("invalid")
         return error(400, "invalid_number", str(e), "number")
-    from starlette.concurrency import run_in_threadpool
-
-    return cast(NumberVerdict, await run_in_threadpool(face.check, number))
+    return await run_in_threadpool(face.check, number)
 
 
 async def check_json(request: Request) -> Response:
@@ -257,11 +258,8 @@ def _proof(face: PublicFace, fields: dict[str, Any]) -> None:
 
 
 async def _file(face: PublicFace, report: NewReport) -> dict[str, Any]:
-    from starlette.concurrency import run_in_threadpool
-
     filed = await run_in_threadpool(face.report, report)
-    outcome = "duplicate" if filed.duplicate else "queued" if filed.alert_id else "filed"
-    return {"report_id": filed.report_id, "outcome": outcome}
+    return {"report_id": filed.report_id, "outcome": outcome_of(filed)}
 
 
 async def report_json(request: Request) -> Response:
@@ -343,8 +341,6 @@ async def report_post(request: Request) -> Response:
         _proof(face, fields)
         report = read_report(face, fields, client_of(request))
         if upload is not None:
-            from dataclasses import replace
-
             try:
                 report = replace(report, attachment=read_screenshot(upload))
             except UploadError as e:
@@ -408,8 +404,6 @@ def create_app(
     the_face = face or PublicFace(
         store=store, registry=registry or ProtectedNumbers(), settings=config, secret=secret
     )
-    from starlette.middleware import Middleware
-
     app = Starlette(
         routes=list(ROUTES),
         middleware=[Middleware(BodyLimit, max_bytes=the_face.settings.max_body_bytes)],

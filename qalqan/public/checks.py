@@ -32,7 +32,7 @@ from enum import StrEnum
 from typing import Final
 
 from qalqan.cases.reports import NumberRecord
-from qalqan.domain.messages import Reason
+from qalqan.domain.messages import Reason, render
 from qalqan.domain.numbers import describe, normalise
 from qalqan.errors import NumberError
 from qalqan.screening.network import ProtectedNumbers
@@ -65,8 +65,6 @@ class NumberVerdict:
 
     def as_data(self, lang: str = "en") -> dict[str, object]:
         """The verdict as the JSON API gives it (reasons rendered in ``lang`` beside their keys)."""
-        from qalqan.domain.messages import render
-
         return {
             "number": self.number,
             "level": self.level.value,

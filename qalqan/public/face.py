@@ -19,8 +19,8 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from qalqan.cases.reports import FiledReport, NewReport, file_report, number_record
@@ -32,7 +32,7 @@ from qalqan.public.pow import ProofOfWork
 from qalqan.public.throttle import TokenBuckets
 from qalqan.screening.network import ProtectedNumbers
 
-__all__ = ["PublicFace", "PublicSettings", "load_registry"]
+__all__ = ["PublicFace", "PublicSettings", "load_registry", "outcome_of"]
 
 log = logging.getLogger("qalqan.public")
 
@@ -58,6 +58,13 @@ class PublicSettings:
     max_body_bytes: int = 3 * 1024 * 1024
     recent: timedelta = timedelta(days=30)
     dedup_window: timedelta = timedelta(hours=24)
+
+
+def outcome_of(filed: FiledReport) -> str:
+    """What came of a report: ``duplicate``, ``queued`` (it named a live campaign) or ``filed``."""
+    if filed.duplicate:
+        return "duplicate"
+    return "queued" if filed.alert_id is not None else "filed"
 
 
 def load_registry(path: Path | None) -> ProtectedNumbers:
@@ -126,12 +133,10 @@ class PublicFace:
     def report(self, report: NewReport) -> FiledReport:
         """File a report (its text tagged with its scheme when a classifier is wired)."""
         if self.tag_scheme is not None and report.text and report.scheme is None:
-            from dataclasses import replace
-
             report = replace(report, scheme=self.tag_scheme(report.text))
         with self.store.transaction() as session:
             filed = file_report(session, report, dedup_window=self.settings.dedup_window)
-        outcome = "duplicate" if filed.duplicate else "queued" if filed.alert_id else "filed"
+        outcome = outcome_of(filed)
         self.metrics.report(outcome)
         log.info("citizen report: %s", outcome)
         return filed
@@ -143,7 +148,5 @@ class PublicFace:
             return None
         value = datetime.fromisoformat(text[:40])
         if value.tzinfo is None:
-            from datetime import UTC
-
             value = value.replace(tzinfo=UTC)
         return value
