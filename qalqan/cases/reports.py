@@ -186,6 +186,10 @@ class NumberRecord:
     spoofed_waves: int
     """Waves of spoofed calls that presented this number."""
     intercepted_calls: int
+    """Calls from this number that screening stopped (warned of, diverted or blocked)."""
+    spoofed_calls: int
+    """Of those, the calls screening held to be spoofed (a domestic number arriving from
+    abroad, a protected number on a route it never calls from, ...)."""
     wangiri: bool
     """An intercepted call from this number was a one-ring (Wangiri) burst."""
 
@@ -228,12 +232,15 @@ def _is_live(alert: Alert, now: datetime) -> bool:
     return alert.status != AlertStatus.DONE.value and alert.occurred_at >= now - LIVE_WITHIN
 
 
-def _wangiri(alert: Alert) -> bool:
+def _rules(alert: Alert) -> set[str]:
+    """The rules behind an alert's reasons (its reasons are data: rule, key, facts)."""
     try:
         reasons = json.loads(alert.reasons)
     except ValueError:
-        return False
-    return any(str(r.get("rule", "")).startswith("wangiri") for r in reasons if isinstance(r, dict))
+        return set()
+    if not isinstance(reasons, list):
+        return set()
+    return {str(r.get("rule", "")) for r in reasons if isinstance(r, dict)}
 
 
 def number_record(session: Session, number: str, *, recent: timedelta = RECENT) -> NumberRecord:
@@ -249,7 +256,7 @@ def number_record(session: Session, number: str, *, recent: timedelta = RECENT) 
             )
         }
     )
-    campaigns, farm, waves, intercepted, wangiri = [], False, 0, 0, False
+    campaigns, farm, waves, intercepted, spoofed, wangiri = [], False, 0, 0, 0, False
     for alert, relation in _alerts_naming(session, number):
         if alert.kind == AlertKind.CAMPAIGN.value and relation == "caller":
             campaigns.append(
@@ -265,7 +272,9 @@ def number_record(session: Session, number: str, *, recent: timedelta = RECENT) 
             waves += 1
         elif alert.kind == AlertKind.INTERCEPTED_CALL.value and alert.source != REPORTS_SOURCE:
             intercepted += 1
-            wangiri = wangiri or _wangiri(alert)
+            rules = _rules(alert)
+            spoofed += any(rule.startswith("spoofed_cli.") for rule in rules)
+            wangiri = wangiri or any(rule.startswith("wangiri.") for rule in rules)
     return NumberRecord(
         number=number,
         reports_recent=sum(categories.values()),
@@ -274,6 +283,7 @@ def number_record(session: Session, number: str, *, recent: timedelta = RECENT) 
         farm_sim=farm,
         spoofed_waves=waves,
         intercepted_calls=intercepted,
+        spoofed_calls=spoofed,
         wangiri=wangiri,
     )
 

@@ -954,6 +954,11 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "ru": "звонки из-за рубежа показывали этот номер (волн: {waves}) — он был подменён",
         "kk": "шетелден келген қоңыраулар бұл нөмірді көрсетті (толқындар: {waves}) — ол бұрмаланған",
     },
+    "public.spoofed_calls": {
+        "en": "{calls} call(s) showing this number came from abroad or by a way it never calls: it was spoofed",
+        "ru": "звонков с этим номером, пришедших из-за рубежа или путём, которым он никогда не звонит: {calls} — номер был подменён",
+        "kk": "шетелден немесе ол ешқашан қоңырау шалмайтын жолмен келген осы нөмірлі қоңыраулар: {calls} — нөмір бұрмаланған",
+    },
     "public.intercepted": {
         "en": "{calls} call(s) from this number were stopped as fraud",
         "ru": "звонков с этого номера, остановленных как мошеннические: {calls}",

@@ -13,7 +13,8 @@ The levels, worst first:
 
 * ``danger`` — the number belongs to an organisation that never calls from it
   (any call showing it is spoofed), or scammers used it: reported, a campaign's,
-  a SIM farm's, shown by spoofed calls from abroad, stopped as fraud, Wangiri,
+  a SIM farm's, shown by spoofed calls (a domestic number arriving from abroad), stopped
+  as fraud, Wangiri,
   or in no allocated range;
 * ``caution`` — a premium-rate or a foreign number, with nothing else against it;
 * ``official`` — a protected number that does call out (a bank's line): real,
@@ -149,14 +150,14 @@ def _store_reasons(record: NumberRecord, recent: timedelta) -> list[Reason]:
         reasons.append(
             Reason.said("public.spoofed", 0.9, "public.spoofed", waves=str(record.spoofed_waves))
         )
+    if record.spoofed_calls:
+        calls = str(record.spoofed_calls)
+        reasons.append(Reason.said("public.spoofed", 0.9, "public.spoofed_calls", calls=calls))
     if record.wangiri:
         reasons.append(Reason.said("public.wangiri", 1.0, "public.wangiri"))
-    elif record.intercepted_calls:
-        reasons.append(
-            Reason.said(
-                "public.intercepted", 0.8, "public.intercepted", calls=str(record.intercepted_calls)
-            )
-        )
+    elif record.intercepted_calls > record.spoofed_calls:
+        calls = str(record.intercepted_calls - record.spoofed_calls)
+        reasons.append(Reason.said("public.intercepted", 0.8, "public.intercepted", calls=calls))
     return reasons
 
 

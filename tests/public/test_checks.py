@@ -40,6 +40,7 @@ def _record(number: str, **changes: object) -> NumberRecord:
         "farm_sim": False,
         "spoofed_waves": 0,
         "intercepted_calls": 0,
+        "spoofed_calls": 0,
         "wangiri": False,
     }
     return NumberRecord(**{**base, **changes})  # type: ignore[arg-type]
@@ -81,6 +82,7 @@ def test_nothing_known_is_unknown_and_still_carries_a_reason() -> None:
         ({"farm_sim": True}, "public.farm_sim", "advice.scam"),
         ({"spoofed_waves": 2}, "public.spoofed", "advice.spoofed"),
         ({"intercepted_calls": 4}, "public.intercepted", "advice.scam"),
+        ({"intercepted_calls": 2, "spoofed_calls": 2}, "public.spoofed_calls", "advice.spoofed"),
         ({"wangiri": True, "intercepted_calls": 1}, "public.wangiri", "advice.no_call_back"),
     ],
 )
@@ -91,6 +93,14 @@ def test_what_the_store_knows_against_a_number_makes_it_danger(
     assert verdict.level is Level.DANGER
     assert key in [r.key for r in verdict.reasons]
     assert advice in verdict.advice
+
+
+def test_calls_stopped_as_spoofed_are_not_counted_again_as_other_calls_stopped() -> None:
+    record = _record(PLAIN, intercepted_calls=5, spoofed_calls=2)
+    verdict = judge(PLAIN, registry=REGISTRY, record=record, home_region="KZ")
+    facts = {r.key: dict(r.facts) for r in verdict.reasons}
+    assert facts["public.spoofed_calls"] == {"calls": "2"}
+    assert facts["public.intercepted"] == {"calls": "3"}
 
 
 def test_a_campaigns_number_is_danger_with_when_it_was_last_seen() -> None:

@@ -82,7 +82,9 @@ def test_what_the_store_says_of_a_number_is_about_the_number_only(fed: CaseStore
         hotline = number_record(s, BANK_HOTLINE)
         nobody = number_record(s, STRANGER)
     assert farm.farm_sim and farm.campaigns and farm.intercepted_calls > 0
+    assert farm.spoofed_calls == 0  # the farm's SIMs call as themselves
     assert hotline.campaigns and all(c.live for c in hotline.campaigns)
+    assert hotline.spoofed_calls == hotline.intercepted_calls > 0  # all arrived from abroad
     assert not hotline.farm_sim
     assert nobody.campaigns == () and not nobody.farm_sim and nobody.intercepted_calls == 0
     said = repr(farm)
