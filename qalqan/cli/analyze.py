@@ -6,9 +6,10 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.table import Table
@@ -407,14 +408,40 @@ def evaluate_command(
         )
     console.print(k)
     if result.money:
-        console.print(
-            f"mule accounts: precision {pct(result.money['precision'])}, recall {pct(result.money['recall'])} "
-            f"({result.money['mules']} accounts moved stolen money)"
-        )
+        _print_money(result.money, pct)
     ari = result.campaigns["ari"]
     console.print(
         f"adjusted Rand index of campaigns: {'–' if ari is None else f'{ari:.3f}'}; "
         f"UTC offsets right for {result.campaigns['offsets_right']} of {result.campaigns['call_centers']} call centers"
+    )
+
+
+def _print_money(money: dict[str, Any], pct: Callable[[float | None], str]) -> None:
+    """The money trail's figures: mule accounts, collecting mules and their campaigns, and
+    what each call center's victims lost against what the analysis says."""
+    console.print(
+        f"mule accounts: precision {pct(money['precision'])}, recall {pct(money['recall'])} "
+        f"({money['mules']} accounts moved stolen money)"
+    )
+    collectors = money.get("collectors")
+    if collectors:
+        console.print(
+            f"collecting mules: precision {pct(collectors['precision'])}, recall "
+            f"{pct(collectors['recall'])}, tied to the right campaign "
+            f"{pct(collectors['attributed_right'])} ({collectors['mules']} in truth)"
+        )
+    losses = money.get("losses")
+    if not losses:
+        return
+    m = Table(title="Money lost per call center", title_justify="left")
+    for col in ("call center", "true", "found", "error"):
+        m.add_column(col, justify="left" if col == "call center" else "right")
+    for center, row in losses["by_center"].items():
+        error = "–" if row["error"] is None else pct(row["error"])
+        m.add_row(center, f"{row['true']:,.2f}", f"{row['found']:,.2f}", error)
+    console.print(m)
+    console.print(
+        f"losses within 1 % for {losses['within_1pct']} of {losses['centers']} call centers"
     )
 
 

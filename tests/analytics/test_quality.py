@@ -89,6 +89,16 @@ def test_evaluate_command_prints_the_figures(analysed: Path, scored: Evaluation)
         result.output.split()
     )
     assert "recall, " in result.output
+    said = " ".join(result.output.split())
+    losses = scored.money["losses"]
+    assert (
+        f"losses within 1 % for {losses['within_1pct']} of {losses['centers']} call centers" in said
+    )
+    for center, row in losses["by_center"].items():
+        money = result.output[result.output.index("Money lost per call center") :]
+        line = next(x for x in money.splitlines() if f" {center} " in x)
+        assert f"{row['true']:,.2f}" in line and f"{row['found']:,.2f}" in line
+    assert "collecting mules: precision" in said
 
 
 def test_every_flagged_sim_and_call_says_why(analysed: Path) -> None:
