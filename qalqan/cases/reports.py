@@ -423,7 +423,7 @@ def report_rows(session: Session, *, since: datetime | None = None) -> list[dict
     return [
         {
             "report_id": f"public-{r.id}",
-            "time": (r.occurred_at or r.received_at).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "time": (r.occurred_at or r.received_at).astimezone(UTC),
             "reporter": r.callback,
             "reported_number": r.number,
             "channel": r.channel,

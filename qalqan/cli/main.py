@@ -16,7 +16,7 @@ from qalqan.cli.evidence import evidence_app
 from qalqan.cli.intel import intel_app
 from qalqan.cli.keys import keys_app
 from qalqan.cli.media import media_app
-from qalqan.cli.public import serve_public_command
+from qalqan.cli.public import public_reports_command, serve_public_command
 from qalqan.cli.screening import replay_command, rules_app
 from qalqan.cli.serve import serve_command, serve_http_command
 from qalqan.cli.simulate import simulate_command
@@ -46,6 +46,7 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(audit_app, name="audit")
 app.command("console")(console_command)
 app.command("serve-public")(serve_public_command)
+app.command("public-reports")(public_reports_command)
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
 app.add_typer(evidence_app, name="evidence")

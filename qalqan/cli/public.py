@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -26,7 +27,13 @@ if TYPE_CHECKING:
 
     from qalqan.public.face import PublicFace, PublicSettings
 
-__all__ = ["public_face", "serve_public_command", "uvicorn_config"]
+__all__ = [
+    "public_face",
+    "public_reports_command",
+    "serve_public_command",
+    "uvicorn_config",
+    "write_reports",
+]
 
 MIN_SECRET = 32
 
@@ -146,3 +153,42 @@ def serve_public_command(
     app = create_app(store=face.store, face=face)
     console.print(f"public number check at http://{host}:{port}/")
     uvicorn.Server(uvicorn_config(app, host, port)).run()
+
+
+def write_reports(folder: Path, rows: list[dict[str, Any]]) -> Path:
+    """Citizens' reports as the exchange-v1 ``reports`` table in ``folder`` (``reports.csv``)."""
+    import pyarrow as pa
+
+    from qalqan.exchange.schema import REPORTS
+    from qalqan.exchange.types import canonical_schema
+    from qalqan.exchange.writer import write_table
+
+    folder.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pylist(rows, schema=canonical_schema(REPORTS))
+    return write_table(folder, REPORTS, table)
+
+
+@guarded
+def public_reports_command(
+    db: Db,
+    out: Annotated[Path, typer.Option(help="Folder to write reports.csv into.")],
+    since: Annotated[
+        datetime | None, typer.Option(help="Only reports received from then on (ISO 8601, UTC).")
+    ] = None,
+) -> None:
+    """Write citizens' reports from the public form as the exchange-v1 reports table."""
+    from datetime import UTC
+
+    from qalqan.cases.reports import report_rows
+    from qalqan.cases.store import CaseStore
+
+    store = CaseStore.open(db)
+    try:
+        with store.transaction() as session:
+            rows = report_rows(
+                session, since=None if since is None else since.replace(tzinfo=since.tzinfo or UTC)
+            )
+    finally:
+        store.close()
+    path = write_reports(out, rows)
+    console.print(f"{len(rows):,} reports written to {path}")

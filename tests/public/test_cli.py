@@ -58,3 +58,36 @@ def test_the_server_keeps_no_access_log(tmp_path: Path) -> None:
     config = uvicorn_config(create_app(store=store, settings=PublicSettings()), "127.0.0.1", 8080)
     assert config.access_log is False
     store.close()
+
+
+def test_public_reports_writes_the_exchange_reports_table(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from qalqan.cases.reports import NewReport, file_report
+    from qalqan.domain.model import ReportCategory, ReportChannel
+    from qalqan.exchange.reader import read_file
+
+    url = _store(tmp_path)
+    store = CaseStore.open(url)
+    with store.transaction() as session:
+        for k, callback in enumerate(["+77015550001", None, "+77015550003"]):
+            report = NewReport(
+                number="+77079998877",
+                channel=ReportChannel.SMS,
+                category=ReportCategory.POLICE,
+                text=f"report {k}",
+                occurred_at=datetime(2026, 12, 5, 10, k, tzinfo=UTC),
+                reporter_key=f"r{k}",
+                callback=callback,
+            )
+            file_report(session, report)
+    store.close()
+    result = CliRunner().invoke(
+        app, ["public-reports", "--db", url, "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 reports written" in result.output
+    table = read_file(tmp_path / "out" / "reports.csv", "reports").read_all()
+    assert table.column("text").to_pylist() == ["report 0", "report 2"]
+    assert table.column("reporter").to_pylist() == ["+77015550001", "+77015550003"]
+    assert [t.minute for t in table.column("time").to_pylist()] == [0, 2]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from qalqan.cases import CaseStore, queue
 from qalqan.cases.reports import NewReport, file_report, number_record, report_rows
+from qalqan.cli.public import write_reports
 from qalqan.domain.model import ReportCategory, ReportChannel
 from qalqan.exchange.reader import read_file
 from tests.cases.conftest import FrozenClock, make_people
@@ -106,11 +106,7 @@ def test_reports_are_written_as_exchange_reports_rows(fed: CaseStore, tmp_path: 
         file_report(s, _report(STRANGER, "второй, с запятой", callback="+77015550002"))
         file_report(s, _report(STRANGER, "anonymous: the format needs a reporter"))
         rows = report_rows(s)
-    path = tmp_path / "reports.csv"
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    path = write_reports(tmp_path, rows)
     table = read_file(path, "reports").read_all()
     assert table.column("reported_number").to_pylist() == [BANK_HOTLINE, STRANGER]
     assert table.column("category").to_pylist() == ["bank_security", "bank_security"]
