@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from qalqan.cases import CaseStore, upgrade
+from qalqan.cases.reports import CitizenReport
 from qalqan.domain.model import RegistryEntry, RegistryPolicy
+from qalqan.public import create_app
 from qalqan.screening.network import ProtectedNumbers
 from tests.cases.conftest import FrozenClock
 from tests.cases.feeds import BANK_HOTLINE, FARM_SIMS, T0
@@ -36,22 +40,22 @@ REGISTRY = ProtectedNumbers.from_entries(
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from datetime import timedelta
-
-    from qalqan.public import create_app
-
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CaseStore]:
     folder = tmp_path_factory.mktemp("public")
     url = str(folder / "cases.db")
     upgrade(url)
-    store = CaseStore.open(url, clock=FrozenClock(T0 + timedelta(minutes=30)))
-    fill(store, folder)
-    face = face_over(store, registry=REGISTRY)
+    opened = CaseStore.open(url, clock=FrozenClock(T0 + timedelta(minutes=30)))
     try:
-        with _serving(create_app(store=store, face=face)) as base:
-            yield base
+        yield fill(opened, folder)
     finally:
-        store.close()
+        opened.close()
+
+
+@pytest.fixture(scope="module")
+def server(store: CaseStore) -> Iterator[str]:
+    face = face_over(store, registry=REGISTRY)
+    with _serving(create_app(store=store, face=face)) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +68,9 @@ def browser(server: str) -> Iterator[playwright_api.Browser]:
 
 
 def _phone(browser: playwright_api.Browser, locale: str) -> playwright_api.Page:
-    context = browser.new_context(viewport=PHONE, locale=locale, is_mobile=True)
+    context = browser.new_context(
+        viewport=PHONE, locale=locale, is_mobile=True, timezone_id="Asia/Almaty"
+    )
     return context.new_page()
 
 
@@ -128,8 +134,8 @@ def test_the_report_form_in_kazakh_solves_its_proof_of_work_and_is_queued(
     page.screenshot(path=str(ARTIFACTS / "report_kk.png"), full_page=True)
 
 
-def test_the_report_form_in_russian_files_a_report_of_an_unknown_number(
-    browser: playwright_api.Browser, server: str
+def test_the_report_form_in_russian_files_a_report_of_an_unknown_number_at_the_time_told(
+    browser: playwright_api.Browser, server: str, store: CaseStore
 ) -> None:
     page = _phone(browser, "ru-RU")
     page.goto(f"{server}/report?lang=ru")
@@ -137,12 +143,18 @@ def test_the_report_form_in_russian_files_a_report_of_an_unknown_number(
     page.select_option("#r-channel", "sms")
     page.select_option("#r-category", "police")
     page.fill("#r-text", "Вам звонит следователь, переведите деньги на безопасный счёт")
+    page.fill("#r-time", "2026-03-02T10:30")
     page.click("button[type=submit]")
     page.wait_for_selector(".outcome", timeout=20_000)
     assert "Спасибо" in page.locator(".outcome").inner_text()
     page.screenshot(path=str(ARTIFACTS / "report_ru.png"), full_page=True)
     page.goto(f"{server}/check?number=%2B77075554433&lang=ru")
     assert "полиции: 1" in page.locator("#verdict").inner_text()
+    with store.transaction() as s:
+        told = s.execute(
+            select(CitizenReport.occurred_at).where(CitizenReport.number == "+77075554433")
+        ).scalar_one()
+    assert told == datetime(2026, 3, 2, 5, 30, tzinfo=UTC)  # 10:30 in Almaty (UTC+5)
 
 
 @pytest.mark.parametrize("text", ["", "abc", "1.2.3.4:99", "Қалқан щит 🛡", "x" * 200])

@@ -1,5 +1,6 @@
 // Solves the form's proof-of-work challenge before it is sent (see qalqan/public/pow.py):
 // the first counter whose SHA-256 of "challenge:counter" starts with `difficulty` zero bits.
+// The time typed in the reader's zone is sent as UTC.
 (function () {
   "use strict";
   var form = document.getElementById("report");
@@ -26,6 +27,8 @@
   form.addEventListener("submit", function (event) {
     if (form.solution.value) { return; }
     event.preventDefault();
+    var local = document.getElementById("r-time").value;  // the reader's own clock and zone
+    form.elements.time.value = local ? new Date(local).toISOString() : "";
     form.querySelector(".working").hidden = false;
     form.querySelector("button").disabled = true;
     solve(form.challenge.value, function (solution) {
