@@ -367,3 +367,42 @@ def test_any_upload_is_an_image_re_encoded_or_refused_saying_why(data: bytes) ->
         except UploadError:
             continue
         assert stored.data.startswith(b"\x89PNG") and stored.media_type == "image/png"
+
+
+def test_every_answer_forbids_framing_foreign_scripts_caching_and_the_referer(
+    fed_sqlite: CaseStore,
+) -> None:
+    client = client_for(face_over(fed_sqlite))
+    for answer in (
+        client.get("/check", params={"number": BANK_HOTLINE}),
+        client.get(f"/v1/check/{BANK_HOTLINE}"),
+        client.post("/v1/reports", content=b"x" * 10, headers={"Content-Type": "text/plain"}),
+    ):
+        assert "default-src 'self'" in answer.headers["content-security-policy"]
+        assert answer.headers["referrer-policy"] == "no-referrer"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["cache-control"] == "no-store"
+
+
+def test_every_word_a_page_uses_is_in_every_language() -> None:
+    from pathlib import Path
+
+    import qalqan.public
+    from qalqan.public.i18n import WORDS
+
+    templates = Path(qalqan.public.__file__).parent / "templates"
+    used = set()
+    for page in templates.glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        used |= set(re.findall(r"\bw\.([a-z_]+)", text))
+        used |= set(re.findall(r'\bw\["([a-z_.]+)"', text))
+        used |= {f"{p}." for p in re.findall(r'\bw\["([a-z_]+)\." ~', text)}
+    from qalqan.domain.model import ReportCategory, ReportChannel
+    from qalqan.public.checks import Level
+
+    values = {"channel.": ReportChannel, "category.": ReportCategory, "level.": Level}
+    for prefix in [key for key in used if key.endswith(".")]:
+        used |= {f"{prefix}{value.value}" for value in values[prefix]}
+    used = {key for key in used if not key.endswith(".")}
+    assert used and used <= set(WORDS), used - set(WORDS)
+    assert all(set(by_lang) == set(LANGUAGES) for by_lang in WORDS.values())
