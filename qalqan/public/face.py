@@ -25,6 +25,7 @@ from pathlib import Path
 
 from qalqan.cases.reports import FiledReport, NewReport, file_report, number_record
 from qalqan.cases.store import CaseStore
+from qalqan.errors import ConfigError
 from qalqan.exchange.reader import read_file
 from qalqan.public.checks import NumberVerdict, judge
 from qalqan.public.metrics import PublicMetrics
@@ -68,10 +69,20 @@ def outcome_of(filed: FiledReport) -> str:
 
 
 def load_registry(path: Path | None) -> ProtectedNumbers:
-    """The exchange-v1 ``registry`` file at ``path`` (none: an empty registry)."""
+    """The exchange-v1 ``registry`` file at ``path`` (none: an empty registry).
+
+    A row that cannot be read refuses the whole file, naming the file, the line and why:
+    a protected number silently dropped would be told to the public as unknown."""
     if path is None:
         return ProtectedNumbers()
-    return ProtectedNumbers.from_table(read_file(path, "registry").read_all())
+    reader = read_file(path, "registry")
+    table = reader.read_all()
+    errors = reader.report.errors
+    if errors:
+        lines = "; ".join(f"{path}:{e.line}: {e.reason}" for e in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        raise ConfigError(f"the registry has rows that cannot be read: {lines}{more}")
+    return ProtectedNumbers.from_table(table)
 
 
 class PublicFace:

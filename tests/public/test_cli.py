@@ -91,3 +91,19 @@ def test_public_reports_writes_the_exchange_reports_table(tmp_path: Path) -> Non
     assert table.column("text").to_pylist() == ["report 0", "report 2"]
     assert table.column("reporter").to_pylist() == ["+77015550001", "+77015550003"]
     assert [t.minute for t in table.column("time").to_pylist()] == [0, 2]
+
+
+def test_a_registry_row_that_cannot_be_read_refuses_the_file_naming_its_line(
+    tmp_path: Path,
+) -> None:
+    registry = tmp_path / "registry.csv"
+    registry.write_text(
+        "number,owner,policy\n+77272707000,National Bank,inbound_only\n8727,Police,inbound_only\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        app,
+        ["serve-public", "--db", _store(tmp_path), "--registry", str(registry), "--check", "+77011234567"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert f"{registry}:3:" in result.output.replace("\n", "")
