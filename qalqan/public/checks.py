@@ -63,6 +63,9 @@ class NumberVerdict:
     reports_by_category: dict[str, int]
     owner: str | None
     inbound_only: bool
+    schemes: tuple[str, ...] = ()
+    """The schemes (report categories) the number was used for: what citizens reported and
+    what the campaigns that used it were found to run, most reported first."""
 
     def as_data(self, lang: str = "en") -> dict[str, object]:
         """The verdict as the JSON API gives it (reasons rendered in ``lang`` beside their keys)."""
@@ -72,6 +75,7 @@ class NumberVerdict:
             "owner": self.owner,
             "inbound_only": self.inbound_only,
             "reports": {"recent": self.reports_recent, "by_category": self.reports_by_category},
+            "schemes": list(self.schemes),
             "reasons": [
                 {"key": r.key, "facts": dict(r.facts), "text": render(r.key, dict(r.facts), lang)}
                 for r in self.reasons
@@ -176,6 +180,15 @@ def _plan_reasons(number: str, home_region: str) -> tuple[list[Reason], list[Rea
     return [], notes
 
 
+def _schemes(record: NumberRecord | None) -> tuple[str, ...]:
+    if record is None:
+        return ()
+    told = sorted(record.reports_by_category, key=lambda c: -record.reports_by_category[c])
+    found = sorted({c.category for c in record.campaigns} - set(told))
+    schemes = [*told, *found]
+    return tuple(c for c in schemes if c != "other" or len(schemes) == 1)
+
+
 def _advice(
     level: Level, inbound_only: bool, against: list[Reason], notes: list[Reason]
 ) -> tuple[str, ...]:
@@ -230,4 +243,5 @@ def judge(
         reports_by_category={} if record is None else dict(record.reports_by_category),
         owner=owner,
         inbound_only=inbound_only,
+        schemes=_schemes(record),
     )

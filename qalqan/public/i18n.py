@@ -86,6 +86,11 @@ WORDS: Final[Mapping[str, Mapping[str, str]]] = {
         "kk": "30 күндегі шағымдар",
         "en": "Reports in 30 days",
     },
+    "schemes": {
+        "ru": "Схема обмана",
+        "kk": "Алаяқтық схемасы",
+        "en": "The scam",
+    },
     "report_title": {
         "ru": "Сообщить о мошенниках",
         "kk": "Алаяқтар туралы хабарлау",

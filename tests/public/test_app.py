@@ -69,6 +69,7 @@ def test_the_page_speaks_the_language_of_the_switch_or_the_browser(fed: CaseStor
     assert 'lang="kk"' in kk.text and "Нөмір туралы жаман ештеңе белгісіз" in kk.text
     ru = client.get("/check", params={"number": BANK_HOTLINE, "lang": "ru"})
     assert 'lang="ru"' in ru.text and "Опасно" in ru.text
+    assert "Схема обмана: Служба безопасности банка" in ru.text  # the campaign's scheme
     remembered = client.get("/", headers={"Accept-Language": "en"})
     assert 'lang="ru"' in remembered.text  # the switch's choice outlives the browser's
 

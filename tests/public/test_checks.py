@@ -95,6 +95,21 @@ def test_what_the_store_knows_against_a_number_makes_it_danger(
     assert advice in verdict.advice
 
 
+def test_the_schemes_are_the_reported_ones_first_then_the_campaigns() -> None:
+    from datetime import UTC, datetime
+
+    seen = CampaignSeen(
+        category="investment", live=True, last_seen=datetime(2026, 3, 2, tzinfo=UTC)
+    )
+    told = {"police": 1, "bank_security": 4}
+    record = _record(PLAIN, reports_recent=5, reports_by_category=told, campaigns=(seen,))
+    verdict = judge(PLAIN, registry=REGISTRY, record=record, home_region="KZ")
+    assert verdict.schemes == ("bank_security", "police", "investment")
+    assert verdict.as_data()["schemes"] == ["bank_security", "police", "investment"]
+    unknown = judge(PLAIN, registry=REGISTRY, record=_record(PLAIN), home_region="KZ")
+    assert unknown.schemes == ()
+
+
 def test_calls_stopped_as_spoofed_are_not_counted_again_as_other_calls_stopped() -> None:
     record = _record(PLAIN, intercepted_calls=5, spoofed_calls=2)
     verdict = judge(PLAIN, registry=REGISTRY, record=record, home_region="KZ")
