@@ -407,3 +407,21 @@ def test_every_word_a_page_uses_is_in_every_language() -> None:
     used = {key for key in used if not key.endswith(".")}
     assert used and used <= set(WORDS), used - set(WORDS)
     assert all(set(by_lang) == set(LANGUAGES) for by_lang in WORDS.values())
+
+
+def test_a_kept_image_is_bounded_in_size_however_it_compresses() -> None:
+    import os
+
+    from qalqan.public.uploads import MAX_SIDE
+
+    tall = io.BytesIO()
+    Image.new("RGB", (1080, 4000), (0, 0, 0)).save(tall, format="PNG")
+    kept = read_screenshot(tall.getvalue())
+    assert max(Image.open(io.BytesIO(kept.data)).size) == MAX_SIDE
+    noise = io.BytesIO()
+    Image.frombytes("RGB", (1600, 1600), os.urandom(1600 * 1600 * 3)).save(
+        noise, format="JPEG", quality=20
+    )
+    assert len(noise.getvalue()) < 2 * 1024 * 1024
+    with pytest.raises(UploadError, match="too detailed"):
+        read_screenshot(noise.getvalue())  # half a megabyte of JPEG, about 7 MB as PNG
