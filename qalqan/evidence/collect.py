@@ -487,7 +487,7 @@ def collect_case(session: Session, case_id: int, *, analysis: Path | None = None
         audit=_audit(session, case_id, call_ids + finding_ids),
         findings=tuple(
             {"alert_id": a.id, "kind": a.kind, "source": a.source, "source_ref": a.source_ref,
-             "details": json.loads(a.details or "{}"), "reasons": _reasons(a.reasons).split(" | ")}
+             "details": json.loads(a.details or "{}"), "reasons": list(texts_of(a.reasons))}
             for a in finding_alerts
         ),
         actions=_table("actions", ("alert_id", "at", "by", "kind", "outcome", "note"), actions),

@@ -356,6 +356,12 @@ NOT_REASONS = {
     ("api/app.py", '.split(";", 1)'): "an HTTP Content-Type's parameters",
     ("analytics/evaluate.py", '.split(";")'): "a farm's site coordinates (a list column)",
     ("screening/reputation.py", '.split(";")'): "a farm's IMEIs and cells (list columns)",
+    (
+        "intel/analysis.py",
+        '.split(";")',
+    ): "a farm's IMEIs and cells, a campaign's farms (list columns)",
+    ("public/app.py", '.split(";")'): "an HTTP Content-Type's parameters",
+    ("public/i18n.py", '.split(";")'): "an Accept-Language entry's quality parameter",
 }
 """Lines the scan flags that do not touch a reason, and what they cut instead."""
 
