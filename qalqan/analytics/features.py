@@ -479,12 +479,20 @@ def _activity(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-#: The median answered talk time of each SIM from its counts per duration: each duration
-#: repeated as often as it was counted, so that ``median`` sees the calls themselves.
+#: The median answered talk time of each SIM from its counts per duration, as ``median``
+#: of the calls themselves gives it (the mean of the two middle calls when their number
+#: is even) without a row per call: the middle calls are those whose running count of
+#: calls, in order of duration, first passes the middle positions.
 _TALK_MEDIAN = """
-    SELECT imsi, median(dur) AS talk_median_s
-    FROM (SELECT imsi, dur, unnest(range(n)) AS i FROM part_sim_talk) x
-    GROUP BY imsi"""
+    WITH running AS (
+        SELECT imsi, dur,
+               sum(n) OVER (PARTITION BY imsi ORDER BY dur ROWS UNBOUNDED PRECEDING) AS upto,
+               sum(n) OVER (PARTITION BY imsi) AS calls
+        FROM part_sim_talk
+    )
+    SELECT imsi, (min(dur) FILTER (WHERE 2 * upto > calls - 1)
+                  + min(dur) FILTER (WHERE 2 * upto > calls)) / 2.0 AS talk_median_s
+    FROM running GROUP BY imsi"""
 
 #: Each SIM's main site: where it made most calls, the smallest site id among equals.
 _MAIN_SITE = """

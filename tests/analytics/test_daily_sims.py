@@ -25,7 +25,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qalqan.analytics.features import PARTIALS, estimate_local_offset, merge_partials, sim_features
+from qalqan.analytics.features import (
+    _TALK_MEDIAN,
+    PARTIALS,
+    estimate_local_offset,
+    merge_partials,
+    sim_features,
+)
 from qalqan.analytics.incremental import (
     BY_DAY,
     KEPT,
@@ -203,3 +209,22 @@ def test_a_state_kept_by_an_older_version_is_refused_with_what_it_lacks(
     day = first + timedelta(days=1)
     with pytest.raises(StateError, match="lacks sim_activity"):
         features_since(_days(staged, f"= DATE '{day}'"), state, since=day)
+
+
+@settings(max_examples=80, deadline=None)
+@given(talks=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 4000)), min_size=1, max_size=80))
+def test_the_median_talk_time_from_counts_per_duration_is_the_median_of_the_calls(
+    talks: list[tuple[int, int]],
+) -> None:
+    """A SIM's talk times are kept as counts per duration, whatever the days kept; their
+    median is read from the counts without a row per call."""
+    con = duckdb.connect()
+    con.register(
+        "_calls", pa.table({"imsi": [f"s{s}" for s, _ in talks], "dur": [d for _, d in talks]})
+    )
+    con.execute(
+        "CREATE TEMP TABLE part_sim_talk AS SELECT imsi, dur, count(*) AS n FROM _calls GROUP BY 1, 2"
+    )
+    got = con.execute(f"SELECT * FROM ({_TALK_MEDIAN}) ORDER BY imsi").fetchall()
+    want = con.execute("SELECT imsi, median(dur) FROM _calls GROUP BY 1 ORDER BY 1").fetchall()
+    assert got == want
