@@ -339,17 +339,21 @@ def merge_partials(
     *,
     partials: Sequence[Partial] = PARTIALS,
     appended: Collection[str] = (),
+    in_place: Collection[str] = (),
 ) -> None:
     """``part_<name>`` from the same partial of other days, held in ``<source><name>`` tables.
 
     Sums, minima and maxima combine values of one key; a set is the union of its keys.
     A partial named in ``appended`` (keyed by the hour or day of its records, so that no
-    key is in two sources) is the sources' rows one after the other, with nothing to merge.
+    key is in two sources) is the sources' rows one after the other, with nothing to merge:
+    read into a table, or, named in ``in_place`` too (read once, for a few SIMs), a view
+    that reads the sources where they are.
     """
     for partial in partials:
         union = " UNION ALL ".join(f"SELECT * FROM {s}{partial.name}" for s in sources)
         if partial.name in appended:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {partial.table} AS {union}")
+            kind = "VIEW" if partial.name in in_place else "TABLE"
+            con.execute(f"CREATE OR REPLACE TEMP {kind} {partial.table} AS {union}")
             continue
         keys = ", ".join(partial.keys)
         values = "".join(f", {_merged(how, col)} AS {col}" for col, how in partial.merge.items())

@@ -36,6 +36,7 @@ from qalqan.analytics.incremental import (
     BY_DAY,
     KEPT,
     MANIFEST,
+    READ_IN_PLACE,
     StateError,
     features_since,
     start_state,
@@ -228,3 +229,28 @@ def test_the_median_talk_time_from_counts_per_duration_is_the_median_of_the_call
     got = con.execute(f"SELECT * FROM ({_TALK_MEDIAN}) ORDER BY imsi").fetchall()
     want = con.execute("SELECT imsi, median(dur) FROM _calls GROUP BY 1 ORDER BY 1").fetchall()
     assert got == want
+
+
+def test_the_sites_by_hour_are_read_where_they_are_kept_and_give_the_same_farm_like_groups(
+    staged: Path, tmp_path: Path
+) -> None:
+    from qalqan.analytics.farms import FarmLikeSettings, farm_like_groups
+
+    first = _first_day(staged)
+    since = first + timedelta(days=2)
+    whole = _days(staged, "IS NOT NULL")
+    sim_features(whole, local_offset_h=0)
+    settings_ = FarmLikeSettings(
+        min_sims=2, max_kept_contacts=50, min_callees_per_sim=0.0, max_callback_share=1.0
+    )
+    want = farm_like_groups(whole, settings_)
+    assert want  # the groups read the sites by hour
+    early = _days(staged, f"< DATE '{since}'")
+    sim_features(early, local_offset_h=0)
+    start_state(early, tmp_path / "state", local_offset_h=0)
+    daily = _days(staged, f">= DATE '{since}'")
+    features_since(daily, tmp_path / "state", since=since)
+    views = {name for (name,) in daily.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+    assert {f"part_{name}" for name in READ_IN_PLACE} <= views
+    assert READ_IN_PLACE <= BY_DAY
+    assert farm_like_groups(daily, settings_) == want
