@@ -221,9 +221,10 @@ def analyze_command(
             help="Read only the call records of this day (YYYY-MM-DD) and later, and analyse "
             "them with what --state kept from the runs before, which must end the day "
             "before. The SIMs and farms come from the new days and the kept per-SIM "
-            "partials, so sims.csv and farms.csv are those of a full run; calls.csv and "
-            "campaigns.csv hold the new days' calls alone, judged from what the state keeps "
-            "(on --engine spark every kept day is analysed again). A table kept as a folder of daily parts "
+            "partials, so sims.csv and farms.csv are those of a full run; calls.csv holds the "
+            "new days' calls alone, judged from what the state keeps, and campaigns.csv the "
+            "campaigns of the last --campaign-days days (on --engine spark every kept day is "
+            "analysed again). A table kept as a folder of daily parts "
             "(cdrs/2026-03-04.csv) is read from that part on. Record ids are checked for "
             "repeats within the new days only.",
         ),
