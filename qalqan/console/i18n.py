@@ -541,7 +541,11 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "kk": "Алаяқтық мазмұн",
         "en": "Scam content",
     },
-    "rule_public": {"ru": "Проверка номера", "kk": "Нөмірді тексеру", "en": "Number check"},
+    "rule_public": {
+        "ru": "Сообщение гражданина",
+        "kk": "Азаматтың хабарламасы",
+        "en": "Citizen's report",
+    },
     "dashboard_title": {"ru": "Сводка смены", "kk": "Ауысым жиынтығы", "en": "Shift dashboard"},
     "chart_intercepted": {
         "ru": "Перехвачено звонков",

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from qalqan.domain.messages import LANGUAGES
+
 __all__ = ["LANGUAGES", "WORDS", "language_of", "words"]
 
-LANGUAGES: Final = ("ru", "kk", "en")
+#: The pages speak the message catalog's languages (``LANGUAGES``), which say the reasons.
 
 WORDS: Final[Mapping[str, Mapping[str, str]]] = {
     "title": {
