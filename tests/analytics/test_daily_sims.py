@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -44,6 +44,7 @@ from qalqan.analytics.incremental import (
 from qalqan.analytics.staging import stage
 from qalqan.simulator.config import Scenario
 from qalqan.simulator.operator import simulate
+from tests.analytics.test_incremental import _days, _first_day
 
 #: The partials kept one row per key, merged key by key, that once were kept by hour or day.
 SUMMARIES = ("sim_activity", "sim_hour_of_day", "sim_imei", "imei_day_sims")
@@ -137,28 +138,6 @@ def staged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     simulate(root / "data", Scenario(subscribers=1200, days=4, seed=53))
     stage(root / "data", root / "staged", quarantine_dir=root / "q")
     yield root / "staged"
-
-
-def _days(staged: Path, where: str) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    for name in ("cells", "subscribers"):
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{staged / name}.parquet')")
-    con.execute(
-        f"CREATE TABLE cdrs AS SELECT * FROM read_parquet('{staged}/cdrs.parquet') "
-        f"WHERE CAST(start_time AS DATE) {where}"
-    )
-    return con
-
-
-def _first_day(staged: Path) -> date:
-    [(first,)] = (
-        _days(staged, "IS NOT NULL")
-        .execute("SELECT min(CAST(start_time AS DATE)) FROM cdrs")
-        .fetchall()
-    )
-    assert isinstance(first, date)
-    return first
 
 
 def test_days_added_one_at_a_time_give_the_features_of_one_run_and_a_summary_that_does_not_grow(
