@@ -27,7 +27,7 @@ from __future__ import annotations
 import duckdb
 
 from qalqan.analytics.features import Partial, has_table
-from qalqan.analytics.numbering_plan import country_codes, number_facts_sql
+from qalqan.analytics.numbering import facts_sql_of
 from qalqan.analytics.wangiri import wangiri_evidence
 from qalqan.detections.spoofing import SpoofingSettings, first_contact_facts
 from qalqan.detections.wangiri import WangiriBurst
@@ -242,10 +242,7 @@ def add_number_facts(con: duckdb.DuckDBPyConnection, table: str, home: str, *, c
     missing = f"""SELECT DISTINCT c.a_number AS number FROM {calls} c
                   ANTI JOIN {table} n ON n.number = c.a_number WHERE c.a_number IS NOT NULL"""
     con.execute(f"CREATE OR REPLACE TEMP TABLE _missing_numbers AS {missing}")
-    leads = con.execute("SELECT DISTINCT substr(number, 2, 3) FROM _missing_numbers").fetchall()
-    sql = number_facts_sql(
-        "SELECT number FROM _missing_numbers", country_codes(lead for (lead,) in leads if lead)
-    )
+    sql = facts_sql_of(con, "_missing_numbers")
     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ({sql}) AS facts", [home])
     con.execute("DROP TABLE _missing_numbers")
 

@@ -15,7 +15,7 @@ import duckdb
 from qalqan.analytics.numbering_plan import country_codes, number_facts_sql
 from qalqan.domain.numbers import describe
 
-__all__ = ["home_region", "number_facts"]
+__all__ = ["facts_sql_of", "home_region", "number_facts"]
 
 
 def home_region(con: duckdb.DuckDBPyConnection) -> str:
@@ -39,6 +39,16 @@ def home_region(con: duckdb.DuckDBPyConnection) -> str:
     return best or "ZZ"
 
 
+def facts_sql_of(con: duckdb.DuckDBPyConnection, numbers: str) -> str:
+    """SQL: the facts (:func:`number_facts`) of the numbers in the table named ``numbers``
+    (column ``number``), with only the countries their leads name compiled; the home region
+    is its one parameter."""
+    leads = con.execute(f"SELECT DISTINCT substr(number, 2, 3) FROM {numbers}").fetchall()
+    return number_facts_sql(
+        f"SELECT number FROM {numbers}", country_codes(lead for (lead,) in leads if lead)
+    )
+
+
 def number_facts(con: duckdb.DuckDBPyConnection, table: str, home: str) -> None:
     """Create TEMP TABLE ``table``(number, region, valid, kind, domestic) for calling numbers from outside.
 
@@ -51,9 +61,6 @@ def number_facts(con: duckdb.DuckDBPyConnection, table: str, home: str) -> None:
         "CREATE OR REPLACE TEMP TABLE _calling_numbers AS SELECT DISTINCT a_number AS number"
         " FROM cdrs WHERE a_number IS NOT NULL AND ingress <> 'mobile'"
     )
-    leads = con.execute("SELECT DISTINCT substr(number, 2, 3) FROM _calling_numbers").fetchall()
-    sql = number_facts_sql(
-        "SELECT number FROM _calling_numbers", country_codes(lead for (lead,) in leads if lead)
-    )
+    sql = facts_sql_of(con, "_calling_numbers")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}", [home])
     con.execute("DROP TABLE _calling_numbers")
