@@ -60,6 +60,7 @@ import pyarrow.parquet as pq
 
 from qalqan.analytics.campaigns import CALL_CAMPAIGNS, Campaign, assign_campaigns
 from qalqan.analytics.farms import Farm
+from qalqan.analytics.money import CallTables
 from qalqan.domain.model import CallVerdict
 from qalqan.errors import DataSetError
 
@@ -71,6 +72,7 @@ __all__ = [
     "KEPT_COLUMNS",
     "MAX_CAMPAIGN_DAYS",
     "MAX_KEPT_CALLS",
+    "WINDOW_CALLS",
     "CampaignState",
     "CampaignStateError",
     "campaigns_of_days",
@@ -101,6 +103,10 @@ KEPT_COLUMNS = (
     "record_id", "t", "ingress", "a_number", "b_number", "verdict", "reason_facts",
     "farm_id", "imsi", "duration_s",
 )  # fmt: skip
+
+WINDOW_CALLS = CallTables(judged="window_calls", campaigns="window_call_campaigns", durations=None)
+"""What :func:`campaigns_of_days` leaves for the money trail: the window's kept and new fraud
+calls, with their durations, and each one's campaign (``call_campaigns`` holds the new days')."""
 
 _FLAGGED = f"('{CallVerdict.FRAUD}', '{CallVerdict.SPOOFED}')"
 _CAMPAIGN_ID = re.compile(r"C(\d+)")
@@ -292,7 +298,7 @@ def campaigns_of_days(
     in it are not read) with their durations from ``cdrs``, the kept calls of the window
     from ``folder`` (their farms today's ``farms``, by SIM) and the kept campaigns. Leaves
     ``call_campaigns`` holding the campaign of every fraud call from ``since`` on, and
-    ``fraud_calls`` holding the window's. Returns the window's campaigns, largest first: a
+    ``fraud_calls`` and :data:`WINDOW_CALLS` holding the window's. Returns the window's campaigns, largest first: a
     campaign's figures (calls, victims, first and last seen) are over the window. Then the
     state holds the new days' fraud calls, no day the next window will not reach, and these
     campaigns.
@@ -311,7 +317,7 @@ def campaigns_of_days(
         )
     parts = _window_parts(_parts(folder), since=since, days=days, max_calls=max_kept_calls)
     _window_calls(con, farms, parts, judged=judged, cdrs=cdrs, since=since)
-    campaigns = assign_campaigns(con, "_window_calls", farms, durations=None)
+    campaigns = assign_campaigns(con, WINDOW_CALLS.judged, farms, durations=None)
     shared_calls, shared_marks = _shared_with_kept(con, folder, parts)
     ids, last_number = continue_ids(
         [c.campaign_id for c in campaigns],
@@ -324,8 +330,11 @@ def campaigns_of_days(
     _keep(con, folder, window_from=None, since=since, last_day=last_day, days=days)
     _write_state(folder, campaigns, last_day=last_day, days=days, last_number=last_number)
     con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {WINDOW_CALLS.campaigns} AS SELECT * FROM {CALL_CAMPAIGNS}"
+    )
+    con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {CALL_CAMPAIGNS} AS
-            SELECT cc.* FROM {CALL_CAMPAIGNS} cc JOIN _window_calls w USING (record_id)
+            SELECT cc.* FROM {CALL_CAMPAIGNS} cc JOIN {WINDOW_CALLS.judged} w USING (record_id)
             WHERE CAST(w.t AS DATE) >= DATE '{since.isoformat()}'"""
     )
     return campaigns
@@ -340,7 +349,7 @@ def _window_calls(
     cdrs: str,
     since: date,
 ) -> None:
-    """TEMP TABLE ``_window_calls``: the kept fraud calls of ``parts`` and the new ones."""
+    """TEMP TABLE ``window_calls``: the kept fraud calls of ``parts`` and the new ones."""
     con.register(
         "_farm_of",
         pa.table(
@@ -352,7 +361,7 @@ def _window_calls(
     )
     try:
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _window_calls AS
+            f"""CREATE OR REPLACE TEMP TABLE {WINDOW_CALLS.judged} AS
                 {_select_kept(parts)} UNION ALL BY NAME {_select_new(judged, cdrs, since)}"""
         )
     except duckdb.Error as exc:
@@ -433,7 +442,7 @@ def _keep(
     if window_from is not None:
         shutil.rmtree(store, ignore_errors=True)
     store.mkdir(parents=True, exist_ok=True)
-    source = window_from or "_window_calls"
+    source = window_from or WINDOW_CALLS.judged
     start = first_kept if since is None else max(first_kept, since)
     columns = ", ".join(f"w.{c}" for c in KEPT_COLUMNS)
     for (day,) in con.execute(

@@ -72,6 +72,7 @@ import pyarrow.parquet as pq
 from qalqan.analytics.calls import CALLEE_DAYS, FLAGGED_CALLS, VERDICT_STATE
 from qalqan.analytics.campaign_days import (
     DEFAULT_CAMPAIGN_DAYS,
+    WINDOW_CALLS,
     campaigns_of_days,
     check_days,
     read_campaign_state,
@@ -86,6 +87,7 @@ from qalqan.analytics.features import (
     record_partials,
 )
 from qalqan.analytics.inbound import CALL_PARTIALS, call_partials, outside_calls_sql
+from qalqan.analytics.money import money_trail
 from qalqan.analytics.pipeline import Analysis
 from qalqan.errors import DataSetError
 from qalqan.screening.config import YOUNG_SIM_DAYS
@@ -576,3 +578,10 @@ class IncrementalAnalysis(Analysis):
         campaigns = super().group_campaigns(farms)
         start_campaign_days(self.con, self.state, campaigns, days=self.campaign_days)
         return campaigns
+
+    def money_trail(self, campaigns: list[Campaign]) -> pa.Table:
+        """With ``since``, the money trail of the window's fraud calls, kept and new: a victim
+        called on a kept day who pays on a new one is tied to the call."""
+        if self.since is None:
+            return super().money_trail(campaigns)
+        return money_trail(self.con, campaigns, calls=WINDOW_CALLS)

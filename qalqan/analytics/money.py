@@ -39,6 +39,7 @@ yet, or never did: a campaign all of whose calls were refused has a row too.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 import duckdb
@@ -56,6 +57,7 @@ __all__ = [
     "CONVERSATION_S",
     "VICTIM_PAYMENTS",
     "VICTIM_WINDOW_H",
+    "CallTables",
     "money_tables",
     "money_trail",
 ]
@@ -175,7 +177,31 @@ def _holders_known(con: duckdb.DuckDBPyConnection) -> bool:
 _SCAM_CAMPAIGNS = "_money_scam_campaigns"
 
 
-def _transfers(con: duckdb.DuckDBPyConnection, scams_only: bool) -> None:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallTables:
+    """The engine's tables the money trail reads the flagged calls from."""
+
+    judged: str = "judged_calls"
+    """The judged calls (``record_id``, ``t``, ``a_number``, ``b_number``, ``farm_id``)."""
+    campaigns: str = "call_campaigns"
+    """Each fraud call's campaign (``record_id``, ``campaign_id``)."""
+    durations: str | None = "cdrs"
+    """The call records giving each call's ``duration_s``, or None when :attr:`judged` holds it
+    (a daily run's window of kept fraud calls, whose records may be gone)."""
+
+    def talked(self, alias: str = "j") -> tuple[str, str]:
+        """SQL: a join giving the call ``alias`` its records' row ``d`` (or none), and the
+        duration column to read."""
+        if self.durations is None:
+            return "", f"{alias}.duration_s"
+        return f"JOIN {self.durations} d ON d.record_id = {alias}.record_id", "d.duration_s"
+
+
+#: A run's own judged calls, their campaigns and records.
+JUDGED = CallTables()
+
+
+def _transfers(con: duckdb.DuckDBPyConnection, scams_only: bool, calls: CallTables) -> None:
     """Every bank transfer, with the campaign whose flagged call its payer's holder last talked on
     within the window before it (``called_by``; empty when none).
 
@@ -186,6 +212,7 @@ def _transfers(con: duckdb.DuckDBPyConnection, scams_only: bool) -> None:
     scams = (
         f"AND c.campaign_id IN (SELECT campaign_id FROM {_SCAM_CAMPAIGNS})" if scams_only else ""
     )
+    records, duration = calls.talked()
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {_TRANSFERS} AS
@@ -198,10 +225,11 @@ def _transfers(con: duckdb.DuckDBPyConnection, scams_only: bool) -> None:
             SELECT holder, t, record_id, campaign_id FROM (
                 SELECT j.b_number AS holder, j.t, j.record_id, c.campaign_id,
                        row_number() OVER (PARTITION BY j.b_number, j.t ORDER BY j.record_id) AS nth
-                FROM judged_calls j
-                JOIN call_campaigns c ON c.record_id = j.record_id
-                JOIN cdrs d ON d.record_id = j.record_id AND d.duration_s >= {CONVERSATION_S}
-                WHERE j.b_number IN (SELECT holder_msisdn FROM transfers) {scams}
+                FROM {calls.judged} j
+                JOIN {calls.campaigns} c ON c.record_id = j.record_id
+                {records}
+                WHERE {duration} >= {CONVERSATION_S}
+                  AND j.b_number IN (SELECT holder_msisdn FROM transfers) {scams}
             ) AS numbered WHERE nth = 1
         ),
         walk AS (
@@ -229,7 +257,7 @@ def _transfers(con: duckdb.DuckDBPyConnection, scams_only: bool) -> None:
     )
 
 
-def _collectors(con: duckdb.DuckDBPyConnection, holders_known: bool) -> None:
+def _collectors(con: duckdb.DuckDBPyConnection, holders_known: bool, calls: CallTables) -> None:
     """Accounts that spread what they received within a day by two or more channels, and (when
     holders are known) were paid by victims most of the time or paid for a farm's SIMs; with
     their campaign.
@@ -275,14 +303,14 @@ def _collectors(con: duckdb.DuckDBPyConnection, holders_known: bool) -> None:
         ),
         farm_sims AS (
             SELECT 'msisdn:' || a_number AS sim, min(farm_id) AS farm_id
-            FROM judged_calls WHERE farm_id IS NOT NULL AND a_number IS NOT NULL
+            FROM {calls.judged} WHERE farm_id IS NOT NULL AND a_number IS NOT NULL
             GROUP BY a_number
         ),
         farm_campaigns AS (
             SELECT j.farm_id, c.campaign_id,
                    row_number() OVER (PARTITION BY j.farm_id
                                       ORDER BY count(*) DESC, c.campaign_id) AS rank
-            FROM judged_calls j JOIN call_campaigns c ON c.record_id = j.record_id
+            FROM {calls.judged} j JOIN {calls.campaigns} c ON c.record_id = j.record_id
             WHERE j.farm_id IS NOT NULL GROUP BY j.farm_id, c.campaign_id
         ),
         topups AS (
@@ -310,7 +338,7 @@ def _collectors(con: duckdb.DuckDBPyConnection, holders_known: bool) -> None:
     )
 
 
-def _fed(con: duckdb.DuckDBPyConnection) -> None:
+def _fed(con: duckdb.DuckDBPyConnection, calls: CallTables) -> None:
     """SIM balances and e-wallets a collector paid (the first collector by account, and its
     campaign), each SIM balance with the farm whose calls its SIM made."""
     con.execute(
@@ -325,7 +353,7 @@ def _fed(con: duckdb.DuckDBPyConnection) -> None:
         ),
         farm_sims AS (
             SELECT 'msisdn:' || a_number AS account, min(farm_id) AS farm_id
-            FROM judged_calls WHERE farm_id IS NOT NULL AND a_number IS NOT NULL
+            FROM {calls.judged} WHERE farm_id IS NOT NULL AND a_number IS NOT NULL
             GROUP BY a_number
         )
         SELECT f.account, f.channel, f.source, f.campaign_id, s.farm_id
@@ -394,7 +422,7 @@ def _victim_payments(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _campaign_money(con: duckdb.DuckDBPyConnection) -> None:
+def _campaign_money(con: duckdb.DuckDBPyConnection, calls: CallTables) -> None:
     """Per campaign: victims who paid its mules, what they lost and when, the chain onward, and
     how much was paid after the campaign's first flagged call to the payer (preventable)."""
     con.execute(
@@ -403,7 +431,7 @@ def _campaign_money(con: duckdb.DuckDBPyConnection) -> None:
         WITH paid AS (SELECT * FROM {VICTIM_PAYMENTS} WHERE campaign_id IS NOT NULL),
         first_call AS (
             SELECT c.campaign_id, j.b_number AS victim, min(j.t) AS first_t
-            FROM judged_calls j JOIN call_campaigns c ON c.record_id = j.record_id
+            FROM {calls.judged} j JOIN {calls.campaigns} c ON c.record_id = j.record_id
             WHERE j.b_number IN (SELECT victim FROM paid)
             GROUP BY c.campaign_id, j.b_number
         ),
@@ -414,8 +442,8 @@ def _campaign_money(con: duckdb.DuckDBPyConnection) -> None:
         before AS (
             SELECT f.campaign_id, count(DISTINCT j.record_id) AS calls_before_payment
             FROM first_paid f
-            JOIN judged_calls j ON j.b_number = f.victim AND j.t < f.first_time
-            JOIN call_campaigns c ON c.record_id = j.record_id AND c.campaign_id = f.campaign_id
+            JOIN {calls.judged} j ON j.b_number = f.victim AND j.t < f.first_time
+            JOIN {calls.campaigns} c ON c.record_id = j.record_id AND c.campaign_id = f.campaign_id
             GROUP BY f.campaign_id
         ),
         totals AS (
@@ -441,9 +469,9 @@ def _campaign_money(con: duckdb.DuckDBPyConnection) -> None:
         ),
         intercepted AS (
             SELECT c.campaign_id, count(*) AS intercepted
-            FROM call_campaigns c
+            FROM {calls.campaigns} c
             JOIN cdrs d ON d.record_id = c.record_id AND d.result = 'rejected'
-            JOIN judged_calls j ON j.record_id = c.record_id
+            JOIN {calls.judged} j ON j.record_id = c.record_id
             LEFT JOIN first_paid f ON f.campaign_id = c.campaign_id AND f.victim = j.b_number
             WHERE f.first_time IS NULL OR j.t < f.first_time
             GROUP BY c.campaign_id
@@ -472,30 +500,36 @@ def _campaign_money(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def money_trail(
-    con: duckdb.DuckDBPyConnection, campaigns: Sequence[Campaign] | None = None
+    con: duckdb.DuckDBPyConnection,
+    campaigns: Sequence[Campaign] | None = None,
+    *,
+    calls: CallTables = JUDGED,
 ) -> pa.Table:
     """``accounts.csv``'s rows: ``account, role, verdict, amount_in, payers, reasons``, then
     ``campaign_id, victims, farm_id`` and ``reason_facts``, for every account on a mule's trail.
 
-    Reads ``payments``, ``accounts``, ``cdrs``, ``judged_calls`` and ``call_campaigns``;
+    Reads ``payments``, ``accounts``, ``cdrs`` and the ``calls`` (by default ``judged_calls``
+    and ``call_campaigns``; a daily run gives its window's kept and new fraud calls, so that a
+    victim called on a kept day who pays on a new one is seen; the refused calls counted as
+    intercepted are those ``cdrs`` holds);
     leaves :data:`VICTIM_PAYMENTS` and :data:`CAMPAIGN_MONEY` in the engine
     (:func:`money_tables`). Given the ``campaigns``, only a call center's calls make victims
     (not a bypass box's, whose callees talk to the people they know, nor Wangiri's).
     """
     holders_known = _holders_known(con)
     if campaigns is None:
-        _transfers(con, scams_only=False)
+        _transfers(con, scams_only=False, calls=calls)
     else:
         ids = [c.campaign_id for c in campaigns if c.kind == "call_center"]
         con.register(_SCAM_CAMPAIGNS, pa.table({"campaign_id": pa.array(ids, pa.string())}))
         try:
-            _transfers(con, scams_only=True)
+            _transfers(con, scams_only=True, calls=calls)
         finally:
             con.unregister(_SCAM_CAMPAIGNS)
-    _collectors(con, holders_known)
-    _fed(con)
+    _collectors(con, holders_known, calls)
+    _fed(con, calls)
     _victim_payments(con)
-    _campaign_money(con)
+    _campaign_money(con, calls)
     return con.sql(
         f"""
         SELECT account, role, verdict, amount_in, payers, reasons, campaign_id, victims, farm_id,

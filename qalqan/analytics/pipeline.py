@@ -425,12 +425,16 @@ class Analysis:
 
         return assign_campaigns(self.con, JUDGED_CALLS, farms)
 
+    def money_trail(self, campaigns: list[Campaign]) -> pa.Table:
+        """``accounts.csv``'s rows: the money trail of the judged calls' campaigns."""
+        return money_trail(self.con, campaigns)
+
     def run(self) -> AnalysisResult:
         sims, farms = self.judge_sims()
         self.record_judged_calls(sims)
         campaigns = self.group_campaigns(farms)
         calls = JudgedCalls(self.con)
-        accounts = money_trail(self.con, campaigns)
+        accounts = self.money_trail(campaigns)
         return AnalysisResult(
             accounts=accounts,
             sims=sims,

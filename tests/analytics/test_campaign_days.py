@@ -29,6 +29,7 @@ from qalqan.analytics.campaign_days import (
     CAMPAIGN_STATE,
     FRAUD_CALLS,
     MAX_CAMPAIGN_DAYS,
+    WINDOW_CALLS,
     CampaignStateError,
     campaigns_of_days,
     continue_ids,
@@ -38,6 +39,7 @@ from qalqan.analytics.campaign_days import (
 from qalqan.analytics.campaigns import CALL_CAMPAIGNS, Campaign, assign_campaigns
 from qalqan.analytics.evaluate import adjusted_rand_index
 from qalqan.analytics.farms import Farm
+from qalqan.analytics.money import money_trail
 from qalqan.analytics.pipeline import JUDGED_CALLS, Analysis
 from qalqan.analytics.staging import stage
 from qalqan.analytics.store import AnalysisStore
@@ -361,3 +363,34 @@ def test_a_day_without_fraud_calls_moves_the_state_on(operator: Operator, tmp_pa
     assert not (tmp_path / FRAUD_CALLS / f"{day}.parquet").exists()
     state = read_campaign_state(tmp_path)
     assert state.last_day == day and state.last_number >= len(kept)
+
+
+def test_a_daily_runs_money_trail_ties_payments_to_the_kept_days_calls(
+    operator: Operator, tmp_path: Path
+) -> None:
+    early, whole = operator.early, operator.whole
+    early.judged_from()
+    _start(early, tmp_path, days=7)
+    whole.judged_from(first=operator.day8)
+    campaigns = campaigns_of_days(whole.con, whole.farms, tmp_path, since=operator.day8)
+
+    def tied() -> dict[str, tuple[str, str]]:
+        rows = whole.con.execute(
+            "SELECT payment_id, called_by, call_record FROM money_transfers "
+            "WHERE called_by IS NOT NULL"
+        ).fetchall()
+        return {p: (c, r) for p, c, r in rows}
+
+    money_trail(whole.con, campaigns)
+    new_days_only = tied()
+    money_trail(whole.con, campaigns, calls=WINDOW_CALLS)
+    window = tied()
+    day_of = whole.day_of()
+    # a victim talked to on a kept day and paying on the new one is seen only through the window
+    earlier = {p for p, (_, record) in window.items() if day_of[record] < operator.day8}
+    assert earlier and not earlier & set(new_days_only)
+    # what the new days' calls tie, the window ties the same
+    assert {p: window[p] for p in new_days_only} == new_days_only
+    # each tied payment's campaign is the one its call was given
+    campaign_of = dict(whole.con.execute(f"SELECT * FROM {WINDOW_CALLS.campaigns}").fetchall())
+    assert all(campaign_of[record] == campaign for campaign, record in window.values())

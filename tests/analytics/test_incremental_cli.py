@@ -31,7 +31,8 @@ from qalqan.simulator.operator import simulate
 
 WHOLE_HISTORY = ("sims.csv", "farms.csv", "farm_tracks.csv")
 """The outputs that speak of every day, in a daily run as in a full one (``accounts.csv``
-reads the campaigns' calls, and those of a daily run are its own days')."""
+reads the campaigns' calls, and those of a daily run are its window's, grouped and numbered
+by itself)."""
 NOT_COMPARED = ("campaign_id",)
 """A daily run's campaigns regroup the fraud calls of a window of days, ids carried on from
 the kept campaigns (qalqan.analytics.campaign_days); a full run numbers its own."""
