@@ -4,7 +4,10 @@ A thin adapter over :mod:`qalqan.public`: it opens the case store (refusing an
 unmigrated one), reads the registry of protected numbers, and serves the app
 with uvicorn **without an access log** (an access log names clients'
 addresses; the public application records none). ``--check NUMBER`` prints the
-verdict as JSON in-process, without opening a port.
+verdict as JSON in-process, without opening a port. ``--redis URL`` (or
+``QALQAN_PUBLIC_REDIS``) shares the rate limits, the spent challenges and the
+counts with the other workers on that Redis (:mod:`qalqan.public.shared`); it
+must answer at start.
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from qalqan.public.face import PublicFace, PublicSettings
+    from qalqan.public.shared import SharedStore
 
 __all__ = [
     "public_face",
     "public_reports_command",
     "serve_public_command",
+    "shared_store",
     "uvicorn_config",
     "write_reports",
 ]
@@ -65,6 +70,7 @@ def public_face(
     registry: Path | None = None,
     secret_file: Path | None = None,
     tag_schemes: bool = False,
+    shared: SharedStore | None = None,
 ) -> PublicFace:
     """The public application's core over the store at ``db`` (what the command serves)."""
     from qalqan.cases.store import CaseStore
@@ -76,7 +82,23 @@ def public_face(
         settings=settings,
         secret=_secret(secret_file),
         tag_scheme=_tagger() if tag_schemes else None,
+        shared=shared,
     )
+
+
+def shared_store(url: str, timeout_ms: float) -> SharedStore:
+    """The Redis the workers share, asked once: ConfigError when it does not answer."""
+    from qalqan.public.shared import SharedStore, StoreDownError
+
+    store = SharedStore(url, timeout_s=timeout_ms / 1000)
+    try:
+        store.ping()
+    except StoreDownError:
+        raise ConfigError(
+            "the public face's Redis (--redis) cannot be reached; start it, or serve without "
+            "--redis (one worker per public address)"
+        ) from None
+    return store
 
 
 def uvicorn_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
@@ -123,6 +145,20 @@ def serve_public_command(
     tag_schemes: Annotated[
         bool, typer.Option("--tag-schemes", help="Tag reports' texts with their scam scheme.")
     ] = False,
+    redis: Annotated[
+        str | None,
+        typer.Option(
+            envvar="QALQAN_PUBLIC_REDIS",
+            show_envvar=True,
+            show_default=False,
+            help="A Redis (redis://host:6379/0) the workers share rate limits, spent challenges "
+            "and counts in; needs --secret-file. Default: each process keeps its own.",
+        ),
+    ] = None,
+    redis_timeout_ms: Annotated[
+        float,
+        typer.Option(min=1, max=10_000, help="The longest a request waits for the Redis."),
+    ] = 100.0,
     check: Annotated[
         str | None, typer.Option(help="Print the verdict on this number as JSON and exit.")
     ] = None,
@@ -141,8 +177,19 @@ def serve_public_command(
         global_burst=global_burst,
         pow_difficulty=pow_difficulty,
     )
+    if redis and secret_file is None:
+        raise ConfigError(
+            "--redis needs --secret-file: the workers sharing a Redis must sign challenges and "
+            "key clients with one secret"
+        )
+    shared = shared_store(redis, redis_timeout_ms) if redis else None
     face = public_face(
-        db, settings, registry=registry, secret_file=secret_file, tag_schemes=tag_schemes
+        db,
+        settings,
+        registry=registry,
+        secret_file=secret_file,
+        tag_schemes=tag_schemes,
+        shared=shared,
     )
     if check is not None:
         verdict = face.check(parse_number(check, region=settings.home_region))

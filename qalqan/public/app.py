@@ -17,7 +17,12 @@ Routes::
     GET  /metrics              counters by outcome (Prometheus text)
 
 Refusals of the JSON API share one shape: ``{"error": {"status", "code",
-"message", "field"}}``. A client over its budget gets 429 with ``Retry-After``.
+"message", "field"}}``. A client over its budget gets 429 with ``Retry-After``;
+a report that cannot be checked for replay now (the memory of spent challenges
+full, or the shared store not answering) 503 with ``Retry-After``.
+
+With a shared store (:mod:`qalqan.public.shared`) taking a token, checking a
+proof and reading the counts ask the network: they run off the event loop.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ from qalqan.public.checks import NumberVerdict, parse_number
 from qalqan.public.face import PublicFace, PublicSettings, outcome_of
 from qalqan.public.i18n import LANGUAGES, language_of, words
 from qalqan.public.pow import PowError
+from qalqan.public.shared import BucketsInRedis
+from qalqan.public.throttle import TokenBuckets
 from qalqan.public.uploads import UploadError, read_screenshot
 from qalqan.screening.network import ProtectedNumbers
 
@@ -63,10 +70,21 @@ class BadReportError(QalqanError):
     """A report refused: the field at fault and why."""
 
     def __init__(
-        self, field: str, reason: str, *, status: int = 400, code: str = "invalid_field"
+        self,
+        field: str,
+        reason: str,
+        *,
+        status: int = 400,
+        code: str = "invalid_field",
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(f"{field}: {reason}")
         self.field, self.reason, self.status, self.code = field, reason, status, code
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {} if self.retry_after is None else {"Retry-After": str(int(self.retry_after))}
 
 
 def error(
@@ -164,9 +182,16 @@ def _limited(seconds: float, lang: str | None = None) -> JSONResponse:
     return error(429, "rate_limited", message, **{"Retry-After": str(int(seconds))})
 
 
+async def _take(limiter: TokenBuckets | BucketsInRedis, client: str) -> float | None:
+    """A token of ``limiter`` for ``client`` (off the event loop when it asks the network)."""
+    if isinstance(limiter, BucketsInRedis):
+        return await run_in_threadpool(limiter.take, client)
+    return limiter.take(client)
+
+
 async def _verdict(request: Request, typed: str) -> NumberVerdict | Response:
     face = face_of(request)
-    wait = face.checks.take(client_of(request))
+    wait = await _take(face.checks, client_of(request))
     if wait is not None:
         face.metrics.check("limited")
         return _limited(wait)
@@ -204,7 +229,7 @@ async def check_page(request: Request) -> Response:
 
 async def challenge(request: Request) -> Response:
     face = face_of(request)
-    wait = face.reports.take(client_of(request))
+    wait = await _take(face.reports, client_of(request))
     if wait is not None:
         return _limited(wait)
     return JSONResponse({"challenge": face.pow.issue(), "difficulty": face.pow.difficulty})
@@ -280,8 +305,21 @@ def _proof(face: PublicFace, fields: dict[str, Any]) -> None:
     try:
         face.pow.verify(_text(fields, "challenge", 200), _text(fields, "solution", 20))
     except PowError as e:
+        if e.reason == "unavailable":
+            face.metrics.report("unavailable")
+            raise BadReportError(
+                "solution", e.reason, status=503, code="unavailable", retry_after=e.retry_after
+            ) from e
         face.metrics.report("pow_refused")
-        raise BadReportError("solution", e.reason, status=403, code="proof_of_work") from e
+        status = 403 if e.retry_after is None else 503
+        raise BadReportError(
+            "solution", e.reason, status=status, code="proof_of_work", retry_after=e.retry_after
+        ) from e
+
+
+async def _proven(face: PublicFace, fields: dict[str, Any]) -> None:
+    """The proof of work checked (off the event loop: the spent challenges may be in Redis)."""
+    await run_in_threadpool(_proof, face, fields)
 
 
 async def _file(face: PublicFace, report: NewReport) -> dict[str, Any]:
@@ -291,7 +329,7 @@ async def _file(face: PublicFace, report: NewReport) -> dict[str, Any]:
 
 async def report_json(request: Request) -> Response:
     face = face_of(request)
-    wait = face.reports.take(client_of(request))
+    wait = await _take(face.reports, client_of(request))
     if wait is not None:
         face.metrics.report("limited")
         return _limited(wait)
@@ -307,12 +345,12 @@ async def report_json(request: Request) -> Response:
     if not isinstance(fields, dict):
         return error(400, "invalid_body", "the body is a JSON object")
     try:
-        _proof(face, fields)
+        await _proven(face, fields)
         report = read_report(face, fields, client_of(request))
     except BadReportError as e:
-        if e.code != "proof_of_work":
+        if e.code not in ("proof_of_work", "unavailable"):
             face.metrics.report("invalid")
-        return error(e.status, e.code, e.reason, e.field)
+        return error(e.status, e.code, e.reason, e.field, **e.headers)
     return JSONResponse(await _file(face, report), status_code=201)
 
 
@@ -337,7 +375,7 @@ async def report_post(request: Request) -> Response:
         "categories": [c.value for c in ReportCategory],
         "outcome": None,
     }
-    wait = face.reports.take(client_of(request))
+    wait = await _take(face.reports, client_of(request))
     if wait is not None:
         face.metrics.report("limited")
         page = _page(
@@ -365,7 +403,7 @@ async def report_post(request: Request) -> Response:
             **again,
         )
     try:
-        _proof(face, fields)
+        await _proven(face, fields)
         report = read_report(face, fields, client_of(request))
         if upload is not None:
             try:
@@ -373,10 +411,14 @@ async def report_post(request: Request) -> Response:
             except UploadError as e:
                 raise BadReportError("screenshot", str(e)) from e
     except BadReportError as e:
-        if e.code != "proof_of_work":
+        if e.code not in ("proof_of_work", "unavailable"):
             face.metrics.report("invalid")
-        problem = "error.pow" if e.code == "proof_of_work" else "error.field"
-        return _page(
+        problem = "error.field"
+        if e.status == 503:  # busy or unavailable: worth sending again shortly
+            problem = "error.unavailable"
+        elif e.code == "proof_of_work":
+            problem = "error.pow"
+        page = _page(
             request,
             "report.html",
             status=e.status,
@@ -387,6 +429,8 @@ async def report_post(request: Request) -> Response:
             reason=e.reason,
             **again,
         )
+        page.headers.update(e.headers)
+        return page
     filed = await _file(face, report)
     return _page(
         request,
@@ -400,9 +444,9 @@ async def report_post(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    return PlainTextResponse(
-        face_of(request).metrics.exposition(), media_type="text/plain; version=0.0.4"
-    )
+    face = face_of(request)
+    page = await run_in_threadpool(face.metrics.exposition)
+    return PlainTextResponse(page, media_type="text/plain; version=0.0.4")
 
 
 ROUTES = [

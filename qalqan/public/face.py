@@ -10,6 +10,10 @@ writes (:func:`~qalqan.cases.reports.file_report`).
 Who asks is never written anywhere: the client's address keys the rate limits
 in memory, and a report keeps only an HMAC of it (the reporter's fingerprint,
 for deduplication), never the address.
+
+With a :class:`~qalqan.public.shared.SharedStore` (``--redis``) the rate limits,
+the spent challenges and the counts live in Redis for every worker (see
+:mod:`qalqan.public.shared`); the workers must then share one secret.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -28,8 +33,9 @@ from qalqan.cases.store import CaseStore
 from qalqan.errors import ConfigError
 from qalqan.exchange.reader import read_file
 from qalqan.public.checks import NumberVerdict, judge
-from qalqan.public.metrics import PublicMetrics
+from qalqan.public.metrics import FAMILIES, PublicMetrics
 from qalqan.public.pow import ProofOfWork
+from qalqan.public.shared import BucketsInRedis, CountsInRedis, SharedStore, SpentInRedis
 from qalqan.public.throttle import TokenBuckets
 from qalqan.screening.network import ProtectedNumbers
 
@@ -56,9 +62,27 @@ class PublicSettings:
     """Clients whose buckets are remembered (least recently seen forgotten first)."""
     pow_difficulty: int = 16
     pow_ttl_s: float = 300.0
+    max_spent: int | None = None
+    """Spent challenges remembered in the process; None: :attr:`spent_bound`."""
     max_body_bytes: int = 3 * 1024 * 1024
     recent: timedelta = timedelta(days=30)
     dedup_window: timedelta = timedelta(hours=24)
+
+    @property
+    def report_global_rate(self) -> float:
+        """Reports (and challenges) per second, all clients together: a tenth of the checks'."""
+        return self.global_rate / 10
+
+    @property
+    def report_global_burst(self) -> float:
+        return self.global_burst / 10
+
+    @property
+    def spent_bound(self) -> int:
+        """The most spent challenges that can be unexpired at once: each spend first takes a
+        token of the reports' shared budget, and lives at most a time to live (one more for
+        the second an expiry is rounded to)."""
+        return math.ceil(self.report_global_burst + self.report_global_rate * self.pow_ttl_s) + 1
 
 
 def outcome_of(filed: FiledReport) -> str:
@@ -96,31 +120,49 @@ class PublicFace:
         settings: PublicSettings,
         secret: bytes | None = None,
         tag_scheme: Callable[[str], str | None] | None = None,
+        shared: SharedStore | None = None,
     ) -> None:
+        if shared is not None and secret is None:
+            raise ConfigError(
+                "workers sharing a Redis must share one secret (--secret-file): it signs the "
+                "challenges and keys the clients' buckets"
+            )
         self.store = store
         self.registry = registry
         self.settings = settings
         self.secret = secret or secrets.token_bytes(32)
+        self.shared = shared
         self.tag_scheme = tag_scheme
         """The text classifier's scheme of a report's text (``qalqan.content``), when wired."""
-        self.metrics = PublicMetrics()
-        self.pow = ProofOfWork(
-            secret=self.secret, difficulty=settings.pow_difficulty, ttl_s=settings.pow_ttl_s
-        )
-        self.checks = TokenBuckets(
+        checks = TokenBuckets(
             rate=settings.check_rate,
             burst=settings.check_burst,
             global_rate=settings.global_rate,
             global_burst=settings.global_burst,
             max_clients=settings.max_clients,
         )
-        self.reports = TokenBuckets(
+        reports = TokenBuckets(
             rate=settings.report_rate,
             burst=settings.report_burst,
-            global_rate=settings.global_rate / 10,
-            global_burst=settings.global_burst / 10,
+            global_rate=settings.report_global_rate,
+            global_burst=settings.report_global_burst,
             max_clients=settings.max_clients,
         )
+        self.pow = ProofOfWork(
+            secret=self.secret,
+            difficulty=settings.pow_difficulty,
+            ttl_s=settings.pow_ttl_s,
+            max_spent=settings.max_spent or settings.spent_bound,
+            spent=None if shared is None else SpentInRedis(shared),
+        )
+        self.checks: TokenBuckets | BucketsInRedis = checks
+        self.reports: TokenBuckets | BucketsInRedis = reports
+        if shared is None:
+            self.metrics = PublicMetrics()
+            return
+        self.checks = BucketsInRedis(shared, kind="check", secret=self.secret, fallback=checks)
+        self.reports = BucketsInRedis(shared, kind="report", secret=self.secret, fallback=reports)
+        self.metrics = PublicMetrics(CountsInRedis(shared, FAMILIES))
 
     def reporter_key(self, client: str) -> str:
         """A pseudonymous key of a client: an HMAC of its address, never the address."""

@@ -181,6 +181,11 @@ WORDS: Final[Mapping[str, Mapping[str, str]]] = {
         "kk": "Тексеру өтпеді, қайта жіберіңіз",
         "en": "The check failed, send again",
     },
+    "error.unavailable": {
+        "ru": "Сервис сейчас перегружен, отправьте сообщение через несколько секунд",
+        "kk": "Қызмет қазір бос емес, хабарламаны бірнеше секундтан кейін жіберіңіз",
+        "en": "The service is busy, send your report again in a few seconds",
+    },
     "error.form": {
         "ru": "Форма устарела, откройте её заново",
         "kk": "Пішін ескірді, оны қайта ашыңыз",

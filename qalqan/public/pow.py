@@ -10,39 +10,67 @@ the default 16 bits), while the server checks it with one.
 A challenge is ``1.<expires>.<difficulty>.<nonce>.<signature>``: the server keeps
 nothing until it is solved (the HMAC signature proves the server made it and
 its expiry and difficulty are untouched). A solved challenge is remembered until
-it expires so it cannot be used twice; that memory is bounded (``max_spent``):
-when it is full of unexpired challenges, new solutions are refused as busy
-rather than the memory growing.
+it expires so it cannot be used twice, and forgotten then (it would be refused
+as expired anyway): only *unexpired* spent challenges are held.
+
+Where they are held is a :class:`SpentChallenges`: :class:`SpentInMemory` in
+the process (a dict and a heap of expiries, at most ``max_spent``), or
+:class:`~qalqan.public.shared.SpentInRedis` for several workers. The face sizes
+``max_spent`` from its rate limits (every spend first takes a report token of
+the budget all clients share, so no more than that budget's burst plus its rate
+times the time to live can be unexpired at once): the memory is never full
+however an attacker spends. Should it still fill (a smaller bound, a face
+without those limits), new challenges cost more as it fills (one bit more at
+half full, two at three quarters, and so on, at most :data:`MAX_EXTRA_BITS`),
+and a solution that finds it full is refused as ``busy`` with the seconds until
+the soonest spent challenge expires and makes room.
 
 Refusals raise :class:`PowError` with a ``reason``: ``malformed``, ``forged``,
-``expired``, ``unsolved``, ``replayed`` or ``busy``.
+``expired``, ``unsolved``, ``replayed``, ``busy`` or ``unavailable`` (the
+shared memory of spent challenges cannot be reached); the last two carry
+``retry_after`` seconds.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import hmac
+import math
 import secrets
+import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Protocol
 
 from qalqan.errors import QalqanError
 
-__all__ = ["PowError", "ProofOfWork", "leading_zero_bits", "solve"]
+__all__ = [
+    "MAX_EXTRA_BITS",
+    "PowError",
+    "ProofOfWork",
+    "SpentChallenges",
+    "SpentInMemory",
+    "extra_bits",
+    "leading_zero_bits",
+    "solve",
+]
 
 MAX_TOKEN: Final = 200
 MAX_SOLUTION: Final = 20
+MAX_EXTRA_BITS: Final = 4
+"""At most this many bits are added to the difficulty as the memory of spent challenges fills
+(16 times the work: some 15 to 30 seconds in a phone's browser at the default 16 bits)."""
 
 
 class PowError(QalqanError):
-    """A proof of work refused, and why (``reason``)."""
+    """A proof of work refused, and why (``reason``); ``retry_after`` seconds when worth a retry."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
         super().__init__(f"proof of work refused: {reason}")
         self.reason = reason
+        self.retry_after = retry_after
 
 
 def leading_zero_bits(digest: bytes) -> int:
@@ -68,32 +96,96 @@ def solve(token: str) -> str:
     return str(counter)
 
 
+def extra_bits(fill: float) -> int:
+    """Bits added to new challenges when the memory of spent ones is ``fill`` full (0 to 1):
+    none below half, then one more each time the room left halves, at most MAX_EXTRA_BITS."""
+    if fill < 0.5:
+        return 0
+    if fill >= 1:
+        return MAX_EXTRA_BITS
+    return min(MAX_EXTRA_BITS, math.floor(-math.log2(1 - fill)))
+
+
+class SpentChallenges(Protocol):
+    """Where solved challenges are remembered until they expire."""
+
+    def spend(self, key: str, expires: float, now: float) -> None:
+        """Remember ``key`` until ``expires``; PowError ``replayed`` if already spent (or
+        ``busy``, ``unavailable``)."""
+        ...
+
+    def fill(self, now: float) -> float:
+        """How full the memory is, 0 to 1 (0 where it has no bound of its own)."""
+        ...
+
+
+class SpentInMemory:
+    """Unexpired spent challenges in this process: at most ``max_spent``, soonest expiry first out."""
+
+    def __init__(self, max_spent: int) -> None:
+        if max_spent < 1:
+            raise ValueError("max_spent is at least 1")
+        self.max_spent = max_spent
+        self._expiry: dict[str, float] = {}
+        self._heap: list[tuple[float, str]] = []
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._expiry)
+
+    def _forget_expired(self, now: float) -> None:
+        while self._heap and self._heap[0][0] < now:
+            _, key = heapq.heappop(self._heap)
+            del self._expiry[key]
+
+    def spend(self, key: str, expires: float, now: float) -> None:
+        with self._lock:
+            self._forget_expired(now)
+            if key in self._expiry:
+                raise PowError("replayed")
+            if len(self._expiry) >= self.max_spent:
+                raise PowError("busy", retry_after=max(1.0, math.ceil(self._heap[0][0] - now)))
+            self._expiry[key] = expires
+            heapq.heappush(self._heap, (expires, key))
+
+    def fill(self, now: float) -> float:
+        with self._lock:
+            self._forget_expired(now)
+            return len(self._expiry) / self.max_spent
+
+
 @dataclass(slots=True)
 class ProofOfWork:
     """Issues and checks challenges (see the module's docstring)."""
 
     secret: bytes
     difficulty: int = 16
+    """The bits a challenge costs while the memory of spent ones is less than half full."""
     ttl_s: float = 300.0
     max_spent: int = 100_000
+    """The bound of the memory in the process (when ``spent`` is not given)."""
     clock: Callable[[], float] = time.time
-    _spent: OrderedDict[str, float] = field(default_factory=OrderedDict)
-    """Solved challenges until they expire, oldest expiry first."""
+    spent: SpentChallenges | None = None
+    """Where spent challenges are remembered: by default :class:`SpentInMemory` of ``max_spent``."""
+    _spent: SpentChallenges = field(init=False)
 
     def __post_init__(self) -> None:
         if not 1 <= self.difficulty <= 32:
             raise ValueError("difficulty is 1 to 32 bits")
+        self._spent = self.spent if self.spent is not None else SpentInMemory(self.max_spent)
 
     def _sign(self, body: str) -> str:
         return hmac.new(self.secret, body.encode(), hashlib.sha256).hexdigest()[:32]
 
-    def issue(self) -> str:
-        body = f"1.{int(self.clock() + self.ttl_s)}.{self.difficulty}.{secrets.token_hex(12)}"
-        return f"{body}.{self._sign(body)}"
+    def current_difficulty(self) -> int:
+        """The bits a challenge issued now costs: more as the memory of spent ones fills."""
+        extra = extra_bits(self._spent.fill(self.clock()))
+        return min(32, self.difficulty + extra)
 
-    def _forget_expired(self, now: float) -> None:
-        while self._spent and next(iter(self._spent.values())) < now:
-            self._spent.popitem(last=False)
+    def issue(self) -> str:
+        now = self.clock()
+        body = f"1.{int(now + self.ttl_s)}.{self.current_difficulty()}.{secrets.token_hex(12)}"
+        return f"{body}.{self._sign(body)}"
 
     def verify(self, token: str, solution: str) -> None:
         """Accept a solved, unexpired, genuine, unspent challenge once; else raise PowError."""
@@ -113,9 +205,4 @@ class ProofOfWork:
             raise PowError("expired")
         if _work(token, solution) < int(parts[2]):
             raise PowError("unsolved")
-        self._forget_expired(now)
-        if token in self._spent:
-            raise PowError("replayed")
-        if len(self._spent) >= self.max_spent:
-            raise PowError("busy")
-        self._spent[token] = float(expires)
+        self._spent.spend(signature, float(expires), now)

@@ -8,13 +8,14 @@ C0002, both seen minutes before the frozen clock: live campaigns.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from qalqan.cases import CaseStore, ingest_decisions, ingest_findings
 from qalqan.public import PublicFace, PublicSettings, create_app
+from qalqan.public.shared import SharedStore
 from qalqan.screening.network import ProtectedNumbers
 from tests.cases.conftest import (  # noqa: F401 (fixtures: both databases, a frozen clock)
     FrozenClock,
@@ -25,6 +26,7 @@ from tests.cases.conftest import (  # noqa: F401 (fixtures: both databases, a fr
     store_url,
 )
 from tests.cases.feeds import write_feed
+from tests.screening.conftest import RedisServer, redis_server  # noqa: F401 (a Redis of its own)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -70,7 +72,35 @@ def face_over(
     store: CaseStore,  # noqa: F811
     settings: PublicSettings = FAST,
     registry: ProtectedNumbers | None = None,
+    shared: SharedStore | None = None,
 ) -> PublicFace:
     return PublicFace(
-        store=store, registry=registry or ProtectedNumbers(), settings=settings, secret=b"k" * 32
+        store=store,
+        registry=registry or ProtectedNumbers(),
+        settings=settings,
+        secret=b"k" * 32,
+        shared=shared,
     )
+
+
+@pytest.fixture
+def workers(
+    fed_sqlite: CaseStore,
+    redis_server: RedisServer,  # noqa: F811
+) -> Iterator[Callable[..., tuple[PublicFace, PublicFace]]]:
+    """Two workers' faces over one store, sharing the test's own Redis, with ``settings`` and
+    the longest wait for Redis and the pause after it failed."""
+    made: list[PublicFace] = []
+
+    def make(
+        settings: PublicSettings = FAST, *, timeout_s: float = 0.1, retry_s: float = 1.0
+    ) -> tuple[PublicFace, PublicFace]:
+        for _ in range(2):
+            shared = SharedStore(redis_server.url, timeout_s=timeout_s, retry_s=retry_s)
+            made.append(face_over(fed_sqlite, settings, shared=shared))
+        return made[-2], made[-1]
+
+    yield make
+    for face in made:
+        if face.metrics.shared is not None:
+            face.metrics.shared.stop()

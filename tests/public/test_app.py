@@ -157,6 +157,24 @@ def test_a_report_without_its_work_done_is_refused(fed: CaseStore) -> None:
     assert 'qalqan_public_reports_total{outcome="pow_refused"} 2' in client.get("/metrics").text
 
 
+def test_a_full_memory_of_spent_challenges_asks_to_retry_when_room_comes(
+    fed_sqlite: CaseStore,
+) -> None:
+    client = client_for(face_over(fed_sqlite, PublicSettings(pow_difficulty=8, max_spent=1)))
+    assert _report(client).status_code == 201
+    busy = _report(client, text="another")
+    assert busy.status_code == 503 and 295 <= int(busy.headers["retry-after"]) <= 300
+    assert busy.json()["error"]["message"] == "busy"
+    csrf, challenge = _form(client)
+    page = client.post(
+        "/report",
+        data={"csrf": csrf, "number": BANK_HOTLINE, "challenge": challenge,
+              "solution": solve(challenge)},
+    )  # fmt: skip
+    assert page.status_code == 503 and "retry-after" in page.headers
+    assert "Сервис сейчас перегружен" in page.text
+
+
 def test_the_same_report_twice_is_one_report(fed: CaseStore) -> None:
     client = client_for(face_over(fed))
     first = _report(client, number="+77079998877").json()

@@ -11,6 +11,7 @@ from qalqan.cases import CaseStore, upgrade
 from qalqan.cli.main import app
 from qalqan.cli.public import uvicorn_config
 from qalqan.public import PublicSettings, create_app
+from tests.screening.conftest import RedisServer, _free_tcp_port
 
 
 def _store(tmp_path: Path) -> str:
@@ -107,3 +108,31 @@ def test_a_registry_row_that_cannot_be_read_refuses_the_file_naming_its_line(
     )  # fmt: skip
     assert result.exit_code == 2
     assert f"{registry}:3:" in result.output.replace("\n", "")
+
+
+def test_redis_needs_a_shared_secret_and_must_answer_at_start(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    runner = CliRunner()
+    db = _store(tmp_path)
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"s" * 32)
+    alone = runner.invoke(
+        app, ["serve-public", "--db", db, "--redis", redis_server.url, "--check", "+77011234567"]
+    )
+    assert alone.exit_code == 2 and "--redis needs --secret-file" in alone.output
+    nobody = f"redis://:hunter2@127.0.0.1:{_free_tcp_port()}/0"
+    unreachable = runner.invoke(
+        app,
+        ["serve-public", "--db", db, "--secret-file", str(secret), "--check", "+77011234567"],
+        env={"QALQAN_PUBLIC_REDIS": nobody},
+    )
+    assert unreachable.exit_code == 2 and "cannot be reached" in unreachable.output
+    assert "hunter2" not in unreachable.output
+    shared = runner.invoke(
+        app,
+        ["serve-public", "--db", db, "--secret-file", str(secret), "--redis", redis_server.url,
+         "--check", "+77011234567"],
+    )  # fmt: skip
+    assert shared.exit_code == 0, shared.output
+    assert json.loads(shared.output)["level"] == "unknown"
