@@ -311,9 +311,7 @@ class Analysis:
         """Every SIM's score and verdict, over the feature columns at once; only the flagged
         few (SIM boxes and suspects) get reasons, said one by one."""
         table = self.sim_table
-        model = (
-            self.models.score_sims(table) if self.models is not None else np.zeros(table.num_rows)
-        )
+        model = self.score_sims(table)
         own = np.where(decisive(table), np.maximum(model, 0.95), model)
         imsis = table.column("imsi")
         farms, farm_of = find_farms(
@@ -348,16 +346,27 @@ class Analysis:
         )
         return sims, farms
 
+    def score_sims(self, table: pa.Table) -> np.ndarray:
+        """The SIM model's own score of every SIM of ``table`` (its feature rows)."""
+        if self.models is None:
+            return np.zeros(table.num_rows)
+        return self.models.score_sims(table)
+
+    def sim_drivers(self, flagged: pa.Table, rows: list[int]) -> dict[int, str]:
+        """What drove the SIM model's score of each of ``rows`` of ``flagged``, in words
+        (``"; "``-separated); none without models."""
+        if self.models is None:
+            return {}
+        explanations = self.models.explain_sims(flagged, rows)
+        return {row: "; ".join(c.detail for c in found) for row, found in explanations.items()}
+
     def _sim_reasons(
         self, flagged: pa.Table, own: np.ndarray, farm_ids: pa.ChunkedArray, farms: list[Farm]
     ) -> tuple[list[str], list[str | None]]:
         """The reasons of the flagged SIMs (``own``: their own scores), as text and as data:
         the farm it belongs to, the rules that fired, the model with its drivers."""
-        explained = min(flagged.num_rows, MAX_EXPLAINED_SIMS)
-        explanations = (
-            self.models.explain_sims(flagged, list(range(explained)))
-            if self.models is not None
-            else {}
+        explained = self.sim_drivers(
+            flagged, list(range(min(flagged.num_rows, MAX_EXPLAINED_SIMS)))
         )
         farm_size = {f.farm_id: len(f.imsis) for f in farms}
         texts: list[str] = []
@@ -374,7 +383,7 @@ class Analysis:
                     farm=farm,
                 )
                 reasons.insert(0, member)
-            drivers = "; ".join(c.detail for c in explanations.get(index, []))
+            drivers = explained.get(index, "")
             reasons.append(_model_reason(p, drivers))
             texts.append(" | ".join(f"{r.rule}: {r.detail}" for r in reasons))
             cells.append(reasons_cell(reasons))
