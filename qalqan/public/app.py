@@ -189,9 +189,8 @@ async def _take(limiter: TokenBuckets | BucketsInRedis, client: str) -> float | 
     return limiter.take(client)
 
 
-async def _verdict(request: Request, typed: str) -> NumberVerdict | Response:
-    face = face_of(request)
-    wait = await _take(face.checks, client_of(request))
+def _verdict_of(face: PublicFace, client: str, typed: str) -> NumberVerdict | Response:
+    wait = face.checks.take(client)
     if wait is not None:
         face.metrics.check("limited")
         return _limited(wait)
@@ -200,7 +199,13 @@ async def _verdict(request: Request, typed: str) -> NumberVerdict | Response:
     except NumberError as e:
         face.metrics.check("invalid")
         return error(400, "invalid_number", str(e), "number")
-    return await run_in_threadpool(face.check, number)
+    return face.check(number)
+
+
+async def _verdict(request: Request, typed: str) -> NumberVerdict | Response:
+    """The token, the number read and the store asked, in one trip off the event loop (the
+    token may be in Redis, the store is a database)."""
+    return await run_in_threadpool(_verdict_of, face_of(request), client_of(request), typed)
 
 
 async def check_json(request: Request) -> Response:
