@@ -58,7 +58,7 @@ from qalqan.public.throttle import TokenBuckets
 from qalqan.public.uploads import UploadError, read_screenshot
 from qalqan.screening.network import ProtectedNumbers
 
-__all__ = ["BadReportError", "create_app"]
+__all__ = ["BadReportError", "OverBudgetError", "create_app"]
 
 HERE = Path(__file__).parent
 CSRF_COOKIE = "qalqan_public_csrf"
@@ -85,6 +85,14 @@ class BadReportError(QalqanError):
     @property
     def headers(self) -> dict[str, str]:
         return {} if self.retry_after is None else {"Retry-After": str(int(self.retry_after))}
+
+
+class OverBudgetError(QalqanError):
+    """The budget all clients share has no token left: ``wait`` seconds until it has."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"over budget for {wait} s")
+        self.wait = wait
 
 
 def error(
@@ -182,11 +190,11 @@ def _limited(seconds: float, lang: str | None = None) -> JSONResponse:
     return error(429, "rate_limited", message, **{"Retry-After": str(int(seconds))})
 
 
-async def _take(limiter: TokenBuckets | BucketsInRedis, client: str) -> float | None:
-    """A token of ``limiter`` for ``client`` (off the event loop when it asks the network)."""
+async def _take_own(limiter: TokenBuckets | BucketsInRedis, client: str) -> float | None:
+    """A token of ``client``'s own bucket (off the event loop when it asks the network)."""
     if isinstance(limiter, BucketsInRedis):
-        return await run_in_threadpool(limiter.take, client)
-    return limiter.take(client)
+        return await run_in_threadpool(limiter.take_own, client)
+    return limiter.take_own(client)
 
 
 def _verdict_of(face: PublicFace, client: str, typed: str) -> NumberVerdict | Response:
@@ -234,10 +242,11 @@ async def check_page(request: Request) -> Response:
 
 async def challenge(request: Request) -> Response:
     face = face_of(request)
-    wait = await _take(face.reports, client_of(request))
+    wait = await _take_own(face.reports, client_of(request))
     if wait is not None:
         return _limited(wait)
-    return JSONResponse({"challenge": face.pow.issue(), "difficulty": face.pow.difficulty})
+    token = face.pow.issue()
+    return JSONResponse({"challenge": token, "difficulty": int(token.split(".")[2])})
 
 
 async def report_form(request: Request) -> Response:
@@ -307,8 +316,16 @@ def read_report(face: PublicFace, fields: dict[str, Any], client: str) -> NewRep
 
 
 def _proof(face: PublicFace, fields: dict[str, Any]) -> None:
+    """The proof checked, a token of the reports' shared budget taken (OverBudgetError when
+    none is left), and the challenge spent: only a solved challenge costs everyone's budget,
+    and every spent challenge took a token of it (which bounds the memory of spent ones)."""
     try:
-        face.pow.verify(_text(fields, "challenge", 200), _text(fields, "solution", 20))
+        solved = face.pow.check(_text(fields, "challenge", 200), _text(fields, "solution", 20))
+        wait = face.reports.take_shared()
+        if wait is not None:
+            face.metrics.report("limited")
+            raise OverBudgetError(wait)
+        face.pow.spend(solved)
     except PowError as e:
         if e.reason == "unavailable":
             face.metrics.report("unavailable")
@@ -334,7 +351,7 @@ async def _file(face: PublicFace, report: NewReport) -> dict[str, Any]:
 
 async def report_json(request: Request) -> Response:
     face = face_of(request)
-    wait = await _take(face.reports, client_of(request))
+    wait = await _take_own(face.reports, client_of(request))
     if wait is not None:
         face.metrics.report("limited")
         return _limited(wait)
@@ -352,6 +369,8 @@ async def report_json(request: Request) -> Response:
     try:
         await _proven(face, fields)
         report = read_report(face, fields, client_of(request))
+    except OverBudgetError as e:
+        return _limited(e.wait)
     except BadReportError as e:
         if e.code not in ("proof_of_work", "unavailable"):
             face.metrics.report("invalid")
@@ -373,6 +392,14 @@ async def _form_fields(request: Request) -> tuple[dict[str, Any], bytes | None]:
     return fields, upload
 
 
+def _limited_page(request: Request, wait: float, again: dict[str, Any]) -> Response:
+    page = _page(
+        request, "report.html", status=429, csrf="", challenge="", problem="error.limited", **again
+    )
+    page.headers["Retry-After"] = str(int(wait))
+    return page
+
+
 async def report_post(request: Request) -> Response:
     face = face_of(request)
     again = {
@@ -380,20 +407,10 @@ async def report_post(request: Request) -> Response:
         "categories": [c.value for c in ReportCategory],
         "outcome": None,
     }
-    wait = await _take(face.reports, client_of(request))
+    wait = await _take_own(face.reports, client_of(request))
     if wait is not None:
         face.metrics.report("limited")
-        page = _page(
-            request,
-            "report.html",
-            status=429,
-            csrf="",
-            challenge="",
-            problem="error.limited",
-            **again,
-        )
-        page.headers["Retry-After"] = str(int(wait))
-        return page
+        return _limited_page(request, wait, again)
     fields, upload = await _form_fields(request)
     cookie = request.cookies.get(CSRF_COOKIE, "")
     if not cookie or not secrets.compare_digest(cookie, str(fields.get("csrf", ""))):
@@ -415,6 +432,8 @@ async def report_post(request: Request) -> Response:
                 report = replace(report, attachment=read_screenshot(upload))
             except UploadError as e:
                 raise BadReportError("screenshot", str(e)) from e
+    except OverBudgetError as e:
+        return _limited_page(request, e.wait, again)
     except BadReportError as e:
         if e.code not in ("proof_of_work", "unavailable"):
             face.metrics.report("invalid")

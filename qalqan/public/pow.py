@@ -50,6 +50,7 @@ __all__ = [
     "MAX_EXTRA_BITS",
     "PowError",
     "ProofOfWork",
+    "Solved",
     "SpentChallenges",
     "SpentInMemory",
     "extra_bits",
@@ -154,6 +155,14 @@ class SpentInMemory:
             return len(self._expiry) / self.max_spent
 
 
+@dataclass(frozen=True, slots=True)
+class Solved:
+    """A challenge checked and solved, to be spent: its key (the signature) and expiry."""
+
+    key: str
+    expires: float
+
+
 @dataclass(slots=True)
 class ProofOfWork:
     """Issues and checks challenges (see the module's docstring)."""
@@ -189,6 +198,10 @@ class ProofOfWork:
 
     def verify(self, token: str, solution: str) -> None:
         """Accept a solved, unexpired, genuine, unspent challenge once; else raise PowError."""
+        self.spend(self.check(token, solution))
+
+    def check(self, token: str, solution: str) -> Solved:
+        """A genuine, unexpired challenge solved (not yet spent: :meth:`spend`); else PowError."""
         if len(token) > MAX_TOKEN or not 0 < len(solution) <= MAX_SOLUTION:
             raise PowError("malformed")
         if not solution.isdigit() or not solution.isascii():
@@ -205,4 +218,9 @@ class ProofOfWork:
             raise PowError("expired")
         if _work(token, solution) < int(parts[2]):
             raise PowError("unsolved")
-        self._spent.spend(signature, float(expires), now)
+        return Solved(key=signature, expires=float(expires))
+
+    def spend(self, solved: Solved) -> None:
+        """Remember ``solved`` as spent; PowError ``replayed`` when it already was (or ``busy``,
+        ``unavailable``)."""
+        self._spent.spend(solved.key, solved.expires, self.clock())

@@ -85,6 +85,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
 local grate, gburst = tonumber(ARGV[3]), tonumber(ARGV[4])
+local own, shared = ARGV[5] ~= 'shared', ARGV[5] ~= 'own'
 local function level(key, r, b)
   local v = redis.call('HMGET', key, 'tokens', 'at')
   local tokens, at = tonumber(v[1]), tonumber(v[2])
@@ -95,27 +96,26 @@ local function keep(key, tokens, r, b)
   redis.call('HSET', key, 'tokens', tostring(tokens), 'at', tostring(now))
   redis.call('PEXPIRE', key, math.ceil((b - tokens) / r * 1000) + 1000)
 end
-local mine, known = level(KEYS[1], rate, burst)
-local all = level(KEYS[2], grate, gburst)
+local mine, known, all = math.huge, true, math.huge
+if own then mine, known = level(KEYS[1], rate, burst) end
+if shared then all = level(KEYS[2], grate, gburst) end
 local wait = 0
 if mine < 1 then
   wait = math.max(1, math.ceil((1 - mine) / rate))
 elseif all < 1 then
   wait = math.max(1, math.ceil((1 - all) / grate))
-  if not known then
-    keep(KEYS[2], all, grate, gburst)
-    return wait
-  end
+  own = own and known
 else
   mine, all = mine - 1, all - 1
 end
-keep(KEYS[1], mine, rate, burst)
-keep(KEYS[2], all, grate, gburst)
+if own then keep(KEYS[1], mine, rate, burst) end
+if shared then keep(KEYS[2], all, grate, gburst) end
 return wait
 """
-"""Take a token of the client's bucket (KEYS[1]) and the shared one (KEYS[2]): 0 when granted,
-else the seconds to wait, exactly as TokenBuckets.take; a new client refused by the shared
-bucket is not written (its bucket is full, as a forgotten one is)."""
+"""Take a token of the client's bucket (KEYS[1]) and the shared one (KEYS[2]), or of one of
+them (ARGV[5]: ``both``, ``own``, ``shared``): 0 when granted, else the seconds to wait, as
+TokenBuckets does; a new client refused by the shared bucket is not written (its bucket is
+full, as a forgotten one is)."""
 
 
 class StoreDownError(QalqanError):
@@ -244,13 +244,25 @@ class BucketsInRedis:
 
     def take(self, client: str) -> float | None:
         """None when granted, else the seconds to wait (see TokenBuckets.take)."""
+        return self._take(client, "both")
+
+    def take_own(self, client: str) -> float | None:
+        return self._take(client, "own")
+
+    def take_shared(self) -> float | None:
+        return self._take(None, "shared")
+
+    def _take(self, client: str | None, mode: str) -> float | None:
         f = self.fallback
-        args = [repr(f.rate), repr(f.burst), repr(f.global_rate), repr(f.global_burst)]
-        keys = [self.client_key(client), self._shared_key]
+        args = [repr(f.rate), repr(f.burst), repr(f.global_rate), repr(f.global_burst), mode]
+        own = self._shared_key if client is None else self.client_key(client)
+        keys = [own, self._shared_key]
         try:
             wait = self.store.call("limits", lambda r: self._script(keys=keys, args=args, client=r))
         except StoreDownError:
-            return f.take(client)
+            if client is None:
+                return f.take_shared()
+            return f.take(client) if mode == "both" else f.take_own(client)
         return None if int(wait) == 0 else float(wait)
 
 

@@ -9,7 +9,10 @@ seen buckets (a full bucket is what an evicted client gets back, which is what
 an idle client has anyway), never grows the memory.
 
 :meth:`TokenBuckets.take` answers ``None`` (go ahead) or the seconds to wait
-(the ``Retry-After``). The keys are only held in memory, never logged.
+(the ``Retry-After``). :meth:`~TokenBuckets.take_own` and
+:meth:`~TokenBuckets.take_shared` take the two tokens apart, for a request that
+must show it is worth a token of everyone's budget (a report's proof of work)
+before it takes one. The keys are only held in memory, never logged.
 """
 
 from __future__ import annotations
@@ -52,25 +55,45 @@ class TokenBuckets:
         bucket.at = now
 
     def take(self, key: str) -> float | None:
-        """Take a token for ``key``: None when granted, else seconds until one is there."""
+        """Take a token for ``key`` and one of all clients': None when granted, else seconds
+        until both are there."""
+        return self._take(key, shared=True)
+
+    def take_own(self, key: str) -> float | None:
+        """Take a token of ``key``'s own bucket only (the shared one is taken later, by
+        :meth:`take_shared`, once the request has shown it is worth it)."""
+        return self._take(key, shared=False)
+
+    def take_shared(self) -> float | None:
+        """Take a token of the bucket all clients share only."""
+        return self._take(None, shared=True)
+
+    def _client(self, key: str, now: float) -> Bucket:
+        bucket = self._clients.get(key)
+        if bucket is None:
+            bucket = Bucket(self.burst, now)
+            self._clients[key] = bucket
+            while len(self._clients) > self.max_clients:
+                self._clients.popitem(last=False)
+        else:
+            self._clients.move_to_end(key)
+            self._refill(bucket, now, self.rate, self.burst)
+        return bucket
+
+    def _take(self, key: str | None, *, shared: bool) -> float | None:
         with self._lock:
             now = self.clock()
-            bucket = self._clients.get(key)
-            if bucket is None:
-                bucket = Bucket(self.burst, now)
-                self._clients[key] = bucket
-                while len(self._clients) > self.max_clients:
-                    self._clients.popitem(last=False)
-            else:
-                self._clients.move_to_end(key)
-                self._refill(bucket, now, self.rate, self.burst)
+            bucket = None if key is None else self._client(key, now)
             if self._global is None:
                 self._global = Bucket(self.global_burst, now)
-            self._refill(self._global, now, self.global_rate, self.global_burst)
-            if bucket.tokens < 1:
+            everyone = self._global if shared else None
+            if everyone is not None:
+                self._refill(everyone, now, self.global_rate, self.global_burst)
+            if bucket is not None and bucket.tokens < 1:
                 return max(1.0, math.ceil((1 - bucket.tokens) / self.rate))
-            if self._global.tokens < 1:
-                return max(1.0, math.ceil((1 - self._global.tokens) / self.global_rate))
-            bucket.tokens -= 1
-            self._global.tokens -= 1
+            if everyone is not None and everyone.tokens < 1:
+                return max(1.0, math.ceil((1 - everyone.tokens) / self.global_rate))
+            for taken in (bucket, everyone):
+                if taken is not None:
+                    taken.tokens -= 1
             return None

@@ -175,6 +175,25 @@ def test_a_full_memory_of_spent_challenges_asks_to_retry_when_room_comes(
     assert "Сервис сейчас перегружен" in page.text
 
 
+def test_reports_without_their_work_done_do_not_use_up_everyones_report_budget(
+    fed_sqlite: CaseStore,
+) -> None:
+    from tests.public.test_pow import _unsolving
+
+    face = face_over(
+        fed_sqlite, PublicSettings(pow_difficulty=8, global_rate=0.01, global_burst=30)
+    )  # 3 reports
+    for i in range(20):  # a flood from many addresses, none of it solved
+        flooder = client_for(face, f"198.51.100.{i}")
+        token = flooder.get("/v1/challenge").json()["challenge"]
+        unsolved = _report(flooder, challenge=token, solution=_unsolving(token, 8))
+        assert unsolved.status_code == 403
+    served = [_report(client_for(face, f"192.0.2.{i}"), text=f"t{i}") for i in range(4)]
+    assert [x.status_code for x in served] == [201, 201, 201, 429]  # solved ones do use it
+    assert served[3].json()["error"]["code"] == "rate_limited"
+    assert int(served[3].headers["retry-after"]) >= 1
+
+
 def test_the_same_report_twice_is_one_report(fed: CaseStore) -> None:
     client = client_for(face_over(fed))
     first = _report(client, number="+77079998877").json()

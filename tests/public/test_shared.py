@@ -206,3 +206,25 @@ def test_without_a_shared_secret_workers_cannot_share_a_redis(
             settings=PublicSettings(),
             shared=SharedStore(redis_server.url),
         )
+
+
+def test_the_shared_report_budget_is_taken_by_solved_reports_only_on_either_worker(
+    workers: Workers,
+) -> None:
+    one, two = workers(
+        PublicSettings(pow_difficulty=8, global_rate=0.01, global_burst=30)
+    )  # 3 reports in all
+    for i in range(10):
+        flooder = client_for(one if i % 2 else two, f"198.51.100.{i}")
+        token = flooder.get("/v1/challenge").json()["challenge"]
+        body = {"number": BANK_HOTLINE, "challenge": token, "solution": "1"}
+        assert flooder.post("/v1/reports", json=body).status_code == 403
+    served = [
+        _report(client_for(one if i % 2 else two, f"192.0.2.{i}"), _token(one), f"t{i}")
+        for i in range(4)
+    ]
+    assert [x.status_code for x in served] == [201, 201, 201, 429]
+
+
+def _token(face: PublicFace) -> str:
+    return face.pow.issue()

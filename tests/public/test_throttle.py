@@ -42,3 +42,12 @@ def test_a_flood_of_new_addresses_does_not_grow_the_memory() -> None:
     for i in range(10_000):
         buckets.take(f"198.51.{i // 256}.{i % 256}")
     assert len(buckets) == 100
+
+
+def test_a_clients_own_token_and_everyones_are_taken_apart_when_asked() -> None:
+    clock = Clock()
+    buckets = _buckets(clock, global_rate=1.0, global_burst=2.0)
+    assert [buckets.take_own("a") for _ in range(4)] == [None, None, None, 1.0]
+    assert [buckets.take_shared() for _ in range(3)] == [None, None, 1.0]  # untouched by a's
+    assert buckets.take_own("b") is None  # everyone's budget is empty, b's own is not
+    assert buckets.take("b") == 1.0
