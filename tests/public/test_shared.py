@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import secrets
+import shutil
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 import redis
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qalqan.public import PublicFace, PublicSettings
 from qalqan.public.pow import solve
-from qalqan.public.shared import KEY_HEX, PREFIX
+from qalqan.public.shared import KEY_HEX, PREFIX, BucketsInRedis, SharedStore
+from qalqan.public.throttle import TokenBuckets
 from tests.cases.feeds import BANK_HOTLINE
 from tests.public.conftest import client_for
 from tests.screening.conftest import RedisServer
@@ -45,6 +51,19 @@ def _report(client: TestClient, token: str, text: str = "назовите код
 def _counted(page: str, family: str, outcome: str) -> int:
     line = f'qalqan_public_{family}_total{{outcome="{outcome}"}} '
     return next(int(x[len(line) :]) for x in page.splitlines() if x.startswith(line))
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One Redis for every example of a property (each under a prefix of its own)."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.kill()
 
 
 def _keys(server: RedisServer, pattern: str) -> list[bytes]:
@@ -228,3 +247,51 @@ def test_the_shared_report_budget_is_taken_by_solved_reports_only_on_either_work
 
 def _token(face: PublicFace) -> str:
     return face.pow.issue()
+
+
+@given(st.text(max_size=2_000))
+def test_any_client_address_becomes_a_key_of_one_length_in_hex(address: str) -> None:
+    buckets = BucketsInRedis(
+        SharedStore("redis://127.0.0.1:1/0"),  # never asked: the key is made here
+        kind="check",
+        secret=b"k" * 32,
+        fallback=TokenBuckets(rate=1, burst=1, global_rate=1, global_burst=1),
+    )
+    assert re.fullmatch(rf"{PREFIX}:limit:check:[0-9a-f]{{{KEY_HEX}}}", buckets.client_key(address))
+
+
+Take = tuple[str, int]
+"""``("both" | "own", client)`` or ``("shared", 0)``."""
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    burst=st.integers(1, 4),
+    everyone=st.integers(1, 6),
+    takes=st.lists(
+        st.tuples(st.sampled_from(["both", "own", "shared"]), st.integers(0, 3)), max_size=25
+    ),
+)
+def test_the_buckets_in_redis_grant_and_refuse_as_the_buckets_in_the_process_do(
+    redis_url: str, burst: int, everyone: int, takes: list[Take]
+) -> None:
+    """With no time to refill (a token a million seconds), the same takes get the same answers."""
+    rates = {
+        "rate": 1e-6,
+        "burst": float(burst),
+        "global_rate": 1e-6,
+        "global_burst": float(everyone),
+    }
+    here = TokenBuckets(**rates, clock=lambda: 0.0)  # type: ignore[arg-type]
+    store = SharedStore(redis_url, prefix=f"test:{secrets.token_hex(8)}")
+    there = BucketsInRedis(store, kind="check", secret=b"k" * 32, fallback=TokenBuckets(**rates))  # type: ignore[arg-type]
+    for mode, client in takes:
+        key = f"10.0.0.{client}"
+        if mode == "shared":
+            answers = (here.take_shared(), there.take_shared())
+        elif mode == "own":
+            answers = (here.take_own(key), there.take_own(key))
+        else:
+            answers = (here.take(key), there.take(key))
+        assert (answers[0] is None) == (answers[1] is None), (mode, client)
+    assert store.up
