@@ -162,7 +162,7 @@ class SharedStore:
         )
         self._up = True
         self._quiet_until = 0.0
-        self._complaints = ThrottledLog(logger)
+        self._complaints = ThrottledLog(logger, interval_s=60.0)
         self._lock = threading.Lock()
 
     @property
@@ -223,9 +223,6 @@ class SharedStore:
 class BucketsInRedis:
     """:class:`~qalqan.public.throttle.TokenBuckets` held in Redis for every worker, falling back
     to this worker's own ``fallback`` buckets while Redis cannot be reached."""
-
-    blocking = True
-    """Taking a token asks the network: the web routes take it off the event loop."""
 
     def __init__(
         self, store: SharedStore, *, kind: str, secret: bytes, fallback: TokenBuckets
