@@ -27,6 +27,7 @@ proof and reading the counts ask the network: they run off the event loop.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
 from dataclasses import replace
@@ -153,8 +154,25 @@ def face_of(request: Request) -> PublicFace:
     return cast(PublicFace, request.app.state.face)
 
 
+IPV6_CLIENT_PREFIX: Final = 64
+"""An IPv6 client is its /64: a subscriber is given a whole /64 (or more) and can take any
+address in it, so keying on the address would give one person 2⁶⁴ budgets."""
+
+
 def client_of(request: Request) -> str:
-    return request.client.host if request.client is not None else "unknown"
+    """The client the limits and the reporter's fingerprint key on: an IPv4 address, an IPv6
+    address's /64 network (an IPv4-mapped one as its IPv4 address), or the host as given when
+    it is no address."""
+    host = request.client.host if request.client is not None else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, IPV6_CLIENT_PREFIX), strict=False))
+    return str(address)
 
 
 def lang_of(request: Request) -> str:

@@ -462,3 +462,18 @@ def test_a_kept_image_is_bounded_in_size_however_it_compresses() -> None:
     assert len(noise.getvalue()) < 2 * 1024 * 1024
     with pytest.raises(UploadError, match="too detailed"):
         read_screenshot(noise.getvalue())  # half a megabyte of JPEG, about 7 MB as PNG
+
+
+def test_an_ipv6_client_is_its_64_so_new_addresses_in_it_get_no_new_budget(
+    fed: CaseStore,
+) -> None:
+    face = face_over(fed, PublicSettings(pow_difficulty=8, check_rate=0.5, check_burst=3))
+    same_64 = [client_for(face, f"2001:db8:1:2::{n:x}") for n in range(1, 6)]
+    codes = [c.get("/v1/check/+77011234567").status_code for c in same_64]
+    assert codes == [200, 200, 200, 429, 429]
+    neighbour = client_for(face, "2001:db8:1:3::1")  # another /64: another subscriber
+    assert neighbour.get("/v1/check/+77011234567").status_code == 200
+    # an IPv4 client seen through an IPv4-mapped address is that IPv4 client
+    v4, mapped = client_for(face, "198.51.100.7"), client_for(face, "::ffff:198.51.100.7")
+    assert [v4.get("/v1/check/+77011234567").status_code for _ in range(3)] == [200] * 3
+    assert mapped.get("/v1/check/+77011234567").status_code == 429
