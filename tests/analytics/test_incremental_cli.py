@@ -21,10 +21,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
 from qalqan.analytics.incremental import LOOK_BACK
+from qalqan.analytics.kept_scores import SIM_SCORES
 from qalqan.cli.main import app
 from qalqan.simulator.config import Scenario
 from qalqan.simulator.operator import simulate
@@ -233,6 +235,25 @@ def test_a_daily_run_judges_sims_without_the_records_of_the_days_before(
     out = tmp_path / "out"
     assert runs.daily_from(state, out) == 0
     assert (out / "sims.csv").read_bytes() == (runs.full / "sims.csv").read_bytes()
+
+
+def test_a_state_kept_without_the_sim_models_answers_has_every_sim_asked_and_keeps_them(
+    runs: Runs, tmp_path: Path
+) -> None:
+    """A state kept by a version that kept no answers of the SIM model (or by another
+    model): the daily run asks the model of every SIM, gives a full run's bytes, and keeps
+    the answers for the next run."""
+    state = tmp_path / "state"
+    shutil.copytree(runs.state_of_days_before, state)
+    assert (state / SIM_SCORES).is_file()  # kept by the run over days 1-5
+    (state / SIM_SCORES).unlink()
+    out = tmp_path / "out"
+    assert runs.daily_from(state, out) == 0
+    for name in WHOLE_HISTORY:
+        assert (out / name).read_bytes() == (runs.full / name).read_bytes(), name
+    kept = pq.read_table(state / SIM_SCORES)
+    with (runs.full / "sims.csv").open(newline="", encoding="utf-8") as f:
+        assert sorted(kept["imsi"].to_pylist()) == sorted(r["imsi"] for r in csv.DictReader(f))
 
 
 def test_a_state_that_holds_the_day_already_is_refused(runs: Runs, tmp_path: Path) -> None:
