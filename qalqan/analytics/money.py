@@ -207,7 +207,8 @@ def _transfers(con: duckdb.DuckDBPyConnection, scams_only: bool, calls: CallTabl
 
     The latest call before each transfer is found by one walk over each holder's calls and
     transfers in time order, not by pairing every call with every transfer: a number called a
-    thousand times that paid a thousand times costs two thousand rows, not a million.
+    thousand times that paid a thousand times costs two thousand rows, not a million. Only the
+    holders who were called walk: another holder's transfers follow no call whatever their order.
     """
     scams = (
         f"AND c.campaign_id IN (SELECT campaign_id FROM {_SCAM_CAMPAIGNS})" if scams_only else ""
@@ -239,7 +240,7 @@ def _transfers(con: duckdb.DuckDBPyConnection, scams_only: bool, calls: CallTabl
                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS call_time
             FROM (
                 SELECT holder_msisdn AS holder, time AS t, 1 AS paid, payment_id
-                FROM transfers WHERE holder_msisdn IS NOT NULL
+                FROM transfers WHERE holder_msisdn IN (SELECT holder FROM talks)
                 UNION ALL
                 SELECT holder, t, 0 AS paid, CAST(NULL AS VARCHAR) AS payment_id FROM talks
             ) AS events
