@@ -16,8 +16,11 @@ changing caller IDs, but it leaves traces it cannot avoid:
   chance allows belong to one center;
 - *reused caller IDs*: the same spoofed number on two sources;
 - *complaints*: citizens' reports naming its numbers, or made by its victims
-  right after its calls, tell its script (bank security, police, ...); two scripts
-  are two centers.
+  right after its calls, tell its script (bank security, police, ...), by the
+  category the reporter chose or, where the reporter chose ``other``, by what their
+  text tells (:mod:`qalqan.content.schemes`); two scripts are two centers, and
+  complaints retelling one text (:func:`~qalqan.content.clusters.cluster_reports`)
+  tie their sources like one script (:func:`_complaints`).
 
 Communities of sources joined by that evidence form campaigns. A carrier rented by
 several centers carries several office days: its calls are shared out among the
@@ -31,8 +34,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import networkx as nx
@@ -42,6 +47,8 @@ import pyarrow as pa
 from scipy.stats import chi2
 
 from qalqan.analytics.farms import Farm
+from qalqan.content.clusters import REPORT_CATEGORIES, TextCluster, cluster_reports
+from qalqan.content.schemes import MAX_TEXT_CHARS, SchemeClassifier, cached_classifier
 from qalqan.domain.messages import reasons_cell
 from qalqan.domain.model import CallVerdict, Reason
 
@@ -57,6 +64,8 @@ __all__ = [
     "wangiri_ranges",
     "weeks_differ",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: An office day: work from 9 to 18 local with lunch at 13:00.
 OFFICE_START, OFFICE_END, LUNCH = 9, 18, 13
@@ -81,6 +90,14 @@ OFFICE_WEIGHT, SCRIPT_WEIGHT = 1.0, 3.0
 VICTIM_ODDS = 20.0
 #: A call this long (seconds) is a conversation: what draws a victim in.
 CONVERSATION_S = 180
+#: At most this many complaints linked to fraud calls are read by their text (the earliest),
+#: and their distinct texts at most this many characters (reading costs about 12 µs of CPU a
+#: character); the rest keep the category their reporters chose.
+MAX_REPORT_TEXTS, MAX_REPORT_CHARS = 5_000, 500_000
+#: Two sources whose complaints retell one text, this many on each side, are told one script.
+SCRIPT_TEXT_REPORTS = 2
+#: A phrase quoted in a campaign's reason is cut at this many characters.
+MAX_QUOTED_CHARS = 80
 
 
 @dataclass(slots=True)
@@ -98,7 +115,11 @@ class Campaign:
     hourly: list[int] = field(default_factory=list)
     """Calls per UTC hour of day."""
     report_categories: dict[str, int] = field(default_factory=dict)
-    """Complaints linked to the campaign, by scam category (the call center's script)."""
+    """Complaints linked to the campaign, by scam category (the call center's script): the
+    reporter's, or the scam the text tells where the reporter chose ``other``."""
+    scripts: dict[str, int] = field(default_factory=dict)
+    """Complaints linked to the campaign by the text cluster they retell (``T00001``: the
+    largest cluster of this run's linked complaints), most first."""
     kind: str = "call_center"
     """``call_center`` (an office day), ``bypass`` (a SIM box round the clock), ``wangiri``."""
     said: list[Reason] = field(default_factory=list)
@@ -527,22 +548,137 @@ class _Profile:
     daily: np.ndarray
     """Calls by day of the data, counted in the source's own office day (its UTC offset)."""
     categories: dict[str, int] = field(default_factory=dict)
-    """Complaints about its calls, by the scam's category."""
+    """Complaints about its calls, by the scam's category (:attr:`_Complaints.category`)."""
+    scripts: dict[str, int] = field(default_factory=dict)
+    """Complaints about its calls, by the text cluster of a scam they retell."""
 
     @property
     def calls(self) -> int:
         return int(self.hourly.sum())
 
     def category(self) -> str | None:
-        """The script its complaints tell, when at least two agree and most do."""
+        """The script its complaints tell, when at least two agree and most do (``other``
+        names no one script)."""
         if not self.categories:
             return None
         name, n = max(self.categories.items(), key=lambda kv: (kv[1], kv[0]))
         total = sum(self.categories.values())
-        return name if n >= 2 and n >= 0.6 * total else None
+        return name if n >= 2 and n >= 0.6 * total and name != "other" else None
+
+    def one_script(self, other: _Profile) -> bool:
+        """Whether the two sources' complaints tell one script: one category, or
+        :data:`SCRIPT_TEXT_REPORTS` complaints or more on each side retelling one text."""
+        script = self.category()
+        if script is not None and script == other.category():
+            return True
+        return any(
+            n >= SCRIPT_TEXT_REPORTS and other.scripts.get(cluster, 0) >= SCRIPT_TEXT_REPORTS
+            for cluster, n in self.scripts.items()
+        )
 
 
-def _profiles(con: duckdb.DuckDBPyConnection, sources: list[str]) -> dict[str, _Profile]:
+#: A complaint concerns a fraud call ``f`` when it names the number the call came from, or its
+#: reporter was called (not by a farm's own SIM) within three days before.
+_CONCERNS = """(r.reported_number IS NOT NULL AND r.reported_number = f.a_number)
+              OR (r.reporter = f.b_number AND NOT f.internal AND r.time BETWEEN f.t AND f.t + INTERVAL 3 DAY)"""
+
+
+@dataclass(slots=True)
+class _Complaints:
+    """The complaints linked to fraud calls, read by their text (:func:`_complaints`)."""
+
+    told: dict[str, str] = field(default_factory=dict)
+    """Report id → the category of the scam its text tells, for those whose reporter chose
+    ``other`` (a text that tells no scam leaves it ``other``, which names no script)."""
+    clusters: dict[str, TextCluster] = field(default_factory=dict)
+    """Report id → the cluster of texts it retells, when they tell a scam."""
+
+    def category(self, report_id: str, chosen: str | None) -> str | None:
+        """The script a complaint tells: the scam its text tells where its reporter chose
+        ``other``, else the reporter's category."""
+        return self.told.get(report_id, chosen)
+
+    def script(self, report_id: str) -> TextCluster | None:
+        return self.clusters.get(report_id)
+
+
+def _within_bounds(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The first ``rows`` (complaints, their text last) within :data:`MAX_REPORT_TEXTS` and
+    :data:`MAX_REPORT_CHARS`; a warning says how many were left unread."""
+    seen: set[str] = set()
+    chars = 0
+    for n, row in enumerate(rows):
+        text = str(row[-1])
+        if text not in seen:
+            chars += len(text)
+            seen.add(text)
+        if n == MAX_REPORT_TEXTS or chars > MAX_REPORT_CHARS:
+            logger.warning(
+                "more complaints concern fraud calls than are read by their text (%d complaints, "
+                "%d characters): the texts of the earliest %d are read, the rest keep their "
+                "reporters' categories",
+                MAX_REPORT_TEXTS,
+                MAX_REPORT_CHARS,
+                n,
+            )
+            return rows[:n]
+    return rows
+
+
+@functools.cache
+def _classifier() -> SchemeClassifier:
+    """The scheme classifier, loaded (or trained) once a process, when a complaint has a text."""
+    return cached_classifier()
+
+
+def _complaints(con: duckdb.DuckDBPyConnection) -> _Complaints:
+    """The complaints linked to the fraud calls, each read by its text.
+
+    Only complaints that concern a fraud call (:data:`_CONCERNS`) and have a text are read,
+    the earliest :data:`MAX_REPORT_TEXTS` of them whose distinct texts, each cut at
+    :data:`~qalqan.content.schemes.MAX_TEXT_CHARS`, hold at most :data:`MAX_REPORT_CHARS`
+    characters (a warning says when there were more: :func:`_within_bounds`). Each distinct
+    text is classified once; a complaint whose reporter chose ``other`` takes the category of
+    the scam its text tells (a legitimate text, about sales calls or a bank's own call, leaves
+    it ``other``, which names no script). The texts are clustered by script
+    (:func:`~qalqan.content.clusters.cluster_reports`); the clusters that tell a scam tie
+    their sources (:meth:`_Profile.one_script`).
+    """
+    rows = con.execute(
+        f"""
+        SELECT DISTINCT r.report_id, r.time, r.category, substr(r.text, 1, {MAX_TEXT_CHARS}) AS text
+        FROM reports r JOIN fraud_calls f ON {_CONCERNS}
+        WHERE r.text IS NOT NULL AND length(trim(r.text)) > 0
+        ORDER BY r.time, r.report_id
+        LIMIT {MAX_REPORT_TEXTS + 1}
+        """
+    ).fetchall()
+    rows = _within_bounds(rows)
+    if not rows:
+        return _Complaints()
+    classifier = _classifier()
+    distinct = list(dict.fromkeys(str(text) for *_, text in rows))
+    best = np.argmax(classifier.probabilities(distinct), axis=1)
+    scheme = {text: classifier.schemes[int(i)] for text, i in zip(distinct, best, strict=True)}
+    told = {
+        str(report_id): category
+        for report_id, _, chosen, text in rows
+        if chosen == "other" and (category := REPORT_CATEGORIES.get(scheme[str(text)])) is not None
+    }
+    clusters = cluster_reports(
+        ((str(report_id), str(text)) for report_id, _, _, text in rows), classifier=classifier
+    )
+    return _Complaints(
+        told=told,
+        clusters={
+            report_id: c for c in clusters if c.report_category is not None for report_id in c.ids
+        },
+    )
+
+
+def _profiles(
+    con: duckdb.DuckDBPyConnection, sources: list[str], complaints: _Complaints
+) -> dict[str, _Profile]:
     rows = con.execute(
         """
         SELECT source, list(hour(t)), list(epoch(t)) FROM fraud_calls
@@ -561,17 +697,18 @@ def _profiles(con: duckdb.DuckDBPyConnection, sources: list[str]) -> dict[str, _
         profiles.setdefault(
             source, _Profile(hourly=np.zeros(24, np.int64), daily=np.ones(1, np.int64))
         )
-    for source, category, n in con.execute(
-        """
-        WITH linked AS (
-            SELECT DISTINCT r.report_id, f.source, r.category FROM reports r JOIN fraud_calls f
-              ON (r.reported_number IS NOT NULL AND r.reported_number = f.a_number)
-              OR (r.reporter = f.b_number AND NOT f.internal AND r.time BETWEEN f.t AND f.t + INTERVAL 3 DAY)
-        )
-        SELECT source, category, count(*) FROM linked WHERE category IS NOT NULL GROUP BY 1, 2
+    for report_id, source, chosen in con.execute(
+        f"""
+        SELECT DISTINCT r.report_id, f.source, r.category FROM reports r JOIN fraud_calls f
+          ON {_CONCERNS}
+        ORDER BY 1, 2
         """
     ).fetchall():
-        profiles[source].categories[category] = int(n)
+        profile = profiles[source]
+        if (category := complaints.category(report_id, chosen)) is not None:
+            profile.categories[category] = profile.categories.get(category, 0) + 1
+        if (script := complaints.script(report_id)) is not None:
+            profile.scripts[script.cluster_id] = profile.scripts.get(script.cluster_id, 0) + 1
     return profiles
 
 
@@ -639,9 +776,11 @@ def _group_sources(
     """Sources joined into call centers (and Wangiri operations): communities of the evidence.
 
     Shared victims and reused caller IDs join two sources unless they cannot be one
-    center (:func:`_apart`); so does the same office day, week and script, more weakly,
-    between sources with enough calls to show them. Returns the groups and the links
-    of shared victims and caller IDs that were kept (``a``, ``b``, kind).
+    center (:func:`_apart`); so does the same office day, week and script (one category,
+    or complaints retelling one text: :meth:`_Profile.one_script`), more weakly, between
+    sources with enough calls to show them. Complaints retelling different texts keep no
+    sources apart: victims retell one script in their own words. Returns the groups and the
+    links of shared victims and caller IDs that were kept (``a``, ``b``, kind).
     """
     graph = nx.Graph()
     graph.add_nodes_from(sources)
@@ -664,10 +803,7 @@ def _group_sources(
         for b in office[i + 1 :]:
             if _apart(profiles[a], profiles[b]):
                 continue
-            script = profiles[a].category()
-            w = OFFICE_WEIGHT + (
-                SCRIPT_WEIGHT if script and script == profiles[b].category() else 0.0
-            )
+            w = OFFICE_WEIGHT + (SCRIPT_WEIGHT if profiles[a].one_script(profiles[b]) else 0.0)
             graph.add_edge(a, b, weight=graph.get_edge_data(a, b, {"weight": 0.0})["weight"] + w)
     groups = sorted(
         (sorted(c) for c in nx.community.louvain_communities(graph, weight="weight", seed=11)),
@@ -900,9 +1036,17 @@ def _move_calls(con: duckdb.DuckDBPyConnection, moved: dict[str, str]) -> None:
 
 
 def _why(
-    campaign: Campaign, joined: list[tuple[str, str, str]], times: list[float], numbers: int
+    campaign: Campaign,
+    joined: list[tuple[str, str, str]],
+    times: list[float],
+    numbers: int,
+    *,
+    scripts: Mapping[str, TextCluster],
 ) -> list[Reason]:
     """Why a campaign's calls are one campaign, from the evidence that joined its sources.
+
+    ``scripts`` are the text clusters of the linked complaints by id: the script's reason
+    quotes the phrases of the campaign's main one (:func:`_script_reason`).
 
     Each reason's rule is ``campaign.<kind of evidence>``, its key
     ``analysis.campaign.<kind>``. The office day and the script weigh what their
@@ -954,16 +1098,8 @@ def _why(
                 "campaign.caller_ids", 2.0, "analysis.campaign.caller_ids", pairs=caller_ids
             )
         )
-    category, reports = max(
-        campaign.report_categories.items(), key=lambda kv: (kv[1], kv[0]), default=("", 0)
-    )
-    if reports >= 2 and reports >= 0.6 * sum(campaign.report_categories.values()):
-        said.append(
-            Reason.said(
-                "campaign.script", SCRIPT_WEIGHT, "analysis.campaign.script", category=category,
-                reports=reports, total=sum(campaign.report_categories.values()),
-            )
-        )  # fmt: skip
+    if (script := _script_reason(campaign, scripts)) is not None:
+        said.append(script)
     shared = sorted({s.split("#")[0].removeprefix("route:") for s in campaign.sources if "#" in s})
     if shared:
         said.append(
@@ -973,6 +1109,45 @@ def _why(
             )
         )  # fmt: skip
     return said
+
+
+def _script_reason(campaign: Campaign, scripts: Mapping[str, TextCluster]) -> Reason | None:
+    """The script the campaign's complaints tell, when two or more agree and 60 % do; with the
+    scheme and the deciding phrases of the text most of them retell (two or more, that
+    category's first), when there is one. ``other`` names no script unless a text does."""
+    category, reports = max(
+        campaign.report_categories.items(), key=lambda kv: (kv[1], kv[0]), default=("", 0)
+    )
+    total = sum(campaign.report_categories.values())
+    if reports < 2 or reports < 0.6 * total:
+        return None
+    retold = [
+        (scripts[cluster], n)
+        for cluster, n in campaign.scripts.items()
+        if n >= SCRIPT_TEXT_REPORTS and cluster in scripts
+    ]
+    if not retold and category == "other":
+        return None
+    if not retold:
+        return Reason.said(
+            "campaign.script", SCRIPT_WEIGHT, "analysis.campaign.script",
+            category=category, reports=reports, total=total,
+        )  # fmt: skip
+    main, texts = min(
+        retold, key=lambda cn: (cn[0].report_category != category, -cn[1], cn[0].cluster_id)
+    )
+    quoted = ", ".join(f"«{_cut(p.text, MAX_QUOTED_CHARS)}»" for p in main.phrases) or "«…»"
+    return Reason.said(
+        "campaign.script", SCRIPT_WEIGHT, "analysis.campaign.script.text",
+        category=category, reports=reports, total=total, texts=texts, scheme=main.scheme,
+        phrases=quoted,
+    )  # fmt: skip
+
+
+def _cut(text: str, most: int) -> str:
+    """``text`` on one line, cut at ``most`` characters (an ellipsis says so)."""
+    line = " ".join(text.split())
+    return line if len(line) <= most else line[: most - 1] + "…"
 
 
 CALL_CAMPAIGNS = "call_campaigns"
@@ -1020,7 +1195,8 @@ def assign_campaigns(
     )
     try:
         _sources(con, calls, durations)
-        groups, joined = _grouped_sources(con)
+        complaints = _complaints(con)
+        groups, joined = _grouped_sources(con, complaints)
         _assign_groups(con, groups)
         campaigns, number_of, evidence = _campaigns(con)
         con.register(
@@ -1028,11 +1204,16 @@ def assign_campaigns(
             pa.table({"group_no": list(number_of), "campaign_id": list(number_of.values())}),
         )
         peaks = _peak_lines(con)
-        reported = _reported(con, {c.campaign_id for c in campaigns if c.kind == "call_center"})
+        office = {c.campaign_id for c in campaigns if c.kind == "call_center"}
+        reported, retold = _reported(con, office, complaints)
+        scripts = {c.cluster_id: c for c in complaints.clusters.values()}
         for c in campaigns:
             c.peak_lines = int(peaks.get(c.campaign_id, 0))
             c.report_categories = reported.get(c.campaign_id, {})
-            c.said = _why(c, joined, *evidence[c.campaign_id])
+            c.scripts = dict(
+                sorted(retold.get(c.campaign_id, {}).items(), key=lambda kv: (-kv[1], kv[0]))
+            )
+            c.said = _why(c, joined, *evidence[c.campaign_id], scripts=scripts)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {CALL_CAMPAIGNS} AS
                 SELECT f.record_id, co.campaign_id FROM fraud_calls f JOIN _campaign_of co USING (group_no)"""
@@ -1045,14 +1226,14 @@ def assign_campaigns(
 
 
 def _grouped_sources(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection, complaints: _Complaints
 ) -> tuple[list[list[str]], list[tuple[str, str, str]]]:
     """The fraud calls' sources grouped into centers, shared routes split among them; and the links."""
     population = int(con.execute("SELECT greatest(count(*), 1) FROM subscribers").fetchall()[0][0])
     sources = [
         r[0] for r in con.execute("SELECT DISTINCT source FROM fraud_calls ORDER BY 1").fetchall()
     ]
-    profiles = _profiles(con, sources)
+    profiles = _profiles(con, sources, complaints)
     shared = _mixed_routes(profiles)
     groups, joined = _group_sources(
         con, [s for s in sources if s not in shared], population, profiles
@@ -1164,13 +1345,17 @@ def _peak_lines(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     )
 
 
-def _reported(con: duckdb.DuckDBPyConnection, office: set[str]) -> dict[str, dict[str, int]]:
-    """Citizens' complaints linked to each campaign, counted by category.
+def _reported(
+    con: duckdb.DuckDBPyConnection, office: set[str], complaints: _Complaints
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """Citizens' complaints linked to each campaign, counted by category
+    (:meth:`_Complaints.category`), and by the text cluster they retell.
 
     ``office``: the call centers' campaigns, the only ones a victim's complaint is counted for.
     """
     reported: dict[str, dict[str, int]] = {}
-    for campaign_id, category, by_victim in con.execute(
+    retold: dict[str, dict[str, int]] = {}
+    for report_id, campaign_id, chosen, by_victim in con.execute(
         """
         WITH c AS (SELECT f.a_number, f.b_number, f.t, co.campaign_id FROM fraud_calls f
                    JOIN _campaign_of co USING (group_no)),
@@ -1184,12 +1369,16 @@ def _reported(con: duckdb.DuckDBPyConnection, office: set[str]) -> dict[str, dic
               OR (r.reporter = c.b_number AND r.time BETWEEN c.t AND c.t + INTERVAL 3 DAY)
             GROUP BY 1, 2
         )
-        SELECT campaign_id, category, by_victim FROM linked ORDER BY report_id, campaign_id
+        SELECT report_id, campaign_id, category, by_victim FROM linked ORDER BY report_id, campaign_id
         """
     ).fetchall():
         # A bypass box calls everybody: its callees' complaints are about someone else.
         if by_victim and campaign_id not in office:
             continue
-        counts = reported.setdefault(campaign_id, {})
-        counts[category] = counts.get(category, 0) + 1
-    return reported
+        if (category := complaints.category(report_id, chosen)) is not None:
+            counts = reported.setdefault(campaign_id, {})
+            counts[category] = counts.get(category, 0) + 1
+        if (script := complaints.script(report_id)) is not None:
+            texts = retold.setdefault(campaign_id, {})
+            texts[script.cluster_id] = texts.get(script.cluster_id, 0) + 1
+    return reported, retold

@@ -267,6 +267,7 @@ def write_result(
                 "calls_by_utc_hour": ";".join(str(h) for h in c.hourly),
                 "reports": sum(c.report_categories.values()),
                 "report_categories": ";".join(f"{k}:{v}" for k, v in c.report_categories.items()),
+                "scripts": ";".join(f"{k}:{v}" for k, v in c.scripts.items()),
                 "reasons": c.reasons(),
                 "reason_facts": c.reason_facts(),
             }
@@ -277,7 +278,8 @@ def write_result(
              ("utc_offset_h", pa.float64()), ("farm_ids", pa.string()), ("routes", pa.string()),
              ("kind", pa.string()), ("peak_lines", pa.int64()), ("first_seen", TIME_TYPE),
              ("last_seen", TIME_TYPE), ("calls_by_utc_hour", pa.string()), ("reports", pa.int64()),
-             ("report_categories", pa.string()), ("reasons", pa.string()), ("reason_facts", pa.string())]
+             ("report_categories", pa.string()), ("scripts", pa.string()), ("reasons", pa.string()),
+             ("reason_facts", pa.string())]
         ),
     )  # fmt: skip
     _write(out_dir, CAMPAIGNS, campaigns)

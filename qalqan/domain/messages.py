@@ -739,6 +739,11 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "ru": "жалобы описывают один сценарий: {category} ({reports} из {total})",
         "kk": "шағымдар бір сценарийді сипаттайды: {category} ({reports} / {total})",
     },
+    "analysis.campaign.script.text": {
+        "en": "complaints tell one script: {category} ({reports} of {total}); {texts} retell one text of the {scheme} scheme: {phrases}",
+        "ru": "жалобы описывают один сценарий: {category} ({reports} из {total}); {texts} пересказывают один текст схемы {scheme}: {phrases}",
+        "kk": "шағымдар бір сценарийді сипаттайды: {category} ({reports} / {total}); {texts} шағым {scheme} схемасының бір мәтінін қайталайды: {phrases}",
+    },
     "analysis.campaign.shared_route": {
         "en": "its calls over {routes}, carriers other centers rent too, told apart by office day and victims",
         "ru": "его звонки через {routes} (ими пользуются и другие колл-центры) отделены по графику и жертвам",

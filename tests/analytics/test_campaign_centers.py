@@ -148,7 +148,7 @@ class Operator:
                 self.reports,
                 schema=pa.schema([("report_id", pa.string()), ("time", pa.timestamp("us", "UTC")),
                                   ("reporter", pa.string()), ("reported_number", pa.string()),
-                                  ("category", pa.string())]),
+                                  ("category", pa.string()), ("text", pa.string())]),
             )  # fmt: skip
             con.register("_reports", reports)
             con.execute("CREATE TABLE reports AS SELECT * FROM _reports")

@@ -112,6 +112,7 @@ SCHEME_OF_KEY: Final[Mapping[str, Callable[[Mapping[str, str]], ReportCategory |
     "spoofed_cli.registry_inbound_only": _posed_as,
     "spoofed_cli.registry_wrong_route": _posed_as,
     "analysis.campaign.script": _complaints,
+    "analysis.campaign.script.text": _complaints,
 }
 """Message keys whose facts name a scheme, and how: the owner of the protected number the
 call presented (``owner``), the scheme a campaign's complaints tell (``category``)."""
