@@ -126,11 +126,43 @@ FEATURE_DESCRIPTIONS: dict[str, str] = {
 }
 
 
+_US_PER_HOUR = 3_600_000_000
+_US_PER_DAY = 24 * _US_PER_HOUR
+
+
+def _floor_mod(value: str, by: int) -> str:
+    """SQL: ``value`` modulo ``by``, from 0 to ``by - 1`` also for a time before 1970 (SQL's
+    ``%`` keeps the sign of what it divides)."""
+    return f"(({value}) % {by} + {by}) % {by}"
+
+
+def utc_hour_of_day_sql(t: str) -> str:
+    """SQL: the hour of the day (0-23, UTC) of the time ``t``, as ``hour(t)`` gives it in a
+    session in UTC, from the time's microseconds: no time zone's calendar is asked per row,
+    which costs several times the arithmetic over millions of call records."""
+    return f"({_floor_mod(f'epoch_us({t})', _US_PER_DAY)} // {_US_PER_HOUR})"
+
+
+def utc_hours_sql(t: str) -> str:
+    """SQL: the whole hours from 1970 to the time ``t`` (one number per ``date_trunc('hour', t)``)."""
+    return f"((epoch_us({t}) - {_floor_mod(f'epoch_us({t})', _US_PER_HOUR)}) // {_US_PER_HOUR})"
+
+
+def utc_days_sql(t: str) -> str:
+    """SQL: the whole days from 1970 to the time ``t`` (one number per ``CAST(t AS DATE)``)."""
+    return f"((epoch_us({t}) - {_floor_mod(f'epoch_us({t})', _US_PER_DAY)}) // {_US_PER_DAY})"
+
+
+def utc_date_sql(t: str) -> str:
+    """SQL: the date (UTC) of the time ``t``, as ``CAST(t AS DATE)`` gives it in UTC."""
+    return f"(DATE '1970-01-01' + CAST({utc_days_sql(t)} AS INTEGER))"
+
+
 def estimate_local_offset(con: duckdb.DuckDBPyConnection) -> int:
     """Hours to add to UTC for local time: the quietest hour of own subscribers' calls is 3 a.m."""
     rows = con.execute(
-        """SELECT hour(start_time) AS h, count(*) AS n FROM cdrs
-           WHERE ingress = 'mobile' GROUP BY 1 ORDER BY 1"""
+        f"""SELECT {utc_hour_of_day_sql("start_time")} AS h, count(*) AS n FROM cdrs
+            WHERE ingress = 'mobile' GROUP BY 1 ORDER BY 1"""
     ).fetchall()
     if len(rows) < 24:
         return 0
@@ -200,7 +232,7 @@ PARTIALS: tuple[Partial, ...] = (
             "active_days": "sum",
             "active_hours": "sum",
         },
-        select="""
+        select=f"""
         SELECT imsi, min(a_number) AS msisdn_seen,
                count(*) FILTER (WHERE event = 'voice') AS voice_out,
                count(*) FILTER (WHERE event = 'sms') AS sms_out,
@@ -211,15 +243,16 @@ PARTIALS: tuple[Partial, ...] = (
                count(*) AS originated,
                count(*) FILTER (WHERE local_hour < 6) AS night,
                min(t) AS first_seen, max(t) AS last_seen,
-               count(DISTINCT CAST(t AS DATE)) AS active_days,
-               count(DISTINCT date_trunc('hour', t)) AS active_hours
-        FROM {mo} GROUP BY 1""",
+               count(DISTINCT {utc_days_sql("t")}) AS active_days,
+               count(DISTINCT {utc_hours_sql("t")}) AS active_hours
+        FROM {{mo}} GROUP BY 1""",
     ),
     Partial(
         name="sim_hour_of_day",
         keys=("imsi", "hour"),
         merge={"originated": "sum"},
-        select="SELECT imsi, hour(t) AS hour, count(*) AS originated FROM {mo} GROUP BY 1, 2",
+        select=f"""SELECT imsi, {utc_hour_of_day_sql("t")} AS hour, count(*) AS originated
+                   FROM {{mo}} GROUP BY 1, 2""",
     ),
     Partial(
         name="sim_callee",
@@ -253,8 +286,8 @@ PARTIALS: tuple[Partial, ...] = (
         name="imei_day_sims",
         keys=("imei",),
         merge={"most_sims": "max"},
-        select="""SELECT imei, max(n) AS most_sims FROM (
-                      SELECT imei, CAST(t AS DATE) AS d, count(DISTINCT imsi) AS n FROM {mo}
+        select=f"""SELECT imei, max(n) AS most_sims FROM (
+                      SELECT imei, {utc_days_sql("t")} AS d, count(DISTINCT imsi) AS n FROM {{mo}}
                       WHERE imei IS NOT NULL GROUP BY 1, 2
                   ) x GROUP BY 1""",
     ),
@@ -262,7 +295,7 @@ PARTIALS: tuple[Partial, ...] = (
         name="sim_site_day",
         keys=("imsi", "site", "d"),
         merge={},
-        select="SELECT DISTINCT imsi, site, CAST(t AS DATE) AS d FROM {mo}",
+        select=f"SELECT DISTINCT imsi, site, {utc_date_sql('t')} AS d FROM {{mo}}",
     ),
     Partial(
         name="sim_contact",
@@ -418,7 +451,7 @@ def mobile_originated(
         SELECT c.record_id, c.start_time AS t, c.duration_s AS dur, c.event, c.result,
                c.a_number, c.b_number, c.a_imsi AS imsi, c.a_imei AS imei, c.a_cell AS cell,
                coalesce(k.site_id, c.a_cell) AS site, c.b_imsi,
-               (hour(c.start_time) + {int(local_offset_h)} + 24) % 24 AS local_hour
+               ({utc_hour_of_day_sql("c.start_time")} + {int(local_offset_h)} + 24) % 24 AS local_hour
         FROM {cdrs} c LEFT JOIN cells k ON k.cell_id = c.a_cell
         WHERE c.ingress = 'mobile' AND c.a_imsi IS NOT NULL
         """
