@@ -5,7 +5,9 @@
     python benchmarks/analyze_throughput.py --data DIR --engine spark --spark-master 'local[2]'
 
 Runs the analysis in a child process and prints call records per second end to
-end, the time of each step, and the child's peak resident memory (DuckDB's
+end, the time of each step and the CPU seconds it took (all the child's threads:
+on a machine others share, the figure to compare between runs), the load average,
+and the child's peak resident memory (DuckDB's
 included; with Spark, the JVM's beside it), then extrapolates to 100 million rows
 at the same rate. In the same run, on the same files, another child lets DuckDB
 aggregate each SIM's behaviour straight from the input (calls, distinct callees,
@@ -94,16 +96,21 @@ def _analyze(
     from qalqan.analytics.staging import stage
     from qalqan.analytics.store import AnalysisStore
 
-    steps: dict[str, float] = {}
-    t = time.perf_counter()
+    steps: dict[str, tuple[float, float]] = {}
+    t, cpu = time.perf_counter(), time.process_time()
+
+    def done(step: str) -> None:
+        nonlocal t, cpu
+        steps[step] = (time.perf_counter() - t, time.process_time() - cpu)
+        t, cpu = time.perf_counter(), time.process_time()
+
     models = load_models(Path(options["models"]))
-    steps["load models"] = time.perf_counter() - t
+    done("load models")
     with tempfile.TemporaryDirectory(prefix="qalqan-bench-") as scratch:
-        t = time.perf_counter()
         report = stage(
             Path(data), Path(scratch) / "staged", quarantine_dir=Path(out) / "quarantine"
         )
-        steps["validate and stage"] = time.perf_counter() - t
+        done("validate and stage")
         store = AnalysisStore.open(
             Path(scratch) / "staged",
             memory_limit=options["memory_limit"],
@@ -113,15 +120,13 @@ def _analyze(
             spark_master=options["spark_master"],
         )
         analysis = Analysis(store, models)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         analysis.prepare()
-        steps["features and call facts"] = time.perf_counter() - t
-        t = time.perf_counter()
+        done("features and call facts")
         result = analysis.run()
-        steps["SIMs, farms, calls, campaigns"] = time.perf_counter() - t
-        t = time.perf_counter()
+        done("SIMs, farms, calls, campaigns")
         write_result(result, Path(out), analysis.sim_table)
-        steps["write outputs"] = time.perf_counter() - t
+        done("write outputs")
         peaks = _peaks()
         store.close()
     queue.put(
@@ -197,23 +202,34 @@ def _simulated(rows: int) -> Path:
     return data
 
 
+def _load() -> str:
+    """The load average over 1, 5 and 15 minutes: what else the cores were doing."""
+    return " / ".join(f"{n:.2f}" for n in os.getloadavg())
+
+
 def _run_once(run: int, data: Path, options: dict[str, Any]) -> None:
     """One analysis and one raw aggregation of the same files, each in its own child."""
     out = Path(tempfile.mkdtemp(prefix="qalqan-bench-out-"))
+    load = _load()
     try:
         started = time.perf_counter()
         rows, steps, peaks, farms, campaigns = run_in_child(_analyze, str(data), str(out), options)
         total = time.perf_counter() - started
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    print(f"run {run}: analyze on {options['engine']}")
-    for step, seconds in steps.items():
-        print(f"  {step:<32} {seconds:8.1f} s  {rows / seconds:>12,.0f} rows/s")
+    print(f"run {run}: analyze on {options['engine']} (load average at the start {load})")
+    for step, (seconds, cpu) in steps.items():
+        print(
+            f"  {step:<32} {seconds:8.1f} s  {rows / max(seconds, 1e-9):>12,.0f} rows/s"
+            f"  {cpu:8.1f} CPU s"
+        )
     rate = rows / total
+    cpu = sum(c for _, c in steps.values())
     jvm = f", the JVM {peaks[1]:,.0f} MiB" if peaks[1] > 1 else ""
     print(
         f"analyze: {rows:,} call records in {total:.1f} s end to end: {rate:,.0f} rows/s;"
-        f" peak memory {peaks[0]:,.0f} MiB{jvm}"
+        f" {cpu:.1f} CPU s in the analysis's process (all its threads);"
+        f" peak memory {peaks[0]:,.0f} MiB{jvm}; load average at the end {_load()}"
     )
     print(f"found {farms} farms and {campaigns} campaigns")
     print(
