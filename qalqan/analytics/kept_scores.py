@@ -18,6 +18,7 @@ older version) is the same: the run asks every SIM, and keeps the answers.
 from __future__ import annotations
 
 import hashlib
+import io
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,9 +46,17 @@ _MODEL = b"qalqan.sim_model"
 
 def model_fingerprint(models: Models) -> str:
     """What identifies the answers of the SIM model: the model itself, the names of its
-    inputs, and the code that scores SIMs and says what drove a score."""
-    digest = hashlib.sha256()
-    digest.update(pickle.dumps((models.sim_features, models.sim), protocol=5))
+    inputs, and the code that scores SIMs and says what drove a score.
+
+    The model is pickled without the pickler's memo: with it, the bytes follow which equal
+    values happen to be one object (a string interned or not), which differs between two
+    loads of the same file, and the same model would look like another.
+    """
+    pickled = io.BytesIO()
+    pickler = pickle.Pickler(pickled, protocol=5)
+    pickler.fast = True  # no memo: the values alone
+    pickler.dump((models.sim_features, models.sim))
+    digest = hashlib.sha256(pickled.getvalue())
     digest.update(Path(number_scoring.__file__).read_bytes())
     return digest.hexdigest()
 

@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from qalqan.analytics.kept_scores import SIM_SCORES, KeptScores
-from qalqan.analytics.models import Models
+from qalqan.analytics.kept_scores import SIM_SCORES, KeptScores, model_fingerprint
+from qalqan.analytics.models import Models, load_models, save_models
 from qalqan.training.cache import cached_models
 
 
@@ -99,3 +99,11 @@ def test_answers_kept_by_another_model_or_unreadable_are_not_used(
     reread = KeptScores(models=models, folder=tmp_path)
     reread.score(table)
     assert reread.asked == 0
+
+
+def test_the_same_model_loaded_twice_is_known_for_the_same(models: Models, tmp_path: Path) -> None:
+    """Pickled with its memo, the bytes of one model differ between two loads (which equal
+    strings happen to be one object): its kept answers would be thrown away every run."""
+    path = save_models(models, tmp_path / "models.pkl")
+    first, second = load_models(path), load_models(path)
+    assert model_fingerprint(first) == model_fingerprint(second) == model_fingerprint(models)
