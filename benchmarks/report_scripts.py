@@ -3,6 +3,7 @@
     python benchmarks/report_scripts.py --work /tmp/report-scripts
     python benchmarks/report_scripts.py --work /tmp/report-scripts --seeds 7 --families default
     PYTHONPATH=/path/to/other/checkout python benchmarks/report_scripts.py --work DIR --label before
+    python benchmarks/report_scripts.py --work DIR --report-share 1  # every victim who paid complains
 
 For each seed and family, an operator ``qalqan simulate D -n N -d DAYS -s SEED [--family F]``
 is simulated once into ``--work`` (kept for later runs), and analysed twice with ``qalqan
@@ -55,11 +56,18 @@ def _run(*args: str) -> tuple[str, float, float, int]:
         return out.read().decode(), wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
-def _simulated(work: Path, n: int, days: int, seed: int, family: str) -> Path:
-    folder = work / f"n{n}-d{days}-s{seed}-{family}"
+def _simulated(
+    work: Path, n: int, days: int, seed: int, family: str, report_share: float | None
+) -> Path:
+    shared = "" if report_share is None else f"-r{report_share:g}"
+    folder = work / f"n{n}-d{days}-s{seed}-{family}{shared}"
     if not (folder / "truth").is_dir():
         shutil.rmtree(folder, ignore_errors=True)
         extra = [] if family == "default" else ["--family", family]
+        if report_share is not None:
+            scenario = work / f"report-share{shared}.yaml"
+            scenario.write_text(f"fraud:\n  report_share: {report_share}\n", encoding="utf-8")
+            extra += ["--scenario", str(scenario)]
         _run("simulate", str(folder), "-n", str(n), "-d", str(days), "-s", str(seed), "-q", *extra)
     return folder
 
@@ -140,6 +148,9 @@ def main() -> None:
     parser.add_argument("--seeds", default="7,8")
     parser.add_argument("--families", default="default,split-centers,another-country")
     parser.add_argument("--label", default="now", help="names this run's outputs (before, after)")
+    parser.add_argument(
+        "--report-share", type=float, help="the scenario's share of paying victims who complain"
+    )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     print(f"code: {os.environ.get('PYTHONPATH') or 'installed'}; load {os.getloadavg()[0]:.1f}")
@@ -150,7 +161,9 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for family in args.families.split(","):
         for seed in (int(s) for s in args.seeds.split(",")):
-            data = _simulated(args.work, args.subscribers, args.days, seed, family)
+            data = _simulated(
+                args.work, args.subscribers, args.days, seed, family, args.report_share
+            )
             for variant, folder in (("as simulated", data), ("category blanked", _blanked(data))):
                 m = _measure(folder, args.work / "out" / args.label / folder.name)
                 print(
