@@ -46,7 +46,7 @@ import duckdb
 import pyarrow as pa
 
 from qalqan.analytics.calls import reason_sql, said_sql
-from qalqan.analytics.features import has_table
+from qalqan.analytics.features import has_table, utc_days_sql
 
 if TYPE_CHECKING:
     from qalqan.analytics.campaigns import Campaign
@@ -263,33 +263,37 @@ def _collectors(con: duckdb.DuckDBPyConnection, holders_known: bool, calls: Call
     holders are known) were paid by victims most of the time or paid for a farm's SIMs; with
     their campaign.
 
-    Whether money went out within a day of coming in is read off one walk over each account's
-    payments in time order (the last transfer received before each payment out), linear in
-    the payments however many an account makes.
+    A payment out spread money received within the day before it when a transfer came in at
+    most a day before it and not after it. The transfers in are kept as the first and the last
+    of each account's calendar days (UTC), so that each payment out looks at two rows: the
+    first transfer of its own day (came it before?) and the last of the day before (within a
+    day?). No walk in time order, no pairing: linear in the payments however many an account
+    makes, and an account with millions of them is not one long sort.
     """
     channels = ", ".join(f"'{c}'" for c in CASH_OUT_CHANNELS)
     victims_paid = "2 * i.victims > i.payers" if holders_known else "true"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {_COLLECTORS} AS
-        WITH flows AS (
-            SELECT payee AS account, time AS t, 0 AS out, CAST(NULL AS VARCHAR) AS channel
-            FROM {_TRANSFERS}
-            UNION ALL
-            SELECT payer, time, 1, channel FROM payments
+        WITH received AS (
+            SELECT payee AS account, {utc_days_sql("time")} AS day, min(time) AS first,
+                   max(time) AS last
+            FROM {_TRANSFERS} GROUP BY 1, 2
+        ),
+        paid_out AS (
+            SELECT payer AS account, time AS t, {utc_days_sql("time")} AS day, channel
+            FROM payments
             WHERE channel IN ({channels}) AND payer IN (SELECT payee FROM {_TRANSFERS})
         ),
-        walk AS (
-            SELECT account, t, out, channel,
-                   max(CASE WHEN out = 0 THEN t END) OVER (
-                       PARTITION BY account ORDER BY t, out
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS received
-            FROM flows
-        ),
         spread AS (
-            SELECT account, count(DISTINCT channel) AS channels, list(DISTINCT channel) AS used
-            FROM walk WHERE out = 1 AND received >= t - INTERVAL 1 DAY
-            GROUP BY account
+            SELECT o.account, count(DISTINCT o.channel) AS channels,
+                   list(DISTINCT o.channel) AS used
+            FROM paid_out o
+            LEFT JOIN received same_day ON same_day.account = o.account AND same_day.day = o.day
+            LEFT JOIN received day_before
+                   ON day_before.account = o.account AND day_before.day = o.day - 1
+            WHERE same_day.first <= o.t OR day_before.last >= o.t - INTERVAL 1 DAY
+            GROUP BY o.account
         ),
         inflow AS (
             SELECT payee AS account, count(DISTINCT payer) AS payers, sum(amount) AS amount_in,
