@@ -13,6 +13,7 @@ does not grow with the days.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -25,6 +26,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qalqan.analytics.farms import farm_partials
 from qalqan.analytics.features import (
     _TALK_MEDIAN,
     PARTIALS,
@@ -34,6 +36,8 @@ from qalqan.analytics.features import (
 )
 from qalqan.analytics.incremental import (
     BY_DAY,
+    BY_FIRST_SEEN,
+    IN_PARTS,
     KEPT,
     MANIFEST,
     READ_IN_PLACE,
@@ -161,7 +165,7 @@ def test_days_added_one_at_a_time_give_the_features_of_one_run_and_a_summary_tha
         hours = pq.read_table(state / "sim_hour_of_day.parquet")
         assert hours.num_rows <= 24 * got.num_rows
         kept_by_run = {p.name for p in state.iterdir() if p.is_dir() and p.name != "cdrs"}
-        assert kept_by_run == set(BY_DAY)
+        assert kept_by_run == set(IN_PARTS)
         for name in BY_DAY:
             assert len(list((state / name).glob("*.parquet"))) == n + 1
     assert got.equals(want)
@@ -233,3 +237,59 @@ def test_the_sites_by_hour_are_read_where_they_are_kept_and_give_the_same_farm_l
     assert {f"part_{name}" for name in READ_IN_PLACE} <= views
     assert READ_IN_PLACE <= BY_DAY
     assert farm_like_groups(daily, settings_) == want
+
+
+def test_the_pairs_of_sims_kept_a_part_a_run_hold_each_pair_once_and_merge_into_a_full_runs(
+    staged: Path, tmp_path: Path
+) -> None:
+    """Who called or texted whom is kept a part a run, each part the pairs first seen in
+    its run: over days added one at a time the parts hold every pair of one run, once."""
+    first = _first_day(staged)
+    whole = _days(staged, "IS NOT NULL")
+    sim_features(whole, local_offset_h=0)
+    farm_partials(whole)
+    early = _days(staged, f"= DATE '{first}'")
+    sim_features(early, local_offset_h=0)
+    state = tmp_path / "state"
+    start_state(early, state, local_offset_h=0)
+    for n in (1, 2, 3):
+        day = first + timedelta(days=n)
+        daily = _days(staged, f"= DATE '{day}'")
+        features_since(daily, state, since=day)
+    assert BY_FIRST_SEEN and not BY_FIRST_SEEN & BY_DAY
+    for partial in KEPT:
+        if partial.name not in BY_FIRST_SEEN:
+            continue
+        assert not (state / f"{partial.name}.parquet").exists()
+        parts = sorted((state / partial.name).glob("*.parquet"))
+        assert len(parts) == 4
+        kept = pa.concat_tables([pq.read_table(p) for p in parts])
+        rows = sorted(zip(*(kept[k].to_pylist() for k in partial.keys), strict=True))
+        assert len(rows) == len(set(rows))  # each pair once over the parts
+        assert rows == _rows(whole, partial.table), partial.name
+        assert _rows(daily, partial.table) == _rows(whole, partial.table), partial.name
+
+
+def test_a_state_keeping_the_pairs_of_sims_whole_as_an_older_version_did_is_read_as_a_first_part(
+    staged: Path, tmp_path: Path
+) -> None:
+    first = _first_day(staged)
+    since = first + timedelta(days=2)
+    early = _days(staged, f"< DATE '{since}'")
+    sim_features(early, local_offset_h=0)
+    start_state(early, tmp_path / "state", local_offset_h=0)
+    shutil.copytree(tmp_path / "state", tmp_path / "older")
+    for name in BY_FIRST_SEEN:  # as an older version kept them: one file, merged
+        (tmp_path / "older" / name / f"{first}.parquet").rename(
+            tmp_path / "older" / f"{name}.parquet"
+        )
+        (tmp_path / "older" / name).rmdir()
+    got = {}
+    for folder in ("state", "older"):
+        daily = _days(staged, f">= DATE '{since}'")
+        got[folder] = features_since(daily, tmp_path / folder, since=since)
+    assert got["older"].equals(got["state"])
+    for name in BY_FIRST_SEEN:
+        assert not (tmp_path / "older" / f"{name}.parquet").exists()
+        parts = sorted(p.name for p in (tmp_path / "older" / name).glob("*.parquet"))
+        assert parts == [f"{first}.parquet", f"{since}.parquet"]
