@@ -666,7 +666,9 @@ def _complaints(con: duckdb.DuckDBPyConnection) -> _Complaints:
         if chosen == "other" and (category := REPORT_CATEGORIES.get(scheme[str(text)])) is not None
     }
     clusters = cluster_reports(
-        ((str(report_id), str(text)) for report_id, _, _, text in rows), classifier=classifier
+        ((str(report_id), str(text)) for report_id, _, _, text in rows),
+        classifier=classifier,
+        explained_from=SCRIPT_TEXT_REPORTS,  # a script's phrases are quoted when retold
     )
     return _Complaints(
         told=told,

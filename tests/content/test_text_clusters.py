@@ -13,6 +13,7 @@ from sklearn.metrics import adjusted_rand_score
 from qalqan.content.clusters import (
     MAX_TEXTS,
     REPORT_CATEGORIES,
+    SCHEME_BATCH,
     cluster_reports,
     script_groups,
     script_text,
@@ -111,3 +112,22 @@ def test_shingles_are_three_words_or_the_whole_short_text(text: str) -> None:
 def test_every_scam_scheme_has_a_report_category_of_the_exchange_format() -> None:
     assert set(REPORT_CATEGORIES) == set(SCAM_SCHEMES)
     assert set(REPORT_CATEGORIES.values()) == {c.value for c in ReportCategory}
+
+
+def test_schemes_read_in_batches_are_those_one_text_is_given_and_only_retold_scripts_explained() -> (
+    None
+):
+    classifier = shipped()
+    texts = generate_texts(seed=9, per_template=2)[: SCHEME_BATCH + 40]  # over one batch
+    pairs = [(f"r{i}", t.text) for i, t in enumerate(texts)]
+    clusters = cluster_reports(pairs, classifier=classifier, explained_from=2)
+    text_of = dict(pairs)
+    for cluster in clusters:
+        told = Counter(classifier.classify(text_of[i]).scheme for i in cluster.ids)
+        assert told[cluster.scheme] == max(told.values())
+        assert cluster.score == told[cluster.scheme] / len(cluster.ids)
+        if len(cluster.ids) >= 2:
+            assert cluster.phrases == classifier.classify(cluster.example).phrases
+        else:
+            assert cluster.phrases == ()
+    assert {len(c.ids) >= 2 for c in clusters} == {True, False}
