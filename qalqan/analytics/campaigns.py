@@ -579,8 +579,10 @@ class _Profile:
 
 #: A complaint concerns a fraud call ``f`` when it names the number the call came from, or its
 #: reporter was called (not by a farm's own SIM) within three days before.
-_CONCERNS = """(r.reported_number IS NOT NULL AND r.reported_number = f.a_number)
-              OR (r.reporter = f.b_number AND NOT f.internal AND r.time BETWEEN f.t AND f.t + INTERVAL 3 DAY)"""
+_BY_VICTIM = """(r.reporter = f.b_number AND NOT f.internal AND r.time BETWEEN f.t AND f.t + INTERVAL 3 DAY)"""
+"""SQL: the complaint ``r`` was made by the callee of fraud call ``f``, within three days of it."""
+_CONCERNS = f"""(r.reported_number IS NOT NULL AND r.reported_number = f.a_number)
+              OR {_BY_VICTIM}"""
 
 
 @dataclass(slots=True)
@@ -615,8 +617,8 @@ def _within_bounds(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         if n == MAX_REPORT_TEXTS or chars > MAX_REPORT_CHARS:
             logger.warning(
                 "more complaints concern fraud calls than are read by their text (%d complaints, "
-                "%d characters): the texts of the earliest %d are read, the rest keep their "
-                "reporters' categories",
+                "%d characters): the texts of the first %d (victims' first, then the earliest) "
+                "are read, the rest keep their reporters' categories",
                 MAX_REPORT_TEXTS,
                 MAX_REPORT_CHARS,
                 n,
@@ -634,8 +636,10 @@ def _classifier() -> SchemeClassifier:
 def _complaints(con: duckdb.DuckDBPyConnection) -> _Complaints:
     """The complaints linked to the fraud calls, each read by its text.
 
-    Only complaints that concern a fraud call (:data:`_CONCERNS`) and have a text are read,
-    the earliest :data:`MAX_REPORT_TEXTS` of them whose distinct texts, each cut at
+    Only complaints that concern a fraud call (:data:`_CONCERNS`) and have a text are read:
+    the victims' first (a callee of a fraud call complaining within three days of it; one that
+    only names a caller ID anyone can send), each kind earliest first, and of those the first
+    :data:`MAX_REPORT_TEXTS` whose distinct texts, each cut at
     :data:`~qalqan.content.schemes.MAX_TEXT_CHARS`, hold at most :data:`MAX_REPORT_CHARS`
     characters (a warning says when there were more: :func:`_within_bounds`). Each distinct
     text is classified once; a complaint whose reporter chose ``other`` takes the category of
@@ -646,10 +650,13 @@ def _complaints(con: duckdb.DuckDBPyConnection) -> _Complaints:
     """
     rows = con.execute(
         f"""
-        SELECT DISTINCT r.report_id, r.time, r.category, substr(r.text, 1, {MAX_TEXT_CHARS}) AS text
+        SELECT r.report_id, any_value(r.time) AS time, any_value(r.category),
+               any_value(substr(r.text, 1, {MAX_TEXT_CHARS})) AS text
         FROM reports r JOIN fraud_calls f ON {_CONCERNS}
         WHERE r.text IS NOT NULL AND length(trim(r.text)) > 0
-        ORDER BY r.time, r.report_id
+        GROUP BY r.report_id
+        -- victims first: a complaint anyone can send naming a caller ID must not crowd them out
+        ORDER BY bool_or({_BY_VICTIM}) DESC, time, r.report_id
         LIMIT {MAX_REPORT_TEXTS + 1}
         """
     ).fetchall()

@@ -144,7 +144,28 @@ def test_the_texts_read_are_bounded(
     monkeypatch.setattr(campaigns_module, bound, 4 if bound == "MAX_REPORT_TEXTS" else 2 * 93 + 50)
     with caplog.at_level(logging.WARNING, logger="qalqan.analytics.campaigns"):
         _, (campaign,) = op.group()
-    assert "the texts of the earliest 4 are read" in caplog.text
+    assert "the texts of the first 4 (victims' first, then the earliest) are read" in caplog.text
     # the rest keep the category their reporters chose (``other``)
     assert campaign.report_categories["bank_security"] == 4
     assert campaign.report_categories["other"] == len(op.reports) - 4
+
+
+def test_complaints_naming_a_caller_id_cannot_crowd_out_the_victims_texts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Anyone can send a complaint naming a caller ID, dated as they like; the victims'
+    complaints (the callees of the fraud calls, within three days) are read first."""
+    op = Operator(rng=np.random.default_rng(27))
+    route(op, "cc1", "international:a1", BANK)
+    victims = len(op.reports)
+    caller = next(str(c["a_number"]) for c in op.calls)
+    earliest = min(op.calls, key=lambda c: c["t"])["t"]
+    for n in range(40):  # earlier than any victim's, each a text of its own
+        op.reports.append(
+            {"report_id": f"flood{n}", "time": earliest, "reporter": f"+7702{n:07d}",
+             "reported_number": caller, "category": "other", "text": f"{ADVERTS} {n}"}
+        )  # fmt: skip
+    monkeypatch.setattr(campaigns_module, "MAX_REPORT_TEXTS", victims)
+    _, (campaign,) = op.group()
+    assert campaign.report_categories["bank_security"] == victims
+    assert campaign.report_categories["other"] == 40
