@@ -77,12 +77,13 @@ def test_the_page_speaks_the_language_of_the_switch_or_the_browser(fed: CaseStor
 def test_a_client_over_its_budget_gets_429_with_retry_after_while_others_are_served(
     fed: CaseStore,
 ) -> None:
-    face = face_over(fed, PublicSettings(pow_difficulty=8, check_rate=0.5, check_burst=3))
+    # a token every 20 s: however slow the machine, the bucket cannot refill within the test
+    face = face_over(fed, PublicSettings(pow_difficulty=8, check_rate=0.05, check_burst=3))
     greedy, patient = client_for(face, "198.51.100.1"), client_for(face, "198.51.100.2")
     codes = [greedy.get("/v1/check/+77011234567").status_code for _ in range(5)]
     assert codes == [200, 200, 200, 429, 429]
     refused = greedy.get("/v1/check/+77011234567")
-    assert refused.headers["Retry-After"] == "2"
+    assert 10 <= int(refused.headers["Retry-After"]) <= 20  # the seconds until its next token
     assert refused.json()["error"]["code"] == "rate_limited"
     assert patient.get("/v1/check/+77011234567").status_code == 200
     assert 'qalqan_public_checks_total{outcome="limited"} 3' in greedy.get("/metrics").text
@@ -467,7 +468,7 @@ def test_a_kept_image_is_bounded_in_size_however_it_compresses() -> None:
 def test_an_ipv6_client_is_its_64_so_new_addresses_in_it_get_no_new_budget(
     fed: CaseStore,
 ) -> None:
-    face = face_over(fed, PublicSettings(pow_difficulty=8, check_rate=0.5, check_burst=3))
+    face = face_over(fed, PublicSettings(pow_difficulty=8, check_rate=0.05, check_burst=3))
     same_64 = [client_for(face, f"2001:db8:1:2::{n:x}") for n in range(1, 6)]
     codes = [c.get("/v1/check/+77011234567").status_code for c in same_64]
     assert codes == [200, 200, 200, 429, 429]
