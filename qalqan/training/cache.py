@@ -49,6 +49,7 @@ IN_TRAINING = ("simulator", "analytics", "exchange", "training")
 #: Modules of those packages that play no part in training: changing them does not retrain.
 NOT_IN_TRAINING = frozenset(
     {"analytics/campaigns.py", "analytics/campaign_days.py", "analytics/farms.py", "analytics/evaluate.py",
+     "analytics/incremental.py", "analytics/kept_scores.py", "analytics/money.py",
      "analytics/output.py", "analytics/sim_reasons.py", "training/cache.py"}
 )  # fmt: skip
 
