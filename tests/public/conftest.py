@@ -33,6 +33,8 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 FAST = PublicSettings(pow_difficulty=8)
+#: The error a report spending a challenge spent before gets.
+REPLAYED = {"status": 403, "code": "proof_of_work", "message": "replayed", "field": "solution"}
 """A cheap proof of work: the tests check the protocol, not the cost."""
 
 

@@ -19,7 +19,7 @@ from qalqan.public.i18n import LANGUAGES, language_of
 from qalqan.public.pow import solve
 from qalqan.public.uploads import UploadError, read_screenshot
 from tests.cases.feeds import BANK_HOTLINE, FARM_SIMS, victim_number
-from tests.public.conftest import client_for, face_over
+from tests.public.conftest import REPLAYED, client_for, face_over
 
 if TYPE_CHECKING:
     from httpx import Response
@@ -136,12 +136,7 @@ def test_a_report_with_its_work_done_is_filed_and_queued_and_a_replay_refused(
     assert first.status_code == 201 and first.json()["outcome"] == "queued"
     again = client.post("/v1/reports", json=body)
     assert again.status_code == 403
-    assert again.json()["error"] == {
-        "status": 403,
-        "code": "proof_of_work",
-        "message": "replayed",
-        "field": "solution",
-    }
+    assert again.json()["error"] == REPLAYED
 
 
 def test_a_report_without_its_work_done_is_refused(fed: CaseStore) -> None:
