@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from qalqan.analytics import models as models_module
 from qalqan.analytics import number_scoring
 from qalqan.analytics.models import feature_table
 
@@ -46,7 +47,8 @@ _MODEL = b"qalqan.sim_model"
 
 def model_fingerprint(models: Models) -> str:
     """What identifies the answers of the SIM model: the model itself, the names of its
-    inputs, and the code that scores SIMs and says what drove a score.
+    inputs, and the code that scores SIMs and says what drove a score (the scorer, the
+    models' wrapper that asks it, and this module, which words the drivers).
 
     The model is pickled without the pickler's memo: with it, the bytes follow which equal
     values happen to be one object (a string interned or not), which differs between two
@@ -57,7 +59,8 @@ def model_fingerprint(models: Models) -> str:
     pickler.fast = True  # no memo: the values alone
     pickler.dump((models.sim_features, models.sim))
     digest = hashlib.sha256(pickled.getvalue())
-    digest.update(Path(number_scoring.__file__).read_bytes())
+    for code in (number_scoring.__file__, models_module.__file__, __file__):
+        digest.update(Path(code).read_bytes())
     return digest.hexdigest()
 
 
