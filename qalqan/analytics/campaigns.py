@@ -90,9 +90,9 @@ OFFICE_WEIGHT, SCRIPT_WEIGHT = 1.0, 3.0
 VICTIM_ODDS = 20.0
 #: A call this long (seconds) is a conversation: what draws a victim in.
 CONVERSATION_S = 180
-#: At most this many complaints linked to fraud calls are read by their text (the earliest),
-#: and their distinct texts at most this many characters (reading costs about 12 µs of CPU a
-#: character); the rest keep the category their reporters chose.
+#: At most this many complaints linked to fraud calls are read by their text (the victims'
+#: first, each kind earliest first: :func:`_complaints`), and their distinct texts at most
+#: this many characters; the rest keep the category their reporters chose.
 MAX_REPORT_TEXTS, MAX_REPORT_CHARS = 5_000, 500_000
 #: Two sources whose complaints retell one text, this many on each side, are told one script.
 SCRIPT_TEXT_REPORTS = 2
@@ -577,10 +577,11 @@ class _Profile:
         )
 
 
+_BY_VICTIM = """(r.reporter = f.b_number AND NOT f.internal AND r.time BETWEEN f.t AND f.t + INTERVAL 3 DAY)"""
+"""SQL: the complaint ``r`` was made by the callee of fraud call ``f`` (not a farm's own SIM),
+within three days of it."""
 #: A complaint concerns a fraud call ``f`` when it names the number the call came from, or its
 #: reporter was called (not by a farm's own SIM) within three days before.
-_BY_VICTIM = """(r.reporter = f.b_number AND NOT f.internal AND r.time BETWEEN f.t AND f.t + INTERVAL 3 DAY)"""
-"""SQL: the complaint ``r`` was made by the callee of fraud call ``f``, within three days of it."""
 _CONCERNS = f"""(r.reported_number IS NOT NULL AND r.reported_number = f.a_number)
               OR {_BY_VICTIM}"""
 
