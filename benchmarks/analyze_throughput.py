@@ -93,7 +93,7 @@ def _analyze(
     from qalqan.analytics.models import load_models
     from qalqan.analytics.output import write_result
     from qalqan.analytics.pipeline import Analysis
-    from qalqan.analytics.staging import stage
+    from qalqan.analytics.staging import SCRATCH_COMPRESSION, stage
     from qalqan.analytics.store import AnalysisStore
 
     steps: dict[str, tuple[float, float]] = {}
@@ -107,8 +107,11 @@ def _analyze(
     models = load_models(Path(options["models"]))
     done("load models")
     with tempfile.TemporaryDirectory(prefix="qalqan-bench-") as scratch:
-        report = stage(
-            Path(data), Path(scratch) / "staged", quarantine_dir=Path(out) / "quarantine"
+        report = stage(  # as `qalqan analyze` stages a run that keeps no state
+            Path(data),
+            Path(scratch) / "staged",
+            quarantine_dir=Path(out) / "quarantine",
+            compression=SCRATCH_COMPRESSION,
         )
         done("validate and stage")
         store = AnalysisStore.open(

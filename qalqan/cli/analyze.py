@@ -91,7 +91,7 @@ def run_analysis(
     """
     from qalqan.analytics.output import write_result
     from qalqan.analytics.pipeline import Analysis
-    from qalqan.analytics.staging import stage
+    from qalqan.analytics.staging import COMPRESSION, SCRATCH_COMPRESSION, stage
     from qalqan.analytics.store import AnalysisStore
     from qalqan.screening.config import load_config
     from qalqan.training.cache import cached_models
@@ -119,6 +119,8 @@ def run_analysis(
                 progress=advance,
                 limits=limits,
                 since=since,
+                # what is kept stays small; what this run alone reads is quicker to write
+                compression=COMPRESSION if state is not None else SCRATCH_COMPRESSION,
             )
             new_records = None
             if state is not None:

@@ -15,7 +15,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from qalqan.analytics.staging import dictionary_columns, stage, statistics_columns
+from qalqan.analytics.staging import (
+    COMPRESSION,
+    SCRATCH_COMPRESSION,
+    dictionary_columns,
+    stage,
+    statistics_columns,
+)
 from qalqan.errors import UnreadableFileError
 from qalqan.exchange.limits import ReadLimits
 from qalqan.exchange.reader import DataSet
@@ -48,6 +54,22 @@ def test_staged_rows_are_the_accepted_rows_in_file_order_over_many_chunks(tmp_pa
     lines = [int(row["line"]) for row in quarantined(tmp_path / "q")]
     assert lines == [i + 1 for i in range(7, 1_001, 7)]  # line 1 is the header
     assert not _stage_threads()
+
+
+@pytest.mark.parametrize("compression", [COMPRESSION, SCRATCH_COMPRESSION])
+def test_staged_files_are_compressed_as_asked_and_hold_the_same_rows(
+    tmp_path: Path, compression: str
+) -> None:
+    data = data_set(tmp_path / "data", *_rows(300, bad_every=11))
+    stage(data, tmp_path / "work", quarantine_dir=tmp_path / "q", compression=compression)
+    staged = pq.ParquetFile(tmp_path / "work" / "cdrs.parquet")
+    codecs = {
+        staged.metadata.row_group(g).column(c).compression
+        for g in range(staged.metadata.num_row_groups)
+        for c in range(staged.metadata.num_columns)
+    }
+    assert codecs == {compression.upper()}
+    assert staged.read().equals(DataSet.open(data).read_all("cdrs"))
 
 
 def test_a_table_without_accepted_rows_is_staged_empty_with_the_contracts_columns(
