@@ -15,12 +15,14 @@ the mistake can be seen).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-__all__ = ["SeenIds", "hash_ids"]
+__all__ = ["LookedUp", "SeenIds", "hash_ids"]
 
 _FIBONACCI = np.uint64(0x9E3779B97F4A7C15)  # spreads any hash evenly over the slots
 _MAX_LOAD = 0.75
@@ -33,6 +35,22 @@ def hash_ids(ids: pa.Array, connection: duckdb.DuckDBPyConnection) -> npt.NDArra
     hashes = relation.project("hash(id) AS h").fetchnumpy()["h"]
     result: npt.NDArray[np.uint64] = np.asarray(hashes, dtype=np.uint64)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class LookedUp:
+    """What :meth:`SeenIds.look_up` found for a chunk's hashes."""
+
+    first_lines: npt.NDArray[np.int64]
+    """The line of each id's first occurrence, 0 when it has not been seen."""
+    slots: npt.NDArray[np.int64]
+    """The slot each probe stopped at: the id's own, or the free one a new id may take."""
+    size: int
+    """The table's size then: a table grown since has other slots."""
+
+    def of(self, rows: npt.NDArray[np.bool_]) -> LookedUp:
+        """The same for some of the ids."""
+        return LookedUp(self.first_lines[rows], self.slots[rows], self.size)
 
 
 class SeenIds:
@@ -78,6 +96,11 @@ class SeenIds:
 
     def first_lines(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
         """For each hash, the line of its first occurrence, or 0 when it has not been seen."""
+        return self.look_up(hashes).first_lines
+
+    def look_up(self, hashes: npt.NDArray[np.uint64]) -> LookedUp:
+        """For each hash, the line of its first occurrence (0 when it has not been seen) and
+        the slot its probe stopped at: for a new id, the free slot :meth:`add` may start at."""
         hashes = self._stored(hashes)
         found = np.zeros(len(hashes), dtype=np.int64)
         slots = self._slots(hashes)
@@ -90,17 +113,36 @@ class SeenIds:
             found[active[hit]] = self._lines[probed[hit]]
             active = active[~hit & (keys != _EMPTY)]  # another id's slot: probe on
             slots[active] = (slots[active] + 1) & last
-        return found
+        return LookedUp(found, slots, len(self._keys))
 
-    def add(self, hashes: npt.NDArray[np.uint64], lines: npt.NDArray[np.int64]) -> None:
-        """Remember new ids: ``hashes`` must be distinct and not seen before."""
+    def add(
+        self,
+        hashes: npt.NDArray[np.uint64],
+        lines: npt.NDArray[np.int64],
+        *,
+        looked_up: LookedUp | None = None,
+    ) -> None:
+        """Remember new ids: ``hashes`` must be distinct and not seen before.
+
+        ``looked_up`` is what :meth:`look_up` found for these ids: every slot their probes
+        passed is taken, and stays taken (nothing is removed), so placing them starts where
+        the probes stopped instead of going the same way again, unless the table has grown.
+        """
         if self._count + len(hashes) > _MAX_LOAD * len(self._keys):
             self._grow(self._size_for(self._count + len(hashes)))
-        self._place(self._stored(hashes), lines)
+        start = None
+        if looked_up is not None and looked_up.size == len(self._keys):
+            start = looked_up.slots
+        self._place(self._stored(hashes), lines, start)
         self._count += len(hashes)
 
-    def _place(self, hashes: npt.NDArray[np.uint64], lines: npt.NDArray[np.int64]) -> None:
-        slots = self._slots(hashes)
+    def _place(
+        self,
+        hashes: npt.NDArray[np.uint64],
+        lines: npt.NDArray[np.int64],
+        start: npt.NDArray[np.int64] | None = None,
+    ) -> None:
+        slots = self._slots(hashes) if start is None else start.copy()
         last = len(self._keys) - 1
         active = np.arange(len(hashes))
         while active.size:

@@ -72,7 +72,7 @@ from qalqan.exchange.checks import (
     display,
     quoted,
 )
-from qalqan.exchange.duplicates import SeenIds, hash_ids
+from qalqan.exchange.duplicates import LookedUp, SeenIds, hash_ids
 from qalqan.exchange.limits import (
     DEFAULT_LIMITS,
     MAX_RESERVED_IDS,
@@ -489,17 +489,19 @@ class TableReader(_BatchStream):
         for problem in problems:
             rejected |= problem.rows
         hashes: dict[str, npt.NDArray[np.uint64]] = {}
+        looked_up: dict[str, LookedUp] = {}
         for name, seen in self._seen.items():
             assert self._hasher is not None
             hashes[name] = hash_ids(values[name], self._hasher)
+            looked_up[name] = seen.look_up(hashes[name])
             repeats = self._check_repeats(
-                name, seen, values[name], hashes[name], chunk.lines, rejected
+                name, looked_up[name], values[name], hashes[name], chunk.lines, rejected
             )
             if repeats is not None:
                 problems.append(repeats)
                 rejected |= repeats.rows
         accepted = ~rejected
-        self._remember(values, hashes, chunk.lines, accepted)
+        self._remember(values, hashes, looked_up, chunk.lines, accepted)
         self._reject(chunk, problems, rejected, given)
         if warnings:
             self._warn(chunk, warnings, accepted)
@@ -528,7 +530,7 @@ class TableReader(_BatchStream):
     def _check_repeats(
         self,
         name: str,
-        seen: SeenIds,
+        looked_up: LookedUp,
         ids: pa.Array,
         hashes: npt.NDArray[np.uint64],
         lines: npt.NDArray[np.int64],
@@ -536,7 +538,7 @@ class TableReader(_BatchStream):
     ) -> Problem | None:
         """Rows whose id was accepted before, in an earlier chunk or higher up in this one."""
         present = np.asarray(ids.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
-        first = seen.first_lines(hashes)
+        first = looked_up.first_lines.copy()
         first[~present] = 0
         # Within the chunk, the first row with an id that passes every other check is kept
         # (a "keeper"); later keepers with its id, and rejected rows below it, repeat it.
@@ -570,6 +572,7 @@ class TableReader(_BatchStream):
         self,
         values: Mapping[str, pa.Array],
         hashes: Mapping[str, npt.NDArray[np.uint64]],
+        looked_up: Mapping[str, LookedUp],
         lines: npt.NDArray[np.int64],
         accepted: Mask,
     ) -> None:
@@ -577,7 +580,7 @@ class TableReader(_BatchStream):
         for name, seen in self._seen.items():
             present = np.asarray(values[name].is_valid().to_numpy(zero_copy_only=False))
             keep = accepted & present
-            seen.add(hashes[name][keep], lines[keep])
+            seen.add(hashes[name][keep], lines[keep], looked_up=looked_up[name].of(keep))
         for name, parts in self._keys_found.items():
             parts.append(pc.unique(values[name].filter(pa.array(accepted))))
 
