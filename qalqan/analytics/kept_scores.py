@@ -48,7 +48,7 @@ _MODEL = b"qalqan.sim_model"
 def model_fingerprint(models: Models) -> str:
     """What identifies the answers of the SIM model: the model itself, the names of its
     inputs, and the code that scores SIMs and says what drove a score (the scorer, the
-    models' wrapper that asks it, and this module, which words the drivers).
+    models' wrapper that asks it and words the drivers, and this module).
 
     The model is pickled without the pickler's memo: with it, the bytes follow which equal
     values happen to be one object (a string interned or not), which differs between two
@@ -120,8 +120,8 @@ class KeptScores:
         found = {row: self.said[imsis[row]] for row in rows if imsis[row] in self.said}
         missing = [row for row in rows if row not in found]
         self.explained = len(missing)
-        for row, said in self.models.explain_sims(flagged, missing).items():
-            found[row] = self.said[imsis[row]] = "; ".join(c.detail for c in said)
+        for row, said in self.models.sim_drivers(flagged, missing).items():
+            found[row] = self.said[imsis[row]] = said
         return found
 
     def keep(self) -> None:

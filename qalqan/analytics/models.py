@@ -50,6 +50,13 @@ class Models:
         found = self.sim.explain_rows(features, rows, top=top)
         return dict(zip(rows, found, strict=True))
 
+    def sim_drivers(self, table: pa.Table, rows: list[int]) -> dict[int, str]:
+        """For each of ``rows``, what drove its score, in words (``"; "``-separated)."""
+        return {
+            row: "; ".join(c.detail for c in found)
+            for row, found in self.explain_sims(table, rows).items()
+        }
+
 
 def feature_table(table: pa.Table, names: tuple[str, ...]) -> FeatureTable:
     """The model's inputs from an Arrow table: the named columns as floats, missing as NaN."""

@@ -357,8 +357,7 @@ class Analysis:
         (``"; "``-separated); none without models."""
         if self.models is None:
             return {}
-        explanations = self.models.explain_sims(flagged, rows)
-        return {row: "; ".join(c.detail for c in found) for row, found in explanations.items()}
+        return self.models.sim_drivers(flagged, rows)
 
     def _sim_reasons(
         self, flagged: pa.Table, own: np.ndarray, farm_ids: pa.ChunkedArray, farms: list[Farm]
