@@ -47,7 +47,12 @@ import pyarrow as pa
 from scipy.stats import chi2
 
 from qalqan.analytics.farms import Farm
-from qalqan.content.clusters import REPORT_CATEGORIES, TextCluster, cluster_reports
+from qalqan.content.clusters import (
+    REPORT_CATEGORIES,
+    TextCluster,
+    cluster_reports,
+    text_schemes,
+)
 from qalqan.content.schemes import MAX_TEXT_CHARS, SchemeClassifier, cached_classifier
 from qalqan.domain.messages import reasons_cell
 from qalqan.domain.model import CallVerdict, Reason
@@ -665,9 +670,7 @@ def _complaints(con: duckdb.DuckDBPyConnection) -> _Complaints:
     if not rows:
         return _Complaints()
     classifier = _classifier()
-    distinct = list(dict.fromkeys(str(text) for *_, text in rows))
-    best = np.argmax(classifier.probabilities(distinct), axis=1)
-    scheme = {text: classifier.schemes[int(i)] for text, i in zip(distinct, best, strict=True)}
+    scheme = text_schemes(classifier, list(dict.fromkeys(str(text) for *_, text in rows)))
     told = {
         str(report_id): category
         for report_id, _, chosen, text in rows
@@ -677,6 +680,7 @@ def _complaints(con: duckdb.DuckDBPyConnection) -> _Complaints:
         ((str(report_id), str(text)) for report_id, _, _, text in rows),
         classifier=classifier,
         explained_from=SCRIPT_TEXT_REPORTS,  # a script's phrases are quoted when retold
+        known_schemes=scheme,
     )
     return _Complaints(
         told=told,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +41,7 @@ __all__ = [
     "script_groups",
     "script_text",
     "shingles",
+    "text_schemes",
 ]
 
 #: Jaccard similarity of two texts' shingles at which they tell the same script.
@@ -196,7 +197,7 @@ class TextCluster:
 SCHEME_BATCH = 512
 
 
-def _schemes(classifier: SchemeClassifier, texts: Sequence[str]) -> dict[str, str]:
+def text_schemes(classifier: SchemeClassifier, texts: Sequence[str]) -> dict[str, str]:
     """Each text's scheme: the one :meth:`SchemeClassifier.classify` gives it, read in batches."""
     scheme_of: dict[str, str] = {}
     for start in range(0, len(texts), SCHEME_BATCH):
@@ -214,13 +215,15 @@ def cluster_reports(
     classifier: SchemeClassifier,
     threshold: float = SAME_SCRIPT,
     explained_from: int = 1,
+    known_schemes: Mapping[str, str] | None = None,
 ) -> list[TextCluster]:
     """``(id, text)`` pairs grouped by script, largest cluster first, each with its scheme.
 
     Each distinct text's scheme is read once, in batches of :data:`SCHEME_BATCH`; the phrases
     that decided are worked out for each cluster's example alone (the dearer part, some 20 ms
     a 3,000-character text), and only for clusters of ``explained_from`` texts or more: the
-    others' are empty.
+    others' are empty. ``known_schemes`` holds the schemes a caller has read already
+    (:func:`text_schemes`); only the texts it lacks are read.
     """
     pairs = []
     for pair in reports:
@@ -228,7 +231,10 @@ def cluster_reports(
         if len(pairs) > MAX_TEXTS:
             raise TextInputError(f"more than the {MAX_TEXTS} texts allowed to cluster at once")
     texts = [text for _, text in pairs]
-    scheme_of = _schemes(classifier, list(dict.fromkeys(texts)))
+    scheme_of = dict(known_schemes or {})
+    scheme_of.update(
+        text_schemes(classifier, [t for t in dict.fromkeys(texts) if t not in scheme_of])
+    )
     clusters = []
     for group in script_groups(texts, threshold=threshold):
         counts = Counter(texts[i] for i in group)

@@ -131,3 +131,13 @@ def test_schemes_read_in_batches_are_those_one_text_is_given_and_only_retold_scr
         else:
             assert cluster.phrases == ()
     assert {len(c.ids) >= 2 for c in clusters} == {True, False}
+
+
+def test_schemes_a_caller_read_already_are_not_read_again() -> None:
+    texts = [t.text for t in generate_texts(seed=8, per_template=3) if t.template == "police/ru/0"]
+    (cluster,) = cluster_reports(
+        [(f"r{i}", t) for i, t in enumerate(texts)],
+        classifier=shipped(),
+        known_schemes=dict.fromkeys(texts, "investment"),
+    )
+    assert cluster.scheme == "investment" and cluster.report_category == "investment"
