@@ -31,8 +31,9 @@ import ipaddress
 import json
 import secrets
 from dataclasses import replace
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -294,6 +295,17 @@ def _text(fields: dict[str, Any], name: str, limit: int) -> str:
     return value.strip()
 
 
+E = TypeVar("E", bound=StrEnum)
+
+
+def _choice(fields: dict[str, Any], name: str, kind: type[E], default: E) -> E:
+    """The field ``name`` as one of ``kind``'s values (``default`` when left empty)."""
+    try:
+        return kind(_text(fields, name, 20) or default.value)
+    except ValueError as e:
+        raise BadReportError(name, "one of " + ", ".join(c.value for c in kind)) from e
+
+
 def read_report(face: PublicFace, fields: dict[str, Any], client: str) -> NewReport:
     """A report from its fields (form or JSON); BadReportError naming the field and why."""
     region = face.settings.home_region
@@ -306,18 +318,8 @@ def read_report(face: PublicFace, fields: dict[str, Any], client: str) -> NewRep
         callback = parse_number(callback_typed, region=region) if callback_typed else None
     except NumberError as e:
         raise BadReportError("callback", str(e)) from e
-    try:
-        channel = ReportChannel(_text(fields, "channel", 20) or "call")
-    except ValueError as e:
-        raise BadReportError(
-            "channel", "one of " + ", ".join(c.value for c in ReportChannel)
-        ) from e
-    try:
-        category = ReportCategory(_text(fields, "category", 20) or "other")
-    except ValueError as e:
-        raise BadReportError(
-            "category", "one of " + ", ".join(c.value for c in ReportCategory)
-        ) from e
+    channel = _choice(fields, "channel", ReportChannel, ReportChannel.CALL)
+    category = _choice(fields, "category", ReportCategory, ReportCategory.OTHER)
     try:
         when = face.when(_text(fields, "time", 40))
     except ValueError as e:
