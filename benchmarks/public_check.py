@@ -202,9 +202,11 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-async def _hammer(
-    bases: list[str], address: str, numbers: list[str], until: float
+async def _ask(
+    bases: list[str], address: str, numbers: list[str], until: float, *, pause_s: float = 0.0
 ) -> tuple[list[float], Counter[int], set[str]]:
+    """One client from ``address`` checking numbers until ``until``, ``pause_s`` between checks
+    (none: without pause); its latencies, answers and the Retry-After values of its 429s."""
     latencies: list[float] = []
     codes: Counter[int] = Counter()
     retry_after: set[str] = set()
@@ -219,25 +221,9 @@ async def _hammer(
             if answer.status_code == 429:
                 retry_after.add(answer.headers.get("retry-after", "missing"))
             i += 1
+            if pause_s:
+                await asyncio.sleep(pause_s)
     return latencies, codes, retry_after
-
-
-async def _polite(
-    bases: list[str], address: str, numbers: list[str], until: float
-) -> tuple[list[float], Counter[int]]:
-    latencies: list[float] = []
-    codes: Counter[int] = Counter()
-    async with _client(address) as client:
-        i = 0
-        while time.monotonic() < until:
-            started = time.perf_counter()
-            base = bases[i % len(bases)]
-            answer = await client.get(f"{base}/v1/check/{numbers[i % len(numbers)]}")
-            latencies.append(time.perf_counter() - started)
-            codes[answer.status_code] += 1
-            i += 1
-            await asyncio.sleep(1.0)
-    return latencies, codes
 
 
 def _ms(seconds: float) -> str:
@@ -250,7 +236,7 @@ async def throughput(
     until = time.monotonic() + seconds
     started = time.perf_counter()
     runs = await asyncio.gather(
-        *(_hammer(bases, f"127.0.0.{10 + k}", numbers, until) for k in range(concurrency))
+        *(_ask(bases, f"127.0.0.{10 + k}", numbers, until) for k in range(concurrency))
     )
     elapsed = time.perf_counter() - started
     latencies = [t for run in runs for t in run[0]]
@@ -269,8 +255,10 @@ async def throughput(
 
 async def limits(bases: list[str], numbers: list[str], seconds: float, polite: int) -> None:
     until = time.monotonic() + seconds
-    greedy_run = _hammer(bases, "127.0.0.2", numbers, until)
-    polite_runs = [_polite(bases, f"127.0.0.{30 + k}", numbers, until) for k in range(polite)]
+    greedy_run = _ask(bases, "127.0.0.2", numbers, until)
+    polite_runs = [
+        _ask(bases, f"127.0.0.{30 + k}", numbers, until, pause_s=1.0) for k in range(polite)
+    ]
     greedy, kind = await asyncio.gather(greedy_run, asyncio.gather(*polite_runs))
     print(
         f"limits: the greedy client was answered {dict(greedy[1])} in {seconds:.0f} s "
