@@ -68,21 +68,23 @@ def _print(row_id: str | None, verdict: SchemeVerdict, lang: str) -> None:
         console.print(f"  note: {note.detail_in(lang)}", soft_wrap=True, markup=False)
 
 
+#: The options of a CSV file of texts, as ``classify`` and ``clusters`` read it.
+TextColumn = Annotated[str, typer.Option("--column", help="The file's column holding the text.")]
+IdColumn = Annotated[
+    str | None,
+    typer.Option("--id-column", help="The file's column naming each row (default: its line)."),
+]
+MaxRows = Annotated[int, typer.Option("--max-rows", help="Refuse a file with more rows.", min=1)]
+
+
 @content_app.command("classify")
 @guarded
 def classify_command(
     text: Annotated[str | None, typer.Argument(help="The text to judge (or --file).")] = None,
     file: Annotated[Path | None, typer.Option("--file", help="A UTF-8 CSV file of texts.")] = None,
-    column: Annotated[
-        str, typer.Option("--column", help="The file's column holding the text.")
-    ] = "text",
-    id_column: Annotated[
-        str | None,
-        typer.Option("--id-column", help="The file's column naming each row (default: its line)."),
-    ] = None,
-    max_rows: Annotated[
-        int, typer.Option("--max-rows", help="Refuse a file with more rows.", min=1)
-    ] = MAX_ROWS,
+    column: TextColumn = "text",
+    id_column: IdColumn = None,
+    max_rows: MaxRows = MAX_ROWS,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per text.")] = False,
     lang: Annotated[
         str, typer.Option("--lang", help="The language of the reasons: en, ru or kk.")
@@ -114,16 +116,9 @@ def classify_command(
 @guarded
 def clusters_command(
     file: Annotated[Path, typer.Argument(help="A UTF-8 CSV file of texts (reports, transcripts).")],
-    column: Annotated[
-        str, typer.Option("--column", help="The file's column holding the text.")
-    ] = "text",
-    id_column: Annotated[
-        str | None,
-        typer.Option("--id-column", help="The file's column naming each row (default: its line)."),
-    ] = None,
-    max_rows: Annotated[
-        int, typer.Option("--max-rows", help="Refuse a file with more rows.", min=1)
-    ] = MAX_ROWS,
+    column: TextColumn = "text",
+    id_column: IdColumn = None,
+    max_rows: MaxRows = MAX_ROWS,
     threshold: Annotated[
         float,
         typer.Option(
