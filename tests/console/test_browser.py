@@ -9,6 +9,7 @@ or Chromium is missing (``.ci/run`` installs both).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import threading
@@ -42,6 +43,18 @@ FLAGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+
+
+@contextlib.contextmanager
+def chromium(artifacts: Path) -> Iterator[playwright_api.Browser]:
+    """Debian's Chromium, headless, driven by Playwright; ``artifacts`` made for screenshots."""
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
 
 
 def _free_port() -> int:
@@ -128,11 +141,8 @@ def azerbaijan_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
 @pytest.fixture(scope="module")
 def browser(server: str) -> Iterator[playwright_api.Browser]:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+    with chromium(ARTIFACTS) as launched:
         yield launched
-        launched.close()
 
 
 def _sign_in(browser: playwright_api.Browser, server: str, role: Role) -> playwright_api.Page:

@@ -20,10 +20,9 @@ from qalqan.evidence import KeyFolder, verify_package
 from tests.console.conftest import ShiftClock, populated_store, store_campaign_hours
 from tests.console.test_browser import (
     ARTIFACTS,
-    CHROMIUM,
-    FLAGS,
     _serving,
     _sign_in,
+    chromium,
     playwright_api,
 )
 
@@ -57,11 +56,8 @@ def served(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[playwright_api.Browser]:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+    with chromium(ARTIFACTS) as launched:
         yield launched
-        launched.close()
 
 
 def test_a_prosecutor_downloads_a_package_that_verifies(

@@ -16,10 +16,9 @@ from qalqan.console import create_app
 from tests.cases.test_money_ingest import FED, SIM_BALANCES, Paid
 from tests.console.test_browser import (
     ARTIFACTS,
-    CHROMIUM,
-    FLAGS,
     _serving,
     _sign_in,
+    chromium,
     playwright_api,
 )
 from tests.console.test_money import _alert, _kzt, with_money
@@ -48,11 +47,8 @@ def served(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[playwright_api.Browser]:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+    with chromium(ARTIFACTS) as launched:
         yield launched
-        launched.close()
 
 
 def _lost(paid: list[Paid], campaign: str | None = None) -> str:

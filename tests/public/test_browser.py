@@ -25,7 +25,7 @@ from qalqan.public import create_app
 from qalqan.screening.network import ProtectedNumbers
 from tests.cases.conftest import FrozenClock
 from tests.cases.feeds import BANK_HOTLINE, FARM_SIMS, T0
-from tests.console.test_browser import CHROMIUM, FLAGS, _serving, playwright_api
+from tests.console.test_browser import _serving, chromium, playwright_api
 from tests.public.conftest import face_over, fill
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "public"
@@ -60,11 +60,8 @@ def server(store: CaseStore) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser(server: str) -> Iterator[playwright_api.Browser]:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+    with chromium(ARTIFACTS) as launched:
         yield launched
-        launched.close()
 
 
 def _phone(browser: playwright_api.Browser, locale: str) -> playwright_api.Page:
