@@ -439,6 +439,20 @@ def _matches(text: pa.Array, pattern: str, *, few_values: bool) -> Mask:
     return _mask(pc.take(pc.match_substring_regex(encoded.dictionary, pattern), encoded.indices))
 
 
+def _cell_bytes(text: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """A string column's cells read off its buffers: where each cell starts and ends (from 0,
+    one more than the cells) and the bytes they hold, without a copy; None when it cannot be
+    read so (a null, no cells, another type), and a pattern must decide cell by cell."""
+    if text.null_count or not len(text) or not pa.types.is_string(text.type):
+        return None
+    _, offsets, data = text.buffers()
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(text) + 1, offset=text.offset * 4)
+    start, end = int(bounds[0]), int(bounds[-1])
+    if data is None or end == start:
+        return bounds - start, np.zeros(0, dtype=np.uint8)
+    return bounds - start, np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
+
+
 def _e164(text: pa.Array) -> Mask:
     """Which cells are E.164 numbers (``E164_PATTERN``): from their bytes when that is quick.
 
@@ -449,16 +463,14 @@ def _e164(text: pa.Array) -> Mask:
     number without its +, a typo) the regex decides, over the whole chunk.
     """
     pattern = _PATTERNS[Kind.E164][0]
-    if text.null_count or not len(text) or not pa.types.is_string(text.type):
+    read = _cell_bytes(text)
+    if read is None:
         return _matches(text, pattern, few_values=False)
-    _, offsets, data = text.buffers()
-    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(text) + 1, offset=text.offset * 4)
+    bounds, values = read
     lengths = np.diff(bounds)
-    if data is None or not lengths.any():
+    if not len(values):
         return np.zeros(len(text), dtype=np.bool_)
-    start, end = int(bounds[0]), int(bounds[-1])
-    values = np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
-    first = bounds[:-1] - start
+    first = bounds[:-1]
     filled = first[lengths > 0]
     not_digits = np.count_nonzero(values - np.uint8(ord("0")) > 9)
     if not_digits != len(filled) or not (values[filled] == ord("+")).all():
@@ -485,15 +497,13 @@ def _account(text: pa.Array) -> Mask:
     alone). Otherwise the regex decides, over the whole chunk.
     """
     pattern = _PATTERNS[Kind.ACCOUNT][0]
-    if text.null_count or not len(text) or not pa.types.is_string(text.type):
+    read = _cell_bytes(text)
+    if read is None:
         return _matches(text, pattern, few_values=False)
-    _, offsets, data = text.buffers()
-    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(text) + 1, offset=text.offset * 4)
+    bounds, values = read
     lengths = np.diff(bounds)
-    start, end = int(bounds[0]), int(bounds[-1])
-    if data is None or end == start:
+    if not len(values):
         return np.zeros(len(text), dtype=np.bool_)
-    values = np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
     if values.min() <= ord(" "):  # white space (or another control byte): the regex decides
         return _matches(text, pattern, few_values=False)
     ok = np.zeros(len(text), dtype=np.bool_)
