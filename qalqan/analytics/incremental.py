@@ -572,7 +572,11 @@ class IncrementalAnalysis(Analysis):
         self.new_records = new_records
         self.campaign_days = campaign_days
         """The days of fraud calls a daily run's campaigns group (:mod:`~qalqan.analytics.campaign_days`)."""
-        self.kept_scores = None if models is None else KeptScores(models=models, folder=state)
+        self.kept_scores = (
+            None
+            if models is None
+            else KeptScores(models=models, folder=state, threads=self.model_threads)
+        )
         """The SIM model's answers kept in ``state`` and those of this run."""
 
     def score_sims(self, table: pa.Table) -> np.ndarray:

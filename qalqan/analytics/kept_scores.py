@@ -76,6 +76,8 @@ class KeptScores:
 
     models: Models
     folder: Path
+    threads: int = 1
+    """OpenMP threads the model scores and explains on."""
     fingerprint: str = ""
     imsis: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
     inputs: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
@@ -110,7 +112,7 @@ class KeptScores:
         ask = np.flatnonzero(~same)
         self.asked = len(ask)
         if len(ask):
-            scores[ask] = self.models.score_sims(table.take(pa.array(ask)))
+            scores[ask] = self.models.score_sims(table.take(pa.array(ask)), threads=self.threads)
         self.scores = scores
         return scores
 
@@ -120,7 +122,7 @@ class KeptScores:
         found = {row: self.said[imsis[row]] for row in rows if imsis[row] in self.said}
         missing = [row for row in rows if row not in found]
         self.explained = len(missing)
-        for row, said in self.models.sim_drivers(flagged, missing).items():
+        for row, said in self.models.sim_drivers(flagged, missing, threads=self.threads).items():
             found[row] = self.said[imsis[row]] = said
         return found
 

@@ -34,27 +34,30 @@ class Models:
     call_features: tuple[str, ...] = CALL_FEATURES
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def score_sims(self, table: pa.Table) -> np.ndarray:
-        return _score(self.sim, table, self.sim_features)
+    def score_sims(self, table: pa.Table, *, threads: int = 1) -> np.ndarray:
+        """The SIM model's score of every row of ``table``, on ``threads`` OpenMP threads."""
+        if table.num_rows == 0 or self.sim is None:
+            return np.zeros(table.num_rows)
+        return np.asarray(self.sim.score(feature_table(table, self.sim_features), threads=threads))
 
     def score_calls(self, table: pa.Table) -> np.ndarray:
         return _score(self.call, table, self.call_features)
 
     def explain_sims(
-        self, table: pa.Table, rows: list[int], *, top: int = 3
+        self, table: pa.Table, rows: list[int], *, top: int = 3, threads: int = 1
     ) -> dict[int, list[FeatureContribution]]:
         """For each of ``rows``, the behaviour features that moved its score most, in plain words."""
         if not rows:
             return {}
         features = feature_table(table, self.sim_features)
-        found = self.sim.explain_rows(features, rows, top=top)
+        found = self.sim.explain_rows(features, rows, top=top, threads=threads)
         return dict(zip(rows, found, strict=True))
 
-    def sim_drivers(self, table: pa.Table, rows: list[int]) -> dict[int, str]:
+    def sim_drivers(self, table: pa.Table, rows: list[int], *, threads: int = 1) -> dict[int, str]:
         """For each of ``rows``, what drove its score, in words (``"; "``-separated)."""
         return {
             row: "; ".join(c.detail for c in found)
-            for row, found in self.explain_sims(table, rows).items()
+            for row, found in self.explain_sims(table, rows, threads=threads).items()
         }
 
 

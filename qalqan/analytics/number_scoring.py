@@ -28,7 +28,9 @@ Why this shape:
   internals.
 
 The model is deterministic under ``seed`` and runs on ``threads`` OpenMP threads
-(1 by default: the scorer shares machines with the screening path).
+(1 by default: the scorer shares machines with the screening path). A batch job that
+has the machine's cores to itself names more for one call (``score(..., threads=2)``):
+every row is scored alone, so the answers are the same bits whatever the threads.
 """
 
 from __future__ import annotations
@@ -252,18 +254,20 @@ class NumberFraudScorer:
         self._sorted_training = [np.sort(v[~np.isnan(v)]) for v in features.values.T]
         return self
 
-    def score(self, features: FeatureTable) -> FloatArray:
+    def score(self, features: FeatureTable, *, threads: int | None = None) -> FloatArray:
         """The fraud score of every row, 0..1, higher is more suspicious.
 
         Once calibrated (:meth:`calibrate`), the score is a probability: the share of
         fraud among numbers that scored alike where the model had not looked.
+        ``threads`` overrides the scorer's own OpenMP threads for this call.
         """
         values = self._aligned(features)
         calibration = getattr(self, "_calibration", None)
         if calibration is not None:
             slope, intercept = calibration
-            return np.asarray(expit(slope * self._raw(values) + intercept), dtype=np.float64)
-        with self._threads():
+            raw = self._raw(values, threads)
+            return np.asarray(expit(slope * raw + intercept), dtype=np.float64)
+        with self._threads(threads):
             scores = self._model.predict_proba(values)[:, 1]
         return np.asarray(scores, dtype=np.float64)
 
@@ -305,17 +309,23 @@ class NumberFraudScorer:
         return self.explain_rows(features, [row], top=top)[0]
 
     def explain_rows(
-        self, features: FeatureTable, rows: Sequence[int], *, top: int = 5
+        self,
+        features: FeatureTable,
+        rows: Sequence[int],
+        *,
+        top: int = 5,
+        threads: int | None = None,
     ) -> list[list[FeatureContribution]]:
-        """:meth:`explain` for many rows at once: one model pass for all of them."""
+        """:meth:`explain` for many rows at once: one model pass for all of them (on
+        ``threads`` OpenMP threads, the scorer's own by default)."""
         values = self._aligned(features)
         if not rows:
             return []
         x = values[np.asarray(rows, dtype=np.int64)]
-        own = self._raw(x)
+        own = self._raw(x, threads)
         typical = np.concatenate(
             [
-                self._typical(x[i : i + _EXPLAIN_CHUNK], own[i : i + _EXPLAIN_CHUNK])
+                self._typical(x[i : i + _EXPLAIN_CHUNK], own[i : i + _EXPLAIN_CHUNK], threads)
                 for i in range(0, len(rows), _EXPLAIN_CHUNK)
             ]
         )
@@ -336,7 +346,7 @@ class NumberFraudScorer:
             )
         return explained
 
-    def _typical(self, x: FloatArray, own: FloatArray) -> FloatArray:
+    def _typical(self, x: FloatArray, own: FloatArray, threads: int | None = None) -> FloatArray:
         """Mean log-odds of each row of ``x`` (own log-odds ``own``) with each feature in turn
         set to each background value: shape ``(rows, features)``.
 
@@ -356,7 +366,7 @@ class NumberFraudScorer:
             same = (column == distinct) | (np.isnan(column) & np.isnan(distinct))
             asked.append((j, distinct, where, same))
             probes.append(probe[~same])
-        answers = self._raw(np.concatenate(probes)) if probes else np.empty(0)
+        answers = self._raw(np.concatenate(probes), threads) if probes else np.empty(0)
         laid_out = np.empty((n, k, self._background.shape[0]))
         start = 0
         for j, distinct, where, same in asked:
@@ -399,14 +409,14 @@ class NumberFraudScorer:
             return features.values
         return features.select(self._columns).values
 
-    def _raw(self, values: FloatArray) -> FloatArray:
-        with self._threads():
+    def _raw(self, values: FloatArray, threads: int | None = None) -> FloatArray:
+        with self._threads(threads):
             raw = self._model.decision_function(values)
         return np.asarray(raw, dtype=np.float64).ravel()
 
     @contextmanager
-    def _threads(self) -> Iterator[None]:
-        with threadpool_limits(limits=self.threads, user_api="openmp"):
+    def _threads(self, threads: int | None = None) -> Iterator[None]:
+        with threadpool_limits(limits=threads or self.threads, user_api="openmp"):
             yield
 
     def _describe(self, j: int, value: float, contribution: float) -> str:

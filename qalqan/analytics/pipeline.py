@@ -238,6 +238,9 @@ class Analysis:
         self.home = "ZZ"
         self.sim_table = pa.table({})
         self.sim_calls = "mo"
+        self.model_threads = store.threads()
+        """OpenMP threads the SIM model scores and explains on: the engine's, since the two
+        take turns on the machine's cores (the same answers on any number of them)."""
         """The table of the SIMs' own calls over the whole data set that the farms'
         descriptions read (a daily run's ``mo`` holds the new days' alone)."""
 
@@ -350,14 +353,14 @@ class Analysis:
         """The SIM model's own score of every SIM of ``table`` (its feature rows)."""
         if self.models is None:
             return np.zeros(table.num_rows)
-        return self.models.score_sims(table)
+        return self.models.score_sims(table, threads=self.model_threads)
 
     def sim_drivers(self, flagged: pa.Table, rows: list[int]) -> dict[int, str]:
         """What drove the SIM model's score of each of ``rows`` of ``flagged``, in words
         (``"; "``-separated); none without models."""
         if self.models is None:
             return {}
-        return self.models.sim_drivers(flagged, rows)
+        return self.models.sim_drivers(flagged, rows, threads=self.model_threads)
 
     def _sim_reasons(
         self, flagged: pa.Table, own: np.ndarray, farm_ids: pa.ChunkedArray, farms: list[Farm]

@@ -15,6 +15,7 @@ a URL Spark reads where the data lives (``hdfs://…``, ``s3a://…``, a shared 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, cast
@@ -112,6 +113,15 @@ class AnalysisStore:
 
     def has(self, name: str) -> bool:
         return name in self.tables
+
+    def threads(self) -> int:
+        """The threads a query runs on here: DuckDB's setting, or on Spark the driver's cores
+        (what the driver itself computes, such as the models' answers, runs there)."""
+        if isinstance(self.con, duckdb.DuckDBPyConnection):
+            found = self.con.execute("SELECT current_setting('threads')").fetchone()
+            if found is not None:
+                return max(1, int(found[0]))
+        return max(1, len(os.sched_getaffinity(0)))
 
     def close(self) -> None:
         self.con.close()

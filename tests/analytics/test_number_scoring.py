@@ -70,6 +70,21 @@ def test_same_seed_same_scores_and_reasons() -> None:
     assert first.explain(table, 3) == second.explain(table, 3)
 
 
+def test_more_threads_give_the_same_bits() -> None:
+    """A batch job scores and explains on the machine's cores: each row is scored alone, so
+    the answers are those of one thread to the last bit, calibrated or not."""
+    table, labels = planted(rows=3000)
+    scorer = NumberFraudScorer(seed=3).fit(table, labels)
+    one = scorer.score(table)
+    assert np.array_equal(scorer.score(table, threads=2), one)
+    assert np.array_equal(scorer.score(table, threads=4), one)
+    rows = list(range(0, 3000, 7))
+    assert scorer.explain_rows(table, rows, threads=2) == scorer.explain_rows(table, rows)
+    scorer.calibrate(scorer.log_odds(table), labels)
+    assert np.array_equal(scorer.score(table, threads=2), scorer.score(table))
+    assert scorer.threads == 1  # the override is for one call only
+
+
 def test_explain_names_the_planted_feature_in_plain_words() -> None:
     table, labels = planted()
     scorer = NumberFraudScorer(
