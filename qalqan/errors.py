@@ -82,6 +82,10 @@ class RowError(QalqanError):
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.table}: {self.reason}"
 
+    def __reduce__(self) -> tuple[type[RowError], tuple[str, str, int, str]]:
+        # an exception pickles by its args, which a dataclass leaves empty
+        return (RowError, (self.table, self.file, self.line, self.reason))
+
 
 class ConfigError(QalqanError):
     """A setting, scenario or rules file is wrong; the message says where."""

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from qalqan.analytics import staging
 from qalqan.analytics.staging import (
     COMPRESSION,
     SCRATCH_COMPRESSION,
@@ -25,6 +27,7 @@ from qalqan.analytics.staging import (
 from qalqan.errors import UnreadableFileError
 from qalqan.exchange.limits import ReadLimits
 from qalqan.exchange.reader import DataSet
+from qalqan.exchange.report import TableReport
 from qalqan.exchange.schema import INPUT_TABLES
 from qalqan.exchange.types import canonical_schema
 from tests.exchange.rows import cdr, data_set, quarantined
@@ -154,3 +157,77 @@ def test_a_failed_write_stops_staging_with_its_error(
         stage(data, tmp_path / "work", quarantine_dir=tmp_path / "q", chunk_rows=64)
     assert written == [2, 64]
     assert not _stage_threads()
+
+
+def _money(directory: Path, payments: int) -> None:
+    """``payments.csv`` with ``payments`` transfers (every 9th of no amount) and their accounts."""
+    lines = ["payment_id,time,payer,payee,amount,currency,channel"]
+    for i in range(payments):
+        amount = "lots" if i % 9 == 4 else str(500 + i)
+        lines.append(
+            f"p{i},2026-03-02T00:{i // 60 % 60:02d}:{i % 60:02d}Z,bank:KZ{i:018d},"
+            f"msisdn:+7708{i % 1000:07d},{amount},KZT,sim_topup"
+        )
+    (directory / "payments.csv").write_text("\n".join(lines) + "\n")
+    accounts = ["account,holder_msisdn,bank,kind,opened"]
+    accounts += [f"bank:KZ{i:018d},+7707{i:07d},Kaspi Bank,card,2023-04-21" for i in range(50)]
+    accounts.append("broken,+7707,Kaspi Bank,card,yesterday")
+    (directory / "accounts.csv").write_text("\n".join(accounts) + "\n")
+
+
+def _staged_alike(one: Path, other: Path) -> None:
+    for name in ("cdrs", "payments", "accounts"):
+        assert pq.read_table(one / f"{name}.parquet").equals(
+            pq.read_table(other / f"{name}.parquet")
+        )
+
+
+@pytest.mark.parametrize("process", ["runs", "fails", "cannot start"])
+def test_tables_staged_beside_in_a_process_give_the_same_files_quarantine_and_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, process: str
+) -> None:
+    """The payments and accounts staged in a process of their own (``beside_min_bytes=0``)
+    while the call records are staged here: the same files, quarantined rows and report as
+    staging them here; and when that process fails, they are staged here after all, with
+    nothing lost (it exits with an error, or cannot start)."""
+    data = data_set(tmp_path / "data", *_rows(300, bad_every=11))
+    _money(data, 2_000)
+    here = stage(data, tmp_path / "here", quarantine_dir=tmp_path / "q-here")
+    if process != "runs":
+        program = "/bin/false" if process == "fails" else str(tmp_path / "no-such-python")
+        monkeypatch.setattr("qalqan.analytics.staging.sys.executable", program)
+    staged_here: list[str] = []
+    stage_table = staging._stage_table
+
+    def recorded(dataset: DataSet, name: str, *args: Any) -> TableReport:
+        staged_here.append(name)
+        return stage_table(dataset, name, *args)
+
+    monkeypatch.setattr(staging, "_stage_table", recorded)
+    beside = stage(
+        data, tmp_path / "beside", quarantine_dir=tmp_path / "q-beside", beside_min_bytes=0
+    )
+    _staged_alike(tmp_path / "here", tmp_path / "beside")
+    assert list(beside.tables) == list(here.tables) == [n for n in INPUT_TABLES if n in here.tables]
+    for name, report in here.tables.items():
+        other = beside.tables[name]
+        assert (other.rows_read, other.rows_accepted, other.rows_rejected) == (
+            report.rows_read,
+            report.rows_accepted,
+            report.rows_rejected,
+        )
+        assert other.reasons == report.reasons
+        assert [(e.line, e.reason) for e in other.errors] == [
+            (e.line, e.reason) for e in report.errors
+        ]
+    assert here.tables["payments"].rows_rejected == len(range(4, 2_000, 9)) == 222
+    assert here.tables["accounts"].rows_rejected == 1
+    for table in ("cdrs", "payments", "accounts"):
+        assert quarantined(tmp_path / "q-beside", table) == quarantined(tmp_path / "q-here", table)
+    assert beside.absent == here.absent
+    by_process = {"payments", "accounts"}.isdisjoint(staged_here)
+    assert by_process == (process == "runs")
+    assert "cdrs" in staged_here
+    assert sorted(p.name for p in (tmp_path / "beside").iterdir()) == sorted(
+        p.name for p in (tmp_path / "here").iterdir()
+    )
