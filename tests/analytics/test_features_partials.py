@@ -116,6 +116,44 @@ def test_features_from_partials_equal_the_features_from_the_records(
     _assert_tables_equal(features.select(direct.column_names), direct)
 
 
+def test_the_shares_of_young_and_elderly_contacts_count_every_contact_once(
+    operator: duckdb.DuckDBPyConnection,
+) -> None:
+    """Each SIM called or calling, once, whether or not it made calls itself (and so has an
+    age) or is a subscriber (and so has a birth year): the shares as defined on the records."""
+    features = _full(operator)
+    [(year,)] = operator.execute("SELECT year(max(start_time)) FROM cdrs").fetchall()
+    direct = operator.sql(
+        f"""
+        WITH contact AS (
+            SELECT imsi, b_imsi AS other FROM mo WHERE b_imsi IS NOT NULL
+            UNION SELECT b_imsi AS imsi, imsi AS other FROM mo WHERE b_imsi IS NOT NULL
+        )
+        SELECT c.imsi, avg(CASE WHEN a.young THEN 1.0 ELSE 0.0 END) AS young,
+               avg(CASE WHEN s.birth_year <= {int(year) - 65} THEN 1.0 ELSE 0.0 END) AS elderly
+        FROM contact c LEFT JOIN sim_age a ON a.imsi = c.other
+        LEFT JOIN sim_subscriber s ON s.imsi = c.other
+        GROUP BY c.imsi
+        """
+    ).fetchall()
+    want = {imsi: (young, elderly) for imsi, young, elderly in direct}
+    got = dict(
+        zip(
+            features["imsi"].to_pylist(),
+            zip(
+                features["young_contact_share"].to_pylist(),
+                features["elderly_callee_share"].to_pylist(),
+                strict=True,
+            ),
+            strict=True,
+        )
+    )
+    assert any(y for y, _ in want.values()) and any(e for _, e in want.values())
+    assert {imsi: shares for imsi, shares in got.items() if shares != (None, None)} == {
+        imsi: shares for imsi, shares in want.items() if imsi in got
+    }
+
+
 def test_partials_of_early_and_late_days_merge_into_the_features_of_all_days(
     operator: duckdb.DuckDBPyConnection,
 ) -> None:
