@@ -721,12 +721,20 @@ def _expand(con: duckdb.DuckDBPyConnection, farms: list[Farm], scores: dict[str,
             ),
             subs AS (SELECT imsi, activated, imsi_n, owner_id FROM sim_subscriber),
             member_subs AS (SELECT s.*, m.farm FROM subs s JOIN members m USING (imsi)),
-            by_batch AS (
-                SELECT o.imsi, ms.farm FROM subs o JOIN member_subs ms
-                  ON (o.activated = ms.activated AND abs(o.imsi_n - ms.imsi_n) <= 1000)
-                  OR (o.owner_id IS NOT NULL AND o.owner_id = ms.owner_id)
+            -- an outsider's batch mates among the farm's SIMs: activated the same day with a
+            -- near IMSI, or of the same owner; two joins on equal keys, not one join on either
+            -- condition (which compares every SIM with every member)
+            batch_mates AS (
+                SELECT o.imsi, ms.farm, ms.imsi AS member FROM subs o JOIN member_subs ms
+                  ON o.activated = ms.activated AND abs(o.imsi_n - ms.imsi_n) <= 1000
                 WHERE o.imsi IN (SELECT imsi FROM outsiders)
-                GROUP BY 1, 2 HAVING count(DISTINCT ms.imsi) >= 3
+                UNION ALL
+                SELECT o.imsi, ms.farm, ms.imsi FROM subs o JOIN member_subs ms
+                  ON o.owner_id = ms.owner_id
+                WHERE o.imsi IN (SELECT imsi FROM outsiders)
+            ),
+            by_batch AS (
+                SELECT imsi, farm FROM batch_mates GROUP BY 1, 2 HAVING count(DISTINCT member) >= 3
             )
             SELECT imsi, farm, kind FROM (
                 SELECT imsi, min(farm) AS farm, 'shared_imei' AS kind, 0 AS rank FROM by_imei GROUP BY 1
