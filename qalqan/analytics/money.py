@@ -283,7 +283,7 @@ def _collectors(con: duckdb.DuckDBPyConnection, holders_known: bool, calls: Call
         paid_out AS (
             SELECT payer AS account, time AS t, {utc_days_sql("time")} AS day, channel
             FROM payments
-            WHERE channel IN ({channels}) AND payer IN (SELECT payee FROM {_TRANSFERS})
+            WHERE channel IN ({channels}) AND payer IN (SELECT account FROM received)
         ),
         spread AS (
             SELECT o.account, count(DISTINCT o.channel) AS channels,
@@ -295,16 +295,20 @@ def _collectors(con: duckdb.DuckDBPyConnection, holders_known: bool, calls: Call
             WHERE same_day.first <= o.t OR day_before.last >= o.t - INTERVAL 1 DAY
             GROUP BY o.account
         ),
+        -- only these can be collectors: what is counted per account below is counted of them
+        spreading AS (SELECT account FROM spread WHERE channels >= 2),
         inflow AS (
             SELECT payee AS account, count(DISTINCT payer) AS payers, sum(amount) AS amount_in,
                    count(DISTINCT CASE WHEN called_by IS NOT NULL THEN payer END) AS victims
-            FROM {_TRANSFERS} GROUP BY payee
+            FROM {_TRANSFERS} WHERE payee IN (SELECT account FROM spreading) GROUP BY payee
         ),
         votes AS (
             SELECT payee AS account, called_by AS campaign_id,
                    row_number() OVER (PARTITION BY payee
                                       ORDER BY count(DISTINCT payer) DESC, called_by) AS rank
-            FROM {_TRANSFERS} WHERE called_by IS NOT NULL GROUP BY payee, called_by
+            FROM {_TRANSFERS}
+            WHERE called_by IS NOT NULL AND payee IN (SELECT account FROM spreading)
+            GROUP BY payee, called_by
         ),
         farm_sims AS (
             SELECT 'msisdn:' || a_number AS sim, min(farm_id) AS farm_id
@@ -319,10 +323,10 @@ def _collectors(con: duckdb.DuckDBPyConnection, holders_known: bool, calls: Call
             WHERE j.farm_id IS NOT NULL GROUP BY j.farm_id, c.campaign_id
         ),
         topups AS (
-            SELECT payer AS account, payee AS sim, count(*) OVER (PARTITION BY payer) AS all_topups
-            FROM payments
-            WHERE channel = 'sim_topup' AND payer IN (SELECT payee FROM {_TRANSFERS})
+            SELECT payer AS account, payee AS sim FROM payments
+            WHERE channel = 'sim_topup' AND payer IN (SELECT account FROM spreading)
         ),
+        all_topups AS (SELECT account, count(*) AS all_topups FROM topups GROUP BY account),
         funded AS (
             SELECT t.account, f.farm_id, fc.campaign_id,
                    row_number() OVER (PARTITION BY t.account
@@ -330,8 +334,9 @@ def _collectors(con: duckdb.DuckDBPyConnection, holders_known: bool, calls: Call
             FROM topups t
             JOIN farm_sims f ON f.sim = t.sim
             JOIN farm_campaigns fc ON fc.farm_id = f.farm_id AND fc.rank = 1
-            GROUP BY t.account, f.farm_id, fc.campaign_id, t.all_topups
-            HAVING 2 * count(*) >= t.all_topups
+            JOIN all_topups a ON a.account = t.account
+            GROUP BY t.account, f.farm_id, fc.campaign_id, a.all_topups
+            HAVING 2 * count(*) >= a.all_topups
         )
         SELECT s.account, s.channels, s.used, i.payers, i.amount_in, i.victims,
                coalesce(f.campaign_id, v.campaign_id) AS campaign_id, f.farm_id
