@@ -159,7 +159,7 @@ def _inbound(
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE inbound AS
-        WITH calls AS (SELECT * FROM outside_calls),
+        WITH
         -- our subscribers: the register, and every number seen calling over our radio
         own AS (
             SELECT msisdn, min(imsi) AS imsi FROM (
@@ -172,7 +172,7 @@ def _inbound(
         listed AS (SELECT msisdn, min(imsi) AS imsi FROM subscribers GROUP BY msisdn),
         abroad AS (
             SELECT c.record_id, min(r.country) AS roaming_country
-            FROM calls c LEFT JOIN listed l ON l.msisdn = c.a_number
+            FROM outside_calls c LEFT JOIN listed l ON l.msisdn = c.a_number
             LEFT JOIN own o ON o.msisdn = c.a_number
             JOIN roaming r ON r.imsi = coalesce(l.imsi, o.imsi)
              AND c.t BETWEEN r.start_time - {grace} AND r.end_time + {grace}
@@ -183,6 +183,17 @@ def _inbound(
                    list_sort(list(DISTINCT substr(policy, 7)) FILTER (WHERE policy LIKE 'route:%')) AS routes,
                    count(*) FILTER (WHERE policy LIKE 'route:%') AS n_routes
             FROM registry GROUP BY number
+        ),
+        -- the pairs of these calls' numbers, either way round: a small part of all the pairs,
+        -- so that neither join below builds on every pair of the data set
+        pair_out AS (
+            SELECT a_number, b_number, n FROM pairs
+            WHERE a_number IN (SELECT a_number FROM outside_calls)
+        ),
+        pair_back AS (
+            SELECT a_number, b_number, n FROM pairs
+            WHERE b_number IN (SELECT a_number FROM outside_calls)
+              AND a_number IN (SELECT b_number FROM outside_calls)
         ),
         home_life AS (SELECT a_number, n FROM part_home_life),
         cli_stats AS (
@@ -195,7 +206,7 @@ def _inbound(
             SELECT cli_range, date_trunc('hour', t) AS h, count(*) AS n,
                    count(DISTINCT b_number) AS callees,
                    avg(CASE WHEN dur = 0 AND result <> 'answered' THEN 1.0 ELSE 0.0 END) AS unanswered
-            FROM calls WHERE cli_range IS NOT NULL GROUP BY 1, 2
+            FROM outside_calls WHERE cli_range IS NOT NULL GROUP BY 1, 2
         )
         SELECT c.*,
                n.region AS cli_region, coalesce(n.valid, false) AS cli_valid,
@@ -219,14 +230,14 @@ def _inbound(
                b.n AS range_calls_hour, b.callees AS range_callees_hour, b.unanswered AS range_unanswered_hour,
                w.wangiri_state, w.wangiri_range, w.wangiri_callees, w.wangiri_ended,
                w.wangiri_one_ring, '{format_window(wangiri.window_s)}' AS wangiri_window
-        FROM calls c
+        FROM outside_calls c
         LEFT JOIN numbers n ON n.number = c.a_number
         LEFT JOIN own o ON o.msisdn = c.a_number
         LEFT JOIN listed l ON l.msisdn = c.a_number
         LEFT JOIN abroad a USING (record_id)
         LEFT JOIN reg ON reg.number = c.a_number
-        LEFT JOIN pairs p1 ON p1.a_number = c.a_number AND p1.b_number = c.b_number
-        LEFT JOIN pairs p2 ON p2.a_number = c.b_number AND p2.b_number = c.a_number
+        LEFT JOIN pair_out p1 ON p1.a_number = c.a_number AND p1.b_number = c.b_number
+        LEFT JOIN pair_back p2 ON p2.a_number = c.b_number AND p2.b_number = c.a_number
         LEFT JOIN home_life hl ON hl.a_number = c.a_number
         LEFT JOIN cli_stats cs ON cs.a_number = c.a_number
         LEFT JOIN bursts b ON b.cli_range = c.cli_range AND b.h = date_trunc('hour', c.t)
