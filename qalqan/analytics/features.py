@@ -317,11 +317,13 @@ PARTIALS: tuple[Partial, ...] = (
         name="sim_contact",
         keys=("imsi", "other"),
         merge={},
-        # each pair of SIMs once before it is turned both ways: fewer rows to make distinct
+        # each pair of SIMs once, then turned the other way where it is not there that way
+        # already: no second pass to make every row distinct
         select="""WITH called AS (SELECT DISTINCT imsi, b_imsi FROM {mo} WHERE b_imsi IS NOT NULL)
                   SELECT imsi, b_imsi AS other FROM called
-                  UNION
-                  SELECT b_imsi AS imsi, imsi AS other FROM called""",
+                  UNION ALL
+                  SELECT c.b_imsi AS imsi, c.imsi AS other FROM called c
+                  ANTI JOIN called back ON back.imsi = c.b_imsi AND back.b_imsi = c.imsi""",
     ),
     Partial(
         name="sim_in",
