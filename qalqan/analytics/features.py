@@ -533,14 +533,22 @@ def _activity(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-#: The median answered talk time of each SIM (the mean of the two middle calls when their
-#: number is even), by ``median`` of its durations each repeated as often as it was
-#: counted: the calls themselves again, and cheaper than running counts in order of
-#: duration (a window over every SIM's durations).
+#: The median answered talk time of each SIM from its counts per duration, as ``median``
+#: of the calls themselves gives it (the mean of the two middle calls when their number
+#: is even) without a row per call: the middle calls are those whose running count of
+#: calls, in order of duration, first passes the middle positions. (``median`` over each
+#: duration repeated by its count costs 0.6 CPU s less at 10 million call records, but
+#: holds every answered call of the kept days at once: months of them in a daily run.)
 _TALK_MEDIAN = """
-    SELECT imsi, median(dur) AS talk_median_s
-    FROM (SELECT imsi, dur, unnest(range(n)) AS nth FROM part_sim_talk) AS calls
-    GROUP BY imsi"""
+    WITH running AS (
+        SELECT imsi, dur,
+               sum(n) OVER (PARTITION BY imsi ORDER BY dur ROWS UNBOUNDED PRECEDING) AS upto,
+               sum(n) OVER (PARTITION BY imsi) AS calls
+        FROM part_sim_talk
+    )
+    SELECT imsi, (min(dur) FILTER (WHERE 2 * upto > calls - 1)
+                  + min(dur) FILTER (WHERE 2 * upto > calls)) / 2.0 AS talk_median_s
+    FROM running GROUP BY imsi"""
 
 #: Each SIM's sites: how many, and its main site, where it made most calls (the smallest
 #: site id among equals); both from one count of calls per site.
