@@ -202,11 +202,16 @@ def _inbound(
                    sum(answered) / sum(n) AS cli_answer_rate
             FROM part_cli_callee GROUP BY 1
         ),
+        -- each range's calls, callees and share of unanswered calls in the hour, counted per
+        -- callee first: one grouping in two steps, not a distinct count beside the others
         bursts AS (
-            SELECT cli_range, date_trunc('hour', t) AS h, count(*) AS n,
-                   count(DISTINCT b_number) AS callees,
-                   avg(CASE WHEN dur = 0 AND result <> 'answered' THEN 1.0 ELSE 0.0 END) AS unanswered
-            FROM outside_calls WHERE cli_range IS NOT NULL GROUP BY 1, 2
+            SELECT cli_range, h, CAST(sum(n) AS BIGINT) AS n, count(b_number) AS callees,
+                   sum(unanswered) / sum(n) AS unanswered
+            FROM (
+                SELECT cli_range, date_trunc('hour', t) AS h, b_number, count(*) AS n,
+                       count(*) FILTER (WHERE dur = 0 AND result <> 'answered') AS unanswered
+                FROM outside_calls WHERE cli_range IS NOT NULL GROUP BY 1, 2, 3
+            ) AS per_callee GROUP BY 1, 2
         )
         SELECT c.*,
                n.region AS cli_region, coalesce(n.valid, false) AS cli_valid,
