@@ -18,6 +18,7 @@ import pytest
 
 from qalqan.analytics import staging
 from qalqan.analytics.staging import (
+    BESIDE,
     COMPRESSION,
     SCRATCH_COMPRESSION,
     dictionary_columns,
@@ -225,9 +226,19 @@ def test_tables_staged_beside_in_a_process_give_the_same_files_quarantine_and_re
     for table in ("cdrs", "payments", "accounts"):
         assert quarantined(tmp_path / "q-beside", table) == quarantined(tmp_path / "q-here", table)
     assert beside.absent == here.absent
-    by_process = {"payments", "accounts"}.isdisjoint(staged_here)
+    by_process = set(BESIDE).isdisjoint(staged_here)
     assert by_process == (process == "runs")
     assert "cdrs" in staged_here
     assert sorted(p.name for p in (tmp_path / "beside").iterdir()) == sorted(
         p.name for p in (tmp_path / "here").iterdir()
     )
+
+
+def test_the_tables_staged_beside_neither_refer_to_a_table_nor_are_referred_to() -> None:
+    """What the process beside stages needs no other table's keys, and no table read here
+    waits for its keys: the split stays right as the contract grows."""
+    referred = {c.references[0] for t in INPUT_TABLES.values() for c in t.columns if c.references}
+    assert referred.isdisjoint(BESIDE)
+    for name in BESIDE:
+        assert all(c.references is None for c in INPUT_TABLES[name].columns), name
+    assert "cdrs" not in BESIDE
