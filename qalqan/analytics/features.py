@@ -232,8 +232,9 @@ PARTIALS: tuple[Partial, ...] = (
             "active_days": "sum",
             "active_hours": "sum",
         },
-        # The active hours are found once, as the distinct hours of each SIM, and its active
-        # days counted from them: two distinct counts over every record cost more.
+        # The active hours are found per SIM and day, as a mask of that day's 24 hours (one bit
+        # each): a SIM's active days are its days, its active hours the bits of their masks.
+        # Far fewer groups than the distinct hours themselves (nearly one per record).
         select=f"""
         WITH calls AS (
             SELECT imsi, min(a_number) AS msisdn_seen,
@@ -248,13 +249,13 @@ PARTIALS: tuple[Partial, ...] = (
                    min(t) AS first_seen, max(t) AS last_seen
             FROM {{mo}} GROUP BY 1
         ),
-        hours AS (SELECT DISTINCT imsi, {utc_hours_sql("t")} AS h FROM {{mo}} WHERE t IS NOT NULL),
         days AS (
-            SELECT imsi, (h - {_floor_mod("h", 24)}) // 24 AS d, count(*) AS n
-            FROM hours GROUP BY 1, 2
+            SELECT imsi, bit_or(CAST(1 AS INTEGER) << CAST({utc_hour_of_day_sql("t")} AS INTEGER))
+                       AS hours
+            FROM {{mo}} WHERE t IS NOT NULL GROUP BY imsi, {utc_days_sql("t")}
         ),
         active AS (
-            SELECT imsi, count(*) AS active_days, CAST(sum(n) AS BIGINT) AS active_hours
+            SELECT imsi, count(*) AS active_days, CAST(sum(bit_count(hours)) AS BIGINT) AS active_hours
             FROM days GROUP BY 1
         )
         SELECT c.imsi, c.msisdn_seen, c.voice_out, c.sms_out, c.voice_answered, c.voice_failed,
