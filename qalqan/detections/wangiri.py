@@ -225,8 +225,11 @@ def burst_sql(burst: WangiriBurst, source: str) -> str:
     return f"""
     WITH ranged AS (
         -- a block with fewer calls in all than its crowd can never ring it: left out at once
-        SELECT * FROM ({levels})
-        QUALIFY count(*) OVER (PARTITION BY digits, prefix) >= min_callees
+        -- (its calls counted by a grouping, cheaper than a window over every call's row)
+        SELECT l.* FROM ({levels}) AS l
+        JOIN (SELECT digits, prefix FROM ({levels}) AS c
+              GROUP BY digits, prefix, min_callees HAVING count(*) >= min_callees) AS k
+          ON k.digits = l.digits AND k.prefix = l.prefix
     ),
     -- people rung from the block in the window before the call (calls at the same moment not
     -- counted): its calls there, less those to someone it had rung less than a window before
@@ -244,20 +247,25 @@ def burst_sql(burst: WangiriBurst, source: str) -> str:
                      RANGE BETWEEN {window_us - 1} PRECEDING AND 1 PRECEDING)
     ),
     ringing AS (SELECT * FROM rung WHERE callees >= min_callees),
+    -- the outcomes are counted only in the blocks that rang at some time: no other is asked
+    watched AS (
+        SELECT r.* FROM ranged r
+        JOIN (SELECT DISTINCT digits, prefix FROM ringing) AS q
+          ON q.digits = r.digits AND q.prefix = r.prefix
+        WHERE r.event = 'voice'
+    ),
     -- a voice call's outcome counts from when it is known until its bucket leaves the window
     outcome_events AS (
         SELECT digits, prefix, us + CAST(coalesce(dur, 0) AS BIGINT) * 1000000 + {delay_us} AS at_us, 1 AS d_ended,
                CASE WHEN result <> 'answered' AND coalesce(dur, 0) <= 0 THEN 1 ELSE 0 END AS d_one_ring,
                NULL::VARCHAR AS record_id, 0 AS is_query
-        FROM ranged
-        WHERE event = 'voice'
-          AND us + CAST(coalesce(dur, 0) AS BIGINT) * 1000000 + {delay_us} < (us // {width_us} + {BUCKETS_PER_WINDOW}) * {width_us}
+        FROM watched
+        WHERE us + CAST(coalesce(dur, 0) AS BIGINT) * 1000000 + {delay_us} < (us // {width_us} + {BUCKETS_PER_WINDOW}) * {width_us}
         UNION ALL
         SELECT digits, prefix, (us // {width_us} + {BUCKETS_PER_WINDOW}) * {width_us}, -1,
                CASE WHEN result <> 'answered' AND coalesce(dur, 0) <= 0 THEN -1 ELSE 0 END, NULL, 0
-        FROM ranged
-        WHERE event = 'voice'
-          AND us + CAST(coalesce(dur, 0) AS BIGINT) * 1000000 + {delay_us} < (us // {width_us} + {BUCKETS_PER_WINDOW}) * {width_us}
+        FROM watched
+        WHERE us + CAST(coalesce(dur, 0) AS BIGINT) * 1000000 + {delay_us} < (us // {width_us} + {BUCKETS_PER_WINDOW}) * {width_us}
         UNION ALL
         SELECT digits, prefix, us, 0, 0, record_id, 1 FROM ringing
     ),
