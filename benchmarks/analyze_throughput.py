@@ -93,7 +93,7 @@ def _analyze(
     from qalqan.analytics.models import load_models
     from qalqan.analytics.output import write_result
     from qalqan.analytics.pipeline import Analysis
-    from qalqan.analytics.staging import SCRATCH_COMPRESSION, stage
+    from qalqan.analytics.staging import scratch_compression, stage
     from qalqan.analytics.store import AnalysisStore
 
     steps: dict[str, tuple[float, float]] = {}
@@ -111,7 +111,7 @@ def _analyze(
             Path(data),
             Path(scratch) / "staged",
             quarantine_dir=Path(out) / "quarantine",
-            compression=SCRATCH_COMPRESSION,
+            compression=scratch_compression(Path(data)),
         )
         done("validate and stage")
         store = AnalysisStore.open(

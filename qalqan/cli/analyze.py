@@ -91,7 +91,7 @@ def run_analysis(
     """
     from qalqan.analytics.output import write_result
     from qalqan.analytics.pipeline import Analysis
-    from qalqan.analytics.staging import COMPRESSION, SCRATCH_COMPRESSION, stage
+    from qalqan.analytics.staging import COMPRESSION, scratch_compression, stage
     from qalqan.analytics.store import AnalysisStore
     from qalqan.screening.config import load_config
     from qalqan.training.cache import cached_models
@@ -120,7 +120,7 @@ def run_analysis(
                 limits=limits,
                 since=since,
                 # what is kept stays small; what this run alone reads is quicker to write
-                compression=COMPRESSION if state is not None else SCRATCH_COMPRESSION,
+                compression=COMPRESSION if state is not None else scratch_compression(data_dir),
             )
             new_records = None
             if state is not None:

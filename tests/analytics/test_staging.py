@@ -22,6 +22,7 @@ from qalqan.analytics.staging import (
     COMPRESSION,
     SCRATCH_COMPRESSION,
     dictionary_columns,
+    scratch_compression,
     stage,
     statistics_columns,
 )
@@ -242,3 +243,29 @@ def test_the_tables_staged_beside_neither_refer_to_a_table_nor_are_referred_to()
     for name in BESIDE:
         assert all(c.references is None for c in INPUT_TABLES[name].columns), name
     assert "cdrs" not in BESIDE
+
+
+def test_a_run_that_keeps_nothing_stages_small_plain_call_records_uncompressed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plain CSV call records under the bound are staged without compression (they stay in
+    the page cache, where LZ4 only costs CPU); larger ones, and inputs whose staged size their
+    bytes do not tell (gzip, Parquet), keep LZ4."""
+    data = data_set(tmp_path / "data", *_rows(200))
+    assert scratch_compression(data) == "none"
+    stage(data, tmp_path / "work", quarantine_dir=tmp_path / "q", compression="none")
+    staged = pq.ParquetFile(tmp_path / "work" / "cdrs.parquet")
+    assert staged.metadata.row_group(0).column(0).compression == "UNCOMPRESSED"
+    assert staged.read().equals(DataSet.open(data).read_all("cdrs"))
+    size = (data / "cdrs.csv").stat().st_size
+    monkeypatch.setattr(staging, "UNCOMPRESSED_BELOW", size)
+    assert scratch_compression(data) == SCRATCH_COMPRESSION
+    monkeypatch.setattr(staging, "UNCOMPRESSED_BELOW", size + 1)
+    assert scratch_compression(data) == "none"
+    parted = tmp_path / "parted"
+    (parted / "cdrs").mkdir(parents=True)
+    (data / "cdrs.csv").rename(parted / "cdrs" / "2026-03-02.csv")
+    assert scratch_compression(parted) == "none"
+    (parted / "cdrs" / "2026-03-03.csv.gz").write_bytes(b"")
+    assert scratch_compression(parted) == SCRATCH_COMPRESSION
+    assert scratch_compression(tmp_path / "no-such-folder") == SCRATCH_COMPRESSION
