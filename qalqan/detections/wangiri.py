@@ -204,6 +204,18 @@ def _level_rows(burst: WangiriBurst, level: RangeLevel, source: str) -> str:
     """
 
 
+def _ranged_sql(levels: str) -> str:
+    """SQL: the rows of ``levels`` (:func:`_level_rows`) of the blocks with at least their crowd
+    of calls in all (one with fewer can never ring it: left out at once), the calls counted by
+    a grouping, cheaper than a window over every call's row."""
+    return f"""
+        SELECT l.* FROM ({levels}) AS l
+        JOIN (SELECT digits, prefix FROM ({levels}) AS c
+              GROUP BY digits, prefix, min_callees HAVING count(*) >= min_callees) AS k
+          ON k.digits = l.digits AND k.prefix = l.prefix
+    """
+
+
 def burst_sql(burst: WangiriBurst, source: str) -> str:
     """A query giving, for each call of ``source`` the definition finds, the evidence it had.
 
@@ -223,14 +235,7 @@ def burst_sql(burst: WangiriBurst, source: str) -> str:
     levels = " UNION ALL ".join(_level_rows(burst, level, source) for level in burst.levels)
     share = repr(float(burst.min_one_ring_share))
     return f"""
-    WITH ranged AS (
-        -- a block with fewer calls in all than its crowd can never ring it: left out at once
-        -- (its calls counted by a grouping, cheaper than a window over every call's row)
-        SELECT l.* FROM ({levels}) AS l
-        JOIN (SELECT digits, prefix FROM ({levels}) AS c
-              GROUP BY digits, prefix, min_callees HAVING count(*) >= min_callees) AS k
-          ON k.digits = l.digits AND k.prefix = l.prefix
-    ),
+    WITH ranged AS ({_ranged_sql(levels)}),
     -- people rung from the block in the window before the call (calls at the same moment not
     -- counted): its calls there, less those to someone it had rung less than a window before
     -- the repeat (exact when nobody is rung twice within a window, never more than the engine's
