@@ -29,9 +29,9 @@ class CountingScorer(NumberFraudScorer):
 
     asked = 0
 
-    def _raw(self, values: FloatArray) -> FloatArray:
+    def _raw(self, values: FloatArray, threads: int | None = None) -> FloatArray:
         CountingScorer.asked += len(values)
-        return super()._raw(values)
+        return super()._raw(values, threads)
 
 
 def test_contributions_are_those_of_asking_every_probe_with_fewer_questions() -> None:
