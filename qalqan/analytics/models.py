@@ -35,7 +35,7 @@ class Models:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def score_sims(self, table: pa.Table, *, threads: int = 1) -> np.ndarray:
-        """The SIM model's score of every row of ``table``, on ``threads`` OpenMP threads."""
+        """The SIM model's score of every row of ``table``, on ``threads`` threads."""
         if table.num_rows == 0 or self.sim is None:
             return np.zeros(table.num_rows)
         return np.asarray(self.sim.score(feature_table(table, self.sim_features), threads=threads))

@@ -30,7 +30,8 @@ Why this shape:
 The model is deterministic under ``seed`` and runs on ``threads`` OpenMP threads
 (1 by default: the scorer shares machines with the screening path). A batch job that
 has the machine's cores to itself names more for one call (``score(..., threads=2)``):
-every row is scored alone, so the answers are the same bits whatever the threads.
+the rows are then cut into parts, each answered on a thread of its own with one OpenMP
+thread; every row is scored alone, so the answers are the same bits whatever the threads.
 """
 
 from __future__ import annotations
@@ -260,7 +261,7 @@ class NumberFraudScorer:
 
         Once calibrated (:meth:`calibrate`), the score is a probability: the share of
         fraud among numbers that scored alike where the model had not looked.
-        ``threads`` overrides the scorer's own OpenMP threads for this call.
+        ``threads`` (parts answered side by side) overrides the scorer's own for this call.
         """
         values = self._aligned(features)
         calibration = getattr(self, "_calibration", None)
@@ -317,7 +318,7 @@ class NumberFraudScorer:
         threads: int | None = None,
     ) -> list[list[FeatureContribution]]:
         """:meth:`explain` for many rows at once: one model pass for all of them (on
-        ``threads`` OpenMP threads, the scorer's own by default)."""
+        ``threads`` threads, the scorer's own by default)."""
         values = self._aligned(features)
         if not rows:
             return []

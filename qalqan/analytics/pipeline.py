@@ -238,11 +238,11 @@ class Analysis:
         self.home = "ZZ"
         self.sim_table = pa.table({})
         self.sim_calls = "mo"
-        self.model_threads = store.threads()
-        """OpenMP threads the SIM model scores and explains on: the engine's, since the two
-        take turns on the machine's cores (the same answers on any number of them)."""
         """The table of the SIMs' own calls over the whole data set that the farms'
         descriptions read (a daily run's ``mo`` holds the new days' alone)."""
+        self.model_threads = store.threads()
+        """Threads the SIM model scores and explains on: the engine's, since the two take
+        turns on the machine's cores (the same answers on any number of them)."""
 
     # --- facts --------------------------------------------------------------------------
     def prepare(self) -> None:
