@@ -77,7 +77,7 @@ class KeptScores:
     models: Models
     folder: Path
     threads: int = 1
-    """OpenMP threads the model scores and explains on."""
+    """Threads the model scores and explains on (parts of the rows side by side)."""
     fingerprint: str = ""
     imsis: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
     inputs: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
