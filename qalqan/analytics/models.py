@@ -36,9 +36,7 @@ class Models:
 
     def score_sims(self, table: pa.Table, *, threads: int = 1) -> np.ndarray:
         """The SIM model's score of every row of ``table``, on ``threads`` threads."""
-        if table.num_rows == 0 or self.sim is None:
-            return np.zeros(table.num_rows)
-        return np.asarray(self.sim.score(feature_table(table, self.sim_features), threads=threads))
+        return _score(self.sim, table, self.sim_features, threads=threads)
 
     def score_calls(self, table: pa.Table) -> np.ndarray:
         return _score(self.call, table, self.call_features)
@@ -73,12 +71,14 @@ def feature_table(table: pa.Table, names: tuple[str, ...]) -> FeatureTable:
     )
 
 
-def _score(model: Any, table: pa.Table, names: tuple[str, ...]) -> np.ndarray:
+def _score(model: Any, table: pa.Table, names: tuple[str, ...], **options: Any) -> np.ndarray:
+    """``model``'s score of every row of ``table`` (zeros without a model); ``options`` go to
+    its ``score``."""
     if table.num_rows == 0:
         return np.zeros(0)
     if model is None:
         return np.zeros(table.num_rows)
-    return np.asarray(model.score(feature_table(table, names)))
+    return np.asarray(model.score(feature_table(table, names), **options))
 
 
 def load_models(path: Path) -> Models:
