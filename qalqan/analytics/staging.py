@@ -100,8 +100,7 @@ def scratch_compression(data_dir: Path) -> str:
     keep LZ4, as files that may go to disk read faster small.
     """
     try:
-        path = find_table(data_dir, "cdrs")
-        files = [path] if path is not None else find_parts(data_dir, "cdrs") or []
+        files = _table_files(data_dir, "cdrs")
     except DataSetError:  # staging says what is wrong
         return SCRATCH_COMPRESSION
     if not files or any(f.suffix != ".csv" for f in files):
@@ -227,7 +226,7 @@ def stage(
     report = ValidationReport(directory=data_dir)
     options = _Options(quarantine_dir, limits, chunk_rows, compression, since)
     beside = [n for n in BESIDE if dataset.has(n)]
-    if sum(_bytes(dataset.paths[n]) for n in beside) < beside_min_bytes:
+    if sum(f.stat().st_size for n in beside for f in _table_files(data_dir, n)) < beside_min_bytes:
         beside = []
     tables: dict[str, TableReport] = {}
     with _Beside(data_dir, work_dir, beside, options) as elsewhere:
@@ -344,11 +343,10 @@ def _stage_beside(task: Path, answer: Path) -> None:
     partial.replace(answer)
 
 
-def _bytes(path: Path) -> int:
-    """The size of a table's file, or of its folder of parts."""
-    if path.is_dir():
-        return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
-    return path.stat().st_size
+def _table_files(directory: Path, name: str) -> list[Path]:
+    """The file of table ``name`` in ``directory``, or its daily parts (none when absent)."""
+    path = find_table(directory, name)
+    return [path] if path is not None else find_parts(directory, name) or []
 
 
 def _from_day(batch: pa.RecordBatch, since: date) -> pa.RecordBatch:
