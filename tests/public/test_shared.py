@@ -24,6 +24,7 @@ from qalqan.public.shared import KEY_HEX, PREFIX, BucketsInRedis, SharedStore
 from qalqan.public.throttle import TokenBuckets
 from tests.cases.feeds import BANK_HOTLINE
 from tests.public.conftest import REPLAYED, client_for
+from tests.public.test_pow import _unsolving
 from tests.screening.conftest import RedisServer
 
 if TYPE_CHECKING:
@@ -231,7 +232,7 @@ def test_the_shared_report_budget_is_taken_by_solved_reports_only_on_either_work
     for i in range(10):
         flooder = client_for(one if i % 2 else two, f"198.51.100.{i}")
         token = flooder.get("/v1/challenge").json()["challenge"]
-        body = {"number": BANK_HOTLINE, "challenge": token, "solution": "1"}
+        body = {"number": BANK_HOTLINE, "challenge": token, "solution": _unsolving(token, 8)}
         assert flooder.post("/v1/reports", json=body).status_code == 403
     served = [
         _report(client_for(one if i % 2 else two, f"192.0.2.{i}"), _token(one), f"t{i}")
