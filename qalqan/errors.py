@@ -14,13 +14,15 @@
 
 Errors carry their context (table, file, line) and print as one line an
 operator can act on. The CLI turns them into messages and exit codes; nothing
-below the CLI prints.
+below the CLI prints. The data-set errors pickle whole (a process that stages
+tables beside the analysis hands them back as they were raised).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "ConfigError",
@@ -51,6 +53,15 @@ class MissingTableError(DataSetError):
         )
         self.table = table
         self.directory = directory
+        self.required = required
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # an exception pickles by its args, here the message alone
+        return (_missing_table, (self.table, self.directory, self.required))
+
+
+def _missing_table(table: str, directory: Path, required: bool) -> MissingTableError:
+    return MissingTableError(table, directory, required=required)
 
 
 class UnreadableFileError(DataSetError):
@@ -58,6 +69,9 @@ class UnreadableFileError(DataSetError):
         super().__init__(f"{path}: cannot be read: {reason}")
         self.path = path
         self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (UnreadableFileError, (self.path, self.reason))
 
 
 class MissingColumnError(DataSetError):
@@ -68,6 +82,9 @@ class MissingColumnError(DataSetError):
         self.path = path
         self.table = table
         self.columns = columns
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (MissingColumnError, (self.path, self.table, self.columns))
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,9 +25,10 @@ other table refers to (:data:`BESIDE`: all but the cells and the call records; t
 payments often a third of the bytes) are staged meanwhile in a process of their own,
 so that the second core does their work instead of waiting: at 10 million call
 records and 5 million payments, 9.6-10.4 s of staging become 8.4-8.8. Their
-reports, quarantine and files are those of staging them here; should that process
-fail in any way, they are staged here again, and the failure then is the same as
-without it.
+reports, quarantine and files are those of staging them here. A table it cannot read
+(a limit reached, a column missing) raises its error here, read once; should the
+process itself fail in any other way, its tables are staged here again, and a failure
+then is the same as without it.
 """
 
 from __future__ import annotations
@@ -314,7 +315,12 @@ class _Beside:
         return self
 
     def reports(self) -> dict[str, TableReport] | None:
-        """The tables' reports; ``None`` when the process failed (nothing to stage: empty)."""
+        """The tables' reports; ``None`` when the process failed (nothing to stage: empty).
+
+        A table the process found unreadable (a limit reached, a column missing) raises its
+        :class:`~qalqan.errors.DataSetError` here, as staging it here would have: what an
+        outsider's file costs to read is paid once.
+        """
         if self._process is None:
             return None if self._failed else {}
         try:
@@ -323,6 +329,8 @@ class _Beside:
             found = pickle.loads(self._answer.read_bytes())
         except Exception:  # a missing, cut or unreadable answer: staged here instead
             return None
+        if isinstance(found, DataSetError):
+            raise found
         return found if isinstance(found, dict) else None
 
     def __exit__(self, *exc: object) -> None:
@@ -334,10 +342,15 @@ class _Beside:
 
 
 def _stage_beside(task: Path, answer: Path) -> None:
-    """The process of :class:`_Beside`: stage the tables ``task`` names, answer their reports."""
+    """The process of :class:`_Beside`: stage the tables ``task`` names, answer their reports
+    (or the data-set error that stopped them)."""
     data_dir, work_dir, names, options = pickle.loads(task.read_bytes())
     dataset = DataSet.open(data_dir, limits=options.limits)
-    found = {name: _stage_table(dataset, name, work_dir, options, None) for name in names}
+    found: dict[str, TableReport] | DataSetError
+    try:
+        found = {name: _stage_table(dataset, name, work_dir, options, None) for name in names}
+    except DataSetError as exc:  # the data's failure, handed back rather than met again
+        found = exc
     partial = answer.with_suffix(".tmp")
     partial.write_bytes(pickle.dumps(found))
     partial.replace(answer)

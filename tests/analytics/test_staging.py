@@ -26,7 +26,7 @@ from qalqan.analytics.staging import (
     stage,
     statistics_columns,
 )
-from qalqan.errors import UnreadableFileError
+from qalqan.errors import MissingColumnError, UnreadableFileError
 from qalqan.exchange.limits import ReadLimits
 from qalqan.exchange.reader import DataSet
 from qalqan.exchange.report import TableReport
@@ -269,3 +269,44 @@ def test_a_run_that_keeps_nothing_stages_small_plain_call_records_uncompressed(
     (parted / "cdrs" / "2026-03-03.csv.gz").write_bytes(b"")
     assert scratch_compression(parted) == SCRATCH_COMPRESSION
     assert scratch_compression(tmp_path / "no-such-folder") == SCRATCH_COMPRESSION
+
+
+@pytest.mark.parametrize("problem", ["a limit", "a missing column"])
+def test_a_table_the_process_beside_cannot_read_raises_its_error_here_and_is_read_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, problem: str
+) -> None:
+    """A hostile payments file (too many bad rows, or no amount column) stops the process
+    beside with the error staging it here gives, handed back whole: the main process does
+    not read that file a second time."""
+    data = data_set(tmp_path / "data", *_rows(50))
+    _money(data, 2_000)
+    limits = None
+    if problem == "a limit":
+        limits = ReadLimits(max_rejected_rows=100)  # 222 payments have no amount
+    else:
+        lines = (data / "payments.csv").read_text().splitlines()
+        (data / "payments.csv").write_text(
+            "\n".join(line.rsplit(",", 3)[0] for line in lines) + "\n"
+        )
+    error = MissingColumnError if problem == "a missing column" else UnreadableFileError
+    with pytest.raises(error) as here:
+        stage(data, tmp_path / "here", quarantine_dir=tmp_path / "q-here", limits=limits)
+    staged_here: list[str] = []
+    stage_table = staging._stage_table
+
+    def recorded(dataset: DataSet, name: str, *args: Any) -> TableReport:
+        staged_here.append(name)
+        return stage_table(dataset, name, *args)
+
+    monkeypatch.setattr(staging, "_stage_table", recorded)
+    with pytest.raises(error) as beside:
+        stage(
+            data,
+            tmp_path / "beside",
+            quarantine_dir=tmp_path / "q-beside",
+            limits=limits,
+            beside_min_bytes=0,
+        )
+    assert str(beside.value) == str(here.value).replace("q-here", "q-beside")
+    assert "payments" in str(beside.value)
+    assert staged_here == ["cells", "cdrs"]
