@@ -462,19 +462,32 @@ def _e164(text: pa.Array) -> Mask:
     16) and its second byte (not 0), read off the bytes at once. Otherwise (a
     number without its +, a typo) the regex decides, over the whole chunk.
     """
-    pattern = _PATTERNS[Kind.E164][0]
+    return _by_bytes(text, Kind.E164, _e164_bytes)
+
+
+def _by_bytes(
+    text: pa.Array, kind: Kind, decide: Callable[[pa.Array, np.ndarray, np.ndarray], Mask | None]
+) -> Mask:
+    """Which cells match ``kind``'s pattern: ``decide(text, bounds, values)`` on the cells'
+    bytes (:func:`_cell_bytes`) where it can tell, else the regex over the whole chunk."""
     read = _cell_bytes(text)
-    if read is None:
-        return _matches(text, pattern, few_values=False)
-    bounds, values = read
+    if read is not None:
+        bounds, values = read
+        if not len(values):  # every cell empty
+            return np.zeros(len(text), dtype=np.bool_)
+        ok = decide(text, bounds, values)
+        if ok is not None:
+            return ok
+    return _matches(text, _PATTERNS[kind][0], few_values=False)
+
+
+def _e164_bytes(text: pa.Array, bounds: np.ndarray, values: np.ndarray) -> Mask | None:
     lengths = np.diff(bounds)
-    if not len(values):
-        return np.zeros(len(text), dtype=np.bool_)
     first = bounds[:-1]
     filled = first[lengths > 0]
     not_digits = np.count_nonzero(values - np.uint8(ord("0")) > 9)
     if not_digits != len(filled) or not (values[filled] == ord("+")).all():
-        return _matches(text, pattern, few_values=False)
+        return None
     ok: Mask = (lengths >= 8) & (lengths <= 16)  # + and 7 to 15 digits
     rows = np.flatnonzero(ok)
     ok[rows] = values[first[rows] + 1] - np.uint8(ord("1")) < 9
@@ -496,16 +509,13 @@ def _account(text: pa.Array) -> Mask:
     ``msisdn:`` with an E.164 number after it (:func:`_e164`, over those cells
     alone). Otherwise the regex decides, over the whole chunk.
     """
-    pattern = _PATTERNS[Kind.ACCOUNT][0]
-    read = _cell_bytes(text)
-    if read is None:
-        return _matches(text, pattern, few_values=False)
-    bounds, values = read
-    lengths = np.diff(bounds)
-    if not len(values):
-        return np.zeros(len(text), dtype=np.bool_)
+    return _by_bytes(text, Kind.ACCOUNT, _account_bytes)
+
+
+def _account_bytes(text: pa.Array, bounds: np.ndarray, values: np.ndarray) -> Mask | None:
     if values.min() <= ord(" "):  # white space (or another control byte): the regex decides
-        return _matches(text, pattern, few_values=False)
+        return None
+    lengths = np.diff(bounds)
     ok = np.zeros(len(text), dtype=np.bool_)
     for prefix in _ACCOUNT_TAILS:
         ok |= _mask(pc.starts_with(text, prefix)) & (lengths > len(prefix))

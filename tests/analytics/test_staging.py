@@ -184,6 +184,19 @@ def _staged_alike(one: Path, other: Path) -> None:
         )
 
 
+def _recording_tables_staged_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the tables this process stages from now on, in order."""
+    staged_here: list[str] = []
+    stage_table = staging._stage_table
+
+    def recorded(dataset: DataSet, name: str, *args: Any) -> TableReport:
+        staged_here.append(name)
+        return stage_table(dataset, name, *args)
+
+    monkeypatch.setattr(staging, "_stage_table", recorded)
+    return staged_here
+
+
 @pytest.mark.parametrize("process", ["runs", "fails", "cannot start"])
 def test_tables_staged_beside_in_a_process_give_the_same_files_quarantine_and_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, process: str
@@ -198,14 +211,7 @@ def test_tables_staged_beside_in_a_process_give_the_same_files_quarantine_and_re
     if process != "runs":
         program = "/bin/false" if process == "fails" else str(tmp_path / "no-such-python")
         monkeypatch.setattr("qalqan.analytics.staging.sys.executable", program)
-    staged_here: list[str] = []
-    stage_table = staging._stage_table
-
-    def recorded(dataset: DataSet, name: str, *args: Any) -> TableReport:
-        staged_here.append(name)
-        return stage_table(dataset, name, *args)
-
-    monkeypatch.setattr(staging, "_stage_table", recorded)
+    staged_here = _recording_tables_staged_here(monkeypatch)
     beside = stage(
         data, tmp_path / "beside", quarantine_dir=tmp_path / "q-beside", beside_min_bytes=0
     )
@@ -291,14 +297,7 @@ def test_a_table_the_process_beside_cannot_read_raises_its_error_here_and_is_rea
     error = MissingColumnError if problem == "a missing column" else UnreadableFileError
     with pytest.raises(error) as here:
         stage(data, tmp_path / "here", quarantine_dir=tmp_path / "q-here", limits=limits)
-    staged_here: list[str] = []
-    stage_table = staging._stage_table
-
-    def recorded(dataset: DataSet, name: str, *args: Any) -> TableReport:
-        staged_here.append(name)
-        return stage_table(dataset, name, *args)
-
-    monkeypatch.setattr(staging, "_stage_table", recorded)
+    staged_here = _recording_tables_staged_here(monkeypatch)
     with pytest.raises(error) as beside:
         stage(
             data,
