@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import duckdb
 import pyarrow as pa
@@ -43,6 +44,7 @@ __all__ = [
     "FEATURES",
     "FEATURE_DESCRIPTIONS",
     "PARTIALS",
+    "KeptYouth",
     "Partial",
     "day_partials",
     "estimate_local_offset",
@@ -423,12 +425,19 @@ def _merged(how: str, col: str) -> str:
 
 
 def features_from_partials(
-    con: duckdb.DuckDBPyConnection, *, young_sim_days: float = YOUNG_SIM_DAYS
+    con: duckdb.DuckDBPyConnection,
+    *,
+    young_sim_days: float = YOUNG_SIM_DAYS,
+    kept_youth: KeptYouth | None = None,
 ) -> pa.Table:
-    """The feature table from the merged ``part_*`` tables and ``sim_subscriber``."""
+    """The feature table from the merged ``part_*`` tables and ``sim_subscriber``.
+
+    With ``kept_youth`` (a daily run) the young SIMs at each SIM's sites are counted on the
+    new days alone when the kept days' young SIMs are still those kept (:class:`KeptYouth`).
+    """
     _activity(con)
     _handsets_and_contacts(con)
-    _youth(con, float(young_sim_days))
+    _youth(con, float(young_sim_days), kept_youth)
     return con.sql(
         """
         SELECT o.imsi, coalesce(s.msisdn, o.msisdn_seen) AS msisdn,
@@ -602,7 +611,7 @@ def _handsets_and_contacts(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _youth(con: duckdb.DuckDBPyConnection, young_days: float) -> None:
+def _youth(con: duckdb.DuckDBPyConnection, young_days: float, kept: KeptYouth | None) -> None:
     """``sim_age``, ``site_youth``, ``sim_social``: young SIMs, at their sites and among contacts."""
     con.execute(
         """
@@ -617,18 +626,7 @@ def _youth(con: duckdb.DuckDBPyConnection, young_days: float) -> None:
         """,
         [young_days],
     )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE site_youth AS
-        WITH per_site_day AS (
-            SELECT m.site, m.d, count(*) AS n
-            FROM part_sim_site_day m JOIN sim_age a ON a.imsi = m.imsi WHERE a.young GROUP BY 1, 2
-        )
-        SELECT m.imsi, max(p.n) AS site_young_sims_per_day
-        FROM part_sim_site_day m JOIN per_site_day p ON p.site = m.site AND p.d = m.d
-        GROUP BY m.imsi
-        """
-    )
+    _site_youth(con, kept)
     year = int(con.execute("SELECT year(max(start_time)) FROM cdrs").fetchall()[0][0] or 2000)
     con.execute(
         f"""
@@ -647,3 +645,77 @@ def _youth(con: duckdb.DuckDBPyConnection, young_days: float) -> None:
         GROUP BY c.imsi
         """
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeptYouth:
+    """What the days a daily run keeps say of young SIMs at their sites, in the engine's tables.
+
+    A SIM is young by its activation and its first call, which no later day moves: while
+    the SIMs young among those first seen before ``since`` are the ``young`` kept (the
+    subscribers' activations and the young SIMs' days as they were), the young SIMs at a
+    site on a kept day are as many as they were, and a SIM's most young SIMs at one of its
+    sites on one day is the larger of the kept ``site_youth`` (of the kept days) and that
+    of the new days' ``site_days`` (their ``sim_site_day``), which hold days of their own.
+    """
+
+    site_youth: str
+    """``site_youth`` of the kept days (``imsi``, ``site_young_sims_per_day``)."""
+    young: str
+    """The SIMs young when the kept days were analysed (``imsi``)."""
+    site_days: str
+    """The new days' ``sim_site_day`` (``imsi``, ``site``, ``d``), every one from ``since`` on."""
+    since: date
+    """The first new day: the SIMs first seen before it are the kept days'."""
+
+
+def _site_youth_sql(site_days: str) -> str:
+    """SQL: each SIM's most young SIMs (``sim_age``) at one of its sites on one day of
+    ``site_days``; a SIM never at a site and day with a young SIM has no row."""
+    return f"""
+        WITH per_site_day AS (
+            SELECT m.site, m.d, count(*) AS n
+            FROM {site_days} m JOIN sim_age a ON a.imsi = m.imsi WHERE a.young GROUP BY 1, 2
+        )
+        SELECT m.imsi, max(p.n) AS site_young_sims_per_day
+        FROM {site_days} m JOIN per_site_day p ON p.site = m.site AND p.d = m.d
+        GROUP BY m.imsi"""
+
+
+def _site_youth(con: duckdb.DuckDBPyConnection, kept: KeptYouth | None) -> None:
+    """``site_youth`` from every day's ``part_sim_site_day``, or from the new days' and
+    ``kept`` when the young SIMs of the kept days are those kept (:class:`KeptYouth`)."""
+    if kept is None or not _same_young(con, kept):
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE site_youth AS " + _site_youth_sql("part_sim_site_day")
+        )
+        return
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE site_youth AS
+        SELECT imsi, max(site_young_sims_per_day) AS site_young_sims_per_day FROM (
+            SELECT imsi, site_young_sims_per_day FROM {kept.site_youth}
+            UNION ALL ({_site_youth_sql(kept.site_days)})
+        ) u GROUP BY imsi
+        """
+    )
+
+
+def _same_young(con: duckdb.DuckDBPyConnection, kept: KeptYouth) -> bool:
+    """Whether the SIMs first seen before ``kept.since`` that are young now are those kept
+    young (an activation told otherwise, or another ``young_sim_days``, changes them)."""
+    [(differ,)] = con.execute(
+        f"""
+        WITH now AS (
+            SELECT a.imsi FROM sim_age a JOIN sim_out o ON o.imsi = a.imsi
+            WHERE a.young AND o.first_seen < CAST(? AS DATE)
+        )
+        SELECT count(*) FROM (
+            (SELECT imsi FROM now EXCEPT SELECT imsi FROM {kept.young})
+            UNION ALL
+            (SELECT imsi FROM {kept.young} EXCEPT SELECT imsi FROM now)
+        ) x
+        """,
+        [kept.since.isoformat()],
+    ).fetchall()
+    return bool(differ == 0)

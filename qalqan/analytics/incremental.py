@@ -20,7 +20,9 @@ Five things are kept in a state folder (``qalqan analyze --state DIR``):
   by hour) are kept a part a run (``<name>/<first day>.parquet``): a new day only
   adds its own; so are the sets of pairs of SIMs (:data:`BY_FIRST_SEEN`), each part
   the pairs first seen in its run; the others, a row per SIM or handset or pair
-  whatever the days kept, are merged and written again.
+  whatever the days kept, are merged and written again. Beside them, what the young
+  SIMs at each SIM's sites came to (:data:`YOUTH`), so that a daily run counts them on
+  its own days only while the SIMs young on the kept days are still those kept.
 - **what the calls' verdicts read of the days before** (:data:`CALLS`,
   :func:`keep_calls`): the first-contact walk's state
   (:func:`~qalqan.detections.spoofing.first_contact_facts`), the calls and
@@ -87,6 +89,7 @@ from qalqan.analytics.campaign_days import (
 from qalqan.analytics.farms import FARM_PARTIALS, farm_partials
 from qalqan.analytics.features import (
     PARTIALS,
+    KeptYouth,
     Partial,
     features_from_partials,
     merge_partials,
@@ -114,6 +117,7 @@ __all__ = [
     "LOOK_BACK",
     "MANIFEST",
     "READ_IN_PLACE",
+    "YOUTH",
     "IncrementalAnalysis",
     "State",
     "StateError",
@@ -165,6 +169,12 @@ IN_PARTS: frozenset[str] = BY_DAY | BY_FIRST_SEEN
 #: into a table: the sites by hour, which only the farm-like groups read, once, for the
 #: young SIMs (a filtered read of nine days' parts costs a quarter of reading them whole).
 READ_IN_PLACE: frozenset[str] = frozenset({"sim_site_hour"})
+
+
+#: What the young SIMs at the kept days' sites left behind (:class:`~qalqan.analytics.features.KeptYouth`):
+#: ``site_youth`` of those days and the SIMs then young (``<name>.parquet`` each). A state
+#: without them (kept by an older version) has the young SIMs counted on every kept day.
+YOUTH: tuple[str, ...] = ("site_youth", "young_sims")
 
 
 class StateError(DataSetError):
@@ -235,6 +245,39 @@ def load_state(con: duckdb.DuckDBPyConnection, folder: Path, *, since: date) -> 
             f"CREATE OR REPLACE TEMP VIEW {STORED}{partial.name} AS SELECT * FROM read_parquet('{source}')"
         )
     return state
+
+
+def _kept_youth(
+    con: duckdb.DuckDBPyConnection, folder: Path, *, since: date, new_prefix: str
+) -> KeptYouth | None:
+    """The kept days' young SIMs at their sites (:data:`YOUTH`) as ``stored_*`` views, or
+    None when the state does not keep them."""
+    if not all((folder / f"{name}.parquet").is_file() for name in YOUTH):
+        return None
+    for name in YOUTH:
+        source = (folder / f"{name}.parquet").as_posix()
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {STORED}{name} AS SELECT * FROM read_parquet('{source}')"
+        )
+    site_youth, young = YOUTH
+    return KeptYouth(
+        site_youth=f"{STORED}{site_youth}",
+        young=f"{STORED}{young}",
+        site_days=f"{new_prefix}sim_site_day",
+        since=since,
+    )
+
+
+def _keep_youth(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """Write :data:`YOUTH` from this run's ``site_youth`` and ``sim_age``."""
+    site_youth, young = YOUTH
+    reads = {
+        site_youth: "SELECT imsi, site_young_sims_per_day FROM site_youth",
+        young: "SELECT imsi FROM sim_age WHERE young",
+    }
+    for name, sql in reads.items():
+        table = con.sql(sql).to_arrow_table()
+        pq.write_table(table, folder / f"{name}.parquet", compression="zstd")
 
 
 def _as_first_part(folder: Path, name: str, first_day: date) -> None:
@@ -353,6 +396,7 @@ def save_state(
         # against 84) and read no slower
         table = con.sql(f"SELECT * FROM {partial.table}").to_arrow_table()
         pq.write_table(table, folder / f"{partial.name}.parquet", compression="zstd")
+    _keep_youth(con, folder)
     manifest = {
         "first_day": state.first_day.isoformat(),
         "last_day": state.last_day.isoformat(),
@@ -395,7 +439,8 @@ def features_since(
     farm_partials(con, prefix="new_")
     call_partials(con, prefix="new_", cdrs=cdrs)
     merge_with_state(con, new_prefix="new_")
-    features = features_from_partials(con, young_sim_days=young_sim_days)
+    kept_youth = _kept_youth(con, folder, since=since, new_prefix="new_")
+    features = features_from_partials(con, young_sim_days=young_sim_days, kept_youth=kept_youth)
     save_state(
         con,
         folder,

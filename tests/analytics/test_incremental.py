@@ -17,7 +17,14 @@ import pytest
 
 from qalqan.analytics.features import Partial, estimate_local_offset, sim_features
 from qalqan.analytics.inbound import CALL_PARTIALS, call_partials
-from qalqan.analytics.incremental import BY_DAY, KEPT, StateError, features_since, start_state
+from qalqan.analytics.incremental import (
+    BY_DAY,
+    KEPT,
+    YOUTH,
+    StateError,
+    features_since,
+    start_state,
+)
 from qalqan.analytics.staging import stage
 from qalqan.simulator.config import Scenario
 from qalqan.simulator.operator import simulate
@@ -144,3 +151,49 @@ def test_a_daily_run_adds_a_part_of_its_own_to_the_partials_kept_by_day(
     for name in BY_DAY:
         parts = sorted(p.name for p in (tmp_path / "state" / name).glob("*.parquet"))
         assert parts == [f"{_first_day(staged)}.parquet", f"{since}.parquet"]
+
+
+def _activations_moved(con: duckdb.DuckDBPyConnection) -> None:
+    """``subscribers`` with every SIM activated on an odd day of the month moved a year back:
+    the SIMs young among them are young no more."""
+    con.execute(
+        "CREATE OR REPLACE TABLE moved AS SELECT * REPLACE ("
+        "CASE WHEN day(activated) % 2 = 1 THEN activated - INTERVAL 365 DAY ELSE activated END"
+        " AS activated) FROM subscribers"
+    )
+    con.execute("DROP VIEW subscribers")
+    con.execute("ALTER TABLE moved RENAME TO subscribers")
+
+
+def test_a_daily_run_told_other_activations_than_the_kept_days_counts_young_sims_anew(
+    staged: Path, tmp_path: Path
+) -> None:
+    since = _first_day(staged) + timedelta(days=3)
+    whole = _days(staged, "IS NOT NULL")
+    _activations_moved(whole)
+    expected = _full(whole)
+    early = _days(staged, f"< DATE '{since}'")
+    _full(early)
+    [(young,)] = early.execute("SELECT count(*) FROM sim_age WHERE young").fetchall()
+    assert young > 0
+    start_state(early, tmp_path / "state", local_offset_h=estimate_local_offset(whole))
+    daily = _days(staged, f">= DATE '{since}'")
+    _activations_moved(daily)
+    got = features_since(daily, tmp_path / "state", since=since)
+    assert got.equals(expected)
+
+
+def test_a_state_without_its_young_sims_kept_gives_the_features_of_a_full_run(
+    staged: Path, tmp_path: Path
+) -> None:
+    since = _first_day(staged) + timedelta(days=3)
+    whole = _full(_days(staged, "IS NOT NULL"))
+    early = _days(staged, f"< DATE '{since}'")
+    _full(early)
+    local_offset_h = estimate_local_offset(_days(staged, "IS NOT NULL"))
+    start_state(early, tmp_path / "state", local_offset_h=local_offset_h)
+    for name in YOUTH:  # as an older version kept it
+        (tmp_path / "state" / f"{name}.parquet").unlink()
+    daily = features_since(_days(staged, f">= DATE '{since}'"), tmp_path / "state", since=since)
+    assert daily.equals(whole)
+    assert all((tmp_path / "state" / f"{name}.parquet").is_file() for name in YOUTH)
