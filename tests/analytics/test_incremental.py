@@ -9,20 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from itertools import product
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pytest
 
-from qalqan.analytics.features import Partial, estimate_local_offset, sim_features
+from qalqan.analytics.features import Partial, estimate_local_offset, merge_partials, sim_features
 from qalqan.analytics.inbound import CALL_PARTIALS, call_partials
 from qalqan.analytics.incremental import (
     BY_DAY,
+    IN_PARTS,
     KEPT,
     YOUTH,
     StateError,
     features_since,
+    merge_with_state,
     start_state,
 )
 from qalqan.analytics.staging import stage
@@ -197,3 +200,36 @@ def test_a_state_without_its_young_sims_kept_gives_the_features_of_a_full_run(
     daily = features_since(_days(staged, f">= DATE '{since}'"), tmp_path / "state", since=since)
     assert daily.equals(whole)
     assert all((tmp_path / "state" / f"{name}.parquet").is_file() for name in YOUTH)
+
+
+def _kept_and_new(con: duckdb.DuckDBPyConnection) -> None:
+    """``stored_<name>`` and ``new_<name>`` of every kept partial: each key once a side, some
+    keys on both, nulls among keys and values."""
+    for n, prefix in enumerate(("stored_", "new_")):
+        for partial in KEPT:
+            columns = [f"{key} VARCHAR" for key in partial.keys]
+            columns += [f"{value} BIGINT" for value in partial.merge]
+            con.execute(f"CREATE TABLE {prefix}{partial.name} ({', '.join(columns)})")
+            for i, keys in enumerate(product(("a", None, "bc"[n]), repeat=len(partial.keys))):
+                values = [
+                    None if (i + j + n) % 4 == 0 else i * 10 + j for j in range(len(partial.merge))
+                ]
+                row = [*keys, *values]
+                con.execute(
+                    f"INSERT INTO {prefix}{partial.name} VALUES ({', '.join('?' * len(row))})", row
+                )
+
+
+def test_the_kept_partials_merge_with_the_new_days_as_grouping_them_together_does() -> None:
+    joined, grouped = duckdb.connect(), duckdb.connect()
+    _kept_and_new(joined)
+    _kept_and_new(grouped)
+    merge_with_state(joined, new_prefix="new_")
+    merge_partials(grouped, ["stored_", "new_"], partials=KEPT)
+    for partial in KEPT:
+        if partial.name in IN_PARTS:
+            continue
+        got = joined.sql(f"SELECT * FROM {partial.table} ORDER BY ALL").fetchall()
+        want = grouped.sql(f"SELECT * FROM {partial.table} ORDER BY ALL").fetchall()
+        assert got == want, partial.name
+        assert any(None in row for row in got)
