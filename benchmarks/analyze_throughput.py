@@ -90,11 +90,11 @@ def _analyze(
     options: dict[str, Any],
     queue: mp.Queue,  # type: ignore[type-arg]
 ) -> None:
-    from qalqan.analytics.models import load_models
     from qalqan.analytics.output import write_result
     from qalqan.analytics.pipeline import Analysis
     from qalqan.analytics.staging import scratch_compression, stage
     from qalqan.analytics.store import AnalysisStore
+    from qalqan.cli.analyze import import_meanwhile
 
     steps: dict[str, tuple[float, float]] = {}
     t, cpu = time.perf_counter(), time.process_time()
@@ -104,9 +104,8 @@ def _analyze(
         steps[step] = (time.perf_counter() - t, time.process_time() - cpu)
         t, cpu = time.perf_counter(), time.process_time()
 
-    models = load_models(Path(options["models"]))
-    done("load models")
     with tempfile.TemporaryDirectory(prefix="qalqan-bench-") as scratch:
+        import_meanwhile("qalqan.analytics.models")  # as `qalqan analyze`, while staging
         report = stage(  # as `qalqan analyze` stages a run that keeps no state
             Path(data),
             Path(scratch) / "staged",
@@ -114,6 +113,10 @@ def _analyze(
             compression=scratch_compression(Path(data)),
         )
         done("validate and stage")
+        from qalqan.analytics.models import load_models
+
+        models = load_models(Path(options["models"]))
+        done("load models")
         store = AnalysisStore.open(
             Path(scratch) / "staged",
             memory_limit=options["memory_limit"],

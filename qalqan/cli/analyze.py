@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import date, datetime
@@ -34,7 +37,14 @@ if TYPE_CHECKING:
 
 Engine = Literal["duckdb", "spark"]
 
-__all__ = ["analyze_command", "evaluate_command", "print_findings", "run_analysis", "train_command"]
+__all__ = [
+    "analyze_command",
+    "evaluate_command",
+    "import_meanwhile",
+    "print_findings",
+    "run_analysis",
+    "train_command",
+]
 
 
 def _check_state(state: Path, *, since: date | None, engine: Engine, campaign_days: int) -> None:
@@ -58,6 +68,23 @@ def _check_state(state: Path, *, since: date | None, engine: Engine, campaign_da
         read_manifest(state).check_before(since)
         check_calls(state, since)
         check_campaigns(state, since, campaign_days)
+
+
+def import_meanwhile(module: str) -> None:
+    """Import ``module`` in a thread of its own while the caller goes on.
+
+    The models' module brings in scikit-learn, about a second of imports that ``qalqan
+    analyze`` would otherwise spend after staging, one core busy and the other idle;
+    staging mostly waits on Arrow's threads and lets the import have the interpreter.
+    Importing the module later waits for this import to finish; an import that fails
+    here is tried again there, and fails there with its own error.
+    """
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            importlib.import_module(module)
+
+    threading.Thread(target=load, name=f"qalqan-import-{module}", daemon=True).start()
 
 
 def run_analysis(
@@ -112,6 +139,7 @@ def run_analysis(
                     task, description=f"validating {table}", completed=done, total=total or None
                 )
 
+            import_meanwhile("qalqan.training.cache")  # the models are loaded after staging
             report = stage(
                 data_dir,
                 scratch / "staged",
