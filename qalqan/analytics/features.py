@@ -180,7 +180,8 @@ def estimate_local_offset(con: duckdb.DuckDBPyConnection) -> int:
 class Partial:
     """One mergeable aggregate of call records: ``part_<name>`` with its key and how to merge.
 
-    ``select`` computes it from ``{mo}`` (the SIMs' own records) or ``{cdrs}``; ``merge``
+    ``select`` computes it from ``{mo}`` (the SIMs' own records), ``{cdrs}`` or
+    ``{handset_days}`` (:data:`HANDSET_DAYS` of ``{mo}``); ``merge``
     names the aggregate that combines each value column across days (``sum``, ``min``,
     ``max``). A partial without values is a set: merging is a union.
     """
@@ -213,7 +214,13 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(found)
 
 
-#: The partials, each from one pass over the records; see the module docstring.
+#: Each SIM in each handset on each day it was seen there, once: both partials of the
+#: handsets read it, so that the records are grouped by handset once, not twice.
+HANDSET_DAYS = f"""SELECT DISTINCT imsi, imei, {utc_days_sql("t")} AS d FROM {{mo}}
+                   WHERE imei IS NOT NULL"""
+
+#: The partials, each from one pass over the records (or over :data:`HANDSET_DAYS`);
+#: see the module docstring.
 PARTIALS: tuple[Partial, ...] = (
     Partial(
         # The days and hours of a new day's records are never in the partial of the days
@@ -297,7 +304,7 @@ PARTIALS: tuple[Partial, ...] = (
         name="sim_imei",
         keys=("imsi", "imei"),
         merge={},
-        select="SELECT DISTINCT imsi, imei FROM {mo} WHERE imei IS NOT NULL",
+        select="SELECT DISTINCT imsi, imei FROM {handset_days}",
     ),
     Partial(
         # a day's SIMs in one handset are all in that day's records: the most of a new
@@ -305,9 +312,8 @@ PARTIALS: tuple[Partial, ...] = (
         name="imei_day_sims",
         keys=("imei",),
         merge={"most_sims": "max"},
-        select=f"""SELECT imei, max(n) AS most_sims FROM (
-                      SELECT imei, {utc_days_sql("t")} AS d, count(DISTINCT imsi) AS n FROM {{mo}}
-                      WHERE imei IS NOT NULL GROUP BY 1, 2
+        select="""SELECT imei, max(n) AS most_sims FROM (
+                      SELECT imei, d, count(imsi) AS n FROM {handset_days} GROUP BY 1, 2
                   ) x GROUP BY 1""",
     ),
     Partial(
@@ -384,9 +390,12 @@ def day_partials(
     ``mo`` and ``cdrs`` name the tables to read, so that the partials of some days only
     can be made from a selection of them.
     """
+    handset_days = f"{prefix}handset_days"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {handset_days} AS {HANDSET_DAYS.format(mo=mo)}")
     for partial in PARTIALS:
-        select = partial.select.format(mo=mo, cdrs=cdrs)
+        select = partial.select.format(mo=mo, cdrs=cdrs, handset_days=handset_days)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {prefix}{partial.name} AS {select}")
+    con.execute(f"DROP TABLE {handset_days}")
 
 
 def merge_partials(

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from qalqan.analytics.farms import farm_partials
 from qalqan.analytics.features import (
     _TALK_MEDIAN,
+    HANDSET_DAYS,
     PARTIALS,
     estimate_local_offset,
     merge_partials,
@@ -93,9 +94,11 @@ def _mo(con: duckdb.DuckDBPyConnection, name: str, records: list[Record]) -> Non
 
 
 def _partials(con: duckdb.DuckDBPyConnection, prefix: str, mo: str) -> None:
+    handset_days = f"{prefix}handset_days"  # read by the handsets' partials, as day_partials does
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {handset_days} AS {HANDSET_DAYS.format(mo=mo)}")
     for partial in PARTIALS:
         if partial.name in SUMMARIES:
-            select = partial.select.format(mo=mo, cdrs=mo)
+            select = partial.select.format(mo=mo, cdrs=mo, handset_days=handset_days)
             con.execute(f"CREATE OR REPLACE TEMP TABLE {prefix}{partial.name} AS {select}")
 
 
