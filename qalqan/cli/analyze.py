@@ -70,21 +70,22 @@ def _check_state(state: Path, *, since: date | None, engine: Engine, campaign_da
         check_campaigns(state, since, campaign_days)
 
 
-def import_meanwhile(module: str) -> None:
-    """Import ``module`` in a thread of its own while the caller goes on.
+def import_meanwhile(*modules: str) -> None:
+    """Import ``modules``, one after the other, in a thread of its own while the caller goes on.
 
     The models' module brings in scikit-learn, about a second of imports that ``qalqan
-    analyze`` would otherwise spend after staging, one core busy and the other idle;
-    staging mostly waits on Arrow's threads and lets the import have the interpreter.
-    Importing the module later waits for this import to finish; an import that fails
-    here is tried again there, and fails there with its own error.
+    analyze`` would otherwise spend before or after staging, one core busy and the other
+    idle; staging mostly waits on Arrow's threads and lets the import have the interpreter.
+    Importing a module later waits for this import to finish; an import that fails here is
+    tried again there, and fails there with its own error.
     """
 
     def load() -> None:
-        with contextlib.suppress(Exception):
-            importlib.import_module(module)
+        for module in modules:
+            with contextlib.suppress(Exception):
+                importlib.import_module(module)
 
-    threading.Thread(target=load, name=f"qalqan-import-{module}", daemon=True).start()
+    threading.Thread(target=load, name="qalqan-import", daemon=True).start()
 
 
 def run_analysis(
@@ -116,12 +117,9 @@ def run_analysis(
     group the fraud calls of the last ``campaign_days`` days, with the ids they had
     (qalqan.analytics.campaign_days).
     """
-    from qalqan.analytics.output import write_result
-    from qalqan.analytics.pipeline import Analysis
     from qalqan.analytics.staging import COMPRESSION, scratch_compression, stage
     from qalqan.analytics.store import AnalysisStore
     from qalqan.screening.config import load_config
-    from qalqan.training.cache import cached_models
 
     config = load_config(rules)  # a bad rules file stops here, before any work
     _check_state(state or out / "state", since=since, engine=engine, campaign_days=campaign_days)
@@ -139,7 +137,10 @@ def run_analysis(
                     task, description=f"validating {table}", completed=done, total=total or None
                 )
 
-            import_meanwhile("qalqan.training.cache")  # the models are loaded after staging
+            # what runs after staging: the models (scikit-learn) and the analysis
+            import_meanwhile(
+                "qalqan.training.cache", "qalqan.analytics.pipeline", "qalqan.analytics.output"
+            )
             report = stage(
                 data_dir,
                 scratch / "staged",
@@ -158,6 +159,10 @@ def run_analysis(
                 new_records = keep_history(
                     scratch / "staged", state, since=since, stage_kept=engine == "spark"
                 )
+            from qalqan.analytics.output import write_result
+            from qalqan.analytics.pipeline import Analysis
+            from qalqan.training.cache import cached_models
+
             bar.update(task, description="loading models (trained on first use)", total=None)
             models = cached_models(step=lambda s: bar.update(task, description=s))
             store = AnalysisStore.open(
