@@ -90,8 +90,6 @@ def _analyze(
     options: dict[str, Any],
     queue: mp.Queue,  # type: ignore[type-arg]
 ) -> None:
-    from qalqan.analytics.output import write_result
-    from qalqan.analytics.pipeline import Analysis
     from qalqan.analytics.staging import scratch_compression, stage
     from qalqan.analytics.store import AnalysisStore
     from qalqan.cli.analyze import import_meanwhile
@@ -105,7 +103,10 @@ def _analyze(
         t, cpu = time.perf_counter(), time.process_time()
 
     with tempfile.TemporaryDirectory(prefix="qalqan-bench-") as scratch:
-        import_meanwhile("qalqan.analytics.models")  # as `qalqan analyze`, while staging
+        # as `qalqan analyze`: what runs after staging is imported while it runs
+        import_meanwhile(
+            "qalqan.analytics.models", "qalqan.analytics.pipeline", "qalqan.analytics.output"
+        )
         report = stage(  # as `qalqan analyze` stages a run that keeps no state
             Path(data),
             Path(scratch) / "staged",
@@ -114,6 +115,8 @@ def _analyze(
         )
         done("validate and stage")
         from qalqan.analytics.models import load_models
+        from qalqan.analytics.output import write_result
+        from qalqan.analytics.pipeline import Analysis
 
         models = load_models(Path(options["models"]))
         done("load models")
