@@ -91,15 +91,10 @@ EDGE_WEIGHTS: dict[str, float] = {
 
 #: The partials the farms read beside those of the features (``part_<name>``), made from
 #: ``mo`` and merged across days as :class:`~qalqan.analytics.features.Partial` says:
-#: who called or texted which SIM (the direction matters when a farm grows), and the
-#: sites each SIM worked from, hour by hour (two SIMs stood together).
+#: the sites each SIM worked from, hour by hour (two SIMs stood together). Who called or
+#: texted which SIM (``sim_to_sim``, the direction matters when a farm grows) is one of
+#: the features' (:data:`~qalqan.analytics.features.PARTIALS`), whose contacts read it.
 FARM_PARTIALS: tuple[Partial, ...] = (
-    Partial(
-        name="sim_to_sim",
-        keys=("imsi", "b_imsi"),
-        merge={},
-        select="SELECT DISTINCT imsi, b_imsi FROM {mo} WHERE b_imsi IS NOT NULL",
-    ),
     Partial(
         name="sim_site_hour",
         keys=("imsi", "site", "hour_n"),
@@ -117,17 +112,18 @@ def farm_partials(con: duckdb.DuckDBPyConnection, *, prefix: str = "part_", mo: 
         con.execute(f"CREATE OR REPLACE TEMP TABLE {prefix}{partial.name} AS {select}")
 
 
-def _missing_farm_partials(con: duckdb.DuckDBPyConnection) -> bool:
-    """Make the farm partials from ``mo`` unless they are there already (a daily run merged
-    them from the kept state); True when they were made here, to be dropped after use."""
-    if has_table(con, FARM_PARTIALS[0].table):
-        return False
-    farm_partials(con)
-    return True
+def _missing_farm_partials(con: duckdb.DuckDBPyConnection) -> list[Partial]:
+    """Make each farm partial from ``mo`` unless it is there already (a daily run merged
+    it from the kept state); those made here, to be dropped after use."""
+    missing = [p for p in FARM_PARTIALS if not has_table(con, p.table)]
+    for partial in missing:
+        select = partial.select.format(mo="mo")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {partial.table} AS {select}")
+    return missing
 
 
-def _drop_farm_partials(con: duckdb.DuckDBPyConnection) -> None:
-    for partial in FARM_PARTIALS:
+def _drop_farm_partials(con: duckdb.DuckDBPyConnection, made: Iterable[Partial]) -> None:
+    for partial in made:
         con.execute(f"DROP TABLE IF EXISTS {partial.table}")
 
 
@@ -254,8 +250,7 @@ def farm_like_groups(
     try:
         return _farm_like_groups(con, s)
     finally:
-        if made:
-            _drop_farm_partials(con)
+        _drop_farm_partials(con, made)
 
 
 def _farm_like_groups(con: duckdb.DuckDBPyConnection, s: FarmLikeSettings) -> list[list[str]]:
@@ -425,8 +420,7 @@ def find_farms(
             calls=calls,
         )
     finally:
-        if made:
-            _drop_farm_partials(con)
+        _drop_farm_partials(con, made)
 
 
 def _find_farms(

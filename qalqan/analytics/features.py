@@ -180,8 +180,9 @@ def estimate_local_offset(con: duckdb.DuckDBPyConnection) -> int:
 class Partial:
     """One mergeable aggregate of call records: ``part_<name>`` with its key and how to merge.
 
-    ``select`` computes it from ``{mo}`` (the SIMs' own records), ``{cdrs}`` or
-    ``{handset_days}`` (:data:`HANDSET_DAYS` of ``{mo}``); ``merge``
+    ``select`` computes it from ``{mo}`` (the SIMs' own records), ``{cdrs}``,
+    ``{handset_days}`` (:data:`HANDSET_DAYS` of ``{mo}``) or ``{sim_to_sim}`` (that
+    partial of the same records, made before it); ``merge``
     names the aggregate that combines each value column across days (``sum``, ``min``,
     ``max``). A partial without values is a set: merging is a union.
     """
@@ -219,8 +220,8 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 HANDSET_DAYS = f"""SELECT DISTINCT imsi, imei, {utc_days_sql("t")} AS d FROM {{mo}}
                    WHERE imei IS NOT NULL"""
 
-#: The partials, each from one pass over the records (or over :data:`HANDSET_DAYS`);
-#: see the module docstring.
+#: The partials, each from one pass over the records (or over :data:`HANDSET_DAYS`, or
+#: ``sim_to_sim`` made before it); see the module docstring.
 PARTIALS: tuple[Partial, ...] = (
     Partial(
         # The days and hours of a new day's records are never in the partial of the days
@@ -323,16 +324,23 @@ PARTIALS: tuple[Partial, ...] = (
         select=f"SELECT DISTINCT imsi, site, {utc_date_sql('t')} AS d FROM {{mo}}",
     ),
     Partial(
+        # who called or texted which SIM, in its direction: the farms' ties (a farm grows
+        # by it) and the pairs that ``sim_contact`` turns both ways
+        name="sim_to_sim",
+        keys=("imsi", "b_imsi"),
+        merge={},
+        select="SELECT DISTINCT imsi, b_imsi FROM {mo} WHERE b_imsi IS NOT NULL",
+    ),
+    Partial(
         name="sim_contact",
         keys=("imsi", "other"),
         merge={},
-        # each pair of SIMs once, then turned the other way where it is not there that way
-        # already: no second pass to make every row distinct
-        select="""WITH called AS (SELECT DISTINCT imsi, b_imsi FROM {mo} WHERE b_imsi IS NOT NULL)
-                  SELECT imsi, b_imsi AS other FROM called
+        # each pair of SIMs once (``sim_to_sim`` of the same days), then turned the other way
+        # where it is not there that way already: no second pass to make every row distinct
+        select="""SELECT imsi, b_imsi AS other FROM {sim_to_sim}
                   UNION ALL
-                  SELECT c.b_imsi AS imsi, c.imsi AS other FROM called c
-                  ANTI JOIN called back ON back.imsi = c.b_imsi AND back.b_imsi = c.imsi""",
+                  SELECT c.b_imsi AS imsi, c.imsi AS other FROM {sim_to_sim} c
+                  ANTI JOIN {sim_to_sim} back ON back.imsi = c.b_imsi AND back.b_imsi = c.imsi""",
     ),
     Partial(
         name="sim_in",
@@ -393,7 +401,9 @@ def day_partials(
     handset_days = f"{prefix}handset_days"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {handset_days} AS {HANDSET_DAYS.format(mo=mo)}")
     for partial in PARTIALS:
-        select = partial.select.format(mo=mo, cdrs=cdrs, handset_days=handset_days)
+        select = partial.select.format(
+            mo=mo, cdrs=cdrs, handset_days=handset_days, sim_to_sim=f"{prefix}sim_to_sim"
+        )
         con.execute(f"CREATE OR REPLACE TEMP TABLE {prefix}{partial.name} AS {select}")
     con.execute(f"DROP TABLE {handset_days}")
 
