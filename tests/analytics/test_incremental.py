@@ -65,18 +65,21 @@ def _full(con: duckdb.DuckDBPyConnection) -> pa.Table:
     return sim_features(con, local_offset_h=estimate_local_offset(con))
 
 
+def _three_days_kept(staged: Path, folder: Path) -> date:
+    """Keep the state of the first three days in ``folder``; the day after them."""
+    since = _first_day(staged) + timedelta(days=3)
+    early = _days(staged, f"< DATE '{since}'")
+    _full(early)
+    whole = _days(staged, "IS NOT NULL")
+    start_state(early, folder, local_offset_h=estimate_local_offset(whole))
+    return since
+
+
 def test_day_four_from_the_state_of_days_one_to_three_equals_a_full_run(
     staged: Path, tmp_path: Path
 ) -> None:
-    since = _first_day(staged) + timedelta(days=3)
+    since = _three_days_kept(staged, tmp_path / "state")
     whole = _full(_days(staged, "IS NOT NULL"))
-    early = _days(staged, f"< DATE '{since}'")
-    _full(early)
-    start_state(
-        early,
-        tmp_path / "state",
-        local_offset_h=estimate_local_offset(_days(staged, "IS NOT NULL")),
-    )
     daily = features_since(_days(staged, f">= DATE '{since}'"), tmp_path / "state", since=since)
     assert daily.num_rows == whole.num_rows
     assert daily.equals(whole)
@@ -118,13 +121,10 @@ def _sorted(con: duckdb.DuckDBPyConnection, partial: Partial) -> pa.Table:
 def test_the_calls_history_kept_for_days_one_to_three_and_merged_with_day_four_is_that_of_all_four(
     staged: Path, tmp_path: Path
 ) -> None:
-    since = _first_day(staged) + timedelta(days=3)
+    since = _three_days_kept(staged, tmp_path / "state")
     whole = _days(staged, "IS NOT NULL")
     _full(whole)
     call_partials(whole)
-    early = _days(staged, f"< DATE '{since}'")
-    _full(early)
-    start_state(early, tmp_path / "state", local_offset_h=estimate_local_offset(whole))
     daily = _days(staged, f">= DATE '{since}'")
     features_since(daily, tmp_path / "state", since=since)
     for partial in CALL_PARTIALS:
@@ -189,12 +189,8 @@ def test_a_daily_run_told_other_activations_than_the_kept_days_counts_young_sims
 def test_a_state_without_its_young_sims_kept_gives_the_features_of_a_full_run(
     staged: Path, tmp_path: Path
 ) -> None:
-    since = _first_day(staged) + timedelta(days=3)
+    since = _three_days_kept(staged, tmp_path / "state")
     whole = _full(_days(staged, "IS NOT NULL"))
-    early = _days(staged, f"< DATE '{since}'")
-    _full(early)
-    local_offset_h = estimate_local_offset(_days(staged, "IS NOT NULL"))
-    start_state(early, tmp_path / "state", local_offset_h=local_offset_h)
     for name in YOUTH:  # as an older version kept it
         (tmp_path / "state" / f"{name}.parquet").unlink()
     daily = features_since(_days(staged, f">= DATE '{since}'"), tmp_path / "state", since=since)
