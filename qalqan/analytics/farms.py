@@ -105,9 +105,16 @@ FARM_PARTIALS: tuple[Partial, ...] = (
 )
 
 
-def farm_partials(con: duckdb.DuckDBPyConnection, *, prefix: str = "part_", mo: str = "mo") -> None:
-    """Every partial of :data:`FARM_PARTIALS` of the records in ``mo``, as ``<prefix><name>``."""
-    for partial in FARM_PARTIALS:
+def farm_partials(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    prefix: str = "part_",
+    mo: str = "mo",
+    partials: Iterable[Partial] = FARM_PARTIALS,
+) -> None:
+    """Every partial of ``partials`` (:data:`FARM_PARTIALS`) of the records in ``mo``, as
+    ``<prefix><name>``."""
+    for partial in partials:
         select = partial.select.format(mo=mo)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {prefix}{partial.name} AS {select}")
 
@@ -116,9 +123,7 @@ def _missing_farm_partials(con: duckdb.DuckDBPyConnection) -> list[Partial]:
     """Make each farm partial from ``mo`` unless it is there already (a daily run merged
     it from the kept state); those made here, to be dropped after use."""
     missing = [p for p in FARM_PARTIALS if not has_table(con, p.table)]
-    for partial in missing:
-        select = partial.select.format(mo="mo")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {partial.table} AS {select}")
+    farm_partials(con, partials=missing)
     return missing
 
 
