@@ -235,16 +235,18 @@ def load_state(con: duckdb.DuckDBPyConnection, folder: Path, *, since: date) -> 
     for partial in KEPT:
         if partial.name in IN_PARTS:
             _as_first_part(folder, partial.name, state.first_day)
-            source = (folder / partial.name / "*.parquet").as_posix()
-            con.execute(
-                f"CREATE OR REPLACE TEMP VIEW {STORED}{partial.name} AS SELECT * FROM read_parquet('{source}')"
-            )
-            continue
-        source = (folder / f"{partial.name}.parquet").as_posix()
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {STORED}{partial.name} AS SELECT * FROM read_parquet('{source}')"
-        )
+            _stored_view(con, partial.name, folder / partial.name / "*.parquet")
+        else:
+            _stored_view(con, partial.name, folder / f"{partial.name}.parquet")
     return state
+
+
+def _stored_view(con: duckdb.DuckDBPyConnection, name: str, source: Path) -> None:
+    """``stored_<name>``: a view of the kept Parquet file(s) ``source``, read where they are."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {STORED}{name} AS "
+        f"SELECT * FROM read_parquet('{source.as_posix()}')"
+    )
 
 
 def _kept_youth(
@@ -255,10 +257,7 @@ def _kept_youth(
     if not all((folder / f"{name}.parquet").is_file() for name in YOUTH):
         return None
     for name in YOUTH:
-        source = (folder / f"{name}.parquet").as_posix()
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {STORED}{name} AS SELECT * FROM read_parquet('{source}')"
-        )
+        _stored_view(con, name, folder / f"{name}.parquet")
     site_youth, young = YOUTH
     return KeptYouth(
         site_youth=f"{STORED}{site_youth}",
