@@ -391,16 +391,22 @@ def record_partials(
 
 
 def day_partials(
-    con: duckdb.DuckDBPyConnection, *, prefix: str = "part_", mo: str = "mo", cdrs: str = "cdrs"
+    con: duckdb.DuckDBPyConnection,
+    *,
+    prefix: str = "part_",
+    mo: str = "mo",
+    cdrs: str = "cdrs",
+    partials: Sequence[Partial] = PARTIALS,
 ) -> None:
-    """Every partial of the records in ``mo`` and ``cdrs``, as ``<prefix><name>`` tables.
+    """Every partial of ``partials`` (all of :data:`PARTIALS`) of the records in ``mo`` and
+    ``cdrs``, as ``<prefix><name>`` tables.
 
     ``mo`` and ``cdrs`` name the tables to read, so that the partials of some days only
     can be made from a selection of them.
     """
     handset_days = f"{prefix}handset_days"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {handset_days} AS {HANDSET_DAYS.format(mo=mo)}")
-    for partial in PARTIALS:
+    for partial in partials:
         select = partial.select.format(
             mo=mo, cdrs=cdrs, handset_days=handset_days, sim_to_sim=f"{prefix}sim_to_sim"
         )

@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 from qalqan.analytics.farms import farm_partials
 from qalqan.analytics.features import (
     _TALK_MEDIAN,
-    HANDSET_DAYS,
     PARTIALS,
+    day_partials,
     estimate_local_offset,
     merge_partials,
     sim_features,
@@ -94,12 +94,8 @@ def _mo(con: duckdb.DuckDBPyConnection, name: str, records: list[Record]) -> Non
 
 
 def _partials(con: duckdb.DuckDBPyConnection, prefix: str, mo: str) -> None:
-    handset_days = f"{prefix}handset_days"  # read by the handsets' partials, as day_partials does
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {handset_days} AS {HANDSET_DAYS.format(mo=mo)}")
-    for partial in PARTIALS:
-        if partial.name in SUMMARIES:
-            select = partial.select.format(mo=mo, cdrs=mo, handset_days=handset_days)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {prefix}{partial.name} AS {select}")
+    summaries = [p for p in PARTIALS if p.name in SUMMARIES]
+    day_partials(con, prefix=prefix, mo=mo, cdrs=mo, partials=summaries)
 
 
 def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[object, ...]]:
