@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from qalqan.analytics.farms import find_farms
+from qalqan.analytics.farms import TRACK_DAYS, find_farms
 from tests.analytics.test_farms import SITES, T0, Network, mimic_farm
 
 
@@ -44,3 +44,20 @@ def test_a_farm_keeps_its_latest_stays_only(monkeypatch: pytest.MonkeyPatch) -> 
     farms, _ = find_farms(con, scores)
     tracks = {len(f.track): [s.site for s in f.track] for f in farms}
     assert tracks == {2: ["S2", "S1"], 1: ["S3"]}
+
+
+def test_a_track_is_of_the_last_days_and_the_rest_of_every_day() -> None:
+    """The stays are those of the last TRACK_DAYS days, the first of them from its midnight
+    (where the equipment stood lately); its sites, handsets and span are of every day."""
+    net = Network()
+    days = TRACK_DAYS + 6
+    out, first_in = 24 * (days - TRACK_DAYS), 24 * (days - TRACK_DAYS + 1)
+    farm = mimic_farm(net, stays=((0, "S1"), (out, "S2"), (first_in, "S3"), (24 * days, "S1")))
+    con = net.connect()
+    scores = {imsi: 0.0 for (imsi,) in con.execute("SELECT imsi FROM sim_out").fetchall()}
+    [found], _ = find_farms(con, scores)
+    assert sorted(found.imsis) == sorted(i for i, _ in farm)
+    assert [s.site for s in found.track] == ["S3", "S1"]
+    assert found.track[0].first == T0 + timedelta(hours=first_in)
+    assert sorted(found.sites) == ["S1", "S2", "S3"] and found.sites[0] == "S1"
+    assert found.first_seen == T0 and len(found.imeis) == 6
