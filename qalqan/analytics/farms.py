@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import duckdb
@@ -49,7 +49,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from qalqan.analytics.features import Partial, has_table, utc_date_sql
+from qalqan.analytics.features import Partial, has_table, utc_days_sql
 from qalqan.domain.messages import reasons_cell
 from qalqan.domain.model import Reason
 
@@ -139,11 +139,11 @@ def _drop_farm_partials(con: duckdb.DuckDBPyConnection, made: Iterable[Partial])
 #: every few minutes would otherwise make one as long as its calls.
 MAX_STAYS = 500
 
-#: The days of calls a farm's track is drawn from: the last day of the data (of its SIMs'
-#: own calls, UTC) and the days before it. Where the equipment stood lately is what an
-#: investigator follows; its first and last calls, sites and handsets are of every day.
-#: The window keeps a daily run's reading of the kept calls the same whatever the days
-#: kept (every kept day's calls before: some 0.15 CPU s more for each day at 200,000 SIMs).
+#: The days of calls a farm's track is drawn from: the day of the farm's last call (UTC)
+#: and the days before it. Where the equipment stood lately is what an investigator
+#: follows; its first and last calls, sites and handsets are of every day. The window keeps
+#: a daily run's reading of the kept calls the same whatever the days kept (every kept
+#: day's calls before: some 0.15 CPU s more for each day at 200,000 SIMs).
 TRACK_DAYS = 14
 
 
@@ -829,6 +829,7 @@ def _describe(con: duckdb.DuckDBPyConnection, farms: list[Farm], calls: str = "m
     finally:
         con.unregister("_members")
         con.execute("DROP TABLE IF EXISTS _farm_calls")
+        con.execute("DROP TABLE IF EXISTS _farm_last")
     for n, farm in enumerate(farms):
         main = sites[n][0] if sites.get(n) else (None, 0, None, None)
         farm.imeis = [r[0] for r in imeis.get(n, [])]
@@ -862,17 +863,12 @@ def _per_farm(con: duckdb.DuckDBPyConnection, sql: str) -> dict[int, list[tuple[
 
 def _tracks(con: duckdb.DuckDBPyConnection, calls: str) -> dict[int, list[Stay]]:
     """Each farm's stays: runs of its calls (in the table named ``calls``) from one site, in
-    time order, of the last :data:`TRACK_DAYS` days (:func:`_track_start`).
+    time order, of its last :data:`TRACK_DAYS` days (:func:`_farm_calls`).
 
     The latest :data:`MAX_STAYS` of each farm are kept.
     """
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _farm_calls AS
-            SELECT f.farm, m.t, m.site, m.imsi, m.record_id
-            FROM {calls} m JOIN _members f ON f.imsi = m.imsi
-            WHERE m.t >= ? AND m.site IS NOT NULL""",
-        [_track_start(con)],
-    )
+    if not _farm_calls(con, calls):
+        return {}
     rows = con.execute(
         """
         WITH m AS (SELECT farm, t, site, imsi, record_id FROM _farm_calls),
@@ -916,12 +912,31 @@ def _tracks(con: duckdb.DuckDBPyConnection, calls: str) -> dict[int, list[Stay]]
     return tracks
 
 
-def _track_start(con: duckdb.DuckDBPyConnection) -> str:
-    """The first of the last :data:`TRACK_DAYS` days of the SIMs' own calls (UTC, ISO), by
-    their last call in ``part_sim_activity`` (every day's, in a daily run too)."""
-    [(last,)] = con.execute(
-        f"SELECT max({utc_date_sql('last_seen')}) FROM part_sim_activity"
-    ).fetchall()
-    if last is None:
-        return "1970-01-01"
-    return (last - timedelta(days=TRACK_DAYS - 1)).isoformat()
+def _farm_calls(con: duckdb.DuckDBPyConnection, calls: str) -> bool:
+    """``_farm_calls``: each farm's calls from a site (in the table named ``calls``) on the last
+    :data:`TRACK_DAYS` days (UTC) up to its own last call, by its SIMs' last calls in
+    ``part_sim_activity`` (every day's, in a daily run too): a farm gone quiet keeps the
+    track of its last days, and a stray record's time far ahead moves no other farm's.
+    False when the farms' SIMs made no call.
+
+    The earliest of the farms' first days bounds the read by a constant, which skips the
+    older days' files and row groups of kept records.
+    """
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _farm_last AS
+            SELECT f.farm, max({utc_days_sql("a.last_seen")}) AS last_day
+            FROM part_sim_activity a JOIN _members f ON f.imsi = a.imsi GROUP BY f.farm"""
+    )
+    [(earliest,)] = con.execute("SELECT min(last_day) FROM _farm_last").fetchall()
+    if earliest is None:
+        return False
+    first = date(1970, 1, 1) + timedelta(days=int(earliest) - (TRACK_DAYS - 1))
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _farm_calls AS
+            SELECT f.farm, m.t, m.site, m.imsi, m.record_id
+            FROM {calls} m JOIN _members f ON f.imsi = m.imsi JOIN _farm_last l ON l.farm = f.farm
+            WHERE m.t >= ? AND m.site IS NOT NULL
+              AND {utc_days_sql("m.t")} > l.last_day - {TRACK_DAYS}""",
+        [first.isoformat()],
+    )
+    return True

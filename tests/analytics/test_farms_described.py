@@ -46,18 +46,24 @@ def test_a_farm_keeps_its_latest_stays_only(monkeypatch: pytest.MonkeyPatch) -> 
     assert tracks == {2: ["S2", "S1"], 1: ["S3"]}
 
 
-def test_a_track_is_of_the_last_days_and_the_rest_of_every_day() -> None:
-    """The stays are those of the last TRACK_DAYS days, the first of them from its midnight
-    (where the equipment stood lately); its sites, handsets and span are of every day."""
+def test_a_track_is_of_the_farms_last_days_and_the_rest_of_every_day() -> None:
+    """The stays are those of a farm's last TRACK_DAYS days, the first of them from its
+    midnight (where the equipment stood lately); its sites, handsets and span are of every
+    day. A farm gone quiet long before keeps the track of its own last days."""
     net = Network()
     days = TRACK_DAYS + 6
     out, first_in = 24 * (days - TRACK_DAYS), 24 * (days - TRACK_DAYS + 1)
-    farm = mimic_farm(net, stays=((0, "S1"), (out, "S2"), (first_in, "S3"), (24 * days, "S1")))
+    moving = mimic_farm(net, stays=((0, "S1"), (out, "S2"), (first_in, "S3"), (24 * days, "S1")))
+    quiet = mimic_farm(net, first=100, stays=((0, "S3"), (30, "S2")))
     con = net.connect()
     scores = {imsi: 0.0 for (imsi,) in con.execute("SELECT imsi FROM sim_out").fetchall()}
-    [found], _ = find_farms(con, scores)
-    assert sorted(found.imsis) == sorted(i for i, _ in farm)
+    farms, _ = find_farms(con, scores)
+    by_members = {frozenset(f.imsis): f for f in farms}
+    found = by_members[frozenset(i for i, _ in moving)]
     assert [s.site for s in found.track] == ["S3", "S1"]
     assert found.track[0].first == T0 + timedelta(hours=first_in)
     assert sorted(found.sites) == ["S1", "S2", "S3"] and found.sites[0] == "S1"
     assert found.first_seen == T0 and len(found.imeis) == 6
+    gone = by_members[frozenset(i for i, _ in quiet)]
+    assert [s.site for s in gone.track] == ["S3", "S2"]
+    assert gone.last_seen < T0 + timedelta(days=2)
