@@ -33,7 +33,7 @@ never the call records themselves: the partials of earlier days merged with thos
 of a new day give the same farms as all the records, so a daily run
 (:mod:`qalqan.analytics.incremental`) need not read the days before. A farm's
 handsets, sites, cells and span come from the same partials; only its track reads its
-own SIMs' calls, of the last :data:`TRACK_DAYS` days.
+own SIMs' calls, of its last :data:`TRACK_DAYS` days.
 """
 
 from __future__ import annotations
@@ -420,8 +420,9 @@ def find_farms(
 
     Reads the partials (``part_*``); the farm partials (:data:`FARM_PARTIALS`) are made
     from ``mo`` when they are not there, and dropped again once the farms are found.
-    A farm's description reads its SIMs' calls in the table named ``calls`` (``mo``'s
-    ``imsi``, ``t``, ``site``, ``cell``, ``imei``, ``record_id``; every day's).
+    A farm's handsets, sites, cells and span read the partials too; its track reads its
+    SIMs' calls in the table named ``calls`` (``mo``'s ``imsi``, ``t``, ``site``,
+    ``record_id``; of every day, of which it keeps each farm's last :data:`TRACK_DAYS`).
     """
     made = _missing_farm_partials(con)
     try:
@@ -799,8 +800,8 @@ def _describe(con: duckdb.DuckDBPyConnection, farms: list[Farm], calls: str = "m
     """Fill in every farm's handsets, sites, cells, time span and track, all farms at once.
 
     The handsets, sites, cells and span come from the SIMs' partials of every day
-    (``part_sim_imei``, ``part_sim_cell``, ``part_sim_activity``); the track from the
-    farms' SIMs' calls in the table named ``calls`` of the last :data:`TRACK_DAYS` days.
+    (``part_sim_imei``, ``part_sim_cell``, ``part_sim_activity``); the track from each
+    farm's SIMs' calls in the table named ``calls`` of its last :data:`TRACK_DAYS` days.
     One pass of each query for all the farms, grouped by farm: the work grows with the
     farms' SIMs and recent calls, not with their number nor with the days kept.
     """
@@ -930,13 +931,21 @@ def _farm_calls(con: duckdb.DuckDBPyConnection, calls: str) -> bool:
     [(earliest,)] = con.execute("SELECT min(last_day) FROM _farm_last").fetchall()
     if earliest is None:
         return False
-    first = date(1970, 1, 1) + timedelta(days=int(earliest) - (TRACK_DAYS - 1))
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _farm_calls AS
             SELECT f.farm, m.t, m.site, m.imsi, m.record_id
             FROM {calls} m JOIN _members f ON f.imsi = m.imsi JOIN _farm_last l ON l.farm = f.farm
             WHERE m.t >= ? AND m.site IS NOT NULL
               AND {utc_days_sql("m.t")} > l.last_day - {TRACK_DAYS}""",
-        [first.isoformat()],
+        [_track_first_day(int(earliest))],
     )
     return True
+
+
+def _track_first_day(last_day: int) -> str:
+    """The first (ISO date) of the :data:`TRACK_DAYS` days that end on day ``last_day``
+    (whole days from 1970), kept within the years 1 to 9999 whatever times the data holds."""
+    epoch = date(1970, 1, 1)
+    low, high = (date.min - epoch).days, (date.max - epoch).days
+    first = min(max(last_day - (TRACK_DAYS - 1), low), high)
+    return (epoch + timedelta(days=first)).isoformat()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from qalqan.analytics.farms import TRACK_DAYS, find_farms
+from qalqan.analytics.farms import TRACK_DAYS, _track_first_day, find_farms
 from tests.analytics.test_farms import SITES, T0, Network, mimic_farm
 
 
@@ -67,3 +69,16 @@ def test_a_track_is_of_the_farms_last_days_and_the_rest_of_every_day() -> None:
     gone = by_members[frozenset(i for i, _ in quiet)]
     assert [s.site for s in gone.track] == ["S3", "S2"]
     assert gone.last_seen < T0 + timedelta(days=2)
+
+
+@given(last_day=st.integers(-(10**7), 10**7))
+def test_the_tracks_first_day_is_a_date_whatever_the_last_call(last_day: int) -> None:
+    """Times the data holds may be of any year; the first day of a track's window is
+    TRACK_DAYS - 1 days before the last, kept within the years a date can be."""
+    first = date.fromisoformat(_track_first_day(last_day))
+    epoch = date(1970, 1, 1)
+    days = last_day - (TRACK_DAYS - 1)
+    if (date.min - epoch).days <= days <= (date.max - epoch).days:
+        assert (first - epoch).days == days
+    else:
+        assert first == (date.min if days < 0 else date.max)
