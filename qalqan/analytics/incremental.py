@@ -8,8 +8,9 @@ Five things are kept in a state folder (``qalqan analyze --state DIR``):
   kept as a folder of daily parts, only those parts) and adds them to the state;
   its ``cdrs`` holds those days alone. Of the kept records it reads the
   :data:`LOOK_BACK` days before ``DAY`` (the calls from outside, for the Wangiri
-  bursts and the callees being worked) and, for the farms' tracks, the farms'
-  SIMs' own calls of the last :data:`~qalqan.analytics.farms.TRACK_DAYS` days. Record ids are checked for repeats among the new days only.
+  bursts and the callees being worked) and, for the farms' tracks, each farm's
+  SIMs' own calls of its last :data:`~qalqan.analytics.farms.TRACK_DAYS` days.
+  Record ids are checked for repeats among the new days only.
 - **the partials** (``<name>.parquet`` for every partial of :data:`KEPT`: those of
   the features, :data:`~qalqan.analytics.features.PARTIALS`, of the farms,
   :data:`~qalqan.analytics.farms.FARM_PARTIALS`, and the numbers' history the call
@@ -636,10 +637,10 @@ class IncrementalAnalysis(Analysis):
     ``since`` the store's ``cdrs`` reads it alone. The SIMs' partials are made from it and
     merged with those kept in ``state`` (:func:`features_since`), so the SIMs and farms are
     those of every day; the network's offset from UTC is the state's. ``mo`` is of the new
-    days (the SIM boxes' calls judged); the farms' tracks read their SIMs' calls of the
-    last :data:`~qalqan.analytics.farms.TRACK_DAYS` kept days (``kept_mo``, a view whose
-    filter on the time skips the older days' files and row groups). The calls judged are the new days': their facts read of
-    the days before only what :func:`load_calls` gives. Without ``since`` the analysis is
+    days (the SIM boxes' calls judged); each farm's track reads its SIMs' calls of its
+    last :data:`~qalqan.analytics.farms.TRACK_DAYS` days (``kept_mo``, a view whose
+    filter on the time skips the older days' files and row groups). The calls judged are
+    the new days': their facts read of the days before only what :func:`load_calls` gives. Without ``since`` the analysis is
     the full one and its partials and calls' state start the state.
     """
 
