@@ -841,14 +841,16 @@ def _describe(con: duckdb.DuckDBPyConnection, farms: list[Farm], calls: str = "m
         farm.track = tracks.get(n, [])
 
 
-#: Each farm's sites, most calls first (the smallest site among equals), each placed at
-#: the mean of its cells, as the stays are.
-_FARM_SITES = """
+#: Each site's place: the mean of its cells (a farm's place and its stays').
+_PLACES = "SELECT site_id, avg(lat) AS lat, avg(lon) AS lon FROM cells GROUP BY 1"
+
+#: Each farm's sites, most calls first (the smallest site among equals), each at its place.
+_FARM_SITES = f"""
     WITH per_site AS (
         SELECT f.farm, c.site, sum(c.n) AS n
         FROM part_sim_cell c JOIN _members f ON f.imsi = c.imsi GROUP BY f.farm, c.site
     ),
-    places AS (SELECT site_id, avg(lat) AS lat, avg(lon) AS lon FROM cells GROUP BY 1)
+    places AS ({_PLACES})
     SELECT p.farm, p.site, p.n, k.lat, k.lon
     FROM per_site p LEFT JOIN places k ON k.site_id = p.site
     ORDER BY p.farm, p.n DESC, p.site"""
@@ -871,13 +873,12 @@ def _tracks(con: duckdb.DuckDBPyConnection, calls: str) -> dict[int, list[Stay]]
     if not _farm_calls(con, calls):
         return {}
     rows = con.execute(
-        """
-        WITH m AS (SELECT farm, t, site, imsi, record_id FROM _farm_calls),
-        marked AS (
+        f"""
+        WITH marked AS (
             SELECT *,
                    CASE WHEN lag(site) OVER w IS NULL OR site <> lag(site) OVER w
                         THEN 1 ELSE 0 END AS moved
-            FROM m WINDOW w AS (PARTITION BY farm ORDER BY t, record_id)
+            FROM _farm_calls WINDOW w AS (PARTITION BY farm ORDER BY t, record_id)
         ),
         stays AS (
             SELECT *, sum(moved) OVER (PARTITION BY farm ORDER BY t, record_id) AS stay
@@ -889,7 +890,7 @@ def _tracks(con: duckdb.DuckDBPyConnection, calls: str) -> dict[int, list[Stay]]
                    row_number() OVER (PARTITION BY farm ORDER BY stay DESC) AS latest
             FROM stays GROUP BY farm, stay
         ),
-        places AS (SELECT site_id, avg(lat) AS lat, avg(lon) AS lon FROM cells GROUP BY 1)
+        places AS ({_PLACES})
         SELECT p.farm, p.site, k.lat, k.lon, p.first, p.last, p.calls, p.sims
         FROM per_stay p LEFT JOIN places k ON k.site_id = p.site
         WHERE p.latest <= ?
