@@ -640,8 +640,9 @@ class IncrementalAnalysis(Analysis):
     days (the SIM boxes' calls judged); each farm's track reads its SIMs' calls of its
     last :data:`~qalqan.analytics.farms.TRACK_DAYS` days (``kept_mo``, a view whose
     filter on the time skips the older days' files and row groups). The calls judged are
-    the new days': their facts read of the days before only what :func:`load_calls` gives. Without ``since`` the analysis is
-    the full one and its partials and calls' state start the state.
+    the new days': their facts read of the days before only what :func:`load_calls` gives.
+    Without ``since`` the analysis is the full one and its partials and calls' state start
+    the state.
     """
 
     def __init__(
