@@ -36,6 +36,11 @@ BANKS = {
 WALLETS = ("PayWallet", "QPay", "Wooppay")
 EXCHANGES = ("", "Binance", "OKX")
 
+#: A kiosk or a shop serves a neighbourhood: past this many subscribers its customers a day
+#: stop growing with the operator (a bigger operator has more of them, not bigger ones), so
+#: that the look-alikes' payments grow with the subscribers, not with their square.
+NEIGHBOURHOOD = 100_000
+
 Row = tuple[int, str, str, float, str, str]
 """(time, payer, payee, amount, currency, channel): a payment before it has an id."""
 
@@ -66,13 +71,10 @@ def _business_account(rng: np.random.Generator, world: World) -> str:
     return f"bank:{world.country.iban_country}{digits}"
 
 
-def money_look_alikes(world: World, rng: np.random.Generator) -> MoneyLookAlikes:
-    """Kiosks, shops, salaries spent at once and relatives' top-ups, over the whole period."""
-    found = MoneyLookAlikes()
+def _kiosks_and_shops(world: World, rng: np.random.Generator, found: MoneyLookAlikes) -> None:
+    """Kiosks and shops paid by their customers every day, topping up SIMs or cashing out."""
     n = world.scenario.subscribers
     days = world.scenario.days
-    if n == 0:
-        return found
     currency = world.country.currency
     pop = world.pop
     for kind, count, customers in (
@@ -89,7 +91,8 @@ def money_look_alikes(world: World, rng: np.random.Generator) -> MoneyLookAlikes
             for day in range(days):
                 start = world.day_start(day)
                 paid = 0.0
-                for sub in rng.integers(0, n, size=max(3, int(rng.poisson(n * customers)))):
+                served = int(rng.poisson(min(n, NEIGHBOURHOOD) * customers))
+                for sub in rng.integers(0, n, size=max(3, served)):
                     t = start + int(rng.integers(8 * 3600, 20 * 3600))
                     amount = float(rng.integers(1, 10) * (1000 if kind == "topup_kiosk" else 5000))
                     payer = person_account(world, int(sub))
@@ -122,6 +125,18 @@ def money_look_alikes(world: World, rng: np.random.Generator) -> MoneyLookAlikes
                 found.payments.append(
                     (close + 1800, account, "bank:CASHDESK", float(np.round(paid * 0.5, -2)), currency, "cash_out")
                 )  # fmt: skip
+
+
+def money_look_alikes(world: World, rng: np.random.Generator) -> MoneyLookAlikes:
+    """Kiosks, shops, salaries spent at once and relatives' top-ups, over the whole period."""
+    found = MoneyLookAlikes()
+    n = world.scenario.subscribers
+    days = world.scenario.days
+    if n == 0:
+        return found
+    _kiosks_and_shops(world, rng, found)
+    currency = world.country.currency
+    pop = world.pop
     employers = [_business_account(rng, world) for _ in range(max(2, n // 3000))]
     for employer in employers:
         found.holders[employer] = ""

@@ -7,12 +7,16 @@ import hashlib
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
+from qalqan.simulator import money as simulated_money
 from qalqan.simulator import operator
 from qalqan.simulator.config import Scenario
 from qalqan.simulator.money import MoneyLookAlikes
 from qalqan.simulator.operator import SimulationSummary, simulate
+from qalqan.simulator.population import build_population
+from qalqan.simulator.world import World
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +159,23 @@ def test_the_look_alikes_draw_from_their_own_stream(
     assert _digest(tmp_path / "with" / "payments.csv") != _digest(
         tmp_path / "without" / "payments.csv"
     )
+
+
+def test_a_kiosk_serves_a_neighbourhood_and_a_bigger_operator_has_more_of_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past the neighbourhood, kiosks and shops multiply but each keeps its customers a day."""
+    monkeypatch.setattr(simulated_money, "NEIGHBOURHOOD", 2_500)
+    paid_per_day: dict[int, float] = {}
+    businesses: dict[int, int] = {}
+    for n in (2_500, 20_000):
+        scenario = Scenario(subscribers=n, days=2, seed=3)
+        world = World.create(scenario, build_population(scenario, np.random.default_rng(1)))
+        found = simulated_money.money_look_alikes(world, np.random.default_rng(2))
+        kiosks = {a for _, a, _, group in found.labels if group == "topup_kiosk"}
+        paid = [p for p in found.payments if p[2] in kiosks and p[5] == "bank_transfer"]
+        businesses[n] = len(kiosks)
+        paid_per_day[n] = len(paid) / (len(kiosks) * scenario.days)
+    assert businesses == {2_500: 2, 20_000: 8}  # one in 2,500 subscribers, at least two
+    for n, mean in paid_per_day.items():
+        assert 3 <= mean <= 20, (n, mean)  # about 0.4 % of 2,500 a day, not of 20,000 (80)
