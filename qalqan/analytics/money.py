@@ -298,7 +298,10 @@ def _collectors(con: duckdb.DuckDBPyConnection, holders_known: bool, calls: Call
         -- only these can be collectors: what is counted per account below is counted of them
         spreading AS (SELECT account FROM spread WHERE channels >= 2),
         inflow AS (
-            SELECT payee AS account, count(DISTINCT payer) AS payers, sum(amount) AS amount_in,
+            SELECT payee AS account, count(DISTINCT payer) AS payers,
+                   -- to the cent: a sum of floats moves in its last bits with the order the
+                   -- engine's threads add in, and the same payments must give the same figure
+                   round(sum(amount), 2) AS amount_in,
                    count(DISTINCT CASE WHEN called_by IS NOT NULL THEN payer END) AS victims
             FROM {_TRANSFERS} WHERE payee IN (SELECT account FROM spreading) GROUP BY payee
         ),

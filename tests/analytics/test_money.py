@@ -164,6 +164,20 @@ def test_the_mule_of_the_campaign_and_its_chain(con: duckdb.DuckDBPyConnection) 
     assert {r["campaign_id"] for r in found.values()} == {"C1"}
 
 
+def test_what_a_mule_took_in_is_counted_in_cents_whatever_the_order_of_adding(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """Ten transfers of 0.10 add up to 0.9999999999999999 as floats, and to another last bit
+    in another order (the engine's threads add in any order): the figure is in cents."""
+    tables(con)
+    con.execute(
+        "INSERT INTO payments SELECT 'c' || i, ?::TIMESTAMPTZ + i * INTERVAL 1 SECOND,"
+        " 'bank:KZ10VICTIM', ?, 0.1, 'KZT', 'bank_transfer' FROM range(10) AS r(i)",
+        [at(56), MULE],
+    )
+    assert rows(money_trail(con), "account")[MULE]["amount_in"] == 400_001.0
+
+
 def test_a_mule_belongs_to_the_campaign_of_the_farm_it_pays_for_else_to_its_victims_callers(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
