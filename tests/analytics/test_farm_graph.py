@@ -1,19 +1,23 @@
 """The SIM graph held as columns finds the same pieces and evidence as the graph library did.
 
-The reference below is the earlier implementation over networkx's dictionaries, kept
-here word for word in its logic: pieces of SIMs tied by hard evidence (pairs of two
-farm-like groups judged apart excepted), strays placed with the piece they are tied
-to most, ties to the piece found first, each stray seeing those placed before it.
+The reference below is written over networkx's dictionaries, step by step: pieces of SIMs
+tied by a handset, a batch or an owner (pairs of two farm-like groups judged apart
+excepted); loose SIMs (pieces of one or two) tied by their calls; pieces joined by calls
+where the pairs that called each other are a tenth of the smaller one's SIMs, the most
+for their size first, counted again after each join; strays placed with the piece they
+are tied to most, ties to the piece found first, each stray seeing those placed before it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import networkx as nx
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qalqan.analytics.farms import EDGE_WEIGHTS, STRONG, _communities, _SimGraph
+from qalqan.analytics.farms import CALLS_PER_SIM, EDGE_WEIGHTS, STRONG, _communities, _SimGraph
 
 KINDS = list(EDGE_WEIGHTS)
 
@@ -33,10 +37,15 @@ def _reference(
         for p in kinds
         if p[0] in group_of and p[1] in group_of and group_of[p[0]] != group_of[p[1]]
     }
-    strong = nx.Graph()
-    strong.add_nodes_from(graph.nodes)
-    strong.add_edges_from(p for p, found in kinds.items() if p not in apart and found & STRONG)
-    pieces = [set(c) for c in nx.connected_components(strong)]
+    hard = nx.Graph()
+    hard.add_nodes_from(graph.nodes)
+    hard.add_edges_from(
+        p for p, found in kinds.items() if p not in apart and found & (STRONG - {"sim_to_sim"})
+    )
+    calls = [p for p, found in kinds.items() if p not in apart and "sim_to_sim" in found]
+    loose = {node for c in nx.connected_components(hard) if len(c) < 3 for node in c}
+    hard.add_edges_from((a, b) for a, b in calls if a in loose and b in loose)
+    pieces = _joined_by_calls([set(c) for c in nx.connected_components(hard)], calls, nodes.index)
     big = [p for p in pieces if len(p) >= 3]
     owner = {node: i for i, p in enumerate(big) for node in p}
     for piece in pieces:
@@ -55,6 +64,31 @@ def _reference(
         else:
             big.append(set(piece))
     return big, {frozenset(m): _evidence(kinds, m) for m in big}
+
+
+def _joined_by_calls(
+    pieces: list[set[str]], calls: list[tuple[str, str]], index: Callable[[str], int]
+) -> list[set[str]]:
+    """Join the pair of pieces with the most calling pairs for the smaller one's size, again
+    and again, while that is at least CALLS_PER_SIM; pieces in the order of their first SIM."""
+    pieces = [set(p) for p in pieces]
+    while True:
+        best = None
+        for i, x in enumerate(pieces):
+            for j, y in enumerate(pieces):
+                if i >= j:
+                    continue
+                count = sum(1 for a, b in calls if (a in x and b in y) or (a in y and b in x))
+                if not count or count / min(len(x), len(y)) < CALLS_PER_SIM:
+                    continue
+                first = sorted((min(map(index, x)), min(map(index, y))))
+                key = (-count / min(len(x), len(y)), -count, *first)
+                if best is None or key < best[0]:
+                    best = (key, i, j)
+        if best is None:
+            return sorted(pieces, key=lambda p: min(map(index, p)))
+        _, i, j = best
+        pieces[i] |= pieces.pop(j)
 
 
 def _evidence(kinds: dict[tuple[str, str], set[str]], members: set[str]) -> dict[str, int]:
@@ -139,3 +173,52 @@ def test_a_call_between_two_groups_judged_apart_joins_nothing() -> None:
 
 def test_no_candidate_sims_make_no_pieces() -> None:
     assert _communities(_SimGraph.of(_table([]), [], {})) == []
+
+
+@st.composite
+def _pieces_and_calls(
+    draw: st.DrawFn,
+) -> tuple[list[str], list[tuple[str, str, str]], dict[str, int]]:
+    """Pieces of 1 to 25 SIMs, each a chain of shared handsets, and calls between any SIMs."""
+    sizes = draw(st.lists(st.integers(1, 25), min_size=1, max_size=6))
+    nodes = [f"4010{i:05d}" for i in range(sum(sizes))]
+    edges, start = [], 0
+    for size in sizes:
+        edges += [(nodes[i], nodes[i + 1], "shared_imei") for i in range(start, start + size - 1)]
+        start += size
+    for _ in range(draw(st.integers(0, 40))):
+        i, j = sorted(draw(st.lists(st.integers(0, len(nodes) - 1), min_size=2, max_size=2)))
+        if i != j:
+            edges.append((nodes[i], nodes[j], "sim_to_sim"))
+    return nodes, edges, {}
+
+
+@settings(max_examples=200, deadline=None)
+@given(_pieces_and_calls())
+def test_big_pieces_joined_by_calls_are_the_references(
+    case: tuple[list[str], list[tuple[str, str, str]], dict[str, int]],
+) -> None:
+    nodes, edges, group_of = case
+    assert (
+        _communities(_SimGraph.of(_table(edges), nodes, group_of))
+        == _reference(nodes, edges, group_of)[0]
+    )
+
+
+def test_a_few_calls_between_two_farms_do_not_make_them_one_but_calls_hold_a_farm_together() -> (
+    None
+):
+    """A farm tied by its owner (30 SIMs) and an evasive farm whose 20 SIMs only call each
+    other (each its next two): a call from the evasive farm reaches one of the other's SIMs."""
+    owned = [f"a{i:02d}" for i in range(30)]
+    evasive = [f"b{i:02d}" for i in range(20)]
+    edges = [(owned[0], sim, "same_owner") for sim in owned[1:]]
+    edges += [(evasive[i], evasive[(i + k) % 20], "sim_to_sim") for i in range(20) for k in (1, 2)]
+    edges += [(owned[3], evasive[5], "sim_to_sim")]
+    edges = [(min(a, b), max(a, b), kind) for a, b, kind in edges]
+    pieces = _communities(_SimGraph.of(_table(edges), sorted(owned + evasive), {}))
+    assert pieces == [set(owned), set(evasive)]
+    # pairs that called each other as many as a tenth of the smaller farm's SIMs make them one
+    edges += [(owned[9], evasive[14], "sim_to_sim")]
+    pieces = _communities(_SimGraph.of(_table(edges), sorted(owned + evasive), {}))
+    assert pieces == [set(owned) | set(evasive)]
