@@ -670,22 +670,24 @@ def _joined_by_calls(graph: _SimGraph, label: np.ndarray) -> np.ndarray:
         ratio, _, p, q = entry
         if -ratio < CALLS_PER_SIM:
             break
-        if p not in links or q not in links[p] or order(p, q) != entry:
-            continue  # one of them has joined another since, or the pair's count moved
+        if p not in links or q not in links[p]:
+            continue  # one of them has joined another since
+        now = order(p, q)
+        if now != entry:
+            # a piece grew since, which only lowers its pairs' share: the pair waits its turn
+            # (a pair whose count grew was pushed again when it did), so that a join costs
+            # the joined piece's pairs, not every pair of the piece it joins
+            heapq.heappush(heap, now)
+            continue
         # p < q: the joined piece keeps the first SIM of both
-        was = size[p]
         size[p] += size.pop(q)
-        moved = set()
         for other, count in links.pop(q).items():
             del links[other][q]
             if other != p:
                 links[p][other] = links[p].get(other, 0) + count
                 links[other][p] = links[p][other]
-                moved.add(other)
-        joined[q] = p
-        for other, size_of in ((o, size[o]) for o in links[p]):
-            if other in moved or size_of > was:  # its count or the smaller side's size moved
                 heapq.heappush(heap, order(p, other))
+        joined[q] = p
     for q in sorted(joined):  # a piece joined one that had joined an earlier one
         joined[q] = joined[joined[q]]
     return np.array([joined[p] for p in piece.tolist()], dtype=np.int64)

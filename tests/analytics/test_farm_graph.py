@@ -10,6 +10,7 @@ are tied to most, ties to the piece found first, each stray seeing those placed 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import networkx as nx
@@ -222,3 +223,17 @@ def test_a_few_calls_between_two_farms_do_not_make_them_one_but_calls_hold_a_far
     edges += [(owned[9], evasive[14], "sim_to_sim")]
     pieces = _communities(_SimGraph.of(_table(edges), sorted(owned + evasive), {}))
     assert pieces == [set(owned) | set(evasive)]
+
+
+def test_a_farm_that_called_thousands_of_lone_sims_takes_them_in_one_at_a_time_cheaply() -> None:
+    """Each of 40,000 lone SIMs called one SIM of a farm: joining them one by one must not
+    look at every SIM the farm is still tied to each time (800 million looks)."""
+    farm = [f"a{i}" for i in range(3)]
+    lone = [f"b{i:05d}" for i in range(40_000)]
+    edges = [("a0", "a1", "shared_imei"), ("a1", "a2", "shared_imei")]
+    edges += [(farm[i % 3], sim, "sim_to_sim") for i, sim in enumerate(lone)]
+    graph = _SimGraph.of(_table(edges), sorted(farm + lone), {})
+    started = time.perf_counter()
+    pieces = _communities(graph)
+    assert time.perf_counter() - started < 10
+    assert pieces == [set(farm) | set(lone)]
