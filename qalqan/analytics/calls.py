@@ -53,6 +53,12 @@ _WANGIRI_FACTS: Mapping[str, str] = {
 """A one-ring burst's facts, as the screening rule says them (:mod:`qalqan.detections.wangiri`)."""
 
 
+_NOT_VERIFIED = "NOT coalesce(registry_verified_route, false)"
+"""A protected number through its own registered route is the genuine caller (the engine's
+``trusted_caller.registered_route``): a bank's outbound line rings thousands of customers an
+hour, many of whom do not answer, and is no one-ring burst."""
+
+
 def _spoofed(rule: SpoofingRule) -> tuple[str, CallVerdict, str, str, Mapping[str, str]]:
     return (rule.id, CallVerdict.SPOOFED, rule.condition, rule.key, rule.facts)
 
@@ -65,14 +71,14 @@ CALL_RULES: tuple[tuple[str, CallVerdict, str, str, Mapping[str, str]], ...] = (
     (
         "wangiri.one_ring_burst",
         CallVerdict.FRAUD,
-        "wangiri_state = 'confirmed'",
+        f"wangiri_state = 'confirmed' AND {_NOT_VERIFIED}",
         "wangiri.one_ring_burst",
         {**_WANGIRI_FACTS, "one_ring": "wangiri_one_ring", "ended": "wangiri_ended"},
     ),
     (
         "wangiri.one_ring_burst",
         CallVerdict.FRAUD,
-        "wangiri_state = 'continues'",
+        f"wangiri_state = 'continues' AND {_NOT_VERIFIED}",
         "wangiri.one_ring_burst.continues",
         _WANGIRI_FACTS,
     ),
@@ -80,7 +86,7 @@ CALL_RULES: tuple[tuple[str, CallVerdict, str, str, Mapping[str, str]], ...] = (
         # in hindsight only: the first calls of a burst, before anyone could tell
         "wangiri.burst_opening",
         CallVerdict.FRAUD,
-        "wangiri_state = 'opening'",
+        f"wangiri_state = 'opening' AND {_NOT_VERIFIED}",
         "analysis.call.wangiri_opening",
         {"range": "wangiri_range", "window": "wangiri_window", "callees": "wangiri_callees"},
     ),

@@ -193,3 +193,25 @@ def test_wangiri_burst_spread_over_a_range_is_found_in_its_bigger_block(
     assert flagged and flagged[0] >= 23  # the ten-thousand-block's crowd: 10 x 1.5 x 1.5
     assert flagged == list(range(flagged[0], 60))
     assert "+222450xxxx" in str(found[f"w{flagged[0]}"][1])
+
+
+def test_a_banks_outbound_line_on_its_own_trunk_is_no_one_ring_burst(
+    prepared: Callable[..., Analysis],
+) -> None:
+    """A bank's registered line rings forty customers in four minutes and none answers: the
+    genuine caller through its registered route, not Wangiri; its number elsewhere is spoofed."""
+    own, elsewhere = [], []
+    for i in range(40):
+        minute, sec = divmod(70 * (i // 10) + i % 10, 60)
+        t = f"2026-03-03T09:{minute:02d}:{sec:02d}Z"
+        callee = f"+7707{1000000 + i:07d}"
+        for rows, route, rid in ((own, "voip:bankdala", "b"), (elsewhere, "voip:sip7", "x")):
+            rows.append(
+                call(
+                    f"{rid}{i}", "+77273501000", callee, route, t, duration_s=0, result="no_answer"
+                )
+            )
+    found = judged(prepared(tables(*own)))
+    assert {found[f"b{i}"][0] for i in range(40)} == {None}
+    found = judged(prepared(tables(*elsewhere)))
+    assert {found[f"x{i}"][0] for i in range(40)} == {"spoofed_cli.registry_wrong_route"}
