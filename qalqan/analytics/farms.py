@@ -357,14 +357,26 @@ def _farm_like_groups(con: duckdb.DuckDBPyConnection, s: FarmLikeSettings) -> li
 
 
 def _edges(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """Pairs (a < b) of candidate SIMs with the kind of evidence that links them, from the partials."""
+    """Pairs (a < b) of candidate SIMs with the kind of evidence that links them, from the partials.
+
+    A handset ties two SIMs only where both were seen at one site: a box's modems take
+    the IMEIs of real phones (copied, or drawn from the phones' own ranges), and the
+    phone whose IMEI a modem carries, in its owner's pocket in another town, is a second
+    handset with the same number, not a SIM that passed through the box.
+    """
     return con.sql(
         """
         WITH cand AS (SELECT imsi FROM candidates),
         handsets AS (SELECT p.imsi, p.imei FROM part_sim_imei p JOIN cand USING (imsi)),
+        handset_sites AS (
+            SELECT DISTINCT c.imsi, c.site FROM part_sim_cell c
+            WHERE c.imsi IN (SELECT imsi FROM handsets)
+        ),
         imei_pairs AS (
             SELECT DISTINCT x.imsi AS a, y.imsi AS b, 'shared_imei' AS kind
             FROM handsets x JOIN handsets y ON x.imei = y.imei AND x.imsi < y.imsi
+            JOIN handset_sites px ON px.imsi = x.imsi
+            JOIN handset_sites py ON py.imsi = y.imsi AND py.site = px.site
         ),
         subs AS (
             SELECT s.imsi, s.activated, s.imsi_n, s.owner_id, s.owner_sims
@@ -771,7 +783,8 @@ def _expand(con: duckdb.DuckDBPyConnection, farms: list[Farm], scores: dict[str,
     """Score the community, then its members: pull in SIMs that the farm vouches for.
 
     A SIM whose own behaviour says little (two calls, a fake incoming call) still
-    belongs to a farm when it shared a handset with the farm's SIMs, or exchanged
+    belongs to a farm when it shared a handset with one of the farm's SIMs and both were
+    seen at one site (as in :func:`_edges`), or exchanged
     calls or SMS with two or more of them while standing at the farm's site that
     day, or came from the same activation batch or owner as three of them.
     """
@@ -797,9 +810,22 @@ def _expand(con: duckdb.DuckDBPyConnection, farms: list[Farm], scores: dict[str,
             outsiders AS (
                 SELECT imsi FROM part_sim_activity WHERE imsi NOT IN (SELECT imsi FROM members)
             ),
+            handsets AS (
+                SELECT p.imsi, p.imei FROM part_sim_imei p
+                WHERE p.imei IN (SELECT imei FROM member_imei)
+            ),
+            handset_sites AS (
+                SELECT DISTINCT c.imsi, c.site FROM part_sim_cell c
+                WHERE c.imsi IN (SELECT imsi FROM handsets)
+            ),
+            -- an outsider in a member's handset, both of them seen at one site (_edges)
             by_imei AS (
-                SELECT DISTINCT p.imsi, mi.farm FROM part_sim_imei p JOIN member_imei mi USING (imei)
-                WHERE p.imsi IN (SELECT imsi FROM outsiders)
+                SELECT DISTINCT o.imsi, m.farm
+                FROM handsets o JOIN handsets mh ON mh.imei = o.imei
+                JOIN members m ON m.imsi = mh.imsi
+                JOIN handset_sites so ON so.imsi = o.imsi
+                JOIN handset_sites sm ON sm.imsi = m.imsi AND sm.site = so.site
+                WHERE o.imsi IN (SELECT imsi FROM outsiders)
             ),
             contacts AS (
                 SELECT s.imsi AS outsider, m.farm, m.imsi AS member, 'out' AS way

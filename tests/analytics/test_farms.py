@@ -36,15 +36,18 @@ class Network:
 
     def event(
         self, t: datetime, a: tuple[str, str] | str, b: tuple[str, str] | str, *,
-        site: str = "S1", sms: bool = False,
+        site: str = "S1", sms: bool = False, imei: str | None = None,
     ) -> None:  # fmt: skip
+        """``imei``: the caller's handset (by default one of its own)."""
         a_imsi, a_number = a if isinstance(a, tuple) else (None, a)
         b_imsi, b_number = b if isinstance(b, tuple) else (None, b)
+        if a_imsi and imei is None:
+            imei = f"35{abs(hash(a_imsi)) % 10**12:013d}"
         self.cdrs.append(
             {"record_id": f"r{len(self.cdrs)}", "start_time": t, "duration_s": 0 if sms else 40,
              "event": "sms" if sms else "voice", "result": "answered", "a_number": a_number,
              "b_number": b_number, "ingress": "mobile" if a_imsi else "national:opB",
-             "a_imsi": a_imsi, "a_imei": f"35{abs(hash(a_imsi)) % 10**12:013d}" if a_imsi else None,
+             "a_imsi": a_imsi, "a_imei": imei,
              "a_cell": f"{site}-1" if a_imsi else None, "b_imsi": b_imsi}
         )  # fmt: skip
 
@@ -149,6 +152,44 @@ def test_a_farm_found_as_a_group_has_its_track_in_time_order() -> None:
     assert first["site"] == "S1" and first["first"] == "2026-03-02T06:00:00Z"
     # The best single place stays the site that carried most calls.
     assert farms[0].sites[0] == "S1" and (farms[0].lat, farms[0].lon) == pytest.approx(SITES["S1"])
+
+
+def _channel(net: Network, *, sims: int, first: int, imei: str) -> list[tuple[str, str]]:
+    """A SIM box's channel at S1: young SIMs passing one after another through one modem."""
+    channel = [net.sim(first + i, young=True) for i in range(sims)]
+    for k, me in enumerate(channel):
+        for j in range(3):
+            t = T0 + timedelta(hours=k, minutes=10 * j)
+            net.event(t, me, f"+7747{first + k:03d}{j:04d}", imei=imei)
+    return channel
+
+
+def test_a_phone_whose_imei_a_modem_copies_is_no_part_of_the_farm() -> None:
+    """A box's modem may carry a real phone's IMEI; the phone, in another city, is two
+    handsets away from the box, while a SIM that passed through the modem at the box's
+    site belongs to it however little it did."""
+    imei = "353456789012345"
+    net = Network()
+    channel = _channel(net, sims=6, first=0, imei=imei)
+    phone = net.sim(50, young=False, prefix="71")  # its owner's handset, in Astana
+    for d in range(3):
+        net.event(T0 + timedelta(days=d, hours=3), phone, "+77715550000", site="S3", imei=imei)
+    passed = net.sim(60, young=True)  # one call through the modem, at the box
+    net.event(T0 + timedelta(hours=8), passed, "+77475550000", imei=imei)
+    con = net.connect()
+    scores = {imsi: 0.0 for (imsi,) in con.execute("SELECT imsi FROM sim_out").fetchall()}
+    scores.update({imsi: 0.9 for imsi, _ in channel})
+    farms, membership = find_farms(con, scores)
+    assert [sorted(f.imsis) for f in farms] == [sorted([i for i, _ in channel] + [passed[0]])]
+    assert phone[0] not in membership
+    assert farms[0].evidence["shared_imei"] >= 1
+    # nor when its owner's calls make it a suspect of its own: one IMEI, two places
+    farms, membership = find_farms(con, {**scores, phone[0]: 0.3})
+    assert phone[0] not in membership and len(farms) == 1
+    # the same phone standing at the box's site on one of those days is one handset with it
+    net.event(T0 + timedelta(hours=9), phone, "+77715550000", site="S1", imei=imei)
+    farms, membership = find_farms(net.connect(), scores)
+    assert membership.get(phone[0]) == farms[0].farm_id
 
 
 def test_youth_is_the_screening_settings_one_definition() -> None:
