@@ -205,6 +205,10 @@ class Farm:
     """Edges of each kind inside the farm."""
     track: list[Stay] = field(default_factory=list)
     """Where the farm stood, in time order (the latest :data:`MAX_STAYS` stays)."""
+    shared_imeis: list[str] = field(default_factory=list)
+    """Of :attr:`imeis`, those that SIMs of no farm used too: a modem carrying a real phone's
+    IMEI, the phone elsewhere (a handset ties SIMs only where they met, :func:`_edges`).
+    The equipment's, but no mark of it: listing them would stop the phone's owner."""
 
     def said(self) -> list[Reason]:
         """The evidence, kind by kind, most pairs first (ties by kind), each a reason.
@@ -919,7 +923,8 @@ def _membership(groups: Sequence[Iterable[str]], column: str) -> pa.Table:
 def _describe(con: duckdb.DuckDBPyConnection, farms: list[Farm], calls: str = "mo") -> None:
     """Fill in every farm's handsets, sites, cells, time span and track, all farms at once.
 
-    The handsets, sites, cells and span come from the SIMs' partials of every day
+    The handsets (and those of them that SIMs of no farm used too), sites, cells and span
+    come from the SIMs' partials of every day
     (``part_sim_imei``, ``part_sim_cell``, ``part_sim_activity``); the track from each
     farm's SIMs' calls in the table named ``calls`` of its last :data:`TRACK_DAYS` days.
     One pass of each query for all the farms, grouped by farm: the work grows with the
@@ -933,6 +938,14 @@ def _describe(con: duckdb.DuckDBPyConnection, farms: list[Farm], calls: str = "m
             con,
             """SELECT DISTINCT f.farm, s.imei FROM part_sim_imei s JOIN _members f ON f.imsi = s.imsi
                WHERE s.imei IS NOT NULL ORDER BY f.farm, s.imei""",
+        )
+        shared = _per_farm(
+            con,
+            """SELECT DISTINCT f.farm, s.imei FROM part_sim_imei s JOIN _members f ON f.imsi = s.imsi
+               WHERE s.imei IN (
+                   SELECT o.imei FROM part_sim_imei o ANTI JOIN _members m ON m.imsi = o.imsi
+               )
+               ORDER BY f.farm, s.imei""",
         )
         sites = _per_farm(con, _FARM_SITES)
         cells = _per_farm(
@@ -954,6 +967,7 @@ def _describe(con: duckdb.DuckDBPyConnection, farms: list[Farm], calls: str = "m
     for n, farm in enumerate(farms):
         main = sites[n][0] if sites.get(n) else (None, 0, None, None)
         farm.imeis = [r[0] for r in imeis.get(n, [])]
+        farm.shared_imeis = [r[0] for r in shared.get(n, [])]
         farm.lat, farm.lon = main[2], main[3]
         farm.sites = [s[0] for s in sites.get(n, []) if s[0] is not None]
         farm.cells = [c[0] for c in cells.get(n, []) if c[0] is not None]

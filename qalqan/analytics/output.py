@@ -223,6 +223,7 @@ def write_result(
                 "reasons": f.reasons(),
                 "track": json.dumps([s.as_dict() for s in f.track], separators=(",", ":")),
                 "reason_facts": f.reason_facts(),
+                "shared_imeis": ";".join(f.shared_imeis),
             }
             for f in result.farms
         ],
@@ -231,7 +232,7 @@ def write_result(
              ("lat", pa.float64()), ("lon", pa.float64()), ("first_seen", TIME_TYPE),
              ("last_seen", TIME_TYPE), ("sites", pa.string()), ("cells", pa.string()),
              ("score", pa.float64()), ("reasons", pa.string()), ("track", pa.string()),
-             ("reason_facts", pa.string())]
+             ("reason_facts", pa.string()), ("shared_imeis", pa.string())]
         ),
     )  # fmt: skip
     _write(out_dir, FARMS, farms)

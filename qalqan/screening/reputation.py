@@ -170,13 +170,17 @@ class ReputationLists:
         return added
 
     def _load_farms(self, farms: Path, source: str) -> int:
-        """The handsets and cells of every farm of ``farms.csv``."""
+        """The handsets and cells of every farm of ``farms.csv``, but its ``shared_imeis``."""
         added = 0
         for row in _rows(farms):
             farm = row.get("farm_id") or "?"
             why = f"farm {farm} of {row.get('n_sims') or '?'} SIMs"
+            # a handset that ordinary SIMs used too, elsewhere, is a real phone's IMEI that
+            # a modem copied: listing it would stop the phone's owner
+            shared = set((row.get("shared_imeis") or "").split(";"))
             for imei in filter(None, (row.get("imeis") or "").split(";")):
-                added += self.add(Listing(kind="imei", value=imei, source=source, reason=why))
+                if imei not in shared:
+                    added += self.add(Listing(kind="imei", value=imei, source=source, reason=why))
             for cell in filter(None, (row.get("cells") or "").split(";")):
                 added += self.add(Listing(kind="cell", value=cell, source=source, reason=why))
         return added

@@ -183,6 +183,8 @@ def test_a_phone_whose_imei_a_modem_copies_is_no_part_of_the_farm() -> None:
     assert [sorted(f.imsis) for f in farms] == [sorted([i for i, _ in channel] + [passed[0]])]
     assert phone[0] not in membership
     assert farms[0].evidence["shared_imei"] >= 1
+    # the box's modem, but the phone's IMEI too: told apart, so that no list stops the phone
+    assert imei in farms[0].imeis and farms[0].shared_imeis == [imei]
     # nor when its owner's calls make it a suspect of its own: one IMEI, two places
     farms, membership = find_farms(con, {**scores, phone[0]: 0.3})
     assert phone[0] not in membership and len(farms) == 1
@@ -190,6 +192,7 @@ def test_a_phone_whose_imei_a_modem_copies_is_no_part_of_the_farm() -> None:
     net.event(T0 + timedelta(hours=9), phone, "+77715550000", site="S1", imei=imei)
     farms, membership = find_farms(net.connect(), scores)
     assert membership.get(phone[0]) == farms[0].farm_id
+    assert farms[0].shared_imeis == []
 
 
 def test_youth_is_the_screening_settings_one_definition() -> None:

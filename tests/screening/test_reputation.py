@@ -53,6 +53,21 @@ def test_findings_of_qalqan_analyze_become_listings(tmp_path: Path) -> None:
     assert lists.number_listing("+77991234567", 0.0) is None  # a borrowed number is not listed
 
 
+def test_a_farms_handset_that_ordinary_sims_used_elsewhere_is_not_listed(tmp_path: Path) -> None:
+    """A modem carrying a real phone's IMEI: the farm's equipment, but no mark of it."""
+    _write(
+        tmp_path / "farms.csv",
+        "farm_id,n_sims,imeis,lat,lon,first_seen,last_seen,sites,cells,score,reasons,shared_imeis\n"
+        '"F0001",3,"353325102745886;353325103097154;356938035643809",47.1,51.8,'
+        '"2026-03-02T05:07:39Z","2026-03-06T13:38:01Z","S00056","C00056-1",1,"...",'
+        '"356938035643809"\n',
+    )
+    lists = ReputationLists()
+    lists.load_analysis(tmp_path)
+    assert sorted(lists.imeis) == ["353325102745886", "353325103097154"]
+    assert "C00056-1" in lists.cells
+
+
 def test_a_partners_csv(tmp_path: Path) -> None:
     path = _write(
         tmp_path / "partner.csv",
