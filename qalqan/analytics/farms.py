@@ -372,15 +372,15 @@ def _edges(con: duckdb.DuckDBPyConnection) -> pa.Table:
         """
         WITH cand AS (SELECT imsi FROM candidates),
         handsets AS (SELECT p.imsi, p.imei FROM part_sim_imei p JOIN cand USING (imsi)),
+        -- each SIM's handsets beside each site it was seen at: pairs meet on both at once,
+        -- so that a handset's SIMs are paired once a site, not once for every two sites
         handset_sites AS (
-            SELECT DISTINCT c.imsi, c.site FROM part_sim_cell c
-            WHERE c.imsi IN (SELECT imsi FROM handsets)
+            SELECT DISTINCT h.imsi, h.imei, c.site FROM handsets h JOIN part_sim_cell c USING (imsi)
         ),
         imei_pairs AS (
             SELECT DISTINCT x.imsi AS a, y.imsi AS b, 'shared_imei' AS kind
-            FROM handsets x JOIN handsets y ON x.imei = y.imei AND x.imsi < y.imsi
-            JOIN handset_sites px ON px.imsi = x.imsi
-            JOIN handset_sites py ON py.imsi = y.imsi AND py.site = px.site
+            FROM handset_sites x JOIN handset_sites y
+              ON x.imei = y.imei AND x.site = y.site AND x.imsi < y.imsi
         ),
         subs AS (
             SELECT s.imsi, s.activated, s.imsi_n, s.owner_id, s.owner_sims
@@ -819,16 +819,13 @@ def _expand(con: duckdb.DuckDBPyConnection, farms: list[Farm], scores: dict[str,
                 WHERE p.imei IN (SELECT imei FROM member_imei)
             ),
             handset_sites AS (
-                SELECT DISTINCT c.imsi, c.site FROM part_sim_cell c
-                WHERE c.imsi IN (SELECT imsi FROM handsets)
+                SELECT DISTINCT h.imsi, h.imei, c.site FROM handsets h JOIN part_sim_cell c USING (imsi)
             ),
             -- an outsider in a member's handset, both of them seen at one site (_edges)
             by_imei AS (
                 SELECT DISTINCT o.imsi, m.farm
-                FROM handsets o JOIN handsets mh ON mh.imei = o.imei
+                FROM handset_sites o JOIN handset_sites mh ON mh.imei = o.imei AND mh.site = o.site
                 JOIN members m ON m.imsi = mh.imsi
-                JOIN handset_sites so ON so.imsi = o.imsi
-                JOIN handset_sites sm ON sm.imsi = m.imsi AND sm.site = so.site
                 WHERE o.imsi IN (SELECT imsi FROM outsiders)
             ),
             contacts AS (
