@@ -170,7 +170,7 @@ class ReputationLists:
         return added
 
     def _load_farms(self, farms: Path, source: str) -> int:
-        """The handsets and cells of every farm of ``farms.csv``, but its ``shared_imeis``."""
+        """The handsets and cells of every farm of ``farms.csv``, except its ``shared_imeis``."""
         added = 0
         for row in _rows(farms):
             farm = row.get("farm_id") or "?"
