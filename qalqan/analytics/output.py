@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from qalqan.analytics.farms import Stay
+from qalqan.analytics.farms import Farm, Stay
 from qalqan.analytics.money import money_tables
 from qalqan.analytics.pipeline import AnalysisResult, JudgedCalls
 from qalqan.domain.model import CallVerdict, SimVerdict
@@ -34,7 +34,9 @@ from qalqan.exchange.schema import (
 from qalqan.exchange.types import TIME_TYPE, canonical_schema
 from qalqan.exchange.writer import TableWriter
 
-__all__ = ["ACCOUNTS", "CAMPAIGN_MONEY", "FARM_TRACKS", "VICTIM_PAYMENTS", "write_result"]
+__all__ = [
+    "ACCOUNTS", "CAMPAIGN_MONEY", "FARM_TRACKS", "VICTIM_PAYMENTS", "write_farms", "write_result",
+]  # fmt: skip
 
 #: ``accounts.csv``: the money trail (an extra output; not part of exchange-v1's required set).
 ACCOUNTS = Table(
@@ -202,12 +204,10 @@ def _write_calls(out_dir: Path, calls: JudgedCalls) -> None:
         _write(out_dir, CALLS, calls.to_arrow())
 
 
-def write_result(
-    result: AnalysisResult, out_dir: Path, sim_features: pa.Table | None = None
-) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _write(out_dir, SIMS, result.sims)
-    farms = pa.Table.from_pylist(
+def write_farms(out_dir: Path, farms: list[Farm]) -> None:
+    """``farms.csv``: every farm, its handsets (``shared_imeis``: those that SIMs of no farm
+    used too, which the reputation lists leave out), place, evidence and track."""
+    table = pa.Table.from_pylist(
         [
             {
                 "farm_id": f.farm_id,
@@ -225,7 +225,7 @@ def write_result(
                 "reason_facts": f.reason_facts(),
                 "shared_imeis": ";".join(f.shared_imeis),
             }
-            for f in result.farms
+            for f in farms
         ],
         schema=pa.schema(
             [("farm_id", pa.string()), ("n_sims", pa.int64()), ("imeis", pa.string()),
@@ -235,7 +235,15 @@ def write_result(
              ("reason_facts", pa.string()), ("shared_imeis", pa.string())]
         ),
     )  # fmt: skip
-    _write(out_dir, FARMS, farms)
+    _write(out_dir, FARMS, table)
+
+
+def write_result(
+    result: AnalysisResult, out_dir: Path, sim_features: pa.Table | None = None
+) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _write(out_dir, SIMS, result.sims)
+    write_farms(out_dir, result.farms)
     tracks = pa.Table.from_pylist(
         [
             {"farm_id": f.farm_id, "stay": n, "site": s.site, "lat": s.lat, "lon": s.lon,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -12,7 +13,9 @@ import pytest
 
 from qalqan.analytics.farms import farm_like_groups, find_farms
 from qalqan.analytics.features import sim_features
+from qalqan.analytics.output import write_farms
 from qalqan.screening.config import YOUNG_SIM_DAYS, load_config
+from qalqan.screening.reputation import ReputationLists
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 SITES = {"S1": (43.25, 76.95), "S2": (43.30, 76.90), "S3": (51.13, 71.43)}
@@ -164,7 +167,7 @@ def _channel(net: Network, *, sims: int, first: int, imei: str) -> list[tuple[st
     return channel
 
 
-def test_a_phone_whose_imei_a_modem_copies_is_no_part_of_the_farm() -> None:
+def test_a_phone_whose_imei_a_modem_copies_is_no_part_of_the_farm(tmp_path: Path) -> None:
     """A box's modem may carry a real phone's IMEI; the phone, in another city, is two
     handsets away from the box, while a SIM that passed through the modem at the box's
     site belongs to it however little it did."""
@@ -185,6 +188,10 @@ def test_a_phone_whose_imei_a_modem_copies_is_no_part_of_the_farm() -> None:
     assert farms[0].evidence["shared_imei"] >= 1
     # the box's modem, but the phone's IMEI too: told apart, so that no list stops the phone
     assert imei in farms[0].imeis and farms[0].shared_imeis == [imei]
+    write_farms(tmp_path, farms)
+    lists = ReputationLists()
+    lists.load_analysis(tmp_path)
+    assert imei not in lists.imeis and lists.cells
     # nor when its owner's calls make it a suspect of its own: one IMEI, two places
     farms, membership = find_farms(con, {**scores, phone[0]: 0.3})
     assert phone[0] not in membership and len(farms) == 1
