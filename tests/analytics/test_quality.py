@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from qalqan.analytics.evaluate import Evaluation, evaluate
+from qalqan.analytics.evaluate import CALL_COLUMNS, Evaluation, _active_accounts, _read, evaluate
 from qalqan.cli.main import app
 from qalqan.simulator.config import FraudSettings, Scenario
 from qalqan.simulator.operator import simulate
@@ -144,3 +144,34 @@ def test_every_reason_is_kept_as_data_that_renders_as_its_text(
     said = check_reasons_file(analysed / "out" / f"{name}.csv", name, tmp_path)
     if name != "farms" or said:
         assert said, f"no reasons in {name}.csv"
+
+
+def test_the_figures_read_of_calls_csv_only_the_columns_they_need(tmp_path: Path) -> None:
+    """Not the reasons (most of the file's bytes), and no column a file does not have: a
+    call without ``ingress`` still counts as not from outside, as before."""
+    calls = tmp_path / "calls.csv"
+    calls.write_text(
+        "record_id,verdict,campaign_id,reasons,reason_facts\n"
+        'r1,fraud,C0001,"called 40 people","[{""rule"":""x""}]"\n'
+        "r2,clear,,,\n",
+        encoding="utf-8",
+    )
+    rows = _read(calls, CALL_COLUMNS)
+    assert rows == [
+        {"record_id": "r1", "verdict": "fraud", "campaign_id": "C0001"},
+        {"record_id": "r2", "verdict": "clear", "campaign_id": None},
+    ]
+    assert _read(calls)[0]["reasons"] == "called 40 people"
+    assert _read(tmp_path / "absent.csv", CALL_COLUMNS) == []
+
+
+def test_the_accounts_that_moved_money_are_read_as_two_columns(tmp_path: Path) -> None:
+    payments = tmp_path / "payments.csv"
+    payments.write_text(
+        "payment_id,time,payer,payee,amount,currency,channel\n"
+        "p1,2026-03-02T09:00:00Z,bank:A,msisdn:+77010000001,100.0,KZT,bank_transfer\n"
+        "p2,2026-03-02T09:05:00Z,bank:A,crypto:bc1q,50.0,KZT,crypto\n",
+        encoding="utf-8",
+    )
+    assert _active_accounts(payments) == {"bank:A", "msisdn:+77010000001", "crypto:bc1q"}
+    assert _active_accounts(tmp_path / "absent.csv") == set()
