@@ -49,8 +49,14 @@ def _ephemeral_ports() -> range:
         return range(32768, 61000)
 
 
+#: Ports :func:`free_port` gave out in this process: a port is free again the moment its
+#: probe closes, so two nodes of one set asking in turn could both be given it.
+_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    """A port free on 127.0.0.1 for both UDP and TCP at the time of asking.
+    """A port free on 127.0.0.1 for both UDP and TCP at the time of asking, and never given
+    out before by this process.
 
     Taken below the kernel's ephemeral range: a port the kernel handed out once may be handed
     out again to any outgoing connection (a Redis client, sipp) before the node binds it.
@@ -58,7 +64,7 @@ def free_port() -> int:
     ephemeral = _ephemeral_ports()
     for _ in range(200):
         port = random.randrange(20_000, 32_000)
-        if port in ephemeral:
+        if port in ephemeral or port in _GIVEN:
             continue
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
@@ -67,6 +73,7 @@ def free_port() -> int:
                 other.bind(("127.0.0.1", port))
         except OSError:
             continue
+        _GIVEN.add(port)
         return port
     raise RuntimeError("no free port on 127.0.0.1")
 
