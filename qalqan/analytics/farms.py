@@ -360,6 +360,13 @@ def _farm_like_groups(con: duckdb.DuckDBPyConnection, s: FarmLikeSettings) -> li
     return found
 
 
+#: Each SIM of ``handsets`` (``imsi``, ``imei``) with its handset beside each site it was seen
+#: at: a handset ties two SIMs where they meet on both at once (:func:`_edges`,
+#: :func:`_expand`), each handset's SIMs paired once a site, not once for every two sites.
+_HANDSET_SITES = """SELECT DISTINCT h.imsi, h.imei, c.site
+                    FROM handsets h JOIN part_sim_cell c USING (imsi)"""
+
+
 def _edges(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """Pairs (a < b) of candidate SIMs with the kind of evidence that links them, from the partials.
 
@@ -369,14 +376,10 @@ def _edges(con: duckdb.DuckDBPyConnection) -> pa.Table:
     handset with the same number, not a SIM that passed through the box.
     """
     return con.sql(
-        """
+        f"""
         WITH cand AS (SELECT imsi FROM candidates),
         handsets AS (SELECT p.imsi, p.imei FROM part_sim_imei p JOIN cand USING (imsi)),
-        -- each SIM's handsets beside each site it was seen at: pairs meet on both at once,
-        -- so that a handset's SIMs are paired once a site, not once for every two sites
-        handset_sites AS (
-            SELECT DISTINCT h.imsi, h.imei, c.site FROM handsets h JOIN part_sim_cell c USING (imsi)
-        ),
+        handset_sites AS ({_HANDSET_SITES}),
         imei_pairs AS (
             SELECT DISTINCT x.imsi AS a, y.imsi AS b, 'shared_imei' AS kind
             FROM handset_sites x JOIN handset_sites y
@@ -803,7 +806,7 @@ def _expand(con: duckdb.DuckDBPyConnection, farms: list[Farm], scores: dict[str,
     )
     try:
         found = con.execute(
-            """
+            f"""
             WITH members AS (SELECT * FROM _members),
             member_imei AS (
                 SELECT DISTINCT m.farm, p.imei FROM part_sim_imei p JOIN members m USING (imsi)
@@ -818,9 +821,7 @@ def _expand(con: duckdb.DuckDBPyConnection, farms: list[Farm], scores: dict[str,
                 SELECT p.imsi, p.imei FROM part_sim_imei p
                 WHERE p.imei IN (SELECT imei FROM member_imei)
             ),
-            handset_sites AS (
-                SELECT DISTINCT h.imsi, h.imei, c.site FROM handsets h JOIN part_sim_cell c USING (imsi)
-            ),
+            handset_sites AS ({_HANDSET_SITES}),
             -- an outsider in a member's handset, both of them seen at one site (_edges)
             by_imei AS (
                 SELECT DISTINCT o.imsi, m.farm
@@ -933,16 +934,13 @@ def _describe(con: duckdb.DuckDBPyConnection, farms: list[Farm], calls: str = "m
     try:
         imeis = _per_farm(
             con,
-            """SELECT DISTINCT f.farm, s.imei FROM part_sim_imei s JOIN _members f ON f.imsi = s.imsi
-               WHERE s.imei IS NOT NULL ORDER BY f.farm, s.imei""",
-        )
-        shared = _per_farm(
-            con,
-            """SELECT DISTINCT f.farm, s.imei FROM part_sim_imei s JOIN _members f ON f.imsi = s.imsi
-               WHERE s.imei IN (
-                   SELECT o.imei FROM part_sim_imei o ANTI JOIN _members m ON m.imsi = o.imsi
+            """WITH shared AS (
+                   SELECT DISTINCT o.imei FROM part_sim_imei o ANTI JOIN _members m ON m.imsi = o.imsi
                )
-               ORDER BY f.farm, s.imei""",
+               SELECT DISTINCT f.farm, s.imei, x.imei IS NOT NULL
+               FROM part_sim_imei s JOIN _members f ON f.imsi = s.imsi
+               LEFT JOIN shared x ON x.imei = s.imei
+               WHERE s.imei IS NOT NULL ORDER BY f.farm, s.imei""",
         )
         sites = _per_farm(con, _FARM_SITES)
         cells = _per_farm(
@@ -964,7 +962,7 @@ def _describe(con: duckdb.DuckDBPyConnection, farms: list[Farm], calls: str = "m
     for n, farm in enumerate(farms):
         main = sites[n][0] if sites.get(n) else (None, 0, None, None)
         farm.imeis = [r[0] for r in imeis.get(n, [])]
-        farm.shared_imeis = [r[0] for r in shared.get(n, [])]
+        farm.shared_imeis = [r[0] for r in imeis.get(n, []) if r[1]]
         farm.lat, farm.lon = main[2], main[3]
         farm.sites = [s[0] for s in sites.get(n, []) if s[0] is not None]
         farm.cells = [c[0] for c in cells.get(n, []) if c[0] is not None]
