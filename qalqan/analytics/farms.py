@@ -366,6 +366,45 @@ def _farm_like_groups(con: duckdb.DuckDBPyConnection, s: FarmLikeSettings) -> li
 _HANDSET_SITES = """SELECT DISTINCT h.imsi, h.imei, c.site
                     FROM handsets h JOIN part_sim_cell c USING (imsi)"""
 
+MAX_CLIQUE = 5_000
+"""The most candidate SIMs on one key (a handset at a site, an activation day, an owner, a
+site on a day, a callee) that the SIM graph links pair by pair. Beyond it the key's SIMs are
+linked in a chain, each to the next in IMSI order: the same SIMs tied together, with one
+link a SIM instead of one for every other SIM. Who dials, from where, on whose name and in
+which handset is the other side's to choose, and 100,000 suspect SIMs calling one number
+would otherwise be 5 billion pairs. At 10 million call records (1,956 candidate SIMs) no key
+had more than 326 of them (a site on a day)."""
+
+
+def _shared(name: str, source: str, key: str, kind: str, *, near: str | None = None) -> str:
+    """SQL: the common table expressions ``{name}_keyed`` and ``{name}``: the pairs (``a`` < ``b``)
+    of the SIMs of ``source`` (its ``imsi`` and the columns ``key``, a SIM once a key) that
+    share a key, with ``kind``. Every pair of a key's SIMs up to :data:`MAX_CLIQUE` of them;
+    beyond that each SIM and the next in IMSI order.
+
+    With ``near``, a column of numbers, only the SIMs of a key whose numbers are at most
+    1,000 apart are paired; beyond :data:`MAX_CLIQUE`, each SIM and the next in the order of
+    that number when they are at most 1,000 apart: the SIMs the pairs tie together are the
+    same.
+    """
+    same = " AND ".join(f"x.{k} = y.{k}" for k in (k.strip() for k in key.split(",")))
+    close = f" AND abs(x.{near} - y.{near}) <= 1000" if near else ""
+    return f"""
+        {name}_keyed AS (
+            SELECT *, count(*) OVER (PARTITION BY {key}) AS key_sims,
+                   row_number() OVER (PARTITION BY {key} ORDER BY {f"{near}, " if near else ""}imsi) AS k
+            FROM {source}
+        ),
+        {name} AS (
+            SELECT x.imsi AS a, y.imsi AS b, '{kind}' AS kind
+            FROM {name}_keyed x JOIN {name}_keyed y ON {same} AND x.imsi < y.imsi{close}
+            WHERE x.key_sims <= {MAX_CLIQUE} AND y.key_sims <= {MAX_CLIQUE}
+            UNION ALL
+            SELECT least(x.imsi, y.imsi), greatest(x.imsi, y.imsi), '{kind}'
+            FROM {name}_keyed x JOIN {name}_keyed y ON {same} AND y.k = x.k + 1{close}
+            WHERE x.key_sims > {MAX_CLIQUE} AND y.key_sims > {MAX_CLIQUE}
+        )"""
+
 
 def _edges(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """Pairs (a < b) of candidate SIMs with the kind of evidence that links them, from the partials.
@@ -373,48 +412,34 @@ def _edges(con: duckdb.DuckDBPyConnection) -> pa.Table:
     A handset ties two SIMs only where both were seen at one site: a box's modems take
     the IMEIs of real phones (copied, or drawn from the phones' own ranges), and the
     phone whose IMEI a modem carries, in its owner's pocket in another town, is a second
-    handset with the same number, not a SIM that passed through the box.
+    handset with the same number, not a SIM that passed through the box. A key shared by
+    more than :data:`MAX_CLIQUE` candidate SIMs links them in a chain (:func:`_shared`).
     """
     return con.sql(
         f"""
         WITH cand AS (SELECT imsi FROM candidates),
         handsets AS (SELECT p.imsi, p.imei FROM part_sim_imei p JOIN cand USING (imsi)),
         handset_sites AS ({_HANDSET_SITES}),
-        imei_pairs AS (
-            SELECT DISTINCT x.imsi AS a, y.imsi AS b, 'shared_imei' AS kind
-            FROM handset_sites x JOIN handset_sites y
-              ON x.imei = y.imei AND x.site = y.site AND x.imsi < y.imsi
-        ),
+        {_shared("imei_links", "handset_sites", "imei, site", "shared_imei")},
+        imei_pairs AS (SELECT DISTINCT a, b, kind FROM imei_links),
         subs AS (
             SELECT s.imsi, s.activated, s.imsi_n, s.owner_id, s.owner_sims
             FROM sim_subscriber s JOIN cand USING (imsi)
         ),
-        batch_pairs AS (
-            SELECT x.imsi AS a, y.imsi AS b, 'activation_batch' AS kind
-            FROM subs x JOIN subs y ON x.activated = y.activated AND x.imsi < y.imsi
-             AND abs(x.imsi_n - y.imsi_n) <= 1000
-        ),
-        owner_pairs AS (
-            SELECT x.imsi AS a, y.imsi AS b, 'same_owner' AS kind
-            FROM subs x JOIN subs y ON x.owner_id = y.owner_id AND x.imsi < y.imsi
-            WHERE x.owner_sims >= 3
-        ),
+        {_shared("batch_pairs", "subs", "activated", "activation_batch", near="imsi_n")},
+        owners AS (SELECT imsi, owner_id FROM subs WHERE owner_sims >= 3),
+        {_shared("owner_pairs", "owners", "owner_id", "same_owner")},
         contact_pairs AS (
             SELECT c.imsi AS a, c.other AS b, 'sim_to_sim' AS kind
             FROM part_sim_contact c JOIN cand x ON x.imsi = c.imsi JOIN cand y ON y.imsi = c.other
             WHERE c.imsi < c.other
         ),
         site_days AS (SELECT p.imsi, p.site, p.d FROM part_sim_site_day p JOIN cand USING (imsi)),
-        site_pairs AS (
-            SELECT DISTINCT x.imsi AS a, y.imsi AS b, 'same_site_day' AS kind
-            FROM site_days x JOIN site_days y ON x.site = y.site AND x.d = y.d AND x.imsi < y.imsi
-        ),
+        {_shared("site_links", "site_days", "site, d", "same_site_day")},
+        site_pairs AS (SELECT DISTINCT a, b, kind FROM site_links),
         victims AS (SELECT p.imsi, p.b_number FROM part_sim_callee p JOIN cand USING (imsi)),
-        victim_pairs AS (
-            SELECT x.imsi AS a, y.imsi AS b, 'shared_victims' AS kind
-            FROM victims x JOIN victims y ON x.b_number = y.b_number AND x.imsi < y.imsi
-            GROUP BY 1, 2 HAVING count(*) >= 1
-        )
+        {_shared("victim_links", "victims", "b_number", "shared_victims")},
+        victim_pairs AS (SELECT DISTINCT a, b, kind FROM victim_links)
         SELECT * FROM imei_pairs UNION ALL SELECT * FROM batch_pairs
         UNION ALL SELECT * FROM owner_pairs UNION ALL SELECT * FROM contact_pairs
         UNION ALL SELECT * FROM site_pairs UNION ALL SELECT * FROM victim_pairs
@@ -822,11 +847,15 @@ def _expand(con: duckdb.DuckDBPyConnection, farms: list[Farm], scores: dict[str,
                 WHERE p.imei IN (SELECT imei FROM member_imei)
             ),
             handset_sites AS ({_HANDSET_SITES}),
-            -- an outsider in a member's handset, both of them seen at one site (_edges)
+            -- an outsider in a member's handset, both of them seen at one site (_edges): each
+            -- farm's handsets and sites once, so that a handset with many SIMs at one site does
+            -- not pair them all
+            member_handset_sites AS (
+                SELECT DISTINCT h.imei, h.site, m.farm FROM handset_sites h JOIN members m USING (imsi)
+            ),
             by_imei AS (
-                SELECT DISTINCT o.imsi, m.farm
-                FROM handset_sites o JOIN handset_sites mh ON mh.imei = o.imei AND mh.site = o.site
-                JOIN members m ON m.imsi = mh.imsi
+                SELECT DISTINCT o.imsi, mh.farm
+                FROM handset_sites o JOIN member_handset_sites mh ON mh.imei = o.imei AND mh.site = o.site
                 WHERE o.imsi IN (SELECT imsi FROM outsiders)
             ),
             contacts AS (
@@ -856,17 +885,26 @@ def _expand(con: duckdb.DuckDBPyConnection, farms: list[Farm], scores: dict[str,
             -- an outsider's batch mates among the farm's SIMs: activated the same day with a
             -- near IMSI, or of the same owner; two joins on equal keys, not one join on either
             -- condition (which compares every SIM with every member)
+            owner_members AS (
+                SELECT owner_id, farm, count(*) AS members FROM member_subs GROUP BY 1, 2
+            ),
             batch_mates AS (
                 SELECT o.imsi, ms.farm, ms.imsi AS member FROM subs o JOIN member_subs ms
                   ON o.activated = ms.activated AND abs(o.imsi_n - ms.imsi_n) <= 1000
                 WHERE o.imsi IN (SELECT imsi FROM outsiders)
                 UNION ALL
+                -- an owner with fewer than three of the farm's SIMs: those members one by one
                 SELECT o.imsi, ms.farm, ms.imsi FROM subs o JOIN member_subs ms
                   ON o.owner_id = ms.owner_id
-                WHERE o.imsi IN (SELECT imsi FROM outsiders)
+                JOIN owner_members om ON om.owner_id = ms.owner_id AND om.farm = ms.farm
+                WHERE o.imsi IN (SELECT imsi FROM outsiders) AND om.members < 3
             ),
             by_batch AS (
                 SELECT imsi, farm FROM batch_mates GROUP BY 1, 2 HAVING count(DISTINCT member) >= 3
+                UNION
+                -- three or more of them: the owner alone says so, however many SIMs the owner has
+                SELECT o.imsi, om.farm FROM subs o JOIN owner_members om ON om.owner_id = o.owner_id
+                WHERE o.imsi IN (SELECT imsi FROM outsiders) AND om.members >= 3
             )
             SELECT imsi, farm, kind FROM (
                 SELECT imsi, min(farm) AS farm, 'shared_imei' AS kind, 0 AS rank FROM by_imei GROUP BY 1

@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from qalqan.analytics.farms import farm_like_groups, find_farms
+from qalqan.analytics.farms import MAX_CLIQUE, farm_like_groups, find_farms
 from qalqan.analytics.features import sim_features
 from qalqan.analytics.output import write_farms
 from qalqan.screening.config import YOUNG_SIM_DAYS, load_config
@@ -200,6 +200,29 @@ def test_a_phone_whose_imei_a_modem_copies_is_no_part_of_the_farm(tmp_path: Path
     farms, membership = find_farms(net.connect(), scores)
     assert membership.get(phone[0]) == farms[0].farm_id
     assert farms[0].shared_imeis == []
+
+
+def test_a_key_that_thousands_of_suspects_share_links_them_in_a_chain() -> None:
+    """What the other side controls, pushed: more suspect SIMs than :data:`MAX_CLIQUE` in one
+    handset at one site, activated together, on one owner's name, at one site on one day and
+    dialling one number. Pair by pair they would be 18 million pairs of each kind; linked
+    in a chain they are one farm, every SIM in it, with a link a SIM of each kind."""
+    sims = MAX_CLIQUE + 1_000
+    net = Network()
+    farm = [net.sim(i, young=True) for i in range(sims)]
+    for sub in net.subs:
+        sub["owner_id"] = "P-straw"
+    for k, me in enumerate(farm):
+        net.event(T0 + timedelta(seconds=3 * k), me, "+77470000000", imei="353456789012345")
+    con = net.connect()
+    farms, membership = find_farms(con, {imsi: 0.9 for imsi, _ in farm})
+    assert len(farms) == 1 and len(membership) == sims
+    links = sims - 1
+    assert {kind: farms[0].evidence[kind] for kind in
+            ("shared_imei", "activation_batch", "same_owner", "same_site_day", "shared_victims")
+            } == dict.fromkeys(
+            ("shared_imei", "activation_batch", "same_owner", "same_site_day", "shared_victims"), links
+    )  # fmt: skip
 
 
 def test_youth_is_the_screening_settings_one_definition() -> None:
