@@ -93,6 +93,11 @@ MAX_OFFICE_SOURCES = 300
 OFFICE_WEIGHT, SCRIPT_WEIGHT = 1.0, 3.0
 #: How much likelier a shared route's call is a center's when that center talked with its victim.
 VICTIM_ODDS = 20.0
+#: A number more sources than this called is everybody's number (a list all of them dial, a
+#: hotline), not a victim they share: it links none of them. Sources are the other side's to
+#: multiply (a SIM each), and a number that all of n sources call would be n * (n - 1) / 2
+#: links (at 10 million call records, no victim was called by more than 8).
+MAX_SOURCES_A_VICTIM = 100
 #: A call this long (seconds) is a conversation: what draws a victim in.
 CONVERSATION_S = 180
 #: At most this many complaints linked to fraud calls are read by their text (the victims'
@@ -743,29 +748,33 @@ def _links(con: duckdb.DuckDBPyConnection, population: int) -> list[tuple[str, s
     minutes) is what draws a victim in, so victims both sources talked with count
     on their own, against the chance of that.
     """
-    # Sources busy round the clock (bypass boxes) call everybody: sharing victims with them means nothing.
-    busy = {
-        s
-        for (s,) in con.execute(
-            """SELECT source FROM fraud_calls GROUP BY source HAVING count(DISTINCT hour(t)) >= 18"""
-        ).fetchall()
-    }
     links = []
     for talked in (False, True):
         victims = con.sql(
             f"""
-            WITH v AS (SELECT DISTINCT f.source, f.b_number FROM fraud_calls f
-                       WHERE NOT f.internal {f"AND f.duration_s >= {CONVERSATION_S}" if talked else ""}),
-            sizes AS (SELECT source, count(*) AS n FROM v GROUP BY 1)
+            -- sources busy round the clock (bypass boxes) call everybody: sharing victims with
+            -- them means nothing
+            WITH busy AS (
+                SELECT source FROM fraud_calls GROUP BY source HAVING count(DISTINCT hour(t)) >= 18
+            ),
+            v AS (SELECT DISTINCT f.source, f.b_number FROM fraud_calls f
+                  WHERE NOT f.internal {f"AND f.duration_s >= {CONVERSATION_S}" if talked else ""}),
+            sizes AS (SELECT source, count(*) AS n FROM v GROUP BY 1),
+            everybodys AS (
+                SELECT b_number FROM v WHERE source NOT IN (SELECT source FROM busy)
+                GROUP BY 1 HAVING count(*) > {MAX_SOURCES_A_VICTIM}
+            ),
+            shared AS (
+                SELECT * FROM v WHERE source NOT IN (SELECT source FROM busy)
+                  AND b_number NOT IN (SELECT b_number FROM everybodys)
+            )
             SELECT x.source AS a, y.source AS b, count(*) AS shared, any_value(sx.n) AS na, any_value(sy.n) AS nb
-            FROM v x JOIN v y ON x.b_number = y.b_number AND x.source < y.source
+            FROM shared x JOIN shared y ON x.b_number = y.b_number AND x.source < y.source
             JOIN sizes sx ON sx.source = x.source JOIN sizes sy ON sy.source = y.source
             GROUP BY 1, 2
             """
         ).fetchall()
         for a, b, shared, na, nb in victims:
-            if a in busy or b in busy:
-                continue
             expected = na * nb / max(population, 1)
             if shared >= 2 and shared >= 4 * expected:
                 links.append((a, b, min(float(shared) / max(expected, 0.1), 20.0), "victims"))
