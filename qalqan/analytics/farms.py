@@ -372,8 +372,9 @@ site on a day, a callee) that the SIM graph links pair by pair. Beyond it the ke
 linked in a chain, each to the next in IMSI order: the same SIMs tied together, with one
 link a SIM instead of one for every other SIM. Who dials, from where, on whose name and in
 which handset is the other side's to choose, and 100,000 suspect SIMs calling one number
-would otherwise be 5 billion pairs. At 10 million call records (1,956 candidate SIMs) no key
-had more than 326 of them (a site on a day)."""
+would otherwise be 5 billion pairs. Over 40 days of 463,000 subscribers (100 million call
+records, 16,176 candidate SIMs, farms of up to 10,000 SIMs) no key had more than 1,784 of
+them (an owner)."""
 
 
 def _shared(name: str, source: str, key: str, kind: str, *, near: str | None = None) -> str:
