@@ -8,7 +8,7 @@ twice) and, at each hour boundary, turns them into reputation listings that
 apply from that moment on — never to an earlier call:
 
 - **SIM-box handsets** — an IMEI that carried ``min_sims_per_imei`` or more
-  SIMs in one day: the IMEI and every SIM it carried are listed;
+  SIMs in one day at one site: the IMEI and every SIM it carried there are listed;
 - **SIM-box SIMs** — a young SIM that called ``min_callees`` or more
   different people, hardly ever the same person twice, and was never called
   or texted by anyone but other young SIMs: the SIM, its number and its
@@ -34,6 +34,13 @@ apply from that moment on — never to an earlier call:
   long again, renewed while the farm stays (it weighs on young SIMs only): a
   farm that moves through a city is followed, and the people living where it
   stood are left alone once it has gone;
+
+A box's modems carry copied IMEIs, or IMEIs drawn from the ranges real phones use, so a
+listed box's IMEI may also be a real phone's. An IMEI that a SIM no longer young used at a
+site where the IMEI never carried ``min_sims_per_imei`` SIMs in a day (the phone, in its
+owner's pocket in another town) is not listed, and a listing of it made by this watch is
+taken back at the next run: listed, it would stop the phone's owner. A SIM that used it at
+the box's site is one handset with the box, as in ``qalqan analyze``.
 
 Wangiri is not this watch's: the engine's ``wangiri.one_ring_burst`` finds a burst
 live, by the one definition :mod:`qalqan.detections.wangiri` that ``qalqan analyze``
@@ -79,8 +86,8 @@ class FarmWatchSettings:
         default=4,
         metadata=_about(
             "min_sims_per_imei",
-            "SIMs one handset (IMEI) carried in one day for it and its SIMs to be listed as a "
-            "SIM box.",
+            "SIMs one handset (IMEI) carried in one day at one site for it and those SIMs to be "
+            "listed as a SIM box (not the handset when a SIM no longer young used it elsewhere).",
         ),
     )
     min_callees: int = field(
@@ -240,7 +247,16 @@ class FarmWatch:
         self._contacts: dict[tuple[str, str], float] = {}
         self._lives: dict[str, dict[str, float]] = {}
         """A young SIM's number → people beyond the young SIMs it kept in touch with → when last."""
-        self._imei_day: dict[tuple[str, int], set[str]] = defaultdict(set)
+        self._imei_day: dict[tuple[str, int, str], set[str]] = defaultdict(set)
+        """(IMEI, day, site) → the SIMs it carried there that day (site "" when unknown)."""
+        self._old_users: dict[str, dict[str, float]] = defaultdict(dict)
+        """IMEI → sites where a SIM no longer young used it → when last (a phone whose IMEI a
+        box's modem may carry)."""
+        self._phones: set[str] = set()
+        """Of :attr:`_old_users`, the IMEIs seen away from every site where they were busy, as of
+        the last run: never listed (:meth:`_phones_of_people`)."""
+        self.taken_back = 0
+        """Listings of handsets taken back because a phone's owner turned out to use them."""
         self._listed_at_site: dict[str, dict[str, float]] = defaultdict(dict)
         """Site → listed SIMs that called from it → when last."""
         self._dirty: set[str] = set()
@@ -297,7 +313,9 @@ class FarmWatch:
             sim.outside_callees.add(callee)
         if imei:
             sim.imeis.add(imei)
-            self._imei_day[(imei, int(t // _DAY))].add(imsi)
+            self._imei_day[(imei, int(t // _DAY), site or "")].add(imsi)
+            if caller_sim is not None and not caller_young:
+                self._old_users[imei][site or ""] = t
         if site:
             sim.sites.add(site)
             sim.site = site
@@ -319,6 +337,7 @@ class FarmWatch:
         """Turn the totals so far into listings valid from ``now``; returns how many were added."""
         newly: list[str] = []
         """SIMs listed by this run, in the order listed."""
+        self._phones = self._phones_of_people(lists)
         added = self._list_busy_handsets(now, lists, newly)
         added += self._list_silent_sims(now, lists, newly)
         added += self._list_clusters(now, lists, newly)
@@ -340,26 +359,45 @@ class FarmWatch:
         newly.append(imsi)
         return self._list_sim(imsi, why, now, lists)
 
+    def _phones_of_people(self, lists: ReputationLists) -> set[str]:
+        """The IMEIs that SIMs no longer young used away from every site where the IMEI was busy;
+        this watch's listings of them are taken back."""
+        busy: dict[str, set[str]] = defaultdict(set)
+        for (imei, _, site), imsis in self._imei_day.items():
+            if len(imsis) >= self.settings.min_sims_per_imei:
+                busy[imei].add(site)
+        phones = {
+            imei
+            for imei, sites in self._old_users.items()
+            if any(site not in busy.get(imei, ()) for site in sites)
+        }
+        for imei in sorted(phones):
+            listing = lists.imeis.get(imei)
+            if listing is not None and listing.source == self.source:
+                del lists.imeis[imei]
+                self.taken_back += 1
+        return phones
+
     def _list_imeis(self, imeis: set[str], why: str, now: float, lists: ReputationLists) -> int:
         added = 0
-        for imei in sorted(imeis):
+        for imei in sorted(imeis - self._phones):
             added += lists.add(
                 Listing(kind="imei", value=imei, source=self.source, reason=why, since=now)
             )
         return added
 
     def _list_busy_handsets(self, now: float, lists: ReputationLists, newly: list[str]) -> int:
-        """Handsets that carried many SIMs in a day (today or yesterday), and those SIMs."""
+        """Handsets that carried many SIMs at one site in a day (today or yesterday), and those
+        SIMs (not the handset when it is also a phone's elsewhere: :meth:`_phones_of_people`)."""
         s = self.settings
         added = 0
         today = int(now // _DAY)
-        for (imei, day), imsis in self._imei_day.items():
+        for (imei, day, site), imsis in self._imei_day.items():
             if day < today - 1 or len(imsis) < s.min_sims_per_imei:
                 continue
-            why = f"handset {imei} carried {len(imsis)} SIMs in one day"
-            added += lists.add(
-                Listing(kind="imei", value=imei, source=self.source, reason=why, since=now)
-            )
+            at = f" at site {site}" if site else ""
+            why = f"handset {imei} carried {len(imsis)} SIMs in one day{at}"
+            added += self._list_imeis({imei}, why, now, lists)
             for imsi in sorted(imsis):
                 added += self._list_new_sim(imsi, why, now, lists, newly)
         return added
@@ -584,11 +622,8 @@ class FarmWatch:
             del self._sims[imsi]
         for key in [k for k in self._imei_day if k[1] < day]:
             del self._imei_day[key]
-        for site, seen in list(self._listed_at_site.items()):
-            for imsi in [i for i, last in seen.items() if last < horizon]:
-                del seen[imsi]
-            if not seen:
-                del self._listed_at_site[site]
+        _forget_nested(self._old_users, horizon)
+        _forget_nested(self._listed_at_site, horizon)
         links = now - 2 * _DAY
         for pair in [p for p, last in self._young_links.items() if last < links]:
             del self._young_links[pair]
@@ -596,11 +631,17 @@ class FarmWatch:
             del self._contacts[pair]
         for number in [n for n, last in self._heard_from_old.items() if last < horizon]:
             del self._heard_from_old[number]
-        for number, known in list(self._lives.items()):
-            for other in [o for o, last in known.items() if last < horizon]:
-                del known[other]
-            if not known:
-                del self._lives[number]
+        _forget_nested(self._lives, horizon)
+
+
+def _forget_nested(seen: dict[str, dict[str, float]], horizon: float) -> None:
+    """Drop from ``seen`` (key → item → when last) every item last seen before ``horizon``, and
+    every key left with none."""
+    for key, items in list(seen.items()):
+        for item in [i for i, last in items.items() if last < horizon]:
+            del items[item]
+        if not items:
+            del seen[key]
 
 
 def _young(sim: SubscriberFacts, t: float, horizon_s: float) -> bool:

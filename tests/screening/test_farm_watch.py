@@ -5,7 +5,7 @@ from __future__ import annotations
 from qalqan.screening.config import YOUNG_SIM_DAYS, load_config
 from qalqan.screening.farm_watch import FarmWatch, FarmWatchSettings
 from qalqan.screening.reputation import ReputationLists
-from tests.screening.conftest import T0, make_subscribers
+from tests.screening.conftest import HOME_SUBSCRIBER, T0, make_subscribers
 
 YOUNG = [(f"4017766{i:08d}", f"+7705666{i:04d}") for i in range(20)]
 """The hand-made operator's young SIMs, bought one by one (an evasive farm's stock)."""
@@ -76,3 +76,46 @@ def test_a_new_sim_joining_a_listed_farm_is_listed_at_the_next_run() -> None:
 def test_the_watch_and_the_engine_share_one_young_sim() -> None:
     assert FarmWatchSettings().young_sim_days == YOUNG_SIM_DAYS
     assert load_config(None).young_sim_days == YOUNG_SIM_DAYS
+
+
+def _box_day(watch: FarmWatch, imei: str, *, hour: int = 0) -> None:
+    """Five young SIMs, one after another, in one modem at site S005: a SIM box's channel."""
+    for k, (imsi, number) in enumerate(YOUNG[10:15]):
+        t = START + hour * 3600 + 300 * k
+        watch.add(t=t, caller=number, callee=f"+7747900{k:04d}", imsi=imsi, imei=imei, site="S005")
+
+
+def test_a_phone_whose_imei_a_modem_copies_is_not_stopped_with_the_box() -> None:
+    """A box's modem may carry a real phone's IMEI. The box's SIMs are listed; the phone's owner,
+    who used that IMEI in another town the same day, is not, and the IMEI, listed before the
+    phone was seen, is taken back. An old SIM seen in the modem at the box's site is one
+    handset with it, and leaves the listing be."""
+    imei = "353456789012345"
+    watch, lists = FarmWatch(make_subscribers()), ReputationLists()
+    _box_day(watch, imei)
+    assert watch.run(START + 2 * 3600, lists) > 0
+    assert imei in lists.imeis and {imsi for imsi, _ in YOUNG[10:15]} <= set(lists.imsis)
+    why = lists.imeis[imei].reason
+    owner = "401770000000001"  # an old subscriber: the phone's owner, in another town
+    watch.add(t=START + 3 * 3600, caller=HOME_SUBSCRIBER, callee=OLD[0], imsi=owner,
+              imei=imei, site="S900")  # fmt: skip
+    watch.run(START + 4 * 3600, lists)
+    assert imei not in lists.imeis and watch.taken_back == 1
+    assert owner not in lists.imsis and {imsi for imsi, _ in YOUNG[10:15]} <= set(lists.imsis)
+    # nor listed again while the box goes on that day and the next
+    _box_day(watch, imei, hour=5)
+    _box_day(watch, imei, hour=26)
+    watch.run(START + 27 * 3600, lists)
+    assert imei not in lists.imeis and owner not in lists.imsis
+    assert why == f"handset {imei} carried 5 SIMs in one day at site S005"
+
+
+def test_an_old_sim_in_the_modem_at_the_box_is_one_handset_with_it() -> None:
+    imei = "353456789012345"
+    watch, lists = FarmWatch(make_subscribers()), ReputationLists()
+    _box_day(watch, imei)
+    owner = "401770000000001"
+    watch.add(t=START + 3600, caller=HOME_SUBSCRIBER, callee=OLD[0], imsi=owner,
+              imei=imei, site="S005")  # fmt: skip
+    watch.run(START + 2 * 3600, lists)
+    assert imei in lists.imeis and owner in lists.imsis and watch.taken_back == 0
