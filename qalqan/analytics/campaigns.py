@@ -764,12 +764,12 @@ def _links(con: duckdb.DuckDBPyConnection, population: int) -> list[tuple[str, s
                 SELECT b_number FROM v WHERE source NOT IN (SELECT source FROM busy)
                 GROUP BY 1 HAVING count(*) > {MAX_SOURCES_A_VICTIM}
             ),
-            shared AS (
+            victims_of AS (
                 SELECT * FROM v WHERE source NOT IN (SELECT source FROM busy)
                   AND b_number NOT IN (SELECT b_number FROM everybodys)
             )
             SELECT x.source AS a, y.source AS b, count(*) AS shared, any_value(sx.n) AS na, any_value(sy.n) AS nb
-            FROM shared x JOIN shared y ON x.b_number = y.b_number AND x.source < y.source
+            FROM victims_of x JOIN victims_of y ON x.b_number = y.b_number AND x.source < y.source
             JOIN sizes sx ON sx.source = x.source JOIN sizes sy ON sy.source = y.source
             GROUP BY 1, 2
             """
