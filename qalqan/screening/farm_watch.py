@@ -36,11 +36,12 @@ apply from that moment on — never to an earlier call:
   stood are left alone once it has gone;
 
 A box's modems carry copied IMEIs, or IMEIs drawn from the ranges real phones use, so a
-listed box's IMEI may also be a real phone's. An IMEI that a SIM no longer young used at a
-site where the IMEI never carried ``min_sims_per_imei`` SIMs in a day (the phone, in its
-owner's pocket in another town) is not listed, and a listing of it made by this watch is
-taken back at the next run: listed, it would stop the phone's owner. A SIM that used it at
-the box's site is one handset with the box, as in ``qalqan analyze``.
+listed box's IMEI may also be a real phone's. An IMEI that a SIM no longer young and not
+listed used at a site where the IMEI never carried ``min_sims_per_imei`` SIMs in a day (the
+phone, in its owner's pocket in another town) is not listed, and a listing of it made by
+this watch is taken back at the next run: listed, it would stop the phone's owner. A SIM
+that used it at the box's site is one handset with the box, as in ``qalqan analyze``; a SIM
+of the box that grew old in it is listed itself, and does not count.
 
 Wangiri is not this watch's: the engine's ``wangiri.one_ring_burst`` finds a burst
 live, by the one definition :mod:`qalqan.detections.wangiri` that ``qalqan analyze``
@@ -58,7 +59,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from qalqan.config import from_env, part, setting
 from qalqan.errors import ConfigError
@@ -69,6 +70,7 @@ from qalqan.screening.reputation import Listing, ReputationLists
 __all__ = ["FarmWatch", "FarmWatchSettings"]
 
 _DAY: Final = 86_400.0
+_Item = TypeVar("_Item")
 _BUSINESS_PLANS: Final = frozenset({"corporate", "m2m"})
 
 
@@ -249,12 +251,11 @@ class FarmWatch:
         """A young SIM's number → people beyond the young SIMs it kept in touch with → when last."""
         self._imei_day: dict[tuple[str, int, str], set[str]] = defaultdict(set)
         """(IMEI, day, site) → the SIMs it carried there that day (site "" when unknown)."""
-        self._old_users: dict[str, dict[str, float]] = defaultdict(dict)
-        """IMEI → sites where a SIM no longer young used it → when last (a phone whose IMEI a
-        box's modem may carry)."""
-        self._phones: set[str] = set()
-        """Of :attr:`_old_users`, the IMEIs seen away from every site where they were busy, as of
-        the last run: never listed (:meth:`_phones_of_people`)."""
+        self._old_users: dict[str, dict[tuple[str, str], float]] = defaultdict(dict)
+        """IMEI → (site, IMSI) of a SIM no longer young that used it there → when last (a phone
+        whose IMEI a box's modem may carry)."""
+        self._busy_sites: dict[str, set[str]] = {}
+        """IMEI → the sites where it carried ``min_sims_per_imei`` SIMs in a day, as of the run."""
         self.taken_back = 0
         """Listings of handsets taken back because a phone's owner turned out to use them."""
         self._listed_at_site: dict[str, dict[str, float]] = defaultdict(dict)
@@ -315,7 +316,7 @@ class FarmWatch:
             sim.imeis.add(imei)
             self._imei_day[(imei, int(t // _DAY), site or "")].add(imsi)
             if caller_sim is not None and not caller_young:
-                self._old_users[imei][site or ""] = t
+                self._old_users[imei][(site or "", imsi)] = t
         if site:
             sim.sites.add(site)
             sim.site = site
@@ -337,7 +338,7 @@ class FarmWatch:
         """Turn the totals so far into listings valid from ``now``; returns how many were added."""
         newly: list[str] = []
         """SIMs listed by this run, in the order listed."""
-        self._phones = self._phones_of_people(lists)
+        self._take_back_phones(lists)
         added = self._list_busy_handsets(now, lists, newly)
         added += self._list_silent_sims(now, lists, newly)
         added += self._list_clusters(now, lists, newly)
@@ -359,28 +360,36 @@ class FarmWatch:
         newly.append(imsi)
         return self._list_sim(imsi, why, now, lists)
 
-    def _phones_of_people(self, lists: ReputationLists) -> set[str]:
-        """The IMEIs that SIMs no longer young used away from every site where the IMEI was busy;
-        this watch's listings of them are taken back."""
+    def _take_back_phones(self, lists: ReputationLists) -> None:
+        """Note where each handset was busy, and take back this watch's listings of the handsets
+        that are people's phones too (:meth:`_is_phone`)."""
         busy: dict[str, set[str]] = defaultdict(set)
         for (imei, _, site), imsis in self._imei_day.items():
             if len(imsis) >= self.settings.min_sims_per_imei:
                 busy[imei].add(site)
-        phones = {
-            imei
-            for imei, sites in self._old_users.items()
-            if any(site not in busy.get(imei, ()) for site in sites)
-        }
-        for imei in sorted(phones):
-            listing = lists.imeis.get(imei)
-            if listing is not None and listing.source == self.source:
+        self._busy_sites = busy
+        for imei in sorted(imei for imei in self._old_users if imei in lists.imeis):
+            listing = lists.imeis[imei]
+            if listing.source == self.source and self._is_phone(imei):
                 del lists.imeis[imei]
                 self.taken_back += 1
-        return phones
+
+    def _is_phone(self, imei: str) -> bool:
+        """Whether a SIM no longer young, and not listed, used ``imei`` at a site where the
+        handset never carried ``min_sims_per_imei`` SIMs in a day: a phone, in its owner's pocket,
+        whose IMEI a box's modem carries too. A SIM of the box that grew old in it is listed, and
+        one seen at the box's site is one handset with the box."""
+        busy = self._busy_sites.get(imei, set())
+        return any(
+            site not in busy and imsi not in self._listed_sims
+            for site, imsi in self._old_users.get(imei, {})
+        )
 
     def _list_imeis(self, imeis: set[str], why: str, now: float, lists: ReputationLists) -> int:
         added = 0
-        for imei in sorted(imeis - self._phones):
+        for imei in sorted(imeis):
+            if self._is_phone(imei):
+                continue
             added += lists.add(
                 Listing(kind="imei", value=imei, source=self.source, reason=why, since=now)
             )
@@ -388,7 +397,7 @@ class FarmWatch:
 
     def _list_busy_handsets(self, now: float, lists: ReputationLists, newly: list[str]) -> int:
         """Handsets that carried many SIMs at one site in a day (today or yesterday), and those
-        SIMs (not the handset when it is also a phone's elsewhere: :meth:`_phones_of_people`)."""
+        SIMs (not the handset when it is also a phone's elsewhere: :meth:`_is_phone`)."""
         s = self.settings
         added = 0
         today = int(now // _DAY)
@@ -634,7 +643,7 @@ class FarmWatch:
         _forget_nested(self._lives, horizon)
 
 
-def _forget_nested(seen: dict[str, dict[str, float]], horizon: float) -> None:
+def _forget_nested(seen: dict[str, dict[_Item, float]], horizon: float) -> None:
     """Drop from ``seen`` (key → item → when last) every item last seen before ``horizon``, and
     every key left with none."""
     for key, items in list(seen.items()):

@@ -119,3 +119,17 @@ def test_an_old_sim_in_the_modem_at_the_box_is_one_handset_with_it() -> None:
               imei=imei, site="S005")  # fmt: skip
     watch.run(START + 2 * 3600, lists)
     assert imei in lists.imeis and owner in lists.imsis and watch.taken_back == 0
+
+
+def test_a_box_sim_grown_old_in_its_handset_makes_it_no_phone() -> None:
+    """A SIM of the box is listed; when it is no longer young (120 days on) and calls through its
+    handset elsewhere, it is still the box's, and the handset stays listed."""
+    imei = "353456789012345"
+    watch, lists = FarmWatch(make_subscribers()), ReputationLists()
+    _box_day(watch, imei)
+    watch.run(START + 2 * 3600, lists)
+    later = START + 150 * 86_400.0
+    imsi, number = YOUNG[10]
+    watch.add(t=later, caller=number, callee=OLD[0], imsi=imsi, imei=imei, site="S900")
+    watch.run(later + 3600, lists)
+    assert imei in lists.imeis and watch.taken_back == 0
