@@ -368,7 +368,7 @@ class FarmWatch:
             if len(imsis) >= self.settings.min_sims_per_imei:
                 busy[imei].add(site)
         self._busy_sites = busy
-        for imei in sorted(imei for imei in self._old_users if imei in lists.imeis):
+        for imei in sorted(imei for imei in lists.imeis if imei in self._old_users):
             listing = lists.imeis[imei]
             if listing.source == self.source and self._is_phone(imei):
                 del lists.imeis[imei]
