@@ -205,7 +205,7 @@ def test_a_phone_whose_imei_a_modem_copies_is_no_part_of_the_farm(tmp_path: Path
 def test_a_key_that_thousands_of_suspects_share_links_them_in_a_chain() -> None:
     """What the other side controls, pushed: more suspect SIMs than :data:`MAX_CLIQUE` in one
     handset at one site, activated together, on one owner's name, at one site on one day and
-    dialling one number. Pair by pair they would be 18 million pairs of each kind; linked
+    dialling one number. Pair by pair they would be up to 18 million pairs of a kind; linked
     in a chain they are one farm, every SIM in it, with a link a SIM of each kind."""
     sims = MAX_CLIQUE + 1_000
     net = Network()

@@ -88,8 +88,7 @@ def _box_day(watch: FarmWatch, imei: str, *, hour: int = 0) -> None:
 def test_a_phone_whose_imei_a_modem_copies_is_not_stopped_with_the_box() -> None:
     """A box's modem may carry a real phone's IMEI. The box's SIMs are listed; the phone's owner,
     who used that IMEI in another town the same day, is not, and the IMEI, listed before the
-    phone was seen, is taken back. An old SIM seen in the modem at the box's site is one
-    handset with it, and leaves the listing be."""
+    phone was seen, is taken back."""
     imei = "353456789012345"
     watch, lists = FarmWatch(make_subscribers()), ReputationLists()
     _box_day(watch, imei)
@@ -111,6 +110,8 @@ def test_a_phone_whose_imei_a_modem_copies_is_not_stopped_with_the_box() -> None
 
 
 def test_an_old_sim_in_the_modem_at_the_box_is_one_handset_with_it() -> None:
+    """An old SIM seen in the modem at the box's site is one handset with the box: listed with
+    it, and the handset stays listed."""
     imei = "353456789012345"
     watch, lists = FarmWatch(make_subscribers()), ReputationLists()
     _box_day(watch, imei)
