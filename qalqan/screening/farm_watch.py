@@ -254,6 +254,9 @@ class FarmWatch:
         self._old_users: dict[str, dict[tuple[str, str], float]] = defaultdict(dict)
         """IMEI → (site, IMSI) of a SIM no longer young that used it there → when last (a phone
         whose IMEI a box's modem may carry)."""
+        self._busy: dict[tuple[str, int, str], set[str]] = {}
+        """Of :attr:`_imei_day`, the handsets that carried ``min_sims_per_imei`` SIMs at a site in
+        a day, as of the run (one pass over them a run)."""
         self._busy_sites: dict[str, set[str]] = {}
         """IMEI → the sites where it carried ``min_sims_per_imei`` SIMs in a day, as of the run."""
         self.taken_back = 0
@@ -363,10 +366,11 @@ class FarmWatch:
     def _take_back_phones(self, lists: ReputationLists) -> None:
         """Note where each handset was busy, and take back this watch's listings of the handsets
         that are people's phones too (:meth:`_is_phone`)."""
+        least = self.settings.min_sims_per_imei
+        self._busy = {key: imsis for key, imsis in self._imei_day.items() if len(imsis) >= least}
         busy: dict[str, set[str]] = defaultdict(set)
-        for (imei, _, site), imsis in self._imei_day.items():
-            if len(imsis) >= self.settings.min_sims_per_imei:
-                busy[imei].add(site)
+        for imei, _, site in self._busy:
+            busy[imei].add(site)
         self._busy_sites = busy
         for imei in sorted(imei for imei in lists.imeis if imei in self._old_users):
             listing = lists.imeis[imei]
@@ -398,11 +402,10 @@ class FarmWatch:
     def _list_busy_handsets(self, now: float, lists: ReputationLists, newly: list[str]) -> int:
         """Handsets that carried many SIMs at one site in a day (today or yesterday), and those
         SIMs (not the handset when it is also a phone's elsewhere: :meth:`_is_phone`)."""
-        s = self.settings
         added = 0
         today = int(now // _DAY)
-        for (imei, day, site), imsis in self._imei_day.items():
-            if day < today - 1 or len(imsis) < s.min_sims_per_imei:
+        for (imei, day, site), imsis in self._busy.items():
+            if day < today - 1:
                 continue
             at = f" at site {site}" if site else ""
             why = f"handset {imei} carried {len(imsis)} SIMs in one day{at}"
